@@ -1,0 +1,77 @@
+// ESLint flat config: typed rules for every package, plus the dependency rule from STYLE.md
+// checked mechanically by a small local rule (`bulwark/allowed-imports`).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const NODE = builtinModules.map((m) => `node:${m}`);
+const PURE_NODE = ['node:crypto', 'node:events', 'node:util', 'node:buffer', 'node:assert'];
+
+/**
+ * What each package's sources may import (relative imports are always allowed).
+ * `protocol` imports nothing but its schema library; `core` adds pure Node built-ins; adapters add
+ * their one library; `hub` wires everything and nothing imports it; `sdk` is browser-safe.
+ */
+const ALLOWED = {
+  protocol: ['@sinclair/typebox'],
+  core: ['@bulwark/protocol', ...PURE_NODE],
+  pki: ['@bulwark/protocol', '@bulwark/core', '@peculiar/x509', 'reflect-metadata', ...PURE_NODE],
+  'store-sqlite': ['@bulwark/protocol', '@bulwark/core', 'better-sqlite3', ...PURE_NODE],
+  'store-postgres': ['@bulwark/protocol', '@bulwark/core', 'pg', ...PURE_NODE],
+  transport: ['@bulwark/protocol', '@bulwark/core', 'fastify', ...NODE],
+  sdk: ['@bulwark/protocol', '@peculiar/x509', 'reflect-metadata'],
+  cli: ['@bulwark/protocol', '@bulwark/sdk', ...NODE],
+  testkit: ['@bulwark/protocol', '@bulwark/core', 'pg', ...NODE],
+  hub: null, // composition root: may import anything
+};
+// Tests may additionally use the testkit, the sdk and Node built-ins.
+const TEST_EXTRA = ['@bulwark/testkit', '@bulwark/sdk', ...NODE];
+
+const allowedImports = {
+  meta: { type: 'problem', schema: [{ type: 'array', items: { type: 'string' } }] },
+  create(context) {
+    const allowed = new Set(context.options[0] ?? []);
+    const check = (node, source) => {
+      if (typeof source !== 'string' || source.startsWith('.')) return;
+      const name = source.startsWith('@')
+        ? source.split('/').slice(0, 2).join('/')
+        : source.split('/')[0];
+      if (!allowed.has(name) && !allowed.has(source)) {
+        context.report({ node, message: `'${source}' may not be imported here (STYLE.md dependency rule)` });
+      }
+    };
+    return {
+      ImportDeclaration: (n) => check(n, n.source.value),
+      ExportNamedDeclaration: (n) => n.source && check(n, n.source.value),
+      ExportAllDeclaration: (n) => check(n, n.source.value),
+      ImportExpression: (n) => n.source.type === 'Literal' && check(n, n.source.value),
+    };
+  },
+};
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '.bulwark/**', 'bench/**/*.cjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { bulwark: { rules: { 'allowed-imports': allowedImports } } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-floating-promises': 'error',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', 'bench/**'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly' } },
+  },
+  ...Object.entries(ALLOWED)
+    .filter(([, list]) => list !== null)
+    .flatMap(([pkg, list]) => [
+      { files: [`packages/${pkg}/src/**/*.ts`], rules: { 'bulwark/allowed-imports': ['error', list] } },
+      { files: [`packages/${pkg}/test/**/*.ts`], rules: { 'bulwark/allowed-imports': ['error', [...list, ...TEST_EXTRA, `@bulwark/${pkg}`]] } },
+    ]),
+);

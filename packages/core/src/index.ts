@@ -1,0 +1,4 @@
+export * from './ports/index.js';
+export * from './shared/ids.js';
+export * from './shared/hash.js';
+export * from './shared/secret-box.js';

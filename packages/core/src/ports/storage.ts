@@ -1,0 +1,187 @@
+/**
+ * Storage ports: one interface per kind of state. Adapters (store-sqlite, store-postgres) implement
+ * all of them and pass the contract suite in @bulwark/testkit.
+ *
+ * Tenancy: every query over tenant data takes `orgId` and must filter on it, so an id from another
+ * organization reads as "not found". The only unscoped lookups are those by a secret's hash or id
+ * (API key, refresh token, enrollment token), which is how a caller's organization is established.
+ *
+ * Errors: a unique-constraint clash is reported as a BulwarkError with the code named on the method;
+ * anything else is the adapter's own error.
+ */
+import type {
+  ApiKey,
+  AuditDraft,
+  AuditEvent,
+  AuditFilter,
+  CaRecord,
+  CaRole,
+  CertificateRecord,
+  Device,
+  DeviceFilter,
+  DeviceKey,
+  DevicePatch,
+  EnrollmentToken,
+  Location,
+  Membership,
+  Organization,
+  Page,
+  PageRequest,
+  RefreshSession,
+  User,
+} from './records.js';
+
+export interface OrganizationStore {
+  create(org: Organization): Promise<void>;
+  /** Creates an organization, its first user and that user's membership atomically. */
+  bootstrap(org: Organization, user: User, membership: Membership): Promise<void>;
+  get(id: string): Promise<Organization | undefined>;
+  listByIds(ids: readonly string[]): Promise<Organization[]>;
+  count(): Promise<number>;
+}
+
+export interface UserStore {
+  /** @throws BulwarkError `email_taken` */
+  create(user: User): Promise<void>;
+  get(id: string): Promise<User | undefined>;
+  /** `email` is compared lower-cased. */
+  getByEmail(email: string): Promise<User | undefined>;
+  update(id: string, patch: Partial<Omit<User, 'id' | 'createdAt'>>): Promise<void>;
+  count(): Promise<number>;
+}
+
+export interface MembershipStore {
+  /** Inserts or replaces the membership of (orgId, userId). */
+  put(membership: Membership): Promise<void>;
+  get(orgId: string, userId: string): Promise<Membership | undefined>;
+  listByUser(userId: string): Promise<Membership[]>;
+  listByOrg(orgId: string): Promise<Membership[]>;
+  remove(orgId: string, userId: string): Promise<boolean>;
+}
+
+export interface SessionStore {
+  create(session: RefreshSession): Promise<void>;
+  getByTokenHash(tokenHash: string): Promise<RefreshSession | undefined>;
+  /**
+   * Atomically revokes `oldId` (replacedBy = next.id) and creates `next`. Returns false and changes
+   * nothing when `oldId` was already revoked: the caller treats that as refresh-token reuse.
+   */
+  rotate(oldId: string, next: RefreshSession, at: number): Promise<boolean>;
+  revoke(id: string, at: number): Promise<void>;
+  /** Revokes every live session of the user; returns how many. */
+  revokeAllForUser(userId: string, at: number): Promise<number>;
+}
+
+export interface ApiKeyStore {
+  create(key: ApiKey): Promise<void>;
+  /** Unscoped: the id is part of the presented key and establishes the organization. */
+  get(id: string): Promise<ApiKey | undefined>;
+  /** Newest first. */
+  list(orgId: string): Promise<ApiKey[]>;
+  /** Returns false when no such key in this organization or already revoked. */
+  revoke(orgId: string, id: string, at: number): Promise<boolean>;
+  touch(id: string, at: number): Promise<void>;
+}
+
+export interface DeviceStore {
+  /** @throws BulwarkError `device_name_taken` (names are unique per organization) */
+  create(device: Device): Promise<void>;
+  get(orgId: string, id: string): Promise<Device | undefined>;
+  getByName(orgId: string, name: string): Promise<Device | undefined>;
+  /** Ordered by id (creation time). */
+  list(orgId: string, filter: DeviceFilter, page: PageRequest): Promise<Page<Device>>;
+  /** @throws BulwarkError `device_name_taken`. Returns the updated device, or undefined if none. */
+  update(orgId: string, id: string, patch: DevicePatch): Promise<Device | undefined>;
+  countInLocations(orgId: string, locationIds: readonly string[]): Promise<number>;
+}
+
+export interface DeviceKeyStore {
+  create(key: DeviceKey): Promise<void>;
+  listForDevice(orgId: string, deviceId: string): Promise<DeviceKey[]>;
+  /** Unscoped: used to authenticate a device presenting its id and key. Live keys only. */
+  listLiveByDeviceId(deviceId: string): Promise<DeviceKey[]>;
+  revoke(orgId: string, id: string, at: number): Promise<boolean>;
+}
+
+export interface LocationStore {
+  create(location: Location): Promise<void>;
+  get(orgId: string, id: string): Promise<Location | undefined>;
+  /** The organization's whole tree (small: thousands of nodes at most), ordered by id. */
+  list(orgId: string): Promise<Location[]>;
+  update(
+    orgId: string,
+    id: string,
+    patch: Partial<Pick<Location, 'name' | 'parentId'>>,
+  ): Promise<Location | undefined>;
+  delete(orgId: string, id: string): Promise<boolean>;
+}
+
+export interface PkiStore {
+  getCa(scope: string, role: CaRole): Promise<CaRecord | undefined>;
+  /** Inserts the CA unless one exists for (scope, role); returns whether it was inserted. */
+  putCaIfAbsent(ca: CaRecord): Promise<boolean>;
+
+  createEnrollmentToken(token: EnrollmentToken): Promise<void>;
+  /** Unscoped: the token establishes the organization. */
+  getEnrollmentTokenByHash(tokenHash: string): Promise<EnrollmentToken | undefined>;
+  /**
+   * Atomically marks the token used and stores the certificate. Returns false and stores nothing
+   * when the token was used meanwhile (two enrollments racing with one token).
+   */
+  completeEnrollment(tokenId: string, usedAt: number, cert: CertificateRecord): Promise<boolean>;
+
+  insertCertificate(cert: CertificateRecord): Promise<void>;
+  getCertificate(orgId: string, serial: string): Promise<CertificateRecord | undefined>;
+  /** Newest first. */
+  listCertificates(orgId: string, deviceId: string): Promise<CertificateRecord[]>;
+  /** Live (unrevoked, unexpired at `now`) certificates of the organization with this key. */
+  findLiveBySpki(orgId: string, spkiSha256: string, now: number): Promise<CertificateRecord[]>;
+  /** Returns false when no such certificate or already revoked. */
+  revokeCertificate(orgId: string, serial: string, at: number, reason: string): Promise<boolean>;
+  listRevoked(orgId: string): Promise<CertificateRecord[]>;
+  /** The next CRL number for the organization (1, 2, 3 …), strictly increasing across nodes. */
+  nextCrlNumber(orgId: string): Promise<number>;
+}
+
+export interface AuditStore {
+  /**
+   * Appends an event at the end of the one hub-wide chain: in one transaction, reads the head
+   * (seq, hash; seq 0 and 64 zeros when empty), calls `seal` with the complete row to compute its
+   * hash, inserts it and moves the head. Appends from several hub nodes are serialized.
+   */
+  append(draft: AuditDraft, seal: (row: Omit<AuditEvent, 'hash'>) => string): Promise<AuditEvent>;
+  /** One organization's events, newest first; the cursor is opaque. */
+  list(orgId: string, filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>>;
+  /** Up to `limit` events with seq > afterSeq, in seq order (for verification). */
+  scan(afterSeq: number, limit: number): Promise<AuditEvent[]>;
+  /** The recorded head of the chain (kept apart from the rows), or undefined when empty. */
+  head(): Promise<{ seq: number; hash: string } | undefined>;
+}
+
+/** Small hub-wide key/value state (setup token, signing-key ids). */
+export interface SystemStore {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string): Promise<void>;
+  /** Sets `key` to `next` (or deletes it when undefined) only if it currently equals `expected`. */
+  compareAndSet(key: string, expected: string | undefined, next: string | undefined): Promise<boolean>;
+}
+
+/** All of the hub's state. */
+export interface Storage {
+  readonly organizations: OrganizationStore;
+  readonly users: UserStore;
+  readonly memberships: MembershipStore;
+  readonly sessions: SessionStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly devices: DeviceStore;
+  readonly deviceKeys: DeviceKeyStore;
+  readonly locations: LocationStore;
+  readonly pki: PkiStore;
+  readonly audit: AuditStore;
+  readonly system: SystemStore;
+  /** The schema version the database is at after migrations. */
+  readonly schemaVersion: number;
+  /** Is the database reachable right now (for /readyz)? */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,124 @@
+/**
+ * The one registry of Bulwark's error codes. Every error that crosses a wire carries one of these
+ * codes; transports map the kind to an HTTP status, MQTT reason code or CoAP code in exactly one
+ * function each. docs/reference/errors.md lists them (a test keeps the page in step).
+ */
+
+/** What sort of failure an error is; transports map kinds, never codes, to status codes. */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'gone'
+  | 'too_large'
+  | 'unsupported_media'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal';
+
+interface ErrorSpec {
+  readonly kind: ErrorKind;
+  readonly title: string;
+}
+
+/** Every stable error code with its kind and a short human title. */
+export const ERRORS = {
+  // request shape
+  validation_failed: { kind: 'invalid', title: 'The request does not match its schema' },
+  unknown_field: { kind: 'invalid', title: 'The request has a field the schema does not know' },
+  malformed_body: { kind: 'invalid', title: 'The request body could not be parsed' },
+  body_too_large: { kind: 'too_large', title: 'The request body is larger than allowed' },
+  unsupported_media_type: { kind: 'unsupported_media', title: 'The content type is not accepted here' },
+  route_not_found: { kind: 'not_found', title: 'No such API route' },
+  not_found: { kind: 'not_found', title: 'No such resource in this organization' },
+  conflict: { kind: 'conflict', title: 'The request conflicts with the current state' },
+  invalid_cursor: { kind: 'invalid', title: 'The pagination cursor is not valid' },
+  // authentication
+  unauthenticated: { kind: 'unauthenticated', title: 'Authentication is required' },
+  access_token_invalid: { kind: 'unauthenticated', title: 'The access token is not valid' },
+  access_token_expired: { kind: 'unauthenticated', title: 'The access token has expired' },
+  refresh_token_invalid: { kind: 'unauthenticated', title: 'The refresh token is not valid or was revoked' },
+  api_key_invalid: { kind: 'unauthenticated', title: 'The API key is not valid' },
+  api_key_revoked: { kind: 'unauthenticated', title: 'The API key has been revoked' },
+  invalid_credentials: { kind: 'unauthenticated', title: 'The email or password is wrong' },
+  account_locked: { kind: 'rate_limited', title: 'Too many failed logins; try again later' },
+  totp_required: { kind: 'unauthenticated', title: 'A TOTP code is required for this account' },
+  totp_invalid: { kind: 'unauthenticated', title: 'The TOTP code is wrong' },
+  totp_not_enrolled: { kind: 'conflict', title: 'TOTP has not been set up for this account' },
+  forbidden: { kind: 'forbidden', title: 'The caller lacks the permission for this action' },
+  // first start
+  setup_token_invalid: { kind: 'unauthenticated', title: 'The setup token is not valid' },
+  setup_token_expired: { kind: 'unauthenticated', title: 'The setup token has expired' },
+  setup_token_used: { kind: 'unauthenticated', title: 'The setup token has already been used' },
+  setup_complete: { kind: 'conflict', title: 'The hub already has an owner' },
+  // identity
+  email_taken: { kind: 'conflict', title: 'A user with this email already exists' },
+  weak_password: { kind: 'invalid', title: 'The password is too short or too common' },
+  last_owner: { kind: 'conflict', title: 'An organization must keep at least one owner' },
+  // devices and locations
+  device_name_taken: { kind: 'conflict', title: 'A device with this name already exists' },
+  device_decommissioned: { kind: 'conflict', title: 'The device is decommissioned' },
+  location_parent_invalid: { kind: 'invalid', title: 'The parent location cannot hold this kind' },
+  location_not_empty: { kind: 'conflict', title: 'The location still holds locations or devices' },
+  // PKI and enrollment
+  enrollment_token_invalid: { kind: 'unauthenticated', title: 'The enrollment token is not valid' },
+  enrollment_token_expired: { kind: 'unauthenticated', title: 'The enrollment token has expired' },
+  enrollment_token_used: { kind: 'unauthenticated', title: 'The enrollment token has already been used' },
+  csr_malformed: { kind: 'invalid', title: 'The CSR could not be parsed' },
+  csr_signature_invalid: { kind: 'invalid', title: 'The CSR is not signed by its own key' },
+  key_unsupported: { kind: 'invalid', title: 'The key algorithm or curve is not accepted' },
+  key_too_weak: { kind: 'invalid', title: 'The key is too weak' },
+  key_reused: { kind: 'conflict', title: 'This public key is already certified for another device' },
+  certificate_required: { kind: 'unauthenticated', title: 'A client certificate is required' },
+  certificate_invalid: { kind: 'unauthenticated', title: 'The client certificate is not valid here' },
+  certificate_revoked: { kind: 'unauthenticated', title: 'The client certificate has been revoked' },
+  // server side
+  internal_error: { kind: 'internal', title: 'Internal error' },
+  unavailable: { kind: 'unavailable', title: 'The service is not ready' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** A stable, machine-readable error code. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Is `code` one of the registered codes? */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERRORS, code);
+}
+
+/** The RFC 9457 `type` URI for a code. */
+export function problemType(code: ErrorCode): string {
+  return `urn:bulwark:problem:${code}`;
+}
+
+/** The error every Bulwark layer throws: a stable code, its kind, a human detail and a cause. */
+export class BulwarkError extends Error {
+  override readonly name = 'BulwarkError';
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  /** Extra machine-readable members for the problem document (e.g. `retryAfter`, `field`). */
+  readonly extra: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options: { cause?: unknown; extra?: Record<string, unknown> } = {},
+  ) {
+    super(detail ?? ERRORS[code].title, options.cause === undefined ? {} : { cause: options.cause });
+    this.code = code;
+    this.kind = ERRORS[code].kind;
+    this.extra = options.extra ?? {};
+  }
+}
+
+/** RFC 9457 problem details as Bulwark emits them. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  instance?: string;
+  [extension: string]: unknown;
+}
