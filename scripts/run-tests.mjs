@@ -20,7 +20,9 @@ for (const pkg of readdirSync(join(root, 'packages'))) {
   const dir = join(root, 'packages', pkg, 'dist', 'test');
   if (existsSync(dir)) walk(dir);
 }
-const selected = files.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
+const selected = files
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
 if (selected.length === 0) {
   console.error('no test files found: run `tsc -b` first');
   process.exit(1);

@@ -30,7 +30,10 @@ export const ERRORS = {
   unknown_field: { kind: 'invalid', title: 'The request has a field the schema does not know' },
   malformed_body: { kind: 'invalid', title: 'The request body could not be parsed' },
   body_too_large: { kind: 'too_large', title: 'The request body is larger than allowed' },
-  unsupported_media_type: { kind: 'unsupported_media', title: 'The content type is not accepted here' },
+  unsupported_media_type: {
+    kind: 'unsupported_media',
+    title: 'The content type is not accepted here',
+  },
   route_not_found: { kind: 'not_found', title: 'No such API route' },
   not_found: { kind: 'not_found', title: 'No such resource in this organization' },
   conflict: { kind: 'conflict', title: 'The request conflicts with the current state' },
@@ -39,7 +42,10 @@ export const ERRORS = {
   unauthenticated: { kind: 'unauthenticated', title: 'Authentication is required' },
   access_token_invalid: { kind: 'unauthenticated', title: 'The access token is not valid' },
   access_token_expired: { kind: 'unauthenticated', title: 'The access token has expired' },
-  refresh_token_invalid: { kind: 'unauthenticated', title: 'The refresh token is not valid or was revoked' },
+  refresh_token_invalid: {
+    kind: 'unauthenticated',
+    title: 'The refresh token is not valid or was revoked',
+  },
   api_key_invalid: { kind: 'unauthenticated', title: 'The API key is not valid' },
   api_key_revoked: { kind: 'unauthenticated', title: 'The API key has been revoked' },
   invalid_credentials: { kind: 'unauthenticated', title: 'The email or password is wrong' },
@@ -65,15 +71,27 @@ export const ERRORS = {
   // PKI and enrollment
   enrollment_token_invalid: { kind: 'unauthenticated', title: 'The enrollment token is not valid' },
   enrollment_token_expired: { kind: 'unauthenticated', title: 'The enrollment token has expired' },
-  enrollment_token_used: { kind: 'unauthenticated', title: 'The enrollment token has already been used' },
+  enrollment_token_used: {
+    kind: 'unauthenticated',
+    title: 'The enrollment token has already been used',
+  },
   csr_malformed: { kind: 'invalid', title: 'The CSR could not be parsed' },
   csr_signature_invalid: { kind: 'invalid', title: 'The CSR is not signed by its own key' },
   key_unsupported: { kind: 'invalid', title: 'The key algorithm or curve is not accepted' },
   key_too_weak: { kind: 'invalid', title: 'The key is too weak' },
-  key_reused: { kind: 'conflict', title: 'This public key is already certified for another device' },
+  key_reused: {
+    kind: 'conflict',
+    title: 'This public key is already certified for another device',
+  },
   certificate_required: { kind: 'unauthenticated', title: 'A client certificate is required' },
-  certificate_invalid: { kind: 'unauthenticated', title: 'The client certificate is not valid here' },
-  certificate_revoked: { kind: 'unauthenticated', title: 'The client certificate has been revoked' },
+  certificate_invalid: {
+    kind: 'unauthenticated',
+    title: 'The client certificate is not valid here',
+  },
+  certificate_revoked: {
+    kind: 'unauthenticated',
+    title: 'The client certificate has been revoked',
+  },
   // server side
   internal_error: { kind: 'internal', title: 'Internal error' },
   unavailable: { kind: 'unavailable', title: 'The service is not ready' },
@@ -105,7 +123,10 @@ export class BulwarkError extends Error {
     detail?: string,
     options: { cause?: unknown; extra?: Record<string, unknown> } = {},
   ) {
-    super(detail ?? ERRORS[code].title, options.cause === undefined ? {} : { cause: options.cause });
+    super(
+      detail ?? ERRORS[code].title,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
     this.code = code;
     this.kind = ERRORS[code].kind;
     this.extra = options.extra ?? {};

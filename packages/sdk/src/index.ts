@@ -1,1 +1,11 @@
-export {};
+/**
+ * @bulwark/sdk: a typed, browser-safe client of the Bulwark REST API, driven by the route table in
+ * @bulwark/protocol, plus device-side key and CSR generation.
+ */
+export { createClient, type BulwarkClient, type ClientOptions } from './client.js';
+export { createCall, fillPath, toQueryString, type CallOptions } from './call.js';
+export { ApiError } from './errors.js';
+export { paginate, type Page } from './paginate.js';
+export type { RevocationReason } from './resources/devices.js';
+export type { BodyOf, Call, CallArgs, QueryOf } from './types.js';
+export * from './csr.js';

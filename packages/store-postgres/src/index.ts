@@ -1,1 +1,94 @@
-export {};
+/**
+ * @bulwark/store-postgres: the scale-out storage adapter on PostgreSQL, through a `pg` Pool.
+ */
+import pg from 'pg';
+import type { Storage } from '@bulwark/core';
+import { createApiKeyStore } from './api-key-store.js';
+import { createAuditStore } from './audit-store.js';
+import { createDeviceKeyStore } from './device-key-store.js';
+import { createDeviceStore } from './device-store.js';
+import { createLocationStore } from './location-store.js';
+import { createMembershipStore } from './membership-store.js';
+import { migrate } from './migrations.js';
+import { createOrganizationStore } from './organization-store.js';
+import { createPkiStore } from './pki-store.js';
+import { createSessionStore } from './session-store.js';
+import { createSystemStore } from './system-store.js';
+import { createUserStore } from './user-store.js';
+
+export { MIGRATIONS, type Migration } from './migrations.js';
+
+/** Options of openPostgresStorage. */
+export interface PostgresStorageOptions {
+  /** A libpq-style connection URL, e.g. `postgres://user@host:5432/db`. */
+  url: string;
+  /** The schema holding Bulwark's tables (default 'public'); created if missing. */
+  schema?: string;
+  /** Pool size (default 10). */
+  max?: number;
+}
+
+/** PostgreSQL's type oid of int8 (BIGINT, and the result of count(*)). */
+const INT8_OID = 20;
+
+/** Plain lower-case identifiers only: the name goes into a connection option and into DDL. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * This pool's type parsers: epoch-ms BIGINT columns and count(*) come back as numbers (exact up to
+ * 2^53, far beyond any millisecond timestamp or row count) without touching pg's global parsers.
+ */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8_OID && format !== 'binary') return (value: string): number => Number(value);
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
+  }) as typeof pg.types.getTypeParser,
+};
+
+/** Connects to PostgreSQL, migrates the schema and returns the hub's Storage on a pool. */
+export async function openPostgresStorage(opts: PostgresStorageOptions): Promise<Storage> {
+  const schema = opts.schema ?? 'public';
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: use [a-z0-9_]`);
+  }
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    types,
+    // Every pooled connection resolves unqualified table names in this schema only.
+    options: `-c search_path=${schema}`,
+  });
+  // An idle client losing its connection emits on the pool; without a listener that would crash.
+  pool.on('error', () => undefined);
+  try {
+    const schemaVersion = await migrate(pool, schema, { createSchema: schema !== 'public' });
+    return {
+      organizations: createOrganizationStore(pool),
+      users: createUserStore(pool),
+      memberships: createMembershipStore(pool),
+      sessions: createSessionStore(pool),
+      apiKeys: createApiKeyStore(pool),
+      devices: createDeviceStore(pool),
+      deviceKeys: createDeviceKeyStore(pool),
+      locations: createLocationStore(pool),
+      pki: createPkiStore(pool),
+      audit: createAuditStore(pool),
+      system: createSystemStore(pool),
+      schemaVersion,
+      async ping() {
+        try {
+          await pool.query('SELECT 1');
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      async close() {
+        if (!pool.ended) await pool.end();
+      },
+    };
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+}

@@ -1,1 +1,16 @@
-export {};
+/**
+ * @bulwark/testkit: the contract suites every port's adapters must pass, plus test helpers.
+ */
+export {
+  storageContract,
+  type OpenStorage,
+  type StorageContractOptions,
+} from './storage-contract/index.js';
+export {
+  DEFAULT_POSTGRES_TEST_URL,
+  postgresTestUrl,
+  probePostgres,
+  requirePostgres,
+  withPostgresSchemas,
+  type PostgresSchemas,
+} from './postgres.js';

@@ -1,1 +1,4 @@
-export {};
+export { createHttpApi, type HttpApiOptions } from './http/app.js';
+export type { HttpServices, HandlerContext, Handlers } from './http/context.js';
+export { openApiDocument } from './http/openapi.js';
+export { httpStatus, normalizeError, toProblem } from './http/problem.js';

@@ -55,7 +55,11 @@ export interface CrlEntry {
 
 export interface CertificateAuthority {
   /** A self-signed root CA (ECDSA P-256, pathLen 1). */
-  createRoot(opts: { commonName: string; organization: string; validityDays: number }): Promise<NewCa>;
+  createRoot(opts: {
+    commonName: string;
+    organization: string;
+    validityDays: number;
+  }): Promise<NewCa>;
   /** An issuing CA (ECDSA P-256, pathLen 0) signed by `root`. */
   createIssuing(
     root: KeyedCertificate,
@@ -78,7 +82,13 @@ export interface CertificateAuthority {
   /** A TLS server certificate with a fresh key for the given DNS names and IP addresses. */
   issueServerCertificate(
     issuer: KeyedCertificate,
-    req: { commonName: string; dnsNames: string[]; ipAddresses: string[]; validityDays: number; now: number },
+    req: {
+      commonName: string;
+      dnsNames: string[];
+      ipAddresses: string[];
+      validityDays: number;
+      now: number;
+    },
   ): Promise<KeyedCertificate & { notAfter: number }>;
   /** A PEM CRL signed by `issuer`. */
   createCrl(

@@ -37,6 +37,8 @@ export interface OrganizationStore {
   bootstrap(org: Organization, user: User, membership: Membership): Promise<void>;
   get(id: string): Promise<Organization | undefined>;
   listByIds(ids: readonly string[]): Promise<Organization[]>;
+  /** The first `limit` organizations by id (local operator commands; not a tenant query). */
+  list(limit: number): Promise<Organization[]>;
   count(): Promise<number>;
 }
 
@@ -163,7 +165,11 @@ export interface SystemStore {
   get(key: string): Promise<string | undefined>;
   put(key: string, value: string): Promise<void>;
   /** Sets `key` to `next` (or deletes it when undefined) only if it currently equals `expected`. */
-  compareAndSet(key: string, expected: string | undefined, next: string | undefined): Promise<boolean>;
+  compareAndSet(
+    key: string,
+    expected: string | undefined,
+    next: string | undefined,
+  ): Promise<boolean>;
 }
 
 /** All of the hub's state. */

@@ -11,7 +11,9 @@ export class SecretBox {
   /** @param masterKey 32 random bytes (the data dir's `master.key` or the operator's own). */
   constructor(masterKey: Uint8Array) {
     if (masterKey.length !== 32) throw new Error('the master key must be 32 bytes');
-    this.#key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'bulwark secret-box v1', 32));
+    this.#key = Buffer.from(
+      hkdfSync('sha256', masterKey, Buffer.alloc(0), 'bulwark secret-box v1', 32),
+    );
   }
 
   seal(plaintext: string | Uint8Array, context: string): string {
@@ -19,7 +21,9 @@ export class SecretBox {
     const c = createCipheriv('aes-256-gcm', this.#key, iv);
     c.setAAD(Buffer.from(context));
     const ct = Buffer.concat([c.update(plaintext), c.final()]);
-    return ['v1', iv, c.getAuthTag(), ct].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+    return ['v1', iv, c.getAuthTag(), ct]
+      .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+      .join('.');
   }
 
   /** @throws Error when the box was sealed under another key or context, or was altered. */

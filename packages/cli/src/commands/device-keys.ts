@@ -1,0 +1,42 @@
+import type { Command } from '../command.js';
+import { formatFields, formatTable } from '../output.js';
+
+/** `bulwark device key create|list|revoke`: keys for devices without a certificate. */
+export const deviceKeyCommands: Command[] = [
+  {
+    path: ['device', 'key', 'create'],
+    args: ['ID'],
+    summary: 'Create a random key for a device without a certificate (shown only once).',
+    run: async (ctx) => {
+      const k = await ctx.client().devices.createKey(ctx.args[0] ?? '');
+      ctx.print(k, () => {
+        const note = 'note: the key is shown only this once; store it on the device now\n';
+        return formatFields([['id', k.deviceKey.id], ['key', k.key]]) + note;
+      });
+    },
+  },
+  {
+    path: ['device', 'key', 'list'],
+    args: ['ID'],
+    summary: "List a device's keys.",
+    run: async (ctx) => {
+      const keys = await ctx.client().devices.keys(ctx.args[0] ?? '');
+      ctx.print(keys, () =>
+        formatTable(keys, [
+          { header: 'ID', value: (k) => k.id },
+          { header: 'CREATED', value: (k) => k.createdAt },
+          { header: 'REVOKED', value: (k) => k.revokedAt },
+        ]),
+      );
+    },
+  },
+  {
+    path: ['device', 'key', 'revoke'],
+    args: ['ID', 'KEYID'],
+    summary: 'Revoke a device key.',
+    run: async (ctx) => {
+      await ctx.client().devices.revokeKey(ctx.args[0] ?? '', ctx.args[1] ?? '');
+      ctx.print({ revoked: ctx.args[1] }, () => `revoked key ${ctx.args[1] ?? ''}\n`);
+    },
+  },
+];

@@ -1,0 +1,25 @@
+import type { Command } from '../command.js';
+import { apiKeyCommands } from './api-key.js';
+import { auditCommands } from './audit.js';
+import { deviceCommands } from './device.js';
+import { deviceEnrollCommands } from './device-enroll.js';
+import { deviceKeyCommands } from './device-keys.js';
+import { locationCommands } from './location.js';
+import { orgCommands } from './org.js';
+import { pkiCommands } from './pki.js';
+import { sessionCommands } from './session.js';
+import { userCommands } from './user.js';
+
+/** Every remote command, in the order `bulwark help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  ...deviceEnrollCommands,
+  ...deviceCommands,
+  ...deviceKeyCommands,
+  ...apiKeyCommands,
+  ...userCommands,
+  ...orgCommands,
+  ...locationCommands,
+  ...auditCommands,
+  ...sessionCommands,
+  ...pkiCommands,
+];

@@ -1,0 +1,30 @@
+import type { OrganizationView } from '@bulwark/protocol';
+import type { Command } from '../command.js';
+import { formatTable, type Column } from '../output.js';
+
+const ORG_COLUMNS: Column<OrganizationView>[] = [
+  { header: 'ID', value: (o) => o.id },
+  { header: 'NAME', value: (o) => o.name },
+  { header: 'CREATED', value: (o) => o.createdAt },
+];
+
+/** `bulwark org list|create`. */
+export const orgCommands: Command[] = [
+  {
+    path: ['org', 'list'],
+    summary: 'List the organizations you belong to.',
+    run: async (ctx) => {
+      const orgs = await ctx.client().orgs.list();
+      ctx.print(orgs, () => formatTable(orgs, ORG_COLUMNS));
+    },
+  },
+  {
+    path: ['org', 'create'],
+    args: ['NAME'],
+    summary: 'Create an organization; you become its owner (needs a user token, not an API key).',
+    run: async (ctx) => {
+      const org = await ctx.client().orgs.create({ name: ctx.args[0] ?? '' });
+      ctx.print(org, () => formatTable([org], ORG_COLUMNS));
+    },
+  },
+];

@@ -1,0 +1,153 @@
+import { parseArgs } from 'node:util';
+import {
+  COMMON,
+  CONNECTION,
+  commandHelp,
+  groupHelp,
+  type Command,
+  type Context,
+  type OptionSpecs,
+} from './command.js';
+import { connect, resolveConnection, type Connection } from './connection.js';
+import { CliError, UsageError } from './errors.js';
+import type { Io } from './io.js';
+
+/** The command whose words are the longest prefix of argv, if any. */
+export function findCommand(
+  commands: readonly Command[],
+  argv: readonly string[],
+): Command | undefined {
+  let best: Command | undefined;
+  for (const c of commands) {
+    if (c.path.every((w, i) => argv[i] === w) && (best === undefined || c.path.length > best.path.length)) {
+      best = c;
+    }
+  }
+  return best;
+}
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** Finds the command in argv, parses its flags strictly and runs it; returns the exit code. */
+export async function dispatch(
+  commands: readonly Command[],
+  argv: readonly string[],
+  io: Io,
+): Promise<number> {
+  const cmd = findCommand(commands, argv);
+  if (cmd === undefined) {
+    // Words naming a group (`device`, `device key`) show its commands; anything else is unknown.
+    const words: string[] = [];
+    for (const a of argv) {
+      if (a.startsWith('-')) break;
+      words.push(a);
+    }
+    const inGroup = (c: Command): boolean => words.every((w, i) => c.path[i] === w);
+    const wantsHelp = argv.includes('--help') || argv.includes('-h');
+    if (words.length > 0 && commands.some(inGroup)) {
+      const help = groupHelp(commands, words);
+      if (wantsHelp) {
+        io.out(help);
+        return 0;
+      }
+      io.err(help);
+      return 2;
+    }
+    throw new UsageError(`unknown command '${words.join(' ')}'`);
+  }
+
+  const name = cmd.path.join(' ');
+  const specs: OptionSpecs = {
+    ...COMMON,
+    ...(cmd.remote === false ? {} : CONNECTION),
+    ...cmd.options,
+  };
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv.slice(cmd.path.length),
+      options: specs,
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (err) {
+    // parseArgs' messages run on with advice about `--`; the first sentence is the point.
+    const message = (err as Error).message.replace(/\. To specify a positional.*$/s, '');
+    throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1), name);
+  }
+  if (values.help === true) {
+    io.out(commandHelp(cmd));
+    return 0;
+  }
+  const declared = cmd.args ?? [];
+  const required = declared.filter((a) => !a.endsWith('?')).length;
+  if (positionals.length < required) {
+    throw new UsageError(`missing ${declared.slice(positionals.length, required).join(' ')}`, name);
+  }
+  if (positionals.length > declared.length) {
+    throw new UsageError(`unexpected argument '${positionals[declared.length] ?? ''}'`, name);
+  }
+  return (await cmd.run(makeContext(name, values, positionals, io))) ?? 0;
+}
+
+function makeContext(name: string, values: Values, args: string[], io: Io): Context {
+  const json = values.json === true;
+  let conn: Connection | undefined;
+  const str = (key: string): string | undefined => {
+    const v = values[key];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const usage = (message: string): Error => new UsageError(message, name);
+  const connection = (): Connection =>
+    (conn ??= resolveConnection(
+      { hub: str('hub'), ca: str('ca'), dataDir: str('data-dir') },
+      io.env,
+      io.cwd,
+    ));
+  return {
+    io,
+    args,
+    json,
+    str,
+    need: (key) => str(key) ?? throwIt(usage(`--${key} is required`)),
+    strs: (key) => {
+      const v = values[key];
+      return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+    },
+    flag: (key) => values[key] === true,
+    int: (key) => {
+      const v = str(key);
+      if (v === undefined) return undefined;
+      if (!/^\d+$/.test(v)) throw usage(`--${key} must be a whole number, not '${v}'`);
+      return Number(v);
+    },
+    choice: <T extends string>(key: string, allowed: readonly T[]): T | undefined => {
+      const v = str(key);
+      if (v === undefined) return undefined;
+      if (!(allowed as readonly string[]).includes(v)) {
+        throw usage(`--${key} must be one of ${allowed.join(', ')}, not '${v}'`);
+      }
+      return v as T;
+    },
+    usage,
+    connection,
+    client: (auth = true) => {
+      const c = connection();
+      if (auth && c.token === undefined) {
+        throw new CliError(
+          'no credentials: set BULWARK_API_KEY to an API key, or BULWARK_TOKEN to a token from `bulwark login`',
+        );
+      }
+      return connect(c, auth);
+    },
+    print: (result, render) => {
+      const text = json ? `${JSON.stringify(result ?? null, null, 2)}\n` : render();
+      io.out(text === '' || text.endsWith('\n') ? text : `${text}\n`);
+    },
+  };
+}
+
+function throwIt(err: Error): never {
+  throw err;
+}

@@ -1,0 +1,82 @@
+import { BulwarkError } from '@bulwark/protocol';
+import { groupHelp } from './command.js';
+import { COMMANDS } from './commands/index.js';
+import { isLocalCommand, runLocalCommand } from './commands/local.js';
+import { dispatch, findCommand } from './dispatch.js';
+import { CliError, UsageError } from './errors.js';
+import { processIo, type Io } from './io.js';
+import { cliVersion } from './version.js';
+import { commandHelp } from './command.js';
+
+const LOCAL_HELP = `local commands (run by the hub package on a data dir; --help on each):
+  bulwark hub --data-dir DIR [--http-port N] …      run a hub
+  bulwark admin create-owner --data-dir DIR …      create the first owner
+  bulwark admin api-key --data-dir DIR …           create an API key without the API
+  bulwark audit verify --data-dir DIR              verify the audit hash chain
+`;
+
+const ENV_HELP = `environment:
+  BULWARK_HUB        hub URL (or --hub); else runtime.json in --data-dir, BULWARK_DATA_DIR or ./.bulwark
+  BULWARK_CA         CA bundle to trust for the hub (or --ca)
+  BULWARK_API_KEY    API key to authenticate with (or BULWARK_TOKEN, an access token from login)
+`;
+
+/** The top-level help. */
+export function mainHelp(): string {
+  return `usage: bulwark <command> [options]   (bulwark <command> --help for its options)\n\n${groupHelp(COMMANDS, [])}\n${LOCAL_HELP}\n${ENV_HELP}`;
+}
+
+// TLS failures undici reports by OpenSSL code: the hub's certificate is not trusted.
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
+
+/** Prints an error the way every command does and returns its exit code. */
+export function reportError(err: unknown, io: Io): number {
+  if (err instanceof UsageError) {
+    const help = err.command === undefined ? 'bulwark help' : `bulwark ${err.command} --help`;
+    io.err(`error: ${err.message}\n(see \`${help}\`)\n`);
+    return 2;
+  }
+  if (err instanceof BulwarkError) {
+    io.err(`error: ${err.message} (${err.code})\n`);
+    if (err.code === 'unavailable') {
+      const cause = String(err.extra.causeCode ?? '');
+      io.err(
+        TLS_CODES.test(cause)
+          ? "hint: the hub's certificate is not trusted: pass --ca FILE or set BULWARK_CA\n"
+          : 'hint: is the hub running at that address? (set --hub or BULWARK_HUB)\n',
+      );
+    }
+    return 1;
+  }
+  if (err instanceof CliError) {
+    io.err(`error: ${err.message}\n`);
+    return 1;
+  }
+  io.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
+}
+
+/** The `bulwark` command: runs argv (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  try {
+    const [first, ...rest] = argv;
+    if (first === '--version' || first === '-V' || first === 'version') {
+      io.out(`bulwark ${cliVersion()}\n`);
+      return 0;
+    }
+    if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
+      const cmd = findCommand(COMMANDS, rest);
+      if (rest.length > 0 && cmd !== undefined) io.out(commandHelp(cmd));
+      else if (rest.length > 0 && isLocalCommand(rest)) return await runLocalCommand([...rest, '--help'], io);
+      else if (first === undefined) {
+        io.err(mainHelp());
+        return 2;
+      } else io.out(mainHelp());
+      return 0;
+    }
+    if (isLocalCommand(argv)) return await runLocalCommand(argv, io);
+    return await dispatch(COMMANDS, argv, io);
+  } catch (err) {
+    return reportError(err, io);
+  }
+}

@@ -1,0 +1,93 @@
+import {
+  BulwarkError,
+  type CreateDeviceRequest,
+  type DeviceListQuery,
+  type UpdateDeviceRequest,
+} from '@bulwark/protocol';
+import type { Clock } from '../ports/clock.js';
+import type { Device, DeviceFilter, DevicePatch, Page } from '../ports/records.js';
+import type { Storage } from '../ports/storage.js';
+import { newId } from '../shared/ids.js';
+import type { LocationService } from './location-service.js';
+
+/** The device registry. */
+export class DeviceService {
+  constructor(private readonly d: { storage: Storage; clock: Clock; locations: LocationService }) {}
+
+  /** Registers a device in state `provisioned`. */
+  async create(orgId: string, req: CreateDeviceRequest): Promise<Device> {
+    if (req.locationId) await this.d.locations.get(orgId, req.locationId);
+    const now = this.d.clock.now();
+    const device: Device = {
+      id: newId(now),
+      orgId,
+      name: req.name,
+      type: req.type,
+      firmwareType: req.firmwareType ?? null,
+      firmwareVersion: req.firmwareVersion ?? null,
+      tags: req.tags ?? [],
+      mode: req.mode ?? 'controlled',
+      state: 'provisioned',
+      locationId: req.locationId ?? null,
+      lastSeenAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.d.storage.devices.create(device);
+    return device;
+  }
+
+  /** One device, or not_found (also for another organization's device). */
+  async get(orgId: string, id: string): Promise<Device> {
+    const device = await this.d.storage.devices.get(orgId, id);
+    if (!device) throw new BulwarkError('not_found', 'no such device in this organization');
+    return device;
+  }
+
+  /** Filtered, paginated list; `location` includes everything below that node. */
+  async list(orgId: string, q: DeviceListQuery): Promise<Page<Device>> {
+    const filter: DeviceFilter = {};
+    if (q.type !== undefined) filter.type = q.type;
+    if (q.state !== undefined) filter.state = q.state;
+    if (q.tag !== undefined) filter.tags = Array.isArray(q.tag) ? q.tag : [q.tag];
+    if (q.q !== undefined) filter.nameContains = q.q;
+    if (q.location !== undefined)
+      filter.locationIds = await this.d.locations.subtree(orgId, q.location);
+    return this.d.storage.devices.list(orgId, filter, {
+      limit: q.limit ?? 50,
+      cursor: q.cursor ?? null,
+    });
+  }
+
+  /** Changes a device; a decommissioned device no longer changes. */
+  async update(orgId: string, id: string, req: UpdateDeviceRequest): Promise<Device> {
+    const device = await this.get(orgId, id);
+    if (device.state === 'decommissioned') throw new BulwarkError('device_decommissioned');
+    if (req.locationId) await this.d.locations.get(orgId, req.locationId);
+    const patch: DevicePatch = { updatedAt: this.d.clock.now() };
+    for (const k of [
+      'name',
+      'type',
+      'firmwareType',
+      'firmwareVersion',
+      'tags',
+      'mode',
+      'state',
+      'locationId',
+    ] as const) {
+      if (req[k] !== undefined) (patch as Record<string, unknown>)[k] = req[k];
+    }
+    return this.#apply(orgId, id, patch);
+  }
+
+  /** Sets the state (used by PKI on enrollment and decommissioning). */
+  async setState(orgId: string, id: string, state: Device['state']): Promise<Device> {
+    return this.#apply(orgId, id, { state, updatedAt: this.d.clock.now() });
+  }
+
+  async #apply(orgId: string, id: string, patch: DevicePatch): Promise<Device> {
+    const updated = await this.d.storage.devices.update(orgId, id, patch);
+    if (!updated) throw new BulwarkError('not_found', 'no such device in this organization');
+    return updated;
+  }
+}

@@ -1,0 +1,75 @@
+import { BulwarkError, type CreateApiKeyRequest, type Permission } from '@bulwark/protocol';
+import type { Clock } from '../ports/clock.js';
+import type { ApiKey } from '../ports/records.js';
+import type { Storage } from '../ports/storage.js';
+import { newId } from '../shared/ids.js';
+import { randomToken, sha256Hex } from '../shared/hash.js';
+import type { Principal } from './principal.js';
+
+/** `bwk_<id without dashes>_<secret>`: the id locates the record, the secret is checked by hash. */
+export function formatApiKey(id: string, secret: string): string {
+  return `bwk_${id.replace(/-/g, '')}_${secret}`;
+}
+
+/** Splits a presented API key into id and secret, or undefined when it is not one. */
+export function parseApiKey(presented: string): { id: string; secret: string } | undefined {
+  const m = /^bwk_([0-9a-f]{32})_([A-Za-z0-9_-]{20,100})$/.exec(presented);
+  if (!m || !m[1] || !m[2]) return undefined;
+  const h = m[1];
+  const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return { id, secret: m[2] };
+}
+
+/** Scoped API keys: shown once, stored hashed, revocable, never wider than their creator. */
+export class ApiKeyService {
+  constructor(private readonly d: { storage: Storage; clock: Clock }) {}
+
+  /** Lists the organization's keys, newest first. */
+  list(orgId: string): Promise<ApiKey[]> {
+    return this.d.storage.apiKeys.list(orgId);
+  }
+
+  /**
+   * Creates a key with at most the creator's permissions (a local operator, `creator` null, may
+   * grant any). Returns the record and the secret, which is not kept.
+   */
+  async create(
+    orgId: string,
+    creator: Principal | null,
+    req: CreateApiKeyRequest,
+  ): Promise<{ apiKey: ApiKey; key: string }> {
+    if (creator) {
+      const wider = req.permissions.filter((p) => !creator.permissions.includes(p as Permission));
+      if (wider.length > 0) {
+        throw new BulwarkError(
+          'forbidden',
+          `a key cannot have permissions its creator lacks: ${wider.join(', ')}`,
+        );
+      }
+    }
+    const now = this.d.clock.now();
+    const id = newId(now);
+    const secret = randomToken(32);
+    const apiKey: ApiKey = {
+      id,
+      orgId,
+      name: req.name,
+      secretHash: sha256Hex(secret),
+      permissions: [...new Set(req.permissions)],
+      createdBy: creator?.kind === 'user' ? creator.id : null,
+      createdAt: now,
+      expiresAt: req.expiresInDays ? now + req.expiresInDays * 86_400_000 : null,
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+    await this.d.storage.apiKeys.create(apiKey);
+    return { apiKey, key: formatApiKey(id, secret) };
+  }
+
+  /** Revokes a key of this organization at once. */
+  async revoke(orgId: string, id: string): Promise<void> {
+    if (!(await this.d.storage.apiKeys.revoke(orgId, id, this.d.clock.now()))) {
+      throw new BulwarkError('not_found', 'no such live API key in this organization');
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { configHelp, loadConfig } from '../config.js';
+import { startHub } from '../hub.js';
+
+/** `bulwark hub`: runs the hub until SIGTERM or SIGINT, then shuts down cleanly. */
+export async function runHub(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(
+      `usage: bulwark hub --data-dir DIR [options]\n\nOptions (flag, environment variable, meaning):\n${configHelp()}\n`,
+    );
+    return 0;
+  }
+  const config = loadConfig(argv, process.env);
+  const hub = await startHub(config);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`${signal}: shutting down\n`);
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await hub.stop();
+  return 0;
+}

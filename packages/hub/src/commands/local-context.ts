@@ -1,0 +1,48 @@
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Storage } from '@bulwark/core';
+import { CONFIG_FIELDS, ConfigError, loadConfig, type HubConfig } from '../config.js';
+import { masterKeyPath } from '../hub.js';
+import { loadMasterKey } from '../master-key.js';
+import { createServices, type HubServices } from '../services.js';
+import { openStorage } from '../storage.js';
+
+type Opt = { type: 'string' | 'boolean'; multiple?: boolean };
+
+/** Parses a local command's own flags plus every hub config flag (for the data dir and database). */
+export function parseLocal<O extends Record<string, Opt>>(
+  argv: string[],
+  own: O,
+): { config: HubConfig; values: Record<string, string | boolean | string[] | undefined> } {
+  const cfgFlags = Object.values(CONFIG_FIELDS).map((f) => f.flag) as string[];
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ...Object.fromEntries(cfgFlags.map((f) => [f, { type: 'string' as const }])),
+        ...own,
+      },
+    }).values;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const cfgArgv = cfgFlags.flatMap((f) =>
+    typeof values[f] === 'string' ? [`--${f}`, values[f]] : [],
+  );
+  return { config: loadConfig(cfgArgv, process.env), values };
+}
+
+/** Storage and services on a data dir, without any server: for commands run by a local operator. */
+export async function openLocal(
+  config: HubConfig,
+): Promise<{ storage: Storage; services: HubServices; close(): Promise<void> }> {
+  // A data dir may be prepared before the hub's first start (e.g. create-owner first).
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const masterKey = loadMasterKey(masterKeyPath(config), true);
+  const storage = await openStorage(config);
+  const services = createServices(storage, masterKey, config);
+  return { storage, services, close: () => storage.close() };
+}

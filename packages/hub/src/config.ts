@@ -1,0 +1,218 @@
+/**
+ * The hub's configuration: one typed schema with visible defaults, filled from flags and
+ * `BULWARK_*` environment variables (flags win), validated at start, frozen. Unknown flags and
+ * unknown `BULWARK_*` variables are refused with a message naming them.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+
+type Kind = 'string' | 'port' | 'int' | 'list' | 'level';
+
+interface Field {
+  kind: Kind;
+  flag: string;
+  doc: string;
+  default?: string | number | string[];
+  min?: number;
+  max?: number;
+}
+
+/** Every setting, its flag, its default and why. The env name is BULWARK_ + the flag in CONSTANT_CASE. */
+export const CONFIG_FIELDS = {
+  dataDir: {
+    kind: 'string',
+    flag: 'data-dir',
+    doc: 'Directory for the database, master key, CA bundle and runtime.json',
+  },
+  httpPort: {
+    kind: 'port',
+    flag: 'http-port',
+    default: 8443,
+    doc: 'HTTPS port for the REST API and console (0 = any free port)',
+  },
+  httpHost: {
+    kind: 'string',
+    flag: 'http-host',
+    default: '0.0.0.0',
+    doc: 'Address the HTTPS server binds',
+  },
+  mqttPort: {
+    kind: 'port',
+    flag: 'mqtt-port',
+    default: 8883,
+    doc: 'MQTT over TLS port (0 = any free port); the broker arrives with the messaging release',
+  },
+  database: {
+    kind: 'string',
+    flag: 'database',
+    default: '',
+    doc: 'Empty for SQLite in the data dir, sqlite:PATH, or postgres://… for scale-out',
+  },
+  databaseSchema: {
+    kind: 'string',
+    flag: 'database-schema',
+    default: 'public',
+    doc: 'PostgreSQL schema holding the tables',
+  },
+  bus: {
+    kind: 'string',
+    flag: 'bus',
+    default: 'memory',
+    doc: 'Message bus: memory (in-process) or nats://… (arrives with messaging)',
+  },
+  masterKeyFile: {
+    kind: 'string',
+    flag: 'master-key-file',
+    default: '',
+    doc: 'File with the 32-byte master key (hex); default DATA_DIR/master.key, made on first start with mode 0600',
+  },
+  tlsCert: {
+    kind: 'string',
+    flag: 'tls-cert',
+    default: '',
+    doc: "PEM server certificate chain to use instead of one from the hub's own CA",
+  },
+  tlsKey: { kind: 'string', flag: 'tls-key', default: '', doc: 'PEM private key of --tls-cert' },
+  publicNames: {
+    kind: 'list',
+    flag: 'public-names',
+    default: [],
+    doc: 'Extra DNS names or IPs for the server certificate (comma-separated)',
+  },
+  logLevel: {
+    kind: 'level',
+    flag: 'log-level',
+    default: 'info',
+    doc: 'fatal, error, warn, info, debug or trace',
+  },
+  // 1 MiB is far above any API body (a CSR is ~1 KiB) and well below what could pressure memory.
+  maxBodyBytes: {
+    kind: 'int',
+    flag: 'max-body-bytes',
+    default: 1024 * 1024,
+    min: 1024,
+    max: 64 * 1024 * 1024,
+    doc: 'Largest accepted HTTP request body',
+  },
+  // ln=15 (32 MiB, ~60 ms) is the floor we accept: lower is no longer memory-hard enough.
+  scryptLn: {
+    kind: 'int',
+    flag: 'scrypt-ln',
+    default: 15,
+    min: 15,
+    max: 20,
+    doc: 'scrypt cost exponent for password hashes (N = 2^ln)',
+  },
+  deviceCertDays: {
+    kind: 'int',
+    flag: 'device-cert-days',
+    default: 365,
+    min: 1,
+    max: 3650,
+    doc: 'Validity of device certificates',
+  },
+} as const satisfies Record<string, Field>;
+
+type Fields = typeof CONFIG_FIELDS;
+type ValueOf<F extends Field> = F['kind'] extends 'port' | 'int'
+  ? number
+  : F['kind'] extends 'list'
+    ? string[]
+    : string;
+
+/** The validated, frozen configuration. */
+export type HubConfig = { readonly [K in keyof Fields]: ValueOf<Fields[K]> };
+
+/** `BULWARK_*` variables that belong to the CLI and SDK, not the hub; the hub ignores them. */
+const CLIENT_ENV = new Set([
+  'BULWARK_HUB',
+  'BULWARK_API_KEY',
+  'BULWARK_TOKEN',
+  'BULWARK_CA',
+  'BULWARK_PASSWORD',
+]);
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+/** An invalid configuration: the message says which setting and why. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const envName = (flag: string) => `BULWARK_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+/** Parses and validates flags and environment into a frozen HubConfig. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): HubConfig {
+  const entries = Object.entries(CONFIG_FIELDS) as [keyof Fields, Field][];
+  let values: Record<string, string | undefined>;
+  try {
+    const parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(entries.map(([, f]) => [f.flag, { type: 'string' as const }])),
+    });
+    values = parsed.values;
+  } catch (err) {
+    throw new ConfigError(
+      `${(err as Error).message}. Known flags: ${entries.map(([, f]) => `--${f.flag}`).join(', ')}`,
+    );
+  }
+  const known = new Set(entries.map(([, f]) => envName(f.flag)));
+  const unknown = Object.keys(env).filter(
+    (k) =>
+      k.startsWith('BULWARK_') &&
+      !known.has(k) &&
+      !CLIENT_ENV.has(k) &&
+      !k.startsWith('BULWARK_TEST_'),
+  );
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${[...known].join(', ')}`,
+    );
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, f] of entries) {
+    const raw = values[f.flag] ?? env[envName(f.flag)];
+    out[key] = raw === undefined ? f.default : coerce(key, f, raw);
+    if (out[key] === undefined)
+      throw new ConfigError(`--${f.flag} (or ${envName(f.flag)}) is required: ${f.doc}`);
+  }
+  out['dataDir'] = resolve(String(out['dataDir']));
+  return Object.freeze(out) as HubConfig;
+}
+
+function coerce(key: string, f: Field, raw: string): unknown {
+  const bad = (why: string) => new ConfigError(`--${f.flag} ${JSON.stringify(raw)}: ${why}`);
+  switch (f.kind) {
+    case 'string':
+      if (key === 'dataDir' && raw.trim() === '') throw bad('must not be empty');
+      return raw;
+    case 'list':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    case 'level':
+      if (!LEVELS.includes(raw)) throw bad(`must be one of ${LEVELS.join(', ')}`);
+      return raw;
+    case 'port':
+    case 'int': {
+      if (!/^\d+$/.test(raw)) throw bad('must be a whole number');
+      const n = Number(raw);
+      const [min, max] =
+        f.kind === 'port' ? [0, 65535] : [f.min ?? 0, f.max ?? Number.MAX_SAFE_INTEGER];
+      if (n < min || n > max) throw bad(`must be between ${min} and ${max}`);
+      return n;
+    }
+  }
+}
+
+/** Help text listing every setting with its flag, env name and default. */
+export function configHelp(): string {
+  return (Object.values(CONFIG_FIELDS) as Field[])
+    .map(
+      (f) =>
+        `  --${f.flag.padEnd(18)} ${envName(f.flag).padEnd(28)} ${f.doc}${f.default === undefined || f.default === '' ? '' : ` (default ${JSON.stringify(f.default)})`}`,
+    )
+    .join('\n');
+}

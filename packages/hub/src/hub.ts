@@ -1,0 +1,138 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Clock, Storage } from '@bulwark/core';
+import { createHttpApi } from '@bulwark/transport';
+import type { HubConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { loadMasterKey } from './master-key.js';
+import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime-file.js';
+import { createServices, type HubServices } from './services.js';
+import { describeStorage, openStorage } from './storage.js';
+import { VERSION } from './version.js';
+
+/** A running hub. */
+export interface Hub {
+  readonly info: RuntimeInfo;
+  readonly services: HubServices;
+  readonly storage: Storage;
+  /** The one-time setup token, when the hub has no user yet (printed once at start). */
+  readonly setupToken: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Options beyond the config: where the banner goes and the logger (tests silence both). */
+export interface HubOptions {
+  print?: (line: string) => void;
+  logger?: Logger;
+  /** Time source for the services (tests step through expiries). */
+  clock?: Clock;
+}
+
+/** The data dir's master key path unless the operator gave one. */
+export function masterKeyPath(config: Pick<HubConfig, 'dataDir' | 'masterKeyFile'>): string {
+  return config.masterKeyFile || join(config.dataDir, 'master.key');
+}
+
+/** Starts a hub: storage and migrations, PKI, HTTPS API; writes runtime.json once listening. */
+export async function startHub(config: HubConfig, opts: HubOptions = {}): Promise<Hub> {
+  const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const log = opts.logger ?? createLogger(config.logLevel);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const masterKey = loadMasterKey(masterKeyPath(config), true);
+  const storage = await openStorage(config);
+  let app: FastifyInstance | undefined;
+  try {
+    const services = createServices(storage, masterKey, config, opts.clock);
+    const caFile = join(config.dataDir, 'ca.pem');
+    writeFileSync(caFile, await services.pki.hubCaPem(), { mode: 0o644 });
+    const tls = await serverTls(config, services);
+    app = await createHttpApi({
+      services,
+      version: VERSION,
+      https: { ...tls, minVersion: 'TLSv1.2' },
+      logger: log,
+      bodyLimit: config.maxBodyBytes,
+      ready: () => storage.ping(),
+    });
+    await app.listen({ port: config.httpPort, host: config.httpHost });
+    const port = (app.server.address() as AddressInfo).port;
+    const host = ['0.0.0.0', '::', '127.0.0.1'].includes(config.httpHost)
+      ? '127.0.0.1'
+      : config.httpHost;
+    const info: RuntimeInfo = {
+      pid: process.pid,
+      version: VERSION,
+      startedAt: new Date().toISOString(),
+      url: `https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`,
+      httpPort: port,
+      mqttPort: null,
+      caFile,
+      dataDir: config.dataDir,
+      storage: describeStorage(config),
+    };
+    const setup = await services.auth.issueSetupToken();
+    print(`Bulwark hub ${VERSION} listening on ${info.url} (storage: ${info.storage})`);
+    if (setup) {
+      print('');
+      print('  No owner account yet. Create it with this one-time setup token');
+      print(`  (valid until ${new Date(setup.expiresAt).toISOString()}, single use):`);
+      print('');
+      print(`    Setup token: ${setup.token}`);
+      print('');
+      print(
+        `  e.g.  curl --cacert ${caFile} ${info.url}/api/v1/setup -H 'content-type: application/json' \\`,
+      );
+      print(
+        `          -d '{"token":"…","organization":"Acme","email":"you@example.com","name":"You","password":"…"}'`,
+      );
+      print(
+        `  or, with access to the data dir:  npx bulwark admin create-owner --data-dir ${config.dataDir}`,
+      );
+      print('');
+    }
+    writeRuntimeFile(config.dataDir, info);
+    log.info(
+      { url: info.url, storage: info.storage, schemaVersion: storage.schemaVersion },
+      'hub started',
+    );
+    const started = app;
+    return {
+      info,
+      services,
+      storage,
+      setupToken: setup?.token,
+      async stop() {
+        removeRuntimeFile(config.dataDir);
+        await started.close();
+        await storage.close();
+        log.info('hub stopped');
+      },
+    };
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await storage.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function serverTls(
+  config: HubConfig,
+  services: HubServices,
+): Promise<{ key: string; cert: string }> {
+  if (config.tlsCert || config.tlsKey) {
+    if (!config.tlsCert || !config.tlsKey) throw new Error('--tls-cert and --tls-key go together');
+    return { cert: readFileSync(config.tlsCert, 'utf8'), key: readFileSync(config.tlsKey, 'utf8') };
+  }
+  const names = ['localhost', hostname(), ...config.publicNames];
+  const issued = await services.pki.issueServerCertificate({
+    dnsNames: [...new Set(names.filter((n) => isIP(n) === 0))],
+    ipAddresses: [...new Set(['127.0.0.1', '::1', ...names.filter((n) => isIP(n) !== 0)])],
+  });
+  const hubCa = await services.pki.hubCaPem();
+  return { key: issued.keyPem, cert: issued.certPem + hubCa };
+}

@@ -1,0 +1,32 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** What `DIR/runtime.json` tells scripts and tests about a running hub. */
+export interface RuntimeInfo {
+  pid: number;
+  version: string;
+  startedAt: string;
+  /** Base URL of the HTTPS API (loopback, for local tools). */
+  url: string;
+  httpPort: number;
+  /** Null until the MQTT broker is part of the hub. */
+  mqttPort: number | null;
+  /** PEM bundle to trust for the hub's TLS server certificate. */
+  caFile: string;
+  dataDir: string;
+  storage: string;
+}
+
+/** Writes runtime.json atomically (temp file + rename), so readers never see half a file. */
+export function writeRuntimeFile(dataDir: string, info: RuntimeInfo): string {
+  const path = join(dataDir, 'runtime.json');
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o644 });
+  renameSync(tmp, path);
+  return path;
+}
+
+/** Removes runtime.json (on a clean shutdown). */
+export function removeRuntimeFile(dataDir: string): void {
+  rmSync(join(dataDir, 'runtime.json'), { force: true });
+}

@@ -1,0 +1,62 @@
+import {
+  ApiKeyService,
+  AuditService,
+  AuthService,
+  DEFAULT_IDENTITY_CONFIG,
+  DEFAULT_PKI_CONFIG,
+  DeviceService,
+  LocationService,
+  OrgService,
+  PkiService,
+  SecretBox,
+  deriveKey,
+  systemClock,
+  type Clock,
+  type Storage,
+} from '@bulwark/core';
+import { createCertificateAuthority } from '@bulwark/pki';
+import type { HttpServices } from '@bulwark/transport';
+import type { HubConfig } from './config.js';
+import { jwtSigner } from './token-signer.js';
+
+/** Every core service, wired on one storage and master key. */
+export type HubServices = HttpServices;
+
+/** Builds the core services (no sockets): used by the hub process and the local commands. */
+export function createServices(
+  storage: Storage,
+  masterKey: Buffer,
+  config: Pick<HubConfig, 'scryptLn' | 'deviceCertDays'>,
+  clock: Clock = systemClock,
+): HubServices {
+  const box = new SecretBox(masterKey);
+  const auth = new AuthService({
+    storage,
+    clock,
+    box,
+    tokens: jwtSigner(deriveKey(masterKey, 'access-token')),
+    config: {
+      ...DEFAULT_IDENTITY_CONFIG,
+      scrypt: { ...DEFAULT_IDENTITY_CONFIG.scrypt, ln: config.scryptLn },
+    },
+  });
+  const locations = new LocationService({ storage, clock });
+  const devices = new DeviceService({ storage, clock, locations });
+  const pki = new PkiService({
+    storage,
+    clock,
+    box,
+    ca: createCertificateAuthority(),
+    devices,
+    config: { ...DEFAULT_PKI_CONFIG, deviceCertDays: config.deviceCertDays },
+  });
+  return {
+    auth,
+    apiKeys: new ApiKeyService({ storage, clock }),
+    orgs: new OrgService({ storage, clock, auth }),
+    devices,
+    locations,
+    pki,
+    audit: new AuditService({ store: storage.audit, clock }),
+  };
+}

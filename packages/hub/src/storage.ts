@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import type { Storage } from '@bulwark/core';
+import { openSqliteStorage } from '@bulwark/store-sqlite';
+import { openPostgresStorage } from '@bulwark/store-postgres';
+import type { HubConfig } from './config.js';
+
+/** Opens the configured storage (running migrations): SQLite in the data dir by default. */
+export async function openStorage(
+  config: Pick<HubConfig, 'database' | 'databaseSchema' | 'dataDir'>,
+): Promise<Storage> {
+  const db = config.database;
+  if (db.startsWith('postgres://') || db.startsWith('postgresql://')) {
+    return openPostgresStorage({ url: db, schema: config.databaseSchema });
+  }
+  if (db === '') return openSqliteStorage({ path: join(config.dataDir, 'bulwark.db') });
+  if (db.startsWith('sqlite:')) return openSqliteStorage({ path: db.slice('sqlite:'.length) });
+  throw new Error(
+    `--database ${JSON.stringify(db)}: use postgres://…, sqlite:PATH, or leave it empty`,
+  );
+}
+
+/** A printable description of the storage, without credentials. */
+export function describeStorage(config: Pick<HubConfig, 'database' | 'dataDir'>): string {
+  if (config.database === '') return `sqlite ${join(config.dataDir, 'bulwark.db')}`;
+  try {
+    const u = new URL(config.database);
+    return `${u.protocol.replace(':', '')} ${u.host}${u.pathname}`;
+  } catch {
+    return config.database.split(':')[0] ?? 'database';
+  }
+}

@@ -1,0 +1,107 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Id, Name, Nullable, PageQuery, Timestamp } from './common.js';
+
+export const DEVICE_STATES = ['provisioned', 'active', 'quarantined', 'decommissioned'] as const;
+export const DeviceStateSchema = Type.Union(DEVICE_STATES.map((s) => Type.Literal(s)));
+export const ModeSchema = Type.Union([Type.Literal('autonomous'), Type.Literal('controlled')]);
+const Tag = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:=/-]{0,63}$' });
+const Tags = Type.Array(Tag, { maxItems: 32, uniqueItems: true });
+const DeviceType = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
+const Version = Type.String({ minLength: 1, maxLength: 64 });
+const DeviceName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
+
+export const DeviceSchema = Type.Object(
+  {
+    id: Id,
+    name: DeviceName,
+    type: DeviceType,
+    firmwareType: Nullable(Type.String()),
+    firmwareVersion: Nullable(Version),
+    tags: Type.Array(Type.String()),
+    mode: ModeSchema,
+    state: DeviceStateSchema,
+    locationId: Nullable(Id),
+    lastSeenAt: Nullable(Timestamp),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type DeviceView = Static<typeof DeviceSchema>;
+
+export const CreateDeviceRequest = Type.Object(
+  {
+    name: DeviceName,
+    type: DeviceType,
+    firmwareType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    firmwareVersion: Type.Optional(Version),
+    tags: Type.Optional(Tags),
+    mode: Type.Optional(ModeSchema),
+    locationId: Type.Optional(Nullable(Id)),
+  },
+  { additionalProperties: false },
+);
+export type CreateDeviceRequest = Static<typeof CreateDeviceRequest>;
+
+export const UpdateDeviceRequest = Type.Object(
+  {
+    name: Type.Optional(DeviceName),
+    type: Type.Optional(DeviceType),
+    firmwareType: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64 }))),
+    firmwareVersion: Type.Optional(Nullable(Version)),
+    tags: Type.Optional(Tags),
+    mode: Type.Optional(ModeSchema),
+    state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('quarantined')])),
+    locationId: Type.Optional(Nullable(Id)),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateDeviceRequest = Static<typeof UpdateDeviceRequest>;
+
+export const DeviceListQuery = Type.Object(
+  {
+    type: Type.Optional(DeviceType),
+    state: Type.Optional(DeviceStateSchema),
+    tag: Type.Optional(Type.Union([Tag, Type.Array(Tag, { maxItems: 16 })])),
+    location: Type.Optional(
+      Type.Union([Id], { description: 'Devices in this location or below it.' }),
+    ),
+    q: Type.Optional(Type.String({ maxLength: 128, description: 'Substring of the name.' })),
+    ...PageQuery,
+  },
+  { additionalProperties: false },
+);
+export type DeviceListQuery = Static<typeof DeviceListQuery>;
+
+export const LOCATION_KINDS = ['site', 'building', 'floor', 'room'] as const;
+export const LocationKindSchema = Type.Union(LOCATION_KINDS.map((k) => Type.Literal(k)));
+
+export const LocationSchema = Type.Object(
+  { id: Id, parentId: Nullable(Id), kind: LocationKindSchema, name: Name, createdAt: Timestamp },
+  { additionalProperties: false },
+);
+export type LocationView = Static<typeof LocationSchema>;
+
+export const CreateLocationRequest = Type.Object(
+  { name: Name, kind: LocationKindSchema, parentId: Type.Optional(Nullable(Id)) },
+  { additionalProperties: false },
+);
+export type CreateLocationRequest = Static<typeof CreateLocationRequest>;
+
+export const UpdateLocationRequest = Type.Object(
+  { name: Type.Optional(Name), parentId: Type.Optional(Nullable(Id)) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateLocationRequest = Static<typeof UpdateLocationRequest>;
+
+export const DeviceKeySchema = Type.Object(
+  { id: Id, createdAt: Timestamp, revokedAt: Nullable(Timestamp) },
+  { additionalProperties: false },
+);
+export const CreatedDeviceKey = Type.Object(
+  {
+    deviceKey: DeviceKeySchema,
+    key: Type.String({ description: 'The secret; shown only in this response.' }),
+  },
+  { additionalProperties: false },
+);

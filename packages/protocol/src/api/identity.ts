@@ -1,0 +1,177 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Id, Name, Nullable, Timestamp } from './common.js';
+
+/** Named permissions. `port:<name>` grants access to a named application port on devices. */
+export const PERMISSIONS = [
+  'org:manage',
+  'users:manage',
+  'api-keys:manage',
+  'audit:read',
+  'devices:read',
+  'devices:manage',
+  'firmware:update',
+  'application:update',
+  'network:configure',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number] | `port:${string}`;
+
+export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
+export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+export type RoleName = (typeof ROLES)[number];
+
+/** A permission string: one of PERMISSIONS, or `port:<name>`. */
+export const PermissionSchema = Type.String({
+  pattern: `^(${PERMISSIONS.join('|')}|port:[a-z0-9][a-z0-9._-]{0,62})$`,
+});
+
+export const Email = Type.String({ format: 'email', maxLength: 254 });
+export const Password = Type.String({ minLength: 12, maxLength: 1024 });
+export const TotpCode = Type.String({ pattern: '^[0-9]{6}$' });
+
+export const OrganizationSchema = Type.Object(
+  { id: Id, name: Name, createdAt: Timestamp },
+  { additionalProperties: false },
+);
+export type OrganizationView = Static<typeof OrganizationSchema>;
+
+export const UserSchema = Type.Object(
+  {
+    id: Id,
+    email: Email,
+    name: Name,
+    role: RoleSchema,
+    grants: Type.Array(PermissionSchema),
+    totpEnabled: Type.Boolean(),
+    createdAt: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type UserView = Static<typeof UserSchema>;
+
+export const SetupStatusSchema = Type.Object(
+  { required: Type.Boolean() },
+  { additionalProperties: false },
+);
+
+export const SetupRequest = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 200 }),
+    organization: Name,
+    email: Email,
+    name: Name,
+    password: Password,
+  },
+  { additionalProperties: false },
+);
+export type SetupRequest = Static<typeof SetupRequest>;
+
+export const SetupResponse = Type.Object(
+  { organization: OrganizationSchema, user: UserSchema },
+  { additionalProperties: false },
+);
+
+export const LoginRequest = Type.Object(
+  {
+    email: Email,
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    totp: Type.Optional(TotpCode),
+    organizationId: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+export type LoginRequest = Static<typeof LoginRequest>;
+
+export const TokenPair = Type.Object(
+  {
+    accessToken: Type.String(),
+    refreshToken: Type.String(),
+    tokenType: Type.Literal('Bearer'),
+    expiresIn: Type.Integer({ description: 'Seconds until the access token expires.' }),
+    organizationId: Id,
+  },
+  { additionalProperties: false },
+);
+export type TokenPair = Static<typeof TokenPair>;
+
+export const RefreshRequest = Type.Object(
+  { refreshToken: Type.String({ minLength: 1, maxLength: 500 }) },
+  { additionalProperties: false },
+);
+
+export const MeSchema = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('user'), Type.Literal('api_key')]),
+    id: Id,
+    name: Type.String(),
+    email: Nullable(Email),
+    organization: OrganizationSchema,
+    role: Nullable(RoleSchema),
+    permissions: Type.Array(PermissionSchema),
+  },
+  { additionalProperties: false },
+);
+export type MeView = Static<typeof MeSchema>;
+
+export const TotpEnrollment = Type.Object(
+  { secret: Type.String(), otpauthUrl: Type.String() },
+  { additionalProperties: false },
+);
+export const TotpConfirm = Type.Object({ code: TotpCode }, { additionalProperties: false });
+
+export const CreateOrganizationRequest = Type.Object(
+  { name: Name },
+  { additionalProperties: false },
+);
+
+export const CreateUserRequest = Type.Object(
+  {
+    email: Email,
+    name: Name,
+    password: Password,
+    role: RoleSchema,
+    grants: Type.Optional(Type.Array(PermissionSchema, { maxItems: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateUserRequest = Static<typeof CreateUserRequest>;
+
+export const UpdateUserRequest = Type.Object(
+  {
+    role: Type.Optional(RoleSchema),
+    grants: Type.Optional(Type.Array(PermissionSchema, { maxItems: 64 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateUserRequest = Static<typeof UpdateUserRequest>;
+
+export const ApiKeySchema = Type.Object(
+  {
+    id: Id,
+    name: Name,
+    permissions: Type.Array(PermissionSchema),
+    createdAt: Timestamp,
+    expiresAt: Nullable(Timestamp),
+    lastUsedAt: Nullable(Timestamp),
+    revokedAt: Nullable(Timestamp),
+  },
+  { additionalProperties: false },
+);
+export type ApiKeyView = Static<typeof ApiKeySchema>;
+
+export const CreateApiKeyRequest = Type.Object(
+  {
+    name: Name,
+    permissions: Type.Array(PermissionSchema, { minItems: 1, maxItems: 64 }),
+    expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateApiKeyRequest = Static<typeof CreateApiKeyRequest>;
+
+export const CreatedApiKey = Type.Object(
+  {
+    apiKey: ApiKeySchema,
+    key: Type.String({ description: 'The secret; shown only in this response.' }),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,80 @@
+import { ROUTES, type OperationId, type RouteDef } from '@bulwark/protocol';
+import { apiErrorFrom, unreachable } from './errors.js';
+import type { Call } from './types.js';
+
+/** Where and how `createCall` sends requests. */
+export interface CallOptions {
+  /** The hub's origin, e.g. `https://127.0.0.1:8443`; `/api/v1` is appended. */
+  baseUrl: string;
+  /** An API key (`bwk_…`) or a user access token, sent as a Bearer token. */
+  token?: string;
+  /** The fetch to use (e.g. undici's, with a dispatcher that trusts the hub's CA). */
+  fetch?: typeof fetch;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+}
+
+interface LooseInput {
+  params?: Record<string, unknown>;
+  query?: Record<string, unknown>;
+  body?: unknown;
+}
+
+/** Fills `:name` segments from params, each URI-encoded so an id can never add a path segment. */
+export function fillPath(path: string, params: Record<string, unknown> = {}): string {
+  return path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined || value === null) throw new TypeError(`missing path parameter '${name}'`);
+    return encodeURIComponent(String(value as string | number));
+  });
+}
+
+/** Serializes a query object: undefined values are skipped, arrays become repeated keys. */
+export function toQueryString(query: Record<string, unknown> = {}): string {
+  const qs = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (v !== undefined && v !== null) qs.append(key, String(v as string | number | boolean));
+    }
+  }
+  const s = qs.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+/** Builds the `call` function of a client from its options. */
+export function createCall(opts: CallOptions): Call {
+  const base = `${opts.baseUrl.replace(/\/+$/, '')}/api/v1`;
+  const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+
+  const call = async (op: OperationId, input: LooseInput = {}): Promise<unknown> => {
+    const route: RouteDef = ROUTES[op];
+    const url = base + fillPath(route.path, input.params) + toQueryString(input.query);
+    const headers: Record<string, string> = {
+      accept: route.produces ?? 'application/json',
+      ...opts.headers,
+    };
+    if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+    const init: RequestInit = { method: route.method, headers };
+    // Only send a body (and its content type) where the route takes one: an empty body labelled
+    // application/json is a malformed request.
+    if (route.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(input.body ?? {});
+    }
+
+    let res: Response;
+    try {
+      res = await doFetch(url, init);
+    } catch (err) {
+      throw unreachable(opts.baseUrl, err);
+    }
+    if (!res.ok) throw await apiErrorFrom(res);
+    if (res.status === 204 || route.status === 204) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (route.produces !== undefined) return res.text();
+    return res.json();
+  };
+  return call as Call;
+}

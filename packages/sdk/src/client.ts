@@ -1,0 +1,50 @@
+import type { OperationOutput } from '@bulwark/protocol';
+import type { BodyOf, Call } from './types.js';
+import { createCall, type CallOptions } from './call.js';
+import { auditApi } from './resources/audit.js';
+import { authApi, setupApi } from './resources/auth.js';
+import { devicesApi } from './resources/devices.js';
+import { apiKeysApi, orgsApi, usersApi } from './resources/identity.js';
+import { locationsApi } from './resources/locations.js';
+import { pkiApi } from './resources/pki.js';
+
+/** Options of `createClient`. */
+export type ClientOptions = CallOptions;
+
+/** A typed client of the Bulwark REST API. */
+export interface BulwarkClient {
+  /** Any operation by its id in ROUTES, typed from the route's schemas. */
+  readonly call: Call;
+  readonly devices: ReturnType<typeof devicesApi>;
+  readonly apiKeys: ReturnType<typeof apiKeysApi>;
+  readonly users: ReturnType<typeof usersApi>;
+  readonly orgs: ReturnType<typeof orgsApi>;
+  readonly locations: ReturnType<typeof locationsApi>;
+  readonly audit: ReturnType<typeof auditApi>;
+  readonly setup: ReturnType<typeof setupApi>;
+  readonly auth: ReturnType<typeof authApi>;
+  readonly pki: ReturnType<typeof pkiApi>;
+  /** Who the caller is, in which organization, with which permissions. */
+  me(): Promise<OperationOutput<'getMe'>>;
+  /** Device enrollment: a one-time token and a CSR in, a certificate and its chain out. */
+  enroll(body: BodyOf<'enroll'>): Promise<OperationOutput<'enroll'>>;
+}
+
+/** Creates a client for one hub; it holds no state beyond its options. */
+export function createClient(opts: ClientOptions): BulwarkClient {
+  const call = createCall(opts);
+  return {
+    call,
+    devices: devicesApi(call),
+    apiKeys: apiKeysApi(call),
+    users: usersApi(call),
+    orgs: orgsApi(call),
+    locations: locationsApi(call),
+    audit: auditApi(call),
+    setup: setupApi(call),
+    auth: authApi(call),
+    pki: pkiApi(call),
+    me: () => call('getMe'),
+    enroll: (body) => call('enroll', { body }),
+  };
+}

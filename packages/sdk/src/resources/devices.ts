@@ -1,0 +1,42 @@
+import { paginate } from '../paginate.js';
+import type { BodyOf, Call, QueryOf } from '../types.js';
+
+/** Why a certificate is revoked (RFC 5280 §5.3.1 reason names). */
+export type RevocationReason = NonNullable<BodyOf<'revokeCertificate'>['reason']>;
+
+/** Device management: registration, state, enrollment tokens, certificates and device keys. */
+export function devicesApi(call: Call) {
+  return {
+    /** One page of devices matching the filters. */
+    list: (query: QueryOf<'listDevices'> = {}) => call('listDevices', { query }),
+    /** Every device matching the filters, following `nextCursor` page by page. */
+    all: (query: QueryOf<'listDevices'> = {}) =>
+      paginate((cursor) => call('listDevices', { query: { ...query, cursor } })),
+    /** Registers a device. */
+    create: (body: BodyOf<'createDevice'>) => call('createDevice', { body }),
+    /** One device by id. */
+    get: (id: string) => call('getDevice', { params: { id } }),
+    /** Changes a device (name, type, tags, mode, location, quarantine state). */
+    update: (id: string, body: BodyOf<'updateDevice'>) =>
+      call('updateDevice', { params: { id }, body }),
+    /** Decommissions a device, revoking all its certificates and keys. */
+    decommission: (id: string) => call('decommissionDevice', { params: { id }, body: {} }),
+    /** A one-time, expiring token with which the device enrolls its CSR. */
+    createEnrollmentToken: (id: string, body: BodyOf<'createEnrollmentToken'> = {}) =>
+      call('createEnrollmentToken', { params: { id }, body }),
+    /** The device's certificates, newest first. */
+    certificates: (id: string) => call('listCertificates', { params: { id } }),
+    /** Revokes one of the device's certificates at once. */
+    revokeCertificate: (id: string, serial: string, reason?: RevocationReason) =>
+      call('revokeCertificate', {
+        params: { id, serial },
+        body: reason === undefined ? {} : { reason },
+      }),
+    /** The device's keys (for devices without a certificate). */
+    keys: (id: string) => call('listDeviceKeys', { params: { id } }),
+    /** Creates a random device key; the secret is in this response only. */
+    createKey: (id: string) => call('createDeviceKey', { params: { id }, body: {} }),
+    /** Revokes a device key. */
+    revokeKey: (id: string, keyId: string) => call('revokeDeviceKey', { params: { id, keyId } }),
+  };
+}

@@ -1,0 +1,154 @@
+import type { Pool } from 'pg';
+import type { Device, DevicePatch, DeviceState, DeviceStore, OperatingMode } from '@bulwark/core';
+import { decodeIdCursor, encodeIdCursor, pageSize } from './codec.js';
+import { query } from './db.js';
+
+interface DeviceRow {
+  id: string;
+  org_id: string;
+  name: string;
+  type: string;
+  firmware_type: string | null;
+  firmware_version: string | null;
+  tags: string[];
+  mode: string;
+  state: string;
+  location_id: string | null;
+  last_seen_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const toDevice = (r: DeviceRow): Device => ({
+  id: r.id,
+  orgId: r.org_id,
+  name: r.name,
+  type: r.type,
+  firmwareType: r.firmware_type,
+  firmwareVersion: r.firmware_version,
+  tags: r.tags,
+  mode: r.mode as OperatingMode,
+  state: r.state as DeviceState,
+  locationId: r.location_id,
+  lastSeenAt: r.last_seen_at,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** Patchable device fields and their columns (tags need an explicit array cast). */
+const COLUMNS = {
+  name: 'name',
+  type: 'type',
+  firmwareType: 'firmware_type',
+  firmwareVersion: 'firmware_version',
+  tags: 'tags',
+  mode: 'mode',
+  state: 'state',
+  locationId: 'location_id',
+  lastSeenAt: 'last_seen_at',
+  updatedAt: 'updated_at',
+} as const satisfies Record<keyof DevicePatch, string>;
+
+/** The devices table behind the DeviceStore port; tags are a text[] column. */
+export function createDeviceStore(pool: Pool): DeviceStore {
+  const get = async (orgId: string, id: string): Promise<Device | undefined> => {
+    const r = await query<DeviceRow>(pool, 'SELECT * FROM devices WHERE org_id = $1 AND id = $2', [
+      orgId,
+      id,
+    ]);
+    return r.rows[0] && toDevice(r.rows[0]);
+  };
+  return {
+    async create(d) {
+      await query(
+        pool,
+        `INSERT INTO devices (id, org_id, name, type, firmware_type, firmware_version, tags, mode,
+           state, location_id, last_seen_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13)`,
+        [
+          d.id,
+          d.orgId,
+          d.name,
+          d.type,
+          d.firmwareType,
+          d.firmwareVersion,
+          d.tags,
+          d.mode,
+          d.state,
+          d.locationId,
+          d.lastSeenAt,
+          d.createdAt,
+          d.updatedAt,
+        ],
+      );
+    },
+    get,
+    async getByName(orgId, name) {
+      const r = await query<DeviceRow>(
+        pool,
+        'SELECT * FROM devices WHERE org_id = $1 AND name = $2',
+        [orgId, name],
+      );
+      return r.rows[0] && toDevice(r.rows[0]);
+    },
+    async list(orgId, filter, page) {
+      const values: unknown[] = [orgId];
+      const where = ['org_id = $1'];
+      const add = (sql: (p: string) => string, value: unknown): void => {
+        values.push(value);
+        where.push(sql(`$${values.length}`));
+      };
+      if (filter.type !== undefined) add((p) => `type = ${p}`, filter.type);
+      if (filter.state !== undefined) add((p) => `state = ${p}`, filter.state);
+      if (filter.tags !== undefined && filter.tags.length > 0) {
+        add((p) => `tags @> ${p}::text[]`, filter.tags);
+      }
+      if (filter.locationIds !== undefined) {
+        add((p) => `location_id = ANY(${p}::text[])`, filter.locationIds);
+      }
+      if (filter.nameContains !== undefined) {
+        // strpos, not LIKE: the needle's % and _ must match themselves.
+        add((p) => `strpos(lower(name), lower(${p})) > 0`, filter.nameContains);
+      }
+      if (page.cursor != null) add((p) => `id > ${p}`, decodeIdCursor(page.cursor));
+      const limit = pageSize(page.limit);
+      values.push(limit + 1);
+      const r = await query<DeviceRow>(
+        pool,
+        `SELECT * FROM devices WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${values.length}`,
+        values,
+      );
+      const items = r.rows.slice(0, limit).map(toDevice);
+      const last = items[items.length - 1];
+      return { items, nextCursor: r.rows.length > limit && last ? encodeIdCursor(last.id) : null };
+    },
+    async update(orgId, id, patch) {
+      const sets: string[] = [];
+      const values: unknown[] = [];
+      for (const [key, column] of Object.entries(COLUMNS)) {
+        const value = patch[key as keyof DevicePatch];
+        if (value === undefined) continue;
+        values.push(value);
+        sets.push(`${column} = $${values.length}${key === 'tags' ? '::text[]' : ''}`);
+      }
+      if (sets.length === 0) return get(orgId, id);
+      values.push(orgId, id);
+      const r = await query<DeviceRow>(
+        pool,
+        `UPDATE devices SET ${sets.join(', ')}
+         WHERE org_id = $${values.length - 1} AND id = $${values.length} RETURNING *`,
+        values,
+      );
+      return r.rows[0] && toDevice(r.rows[0]);
+    },
+    async countInLocations(orgId, locationIds) {
+      if (locationIds.length === 0) return 0;
+      const r = await query<{ n: number }>(
+        pool,
+        'SELECT count(*) AS n FROM devices WHERE org_id = $1 AND location_id = ANY($2::text[])',
+        [orgId, locationIds],
+      );
+      return r.rows[0]?.n ?? 0;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import type { Pool } from 'pg';
+import type { Membership, MembershipStore, Role } from '@bulwark/core';
+import { query, type Queryable } from './db.js';
+
+interface MembershipRow {
+  org_id: string;
+  user_id: string;
+  role: string;
+  grants: string[];
+  created_at: number;
+}
+
+const toMembership = (r: MembershipRow): Membership => ({
+  orgId: r.org_id,
+  userId: r.user_id,
+  role: r.role as Role,
+  grants: r.grants,
+  createdAt: r.created_at,
+});
+
+/** Inserts or replaces a membership row (shared with the organization bootstrap transaction). */
+export async function insertMembership(db: Queryable, m: Membership): Promise<void> {
+  await query(
+    db,
+    `INSERT INTO memberships (org_id, user_id, role, grants, created_at)
+     VALUES ($1, $2, $3, $4::text[], $5)
+     ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role, grants = excluded.grants,
+       created_at = excluded.created_at`,
+    [m.orgId, m.userId, m.role, m.grants, m.createdAt],
+  );
+}
+
+/** The memberships table behind the MembershipStore port. */
+export function createMembershipStore(pool: Pool): MembershipStore {
+  return {
+    async put(membership) {
+      await insertMembership(pool, membership);
+    },
+    async get(orgId, userId) {
+      const r = await query<MembershipRow>(
+        pool,
+        'SELECT * FROM memberships WHERE org_id = $1 AND user_id = $2',
+        [orgId, userId],
+      );
+      return r.rows[0] && toMembership(r.rows[0]);
+    },
+    async listByUser(userId) {
+      const r = await query<MembershipRow>(
+        pool,
+        'SELECT * FROM memberships WHERE user_id = $1 ORDER BY org_id',
+        [userId],
+      );
+      return r.rows.map(toMembership);
+    },
+    async listByOrg(orgId) {
+      const r = await query<MembershipRow>(
+        pool,
+        'SELECT * FROM memberships WHERE org_id = $1 ORDER BY user_id',
+        [orgId],
+      );
+      return r.rows.map(toMembership);
+    },
+    async remove(orgId, userId) {
+      const r = await query(pool, 'DELETE FROM memberships WHERE org_id = $1 AND user_id = $2', [
+        orgId,
+        userId,
+      ]);
+      return r.rowCount > 0;
+    },
+  };
+}

@@ -1,0 +1,238 @@
+import type { Pool } from 'pg';
+import { transaction } from './db.js';
+
+/** One step of the schema: applied once, in order, inside the migration transaction. */
+export interface Migration {
+  version: number;
+  name: string;
+  up: string;
+}
+
+/** Every schema step this hub knows, oldest first; never edit one that has shipped, add another. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    // Ids are text COLLATE "C" so that ORDER BY id is byte order, which is creation order for
+    // UUIDv7 whatever the database's default collation.
+    up: `
+CREATE TABLE organizations (
+  id text COLLATE "C" PRIMARY KEY,
+  name text NOT NULL,
+  created_at bigint NOT NULL
+);
+
+CREATE TABLE users (
+  id text COLLATE "C" PRIMARY KEY,
+  email text NOT NULL,
+  name text NOT NULL,
+  password_hash text NOT NULL,
+  totp_secret_sealed text,
+  totp_enabled boolean NOT NULL DEFAULT false,
+  failed_logins integer NOT NULL DEFAULT 0,
+  locked_until bigint,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+CREATE UNIQUE INDEX users_email_key ON users (lower(email));
+
+CREATE TABLE memberships (
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  user_id text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  role text NOT NULL,
+  grants text[] NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX memberships_user ON memberships (user_id);
+
+CREATE TABLE refresh_sessions (
+  id text COLLATE "C" PRIMARY KEY,
+  user_id text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  token_hash text NOT NULL UNIQUE,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  revoked_at bigint,
+  replaced_by text COLLATE "C"
+);
+CREATE INDEX refresh_sessions_user ON refresh_sessions (user_id);
+
+CREATE TABLE api_keys (
+  id text COLLATE "C" PRIMARY KEY,
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  secret_hash text NOT NULL,
+  permissions text[] NOT NULL,
+  created_by text COLLATE "C",
+  created_at bigint NOT NULL,
+  expires_at bigint,
+  last_used_at bigint,
+  revoked_at bigint
+);
+CREATE INDEX api_keys_org ON api_keys (org_id, id);
+
+CREATE TABLE locations (
+  id text COLLATE "C" PRIMARY KEY,
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  parent_id text COLLATE "C",
+  kind text NOT NULL,
+  name text NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX locations_org ON locations (org_id, id);
+
+CREATE TABLE devices (
+  id text COLLATE "C" PRIMARY KEY,
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  type text NOT NULL,
+  firmware_type text,
+  firmware_version text,
+  tags text[] NOT NULL,
+  mode text NOT NULL,
+  state text NOT NULL,
+  location_id text COLLATE "C",
+  last_seen_at bigint,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+CREATE UNIQUE INDEX devices_org_name_key ON devices (org_id, name);
+CREATE INDEX devices_org_id ON devices (org_id, id);
+CREATE INDEX devices_org_location ON devices (org_id, location_id);
+CREATE INDEX devices_tags ON devices USING gin (tags);
+
+CREATE TABLE device_keys (
+  id text COLLATE "C" PRIMARY KEY,
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  device_id text COLLATE "C" NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  secret_hash text NOT NULL,
+  created_at bigint NOT NULL,
+  revoked_at bigint
+);
+CREATE INDEX device_keys_device ON device_keys (device_id);
+
+CREATE TABLE ca (
+  scope text COLLATE "C" NOT NULL,
+  role text NOT NULL,
+  cert_pem text NOT NULL,
+  key_sealed text NOT NULL,
+  serial text NOT NULL,
+  not_after bigint NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (scope, role)
+);
+
+CREATE TABLE certificates (
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  serial text COLLATE "C" NOT NULL,
+  device_id text COLLATE "C" NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  cert_pem text NOT NULL,
+  fingerprint text NOT NULL,
+  spki_sha256 text NOT NULL,
+  not_before bigint NOT NULL,
+  not_after bigint NOT NULL,
+  created_at bigint NOT NULL,
+  revoked_at bigint,
+  revocation_reason text,
+  PRIMARY KEY (org_id, serial)
+);
+CREATE INDEX certificates_device ON certificates (org_id, device_id);
+CREATE INDEX certificates_spki ON certificates (org_id, spki_sha256);
+
+CREATE TABLE enrollment_tokens (
+  id text COLLATE "C" PRIMARY KEY,
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  device_id text COLLATE "C" NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  token_hash text NOT NULL UNIQUE,
+  created_by text COLLATE "C",
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  used_at bigint
+);
+
+-- Not tied to organizations: CRL numbers must never repeat, even for a re-created scope.
+CREATE TABLE crl_numbers (
+  org_id text COLLATE "C" PRIMARY KEY,
+  last bigint NOT NULL
+);
+
+-- detail is text exactly as given, never jsonb (which would re-encode it and break the hashes).
+CREATE TABLE audit_events (
+  seq bigint PRIMARY KEY,
+  id text COLLATE "C" NOT NULL UNIQUE,
+  org_id text COLLATE "C",
+  at bigint NOT NULL,
+  actor_type text NOT NULL,
+  actor_id text,
+  action text NOT NULL,
+  target_type text,
+  target_id text,
+  source text,
+  result text NOT NULL,
+  detail text,
+  prev_hash text NOT NULL,
+  hash text NOT NULL
+);
+CREATE INDEX audit_events_org ON audit_events (org_id, seq);
+
+CREATE TABLE audit_head (
+  id integer PRIMARY KEY CHECK (id = 1),
+  seq bigint NOT NULL,
+  hash text NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, repeat('0', 64));
+
+CREATE TABLE system_kv (
+  key text COLLATE "C" PRIMARY KEY,
+  value text NOT NULL
+);
+`,
+  },
+];
+
+/** The error thrown when the database was migrated by a newer hub than this one. */
+export function schemaTooNew(dbVersion: number, known: number): Error {
+  return new Error(
+    `database schema is at version ${dbVersion}, this hub only knows up to ${known}; upgrade the hub`,
+  );
+}
+
+/** Advisory-lock namespace for migrations (first key); the second key is the schema's hash. */
+const MIGRATION_LOCK = 0x42_57_4b_01;
+
+/**
+ * Brings `schema` up to the newest known version and returns it. Hub processes starting together
+ * serialize on a transaction-scoped advisory lock, so exactly one applies each pending step.
+ */
+export async function migrate(
+  pool: Pool,
+  schema: string,
+  opts: { createSchema: boolean; migrations?: readonly Migration[] },
+): Promise<number> {
+  const migrations = [...(opts.migrations ?? MIGRATIONS)].sort((a, b) => a.version - b.version);
+  const known = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  return transaction(pool, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK, schema]);
+    if (opts.createSchema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at bigint NOT NULL
+    )`);
+    const r = await c.query<{ v: number | null }>(
+      'SELECT max(version) AS v FROM schema_migrations',
+    );
+    const current = r.rows[0]?.v ?? 0;
+    if (current > known) throw schemaTooNew(current, known);
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      await c.query(m.up);
+      await c.query(
+        'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+        [m.version, m.name, Date.now()],
+      );
+    }
+    return known;
+  });
+}

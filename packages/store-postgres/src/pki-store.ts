@@ -1,0 +1,209 @@
+import type { Pool } from 'pg';
+import type { CaRecord, CaRole, CertificateRecord, EnrollmentToken, PkiStore } from '@bulwark/core';
+import { query, transaction, type Queryable } from './db.js';
+
+interface CaRow {
+  scope: string;
+  role: string;
+  cert_pem: string;
+  key_sealed: string;
+  serial: string;
+  not_after: number;
+  created_at: number;
+}
+
+interface CertRow {
+  serial: string;
+  org_id: string;
+  device_id: string;
+  cert_pem: string;
+  fingerprint: string;
+  spki_sha256: string;
+  not_before: number;
+  not_after: number;
+  created_at: number;
+  revoked_at: number | null;
+  revocation_reason: string | null;
+}
+
+interface TokenRow {
+  id: string;
+  org_id: string;
+  device_id: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+const toCa = (r: CaRow): CaRecord => ({
+  scope: r.scope,
+  role: r.role as CaRole,
+  certPem: r.cert_pem,
+  keySealed: r.key_sealed,
+  serial: r.serial,
+  notAfter: r.not_after,
+  createdAt: r.created_at,
+});
+
+const toCert = (r: CertRow): CertificateRecord => ({
+  serial: r.serial,
+  orgId: r.org_id,
+  deviceId: r.device_id,
+  certPem: r.cert_pem,
+  fingerprint: r.fingerprint,
+  spkiSha256: r.spki_sha256,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+  revocationReason: r.revocation_reason,
+});
+
+const toToken = (r: TokenRow): EnrollmentToken => ({
+  id: r.id,
+  orgId: r.org_id,
+  deviceId: r.device_id,
+  tokenHash: r.token_hash,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  usedAt: r.used_at,
+});
+
+/** Newest first; serial breaks ties so the order is stable. */
+const NEWEST_FIRST = 'ORDER BY created_at DESC, serial DESC';
+
+const insertCert = async (db: Queryable, c: CertificateRecord): Promise<void> => {
+  await query(
+    db,
+    `INSERT INTO certificates (org_id, serial, device_id, cert_pem, fingerprint, spki_sha256,
+       not_before, not_after, created_at, revoked_at, revocation_reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [
+      c.orgId,
+      c.serial,
+      c.deviceId,
+      c.certPem,
+      c.fingerprint,
+      c.spkiSha256,
+      c.notBefore,
+      c.notAfter,
+      c.createdAt,
+      c.revokedAt,
+      c.revocationReason,
+    ],
+  );
+};
+
+/** The ca, certificates, enrollment_tokens and crl_numbers tables behind the PkiStore port. */
+export function createPkiStore(pool: Pool): PkiStore {
+  return {
+    async getCa(scope, role) {
+      const r = await query<CaRow>(pool, 'SELECT * FROM ca WHERE scope = $1 AND role = $2', [
+        scope,
+        role,
+      ]);
+      return r.rows[0] && toCa(r.rows[0]);
+    },
+    async putCaIfAbsent(ca) {
+      const r = await query(
+        pool,
+        `INSERT INTO ca (scope, role, cert_pem, key_sealed, serial, not_after, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (scope, role) DO NOTHING`,
+        [ca.scope, ca.role, ca.certPem, ca.keySealed, ca.serial, ca.notAfter, ca.createdAt],
+      );
+      return r.rowCount > 0;
+    },
+    async createEnrollmentToken(t) {
+      await query(
+        pool,
+        `INSERT INTO enrollment_tokens (id, org_id, device_id, token_hash, created_by, created_at,
+           expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [t.id, t.orgId, t.deviceId, t.tokenHash, t.createdBy, t.createdAt, t.expiresAt, t.usedAt],
+      );
+    },
+    async getEnrollmentTokenByHash(tokenHash) {
+      const r = await query<TokenRow>(
+        pool,
+        'SELECT * FROM enrollment_tokens WHERE token_hash = $1',
+        [tokenHash],
+      );
+      return r.rows[0] && toToken(r.rows[0]);
+    },
+    async completeEnrollment(tokenId, usedAt, cert) {
+      return transaction(pool, async (c) => {
+        // A racing enrollment blocks on the token's row lock, then sees used_at set and loses.
+        // The token must belong to the certificate's organization: no cross-tenant placement.
+        const r = await query(
+          c,
+          `UPDATE enrollment_tokens SET used_at = $1
+           WHERE id = $2 AND org_id = $3 AND used_at IS NULL`,
+          [usedAt, tokenId, cert.orgId],
+        );
+        if (r.rowCount === 0) return false;
+        await insertCert(c, cert);
+        return true;
+      });
+    },
+    async insertCertificate(cert) {
+      await insertCert(pool, cert);
+    },
+    async getCertificate(orgId, serial) {
+      const r = await query<CertRow>(
+        pool,
+        'SELECT * FROM certificates WHERE org_id = $1 AND serial = $2',
+        [orgId, serial],
+      );
+      return r.rows[0] && toCert(r.rows[0]);
+    },
+    async listCertificates(orgId, deviceId) {
+      const r = await query<CertRow>(
+        pool,
+        `SELECT * FROM certificates WHERE org_id = $1 AND device_id = $2 ${NEWEST_FIRST}`,
+        [orgId, deviceId],
+      );
+      return r.rows.map(toCert);
+    },
+    async findLiveBySpki(orgId, spkiSha256, now) {
+      const r = await query<CertRow>(
+        pool,
+        `SELECT * FROM certificates WHERE org_id = $1 AND spki_sha256 = $2
+         AND revoked_at IS NULL AND not_after > $3 ${NEWEST_FIRST}`,
+        [orgId, spkiSha256, now],
+      );
+      return r.rows.map(toCert);
+    },
+    async revokeCertificate(orgId, serial, at, reason) {
+      const r = await query(
+        pool,
+        `UPDATE certificates SET revoked_at = $1, revocation_reason = $2
+         WHERE org_id = $3 AND serial = $4 AND revoked_at IS NULL`,
+        [at, reason, orgId, serial],
+      );
+      return r.rowCount > 0;
+    },
+    async listRevoked(orgId) {
+      const r = await query<CertRow>(
+        pool,
+        `SELECT * FROM certificates WHERE org_id = $1 AND revoked_at IS NOT NULL
+         ORDER BY revoked_at, serial`,
+        [orgId],
+      );
+      return r.rows.map(toCert);
+    },
+    async nextCrlNumber(orgId) {
+      // One upsert: the row lock makes concurrent callers on any node take turns.
+      const r = await query<{ last: number }>(
+        pool,
+        `INSERT INTO crl_numbers (org_id, last) VALUES ($1, 1)
+         ON CONFLICT (org_id) DO UPDATE SET last = crl_numbers.last + 1 RETURNING last`,
+        [orgId],
+      );
+      const row = r.rows[0];
+      if (row === undefined) throw new Error('crl_numbers upsert returned no row');
+      return row.last;
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pg from 'pg';
+import { requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
+import { MIGRATIONS, openPostgresStorage } from '@bulwark/store-postgres';
+
+const LATEST = Math.max(...MIGRATIONS.map((m) => m.version));
+const skip = await requirePostgres();
+const schemas = withPostgresSchemas();
+
+/** Runs one query in `schema` on a short-lived client. */
+async function inSchema<R extends pg.QueryResultRow>(
+  schema: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: schemas.url });
+  await client.connect();
+  try {
+    await client.query(`SET search_path TO ${schema}`);
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('PostgreSQL migrations', { skip }, () => {
+  it('versions are unique and ascending from 1', () => {
+    assert.deepEqual(
+      MIGRATIONS.map((m) => m.version),
+      MIGRATIONS.map((_, i) => i + 1),
+    );
+  });
+
+  it('run from an empty schema (created if missing), recording every version', async () => {
+    const schema = schemas.next();
+    const storage = await openPostgresStorage({ url: schemas.url, schema });
+    assert.equal(storage.schemaVersion, LATEST);
+    assert.equal(await storage.ping(), true);
+    await storage.close();
+    const rows = await inSchema<{ version: number }>(
+      schema,
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      MIGRATIONS.map((m) => m.version),
+    );
+  });
+
+  it('running again is a no-op and keeps the data', async () => {
+    const schema = schemas.next();
+    const first = await openPostgresStorage({ url: schemas.url, schema });
+    await first.system.put('k', 'v');
+    await first.close();
+    const second = await openPostgresStorage({ url: schemas.url, schema });
+    assert.equal(second.schemaVersion, LATEST);
+    assert.equal(await second.system.get('k'), 'v');
+    await second.close();
+    const count = await inSchema<{ n: string }>(
+      schema,
+      'SELECT count(*) AS n FROM schema_migrations',
+    );
+    assert.equal(Number(count[0]?.n), MIGRATIONS.length);
+  });
+
+  it('hub processes starting together migrate once (advisory lock)', async () => {
+    const schema = schemas.next();
+    const opened = await Promise.all(
+      Array.from({ length: 4 }, () => openPostgresStorage({ url: schemas.url, schema, max: 2 })),
+    );
+    for (const s of opened) {
+      assert.equal(s.schemaVersion, LATEST);
+      await s.close();
+    }
+    const count = await inSchema<{ n: string }>(
+      schema,
+      'SELECT count(*) AS n FROM schema_migrations',
+    );
+    assert.equal(Number(count[0]?.n), MIGRATIONS.length);
+  });
+
+  it('returns epoch-ms BIGINT columns as numbers', async () => {
+    const schema = schemas.next();
+    const storage = await openPostgresStorage({ url: schemas.url, schema });
+    try {
+      const org = {
+        id: '01900000-0000-7000-8000-0000000000aa',
+        name: 'o',
+        createdAt: 1_735_689_600_123,
+      };
+      await storage.organizations.create(org);
+      assert.deepEqual(await storage.organizations.get(org.id), org);
+      assert.equal(typeof (await storage.organizations.count()), 'number');
+      // pg's global parser is untouched: a plain client still returns int8 as a string.
+      const raw = await inSchema<{ created_at: unknown }>(
+        schema,
+        'SELECT created_at FROM organizations',
+      );
+      assert.equal(raw[0]?.created_at, '1735689600123');
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('a schema at a newer version is refused with both versions named', async () => {
+    const schema = schemas.next();
+    await (await openPostgresStorage({ url: schemas.url, schema })).close();
+    await inSchema(
+      schema,
+      'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+      [LATEST + 5, 'from the future', Date.now()],
+    );
+    await assert.rejects(openPostgresStorage({ url: schemas.url, schema }), {
+      message: `database schema is at version ${LATEST + 5}, this hub only knows up to ${LATEST}; upgrade the hub`,
+    });
+  });
+
+  it('rejects a schema name that is not a plain identifier', async () => {
+    await assert.rejects(
+      openPostgresStorage({ url: schemas.url, schema: 'bad"; DROP TABLE x; --' }),
+      /invalid PostgreSQL schema name/,
+    );
+  });
+});

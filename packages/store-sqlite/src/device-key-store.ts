@@ -1,0 +1,53 @@
+import type { Database } from 'better-sqlite3';
+import type { DeviceKey, DeviceKeyStore } from '@bulwark/core';
+
+interface DeviceKeyRow {
+  id: string;
+  org_id: string;
+  device_id: string;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+const toDeviceKey = (r: DeviceKeyRow): DeviceKey => ({
+  id: r.id,
+  orgId: r.org_id,
+  deviceId: r.device_id,
+  secretHash: r.secret_hash,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+
+/** The device_keys table behind the DeviceKeyStore port. */
+export function createDeviceKeyStore(db: Database): DeviceKeyStore {
+  return {
+    async create(k) {
+      db.prepare(
+        `INSERT INTO device_keys (id, org_id, device_id, secret_hash, created_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ).run(k.id, k.orgId, k.deviceId, k.secretHash, k.createdAt, k.revokedAt);
+    },
+    async listForDevice(orgId, deviceId) {
+      const rows = db
+        .prepare('SELECT * FROM device_keys WHERE org_id = ? AND device_id = ? ORDER BY id')
+        .all(orgId, deviceId) as DeviceKeyRow[];
+      return rows.map(toDeviceKey);
+    },
+    async listLiveByDeviceId(deviceId) {
+      const rows = db
+        .prepare('SELECT * FROM device_keys WHERE device_id = ? AND revoked_at IS NULL ORDER BY id')
+        .all(deviceId) as DeviceKeyRow[];
+      return rows.map(toDeviceKey);
+    },
+    async revoke(orgId, id, at) {
+      return (
+        db
+          .prepare(
+            'UPDATE device_keys SET revoked_at = ? WHERE org_id = ? AND id = ? AND revoked_at IS NULL',
+          )
+          .run(at, orgId, id).changes > 0
+      );
+    },
+  };
+}

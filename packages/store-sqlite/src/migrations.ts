@@ -1,0 +1,226 @@
+import type { Database } from 'better-sqlite3';
+
+/** One step of the schema: applied once, in order, inside a transaction. */
+export interface Migration {
+  version: number;
+  name: string;
+  up: string;
+}
+
+/** Every schema step this hub knows, oldest first; never edit one that has shipped, add another. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    up: `
+CREATE TABLE organizations (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL,
+  name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  totp_secret_sealed TEXT,
+  totp_enabled INTEGER NOT NULL DEFAULT 0,
+  failed_logins INTEGER NOT NULL DEFAULT 0,
+  locked_until INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX users_email_key ON users (lower(email));
+
+CREATE TABLE memberships (
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  role TEXT NOT NULL,
+  grants TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX memberships_user ON memberships (user_id);
+
+CREATE TABLE refresh_sessions (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  replaced_by TEXT
+);
+CREATE INDEX refresh_sessions_user ON refresh_sessions (user_id);
+
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  permissions TEXT NOT NULL,
+  created_by TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  last_used_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX api_keys_org ON api_keys (org_id, id);
+
+CREATE TABLE locations (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  parent_id TEXT,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX locations_org ON locations (org_id, id);
+
+CREATE TABLE devices (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  firmware_type TEXT,
+  firmware_version TEXT,
+  tags TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  state TEXT NOT NULL,
+  location_id TEXT,
+  last_seen_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX devices_org_name_key ON devices (org_id, name);
+CREATE INDEX devices_org_id ON devices (org_id, id);
+CREATE INDEX devices_org_location ON devices (org_id, location_id);
+
+CREATE TABLE device_keys (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  secret_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX device_keys_device ON device_keys (device_id);
+
+CREATE TABLE ca (
+  scope TEXT NOT NULL,
+  role TEXT NOT NULL,
+  cert_pem TEXT NOT NULL,
+  key_sealed TEXT NOT NULL,
+  serial TEXT NOT NULL,
+  not_after INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, role)
+);
+
+CREATE TABLE certificates (
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  serial TEXT NOT NULL,
+  device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  cert_pem TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  spki_sha256 TEXT NOT NULL,
+  not_before INTEGER NOT NULL,
+  not_after INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  revocation_reason TEXT,
+  PRIMARY KEY (org_id, serial)
+);
+CREATE INDEX certificates_device ON certificates (org_id, device_id);
+CREATE INDEX certificates_spki ON certificates (org_id, spki_sha256);
+
+CREATE TABLE enrollment_tokens (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_by TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+
+-- Not tied to organizations: CRL numbers must never repeat, even for a re-created scope.
+CREATE TABLE crl_numbers (
+  org_id TEXT PRIMARY KEY,
+  last INTEGER NOT NULL
+);
+
+-- detail is TEXT exactly as given (never re-encoded) so the chain's hashes stay reproducible.
+CREATE TABLE audit_events (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  org_id TEXT,
+  at INTEGER NOT NULL,
+  actor_type TEXT NOT NULL,
+  actor_id TEXT,
+  action TEXT NOT NULL,
+  target_type TEXT,
+  target_id TEXT,
+  source TEXT,
+  result TEXT NOT NULL,
+  detail TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_events_org ON audit_events (org_id, seq);
+
+CREATE TABLE audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash)
+  VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+CREATE TABLE system_kv (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`,
+  },
+];
+
+/** The error thrown when the database was migrated by a newer hub than this one. */
+export function schemaTooNew(dbVersion: number, known: number): Error {
+  return new Error(
+    `database schema is at version ${dbVersion}, this hub only knows up to ${known}; upgrade the hub`,
+  );
+}
+
+/**
+ * Brings the database up to the newest known version and returns it. Pending steps run in one
+ * IMMEDIATE transaction, so a second process opening the same file waits rather than racing.
+ */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const known = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  const run = db.transaction((): number => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    )`);
+    const row = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as {
+      v: number | null;
+    };
+    const current = row.v ?? 0;
+    if (current > known) throw schemaTooNew(current, known);
+    const record = db.prepare(
+      'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+    );
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (m.version <= current) continue;
+      db.exec(m.up);
+      record.run(m.version, m.name, Date.now());
+    }
+    return known;
+  });
+  return run.immediate();
+}

@@ -1,0 +1,207 @@
+import type { Database } from 'better-sqlite3';
+import type { CaRecord, CaRole, CertificateRecord, EnrollmentToken, PkiStore } from '@bulwark/core';
+
+interface CaRow {
+  scope: string;
+  role: string;
+  cert_pem: string;
+  key_sealed: string;
+  serial: string;
+  not_after: number;
+  created_at: number;
+}
+
+interface CertRow {
+  serial: string;
+  org_id: string;
+  device_id: string;
+  cert_pem: string;
+  fingerprint: string;
+  spki_sha256: string;
+  not_before: number;
+  not_after: number;
+  created_at: number;
+  revoked_at: number | null;
+  revocation_reason: string | null;
+}
+
+interface TokenRow {
+  id: string;
+  org_id: string;
+  device_id: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+const toCa = (r: CaRow): CaRecord => ({
+  scope: r.scope,
+  role: r.role as CaRole,
+  certPem: r.cert_pem,
+  keySealed: r.key_sealed,
+  serial: r.serial,
+  notAfter: r.not_after,
+  createdAt: r.created_at,
+});
+
+const toCert = (r: CertRow): CertificateRecord => ({
+  serial: r.serial,
+  orgId: r.org_id,
+  deviceId: r.device_id,
+  certPem: r.cert_pem,
+  fingerprint: r.fingerprint,
+  spkiSha256: r.spki_sha256,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+  revocationReason: r.revocation_reason,
+});
+
+const toToken = (r: TokenRow): EnrollmentToken => ({
+  id: r.id,
+  orgId: r.org_id,
+  deviceId: r.device_id,
+  tokenHash: r.token_hash,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  usedAt: r.used_at,
+});
+
+/** Newest first; serial breaks ties so the order is stable. */
+const NEWEST_FIRST = 'ORDER BY created_at DESC, serial DESC';
+
+/** The ca, certificates, enrollment_tokens and crl_numbers tables behind the PkiStore port. */
+export function createPkiStore(db: Database): PkiStore {
+  const insertCert = (c: CertificateRecord): void => {
+    db.prepare(
+      `INSERT INTO certificates (org_id, serial, device_id, cert_pem, fingerprint, spki_sha256,
+         not_before, not_after, created_at, revoked_at, revocation_reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      c.orgId,
+      c.serial,
+      c.deviceId,
+      c.certPem,
+      c.fingerprint,
+      c.spkiSha256,
+      c.notBefore,
+      c.notAfter,
+      c.createdAt,
+      c.revokedAt,
+      c.revocationReason,
+    );
+  };
+  // The conditional UPDATE decides which of two racing enrollments wins; the token must also
+  // belong to the certificate's organization, so a token can never place a cert in another tenant.
+  const complete = db.transaction(
+    (tokenId: string, usedAt: number, cert: CertificateRecord): boolean => {
+      const changed = db
+        .prepare(
+          `UPDATE enrollment_tokens SET used_at = ?
+           WHERE id = ? AND org_id = ? AND used_at IS NULL`,
+        )
+        .run(usedAt, tokenId, cert.orgId).changes;
+      if (changed === 0) return false;
+      insertCert(cert);
+      return true;
+    },
+  );
+  return {
+    async getCa(scope, role) {
+      const row = db.prepare('SELECT * FROM ca WHERE scope = ? AND role = ?').get(scope, role) as
+        CaRow | undefined;
+      return row && toCa(row);
+    },
+    async putCaIfAbsent(ca) {
+      return (
+        db
+          .prepare(
+            `INSERT INTO ca (scope, role, cert_pem, key_sealed, serial, not_after, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, role) DO NOTHING`,
+          )
+          .run(ca.scope, ca.role, ca.certPem, ca.keySealed, ca.serial, ca.notAfter, ca.createdAt)
+          .changes > 0
+      );
+    },
+    async createEnrollmentToken(t) {
+      db.prepare(
+        `INSERT INTO enrollment_tokens (id, org_id, device_id, token_hash, created_by, created_at,
+           expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        t.id,
+        t.orgId,
+        t.deviceId,
+        t.tokenHash,
+        t.createdBy,
+        t.createdAt,
+        t.expiresAt,
+        t.usedAt,
+      );
+    },
+    async getEnrollmentTokenByHash(tokenHash) {
+      const row = db
+        .prepare('SELECT * FROM enrollment_tokens WHERE token_hash = ?')
+        .get(tokenHash) as TokenRow | undefined;
+      return row && toToken(row);
+    },
+    async completeEnrollment(tokenId, usedAt, cert) {
+      return complete.immediate(tokenId, usedAt, cert);
+    },
+    async insertCertificate(cert) {
+      insertCert(cert);
+    },
+    async getCertificate(orgId, serial) {
+      const row = db
+        .prepare('SELECT * FROM certificates WHERE org_id = ? AND serial = ?')
+        .get(orgId, serial) as CertRow | undefined;
+      return row && toCert(row);
+    },
+    async listCertificates(orgId, deviceId) {
+      const rows = db
+        .prepare(`SELECT * FROM certificates WHERE org_id = ? AND device_id = ? ${NEWEST_FIRST}`)
+        .all(orgId, deviceId) as CertRow[];
+      return rows.map(toCert);
+    },
+    async findLiveBySpki(orgId, spkiSha256, now) {
+      const rows = db
+        .prepare(
+          `SELECT * FROM certificates WHERE org_id = ? AND spki_sha256 = ?
+           AND revoked_at IS NULL AND not_after > ? ${NEWEST_FIRST}`,
+        )
+        .all(orgId, spkiSha256, now) as CertRow[];
+      return rows.map(toCert);
+    },
+    async revokeCertificate(orgId, serial, at, reason) {
+      return (
+        db
+          .prepare(
+            `UPDATE certificates SET revoked_at = ?, revocation_reason = ?
+             WHERE org_id = ? AND serial = ? AND revoked_at IS NULL`,
+          )
+          .run(at, reason, orgId, serial).changes > 0
+      );
+    },
+    async listRevoked(orgId) {
+      const rows = db
+        .prepare(
+          `SELECT * FROM certificates WHERE org_id = ? AND revoked_at IS NOT NULL
+           ORDER BY revoked_at, serial`,
+        )
+        .all(orgId) as CertRow[];
+      return rows.map(toCert);
+    },
+    async nextCrlNumber(orgId) {
+      const row = db
+        .prepare(
+          `INSERT INTO crl_numbers (org_id, last) VALUES (?, 1)
+           ON CONFLICT (org_id) DO UPDATE SET last = last + 1 RETURNING last`,
+        )
+        .get(orgId) as { last: number };
+      return row.last;
+    },
+  };
+}

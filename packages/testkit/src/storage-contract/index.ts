@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { auditSuite } from './audit.js';
+import { deviceKeySuite, deviceSuite, locationSuite } from './devices.js';
+import type { OpenStorage } from './harness.js';
+import {
+  apiKeySuite,
+  membershipSuite,
+  organizationSuite,
+  sessionSuite,
+  userSuite,
+} from './identity.js';
+import { pkiSuite } from './pki.js';
+import { systemSuite } from './system.js';
+import { useStorage } from './harness.js';
+
+export type { OpenStorage } from './harness.js';
+
+/** Options of storageContract. */
+export interface StorageContractOptions {
+  /** Skip the whole suite with this reason (e.g. the database is unreachable); false runs it. */
+  skip?: string | false;
+}
+
+/**
+ * Registers the one storage contract every Storage adapter must pass, as `node:test` suites.
+ * `open` must return a fresh, empty, migrated storage on each call: each store's suite gets its own.
+ */
+export function storageContract(
+  name: string,
+  open: OpenStorage,
+  options: StorageContractOptions = {},
+): void {
+  describe(`Storage contract: ${name}`, { skip: options.skip ?? false }, () => {
+    describe('Storage', () => {
+      const s = useStorage(open);
+      it('reports a schema version and answers ping', async () => {
+        assert.ok(Number.isInteger(s().schemaVersion) && s().schemaVersion >= 1);
+        assert.equal(await s().ping(), true);
+      });
+    });
+    organizationSuite(open);
+    userSuite(open);
+    membershipSuite(open);
+    sessionSuite(open);
+    apiKeySuite(open);
+    deviceSuite(open);
+    deviceKeySuite(open);
+    locationSuite(open);
+    pkiSuite(open);
+    auditSuite(open);
+    systemSuite(open);
+  });
+}

@@ -1,0 +1,195 @@
+import type { ServerOptions } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { BulwarkError, ROUTES, type OperationId, type RouteDef } from '@bulwark/protocol';
+import type { HandlerContext, Handlers, HttpServices } from './context.js';
+import { auditHandlers } from './handlers/audit.js';
+import { authHandlers } from './handlers/auth.js';
+import { deviceHandlers } from './handlers/devices.js';
+import { identityHandlers } from './handlers/identity.js';
+import { pkiHandlers } from './handlers/pki.js';
+import { openApiDocument } from './openapi.js';
+import { normalizeError, toProblem } from './problem.js';
+import { responseValidators } from './response-validator.js';
+
+/** Options of the REST API server. */
+export interface HttpApiOptions {
+  services: HttpServices;
+  version: string;
+  /** TLS options (key, cert …); client certificates are requested but checked by the routes. */
+  https?: ServerOptions;
+  logger?: FastifyBaseLogger;
+  /** Largest accepted request body; CSRs and JSON bodies are small (default 256 KiB). */
+  bodyLimit?: number;
+  /** Is every dependency ready (for /readyz)? */
+  ready: () => Promise<boolean>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    bulwark: HandlerContext;
+    bulwarkError?: BulwarkError;
+  }
+  interface FastifyContextConfig {
+    op?: OperationId;
+  }
+}
+
+const PREFIX = '/api/v1';
+
+/** Builds the Fastify app serving the REST API, OpenAPI document and health endpoints. */
+export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstance> {
+  const s = opts.services;
+  const app = Fastify({
+    ...(opts.https
+      ? { https: { ...opts.https, requestCert: true, rejectUnauthorized: false } }
+      : {}),
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    bodyLimit: opts.bodyLimit ?? 256 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  const handlers: Handlers = {
+    ...authHandlers(s),
+    ...identityHandlers(s),
+    ...deviceHandlers(s),
+    ...pkiHandlers(s),
+    ...auditHandlers(s),
+  };
+  const checkResponse = responseValidators();
+
+  app.decorateRequest('bulwark', null as unknown as HandlerContext);
+  app.addHook('onRequest', async (req) => {
+    req.bulwark = { principal: null, device: null, source: req.ip, audit: {} };
+  });
+
+  app.setErrorHandler(async (err, req, reply) => {
+    const e = normalizeError(err);
+    req.bulwarkError = e;
+    if (e.kind === 'internal') req.log.error({ err }, 'internal error');
+    const problem = toProblem(e, req.url);
+    if (e.kind === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
+    if (typeof e.extra['retryAfter'] === 'number')
+      reply.header('retry-after', String(e.extra['retryAfter']));
+    return reply.code(problem.status).type('application/problem+json').send(problem);
+  });
+  app.setNotFoundHandler(async (req, reply) => {
+    const problem = toProblem(
+      new BulwarkError('route_not_found', `no route ${req.method} ${req.url.split('?')[0]}`),
+      req.url,
+    );
+    return reply.code(404).type('application/problem+json').send(problem);
+  });
+
+  // Every mutating call is audited — success or failure — before its response leaves.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const op = req.routeOptions.config.op;
+    if (!op || req.method === 'GET') return payload;
+    const ctx = req.bulwark;
+    const p = ctx.principal;
+    const params = (req.params ?? {}) as Record<string, string>;
+    await s.audit.record({
+      orgId: p?.orgId ?? ctx.device?.device.orgId ?? ctx.audit.orgId ?? null,
+      actorType: p ? p.kind : ctx.device ? 'device' : (ctx.audit.actorType ?? 'anonymous'),
+      actorId: p?.id ?? ctx.device?.device.id ?? ctx.audit.actorId ?? null,
+      action: op,
+      targetType: ROUTES[op].tag,
+      targetId: ctx.audit.targetId ?? params['id'] ?? null,
+      source: ctx.source,
+      result: reply.statusCode < 400 ? 'success' : 'failure',
+      detail: {
+        ...ctx.audit.detail,
+        status: reply.statusCode,
+        ...(req.bulwarkError ? { error: req.bulwarkError.code } : {}),
+      },
+    });
+    return payload;
+  });
+
+  for (const [op, r] of Object.entries(ROUTES) as [OperationId, RouteDef][]) {
+    const handler = handlers[op] as (input: unknown, ctx: HandlerContext) => Promise<unknown>;
+    if (typeof handler !== 'function') throw new Error(`no handler for operation ${op}`);
+    app.route({
+      method: r.method,
+      url: PREFIX + r.path,
+      config: { op },
+      schema: {
+        ...(r.params ? { params: r.params } : {}),
+        ...(r.query ? { querystring: r.query } : {}),
+        ...(r.body ? { body: r.body } : {}),
+      },
+      preHandler: async (req) => authenticate(req, r),
+      handler: async (req: FastifyRequest, reply: FastifyReply) => {
+        const out = await handler(
+          { params: req.params, query: req.query, body: req.body },
+          req.bulwark,
+        );
+        reply.code(r.status);
+        if (r.status === 204) return reply.send();
+        if (r.produces) return reply.type(r.produces).send(out);
+        const problem = checkResponse(op, out);
+        if (problem)
+          throw new BulwarkError(
+            'internal_error',
+            `response of ${op} does not match its schema: ${problem}`,
+          );
+        return reply.type('application/json').send(out);
+      },
+    });
+  }
+
+  async function authenticate(req: FastifyRequest, r: RouteDef): Promise<void> {
+    const ctx = req.bulwark;
+    if (r.auth === 'none') return;
+    if (r.auth === 'device') {
+      ctx.device = await deviceFromTls(req);
+      return;
+    }
+    const h = req.headers.authorization;
+    if (!h)
+      throw new BulwarkError(
+        'unauthenticated',
+        'send an access token or API key as "Authorization: Bearer …"',
+      );
+    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    if (!m?.[1])
+      throw new BulwarkError(
+        'unauthenticated',
+        'the Authorization header must be "Bearer <token>"',
+      );
+    ctx.principal = await s.auth.authenticate(m[1]);
+    if (r.auth === 'user' && ctx.principal.kind !== 'user') {
+      throw new BulwarkError('forbidden', 'this action is for users, not API keys');
+    }
+    if (r.permission && !ctx.principal.permissions.includes(r.permission)) {
+      throw new BulwarkError('forbidden', `this action needs the '${r.permission}' permission`, {
+        extra: { permission: r.permission },
+      });
+    }
+  }
+
+  async function deviceFromTls(req: FastifyRequest) {
+    const socket = req.raw.socket as Partial<TLSSocket>;
+    const peer = socket.getPeerCertificate?.(false);
+    if (!peer || !peer.raw)
+      throw new BulwarkError('certificate_required', 'present the device certificate (mutual TLS)');
+    const org = peer.subject?.O;
+    if (typeof org !== 'string')
+      throw new BulwarkError('certificate_invalid', 'not a Bulwark device certificate');
+    return s.pki.authenticateDevice(org, peer.raw);
+  }
+
+  app.get(`${PREFIX}/openapi.json`, async () => openApiDocument({ version: opts.version }));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ok = await opts.ready().catch(() => false);
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready' });
+  });
+  return app;
+}

@@ -1,0 +1,56 @@
+import type {
+  ApiKeyService,
+  AuditService,
+  AuthService,
+  CertificateRecord,
+  Device,
+  DeviceService,
+  LocationService,
+  OrgService,
+  PkiService,
+  Principal,
+} from '@bulwark/core';
+import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
+import { BulwarkError } from '@bulwark/protocol';
+
+/** The core services the REST API calls. */
+export interface HttpServices {
+  auth: AuthService;
+  apiKeys: ApiKeyService;
+  orgs: OrgService;
+  devices: DeviceService;
+  locations: LocationService;
+  pki: PkiService;
+  audit: AuditService;
+}
+
+/** What a handler knows about the call, and what it tells the audit log. */
+export interface HandlerContext {
+  principal: Principal | null;
+  /** The device behind a verified client certificate, on `device` routes. */
+  device: { device: Device; cert: CertificateRecord } | null;
+  source: string;
+  /** Filled by handlers where the route params don't say it (e.g. the id of a created device). */
+  audit: {
+    orgId?: string;
+    actorType?: 'user' | 'anonymous';
+    actorId?: string;
+    targetId?: string;
+    detail?: Record<string, unknown>;
+  };
+}
+
+/** A handler: validated input in, response body out. */
+export type Handler<Op extends OperationId> = (
+  input: OperationInput<Op>,
+  ctx: HandlerContext,
+) => Promise<OperationOutput<Op>>;
+
+/** One handler per operation of the route table; the app refuses to start if one is missing. */
+export type Handlers = { [Op in OperationId]: Handler<Op> };
+
+/** The principal, or an error (for handlers of `principal`/`user` routes, which always have one). */
+export function principalOf(ctx: HandlerContext): Principal {
+  if (!ctx.principal) throw new BulwarkError('unauthenticated');
+  return ctx.principal;
+}

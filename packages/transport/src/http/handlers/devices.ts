@@ -1,0 +1,57 @@
+import type { Handlers, HttpServices } from '../context.js';
+import { principalOf } from '../context.js';
+import { deviceView, locationView } from '../views.js';
+
+type DeviceHandlers = Pick<
+  Handlers,
+  | 'listDevices'
+  | 'createDevice'
+  | 'getDevice'
+  | 'updateDevice'
+  | 'decommissionDevice'
+  | 'listLocations'
+  | 'createLocation'
+  | 'getLocation'
+  | 'updateLocation'
+  | 'deleteLocation'
+>;
+
+/** The device registry and the location tree. */
+export function deviceHandlers(s: HttpServices): DeviceHandlers {
+  return {
+    listDevices: async ({ query }, ctx) => {
+      const page = await s.devices.list(principalOf(ctx).orgId, query ?? {});
+      return { items: page.items.map(deviceView), nextCursor: page.nextCursor };
+    },
+    createDevice: async ({ body }, ctx) => {
+      ctx.audit.detail = { name: body.name, type: body.type };
+      const d = await s.devices.create(principalOf(ctx).orgId, body);
+      ctx.audit.targetId = d.id;
+      return deviceView(d);
+    },
+    getDevice: async ({ params }, ctx) =>
+      deviceView(await s.devices.get(principalOf(ctx).orgId, params.id)),
+    updateDevice: async ({ params, body }, ctx) => {
+      ctx.audit.detail = { ...body };
+      return deviceView(await s.devices.update(principalOf(ctx).orgId, params.id, body));
+    },
+    decommissionDevice: async ({ params }, ctx) =>
+      deviceView(await s.pki.decommission(principalOf(ctx).orgId, params.id)),
+    listLocations: async (_i, ctx) =>
+      (await s.locations.list(principalOf(ctx).orgId)).map(locationView),
+    createLocation: async ({ body }, ctx) => {
+      ctx.audit.detail = { ...body };
+      const l = await s.locations.create(principalOf(ctx).orgId, body);
+      ctx.audit.targetId = l.id;
+      return locationView(l);
+    },
+    getLocation: async ({ params }, ctx) =>
+      locationView(await s.locations.get(principalOf(ctx).orgId, params.id)),
+    updateLocation: async ({ params, body }, ctx) => {
+      ctx.audit.detail = { ...body };
+      return locationView(await s.locations.update(principalOf(ctx).orgId, params.id, body));
+    },
+    deleteLocation: async ({ params }, ctx) =>
+      s.locations.delete(principalOf(ctx).orgId, params.id),
+  };
+}

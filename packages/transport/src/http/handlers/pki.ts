@@ -1,0 +1,73 @@
+import { BulwarkError } from '@bulwark/protocol';
+import type { Handlers, HttpServices } from '../context.js';
+import { principalOf } from '../context.js';
+import { certificateView, deviceKeyView, enrollmentView, iso } from '../views.js';
+
+type PkiHandlers = Pick<
+  Handlers,
+  | 'createEnrollmentToken'
+  | 'listCertificates'
+  | 'revokeCertificate'
+  | 'listDeviceKeys'
+  | 'createDeviceKey'
+  | 'revokeDeviceKey'
+  | 'enroll'
+  | 'renewCertificate'
+  | 'getCaBundle'
+  | 'getCrl'
+>;
+
+/** Enrollment, certificates, revocation, CRLs and device keys. */
+export function pkiHandlers(s: HttpServices): PkiHandlers {
+  return {
+    createEnrollmentToken: async ({ params, body }, ctx) => {
+      const p = principalOf(ctx);
+      const t = await s.pki.createEnrollmentToken(
+        p.orgId,
+        params.id,
+        p.kind === 'user' ? p.id : null,
+        body.ttlSeconds,
+      );
+      return { token: t.token, deviceId: t.deviceId, expiresAt: iso(t.expiresAt) };
+    },
+    listCertificates: async ({ params }, ctx) =>
+      (await s.pki.listCertificates(principalOf(ctx).orgId, params.id)).map(certificateView),
+    revokeCertificate: async ({ params, body }, ctx) => {
+      ctx.audit.detail = { serial: params.serial, reason: body.reason ?? 'unspecified' };
+      return certificateView(
+        await s.pki.revoke(principalOf(ctx).orgId, params.id, params.serial, body.reason),
+      );
+    },
+    listDeviceKeys: async ({ params }, ctx) =>
+      (await s.pki.listDeviceKeys(principalOf(ctx).orgId, params.id)).map(deviceKeyView),
+    createDeviceKey: async ({ params }, ctx) => {
+      const r = await s.pki.createDeviceKey(principalOf(ctx).orgId, params.id);
+      ctx.audit.detail = { keyId: r.deviceKey.id };
+      return { deviceKey: deviceKeyView(r.deviceKey), key: r.key };
+    },
+    revokeDeviceKey: async ({ params }, ctx) => {
+      ctx.audit.detail = { keyId: params.keyId };
+      await s.pki.revokeDeviceKey(principalOf(ctx).orgId, params.id, params.keyId);
+    },
+    enroll: async ({ body }, ctx) => {
+      const e = await s.pki.enroll(body.token, body.csr);
+      Object.assign(ctx.audit, {
+        orgId: e.device.orgId,
+        targetId: e.device.id,
+        detail: { serial: e.cert.serial },
+      });
+      return enrollmentView(e);
+    },
+    renewCertificate: async ({ body }, ctx) => {
+      if (!ctx.device) throw new BulwarkError('certificate_required');
+      const e = await s.pki.renew(ctx.device.device, body.csr);
+      ctx.audit.detail = { serial: e.cert.serial, previous: ctx.device.cert.serial };
+      return enrollmentView(e);
+    },
+    getCaBundle: async (_i, ctx) => {
+      const orgId = principalOf(ctx).orgId;
+      return { ...(await s.pki.caBundle(orgId)), crlUrl: `/api/v1/orgs/${orgId}/crl` };
+    },
+    getCrl: async ({ params }) => s.pki.crl(params.id),
+  };
+}
