@@ -26,7 +26,7 @@ const ALLOWED = {
   'store-postgres': ['@bulwark/protocol', '@bulwark/core', 'pg', ...PURE_NODE],
   transport: ['@bulwark/protocol', '@bulwark/core', 'fastify', 'ajv', 'ajv-formats', ...NODE],
   sdk: ['@bulwark/protocol', '@peculiar/x509', 'reflect-metadata'],
-  cli: ['@bulwark/protocol', '@bulwark/sdk', ...NODE],
+  cli: ['@bulwark/protocol', '@bulwark/sdk', 'undici', ...NODE],
   testkit: ['@bulwark/protocol', '@bulwark/core', 'pg', ...NODE],
   hub: null, // composition root: may import anything
 };

@@ -62,7 +62,11 @@ export const COMMON: OptionSpecs = {
 /** Flags of every command that talks to a hub. */
 export const CONNECTION: OptionSpecs = {
   hub: { type: 'string', value: 'URL', help: 'hub URL (default: BULWARK_HUB, else runtime.json)' },
-  ca: { type: 'string', value: 'FILE', help: 'CA bundle to trust for the hub (default: BULWARK_CA)' },
+  ca: {
+    type: 'string',
+    value: 'FILE',
+    help: 'CA bundle to trust for the hub (default: BULWARK_CA)',
+  },
   'data-dir': {
     type: 'string',
     value: 'DIR',

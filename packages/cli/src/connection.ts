@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createClient, type BulwarkClient } from '@bulwark/sdk';
+// undici is the CLI's one library (a fetch that trusts a given CA); until ALLOWED.cli in
+// eslint.config.js lists it, this import is excused here.
 import { Agent, fetch as undiciFetch } from 'undici';
 import { CliError } from './errors.js';
 
@@ -54,7 +56,7 @@ export function resolveConnection(
   } catch {
     throw new CliError(
       `no hub configured: pass --hub URL or set BULWARK_HUB, or point --data-dir (BULWARK_DATA_DIR) ` +
-        `at a running hub's data dir (no ${file})`,
+        `at the data dir of a running hub (${file} does not exist; is the hub running?)`,
     );
   }
   let info: { url?: unknown; caFile?: unknown };

@@ -15,7 +15,8 @@ const pem = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`)
 /** Fails if `dir` already holds a device key, so no identity is ever overwritten. */
 export function assertNoDeviceKey(dir: string): void {
   const key = join(dir, 'key.pem');
-  if (existsSync(key)) throw new CliError(`${key} already exists; refusing to overwrite a device key`);
+  if (existsSync(key))
+    throw new CliError(`${key} already exists; refusing to overwrite a device key`);
 }
 
 /**

@@ -19,7 +19,10 @@ export function findCommand(
 ): Command | undefined {
   let best: Command | undefined;
   for (const c of commands) {
-    if (c.path.every((w, i) => argv[i] === w) && (best === undefined || c.path.length > best.path.length)) {
+    if (
+      c.path.every((w, i) => argv[i] === w) &&
+      (best === undefined || c.path.length > best.path.length)
+    ) {
       best = c;
     }
   }

@@ -2,11 +2,10 @@ import { BulwarkError } from '@bulwark/protocol';
 import { groupHelp } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { isLocalCommand, runLocalCommand } from './commands/local.js';
-import { dispatch, findCommand } from './dispatch.js';
+import { dispatch } from './dispatch.js';
 import { CliError, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
 import { cliVersion } from './version.js';
-import { commandHelp } from './command.js';
 
 const LOCAL_HELP = `local commands (run by the hub package on a data dir; --help on each):
   bulwark hub --data-dir DIR [--http-port N] …      run a hub
@@ -39,7 +38,8 @@ export function reportError(err: unknown, io: Io): number {
   if (err instanceof BulwarkError) {
     io.err(`error: ${err.message} (${err.code})\n`);
     if (err.code === 'unavailable') {
-      const cause = String(err.extra.causeCode ?? '');
+      const code = err.extra.causeCode;
+      const cause = typeof code === 'string' ? code : '';
       io.err(
         TLS_CODES.test(cause)
           ? "hint: the hub's certificate is not trusted: pass --ca FILE or set BULWARK_CA\n"
@@ -64,15 +64,18 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       io.out(`bulwark ${cliVersion()}\n`);
       return 0;
     }
-    if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
-      const cmd = findCommand(COMMANDS, rest);
-      if (rest.length > 0 && cmd !== undefined) io.out(commandHelp(cmd));
-      else if (rest.length > 0 && isLocalCommand(rest)) return await runLocalCommand([...rest, '--help'], io);
-      else if (first === undefined) {
-        io.err(mainHelp());
-        return 2;
-      } else io.out(mainHelp());
-      return 0;
+    if (first === undefined) {
+      io.err(mainHelp());
+      return 2;
+    }
+    if (first === 'help' || first === '--help' || first === '-h') {
+      if (rest.length === 0) {
+        io.out(mainHelp());
+        return 0;
+      }
+      // `bulwark help device list` is `bulwark device list --help`.
+      if (isLocalCommand(rest)) return await runLocalCommand([...rest, '--help'], io);
+      return await dispatch(COMMANDS, [...rest, '--help'], io);
     }
     if (isLocalCommand(argv)) return await runLocalCommand(argv, io);
     return await dispatch(COMMANDS, argv, io);

@@ -19,8 +19,10 @@ export function formatValue(value: unknown): string {
   if (value === null || value === undefined || value === '') return '-';
   if (Array.isArray(value)) return value.length === 0 ? '-' : value.map(formatValue).join(',');
   if (typeof value === 'string') return shortTime(value);
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value as number | boolean | bigint);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  return JSON.stringify(value) ?? '-';
 }
 
 /** Renders rows as an aligned table: a header row, then one line per row, columns two spaces apart. */

@@ -20,12 +20,20 @@ interface LooseInput {
   body?: unknown;
 }
 
+/** A path or query value as text: strings as they are, numbers and booleans printed, else JSON. */
+function scalar(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v) ?? '';
+}
+
 /** Fills `:name` segments from params, each URI-encoded so an id can never add a path segment. */
 export function fillPath(path: string, params: Record<string, unknown> = {}): string {
   return path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
     const value = params[name];
-    if (value === undefined || value === null) throw new TypeError(`missing path parameter '${name}'`);
-    return encodeURIComponent(String(value as string | number));
+    if (value === undefined || value === null)
+      throw new TypeError(`missing path parameter '${name}'`);
+    return encodeURIComponent(scalar(value));
   });
 }
 
@@ -34,7 +42,7 @@ export function toQueryString(query: Record<string, unknown> = {}): string {
   const qs = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
-      if (v !== undefined && v !== null) qs.append(key, String(v as string | number | boolean));
+      if (v !== undefined && v !== null) qs.append(key, scalar(v));
     }
   }
   const s = qs.toString();

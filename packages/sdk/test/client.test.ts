@@ -96,7 +96,12 @@ describe('sdk client', () => {
   test('serializes the query, repeating array keys and skipping undefined', async () => {
     const client = createClient({ baseUrl });
     hub.json(200, { items: [device], nextCursor: null });
-    const page = await client.devices.list({ tag: ['a', 'b'], state: 'active', limit: 10, q: undefined });
+    const page = await client.devices.list({
+      tag: ['a', 'b'],
+      state: 'active',
+      limit: 10,
+      q: undefined,
+    });
     assert.equal(page.items[0]?.name, 'pump-1');
     assert.equal(hub.last().url, '/api/v1/devices?tag=a&tag=b&state=active&limit=10');
     assert.equal(hub.last().headers.authorization, undefined, 'no token, no header');
@@ -159,7 +164,9 @@ describe('sdk client', () => {
         code: 'device_name_taken',
       }),
     });
-    const err = await client.devices.create({ name: 'pump-1', type: 'pump' }).catch((e: unknown) => e);
+    const err = await client.devices
+      .create({ name: 'pump-1', type: 'pump' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof ApiError);
     assert.ok(err instanceof BulwarkError);
     assert.equal(err.status, 409);
@@ -198,7 +205,9 @@ describe('sdk client', () => {
       ),
     );
     await new Promise<void>((resolve) => dead.close(() => resolve()));
-    const err = await createClient({ baseUrl: url }).setup.status().catch((e: unknown) => e);
+    const err = await createClient({ baseUrl: url })
+      .setup.status()
+      .catch((e: unknown) => e);
     assert.ok(err instanceof BulwarkError);
     assert.ok(!(err instanceof ApiError));
     assert.equal(err.code, 'unavailable');
@@ -210,7 +219,9 @@ describe('sdk client', () => {
     const client = createClient({
       baseUrl: 'https://hub.example',
       fetch: async (input) => {
-        urls.push(String(input as string));
+        urls.push(
+          typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
+        );
         return new Response(JSON.stringify({ required: true }), {
           status: 200,
           headers: { 'content-type': 'application/json' },
@@ -269,7 +280,10 @@ describe('sdk client', () => {
 describe('request building', () => {
   test('fillPath rejects a missing parameter', () => {
     assert.throws(() => fillPath('/devices/:id', {}), /missing path parameter 'id'/);
-    assert.equal(fillPath('/devices/:id/keys/:keyId', { id: 'a b', keyId: 'k' }), '/devices/a%20b/keys/k');
+    assert.equal(
+      fillPath('/devices/:id/keys/:keyId', { id: 'a b', keyId: 'k' }),
+      '/devices/a%20b/keys/k',
+    );
   });
   test('toQueryString is empty for an empty query', () => {
     assert.equal(toQueryString({}), '');

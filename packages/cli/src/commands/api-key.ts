@@ -1,4 +1,4 @@
-import { PERMISSIONS, type Permission } from '@bulwark/protocol';
+import { PERMISSIONS } from '@bulwark/protocol';
 import type { Command } from '../command.js';
 import { formatFields, formatTable } from '../output.js';
 
@@ -24,7 +24,7 @@ export const apiKeyCommands: Command[] = [
       const days = ctx.int('expires-days');
       const created = await ctx.client().apiKeys.create({
         name,
-        permissions: permissions as Permission[],
+        permissions: permissions,
         ...(days === undefined ? {} : { expiresInDays: days }),
       });
       ctx.print(created, () => {

@@ -47,7 +47,8 @@ export const auditCommands: Command[] = [
       const cursor = ctx.str('cursor');
       const page = await client.audit.list(cursor === undefined ? query : { ...query, cursor });
       ctx.print(page, () => {
-        const more = page.nextCursor === null ? '' : `(more: --cursor ${page.nextCursor}, or --all)\n`;
+        const more =
+          page.nextCursor === null ? '' : `(more: --cursor ${page.nextCursor}, or --all)\n`;
         return formatTable(page.items, AUDIT_COLUMNS) + more;
       });
     },

@@ -11,7 +11,12 @@ export const deviceKeyCommands: Command[] = [
       const k = await ctx.client().devices.createKey(ctx.args[0] ?? '');
       ctx.print(k, () => {
         const note = 'note: the key is shown only this once; store it on the device now\n';
-        return formatFields([['id', k.deviceKey.id], ['key', k.key]]) + note;
+        return (
+          formatFields([
+            ['id', k.deviceKey.id],
+            ['key', k.key],
+          ]) + note
+        );
       });
     },
   },

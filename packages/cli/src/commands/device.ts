@@ -57,8 +57,17 @@ export const deviceCommands: Command[] = [
     summary: 'List devices, filtered and paginated.',
     options: {
       type: { type: 'string', value: 'T', help: 'only devices of this type' },
-      state: { type: 'string', value: 'S', help: `only devices in this state (${DEVICE_STATES.join(', ')})` },
-      tag: { type: 'string', multiple: true, value: 'X', help: 'only devices with this tag (repeatable)' },
+      state: {
+        type: 'string',
+        value: 'S',
+        help: `only devices in this state (${DEVICE_STATES.join(', ')})`,
+      },
+      tag: {
+        type: 'string',
+        multiple: true,
+        value: 'X',
+        help: 'only devices with this tag (repeatable)',
+      },
       location: { type: 'string', value: 'ID', help: 'only devices in this location or below it' },
       q: { type: 'string', value: 'TEXT', help: 'only devices whose name contains TEXT' },
       limit: { type: 'string', value: 'N', help: 'page size (1-500, default 50)' },
@@ -84,7 +93,8 @@ export const deviceCommands: Command[] = [
       }
       const page = await client.devices.list({ ...query, cursor: ctx.str('cursor') });
       ctx.print(page, () => {
-        const more = page.nextCursor === null ? '' : `(more: --cursor ${page.nextCursor}, or --all)\n`;
+        const more =
+          page.nextCursor === null ? '' : `(more: --cursor ${page.nextCursor}, or --all)\n`;
         return formatTable(page.items, DEVICE_COLUMNS) + more;
       });
     },
@@ -102,7 +112,12 @@ export const deviceCommands: Command[] = [
     options: {
       name: { type: 'string', value: 'NAME', help: 'new name' },
       type: { type: 'string', value: 'T', help: 'new type' },
-      tag: { type: 'string', multiple: true, value: 'X', help: 'the new tags (repeatable; replaces all)' },
+      tag: {
+        type: 'string',
+        multiple: true,
+        value: 'X',
+        help: 'the new tags (repeatable; replaces all)',
+      },
       mode: { type: 'string', value: 'M', help: `${MODES.join(' or ')}` },
       location: { type: 'string', value: 'ID', help: "the new location, or 'none'" },
     },
@@ -117,11 +132,16 @@ export const deviceCommands: Command[] = [
       if (ctx.strs('tag').length > 0) body.tags = ctx.strs('tag');
       if (mode !== undefined) body.mode = mode;
       if (location !== undefined) body.locationId = location === 'none' ? null : location;
-      if (Object.keys(body).length === 0) throw ctx.usage('nothing to change: give at least one flag');
+      if (Object.keys(body).length === 0)
+        throw ctx.usage('nothing to change: give at least one flag');
       showDevice(ctx, await ctx.client().devices.update(id(ctx), body));
     },
   },
-  setState('quarantine', 'quarantined', 'Quarantine a device: it may connect but not talk to anything.'),
+  setState(
+    'quarantine',
+    'quarantined',
+    'Quarantine a device: it may connect but not talk to anything.',
+  ),
   setState('release', 'active', 'Release a device from quarantine (state active).'),
   {
     path: ['device', 'decommission'],
@@ -133,13 +153,21 @@ export const deviceCommands: Command[] = [
     path: ['device', 'token'],
     args: ['ID'],
     summary: 'Create a one-time enrollment token for a device (see `bulwark device enroll`).',
-    options: { ttl: { type: 'string', value: 'SECONDS', help: 'lifetime (60-604800, default 3600)' } },
+    options: {
+      ttl: { type: 'string', value: 'SECONDS', help: 'lifetime (60-604800, default 3600)' },
+    },
     run: async (ctx) => {
       const ttl = ctx.int('ttl');
       const t = await ctx
         .client()
         .devices.createEnrollmentToken(id(ctx), ttl === undefined ? {} : { ttlSeconds: ttl });
-      ctx.print(t, () => formatFields([['token', t.token], ['device', t.deviceId], ['expires', t.expiresAt]]));
+      ctx.print(t, () =>
+        formatFields([
+          ['token', t.token],
+          ['device', t.deviceId],
+          ['expires', t.expiresAt],
+        ]),
+      );
     },
   },
   {
@@ -168,7 +196,13 @@ export const deviceCommands: Command[] = [
       const c = await ctx
         .client()
         .devices.revokeCertificate(id(ctx), ctx.args[1] ?? '', ctx.choice('reason', REASONS));
-      ctx.print(c, () => formatFields([['serial', c.serial], ['revoked', c.revokedAt], ['reason', c.revocationReason]]));
+      ctx.print(c, () =>
+        formatFields([
+          ['serial', c.serial],
+          ['revoked', c.revokedAt],
+          ['reason', c.revocationReason],
+        ]),
+      );
     },
   },
 ];

@@ -16,7 +16,9 @@ export const pkiCommands: Command[] = [
     summary: "Print the organization's root and issuing CA and the hub's server CA (PEM).",
     run: async (ctx) => {
       const b = await ctx.client().pki.caBundle();
-      ctx.print(b, () => [b.issuing, b.root, b.hub].map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''));
+      ctx.print(b, () =>
+        [b.issuing, b.root, b.hub].map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''),
+      );
     },
   },
 ];

@@ -6,7 +6,8 @@ import { readSecret } from '../prompt.js';
 export const sessionCommands: Command[] = [
   {
     path: ['whoami'],
-    summary: 'Show who the configured credentials are, in which organization, with which permissions.',
+    summary:
+      'Show who the configured credentials are, in which organization, with which permissions.',
     run: async (ctx) => {
       const me = await ctx.client().me();
       ctx.print(me, () =>

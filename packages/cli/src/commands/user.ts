@@ -1,4 +1,4 @@
-import { ROLES, type Permission, type UpdateUserRequest, type UserView } from '@bulwark/protocol';
+import { ROLES, type UpdateUserRequest, type UserView } from '@bulwark/protocol';
 import type { Command } from '../command.js';
 import { formatTable, type Column } from '../output.js';
 import { readSecret } from '../prompt.js';
@@ -41,7 +41,7 @@ export const userCommands: Command[] = [
       const email = ctx.need('email');
       const name = ctx.need('name');
       const role = ctx.choice('role', ROLES) ?? ctx.need('role');
-      const grants = ctx.strs('grant') as Permission[];
+      const grants = ctx.strs('grant');
       const password = await readSecret(ctx.io, `password for ${email}: `, 'BULWARK_USER_PASSWORD');
       const user = await ctx.client().users.create({
         email,
@@ -66,9 +66,10 @@ export const userCommands: Command[] = [
       const body: UpdateUserRequest = {};
       const role = ctx.choice('role', ROLES);
       if (role !== undefined) body.role = role;
-      if (ctx.strs('grant').length > 0) body.grants = ctx.strs('grant') as Permission[];
+      if (ctx.strs('grant').length > 0) body.grants = ctx.strs('grant');
       if (ctx.flag('no-grants')) body.grants = [];
-      if (Object.keys(body).length === 0) throw ctx.usage('nothing to change: give --role or --grant');
+      if (Object.keys(body).length === 0)
+        throw ctx.usage('nothing to change: give --role or --grant');
       const user = await ctx.client().users.update(ctx.args[0] ?? '', body);
       ctx.print(user, () => formatTable([user], USER_COLUMNS));
     },

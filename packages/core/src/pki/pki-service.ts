@@ -101,11 +101,16 @@ export class PkiService extends EventEmitter<PkiEvents> {
       rec = await storage.pki.getCa(scope, role);
       if (!rec) throw new Error(`CA ${scope}/${role} vanished after creation`);
     }
-    return {
-      record: rec,
-      certPem: rec.certPem,
-      keyPem: this.d.box.open(rec.keySealed, KEY_CONTEXT(scope, role)).toString(),
-    };
+    let keyPem: string;
+    try {
+      keyPem = this.d.box.open(rec.keySealed, KEY_CONTEXT(scope, role)).toString();
+    } catch (err) {
+      throw new Error(
+        `the master key does not open the ${role} CA key of ${scope}: this database was set up with another master key (check --master-key-file)`,
+        { cause: err },
+      );
+    }
+    return { record: rec, certPem: rec.certPem, keyPem };
   }
 
   /** The hub's CA certificate (what clients trust for the hub's TLS server certificate). */

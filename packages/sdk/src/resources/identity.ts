@@ -20,7 +20,8 @@ export function usersApi(call: Call) {
     /** Adds a user with a role. */
     create: (body: BodyOf<'createUser'>) => call('createUser', { body }),
     /** Changes a member's role or grants. */
-    update: (id: string, body: BodyOf<'updateUser'>) => call('updateUser', { params: { id }, body }),
+    update: (id: string, body: BodyOf<'updateUser'>) =>
+      call('updateUser', { params: { id }, body }),
     /** Removes a member and revokes their sessions. */
     remove: (id: string) => call('removeUser', { params: { id } }),
   };
