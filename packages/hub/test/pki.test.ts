@@ -56,6 +56,9 @@ describe('device PKI over the API', () => {
     const certPub = openssl('x509', '-in', certFile, '-noout', '-pubkey');
     assert.equal(certPub, openssl('pkey', '-in', file('enroll-1.key', keyPem), '-pubout'));
     assert.equal((await s.api.devices.get(device.id)).state, 'active');
+    const [enrolled] = (await s.api.audit.list({ action: 'enroll', limit: 1 })).items;
+    assert.equal(enrolled?.actorType, 'device');
+    assert.equal(enrolled?.actorId, device.id);
     // used once
     const again = await generateDeviceKeyAndCsr();
     await rejectsWith(t.client().enroll({ token, csr: again.csrPem }), 'enrollment_token_used');

@@ -33,7 +33,7 @@ export interface HandlerContext {
   /** Filled by handlers where the route params don't say it (e.g. the id of a created device). */
   audit: {
     orgId?: string;
-    actorType?: 'user' | 'anonymous';
+    actorType?: 'user' | 'device' | 'anonymous';
     actorId?: string;
     targetId?: string;
     detail?: Record<string, unknown>;

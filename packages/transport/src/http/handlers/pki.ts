@@ -51,8 +51,11 @@ export function pkiHandlers(s: HttpServices): PkiHandlers {
     },
     enroll: async ({ body }, ctx) => {
       const e = await s.pki.enroll(body.token, body.csr);
+      // The enrollment token proved the caller is this device.
       Object.assign(ctx.audit, {
         orgId: e.device.orgId,
+        actorType: 'device',
+        actorId: e.device.id,
         targetId: e.device.id,
         detail: { serial: e.cert.serial },
       });
