@@ -14,3 +14,4 @@ export * from './devices/location-service.js';
 export * from './devices/device-service.js';
 export * from './pki/pki-service.js';
 export * from './audit/audit-service.js';
+export * from './shared/cursor.js';

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Clock, Storage } from '@bulwark/core';
 import { createHttpApi } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
+import { instrumentAll, logCalls } from './instrument.js';
 import { createLogger } from './logger.js';
 import { loadMasterKey } from './master-key.js';
 import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime-file.js';
@@ -47,7 +48,10 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   const storage = await openStorage(config);
   let app: FastifyInstance | undefined;
   try {
-    const services = createServices(storage, masterKey, config, opts.clock);
+    const services = instrumentAll(
+      createServices(storage, masterKey, config, opts.clock),
+      logCalls(log),
+    );
     const caFile = join(config.dataDir, 'ca.pem');
     writeFileSync(caFile, await services.pki.hubCaPem(), { mode: 0o644 });
     const tls = await serverTls(config, services);

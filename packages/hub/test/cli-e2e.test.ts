@@ -124,6 +124,31 @@ describe('bulwark end to end (hub process, CLI, openssl, sqlite3)', () => {
     assert.notEqual(again.code, 0);
   });
 
+  it('device enroll does the token flow: an operator makes a token, the device enrolls with it once', () => {
+    const dev = bulwark(
+      ['device', 'create', 'gateway-9', '--type', 'rpi4', '--out', join(dir, 'unused')],
+      env,
+    );
+    assert.equal(dev.code, 0, dev.stderr);
+    const meta = JSON.parse(readFileSync(join(dir, 'unused', 'device.json'), 'utf8')) as {
+      deviceId: string;
+    };
+    const tok = bulwark(['device', 'token', meta.deviceId, '--json'], env);
+    assert.equal(tok.code, 0, tok.stderr);
+    const { token } = JSON.parse(tok.stdout) as { token: string };
+    const dest = join(dir, 'enrolled');
+    const enrolled = bulwark(['device', 'enroll', '--token', token, '--out', dest], {
+      BULWARK_DATA_DIR: dataDir,
+    });
+    assert.equal(enrolled.code, 0, enrolled.stderr);
+    assert.match(openssl('verify', '-CAfile', join(dest, 'ca.pem'), join(dest, 'cert.pem')), /OK/);
+    const reused = bulwark(['device', 'enroll', '--token', token, '--out', join(dir, 'again')], {
+      BULWARK_DATA_DIR: dataDir,
+    });
+    assert.equal(reused.code, 1);
+    assert.match(reused.stderr, /enrollment_token_used/);
+  });
+
   it('a revoked device certificate appears in the CRL', () => {
     const meta = JSON.parse(readFileSync(join(dir, 'sensor-1', 'device.json'), 'utf8')) as {
       deviceId: string;

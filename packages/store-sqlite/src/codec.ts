@@ -1,39 +1,11 @@
-import { Buffer } from 'node:buffer';
-import { BulwarkError } from '@bulwark/protocol';
-import { isId } from '@bulwark/core';
-
-/** Encodes the last id of a page as an opaque cursor. */
-export function encodeIdCursor(id: string): string {
-  return Buffer.from(id, 'utf8').toString('base64url');
-}
-
-/** Decodes an id cursor, or throws BulwarkError `invalid_cursor` when it is not one of ours. */
-export function decodeIdCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  // Re-encoding must give the same text: base64url decoding alone is lenient about junk.
-  if (!isId(id) || encodeIdCursor(id) !== cursor) throw new BulwarkError('invalid_cursor');
-  return id;
-}
-
-/** Encodes an audit sequence number as an opaque cursor. */
-export function encodeSeqCursor(seq: number): string {
-  return Buffer.from(`s${seq}`, 'utf8').toString('base64url');
-}
-
-/** Decodes an audit cursor, or throws BulwarkError `invalid_cursor`. */
-export function decodeSeqCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const m = /^s([1-9][0-9]{0,15})$/.exec(text);
-  if (m?.[1] === undefined || encodeSeqCursor(Number(m[1])) !== cursor) {
-    throw new BulwarkError('invalid_cursor');
-  }
-  return Number(m[1]);
-}
-
-/** A page size the database can use: at least one row (core validates the upper bound). */
-export function pageSize(limit: number): number {
-  return Math.max(1, Math.floor(limit));
-}
+/** Pagination cursors are part of core's Page contract; both SQL adapters share its codec. */
+export {
+  decodeIdCursor,
+  decodeSeqCursor,
+  encodeIdCursor,
+  encodeSeqCursor,
+  pageSize,
+} from '@bulwark/core';
 
 /** Parses a JSON array of strings stored as TEXT. */
 export function parseStrings(text: string): string[] {
