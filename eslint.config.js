@@ -24,14 +24,31 @@ const ALLOWED = {
   pki: ['@bulwark/protocol', '@bulwark/core', '@peculiar/x509', 'reflect-metadata', ...PURE_NODE],
   'store-sqlite': ['@bulwark/protocol', '@bulwark/core', 'better-sqlite3', ...PURE_NODE],
   'store-postgres': ['@bulwark/protocol', '@bulwark/core', 'pg', ...PURE_NODE],
-  transport: ['@bulwark/protocol', '@bulwark/core', 'fastify', 'ajv', 'ajv-formats', ...NODE],
+  transport: [
+    '@bulwark/protocol',
+    '@bulwark/core',
+    'fastify',
+    'ajv',
+    'ajv-formats',
+    'mqtt-packet',
+    'ws',
+    ...NODE,
+  ],
+  'bus-nats': [
+    '@bulwark/protocol',
+    '@bulwark/core',
+    '@nats-io/transport-node',
+    '@nats-io/jetstream',
+    ...PURE_NODE,
+  ],
+  senml: ['@bulwark/protocol', 'cbor-x'],
   sdk: ['@bulwark/protocol', '@peculiar/x509', 'reflect-metadata'],
   cli: ['@bulwark/protocol', '@bulwark/sdk', 'undici', ...NODE],
   testkit: ['@bulwark/protocol', '@bulwark/core', 'pg', ...NODE],
   hub: null, // composition root: may import anything
 };
 // Tests may additionally use the testkit, the sdk and Node built-ins.
-const TEST_EXTRA = ['@bulwark/testkit', '@bulwark/sdk', ...NODE];
+const TEST_EXTRA = ['@bulwark/testkit', '@bulwark/sdk', 'mqtt', ...NODE];
 
 const allowedImports = {
   meta: { type: 'problem', schema: [{ type: 'array', items: { type: 'string' } }] },

@@ -68,6 +68,13 @@ export const ERRORS = {
   device_decommissioned: { kind: 'conflict', title: 'The device is decommissioned' },
   location_parent_invalid: { kind: 'invalid', title: 'The parent location cannot hold this kind' },
   location_not_empty: { kind: 'conflict', title: 'The location still holds locations or devices' },
+  // messaging
+  channel_name_taken: { kind: 'conflict', title: 'A channel with this name already exists' },
+  topic_invalid: { kind: 'invalid', title: 'The topic is not valid here' },
+  not_authorized: { kind: 'forbidden', title: 'The client may not publish or subscribe there' },
+  senml_invalid: { kind: 'invalid', title: 'The SenML payload is not valid' },
+  payload_too_large: { kind: 'too_large', title: 'The message payload is larger than allowed' },
+  quota_exceeded: { kind: 'rate_limited', title: 'A rate or quota limit was reached' },
   // PKI and enrollment
   enrollment_token_invalid: { kind: 'unauthenticated', title: 'The enrollment token is not valid' },
   enrollment_token_expired: { kind: 'unauthenticated', title: 'The enrollment token has expired' },

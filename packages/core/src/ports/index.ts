@@ -5,3 +5,4 @@ export type * from './pki.js';
 export type * from './tokens.js';
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
+export type * from './messaging.js';

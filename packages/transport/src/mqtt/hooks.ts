@@ -1,0 +1,83 @@
+/**
+ * The MQTT engine's security and integration hooks. Every decision is a named hook that DENIES
+ * unless it allows (Aedes' hook set with its allow-all defaults inverted): an engine created
+ * without hooks refuses every connection. Hooks may answer synchronously (the fast path) or with
+ * a promise.
+ */
+
+/** What the engine knows about a connecting client. */
+export interface ConnectInfo {
+  clientId: string;
+  protocolVersion: 3 | 4 | 5;
+  username?: string;
+  password?: Uint8Array;
+  /** The verified-by-TLS client certificate, when the transport is TLS and one was presented. */
+  certificate?: { der: Uint8Array; subjectO?: string };
+  remoteAddress: string;
+  /** Which listener: 'tls' | 'tcp' | 'ws' (open mode runs on 'tcp'). */
+  listener: string;
+}
+
+/** A connected client as the hooks identify it; `principal` is opaque to the engine. */
+export interface ClientIdentity {
+  /** Stable id the engine keys sessions on (e.g. the device id). */
+  id: string;
+  principal: unknown;
+}
+
+/** MQTT 5 reason codes the hooks may answer with (v3.1.1 mapping is the engine's job). */
+export type ConnectRefusal =
+  | 0x86 // Bad User Name or Password
+  | 0x87 // Not authorized
+  | 0x8a // Banned
+  | 0x85 // Client Identifier not valid
+  | 0x88 // Server unavailable
+  | 0x97; // Quota exceeded
+
+export type Maybe<T> = T | Promise<T>;
+
+/** A message a client publishes, as the hooks see it. */
+export interface InboundPublish {
+  topic: string;
+  payload: Uint8Array;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  /** MQTT 5 content type property, when given. */
+  contentType?: string;
+}
+
+export interface MqttHooks {
+  /** Identify a client or refuse it with a reason code. */
+  authenticate(info: ConnectInfo): Maybe<ClientIdentity | { refuse: ConnectRefusal }>;
+  /** May this client publish to this topic? (0 = allow, else an MQTT 5 reason code, e.g. 0x87.) */
+  authorizePublish(client: ClientIdentity, topic: string, qos: 0 | 1 | 2): Maybe<number>;
+  /** May this client subscribe with this filter? (granted QoS 0–2, or a reason code ≥ 0x80.) */
+  authorizeSubscribe(client: ClientIdentity, filter: string, qos: 0 | 1 | 2): Maybe<number>;
+  /**
+   * Called for every authorized publish before it is routed; for QoS 1/2 the engine sends PUBACK /
+   * PUBREC only after this resolves (that is where durability lives). Rejecting it refuses the
+   * message with the error's reason code (e.g. 0x99 Payload format invalid, 0x97 Quota exceeded).
+   * Returning `false` means "accepted, but do not route it locally" (the hub routes it itself).
+   */
+  onPublish?(client: ClientIdentity, msg: InboundPublish): Maybe<void | false>;
+  /** A client connected / disconnected (presence). */
+  onConnect?(client: ClientIdentity): void;
+  onDisconnect?(client: ClientIdentity, reason: string): void;
+}
+
+/** An error a hook throws to refuse something with a specific MQTT 5 reason code. */
+export class MqttRefusal extends Error {
+  constructor(
+    readonly reasonCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Hooks that deny everything: what an engine has until the hub installs its own. */
+export const DENY_ALL: MqttHooks = {
+  authenticate: () => ({ refuse: 0x87 }),
+  authorizePublish: () => 0x87,
+  authorizeSubscribe: () => 0x87,
+};
