@@ -32,6 +32,7 @@ const ALLOWED = {
     'ajv-formats',
     'mqtt-packet',
     'ws',
+    'coap',
     ...NODE,
   ],
   'bus-nats': [
@@ -119,12 +120,28 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       parserOptions: { projectService: false, project: false },
-      globals: {
-        process: 'readonly',
-        console: 'readonly',
-        URL: 'readonly',
-        setTimeout: 'readonly',
-      },
+      // Node's globals, for plain-JS scripts and benchmarks.
+      globals: Object.fromEntries(
+        [
+          'process',
+          'console',
+          'URL',
+          'Buffer',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+          'setImmediate',
+          'clearImmediate',
+          'performance',
+          'queueMicrotask',
+          'TextEncoder',
+          'TextDecoder',
+          'AbortController',
+          'structuredClone',
+          'fetch',
+        ].map((g) => [g, 'readonly']),
+      ),
     },
   },
   ...Object.entries(ALLOWED)

@@ -1,1 +1,19 @@
-export {};
+/**
+ * @bulwark/bus-nats: the scale-out Bus adapter on NATS JetStream.
+ */
+export {
+  createNatsBus,
+  DEFAULT_MAX_AGE_SECONDS,
+  DEFAULT_STREAM,
+  DEFAULT_SUBJECT_PREFIX,
+  type NatsBusOptions,
+} from './bus.js';
+export {
+  decodeEnvelope,
+  encodeEnvelope,
+  ENVELOPE_HEADER,
+  MSG_ID_HEADER,
+  subjectOf,
+  type EncodedEnvelope,
+} from './codec.js';
+export { ensureStream, type StreamSpec } from './stream.js';

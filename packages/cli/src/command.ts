@@ -37,6 +37,8 @@ export interface Context {
   connection(): Connection;
   /** A client for the hub; with `auth` (the default) it fails early when no credentials are set. */
   client(auth?: boolean): BulwarkClient;
+  /** A client that authenticates as a device with this Authorization header (e.g. Basic device key). */
+  deviceClient(authorization: string): BulwarkClient;
   /** Prints `result` as JSON with `--json`, else what `render` returns. */
   print(result: unknown, render: () => string): void;
 }

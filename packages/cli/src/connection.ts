@@ -101,10 +101,11 @@ export function fetchTrusting(caFile: string | undefined): typeof fetch {
 }
 
 /** An sdk client for the resolved connection; `withToken: false` for public routes. */
-export function connect(conn: Connection, withToken = true): BulwarkClient {
+export function connect(conn: Connection, withToken = true, authorization?: string): BulwarkClient {
   return createClient({
     baseUrl: conn.url,
     fetch: fetchTrusting(conn.caFile),
     ...(withToken && conn.token !== undefined ? { token: conn.token } : {}),
+    ...(authorization === undefined ? {} : { headers: { authorization } }),
   });
 }

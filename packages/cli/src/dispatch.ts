@@ -144,6 +144,7 @@ function makeContext(name: string, values: Values, args: string[], io: Io): Cont
       }
       return connect(c, auth);
     },
+    deviceClient: (authorization) => connect(connection(), false, authorization),
     print: (result, render) => {
       const text = json ? `${JSON.stringify(result ?? null, null, 2)}\n` : render();
       io.out(text === '' || text.endsWith('\n') ? text : `${text}\n`);

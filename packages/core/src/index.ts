@@ -15,3 +15,7 @@ export * from './devices/device-service.js';
 export * from './pki/pki-service.js';
 export * from './audit/audit-service.js';
 export * from './shared/cursor.js';
+export * from './messaging/batch-writer.js';
+export * from './messaging/ttl-cache.js';
+export * from './messaging/messaging-service.js';
+export * from './messaging/memory-bus.js';

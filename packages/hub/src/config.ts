@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 
-type Kind = 'string' | 'port' | 'int' | 'list' | 'level';
+type Kind = 'string' | 'port' | 'port?' | 'int' | 'list' | 'level';
 
 interface Field {
   kind: Kind;
@@ -103,6 +103,27 @@ export const CONFIG_FIELDS = {
     max: 20,
     doc: 'scrypt cost exponent for password hashes (N = 2^ln)',
   },
+  // MQTT 5's own ceiling is 256 MiB; 256 KiB keeps one device from pinning memory or storage.
+  maxPayloadBytes: {
+    kind: 'int',
+    flag: 'max-payload-bytes',
+    default: 256 * 1024,
+    min: 1,
+    max: 16 * 1024 * 1024,
+    doc: 'Largest accepted message payload (MQTT, HTTP, CoAP)',
+  },
+  mqttOpenPort: {
+    kind: 'port?',
+    flag: 'mqtt-open-port',
+    default: '',
+    doc: 'Plain-TCP MQTT listener in OPEN mode (anonymous, no storage; for conformance and benchmarks). Off unless given',
+  },
+  mqttOpenHost: {
+    kind: 'string',
+    flag: 'mqtt-open-host',
+    default: '127.0.0.1',
+    doc: 'Address of the open-mode listener (loopback unless you really mean it)',
+  },
   deviceCertDays: {
     kind: 'int',
     flag: 'device-cert-days',
@@ -114,11 +135,13 @@ export const CONFIG_FIELDS = {
 } as const satisfies Record<string, Field>;
 
 type Fields = typeof CONFIG_FIELDS;
-type ValueOf<F extends Field> = F['kind'] extends 'port' | 'int'
-  ? number
-  : F['kind'] extends 'list'
-    ? string[]
-    : string;
+type ValueOf<F extends Field> = F['kind'] extends 'port?'
+  ? number | null
+  : F['kind'] extends 'port' | 'int'
+    ? number
+    : F['kind'] extends 'list'
+      ? string[]
+      : string;
 
 /** The validated, frozen configuration. */
 export type HubConfig = { readonly [K in keyof Fields]: ValueOf<Fields[K]> };
@@ -173,7 +196,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Hub
   const out: Record<string, unknown> = {};
   for (const [key, f] of entries) {
     const raw = values[f.flag] ?? env[envName(f.flag)];
-    out[key] = raw === undefined ? f.default : coerce(key, f, raw);
+    out[key] = raw === undefined ? (f.kind === 'port?' ? null : f.default) : coerce(key, f, raw);
     if (out[key] === undefined)
       throw new ConfigError(`--${f.flag} (or ${envName(f.flag)}) is required: ${f.doc}`);
   }
@@ -195,8 +218,10 @@ function coerce(key: string, f: Field, raw: string): unknown {
     case 'level':
       if (!LEVELS.includes(raw)) throw bad(`must be one of ${LEVELS.join(', ')}`);
       return raw;
+    case 'port?':
     case 'port':
     case 'int': {
+      if (f.kind === 'port?' && raw === '') return null;
       if (!/^\d+$/.test(raw)) throw bad('must be a whole number');
       const n = Number(raw);
       const [min, max] =

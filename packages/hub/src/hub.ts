@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Clock, Storage } from '@bulwark/core';
+import { requirePermission, type Bus, type Clock, type Storage } from '@bulwark/core';
+import { BulwarkError } from '@bulwark/protocol';
+import { newNodeId, openBus, startBrokers, type Brokers } from './messaging.js';
+import { createMetrics } from './metrics.js';
 import { createHttpApi } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
 import { instrumentAll, logCalls } from './instrument.js';
@@ -21,6 +24,7 @@ export interface Hub {
   readonly info: RuntimeInfo;
   readonly services: HubServices;
   readonly storage: Storage;
+  readonly brokers: Brokers;
   /** The one-time setup token, when the hub has no user yet (printed once at start). */
   readonly setupToken: string | undefined;
   stop(): Promise<void>;
@@ -46,11 +50,32 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const masterKey = loadMasterKey(masterKeyPath(config), true);
   const storage = await openStorage(config);
+  const nodeId = newNodeId();
   let app: FastifyInstance | undefined;
+  let bus: Bus | undefined;
+  let brokers: Brokers | undefined;
   try {
+    bus = await openBus(config, nodeId);
+    const metrics = createMetrics();
+    const logObserver = logCalls(log);
     const services = instrumentAll(
-      createServices(storage, masterKey, config, opts.clock),
-      logCalls(log),
+      createServices(storage, masterKey, config, opts.clock, {
+        bus,
+        nodeId,
+        onBatch: ({ ms, error }) =>
+          metrics.storageWrite.observe(
+            { outcome: error === undefined ? 'ok' : 'error' },
+            ms / 1000,
+          ),
+        onIngest: (protocol, outcome) =>
+          outcome === 'accepted'
+            ? metrics.messagesIn.inc({ protocol })
+            : metrics.messagesRefused.inc({ protocol, reason: outcome }),
+      }),
+      (e) => {
+        logObserver(e);
+        metrics.observeCalls(e);
+      },
     );
     const caFile = join(config.dataDir, 'ca.pem');
     writeFileSync(caFile, await services.pki.hubCaPem(), { mode: 0o644 });
@@ -63,7 +88,36 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       bodyLimit: config.maxBodyBytes,
       ready: () => storage.ping(),
     });
+    app.get('/metrics', async (req, reply) => {
+      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (!bearer)
+        throw new BulwarkError(
+          'unauthenticated',
+          'scrape with "Authorization: Bearer <API key with metrics:read>"',
+        );
+      requirePermission(await services.auth.authenticate(bearer), 'metrics:read');
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
     await app.listen({ port: config.httpPort, host: config.httpHost });
+    brokers = await startBrokers({
+      config,
+      services,
+      storage,
+      bus,
+      nodeId,
+      tls,
+      https: app.server,
+      log,
+      metrics,
+    });
+    const sweep = () =>
+      services.messaging.sweepRetention().then(
+        (n) => n > 0 && log.info({ deleted: n }, 'retention sweep'),
+        (err: unknown) => log.warn({ err }, 'retention sweep failed'),
+      );
+    void sweep();
+    // Hourly: retention is in days, so an hour's lag is immaterial.
+    const sweeper = setInterval(() => void sweep(), 3600_000).unref();
     const port = (app.server.address() as AddressInfo).port;
     const host = ['0.0.0.0', '::', '127.0.0.1'].includes(config.httpHost)
       ? '127.0.0.1'
@@ -74,7 +128,9 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       startedAt: new Date().toISOString(),
       url: `https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`,
       httpPort: port,
-      mqttPort: null,
+      mqttPort: brokers.mqttPort,
+      mqttOpenPort: brokers.openPort,
+      nodeId,
       caFile,
       dataDir: config.dataDir,
       storage: describeStorage(config),
@@ -104,21 +160,29 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       { url: info.url, storage: info.storage, schemaVersion: storage.schemaVersion },
       'hub started',
     );
-    const started = app;
+    const started = { app, bus, brokers };
     return {
       info,
       services,
       storage,
+      brokers,
       setupToken: setup?.token,
       async stop() {
         removeRuntimeFile(config.dataDir);
-        await started.close();
+        clearInterval(sweeper);
+        // Stop taking messages, flush what was accepted, then close the bus and the database.
+        await started.brokers.stop();
+        await started.app.close();
+        await services.messaging.close();
+        await started.bus.close();
         await storage.close();
         log.info('hub stopped');
       },
     };
   } catch (err) {
+    await brokers?.stop().catch(() => undefined);
     await app?.close().catch(() => undefined);
+    await bus?.close().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw err;
   }

@@ -9,8 +9,12 @@ export interface RuntimeInfo {
   /** Base URL of the HTTPS API (loopback, for local tools). */
   url: string;
   httpPort: number;
-  /** Null until the MQTT broker is part of the hub. */
-  mqttPort: number | null;
+  /** MQTT over TLS (devices: client certificate or device key). */
+  mqttPort: number;
+  /** The open-mode plain-TCP MQTT listener, when the operator asked for one. */
+  mqttOpenPort: number | null;
+  /** This hub process's id on the bus. */
+  nodeId: string;
   /** PEM bundle to trust for the hub's TLS server certificate. */
   caFile: string;
   dataDir: string;

@@ -5,15 +5,20 @@ import {
   DEFAULT_IDENTITY_CONFIG,
   DEFAULT_PKI_CONFIG,
   DeviceService,
+  DEFAULT_MESSAGING_CONFIG,
   LocationService,
+  MessagingService,
   OrgService,
   PkiService,
   SecretBox,
+  createMemoryBus,
   deriveKey,
   systemClock,
+  type Bus,
   type Clock,
   type Storage,
 } from '@bulwark/core';
+import { isSenmlContentType, parseSenml } from '@bulwark/senml';
 import { createCertificateAuthority } from '@bulwark/pki';
 import type { HttpServices } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
@@ -26,8 +31,17 @@ export type HubServices = HttpServices;
 export function createServices(
   storage: Storage,
   masterKey: Buffer,
-  config: Pick<HubConfig, 'scryptLn' | 'deviceCertDays'>,
+  config: Pick<HubConfig, 'scryptLn' | 'deviceCertDays' | 'maxPayloadBytes'>,
   clock: Clock = systemClock,
+  messaging: {
+    bus: Bus;
+    nodeId: string;
+    onBatch?: (b: { rows: number; ms: number; error?: unknown }) => void;
+    onIngest?: (protocol: string, outcome: string) => void;
+  } = {
+    bus: createMemoryBus(),
+    nodeId: 'local',
+  },
 ): HubServices {
   const box = new SecretBox(masterKey);
   const auth = new AuthService({
@@ -58,5 +72,16 @@ export function createServices(
     locations,
     pki,
     audit: new AuditService({ store: storage.audit, clock }),
+    messaging: new MessagingService({
+      storage,
+      clock,
+      bus: messaging.bus,
+      nodeId: messaging.nodeId,
+      normalize: (contentType, payload, now) =>
+        isSenmlContentType(contentType) ? parseSenml(contentType, payload, { now }) : undefined,
+      config: { ...DEFAULT_MESSAGING_CONFIG, maxPayloadBytes: config.maxPayloadBytes },
+      ...(messaging.onBatch ? { onBatch: messaging.onBatch } : {}),
+      ...(messaging.onIngest ? { onIngest: messaging.onIngest } : {}),
+    }),
   };
 }

@@ -51,6 +51,8 @@ describe('bulwark end to end (hub process, CLI, openssl, sqlite3)', () => {
         dataDir,
         '--http-port',
         '0',
+        '--mqtt-port',
+        '0',
         '--http-host',
         '127.0.0.1',
         '--log-level',
@@ -147,6 +149,41 @@ describe('bulwark end to end (hub process, CLI, openssl, sqlite3)', () => {
     });
     assert.equal(reused.code, 1);
     assert.match(reused.stderr, /enrollment_token_used/);
+  });
+
+  it('channels: create, connect a device with a key, publish as the device, read the message back', () => {
+    const ch = JSON.parse(
+      bulwark(['channel', 'create', 'cli-telemetry', '--json'], env).stdout,
+    ) as { id: string };
+    const meta = JSON.parse(readFileSync(join(dir, 'sensor-2', 'device.json'), 'utf8')) as {
+      deviceId: string;
+    };
+    const key = JSON.parse(
+      bulwark(['device', 'key', 'create', meta.deviceId, '--json'], env).stdout,
+    ) as { key: string };
+    const conn = bulwark(['channel', 'connect', ch.id, meta.deviceId, '--publish'], env);
+    assert.equal(conn.code, 0, conn.stderr);
+    const pub = bulwark(
+      [
+        'publish',
+        ch.id,
+        '--device',
+        meta.deviceId,
+        '--device-key',
+        key.key,
+        '--subtopic',
+        'lab/1',
+        '--data',
+        '[{"n":"temp","v":21.5,"u":"Cel"}]',
+      ],
+      { BULWARK_DATA_DIR: dataDir },
+    );
+    assert.equal(pub.code, 0, pub.stderr);
+    assert.match(pub.stdout, /accepted/);
+    const msgs = bulwark(['messages', ch.id], env);
+    assert.equal(msgs.code, 0, msgs.stderr);
+    assert.match(msgs.stdout, /temp=21\.5Cel/);
+    assert.match(msgs.stdout, /lab\/1/);
   });
 
   it('a revoked device certificate appears in the CRL', () => {

@@ -40,6 +40,8 @@ export async function startTestHub(extra: string[] = []): Promise<TestHub> {
       dir,
       '--http-port',
       '0',
+      '--mqtt-port',
+      '0',
       '--http-host',
       '127.0.0.1',
       '--log-level',

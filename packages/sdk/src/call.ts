@@ -18,6 +18,7 @@ interface LooseInput {
   params?: Record<string, unknown>;
   query?: Record<string, unknown>;
   body?: unknown;
+  contentType?: string;
 }
 
 /** A path or query value as text: strings as they are, numbers and booleans printed, else JSON. */
@@ -27,14 +28,24 @@ function scalar(v: unknown): string {
   return JSON.stringify(v) ?? '';
 }
 
-/** Fills `:name` segments from params, each URI-encoded so an id can never add a path segment. */
+/**
+ * Fills `:name` segments from params, each URI-encoded so an id can never add a path segment, and a
+ * trailing `*` (a subtopic) from `params['*']`, encoded level by level so its `/`s stay separators.
+ */
 export function fillPath(path: string, params: Record<string, unknown> = {}): string {
-  return path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
-    const value = params[name];
-    if (value === undefined || value === null)
-      throw new TypeError(`missing path parameter '${name}'`);
-    return encodeURIComponent(scalar(value));
-  });
+  return path
+    .replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
+      const value = params[name];
+      if (value === undefined || value === null)
+        throw new TypeError(`missing path parameter '${name}'`);
+      return encodeURIComponent(scalar(value));
+    })
+    .replace(/\*$/, () =>
+      scalar(params['*'] ?? '')
+        .split('/')
+        .map(encodeURIComponent)
+        .join('/'),
+    );
 }
 
 /** Serializes a query object: undefined values are skipped, arrays become repeated keys. */
@@ -65,7 +76,11 @@ export function createCall(opts: CallOptions): Call {
     const init: RequestInit = { method: route.method, headers };
     // Only send a body (and its content type) where the route takes one: an empty body labelled
     // application/json is a malformed request.
-    if (route.body !== undefined) {
+    if (route.rawBody) {
+      // Message ingest: the payload goes as is, labelled with its own content type.
+      headers['content-type'] = input.contentType ?? 'application/octet-stream';
+      init.body = input.body as Uint8Array;
+    } else if (route.body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(input.body ?? {});
     }

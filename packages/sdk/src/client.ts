@@ -2,6 +2,7 @@ import type { OperationOutput } from '@bulwark/protocol';
 import type { BodyOf, Call } from './types.js';
 import { createCall, type CallOptions } from './call.js';
 import { auditApi } from './resources/audit.js';
+import { channelsApi } from './resources/channels.js';
 import { authApi, setupApi } from './resources/auth.js';
 import { devicesApi } from './resources/devices.js';
 import { apiKeysApi, orgsApi, usersApi } from './resources/identity.js';
@@ -20,6 +21,7 @@ export interface BulwarkClient {
   readonly users: ReturnType<typeof usersApi>;
   readonly orgs: ReturnType<typeof orgsApi>;
   readonly locations: ReturnType<typeof locationsApi>;
+  readonly channels: ReturnType<typeof channelsApi>;
   readonly audit: ReturnType<typeof auditApi>;
   readonly setup: ReturnType<typeof setupApi>;
   readonly auth: ReturnType<typeof authApi>;
@@ -40,6 +42,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     users: usersApi(call),
     orgs: orgsApi(call),
     locations: locationsApi(call),
+    channels: channelsApi(call),
     audit: auditApi(call),
     setup: setupApi(call),
     auth: authApi(call),

@@ -5,4 +5,7 @@ export {
   encodeIdCursor,
   encodeSeqCursor,
   pageSize,
+  encodeMessageCursor,
+  decodeMessageCursor,
+  type MessagePosition,
 } from '@bulwark/core';

@@ -5,10 +5,12 @@ import pg from 'pg';
 import type { Storage } from '@bulwark/core';
 import { createApiKeyStore } from './api-key-store.js';
 import { createAuditStore } from './audit-store.js';
+import { createChannelStore } from './channel-store.js';
 import { createDeviceKeyStore } from './device-key-store.js';
 import { createDeviceStore } from './device-store.js';
 import { createLocationStore } from './location-store.js';
 import { createMembershipStore } from './membership-store.js';
+import { createMessageStore } from './message-store.js';
 import { migrate } from './migrations.js';
 import { createOrganizationStore } from './organization-store.js';
 import { createPkiStore } from './pki-store.js';
@@ -74,6 +76,8 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       pki: createPkiStore(pool),
       audit: createAuditStore(pool),
       system: createSystemStore(pool),
+      channels: createChannelStore(pool),
+      messages: createMessageStore(pool),
       schemaVersion,
       async ping() {
         try {

@@ -189,6 +189,84 @@ CREATE TABLE system_kv (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'messaging',
+    // Channels and their connections are small, so they carry foreign keys. The telemetry tables
+    // (messages, senml_values) deliberately do not: a channel deleted while its messages wait in
+    // the writer's queue must not fail the whole batch of other channels' messages, and a foreign
+    // key check per inserted row would take a KEY SHARE lock on the hot channel row from every
+    // hub node (multixact churn). Channel deletion and retention remove messages and values
+    // explicitly, in one statement.
+    //
+    // The series index INCLUDEs v, message_id and idx so aggregates are index-only scans.
+    up: `
+CREATE TABLE channels (
+  id text COLLATE "C" PRIMARY KEY,
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  persisted boolean NOT NULL,
+  retention_days integer,
+  created_at bigint NOT NULL
+);
+CREATE UNIQUE INDEX channels_org_name_key ON channels (org_id, name);
+-- The parent key of channel_connections' (org_id, channel_id): a connection cannot point at
+-- another organization's channel. Also serves list() in id order.
+CREATE UNIQUE INDEX channels_org_id ON channels (org_id, id);
+
+CREATE TABLE channel_connections (
+  org_id text COLLATE "C" NOT NULL,
+  channel_id text COLLATE "C" NOT NULL,
+  client_type text NOT NULL,
+  client_id text COLLATE "C" NOT NULL,
+  publish boolean NOT NULL,
+  subscribe boolean NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (org_id, channel_id, client_type, client_id),
+  FOREIGN KEY (org_id, channel_id) REFERENCES channels (org_id, id) ON DELETE CASCADE
+);
+CREATE INDEX channel_connections_client
+  ON channel_connections (org_id, client_type, client_id, channel_id);
+
+-- senml is the resolved records as JSON text, exactly as given (NULL: not SenML); text, not
+-- jsonb, so what is read back is what was stored.
+CREATE TABLE messages (
+  id text COLLATE "C" PRIMARY KEY,
+  org_id text COLLATE "C" NOT NULL,
+  channel_id text COLLATE "C" NOT NULL,
+  subtopic text NOT NULL,
+  publisher_type text NOT NULL,
+  publisher_id text COLLATE "C" NOT NULL,
+  protocol text NOT NULL,
+  content_type text NOT NULL,
+  received_at bigint NOT NULL,
+  payload bytea NOT NULL,
+  senml text,
+  origin text NOT NULL
+);
+CREATE INDEX messages_channel_time ON messages (org_id, channel_id, received_at, id);
+
+-- One row per SenML record of a stored message; t is the record time in seconds.
+CREATE TABLE senml_values (
+  message_id text COLLATE "C" NOT NULL,
+  idx integer NOT NULL,
+  org_id text COLLATE "C" NOT NULL,
+  channel_id text COLLATE "C" NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  t double precision NOT NULL,
+  v double precision,
+  vs text,
+  vb boolean,
+  vd text,
+  u text,
+  s double precision,
+  received_at bigint NOT NULL,
+  PRIMARY KEY (message_id, idx)
+);
+CREATE INDEX senml_values_series ON senml_values (org_id, channel_id, name, t)
+  INCLUDE (v, message_id, idx);
+`,
+  },
 ];
 
 /** The error thrown when the database was migrated by a newer hub than this one. */

@@ -64,6 +64,66 @@ describe('PostgreSQL migrations', { skip }, () => {
     assert.equal(Number(count[0]?.n), MIGRATIONS.length);
   });
 
+  it('migrating a version-1 schema with data to the latest version keeps the data', async () => {
+    const schema = schemas.next();
+    const org = { id: '01900000-0000-7000-8000-0000000000a1', name: 'Acme', createdAt: 1 };
+    const deviceId = '01900000-0000-7000-8000-0000000000a2';
+    // A schema as a version-1 hub left it, written with version 1's own DDL.
+    const client = new pg.Client({ connectionString: schemas.url });
+    await client.connect();
+    try {
+      await client.query(`CREATE SCHEMA ${schema}`);
+      await client.query(`SET search_path TO ${schema}`);
+      await client.query(`CREATE TABLE schema_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
+      await client.query(MIGRATIONS[0]?.up ?? '');
+      await client.query("INSERT INTO schema_migrations VALUES (1, 'initial', 0)");
+      await client.query('INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)', [
+        org.id,
+        org.name,
+        org.createdAt,
+      ]);
+      await client.query(
+        `INSERT INTO devices (id, org_id, name, type, tags, mode, state, created_at, updated_at)
+         VALUES ($1, $2, 'pump-1', 'pump', '{roof}', 'autonomous', 'active', 2, 3)`,
+        [deviceId, org.id],
+      );
+      await client.query("INSERT INTO system_kv (key, value) VALUES ('k', 'v')");
+    } finally {
+      await client.end();
+    }
+
+    const storage = await openPostgresStorage({ url: schemas.url, schema });
+    try {
+      assert.equal(storage.schemaVersion, LATEST);
+      assert.deepEqual(await storage.organizations.get(org.id), org);
+      assert.equal((await storage.devices.get(org.id, deviceId))?.name, 'pump-1');
+      assert.deepEqual((await storage.devices.get(org.id, deviceId))?.tags, ['roof']);
+      assert.equal(await storage.system.get('k'), 'v');
+      // The new tables work against the old rows.
+      const channel = {
+        id: '01900000-0000-7000-8000-0000000000a3',
+        orgId: org.id,
+        name: 'telemetry',
+        persisted: true,
+        retentionDays: null,
+        createdAt: 4,
+      };
+      await storage.channels.create(channel);
+      assert.deepEqual(await storage.channels.get(org.id, channel.id), channel);
+    } finally {
+      await storage.close();
+    }
+    const rows = await inSchema<{ version: number }>(
+      schema,
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      MIGRATIONS.map((m) => m.version),
+    );
+  });
+
   it('hub processes starting together migrate once (advisory lock)', async () => {
     const schema = schemas.next();
     const opened = await Promise.all(

@@ -5,6 +5,9 @@ export {
   encodeIdCursor,
   encodeSeqCursor,
   pageSize,
+  encodeMessageCursor,
+  decodeMessageCursor,
+  type MessagePosition,
 } from '@bulwark/core';
 
 /** Parses a JSON array of strings stored as TEXT. */

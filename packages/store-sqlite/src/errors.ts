@@ -4,6 +4,7 @@ import { BulwarkError, type ErrorCode } from '@bulwark/protocol';
 const UNIQUE_CODES: ReadonlyArray<readonly [string, ErrorCode]> = [
   ["index 'users_email_key'", 'email_taken'],
   ['devices.org_id, devices.name', 'device_name_taken'],
+  ['channels.org_id, channels.name', 'channel_name_taken'],
 ];
 
 /**

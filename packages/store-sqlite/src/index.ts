@@ -5,10 +5,12 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Storage } from '@bulwark/core';
 import { createApiKeyStore } from './api-key-store.js';
 import { createAuditStore } from './audit-store.js';
+import { createChannelStore } from './channel-store.js';
 import { createDeviceKeyStore } from './device-key-store.js';
 import { createDeviceStore } from './device-store.js';
 import { createLocationStore } from './location-store.js';
 import { createMembershipStore } from './membership-store.js';
+import { createMessageStore } from './message-store.js';
 import { migrate } from './migrations.js';
 import { createOrganizationStore } from './organization-store.js';
 import { createPkiStore } from './pki-store.js';
@@ -49,6 +51,8 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       pki: createPkiStore(db),
       audit: createAuditStore(db),
       system: createSystemStore(db),
+      channels: createChannelStore(db),
+      messages: createMessageStore(db),
       schemaVersion,
       async ping() {
         try {

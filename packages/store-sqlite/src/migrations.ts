@@ -186,6 +186,84 @@ CREATE TABLE system_kv (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'messaging',
+    // Channels and their connections are small, so they carry foreign keys. The telemetry tables
+    // (messages, senml_values) deliberately do not: a channel deleted while its messages wait in
+    // the writer's queue must not fail the whole batch of other channels' messages. Channel
+    // deletion and retention remove messages and values explicitly, in one transaction.
+    //
+    // senml_values is WITHOUT ROWID keyed by (message_id, idx): two b-trees instead of three per
+    // row, and the series index then carries message_id and idx too, so with `v` appended it
+    // covers every aggregate (including `last`'s tie-break) without touching the table.
+    up: `
+CREATE TABLE channels (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  persisted INTEGER NOT NULL,
+  retention_days INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX channels_org_name_key ON channels (org_id, name);
+-- The parent key of channel_connections' (org_id, channel_id): a connection cannot point at
+-- another organization's channel. Also serves list() in id order.
+CREATE UNIQUE INDEX channels_org_id ON channels (org_id, id);
+
+CREATE TABLE channel_connections (
+  org_id TEXT NOT NULL,
+  channel_id TEXT NOT NULL,
+  client_type TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  publish INTEGER NOT NULL,
+  subscribe INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, channel_id, client_type, client_id),
+  FOREIGN KEY (org_id, channel_id) REFERENCES channels (org_id, id) ON DELETE CASCADE
+);
+-- (A rowid table: made WITHOUT ROWID, SQLite's planner prefers a primary-key prefix scan over
+-- this index, whose columns are all primary-key columns.)
+CREATE INDEX channel_connections_client
+  ON channel_connections (org_id, client_type, client_id, channel_id);
+
+-- senml is the resolved records as JSON text, exactly as given (NULL: not SenML).
+CREATE TABLE messages (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL,
+  channel_id TEXT NOT NULL,
+  subtopic TEXT NOT NULL,
+  publisher_type TEXT NOT NULL,
+  publisher_id TEXT NOT NULL,
+  protocol TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  senml TEXT,
+  origin TEXT NOT NULL
+);
+CREATE INDEX messages_channel_time ON messages (org_id, channel_id, received_at, id);
+
+-- One row per SenML record of a stored message; t is the record time in seconds (REAL).
+CREATE TABLE senml_values (
+  message_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  org_id TEXT NOT NULL,
+  channel_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  t REAL NOT NULL,
+  v REAL,
+  vs TEXT,
+  vb INTEGER,
+  vd TEXT,
+  u TEXT,
+  s REAL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (message_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX senml_values_series ON senml_values (org_id, channel_id, name, t, v);
+`,
+  },
 ];
 
 /** The error thrown when the database was migrated by a newer hub than this one. */

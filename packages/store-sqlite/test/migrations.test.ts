@@ -64,6 +64,55 @@ describe('SQLite migrations', () => {
     );
   });
 
+  it('migrating a version-1 database with data to the latest version keeps the data', async () => {
+    const path = join(dir, 'from-v1.db');
+    const org = { id: '01900000-0000-7000-8000-0000000000a1', name: 'Acme', createdAt: 1 };
+    const deviceId = '01900000-0000-7000-8000-0000000000a2';
+    // A database as a version-1 hub left it, written with version 1's own DDL.
+    const v1 = new BetterSqlite3(path);
+    v1.exec(`CREATE TABLE schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    v1.exec(MIGRATIONS[0]?.up ?? '');
+    v1.prepare("INSERT INTO schema_migrations VALUES (1, 'initial', 0)").run();
+    v1.prepare('INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)').run(
+      org.id,
+      org.name,
+      org.createdAt,
+    );
+    v1.prepare(
+      `INSERT INTO devices (id, org_id, name, type, tags, mode, state, created_at, updated_at)
+       VALUES (?, ?, 'pump-1', 'pump', '["roof"]', 'autonomous', 'active', 2, 3)`,
+    ).run(deviceId, org.id);
+    v1.prepare("INSERT INTO system_kv (key, value) VALUES ('k', 'v')").run();
+    v1.close();
+
+    const storage = await openSqliteStorage({ path });
+    try {
+      assert.equal(storage.schemaVersion, LATEST);
+      assert.deepEqual(await storage.organizations.get(org.id), org);
+      assert.equal((await storage.devices.get(org.id, deviceId))?.name, 'pump-1');
+      assert.deepEqual((await storage.devices.get(org.id, deviceId))?.tags, ['roof']);
+      assert.equal(await storage.system.get('k'), 'v');
+      // The new tables work against the old rows.
+      const channel = {
+        id: '01900000-0000-7000-8000-0000000000a3',
+        orgId: org.id,
+        name: 'telemetry',
+        persisted: true,
+        retentionDays: null,
+        createdAt: 4,
+      };
+      await storage.channels.create(channel);
+      assert.deepEqual(await storage.channels.get(org.id, channel.id), channel);
+    } finally {
+      await storage.close();
+    }
+    assert.deepEqual(
+      versions(path),
+      MIGRATIONS.map((m) => m.version),
+    );
+  });
+
   it('enforces foreign keys (a device needs its organization)', async () => {
     const storage = await openSqliteStorage({ path: ':memory:' });
     try {

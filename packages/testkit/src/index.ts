@@ -14,3 +14,14 @@ export {
   withPostgresSchemas,
   type PostgresSchemas,
 } from './postgres.js';
+export {
+  busContract,
+  DEFAULT_NATS_TEST_URL,
+  inProcessNodes,
+  natsTestUrl,
+  probeNats,
+  requireNats,
+  type BusContractOptions,
+  type BusHooks,
+  type OpenBus,
+} from './bus-contract.js';

@@ -2,3 +2,5 @@ export { createHttpApi, type HttpApiOptions } from './http/app.js';
 export type { HttpServices, HandlerContext, Handlers } from './http/context.js';
 export { openApiDocument } from './http/openapi.js';
 export { httpStatus, normalizeError, toProblem } from './http/problem.js';
+export * from './mqtt/index.js';
+export * from './messaging/index.js';

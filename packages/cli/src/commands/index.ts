@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
+import { channelCommands } from './channel.js';
 import { deviceCommands } from './device.js';
 import { deviceEnrollCommands } from './device-enroll.js';
 import { deviceKeyCommands } from './device-keys.js';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly Command[] = [
   ...userCommands,
   ...orgCommands,
   ...locationCommands,
+  ...channelCommands,
   ...auditCommands,
   ...sessionCommands,
   ...pkiCommands,

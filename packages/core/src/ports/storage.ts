@@ -30,6 +30,7 @@ import type {
   RefreshSession,
   User,
 } from './records.js';
+import type { ChannelStore, MessageStore } from './messaging.js';
 
 export interface OrganizationStore {
   create(org: Organization): Promise<void>;
@@ -185,6 +186,8 @@ export interface Storage {
   readonly pki: PkiStore;
   readonly audit: AuditStore;
   readonly system: SystemStore;
+  readonly channels: ChannelStore;
+  readonly messages: MessageStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

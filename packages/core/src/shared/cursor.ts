@@ -34,3 +34,34 @@ export function decodeSeqCursor(cursor: string): number {
 export function pageSize(limit: number): number {
   return Math.max(1, Math.floor(limit));
 }
+/** Position of a message in a channel's (received_at, id) order: the key of its cursor. */
+export interface MessagePosition {
+  receivedAt: number;
+  id: string;
+}
+
+/**
+ * Encodes the last message of a page as an opaque cursor. Messages are ordered by acceptance time
+ * and then id: ids alone are not enough, since several hub nodes mint them with their own clocks.
+ */
+export function encodeMessageCursor(p: MessagePosition): string {
+  return Buffer.from(`m${p.receivedAt}.${p.id}`, 'utf8').toString('base64url');
+}
+
+const MESSAGE_CURSOR = /^m(0|-?[1-9][0-9]{0,15})\.(.+)$/;
+
+/** Decodes a message cursor, or throws BulwarkError `invalid_cursor` when it is not one of ours. */
+export function decodeMessageCursor(cursor: string): MessagePosition {
+  const m = MESSAGE_CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const receivedAt = Number(m?.[1]);
+  const id = m?.[2] ?? '';
+  // Re-encoding must give the same text: base64url decoding alone is lenient about junk.
+  if (
+    !Number.isSafeInteger(receivedAt) ||
+    !isId(id) ||
+    encodeMessageCursor({ receivedAt, id }) !== cursor
+  ) {
+    throw new BulwarkError('invalid_cursor');
+  }
+  return { receivedAt, id };
+}

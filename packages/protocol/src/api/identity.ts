@@ -7,6 +7,7 @@ export const PERMISSIONS = [
   'users:manage',
   'api-keys:manage',
   'audit:read',
+  'metrics:read',
   'devices:read',
   'devices:manage',
   'firmware:update',

@@ -4,3 +4,4 @@ export * from './devices.js';
 export * from './pki.js';
 export * from './audit.js';
 export * from './routes.js';
+export * from './channels.js';

@@ -7,6 +7,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Permission } from './identity.js';
 import * as A from './audit.js';
 import * as C from './common.js';
+import * as M from './channels.js';
 import * as D from './devices.js';
 import * as I from './identity.js';
 import * as P from './pki.js';
@@ -16,7 +17,8 @@ export type RouteAuth =
   | 'none' // public (setup, login, enrollment with a token, CRL)
   | 'principal' // a user's access token or an API key
   | 'user' // a user's access token only (not an API key)
-  | 'device'; // a device's client certificate (mutual TLS)
+  | 'device' // a device: its client certificate (mutual TLS) or its device key (HTTP Basic)
+  | 'device-cert'; // a device's client certificate only (certificate renewal)
 
 /** One API operation. `path` uses `:name` for parameters, relative to `/api/v1`. */
 export interface RouteDef {
@@ -33,6 +35,8 @@ export interface RouteDef {
   readonly response?: TSchema;
   /** A non-JSON response body's media type (e.g. a PEM CRL). */
   readonly produces?: string;
+  /** The body is taken as raw bytes of any content type (message ingest), not parsed. */
+  readonly rawBody?: true;
 }
 
 const route = <const R extends RouteDef>(r: R): R => r;
@@ -360,7 +364,7 @@ export const ROUTES = {
     path: '/certificates/renew',
     summary: 'Renew a device certificate, authenticated by the current one (mutual TLS)',
     tag: 'pki',
-    auth: 'device',
+    auth: 'device-cert',
     body: P.RenewRequest,
     status: 201,
     response: P.IssuedCertificateSchema,
@@ -440,6 +444,141 @@ export const ROUTES = {
     params: C.IdParams,
     status: 204,
   }),
+  // channels and messages
+  listChannels: route({
+    method: 'GET',
+    path: '/channels',
+    summary: "The organization's channels",
+    tag: 'channels',
+    auth: 'principal',
+    permission: 'devices:read',
+    query: Type.Object({ ...C.PageQuery }, { additionalProperties: false }),
+    status: 200,
+    response: C.PageOf(M.ChannelSchema),
+  }),
+  createChannel: route({
+    method: 'POST',
+    path: '/channels',
+    summary: 'Create a channel (persisted unless told otherwise)',
+    tag: 'channels',
+    auth: 'principal',
+    permission: 'devices:manage',
+    body: M.CreateChannelRequest,
+    status: 201,
+    response: M.ChannelSchema,
+  }),
+  getChannel: route({
+    method: 'GET',
+    path: '/channels/:id',
+    summary: 'One channel',
+    tag: 'channels',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    status: 200,
+    response: M.ChannelSchema,
+  }),
+  updateChannel: route({
+    method: 'PATCH',
+    path: '/channels/:id',
+    summary: 'Rename a channel or change its storage and retention',
+    tag: 'channels',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: M.UpdateChannelRequest,
+    status: 200,
+    response: M.ChannelSchema,
+  }),
+  deleteChannel: route({
+    method: 'DELETE',
+    path: '/channels/:id',
+    summary: 'Delete a channel, its connections and its stored messages',
+    tag: 'channels',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    status: 204,
+  }),
+  listConnections: route({
+    method: 'GET',
+    path: '/channels/:id/connections',
+    summary: 'Devices and applications connected to a channel',
+    tag: 'channels',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    status: 200,
+    response: Type.Array(M.ConnectionSchema),
+  }),
+  connectClient: route({
+    method: 'POST',
+    path: '/channels/:id/connections',
+    summary: 'Connect a device or API key to a channel with publish and/or subscribe rights',
+    tag: 'channels',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: M.ConnectRequest,
+    status: 200,
+    response: M.ConnectionSchema,
+  }),
+  disconnectClient: route({
+    method: 'DELETE',
+    path: '/channels/:id/connections/:clientType/:clientId',
+    summary: "Remove a client's rights on a channel",
+    tag: 'channels',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: M.ConnectionParams,
+    status: 204,
+  }),
+  listMessages: route({
+    method: 'GET',
+    path: '/channels/:id/messages',
+    summary: 'Stored messages by time range, publisher, subtopic or SenML name',
+    tag: 'messages',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    query: M.MessageQuerySchema,
+    status: 200,
+    response: C.PageOf(M.MessageSchema),
+  }),
+  aggregateMessages: route({
+    method: 'GET',
+    path: '/channels/:id/aggregate',
+    summary: 'Time-bucket aggregation (min/max/avg/count/last) of a SenML value',
+    tag: 'messages',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    query: M.AggregateQuerySchema,
+    status: 200,
+    response: Type.Array(M.BucketSchema),
+  }),
+  publishMessage: route({
+    method: 'POST',
+    path: '/channels/:id/messages',
+    summary: 'Device ingest: publish a message (device certificate or device key)',
+    tag: 'messages',
+    auth: 'device',
+    params: C.IdParams,
+    rawBody: true,
+    status: 202,
+    response: M.AcceptedSchema,
+  }),
+  publishSubtopic: route({
+    method: 'POST',
+    path: '/channels/:id/messages/*',
+    summary: 'Device ingest to a subtopic',
+    tag: 'messages',
+    auth: 'device',
+    params: M.IngestParams,
+    rawBody: true,
+    status: 202,
+    response: M.AcceptedSchema,
+  }),
   // audit
   listAudit: route({
     method: 'GET',
@@ -461,7 +600,8 @@ type InputOf<R> = (R extends { params: infer S extends TSchema }
   ? { params: Static<S> }
   : unknown) &
   (R extends { query: infer S extends TSchema } ? { query?: Static<S> } : unknown) &
-  (R extends { body: infer S extends TSchema } ? { body: Static<S> } : unknown);
+  (R extends { body: infer S extends TSchema } ? { body: Static<S> } : unknown) &
+  (R extends { rawBody: true } ? { body: Uint8Array; contentType?: string } : unknown);
 type OutputOf<R> = R extends { response: infer S extends TSchema }
   ? Static<S>
   : R extends { produces: string }

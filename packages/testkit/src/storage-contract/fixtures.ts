@@ -4,9 +4,12 @@ import {
   type ApiKey,
   type AuditDraft,
   type CertificateRecord,
+  type Channel,
+  type ChannelConnection,
   type Device,
   type DeviceKey,
   type EnrollmentToken,
+  type Envelope,
   type Location,
   type Membership,
   type Organization,
@@ -185,6 +188,53 @@ export const auditDraftFx = (orgId: string | null, over: Partial<AuditDraft> = {
   ...over,
 });
 
+/** A persisted channel without retention, with a unique name. */
+export const channelFx = (orgId: string, over: Partial<Channel> = {}): Channel => ({
+  id: newId(),
+  orgId,
+  name: `channel-${next()}`,
+  persisted: true,
+  retentionDays: null,
+  createdAt: T0,
+  ...over,
+});
+
+/** A device's publish-only connection to a channel. */
+export const connectionFx = (
+  orgId: string,
+  channelId: string,
+  over: Partial<ChannelConnection> = {},
+): ChannelConnection => ({
+  orgId,
+  channelId,
+  clientType: 'device',
+  clientId: newId(),
+  publish: true,
+  subscribe: false,
+  createdAt: T0,
+  ...over,
+});
+
+/** An MQTT SenML message received at T0 with one temperature record at T0. */
+export const envelopeFx = (
+  orgId: string,
+  channelId: string,
+  over: Partial<Envelope> = {},
+): Envelope => ({
+  id: newId(),
+  orgId,
+  channelId,
+  subtopic: '',
+  publisher: { type: 'device', id: newId() },
+  protocol: 'mqtt',
+  contentType: 'application/senml+json',
+  receivedAt: T0,
+  payload: new TextEncoder().encode(`[{"n":"temp","v":${next()}}]`),
+  senml: [{ n: 'temp', u: 'Cel', v: 21.5, t: T0 / 1000 }],
+  origin: 'node-a',
+  ...over,
+});
+
 /** Creates and returns a new organization. */
 export async function seedOrg(s: Storage): Promise<Organization> {
   const org = orgFx();
@@ -208,4 +258,15 @@ export async function seedDevice(
   const device = deviceFx(orgId, over);
   await s.devices.create(device);
   return device;
+}
+
+/** Creates and returns a new channel in `orgId`. */
+export async function seedChannel(
+  s: Storage,
+  orgId: string,
+  over: Partial<Channel> = {},
+): Promise<Channel> {
+  const channel = channelFx(orgId, over);
+  await s.channels.create(channel);
+  return channel;
 }

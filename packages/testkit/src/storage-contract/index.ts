@@ -10,6 +10,8 @@ import {
   sessionSuite,
   userSuite,
 } from './identity.js';
+import { messageSuite } from './messages.js';
+import { channelSuite } from './messaging.js';
 import { pkiSuite } from './pki.js';
 import { systemSuite } from './system.js';
 import { useStorage } from './harness.js';
@@ -50,5 +52,7 @@ export function storageContract(
     pkiSuite(open);
     auditSuite(open);
     systemSuite(open);
+    channelSuite(open);
+    messageSuite(open);
   });
 }

@@ -12,6 +12,7 @@ import { auditHandlers } from './handlers/audit.js';
 import { authHandlers } from './handlers/auth.js';
 import { deviceHandlers } from './handlers/devices.js';
 import { identityHandlers } from './handlers/identity.js';
+import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
 import { openApiDocument } from './openapi.js';
 import { normalizeError, toProblem } from './problem.js';
@@ -61,6 +62,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...deviceHandlers(s),
     ...pkiHandlers(s),
     ...auditHandlers(s),
+    ...messagingHandlers(s),
   };
   const checkResponse = responseValidators();
 
@@ -112,10 +114,10 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     return payload;
   });
 
-  for (const [op, r] of Object.entries(ROUTES) as [OperationId, RouteDef][]) {
+  const register = (target: FastifyInstance, op: OperationId, r: RouteDef) => {
     const handler = handlers[op] as (input: unknown, ctx: HandlerContext) => Promise<unknown>;
     if (typeof handler !== 'function') throw new Error(`no handler for operation ${op}`);
-    app.route({
+    target.route({
       method: r.method,
       url: PREFIX + r.path,
       config: { op },
@@ -126,10 +128,13 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
       },
       preHandler: async (req) => authenticate(req, r),
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
-        const out = await handler(
-          { params: req.params, query: req.query, body: req.body },
-          req.bulwark,
-        );
+        const input = {
+          params: req.params,
+          query: req.query,
+          body: req.body,
+          contentType: req.headers['content-type'],
+        };
+        const out = await handler(input, req.bulwark);
         reply.code(r.status);
         if (r.status === 204) return reply.send();
         if (r.produces) return reply.type(r.produces).send(out);
@@ -142,13 +147,32 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
         return reply.type('application/json').send(out);
       },
     });
-  }
+  };
+  const entries = Object.entries(ROUTES) as [OperationId, RouteDef][];
+  for (const [op, r] of entries) if (!r.rawBody) register(app, op, r);
+  // Ingest routes take the payload as raw bytes of any content type, in their own context so the
+  // JSON parser of every other route is untouched.
+  await app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    for (const [op, r] of entries) if (r.rawBody) register(raw, op, r);
+  });
 
   async function authenticate(req: FastifyRequest, r: RouteDef): Promise<void> {
     const ctx = req.bulwark;
     if (r.auth === 'none') return;
-    if (r.auth === 'device') {
-      ctx.device = await deviceFromTls(req);
+    if (r.auth === 'device' || r.auth === 'device-cert') {
+      const byCert = await deviceFromTls(req);
+      if (byCert) ctx.device = byCert;
+      else if (r.auth === 'device' && /^Basic /i.test(req.headers.authorization ?? ''))
+        ctx.device = await deviceFromKey(req);
+      else
+        throw new BulwarkError(
+          'certificate_required',
+          r.auth === 'device'
+            ? 'present the device certificate (mutual TLS) or the device key (HTTP Basic: device id and key)'
+            : 'present the device certificate (mutual TLS)',
+        );
       return;
     }
     const h = req.headers.authorization;
@@ -174,11 +198,26 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     }
   }
 
+  async function deviceFromKey(req: FastifyRequest) {
+    const decoded = Buffer.from(
+      (req.headers.authorization ?? '').slice(6).trim(),
+      'base64',
+    ).toString('utf8');
+    const colon = decoded.indexOf(':');
+    const device =
+      colon > 0
+        ? await s.pki.authenticateDeviceKey(decoded.slice(0, colon), decoded.slice(colon + 1))
+        : undefined;
+    if (!device) throw new BulwarkError('unauthenticated', 'the device id or device key is wrong');
+    if (device.state === 'quarantined')
+      throw new BulwarkError('forbidden', 'the device is quarantined');
+    return { device, cert: null };
+  }
+
   async function deviceFromTls(req: FastifyRequest) {
     const socket = req.raw.socket as Partial<TLSSocket>;
     const peer = socket.getPeerCertificate?.(false);
-    if (!peer || !peer.raw)
-      throw new BulwarkError('certificate_required', 'present the device certificate (mutual TLS)');
+    if (!peer || !peer.raw) return undefined;
     const org = peer.subject?.O;
     if (typeof org !== 'string')
       throw new BulwarkError('certificate_invalid', 'not a Bulwark device certificate');

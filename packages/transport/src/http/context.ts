@@ -6,6 +6,7 @@ import type {
   Device,
   DeviceService,
   LocationService,
+  MessagingService,
   OrgService,
   PkiService,
   Principal,
@@ -22,13 +23,14 @@ export interface HttpServices {
   locations: LocationService;
   pki: PkiService;
   audit: AuditService;
+  messaging: MessagingService;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */
 export interface HandlerContext {
   principal: Principal | null;
   /** The device behind a verified client certificate, on `device` routes. */
-  device: { device: Device; cert: CertificateRecord } | null;
+  device: { device: Device; cert: CertificateRecord | null } | null;
   source: string;
   /** Filled by handlers where the route params don't say it (e.g. the id of a created device). */
   audit: {

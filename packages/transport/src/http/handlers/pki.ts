@@ -62,7 +62,7 @@ export function pkiHandlers(s: HttpServices): PkiHandlers {
       return enrollmentView(e);
     },
     renewCertificate: async ({ body }, ctx) => {
-      if (!ctx.device) throw new BulwarkError('certificate_required');
+      if (!ctx.device?.cert) throw new BulwarkError('certificate_required');
       const e = await s.pki.renew(ctx.device.device, body.csr);
       ctx.audit.detail = { serial: e.cert.serial, previous: ctx.device.cert.serial };
       return enrollmentView(e);

@@ -1,0 +1,319 @@
+import {
+  BulwarkError,
+  type ConnectRequest,
+  type CreateChannelRequest,
+  type UpdateChannelRequest,
+} from '@bulwark/protocol';
+import type { Clock } from '../ports/clock.js';
+import type {
+  AggregateFn,
+  Bucket,
+  Bus,
+  Channel,
+  ChannelConnection,
+  Envelope,
+  IngestProtocol,
+  MessageQuery,
+  SenmlRecord,
+} from '../ports/messaging.js';
+import type { Page, PageRequest } from '../ports/records.js';
+import type { Storage } from '../ports/storage.js';
+import { newId } from '../shared/ids.js';
+import { BatchWriter, DEFAULT_WRITER_OPTIONS, type BatchWriterOptions } from './batch-writer.js';
+import { TtlCache } from './ttl-cache.js';
+
+/** A publisher or subscriber as messaging sees it. */
+export interface MessagingClient {
+  type: 'device' | 'api_key';
+  id: string;
+  orgId: string;
+}
+
+/** Turns a payload into SenML records (throws `senml_invalid`), or undefined for other content. */
+export type PayloadNormalizer = (
+  contentType: string,
+  payload: Uint8Array,
+  nowMs: number,
+) => SenmlRecord[] | undefined;
+
+/** Limits and tunables of messaging. */
+export interface MessagingConfig {
+  /** Largest accepted payload (MQTT, HTTP and CoAP alike). */
+  maxPayloadBytes: number;
+  writer: BatchWriterOptions;
+  /** How long authorization lookups are cached (changes on other nodes show within this). */
+  authCacheMs: number;
+}
+
+export const DEFAULT_MESSAGING_CONFIG: MessagingConfig = {
+  maxPayloadBytes: 256 * 1024,
+  writer: DEFAULT_WRITER_OPTIONS,
+  authCacheMs: 5_000,
+};
+
+/** What a message to ingest says. */
+export interface Inbound {
+  channelId: string;
+  subtopic: string;
+  contentType: string;
+  payload: Uint8Array;
+  protocol: IngestProtocol;
+}
+
+/**
+ * Channels, who may use them, and the one ingest path every protocol uses: authorize, check size,
+ * normalize SenML, store (for persisted channels, before the caller acknowledges), publish on the
+ * bus. Nothing downstream talks to a protocol adapter.
+ */
+export class MessagingService {
+  readonly writer: BatchWriter;
+  readonly #channels: TtlCache<Channel | null>;
+  readonly #conns: TtlCache<ChannelConnection | null>;
+
+  constructor(
+    private readonly d: {
+      storage: Storage;
+      clock: Clock;
+      bus: Bus;
+      nodeId: string;
+      normalize: PayloadNormalizer;
+      config: MessagingConfig;
+      onBatch?: (batch: { rows: number; ms: number; error?: unknown }) => void;
+      /** Told about every ingest: accepted, or refused with its error code. */
+      onIngest?: (protocol: IngestProtocol, outcome: string) => void;
+    },
+  ) {
+    this.writer = new BatchWriter(d.storage.messages, d.config.writer, d.onBatch);
+    const now = () => d.clock.now();
+    this.#channels = new TtlCache(d.config.authCacheMs, 10_000, now);
+    this.#conns = new TtlCache(d.config.authCacheMs, 100_000, now);
+  }
+
+  // ---- channels ------------------------------------------------------------------------------
+
+  /** Creates a channel (persisted by default). */
+  async createChannel(orgId: string, req: CreateChannelRequest): Promise<Channel> {
+    const now = this.d.clock.now();
+    const channel: Channel = {
+      id: newId(now),
+      orgId,
+      name: req.name,
+      persisted: req.persisted ?? true,
+      retentionDays: req.retentionDays ?? null,
+      createdAt: now,
+    };
+    await this.d.storage.channels.create(channel);
+    return channel;
+  }
+
+  /** One channel of the organization, or not_found. */
+  async getChannel(orgId: string, id: string): Promise<Channel> {
+    const c = await this.d.storage.channels.get(orgId, id);
+    if (!c) throw new BulwarkError('not_found', 'no such channel in this organization');
+    return c;
+  }
+
+  /** The organization's channels. */
+  listChannels(orgId: string, page: PageRequest): Promise<Page<Channel>> {
+    return this.d.storage.channels.list(orgId, page);
+  }
+
+  /** Renames a channel or changes whether and how long it stores messages. */
+  async updateChannel(orgId: string, id: string, req: UpdateChannelRequest): Promise<Channel> {
+    const patch: Partial<Pick<Channel, 'name' | 'persisted' | 'retentionDays'>> = {};
+    if (req.name !== undefined) patch.name = req.name;
+    if (req.persisted !== undefined) patch.persisted = req.persisted;
+    if (req.retentionDays !== undefined) patch.retentionDays = req.retentionDays;
+    const c = await this.d.storage.channels.update(orgId, id, patch);
+    if (!c) throw new BulwarkError('not_found', 'no such channel in this organization');
+    this.#channels.delete(id);
+    return c;
+  }
+
+  /** Deletes a channel with its connections and stored messages. */
+  async deleteChannel(orgId: string, id: string): Promise<void> {
+    if (!(await this.d.storage.channels.delete(orgId, id)))
+      throw new BulwarkError('not_found', 'no such channel in this organization');
+    this.#channels.delete(id);
+    this.#conns.deletePrefix(`${id}|`);
+  }
+
+  /** Connects a device or API key of the organization to a channel with publish/subscribe rights. */
+  async connect(orgId: string, channelId: string, req: ConnectRequest): Promise<ChannelConnection> {
+    await this.getChannel(orgId, channelId);
+    const exists =
+      req.clientType === 'device'
+        ? await this.d.storage.devices.get(orgId, req.clientId)
+        : (await this.d.storage.apiKeys.get(req.clientId))?.orgId === orgId;
+    if (!exists)
+      throw new BulwarkError(
+        'not_found',
+        `no such ${req.clientType === 'device' ? 'device' : 'API key'} in this organization`,
+      );
+    const conn: ChannelConnection = { orgId, channelId, ...req, createdAt: this.d.clock.now() };
+    await this.d.storage.channels.connect(conn);
+    this.#conns.delete(`${channelId}|${req.clientType}|${req.clientId}`);
+    return conn;
+  }
+
+  /** Removes a client's rights on a channel. */
+  async disconnect(
+    orgId: string,
+    channelId: string,
+    clientType: ChannelConnection['clientType'],
+    clientId: string,
+  ): Promise<void> {
+    if (!(await this.d.storage.channels.disconnect(orgId, channelId, clientType, clientId))) {
+      throw new BulwarkError('not_found', 'no such connection');
+    }
+    this.#conns.delete(`${channelId}|${clientType}|${clientId}`);
+  }
+
+  /** Who is connected to a channel. */
+  async listConnections(orgId: string, channelId: string): Promise<ChannelConnection[]> {
+    await this.getChannel(orgId, channelId);
+    return this.d.storage.channels.listConnections(orgId, channelId);
+  }
+
+  // ---- authorization (hot path) ----------------------------------------------------------------
+
+  async #channel(client: MessagingClient, channelId: string): Promise<Channel | null> {
+    let c = this.#channels.get(channelId);
+    if (c === undefined) {
+      c = (await this.d.storage.channels.get(client.orgId, channelId)) ?? null;
+      // Cache only hits keyed by id: a miss may be another tenant's channel.
+      if (c) this.#channels.set(channelId, c);
+    }
+    return c && c.orgId === client.orgId ? c : null;
+  }
+
+  async #connection(client: MessagingClient, channelId: string): Promise<ChannelConnection | null> {
+    const key = `${channelId}|${client.type}|${client.id}`;
+    let conn = this.#conns.get(key);
+    if (conn === undefined) {
+      conn =
+        (await this.d.storage.channels.getConnection(
+          client.orgId,
+          channelId,
+          client.type,
+          client.id,
+        )) ?? null;
+      this.#conns.set(key, conn);
+    }
+    return conn;
+  }
+
+  /** May the client publish to the channel? (Another tenant's channel is simply "no".) */
+  async canPublish(client: MessagingClient, channelId: string): Promise<boolean> {
+    if (!(await this.#channel(client, channelId))) return false;
+    return (await this.#connection(client, channelId))?.publish === true;
+  }
+
+  /** May the client subscribe to the channel? */
+  async canSubscribe(client: MessagingClient, channelId: string): Promise<boolean> {
+    if (!(await this.#channel(client, channelId))) return false;
+    return (await this.#connection(client, channelId))?.subscribe === true;
+  }
+
+  // ---- ingest ----------------------------------------------------------------------------------
+
+  /**
+   * Accepts one message: refuses it visibly (not_authorized, payload_too_large, senml_invalid,
+   * quota_exceeded) or returns its envelope once it is stored (persisted channels) and on the bus.
+   */
+  async ingest(client: MessagingClient, m: Inbound): Promise<Envelope> {
+    try {
+      const envelope = await this.#ingest(client, m);
+      this.d.onIngest?.(m.protocol, 'accepted');
+      return envelope;
+    } catch (err) {
+      this.d.onIngest?.(m.protocol, err instanceof BulwarkError ? err.code : 'internal_error');
+      throw err;
+    }
+  }
+
+  async #ingest(client: MessagingClient, m: Inbound): Promise<Envelope> {
+    const channel = await this.#channel(client, m.channelId);
+    if (!channel || !(await this.#connection(client, m.channelId))?.publish) {
+      throw new BulwarkError('not_authorized', 'the client may not publish to this channel');
+    }
+    if (m.payload.length > this.d.config.maxPayloadBytes) {
+      throw new BulwarkError(
+        'payload_too_large',
+        `the payload has ${m.payload.length} bytes; the limit is ${this.d.config.maxPayloadBytes}`,
+      );
+    }
+    const now = this.d.clock.now();
+    const senml = this.d.normalize(m.contentType, m.payload, now);
+    const envelope: Envelope = {
+      id: newId(now),
+      orgId: client.orgId,
+      channelId: m.channelId,
+      subtopic: m.subtopic,
+      publisher: { type: client.type, id: client.id },
+      protocol: m.protocol,
+      contentType: m.contentType,
+      receivedAt: now,
+      payload: m.payload,
+      ...(senml ? { senml } : {}),
+      origin: this.d.nodeId,
+    };
+    if (channel.persisted) await this.writer.write(envelope);
+    await this.d.bus.publish(envelope);
+    return envelope;
+  }
+
+  // ---- queries and retention ---------------------------------------------------------------------
+
+  /** Stored messages of a channel. */
+  async query(
+    orgId: string,
+    channelId: string,
+    q: MessageQuery,
+    page: PageRequest,
+  ): Promise<Page<Envelope>> {
+    await this.getChannel(orgId, channelId);
+    return this.d.storage.messages.query(orgId, channelId, q, page);
+  }
+
+  /** Time-bucket aggregation of a SenML value. */
+  async aggregate(
+    orgId: string,
+    channelId: string,
+    q: MessageQuery & { senmlName: string; from: number; to: number },
+    bucketMs: number,
+    fn: AggregateFn,
+  ): Promise<Bucket[]> {
+    await this.getChannel(orgId, channelId);
+    if (q.to < q.from) throw new BulwarkError('validation_failed', '`to` is before `from`');
+    if (!Number.isInteger(bucketMs) || bucketMs < 1000)
+      throw new BulwarkError('validation_failed', 'the bucket must be a whole number of seconds');
+    // Bound the answer: at most 10,000 buckets per query.
+    if ((q.to - q.from) / bucketMs > 10_000)
+      throw new BulwarkError(
+        'validation_failed',
+        'too many buckets: widen the bucket or narrow the range',
+      );
+    return this.d.storage.messages.aggregate(orgId, channelId, q, bucketMs, fn);
+  }
+
+  /** Deletes messages past each channel's retention; returns how many. */
+  async sweepRetention(): Promise<number> {
+    let n = 0;
+    const now = this.d.clock.now();
+    for (const c of await this.d.storage.channels.listWithRetention()) {
+      if (c.retentionDays !== null)
+        n += await this.d.storage.messages.deleteBefore(
+          c.orgId,
+          c.id,
+          now - c.retentionDays * 86_400_000,
+        );
+    }
+    return n;
+  }
+
+  /** Flushes the writer (on shutdown). */
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+}

@@ -1,0 +1,180 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Server } from 'node:net';
+import type { Logger } from 'pino';
+import { channelTopic } from '@bulwark/protocol';
+import { createMemoryBus, newId, type Bus, type Storage } from '@bulwark/core';
+import { createNatsBus } from '@bulwark/bus-nats';
+import {
+  attachMqttWebSocket,
+  createMqttEngine,
+  hubMqttHooks,
+  listenMqttTls,
+  listenTcp,
+  openModeHooks,
+  type MqttEngine,
+} from '@bulwark/transport';
+import type { HubConfig } from './config.js';
+import type { HubMetrics } from './metrics.js';
+import type { HubServices } from './services.js';
+
+/** The bus named by the config: in-process by default, NATS JetStream for a cluster. */
+export async function openBus(config: Pick<HubConfig, 'bus'>, nodeId: string): Promise<Bus> {
+  if (config.bus === 'memory') return createMemoryBus();
+  if (config.bus.startsWith('nats://'))
+    return createNatsBus({ servers: config.bus, name: `bulwark-hub-${nodeId}` });
+  throw new Error(`--bus ${JSON.stringify(config.bus)}: use memory or nats://host:port`);
+}
+
+/** A fresh id for this hub process on the bus. */
+export const newNodeId = (): string => newId();
+
+/** The running brokers, for runtime.json and shutdown. */
+export interface Brokers {
+  engine: MqttEngine;
+  /** Denied publishes and subscribes per client id since start. */
+  denials: ReadonlyMap<string, number>;
+  mqttPort: number;
+  openPort: number | null;
+  stop(): Promise<void>;
+}
+
+const mqttLog = (log: Logger) => ({
+  warn: (o: object, m: string) => log.warn(o, m),
+  info: (o: object, m: string) => log.info(o, m),
+  debug: (o: object, m: string) => log.debug(o, m),
+});
+
+/**
+ * Starts the MQTT engine with the hub's hooks on TLS (and WebSocket at /mqtt), the optional
+ * open-mode plain-TCP listener, and the bus → engine delivery: every envelope reaches local MQTT
+ * subscribers, except MQTT messages this node accepted itself (the engine routed those already).
+ */
+export async function startBrokers(d: {
+  config: HubConfig;
+  services: HubServices;
+  storage: Storage;
+  bus: Bus;
+  nodeId: string;
+  tls: { key: string; cert: string };
+  https: HttpServer;
+  log: Logger;
+  metrics: HubMetrics;
+}): Promise<Brokers> {
+  const { config, services, log, metrics } = d;
+  const seen = new Map<string, number>();
+  // Denied publishes/subscribes per client id (device id for devices), for monitoring.
+  const denials = new Map<string, number>();
+  const engine = createMqttEngine({
+    hooks: hubMqttHooks({
+      auth: services.auth,
+      pki: services.pki,
+      messaging: services.messaging,
+      onConnect: (c) => {
+        // Presence: last seen, at most once a minute per device.
+        if (c.type !== 'device') return;
+        const now = Date.now();
+        if ((seen.get(c.id) ?? 0) > now - 60_000) return;
+        seen.set(c.id, now);
+        d.storage.devices
+          .update(c.orgId, c.id, { lastSeenAt: now })
+          .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
+      },
+    }),
+    limits: { maxPacketSize: config.maxPayloadBytes + 64 * 1024 },
+    log: mqttLog(log),
+    onDenied: (x) => {
+      metrics.denied.inc({ action: x.kind });
+      const id = x.client.id;
+      denials.set(id, (denials.get(id) ?? 0) + 1);
+    },
+  });
+  const tlsServer = await listenMqttTls(engine, {
+    port: config.mqttPort,
+    host: config.httpHost,
+    ...d.tls,
+    verify: (subjectO, der) => services.pki.authenticateDevice(subjectO, der),
+    onRefused: (reason, remote) => {
+      metrics.authFailures.inc({ protocol: 'mqtt' });
+      log.info({ remote, reason }, 'MQTT client certificate refused');
+    },
+  });
+  const detachWs = attachMqttWebSocket(d.https, engine, {
+    path: '/mqtt',
+    maxPayload: config.maxPayloadBytes + 64 * 1024,
+  });
+
+  // Revocation and decommissioning cut live sessions at once (0x98 Administrative action).
+  const cut = (deviceId: string) => engine.disconnect(deviceId, 0x98);
+  services.pki.on('certificate-revoked', (c) => cut(c.deviceId));
+  services.pki.on('device-key-revoked', (k) => cut(k.deviceId));
+
+  const unsubscribe = await d.bus.subscribe((env) => {
+    if (env.origin === d.nodeId && env.protocol === 'mqtt') return;
+    engine.publish({
+      topic: channelTopic(env.channelId, env.subtopic),
+      payload: env.payload,
+      qos: 1,
+      properties: { contentType: env.contentType },
+    });
+  });
+
+  let open: { engine: MqttEngine; server: Server } | undefined;
+  if (config.mqttOpenPort !== null) {
+    const openEngine = createMqttEngine({ hooks: openModeHooks(), log: mqttLog(log) });
+    const server = await listenTcp(openEngine, {
+      port: config.mqttOpenPort,
+      host: config.mqttOpenHost,
+    });
+    open = { engine: openEngine, server };
+    log.warn(
+      { port: (server.address() as { port: number }).port, host: config.mqttOpenHost },
+      'OPEN MODE MQTT listener: anonymous clients, no access control outside channels/ and $devices/, nothing stored — for conformance tests and benchmarks only',
+    );
+  }
+  metrics.gauge(
+    'bulwark_mqtt_connections',
+    'Open MQTT connections',
+    [],
+    () => engine.stats().connections,
+  );
+  metrics.gauge(
+    'bulwark_mqtt_queued_messages',
+    'QoS 1/2 messages waiting in sessions',
+    [],
+    () => engine.stats().queued,
+  );
+  metrics.gauge(
+    'bulwark_mqtt_dropped_messages',
+    'Messages dropped, by reason (QoS 0 to slow subscribers)',
+    ['reason'],
+    () => engine.stats().dropped,
+  );
+  metrics.gauge(
+    'bulwark_mqtt_messages_in',
+    'MQTT PUBLISH packets received',
+    [],
+    () => engine.stats().messagesIn,
+  );
+  metrics.gauge(
+    'bulwark_mqtt_messages_out',
+    'MQTT PUBLISH packets sent',
+    [],
+    () => engine.stats().messagesOut,
+  );
+
+  const close = (s: Server) => new Promise<void>((r) => s.close(() => r()));
+  return {
+    engine,
+    denials,
+    mqttPort: (tlsServer.address() as { port: number }).port,
+    openPort: open ? (open.server.address() as { port: number }).port : null,
+    async stop() {
+      await unsubscribe();
+      detachWs();
+      const closing = [close(tlsServer), ...(open ? [close(open.server)] : [])];
+      await engine.close();
+      if (open) await open.engine.close();
+      await Promise.all(closing);
+    },
+  };
+}

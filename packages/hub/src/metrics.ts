@@ -1,0 +1,91 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CallObserver } from './instrument.js';
+
+/** The hub's Prometheus metrics (one registry per hub: several hubs may share a process in tests). */
+export interface HubMetrics {
+  readonly registry: Registry;
+  readonly messagesIn: Counter<'protocol'>;
+  readonly messagesRefused: Counter<'protocol' | 'reason'>;
+  readonly authFailures: Counter<'protocol'>;
+  readonly denied: Counter<'action'>;
+  readonly storageWrite: Histogram<'outcome'>;
+  readonly serviceCalls: Histogram<'service' | 'method' | 'outcome'>;
+  /** Registers a gauge whose value is read at scrape time. */
+  gauge(
+    name: string,
+    help: string,
+    labels: string[],
+    collect: () => Record<string, number> | number,
+  ): void;
+  /** An instrument() observer feeding `bulwark_service_call_seconds`. */
+  observeCalls: CallObserver;
+}
+
+/** Makes the registry with Node's default process metrics and Bulwark's own. */
+export function createMetrics(): HubMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'bulwark_process_' });
+  const registers = [registry];
+  const serviceCalls = new Histogram({
+    name: 'bulwark_service_call_seconds',
+    help: 'Duration of core service calls',
+    labelNames: ['service', 'method', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers,
+  });
+  return {
+    registry,
+    messagesIn: new Counter({
+      name: 'bulwark_messages_in_total',
+      help: 'Messages accepted, by protocol',
+      labelNames: ['protocol'] as const,
+      registers,
+    }),
+    messagesRefused: new Counter({
+      name: 'bulwark_messages_refused_total',
+      help: 'Messages refused, by protocol and reason',
+      labelNames: ['protocol', 'reason'] as const,
+      registers,
+    }),
+    authFailures: new Counter({
+      name: 'bulwark_auth_failures_total',
+      help: 'Failed client authentications, by protocol',
+      labelNames: ['protocol'] as const,
+      registers,
+    }),
+    denied: new Counter({
+      name: 'bulwark_access_denied_total',
+      help: 'Denied publishes and subscribes',
+      labelNames: ['action'] as const,
+      registers,
+    }),
+    storageWrite: new Histogram({
+      name: 'bulwark_storage_write_seconds',
+      help: 'Duration of message batch writes',
+      labelNames: ['outcome'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    serviceCalls,
+    gauge(name, help, labels, collect) {
+      new Gauge({
+        name,
+        help,
+        labelNames: labels,
+        registers,
+        collect() {
+          const v = collect();
+          if (typeof v === 'number') this.set(v);
+          else
+            for (const [k, n] of Object.entries(v))
+              this.set(labels.length > 0 ? { [labels[0]!]: k } : {}, n);
+        },
+      });
+    },
+    observeCalls: ({ service, method, ms, error }) =>
+      serviceCalls.observe(
+        { service, method, outcome: error === undefined ? 'ok' : 'error' },
+        ms / 1000,
+      ),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Two hub processes sharing PostgreSQL and NATS JetStream form a cluster: a message published to
+ * node A (HTTP or MQTT) reaches an MQTT subscriber on node B, stored once.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { requireNats, requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
+import { setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { connectTls, nextMessages, publish, subscribe } from './mqtt-helpers.js';
+
+const skip = (await requirePostgres()) || (await requireNats());
+const schemas = withPostgresSchemas();
+
+describe('a two-node cluster on PostgreSQL and NATS', { skip }, () => {
+  let a: TestHub;
+  let b: TestHub;
+  let s: Awaited<ReturnType<typeof setupOwner>>;
+  let channelId: string;
+  let pub: { id: string; key: string };
+  let sub: { id: string; key: string };
+
+  before(async () => {
+    const schema = schemas.next();
+    const shared = [
+      '--database',
+      schemas.url,
+      '--database-schema',
+      schema,
+      '--bus',
+      'nats://127.0.0.1:4222',
+    ];
+    a = await startTestHub(shared);
+    b = await startTestHub([...shared, '--master-key-file', join(a.dir, 'master.key')]);
+    s = await setupOwner(b);
+    channelId = (
+      await s.api.call('createChannel', {
+        body: { name: `cluster-${randomBytes(3).toString('hex')}` },
+      })
+    ).id;
+    const mk = async (name: string, rights: { publish: boolean; subscribe: boolean }) => {
+      const d = await s.api.devices.create({ name, type: 'sensor' });
+      const { key } = await s.api.devices.createKey(d.id);
+      await s.api.call('connectClient', {
+        params: { id: channelId },
+        body: { clientType: 'device', clientId: d.id, ...rights },
+      });
+      return { id: d.id, key };
+    };
+    pub = await mk('pub', { publish: true, subscribe: false });
+    sub = await mk('sub', { publish: false, subscribe: true });
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('a message published to node A over HTTP and over MQTT reaches a subscriber on node B, stored once', async () => {
+    const onB = await connectTls(b, { clientId: sub.id, username: sub.id, password: sub.key });
+    const onA = await connectTls(a, { clientId: pub.id, username: pub.id, password: pub.key });
+    try {
+      assert.deepEqual(await subscribe(onB, `channels/${channelId}/messages/#`), [1]);
+      const got = nextMessages(onB, 2, 10_000);
+      const res = await a.fetchWith()(`${a.url}/api/v1/channels/${channelId}/messages/http`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${pub.id}:${pub.key}`).toString('base64')}`,
+          'content-type': 'text/plain',
+        },
+        body: 'via http on A',
+      });
+      assert.equal(res.status, 202);
+      assert.equal(await publish(onA, `channels/${channelId}/messages/mqtt`, 'via mqtt on A'), 0);
+      const msgs = (await got)
+        .map((m) => `${m.topic.split('/').pop()}:${m.payload.toString()}`)
+        .sort();
+      assert.deepEqual(msgs, ['http:via http on A', 'mqtt:via mqtt on A']);
+      const stored = await s.api.call('listMessages', { params: { id: channelId }, query: {} });
+      assert.equal(stored.items.length, 2);
+    } finally {
+      onA.end(true);
+      onB.end(true);
+    }
+  });
+});

@@ -1,0 +1,4 @@
+export { hubMqttHooks, type HubClient, type MqttHookServices } from './mqtt-hooks.js';
+export { listenMqttTls, type MqttTlsOptions } from './mqtt-tls.js';
+export { mqttReasonCode } from './reason-codes.js';
+export { attachMqttWebSocket } from './mqtt-ws.js';

@@ -1,0 +1,210 @@
+/**
+ * Inbound PUBLISH (MQTT 5 §3.3, §4.3): decode → validate → authorize → wait for queue room →
+ * onPublish (durability) → route → acknowledge. Synchronous end to end when the hooks are.
+ */
+import type { Connection } from '../connection.js';
+import type { InboundPublish } from '../hooks.js';
+import { MqttRefusal } from '../hooks.js';
+import { decodePublish } from '../codec/publish.js';
+import type { DecodedPublish } from '../codec/publish.js';
+import { encodeAck } from '../codec/packets.js';
+import { createMessage } from '../message.js';
+import type { Message } from '../message.js';
+import { attempt, isPromise, then } from '../maybe.js';
+import { RC } from '../reason-codes.js';
+import { countDrop } from '../session.js';
+import { checkTopicName } from '../topics.js';
+
+/** Handle one inbound PUBLISH in `buf[start, end)`. */
+export function handlePublish(
+  conn: Connection,
+  flags: number,
+  buf: Buffer,
+  start: number,
+  end: number,
+): void | Promise<void> {
+  const engine = conn.engine;
+  const limits = engine.limits;
+  const d = decodePublish(flags, buf, start, end, conn.v5);
+  if (typeof d === 'number') return conn.fail(d, 'malformed_publish');
+  const v5 = conn.v5;
+  let topic = d.topic;
+  if (d.topicAlias !== 0) {
+    // [MQTT-3.3.2-9] An alias above our Topic Alias Maximum is a protocol error (0x94).
+    if (d.topicAlias > limits.topicAliasMaximum) return conn.fail(RC.TOPIC_ALIAS_INVALID, 'alias');
+    if (topic.length === 0) {
+      const known = conn.aliases.get(d.topicAlias);
+      // [MQTT-3.3.4-…] An unknown alias with an empty topic is a protocol error.
+      if (known === undefined) return conn.fail(RC.PROTOCOL_ERROR, 'unknown_alias');
+      topic = known;
+    } else conn.aliases.set(d.topicAlias, topic); // [MQTT-3.3.2-12] (re)define the alias
+  }
+  // [MQTT-3.3.2-1] [MQTT-4.7.3-1] A zero-length topic without an alias is malformed.
+  if (topic.length === 0) return conn.fail(RC.MALFORMED, 'empty_topic');
+  const problem = checkTopicName(
+    topic,
+    topic === d.topic ? d.topicBytes : Buffer.byteLength(topic),
+    limits.maxTopicLength,
+    limits.maxTopicLevels,
+  );
+  if (problem !== null) {
+    // [MQTT-3.3.2-2] A wildcard in a topic name is malformed (0x81); our length/level limits
+    // answer 0x90 Topic Name invalid. v3.1.1 clients are closed.
+    const code =
+      problem === 'wildcard' || problem === 'empty' ? RC.MALFORMED : RC.TOPIC_NAME_INVALID;
+    return conn.fail(code, `topic_${problem}`);
+  }
+  const session = conn.session!;
+  if (d.qos === 2) {
+    if (session.inboundQos2.has(d.packetId)) {
+      // [MQTT-4.3.3-9] A re-sent QoS 2 PUBLISH we already own: PUBREC again, never route twice.
+      conn.write(encodeAck(0x50, d.packetId, 0, v5));
+      return;
+    }
+    // [MQTT-3.3.4-9] More unacknowledged QoS 2 than our Receive Maximum: 0x93.
+    if (v5 && session.inboundQos2.size >= limits.receiveMaximum) {
+      return conn.fail(RC.RECEIVE_MAXIMUM_EXCEEDED, 'receive_maximum');
+    }
+  }
+  if (d.formatInvalid) {
+    // [MQTT-3.3.2-4] Payload Format Indicator 1 with a non-UTF-8 payload: 0x99.
+    return refuse(conn, d, RC.PAYLOAD_FORMAT_INVALID, 'payload_format_invalid');
+  }
+  const identity = conn.identity!;
+  // [MQTT-4.7.2-1] '$' topics belong to the server: clients may not publish to $SYS/… or to a
+  // topic that looks like a shared subscription, whatever the hooks say.
+  const reserved = topic.startsWith('$SYS/') || topic.startsWith('$share/');
+  const authz = reserved
+    ? RC.NOT_AUTHORIZED
+    : attempt(() => engine.hooks.authorizePublish(identity, topic, d.qos));
+  return settle(
+    conn,
+    d,
+    then(authz, (code) => {
+      if (code !== 0) {
+        engine.denied(identity, 'publish', topic, code);
+        if (!v5) {
+          // Deliberate v3.1.1 choice ([MQTT-3.3.5-2] allows either): acknowledge normally and
+          // discard, so a misconfigured device does not fall into a reconnect loop.
+          return ack(conn, d, 0);
+        }
+        return refuse(conn, d, code, 'not_authorized');
+      }
+      const msg = createMessage(topic, d.payload, d.qos, d.retain, d.props, d.expiry, session.key);
+      return admit(conn, d, msg, Date.now());
+    }),
+  );
+}
+
+/** Wait while a QoS 1/2 message would land in a full session queue (publisher backpressure). */
+function admit(
+  conn: Connection,
+  d: DecodedPublish,
+  msg: Message,
+  since: number,
+): void | Promise<void> {
+  const engine = conn.engine;
+  if (d.qos > 0) {
+    const full = engine.blockedBy(msg);
+    if (full !== null) {
+      const waited = Date.now() - since;
+      if (waited >= engine.limits.backpressureTimeoutMs) {
+        countDrop(engine.counters, 'quota_exceeded');
+        engine.log.warn(
+          { clientId: conn.clientId, topic: msg.topic, subscriber: full.clientId },
+          'mqtt publish refused: subscriber queue full',
+        );
+        if (!conn.v5) return conn.close('queue_full'); // unacknowledged: the client resends
+        return refuse(conn, d, RC.QUOTA_EXCEEDED, 'quota_exceeded');
+      }
+      engine.counters.publishersHeld++;
+      return new Promise<void>((resolve) => {
+        const retry = (): void => {
+          clearTimeout(timer);
+          engine.counters.publishersHeld--;
+          if (conn.state === 'closed') return resolve();
+          resolve(admit(conn, d, msg, since));
+        };
+        const timer = setTimeout(() => {
+          full.waiters.delete(retry);
+          retry();
+        }, engine.limits.backpressureTimeoutMs - waited);
+        full.waiters.add(retry);
+      });
+    }
+  }
+  return accept(conn, d, msg);
+}
+
+/** Run onPublish, then route, store retained, and acknowledge. */
+function accept(conn: Connection, d: DecodedPublish, msg: Message): void | Promise<void> {
+  const engine = conn.engine;
+  const hooks = engine.hooks;
+  let verdict: void | false | Promise<void | false> = undefined;
+  if (hooks.onPublish !== undefined) {
+    const inbound: InboundPublish = {
+      topic: msg.topic,
+      payload: msg.payload,
+      qos: d.qos,
+      retain: d.retain,
+      ...(msg.props?.contentType !== undefined ? { contentType: msg.props.contentType } : {}),
+    };
+    verdict = attempt(() => hooks.onPublish!(conn.identity!, inbound));
+  }
+  const finish = (v: void | false): void => {
+    if (conn.state === 'closed' && d.qos > 0) return; // not acknowledged: the client resends
+    // QoS 2: PUBREC first, then route (the copy to a self-subscription follows the PUBREC).
+    // QoS 1: route, then PUBACK, which in v5 says 0x10 when nobody matched. Both in one tick.
+    if (d.qos === 2) ack(conn, d, 0);
+    let delivered = 1;
+    if (v !== false) {
+      if (d.retain) engine.retain(msg);
+      delivered = engine.route(msg);
+    }
+    if (d.qos === 1) ack(conn, d, delivered === 0 && conn.v5 ? RC.NO_MATCHING_SUBSCRIBERS : 0);
+  };
+  if (!isPromise(verdict)) return finish(verdict);
+  return verdict.then(finish, (err: unknown) => {
+    if (err instanceof MqttRefusal) return refuse(conn, d, err.reasonCode, 'on_publish_refused');
+    engine.log.warn({ err, clientId: conn.clientId }, 'mqtt onPublish failed');
+    if (!conn.v5) return conn.close('on_publish_error');
+    return refuse(conn, d, RC.UNSPECIFIED, 'on_publish_error');
+  });
+}
+
+function ack(conn: Connection, d: DecodedPublish, reason: number): void {
+  if (d.qos === 1) conn.write(encodeAck(0x40, d.packetId, reason, conn.v5));
+  else if (d.qos === 2) {
+    // [MQTT-4.3.3-…] Keep the packet id until PUBREL so a re-sent PUBLISH is not routed again.
+    if (reason < 0x80) conn.session!.inboundQos2.add(d.packetId);
+    conn.write(encodeAck(0x50, d.packetId, reason, conn.v5));
+  }
+}
+
+/** Refuse a message visibly: v5 PUBACK/PUBREC with the reason; QoS 0 is dropped and counted. */
+function refuse(conn: Connection, d: DecodedPublish, reason: number, why: string): void {
+  countDrop(conn.engine.counters, why);
+  if (d.qos === 0) return;
+  // v3.1.1 has no negative acknowledgement: leave it unacknowledged and close ([MQTT-3.3.5-2]).
+  if (!conn.v5) return conn.close(why);
+  ack(conn, d, reason);
+}
+
+/** Turn an async failure of the authorization hook into a refusal instead of a crash. */
+function settle(
+  conn: Connection,
+  d: DecodedPublish,
+  r: void | Promise<void>,
+): void | Promise<void> {
+  if (!isPromise(r)) return r;
+  return r.catch((err: unknown) => {
+    conn.engine.log.warn({ err, clientId: conn.clientId }, 'mqtt authorizePublish failed');
+    if (!conn.v5) return conn.close('authorize_error');
+    refuse(
+      conn,
+      d,
+      err instanceof MqttRefusal ? err.reasonCode : RC.UNSPECIFIED,
+      'authorize_error',
+    );
+  });
+}

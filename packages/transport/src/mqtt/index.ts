@@ -1,0 +1,25 @@
+/** The MQTT 3.1.1/5 engine of Bulwark: transport-neutral, deny-by-default, bounded. */
+export { createMqttEngine } from './engine.js';
+export type {
+  ConnectionMeta,
+  InjectedMessage,
+  MqttDenial,
+  MqttEngine,
+  MqttEngineOptions,
+  MqttLogger,
+  MqttStats,
+} from './engine.js';
+export { DENY_ALL, MqttRefusal } from './hooks.js';
+export type {
+  ClientIdentity,
+  ConnectInfo,
+  ConnectRefusal,
+  InboundPublish,
+  MqttHooks,
+} from './hooks.js';
+export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
+export type { MqttLimits } from './limits.js';
+export { listenTcp, listenTls } from './listeners.js';
+export type { TcpListenOptions, TlsListenOptions } from './listeners.js';
+export { openModeHooks } from './open-mode.js';
+export { RC as MQTT_REASON, v3ConnackCode } from './reason-codes.js';
