@@ -38,6 +38,9 @@ export interface Brokers {
   stop(): Promise<void>;
 }
 
+/** How often each node looks for revocations made on other nodes ("within seconds"). */
+const REVOCATION_SWEEP_MS = 2000;
+
 const mqttLog = (log: Logger) => ({
   warn: (o: object, m: string) => log.warn(o, m),
   info: (o: object, m: string) => log.info(o, m),
@@ -107,6 +110,22 @@ export async function startBrokers(d: {
   const cut = (deviceId: string) => engine.disconnect(deviceId, 0x98);
   services.pki.on('certificate-revoked', (c) => cut(c.deviceId));
   services.pki.on('device-key-revoked', (k) => cut(k.deviceId));
+  // …and on every other node within a couple of seconds: poll for revocations made anywhere.
+  let sinceCert = Date.now() - 1000;
+  let sinceKey = sinceCert;
+  const sweep = async () => {
+    for (const c of await d.storage.pki.listRevokedSince(sinceCert, 1000)) {
+      cut(c.deviceId);
+      sinceCert = Math.max(sinceCert, c.revokedAt ?? sinceCert);
+    }
+    for (const k of await d.storage.deviceKeys.listRevokedSince(sinceKey, 1000)) {
+      cut(k.deviceId);
+      sinceKey = Math.max(sinceKey, k.revokedAt ?? sinceKey);
+    }
+  };
+  const revocationSweep = setInterval(() => {
+    sweep().catch((err: unknown) => log.warn({ err }, 'revocation sweep failed'));
+  }, REVOCATION_SWEEP_MS).unref();
 
   const unsubscribe = await d.bus.subscribe((env) => {
     if (env.origin === d.nodeId && env.protocol === 'mqtt') return;
@@ -169,6 +188,7 @@ export async function startBrokers(d: {
     mqttPort: (tlsServer.address() as { port: number }).port,
     openPort: open ? (open.server.address() as { port: number }).port : null,
     async stop() {
+      clearInterval(revocationSweep);
       await unsubscribe();
       detachWs();
       const closing = [close(tlsServer), ...(open ? [close(open.server)] : [])];

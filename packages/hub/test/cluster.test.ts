@@ -83,4 +83,22 @@ describe('a two-node cluster on PostgreSQL and NATS', { skip }, () => {
       onB.end(true);
     }
   });
+
+  it('revoking a device key on node A cuts the device’s live session on node B within seconds', async () => {
+    const d = await s.api.devices.create({ name: 'revoked-elsewhere', type: 'sensor' });
+    const { key, deviceKey } = await s.api.devices.createKey(d.id);
+    await s.api.call('connectClient', {
+      params: { id: channelId },
+      body: { clientType: 'device', clientId: d.id, publish: true, subscribe: true },
+    });
+    const onB = await connectTls(b, { clientId: d.id, username: d.id, password: key });
+    const closed = new Promise<number>((resolve) => {
+      const t0 = Date.now();
+      onB.once('close', () => resolve(Date.now() - t0));
+    });
+    await a.client(s.apiKey).devices.revokeKey(d.id, deviceKey.id);
+    const ms = await closed;
+    assert.ok(ms < 5000, `cut after ${ms} ms`);
+    onB.end(true);
+  });
 });

@@ -47,6 +47,15 @@ export function createDeviceKeyStore(pool: Pool): DeviceKeyStore {
       );
       return r.rows.map(toDeviceKey);
     },
+    async listRevokedSince(since, limit) {
+      const r = await query<DeviceKeyRow>(
+        pool,
+        `SELECT * FROM device_keys WHERE revoked_at IS NOT NULL AND revoked_at > $1
+         ORDER BY revoked_at, id LIMIT $2`,
+        [since, limit],
+      );
+      return r.rows.map(toDeviceKey);
+    },
     async revoke(orgId, id, at) {
       const r = await query(
         pool,

@@ -193,6 +193,15 @@ export function createPkiStore(pool: Pool): PkiStore {
       );
       return r.rows.map(toCert);
     },
+    async listRevokedSince(since, limit) {
+      const r = await query<CertRow>(
+        pool,
+        `SELECT * FROM certificates WHERE revoked_at IS NOT NULL AND revoked_at > $1
+         ORDER BY revoked_at, serial LIMIT $2`,
+        [since, limit],
+      );
+      return r.rows.map(toCert);
+    },
     async nextCrlNumber(orgId) {
       // One upsert: the row lock makes concurrent callers on any node take turns.
       const r = await query<{ last: number }>(

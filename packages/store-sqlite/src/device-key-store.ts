@@ -40,6 +40,15 @@ export function createDeviceKeyStore(db: Database): DeviceKeyStore {
         .all(deviceId) as DeviceKeyRow[];
       return rows.map(toDeviceKey);
     },
+    async listRevokedSince(since, limit) {
+      const rows = db
+        .prepare(
+          `SELECT * FROM device_keys WHERE revoked_at IS NOT NULL AND revoked_at > ?
+           ORDER BY revoked_at, id LIMIT ?`,
+        )
+        .all(since, limit) as DeviceKeyRow[];
+      return rows.map(toDeviceKey);
+    },
     async revoke(orgId, id, at) {
       return (
         db

@@ -264,6 +264,15 @@ CREATE TABLE senml_values (
 CREATE INDEX senml_values_series ON senml_values (org_id, channel_id, name, t, v);
 `,
   },
+  {
+    version: 3,
+    name: 'revocation-sweep',
+    // Every hub node polls for revocations made on any node, to cut live sessions at once.
+    up: `
+CREATE INDEX certificates_revoked ON certificates (revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE INDEX device_keys_revoked ON device_keys (revoked_at) WHERE revoked_at IS NOT NULL;
+`,
+  },
 ];
 
 /** The error thrown when the database was migrated by a newer hub than this one. */

@@ -194,6 +194,15 @@ export function createPkiStore(db: Database): PkiStore {
         .all(orgId) as CertRow[];
       return rows.map(toCert);
     },
+    async listRevokedSince(since, limit) {
+      const rows = db
+        .prepare(
+          `SELECT * FROM certificates WHERE revoked_at IS NOT NULL AND revoked_at > ?
+           ORDER BY revoked_at, serial LIMIT ?`,
+        )
+        .all(since, limit) as CertRow[];
+      return rows.map(toCert);
+    },
     async nextCrlNumber(orgId) {
       const row = db
         .prepare(

@@ -104,6 +104,8 @@ export interface DeviceKeyStore {
   /** Unscoped: used to authenticate a device presenting its id and key. Live keys only. */
   listLiveByDeviceId(deviceId: string): Promise<DeviceKey[]>;
   revoke(orgId: string, id: string, at: number): Promise<boolean>;
+  /** Hub-wide: keys revoked after `since`, oldest revocation first, at most `limit`. */
+  listRevokedSince(since: number, limit: number): Promise<DeviceKey[]>;
 }
 
 export interface LocationStore {
@@ -142,6 +144,11 @@ export interface PkiStore {
   /** Returns false when no such certificate or already revoked. */
   revokeCertificate(orgId: string, serial: string, at: number, reason: string): Promise<boolean>;
   listRevoked(orgId: string): Promise<CertificateRecord[]>;
+  /**
+   * Hub-wide: certificates revoked after `since` (epoch ms), oldest revocation first, at most
+   * `limit` — every node polls this to cut live sessions of certificates revoked on any node.
+   */
+  listRevokedSince(since: number, limit: number): Promise<CertificateRecord[]>;
   /** The next CRL number for the organization (1, 2, 3 …), strictly increasing across nodes. */
   nextCrlNumber(orgId: string): Promise<number>;
 }

@@ -381,6 +381,28 @@ export function deviceKeySuite(open: OpenStorage): void {
       ]);
       assert.deepEqual(await s().deviceKeys.listLiveByDeviceId(device.id), []);
     });
+
+    it('listRevokedSince lists keys revoked after a time, across organizations, oldest first', async () => {
+      const base = T0 + 5000 * 86_400_000;
+      const a = await seedOrg(s());
+      const b = await seedOrg(s());
+      const da = await seedDevice(s(), a.id);
+      const db = await seedDevice(s(), b.id);
+      const k1 = deviceKeyFx(a.id, da.id);
+      const k2 = deviceKeyFx(b.id, db.id);
+      await s().deviceKeys.create(k1);
+      await s().deviceKeys.create(k2);
+      await s().deviceKeys.revoke(b.id, k2.id, base + 2);
+      await s().deviceKeys.revoke(a.id, k1.id, base + 1);
+      assert.deepEqual(
+        (await s().deviceKeys.listRevokedSince(base, 10)).map((k) => k.id),
+        [k1.id, k2.id],
+      );
+      assert.deepEqual(
+        (await s().deviceKeys.listRevokedSince(base + 1, 10)).map((k) => k.id),
+        [k2.id],
+      );
+    });
   });
 }
 

@@ -204,6 +204,32 @@ export function pkiSuite(open: OpenStorage): void {
         ]);
         assert.deepEqual(await s().pki.listRevoked((await seedOrg(s())).id), []);
       });
+
+      it('listRevokedSince lists revocations after a time across organizations, oldest first, up to a limit', async () => {
+        // Far from the times other tests use, since the suite shares one database.
+        const base = T0 + 5000 * 86_400_000;
+        const a = await seed();
+        const b = await seed();
+        const [c1, c2, c3] = [
+          certFx(a.org.id, a.device.id),
+          certFx(b.org.id, b.device.id),
+          certFx(a.org.id, a.device.id),
+        ];
+        for (const c of [c1, c2, c3]) await s().pki.insertCertificate(c);
+        await s().pki.revokeCertificate(a.org.id, c1.serial, base + 10, 'keyCompromise');
+        await s().pki.revokeCertificate(b.org.id, c2.serial, base + 20, 'superseded');
+        const since = await s().pki.listRevokedSince(base, 10);
+        assert.deepEqual(
+          since.map((c) => c.serial),
+          [c1.serial, c2.serial],
+        );
+        assert.deepEqual(
+          (await s().pki.listRevokedSince(base + 10, 10)).map((c) => c.serial),
+          [c2.serial],
+        );
+        assert.equal((await s().pki.listRevokedSince(base, 1)).length, 1);
+        assert.deepEqual(await s().pki.listRevokedSince(base + 20, 10), []);
+      });
     });
 
     describe('CRL numbers', () => {
