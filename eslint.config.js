@@ -22,8 +22,21 @@ const ALLOWED = {
   protocol: ['@sinclair/typebox'],
   core: ['@bulwark/protocol', ...PURE_NODE],
   pki: ['@bulwark/protocol', '@bulwark/core', '@peculiar/x509', 'reflect-metadata', ...PURE_NODE],
-  'store-sqlite': ['@bulwark/protocol', '@bulwark/core', 'better-sqlite3', ...PURE_NODE],
-  'store-postgres': ['@bulwark/protocol', '@bulwark/core', 'pg', ...PURE_NODE],
+  'store-sql': ['@bulwark/protocol', '@bulwark/core', ...PURE_NODE],
+  'store-sqlite': [
+    '@bulwark/protocol',
+    '@bulwark/core',
+    '@bulwark/store-sql',
+    'better-sqlite3',
+    ...PURE_NODE,
+  ],
+  'store-postgres': [
+    '@bulwark/protocol',
+    '@bulwark/core',
+    '@bulwark/store-sql',
+    'pg',
+    ...PURE_NODE,
+  ],
   transport: [
     '@bulwark/protocol',
     '@bulwark/core',

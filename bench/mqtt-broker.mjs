@@ -6,6 +6,7 @@ import {
   openModeHooks,
 } from '../packages/transport/dist/src/mqtt/index.js';
 
+process.on('disconnect', () => process.exit(1));
 const engine = createMqttEngine({
   hooks: openModeHooks(),
   // Benchmarks open thousands of connections from one address and publish at full speed.

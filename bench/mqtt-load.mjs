@@ -1,19 +1,47 @@
 // Child process for bench/mqtt.mjs: the publishers (and idle connections), on raw TCP sockets with
 // pre-encoded packets, so the generator never shares a thread with the broker or the subscriber.
+// With `cfg.tls` ({ ca, cert, key } file paths) the idle connections are mutual TLS instead.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { connectPacket, publishPacket, splitter } from './mqtt-codec.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const MAX_SEQ = 4_000_000;
+// If the orchestrator goes away, so do we (and our sockets).
+process.on('disconnect', () => process.exit(1));
 
-function open(clientId) {
+// Every client presents the same certificate: enough to measure the broker's per-socket cost.
+const tlsFiles = cfg.tls
+  ? {
+      ca: readFileSync(cfg.tls.ca),
+      cert: readFileSync(cfg.tls.cert),
+      key: readFileSync(cfg.tls.key),
+    }
+  : null;
+
+function open(clientId, keepAlive = 0) {
   return new Promise((resolve, reject) => {
-    const s = net.connect(cfg.port, '127.0.0.1');
+    const s = tlsFiles
+      ? tls.connect({ port: cfg.port, host: '127.0.0.1', ...tlsFiles })
+      : net.connect(cfg.port, '127.0.0.1');
+    const guard = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`${clientId}: no CONNACK within 15 s`));
+    }, 15_000);
     s.setNoDelay(true);
-    s.once('error', reject);
-    s.once('connect', () => {
-      s.write(connectPacket(clientId));
-      s.once('data', () => resolve(s)); // CONNACK (the broker sends nothing else before it)
+    s.once('error', (e) => {
+      clearTimeout(guard);
+      reject(e);
+    });
+    s.once(tlsFiles ? 'secureConnect' : 'connect', () => {
+      s.write(connectPacket(clientId, keepAlive));
+      // CONNACK (the broker sends nothing else before it): 0x20 0x02 <flags> <return code 0>.
+      s.once('data', (d) => {
+        clearTimeout(guard);
+        if (d[0] === 0x20 && d[3] === 0) resolve(s);
+        else reject(new Error(`${clientId}: refused (${d.subarray(0, 4).toString('hex')})`));
+      });
     });
   });
 }
@@ -141,16 +169,25 @@ async function rate() {
 
 async function idle() {
   const socks = [];
-  for (let i = 0; i < cfg.count; i += 100) {
+  const size = cfg.batch ?? 100;
+  const t0 = performance.now();
+  for (let i = 0; i < cfg.count; i += size) {
     const batch = [];
-    for (let k = i; k < Math.min(cfg.count, i + 100); k++)
-      batch.push(open(`bench-idle-${cfg.tag}-${k}`));
+    for (let k = i; k < Math.min(cfg.count, i + size); k++)
+      batch.push(open(`bench-idle-${cfg.tag}-${k}`, cfg.keepAlive ?? 0));
     socks.push(...(await Promise.all(batch)));
   }
-  process.send({ ready: true, open: socks.length });
+  // A broker closing an idle socket early would make the figure meaningless: count those.
+  let closedEarly = 0;
+  for (const s of socks) {
+    s.on('error', () => {}); // counted through 'close'
+    s.once('close', () => closedEarly++);
+  }
+  process.send({ ready: true, open: socks.length, openMs: performance.now() - t0 });
   await waitFor('close');
+  const early = closedEarly;
   for (const s of socks) s.destroy();
-  return { closed: true };
+  return { closed: true, closedEarly: early };
 }
 
 const modes = { flood, rate, idle };

@@ -2,42 +2,25 @@
 // `npm run bench:mqtt`: the same load generator against the Bulwark MQTT engine (plain-TCP
 // open-mode listener, in its own process) and the local Mosquitto (127.0.0.1:1883).
 // 10 publishers → 1 wildcard subscriber, 100-byte payloads; loopback only; every phase bounded.
-// Run after `tsc -b`. Env: RUNS (default 3), DURATION_MS (default 3000), MOSQUITTO_PORT (1883).
-import { fork, execFileSync } from 'node:child_process';
+// Plus memory per idle mutual-TLS connection (2,000), against the engine's `listenTls` and our own
+// Mosquitto with a temp config and throwaway certificates (bench/mqtt-mtls.mjs).
+// Run after `tsc -b`. Env: RUNS (default 3), DURATION_MS (default 3000), MOSQUITTO_PORT (1883),
+// ONLY=mtls (just the mTLS memory measurement), MTLS_CONNECTIONS (2000), MTLS_HEAP_SNAPSHOT=1
+// (diagnosis: diff Bulwark's V8 heap by constructor; perturbs that side's RSS figures),
+// MTLS_BROKER_FLAGS (extra Node flags for the mTLS Bulwark process, e.g. --max-semi-space-size=1).
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { child, killChildren } from './mqtt-child.mjs';
 import { connectPacket, splitter, subscribePacket } from './mqtt-codec.mjs';
+import { describeMtls, mtlsIdleMemory } from './mqtt-mtls.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const DURATION = Number(process.env.DURATION_MS ?? 3000);
 const MOSQUITTO_PORT = Number(process.env.MOSQUITTO_PORT ?? 1883);
-const here = new URL('.', import.meta.url).pathname;
+const ONLY = process.env.ONLY ?? '';
+const MTLS_CONNECTIONS = Number(process.env.MTLS_CONNECTIONS ?? 2000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function child(script, args = [], execArgv = []) {
-  const c = fork(here + script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const messages = [];
-  const waiters = [];
-  c.on('message', (m) => {
-    messages.push(m);
-    waiters.splice(0).forEach((w) => w());
-  });
-  const next = async (ms = 30_000) => {
-    const end = Date.now() + ms;
-    while (messages.length === 0) {
-      if (Date.now() > end) throw new Error(`${script}: no message in ${ms} ms`);
-      await new Promise((r) => {
-        const t = setTimeout(r, 100);
-        waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-    return messages.shift();
-  };
-  return { proc: c, next, send: (m) => c.send(m) };
-}
 
 /** A raw subscriber: counts deliveries per publisher/seq; acknowledges QoS 1 in batches. */
 async function subscriber(port, filter, qos, onMessage) {
@@ -193,23 +176,48 @@ function mosquittoRss() {
   }
 }
 
-const engine = child('mqtt-broker.mjs', [], ['--expose-gc']);
-const { port } = await engine.next();
-const engineMem = async () => {
-  engine.send({ cmd: 'mem' });
-  return (await engine.next()).rss;
-};
-let bulwark;
-let mosq;
+// Never leave a broker or load child behind, whatever happens.
+process.on('exit', killChildren);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+async function plainSuites() {
+  const engine = child('mqtt-broker.mjs', [], ['--expose-gc']);
+  try {
+    const { port } = await engine.next();
+    const engineMem = async () => {
+      engine.send({ cmd: 'mem' });
+      return (await engine.next()).rss;
+    };
+    const bulwark = await suite('bulwark', port, engineMem);
+    const reachable = await new Promise((r) => {
+      const s = net.connect(MOSQUITTO_PORT, '127.0.0.1', () => (s.destroy(), r(true)));
+      s.on('error', () => r(false));
+    });
+    const mosq = reachable
+      ? await suite('mosquitto', MOSQUITTO_PORT, async () => mosquittoRss())
+      : null;
+    return { bulwark, mosq };
+  } finally {
+    engine.send({ cmd: 'stop' });
+    await engine.stop(5000);
+  }
+}
+
+let bulwark = null;
+let mosq = null;
+let mtls = null;
 try {
-  bulwark = await suite('bulwark', port, engineMem);
-  const reachable = await new Promise((r) => {
-    const s = net.connect(MOSQUITTO_PORT, '127.0.0.1', () => (s.destroy(), r(true)));
-    s.on('error', () => r(false));
+  if (ONLY !== 'mtls') ({ bulwark, mosq } = await plainSuites());
+  // After the plain suites (the system Mosquitto is idle again, our engine child stopped).
+  mtls = await mtlsIdleMemory({
+    count: MTLS_CONNECTIONS,
+    heapSnapshot: process.env.MTLS_HEAP_SNAPSHOT === '1',
+    brokerFlags: (process.env.MTLS_BROKER_FLAGS ?? '').split(/\s+/).filter(Boolean),
   });
-  mosq = reachable ? await suite('mosquitto', MOSQUITTO_PORT, async () => mosquittoRss()) : null;
-} finally {
-  engine.send({ cmd: 'stop' });
+  for (const line of describeMtls(mtls)) console.error(line);
+} catch (e) {
+  console.error(`bench failed: ${e.stack ?? e}`);
+  process.exit(1);
 }
 
 const f = (n, d = 0) =>
@@ -217,49 +225,63 @@ const f = (n, d = 0) =>
     ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
     : 'n/a';
 const ratio = (a, b, inverse = false) =>
-  mosq && Number.isFinite(a) && Number.isFinite(b) && a > 0 && b > 0
+  Number.isFinite(a) && Number.isFinite(b) && a > 0 && b > 0
     ? `${(inverse ? b / a : a / b).toFixed(2)}×`
     : 'n/a';
-const rows = [
-  ['QoS 0 delivered (msg/s, median)', f(bulwark.q0), f(mosq?.q0), ratio(bulwark.q0, mosq?.q0)],
-  ['QoS 1 delivered (msg/s, median)', f(bulwark.q1), f(mosq?.q1), ratio(bulwark.q1, mosq?.q1)],
-  ['QoS 1 lost (PUBACKed, never delivered)', f(bulwark.q1lost), f(mosq?.q1lost), ''],
-  [
-    'p50 latency @ 1k msg/s (ms)',
-    f(bulwark.lat1000.p50, 2),
-    f(mosq?.lat1000.p50, 2),
-    ratio(bulwark.lat1000.p50, mosq?.lat1000.p50, true),
-  ],
-  [
-    'p99 latency @ 1k msg/s (ms)',
-    f(bulwark.lat1000.p99, 2),
-    f(mosq?.lat1000.p99, 2),
-    ratio(bulwark.lat1000.p99, mosq?.lat1000.p99, true),
-  ],
-  [
-    'p50 latency @ 10k msg/s (ms)',
-    f(bulwark.lat10000.p50, 2),
-    f(mosq?.lat10000.p50, 2),
-    ratio(bulwark.lat10000.p50, mosq?.lat10000.p50, true),
-  ],
-  [
-    'p99 latency @ 10k msg/s (ms)',
-    f(bulwark.lat10000.p99, 2),
-    f(mosq?.lat10000.p99, 2),
-    ratio(bulwark.lat10000.p99, mosq?.lat10000.p99, true),
-  ],
-  [
-    'memory per idle plain-TCP connection (KB)',
-    f(bulwark.idle / 1024, 1),
-    f(mosq?.idle / 1024, 1),
-    '',
-  ],
+const mtlsRow = [
+  `memory per idle mTLS connection (KB)`,
+  f(mtls.bulwark.perConn / 1024, 1),
+  f(mtls.mosquitto?.perConn / 1024, 1),
+  ratio(mtls.bulwark.perConn, mtls.mosquitto?.perConn),
 ];
+const rows = !bulwark
+  ? [mtlsRow]
+  : [
+      ['QoS 0 delivered (msg/s, median)', f(bulwark.q0), f(mosq?.q0), ratio(bulwark.q0, mosq?.q0)],
+      ['QoS 1 delivered (msg/s, median)', f(bulwark.q1), f(mosq?.q1), ratio(bulwark.q1, mosq?.q1)],
+      ['QoS 1 lost (PUBACKed, never delivered)', f(bulwark.q1lost), f(mosq?.q1lost), ''],
+      [
+        'p50 latency @ 1k msg/s (ms)',
+        f(bulwark.lat1000.p50, 2),
+        f(mosq?.lat1000.p50, 2),
+        ratio(bulwark.lat1000.p50, mosq?.lat1000.p50, true),
+      ],
+      [
+        'p99 latency @ 1k msg/s (ms)',
+        f(bulwark.lat1000.p99, 2),
+        f(mosq?.lat1000.p99, 2),
+        ratio(bulwark.lat1000.p99, mosq?.lat1000.p99, true),
+      ],
+      [
+        'p50 latency @ 10k msg/s (ms)',
+        f(bulwark.lat10000.p50, 2),
+        f(mosq?.lat10000.p50, 2),
+        ratio(bulwark.lat10000.p50, mosq?.lat10000.p50, true),
+      ],
+      [
+        'p99 latency @ 10k msg/s (ms)',
+        f(bulwark.lat10000.p99, 2),
+        f(mosq?.lat10000.p99, 2),
+        ratio(bulwark.lat10000.p99, mosq?.lat10000.p99, true),
+      ],
+      [
+        'memory per idle plain-TCP connection (KB)',
+        f(bulwark.idle / 1024, 1),
+        f(mosq?.idle / 1024, 1),
+        '',
+      ],
+      mtlsRow,
+    ];
+if (bulwark) {
+  console.log(
+    `\nMQTT benchmark — 10 publishers → 1 wildcard subscriber, 100-byte payloads, ${RUNS} runs of ${DURATION} ms, loopback`,
+  );
+  console.log(
+    '(latency ratios are Mosquitto/Bulwark, so > 1× means Bulwark is faster; the memory ratio is Bulwark/Mosquitto)',
+  );
+} else console.log('\nMQTT benchmark — mTLS idle memory only (ONLY=mtls), loopback');
 console.log(
-  `\nMQTT benchmark — 10 publishers → 1 wildcard subscriber, 100-byte payloads, ${RUNS} runs of ${DURATION} ms, loopback`,
-);
-console.log(
-  '(latency ratios are Mosquitto/Bulwark, so > 1× means Bulwark is faster; memory is plain TCP, not mTLS)\n',
+  `(mTLS memory: ${MTLS_CONNECTIONS} idle connections, ΔRSS / connections, each broker in its own run; all clients share ONE client certificate; Mosquitto there is our own instance with a temp config)\n`,
 );
 const w = [44, 14, 14, 8];
 console.log(

@@ -124,6 +124,18 @@ export const CONFIG_FIELDS = {
     default: '127.0.0.1',
     doc: 'Address of the open-mode listener (loopback unless you really mean it)',
   },
+  coapPort: {
+    kind: 'port?',
+    flag: 'coap-port',
+    default: '',
+    doc: 'CoAP over UDP (device keys; no DTLS yet, so off unless given; 0 = any free port)',
+  },
+  coapHost: {
+    kind: 'string',
+    flag: 'coap-host',
+    default: '127.0.0.1',
+    doc: 'Address CoAP binds (loopback by default while it has no transport security)',
+  },
   deviceCertDays: {
     kind: 'int',
     flag: 'device-cert-days',

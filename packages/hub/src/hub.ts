@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { requirePermission, type Bus, type Clock, type Storage } from '@bulwark/core';
 import { BulwarkError } from '@bulwark/protocol';
+import { startCoap } from './coap.js';
 import { newNodeId, openBus, startBrokers, type Brokers } from './messaging.js';
 import { createMetrics } from './metrics.js';
 import { createHttpApi } from '@bulwark/transport';
@@ -54,6 +55,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   let app: FastifyInstance | undefined;
   let bus: Bus | undefined;
   let brokers: Brokers | undefined;
+  let coap: Awaited<ReturnType<typeof startCoap>>;
   try {
     bus = await openBus(config, nodeId);
     const metrics = createMetrics();
@@ -110,6 +112,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       log,
       metrics,
     });
+    coap = await startCoap({ config, services, bus, log, metrics });
     const sweep = () =>
       services.messaging.sweepRetention().then(
         (n) => n > 0 && log.info({ deleted: n }, 'retention sweep'),
@@ -130,6 +133,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       httpPort: port,
       mqttPort: brokers.mqttPort,
       mqttOpenPort: brokers.openPort,
+      coapPort: coap?.server.port ?? null,
       nodeId,
       caFile,
       dataDir: config.dataDir,
@@ -160,7 +164,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       { url: info.url, storage: info.storage, schemaVersion: storage.schemaVersion },
       'hub started',
     );
-    const started = { app, bus, brokers };
+    const started = { app, bus, brokers, coap };
     return {
       info,
       services,
@@ -172,6 +176,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         clearInterval(sweeper);
         // Stop taking messages, flush what was accepted, then close the bus and the database.
         await started.brokers.stop();
+        await started.coap?.stop();
         await started.app.close();
         await services.messaging.close();
         await started.bus.close();
@@ -181,6 +186,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     };
   } catch (err) {
     await brokers?.stop().catch(() => undefined);
+    await coap?.stop().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
     await storage.close().catch(() => undefined);

@@ -13,6 +13,8 @@ export interface RuntimeInfo {
   mqttPort: number;
   /** The open-mode plain-TCP MQTT listener, when the operator asked for one. */
   mqttOpenPort: number | null;
+  /** CoAP (UDP) when enabled. */
+  coapPort: number | null;
   /** This hub process's id on the bus. */
   nodeId: string;
   /** PEM bundle to trust for the hub's TLS server certificate. */

@@ -1,5 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { generateDeviceKeyAndCsr } from '@bulwark/sdk';
 import { raw, rejectsWith, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { connectTls, connectWs, nextMessages, publish, subscribe } from './mqtt-helpers.js';
@@ -33,6 +38,7 @@ describe('messaging: channels, ingest on every protocol, storage and queries', (
     devices[name] = entry;
     return entry;
   }
+  const caFile = () => t.hub.info.caFile;
   const basic = (d: { id: string; key: string }) =>
     `Basic ${Buffer.from(`${d.id}:${d.key}`).toString('base64')}`;
   const ingest = (path: string, body: string | Buffer, headers: Record<string, string>) =>
@@ -234,6 +240,89 @@ describe('messaging: channels, ingest on every protocol, storage and queries', (
     await closed;
     c.end(true);
     await assert.rejects(connectTls(t, { clientId: d.id, cert: d.cert!, key: d.keyPem! }));
+  });
+
+  it('curl publishes with a device key over HTTPS', async () => {
+    const d = devices['sensor']!;
+    // Asynchronous: the hub runs in this process, so a synchronous exec would block it.
+    const { stdout } = await promisify(execFile)('curl', [
+      '-sS',
+      '--max-time',
+      '20',
+      '--cacert',
+      caFile(),
+      '-u',
+      `${d.id}:${d.key}`,
+      '-H',
+      'content-type: text/plain',
+      '--data-binary',
+      'from curl',
+      '-w',
+      '\n%{http_code}',
+      `${t.url}/api/v1/channels/${channelId}/messages/curl`,
+    ]);
+    assert.match(stdout, /\n202$/);
+  });
+
+  it('refuses a client certificate from a CA that is not the organization’s, before any MQTT byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-rogue-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          `/CN=${devices['sensor']!.id}/O=${s.orgId}`,
+          '-keyout',
+          join(dir, 'k.pem'),
+          '-out',
+          join(dir, 'c.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      await assert.rejects(
+        connectTls(t, {
+          clientId: devices['sensor']!.id,
+          cert: readFileSync(join(dir, 'c.pem'), 'utf8'),
+          key: readFileSync(join(dir, 'k.pem'), 'utf8'),
+        }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('deletes stored messages past the channel’s retention', async () => {
+    const short = await s.api.channels.create({ name: 'short-lived', retentionDays: 1 });
+    await s.api.channels.connect(short.id, {
+      clientType: 'device',
+      clientId: devices['sensor']!.id,
+      publish: true,
+      subscribe: false,
+    });
+    const res = await ingest(`/channels/${short.id}/messages`, 'old news', {
+      authorization: basic(devices['sensor']!),
+      'content-type': 'text/plain',
+    });
+    assert.equal(res.status, 202);
+    assert.equal((await s.api.channels.messages(short.id)).items.length, 1);
+    t.clock.advance(2 * 86_400_000);
+    assert.ok((await t.hub.services.messaging.sweepRetention()) >= 1);
+    assert.equal((await s.api.channels.messages(short.id)).items.length, 0);
+    assert.equal(
+      (await s.api.call('listMessages', { params: { id: channelId }, query: { limit: 1 } })).items
+        .length,
+      1,
+      'other channels keep theirs',
+    );
   });
 
   it('another tenant cannot use the channel', async () => {

@@ -1,32 +1,10 @@
 import type { Pool } from 'pg';
-import type { ApiKey, ApiKeyStore } from '@bulwark/core';
+import type { ApiKeyStore } from '@bulwark/core';
+import { toApiKeyWith, type ApiKeyRow } from '@bulwark/store-sql';
+import { PG_COLUMNS, type PgColumns } from './codec.js';
 import { query } from './db.js';
 
-interface ApiKeyRow {
-  id: string;
-  org_id: string;
-  name: string;
-  secret_hash: string;
-  permissions: string[];
-  created_by: string | null;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
-const toApiKey = (r: ApiKeyRow): ApiKey => ({
-  id: r.id,
-  orgId: r.org_id,
-  name: r.name,
-  secretHash: r.secret_hash,
-  permissions: r.permissions,
-  createdBy: r.created_by,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  lastUsedAt: r.last_used_at,
-  revokedAt: r.revoked_at,
-});
+const toApiKey = toApiKeyWith(PG_COLUMNS);
 
 /** The api_keys table behind the ApiKeyStore port. */
 export function createApiKeyStore(pool: Pool): ApiKeyStore {
@@ -52,11 +30,13 @@ export function createApiKeyStore(pool: Pool): ApiKeyStore {
       );
     },
     async get(id) {
-      const r = await query<ApiKeyRow>(pool, 'SELECT * FROM api_keys WHERE id = $1', [id]);
+      const r = await query<ApiKeyRow<PgColumns>>(pool, 'SELECT * FROM api_keys WHERE id = $1', [
+        id,
+      ]);
       return r.rows[0] && toApiKey(r.rows[0]);
     },
     async list(orgId) {
-      const r = await query<ApiKeyRow>(
+      const r = await query<ApiKeyRow<PgColumns>>(
         pool,
         'SELECT * FROM api_keys WHERE org_id = $1 ORDER BY id DESC',
         [orgId],

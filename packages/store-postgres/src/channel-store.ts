@@ -1,45 +1,23 @@
 import type { Pool } from 'pg';
-import type { Channel, ChannelConnection, ChannelStore } from '@bulwark/core';
-import { decodeIdCursor, encodeIdCursor, pageSize } from './codec.js';
+import {
+  decodeIdCursor,
+  encodeIdCursor,
+  pageSize,
+  type Channel,
+  type ChannelStore,
+} from '@bulwark/core';
+import {
+  pageOf,
+  toChannelWith,
+  toConnectionWith,
+  type ChannelRow,
+  type ConnectionRow,
+} from '@bulwark/store-sql';
+import { PG_COLUMNS, type PgColumns } from './codec.js';
 import { query } from './db.js';
 
-interface ChannelRow {
-  id: string;
-  org_id: string;
-  name: string;
-  persisted: boolean;
-  retention_days: number | null;
-  created_at: number;
-}
-
-interface ConnectionRow {
-  org_id: string;
-  channel_id: string;
-  client_type: string;
-  client_id: string;
-  publish: boolean;
-  subscribe: boolean;
-  created_at: number;
-}
-
-const toChannel = (r: ChannelRow): Channel => ({
-  id: r.id,
-  orgId: r.org_id,
-  name: r.name,
-  persisted: r.persisted,
-  retentionDays: r.retention_days,
-  createdAt: r.created_at,
-});
-
-const toConnection = (r: ConnectionRow): ChannelConnection => ({
-  orgId: r.org_id,
-  channelId: r.channel_id,
-  clientType: r.client_type as ChannelConnection['clientType'],
-  clientId: r.client_id,
-  publish: r.publish,
-  subscribe: r.subscribe,
-  createdAt: r.created_at,
-});
+const toChannel = toChannelWith(PG_COLUMNS);
+const toConnection = toConnectionWith(PG_COLUMNS);
 
 /**
  * The channels and channel_connections tables behind the ChannelStore port. Deleting a channel
@@ -47,7 +25,7 @@ const toConnection = (r: ConnectionRow): ChannelConnection => ({
  */
 export function createChannelStore(pool: Pool): ChannelStore {
   const get = async (orgId: string, id: string): Promise<Channel | undefined> => {
-    const r = await query<ChannelRow>(
+    const r = await query<ChannelRow<PgColumns>>(
       pool,
       'SELECT * FROM channels WHERE org_id = $1 AND id = $2',
       [orgId, id],
@@ -73,14 +51,12 @@ export function createChannelStore(pool: Pool): ChannelStore {
       }
       const limit = pageSize(page.limit);
       values.push(limit + 1);
-      const r = await query<ChannelRow>(
+      const r = await query<ChannelRow<PgColumns>>(
         pool,
         `SELECT * FROM channels WHERE org_id = $1 ${after} ORDER BY id LIMIT $${values.length}`,
         values,
       );
-      const items = r.rows.slice(0, limit).map(toChannel);
-      const last = items[items.length - 1];
-      return { items, nextCursor: r.rows.length > limit && last ? encodeIdCursor(last.id) : null };
+      return pageOf(r.rows, limit, toChannel, (last) => encodeIdCursor(last.id));
     },
     async update(orgId, id, patch) {
       const sets: string[] = [];
@@ -99,7 +75,7 @@ export function createChannelStore(pool: Pool): ChannelStore {
       }
       if (sets.length === 0) return get(orgId, id);
       values.push(orgId, id);
-      const r = await query<ChannelRow>(
+      const r = await query<ChannelRow<PgColumns>>(
         pool,
         `UPDATE channels SET ${sets.join(', ')}
          WHERE org_id = $${values.length - 1} AND id = $${values.length} RETURNING *`,
@@ -143,7 +119,7 @@ export function createChannelStore(pool: Pool): ChannelStore {
       return r.rowCount > 0;
     },
     async listConnections(orgId, channelId) {
-      const r = await query<ConnectionRow>(
+      const r = await query<ConnectionRow<PgColumns>>(
         pool,
         `SELECT * FROM channel_connections WHERE org_id = $1 AND channel_id = $2
          ORDER BY client_type, client_id`,
@@ -152,7 +128,7 @@ export function createChannelStore(pool: Pool): ChannelStore {
       return r.rows.map(toConnection);
     },
     async getConnection(orgId, channelId, clientType, clientId) {
-      const r = await query<ConnectionRow>(
+      const r = await query<ConnectionRow<PgColumns>>(
         pool,
         `SELECT * FROM channel_connections
          WHERE org_id = $1 AND channel_id = $2 AND client_type = $3 AND client_id = $4`,
@@ -161,7 +137,7 @@ export function createChannelStore(pool: Pool): ChannelStore {
       return r.rows[0] && toConnection(r.rows[0]);
     },
     async listForClient(orgId, clientType, clientId) {
-      const r = await query<ConnectionRow>(
+      const r = await query<ConnectionRow<PgColumns>>(
         pool,
         `SELECT * FROM channel_connections
          WHERE org_id = $1 AND client_type = $2 AND client_id = $3 ORDER BY channel_id`,
@@ -170,7 +146,7 @@ export function createChannelStore(pool: Pool): ChannelStore {
       return r.rows.map(toConnection);
     },
     async listWithRetention() {
-      const r = await query<ChannelRow>(
+      const r = await query<ChannelRow<PgColumns>>(
         pool,
         'SELECT * FROM channels WHERE retention_days IS NOT NULL ORDER BY id',
       );

@@ -1,24 +1,7 @@
 import type { Pool } from 'pg';
-import type { DeviceKey, DeviceKeyStore } from '@bulwark/core';
+import type { DeviceKeyStore } from '@bulwark/core';
+import { toDeviceKey, type DeviceKeyRow } from '@bulwark/store-sql';
 import { query } from './db.js';
-
-interface DeviceKeyRow {
-  id: string;
-  org_id: string;
-  device_id: string;
-  secret_hash: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toDeviceKey = (r: DeviceKeyRow): DeviceKey => ({
-  id: r.id,
-  orgId: r.org_id,
-  deviceId: r.device_id,
-  secretHash: r.secret_hash,
-  createdAt: r.created_at,
-  revokedAt: r.revoked_at,
-});
 
 /** The device_keys table behind the DeviceKeyStore port. */
 export function createDeviceKeyStore(pool: Pool): DeviceKeyStore {

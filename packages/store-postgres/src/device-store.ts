@@ -1,61 +1,26 @@
 import type { Pool } from 'pg';
-import type { Device, DevicePatch, DeviceState, DeviceStore, OperatingMode } from '@bulwark/core';
-import { decodeIdCursor, encodeIdCursor, pageSize } from './codec.js';
+import {
+  decodeIdCursor,
+  encodeIdCursor,
+  pageSize,
+  type Device,
+  type DevicePatch,
+  type DeviceStore,
+} from '@bulwark/core';
+import { DEVICE_COLUMNS, pageOf, toDeviceWith, type DeviceRow } from '@bulwark/store-sql';
+import { PG_COLUMNS, type PgColumns } from './codec.js';
 import { query } from './db.js';
 
-interface DeviceRow {
-  id: string;
-  org_id: string;
-  name: string;
-  type: string;
-  firmware_type: string | null;
-  firmware_version: string | null;
-  tags: string[];
-  mode: string;
-  state: string;
-  location_id: string | null;
-  last_seen_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-const toDevice = (r: DeviceRow): Device => ({
-  id: r.id,
-  orgId: r.org_id,
-  name: r.name,
-  type: r.type,
-  firmwareType: r.firmware_type,
-  firmwareVersion: r.firmware_version,
-  tags: r.tags,
-  mode: r.mode as OperatingMode,
-  state: r.state as DeviceState,
-  locationId: r.location_id,
-  lastSeenAt: r.last_seen_at,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-/** Patchable device fields and their columns (tags need an explicit array cast). */
-const COLUMNS = {
-  name: 'name',
-  type: 'type',
-  firmwareType: 'firmware_type',
-  firmwareVersion: 'firmware_version',
-  tags: 'tags',
-  mode: 'mode',
-  state: 'state',
-  locationId: 'location_id',
-  lastSeenAt: 'last_seen_at',
-  updatedAt: 'updated_at',
-} as const satisfies Record<keyof DevicePatch, string>;
+const toDevice = toDeviceWith(PG_COLUMNS);
 
 /** The devices table behind the DeviceStore port; tags are a text[] column. */
 export function createDeviceStore(pool: Pool): DeviceStore {
   const get = async (orgId: string, id: string): Promise<Device | undefined> => {
-    const r = await query<DeviceRow>(pool, 'SELECT * FROM devices WHERE org_id = $1 AND id = $2', [
-      orgId,
-      id,
-    ]);
+    const r = await query<DeviceRow<PgColumns>>(
+      pool,
+      'SELECT * FROM devices WHERE org_id = $1 AND id = $2',
+      [orgId, id],
+    );
     return r.rows[0] && toDevice(r.rows[0]);
   };
   return {
@@ -84,7 +49,7 @@ export function createDeviceStore(pool: Pool): DeviceStore {
     },
     get,
     async getByName(orgId, name) {
-      const r = await query<DeviceRow>(
+      const r = await query<DeviceRow<PgColumns>>(
         pool,
         'SELECT * FROM devices WHERE org_id = $1 AND name = $2',
         [orgId, name],
@@ -113,27 +78,26 @@ export function createDeviceStore(pool: Pool): DeviceStore {
       if (page.cursor != null) add((p) => `id > ${p}`, decodeIdCursor(page.cursor));
       const limit = pageSize(page.limit);
       values.push(limit + 1);
-      const r = await query<DeviceRow>(
+      const r = await query<DeviceRow<PgColumns>>(
         pool,
         `SELECT * FROM devices WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${values.length}`,
         values,
       );
-      const items = r.rows.slice(0, limit).map(toDevice);
-      const last = items[items.length - 1];
-      return { items, nextCursor: r.rows.length > limit && last ? encodeIdCursor(last.id) : null };
+      return pageOf(r.rows, limit, toDevice, (last) => encodeIdCursor(last.id));
     },
     async update(orgId, id, patch) {
       const sets: string[] = [];
       const values: unknown[] = [];
-      for (const [key, column] of Object.entries(COLUMNS)) {
+      for (const [key, column] of Object.entries(DEVICE_COLUMNS)) {
         const value = patch[key as keyof DevicePatch];
         if (value === undefined) continue;
         values.push(value);
+        // tags need an explicit array cast.
         sets.push(`${column} = $${values.length}${key === 'tags' ? '::text[]' : ''}`);
       }
       if (sets.length === 0) return get(orgId, id);
       values.push(orgId, id);
-      const r = await query<DeviceRow>(
+      const r = await query<DeviceRow<PgColumns>>(
         pool,
         `UPDATE devices SET ${sets.join(', ')}
          WHERE org_id = $${values.length - 1} AND id = $${values.length} RETURNING *`,

@@ -1,24 +1,7 @@
 import type { Pool } from 'pg';
-import type { Location, LocationKind, LocationStore } from '@bulwark/core';
+import type { Location, LocationStore } from '@bulwark/core';
+import { toLocation, type LocationRow } from '@bulwark/store-sql';
 import { query } from './db.js';
-
-interface LocationRow {
-  id: string;
-  org_id: string;
-  parent_id: string | null;
-  kind: string;
-  name: string;
-  created_at: number;
-}
-
-const toLocation = (r: LocationRow): Location => ({
-  id: r.id,
-  orgId: r.org_id,
-  parentId: r.parent_id,
-  kind: r.kind as LocationKind,
-  name: r.name,
-  createdAt: r.created_at,
-});
 
 /** The locations table behind the LocationStore port (core checks the tree's shape). */
 export function createLocationStore(pool: Pool): LocationStore {

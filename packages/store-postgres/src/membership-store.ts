@@ -1,22 +1,10 @@
 import type { Pool } from 'pg';
-import type { Membership, MembershipStore, Role } from '@bulwark/core';
+import type { Membership, MembershipStore } from '@bulwark/core';
+import { toMembershipWith, type MembershipRow } from '@bulwark/store-sql';
+import { PG_COLUMNS, type PgColumns } from './codec.js';
 import { query, type Queryable } from './db.js';
 
-interface MembershipRow {
-  org_id: string;
-  user_id: string;
-  role: string;
-  grants: string[];
-  created_at: number;
-}
-
-const toMembership = (r: MembershipRow): Membership => ({
-  orgId: r.org_id,
-  userId: r.user_id,
-  role: r.role as Role,
-  grants: r.grants,
-  createdAt: r.created_at,
-});
+const toMembership = toMembershipWith(PG_COLUMNS);
 
 /** Inserts or replaces a membership row (shared with the organization bootstrap transaction). */
 export async function insertMembership(db: Queryable, m: Membership): Promise<void> {
@@ -37,7 +25,7 @@ export function createMembershipStore(pool: Pool): MembershipStore {
       await insertMembership(pool, membership);
     },
     async get(orgId, userId) {
-      const r = await query<MembershipRow>(
+      const r = await query<MembershipRow<PgColumns>>(
         pool,
         'SELECT * FROM memberships WHERE org_id = $1 AND user_id = $2',
         [orgId, userId],
@@ -45,7 +33,7 @@ export function createMembershipStore(pool: Pool): MembershipStore {
       return r.rows[0] && toMembership(r.rows[0]);
     },
     async listByUser(userId) {
-      const r = await query<MembershipRow>(
+      const r = await query<MembershipRow<PgColumns>>(
         pool,
         'SELECT * FROM memberships WHERE user_id = $1 ORDER BY org_id',
         [userId],
@@ -53,7 +41,7 @@ export function createMembershipStore(pool: Pool): MembershipStore {
       return r.rows.map(toMembership);
     },
     async listByOrg(orgId) {
-      const r = await query<MembershipRow>(
+      const r = await query<MembershipRow<PgColumns>>(
         pool,
         'SELECT * FROM memberships WHERE org_id = $1 ORDER BY user_id',
         [orgId],

@@ -1,48 +1,23 @@
-import { Buffer } from 'node:buffer';
 import type { Pool } from 'pg';
-import type {
-  AggregateFn,
-  Bucket,
-  Envelope,
-  IngestProtocol,
-  MessageStore,
-  SenmlRecord,
+import {
+  decodeMessageCursor,
+  encodeMessageCursor,
+  pageSize,
+  type Envelope,
+  type MessageStore,
+  type SenmlRecord,
 } from '@bulwark/core';
-import { decodeMessageCursor, encodeMessageCursor, pageSize } from './codec.js';
+import {
+  aggregateWindow,
+  BUCKET_AGGREGATES,
+  messageValues,
+  pageOf,
+  toBucket,
+  toEnvelope,
+  type BucketRow,
+  type MessageRow,
+} from '@bulwark/store-sql';
 import { query } from './db.js';
-
-interface MessageRow {
-  id: string;
-  org_id: string;
-  channel_id: string;
-  subtopic: string;
-  publisher_type: string;
-  publisher_id: string;
-  protocol: string;
-  content_type: string;
-  received_at: number;
-  payload: Buffer;
-  senml: string | null;
-  origin: string;
-}
-
-const toEnvelope = (r: MessageRow): Envelope => {
-  const envelope: Envelope = {
-    id: r.id,
-    orgId: r.org_id,
-    channelId: r.channel_id,
-    subtopic: r.subtopic,
-    publisher: { type: r.publisher_type as Envelope['publisher']['type'], id: r.publisher_id },
-    protocol: r.protocol as IngestProtocol,
-    contentType: r.content_type,
-    receivedAt: r.received_at,
-    // A plain Uint8Array of its own, as the port says (pg may slice Buffers from a shared pool).
-    payload: new Uint8Array(r.payload),
-    origin: r.origin,
-  };
-  if (r.senml !== null) envelope.senml = JSON.parse(r.senml) as SenmlRecord[];
-  return envelope;
-};
 
 /**
  * Appends a batch in ONE statement (so one round trip and one transaction): the messages arrive as
@@ -67,25 +42,6 @@ FROM unnest($13::text[], $14::integer[], $15::text[], $16::float8[], $17::float8
   AS x(message_id, idx, name, t, v, vs, vb, vd, u, s)
 JOIN inserted i ON i.id = x.message_id`;
 
-/** SQL of each aggregate over the bucketed points `b` (start, v, t, message_id, idx). */
-const AGGREGATES: Record<AggregateFn, string> = {
-  min: 'SELECT start, min(v) AS value, count(*) AS n FROM b GROUP BY start ORDER BY start',
-  max: 'SELECT start, max(v) AS value, count(*) AS n FROM b GROUP BY start ORDER BY start',
-  avg: 'SELECT start, avg(v) AS value, count(*) AS n FROM b GROUP BY start ORDER BY start',
-  count: 'SELECT start, count(*) AS value, count(*) AS n FROM b GROUP BY start ORDER BY start',
-  // The value with the greatest record time; equal times are decided by message id, then by the
-  // record's position in its message.
-  last: `SELECT start, v AS value, n FROM (
-           SELECT start, v, count(*) OVER (PARTITION BY start) AS n,
-             row_number() OVER (PARTITION BY start ORDER BY t DESC, message_id DESC, idx DESC) AS rn
-           FROM b) AS ranked
-         WHERE rn = 1 ORDER BY start`,
-};
-
-/** The largest |epoch ms| a Date can hold (ECMA-262 §21.4.1.1); bounds are clamped to it. */
-const MAX_MS = 8.64e15;
-const clampMs = (ms: number): number => Math.min(Math.max(ms, -MAX_MS), MAX_MS);
-
 /** Column arrays of one batch, for APPEND. */
 function toColumns(envelopes: readonly Envelope[]): unknown[] {
   const m = Array.from({ length: 12 }, (): unknown[] => []);
@@ -96,21 +52,7 @@ function toColumns(envelopes: readonly Envelope[]): unknown[] {
   for (const e of envelopes) {
     if (seen.has(e.id)) continue;
     seen.add(e.id);
-    const row = [
-      e.id,
-      e.orgId,
-      e.channelId,
-      e.subtopic,
-      e.publisher.type,
-      e.publisher.id,
-      e.protocol,
-      e.contentType,
-      e.receivedAt,
-      Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength),
-      e.senml === undefined ? null : JSON.stringify(e.senml),
-      e.origin,
-    ];
-    row.forEach((value, i) => m[i]?.push(value));
+    messageValues(e).forEach((value, i) => m[i]?.push(value));
     e.senml?.forEach((r: SenmlRecord, idx) => {
       const value = [e.id, idx, r.n, r.t, r.v, r.vs, r.vb, r.vd, r.u, r.s];
       value.forEach((v, i) => x[i]?.push(v ?? null));
@@ -164,30 +106,20 @@ export function createMessageStore(pool: Pool): MessageStore {
          ORDER BY received_at, id LIMIT $${values.length}`,
         values,
       );
-      const items = r.rows.slice(0, limit).map(toEnvelope);
-      const last = items[items.length - 1];
-      return {
-        items,
-        nextCursor: r.rows.length > limit && last ? encodeMessageCursor(last) : null,
-      };
+      return pageOf(r.rows, limit, toEnvelope, encodeMessageCursor);
     },
     async aggregate(orgId, channelId, q, bucketMs, fn) {
-      const bucketUs = bucketMs * 1000;
-      if (!Number.isSafeInteger(bucketUs) || bucketMs < 1) {
-        throw new RangeError(`bucketMs must be a positive integer, got ${bucketMs}`);
-      }
-      const from = clampMs(q.from);
-      const to = clampMs(q.to);
+      const w = aggregateWindow(q, bucketMs);
       const values: unknown[] = [
         orgId,
         channelId,
         q.senmlName,
         // A range the series index can use, one ms wider than [from, to]; `us` decides exactly.
-        (from - 1) / 1000,
-        (to + 1) / 1000,
-        bucketUs,
-        Math.ceil(from * 1000),
-        Math.floor(to * 1000),
+        w.tFrom,
+        w.tTo,
+        w.bucketUs,
+        w.usFrom,
+        w.usTo,
       ];
       const onMessage: string[] = [];
       if (q.publisherId !== undefined) {
@@ -203,7 +135,7 @@ export function createMessageStore(pool: Pool): MessageStore {
           ? ''
           : `AND EXISTS (SELECT 1 FROM messages m
                WHERE m.id = sv.message_id AND ${onMessage.join(' AND ')})`;
-      const r = await query<{ start: number; value: number | null; n: number }>(
+      const r = await query<BucketRow>(
         pool,
         `WITH pts AS (
            SELECT round(t * 1000000)::bigint AS us, v, t, message_id, idx
@@ -216,10 +148,10 @@ export function createMessageStore(pool: Pool): MessageStore {
              v, t, message_id, idx
            FROM pts WHERE us >= $7::bigint AND us <= $8::bigint
          )
-         ${AGGREGATES[fn]}`,
+         ${BUCKET_AGGREGATES[fn]}`,
         values,
       );
-      return r.rows.map((row): Bucket => ({ start: row.start, value: row.value, count: row.n }));
+      return r.rows.map(toBucket);
     },
     async deleteBefore(orgId, channelId, before) {
       // One statement, so one transaction; every data-modifying WITH runs to completion.

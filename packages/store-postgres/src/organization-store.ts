@@ -1,16 +1,9 @@
 import type { Pool } from 'pg';
 import type { Organization, OrganizationStore } from '@bulwark/core';
+import { toOrg, type OrgRow } from '@bulwark/store-sql';
 import { query, transaction, type Queryable } from './db.js';
 import { insertMembership } from './membership-store.js';
 import { insertUser } from './user-store.js';
-
-interface OrgRow {
-  id: string;
-  name: string;
-  created_at: number;
-}
-
-const toOrg = (r: OrgRow): Organization => ({ id: r.id, name: r.name, createdAt: r.created_at });
 
 const insertOrg = async (db: Queryable, org: Organization): Promise<void> => {
   await query(db, 'INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)', [

@@ -1,28 +1,7 @@
 import type { Pool } from 'pg';
 import type { RefreshSession, SessionStore } from '@bulwark/core';
+import { toSession, type SessionRow } from '@bulwark/store-sql';
 import { query, transaction, type Queryable } from './db.js';
-
-interface SessionRow {
-  id: string;
-  user_id: string;
-  org_id: string;
-  token_hash: string;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-  replaced_by: string | null;
-}
-
-const toSession = (r: SessionRow): RefreshSession => ({
-  id: r.id,
-  userId: r.user_id,
-  orgId: r.org_id,
-  tokenHash: r.token_hash,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  revokedAt: r.revoked_at,
-  replacedBy: r.replaced_by,
-});
 
 const insertSession = async (db: Queryable, s: RefreshSession): Promise<void> => {
   await query(

@@ -1,44 +1,10 @@
 import type { Pool } from 'pg';
 import type { User, UserStore } from '@bulwark/core';
+import { toUserWith, USER_COLUMNS, type UserRow } from '@bulwark/store-sql';
+import { PG_COLUMNS, type PgColumns } from './codec.js';
 import { query, type Queryable } from './db.js';
 
-interface UserRow {
-  id: string;
-  email: string;
-  name: string;
-  password_hash: string;
-  totp_secret_sealed: string | null;
-  totp_enabled: boolean;
-  failed_logins: number;
-  locked_until: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  email: r.email,
-  name: r.name,
-  passwordHash: r.password_hash,
-  totpSecretSealed: r.totp_secret_sealed,
-  totpEnabled: r.totp_enabled,
-  failedLogins: r.failed_logins,
-  lockedUntil: r.locked_until,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-/** Patchable user fields and their columns. */
-const COLUMNS = {
-  email: 'email',
-  name: 'name',
-  passwordHash: 'password_hash',
-  totpSecretSealed: 'totp_secret_sealed',
-  totpEnabled: 'totp_enabled',
-  failedLogins: 'failed_logins',
-  lockedUntil: 'locked_until',
-  updatedAt: 'updated_at',
-} as const satisfies Record<keyof Omit<User, 'id' | 'createdAt'>, string>;
+const toUser = toUserWith(PG_COLUMNS);
 
 /** Inserts a user row (shared with the organization bootstrap transaction). */
 export async function insertUser(db: Queryable, u: User): Promise<void> {
@@ -69,20 +35,22 @@ export function createUserStore(pool: Pool): UserStore {
       await insertUser(pool, user);
     },
     async get(id) {
-      const r = await query<UserRow>(pool, 'SELECT * FROM users WHERE id = $1', [id]);
+      const r = await query<UserRow<PgColumns>>(pool, 'SELECT * FROM users WHERE id = $1', [id]);
       return r.rows[0] && toUser(r.rows[0]);
     },
     async getByEmail(email) {
-      const r = await query<UserRow>(pool, 'SELECT * FROM users WHERE lower(email) = lower($1)', [
-        email,
-      ]);
+      const r = await query<UserRow<PgColumns>>(
+        pool,
+        'SELECT * FROM users WHERE lower(email) = lower($1)',
+        [email],
+      );
       return r.rows[0] && toUser(r.rows[0]);
     },
     async update(id, patch) {
       const sets: string[] = [];
       const values: unknown[] = [];
-      for (const [key, column] of Object.entries(COLUMNS)) {
-        const value = patch[key as keyof typeof COLUMNS];
+      for (const [key, column] of Object.entries(USER_COLUMNS)) {
+        const value = patch[key as keyof typeof USER_COLUMNS];
         if (value === undefined) continue;
         values.push(value);
         sets.push(`${column} = $${values.length}`);

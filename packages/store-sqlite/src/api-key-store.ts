@@ -1,32 +1,9 @@
 import type { Database } from 'better-sqlite3';
-import type { ApiKey, ApiKeyStore } from '@bulwark/core';
-import { parseStrings } from './codec.js';
+import type { ApiKeyStore } from '@bulwark/core';
+import { toApiKeyWith, type ApiKeyRow } from '@bulwark/store-sql';
+import { SQLITE_COLUMNS, type SqliteColumns } from './codec.js';
 
-interface ApiKeyRow {
-  id: string;
-  org_id: string;
-  name: string;
-  secret_hash: string;
-  permissions: string;
-  created_by: string | null;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
-const toApiKey = (r: ApiKeyRow): ApiKey => ({
-  id: r.id,
-  orgId: r.org_id,
-  name: r.name,
-  secretHash: r.secret_hash,
-  permissions: parseStrings(r.permissions),
-  createdBy: r.created_by,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  lastUsedAt: r.last_used_at,
-  revokedAt: r.revoked_at,
-});
+const toApiKey = toApiKeyWith(SQLITE_COLUMNS);
 
 /** The api_keys table behind the ApiKeyStore port. */
 export function createApiKeyStore(db: Database): ApiKeyStore {
@@ -50,13 +27,13 @@ export function createApiKeyStore(db: Database): ApiKeyStore {
     },
     async get(id) {
       const row = db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as
-        ApiKeyRow | undefined;
+        ApiKeyRow<SqliteColumns> | undefined;
       return row && toApiKey(row);
     },
     async list(orgId) {
       const rows = db
         .prepare('SELECT * FROM api_keys WHERE org_id = ? ORDER BY id DESC')
-        .all(orgId) as ApiKeyRow[];
+        .all(orgId) as ApiKeyRow<SqliteColumns>[];
       return rows.map(toApiKey);
     },
     async revoke(orgId, id, at) {

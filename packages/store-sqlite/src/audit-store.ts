@@ -1,40 +1,19 @@
 import type { Database } from 'better-sqlite3';
-import type { ActorType, AuditDraft, AuditEvent, AuditStore } from '@bulwark/core';
-import { decodeSeqCursor, encodeSeqCursor, pageSize } from './codec.js';
-
-interface AuditRow {
-  seq: number;
-  id: string;
-  org_id: string | null;
-  at: number;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  source: string | null;
-  result: string;
-  detail: string | null;
-  prev_hash: string;
-  hash: string;
-}
-
-const toEvent = (r: AuditRow): AuditEvent => ({
-  seq: r.seq,
-  id: r.id,
-  orgId: r.org_id,
-  at: r.at,
-  actorType: r.actor_type as ActorType,
-  actorId: r.actor_id,
-  action: r.action,
-  targetType: r.target_type,
-  targetId: r.target_id,
-  source: r.source,
-  result: r.result as AuditEvent['result'],
-  detail: r.detail,
-  prevHash: r.prev_hash,
-  hash: r.hash,
-});
+import {
+  decodeSeqCursor,
+  encodeSeqCursor,
+  pageSize,
+  type AuditDraft,
+  type AuditEvent,
+  type AuditStore,
+} from '@bulwark/core';
+import {
+  auditEventValues,
+  pageOf,
+  toAuditEvent,
+  type AuditHeadRow,
+  type AuditRow,
+} from '@bulwark/store-sql';
 
 /** The audit_events chain and its audit_head row behind the AuditStore port. */
 export function createAuditStore(db: Database): AuditStore {
@@ -42,32 +21,16 @@ export function createAuditStore(db: Database): AuditStore {
   // from this and any other process on the same file are serialized.
   const append = db.transaction(
     (draft: AuditDraft, seal: (row: Omit<AuditEvent, 'hash'>) => string): AuditEvent => {
-      const head = db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as {
-        seq: number;
-        hash: string;
-      };
+      const head = db
+        .prepare('SELECT seq, hash FROM audit_head WHERE id = 1')
+        .get() as AuditHeadRow;
       const row: Omit<AuditEvent, 'hash'> = { ...draft, seq: head.seq + 1, prevHash: head.hash };
       const event: AuditEvent = { ...row, hash: seal({ ...row }) };
       db.prepare(
         `INSERT INTO audit_events (seq, id, org_id, at, actor_type, actor_id, action, target_type,
            target_id, source, result, detail, prev_hash, hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        event.seq,
-        event.id,
-        event.orgId,
-        event.at,
-        event.actorType,
-        event.actorId,
-        event.action,
-        event.targetType,
-        event.targetId,
-        event.source,
-        event.result,
-        event.detail,
-        event.prevHash,
-        event.hash,
-      );
+      ).run(...auditEventValues(event));
       db.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(event.seq, event.hash);
       return event;
     },
@@ -109,19 +72,17 @@ export function createAuditStore(db: Database): AuditStore {
           `SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`,
         )
         .all(...values, limit + 1) as AuditRow[];
-      const items = rows.slice(0, limit).map(toEvent);
-      const last = items[items.length - 1];
-      return { items, nextCursor: rows.length > limit && last ? encodeSeqCursor(last.seq) : null };
+      return pageOf(rows, limit, toAuditEvent, (last) => encodeSeqCursor(last.seq));
     },
     async scan(afterSeq, limit) {
       const rows = db
         .prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?')
         .all(afterSeq, pageSize(limit)) as AuditRow[];
-      return rows.map(toEvent);
+      return rows.map(toAuditEvent);
     },
     async head() {
       const row = db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as
-        { seq: number; hash: string } | undefined;
+        AuditHeadRow | undefined;
       return row && row.seq > 0 ? { seq: row.seq, hash: row.hash } : undefined;
     },
   };

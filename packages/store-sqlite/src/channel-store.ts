@@ -1,45 +1,23 @@
 import type { Database } from 'better-sqlite3';
-import type { Channel, ChannelConnection, ChannelStore } from '@bulwark/core';
-import { decodeIdCursor, encodeIdCursor, pageSize } from './codec.js';
+import {
+  decodeIdCursor,
+  encodeIdCursor,
+  pageSize,
+  type Channel,
+  type ChannelStore,
+} from '@bulwark/core';
+import {
+  pageOf,
+  toChannelWith,
+  toConnectionWith,
+  type ChannelRow,
+  type ConnectionRow,
+} from '@bulwark/store-sql';
+import { SQLITE_COLUMNS, type SqliteColumns } from './codec.js';
 import { mapUnique } from './errors.js';
 
-interface ChannelRow {
-  id: string;
-  org_id: string;
-  name: string;
-  persisted: number;
-  retention_days: number | null;
-  created_at: number;
-}
-
-interface ConnectionRow {
-  org_id: string;
-  channel_id: string;
-  client_type: string;
-  client_id: string;
-  publish: number;
-  subscribe: number;
-  created_at: number;
-}
-
-const toChannel = (r: ChannelRow): Channel => ({
-  id: r.id,
-  orgId: r.org_id,
-  name: r.name,
-  persisted: r.persisted === 1,
-  retentionDays: r.retention_days,
-  createdAt: r.created_at,
-});
-
-const toConnection = (r: ConnectionRow): ChannelConnection => ({
-  orgId: r.org_id,
-  channelId: r.channel_id,
-  clientType: r.client_type as ChannelConnection['clientType'],
-  clientId: r.client_id,
-  publish: r.publish === 1,
-  subscribe: r.subscribe === 1,
-  createdAt: r.created_at,
-});
+const toChannel = toChannelWith(SQLITE_COLUMNS);
+const toConnection = toConnectionWith(SQLITE_COLUMNS);
 
 /**
  * The channels and channel_connections tables behind the ChannelStore port; booleans are 0/1.
@@ -49,7 +27,7 @@ const toConnection = (r: ConnectionRow): ChannelConnection => ({
 export function createChannelStore(db: Database): ChannelStore {
   const get = (orgId: string, id: string): Channel | undefined => {
     const row = db.prepare('SELECT * FROM channels WHERE org_id = ? AND id = ?').get(orgId, id) as
-      ChannelRow | undefined;
+      ChannelRow<SqliteColumns> | undefined;
     return row && toChannel(row);
   };
   const remove = db.transaction((orgId: string, id: string): boolean => {
@@ -89,10 +67,8 @@ export function createChannelStore(db: Database): ChannelStore {
       const limit = pageSize(page.limit);
       const rows = db
         .prepare(`SELECT * FROM channels WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`)
-        .all(...values, limit + 1) as ChannelRow[];
-      const items = rows.slice(0, limit).map(toChannel);
-      const last = items[items.length - 1];
-      return { items, nextCursor: rows.length > limit && last ? encodeIdCursor(last.id) : null };
+        .all(...values, limit + 1) as ChannelRow<SqliteColumns>[];
+      return pageOf(rows, limit, toChannel, (last) => encodeIdCursor(last.id));
     },
     async update(orgId, id, patch) {
       const sets: string[] = [];
@@ -116,7 +92,7 @@ export function createChannelStore(db: Database): ChannelStore {
             .prepare(
               `UPDATE channels SET ${sets.join(', ')} WHERE org_id = ? AND id = ? RETURNING *`,
             )
-            .get(...values, orgId, id) as ChannelRow | undefined,
+            .get(...values, orgId, id) as ChannelRow<SqliteColumns> | undefined,
       );
       return row && toChannel(row);
     },
@@ -158,12 +134,12 @@ export function createChannelStore(db: Database): ChannelStore {
           `SELECT * FROM channel_connections WHERE org_id = ? AND channel_id = ?
            ORDER BY client_type, client_id`,
         )
-        .all(orgId, channelId) as ConnectionRow[];
+        .all(orgId, channelId) as ConnectionRow<SqliteColumns>[];
       return rows.map(toConnection);
     },
     async getConnection(orgId, channelId, clientType, clientId) {
       const row = getConnection.get(orgId, channelId, clientType, clientId) as
-        ConnectionRow | undefined;
+        ConnectionRow<SqliteColumns> | undefined;
       return row && toConnection(row);
     },
     async listForClient(orgId, clientType, clientId) {
@@ -172,13 +148,13 @@ export function createChannelStore(db: Database): ChannelStore {
           `SELECT * FROM channel_connections WHERE org_id = ? AND client_type = ? AND client_id = ?
            ORDER BY channel_id`,
         )
-        .all(orgId, clientType, clientId) as ConnectionRow[];
+        .all(orgId, clientType, clientId) as ConnectionRow<SqliteColumns>[];
       return rows.map(toConnection);
     },
     async listWithRetention() {
       const rows = db
         .prepare('SELECT * FROM channels WHERE retention_days IS NOT NULL ORDER BY id')
-        .all() as ChannelRow[];
+        .all() as ChannelRow<SqliteColumns>[];
       return rows.map(toChannel);
     },
   };

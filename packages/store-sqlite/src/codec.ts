@@ -1,16 +1,13 @@
-/** Pagination cursors are part of core's Page contract; both SQL adapters share its codec. */
-export {
-  decodeIdCursor,
-  decodeSeqCursor,
-  encodeIdCursor,
-  encodeSeqCursor,
-  pageSize,
-  encodeMessageCursor,
-  decodeMessageCursor,
-  type MessagePosition,
-} from '@bulwark/core';
+import type { ColumnCodec } from '@bulwark/store-sql';
 
-/** Parses a JSON array of strings stored as TEXT. */
-export function parseStrings(text: string): string[] {
-  return JSON.parse(text) as string[];
+/** SQLite's storage of the dialect-specific columns: booleans as 0/1, string lists as JSON TEXT. */
+export interface SqliteColumns {
+  bool: number;
+  strings: string;
 }
+
+/** Decodes SQLite's 0/1 booleans and JSON-array TEXT columns. */
+export const SQLITE_COLUMNS: ColumnCodec<SqliteColumns> = {
+  bool: (value) => value !== 0,
+  strings: (text) => JSON.parse(text) as string[],
+};

@@ -1,59 +1,23 @@
 import type { Database } from 'better-sqlite3';
-import type { Device, DevicePatch, DeviceState, DeviceStore, OperatingMode } from '@bulwark/core';
-import { decodeIdCursor, encodeIdCursor, pageSize, parseStrings } from './codec.js';
+import {
+  decodeIdCursor,
+  encodeIdCursor,
+  pageSize,
+  type Device,
+  type DevicePatch,
+  type DeviceStore,
+} from '@bulwark/core';
+import { DEVICE_COLUMNS, pageOf, toDeviceWith, type DeviceRow } from '@bulwark/store-sql';
+import { SQLITE_COLUMNS, type SqliteColumns } from './codec.js';
 import { mapUnique } from './errors.js';
 
-interface DeviceRow {
-  id: string;
-  org_id: string;
-  name: string;
-  type: string;
-  firmware_type: string | null;
-  firmware_version: string | null;
-  tags: string;
-  mode: string;
-  state: string;
-  location_id: string | null;
-  last_seen_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-const toDevice = (r: DeviceRow): Device => ({
-  id: r.id,
-  orgId: r.org_id,
-  name: r.name,
-  type: r.type,
-  firmwareType: r.firmware_type,
-  firmwareVersion: r.firmware_version,
-  tags: parseStrings(r.tags),
-  mode: r.mode as OperatingMode,
-  state: r.state as DeviceState,
-  locationId: r.location_id,
-  lastSeenAt: r.last_seen_at,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-/** Patchable device fields and their columns. */
-const COLUMNS = {
-  name: 'name',
-  type: 'type',
-  firmwareType: 'firmware_type',
-  firmwareVersion: 'firmware_version',
-  tags: 'tags',
-  mode: 'mode',
-  state: 'state',
-  locationId: 'location_id',
-  lastSeenAt: 'last_seen_at',
-  updatedAt: 'updated_at',
-} as const satisfies Record<keyof DevicePatch, string>;
+const toDevice = toDeviceWith(SQLITE_COLUMNS);
 
 /** The devices table behind the DeviceStore port; tags are a JSON array in TEXT. */
 export function createDeviceStore(db: Database): DeviceStore {
   const get = (orgId: string, id: string): Device | undefined => {
     const row = db.prepare('SELECT * FROM devices WHERE org_id = ? AND id = ?').get(orgId, id) as
-      DeviceRow | undefined;
+      DeviceRow<SqliteColumns> | undefined;
     return row && toDevice(row);
   };
   return {
@@ -88,7 +52,7 @@ export function createDeviceStore(db: Database): DeviceStore {
     async getByName(orgId, name) {
       const row = db
         .prepare('SELECT * FROM devices WHERE org_id = ? AND name = ?')
-        .get(orgId, name) as DeviceRow | undefined;
+        .get(orgId, name) as DeviceRow<SqliteColumns> | undefined;
       return row && toDevice(row);
     },
     async list(orgId, filter, page) {
@@ -122,15 +86,13 @@ export function createDeviceStore(db: Database): DeviceStore {
       const limit = pageSize(page.limit);
       const rows = db
         .prepare(`SELECT * FROM devices WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`)
-        .all(...values, limit + 1) as DeviceRow[];
-      const items = rows.slice(0, limit).map(toDevice);
-      const last = items[items.length - 1];
-      return { items, nextCursor: rows.length > limit && last ? encodeIdCursor(last.id) : null };
+        .all(...values, limit + 1) as DeviceRow<SqliteColumns>[];
+      return pageOf(rows, limit, toDevice, (last) => encodeIdCursor(last.id));
     },
     async update(orgId, id, patch) {
       const sets: string[] = [];
       const values: unknown[] = [];
-      for (const [key, column] of Object.entries(COLUMNS)) {
+      for (const [key, column] of Object.entries(DEVICE_COLUMNS)) {
         const value = patch[key as keyof DevicePatch];
         if (value === undefined) continue;
         sets.push(`${column} = ?`);
@@ -143,7 +105,7 @@ export function createDeviceStore(db: Database): DeviceStore {
             .prepare(
               `UPDATE devices SET ${sets.join(', ')} WHERE org_id = ? AND id = ? RETURNING *`,
             )
-            .get(...values, orgId, id) as DeviceRow | undefined,
+            .get(...values, orgId, id) as DeviceRow<SqliteColumns> | undefined,
       );
       return row && toDevice(row);
     },

@@ -1,23 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { Location, LocationKind, LocationStore } from '@bulwark/core';
-
-interface LocationRow {
-  id: string;
-  org_id: string;
-  parent_id: string | null;
-  kind: string;
-  name: string;
-  created_at: number;
-}
-
-const toLocation = (r: LocationRow): Location => ({
-  id: r.id,
-  orgId: r.org_id,
-  parentId: r.parent_id,
-  kind: r.kind as LocationKind,
-  name: r.name,
-  createdAt: r.created_at,
-});
+import type { Location, LocationStore } from '@bulwark/core';
+import { toLocation, type LocationRow } from '@bulwark/store-sql';
 
 /** The locations table behind the LocationStore port (core checks the tree's shape). */
 export function createLocationStore(db: Database): LocationStore {

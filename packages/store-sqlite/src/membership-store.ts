@@ -1,22 +1,9 @@
 import type { Database } from 'better-sqlite3';
-import type { Membership, MembershipStore, Role } from '@bulwark/core';
-import { parseStrings } from './codec.js';
+import type { Membership, MembershipStore } from '@bulwark/core';
+import { toMembershipWith, type MembershipRow } from '@bulwark/store-sql';
+import { SQLITE_COLUMNS, type SqliteColumns } from './codec.js';
 
-interface MembershipRow {
-  org_id: string;
-  user_id: string;
-  role: string;
-  grants: string;
-  created_at: number;
-}
-
-const toMembership = (r: MembershipRow): Membership => ({
-  orgId: r.org_id,
-  userId: r.user_id,
-  role: r.role as Role,
-  grants: parseStrings(r.grants),
-  createdAt: r.created_at,
-});
+const toMembership = toMembershipWith(SQLITE_COLUMNS);
 
 /** Inserts or replaces a membership row (shared with the organization bootstrap transaction). */
 export function insertMembership(db: Database, m: Membership): void {
@@ -36,19 +23,19 @@ export function createMembershipStore(db: Database): MembershipStore {
     async get(orgId, userId) {
       const row = db
         .prepare('SELECT * FROM memberships WHERE org_id = ? AND user_id = ?')
-        .get(orgId, userId) as MembershipRow | undefined;
+        .get(orgId, userId) as MembershipRow<SqliteColumns> | undefined;
       return row && toMembership(row);
     },
     async listByUser(userId) {
       const rows = db
         .prepare('SELECT * FROM memberships WHERE user_id = ? ORDER BY org_id')
-        .all(userId) as MembershipRow[];
+        .all(userId) as MembershipRow<SqliteColumns>[];
       return rows.map(toMembership);
     },
     async listByOrg(orgId) {
       const rows = db
         .prepare('SELECT * FROM memberships WHERE org_id = ? ORDER BY user_id')
-        .all(orgId) as MembershipRow[];
+        .all(orgId) as MembershipRow<SqliteColumns>[];
       return rows.map(toMembership);
     },
     async remove(orgId, userId) {

@@ -1,66 +1,21 @@
-import { Buffer } from 'node:buffer';
 import type { Database } from 'better-sqlite3';
-import type {
-  AggregateFn,
-  Bucket,
-  Envelope,
-  IngestProtocol,
-  MessageStore,
-  SenmlRecord,
+import {
+  decodeMessageCursor,
+  encodeMessageCursor,
+  pageSize,
+  type Envelope,
+  type MessageStore,
 } from '@bulwark/core';
-import { decodeMessageCursor, encodeMessageCursor, pageSize } from './codec.js';
-
-interface MessageRow {
-  id: string;
-  org_id: string;
-  channel_id: string;
-  subtopic: string;
-  publisher_type: string;
-  publisher_id: string;
-  protocol: string;
-  content_type: string;
-  received_at: number;
-  payload: Buffer;
-  senml: string | null;
-  origin: string;
-}
-
-const toEnvelope = (r: MessageRow): Envelope => {
-  const envelope: Envelope = {
-    id: r.id,
-    orgId: r.org_id,
-    channelId: r.channel_id,
-    subtopic: r.subtopic,
-    publisher: { type: r.publisher_type as Envelope['publisher']['type'], id: r.publisher_id },
-    protocol: r.protocol as IngestProtocol,
-    contentType: r.content_type,
-    receivedAt: r.received_at,
-    // A plain Uint8Array, as the port says (a Buffer is a subclass with another prototype).
-    payload: new Uint8Array(r.payload),
-    origin: r.origin,
-  };
-  if (r.senml !== null) envelope.senml = JSON.parse(r.senml) as SenmlRecord[];
-  return envelope;
-};
-
-/** SQL of each aggregate over the bucketed points `b` (start, v, t, message_id, idx). */
-const AGGREGATES: Record<AggregateFn, string> = {
-  min: 'SELECT start, min(v) AS value, count(*) AS n FROM b GROUP BY start ORDER BY start',
-  max: 'SELECT start, max(v) AS value, count(*) AS n FROM b GROUP BY start ORDER BY start',
-  avg: 'SELECT start, avg(v) AS value, count(*) AS n FROM b GROUP BY start ORDER BY start',
-  count: 'SELECT start, count(*) AS value, count(*) AS n FROM b GROUP BY start ORDER BY start',
-  // The value with the greatest record time; equal times are decided by message id, then by the
-  // record's position in its message.
-  last: `SELECT start, v AS value, n FROM (
-           SELECT start, v, count(*) OVER (PARTITION BY start) AS n,
-             row_number() OVER (PARTITION BY start ORDER BY t DESC, message_id DESC, idx DESC) AS rn
-           FROM b)
-         WHERE rn = 1 ORDER BY start`,
-};
-
-/** The largest |epoch ms| a Date can hold (ECMA-262 §21.4.1.1); bounds are clamped to it. */
-const MAX_MS = 8.64e15;
-const clampMs = (ms: number): number => Math.min(Math.max(ms, -MAX_MS), MAX_MS);
+import {
+  aggregateWindow,
+  BUCKET_AGGREGATES,
+  messageValues,
+  pageOf,
+  toBucket,
+  toEnvelope,
+  type BucketRow,
+  type MessageRow,
+} from '@bulwark/store-sql';
 
 /**
  * The messages and senml_values tables behind the MessageStore port.
@@ -85,20 +40,7 @@ export function createMessageStore(db: Database): MessageStore {
   );
   const append = db.transaction((envelopes: readonly Envelope[]): void => {
     for (const e of envelopes) {
-      const inserted = insertMessage.run(
-        e.id,
-        e.orgId,
-        e.channelId,
-        e.subtopic,
-        e.publisher.type,
-        e.publisher.id,
-        e.protocol,
-        e.contentType,
-        e.receivedAt,
-        Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength),
-        e.senml === undefined ? null : JSON.stringify(e.senml),
-        e.origin,
-      );
+      const inserted = insertMessage.run(...messageValues(e));
       // A repeated id (a retried batch) was stored before, with its values: skip both.
       if (inserted.changes === 0) continue;
       e.senml?.forEach((r, idx) => {
@@ -170,20 +112,10 @@ export function createMessageStore(db: Database): MessageStore {
            ORDER BY received_at, id LIMIT ?`,
         )
         .all(...values, limit + 1) as MessageRow[];
-      const items = rows.slice(0, limit).map(toEnvelope);
-      const last = items[items.length - 1];
-      return {
-        items,
-        nextCursor: rows.length > limit && last ? encodeMessageCursor(last) : null,
-      };
+      return pageOf(rows, limit, toEnvelope, encodeMessageCursor);
     },
     async aggregate(orgId, channelId, q, bucketMs, fn) {
-      const bucketUs = bucketMs * 1000;
-      if (!Number.isSafeInteger(bucketUs) || bucketMs < 1) {
-        throw new RangeError(`bucketMs must be a positive integer, got ${bucketMs}`);
-      }
-      const from = clampMs(q.from);
-      const to = clampMs(q.to);
+      const w = aggregateWindow(q, bucketMs);
       const where = [
         'org_id = ?',
         'channel_id = ?',
@@ -193,7 +125,7 @@ export function createMessageStore(db: Database): MessageStore {
         't >= ?',
         't <= ?',
       ];
-      const values: unknown[] = [orgId, channelId, q.senmlName, (from - 1) / 1000, (to + 1) / 1000];
+      const values: unknown[] = [orgId, channelId, q.senmlName, w.tFrom, w.tTo];
       const onMessage: string[] = [];
       if (q.publisherId !== undefined) {
         onMessage.push('m.publisher_id = ?');
@@ -219,17 +151,10 @@ export function createMessageStore(db: Database): MessageStore {
              SELECT (us - ((us % ?) + ?) % ?) / 1000 AS start, v, t, message_id, idx
              FROM pts WHERE us >= ? AND us <= ?
            )
-           ${AGGREGATES[fn]}`,
+           ${BUCKET_AGGREGATES[fn]}`,
         )
-        .all(
-          ...values,
-          bucketUs,
-          bucketUs,
-          bucketUs,
-          Math.ceil(from * 1000),
-          Math.floor(to * 1000),
-        ) as Array<{ start: number; value: number | null; n: number }>;
-      return rows.map((r): Bucket => ({ start: r.start, value: r.value, count: r.n }));
+        .all(...values, w.bucketUs, w.bucketUs, w.bucketUs, w.usFrom, w.usTo) as BucketRow[];
+      return rows.map(toBucket);
     },
     async deleteBefore(orgId, channelId, before) {
       return deleteBefore.immediate(orgId, channelId, before);

@@ -1,16 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import type { Membership, Organization, OrganizationStore, User } from '@bulwark/core';
+import { toOrg, type OrgRow } from '@bulwark/store-sql';
 import { mapUnique } from './errors.js';
 import { insertMembership } from './membership-store.js';
 import { insertUser } from './user-store.js';
-
-interface OrgRow {
-  id: string;
-  name: string;
-  created_at: number;
-}
-
-const toOrg = (r: OrgRow): Organization => ({ id: r.id, name: r.name, createdAt: r.created_at });
 
 /** The organizations table behind the OrganizationStore port. */
 export function createOrganizationStore(db: Database): OrganizationStore {

@@ -1,78 +1,15 @@
 import type { Database } from 'better-sqlite3';
-import type { CaRecord, CaRole, CertificateRecord, EnrollmentToken, PkiStore } from '@bulwark/core';
-
-interface CaRow {
-  scope: string;
-  role: string;
-  cert_pem: string;
-  key_sealed: string;
-  serial: string;
-  not_after: number;
-  created_at: number;
-}
-
-interface CertRow {
-  serial: string;
-  org_id: string;
-  device_id: string;
-  cert_pem: string;
-  fingerprint: string;
-  spki_sha256: string;
-  not_before: number;
-  not_after: number;
-  created_at: number;
-  revoked_at: number | null;
-  revocation_reason: string | null;
-}
-
-interface TokenRow {
-  id: string;
-  org_id: string;
-  device_id: string;
-  token_hash: string;
-  created_by: string | null;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-}
-
-const toCa = (r: CaRow): CaRecord => ({
-  scope: r.scope,
-  role: r.role as CaRole,
-  certPem: r.cert_pem,
-  keySealed: r.key_sealed,
-  serial: r.serial,
-  notAfter: r.not_after,
-  createdAt: r.created_at,
-});
-
-const toCert = (r: CertRow): CertificateRecord => ({
-  serial: r.serial,
-  orgId: r.org_id,
-  deviceId: r.device_id,
-  certPem: r.cert_pem,
-  fingerprint: r.fingerprint,
-  spkiSha256: r.spki_sha256,
-  notBefore: r.not_before,
-  notAfter: r.not_after,
-  createdAt: r.created_at,
-  revokedAt: r.revoked_at,
-  revocationReason: r.revocation_reason,
-});
-
-const toToken = (r: TokenRow): EnrollmentToken => ({
-  id: r.id,
-  orgId: r.org_id,
-  deviceId: r.device_id,
-  tokenHash: r.token_hash,
-  createdBy: r.created_by,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  usedAt: r.used_at,
-});
-
-/** Newest first; serial breaks ties so the order is stable. */
-const NEWEST_FIRST = 'ORDER BY created_at DESC, serial DESC';
+import type { CertificateRecord, PkiStore } from '@bulwark/core';
+import {
+  CERTS_NEWEST_FIRST,
+  toCa,
+  certValues,
+  toCert,
+  toToken,
+  type CaRow,
+  type CertRow,
+  type TokenRow,
+} from '@bulwark/store-sql';
 
 /** The ca, certificates, enrollment_tokens and crl_numbers tables behind the PkiStore port. */
 export function createPkiStore(db: Database): PkiStore {
@@ -81,19 +18,7 @@ export function createPkiStore(db: Database): PkiStore {
       `INSERT INTO certificates (org_id, serial, device_id, cert_pem, fingerprint, spki_sha256,
          not_before, not_after, created_at, revoked_at, revocation_reason)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      c.orgId,
-      c.serial,
-      c.deviceId,
-      c.certPem,
-      c.fingerprint,
-      c.spkiSha256,
-      c.notBefore,
-      c.notAfter,
-      c.createdAt,
-      c.revokedAt,
-      c.revocationReason,
-    );
+    ).run(...certValues(c));
   };
   // The conditional UPDATE decides which of two racing enrollments wins; the token must also
   // belong to the certificate's organization, so a token can never place a cert in another tenant.
@@ -162,7 +87,9 @@ export function createPkiStore(db: Database): PkiStore {
     },
     async listCertificates(orgId, deviceId) {
       const rows = db
-        .prepare(`SELECT * FROM certificates WHERE org_id = ? AND device_id = ? ${NEWEST_FIRST}`)
+        .prepare(
+          `SELECT * FROM certificates WHERE org_id = ? AND device_id = ? ${CERTS_NEWEST_FIRST}`,
+        )
         .all(orgId, deviceId) as CertRow[];
       return rows.map(toCert);
     },
@@ -170,7 +97,7 @@ export function createPkiStore(db: Database): PkiStore {
       const rows = db
         .prepare(
           `SELECT * FROM certificates WHERE org_id = ? AND spki_sha256 = ?
-           AND revoked_at IS NULL AND not_after > ? ${NEWEST_FIRST}`,
+           AND revoked_at IS NULL AND not_after > ? ${CERTS_NEWEST_FIRST}`,
         )
         .all(orgId, spkiSha256, now) as CertRow[];
       return rows.map(toCert);

@@ -1,27 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { RefreshSession, SessionStore } from '@bulwark/core';
-
-interface SessionRow {
-  id: string;
-  user_id: string;
-  org_id: string;
-  token_hash: string;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-  replaced_by: string | null;
-}
-
-const toSession = (r: SessionRow): RefreshSession => ({
-  id: r.id,
-  userId: r.user_id,
-  orgId: r.org_id,
-  tokenHash: r.token_hash,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  revokedAt: r.revoked_at,
-  replacedBy: r.replaced_by,
-});
+import { toSession, type SessionRow } from '@bulwark/store-sql';
 
 /** The refresh_sessions table behind the SessionStore port. */
 export function createSessionStore(db: Database): SessionStore {

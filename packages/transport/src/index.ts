@@ -4,3 +4,4 @@ export { openApiDocument } from './http/openapi.js';
 export { httpStatus, normalizeError, toProblem } from './http/problem.js';
 export * from './mqtt/index.js';
 export * from './messaging/index.js';
+export * from './coap/index.js';

@@ -1,0 +1,71 @@
+import type { Logger } from 'pino';
+import type { Bus, Unsubscribe } from '@bulwark/core';
+import { startCoapServer, type CoapServer } from '@bulwark/transport';
+import type { HubConfig } from './config.js';
+import type { HubMetrics } from './metrics.js';
+import type { HubServices } from './services.js';
+
+/**
+ * Starts CoAP (RFC 7252, UDP) when the operator asked for it: device-key authentication, ingest
+ * through the same messaging path as every protocol, and Observe subscriptions fed from the bus.
+ * It has no transport security until DTLS arrives, so the hub says so loudly at start.
+ */
+export async function startCoap(d: {
+  config: HubConfig;
+  services: HubServices;
+  bus: Bus;
+  log: Logger;
+  metrics: HubMetrics;
+}): Promise<{ server: CoapServer & { port: number }; stop(): Promise<void> } | undefined> {
+  const { config, services, log } = d;
+  if (config.coapPort === null) return undefined;
+  const server = await startCoapServer({
+    port: config.coapPort,
+    host: config.coapHost,
+    maxPayloadBytes: config.maxPayloadBytes,
+    log: {
+      warn: (o, m) => log.warn(o, m),
+      info: (o, m) => log.info(o, m),
+      debug: (o, m) => log.debug(o, m),
+    },
+    hooks: {
+      async authenticate(deviceId, key) {
+        const device = await services.pki.authenticateDeviceKey(deviceId, key);
+        if (!device || device.state === 'quarantined') {
+          d.metrics.authFailures.inc({ protocol: 'coap' });
+          return undefined;
+        }
+        return { type: 'device', id: device.id, orgId: device.orgId };
+      },
+      async ingest(client, m) {
+        await services.messaging.ingest(client, { ...m, protocol: 'coap' });
+      },
+      canSubscribe: (client, channelId) => services.messaging.canSubscribe(client, channelId),
+    },
+  });
+  log.warn(
+    { port: server.port, host: config.coapHost },
+    'CoAP is enabled WITHOUT transport security (no DTLS yet): device keys and payloads cross the network in clear text — use it only on trusted networks',
+  );
+  const unsubscribe: Unsubscribe = await d.bus.subscribe((env) =>
+    server.deliver({
+      channelId: env.channelId,
+      subtopic: env.subtopic,
+      contentType: env.contentType,
+      payload: env.payload,
+    }),
+  );
+  d.metrics.gauge(
+    'bulwark_coap_observers',
+    'Registered CoAP observations',
+    [],
+    () => server.stats().observers,
+  );
+  return {
+    server,
+    async stop() {
+      await unsubscribe();
+      await server.close();
+    },
+  };
+}

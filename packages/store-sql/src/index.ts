@@ -1,0 +1,53 @@
+/**
+ * @bulwark/store-sql: the table layout both SQL adapters share — row shapes, row → record
+ * mapping, and the few fragments and helpers that are the same in SQLite and PostgreSQL.
+ */
+export type { ColumnCodec, ColumnTypes } from './columns.js';
+export { pageOf } from './page.js';
+export {
+  toOrg,
+  toUserWith,
+  USER_COLUMNS,
+  toMembershipWith,
+  toSession,
+  toApiKeyWith,
+  type OrgRow,
+  type UserRow,
+  type MembershipRow,
+  type SessionRow,
+  type ApiKeyRow,
+} from './identity-rows.js';
+export {
+  toDeviceWith,
+  DEVICE_COLUMNS,
+  toDeviceKey,
+  toLocation,
+  type DeviceRow,
+  type DeviceKeyRow,
+  type LocationRow,
+} from './device-rows.js';
+export {
+  toCa,
+  toCert,
+  certValues,
+  toToken,
+  CERTS_NEWEST_FIRST,
+  type CaRow,
+  type CertRow,
+  type TokenRow,
+} from './pki-rows.js';
+export { toAuditEvent, auditEventValues, type AuditRow, type AuditHeadRow } from './audit-rows.js';
+export {
+  toChannelWith,
+  toConnectionWith,
+  type ChannelRow,
+  type ConnectionRow,
+} from './channel-rows.js';
+export { toEnvelope, messageValues, type MessageRow } from './message-rows.js';
+export {
+  BUCKET_AGGREGATES,
+  toBucket,
+  aggregateWindow,
+  type BucketRow,
+  type AggregateWindow,
+} from './aggregates.js';

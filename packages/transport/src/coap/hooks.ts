@@ -1,0 +1,55 @@
+/** The narrow interface between the CoAP adapter and the hub that wires it. */
+
+/** An authenticated CoAP client: always a device (device-key auth, RFC 7252 has no other here). */
+export interface CoapClient {
+  type: 'device';
+  id: string;
+  orgId: string;
+}
+
+/** One message as the adapter hands it to the hub, or the hub hands it back for delivery. */
+export interface CoapMessage {
+  channelId: string;
+  /** '' when the message has no subtopic; otherwise levels joined with '/'. */
+  subtopic: string;
+  /** A media type from the Content-Format table (`content-format.ts`). */
+  contentType: string;
+  payload: Uint8Array;
+}
+
+/** The security and ingest decisions the hub makes for the adapter; each denies unless it allows. */
+export interface CoapHooks {
+  /** Device-key auth: the `auth` Uri-Query is "<deviceId>:<deviceKey>". Return the client or undefined. */
+  authenticate(deviceId: string, key: string): Promise<CoapClient | undefined>;
+  /** Accept a message; throw a BulwarkError (not_authorized, payload_too_large, senml_invalid, quota_exceeded, …) to refuse. */
+  ingest(client: CoapClient, m: CoapMessage): Promise<void>;
+  /** May this client observe this channel? */
+  canSubscribe(client: CoapClient, channelId: string): Promise<boolean>;
+}
+
+/** Where the adapter reports what an operator should see (same shape as the MQTT engine's logger). */
+export interface CoapLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+/** Counters the hub exports as metrics. */
+export interface CoapStats {
+  /** Observations currently registered. */
+  observers: number;
+  /** Requests handed to a resource handler (each block of a block-wise transfer counts). */
+  requests: number;
+  /** Requests answered with a 4.xx/5.xx code, plus observations refused by a limit. */
+  refused: number;
+}
+
+/** A running CoAP endpoint. */
+export interface CoapServer {
+  /** Deliver a message to every observer of (channelId, subtopic) — the hub calls this for every envelope from its bus. */
+  deliver(m: CoapMessage): void;
+  /** Current counters. */
+  stats(): CoapStats;
+  /** Ends every observation and closes the UDP socket. */
+  close(): Promise<void>;
+}
