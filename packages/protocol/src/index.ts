@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './api/index.js';
 export * from './topics.js';
+export * from './device-plane.js';
