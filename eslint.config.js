@@ -59,10 +59,11 @@ const ALLOWED = {
   sdk: ['@bulwark/protocol', '@peculiar/x509', 'reflect-metadata'],
   cli: ['@bulwark/protocol', '@bulwark/sdk', 'undici', ...NODE],
   testkit: ['@bulwark/protocol', '@bulwark/core', 'pg', ...NODE],
+  agent: ['@bulwark/protocol', '@bulwark/sdk', 'mqtt', 'multicast-dns', ...NODE],
   hub: null, // composition root: may import anything
 };
 // Tests may additionally use the testkit, the sdk and Node built-ins.
-const TEST_EXTRA = ['@bulwark/testkit', '@bulwark/sdk', 'mqtt', ...NODE];
+const TEST_EXTRA = ['@bulwark/testkit', '@bulwark/sdk', '@bulwark/transport', 'mqtt', ...NODE];
 
 const allowedImports = {
   meta: { type: 'problem', schema: [{ type: 'array', items: { type: 'string' } }] },
