@@ -13,7 +13,8 @@ import { connectTls, nextMessages, publish, subscribe } from './mqtt-helpers.js'
 const skip = (await requirePostgres()) || (await requireNats());
 const schemas = withPostgresSchemas();
 
-describe('a two-node cluster on PostgreSQL and NATS', { skip }, () => {
+// Bounded: a cluster problem must fail the run, not hang it.
+describe('a two-node cluster on PostgreSQL and NATS', { skip, timeout: 60_000 }, () => {
   let a: TestHub;
   let b: TestHub;
   let s: Awaited<ReturnType<typeof setupOwner>>;
@@ -92,9 +93,16 @@ describe('a two-node cluster on PostgreSQL and NATS', { skip }, () => {
       body: { clientType: 'device', clientId: d.id, publish: true, subscribe: true },
     });
     const onB = await connectTls(b, { clientId: d.id, username: d.id, password: key });
-    const closed = new Promise<number>((resolve) => {
+    const closed = new Promise<number>((resolve, reject) => {
       const t0 = Date.now();
-      onB.once('close', () => resolve(Date.now() - t0));
+      const timer = setTimeout(
+        () => reject(new Error('the session on node B was not cut within 10 s')),
+        10_000,
+      );
+      onB.once('close', () => {
+        clearTimeout(timer);
+        resolve(Date.now() - t0);
+      });
     });
     await a.client(s.apiKey).devices.revokeKey(d.id, deviceKey.id);
     const ms = await closed;

@@ -16,17 +16,22 @@ export const deviceTopic = {
   desired: (deviceId: string) => `$devices/${deviceId}/twin/desired`,
   reported: (deviceId: string) => `$devices/${deviceId}/twin/reported`,
   command: (deviceId: string, commandId: string) => `$devices/${deviceId}/commands/${commandId}`,
-  commandStatus: (deviceId: string, commandId: string) => `$devices/${deviceId}/commands/${commandId}/status`,
+  commandStatus: (deviceId: string, commandId: string) =>
+    `$devices/${deviceId}/commands/${commandId}/status`,
   events: (deviceId: string) => `$devices/${deviceId}/events`,
   metrics: (deviceId: string) => `$devices/${deviceId}/metrics`,
   presence: (deviceId: string) => `$devices/${deviceId}/presence`,
   /** What a device subscribes to: everything the hub sends it. */
-  inbound: (deviceId: string) => [`$devices/${deviceId}/twin/desired`, `$devices/${deviceId}/commands/+`],
+  inbound: (deviceId: string) => [
+    `$devices/${deviceId}/twin/desired`,
+    `$devices/${deviceId}/commands/+`,
+  ],
 } as const;
 
 /** A JSON object of configuration: sections (network, logging, sampling, app …) of values. */
 export type TwinState = { [key: string]: TwinValue };
-export type TwinValue = string | number | boolean | null | TwinValue[] | { [key: string]: TwinValue };
+export type TwinValue =
+  string | number | boolean | null | TwinValue[] | { [key: string]: TwinValue };
 
 /** The desired state the hub holds for a device; `version` grows with every change. */
 export interface DesiredTwin {
