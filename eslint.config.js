@@ -64,6 +64,8 @@ const ALLOWED = {
 };
 // Tests may additionally use the testkit, the sdk and Node built-ins.
 const TEST_EXTRA = ['@bulwark/testkit', '@bulwark/sdk', '@bulwark/transport', 'mqtt', ...NODE];
+// …and per package: the agent's tests run against a real in-process hub.
+const TEST_EXTRA_BY_PKG = { agent: ['@bulwark/hub', '@bulwark/core', 'pino', 'undici'] };
 
 const allowedImports = {
   meta: { type: 'problem', schema: [{ type: 'array', items: { type: 'string' } }] },
@@ -168,7 +170,10 @@ export default tseslint.config(
       {
         files: [`packages/${pkg}/test/**/*.ts`],
         rules: {
-          'bulwark/allowed-imports': ['error', [...list, ...TEST_EXTRA, `@bulwark/${pkg}`]],
+          'bulwark/allowed-imports': [
+            'error',
+            [...list, ...TEST_EXTRA, ...(TEST_EXTRA_BY_PKG[pkg] ?? []), `@bulwark/${pkg}`],
+          ],
         },
       },
     ]),

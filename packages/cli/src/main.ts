@@ -1,7 +1,12 @@
 import { BulwarkError } from '@bulwark/protocol';
 import { groupHelp } from './command.js';
 import { COMMANDS } from './commands/index.js';
-import { isLocalCommand, runLocalCommand } from './commands/local.js';
+import {
+  isAgentCommand,
+  isLocalCommand,
+  runAgentCommand,
+  runLocalCommand,
+} from './commands/local.js';
 import { dispatch } from './dispatch.js';
 import { CliError, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
@@ -12,6 +17,11 @@ const LOCAL_HELP = `local commands (run by the hub package on a data dir; --help
   bulwark admin create-owner --data-dir DIR …      create the first owner
   bulwark admin api-key --data-dir DIR …           create an API key without the API
   bulwark audit verify --data-dir DIR              verify the audit hash chain
+
+device commands (run by the agent package on this machine):
+  bulwark agent --config FILE                      run the device agent
+  bulwark simulate --devices N …                   run N simulated agents against a hub
+  bulwark discover [--timeout S]                   list Bulwark devices announced on the LAN
 `;
 
 const ENV_HELP = `environment:
@@ -75,9 +85,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       }
       // `bulwark help device list` is `bulwark device list --help`.
       if (isLocalCommand(rest)) return await runLocalCommand([...rest, '--help'], io);
+      if (isAgentCommand(rest)) return await runAgentCommand([...rest, '--help'], io);
       return await dispatch(COMMANDS, [...rest, '--help'], io);
     }
     if (isLocalCommand(argv)) return await runLocalCommand(argv, io);
+    if (isAgentCommand(argv)) return await runAgentCommand(argv, io);
     return await dispatch(COMMANDS, argv, io);
   } catch (err) {
     return reportError(err, io);

@@ -6,21 +6,41 @@ export function isLocalCommand(argv: readonly string[]): boolean {
   return cmd === 'hub' || cmd === 'admin' || (cmd === 'audit' && sub === 'verify');
 }
 
+/** Whether argv is a command the agent package runs on this machine (agent, simulate, discover). */
+export function isAgentCommand(argv: readonly string[]): boolean {
+  const [cmd] = argv;
+  return cmd === 'agent' || cmd === 'simulate' || cmd === 'discover';
+}
+
 /**
- * Runs a local command (`hub`, `admin …`, `audit verify`) in the hub package. The specifier is a
- * variable so neither TypeScript nor the dependency rule couples the CLI to the hub: an install
- * without the hub still has every remote command.
+ * Loads an optional package by a variable specifier so neither TypeScript nor the dependency rule
+ * couples the CLI to it: an install without the hub or the agent still has every remote command.
  */
-export async function runLocalCommand(argv: string[], io: Io): Promise<number> {
-  const spec = '@bulwark/hub';
-  let hub: { runLocalCommand(argv: string[]): Promise<number> };
+async function loadOptional<T>(spec: string, io: Io): Promise<T | undefined> {
   try {
-    hub = (await import(spec)) as typeof hub;
+    return (await import(spec)) as T;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    io.err('the hub is not installed here (npm install @bulwark/hub)\n');
+    io.err(`${spec} is not installed here (npm install ${spec})\n`);
     if (!(err as Error).message.includes(`'${spec}'`)) io.err(`(${(err as Error).message})\n`);
-    return 1;
+    return undefined;
   }
-  return hub.runLocalCommand(argv);
+}
+
+/** Runs a local command (`hub`, `admin …`, `audit verify`) in the hub package. */
+export async function runLocalCommand(argv: string[], io: Io): Promise<number> {
+  const hub = await loadOptional<{ runLocalCommand(argv: string[]): Promise<number> }>(
+    '@bulwark/hub',
+    io,
+  );
+  return hub ? hub.runLocalCommand(argv) : 1;
+}
+
+/** Runs `agent`, `simulate` or `discover` in the agent package. */
+export async function runAgentCommand(argv: string[], io: Io): Promise<number> {
+  const agent = await loadOptional<{ runAgentCommand(argv: string[]): Promise<number> }>(
+    '@bulwark/agent',
+    io,
+  );
+  return agent ? agent.runAgentCommand(argv) : 1;
 }
