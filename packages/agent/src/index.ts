@@ -1,3 +1,19 @@
 /** The Bulwark device agent: its command-line entry points and the pieces the simulator reuses. */
 export { runAgentCommand } from './commands/index.js';
 export type * from './ports.js';
+export { Agent, type AgentDeps, type AgentStatus, type PublishErrorCode } from './agent.js';
+export {
+  parseAgentConfig,
+  loadAgentConfig,
+  AgentConfigError,
+  type AgentConfig,
+  type AutonomousRule,
+} from './config.js';
+export { DirFiles } from './files/dir-files.js';
+export { MemoryFiles } from './files/memory-files.js';
+export type { SectionHandler, ParamSpec } from './runtime/twin.js';
+export type { CommandHandler, CommandContext } from './runtime/commands.js';
+export { CommandError } from './runtime/commands.js';
+export type { CertificateAuthority, IdentityMaterial } from './runtime/identity.js';
+export { SyntheticSystem, type SyntheticFigures } from './sim/synthetic-system.js';
+export * from './local/index.js';

@@ -14,6 +14,7 @@ import {
   type MqttEngine,
 } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
+import { createDevicePlane, type DevicePlane } from './device-plane.js';
 import type { HubMetrics } from './metrics.js';
 import type { HubServices } from './services.js';
 
@@ -35,6 +36,8 @@ export interface Brokers {
   denials: ReadonlyMap<string, number>;
   mqttPort: number;
   openPort: number | null;
+  /** Device management over MQTT (twin, commands, presence); `sweep()` runs one sweep now. */
+  devicePlane: DevicePlane;
   stop(): Promise<void>;
 }
 
@@ -67,11 +70,13 @@ export async function startBrokers(d: {
   const seen = new Map<string, number>();
   // Denied publishes/subscribes per client id (device id for devices), for monitoring.
   const denials = new Map<string, number>();
+  const devicePlane = createDevicePlane({ services, log });
   const engine = createMqttEngine({
     hooks: hubMqttHooks({
       auth: services.auth,
       pki: services.pki,
       messaging: services.messaging,
+      devicePlane: devicePlane.hook,
       onConnect: (c) => {
         // Presence: last seen, at most once a minute per device.
         if (c.type !== 'device') return;
@@ -91,6 +96,7 @@ export async function startBrokers(d: {
       denials.set(id, (denials.get(id) ?? 0) + 1);
     },
   });
+  devicePlane.start(engine);
   const tlsServer = await listenMqttTls(engine, {
     port: config.mqttPort,
     host: config.httpHost,
@@ -187,12 +193,15 @@ export async function startBrokers(d: {
     denials,
     mqttPort: (tlsServer.address() as { port: number }).port,
     openPort: open ? (open.server.address() as { port: number }).port : null,
+    devicePlane,
     async stop() {
       clearInterval(revocationSweep);
+      devicePlane.stop();
       await unsubscribe();
       detachWs();
       const closing = [close(tlsServer), ...(open ? [close(open.server)] : [])];
       await engine.close();
+      await devicePlane.drain();
       if (open) await open.engine.close();
       await Promise.all(closing);
     },

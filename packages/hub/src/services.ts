@@ -2,8 +2,13 @@ import {
   ApiKeyService,
   AuditService,
   AuthService,
+  CommandService,
+  ManagementSignals,
+  PresenceService,
+  TwinService,
   DEFAULT_IDENTITY_CONFIG,
   DEFAULT_PKI_CONFIG,
+  DEFAULT_TICKET_CONFIG,
   DeviceService,
   DEFAULT_MESSAGING_CONFIG,
   LocationService,
@@ -11,6 +16,7 @@ import {
   OrgService,
   PkiService,
   SecretBox,
+  TicketService,
   createMemoryBus,
   deriveKey,
   systemClock,
@@ -25,7 +31,7 @@ import type { HubConfig } from './config.js';
 import { jwtSigner } from './token-signer.js';
 
 /** Every core service, wired on one storage and master key. */
-export type HubServices = HttpServices;
+export type HubServices = HttpServices & { managementSignals: ManagementSignals };
 
 /** Builds the core services (no sockets): used by the hub process and the local commands. */
 export function createServices(
@@ -64,6 +70,26 @@ export function createServices(
     devices,
     config: { ...DEFAULT_PKI_CONFIG, deviceCertDays: config.deviceCertDays },
   });
+  const audit = new AuditService({ store: storage.audit, clock });
+  // Device management: the device plane (hub/device-plane.ts) listens to the signals to push
+  // desired twins and commands to devices connected to this node at once.
+  const managementSignals = new ManagementSignals();
+  const twins = new TwinService({ storage, clock, devices, audit, signals: managementSignals });
+  const commands = new CommandService({ storage, clock, devices, signals: managementSignals });
+  const presence = new PresenceService({ storage, clock, devices });
+  // A ticket revocation reaches the device through its desired twin: `tickets.revoked` is the
+  // list of revoked, unexpired ticket ids (a merge patch replaces the whole array).
+  const tickets = new TicketService({
+    storage,
+    clock,
+    pki,
+    devices,
+    audit,
+    config: DEFAULT_TICKET_CONFIG,
+    revocations: async (orgId, deviceId, jtis, actor) => {
+      await twins.patchDesired(orgId, deviceId, { tickets: { revoked: jtis } }, { actor });
+    },
+  });
   return {
     auth,
     apiKeys: new ApiKeyService({ storage, clock }),
@@ -71,7 +97,12 @@ export function createServices(
     devices,
     locations,
     pki,
-    audit: new AuditService({ store: storage.audit, clock }),
+    audit,
+    twins,
+    commands,
+    presence,
+    managementSignals,
+    tickets,
     messaging: new MessagingService({
       storage,
       clock,

@@ -189,7 +189,9 @@ describe('messaging: channels, ingest on every protocol, storage and queries', (
       );
       assert.equal(await publish(c, 'some/other/topic', 'x'), 0x87);
       assert.equal(await publish(c, `$devices/${devices['display']!.id}/events`, 'x'), 0x87);
-      assert.equal(await publish(c, `$devices/${d.id}/events`, 'mine'), 0);
+      // Its own management plane: events must be DeviceEvent[] (management.test.ts covers the rest).
+      const event = { kind: 'mine', severity: 'info', at: new Date().toISOString(), detail: {} };
+      assert.equal(await publish(c, `$devices/${d.id}/events`, JSON.stringify([event])), 0);
       assert.deepEqual(await subscribe(c, `channels/${channelId}/messages`), [0x87]);
       assert.deepEqual(await subscribe(c, '#'), [0x87]);
     } finally {

@@ -27,7 +27,9 @@ const URN_SAFE_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 
 /**
  * Issues a device certificate for the CSR's key (the CSR is checked again here, so no caller can
- * skip it): subject CN=deviceId, O=orgId; URI SANs naming the device and organization; clientAuth.
+ * skip it): subject CN=deviceId, O=orgId; URI SANs naming the device and organization; clientAuth
+ * (it calls home with mTLS) and serverAuth (it serves its local management port with the same key).
+ * With only URI SANs and no DNS names, it can't pass as any host name.
  */
 export async function issueDeviceCertificate(
   issuer: KeyedCertificate,
@@ -59,7 +61,10 @@ export async function issueDeviceCertificate(
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(usage, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      new x509.ExtendedKeyUsageExtension([
+        x509.ExtendedKeyUsage.clientAuth,
+        x509.ExtendedKeyUsage.serverAuth,
+      ]),
       new x509.SubjectAlternativeNameExtension([
         { type: 'url', value: `${DEVICE_URN}${req.deviceId}` },
         { type: 'url', value: `${ORG_URN}${req.orgId}` },

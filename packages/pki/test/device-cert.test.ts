@@ -52,7 +52,7 @@ describe('device certificates', () => {
     assert.equal(issued.spkiSha256, info.spkiSha256);
   });
 
-  it('makes an end entity for client auth: CA:false (critical), digitalSignature+keyAgreement, clientAuth, SKI, AKI', async () => {
+  it('makes an end entity for client and local-port server auth: CA:false (critical), digitalSignature+keyAgreement, clientAuth+serverAuth, SKI, AKI', async () => {
     const { issuing } = await caPair(ca, ORG);
     const { csrPem } = await webCryptoCsr({ name: 'ECDSA', namedCurve: 'P-256' });
     const issued = await ca.issueDeviceCertificate(issuing, {
@@ -70,7 +70,7 @@ describe('device certificates', () => {
     assert.equal(ku?.usages, x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement);
     assert.deepEqual(
       [...(cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])],
-      [x509.ExtendedKeyUsage.clientAuth],
+      [x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth],
     );
     assert.ok(cert.getExtension(x509.SubjectKeyIdentifierExtension));
     assert.equal(

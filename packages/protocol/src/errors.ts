@@ -66,6 +66,20 @@ export const ERRORS = {
   // devices and locations
   device_name_taken: { kind: 'conflict', title: 'A device with this name already exists' },
   device_decommissioned: { kind: 'conflict', title: 'The device is decommissioned' },
+  // device management
+  twin_version_conflict: {
+    kind: 'conflict',
+    title: 'The desired twin changed since the version given (ifVersion)',
+  },
+  twin_invalid: { kind: 'invalid', title: 'The twin state or patch is not acceptable' },
+  command_finished: {
+    kind: 'conflict',
+    title: 'The command has already finished (succeeded, failed, expired or canceled)',
+  },
+  device_payload_invalid: {
+    kind: 'invalid',
+    title: "A device's management-plane message does not match its schema",
+  },
   location_parent_invalid: { kind: 'invalid', title: 'The parent location cannot hold this kind' },
   location_not_empty: { kind: 'conflict', title: 'The location still holds locations or devices' },
   // messaging

@@ -7,7 +7,9 @@ import { authApi, setupApi } from './resources/auth.js';
 import { devicesApi } from './resources/devices.js';
 import { apiKeysApi, orgsApi, usersApi } from './resources/identity.js';
 import { locationsApi } from './resources/locations.js';
+import { alertsApi, commandsApi, deviceStatusApi, twinsApi } from './resources/management.js';
 import { pkiApi } from './resources/pki.js';
+import { ticketsApi } from './resources/tickets.js';
 
 /** Options of `createClient`. */
 export type ClientOptions = CallOptions;
@@ -16,7 +18,10 @@ export type ClientOptions = CallOptions;
 export interface BulwarkClient {
   /** Any operation by its id in ROUTES, typed from the route's schemas. */
   readonly call: Call;
-  readonly devices: ReturnType<typeof devicesApi>;
+  readonly devices: ReturnType<typeof devicesApi> & ReturnType<typeof deviceStatusApi>;
+  readonly twins: ReturnType<typeof twinsApi>;
+  readonly commands: ReturnType<typeof commandsApi>;
+  readonly alerts: ReturnType<typeof alertsApi>;
   readonly apiKeys: ReturnType<typeof apiKeysApi>;
   readonly users: ReturnType<typeof usersApi>;
   readonly orgs: ReturnType<typeof orgsApi>;
@@ -26,6 +31,7 @@ export interface BulwarkClient {
   readonly setup: ReturnType<typeof setupApi>;
   readonly auth: ReturnType<typeof authApi>;
   readonly pki: ReturnType<typeof pkiApi>;
+  readonly tickets: ReturnType<typeof ticketsApi>;
   /** Who the caller is, in which organization, with which permissions. */
   me(): Promise<OperationOutput<'getMe'>>;
   /** Device enrollment: a one-time token and a CSR in, a certificate and its chain out. */
@@ -37,7 +43,10 @@ export function createClient(opts: ClientOptions): BulwarkClient {
   const call = createCall(opts);
   return {
     call,
-    devices: devicesApi(call),
+    devices: { ...devicesApi(call), ...deviceStatusApi(call) },
+    twins: twinsApi(call),
+    commands: commandsApi(call),
+    alerts: alertsApi(call),
     apiKeys: apiKeysApi(call),
     users: usersApi(call),
     orgs: orgsApi(call),
@@ -47,6 +56,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     setup: setupApi(call),
     auth: authApi(call),
     pki: pkiApi(call),
+    tickets: ticketsApi(call),
     me: () => call('getMe'),
     enroll: (body) => call('enroll', { body }),
   };

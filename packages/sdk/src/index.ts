@@ -7,5 +7,11 @@ export { createCall, fillPath, toQueryString, type CallOptions } from './call.js
 export { ApiError } from './errors.js';
 export { paginate, type Page } from './paginate.js';
 export type { RevocationReason } from './resources/devices.js';
+export {
+  CommandWaitTimeout,
+  isCommandDone,
+  TERMINAL_COMMAND_STATES,
+  type WaitOptions,
+} from './resources/management.js';
 export type { BodyOf, Call, CallArgs, QueryOf } from './types.js';
 export * from './csr.js';

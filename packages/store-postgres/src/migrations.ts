@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { transaction } from './db.js';
+import { managementSchema } from '@bulwark/store-sql';
 
 /** One step of the schema: applied once, in order, inside the migration transaction. */
 export interface Migration {
@@ -274,6 +275,34 @@ CREATE INDEX senml_values_series ON senml_values (org_id, channel_id, name, t)
     up: `
 CREATE INDEX certificates_revoked ON certificates (revoked_at) WHERE revoked_at IS NOT NULL;
 CREATE INDEX device_keys_revoked ON device_keys (revoked_at) WHERE revoked_at IS NOT NULL;
+`,
+  },
+  {
+    version: 4,
+    name: 'device-management',
+    // The device twin, the durable command queue, presence with the latest metrics, device events
+    // and alerts (DESIGN.md §3). The same tables in both dialects (store-sql managementSchema).
+    up: managementSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
+  },
+  {
+    version: 5,
+    name: 'access-tickets',
+    // One-time tickets for devices' local management ports. The signed ticket is not kept (the
+    // device verifies it offline); the row is for listing, audit and revocation of backup tickets.
+    up: `
+CREATE TABLE access_tickets (
+  jti text COLLATE "C" PRIMARY KEY,
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  device_id text COLLATE "C" NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  perm text NOT NULL,
+  issued_by text COLLATE "C" NOT NULL,
+  issued_by_type text NOT NULL,
+  issued_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  backup boolean NOT NULL,
+  revoked_at bigint
+);
+CREATE INDEX access_tickets_device ON access_tickets (org_id, device_id, jti);
 `,
   },
 ];

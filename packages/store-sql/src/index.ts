@@ -51,3 +51,10 @@ export {
   type BucketRow,
   type AggregateWindow,
 } from './aggregates.js';
+export { toTicketWith, ticketValues, type TicketRow } from './ticket-rows.js';
+export {
+  createManagementStores,
+  type ManagementStores,
+  type SqlRunner,
+} from './management-stores.js';
+export { managementSchema } from './management-schema.js';

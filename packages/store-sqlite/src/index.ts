@@ -9,6 +9,7 @@ import { createChannelStore } from './channel-store.js';
 import { createDeviceKeyStore } from './device-key-store.js';
 import { createDeviceStore } from './device-store.js';
 import { createLocationStore } from './location-store.js';
+import { createSqliteManagementStores } from './management-store.js';
 import { createMembershipStore } from './membership-store.js';
 import { createMessageStore } from './message-store.js';
 import { migrate } from './migrations.js';
@@ -16,6 +17,7 @@ import { createOrganizationStore } from './organization-store.js';
 import { createPkiStore } from './pki-store.js';
 import { createSessionStore } from './session-store.js';
 import { createSystemStore } from './system-store.js';
+import { createTicketStore } from './ticket-store.js';
 import { createUserStore } from './user-store.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
@@ -53,6 +55,8 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       system: createSystemStore(db),
       channels: createChannelStore(db),
       messages: createMessageStore(db),
+      tickets: createTicketStore(db),
+      ...createSqliteManagementStores(db),
       schemaVersion,
       async ping() {
         try {

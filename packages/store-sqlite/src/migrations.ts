@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { managementSchema } from '@bulwark/store-sql';
 
 /** One step of the schema: applied once, in order, inside a transaction. */
 export interface Migration {
@@ -271,6 +272,34 @@ CREATE INDEX senml_values_series ON senml_values (org_id, channel_id, name, t, v
     up: `
 CREATE INDEX certificates_revoked ON certificates (revoked_at) WHERE revoked_at IS NOT NULL;
 CREATE INDEX device_keys_revoked ON device_keys (revoked_at) WHERE revoked_at IS NOT NULL;
+`,
+  },
+  {
+    version: 4,
+    name: 'device-management',
+    // The device twin, the durable command queue, presence with the latest metrics, device events
+    // and alerts (DESIGN.md §3). The same tables in both dialects (store-sql managementSchema).
+    up: managementSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 5,
+    name: 'access-tickets',
+    // One-time tickets for devices' local management ports. The signed ticket is not kept (the
+    // device verifies it offline); the row is for listing, audit and revocation of backup tickets.
+    up: `
+CREATE TABLE access_tickets (
+  jti TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  perm TEXT NOT NULL,
+  issued_by TEXT NOT NULL,
+  issued_by_type TEXT NOT NULL,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  backup INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX access_tickets_device ON access_tickets (org_id, device_id, jti);
 `,
   },
 ];

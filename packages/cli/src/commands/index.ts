@@ -3,12 +3,16 @@ import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
 import { channelCommands } from './channel.js';
 import { deviceCommands } from './device.js';
+import { commandCommands } from './device-command.js';
 import { deviceEnrollCommands } from './device-enroll.js';
 import { deviceKeyCommands } from './device-keys.js';
 import { locationCommands } from './location.js';
 import { orgCommands } from './org.js';
 import { pkiCommands } from './pki.js';
+import { presenceCommands } from './presence.js';
 import { sessionCommands } from './session.js';
+import { ticketCommands } from './ticket.js';
+import { twinCommands } from './twin.js';
 import { userCommands } from './user.js';
 
 /** Every remote command, in the order `bulwark help` lists them. */
@@ -16,6 +20,10 @@ export const COMMANDS: readonly Command[] = [
   ...deviceEnrollCommands,
   ...deviceCommands,
   ...deviceKeyCommands,
+  ...twinCommands,
+  ...commandCommands,
+  ...presenceCommands,
+  ...ticketCommands,
   ...apiKeyCommands,
   ...userCommands,
   ...orgCommands,

@@ -1,3 +1,4 @@
+import { sign as cryptoSign } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { BulwarkError } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
@@ -116,6 +117,26 @@ export class PkiService extends EventEmitter<PkiEvents> {
   /** The hub's CA certificate (what clients trust for the hub's TLS server certificate). */
   async hubCaPem(): Promise<string> {
     return (await this.#ca(HUB_SCOPE, 'root')).certPem;
+  }
+
+  /**
+   * Signs a payload as a compact JWS (RFC 7515, ES256 per RFC 7518 §3.4: the raw r‖s signature)
+   * with the organization's issuing CA key, which every enrolled device has in its chain and so can
+   * verify offline (access tickets). The key never leaves this service.
+   */
+  async signJws(
+    orgId: string,
+    payload: Record<string, unknown>,
+    header: Record<string, string> = {},
+  ): Promise<string> {
+    const issuer = await this.#ca(orgId, 'issuing');
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const input = `${b64({ ...header, alg: 'ES256', kid: issuer.record.serial })}.${b64(payload)}`;
+    const sig = cryptoSign('sha256', Buffer.from(input), {
+      key: issuer.keyPem,
+      dsaEncoding: 'ieee-p1363',
+    });
+    return `${input}.${sig.toString('base64url')}`;
   }
 
   /** A fresh TLS server certificate from the hub's CA. */

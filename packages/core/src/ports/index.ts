@@ -6,3 +6,5 @@ export type * from './tokens.js';
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
 export type * from './messaging.js';
+export type * from './tickets.js';
+export type * from './management.js';

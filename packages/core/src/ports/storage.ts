@@ -31,6 +31,14 @@ import type {
   User,
 } from './records.js';
 import type { ChannelStore, MessageStore } from './messaging.js';
+import type { TicketStore } from './tickets.js';
+import type {
+  AlertStore,
+  CommandStore,
+  DeviceEventStore,
+  PresenceStore,
+  TwinStore,
+} from './management.js';
 
 export interface OrganizationStore {
   create(org: Organization): Promise<void>;
@@ -195,6 +203,14 @@ export interface Storage {
   readonly system: SystemStore;
   readonly channels: ChannelStore;
   readonly messages: MessageStore;
+  /** Access tickets issued for devices' local management ports. */
+  readonly tickets: TicketStore;
+  /** Device management: twins, the durable command queue, presence, events and alerts. */
+  readonly twins: TwinStore;
+  readonly commands: CommandStore;
+  readonly presence: PresenceStore;
+  readonly deviceEvents: DeviceEventStore;
+  readonly alerts: AlertStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

@@ -5,3 +5,5 @@ export * from './pki.js';
 export * from './audit.js';
 export * from './routes.js';
 export * from './channels.js';
+export * from './tickets.js';
+export * from './management.js';

@@ -10,10 +10,12 @@ import {
   sessionSuite,
   userSuite,
 } from './identity.js';
+import { managementSuite } from './management.js';
 import { messageSuite } from './messages.js';
 import { channelSuite } from './messaging.js';
 import { pkiSuite } from './pki.js';
 import { systemSuite } from './system.js';
+import { ticketSuite } from './tickets.js';
 import { useStorage } from './harness.js';
 
 export type { OpenStorage } from './harness.js';
@@ -54,5 +56,7 @@ export function storageContract(
     systemSuite(open);
     channelSuite(open);
     messageSuite(open);
+    ticketSuite(open);
+    managementSuite(open);
   });
 }

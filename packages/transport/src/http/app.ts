@@ -14,6 +14,8 @@ import { deviceHandlers } from './handlers/devices.js';
 import { identityHandlers } from './handlers/identity.js';
 import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
+import { managementHandlers } from './handlers/management.js';
+import { ticketHandlers } from './handlers/tickets.js';
 import { openApiDocument } from './openapi.js';
 import { normalizeError, toProblem } from './problem.js';
 import { responseValidators } from './response-validator.js';
@@ -63,6 +65,8 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...pkiHandlers(s),
     ...auditHandlers(s),
     ...messagingHandlers(s),
+    ...ticketHandlers(s),
+    ...managementHandlers(s),
   };
   const checkResponse = responseValidators();
 

@@ -10,6 +10,10 @@ import type {
   OrgService,
   PkiService,
   Principal,
+  TicketService,
+  TwinService,
+  CommandService,
+  PresenceService,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -24,6 +28,10 @@ export interface HttpServices {
   pki: PkiService;
   audit: AuditService;
   messaging: MessagingService;
+  tickets: TicketService;
+  twins: TwinService;
+  commands: CommandService;
+  presence: PresenceService;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */

@@ -1,4 +1,9 @@
-export { hubMqttHooks, type HubClient, type MqttHookServices } from './mqtt-hooks.js';
+export {
+  hubMqttHooks,
+  type DevicePlaneHook,
+  type HubClient,
+  type MqttHookServices,
+} from './mqtt-hooks.js';
 export { listenMqttTls, type MqttTlsOptions } from './mqtt-tls.js';
 export { mqttReasonCode } from './reason-codes.js';
 export { attachMqttWebSocket } from './mqtt-ws.js';

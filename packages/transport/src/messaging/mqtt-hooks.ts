@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type {
   ApiKeyService,
   AuthService,
@@ -11,6 +12,7 @@ import {
   MqttRefusal,
   type ClientIdentity,
   type ConnectInfo,
+  type InboundPublish,
   type MqttHooks,
 } from '../mqtt/hooks.js';
 import { verifiedCertificates } from './mqtt-tls.js';
@@ -20,6 +22,23 @@ import { mqttReasonCode } from './reason-codes.js';
 export interface HubClient extends MessagingClient {
   /** The certificate serial a device authenticated with (to cut it on revocation). */
   certSerial?: string;
+  /** This connection's own id: a device's presence belongs to one connection. */
+  sessionId: string;
+}
+
+/** Topics under `$devices/{id}/` that only the hub sends on (a device may not publish there). */
+const HUB_TO_DEVICE = /^(twin\/desired|commands\/[^/]+)$/;
+
+/**
+ * The hub's side of the device management plane: what a device publishes on its own plane, and
+ * its connection's life. `publish` returns true when it consumed the message (not routed on);
+ * throwing refuses it (a BulwarkError's kind gives the reason code, e.g. 0x99 for a bad payload).
+ */
+export interface DevicePlaneHook {
+  publish(client: HubClient, rest: string, msg: InboundPublish): Promise<boolean>;
+  connected(client: HubClient): void;
+  disconnected(client: HubClient, reason: string, clean: boolean): void;
+  subscribed(client: HubClient, filters: readonly string[]): void;
 }
 
 /** The services the hub's MQTT hooks use. */
@@ -32,6 +51,8 @@ export interface MqttHookServices {
   onConnect?(client: HubClient): void;
   onDisconnect?(client: HubClient, reason: string): void;
   onDenied?(client: HubClient, what: 'publish' | 'subscribe', topic: string): void;
+  /** Device management (twin, commands, presence …); without it the plane is routed as is. */
+  devicePlane?: DevicePlaneHook;
 }
 
 const client = (c: ClientIdentity) => c.principal as HubClient;
@@ -66,7 +87,13 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
             (await s.pki.authenticateDevice(info.certificate.subjectO ?? '', info.certificate.der));
           if (device.state === 'quarantined') return { refuse: 0x8a };
           return identity(
-            { type: 'device', id: device.id, orgId: device.orgId, certSerial: cert.serial },
+            {
+              type: 'device',
+              id: device.id,
+              orgId: device.orgId,
+              certSerial: cert.serial,
+              sessionId: randomUUID(),
+            },
             info.clientId,
             info,
           );
@@ -75,7 +102,11 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
         if (!password) return { refuse: 0x87 };
         if (password.startsWith('bwk_')) {
           const p = await s.auth.authenticate(password);
-          return identity({ type: 'api_key', id: p.id, orgId: p.orgId }, info.clientId, info);
+          return identity(
+            { type: 'api_key', id: p.id, orgId: p.orgId, sessionId: randomUUID() },
+            info.clientId,
+            info,
+          );
         }
         if (!info.username) return { refuse: 0x86 };
         const device: Device | undefined = await s.pki.authenticateDeviceKey(
@@ -85,7 +116,7 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
         if (!device) return { refuse: 0x86 };
         if (device.state === 'quarantined') return { refuse: 0x8a };
         return identity(
-          { type: 'device', id: device.id, orgId: device.orgId },
+          { type: 'device', id: device.id, orgId: device.orgId, sessionId: randomUUID() },
           info.clientId,
           info,
         );
@@ -100,7 +131,12 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
       const ok =
         t?.kind === 'channel'
           ? t.subtopic !== '#' && (await s.messaging.canPublish(who, t.channelId))
-          : t?.kind === 'device' && who.type === 'device' && t.deviceId === who.id && t.rest !== '';
+          : t?.kind === 'device' &&
+            who.type === 'device' &&
+            t.deviceId === who.id &&
+            t.rest !== '' &&
+            // With the management plane on, what the hub sends is not the device's to publish.
+            !(s.devicePlane && HUB_TO_DEVICE.test(t.rest));
       if (!ok) s.onDenied?.(who, 'publish', topic);
       return ok ? 0 : 0x87;
     },
@@ -118,7 +154,19 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
 
     async onPublish(c, msg) {
       const t = parseTopic(msg.topic);
-      if (t?.kind !== 'channel') return; // the device's own plane: routed as is
+      if (t?.kind === 'device') {
+        const who = client(c);
+        if (!s.devicePlane || who.type !== 'device') return; // routed as is
+        try {
+          return (await s.devicePlane.publish(who, t.rest, msg)) ? false : undefined;
+        } catch (err) {
+          throw new MqttRefusal(
+            mqttReasonCode(err),
+            err instanceof Error ? err.message : 'refused',
+          );
+        }
+      }
+      if (t?.kind !== 'channel') return;
       try {
         await s.messaging.ingest(client(c), {
           channelId: t.channelId,
@@ -133,7 +181,23 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
       }
     },
 
-    onConnect: (c) => s.onConnect?.(client(c)),
-    onDisconnect: (c, reason) => s.onDisconnect?.(client(c), reason),
+    onConnect: (c) => {
+      const who = client(c);
+      s.onConnect?.(who);
+      if (who.type === 'device') s.devicePlane?.connected(who);
+    },
+    onDisconnect: (c, reason, info) => {
+      const who = client(c);
+      s.onDisconnect?.(who, reason);
+      if (who.type === 'device') s.devicePlane?.disconnected(who, reason, info.clean);
+    },
+    onSubscribed: (c, subs) => {
+      const who = client(c);
+      if (who.type === 'device')
+        s.devicePlane?.subscribed(
+          who,
+          subs.map((x) => x.filter),
+        );
+    },
   };
 }

@@ -16,7 +16,8 @@ import { RetainedStore } from './retained.js';
 import { Session, countDrop } from './session.js';
 import type { DeliveryCounters } from './session.js';
 import { TopicTree } from './topic-tree.js';
-import { checkTopicName } from './topics.js';
+import type { Subscription } from './topic-tree.js';
+import { checkTopicName, filterMatches } from './topics.js';
 
 /** Where a connection came from. */
 export interface ConnectionMeta {
@@ -87,6 +88,13 @@ export interface MqttEngine {
   publish(msg: InjectedMessage): void;
   /** Cut a client's live connection (v5: DISCONNECT with the reason). False if not connected. */
   disconnect(clientId: string, reasonCode: number): boolean;
+  /**
+   * Deliver a message from the hub to one connected client only, through its own subscription
+   * matching the topic (QoS the lower of the message's and the subscription's; the retain flag as
+   * given, nothing stored). False when the client is not connected here or has no such
+   * subscription.
+   */
+  deliverTo(clientId: string, msg: InjectedMessage): boolean;
   stats(): MqttStats;
   /** Close every connection and stop timers. */
   close(): Promise<void>;
@@ -178,6 +186,39 @@ export class Engine implements MqttEngine {
     if (link === undefined || link === null) return false;
     const conn = link as Connection;
     conn.fail(reasonCode, 'administrative');
+    return true;
+  }
+
+  deliverTo(clientId: string, m: InjectedMessage): boolean {
+    const session = this.sessions.get(clientId);
+    if (session === undefined || session.link === null) return false;
+    let sub: Subscription<Session> | undefined;
+    for (const s of session.subs.values()) {
+      if (
+        s.group === null &&
+        filterMatches(s.filter, m.topic) &&
+        (sub === undefined || s.qos > sub.qos)
+      )
+        sub = s;
+    }
+    if (sub === undefined) return false;
+    const props: MessageProperties | null =
+      m.properties?.contentType !== undefined ? { contentType: m.properties.contentType } : null;
+    const msg = createMessage(
+      m.topic,
+      Buffer.from(m.payload),
+      m.qos,
+      m.retain === true,
+      props,
+      0,
+      null,
+    );
+    session.deliver(
+      msg,
+      Math.min(m.qos, sub.qos),
+      m.retain === true,
+      sub.subId > 0 ? [sub.subId] : null,
+    );
     return true;
   }
 
@@ -317,7 +358,7 @@ export class Engine implements MqttEngine {
       }, session.expiryInterval * 1000);
       session.expiryTimer.unref();
     }
-    this.hooks.onDisconnect?.(identity, why);
+    this.hooks.onDisconnect?.(identity, why, { clean: conn.cleanExit });
   }
 
   /** End a session: drop its subscriptions and queue, fire a delayed will still owed. */
@@ -355,6 +396,7 @@ export class Engine implements MqttEngine {
           qos: msg.qos,
           retain: msg.retain,
           ...(msg.props?.contentType !== undefined ? { contentType: msg.props.contentType } : {}),
+          will: true,
         });
         return then(v, (verdict) => {
           if (verdict === false) return;

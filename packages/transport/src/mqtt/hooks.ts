@@ -44,6 +44,14 @@ export interface InboundPublish {
   retain: boolean;
   /** MQTT 5 content type property, when given. */
   contentType?: string;
+  /** This is the client's will, published by the server after the connection was lost. */
+  will?: boolean;
+}
+
+/** A subscription the engine granted (after SUBACK). */
+export interface GrantedSubscription {
+  filter: string;
+  qos: 0 | 1 | 2;
 }
 
 export interface MqttHooks {
@@ -62,7 +70,14 @@ export interface MqttHooks {
   onPublish?(client: ClientIdentity, msg: InboundPublish): Maybe<void | false>;
   /** A client connected / disconnected (presence). */
   onConnect?(client: ClientIdentity): void;
-  onDisconnect?(client: ClientIdentity, reason: string): void;
+  /** `clean`: the client sent DISCONNECT (and did not ask for its will): it said goodbye. */
+  onDisconnect?(client: ClientIdentity, reason: string, info: { clean: boolean }): void;
+  /**
+   * A SUBSCRIBE was granted: called after the SUBACK and the retained messages were sent, so a
+   * message the hook delivers now reaches the new subscription (e.g. a device's pending commands).
+   * Also called after CONNACK with the subscriptions a resumed session still holds.
+   */
+  onSubscribed?(client: ClientIdentity, subscriptions: readonly GrantedSubscription[]): void;
 }
 
 /** An error a hook throws to refuse something with a specific MQTT 5 reason code. */

@@ -14,6 +14,7 @@ export type {
   ClientIdentity,
   ConnectInfo,
   ConnectRefusal,
+  GrantedSubscription,
   InboundPublish,
   MqttHooks,
 } from './hooks.js';

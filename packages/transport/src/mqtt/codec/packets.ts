@@ -15,9 +15,16 @@ export function encodeAck(
   packetId: number,
   reason: number,
   v5: boolean,
+  reasonString?: string,
 ): Buffer {
-  if (!v5 || reason === 0) return Buffer.from([header, 2, packetId >> 8, packetId & 0xff]);
-  return Buffer.from([header, 3, packetId >> 8, packetId & 0xff, reason]);
+  if (!v5 || (reason === 0 && reasonString === undefined))
+    return Buffer.from([header, 2, packetId >> 8, packetId & 0xff]);
+  if (reasonString === undefined)
+    return Buffer.from([header, 3, packetId >> 8, packetId & 0xff, reason]);
+  // MQTT 5 §3.4.2.2: properties with a Reason String (0x1F), human-readable, for diagnostics.
+  const p = new ByteWriter().byte(0x1f).str(reasonString);
+  const w = new ByteWriter().u16(packetId).byte(reason).varint(p.length).raw(p.toBuffer());
+  return frame(header, w.toBuffer());
 }
 
 /** SUBACK with one return/reason code per filter ([MQTT-3.8.4-5]). */

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IConnectPacket } from 'mqtt-packet';
 import type { Connection } from '../connection.js';
-import type { ClientIdentity, ConnectRefusal } from '../hooks.js';
+import type { ClientIdentity, ConnectRefusal, GrantedSubscription } from '../hooks.js';
 import type { ConnackProperties } from '../codec/packets.js';
 import { encodeConnack } from '../codec/packets.js';
 import { createMessage } from '../message.js';
@@ -144,7 +144,14 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void | Promi
     conn.state = 'connected';
     conn.startKeepAlive(keepAlive);
     engine.connected(conn, r);
-    if (present) conn.session!.resume();
+    if (present) {
+      conn.session!.resume();
+      // A resumed session's subscriptions hold without a new SUBSCRIBE: tell the hooks too.
+      const held: GrantedSubscription[] = [];
+      for (const s of conn.session!.subs.values())
+        if (s.group === null) held.push({ filter: s.raw, qos: s.qos });
+      if (held.length > 0) engine.hooks.onSubscribed?.(r, held);
+    }
   });
   if (done instanceof Promise) {
     return done.catch((err: unknown) => {

@@ -165,29 +165,41 @@ function accept(conn: Connection, d: DecodedPublish, msg: Message): void | Promi
   };
   if (!isPromise(verdict)) return finish(verdict);
   return verdict.then(finish, (err: unknown) => {
-    if (err instanceof MqttRefusal) return refuse(conn, d, err.reasonCode, 'on_publish_refused');
+    if (err instanceof MqttRefusal)
+      return refuse(conn, d, err.reasonCode, 'on_publish_refused', err.message.slice(0, 512));
     engine.log.warn({ err, clientId: conn.clientId }, 'mqtt onPublish failed');
     if (!conn.v5) return conn.close('on_publish_error');
     return refuse(conn, d, RC.UNSPECIFIED, 'on_publish_error');
   });
 }
 
-function ack(conn: Connection, d: DecodedPublish, reason: number): void {
-  if (d.qos === 1) conn.write(encodeAck(0x40, d.packetId, reason, conn.v5));
+function ack(conn: Connection, d: DecodedPublish, reason: number, reasonString?: string): void {
+  // [MQTT-3.4.2-2] No Reason String that would push the packet past the client's maximum size.
+  const why =
+    reasonString !== undefined && Buffer.byteLength(reasonString) + 16 <= conn.clientMaxPacket
+      ? reasonString
+      : undefined;
+  if (d.qos === 1) conn.write(encodeAck(0x40, d.packetId, reason, conn.v5, why));
   else if (d.qos === 2) {
     // [MQTT-4.3.3-…] Keep the packet id until PUBREL so a re-sent PUBLISH is not routed again.
     if (reason < 0x80) conn.session!.inboundQos2.add(d.packetId);
-    conn.write(encodeAck(0x50, d.packetId, reason, conn.v5));
+    conn.write(encodeAck(0x50, d.packetId, reason, conn.v5, why));
   }
 }
 
 /** Refuse a message visibly: v5 PUBACK/PUBREC with the reason; QoS 0 is dropped and counted. */
-function refuse(conn: Connection, d: DecodedPublish, reason: number, why: string): void {
+function refuse(
+  conn: Connection,
+  d: DecodedPublish,
+  reason: number,
+  why: string,
+  reasonString?: string,
+): void {
   countDrop(conn.engine.counters, why);
   if (d.qos === 0) return;
   // v3.1.1 has no negative acknowledgement: leave it unacknowledged and close ([MQTT-3.3.5-2]).
   if (!conn.v5) return conn.close(why);
-  ack(conn, d, reason);
+  ack(conn, d, reason, reasonString);
 }
 
 /** Turn an async failure of the authorization hook into a refusal instead of a crash. */

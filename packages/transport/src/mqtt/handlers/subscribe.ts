@@ -1,6 +1,7 @@
 /** SUBSCRIBE → authorize each filter → SUBACK → retained messages (MQTT 5 §3.8, §3.9). */
 import type { ISubscribePacket } from 'mqtt-packet';
 import type { Connection } from '../connection.js';
+import type { GrantedSubscription } from '../hooks.js';
 import { encodeSuback } from '../codec/packets.js';
 import { attempt, then } from '../maybe.js';
 import type { Maybe } from '../maybe.js';
@@ -20,6 +21,7 @@ export function handleSubscribe(conn: Connection, p: ISubscribePacket): void | P
   const subId = p.properties?.subscriptionIdentifier ?? 0;
   const codes: number[] = [];
   const retained: Array<[Subscription<Session>, Message[]]> = [];
+  const grantedSubs: GrantedSubscription[] = [];
   const fail = v5 ? RC.UNSPECIFIED : 0x80;
 
   for (const s of p.subscriptions) {
@@ -44,6 +46,7 @@ export function handleSubscribe(conn: Connection, p: ISubscribePacket): void | P
           session.deliver(m, Math.min(m.qos, sub.qos), true, sub.subId > 0 ? [sub.subId] : null);
         }
       }
+      if (grantedSubs.length > 0) engine.hooks.onSubscribed?.(identity, grantedSubs);
       return;
     }
     const s = p.subscriptions[i]!;
@@ -88,6 +91,7 @@ export function handleSubscribe(conn: Connection, p: ISubscribePacket): void | P
         retained.push([sub, engine.retainedFor(parsed.filter)]);
       }
       codes.push(qos);
+      if (parsed.group === null) grantedSubs.push({ filter: s.topic, qos });
       return step(i + 1);
     });
     return next;

@@ -1,0 +1,106 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AgentConfigError, loadAgentConfig, parseAgentConfig } from '../src/config.js';
+import { cleanup, tempDir } from './helpers.js';
+
+const base = {
+  hubUrl: 'https://hub.example:8443',
+  mqttUrl: 'mqtts://hub.example:8883',
+  caFile: 'ca.pem',
+  stateDir: 'state',
+  enrollment: { tokenFile: 'token' },
+};
+
+describe('agent configuration', () => {
+  it('fills visible defaults, resolves paths against the file, and freezes the result', () => {
+    const c = parseAgentConfig(base, '/etc/bulwark');
+    assert.equal(c.caFile, '/etc/bulwark/ca.pem');
+    assert.equal(c.enrollment.tokenFile, '/etc/bulwark/token');
+    assert.equal(c.connection.mode, 'persistent');
+    assert.equal(c.queue.overflow, 'drop-oldest');
+    assert.equal(c.device.mode, 'controlled');
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.connection));
+  });
+
+  it('refuses unknown keys, naming them and the known ones', () => {
+    assert.throws(
+      () => parseAgentConfig({ ...base, hubURL: 'x' }),
+      (e: Error) =>
+        e instanceof AgentConfigError && /unknown key hubURL; known: hubUrl/.test(e.message),
+    );
+    assert.throws(
+      () => parseAgentConfig({ ...base, queue: { maxMessage: 5 } }),
+      /unknown key queue.maxMessage/,
+    );
+  });
+
+  it('refuses plaintext MQTT and plain HTTP unless the test-only switch is set', () => {
+    assert.throws(
+      () => parseAgentConfig({ ...base, mqttUrl: 'mqtt://h:1883' }),
+      /mqttUrl must use mqtts/,
+    );
+    assert.throws(() => parseAgentConfig({ ...base, hubUrl: 'http://h' }), /hubUrl must use https/);
+    const c = parseAgentConfig({
+      ...base,
+      mqttUrl: 'mqtt://127.0.0.1:1883',
+      connection: { insecurePlaintextForTests: true },
+    });
+    assert.equal(c.mqttUrl, 'mqtt://127.0.0.1:1883');
+  });
+
+  it('checks types, ranges, rules and the allowlist', () => {
+    assert.throws(
+      () => parseAgentConfig({ ...base, connection: { backoffMinMs: 'soon' } }),
+      /backoffMinMs must be a whole number/,
+    );
+    assert.throws(
+      () => parseAgentConfig({ ...base, connection: { backoffMinMs: 5000, backoffMaxMs: 100 } }),
+      /backoffMaxMs/,
+    );
+    assert.throws(
+      () => parseAgentConfig({ ...base, enrollment: { token: 'a', tokenFile: 'b' } }),
+      /one of/,
+    );
+    assert.throws(
+      () =>
+        parseAgentConfig({
+          ...base,
+          device: { rules: [{ when: { metric: 'cpuPercent' }, then: { set: {} } }] },
+        }),
+      /above or below/,
+    );
+    assert.throws(
+      () => parseAgentConfig({ ...base, allowlist: ['not an address'] }),
+      /allowlist\[0\]/,
+    );
+    const c = parseAgentConfig({
+      ...base,
+      allowlist: ['10.0.0.0/8', '192.0.2.10:8883'],
+      device: {
+        mode: 'autonomous',
+        rules: [
+          {
+            when: { metric: 'cpuPercent', above: 90 },
+            then: { set: { 'sampling.intervalSeconds': 60 } },
+          },
+          { when: { event: 'link-lost' }, then: { event: { kind: 'offline', severity: 'info' } } },
+        ],
+      },
+    });
+    assert.equal(c.device.rules.length, 2);
+  });
+
+  it('loads a file and reports bad JSON clearly', async () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir, 'a.json'), JSON.stringify(base));
+      assert.equal((await loadAgentConfig(join(dir, 'a.json'))).stateDir, join(dir, 'state'));
+      writeFileSync(join(dir, 'b.json'), '{ nope');
+      await assert.rejects(loadAgentConfig(join(dir, 'b.json')), /not valid JSON/);
+    } finally {
+      cleanup(dir);
+    }
+  });
+});

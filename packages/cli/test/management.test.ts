@@ -1,0 +1,330 @@
+/**
+ * The management verbs against a real hub process: twins (one device and by tag or location),
+ * commands queued for an offline device and run when it connects, presence, device events, alerts,
+ * and the hub's refusals (unknown device, bad input) shown as clear errors.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import mqtt, { type MqttClient } from 'mqtt';
+import { connect, resolveConnection } from '@bulwark/cli';
+import type { BulwarkClient } from '@bulwark/sdk';
+import { startHub, type ManagedHub } from './management-hub.js';
+
+interface Twin {
+  desired: { version: number; state: Record<string, unknown> };
+  reported: unknown;
+  inSync: boolean;
+}
+interface Cmd {
+  id: string;
+  state: string;
+  result: Record<string, unknown> | null;
+  history: { state: string }[];
+}
+
+const UNKNOWN = '0192f5a4-8f3e-7c2a-9b1d-2f4e6a8c0d1e';
+
+/** A stand-in device on the management plane: it runs `ping` and refuses anything else. */
+async function connectDevice(hub: ManagedHub, id: string, key: string): Promise<MqttClient> {
+  const client = mqtt.connect(`mqtts://127.0.0.1:${hub.runtime.mqttPort}`, {
+    ca: hub.ca,
+    clientId: id,
+    username: id,
+    password: key,
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  client.on('message', (topic, payload) => {
+    const m = /^\$devices\/[^/]+\/commands\/([^/]+)$/.exec(topic);
+    if (m === null) return;
+    const req = JSON.parse(payload.toString()) as { name: string; params: Record<string, unknown> };
+    const status = (s: unknown): void =>
+      void client.publish(`${topic}/status`, JSON.stringify(s), { qos: 1 });
+    status({ state: 'delivered' });
+    status(
+      req.name === 'ping'
+        ? { state: 'succeeded', result: { pong: req.params } }
+        : { state: 'failed', error: { code: 'unknown_command', message: `no ${req.name}` } },
+    );
+  });
+  await client.subscribeAsync([`$devices/${id}/twin/desired`, `$devices/${id}/commands/+`], {
+    qos: 1,
+  });
+  await client.publishAsync(`$devices/${id}/presence`, JSON.stringify({ online: true }), {
+    qos: 1,
+    retain: true,
+  });
+  return client;
+}
+
+// Each test is bounded: a hung step fails it instead of stalling the run.
+describe('management verbs against a real hub', { timeout: 120_000 }, () => {
+  let hub: ManagedHub;
+  let api: BulwarkClient;
+  const ids: Record<string, string> = {};
+  let siteId = '';
+
+  before(async () => {
+    hub = await startHub();
+    api = connect(resolveConnection({}, hub.env, process.cwd()));
+    siteId = (await api.locations.create({ name: 'Plant A', kind: 'site' })).id;
+    for (const [name, type, tags, at] of [
+      ['pump-1', 'pump', ['north'], siteId],
+      ['pump-2', 'pump', ['north'], null],
+      ['fan-1', 'fan', ['south'], null],
+    ] as const) {
+      ids[name] = (await api.devices.create({ name, type, tags: [...tags], locationId: at })).id;
+    }
+  });
+  after(() => hub?.close());
+
+  test('twin get of a new device, twin set with paths, deletes and --if-version', async () => {
+    const dev = ids['fan-1']!;
+    const fresh = await hub.run(['twin', 'get', dev]);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.match(fresh.stdout, /desired\s+version 0 \(never set\)/);
+    assert.match(fresh.stdout, /reported\s+never/);
+    assert.match(fresh.stdout, /no settings yet/);
+
+    const set = await hub.run([
+      'twin',
+      'set',
+      dev,
+      'sampling.intervalSeconds=30',
+      '--set',
+      'level=debug',
+    ]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /desired\s+version 1, changed/);
+    assert.match(set.stdout, /sampling\.intervalSeconds\s+30\s+-\s+pending/);
+    let t = await hub.json<Twin>(['twin', 'get', dev]);
+    assert.deepEqual(t.desired.state, { sampling: { intervalSeconds: 30 }, level: 'debug' });
+    assert.equal(t.inSync, false);
+
+    const del = await hub.run(['twin', 'set', dev, 'level=null', '--if-version', '1']);
+    assert.equal(del.code, 0, del.stderr);
+    t = await hub.json<Twin>(['twin', 'get', dev]);
+    assert.deepEqual(t.desired, {
+      ...t.desired,
+      version: 2,
+      state: { sampling: { intervalSeconds: 30 } },
+    });
+
+    // A stale --if-version is refused and changes nothing.
+    const stale = await hub.run(['twin', 'set', dev, 'level=info', '--if-version', '1']);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /^error: .+ \([a-z_]+\)\n/);
+    t = await hub.json<Twin>(['twin', 'get', dev]);
+    assert.equal(t.desired.version, 2);
+  });
+
+  test('twin set by tag and by location changes exactly the matching devices', async () => {
+    const byTag = await hub.json<{ matched: number; updated: number }>([
+      'twin',
+      'set',
+      'logging.level=warn',
+      '--tag',
+      'north',
+    ]);
+    assert.deepEqual(byTag, { matched: 2, updated: 2 });
+    const byLoc = await hub.json<{ matched: number }>([
+      'twin',
+      'set',
+      'site="A"',
+      '--location',
+      siteId,
+    ]);
+    assert.equal(byLoc.matched, 1);
+    const p1 = await hub.json<Twin>(['twin', 'get', ids['pump-1']!]);
+    const p2 = await hub.json<Twin>(['twin', 'get', ids['pump-2']!]);
+    const f1 = await hub.json<Twin>(['twin', 'get', ids['fan-1']!]);
+    assert.deepEqual(p1.desired.state, { logging: { level: 'warn' }, site: 'A' });
+    assert.deepEqual(p2.desired.state, { logging: { level: 'warn' } });
+    assert.equal(f1.desired.state.logging, undefined);
+    const text = await hub.run(['twin', 'set', 'x=1', '--type', 'fan']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /matched\s+1 device\nchanged\s+1\n/);
+  });
+
+  test('a command for an offline device is queued, listed, shown and can be canceled once', async () => {
+    const dev = ids['pump-2']!;
+    const sent = await hub.json<Cmd>([
+      'command',
+      'send',
+      dev,
+      'reboot',
+      '--param',
+      'delay=5',
+      '--timeout',
+      '10m',
+    ]);
+    assert.equal(sent.state, 'queued');
+    const list = await hub.run(['command', 'list', dev, '--state', 'queued']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^ID\s+NAME\s+STATE\s+CREATED\s+DEADLINE\s+ERROR\n/);
+    assert.ok(list.stdout.includes(sent.id));
+    const shown = await hub.run(['command', 'get', sent.id]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /name\s+reboot\n/);
+    assert.match(shown.stdout, /params\s+\{"delay":5\}/);
+    const canceled = await hub.json<Cmd>(['command', 'cancel', sent.id]);
+    assert.equal(canceled.state, 'canceled');
+    const again = await hub.run(['command', 'cancel', sent.id]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^error: /);
+    const none = await hub.json<{ items: Cmd[] }>(['command', 'list', dev, '--state', 'queued']);
+    assert.equal(none.items.length, 0);
+
+    // Undelivered by its deadline, a command expires; --wait ends on that and exits 1.
+    const expired = await hub.run(['command', 'send', dev, 'reboot', '--timeout', '1s', '--wait']);
+    assert.equal(expired.code, 1);
+    assert.match(expired.stdout, /state\s+expired/);
+    assert.match(expired.stderr, /command \S+ expired/);
+  });
+
+  test('a queued command runs when its device connects; --wait returns its result', async () => {
+    const dev = ids['pump-1']!;
+    const { key } = await api.devices.createKey(dev);
+    const queued = await hub.json<Cmd>([
+      'command',
+      'send',
+      dev,
+      'ping',
+      '--param',
+      'n=1',
+      '--timeout',
+      '30s',
+    ]);
+    assert.equal(queued.state, 'queued');
+    const device = await connectDevice(hub, dev, key);
+    try {
+      const done = await hub.run(['command', 'get', queued.id, '--wait']);
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(done.stdout, /state\s+succeeded/);
+      assert.match(done.stdout, /result\s+\{"pong":\{"n":1\}\}/);
+
+      const now = await hub.run([
+        'command',
+        'send',
+        dev,
+        'ping',
+        '--param',
+        'n=2',
+        '--timeout',
+        '30s',
+        '--wait',
+        '--json',
+      ]);
+      assert.equal(now.code, 0, now.stderr);
+      const c = JSON.parse(now.stdout) as Cmd;
+      assert.deepEqual(c.result, { pong: { n: 2 } });
+      assert.deepEqual(
+        c.history.map((h) => h.state),
+        ['queued', 'delivered', 'succeeded'],
+      );
+      const bad = await hub.run([
+        'command',
+        'send',
+        dev,
+        'selfdestruct',
+        '--timeout',
+        '30s',
+        '--wait',
+      ]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /failed: unknown_command: no selfdestruct/);
+
+      const online = await hub.run(['device', 'presence', dev]);
+      assert.equal(online.code, 0, online.stderr);
+      assert.match(online.stdout, /online\s+yes/);
+
+      await device.publishAsync(
+        `$devices/${dev}/events`,
+        JSON.stringify([
+          {
+            kind: 'door_open',
+            severity: 'warning',
+            at: new Date().toISOString(),
+            detail: { door: 2 },
+          },
+        ]),
+        { qos: 1 },
+      );
+      let events = { code: 1, stdout: '', stderr: '' };
+      // Events are stored as they arrive from the bus; poll briefly (bounded) for this one.
+      for (let i = 0; i < 50 && !events.stdout.includes('door_open'); i++) {
+        events = await hub.run(['device', 'events', dev]);
+        if (!events.stdout.includes('door_open')) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(events.code, 0, events.stderr);
+      assert.match(events.stdout, /warning\s+door_open\s+\{"door":2\}/);
+    } finally {
+      await device.endAsync();
+    }
+    let offline = { code: 1, stdout: '', stderr: '' };
+    for (let i = 0; i < 50 && !/online\s+no/.test(offline.stdout); i++) {
+      offline = await hub.run(['presence', dev]);
+      if (!/online\s+no/.test(offline.stdout)) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(offline.stdout, /online\s+no/);
+  });
+
+  test('a controlled device that drops off opens an alert; it resolves when the device returns', async () => {
+    const dev = ids['fan-1']!;
+    await api.devices.update(dev, { mode: 'controlled' });
+    const { key } = await api.devices.createKey(dev);
+    type Alert = { deviceId: string; kind: string; state: string };
+    const alerts = (state: string) =>
+      hub.json<{ items: Alert[] }>(['alerts', 'list', '--state', state, '--device', dev]);
+    const first = await connectDevice(hub, dev, key);
+    // The link is lost without a DISCONNECT (the socket just goes), as when a device loses power.
+    first.stream.destroy();
+    let open: Alert[] = [];
+    for (let i = 0; i < 50 && open.length === 0; i++) {
+      open = (await alerts('open')).items;
+      if (open.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(
+      open.map((a) => [a.kind, a.state]),
+      [['device_offline', 'open']],
+    );
+    const table = await hub.run(['alerts', 'list', '--state', 'open']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^ID\s+KIND\s+STATE\s+DEVICE\s+OPENED\s+RESOLVED\n/);
+    assert.match(table.stdout, new RegExp(`device_offline\\s+open\\s+${dev}`));
+
+    const again = await connectDevice(hub, dev, key);
+    try {
+      let resolved: Alert[] = [];
+      for (let i = 0; i < 50 && resolved.length === 0; i++) {
+        resolved = (await alerts('resolved')).items;
+        if (resolved.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(resolved.length, 1);
+      assert.equal((await alerts('open')).items.length, 0);
+    } finally {
+      await again.endAsync();
+    }
+  });
+
+  test("the hub's refusals are clear errors: unknown device, bad id, bad name, too long a deadline", async () => {
+    for (const [argv, code] of [
+      [['twin', 'get', UNKNOWN], 'not_found'],
+      [['twin', 'set', UNKNOWN, 'a=1'], 'not_found'],
+      [['command', 'get', UNKNOWN], 'not_found'],
+      [['device', 'presence', UNKNOWN], 'not_found'],
+      [['twin', 'get', 'pump-1'], 'validation_failed'],
+      [['command', 'send', UNKNOWN, '9lives'], 'validation_failed'],
+      [['command', 'send', UNKNOWN, 'ping', '--timeout', '31d'], 'validation_failed'],
+    ] as const) {
+      const r = await hub.run([...argv]);
+      assert.equal(r.code, 1, `${argv.join(' ')}: ${r.stdout}`);
+      assert.match(r.stderr, new RegExp(`\\(${code}\\)\\n$`), argv.join(' '));
+    }
+  });
+});

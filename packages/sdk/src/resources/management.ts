@@ -1,0 +1,147 @@
+import type { CommandState, CommandView } from '@bulwark/protocol';
+import { paginate } from '../paginate.js';
+import type { BodyOf, Call, QueryOf } from '../types.js';
+
+/** Command states a command never leaves (device-plane.ts `CommandState`). */
+export const TERMINAL_COMMAND_STATES: readonly CommandState[] = [
+  'succeeded',
+  'failed',
+  'expired',
+  'canceled',
+];
+
+/** Whether a command has reached a state it never leaves. */
+export const isCommandDone = (c: { state: CommandState }): boolean =>
+  TERMINAL_COMMAND_STATES.includes(c.state);
+
+/** Options of `commands.wait`. */
+export interface WaitOptions {
+  /** Give up after this long (default 60 s). */
+  timeoutMs?: number;
+  /** The first pause between polls (default 250 ms); it doubles up to `maxIntervalMs`. */
+  intervalMs?: number;
+  /** The longest pause between polls (default 2 s). */
+  maxIntervalMs?: number;
+  /** Stops waiting early. */
+  signal?: AbortSignal;
+}
+
+/** `commands.wait` ran out of time: the command is still in flight, as `command` shows. */
+export class CommandWaitTimeout extends Error {
+  override readonly name = 'CommandWaitTimeout';
+  /** The command as last seen. */
+  readonly command: CommandView;
+
+  constructor(command: CommandView, timeoutMs: number) {
+    super(`command ${command.id} is still ${command.state} after ${timeoutMs} ms`);
+    this.command = command;
+  }
+}
+
+const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** Device twins: desired and reported configuration, each versioned, and the delta between them. */
+export function twinsApi(call: Call) {
+  return {
+    /** A device's twin: desired, reported, their delta and whether they agree. */
+    get: (deviceId: string) => call('getTwin', { params: { id: deviceId } }),
+    /**
+     * Changes a device's desired state with a JSON merge patch (RFC 7386: `null` deletes a value);
+     * with `ifVersion`, only if the desired state is still at that version.
+     */
+    patchDesired: (deviceId: string, patch: BodyOf<'patchDesired'>['patch'], ifVersion?: number) =>
+      call('patchDesired', {
+        params: { id: deviceId },
+        body: ifVersion === undefined ? { patch } : { patch, ifVersion },
+      }),
+    /** Applies one merge patch to the desired state of every device the filter matches. */
+    bulkPatch: (
+      filter: BodyOf<'bulkPatchDesired'>['filter'],
+      patch: BodyOf<'bulkPatchDesired'>['patch'],
+    ) => call('bulkPatchDesired', { body: { filter, patch } }),
+  };
+}
+
+/** Commands: requests to devices with a deadline, queued while a device is offline. */
+export function commandsApi(call: Call) {
+  const get = (id: string) => call('getCommand', { params: { id } });
+  return {
+    /** Queues a command for one device; it is delivered when the device is connected. */
+    send: (deviceId: string, body: BodyOf<'sendCommand'>) =>
+      call('sendCommand', { params: { id: deviceId }, body }),
+    /** Queues one command for every device the filter matches. */
+    bulkSend: (body: BodyOf<'bulkSendCommand'>) => call('bulkSendCommand', { body }),
+    /** One page of a device's commands, newest first. */
+    list: (deviceId: string, query: QueryOf<'listCommands'> = {}) =>
+      call('listCommands', { params: { id: deviceId }, query }),
+    /** Every command of a device matching the query, following `nextCursor` page by page. */
+    all: (deviceId: string, query: QueryOf<'listCommands'> = {}) =>
+      paginate((cursor) =>
+        call('listCommands', { params: { id: deviceId }, query: { ...query, cursor } }),
+      ),
+    /** One command, with its state history. */
+    get,
+    /** Cancels a command that is still queued or delivered. */
+    cancel: (id: string) => call('cancelCommand', { params: { id }, body: {} }),
+    /**
+     * Polls a command until it reaches a terminal state (succeeded, failed, expired, canceled) and
+     * returns it; throws `CommandWaitTimeout` (carrying the command as last seen) when time runs out.
+     */
+    wait: async (id: string, opts: WaitOptions = {}): Promise<CommandView> => {
+      const timeoutMs = opts.timeoutMs ?? 60_000;
+      const maxInterval = opts.maxIntervalMs ?? 2000;
+      let interval = Math.min(opts.intervalMs ?? 250, maxInterval);
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const command = await get(id);
+        if (isCommandDone(command)) return command;
+        const left = end - Date.now();
+        if (left <= 0) throw new CommandWaitTimeout(command, timeoutMs);
+        await pause(Math.min(interval, left), opts.signal);
+        interval = Math.min(interval * 2, maxInterval);
+      }
+    },
+  };
+}
+
+/** What the hub knows of a device's life: presence and health, and the events it reported. */
+export function deviceStatusApi(call: Call) {
+  return {
+    /** Whether the device is online, since when, in which mode, with its latest health metrics. */
+    presence: (deviceId: string) => call('getPresence', { params: { id: deviceId } }),
+    /** One page of the events the device reported, newest first. */
+    events: (deviceId: string, query: QueryOf<'listDeviceEvents'> = {}) =>
+      call('listDeviceEvents', { params: { id: deviceId }, query }),
+    /** Every event of the device matching the query, following `nextCursor` page by page. */
+    allEvents: (deviceId: string, query: QueryOf<'listDeviceEvents'> = {}) =>
+      paginate((cursor) =>
+        call('listDeviceEvents', { params: { id: deviceId }, query: { ...query, cursor } }),
+      ),
+  };
+}
+
+/** The organization's alerts (e.g. a controlled device lost). */
+export function alertsApi(call: Call) {
+  return {
+    /** One page of alerts, newest first. */
+    list: (query: QueryOf<'listAlerts'> = {}) => call('listAlerts', { query }),
+    /** Every alert matching the query, following `nextCursor` page by page. */
+    all: (query: QueryOf<'listAlerts'> = {}) =>
+      paginate((cursor) => call('listAlerts', { query: { ...query, cursor } })),
+  };
+}

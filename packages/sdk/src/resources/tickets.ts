@@ -1,0 +1,16 @@
+import type { BodyOf, Call, QueryOf } from '../types.js';
+
+/** One-time access tickets for devices' local management ports, and backup tickets. */
+export function ticketsApi(call: Call) {
+  return {
+    /** Issues a ticket for one device and one permission level; the signed ticket is shown once. */
+    issue: (deviceId: string, body: BodyOf<'issueTicket'>) =>
+      call('issueTicket', { params: { id: deviceId }, body }),
+    /** The device's tickets, newest first (unexpired ones unless `all`). */
+    list: (deviceId: string, query: QueryOf<'listTickets'> = {}) =>
+      call('listTickets', { params: { id: deviceId }, query }),
+    /** Revokes a ticket; a backup ticket's revocation reaches the device through its twin. */
+    revoke: (deviceId: string, jti: string) =>
+      call('revokeTicket', { params: { id: deviceId, jti }, body: {} }),
+  };
+}

@@ -1,0 +1,24 @@
+import type { Pool, QueryResultRow } from 'pg';
+import { createManagementStores, type ManagementStores } from '@bulwark/store-sql';
+import { query } from './db.js';
+
+/** `?` placeholders → `$1, $2 …` (the shared statements carry no `?` inside literals). */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/**
+ * The device-management tables (twins, commands, presence, events, alerts) on a pg Pool: the
+ * shared statements of store-sql with PostgreSQL's numbered placeholders.
+ */
+export function createPostgresManagementStores(pool: Pool): ManagementStores {
+  return createManagementStores({
+    async all<R>(sql: string, params: readonly unknown[]) {
+      return (await query<QueryResultRow>(pool, numbered(sql), params)).rows as R[];
+    },
+    async run(sql, params) {
+      return (await query(pool, numbered(sql), params)).rowCount;
+    },
+  });
+}
