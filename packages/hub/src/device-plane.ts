@@ -200,9 +200,13 @@ export function createDevicePlane(d: {
         return true;
       }
       switch (rest) {
-        case 'events':
-          await s.presence.events(orgId, id, parseDeviceEvents(msg.payload));
+        case 'events': {
+          const events = parseDeviceEvents(msg.payload);
+          await s.presence.events(orgId, id, events);
+          // Sessions on the device's local management port belong in the audit log too.
+          for (const e of events) await s.tickets.recordLocalSession(orgId, id, e);
           return true;
+        }
         case 'metrics':
           await s.presence.metrics(orgId, id, c.sessionId, parseDeviceMetrics(msg.payload));
           return true;

@@ -402,13 +402,25 @@ describe('device management', () => {
         detail: { user: 'tech' },
       },
       { kind: 'alarm', severity: 'critical', at: new Date().toISOString(), detail: {} },
+      {
+        kind: 'local_session',
+        severity: 'info',
+        at: new Date().toISOString(),
+        detail: { action: 'opened', jti: 'tkt-1', perm: 'read', remote: '10.0.0.9' },
+      },
     ];
     assert.equal(await publish(c, deviceTopic.events(d.id), JSON.stringify(events)), 0);
     const ev = await s.api.call('listDeviceEvents', { params: { id: d.id } });
     assert.deepEqual(
       ev.items.map((e) => e.kind),
-      ['alarm', 'local_login'],
+      ['local_session', 'alarm', 'local_login'],
     );
+    // A session on the device's local port is in the audit log, by the device.
+    const audited = (await s.api.audit.list({ action: 'local_session.opened', target: d.id }))
+      .items;
+    assert.equal(audited.length, 1);
+    assert.equal(audited[0]?.actorType, 'device');
+    assert.equal(audited[0]?.source, '10.0.0.9');
     // The link is lost (no DISCONNECT): offline, will published, alert opened.
     c.stream.destroy();
     const alert = await eventually(async () => {
