@@ -50,6 +50,10 @@ const say = (text) => console.log(`   ${text}`);
 const missing = (what, why) => console.log(`   [skipped] needs ${what}${why ? `: ${why}` : ''}`);
 
 const children = new Set();
+// Whatever ends this process, the hub and agents it started end with it.
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-demo-'));
 const dataDir = join(dir, 'hub');
 let env = { ...process.env, BULWARK_DATA_DIR: dataDir };
@@ -82,6 +86,8 @@ function run(cmd, args, { input, echo = true, show = true, timeoutMs = COMMAND_T
       if (show && code !== 0 && stderr.trim() !== '') console.log(indent(stderr));
       resolve(r);
     });
+    // A program that exits without reading its input (openssl version) must not crash the tour.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }
@@ -246,7 +252,8 @@ async function tour() {
   await bulwark(['device', 'list', '--all']);
 
   step(`Add ${simulated} simulated devices in the hall (bulwark simulate)`);
-  let sim;
+  let simIds = [];
+  let api;
   if (simulated === 0) {
     say('(--devices 0: none)');
   } else {
@@ -261,39 +268,61 @@ async function tour() {
         (help.stderr || help.stdout).trim().split('\n')[0],
       );
     } else {
-      // TODO(lead): check these flags against `bulwark simulate --help` once the simulator lands.
       const args = [
         'simulate',
         '--devices',
         String(simulated),
-        '--location',
-        hall.id,
-        '--tag',
-        'line-1',
-        '--type',
-        'press',
+        '--hub',
+        rt.url,
+        '--ca',
+        rt.caFile,
+        '--mqtt',
+        `mqtts://127.0.0.1:${rt.mqttPort}`,
+        '--prefix',
+        'sim',
       ];
       say(`$ bulwark ${args.join(' ')} &`);
-      sim = background(args, 'simulate');
-      const online = await until(60_000, async () => {
-        if (sim.exitCode !== null) return 'exited';
-        const r = await bulwarkJson(['device', 'list', '--location', hall.id, '--all'], {
-          echo: false,
-        });
-        return r.length >= simulated + 2 ? r.length : undefined;
-      });
-      if (online === 'exited' || online === undefined) {
+      const sim = background(args, 'simulate');
+      // It registers its devices (type `simulated`) and prints a summary once all are connected.
+      const up = await until(90_000, () =>
+        sim.exitCode !== null ? 'exited' : /devices connected/.test(sim.log) || undefined,
+      );
+      if (up !== true) {
         missing(
           'a working `bulwark simulate`',
-          sim.log.trim().split('\n').slice(-3).join(' / ') || 'no devices appeared within 60 s',
+          sim.log.trim().split('\n').slice(-3).join(' / ') || `not all connected within 90 s`,
         );
       } else {
-        say(`${online} devices in Hall 1`);
+        say(indent(sim.log.split('\n').find((l) => /devices connected/.test(l)) ?? '').trim());
+        // The simulator registers devices without a place; put them in the hall, with the SDK
+        // (the CLI's client, which trusts the hub's CA from runtime.json).
+        const { connect, resolveConnection } = await import(
+          new URL('../packages/cli/dist/src/index.js', import.meta.url).href
+        );
+        api = connect(resolveConnection({}, env, process.cwd()));
+        const ids = [];
+        for await (const d of api.devices.all({ type: 'simulated' })) ids.push(d.id);
+        simIds = ids;
+        say(
+          `moving them into Hall 1 with the SDK: client.devices.update(id, { locationId, tags })`,
+        );
+        for (let k = 0; k < ids.length; k += 20) {
+          await Promise.all(
+            ids
+              .slice(k, k + 20)
+              .map((id) => api.devices.update(id, { locationId: hall.id, tags: ['line-1'] })),
+          );
+        }
+        const inHall = await bulwarkJson(['device', 'list', '--location', hall.id, '--all'], {
+          echo: false,
+        });
+        say(`${inHall.length} devices in Hall 1`);
       }
     }
   }
 
   step('Change a desired setting on every device in the hall at once');
+  const changedAt = Date.now();
   await bulwark([
     'twin',
     'set',
@@ -303,6 +332,22 @@ async function tour() {
     '--set',
     'logging.level=debug',
   ]);
+  if (simIds.length > 0) {
+    // How fast the fleet follows: poll the simulated devices' twins (with the SDK) until in sync.
+    const synced = new Set();
+    await until(30_000, async () => {
+      const todo = simIds.filter((id) => !synced.has(id));
+      for (let k = 0; k < todo.length; k += 25) {
+        const twins = await Promise.all(todo.slice(k, k + 25).map((id) => api.twins.get(id)));
+        for (const t of twins) if (t.inSync) synced.add(t.deviceId);
+      }
+      return synced.size === simIds.length;
+    });
+    say(
+      `${synced.size} of ${simIds.length} simulated devices applied and reported it ` +
+        `within ${((Date.now() - changedAt) / 1000).toFixed(1)} s (client.twins.get(id).inSync)`,
+    );
+  }
   say('dock-1 is outside the hall and keeps its settings:');
   await bulwark(['twin', 'get', devices['dock-1'].deviceId]);
   say('press-1 has the change pending (it has not connected yet):');
@@ -435,11 +480,12 @@ async function tour() {
           '-connect',
           `127.0.0.1:${localPort}`,
           '-quiet',
+          '-verify_return_error',
           '-CAfile',
           join(press1.dir, 'ca.pem'),
         ],
         {
-          input: `ticket ${ticket}\nget sampling.intervalSeconds\nlist logging\nquit\n`,
+          input: `ticket ${ticket}\nget sampling.intervalSeconds\nlist logging\nset logging.level "info"\nquit\n`,
           timeoutMs: 20_000,
           show: false,
         },
@@ -453,6 +499,7 @@ async function tour() {
           '-connect',
           `127.0.0.1:${localPort}`,
           '-quiet',
+          '-verify_return_error',
           '-CAfile',
           join(press1.dir, 'ca.pem'),
         ],

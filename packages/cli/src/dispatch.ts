@@ -88,7 +88,9 @@ export async function dispatch(
   if (positionals.length < required) {
     throw new UsageError(`missing ${declared.slice(positionals.length, required).join(' ')}`, name);
   }
-  if (positionals.length > declared.length) {
+  // A last argument declared `NAME...` (or `NAME...?`) takes any number of values.
+  const variadic = /\.\.\.\??$/.test(declared.at(-1) ?? '');
+  if (!variadic && positionals.length > declared.length) {
     throw new UsageError(`unexpected argument '${positionals[declared.length] ?? ''}'`, name);
   }
   return (await cmd.run(makeContext(name, values, positionals, io))) ?? 0;

@@ -92,7 +92,6 @@ describe('management verbs: arguments to requests', () => {
       'set',
       DEV,
       'sampling.intervalSeconds=30',
-      '--set',
       'logging.level=debug',
       '--set',
       'old=null',

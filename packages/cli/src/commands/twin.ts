@@ -87,7 +87,7 @@ export const twinCommands: Command[] = [
   },
   {
     path: ['twin', 'set'],
-    args: ['DEVICE?', 'PATH=VALUE?'],
+    args: ['DEVICE?', 'PATH=VALUE...?'],
     summary:
       'Change desired settings (PATH=VALUE, JSON or text; null deletes) of one or many devices.',
     options: {
