@@ -1,20 +1,24 @@
 import type { TicketView } from '@bulwark/protocol';
 import type { Command, Context } from '../command.js';
 import { formatFields, formatTable, type Column } from '../output.js';
+import { parseDuration } from './management-args.js';
 
 const PERMS = ['read', 'operate', 'admin'] as const;
-const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 /**
- * A duration flag: `90`, `90s`, `5m`, `2h`, `30d` → seconds; undefined when absent. Anything else
- * (or zero) is a usage error, never a silent default.
+ * A duration flag (`90`, `90s`, `5m`, `2h`, `30d`, `1h30m`) in seconds; undefined when absent.
+ * Anything else, or zero, is a usage error, never a silent default.
  */
 export function durationSeconds(ctx: Context, name: string): number | undefined {
   const text = ctx.str(name);
   if (text === undefined) return undefined;
-  const m = /^([0-9]{1,9})([smhd]?)$/.exec(text.trim());
-  const seconds = m ? Number(m[1]) * (UNIT_SECONDS[m[2] || 's'] ?? 1) : 0;
-  if (!m || seconds <= 0)
+  let seconds = 0;
+  try {
+    seconds = parseDuration(text.trim());
+  } catch {
+    // reported below
+  }
+  if (seconds <= 0)
     throw ctx.usage(`--${name} must be a duration like 90s, 5m, 2h or 30d, not '${text}'`);
   return seconds;
 }
