@@ -10,6 +10,7 @@ import type {
   CommandRecord,
   CommandStore,
   DeviceEventStore,
+  PageRequest,
   PresenceStore,
   TwinStore,
 } from '@bulwark/core';
@@ -53,6 +54,27 @@ const CAS_ATTEMPTS = 5;
 export function createManagementStores(db: SqlRunner): ManagementStores {
   const one = async <R>(sql: string, params: readonly unknown[]) =>
     (await db.all<R>(sql, params))[0];
+  /**
+   * A newest-first page of one table (ids are time-ordered UUIDv7): the columns with a defined value
+   * must equal it; the cursor is the last id seen.
+   */
+  const newestFirst = async <R extends { id: string }>(
+    table: string,
+    equal: Record<string, unknown>,
+    page: PageRequest,
+  ): Promise<R[]> => {
+    const set = Object.entries(equal).filter(([, v]) => v !== undefined);
+    const where = set.map(([column]) => `${column} = ?`);
+    const params = set.map(([, v]) => v);
+    if (page.cursor) {
+      where.push('id < ?');
+      params.push(decodeIdCursor(page.cursor));
+    }
+    return db.all<R>(
+      `SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+      [...params, page.limit + 1],
+    );
+  };
 
   const twins: TwinStore = {
     async getDesired(orgId, deviceId) {
@@ -157,19 +179,10 @@ export function createManagementStores(db: SqlRunner): ManagementStores {
       return r && toCommand(r);
     },
     async list(orgId, deviceId, filter, page) {
-      const where = ['org_id = ?', 'device_id = ?'];
-      const params: unknown[] = [orgId, deviceId];
-      if (filter.state !== undefined) {
-        where.push('state = ?');
-        params.push(filter.state);
-      }
-      if (page.cursor) {
-        where.push('id < ?');
-        params.push(decodeIdCursor(page.cursor));
-      }
-      const rows = await db.all<CommandRow>(
-        `SELECT * FROM device_commands WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
-        [...params, page.limit + 1],
+      const rows = await newestFirst<CommandRow>(
+        'device_commands',
+        { org_id: orgId, device_id: deviceId, state: filter.state },
+        page,
       );
       return pageOf(rows, page.limit, toCommand, (c) => encodeIdCursor(c.id));
     },
@@ -335,23 +348,10 @@ export function createManagementStores(db: SqlRunner): ManagementStores {
       }
     },
     async list(orgId, deviceId, filter, page) {
-      const where = ['org_id = ?', 'device_id = ?'];
-      const params: unknown[] = [orgId, deviceId];
-      if (filter.kind !== undefined) {
-        where.push('kind = ?');
-        params.push(filter.kind);
-      }
-      if (filter.severity !== undefined) {
-        where.push('severity = ?');
-        params.push(filter.severity);
-      }
-      if (page.cursor) {
-        where.push('id < ?');
-        params.push(decodeIdCursor(page.cursor));
-      }
-      const rows = await db.all<EventRow>(
-        `SELECT * FROM device_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
-        [...params, page.limit + 1],
+      const rows = await newestFirst<EventRow>(
+        'device_events',
+        { org_id: orgId, device_id: deviceId, kind: filter.kind, severity: filter.severity },
+        page,
       );
       return pageOf(rows, page.limit, toEvent, (e) => encodeIdCursor(e.id));
     },
@@ -393,23 +393,10 @@ export function createManagementStores(db: SqlRunner): ManagementStores {
       );
     },
     async list(orgId, filter, page) {
-      const where = ['org_id = ?'];
-      const params: unknown[] = [orgId];
-      if (filter.state !== undefined) {
-        where.push('state = ?');
-        params.push(filter.state);
-      }
-      if (filter.deviceId !== undefined) {
-        where.push('device_id = ?');
-        params.push(filter.deviceId);
-      }
-      if (page.cursor) {
-        where.push('id < ?');
-        params.push(decodeIdCursor(page.cursor));
-      }
-      const rows = await db.all<AlertRow>(
-        `SELECT * FROM alerts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
-        [...params, page.limit + 1],
+      const rows = await newestFirst<AlertRow>(
+        'alerts',
+        { org_id: orgId, state: filter.state, device_id: filter.deviceId },
+        page,
       );
       return pageOf(rows, page.limit, toAlert, (a) => encodeIdCursor(a.id));
     },
