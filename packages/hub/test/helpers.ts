@@ -31,9 +31,15 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-/** Starts a hub on 127.0.0.1, any free port, in a fresh temp dir. */
-export async function startTestHub(extra: string[] = []): Promise<TestHub> {
-  const dir = mkdtempSync(join(tmpdir(), 'bulwark-hub-'));
+/**
+ * Starts a hub on 127.0.0.1, any free port, in a fresh temp dir that `close()` removes — or on a
+ * given data dir, which is kept (to start a hub on it again).
+ */
+export async function startTestHub(
+  extra: string[] = [],
+  opts: { dir?: string } = {},
+): Promise<TestHub> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'bulwark-hub-'));
   const config = loadConfig(
     [
       '--data-dir',
@@ -73,7 +79,7 @@ export async function startTestHub(extra: string[] = []): Promise<TestHub> {
       createClient({ baseUrl: hub.info.url, ...(token ? { token } : {}), fetch: fetchWith(tls) }),
     async close() {
       await hub.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (opts.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -4,60 +4,17 @@
  * connected to another node through that node's sweep.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import pino from 'pino';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { createClient } from '@bulwark/sdk';
 import { deviceTopic } from '@bulwark/protocol';
-import { loadConfig, startHub, type Hub } from '@bulwark/hub';
 import { requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
-import { FakeClock, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { connectTls, nextMessages, publish, subscribe } from './mqtt-helpers.js';
 
 /** A TestHub on a given data dir that is kept when the hub stops (for a restart). */
-async function hubOn(dir: string): Promise<TestHub> {
-  const config = loadConfig(
-    [
-      '--data-dir',
-      dir,
-      '--http-port',
-      '0',
-      '--mqtt-port',
-      '0',
-      '--http-host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-    ],
-    {},
-  );
-  const clock = new FakeClock();
-  const hub: Hub = await startHub(config, {
-    print: () => undefined,
-    logger: pino({ level: 'silent' }),
-    clock,
-  });
-  const ca = readFileSync(hub.info.caFile, 'utf8');
-  const fetchWith = () => {
-    const dispatcher = new Agent({ connect: { ca } });
-    return ((input: string, init?: RequestInit) =>
-      undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
-  };
-  return {
-    hub,
-    dir,
-    url: hub.info.url,
-    ca,
-    clock,
-    fetchWith,
-    client: (token) =>
-      createClient({ baseUrl: hub.info.url, ...(token ? { token } : {}), fetch: fetchWith() }),
-    close: () => hub.stop(),
-  };
-}
+const hubOn = (dir: string): Promise<TestHub> => startTestHub([], { dir });
 
 describe('durable command queue', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-mgmt-'));
