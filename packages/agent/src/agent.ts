@@ -126,6 +126,7 @@ export class Agent extends EventEmitter {
   private pumpAgain = false;
   private lastActivity = 0;
   private lastRenewalAt = -Infinity;
+  private linkWanted = false;
   private memoryEvents: DeviceEvent[] = [];
   private readonly refusals = new Map<string, { count: number; lastEventAt: number }>();
   private readonly counters = { dropped: 0, refusedFull: 0, refusedDisk: 0, sent: 0 };
@@ -367,9 +368,8 @@ export class Agent extends EventEmitter {
       });
       this.watcher.start();
     }
-    if (this.mode !== 'persistent') {
-      this.idleTimer = setInterval(() => this.checkIdle(), 1000);
-    }
+    // Checked every second in every mode: the twin may switch the connection mode at run time.
+    this.idleTimer = setInterval(() => this.checkIdle(), 1000);
   }
 
   private async goOffline(): Promise<void> {
@@ -390,6 +390,9 @@ export class Agent extends EventEmitter {
   }
 
   private wantLink(on: boolean): void {
+    // Late callbacks (an idle check finishing after stop) must not arm timers on a stopped agent.
+    if (!this.online) return;
+    this.linkWanted = on;
     this.link?.want(on);
     if (on && !this.connected) this.armGrace();
     if (!on) clearTimeout(this.graceTimer);
@@ -428,6 +431,7 @@ export class Agent extends EventEmitter {
 
   /** Starts the link-lost grace period (if the link is wanted and not already counting). */
   private armGrace(): void {
+    if (!this.online) return;
     this.downSince ??= this.clock.now();
     if (this.graceTimer !== undefined || this.linkLost) return;
     this.graceTimer = setTimeout(() => {
@@ -481,6 +485,11 @@ export class Agent extends EventEmitter {
 
   /** periodic / on-demand: drop the link when nothing has moved for `idleSeconds`. */
   private checkIdle(): void {
+    if (this.mode === 'persistent') {
+      // Switched to persistent (twin) while the link was parked: bring it back.
+      if (!this.linkWanted) this.wantLink(true);
+      return;
+    }
     if (!this.connected || this.pumping || this.commands.running > 0) return;
     if (this.telemetry.length + this.control.length + this.memoryEvents.length > 0) return;
     if (Date.now() - this.lastActivityWall() < this.config.connection.idleSeconds * 1000) return;
@@ -489,6 +498,7 @@ export class Agent extends EventEmitter {
       ?.publish(deviceTopic.presence(id), this.presence(false), { qos: 1, retain: true })
       .catch(() => undefined)
       .finally(() => {
+        if (!this.online) return;
         this.wantLink(false);
         if (this.mode === 'periodic') {
           clearTimeout(this.periodTimer);
@@ -553,7 +563,8 @@ export class Agent extends EventEmitter {
   report(event: DeviceEvent): void {
     this.emit('event', event);
     const id = this.identity?.deviceId;
-    if (id === undefined) {
+    // Not started yet, or no identity: kept in memory and sent once connected.
+    if (id === undefined || this.control === undefined) {
       this.pushMemoryEvent(event);
       return;
     }

@@ -71,6 +71,9 @@ export interface AgentConfig {
     overflow: 'drop-oldest' | 'refuse-new';
   };
   device: {
+    /** Hardware model and firmware version, as announced on the LAN (mDNS TXT); informational. */
+    type: string;
+    firmwareVersion: string;
     mode: 'controlled' | 'autonomous';
     /** Seconds without the link before the local alarm and the autonomous rules. */
     linkLostGraceSeconds: number;
@@ -283,7 +286,13 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     throw new AgentConfigError('enrollment takes one of token, tokenFile, factoryIdentityDir');
 
   const q = object(top['queue'], 'queue', ['maxMessages', 'maxBytes', 'overflow']);
-  const d = object(top['device'], 'device', ['mode', 'linkLostGraceSeconds', 'rules']);
+  const d = object(top['device'], 'device', [
+    'type',
+    'firmwareVersion',
+    'mode',
+    'linkLostGraceSeconds',
+    'rules',
+  ]);
   if (d['rules'] !== undefined && !Array.isArray(d['rules']))
     throw new AgentConfigError('device.rules must be an array');
   const al = top['allowlist'] ?? [];
@@ -315,6 +324,8 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
       overflow: oneOf(q, 'overflow', 'queue.', ['drop-oldest', 'refuse-new'], 'drop-oldest'),
     },
     device: {
+      type: str(d, 'type', 'device.', 'linux'),
+      firmwareVersion: str(d, 'firmwareVersion', 'device.', 'unknown'),
       mode: oneOf(d, 'mode', 'device.', ['controlled', 'autonomous'], 'controlled'),
       linkLostGraceSeconds: int(d, 'linkLostGraceSeconds', 'device.', 120, 0, 86400),
       rules: ((d['rules'] as unknown[] | undefined) ?? []).map((r, i) =>

@@ -17,3 +17,4 @@ export { CommandError } from './runtime/commands.js';
 export type { CertificateAuthority, IdentityMaterial } from './runtime/identity.js';
 export { SyntheticSystem, type SyntheticFigures } from './sim/synthetic-system.js';
 export * from './local/index.js';
+export { Simulator, type SimulatorOptions, type SimDevice } from './sim/simulator.js';

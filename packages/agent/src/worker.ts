@@ -6,6 +6,7 @@ import type { AgentConfig } from './config.js';
 import { Agent } from './agent.js';
 import { DirFiles } from './files/dir-files.js';
 import { LinuxSystem } from './health/linux-system.js';
+import { runLocalServices } from './local-services.js';
 import { HEARTBEAT } from './supervisor.js';
 
 const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -35,11 +36,14 @@ export async function runWorker(config: AgentConfig): Promise<number> {
   process.send?.(HEARTBEAT);
   agent.on('reboot', () => log('info', 'rebooting the device'));
   await agent.start();
+  const stopLocal = runLocalServices(agent, config, log);
   log('info', `agent started (state in ${config.stateDir})`);
   return new Promise<number>((resolve) => {
     const stop = () => {
       clearInterval(beat);
-      void agent.stop().finally(() => resolve(0));
+      void stopLocal()
+        .then(() => agent.stop())
+        .finally(() => resolve(0));
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

@@ -13,6 +13,7 @@ import { SyntheticSystem } from '../src/sim/synthetic-system.js';
 import {
   agentConfig,
   cleanup,
+  nextEvent,
   provisionDevice,
   setupOwner,
   startTestHub,
@@ -140,7 +141,7 @@ describe('agent end to end through the hub API', () => {
       await a.start();
       await a.whenConnected(15_000);
       const first = a.identity!;
-      const refused = new Promise<Error>((r) => a.once('enrollment-failed', r));
+      const refused = nextEvent<Error>(a, 'enrollment-failed');
       await a.factoryReset();
       assert.equal(a.identity, undefined);
       assert.ok(

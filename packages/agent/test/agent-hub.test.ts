@@ -14,6 +14,7 @@ import {
   provisionDevice,
   setupOwner,
   startTestHub,
+  nextEvent,
   tempDir,
   waitFor,
   type TestHub,
@@ -106,7 +107,7 @@ describe('agent against a real hub: enrollment, call home, offline queue, renewa
     const first = agent.identity!;
     assert.equal(await agent.maybeRenew(), false, 'not due yet');
     clock.advance(Math.ceil(((first.notAfter - first.notBefore) * 2) / 3) + 1000);
-    const reconnected = new Promise((r) => agent.once('connected', r));
+    const reconnected = nextEvent(agent, 'connected');
     assert.equal(await agent.maybeRenew(), true);
     const next = agent.identity!;
     assert.equal(next.generation, 2);

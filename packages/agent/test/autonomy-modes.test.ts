@@ -16,7 +16,7 @@ import { parseAgentConfig } from '../src/config.js';
 import { MemoryFiles } from '../src/files/memory-files.js';
 import { SyntheticSystem } from '../src/sim/synthetic-system.js';
 import { fakeCa } from './fake-ca.js';
-import { cleanup, startPlayHub, waitFor, type PlayHub } from './helpers.js';
+import { cleanup, nextEvent, startPlayHub, waitFor, type PlayHub } from './helpers.js';
 
 const CHANNEL = '0b7c6f1e-8a2d-4c3b-9e5f-1a2b3c4d5e6f';
 
@@ -126,8 +126,9 @@ describe('autonomy, connection modes, factory reset, local-port host', () => {
     await agent.flush();
     const actionsBefore = events(id).filter((e) => e.kind === 'autonomous-action').length;
     const restoredBefore = events(id).filter((e) => e.kind === 'link-restored').length;
+    const lost = nextEvent(agent, 'link-lost');
     await hub.stop();
-    await new Promise((r) => agent.once('link-lost', r));
+    await lost;
     await waitFor(() => agent.twin.get('logging.level') === 'debug', 'link-lost rule');
     system.figures.cpuPercent = 95;
     await agent.sampleMetrics();
@@ -145,12 +146,15 @@ describe('autonomy, connection modes, factory reset, local-port host', () => {
 
   it('on-demand: disconnects when idle (presence offline) and reconnects to send', async () => {
     const { agent, id } = await make({ connection: { mode: 'on-demand', idleSeconds: 1 } });
-    await new Promise((r) => agent.once('disconnected', r));
+    await waitFor(() => !agent.connected, 'idle disconnect');
+    await waitFor(
+      () => hub.json<Presence>(deviceTopic.presence(id)).at(-1)?.online === false,
+      'presence offline',
+    );
     const presences = hub.json<Presence>(deviceTopic.presence(id));
     assert.deepEqual(presences.at(-1), { online: false });
-    const reconnected = new Promise((r) => agent.once('connected', r));
     await agent.publish(CHANNEL, 'od', 'hello');
-    await reconnected;
+    await agent.whenConnected(10_000);
     await agent.flush();
     assert.ok(hub.received.some((m) => m.topic.endsWith('/od')));
   });
@@ -159,7 +163,7 @@ describe('autonomy, connection modes, factory reset, local-port host', () => {
     const { agent } = await make({
       connection: { mode: 'periodic', idleSeconds: 1, intervalSeconds: 1 },
     });
-    await new Promise((r) => agent.once('disconnected', r));
+    await waitFor(() => !agent.connected, 'idle disconnect');
     await agent.whenConnected(10_000);
     assert.ok(agent.status().connects >= 2);
   });
@@ -168,7 +172,7 @@ describe('autonomy, connection modes, factory reset, local-port host', () => {
     const { agent, files, id } = await make();
     const oldKey = agent.identity!.keyPem;
     await agent.twin.set('logging.level', 'debug');
-    const reset = new Promise((r) => agent.once('factory-reset', r));
+    const reset = nextEvent(agent, 'factory-reset');
     hub.send(deviceTopic.command(id, 'fr-1'), {
       id: 'fr-1',
       name: 'factory-reset',
@@ -179,7 +183,7 @@ describe('autonomy, connection modes, factory reset, local-port host', () => {
     const st = hub.json<CommandStatus>(deviceTopic.commandStatus(id, 'fr-1'));
     assert.equal(st.at(-1)?.state, 'succeeded', 'answered before the wipe');
     assert.equal(agent.twin.get('logging.level'), 'info', 'user data gone');
-    await new Promise((r) => agent.once('enrolled', r));
+    await waitFor(() => agent.identity !== undefined, 'enrolled anew');
     assert.notEqual(agent.identity!.keyPem, oldKey, 'a new key');
     assert.equal((await files.list('commands/')).length, 0);
   });

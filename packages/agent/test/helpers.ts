@@ -254,3 +254,25 @@ export async function startPlayHub(): Promise<PlayHub> {
 export function cleanup(...dirs: string[]): void {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }
+
+/** The next `event` of an emitter, or a failure after `ms`. Create it before what triggers the event. */
+export function nextEvent<T = unknown>(
+  emitter: {
+    once(e: string, f: (v: T) => void): unknown;
+    off(e: string, f: (v: T) => void): unknown;
+  },
+  event: string,
+  ms = 15_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const on = (v: T) => {
+      clearTimeout(timer);
+      resolve(v);
+    };
+    const timer = setTimeout(() => {
+      emitter.off(event, on);
+      reject(new Error(`no ${event} event within ${ms} ms`));
+    }, ms);
+    emitter.once(event, on);
+  });
+}

@@ -13,7 +13,7 @@ import { parseAgentConfig, type AgentConfig } from '../src/config.js';
 import { DirFiles } from '../src/files/dir-files.js';
 import { SyntheticSystem } from '../src/sim/synthetic-system.js';
 import { fakeCa } from './fake-ca.js';
-import { cleanup, startPlayHub, tempDir, waitFor, type PlayHub } from './helpers.js';
+import { cleanup, nextEvent, startPlayHub, tempDir, waitFor, type PlayHub } from './helpers.js';
 
 describe('twin and commands (the test plays the hub)', () => {
   let hub: PlayHub;
@@ -225,8 +225,9 @@ describe('twin and commands (the test plays the hub)', () => {
     agent = a;
     await a.start();
     await a.whenConnected();
+    const lost = nextEvent(a, 'link-lost');
     await hub.stop();
-    await new Promise((r) => a.once('link-lost', r));
+    await lost;
     await hub.restart();
     await a.whenConnected(10_000);
     await waitFor(() => events().some((e) => e.kind === 'link-restored'), 'link-restored event');

@@ -1,5 +1,140 @@
-/** `bulwark simulate` (not built yet). */
-export async function simulateCommand(_argv: string[]): Promise<number> {
-  process.stderr.write('error: `bulwark simulate` is not built yet\n');
-  return 1;
+/**
+ * `bulwark simulate --devices N`: runs N virtual devices (the real agent code) in this process
+ * against a hub, and prints how many are connected and how long it took. Uses `BULWARK_HUB`,
+ * `BULWARK_API_KEY` and `BULWARK_CA` like the other remote commands.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+
+const USAGE = `usage: bulwark simulate --devices N [options]
+  --hub URL             hub origin (default $BULWARK_HUB)
+  --api-key KEY         API key with devices:manage (default $BULWARK_API_KEY)
+  --ca FILE             CA bundle of the hub (default $BULWARK_CA)
+  --mqtt URL            mqtts://host:port (default: the hub's host, port 8883)
+  --prefix P            device names P-0001… (default sim)
+  --channel ID          also publish telemetry to this channel
+  --telemetry-seconds S interval of that telemetry (default 10)
+  --duration S          stop after S seconds (default: until Ctrl-C)
+  --json                print the summary as JSON
+`;
+
+export async function simulateCommand(argv: string[]): Promise<number> {
+  let v: Record<string, string | boolean | undefined>;
+  try {
+    v = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        devices: { type: 'string' },
+        hub: { type: 'string' },
+        'api-key': { type: 'string' },
+        ca: { type: 'string' },
+        mqtt: { type: 'string' },
+        prefix: { type: 'string' },
+        channel: { type: 'string' },
+        'telemetry-seconds': { type: 'string' },
+        duration: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (v['help']) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const fail = (msg: string) => {
+    process.stderr.write(`error: ${msg}\n${USAGE}`);
+    return 2;
+  };
+  const devices = Number(v['devices']);
+  // 100,000 is far past what one process holds; the bound catches a typo, not a capacity limit.
+  if (!Number.isInteger(devices) || devices < 1 || devices > 100_000)
+    return fail('--devices must be a whole number from 1 to 100000');
+  const hub = (v['hub'] as string | undefined) ?? process.env['BULWARK_HUB'];
+  const apiKey = (v['api-key'] as string | undefined) ?? process.env['BULWARK_API_KEY'];
+  const caFile = (v['ca'] as string | undefined) ?? process.env['BULWARK_CA'];
+  if (!hub) return fail('--hub or BULWARK_HUB is required');
+  if (!apiKey) return fail('--api-key or BULWARK_API_KEY is required');
+  if (!caFile) return fail('--ca or BULWARK_CA is required');
+  let hubUrl: URL;
+  try {
+    hubUrl = new URL(hub);
+  } catch {
+    return fail(`--hub ${hub} is not a URL`);
+  }
+  const mqttUrl = (v['mqtt'] as string | undefined) ?? `mqtts://${hubUrl.hostname}:8883`;
+  const telemetrySeconds = Number(v['telemetry-seconds'] ?? 10);
+  const duration = v['duration'] === undefined ? undefined : Number(v['duration']);
+  if (!(telemetrySeconds > 0)) return fail('--telemetry-seconds must be positive');
+  if (duration !== undefined && !(duration > 0)) return fail('--duration must be positive');
+  const ca = await readFile(caFile, 'utf8');
+  const { Simulator } = await import('../sim/simulator.js');
+  const log = (msg: string) => process.stderr.write(`simulate: ${msg}\n`);
+  const sim = new Simulator({
+    hubUrl: hub,
+    mqttUrl,
+    ca,
+    apiKey,
+    devices,
+    ...(v['prefix'] ? { prefix: v['prefix'] as string } : {}),
+    ...(v['channel']
+      ? { telemetry: { channelId: v['channel'] as string, intervalMs: telemetrySeconds * 1000 } }
+      : {}),
+    log,
+  });
+  const t0 = Date.now();
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      stopping = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
+  });
+  try {
+    await sim.start();
+    const ms = await Promise.race([
+      sim.waitConnected(devices, 600_000, (n) => log(`connected ${n}/${devices}`)),
+      stopped.then(() => -1),
+    ]);
+    const summary = {
+      devices,
+      connected: sim.connected(),
+      connectSeconds: ms < 0 ? null : Math.round((Date.now() - t0) / 100) / 10,
+      rssMiB: Math.round(process.memoryUsage().rss / 1048576),
+    };
+    if (v['json']) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else
+      process.stdout.write(
+        `${summary.connected}/${devices} devices connected` +
+          (summary.connectSeconds === null ? '' : ` in ${summary.connectSeconds} s`) +
+          ` (RSS ${summary.rssMiB} MiB)\n`,
+      );
+    // Watch reconnects (e.g. after a hub restart) until asked to stop.
+    let down = 0;
+    let downSince = 0;
+    while (!stopping) {
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 200))]);
+      const n = sim.connected();
+      if (n < devices && down === 0) {
+        down = devices - n;
+        downSince = Date.now();
+      } else if (n === devices && down > 0) {
+        log(
+          `all ${devices} reconnected ${((Date.now() - downSince) / 1000).toFixed(1)} s after the first loss`,
+        );
+        down = 0;
+      }
+    }
+    return 0;
+  } finally {
+    await sim.stop();
+  }
 }

@@ -1,0 +1,199 @@
+/**
+ * The fleet simulator: N virtual devices running the real Agent code in one process, each with its
+ * own MemoryFiles and SyntheticSystem. It registers the devices through the API (names
+ * `{prefix}-0001`…), enrolls each with a one-time token over HTTPS, and keeps the fleet connected;
+ * a simulated reboot restarts that device's agent on its files.
+ */
+import { createClient, type BulwarkClient } from '@bulwark/sdk';
+import { Agent } from '../agent.js';
+import { parseAgentConfig, type AgentConfig } from '../config.js';
+import { MemoryFiles } from '../files/memory-files.js';
+import { httpsFetch } from '../runtime/https-fetch.js';
+import { SyntheticSystem } from './synthetic-system.js';
+
+/** Options of a simulated fleet. */
+export interface SimulatorOptions {
+  hubUrl: string;
+  /** `mqtts://host:port` of the hub (or a gateway). */
+  mqttUrl: string;
+  /** PEM the hub's certificates chain to. */
+  ca: string;
+  apiKey: string;
+  devices: number;
+  /** Device names are `{prefix}-0001`…; default `sim`. */
+  prefix?: string;
+  /** Parallel API calls and agent starts (default 16). */
+  concurrency?: number;
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  /** Publish a small SenML reading per device every this many ms to `channelId`. */
+  telemetry?: { channelId: string; intervalMs: number };
+  log?: (msg: string) => void;
+}
+
+/** One simulated device. */
+export interface SimDevice {
+  name: string;
+  deviceId: string;
+  files: MemoryFiles;
+  system: SyntheticSystem;
+  agent: Agent;
+}
+
+/** Runs `fn` over `items` with at most `n` in flight. */
+async function pool<T, R>(
+  items: T[],
+  n: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+/** A simulated fleet. */
+export class Simulator {
+  readonly devices: SimDevice[] = [];
+  private readonly api: BulwarkClient;
+  private telemetryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: SimulatorOptions) {
+    this.api = createClient({
+      baseUrl: o.hubUrl,
+      token: o.apiKey,
+      fetch: httpsFetch({ ca: o.ca }),
+    });
+  }
+
+  private name(i: number): string {
+    return `${this.o.prefix ?? 'sim'}-${String(i + 1).padStart(4, '0')}`;
+  }
+
+  private config(deviceId: string, token: string): AgentConfig {
+    return parseAgentConfig({
+      hubUrl: this.o.hubUrl,
+      mqttUrl: this.o.mqttUrl,
+      caFile: 'hub-ca.pem', // not read: the CA is passed in memory
+      stateDir: `/simulated/${deviceId}`,
+      enrollment: { token },
+      connection: {
+        backoffMinMs: this.o.backoffMinMs ?? 1000,
+        backoffMaxMs: this.o.backoffMaxMs ?? 60_000,
+      },
+    });
+  }
+
+  private agentFor(config: AgentConfig, files: MemoryFiles, system: SyntheticSystem): Agent {
+    return new Agent({ config, files, system, hubCa: this.o.ca });
+  }
+
+  /** Registers the devices and starts their agents (enrollment and connection run on their own). */
+  async start(): Promise<void> {
+    const n = this.o.concurrency ?? 16;
+    const t0 = Date.now();
+    const provisioned = await pool(
+      Array.from({ length: this.o.devices }, (_, i) => i),
+      n,
+      async (i) => {
+        const name = this.name(i);
+        let device;
+        try {
+          device = await this.api.devices.create({ name, type: 'simulated' });
+        } catch (err) {
+          throw new Error(
+            `cannot register ${name}: ${(err as Error).message} (use another --prefix if the names are taken)`,
+          );
+        }
+        if (this.o.telemetry)
+          await this.api.call('connectClient', {
+            params: { id: this.o.telemetry.channelId },
+            body: { clientType: 'device', clientId: device.id, publish: true, subscribe: false },
+          });
+        const { token } = await this.api.devices.createEnrollmentToken(device.id, {});
+        return { name, deviceId: device.id, token };
+      },
+    );
+    this.o.log?.(`registered ${provisioned.length} devices in ${Date.now() - t0} ms`);
+    await pool(provisioned, n, async (p) => {
+      const files = new MemoryFiles();
+      const system = new SyntheticSystem(() => Math.random() * 10 - 5);
+      const config = this.config(p.deviceId, p.token);
+      const d: SimDevice = { ...p, files, system, agent: this.agentFor(config, files, system) };
+      // A simulated reboot restarts this device's agent on the same files.
+      system.onReboot = async () => {
+        await d.agent.stop();
+        d.agent = this.agentFor(config, files, system);
+        await d.agent.start();
+      };
+      this.devices.push(d);
+      await d.agent.start();
+      // Enrollment runs in the background; wait for it so the hub is not hit by all at once.
+      if (d.agent.identity === undefined)
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            d.agent.off('enrolled', done);
+            d.agent.off('enrollment-failed', done);
+            resolve();
+          };
+          d.agent.on('enrolled', done);
+          d.agent.on('enrollment-failed', done);
+        });
+    });
+    if (this.o.telemetry) {
+      const { channelId, intervalMs } = this.o.telemetry;
+      this.telemetryTimer = setInterval(() => {
+        for (const d of this.devices) {
+          const v = Math.round((20 + Math.random() * 5) * 10) / 10;
+          d.agent
+            .publish(
+              channelId,
+              'sim',
+              JSON.stringify([{ n: 'temperature', u: 'Cel', v }]),
+              'application/senml+json',
+            )
+            .catch(() => undefined);
+        }
+      }, intervalMs);
+    }
+  }
+
+  /** Devices connected now. */
+  connected(): number {
+    return this.devices.filter((d) => d.agent.connected).length;
+  }
+
+  /** Resolves with the milliseconds until `count` devices are connected (polling every 50 ms). */
+  async waitConnected(
+    count = this.o.devices,
+    timeoutMs = 300_000,
+    onTick?: (n: number) => void,
+  ): Promise<number> {
+    const t0 = Date.now();
+    let lastTick = 0;
+    for (;;) {
+      const n = this.connected();
+      if (onTick && Date.now() - lastTick >= 1000) {
+        lastTick = Date.now();
+        onTick(n);
+      }
+      if (n >= count) return Date.now() - t0;
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(`only ${n} of ${count} connected after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops every agent (presence offline where connected). */
+  async stop(): Promise<void> {
+    clearInterval(this.telemetryTimer);
+    await pool(this.devices, 64, (d) => d.agent.stop());
+  }
+}

@@ -1,0 +1,93 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Simulator } from '../src/sim/simulator.js';
+import { BIN } from './process-helpers.js';
+import { setupOwner, startTestHub, type TestHub } from './helpers.js';
+
+const run = promisify(execFile);
+
+describe('simulator: many agents in one process', () => {
+  let t: TestHub;
+  let sim: Simulator;
+  let owner: Awaited<ReturnType<typeof setupOwner>> | undefined;
+  const setupOwnerOnce = async () => (owner ??= await setupOwner(t));
+
+  before(async () => {
+    t = await startTestHub();
+  });
+  after(async () => {
+    await sim?.stop();
+    await t.close();
+  });
+
+  it('registers, enrolls and connects N devices, and all reconnect after a hub restart', async () => {
+    const s = await setupOwnerOnce();
+    const channelId = (await s.api.call('createChannel', { body: { name: 'sim' } })).id;
+    sim = new Simulator({
+      hubUrl: t.url,
+      mqttUrl: `mqtts://127.0.0.1:${t.mqttPort}`,
+      ca: t.ca,
+      apiKey: s.apiKey,
+      devices: 20,
+      backoffMinMs: 100,
+      backoffMaxMs: 1000,
+      telemetry: { channelId, intervalMs: 200 },
+    });
+    await sim.start();
+    await sim.waitConnected(20, 30_000);
+    assert.deepEqual(sim.devices.map((d) => d.name).slice(0, 2), ['sim-0001', 'sim-0002']);
+    await t.restart();
+    const ms = await sim.waitConnected(20, 30_000);
+    assert.ok(ms >= 0);
+    const page = await s.api.call('listMessages', { params: { id: channelId }, query: {} });
+    assert.ok(page.items.length > 0, 'telemetry flows');
+  });
+
+  it('bulwark simulate --devices N prints how many connected', async () => {
+    const { apiKey } = await setupOwnerOnce();
+    const r = await run(process.execPath, [
+      BIN,
+      'simulate',
+      '--devices',
+      '3',
+      '--prefix',
+      'cli',
+      '--hub',
+      t.url,
+      '--api-key',
+      apiKey,
+      '--ca',
+      t.caFile,
+      '--mqtt',
+      `mqtts://127.0.0.1:${t.mqttPort}`,
+      '--duration',
+      '5',
+      '--json',
+    ]);
+    const summary = JSON.parse(r.stdout) as { devices: number; connected: number };
+    assert.deepEqual([summary.devices, summary.connected], [3, 3]);
+  });
+
+  it('a reboot command restarts that device agent on its own files', async () => {
+    const d = sim.devices[0]!;
+    const before = d.agent;
+    const s = d.system;
+    await before.commands.handle(
+      'reboot-1',
+      new TextEncoder().encode(
+        JSON.stringify({
+          id: 'reboot-1',
+          name: 'reboot',
+          params: {},
+          deadline: new Date(Date.now() + 60_000).toISOString(),
+        }),
+      ),
+    );
+    assert.equal(s.reboots, 1);
+    assert.notEqual(d.agent, before);
+    await d.agent.whenConnected(10_000);
+    assert.equal(d.agent.deviceId, d.deviceId);
+  });
+});
