@@ -56,10 +56,18 @@ const ALLOWED = {
     ...PURE_NODE,
   ],
   senml: ['@bulwark/protocol', 'cbor-x'],
+  firmware: ['@bulwark/protocol', '@tufjs/models', ...PURE_NODE],
   sdk: ['@bulwark/protocol', '@peculiar/x509', 'reflect-metadata'],
-  cli: ['@bulwark/protocol', '@bulwark/sdk', 'undici', ...NODE],
+  cli: ['@bulwark/protocol', '@bulwark/sdk', '@bulwark/firmware', 'undici', ...NODE],
   testkit: ['@bulwark/protocol', '@bulwark/core', 'pg', ...NODE],
-  agent: ['@bulwark/protocol', '@bulwark/sdk', 'mqtt', 'multicast-dns', ...NODE],
+  agent: [
+    '@bulwark/protocol',
+    '@bulwark/sdk',
+    '@bulwark/firmware',
+    'mqtt',
+    'multicast-dns',
+    ...NODE,
+  ],
   hub: null, // composition root: may import anything
 };
 // Tests may additionally use the testkit, the sdk and Node built-ins.
