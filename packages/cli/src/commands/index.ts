@@ -6,6 +6,8 @@ import { deviceCommands } from './device.js';
 import { commandCommands } from './device-command.js';
 import { deviceEnrollCommands } from './device-enroll.js';
 import { deviceKeyCommands } from './device-keys.js';
+import { firmwareCommands } from './firmware.js';
+import { keysCommands } from './keys.js';
 import { locationCommands } from './location.js';
 import { orgCommands } from './org.js';
 import { pkiCommands } from './pki.js';
@@ -32,4 +34,6 @@ export const COMMANDS: readonly Command[] = [
   ...auditCommands,
   ...sessionCommands,
   ...pkiCommands,
+  ...keysCommands,
+  ...firmwareCommands,
 ];

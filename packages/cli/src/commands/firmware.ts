@@ -1,0 +1,295 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import {
+  createRelease,
+  expiryAfter,
+  isVersion,
+  parseRelease,
+  RELEASE_ROLE,
+  signMetadata,
+  verifyRelease,
+  type ImageDigest,
+  type Release,
+} from '@bulwark/firmware';
+import type { Command, Context } from '../command.js';
+import { CliError } from '../errors.js';
+import { formatFields } from '../output.js';
+import {
+  keysForRole,
+  keysInDir,
+  loadKeyFiles,
+  loadRoot,
+  loadRootFile,
+  readCounter,
+  readJson,
+  replaceFile,
+  writeCounter,
+} from './keys-store.js';
+import { durationSeconds } from './ticket.js';
+
+/** Exit code when metadata or an image is refused (1 is for errors before a verdict, 2 usage). */
+export const EXIT_REFUSED = 3;
+
+const DEFAULT_RELEASE_EXPIRY = 90 * 86400;
+
+/** Hashes a file as a stream (firmware images may be larger than memory on small hosts). */
+export async function digestFile(file: string): Promise<ImageDigest> {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    throw new CliError(
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
+  }
+  if (!st.isFile()) throw new CliError(`${file} is not a file`);
+  const hash = createHash('sha256');
+  let length = 0;
+  for await (const chunk of createReadStream(file)) {
+    const buf = chunk as Buffer;
+    length += buf.length;
+    hash.update(buf);
+  }
+  return { length, sha256: hash.digest('hex') };
+}
+
+function releaseFields(r: Release): [string, string][] {
+  return [
+    ['image', r.name],
+    ['types', r.types.join(', ')],
+    ['hardware', r.hardware.length === 0 ? '(any)' : r.hardware.join(', ')],
+    ['version', r.version],
+    ['min version', r.minVersion ?? ''],
+    ['release counter', String(r.releaseCounter)],
+    ['length', String(r.length)],
+    ['sha256', r.sha256],
+    ['expires', r.expires],
+    ['signed by', r.signedBy.map((k) => k.slice(0, 16)).join(', ')],
+  ];
+}
+
+function versionFlag(ctx: Context, name: string): string | undefined {
+  const v = ctx.str(name);
+  if (v !== undefined && !isVersion(v))
+    throw ctx.usage(`--${name} '${v}' is not a version like 1.2.3`);
+  return v;
+}
+
+/** `bulwark firmware sign|verify`: signed release metadata for a firmware image, made offline. */
+export const firmwareCommands: Command[] = [
+  {
+    path: ['firmware', 'sign'],
+    args: ['IMAGE'],
+    summary:
+      'Write signed release metadata (TUF targets) for a firmware image with the release keys.',
+    remote: false,
+    options: {
+      keys: { type: 'string', value: 'DIR', help: 'key set made by `keys init` (required)' },
+      type: {
+        type: 'string',
+        multiple: true,
+        value: 'TYPE',
+        help: 'device type the image is for (required; repeat for several)',
+      },
+      version: { type: 'string', value: 'V', help: 'firmware version, e.g. 1.4.2 (required)' },
+      'min-version': { type: 'string', value: 'V', help: 'lowest installed version it may update' },
+      hardware: {
+        type: 'string',
+        multiple: true,
+        value: 'HW',
+        help: 'hardware revision it fits (repeat; default: any)',
+      },
+      counter: {
+        type: 'string',
+        value: 'N',
+        help: 'release counter, above the last one used (default: last + 1, kept in DIR/counter)',
+      },
+      expires: { type: 'string', value: 'DURATION', help: 'metadata lifetime (default 90d)' },
+      name: {
+        type: 'string',
+        value: 'NAME',
+        help: "the image's name in the metadata (default: file name)",
+      },
+      key: {
+        type: 'string',
+        multiple: true,
+        value: 'FILE',
+        help: 'sign with these release key files instead of all in DIR/keys',
+      },
+      out: {
+        type: 'string',
+        value: 'FILE',
+        help: 'where to write the metadata (default IMAGE.meta.json)',
+      },
+      partial: {
+        type: 'boolean',
+        help: 'write it with fewer signatures than the threshold, for `firmware cosign`',
+      },
+    },
+    run: async (ctx) => {
+      const image = resolve(ctx.io.cwd, ctx.args[0] ?? '');
+      const dir = resolve(ctx.io.cwd, ctx.need('keys'));
+      const types = ctx.strs('type');
+      if (types.length === 0) throw ctx.usage('--type is required');
+      const version = versionFlag(ctx, 'version') ?? ctx.need('version');
+      const minVersion = versionFlag(ctx, 'min-version');
+      const expires = expiryAfter(durationSeconds(ctx, 'expires') ?? DEFAULT_RELEASE_EXPIRY);
+      const out = resolve(ctx.io.cwd, ctx.str('out') ?? `${image}.meta.json`);
+      if (existsSync(out)) throw new CliError(`${out} already exists; refusing to overwrite it`);
+
+      const trusted = loadRoot(dir);
+      const keyFiles = ctx.strs('key').map((f) => resolve(ctx.io.cwd, f));
+      const candidates = keyFiles.length > 0 ? loadKeyFiles(keyFiles) : keysInDir(dir, 'release');
+      const role = keysForRole(trusted, 'release', candidates);
+      const stranger = candidates.find((k) => !role.keys.includes(k));
+      if (keyFiles.length > 0 && stranger !== undefined) {
+        throw new CliError(
+          `key ${stranger.keyId.slice(0, 16)} is not a release key of root version ${trusted.version}`,
+        );
+      }
+      const partial = ctx.flag('partial');
+      if (role.keys.length === 0)
+        throw new CliError('no release key of the current root to sign with');
+      if (role.keys.length < role.threshold && !partial) {
+        throw new CliError(
+          `${role.keys.length} release key(s) available, ${role.threshold} signatures required ` +
+            '(use --partial and `bulwark firmware cosign` when the keys are held by different people)',
+        );
+      }
+      const last = readCounter(dir);
+      const counter = ctx.int('counter') ?? last + 1;
+      if (counter <= last) {
+        throw new CliError(
+          `--counter ${counter} is not above the last release counter ${last} (in ${dir}/counter)`,
+        );
+      }
+      if (counter < 1) throw ctx.usage('--counter must be at least 1');
+
+      const digest = await digestFile(image);
+      let meta;
+      try {
+        meta = createRelease({
+          name: ctx.str('name') ?? basename(image),
+          types,
+          hardware: ctx.strs('hardware'),
+          version,
+          ...(minVersion === undefined ? {} : { minVersion }),
+          releaseCounter: counter,
+          length: digest.length,
+          sha256: digest.sha256,
+          expires,
+        });
+      } catch (err) {
+        throw ctx.usage((err as Error).message);
+      }
+      const json = signMetadata(meta, role.keys).toJSON();
+      // Verify what we are about to publish exactly as a device will.
+      // Verify what we are about to publish exactly as a device will.
+      const check = verifyRelease(json, trusted.root, { now: new Date(), image: digest });
+      const short = !check.ok && check.reason === 'threshold_not_met' && partial;
+      if (!check.ok && !short) {
+        throw new CliError(`signed metadata does not verify: ${check.message}`);
+      }
+      writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
+      writeCounter(dir, counter);
+      if (!check.ok) {
+        const status = { metadata: out, signatures: role.keys.length, threshold: role.threshold };
+        ctx.print(
+          status,
+          () =>
+            formatFields([
+              ['metadata', out],
+              ['signatures', `${status.signatures} of ${status.threshold} required`],
+            ]) +
+            `\nnot yet valid: add signatures with \`bulwark firmware cosign ${out} --key FILE\`\n`,
+        );
+        return;
+      }
+      ctx.print({ metadata: out, release: check.release }, () =>
+        formatFields([['metadata', out], ...releaseFields(check.release)]),
+      );
+    },
+  },
+  {
+    path: ['firmware', 'cosign'],
+    args: ['META'],
+    summary: 'Add release key signatures to metadata signed with --partial (split key custody).',
+    remote: false,
+    options: {
+      key: {
+        type: 'string',
+        multiple: true,
+        value: 'FILE',
+        help: 'release key file to sign with (required; repeat for several)',
+      },
+      root: { type: 'string', value: 'FILE', help: 'the current root.json (required)' },
+    },
+    run: async (ctx) => {
+      const metaFile = resolve(ctx.io.cwd, ctx.args[0] ?? '');
+      const files = ctx.strs('key').map((f) => resolve(ctx.io.cwd, f));
+      if (files.length === 0) throw ctx.usage('--key is required');
+      const trusted = loadRootFile(resolve(ctx.io.cwd, ctx.need('root')));
+      const keys = loadKeyFiles(files);
+      const role = keysForRole(trusted, 'release', keys);
+      const stranger = keys.find((k) => !role.keys.includes(k));
+      if (stranger !== undefined) {
+        throw new CliError(
+          `key ${stranger.keyId.slice(0, 16)} is not a release key of root version ${trusted.version}`,
+        );
+      }
+      let meta;
+      try {
+        meta = parseRelease(readJson(metaFile));
+      } catch (err) {
+        throw new CliError(`${metaFile}: ${(err as Error).message}`);
+      }
+      // Only add to metadata whose existing signatures are all good: never co-sign a tampered file.
+      const before = verifyRelease(meta.toJSON(), trusted.root, { now: new Date() });
+      if (!before.ok && before.reason !== 'threshold_not_met') {
+        ctx.io.err(`refused (${before.reason}): ${before.message}\n`);
+        return EXIT_REFUSED;
+      }
+      const json = signMetadata(meta, role.keys).toJSON();
+      const after = verifyRelease(json, trusted.root, { now: new Date() });
+      if (!after.ok && after.reason !== 'threshold_not_met') {
+        throw new CliError(`co-signed metadata does not verify: ${after.message}`);
+      }
+      replaceFile(metaFile, `${JSON.stringify(json, null, 2)}\n`, 0o644);
+      const signatures = Object.keys(meta.signatures).length;
+      const threshold = trusted.root.signed.roles[RELEASE_ROLE]?.threshold ?? 1;
+      ctx.print({ metadata: metaFile, signatures, threshold, complete: after.ok }, () =>
+        formatFields([
+          ['metadata', metaFile],
+          ['signatures', `${signatures} of ${threshold} required`],
+          ['complete', after.ok ? 'yes' : 'no'],
+        ]),
+      );
+    },
+  },
+  {
+    path: ['firmware', 'verify'],
+    args: ['IMAGE', 'META'],
+    summary: `Verify an image against its signed metadata and a trusted root (exit ${EXIT_REFUSED} when refused).`,
+    remote: false,
+    options: {
+      root: { type: 'string', value: 'FILE', help: 'the trusted root.json (required)' },
+    },
+    run: async (ctx) => {
+      const image = resolve(ctx.io.cwd, ctx.args[0] ?? '');
+      const metaFile = resolve(ctx.io.cwd, ctx.args[1] ?? '');
+      const trusted = loadRootFile(resolve(ctx.io.cwd, ctx.need('root')));
+      const meta = readJson(metaFile);
+      const digest = await digestFile(image);
+      const r = verifyRelease(meta, trusted.root, { now: new Date(), image: digest });
+      if (!r.ok) {
+        if (ctx.json) ctx.print(r, () => '');
+        ctx.io.err(`refused (${r.reason}): ${r.message}\n`);
+        return EXIT_REFUSED;
+      }
+      ctx.print({ ok: true, release: r.release }, () =>
+        formatFields([['verified', 'ok'], ...releaseFields(r.release)]),
+      );
+    },
+  },
+];
