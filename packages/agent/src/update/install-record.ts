@@ -1,0 +1,113 @@
+/**
+ * The persisted install record of the Installer (`update/install.json`): its states, its fields,
+ * and the parser that refuses a damaged record.
+ */
+import { checkManifest, otherSlot, type SlotManifest, type SlotName } from './slots.js';
+
+/** A release as the (verified) release metadata describes it. */
+export type Release = SlotManifest;
+
+/** The persisted states. */
+export type InstallStateName =
+  | 'idle'
+  | 'downloading'
+  | 'downloaded'
+  | 'verifying'
+  | 'installing'
+  | 'rebooting'
+  | 'confirming'
+  | 'committed'
+  | 'failed'
+  | 'rolled_back';
+
+/** States in which no install is in progress (a new `begin` is allowed). */
+export const SETTLED: readonly InstallStateName[] = ['idle', 'committed', 'failed', 'rolled_back'];
+
+/** One entry of the state history. */
+export interface InstallHistoryEntry {
+  state: InstallStateName;
+  at: number;
+  reason?: string;
+}
+
+/** The persisted install record. */
+export interface InstallRecord {
+  state: InstallStateName;
+  release?: Release;
+  /** The slot being written (the inactive one at `begin`). */
+  target?: SlotName;
+  /** The good slot the device ran at `begin`; the fallback until `target` is committed. */
+  previous?: SlotName;
+  /** Image bytes durably written to `target` (a resumed download continues here). */
+  offset: number;
+  /** Why the last install failed or was rolled back. */
+  reason?: string;
+  /** Anti-rollback floor: the release counter of the last committed release. */
+  committedCounter: number;
+  /** The boot id when the boot pointer was switched; a different one means the device rebooted. */
+  activatedBootId?: string;
+  /** The last transitions (bounded). */
+  history: InstallHistoryEntry[];
+}
+
+/** What the caller should do next. */
+export type InstallNext = 'none' | 'download' | 'verify' | 'activate' | 'reboot' | 'health-check';
+
+/** The record plus the next step. */
+export interface InstallStatus extends InstallRecord {
+  next: InstallNext;
+}
+
+/**
+ * Checks the signature (or threshold of signatures) over the release metadata and may read the image
+ * written to the slot. Throws (or rejects) with the reason to refuse it.
+ */
+export type SignatureCheck = (input: {
+  release: Release;
+  slot: SlotName;
+  image: () => AsyncIterable<Uint8Array>;
+}) => Promise<void>;
+
+/** Refusals of a call that change nothing. */
+export class UpdateError extends Error {
+  constructor(
+    readonly code:
+      'invalid_release' | 'downgrade' | 'wrong_state' | 'offset_mismatch' | 'image_too_long',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpdateError';
+  }
+}
+
+export const STATES: readonly InstallStateName[] = [
+  'idle',
+  'downloading',
+  'downloaded',
+  'verifying',
+  'installing',
+  'rebooting',
+  'confirming',
+  'committed',
+  'failed',
+  'rolled_back',
+];
+
+/** Parses a persisted record; a damaged one is a clear error, never guessed at. */
+export function parseRecord(text: string): InstallRecord {
+  const r = JSON.parse(text) as InstallRecord;
+  const bad = (why: string): never => {
+    throw new TypeError(`invalid install record: ${why}`);
+  };
+  if (typeof r !== 'object' || r === null) bad('not an object');
+  if (!STATES.includes(r.state)) bad(`unknown state ${JSON.stringify(r.state)}`);
+  if (!Number.isSafeInteger(r.offset) || r.offset < 0) bad('offset');
+  if (!Number.isSafeInteger(r.committedCounter) || r.committedCounter < 0) bad('committedCounter');
+  if (!Array.isArray(r.history)) bad('history');
+  if (r.state !== 'idle') {
+    if (r.target !== 'a' && r.target !== 'b') return bad('target');
+    if (r.previous !== otherSlot(r.target)) bad('previous');
+    checkManifest(r.release, 'install record release');
+  }
+  return r;
+}
