@@ -14,6 +14,8 @@ export * from './devices/location-service.js';
 export * from './devices/device-service.js';
 export * from './pki/pki-service.js';
 export * from './tickets/ticket-service.js';
+export * from './firmware/byte-range.js';
+export * from './firmware/firmware-repo-service.js';
 export * from './audit/audit-service.js';
 export * from './shared/cursor.js';
 export * from './messaging/batch-writer.js';

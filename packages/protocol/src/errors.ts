@@ -113,6 +113,48 @@ export const ERRORS = {
     kind: 'unauthenticated',
     title: 'The client certificate has been revoked',
   },
+  // firmware repository
+  firmware_root_missing: {
+    kind: 'conflict',
+    title: 'The organization has not uploaded a trusted firmware root yet',
+  },
+  firmware_metadata_malformed: {
+    kind: 'invalid',
+    title: 'The firmware metadata or root is not well-formed',
+  },
+  firmware_unknown_key: {
+    kind: 'invalid',
+    title: 'The firmware metadata is signed by a key the trusted root does not list',
+  },
+  firmware_threshold_not_met: {
+    kind: 'invalid',
+    title: 'Too few trusted keys signed the firmware metadata',
+  },
+  firmware_bad_signature: {
+    kind: 'invalid',
+    title: 'A signature on the firmware metadata does not verify',
+  },
+  firmware_metadata_expired: { kind: 'invalid', title: 'The firmware metadata has expired' },
+  firmware_root_version_not_next: {
+    kind: 'conflict',
+    title: 'The new firmware root is not the next version of the trusted one',
+  },
+  firmware_image_too_large: {
+    kind: 'too_large',
+    title: 'The firmware image is larger than this hub accepts',
+  },
+  firmware_artifact_exists: {
+    kind: 'conflict',
+    title: 'The organization already has an artifact with this image',
+  },
+  firmware_hash_mismatch: {
+    kind: 'invalid',
+    title: 'The firmware image does not have the SHA-256 its metadata gives',
+  },
+  firmware_length_mismatch: {
+    kind: 'invalid',
+    title: 'The firmware image does not have the length its metadata gives',
+  },
   // server side
   internal_error: { kind: 'internal', title: 'Internal error' },
   unavailable: { kind: 'unavailable', title: 'The service is not ready' },

@@ -9,6 +9,7 @@ const UNIQUE_CODES: Readonly<Record<string, ErrorCode>> = {
   users_email_key: 'email_taken',
   devices_org_name_key: 'device_name_taken',
   channels_org_name_key: 'channel_name_taken',
+  firmware_artifacts_org_sha256_key: 'firmware_artifact_exists',
 };
 
 /** Turns a unique violation (SQLSTATE 23505) on a known index into its BulwarkError. */

@@ -18,6 +18,7 @@ import { createPkiStore } from './pki-store.js';
 import { createSessionStore } from './session-store.js';
 import { createSystemStore } from './system-store.js';
 import { createTicketStore } from './ticket-store.js';
+import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
@@ -81,6 +82,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       channels: createChannelStore(pool),
       messages: createMessageStore(pool),
       tickets: createTicketStore(pool),
+      firmware: createFirmwareStore(pool),
       ...createPostgresManagementStores(pool),
       schemaVersion,
       async ping() {

@@ -305,6 +305,40 @@ CREATE TABLE access_tickets (
 CREATE INDEX access_tickets_device ON access_tickets (org_id, device_id, jti);
 `,
   },
+  {
+    version: 6,
+    name: 'firmware-repository',
+    // Issue 6: each organization's trusted TUF root and its firmware artifacts. The image itself
+    // is in the BlobStore (content-addressed, so several rows may share a blob_key).
+    up: `
+CREATE TABLE firmware_roots (
+  org_id text COLLATE "C" PRIMARY KEY REFERENCES organizations (id) ON DELETE CASCADE,
+  version bigint NOT NULL,
+  root_json text NOT NULL,
+  updated_by text COLLATE "C" NOT NULL,
+  updated_at bigint NOT NULL
+);
+CREATE TABLE firmware_artifacts (
+  id text COLLATE "C" PRIMARY KEY,
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  types_json text NOT NULL,
+  hardware_json text NOT NULL,
+  version text NOT NULL,
+  release_counter bigint NOT NULL,
+  length bigint NOT NULL,
+  sha256 text COLLATE "C" NOT NULL,
+  metadata_json text NOT NULL,
+  state text NOT NULL,
+  blob_key text COLLATE "C",
+  created_by text COLLATE "C" NOT NULL,
+  created_at bigint NOT NULL,
+  CONSTRAINT firmware_artifacts_org_sha256_key UNIQUE (org_id, sha256)
+);
+CREATE INDEX firmware_artifacts_org ON firmware_artifacts (org_id, id);
+CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob_key IS NOT NULL;
+`,
+  },
 ];
 
 /** The error thrown when the database was migrated by a newer hub than this one. */

@@ -58,3 +58,11 @@ export {
   type SqlRunner,
 } from './management-stores.js';
 export { managementSchema } from './management-schema.js';
+export {
+  ARTIFACT_COLUMNS,
+  artifactValues,
+  toArtifact,
+  toFirmwareRoot,
+  type ArtifactRow,
+  type FirmwareRootRow,
+} from './firmware-rows.js';

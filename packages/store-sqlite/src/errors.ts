@@ -5,6 +5,7 @@ const UNIQUE_CODES: ReadonlyArray<readonly [string, ErrorCode]> = [
   ["index 'users_email_key'", 'email_taken'],
   ['devices.org_id, devices.name', 'device_name_taken'],
   ['channels.org_id, channels.name', 'channel_name_taken'],
+  ['firmware_artifacts.org_id, firmware_artifacts.sha256', 'firmware_artifact_exists'],
 ];
 
 /**

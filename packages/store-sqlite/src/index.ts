@@ -18,6 +18,7 @@ import { createPkiStore } from './pki-store.js';
 import { createSessionStore } from './session-store.js';
 import { createSystemStore } from './system-store.js';
 import { createTicketStore } from './ticket-store.js';
+import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
@@ -56,6 +57,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       channels: createChannelStore(db),
       messages: createMessageStore(db),
       tickets: createTicketStore(db),
+      firmware: createFirmwareStore(db),
       ...createSqliteManagementStores(db),
       schemaVersion,
       async ping() {

@@ -302,6 +302,40 @@ CREATE TABLE access_tickets (
 CREATE INDEX access_tickets_device ON access_tickets (org_id, device_id, jti);
 `,
   },
+  {
+    version: 6,
+    name: 'firmware-repository',
+    // Issue 6: each organization's trusted TUF root and its firmware artifacts. The image itself
+    // is in the BlobStore (content-addressed, so several rows may share a blob_key).
+    up: `
+CREATE TABLE firmware_roots (
+  org_id TEXT PRIMARY KEY REFERENCES organizations (id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  root_json TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE firmware_artifacts (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  types_json TEXT NOT NULL,
+  hardware_json TEXT NOT NULL,
+  version TEXT NOT NULL,
+  release_counter INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  metadata_json TEXT NOT NULL,
+  state TEXT NOT NULL,
+  blob_key TEXT,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (org_id, sha256)
+);
+CREATE INDEX firmware_artifacts_org ON firmware_artifacts (org_id, id);
+CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob_key IS NOT NULL;
+`,
+  },
 ];
 
 /** The error thrown when the database was migrated by a newer hub than this one. */

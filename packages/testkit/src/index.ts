@@ -25,3 +25,4 @@ export {
   type BusHooks,
   type OpenBus,
 } from './bus-contract.js';
+export { blobStoreContract, chunked, readAll, type OpenBlobStore } from './blob-contract.js';

@@ -32,6 +32,7 @@ import type {
 } from './records.js';
 import type { ChannelStore, MessageStore } from './messaging.js';
 import type { TicketStore } from './tickets.js';
+import type { FirmwareStore } from './firmware.js';
 import type {
   AlertStore,
   CommandStore,
@@ -205,6 +206,8 @@ export interface Storage {
   readonly messages: MessageStore;
   /** Access tickets issued for devices' local management ports. */
   readonly tickets: TicketStore;
+  /** The firmware repository: trusted roots and artifacts (images live in the BlobStore). */
+  readonly firmware: FirmwareStore;
   /** Device management: twins, the durable command queue, presence, events and alerts. */
   readonly twins: TwinStore;
   readonly commands: CommandStore;

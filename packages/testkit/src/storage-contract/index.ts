@@ -16,6 +16,7 @@ import { channelSuite } from './messaging.js';
 import { pkiSuite } from './pki.js';
 import { systemSuite } from './system.js';
 import { ticketSuite } from './tickets.js';
+import { firmwareSuite } from './firmware.js';
 import { useStorage } from './harness.js';
 
 export type { OpenStorage } from './harness.js';
@@ -58,5 +59,6 @@ export function storageContract(
     messageSuite(open);
     ticketSuite(open);
     managementSuite(open);
+    firmwareSuite(open);
   });
 }
