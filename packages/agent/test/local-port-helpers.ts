@@ -2,28 +2,15 @@
  * Helpers of the local-port tests: an in-process hub that issues real tickets, a device enrolled
  * on it, a LocalPortHost backed by that device's key and chain, and a line client over TLS.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { Agent, fetch as undiciFetch } from 'undici';
-import pino from 'pino';
-import { createClient, generateDeviceKeyAndCsr, type BulwarkClient } from '@bulwark/sdk';
-import { loadConfig, startHub, type Hub } from '@bulwark/hub';
+import { generateDeviceKeyAndCsr, type BulwarkClient } from '@bulwark/sdk';
+import type { Hub } from '@bulwark/hub';
 import type { DeviceEvent, TwinValue } from '@bulwark/protocol';
 import type { AgentFiles, LocalPortHost } from '../src/ports.js';
+import { FakeClock, PASSWORD, startTestHub as startAgentTestHub } from './helpers.js';
 
-/** A clock tests can move. */
-export class TestClock {
-  constructor(public t = Date.now()) {}
-  now(): number {
-    return this.t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
+export { PASSWORD };
 
 /** AgentFiles in a Map (what a reboot keeps: the same instance handed to a new server). */
 export class MapFiles implements AgentFiles {
@@ -49,9 +36,7 @@ export class MapFiles implements AgentFiles {
   }
 }
 
-export const PASSWORD = 'a long and unguessable passphrase';
-
-/** A hub on 127.0.0.1 (any free port, temp dir) with an owner and an all-permissions API key. */
+/** A hub on 127.0.0.1 (any free port, temp dir) with its owner signed in. */
 export interface TestHub {
   hub: Hub;
   url: string;
@@ -65,32 +50,10 @@ export interface TestHub {
 }
 
 export async function startTestHub(): Promise<TestHub> {
-  const dir = mkdtempSync(join(tmpdir(), 'bulwark-localport-hub-'));
-  const config = loadConfig(
-    [
-      '--data-dir',
-      dir,
-      '--http-port',
-      '0',
-      '--mqtt-port',
-      '0',
-      '--http-host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-    ],
-    {},
-  );
-  const hub = await startHub(config, { print: () => undefined, logger: pino({ level: 'silent' }) });
-  const ca = readFileSync(hub.info.caFile, 'utf8');
-  const dispatcher = new Agent({ connect: { ca } });
-  const fetchImpl = ((input: string, init?: RequestInit) =>
-    undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
-  const client = (token?: string) =>
-    createClient({ baseUrl: hub.info.url, ...(token ? { token } : {}), fetch: fetchImpl });
-  const anon = client();
+  const base = await startAgentTestHub();
+  const anon = base.client();
   const setup = await anon.setup.complete({
-    token: hub.setupToken!,
+    token: base.hub.setupToken!,
     organization: 'Acme',
     email: 'owner@example.com',
     name: 'Owner',
@@ -98,18 +61,14 @@ export async function startTestHub(): Promise<TestHub> {
   });
   const tokens = await anon.auth.login({ email: 'owner@example.com', password: PASSWORD });
   return {
-    hub,
-    url: hub.info.url,
+    hub: base.hub,
+    url: base.url,
     orgId: setup.organization.id,
     userId: setup.user.id,
-    owner: client(tokens.accessToken),
+    owner: base.client(tokens.accessToken),
     anon,
-    client: (token) => client(token),
-    async close() {
-      await dispatcher.close();
-      await hub.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    client: (token) => base.client(token),
+    close: () => base.close(),
   };
 }
 
@@ -141,7 +100,7 @@ export async function enrollDevice(api: BulwarkClient, anon: BulwarkClient, name
 export class TestHost implements LocalPortHost {
   readonly deviceId: string;
   readonly orgId: string;
-  readonly clock = new TestClock();
+  readonly clock = new FakeClock();
   files = new MapFiles();
   readonly events: DeviceEvent[] = [];
   readonly revoked = new Set<string>();
