@@ -314,7 +314,9 @@ export class Agent extends EventEmitter {
   }
 
   private sendStatus(cid: string, s: CommandStatus): Promise<void> {
-    const id = this.identity!.deviceId;
+    // Commands only arrive over the link, which needs an identity; a factory reset may race one.
+    const id = this.identity?.deviceId;
+    if (id === undefined) return Promise.resolve();
     this.emit('command-status', cid, s);
     return this.outbox.sendControl(deviceTopic.commandStatus(id, cid), s);
   }

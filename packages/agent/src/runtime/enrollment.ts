@@ -203,8 +203,10 @@ export class Enrollment {
       log('warn', `certificate renewal failed: ${(err as Error).message}`);
       // Retried within minutes rather than hours: the certificate is already two-thirds through.
       this.lastRenewalAt = -Infinity;
-      if (this.deps.online())
-        this.scheduleRenewal(Math.min(RENEW_CHECK_MS, 60_000 + Math.random() * 240_000));
+      if (this.deps.online()) {
+        const random = this.deps.random ?? Math.random;
+        this.scheduleRenewal(Math.min(RENEW_CHECK_MS, 60_000 + random() * 240_000));
+      }
       return false;
     }
   }
