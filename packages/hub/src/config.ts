@@ -112,6 +112,15 @@ export const CONFIG_FIELDS = {
     max: 16 * 1024 * 1024,
     doc: 'Largest accepted message payload (MQTT, HTTP, CoAP)',
   },
+  // Images are streamed to disk, never buffered, so the cap bounds disk use, not memory.
+  maxImageBytes: {
+    kind: 'int',
+    flag: 'max-image-bytes',
+    default: 512 * 1024 * 1024,
+    min: 1024,
+    max: 8 * 1024 * 1024 * 1024,
+    doc: 'Largest accepted firmware image (decision 0007)',
+  },
   mqttOpenPort: {
     kind: 'port?',
     flag: 'mqtt-open-port',

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   ApiKeyService,
   AuditService,
@@ -10,6 +11,8 @@ import {
   DEFAULT_PKI_CONFIG,
   DEFAULT_TICKET_CONFIG,
   DeviceService,
+  DEFAULT_FIRMWARE_REPO_CONFIG,
+  FirmwareRepoService,
   DEFAULT_MESSAGING_CONFIG,
   LocationService,
   MessagingService,
@@ -27,7 +30,9 @@ import {
 import { isSenmlContentType, parseSenml } from '@bulwark/senml';
 import { createCertificateAuthority } from '@bulwark/pki';
 import type { HttpServices } from '@bulwark/transport';
+import { FsBlobStore } from './blob-store.js';
 import type { HubConfig } from './config.js';
+import { tufFirmwareVerifier } from './firmware-verifier.js';
 import { jwtSigner } from './token-signer.js';
 
 /** Every core service, wired on one storage and master key. */
@@ -37,7 +42,10 @@ export type HubServices = HttpServices & { managementSignals: ManagementSignals 
 export function createServices(
   storage: Storage,
   masterKey: Buffer,
-  config: Pick<HubConfig, 'scryptLn' | 'deviceCertDays' | 'maxPayloadBytes'>,
+  config: Pick<
+    HubConfig,
+    'scryptLn' | 'deviceCertDays' | 'maxPayloadBytes' | 'dataDir' | 'maxImageBytes'
+  >,
   clock: Clock = systemClock,
   messaging: {
     bus: Bus;
@@ -103,6 +111,15 @@ export function createServices(
     presence,
     managementSignals,
     tickets,
+    // Firmware images live content-addressed under DATA_DIR/blobs (decision 0007).
+    firmware: new FirmwareRepoService({
+      store: storage.firmware,
+      blobs: new FsBlobStore(join(config.dataDir, 'blobs')),
+      verifier: tufFirmwareVerifier,
+      clock,
+      audit,
+      config: { ...DEFAULT_FIRMWARE_REPO_CONFIG, maxImageBytes: config.maxImageBytes },
+    }),
     messaging: new MessagingService({
       storage,
       clock,

@@ -1,7 +1,7 @@
 /**
  * The firmware repository service with real TUF keys from @bulwark/firmware, SQLite storage and
  * the filesystem blob store: upload, every refusal leaving nothing behind, root rotation, tenancy
- * and ranged reads. (The HTTP routes are not built yet.)
+ * and ranged reads. (The HTTP routes are tested in firmware-repo.test.ts.)
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -19,6 +19,7 @@ interface LooseInput {
   query?: Record<string, unknown>;
   body?: unknown;
   contentType?: string;
+  range?: string;
 }
 
 /** A path or query value as text: strings as they are, numbers and booleans printed, else JSON. */
@@ -73,6 +74,7 @@ export function createCall(opts: CallOptions): Call {
       ...opts.headers,
     };
     if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+    if (route.streamResponse && input.range !== undefined) headers.range = input.range;
     const init: RequestInit = { method: route.method, headers };
     // Only send a body (and its content type) where the route takes one: an empty body labelled
     // application/json is a malformed request.
@@ -80,6 +82,12 @@ export function createCall(opts: CallOptions): Call {
       // Message ingest: the payload goes as is, labelled with its own content type.
       headers['content-type'] = input.contentType ?? 'application/octet-stream';
       init.body = input.body as Uint8Array;
+    } else if (route.streamBody) {
+      // A firmware image: bytes, or an async iterable of chunks (streamed; Node's fetch needs
+      // half duplex for a streamed request body).
+      headers['content-type'] = input.contentType ?? 'application/octet-stream';
+      init.body = input.body as RequestInit['body'];
+      if (!(input.body instanceof Uint8Array)) (init as { duplex?: string }).duplex = 'half';
     } else if (route.body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(input.body ?? {});
@@ -90,6 +98,17 @@ export function createCall(opts: CallOptions): Call {
       res = await doFetch(url, init);
     } catch (err) {
       throw unreachable(opts.baseUrl, err);
+    }
+    if (route.streamResponse) {
+      // Status, headers and the unread body (206 and 416 included): the caller streams it.
+      if (!res.ok && res.status !== 416) throw await apiErrorFrom(res);
+      const out: { status: number; headers: Record<string, string>; body?: unknown } = {
+        status: res.status,
+        headers: Object.fromEntries(res.headers),
+      };
+      if (res.status === 416) await res.body?.cancel();
+      else if (res.body) out.body = res.body;
+      return out;
     }
     if (!res.ok) throw await apiErrorFrom(res);
     if (res.status === 204 || route.status === 204) {

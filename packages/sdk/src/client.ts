@@ -5,6 +5,7 @@ import { auditApi } from './resources/audit.js';
 import { channelsApi } from './resources/channels.js';
 import { authApi, setupApi } from './resources/auth.js';
 import { devicesApi } from './resources/devices.js';
+import { firmwareApi } from './resources/firmware.js';
 import { apiKeysApi, orgsApi, usersApi } from './resources/identity.js';
 import { locationsApi } from './resources/locations.js';
 import { alertsApi, commandsApi, deviceStatusApi, twinsApi } from './resources/management.js';
@@ -32,6 +33,7 @@ export interface BulwarkClient {
   readonly auth: ReturnType<typeof authApi>;
   readonly pki: ReturnType<typeof pkiApi>;
   readonly tickets: ReturnType<typeof ticketsApi>;
+  readonly firmware: ReturnType<typeof firmwareApi>;
   /** Who the caller is, in which organization, with which permissions. */
   me(): Promise<OperationOutput<'getMe'>>;
   /** Device enrollment: a one-time token and a CSR in, a certificate and its chain out. */
@@ -57,6 +59,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     auth: authApi(call),
     pki: pkiApi(call),
     tickets: ticketsApi(call),
+    firmware: firmwareApi(call),
     me: () => call('getMe'),
     enroll: (body) => call('enroll', { body }),
   };

@@ -7,3 +7,4 @@ export * from './routes.js';
 export * from './channels.js';
 export * from './tickets.js';
 export * from './management.js';
+export * from './firmware.js';

@@ -9,6 +9,7 @@ import * as A from './audit.js';
 import * as C from './common.js';
 import * as M from './channels.js';
 import * as D from './devices.js';
+import * as F from './firmware.js';
 import * as G from './management.js';
 import * as I from './identity.js';
 import * as P from './pki.js';
@@ -20,7 +21,8 @@ export type RouteAuth =
   | 'principal' // a user's access token or an API key
   | 'user' // a user's access token only (not an API key)
   | 'device' // a device: its client certificate (mutual TLS) or its device key (HTTP Basic)
-  | 'device-cert'; // a device's client certificate only (certificate renewal)
+  | 'device-cert' // a device's client certificate only (certificate renewal)
+  | 'principal-or-device'; // a principal's bearer token, else a device as for 'device'
 
 /** One API operation. `path` uses `:name` for parameters, relative to `/api/v1`. */
 export interface RouteDef {
@@ -39,6 +41,17 @@ export interface RouteDef {
   readonly produces?: string;
   /** The body is taken as raw bytes of any content type (message ingest), not parsed. */
   readonly rawBody?: true;
+  /** The body is handed to the handler as a stream, unbuffered (the service caps its size). */
+  readonly streamBody?: true;
+  /** The handler answers with its own status, headers and streamed body (`StreamedResponse`). */
+  readonly streamResponse?: true;
+}
+
+/** The answer of a `streamResponse` route. */
+export interface StreamedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: AsyncIterable<Uint8Array>;
 }
 
 const route = <const R extends RouteDef>(r: R): R => r;
@@ -745,6 +758,92 @@ export const ROUTES = {
     status: 202,
     response: M.AcceptedSchema,
   }),
+  // firmware repository (decision 0007)
+  putFirmwareRoot: route({
+    method: 'POST',
+    path: '/firmware/root',
+    summary: "Install or rotate the organization's trusted firmware root (signed TUF root.json)",
+    tag: 'firmware',
+    auth: 'principal',
+    permission: 'firmware:update',
+    body: F.SignedDocument,
+    status: 200,
+    response: F.FirmwareRootSchema,
+  }),
+  getFirmwareRoot: route({
+    method: 'GET',
+    path: '/firmware/root',
+    summary: "The organization's trusted firmware root",
+    tag: 'firmware',
+    auth: 'principal-or-device',
+    status: 200,
+    response: F.FirmwareRootSchema,
+  }),
+  createArtifact: route({
+    method: 'POST',
+    path: '/firmware/artifacts',
+    summary: 'Create a pending firmware artifact from its signed release metadata',
+    tag: 'firmware',
+    auth: 'principal',
+    permission: 'firmware:update',
+    body: F.SignedDocument,
+    status: 201,
+    response: F.FirmwareArtifactSchema,
+  }),
+  uploadArtifactImage: route({
+    method: 'POST',
+    path: '/firmware/artifacts/:id/image',
+    summary: "Upload a pending artifact's image (raw bytes); kept only if it matches the metadata",
+    tag: 'firmware',
+    auth: 'principal',
+    permission: 'firmware:update',
+    params: C.IdParams,
+    streamBody: true,
+    status: 200,
+    response: F.FirmwareArtifactSchema,
+  }),
+  listArtifacts: route({
+    method: 'GET',
+    path: '/firmware/artifacts',
+    summary: "The organization's firmware artifacts, newest first",
+    tag: 'firmware',
+    auth: 'principal',
+    permission: 'devices:read',
+    query: F.FirmwareListQuery,
+    status: 200,
+    response: C.PageOf(F.FirmwareArtifactSchema),
+  }),
+  getArtifact: route({
+    method: 'GET',
+    path: '/firmware/artifacts/:id',
+    summary: 'One firmware artifact (devices: ready artifacts of their organization)',
+    tag: 'firmware',
+    auth: 'principal-or-device',
+    params: C.IdParams,
+    status: 200,
+    response: F.FirmwareArtifactSchema,
+  }),
+  deleteArtifact: route({
+    method: 'DELETE',
+    path: '/firmware/artifacts/:id',
+    summary: 'Delete a firmware artifact and (if unused) its image',
+    tag: 'firmware',
+    auth: 'principal',
+    permission: 'firmware:update',
+    params: C.IdParams,
+    status: 204,
+  }),
+  downloadArtifactImage: route({
+    method: 'GET',
+    path: '/firmware/artifacts/:id/image',
+    summary: "Download a ready artifact's image; honours one HTTP Range (206, 416)",
+    tag: 'firmware',
+    auth: 'principal-or-device',
+    params: C.IdParams,
+    status: 200,
+    produces: 'application/octet-stream',
+    streamResponse: true,
+  }),
   // audit
   listAudit: route({
     method: 'GET',
@@ -767,12 +866,18 @@ type InputOf<R> = (R extends { params: infer S extends TSchema }
   : unknown) &
   (R extends { query: infer S extends TSchema } ? { query?: Static<S> } : unknown) &
   (R extends { body: infer S extends TSchema } ? { body: Static<S> } : unknown) &
-  (R extends { rawBody: true } ? { body: Uint8Array; contentType?: string } : unknown);
-type OutputOf<R> = R extends { response: infer S extends TSchema }
-  ? Static<S>
-  : R extends { produces: string }
-    ? string
-    : void;
+  (R extends { rawBody: true } ? { body: Uint8Array; contentType?: string } : unknown) &
+  (R extends { streamBody: true }
+    ? { body: AsyncIterable<Uint8Array>; contentType?: string }
+    : unknown) &
+  (R extends { streamResponse: true } ? { range?: string } : unknown);
+type OutputOf<R> = R extends { streamResponse: true }
+  ? StreamedResponse
+  : R extends { response: infer S extends TSchema }
+    ? Static<S>
+    : R extends { produces: string }
+      ? string
+      : void;
 /** The input of an operation: path params, query and body, each present only where the route has one. */
 export type OperationInput<Op extends OperationId> = InputOf<Routes[Op]>;
 /** What an operation returns (void for 204, string for non-JSON bodies). */

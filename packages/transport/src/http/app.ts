@@ -1,4 +1,5 @@
 import type { ServerOptions } from 'node:https';
+import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import Fastify, {
   type FastifyBaseLogger,
@@ -6,11 +7,18 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { BulwarkError, ROUTES, type OperationId, type RouteDef } from '@bulwark/protocol';
+import {
+  BulwarkError,
+  ROUTES,
+  type OperationId,
+  type RouteDef,
+  type StreamedResponse,
+} from '@bulwark/protocol';
 import type { HandlerContext, Handlers, HttpServices } from './context.js';
 import { auditHandlers } from './handlers/audit.js';
 import { authHandlers } from './handlers/auth.js';
 import { deviceHandlers } from './handlers/devices.js';
+import { firmwareHandlers } from './handlers/firmware.js';
 import { identityHandlers } from './handlers/identity.js';
 import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
@@ -67,6 +75,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...messagingHandlers(s),
     ...ticketHandlers(s),
     ...managementHandlers(s),
+    ...firmwareHandlers(s),
   };
   const checkResponse = responseValidators();
 
@@ -135,10 +144,17 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
         const input = {
           params: req.params,
           query: req.query,
-          body: req.body,
+          // a streamed body is the request itself, left unread by its content-type parser
+          body: r.streamBody ? req.raw : req.body,
           contentType: req.headers['content-type'],
+          ...(r.streamResponse && req.headers.range ? { range: req.headers.range } : {}),
         };
         const out = await handler(input, req.bulwark);
+        if (r.streamResponse) {
+          const o = out as StreamedResponse;
+          reply.code(o.status).headers(o.headers);
+          return o.body ? reply.send(Readable.from(o.body)) : reply.send();
+        }
         reply.code(r.status);
         if (r.status === 204) return reply.send();
         if (r.produces) return reply.type(r.produces).send(out);
@@ -153,7 +169,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     });
   };
   const entries = Object.entries(ROUTES) as [OperationId, RouteDef][];
-  for (const [op, r] of entries) if (!r.rawBody) register(app, op, r);
+  for (const [op, r] of entries) if (!r.rawBody && !r.streamBody) register(app, op, r);
   // Ingest routes take the payload as raw bytes of any content type, in their own context so the
   // JSON parser of every other route is untouched.
   await app.register(async (raw) => {
@@ -161,10 +177,20 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     raw.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     for (const [op, r] of entries) if (r.rawBody) register(raw, op, r);
   });
+  // Streamed uploads (firmware images): the parser leaves the request unread and the handler
+  // passes it on as a stream; the service, not the body limit, caps its size.
+  await app.register(async (streamed) => {
+    streamed.removeAllContentTypeParsers();
+    streamed.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+    for (const [op, r] of entries) if (r.streamBody) register(streamed, op, r);
+  });
 
   async function authenticate(req: FastifyRequest, r: RouteDef): Promise<void> {
     const ctx = req.bulwark;
     if (r.auth === 'none') return;
+    if (r.auth === 'principal-or-device' && !/^Bearer /i.test(req.headers.authorization ?? '')) {
+      r = { ...r, auth: 'device' };
+    }
     if (r.auth === 'device' || r.auth === 'device-cert') {
       const byCert = await deviceFromTls(req);
       if (byCert) ctx.device = byCert;

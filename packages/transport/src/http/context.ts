@@ -5,6 +5,7 @@ import type {
   CertificateRecord,
   Device,
   DeviceService,
+  FirmwareRepoService,
   LocationService,
   MessagingService,
   OrgService,
@@ -32,6 +33,7 @@ export interface HttpServices {
   twins: TwinService;
   commands: CommandService;
   presence: PresenceService;
+  firmware: FirmwareRepoService;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */

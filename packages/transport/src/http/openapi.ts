@@ -52,7 +52,13 @@ export function openApiDocument(info: { version: string; serverUrl?: string }): 
       },
     };
     const security =
-      r.auth === 'none' ? [] : r.auth === 'device' ? [{ deviceCertificate: [] }] : [{ bearer: [] }];
+      r.auth === 'none'
+        ? []
+        : r.auth === 'device'
+          ? [{ deviceCertificate: [] }]
+          : r.auth === 'principal-or-device'
+            ? [{ bearer: [] }, { deviceCertificate: [] }]
+            : [{ bearer: [] }];
     (paths[path] ??= {})[r.method.toLowerCase()] = {
       operationId,
       summary: r.summary,
@@ -60,6 +66,14 @@ export function openApiDocument(info: { version: string; serverUrl?: string }): 
       security,
       ...(r.permission ? { 'x-bulwark-permission': r.permission } : {}),
       parameters: parameters(r),
+      ...(r.streamBody
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/octet-stream': { schema: { type: 'string' } } },
+            },
+          }
+        : {}),
       ...(r.body
         ? {
             requestBody: {
