@@ -43,6 +43,9 @@ export interface Brokers {
 
 /** How often each node looks for revocations made on other nodes ("within seconds"). */
 const REVOCATION_SWEEP_MS = 2000;
+/** How far back each sweep looks, for clock skew between nodes. */
+const REVOCATION_SKEW_MS = 60_000;
+const REVOCATION_PAGE = 1000;
 
 const mqttLog = (log: Logger) => ({
   warn: (o: object, m: string) => log.warn(o, m),
@@ -114,20 +117,49 @@ export async function startBrokers(d: {
 
   // Revocation and decommissioning cut live sessions at once (0x98 Administrative action).
   const cut = (deviceId: string) => engine.disconnect(deviceId, 0x98);
-  services.pki.on('certificate-revoked', (c) => cut(c.deviceId));
-  services.pki.on('device-key-revoked', (k) => cut(k.deviceId));
   // …and on every other node within a couple of seconds: poll for revocations made anywhere.
-  let sinceCert = Date.now() - 1000;
-  let sinceKey = sinceCert;
+  // Revocation times come from the revoking node's clock: look back REVOCATION_SKEW_MS so a node
+  // whose clock is behind ours (or a revocation committed late) is not missed, and remember what
+  // was handled so each revocation cuts once.
+  const handled = new Map<string, number>();
+  let since = Date.now() - REVOCATION_SKEW_MS;
+  const handle = (id: string, deviceId: string, at: number | null) => {
+    if (handled.has(id)) return;
+    handled.set(id, at ?? Date.now());
+    cut(deviceId);
+    since = Math.max(since, at ?? since);
+  };
+  services.pki.on('certificate-revoked', (c) =>
+    handle(`cert:${c.serial}`, c.deviceId, c.revokedAt),
+  );
+  services.pki.on('device-key-revoked', (k) => handle(`key:${k.id}`, k.deviceId, k.revokedAt));
+  /** Pages through revocations after `from` (oldest first), handling each new one. */
+  const drain = async <R extends { deviceId: string; revokedAt: number | null }>(
+    list: (since: number, limit: number) => Promise<R[]>,
+    idOf: (r: R) => string,
+    from: number,
+  ) => {
+    for (let page = 0; page < 100; page++) {
+      const rows = await list(from, REVOCATION_PAGE);
+      for (const r of rows) handle(idOf(r), r.deviceId, r.revokedAt);
+      const last = rows.at(-1)?.revokedAt ?? null;
+      if (rows.length < REVOCATION_PAGE || last === null || last <= from) return;
+      from = last;
+    }
+  };
   const sweep = async () => {
-    for (const c of await d.storage.pki.listRevokedSince(sinceCert, 1000)) {
-      cut(c.deviceId);
-      sinceCert = Math.max(sinceCert, c.revokedAt ?? sinceCert);
-    }
-    for (const k of await d.storage.deviceKeys.listRevokedSince(sinceKey, 1000)) {
-      cut(k.deviceId);
-      sinceKey = Math.max(sinceKey, k.revokedAt ?? sinceKey);
-    }
+    const from = since - REVOCATION_SKEW_MS;
+    await drain(
+      (t, n) => d.storage.pki.listRevokedSince(t, n),
+      (c) => `cert:${c.serial}`,
+      from,
+    );
+    await drain(
+      (t, n) => d.storage.deviceKeys.listRevokedSince(t, n),
+      (k) => `key:${k.id}`,
+      from,
+    );
+    for (const [id, at] of handled) if (at < from) handled.delete(id);
   };
   const revocationSweep = setInterval(() => {
     sweep().catch((err: unknown) => log.warn({ err }, 'revocation sweep failed'));
