@@ -7,6 +7,7 @@ import { commandCommands } from './device-command.js';
 import { deviceEnrollCommands } from './device-enroll.js';
 import { deviceKeyCommands } from './device-keys.js';
 import { firmwareCommands } from './firmware.js';
+import { firmwareRepoCommands } from './firmware-repo.js';
 import { keysCommands } from './keys.js';
 import { locationCommands } from './location.js';
 import { orgCommands } from './org.js';
@@ -36,4 +37,5 @@ export const COMMANDS: readonly Command[] = [
   ...pkiCommands,
   ...keysCommands,
   ...firmwareCommands,
+  ...firmwareRepoCommands,
 ];
