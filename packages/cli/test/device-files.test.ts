@@ -3,10 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import { CliError, writeDeviceFiles, type DeviceIdentity } from '@bulwark/cli';
 
 const identity: DeviceIdentity = {
-  keyPem: '-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n',
+  // A fresh key for this run (the writer only stores it; no key is committed).
+  keyPem: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string,
   hubUrl: 'https://127.0.0.1:8443',
   issued: {
     deviceId: '0192f5a4-8f3e-7c2a-9b1d-2f4e6a8c0d1e',
