@@ -21,6 +21,21 @@ describe('bulwark firmware root push / upload / list', () => {
     assert.equal(code, 0, `${argv.join(' ')}: ${c.stderr}`);
   };
 
+  const sign = (image: string, version: string, out: string) =>
+    local(
+      'firmware',
+      'sign',
+      image,
+      '--keys',
+      'keys',
+      '--type',
+      'rpi4',
+      '--version',
+      version,
+      '--out',
+      out,
+    );
+
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bulwark-fw-repo-cli-'));
     const image = Buffer.alloc(700_000);
@@ -32,32 +47,8 @@ describe('bulwark firmware root push / upload / list', () => {
     image[1234] = (image[1234] ?? 0) ^ 1;
     await writeFile(join(dir, 'flipped.img'), image);
     await local('keys', 'init', '--dir', 'keys');
-    await local(
-      'firmware',
-      'sign',
-      'fw2.img',
-      '--keys',
-      'keys',
-      '--type',
-      'rpi4',
-      '--version',
-      '1.3.0',
-      '--out',
-      'fw2.meta.json',
-    );
-    await local(
-      'firmware',
-      'sign',
-      'fw.img',
-      '--keys',
-      'keys',
-      '--type',
-      'rpi4',
-      '--version',
-      '1.2.0',
-      '--out',
-      'fw.meta.json',
-    );
+    await sign('fw2.img', '1.3.0', 'fw2.meta.json');
+    await sign('fw.img', '1.2.0', 'fw.meta.json');
     hub = await startHub();
   });
   after(async () => {

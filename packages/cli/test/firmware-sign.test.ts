@@ -22,6 +22,20 @@ interface Signed {
   };
 }
 
+/** `firmware sign fw.img --keys keys --type rpi4 --version VERSION …more`. */
+const signArgs = (version: string, ...more: string[]) => [
+  'firmware',
+  'sign',
+  'fw.img',
+  '--keys',
+  'keys',
+  '--type',
+  'rpi4',
+  '--version',
+  version,
+  ...more,
+];
+
 describe('bulwark keys / firmware', () => {
   let dir: string;
   const run = async (...argv: string[]) => {
@@ -85,41 +99,12 @@ describe('bulwark keys / firmware', () => {
       (await run('firmware', 'sign', 'fw.img', '--keys', 'keys', '--version', '1.0.0')).code,
       2,
     );
-    assert.equal(
-      (
-        await run(
-          'firmware',
-          'sign',
-          'fw.img',
-          '--keys',
-          'keys',
-          '--type',
-          'rpi4',
-          '--version',
-          'latest',
-        )
-      ).code,
-      2,
-    );
+    assert.equal((await run(...signArgs('latest'))).code, 2);
   });
 
   test('sign then verify; the counter grows; --counter must be above the last', async () => {
     const a = await ok<Signed>(
-      'firmware',
-      'sign',
-      'fw.img',
-      '--keys',
-      'keys',
-      '--type',
-      'rpi4',
-      '--version',
-      '1.2.0',
-      '--min-version',
-      '1.0.0',
-      '--hardware',
-      'rev-b',
-      '--hardware',
-      'rev-c',
+      ...signArgs('1.2.0', '--min-version', '1.0.0', '--hardware', 'rev-b', '--hardware', 'rev-c'),
     );
     assert.equal(a.release.releaseCounter, 1);
     assert.equal(a.release.signedBy.length, 3);
@@ -144,67 +129,15 @@ describe('bulwark keys / firmware', () => {
     );
     assert.match(text.out, /verified\s+ok/);
 
-    const b = await ok<Signed>(
-      'firmware',
-      'sign',
-      'fw.img',
-      '--keys',
-      'keys',
-      '--type',
-      'rpi4',
-      '--version',
-      '1.2.1',
-      '--out',
-      'b.json',
-    );
+    const b = await ok<Signed>(...signArgs('1.2.1', '--out', 'b.json'));
     assert.equal(b.release.releaseCounter, 2);
-    const c = await ok<Signed>(
-      'firmware',
-      'sign',
-      'fw.img',
-      '--keys',
-      'keys',
-      '--type',
-      'rpi4',
-      '--version',
-      '1.3.0',
-      '--out',
-      'c.json',
-      '--counter',
-      '10',
-    );
+    const c = await ok<Signed>(...signArgs('1.3.0', '--out', 'c.json', '--counter', '10'));
     assert.equal(c.release.releaseCounter, 10);
-    const low = await run(
-      'firmware',
-      'sign',
-      'fw.img',
-      '--keys',
-      'keys',
-      '--type',
-      'rpi4',
-      '--version',
-      '1.3.1',
-      '--out',
-      'd.json',
-      '--counter',
-      '10',
-    );
+    const low = await run(...signArgs('1.3.1', '--out', 'd.json', '--counter', '10'));
     assert.equal(low.code, 1);
     assert.match(low.err, /not above the last release counter 10/);
     await assert.rejects(stat(join(dir, 'd.json')));
-    const exists = await run(
-      'firmware',
-      'sign',
-      'fw.img',
-      '--keys',
-      'keys',
-      '--type',
-      'rpi4',
-      '--version',
-      '1.3.1',
-      '--out',
-      'c.json',
-    );
+    const exists = await run(...signArgs('1.3.1', '--out', 'c.json'));
     assert.match(exists.err, /refusing to overwrite/);
   });
 
@@ -367,19 +300,7 @@ describe('bulwark keys / firmware', () => {
     );
     assert.equal(r.code, 3);
     assert.match(r.err, /unknown_key/);
-    const n = await ok<Signed>(
-      'firmware',
-      'sign',
-      'fw.img',
-      '--keys',
-      'keys',
-      '--type',
-      'rpi4',
-      '--version',
-      '2.0.0',
-      '--out',
-      'v2.json',
-    );
+    const n = await ok<Signed>(...signArgs('2.0.0', '--out', 'v2.json'));
     assert.equal(n.release.releaseCounter, 12);
     assert.deepEqual(n.release.signedBy, s.releaseKeys);
     const rr = await ok<{ rootVersion: number }>('keys', 'rotate', '--dir', 'keys', '--root');
