@@ -1,14 +1,13 @@
 /** The connection allowlist and its watcher: entries, matching, one event per destination per window. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import type { DeviceEvent } from '@bulwark/protocol';
 import { isAllowed, parseAllowlist, parseAllowRule } from '../src/health/allowlist.js';
 import { ConnectionWatcher } from '../src/health/connection-watcher.js';
 import { LinuxSystem } from '../src/health/linux-system.js';
 import type { SocketInfo } from '../src/ports.js';
+import { openLoopbackPair, type LoopbackPair } from './loopback.js';
 
 const est = (remoteAddress: string, remotePort: number, localPort = 40000): SocketInfo => ({
   state: 'established',
@@ -196,28 +195,19 @@ describe('ConnectionWatcher on fixed sockets', () => {
 });
 
 describe('ConnectionWatcher on the real /proc (loopback not ignored)', () => {
-  let server: Server;
-  let client: Socket;
+  let pair: LoopbackPair;
   let port: number;
   before(async () => {
-    server = createServer(() => undefined);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    port = (server.address() as { port: number }).port;
-    client = connect(port, '127.0.0.1');
-    await once(client, 'connect');
+    pair = await openLoopbackPair();
+    port = pair.port;
   });
-  after(async () => {
-    client.destroy();
-    server.close();
-    await once(server, 'close');
-  });
+  after(() => pair.close());
 
   it('reports a real connection outside the allowlist, and not one inside it', async () => {
     const system = new LinuxSystem({ diskPath: tmpdir() });
     const mine = (events: DeviceEvent[]) =>
       events.filter(
-        (e) => e.detail['remotePort'] === port && e.detail['localPort'] === client.localPort,
+        (e) => e.detail['remotePort'] === port && e.detail['localPort'] === pair.client.localPort,
       );
     const allowOthers = [
       `127.0.0.1:1-${port - 1}`,
@@ -234,7 +224,7 @@ describe('ConnectionWatcher on the real /proc (loopback not ignored)', () => {
     assert.deepEqual(events[0]?.detail, {
       remoteAddress: '127.0.0.1',
       remotePort: port,
-      localPort: client.localPort,
+      localPort: pair.client.localPort,
     });
     // The server's end (local port = the listening port) is inbound: not reported.
     assert.equal((await blocked.check()).filter((e) => e.detail['localPort'] === port).length, 0);

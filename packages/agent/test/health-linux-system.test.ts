@@ -2,10 +2,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { LinuxSystem } from '../src/health/linux-system.js';
 import {
   decodeProcAddress,
@@ -13,6 +11,7 @@ import {
   parseProcStat,
   cpuPercent,
 } from '../src/health/procfs.js';
+import { openLoopbackPair, type LoopbackPair } from './loopback.js';
 
 const STAT_1 = 'cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 100 0 50 800 50 0 0 0 0 0\nintr 1\n';
 const STAT_2 = 'cpu  160 0 70 900 70 0 0 0 0 0\ncpu0 160 0 70 900 70 0 0 0 0 0\nintr 1\n';
@@ -174,22 +173,13 @@ describe('LinuxSystem on fixture files', () => {
 });
 
 describe('LinuxSystem on the real /proc', () => {
-  let server: Server;
-  let client: Socket;
+  let pair: LoopbackPair;
   let port: number;
   before(async () => {
-    server = createServer(() => undefined);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    port = (server.address() as { port: number }).port;
-    client = connect(port, '127.0.0.1');
-    await once(client, 'connect');
+    pair = await openLoopbackPair();
+    port = pair.port;
   });
-  after(async () => {
-    client.destroy();
-    server.close();
-    await once(server, 'close');
-  });
+  after(() => pair.close());
 
   it('sees a listening socket and a loopback connection this test opened', async () => {
     const sys = new LinuxSystem({ diskPath: tmpdir(), cpuSampleMs: 50 });
@@ -204,7 +194,7 @@ describe('LinuxSystem on the real /proc', () => {
         (s) =>
           s.state === 'established' &&
           s.remotePort === port &&
-          s.localPort === client.localPort &&
+          s.localPort === pair.client.localPort &&
           s.remoteAddress === '127.0.0.1',
       ),
     );
