@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './api/index.js';
 export * from './topics.js';
 export * from './device-plane.js';
+export * from './updates.js';

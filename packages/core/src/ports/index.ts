@@ -10,3 +10,4 @@ export type * from './tickets.js';
 export type * from './management.js';
 export type * from './blobs.js';
 export type * from './firmware.js';
+export type * from './updates.js';
