@@ -31,6 +31,8 @@ import { localPortHost } from './runtime/local-port-host.js';
 import { MetricsSampler } from './runtime/metrics.js';
 import { deviceEvent, Outbox } from './runtime/outbox.js';
 import { Twin } from './runtime/twin.js';
+import type { SlotStore } from './update/slots.js';
+import { UpdateClient } from './update/update-client.js';
 
 export type { PublishErrorCode } from './runtime/outbox.js';
 
@@ -46,6 +48,8 @@ export interface AgentDeps {
   certificateAuthority?: CertificateAuthority;
   /** Random source for backoff jitter (tests may fix it). */
   random?: () => number;
+  /** A/B slots given in code (the simulator's MemorySlots); default: `update.slotsDir`. */
+  slots?: SlotStore;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 }
 
@@ -74,6 +78,8 @@ export class Agent extends EventEmitter {
   readonly twin: Twin;
   /** Commands: apps register theirs with `commands.register(name, handler)`. */
   readonly commands: CommandRunner;
+  /** Firmware updates: apps add health checks with `updates.registerHealthCheck(name, fn)`. */
+  readonly updates: UpdateClient;
 
   private readonly enrollment: Enrollment;
   private readonly outbox: Outbox;
@@ -114,6 +120,7 @@ export class Agent extends EventEmitter {
       set: (path, value) => this.twin.set(path, value),
       report: (e) => this.report({ ...e, at: new Date(clock.now()).toISOString() }),
     });
+    this.updates = this.updateClient(deps);
     this.enrollment = new Enrollment({
       config,
       files,
@@ -171,6 +178,7 @@ export class Agent extends EventEmitter {
         touch: () => this.connection.touch(),
         report,
         emit,
+        updateOffer: (job, payload) => this.updates.handle(job, payload),
       }),
       onOnline: () => this.startPeriodicWork(),
       onOffline: () => this.stopPeriodicWork(),
@@ -178,6 +186,9 @@ export class Agent extends EventEmitter {
         emit('connected');
         this.outbox.pump();
         this.enrollment.renewIfDue();
+        this.updates
+          .connected()
+          .catch((err: Error) => log('warn', `firmware report: ${err.message}`));
       },
       report,
       emit,
@@ -224,7 +235,9 @@ export class Agent extends EventEmitter {
     await this.enrollment.init();
     await this.openState();
     this.running = true;
-    if (await this.enrollment.load()) this.connection.goOnline();
+    const enrolled = await this.enrollment.load();
+    await this.updates.open(); // resumes an install (reports need the identity loaded above)
+    if (enrolled) this.connection.goOnline();
     else this.enrollment.begin();
   }
 
@@ -232,6 +245,7 @@ export class Agent extends EventEmitter {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.updates.stop();
     await this.enrollment.stop();
     await this.connection.goOffline();
   }
@@ -355,6 +369,7 @@ export class Agent extends EventEmitter {
   async factoryReset(): Promise<void> {
     await this.flush(5000).catch(() => undefined);
     await this.connection.goOffline();
+    this.updates.stop();
     await this.files.wipe();
     this.enrollment.reset();
     this.twin.reset();
@@ -362,8 +377,45 @@ export class Agent extends EventEmitter {
     this.outbox.clearMemoryEvents();
     this.connection.linkLost = false;
     await this.openState();
+    if (this.running) await this.updates.open();
     this.emit('factory-reset');
     if (this.running) this.enrollment.begin();
+  }
+
+  /** The update client, wired to the link, the outbox and the identity. */
+  private updateClient(deps: AgentDeps): UpdateClient {
+    return new UpdateClient({
+      config: this.config,
+      files: this.files,
+      clock: this.clock,
+      slots: deps.slots,
+      random: deps.random,
+      log: this.log,
+      deviceId: () => this.deviceId,
+      send: (topic, body) => this.outbox.sendControl(topic, body),
+      whenConnected: (signal) =>
+        new Promise<void>((resolve, reject) => {
+          if (this.connected) return resolve();
+          const abort = () => {
+            this.off('connected', on);
+            reject(new Error('aborted'));
+          };
+          const on = () => {
+            signal.removeEventListener('abort', abort);
+            resolve();
+          };
+          this.once('connected', on);
+          signal.addEventListener('abort', abort, { once: true });
+        }),
+      trust: () => {
+        const m = this.identity;
+        if (m === undefined) return undefined;
+        const ca = [this.enrollment.hubCa, m.hubCa].filter((c) => c !== '');
+        return { ca, cert: m.certPem + (m.chain[0] ?? ''), key: m.keyPem };
+      },
+      reboot: () => this.reboot(),
+      emit: (event, ...args) => void this.emit(event, ...args),
+    });
   }
 
   /** What the local port (LocalPortServer) needs; requires an identity. */

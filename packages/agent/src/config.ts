@@ -89,6 +89,24 @@ export interface AgentConfig {
     atFraction: number;
   };
   watchdog: { heartbeatSeconds: number; timeoutSeconds: number };
+  /** Firmware updates (A/B install path, docs/decisions/0009-agent-install-path.md). */
+  update: {
+    /**
+     * The A/B slot directory (DirectorySlots; provisioned with a factory image). Without it (and
+     * without slots given in code) the agent refuses offers with `updates_not_supported`.
+     */
+    slotsDir?: string;
+    /** The organization's firmware root (TUF root JSON) to pin; without it the first offer's root is pinned. */
+    rootFile?: string;
+    /** Hardware revision, matched against a release's `hardware` list. */
+    hardware?: string;
+    /** Commands run after booting a new slot; each must exit 0 within its timeout. */
+    healthChecks: { name: string; command: string[]; timeoutSeconds: number }[];
+    /** A new slot not confirmed healthy within this many seconds after its boot is rolled back. */
+    healthTimeoutSeconds: number;
+    /** Trial boots of a new slot before the bootloader falls back. */
+    bootAttempts: number;
+  };
 }
 
 /** An invalid configuration: the message names the key and why. */
@@ -245,6 +263,7 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     'mdns',
     'renewal',
     'watchdog',
+    'update',
   ]);
   const path = (p: string) => resolve(baseDir, p);
 
@@ -306,6 +325,19 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
   if (typeof atFraction !== 'number' || !(atFraction > 0 && atFraction < 1))
     throw new AgentConfigError('renewal.atFraction must be a number between 0 and 1');
   const serialDevice = optStr(lp, 'serialDevice', 'localPort.');
+  const up = object(top['update'], 'update', [
+    'slotsDir',
+    'rootFile',
+    'hardware',
+    'healthChecks',
+    'healthTimeoutSeconds',
+    'bootAttempts',
+  ]);
+  const slotsDir = optStr(up, 'slotsDir', 'update.');
+  const rootFile = optStr(up, 'rootFile', 'update.');
+  const hardware = optStr(up, 'hardware', 'update.');
+  const hc = up['healthChecks'] ?? [];
+  if (!Array.isArray(hc)) throw new AgentConfigError('update.healthChecks must be an array');
 
   const config: AgentConfig = {
     hubUrl,
@@ -354,10 +386,37 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
       heartbeatSeconds: int(wd, 'heartbeatSeconds', 'watchdog.', 5, 1, 600),
       timeoutSeconds: int(wd, 'timeoutSeconds', 'watchdog.', 30, 2, 3600),
     },
+    update: {
+      ...(slotsDir !== undefined ? { slotsDir: path(slotsDir) } : {}),
+      ...(rootFile !== undefined ? { rootFile: path(rootFile) } : {}),
+      ...(hardware !== undefined ? { hardware } : {}),
+      healthChecks: hc.map((v, i) => healthCheck(v, `update.healthChecks[${i}]`)),
+      healthTimeoutSeconds: int(up, 'healthTimeoutSeconds', 'update.', 300, 1, 86400),
+      bootAttempts: int(up, 'bootAttempts', 'update.', 3, 1, 100),
+    },
   };
   if (config.watchdog.timeoutSeconds <= config.watchdog.heartbeatSeconds)
     throw new AgentConfigError('watchdog.timeoutSeconds must exceed watchdog.heartbeatSeconds');
   return deepFreeze(config);
+}
+
+function healthCheck(v: unknown, path: string): AgentConfig['update']['healthChecks'][number] {
+  const o = object(v, path, ['name', 'command', 'timeoutSeconds']);
+  const cmd = o['command'];
+  if (
+    !Array.isArray(cmd) ||
+    cmd.length === 0 ||
+    cmd.some((a) => typeof a !== 'string') ||
+    cmd[0] === ''
+  )
+    throw new AgentConfigError(
+      `${path}.command must be a non-empty list of strings (program, args)`,
+    );
+  return {
+    name: str(o, 'name', `${path}.`),
+    command: [...(cmd as string[])],
+    timeoutSeconds: int(o, 'timeoutSeconds', `${path}.`, 30, 1, 3600),
+  };
 }
 
 function deepFreeze<T>(v: T): T {

@@ -18,3 +18,10 @@ export type { CertificateAuthority, IdentityMaterial } from './runtime/identity.
 export { SyntheticSystem, type SyntheticFigures } from './sim/synthetic-system.js';
 export * from './local/index.js';
 export { Simulator, type SimulatorOptions, type SimDevice } from './sim/simulator.js';
+export {
+  DirectorySlots,
+  MemorySlots,
+  UpdateClient,
+  type HealthCheckFn,
+  type SlotStore,
+} from './update/index.js';

@@ -92,6 +92,39 @@ describe('agent configuration', () => {
     assert.equal(c.device.rules.length, 2);
   });
 
+  it('validates the update section: paths resolved, health checks checked, defaults visible', () => {
+    const d = parseAgentConfig(base, '/etc/bulwark');
+    assert.deepEqual(d.update, { healthChecks: [], healthTimeoutSeconds: 300, bootAttempts: 3 });
+    const c = parseAgentConfig(
+      {
+        ...base,
+        update: {
+          slotsDir: 'slots',
+          rootFile: 'root.json',
+          hardware: 'rev-a',
+          healthChecks: [{ name: 'app', command: ['/usr/bin/true'] }],
+          healthTimeoutSeconds: 60,
+        },
+      },
+      '/etc/bulwark',
+    );
+    assert.equal(c.update.slotsDir, '/etc/bulwark/slots');
+    assert.equal(c.update.rootFile, '/etc/bulwark/root.json');
+    assert.deepEqual(c.update.healthChecks, [
+      { name: 'app', command: ['/usr/bin/true'], timeoutSeconds: 30 },
+    ]);
+    const bad: [unknown, RegExp][] = [
+      [{ slotDir: 'x' }, /unknown key update.slotDir/],
+      [{ healthChecks: {} }, /update.healthChecks must be an array/],
+      [{ healthChecks: [{ name: 'x', command: [] }] }, /healthChecks\[0\].command must be/],
+      [{ healthChecks: [{ command: ['true'] }] }, /healthChecks\[0\].name is required/],
+      [{ healthTimeoutSeconds: 0 }, /update.healthTimeoutSeconds must be/],
+      [{ bootAttempts: 101 }, /update.bootAttempts must be/],
+    ];
+    for (const [update, re] of bad)
+      assert.throws(() => parseAgentConfig({ ...base, update }), re, JSON.stringify(update));
+  });
+
   it('loads a file and reports bad JSON clearly', async () => {
     const dir = tempDir();
     try {

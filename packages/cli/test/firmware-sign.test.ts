@@ -4,11 +4,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '@bulwark/cli';
-import { verifyRootUpdate } from '@bulwark/firmware';
+import {
+  chunkImage,
+  createRelease,
+  expiryAfter,
+  signingKeyFromPem,
+  signMetadata,
+  verifyRootUpdate,
+} from '@bulwark/firmware';
 import { captureIo } from './helpers.js';
 
 interface Signed {
@@ -274,6 +282,111 @@ describe('bulwark keys / firmware', () => {
 
     r = await verify('fw.img', 'missing.json');
     assert.equal(r.code, 1);
+  });
+
+  test('sign puts a chunk index in the signed metadata (--no-chunks leaves it out); a tampered one is refused', async () => {
+    interface Indexed {
+      release: {
+        length: number;
+        chunkIndex?: {
+          algorithm: string;
+          chunks: { offset: number; length: number; sha256: string }[];
+        };
+      };
+    }
+    // Its own key set, so the release counters of the other tests stay as they are.
+    await ok('keys', 'init', '--dir', 'kc');
+    const sign = (...more: string[]) =>
+      ok<Indexed>('firmware', 'sign', 'fw.img', '--keys', 'kc', '--type', 'rpi4', ...more);
+    const s = await sign('--version', '1.4.0', '--out', 'chunked.json');
+    const index = s.release.chunkIndex;
+    assert.ok(index);
+    assert.equal(index.algorithm, 'fastcdc-gear32-nc2-1k-4k-32k');
+    // The index tiles the image and matches what the library makes of it.
+    const image = await readFile(join(dir, 'fw.img'));
+    assert.deepEqual(index, await chunkImage(image));
+    assert.equal(
+      index.chunks.reduce((n, c) => n + c.length, 0),
+      s.release.length,
+    );
+    const v = await ok<Indexed>(
+      'firmware',
+      'verify',
+      'fw.img',
+      'chunked.json',
+      '--root',
+      'kc/root.json',
+    );
+    assert.deepEqual(v.release.chunkIndex, index);
+    const text = await run(
+      'firmware',
+      'verify',
+      'fw.img',
+      'chunked.json',
+      '--root',
+      'kc/root.json',
+    );
+    assert.match(
+      text.out,
+      new RegExp(`chunks\\s+${index.chunks.length} \\(fastcdc-gear32-nc2-1k-4k-32k\\)`),
+    );
+
+    const plain = await sign('--version', '1.4.1', '--out', 'plain.json', '--no-chunks');
+    assert.equal(plain.release.chunkIndex, undefined);
+    assert.doesNotMatch(await readFile(join(dir, 'plain.json'), 'utf8'), /chunkIndex/);
+
+    const meta = JSON.parse(await readFile(join(dir, 'chunked.json'), 'utf8')) as {
+      signed: { targets: Record<string, { custom: { bulwark: Indexed['release'] } }> };
+    };
+    const first = meta.signed.targets['fw.img']?.custom.bulwark.chunkIndex?.chunks[0];
+    assert.ok(first);
+    first.sha256 = '0'.repeat(64);
+    await writeFile(join(dir, 'chunked-tampered.json'), JSON.stringify(meta));
+    const r = await run(
+      'firmware',
+      'verify',
+      'fw.img',
+      'chunked-tampered.json',
+      '--root',
+      'kc/root.json',
+    );
+    assert.equal(r.code, 3);
+    assert.match(r.err, /refused \(bad_signature\)/);
+
+    // Validly signed, but the index of another image of the same length: verify refuses it.
+    const keyDir = join(dir, 'kc', 'keys');
+    const keys = await Promise.all(
+      (await readdir(keyDir))
+        .filter((f) => f.startsWith('release-'))
+        .map(async (f) => signingKeyFromPem(await readFile(join(keyDir, f), 'utf8'))),
+    );
+    const other = Buffer.from(image);
+    other.writeUInt8(other.readUInt8(150_000) ^ 0x01, 150_000);
+    const wrong = signMetadata(
+      createRelease({
+        name: 'fw.img',
+        types: ['rpi4'],
+        hardware: [],
+        version: '1.4.2',
+        releaseCounter: 50,
+        length: image.length,
+        sha256: createHash('sha256').update(image).digest('hex'),
+        expires: expiryAfter(3600),
+        chunkIndex: await chunkImage(other),
+      }),
+      keys,
+    );
+    await writeFile(join(dir, 'chunked-wrong.json'), JSON.stringify(wrong.toJSON()));
+    const w = await run(
+      'firmware',
+      'verify',
+      'fw.img',
+      'chunked-wrong.json',
+      '--root',
+      'kc/root.json',
+    );
+    assert.equal(w.code, 3);
+    assert.match(w.err, /refused \(chunk_index_mismatch\): .*chunk \d+ differs/);
   });
 
   test('keys rotate: root v2 replaces the release keys; old metadata no longer verifies', async () => {

@@ -1,6 +1,20 @@
 /** @bulwark/firmware: signed firmware metadata in the style of TUF (issue 6 item 1). */
 export { canonicalJson } from './canonical.js';
 export {
+  Chunker,
+  DEFAULT_CHUNK_PARAMS,
+  MAX_INDEX_CHUNKS,
+  SMALL_IMAGE_CHUNK_PARAMS,
+  chunkAlgorithm,
+  chunkImage,
+  chunkIndexProblem,
+  gearTable,
+  paramsForLength,
+  parseChunkAlgorithm,
+  type ChunkEntry,
+  type ChunkParams,
+} from './chunking.js';
+export {
   KEY_ALGORITHMS,
   generateSigningKey,
   publicKeyEntry,

@@ -1,13 +1,14 @@
 import { Metadata, MetadataKind, TargetFile, Targets } from '@tufjs/models';
 import type { Root } from '@tufjs/models';
+import { chunkIndexProblem } from './chunking.js';
 import { refuse, type Verified } from './refusal.js';
 import { parseRoot, RELEASE_ROLE } from './root.js';
 import { checkThreshold, roleKeys } from './signatures.js';
 import { isVersion } from './version.js';
 
 /**
- * The content-defined chunk index of an image, for delta downloads (issue 6 item 4). Only the
- * shape is fixed here; nothing produces it yet.
+ * The content-defined chunk index of an image, for delta downloads (issue 6 item 4): chunks that
+ * tile the image, made by `chunkImage` (chunking.ts) with the named algorithm.
  */
 export interface ChunkIndex {
   readonly algorithm: string;
@@ -74,23 +75,11 @@ function problem(s: ReleaseSpec): string | undefined {
     return 'sha256 must be 64 lowercase hex digits';
   if (typeof s.expires !== 'string' || Number.isNaN(Date.parse(s.expires)))
     return 'expires must be a date';
-  if (s.chunkIndex !== undefined && !isChunkIndex(s.chunkIndex)) return 'chunkIndex is malformed';
+  if (s.chunkIndex !== undefined) {
+    const bad = chunkIndexProblem(s.chunkIndex, s.length);
+    if (bad !== undefined) return `chunkIndex is malformed: ${bad}`;
+  }
   return undefined;
-}
-
-function isChunkIndex(c: unknown): c is ChunkIndex {
-  if (typeof c !== 'object' || c === null) return false;
-  const { algorithm, chunks } = c as { algorithm?: unknown; chunks?: unknown };
-  if (typeof algorithm !== 'string' || !Array.isArray(chunks)) return false;
-  return chunks.every((x: unknown) => {
-    const { offset, length, sha256 } = (x ?? {}) as Record<string, unknown>;
-    return (
-      Number.isSafeInteger(offset) &&
-      Number.isSafeInteger(length) &&
-      typeof sha256 === 'string' &&
-      SHA256.test(sha256)
-    );
-  });
 }
 
 /** Builds unsigned release (TUF targets) metadata for one image. Throws a TypeError on bad fields. */

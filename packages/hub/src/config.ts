@@ -153,6 +153,27 @@ export const CONFIG_FIELDS = {
     max: 3650,
     doc: 'Validity of device certificates',
   },
+  // Each tick reads every running rollout's target and jobs; 2 s keeps a rollout responsive (a
+  // phase opens within seconds of the last job finishing) without a busy database. 100 ms is for
+  // tests; a minute is the slowest that still makes per-minute rate limits meaningful.
+  rolloutTickMs: {
+    kind: 'int',
+    flag: 'rollout-tick-ms',
+    default: 2000,
+    min: 100,
+    max: 60_000,
+    doc: 'How often the hub steps running rollouts (decision 0011)',
+  },
+  // hawkBit's own default is 5 minutes; a minute lets a deploy start soon while 10,000 controllers
+  // still make only ~170 small requests a second. 1 s is for tests; a day is plenty for anyone.
+  ddiPollSeconds: {
+    kind: 'int',
+    flag: 'ddi-poll-seconds',
+    default: 60,
+    min: 1,
+    max: 86400,
+    doc: 'Polling interval announced to hawkBit DDI controllers (decision 0012)',
+  },
 } as const satisfies Record<string, Field>;
 
 type Fields = typeof CONFIG_FIELDS;

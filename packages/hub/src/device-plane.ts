@@ -3,6 +3,7 @@
  * what a device publishes on `$devices/{id}/…` (reported twin, command statuses, events, metrics,
  * presence) into the management services, and delivers to it what the hub holds for it — the
  * desired twin (flagged retained, QoS 1) and queued commands (QoS 1) — once its SUBSCRIBE is in.
+ * Firmware update jobs have their own part, update-plane.ts, driven from here.
  *
  * The database is the durable command queue: a command for an offline device waits there and is
  * delivered when the device next subscribes (unless its deadline passed), on whichever node it
@@ -11,7 +12,7 @@
  * change made on another node), and expires commands past their deadline.
  */
 import type { Logger } from 'pino';
-import { deviceTopic, type CommandRequest, type DesiredTwin } from '@bulwark/protocol';
+import { deviceTopic, updateTopic, type CommandRequest, type DesiredTwin } from '@bulwark/protocol';
 import {
   parseCommandStatus,
   parseDeviceEvents,
@@ -23,6 +24,7 @@ import {
 } from '@bulwark/core';
 import type { DevicePlaneHook, HubClient, MqttEngine } from '@bulwark/transport';
 import type { HubServices } from './services.js';
+import { createUpdatePlane } from './update-plane.js';
 
 /** How often each node sweeps for work made elsewhere and for expired commands. */
 export const DEVICE_PLANE_SWEEP_MS = 2000;
@@ -78,6 +80,8 @@ export function createDevicePlane(d: {
   let stopping = false;
   let sweeping: Promise<void> | null = null;
   const fail = (what: string) => (err: unknown) => log.warn({ err }, `device plane: ${what}`);
+  // Firmware update jobs: offers, status reports, installed firmware (update-plane.ts).
+  const updates = createUpdatePlane({ services: s, log, engine: () => engine });
 
   // A device's connects and disconnects are stored in the order they happened: a quick
   // connect-drop-reconnect must not leave the older connection's state last.
@@ -153,6 +157,7 @@ export function createDevicePlane(d: {
   const sweepOnce = async () => {
     if (sweeps++ % HEARTBEAT_EVERY_SWEEPS === 0) await heartbeat();
     await s.commands.expireDue();
+    await updates.sweep();
     const subscribed = [...links].filter(([, l]) => l.desired || l.commands);
     const byOrg = groupBy(
       subscribed,
@@ -194,6 +199,7 @@ export function createDevicePlane(d: {
         await s.twins.acceptReported(orgId, id, parseReportedTwin(msg.payload));
         return true;
       }
+      if (await updates.publish(c, rest, msg)) return true;
       const status = /^commands\/([^/]+)\/status$/.exec(rest);
       if (status) {
         await s.commands.acceptStatus(orgId, id, status[1]!, parseCommandStatus(msg.payload));
@@ -232,10 +238,12 @@ export function createDevicePlane(d: {
         sentDesired: 0,
         sentCommands: new Set(),
       });
+      updates.connected(c);
       inOrder(c.id, () => s.presence.connected(c.orgId, c.id, c.sessionId), 'presence (connect)');
     },
     disconnected(c, reason, clean) {
       if (links.get(c.id)?.sessionId === c.sessionId) links.delete(c.id);
+      updates.disconnected(c);
       // The hub going down, or cutting a revoked device, is not the device dropping off.
       const said = clean || stopping || reason === 'administrative' || reason === 'engine_closed';
       inOrder(
@@ -262,6 +270,7 @@ export function createDevicePlane(d: {
         }
       }
       if (changed) catchUp(c.id, link).catch(fail('delivery on subscribe'));
+      if (filters.some((f) => topicMatches(f, updateTopic.offer(c.id, 'x')))) updates.subscribed(c);
     },
   };
 
@@ -290,6 +299,7 @@ export function createDevicePlane(d: {
       if (timer) clearInterval(timer);
       timer = null;
       unlisten();
+      updates.stop();
     },
     async drain() {
       await Promise.all([...chains.values(), sweeping ?? Promise.resolve()]);

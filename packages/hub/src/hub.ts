@@ -16,6 +16,8 @@ import { instrumentAll, logCalls } from './instrument.js';
 import { createLogger } from './logger.js';
 import { loadMasterKey } from './master-key.js';
 import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime-file.js';
+import { ddiDeps } from './ddi.js';
+import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
 import { createServices, type HubServices } from './services.js';
 import { describeStorage, openStorage } from './storage.js';
 import { VERSION } from './version.js';
@@ -26,6 +28,8 @@ export interface Hub {
   readonly services: HubServices;
   readonly storage: Storage;
   readonly brokers: Brokers;
+  /** Steps rollouts on a timer and applies the auto-upgrade policy (decision 0011). */
+  readonly rolloutRunner: RolloutRunner;
   /** The one-time setup token, when the hub has no user yet (printed once at start). */
   readonly setupToken: string | undefined;
   stop(): Promise<void>;
@@ -89,6 +93,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       logger: log,
       bodyLimit: config.maxBodyBytes,
       ready: () => storage.ping(),
+      ddi: ddiDeps(services, storage, config),
     });
     app.get('/metrics', async (req, reply) => {
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -121,6 +126,13 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     void sweep();
     // Hourly: retention is in days, so an hour's lag is immaterial.
     const sweeper = setInterval(() => void sweep(), 3600_000).unref();
+    const rolloutRunner = startRolloutRunner({
+      rollouts: services.rollouts,
+      firmwarePolicies: services.firmwarePolicies,
+      signals: services.managementSignals,
+      intervalMs: config.rolloutTickMs,
+      log,
+    });
     const port = (app.server.address() as AddressInfo).port;
     const host = ['0.0.0.0', '::', '127.0.0.1'].includes(config.httpHost)
       ? '127.0.0.1'
@@ -170,10 +182,12 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       services,
       storage,
       brokers,
+      rolloutRunner,
       setupToken: setup?.token,
       async stop() {
         removeRuntimeFile(config.dataDir);
         clearInterval(sweeper);
+        await rolloutRunner.stop();
         // Stop taking messages, flush what was accepted, then close the bus and the database.
         await started.brokers.stop();
         await started.coap?.stop();

@@ -7,6 +7,9 @@ import {
   ManagementSignals,
   PresenceService,
   TwinService,
+  UpdateJobService,
+  RolloutService,
+  FirmwarePolicyService,
   DEFAULT_IDENTITY_CONFIG,
   DEFAULT_PKI_CONFIG,
   DEFAULT_TICKET_CONFIG,
@@ -85,6 +88,18 @@ export function createServices(
   const twins = new TwinService({ storage, clock, devices, audit, signals: managementSignals });
   const commands = new CommandService({ storage, clock, devices, signals: managementSignals });
   const presence = new PresenceService({ storage, clock, devices });
+  const updates = new UpdateJobService({
+    storage,
+    clock,
+    devices,
+    signals: managementSignals,
+    audit,
+  });
+  // Rollouts and the auto-upgrade policy start jobs through the job service (decision 0011); the
+  // hub's rollout runner ticks them and feeds call-home reports to the policy.
+  const rolloutDeps = { storage, clock, devices, jobs: updates, jobStore: storage.updateJobs };
+  const rollouts = new RolloutService({ ...rolloutDeps, audit, nodeId: messaging.nodeId });
+  const firmwarePolicies = new FirmwarePolicyService(rolloutDeps);
   // A ticket revocation reaches the device through its desired twin: `tickets.revoked` is the
   // list of revoked, unexpired ticket ids (a merge patch replaces the whole array).
   const tickets = new TicketService({
@@ -111,6 +126,9 @@ export function createServices(
     presence,
     managementSignals,
     tickets,
+    updates,
+    rollouts,
+    firmwarePolicies,
     // Firmware images live content-addressed under DATA_DIR/blobs (decision 0007).
     firmware: new FirmwareRepoService({
       store: storage.firmware,

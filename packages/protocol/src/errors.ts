@@ -155,6 +155,53 @@ export const ERRORS = {
     kind: 'invalid',
     title: 'The firmware image does not have the length its metadata gives',
   },
+  // firmware update jobs (decision 0008)
+  firmware_artifact_not_ready: {
+    kind: 'conflict',
+    title: 'The firmware artifact has no verified image yet, so it cannot be deployed',
+  },
+  update_incompatible: {
+    kind: 'invalid',
+    title: "The firmware artifact does not fit the device's registered type",
+  },
+  update_job_open: {
+    kind: 'conflict',
+    title: 'The device already has an update job that has not finished',
+  },
+  update_job_not_cancelable: {
+    kind: 'conflict',
+    title: 'The update job is installing, rebooting or finished and can no longer be canceled',
+  },
+  // rollouts and the auto-upgrade policy (decision 0011)
+  rollout_target_invalid: {
+    kind: 'invalid',
+    title: 'The rollout target selects nothing or names devices that do not exist',
+  },
+  rollout_phases_invalid: {
+    kind: 'invalid',
+    title: 'The rollout phases are not increasing or do not end at 100% of the target',
+  },
+  rollout_limits_invalid: {
+    kind: 'invalid',
+    title: 'A rollout limit (concurrency, rate or failure threshold) is out of range',
+  },
+  rollout_window_invalid: {
+    kind: 'invalid',
+    title: 'The maintenance window has a bad day, time or time zone',
+  },
+  rollout_type_mismatch: {
+    kind: 'invalid',
+    title: 'The firmware artifact does not fit the device type',
+  },
+  rollout_state_conflict: {
+    kind: 'conflict',
+    title: 'The rollout is not in a state that allows this (e.g. resuming a running one)',
+  },
+  // hawkBit DDI device API (decision 0012)
+  update_action_closed: {
+    kind: 'gone',
+    title: 'The update action (job) has finished; no more feedback is taken for it',
+  },
   // server side
   internal_error: { kind: 'internal', title: 'Internal error' },
   unavailable: { kind: 'unavailable', title: 'The service is not ready' },

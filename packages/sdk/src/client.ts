@@ -6,11 +6,13 @@ import { channelsApi } from './resources/channels.js';
 import { authApi, setupApi } from './resources/auth.js';
 import { devicesApi } from './resources/devices.js';
 import { firmwareApi } from './resources/firmware.js';
+import { firmwarePoliciesApi, rolloutsApi } from './resources/rollouts.js';
 import { apiKeysApi, orgsApi, usersApi } from './resources/identity.js';
 import { locationsApi } from './resources/locations.js';
 import { alertsApi, commandsApi, deviceStatusApi, twinsApi } from './resources/management.js';
 import { pkiApi } from './resources/pki.js';
 import { ticketsApi } from './resources/tickets.js';
+import { updatesApi } from './resources/updates.js';
 
 /** Options of `createClient`. */
 export type ClientOptions = CallOptions;
@@ -33,7 +35,14 @@ export interface BulwarkClient {
   readonly auth: ReturnType<typeof authApi>;
   readonly pki: ReturnType<typeof pkiApi>;
   readonly tickets: ReturnType<typeof ticketsApi>;
-  readonly firmware: ReturnType<typeof firmwareApi>;
+  readonly firmware: ReturnType<typeof firmwareApi> & {
+    /** The auto-upgrade policy (decision 0011). */
+    readonly policies: ReturnType<typeof firmwarePoliciesApi>;
+  };
+  /** Rollouts of firmware artifacts (decision 0011). */
+  readonly rollouts: ReturnType<typeof rolloutsApi>;
+  /** Firmware update jobs: deploy an artifact to a device, follow it, cancel it. */
+  readonly updates: ReturnType<typeof updatesApi>;
   /** Who the caller is, in which organization, with which permissions. */
   me(): Promise<OperationOutput<'getMe'>>;
   /** Device enrollment: a one-time token and a CSR in, a certificate and its chain out. */
@@ -59,7 +68,9 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     auth: authApi(call),
     pki: pkiApi(call),
     tickets: ticketsApi(call),
-    firmware: firmwareApi(call),
+    firmware: { ...firmwareApi(call), policies: firmwarePoliciesApi(call) },
+    rollouts: rolloutsApi(call),
+    updates: updatesApi(call),
     me: () => call('getMe'),
     enroll: (body) => call('enroll', { body }),
   };

@@ -13,5 +13,6 @@ export {
   TERMINAL_COMMAND_STATES,
   type WaitOptions,
 } from './resources/management.js';
+export { UpdateWaitTimeout } from './resources/updates.js';
 export type { BodyOf, Call, CallArgs, QueryOf } from './types.js';
 export * from './csr.js';

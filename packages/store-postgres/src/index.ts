@@ -10,6 +10,8 @@ import { createDeviceKeyStore } from './device-key-store.js';
 import { createDeviceStore } from './device-store.js';
 import { createLocationStore } from './location-store.js';
 import { createPostgresManagementStores } from './management-store.js';
+import { createPostgresUpdateJobStore } from './update-job-store.js';
+import { createPostgresRolloutStores } from './rollout-store.js';
 import { createMembershipStore } from './membership-store.js';
 import { createMessageStore } from './message-store.js';
 import { migrate } from './migrations.js';
@@ -84,6 +86,8 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       tickets: createTicketStore(pool),
       firmware: createFirmwareStore(pool),
       ...createPostgresManagementStores(pool),
+      updateJobs: createPostgresUpdateJobStore(pool),
+      ...createPostgresRolloutStores(pool),
       schemaVersion,
       async ping() {
         try {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { transaction } from './db.js';
-import { managementSchema } from '@bulwark/store-sql';
+import { managementSchema, rolloutSchema, updateJobSchema } from '@bulwark/store-sql';
 
 /** One step of the schema: applied once, in order, inside the migration transaction. */
 export interface Migration {
@@ -338,6 +338,24 @@ CREATE TABLE firmware_artifacts (
 CREATE INDEX firmware_artifacts_org ON firmware_artifacts (org_id, id);
 CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob_key IS NOT NULL;
 `,
+  },
+  {
+    version: 7,
+    name: 'update-jobs',
+    // Issue 6 (decision 0008): firmware update jobs with a hub-unique integer action id (the
+    // hawkBit DDI actionId), one open job per device (partial unique index), history as JSON.
+    up: updateJobSchema({
+      int: 'bigint',
+      idText: 'text COLLATE "C"',
+      actionId: 'action_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+    }),
+  },
+  {
+    version: 8,
+    name: 'rollouts',
+    // Issue 6 (decision 0011): rollouts (fixed spec as JSON, mutable state, tick lease) and the
+    // auto-upgrade policy per device type. The same tables in both dialects (store-sql).
+    up: rolloutSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
   },
 ];
 

@@ -66,3 +66,18 @@ export {
   type ArtifactRow,
   type FirmwareRootRow,
 } from './firmware-rows.js';
+export {
+  createRolloutStores,
+  rolloutSchema,
+  toRollout,
+  type RolloutStores,
+  type RolloutRow,
+  type FirmwarePolicyRow,
+} from './rollout-stores.js';
+export { createUpdateJobStore } from './update-job-store.js';
+export {
+  toUpdateJob,
+  updateJobSchema,
+  OPEN_UPDATE_STATES_SQL,
+  type UpdateJobRow,
+} from './update-job-rows.js';

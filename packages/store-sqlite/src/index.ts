@@ -10,6 +10,8 @@ import { createDeviceKeyStore } from './device-key-store.js';
 import { createDeviceStore } from './device-store.js';
 import { createLocationStore } from './location-store.js';
 import { createSqliteManagementStores } from './management-store.js';
+import { createSqliteUpdateJobStore } from './update-job-store.js';
+import { createSqliteRolloutStores } from './rollout-store.js';
 import { createMembershipStore } from './membership-store.js';
 import { createMessageStore } from './message-store.js';
 import { migrate } from './migrations.js';
@@ -59,6 +61,8 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       tickets: createTicketStore(db),
       firmware: createFirmwareStore(db),
       ...createSqliteManagementStores(db),
+      updateJobs: createSqliteUpdateJobStore(db),
+      ...createSqliteRolloutStores(db),
       schemaVersion,
       async ping() {
         try {

@@ -1,7 +1,7 @@
 /**
  * Inbound routing: what the hub sends on the device's management topics — the desired twin
- * (validated, then applied by the twin) and commands (run by the command runner). Anything else
- * under the device's topics is ignored.
+ * (validated, then applied by the twin), commands (run by the command runner) and update offers
+ * (the update client). Anything else under the device's topics is ignored.
  */
 import { deviceTopic, type DesiredTwin, type DeviceEvent } from '@bulwark/protocol';
 import type { AgentClock } from '../ports.js';
@@ -22,6 +22,8 @@ export interface InboundDeps {
   report(event: DeviceEvent): void;
   /** Emits an agent event (`twin-applied`). */
   emit(event: string, ...args: unknown[]): void;
+  /** An update offer on `updates/{jobId}`. */
+  updateOffer(jobId: string, payload: Uint8Array): void;
 }
 
 const dec = new TextDecoder();
@@ -50,6 +52,12 @@ export function inboundHandler(deps: InboundDeps): (topic: string, payload: Uint
         (r) => r && deps.emit('twin-applied', r),
         (err: Error) => deps.log('error', `applying desired twin: ${err.message}`),
       );
+      return;
+    }
+    const updates = `$devices/${id}/updates/`;
+    if (topic.startsWith(updates)) {
+      const jobId = topic.slice(updates.length);
+      if (jobId !== '' && !jobId.includes('/')) deps.updateOffer(jobId, payload);
       return;
     }
     const prefix = `$devices/${id}/commands/`;

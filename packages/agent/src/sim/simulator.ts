@@ -2,13 +2,17 @@
  * The fleet simulator: N virtual devices running the real Agent code in one process, each with its
  * own MemoryFiles and SyntheticSystem. It registers the devices through the API (names
  * `{prefix}-0001`…), enrolls each with a one-time token over HTTPS, and keeps the fleet connected;
- * a simulated reboot restarts that device's agent on its files.
+ * a simulated reboot restarts that device's agent on its files. Each device has in-memory A/B slots
+ * (MemorySlots) with a small factory image, so firmware update jobs install for real: the reboot
+ * plays the bootloader (`slots.boot()`) before the restart.
  */
+import { createHash } from 'node:crypto';
 import { createClient, type BulwarkClient } from '@bulwark/sdk';
 import { Agent } from '../agent.js';
 import { parseAgentConfig, type AgentConfig } from '../config.js';
 import { MemoryFiles } from '../files/memory-files.js';
 import { httpsFetch } from '../runtime/https-fetch.js';
+import { MemorySlots } from '../update/memory-slots.js';
 import { SyntheticSystem } from './synthetic-system.js';
 
 /** Options of a simulated fleet. */
@@ -26,6 +30,9 @@ export interface SimulatorOptions {
   concurrency?: number;
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /** The simulated devices' type (default `simulated`) and factory firmware version (default `1.0.0`). */
+  deviceType?: string;
+  firmwareVersion?: string;
   /** Publish a small SenML reading per device every this many ms to `channelId`. */
   telemetry?: { channelId: string; intervalMs: number };
   log?: (msg: string) => void;
@@ -37,8 +44,12 @@ export interface SimDevice {
   deviceId: string;
   files: MemoryFiles;
   system: SyntheticSystem;
+  slots: MemorySlots;
   agent: Agent;
 }
+
+/** The factory image of a simulated device (tiny: the slots hold real bytes). */
+const FACTORY_IMAGE = new TextEncoder().encode('bulwark simulated factory image\n'.repeat(32));
 
 /** Runs `fn` over `items` with at most `n` in flight. */
 async function pool<T, R>(
@@ -84,6 +95,10 @@ export class Simulator {
       caFile: 'hub-ca.pem', // not read: the CA is passed in memory
       stateDir: `/simulated/${deviceId}`,
       enrollment: { token },
+      device: {
+        type: this.o.deviceType ?? 'simulated',
+        firmwareVersion: this.o.firmwareVersion ?? '1.0.0',
+      },
       connection: {
         backoffMinMs: this.o.backoffMinMs ?? 1000,
         backoffMaxMs: this.o.backoffMaxMs ?? 60_000,
@@ -91,8 +106,13 @@ export class Simulator {
     });
   }
 
-  private agentFor(config: AgentConfig, files: MemoryFiles, system: SyntheticSystem): Agent {
-    return new Agent({ config, files, system, hubCa: this.o.ca });
+  private agentFor(
+    config: AgentConfig,
+    files: MemoryFiles,
+    system: SyntheticSystem,
+    slots: MemorySlots,
+  ): Agent {
+    return new Agent({ config, files, system, slots, hubCa: this.o.ca });
   }
 
   /** Registers the devices and starts their agents (enrollment and connection run on their own). */
@@ -106,7 +126,10 @@ export class Simulator {
         const name = this.name(i);
         let device;
         try {
-          device = await this.api.devices.create({ name, type: 'simulated' });
+          device = await this.api.devices.create({
+            name,
+            type: this.o.deviceType ?? 'simulated',
+          });
         } catch (err) {
           throw new Error(
             `cannot register ${name}: ${(err as Error).message} (use another --prefix if the names are taken)`,
@@ -126,11 +149,25 @@ export class Simulator {
       const files = new MemoryFiles();
       const system = new SyntheticSystem(() => Math.random() * 10 - 5);
       const config = this.config(p.deviceId, p.token);
-      const d: SimDevice = { ...p, files, system, agent: this.agentFor(config, files, system) };
-      // A simulated reboot restarts this device's agent on the same files.
+      const slots = await MemorySlots.provisioned(FACTORY_IMAGE, {
+        version: config.device.firmwareVersion,
+        counter: 0,
+        sha256: createHash('sha256').update(FACTORY_IMAGE).digest('hex'),
+        length: FACTORY_IMAGE.byteLength,
+      });
+      const d: SimDevice = {
+        ...p,
+        files,
+        system,
+        slots,
+        agent: this.agentFor(config, files, system, slots),
+      };
+      // A simulated reboot: the bootloader picks a slot, then this device's agent restarts on the
+      // same files and slots.
       system.onReboot = async () => {
         await d.agent.stop();
-        d.agent = this.agentFor(config, files, system);
+        await slots.boot();
+        d.agent = this.agentFor(config, files, system, slots);
         await d.agent.start();
       };
       this.devices.push(d);

@@ -18,10 +18,17 @@ export type InstallStateName =
   | 'confirming'
   | 'committed'
   | 'failed'
-  | 'rolled_back';
+  | 'rolled_back'
+  | 'canceled';
 
 /** States in which no install is in progress (a new `begin` is allowed). */
-export const SETTLED: readonly InstallStateName[] = ['idle', 'committed', 'failed', 'rolled_back'];
+export const SETTLED: readonly InstallStateName[] = [
+  'idle',
+  'committed',
+  'failed',
+  'rolled_back',
+  'canceled',
+];
 
 /** One entry of the state history. */
 export interface InstallHistoryEntry {
@@ -42,6 +49,16 @@ export interface InstallRecord {
   offset: number;
   /** Why the last install failed or was rolled back. */
   reason?: string;
+  /**
+   * A machine code for `reason` (`hash_mismatch`, `length_mismatch`, `bad_signature`,
+   * `health_check_failed`, `boot_failed`, `canceled` …), as the hub's job history takes it.
+   */
+  code?: string;
+  /**
+   * What the caller stored with `begin` (the agent: its job id, metadata, image path), persisted
+   * atomically with the install so a restart knows which job a state belongs to.
+   */
+  job?: Record<string, unknown>;
   /** Anti-rollback floor: the release counter of the last committed release. */
   committedCounter: number;
   /** The boot id when the boot pointer was switched; a different one means the device rebooted. */
@@ -91,6 +108,7 @@ export const STATES: readonly InstallStateName[] = [
   'committed',
   'failed',
   'rolled_back',
+  'canceled',
 ];
 
 /** Parses a persisted record; a damaged one is a clear error, never guessed at. */
@@ -104,6 +122,7 @@ export function parseRecord(text: string): InstallRecord {
   if (!Number.isSafeInteger(r.offset) || r.offset < 0) bad('offset');
   if (!Number.isSafeInteger(r.committedCounter) || r.committedCounter < 0) bad('committedCounter');
   if (!Array.isArray(r.history)) bad('history');
+  if (r.job !== undefined && (typeof r.job !== 'object' || r.job === null)) bad('job');
   if (r.state !== 'idle') {
     if (r.target !== 'a' && r.target !== 'b') return bad('target');
     if (r.previous !== otherSlot(r.target)) bad('previous');

@@ -52,6 +52,8 @@ export interface InstallerDeps {
 
 /** History entries kept: enough to explain the last few installs, bounded so the record stays small. */
 const HISTORY_MAX = 50;
+/** States that carry a reason. */
+const ENDED: readonly InstallStateName[] = ['failed', 'rolled_back', 'canceled'];
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -100,7 +102,7 @@ export class Installer {
    * Starts an install of `release` into the inactive slot. Refused (nothing changes) while another
    * install is in progress, for a malformed release, or for a release counter below the committed one.
    */
-  begin(release: Release): Promise<InstallStatus> {
+  begin(release: Release, job?: Record<string, unknown>): Promise<InstallStatus> {
     return this.serial(async () => {
       try {
         checkManifest(release, 'release');
@@ -130,6 +132,7 @@ export class Installer {
         previous: boot.slot,
         offset: 0,
         committedCounter: floor,
+        ...(job !== undefined ? { job: structuredClone(job) } : {}),
         history: r.history,
       };
       await this.persist(next);
@@ -154,7 +157,10 @@ export class Installer {
         );
       const release = r.release!;
       if (offset + bytes.byteLength > release.length) {
-        await this.fail(`image longer than its metadata says (more than ${release.length} bytes)`);
+        await this.fail(
+          `image longer than its metadata says (more than ${release.length} bytes)`,
+          'length_mismatch',
+        );
         throw new UpdateError('image_too_long', this.record.reason!);
       }
       await this.deps.slots.writeImage(r.target!, offset, bytes);
@@ -188,12 +194,16 @@ export class Installer {
       if (length !== release.length) {
         await this.fail(
           `image length ${length} does not match the release length ${release.length}`,
+          'length_mismatch',
         );
         return this.statusNow();
       }
       const sha256 = hash.digest('hex');
       if (sha256 !== release.sha256) {
-        await this.fail(`image sha256 ${sha256} does not match the release sha256`);
+        await this.fail(
+          `image sha256 ${sha256} does not match the release sha256`,
+          'hash_mismatch',
+        );
         return this.statusNow();
       }
       try {
@@ -203,7 +213,11 @@ export class Installer {
           image: () => this.deps.slots.readImage(target),
         });
       } catch (err) {
-        await this.fail(`signature refused: ${(err as Error).message}`);
+        const code = (err as { code?: unknown }).code;
+        await this.fail(
+          `signature refused: ${(err as Error).message}`,
+          typeof code === 'string' ? code : 'bad_signature',
+        );
         return this.statusNow();
       }
       await this.persist({ ...this.record, state: 'installing' });
@@ -245,7 +259,11 @@ export class Installer {
    * floor). Unhealthy: mark it bad and point the bootloader back at the previous slot (`rolled_back`;
    * the caller reboots into it).
    */
-  confirm(healthy: boolean, reason = 'health check failed'): Promise<InstallStatus> {
+  confirm(
+    healthy: boolean,
+    reason = 'health check failed',
+    code = 'health_check_failed',
+  ): Promise<InstallStatus> {
     return this.serial(async () => {
       const r = this.expect('confirming');
       const boot = await this.deps.slots.booted();
@@ -258,9 +276,25 @@ export class Installer {
         await this.persist({ ...r, state: 'committed', committedCounter: r.release!.counter });
         await this.applyCommit();
       } else {
-        await this.rollback(reason);
+        await this.rollback(reason, code);
       }
       return this.statusNow(boot);
+    });
+  }
+
+  /**
+   * Abandons an install that has not switched the boot pointer (downloading, downloaded,
+   * verifying, installing): the target is made unbootable again. With the code `canceled` the
+   * state is `canceled`, with any other code (`download_failed` …) `failed`. The running slot was
+   * never touched. Refused in any other state.
+   */
+  abandon(reason = 'canceled', code = 'canceled'): Promise<InstallStatus> {
+    return this.serial(async () => {
+      const r = this.expect('downloading', 'downloaded', 'verifying', 'installing');
+      const state = code === 'canceled' ? 'canceled' : 'failed';
+      await this.persist({ ...r, state, reason, code });
+      await this.invalidateTarget(true);
+      return this.statusNow();
     });
   }
 
@@ -293,6 +327,7 @@ export class Installer {
         } else {
           await this.rollback(
             `new slot ${r.target} did not boot: bootloader fell back to ${boot.slot}`,
+            'boot_failed',
           );
         }
         break;
@@ -300,6 +335,7 @@ export class Installer {
         if (boot.slot !== r.target)
           await this.rollback(
             `new slot ${r.target} was not confirmed within its boot attempts: bootloader fell back to ${boot.slot}`,
+            'boot_failed',
           );
         break;
       case 'committed':
@@ -309,7 +345,10 @@ export class Installer {
           // The bootloader fell back before the commit reached the boot-control record.
           const prev = await slots.readManifest(boot.slot);
           this.record = { ...r, committedCounter: prev?.counter ?? 0 };
-          await this.rollback(`bootloader fell back to ${boot.slot} before the commit landed`);
+          await this.rollback(
+            `bootloader fell back to ${boot.slot} before the commit landed`,
+            'boot_failed',
+          );
         }
         // Otherwise the committed slot later failed its boot attempts and the bootloader fell back
         // to the previous good slot: the install stays committed, the boot control is left alone
@@ -317,6 +356,7 @@ export class Installer {
         break;
       case 'failed':
       case 'rolled_back':
+      case 'canceled':
         if (r.target !== undefined) await this.invalidateTarget(true);
         break;
     }
@@ -426,13 +466,13 @@ export class Installer {
     if (JSON.stringify(want) !== JSON.stringify(control)) await this.deps.slots.writeControl(want);
   }
 
-  private async fail(reason: string): Promise<void> {
-    await this.persist({ ...this.record, state: 'failed', reason });
+  private async fail(reason: string, code: string): Promise<void> {
+    await this.persist({ ...this.record, state: 'failed', reason, code });
     await this.invalidateTarget(true);
   }
 
-  private async rollback(reason: string): Promise<void> {
-    await this.persist({ ...this.record, state: 'rolled_back', reason });
+  private async rollback(reason: string, code = 'health_check_failed'): Promise<void> {
+    await this.persist({ ...this.record, state: 'rolled_back', reason, code });
     await this.invalidateTarget(true);
   }
 
@@ -454,15 +494,17 @@ export class Installer {
           {
             state: next.state,
             at: this.now(),
-            ...(next.reason !== undefined &&
-            (next.state === 'failed' || next.state === 'rolled_back')
+            ...(next.reason !== undefined && ENDED.includes(next.state)
               ? { reason: next.reason }
               : {}),
           },
         ].slice(-HISTORY_MAX)
       : next.history;
     const record = { ...next, history };
-    if (record.state !== 'failed' && record.state !== 'rolled_back') delete record.reason;
+    if (!ENDED.includes(record.state)) {
+      delete record.reason;
+      delete record.code;
+    }
     await this.deps.files.write(this.stateName, enc.encode(JSON.stringify(record)));
     this.record = record;
   }

@@ -2,13 +2,19 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import {
+  chunkAlgorithm,
+  Chunker,
   createRelease,
   expiryAfter,
   isVersion,
+  paramsForLength,
+  parseChunkAlgorithm,
   parseRelease,
   RELEASE_ROLE,
   signMetadata,
   verifyRelease,
+  type ChunkEntry,
+  type ChunkIndex,
   type ImageDigest,
   type Release,
 } from '@bulwark/firmware';
@@ -33,8 +39,16 @@ export const EXIT_REFUSED = 3;
 
 const DEFAULT_RELEASE_EXPIRY = 90 * 86400;
 
-/** Hashes a file as a stream (firmware images may be larger than memory on small hosts). */
-export async function digestFile(file: string): Promise<ImageDigest> {
+/**
+ * Hashes a file as a stream (firmware images may be larger than memory on small hosts); with
+ * `chunks`, also makes its chunk index for delta downloads in the same pass (docs/decisions/0010),
+ * so the index describes exactly the bytes hashed: `true` picks the parameters by size, a string
+ * names the algorithm.
+ */
+export async function digestFile(
+  file: string,
+  opts: { chunks?: boolean | string } = {},
+): Promise<ImageDigest & { chunkIndex?: ChunkIndex }> {
   let st;
   try {
     st = statSync(file);
@@ -45,13 +59,49 @@ export async function digestFile(file: string): Promise<ImageDigest> {
   }
   if (!st.isFile()) throw new CliError(`${file} is not a file`);
   const hash = createHash('sha256');
+  const params =
+    typeof opts.chunks === 'string'
+      ? parseChunkAlgorithm(opts.chunks)
+      : opts.chunks === true
+        ? paramsForLength(st.size)
+        : undefined;
+  const chunker = params === undefined ? undefined : new Chunker(params);
+  const chunks: ChunkEntry[] = [];
+  const emit = (c: ChunkEntry): void => {
+    chunks.push(c);
+  };
   let length = 0;
   for await (const chunk of createReadStream(file)) {
     const buf = chunk as Buffer;
     length += buf.length;
     hash.update(buf);
+    chunker?.push(buf, emit);
   }
-  return { length, sha256: hash.digest('hex') };
+  const digest = { length, sha256: hash.digest('hex') };
+  if (chunker === undefined || params === undefined) return digest;
+  chunker.end(emit);
+  return { ...digest, chunkIndex: { algorithm: chunkAlgorithm(params), chunks } };
+}
+
+/** Where the image's own chunk index differs from the signed one, or undefined. */
+function indexMismatch(
+  made: ChunkIndex | undefined,
+  signed: ChunkIndex | undefined,
+): string | undefined {
+  if (made === undefined || signed === undefined) return undefined;
+  const n = Math.max(made.chunks.length, signed.chunks.length);
+  for (let i = 0; i < n; i++) {
+    const a = made.chunks[i];
+    const b = signed.chunks[i];
+    if (a?.offset !== b?.offset || a?.length !== b?.length || a?.sha256 !== b?.sha256)
+      return `the signed chunk index does not describe the image (chunk ${i} differs)`;
+  }
+  return undefined;
+}
+
+/** A CLI-side refusal: the signed chunk index does not match the image. */
+function refuseChunkIndex(message: string): { ok: false; reason: string; message: string } {
+  return { ok: false, reason: 'chunk_index_mismatch', message };
 }
 
 function releaseFields(r: Release): [string, string][] {
@@ -65,6 +115,12 @@ function releaseFields(r: Release): [string, string][] {
     ['length', String(r.length)],
     ['sha256', r.sha256],
     ['expires', r.expires],
+    [
+      'chunks',
+      r.chunkIndex === undefined
+        ? 'none (no delta downloads)'
+        : `${r.chunkIndex.chunks.length} (${r.chunkIndex.algorithm})`,
+    ],
     ['signed by', r.signedBy.map((k) => k.slice(0, 16)).join(', ')],
   ];
 }
@@ -126,6 +182,10 @@ export const firmwareCommands: Command[] = [
         type: 'boolean',
         help: 'write it with fewer signatures than the threshold, for `firmware cosign`',
       },
+      'no-chunks': {
+        type: 'boolean',
+        help: 'leave out the chunk index (devices then always download the whole image)',
+      },
     },
     run: async (ctx) => {
       const image = resolve(ctx.io.cwd, ctx.args[0] ?? '');
@@ -166,7 +226,8 @@ export const firmwareCommands: Command[] = [
       }
       if (counter < 1) throw ctx.usage('--counter must be at least 1');
 
-      const digest = await digestFile(image);
+      // The content-defined chunk index devices use for delta downloads (docs/decisions/0010).
+      const { chunkIndex, ...digest } = await digestFile(image, { chunks: !ctx.flag('no-chunks') });
       let meta;
       try {
         meta = createRelease({
@@ -179,6 +240,7 @@ export const firmwareCommands: Command[] = [
           length: digest.length,
           sha256: digest.sha256,
           expires,
+          ...(chunkIndex === undefined ? {} : { chunkIndex }),
         });
       } catch (err) {
         throw ctx.usage((err as Error).message);
@@ -280,8 +342,19 @@ export const firmwareCommands: Command[] = [
       const metaFile = resolve(ctx.io.cwd, ctx.args[1] ?? '');
       const trusted = loadRootFile(resolve(ctx.io.cwd, ctx.need('root')));
       const meta = readJson(metaFile);
-      const digest = await digestFile(image);
-      const r = verifyRelease(meta, trusted.root, { now: new Date(), image: digest });
+      // The chunk index is checked against the image too, in the same pass over it: an index that
+      // does not describe the image would make every device's delta download fail its hash.
+      const first = verifyRelease(meta, trusted.root, { now: new Date() });
+      const algorithm = first.ok ? first.release.chunkIndex?.algorithm : undefined;
+      const { chunkIndex, ...digest } = await digestFile(
+        image,
+        algorithm !== undefined && parseChunkAlgorithm(algorithm) !== undefined
+          ? { chunks: algorithm }
+          : {},
+      );
+      const checked = verifyRelease(meta, trusted.root, { now: new Date(), image: digest });
+      const bad = checked.ok ? indexMismatch(chunkIndex, checked.release.chunkIndex) : undefined;
+      const r = bad === undefined ? checked : refuseChunkIndex(bad);
       if (!r.ok) {
         if (ctx.json) ctx.print(r, () => '');
         ctx.io.err(`refused (${r.reason}): ${r.message}\n`);

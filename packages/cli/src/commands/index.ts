@@ -8,6 +8,8 @@ import { deviceEnrollCommands } from './device-enroll.js';
 import { deviceKeyCommands } from './device-keys.js';
 import { firmwareCommands } from './firmware.js';
 import { firmwareRepoCommands } from './firmware-repo.js';
+import { rolloutCommands } from './rollout.js';
+import { updateCommands } from './update.js';
 import { keysCommands } from './keys.js';
 import { locationCommands } from './location.js';
 import { orgCommands } from './org.js';
@@ -38,4 +40,6 @@ export const COMMANDS: readonly Command[] = [
   ...keysCommands,
   ...firmwareCommands,
   ...firmwareRepoCommands,
+  ...updateCommands,
+  ...rolloutCommands,
 ];

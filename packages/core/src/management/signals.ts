@@ -5,6 +5,8 @@
  */
 import type { CommandRecord, DesiredTwinRecord } from '../ports/management.js';
 import type { ActorType } from '../ports/records.js';
+import type { UpdateJobRecord } from '../ports/updates.js';
+import type { InstalledFirmware } from '@bulwark/protocol';
 
 /** Who made a change, for the audit log. */
 export interface Actor {
@@ -18,6 +20,14 @@ export interface ManagementListener {
   desiredChanged?(desired: DesiredTwinRecord): void;
   commandQueued?(command: CommandRecord): void;
   commandCanceled?(command: CommandRecord): void;
+  /** A new firmware update job (decision 0008): push its offer to the device. */
+  updateJobQueued?(job: UpdateJobRecord): void;
+  /** An update job's state or progress changed (after it is stored; terminal ones too). */
+  updateJobChanged?(job: UpdateJobRecord): void;
+  /** An update job was canceled by the hub: tell the device if it had the offer. */
+  updateJobCanceled?(job: UpdateJobRecord): void;
+  /** A device reported what firmware it runs (stored on the device record already). */
+  firmwareReported?(report: { orgId: string; deviceId: string; firmware: InstalledFirmware }): void;
 }
 
 /** A set of listeners; a throwing listener never breaks the caller. */

@@ -11,3 +11,4 @@ export type * from './management.js';
 export type * from './blobs.js';
 export type * from './firmware.js';
 export type * from './updates.js';
+export type * from './rollouts.js';

@@ -182,8 +182,11 @@ export interface DeviceEventStore {
   prune(orgId: string, deviceId: string, keep: number): Promise<number>;
 }
 
-/** Alert kinds. */
-export type AlertKind = 'device_offline';
+/**
+ * Alert kinds. `rollout_paused`: a rollout paused itself (failure threshold or success gate), raised
+ * on the device whose failure tipped it; resolved when the rollout is resumed or canceled.
+ */
+export type AlertKind = 'device_offline' | 'rollout_paused';
 
 /** Something that needs an operator's eye, open until the condition ends. */
 export interface AlertRecord {

@@ -33,6 +33,8 @@ import type {
 import type { ChannelStore, MessageStore } from './messaging.js';
 import type { TicketStore } from './tickets.js';
 import type { FirmwareStore } from './firmware.js';
+import type { FirmwarePolicyStore, RolloutStore } from './rollouts.js';
+import type { UpdateJobStore } from './updates.js';
 import type {
   AlertStore,
   CommandStore,
@@ -214,6 +216,12 @@ export interface Storage {
   readonly presence: PresenceStore;
   readonly deviceEvents: DeviceEventStore;
   readonly alerts: AlertStore;
+  /** Firmware update jobs: one artifact on one device (decision 0008). */
+  readonly updateJobs: UpdateJobStore;
+  /** Rollouts of firmware artifacts to many devices (decision 0011). */
+  readonly rollouts: RolloutStore;
+  /** The auto-upgrade policy: the current artifact per device type. */
+  readonly firmwarePolicies: FirmwarePolicyStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

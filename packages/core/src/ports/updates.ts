@@ -82,6 +82,12 @@ export interface UpdateJobStore {
   list(orgId: string, q: UpdateJobListQuery): Promise<UpdateJobRecord[]>;
   /** The device's open job, if any. */
   openForDevice(orgId: string, deviceId: string): Promise<UpdateJobRecord | undefined>;
+  /** The open jobs of these devices (at most one each), oldest first, at most `limit`. */
+  openForDevices(
+    orgId: string,
+    deviceIds: readonly string[],
+    limit: number,
+  ): Promise<UpdateJobRecord[]>;
   /** Compare-and-set on the state; false (nothing changed) when the stored state is not `t.from`. */
   transition(orgId: string, id: string, t: UpdateJobTransition): Promise<boolean>;
   /** How many of the rollout's jobs are in each state (states with none are absent). */

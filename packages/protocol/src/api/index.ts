@@ -8,3 +8,5 @@ export * from './channels.js';
 export * from './tickets.js';
 export * from './management.js';
 export * from './firmware.js';
+export * from './updates.js';
+export * from './rollouts.js';

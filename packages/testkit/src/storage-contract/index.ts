@@ -17,6 +17,8 @@ import { pkiSuite } from './pki.js';
 import { systemSuite } from './system.js';
 import { ticketSuite } from './tickets.js';
 import { firmwareSuite } from './firmware.js';
+import { updateJobSuite } from './updates.js';
+import { rolloutSuite } from './rollouts.js';
 import { useStorage } from './harness.js';
 
 export type { OpenStorage } from './harness.js';
@@ -60,5 +62,7 @@ export function storageContract(
     ticketSuite(open);
     managementSuite(open);
     firmwareSuite(open);
+    updateJobSuite(open);
+    rolloutSuite(open);
   });
 }

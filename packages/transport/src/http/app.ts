@@ -24,6 +24,10 @@ import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
 import { managementHandlers } from './handlers/management.js';
 import { ticketHandlers } from './handlers/tickets.js';
+import { rolloutHandlers } from './handlers/rollouts.js';
+import { updateHandlers } from './handlers/updates.js';
+import type { DdiDeps } from './ddi/deps.js';
+import { registerDdiRoutes } from './ddi/routes.js';
 import { openApiDocument } from './openapi.js';
 import { normalizeError, toProblem } from './problem.js';
 import { responseValidators } from './response-validator.js';
@@ -39,6 +43,8 @@ export interface HttpApiOptions {
   bodyLimit?: number;
   /** Is every dependency ready (for /readyz)? */
   ready: () => Promise<boolean>;
+  /** The hawkBit DDI device API (decision 0012), when the hub serves it. */
+  ddi?: DdiDeps;
 }
 
 declare module 'fastify' {
@@ -72,10 +78,12 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...deviceHandlers(s),
     ...pkiHandlers(s),
     ...auditHandlers(s),
+    ...updateHandlers(s),
     ...messagingHandlers(s),
     ...ticketHandlers(s),
     ...managementHandlers(s),
     ...firmwareHandlers(s),
+    ...rolloutHandlers(s),
   };
   const checkResponse = responseValidators();
 
@@ -254,6 +262,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     return s.pki.authenticateDevice(org, peer.raw);
   }
 
+  if (opts.ddi) await registerDdiRoutes(app, opts.ddi);
   app.get(`${PREFIX}/openapi.json`, async () => openApiDocument({ version: opts.version }));
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

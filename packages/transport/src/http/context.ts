@@ -15,6 +15,9 @@ import type {
   TwinService,
   CommandService,
   PresenceService,
+  UpdateJobService,
+  RolloutService,
+  FirmwarePolicyService,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -34,6 +37,11 @@ export interface HttpServices {
   commands: CommandService;
   presence: PresenceService;
   firmware: FirmwareRepoService;
+  /** Firmware update jobs (decision 0008). */
+  updates: UpdateJobService;
+  /** Rollouts and the auto-upgrade policy (decision 0011). */
+  rollouts: RolloutService;
+  firmwarePolicies: FirmwarePolicyService;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */

@@ -27,7 +27,7 @@ export interface HubClient extends MessagingClient {
 }
 
 /** Topics under `$devices/{id}/` that only the hub sends on (a device may not publish there). */
-const HUB_TO_DEVICE = /^(twin\/desired|commands\/[^/]+)$/;
+const HUB_TO_DEVICE = /^(twin\/desired|commands\/[^/]+|updates\/[^/]+)$/;
 
 /**
  * The hub's side of the device management plane: what a device publishes on its own plane, and

@@ -1,0 +1,400 @@
+/**
+ * The device side of update jobs (issue 6 item 3, docs/decisions/0009-agent-install-path.md): takes
+ * the hub's offers on `$devices/{id}/updates/{jobId}`, refuses what does not verify or fit BEFORE
+ * any download (the installer untouched), drives the Installer through download, verification,
+ * activation and the reboot, runs the health check after the new slot booted, and reports each
+ * job state on `…/status`. The job travels inside the install record, so after a restart (or a
+ * power cut) the state machine resumes and its statuses name the right job.
+ */
+import { isVersion, verifyRelease } from '@bulwark/firmware';
+import { updateTopic, type InstalledFirmware, type UpdateOffer } from '@bulwark/protocol';
+import type { AgentConfig } from '../config.js';
+import type { AgentClock, AgentFiles } from '../ports.js';
+import { DirectorySlots } from './directory-slots.js';
+import { imageSource } from './delta.js';
+import { Downloader } from './downloader.js';
+import { runHealthChecks, type HealthCheckFn } from './health-check.js';
+import {
+  SETTLED,
+  UpdateError,
+  type InstallStateName,
+  type InstallStatus,
+} from './install-record.js';
+import { Installer } from './installer.js';
+import { JobLog } from './job-log.js';
+import { jobOf, JobReporter, type JobContext } from './job-reporter.js';
+import type { DownloadTrust } from './range-fetch.js';
+import type { SlotStore } from './slots.js';
+import { checkOffer, RootTrust } from './trust.js';
+
+/** What the update client works with (the agent's parts). */
+export interface UpdateClientDeps {
+  config: AgentConfig;
+  files: AgentFiles;
+  clock: AgentClock;
+  /** Slots given in code (the simulator's MemorySlots); default `update.slotsDir`. */
+  slots?: SlotStore | undefined;
+  /** The image source; default: delta.ts (chunks reused from the running slot, the rest fetched). */
+  source?: typeof imageSource | undefined;
+  random?: (() => number) | undefined;
+  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
+  deviceId(): string | undefined;
+  /** Queues a management message (durable, sent in order). */
+  send(topic: string, body: unknown): Promise<void>;
+  /** Resolves when the link to the hub is up (rejects on abort). */
+  whenConnected(signal: AbortSignal): Promise<void>;
+  /** TLS material for the image download (the device identity). */
+  trust(): DownloadTrust | undefined;
+  reboot(): Promise<void>;
+  emit(event: string, ...args: unknown[]): void;
+}
+
+/** Install states before the boot pointer moves: an install there can still be abandoned. */
+const PRE_SWITCH: readonly InstallStateName[] = [
+  'downloading',
+  'downloaded',
+  'verifying',
+  'installing',
+];
+/** Steps of one drive: enough for every transition of an install, bounded. */
+const MAX_STEPS = 16;
+
+/** Offers, installs and reports of one agent. */
+export class UpdateClient {
+  private installer: Installer | undefined;
+  private slots: SlotStore | undefined;
+  private unsupported = 'no update.slotsDir is configured';
+  private readonly root: RootTrust;
+  private readonly jobs: JobLog;
+  private readonly reporter: JobReporter;
+  private readonly checks = new Map<string, HealthCheckFn>();
+  private offers: Promise<unknown> = Promise.resolve();
+  private drive: { ac: AbortController; done: Promise<void> } | undefined;
+  private stopped = true;
+
+  constructor(private readonly deps: UpdateClientDeps) {
+    this.root = new RootTrust(deps.files, deps.config.update.rootFile);
+    this.jobs = new JobLog(deps.files);
+    this.reporter = new JobReporter({
+      jobs: this.jobs,
+      clock: deps.clock,
+      deviceId: () => deps.deviceId(),
+      send: (topic, body) => deps.send(topic, body),
+      installed: () => this.installed(),
+      publishInstalled: () => this.connected(),
+      log: (level, msg) => deps.log(level, msg),
+      emit: (event, ...args) => deps.emit(event, ...args),
+    });
+  }
+
+  /** Registers an application health check, run after a new slot booted (before start). */
+  registerHealthCheck(name: string, check: HealthCheckFn): void {
+    this.checks.set(name, check);
+  }
+
+  /** At agent start: loads the pinned root and the install, resumes it (in the background). */
+  async open(): Promise<void> {
+    this.stopped = false;
+    this.installer = undefined;
+    this.slots = undefined;
+    this.unsupported = 'no update.slotsDir is configured';
+    await this.jobs.load();
+    try {
+      await this.openInstall();
+    } catch (err) {
+      // The agent keeps running (link, twin, commands); offers are refused with this reason.
+      this.installer = undefined;
+      this.slots = undefined;
+      this.unsupported = (err as Error).message;
+      this.deps.log('error', `updates disabled: ${this.unsupported}`);
+    }
+  }
+
+  private async openInstall(): Promise<void> {
+    const { config } = this.deps;
+    await this.root.load();
+    let slots = this.deps.slots;
+    if (slots === undefined && config.update.slotsDir !== undefined)
+      slots = await DirectorySlots.open(config.update.slotsDir);
+    if (slots === undefined) return;
+    try {
+      await slots.booted();
+      await slots.readControl();
+    } catch (err) {
+      throw new Error(`the A/B slots are not provisioned: ${(err as Error).message}`);
+    }
+    this.slots = slots;
+    this.installer = await Installer.open({
+      slots,
+      files: this.deps.files,
+      verifySignature: ({ release }) => this.verifyAgain(release),
+      bootAttempts: config.update.bootAttempts,
+      now: () => this.deps.clock.now(),
+    });
+    this.run(await this.installer.resume());
+  }
+
+  /** Stops the running download or health check (the install record stays, resumed at next start). */
+  stop(): void {
+    this.stopped = true;
+    this.drive?.ac.abort();
+  }
+
+  /** After every connect: what the device runs. */
+  async connected(): Promise<void> {
+    const id = this.deps.deviceId();
+    if (id === undefined) return;
+    await this.deps.send(updateTopic.installed(id), await this.installed());
+  }
+
+  /** An offer arrived on `updates/{jobId}`; handled one at a time, in order. */
+  handle(jobId: string, payload: Uint8Array): void {
+    this.offers = this.offers
+      .then(() => this.onOffer(jobId, payload))
+      .catch((err: Error) => this.deps.log('error', `update offer ${jobId}: ${err.message}`));
+  }
+
+  /** The install record and its next step (undefined when updates are not supported). */
+  status(): Promise<InstallStatus | undefined> {
+    return this.installer === undefined ? Promise.resolve(undefined) : this.installer.status();
+  }
+
+  /** Resolves when no offer is being handled and no install step runs (tests, shutdown). */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      const d = this.drive;
+      const o = this.offers;
+      await o;
+      await d?.done;
+      if (this.drive === undefined && this.offers === o) return;
+    }
+  }
+
+  /** What the device runs now. */
+  async installed(): Promise<InstalledFirmware> {
+    const { config } = this.deps;
+    const base: InstalledFirmware = {
+      type: config.device.type,
+      ...(config.update.hardware !== undefined ? { hardware: config.update.hardware } : {}),
+      version: config.device.firmwareVersion,
+      releaseCounter: 0,
+    };
+    if (this.slots === undefined || this.installer === undefined) return base;
+    const boot = await this.slots.booted();
+    const m = await this.slots.readManifest(boot.slot);
+    return {
+      ...base,
+      version: m?.version ?? base.version,
+      releaseCounter: Math.max(this.installer.current.committedCounter, m?.counter ?? 0),
+      slot: boot.slot,
+    };
+  }
+
+  // ── offers ──────────────────────────────────────────────────────────────────────────────────
+
+  private async onOffer(topicJob: string, payload: Uint8Array): Promise<void> {
+    let offer: UpdateOffer;
+    try {
+      offer = JSON.parse(new TextDecoder().decode(payload)) as UpdateOffer;
+      if (typeof offer !== 'object' || offer === null) throw new Error('not an object');
+      if (offer.id !== topicJob) throw new Error(`id ${String(offer.id)} differs from the topic's`);
+      if (offer.action !== 'install' && offer.action !== 'cancel')
+        throw new Error(`unknown action ${JSON.stringify((offer as { action: unknown }).action)}`);
+      if (offer.action === 'install')
+        for (const k of ['artifactId', 'metadata', 'root', 'imagePath', 'deadline'] as const)
+          if (typeof offer[k] !== 'string') throw new Error(`${k} must be a string`);
+    } catch (err) {
+      await this.reporter.finish(topicJob, {
+        state: 'rejected',
+        reason: 'malformed',
+        message: `offer: ${(err as Error).message}`,
+      });
+      return;
+    }
+    const done = this.jobs.finished(offer.id);
+    if (done !== undefined) {
+      await this.reporter.send(offer.id, done); // a re-delivery: the same answer, no second install
+      return;
+    }
+    if (offer.action === 'cancel') await this.cancel(offer.id);
+    else await this.install(offer);
+  }
+
+  private async install(offer: Extract<UpdateOffer, { action: 'install' }>): Promise<void> {
+    const inst = this.installer;
+    const refuse = (reason: string, message: string) =>
+      this.reporter.finish(offer.id, { state: 'rejected', reason, message });
+    if (inst === undefined || this.slots === undefined)
+      return refuse('updates_not_supported', this.unsupported);
+    const s = await inst.status();
+    if (!SETTLED.includes(s.state)) {
+      const job = jobOf(s);
+      if (job?.id !== offer.id)
+        return refuse('busy', `job ${job?.id ?? '(unknown)'} is installing (state ${s.state})`);
+      await this.reporter.report(s, true); // a re-delivery of the job in progress
+      if (this.drive === undefined) this.run(s);
+      return;
+    }
+    const now = new Date(this.deps.clock.now());
+    const root = await this.root.accept(offer.root, now);
+    if (!root.ok) return refuse(root.reason, root.message);
+    const facts = await this.installed();
+    const checked = checkOffer(
+      offer.metadata,
+      root.root,
+      { ...facts, version: isVersion(facts.version) ? facts.version : '0' },
+      now,
+    );
+    if (!checked.ok) return refuse(checked.reason, checked.message);
+    try {
+      this.imageUrl(offer.imagePath);
+    } catch (err) {
+      return refuse('malformed', (err as Error).message);
+    }
+    const r = checked.release;
+    const job: JobContext = {
+      id: offer.id,
+      artifactId: offer.artifactId,
+      metadata: offer.metadata,
+      imagePath: offer.imagePath,
+      deadline: offer.deadline,
+      ...(r.chunkIndex !== undefined ? { chunkIndex: r.chunkIndex } : {}),
+    };
+    let begun: InstallStatus;
+    try {
+      begun = await inst.begin(
+        { version: r.version, counter: r.releaseCounter, sha256: r.sha256, length: r.length },
+        job as unknown as Record<string, unknown>,
+      );
+    } catch (err) {
+      if (!(err instanceof UpdateError)) throw err;
+      const reason =
+        err.code === 'downgrade' ? 'downgrade' : err.code === 'wrong_state' ? 'busy' : 'malformed';
+      return refuse(reason, err.message);
+    }
+    this.deps.log('info', `update job ${offer.id}: installing ${r.version} (${r.length} bytes)`);
+    this.run(begun);
+  }
+
+  private async cancel(id: string): Promise<void> {
+    const inst = this.installer;
+    const s = inst === undefined ? undefined : await inst.status();
+    if (inst === undefined || s === undefined || jobOf(s)?.id !== id || SETTLED.includes(s.state)) {
+      await this.reporter.finish(id, {
+        state: 'canceled',
+        message: 'the job had not started here',
+      });
+      return;
+    }
+    if (!PRE_SWITCH.includes(s.state)) {
+      await this.reporter.report(s, true); // too late: the boot pointer moved
+      return;
+    }
+    const d = this.drive;
+    d?.ac.abort();
+    await d?.done;
+    const now = await inst.status();
+    if (!PRE_SWITCH.includes(now.state)) {
+      this.run(now);
+      return;
+    }
+    await this.reporter.report(await inst.abandon('canceled by the hub'));
+  }
+
+  // ── the install, step by step ───────────────────────────────────────────────────────────────
+
+  /** Drives the install from `s` in the background (one drive at a time). */
+  private run(s: InstallStatus): void {
+    if (this.stopped || this.drive !== undefined) return;
+    const ac = new AbortController();
+    const done = this.steps(s, ac.signal)
+      .catch((err: Error) => this.deps.log('error', `update: ${err.message}`))
+      .finally(() => {
+        if (this.drive?.ac === ac) this.drive = undefined;
+      });
+    this.drive = { ac, done };
+  }
+
+  private async steps(first: InstallStatus, signal: AbortSignal): Promise<void> {
+    const inst = this.installer!;
+    let s = first;
+    if (jobOf(s) === undefined && PRE_SWITCH.includes(s.state))
+      s = await inst.abandon('an install without a job record (begun by an older agent)');
+    for (let i = 0; i < MAX_STEPS && !signal.aborted; i++) {
+      if (!(s.state === 'rolled_back' && s.next === 'reboot')) await this.reporter.report(s);
+      switch (s.next) {
+        case 'download': {
+          const dl = this.downloader(s);
+          const next = await dl.run(s, signal);
+          this.reporter.saving = dl.saving;
+          if (next === undefined) return; // stopped or canceled: resumed later
+          s = next;
+          break;
+        }
+        case 'verify':
+          s = await inst.verify();
+          break;
+        case 'activate':
+          s = await inst.activate();
+          break;
+        case 'reboot':
+          this.deps.log('info', 'update: rebooting into the new slot');
+          await this.deps.reboot();
+          return;
+        case 'health-check': {
+          const v = await runHealthChecks({
+            commands: this.deps.config.update.healthChecks,
+            checks: this.checks,
+            connected: (sig) => this.deps.whenConnected(sig),
+            timeoutMs: this.deps.config.update.healthTimeoutSeconds * 1000,
+            signal,
+          });
+          if (signal.aborted) return;
+          s = v.healthy ? await inst.confirm(true) : await inst.confirm(false, v.reason);
+          break;
+        }
+        case 'none':
+          return;
+      }
+    }
+  }
+
+  private downloader(s: InstallStatus): Downloader {
+    const job = jobOf(s)!;
+    const { config } = this.deps;
+    return new Downloader({
+      installer: this.installer!,
+      slots: this.slots!,
+      url: this.imageUrl(job.imagePath),
+      trust: () => this.deps.trust(),
+      source: this.deps.source ?? imageSource,
+      ...(job.chunkIndex !== undefined ? { index: job.chunkIndex } : {}),
+      deadline: Date.parse(job.deadline),
+      backoff: { minMs: config.connection.backoffMinMs, maxMs: config.connection.backoffMaxMs },
+      random: this.deps.random,
+      now: () => this.deps.clock.now(),
+      log: (level, msg) => this.deps.log(level, msg),
+      progress: (st) => this.reporter.progress(st),
+      onRequest: (offset) => this.deps.emit('update-fetch', { job: job.id, offset }),
+    });
+  }
+
+  /** Re-checks the metadata at verification (the image's digest was checked by the installer). */
+  private async verifyAgain(release: { sha256: string; length: number }): Promise<void> {
+    const job = jobOf(this.installer!.current);
+    if (job === undefined) throw Object.assign(new Error('no job metadata'), { code: 'malformed' });
+    const v = verifyRelease(JSON.parse(job.metadata), this.root.root, {
+      now: new Date(this.deps.clock.now()),
+      image: { length: release.length, sha256: release.sha256 },
+    });
+    if (!v.ok) throw Object.assign(new Error(v.message), { code: v.reason });
+  }
+
+  /** The image URL: a path on the hub's origin (the device's certificate goes nowhere else). */
+  private imageUrl(path: string): string {
+    const hub = new URL(this.deps.config.hubUrl);
+    const u = new URL(path, hub);
+    if (u.origin !== hub.origin) throw new Error(`imagePath ${path} is not on the hub`);
+    return u.href;
+  }
+}

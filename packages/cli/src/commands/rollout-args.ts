@@ -1,0 +1,137 @@
+/**
+ * Parsing of `bulwark rollout create` flags into the API's request fields, and the text view of a
+ * rollout's progress (bars on a terminal, plain lines otherwise). Pure: no I/O.
+ */
+import {
+  WEEKDAYS,
+  type CreateRolloutRequest as Body,
+  type OperationOutput,
+  type Weekday,
+} from '@bulwark/protocol';
+
+type Phase = NonNullable<Body['phases']>[number];
+type RolloutView = OperationOutput<'getRollout'>;
+
+/** Thrown for a flag value that does not parse; the command turns it into a usage error. */
+export class ArgError extends Error {}
+
+const pct = (text: string, what: string): number => {
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (!m)
+    throw new ArgError(`${what}: expected a percentage like 20%, got ${JSON.stringify(text)}`);
+  return Number(m[1]);
+};
+
+/** `[NAME=]SIZE[,gate=PCT%]`, SIZE a percentage (`10%`) or a device count (`5`). */
+export function parsePhase(text: string): Phase {
+  const [head = '', ...opts] = text.split(',');
+  const eq = head.indexOf('=');
+  const name = eq >= 0 ? head.slice(0, eq) : undefined;
+  const size = eq >= 0 ? head.slice(eq + 1) : head;
+  const phase: Phase = size.endsWith('%')
+    ? { percent: pct(size, '--phase') }
+    : /^\d+$/.test(size) && Number(size) > 0
+      ? { count: Number(size) }
+      : (() => {
+          throw new ArgError(
+            `--phase: expected 10% or a device count, got ${JSON.stringify(size)}`,
+          );
+        })();
+  if (name) phase.name = name;
+  for (const o of opts) {
+    if (!o.startsWith('gate=')) throw new ArgError(`--phase: unknown option ${JSON.stringify(o)}`);
+    phase.successGate = pct(o.slice(5), '--phase gate');
+  }
+  return phase;
+}
+
+/** `N` or `N/min`. */
+export function parseRate(text: string): number {
+  const m = /^(\d+)(?:\/min)?$/.exec(text);
+  if (!m || Number(m[1]) < 1)
+    throw new ArgError(`--rate: expected N/min, got ${JSON.stringify(text)}`);
+  return Number(m[1]);
+}
+
+/** `PCT%[:MIN]`: pause at PCT% failures once MIN devices (default 5) have finished. */
+export function parseThreshold(text: string): { percent: number; minDevices: number } {
+  const [p = '', min] = text.split(':');
+  const minDevices = min === undefined ? 5 : Number(min);
+  if (!Number.isInteger(minDevices) || minDevices < 1)
+    throw new ArgError(
+      `--failure-threshold: the minimum is a device count, got ${JSON.stringify(min)}`,
+    );
+  return { percent: pct(p, '--failure-threshold'), minDevices };
+}
+
+const dayOf = (text: string): number => {
+  const i = WEEKDAYS.indexOf(text.toLowerCase().slice(0, 3) as Weekday);
+  if (i < 0 || text.length < 3) throw new ArgError(`--window: unknown day ${JSON.stringify(text)}`);
+  return i;
+};
+
+/** `[DAYS] HH:MM-HH:MM [ZONE]`; DAYS like `Mon-Fri` or `Sat,Sun` (ranges may wrap: `Fri-Mon`). */
+export function parseWindow(text: string): NonNullable<Body['window']> {
+  const parts = text.trim().split(/\s+/);
+  const timeAt = parts.findIndex((p) => /^\d{2}:\d{2}-\d{2}:\d{2}$/.test(p));
+  if (timeAt < 0 || timeAt > 1 || parts.length > timeAt + 2)
+    throw new ArgError(`--window: expected 'Mon-Fri 01:00-05:00 UTC', got ${JSON.stringify(text)}`);
+  const [start = '', end = ''] = (parts[timeAt] ?? '').split('-');
+  const window: NonNullable<Body['window']> = { start, end, timezone: parts[timeAt + 1] ?? 'UTC' };
+  if (timeAt === 1) {
+    const days = new Set<Weekday>();
+    for (const item of (parts[0] ?? '').split(',')) {
+      const [a = '', b] = item.split('-');
+      const from = dayOf(a);
+      const to = b === undefined ? from : dayOf(b);
+      for (let i = 0; i < 7; i++) {
+        const d = (from + i) % 7;
+        days.add(WEEKDAYS[d] as Weekday);
+        if (d === to) break;
+      }
+    }
+    window.days = WEEKDAYS.filter((d) => days.has(d));
+  }
+  return window;
+}
+
+const bar = (done: number, total: number, width = 24): string => {
+  const n = total <= 0 ? 0 : Math.min(width, Math.round((done / total) * width));
+  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
+};
+
+/** The lines of `rollout status`: with progress bars for a terminal, plain otherwise. */
+export function renderRollout(r: RolloutView, tty: boolean): string[] {
+  const p = r.progress;
+  const lines = [
+    `rollout ${r.id}  ${r.name}  ${r.state}${r.pauseReason ? ` (${r.pauseReason})` : ''}`,
+  ];
+  if (!p) return lines;
+  const done = Math.round((p.percentDone / 100) * p.total);
+  const counts =
+    `succeeded ${p.succeeded}  failed ${p.failed}  in flight ${p.inFlight}  ` +
+    `canceled ${p.canceled}  already current ${p.current}`;
+  lines.push(
+    tty
+      ? `overall   ${bar(done, p.total)} ${p.percentDone.toFixed(1)}%  ${done}/${p.total} done`
+      : `overall: ${p.percentDone.toFixed(1)}% done (${done}/${p.total})`,
+  );
+  lines.push(tty ? `          ${counts}` : `counts: ${counts}`);
+  const states = Object.entries(p.states).map(([k, v]) => `${k}=${v}`);
+  if (states.length > 0) lines.push(`jobs: ${states.join(' ')}`);
+  let prev = 0;
+  for (const ph of p.phases) {
+    const size = ph.limit - prev;
+    prev = ph.limit;
+    const label = `phase ${ph.index + 1}${ph.name ? ` ${ph.name}` : ''}`;
+    const figures = `${ph.started}/${size} started, ${ph.succeeded} succeeded, ${ph.failed} failed`;
+    lines.push(
+      tty
+        ? `${label.padEnd(10)}${bar(ph.succeeded + ph.failed, size)} ${figures}  ${ph.state}`
+        : `${label}: ${figures}, ${ph.state}`,
+    );
+  }
+  if (!p.windowOpen) lines.push('maintenance window: closed');
+  if (p.nextEligibleAt) lines.push(`next start: ${p.nextEligibleAt}`);
+  return lines;
+}

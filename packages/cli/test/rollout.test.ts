@@ -1,0 +1,249 @@
+/**
+ * `bulwark rollout create|status|list|pause|resume|cancel` and `bulwark firmware current
+ * set|list|clear` against a real hub process (decision 0011), plus the flag parsers and the status
+ * view (bars on a terminal, plain lines otherwise).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, main, resolveConnection } from '@bulwark/cli';
+import type { OperationOutput } from '@bulwark/protocol';
+import {
+  parsePhase,
+  parseRate,
+  parseThreshold,
+  parseWindow,
+  renderRollout,
+} from '../src/commands/rollout-args.js';
+import { captureIo } from './helpers.js';
+import { startHub, type ManagedHub } from './management-hub.js';
+
+type Rollout = OperationOutput<'getRollout'>;
+
+describe('rollout flag parsing and view', () => {
+  test('phases, rates, thresholds and windows', () => {
+    assert.deepEqual(parsePhase('10%'), { percent: 10 });
+    assert.deepEqual(parsePhase('canary=5,gate=90%'), {
+      name: 'canary',
+      count: 5,
+      successGate: 90,
+    });
+    assert.throws(() => parsePhase('ten'), /--phase/);
+    assert.equal(parseRate('30/min'), 30);
+    assert.throws(() => parseRate('0/min'), /--rate/);
+    assert.deepEqual(parseThreshold('20%:5'), { percent: 20, minDevices: 5 });
+    assert.deepEqual(parseThreshold('12.5%'), { percent: 12.5, minDevices: 5 });
+    assert.deepEqual(parseWindow('Mon-Fri 01:00-05:00 UTC'), {
+      days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+      start: '01:00',
+      end: '05:00',
+      timezone: 'UTC',
+    });
+    assert.deepEqual(parseWindow('Fri-Mon 22:00-04:00 Europe/Berlin').days, [
+      'sun',
+      'mon',
+      'fri',
+      'sat',
+    ]);
+    assert.deepEqual(parseWindow('01:00-05:00'), { start: '01:00', end: '05:00', timezone: 'UTC' });
+    assert.throws(() => parseWindow('Someday 01:00-05:00'), /unknown day/);
+  });
+
+  test('status shows bars on a terminal and plain lines otherwise', () => {
+    const r = {
+      id: 'r1',
+      name: 'gw 2.0',
+      state: 'running',
+      pauseReason: null,
+      progress: {
+        total: 10,
+        current: 0,
+        started: 4,
+        states: { succeeded: 2, installing: 2 },
+        succeeded: 2,
+        failed: 0,
+        canceled: 0,
+        inFlight: 2,
+        percentDone: 20,
+        currentPhase: 0,
+        phases: [
+          {
+            index: 0,
+            name: 'canary',
+            limit: 4,
+            started: 4,
+            succeeded: 2,
+            failed: 0,
+            inFlight: 2,
+            state: 'active',
+          },
+          {
+            index: 1,
+            name: null,
+            limit: 10,
+            started: 0,
+            succeeded: 0,
+            failed: 0,
+            inFlight: 0,
+            state: 'pending',
+          },
+        ],
+        windowOpen: true,
+        nextEligibleAt: null,
+      },
+    } as unknown as Rollout;
+    const tty = renderRollout(r, true).join('\n');
+    assert.match(tty, /overall\s+\[#####\.+\] 20\.0%\s+2\/10 done/);
+    assert.match(tty, /phase 1 canary\s*\[############\.+\] 4\/4 started/);
+    const plain = renderRollout(r, false).join('\n');
+    assert.doesNotMatch(plain, /\[#/);
+    assert.match(plain, /^overall: 20\.0% done \(2\/10\)$/m);
+    assert.match(plain, /^phase 2: 0\/6 started, 0 succeeded, 0 failed, pending$/m);
+  });
+});
+
+describe('bulwark rollout against a real hub', { timeout: 120_000 }, () => {
+  let hub: ManagedHub;
+  let dir: string;
+  let artifactId = '';
+  const local = async (...argv: string[]) => {
+    const c = captureIo({}, dir);
+    const code = await main(argv, c.io);
+    assert.equal(code, 0, `${argv.join(' ')}: ${c.stderr}`);
+  };
+  const ok = async (argv: string[]) => {
+    const r = await hub.run(argv);
+    assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bulwark-rollout-cli-'));
+    await writeFile(join(dir, 'fw.img'), Buffer.alloc(20_000, 7));
+    await local('keys', 'init', '--dir', 'keys');
+    await local(
+      'firmware',
+      'sign',
+      'fw.img',
+      '--keys',
+      'keys',
+      '--type',
+      'gw',
+      '--version',
+      '2.0.0',
+      '--out',
+      'fw.meta.json',
+    );
+    hub = await startHub();
+    await ok(['firmware', 'root', 'push', join(dir, 'keys', 'root.json')]);
+    await ok(['firmware', 'upload', join(dir, 'fw.img'), join(dir, 'fw.meta.json')]);
+    artifactId = (await hub.json<{ items: { id: string }[] }>(['firmware', 'list'])).items[0]!.id;
+    const api = connect(resolveConnection({}, hub.env, process.cwd()));
+    for (const name of ['gw-1', 'gw-2', 'gw-3'])
+      await api.devices.create({ name, type: 'gw', firmwareVersion: '1.0.0' });
+  });
+  after(async () => {
+    await hub?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('create, follow, pause, resume, list and cancel', async () => {
+    const bad = await hub.run(['rollout', 'create', artifactId, '--type', 'gw', '--phase', '50%']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /rollout_phases_invalid/);
+    const usage = await hub.run(['rollout', 'create', artifactId, '--rate', 'fast']);
+    assert.equal(usage.code, 2);
+
+    const created = await hub.json<Rollout>([
+      'rollout',
+      'create',
+      artifactId,
+      '--type',
+      'gw',
+      '--phase',
+      'canary=1,gate=100%',
+      '--phase',
+      '100%',
+      '--max-concurrent',
+      '2',
+      '--rate',
+      '10/min',
+      '--failure-threshold',
+      '50%:2',
+      '--window',
+      'Sat,Sun 22:00-04:00 Europe/Berlin',
+      '--name',
+      'gw to 2.0',
+    ]);
+    assert.equal(created.state, 'running');
+    assert.deepEqual(created.phases, [
+      { name: 'canary', count: 1, successGate: 100 },
+      { percent: 100 },
+    ]);
+    assert.deepEqual(created.window, {
+      days: ['sun', 'sat'],
+      start: '22:00',
+      end: '04:00',
+      timezone: 'Europe/Berlin',
+    });
+    assert.equal(created.progress?.total, 3);
+
+    const status = await ok(['rollout', 'status', created.id]);
+    assert.match(status.stdout, /^overall: 0\.0% done \(0\/3\)$/m);
+    assert.match(status.stdout, /^phase 1 canary: \d\/1 started/m);
+
+    const paused = await hub.json<Rollout>(['rollout', 'pause', created.id, '--reason', 'lunch']);
+    assert.equal(paused.state, 'paused');
+    assert.equal(paused.pauseReason, 'lunch');
+    const twice = await hub.run(['rollout', 'pause', created.id]);
+    assert.match(twice.stderr, /rollout_state_conflict/);
+    assert.equal((await hub.json<Rollout>(['rollout', 'resume', created.id])).state, 'running');
+
+    const list = await hub.json<{ items: Rollout[] }>(['rollout', 'list', '--state', 'running']);
+    assert.deepEqual(
+      list.items.map((r) => r.id),
+      [created.id],
+    );
+    const table = await ok(['rollout', 'list']);
+    assert.match(table.stdout, /gw to 2\.0\s+\S+\s+running/);
+
+    // --watch in a pipe prints plain lines and ends when the rollout is canceled (bounded).
+    const watching = hub.run([
+      'rollout',
+      'status',
+      created.id,
+      '--watch',
+      '--interval',
+      '1',
+      '--timeout',
+      '30',
+    ]);
+    await sleep(1500);
+    assert.equal((await hub.json<Rollout>(['rollout', 'cancel', created.id])).state, 'canceled');
+    const w = await watching;
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(w.stdout, /running/);
+    assert.match(w.stdout, /canceled/);
+  });
+
+  test('firmware current set, list and clear', async () => {
+    const set = await ok(['firmware', 'current', 'set', 'gw', artifactId]);
+    assert.match(set.stdout, /gw: current is 2\.0\.0/);
+    const list = await hub.json<{ items: { type: string; version: string }[] }>([
+      'firmware',
+      'current',
+      'list',
+    ]);
+    assert.deepEqual(
+      list.items.map((p) => [p.type, p.version]),
+      [['gw', '2.0.0']],
+    );
+    await ok(['firmware', 'current', 'clear', 'gw']);
+    const again = await hub.run(['firmware', 'current', 'clear', 'gw']);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /not_found/);
+  });
+});

@@ -1,0 +1,76 @@
+import { isTerminalUpdateState, type UpdateJobView } from '@bulwark/protocol';
+import { paginate } from '../paginate.js';
+import type { Call, QueryOf } from '../types.js';
+import type { WaitOptions } from './management.js';
+
+/** `updates.wait` ran out of time: the job is still open, as `job` shows. */
+export class UpdateWaitTimeout extends Error {
+  override readonly name = 'UpdateWaitTimeout';
+  /** The job as last seen. */
+  readonly job: UpdateJobView;
+
+  constructor(job: UpdateJobView, timeoutMs: number) {
+    super(`update job ${job.id} is still ${job.state} after ${timeoutMs} ms`);
+    this.job = job;
+  }
+}
+
+const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** Firmware update jobs (decision 0008): one artifact on one device. */
+export function updatesApi(call: Call) {
+  const get = (id: string) => call('getUpdateJob', { params: { id } });
+  return {
+    /** Deploys a ready artifact to a device; the device gets the offer when it is connected. */
+    deploy: (deviceId: string, artifactId: string, opts: { timeoutSeconds?: number } = {}) =>
+      call('deployUpdate', {
+        params: { id: deviceId },
+        body: {
+          artifactId,
+          ...(opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {}),
+        },
+      }),
+    /** One page of jobs, newest first. */
+    list: (query: QueryOf<'listUpdateJobs'> = {}) => call('listUpdateJobs', { query }),
+    /** Every job matching the query, following `nextCursor` page by page. */
+    all: (query: QueryOf<'listUpdateJobs'> = {}) =>
+      paginate((cursor) => call('listUpdateJobs', { query: { ...query, cursor } })),
+    /** One job with its state history. */
+    get,
+    /** Cancels a job that has not started installing. */
+    cancel: (id: string) => call('cancelUpdateJob', { params: { id }, body: {} }),
+    /**
+     * Polls a job until it is terminal (succeeded, failed, rolled_back, rejected, canceled,
+     * timed_out) and returns it; throws `UpdateWaitTimeout` when time runs out.
+     */
+    wait: async (id: string, opts: WaitOptions = {}): Promise<UpdateJobView> => {
+      const timeoutMs = opts.timeoutMs ?? 60_000;
+      const maxInterval = opts.maxIntervalMs ?? 2000;
+      let interval = Math.min(opts.intervalMs ?? 250, maxInterval);
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const job = await get(id);
+        if (isTerminalUpdateState(job.state)) return job;
+        const left = end - Date.now();
+        if (left <= 0) throw new UpdateWaitTimeout(job, timeoutMs);
+        await pause(Math.min(interval, left), opts.signal);
+        interval = Math.min(interval * 2, maxInterval);
+      }
+    },
+  };
+}

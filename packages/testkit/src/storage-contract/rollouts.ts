@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  newId,
+  type FirmwareArtifactRecord,
+  type RolloutRecord,
+  type Storage,
+} from '@bulwark/core';
+import { T0, seedOrg } from './fixtures.js';
+import { useStorage, type OpenStorage } from './harness.js';
+
+const rolloutFx = (orgId: string, over: Partial<RolloutRecord> = {}): RolloutRecord => ({
+  id: newId(),
+  orgId,
+  name: 'gateway 1.4.2',
+  artifactId: newId(),
+  target: { type: 'gateway', tags: ['eu', 'prod'], deviceIds: [newId()] },
+  phases: [{ name: 'canary', count: 5, successGate: 90 }, { percent: 50 }, { percent: 100 }],
+  maxConcurrent: 20,
+  ratePerMinute: 60,
+  failureThreshold: { percent: 12.5, minDevices: 4 },
+  window: { days: ['mon', 'fri'], start: '22:00', end: '04:30', timezone: 'Europe/Berlin' },
+  state: 'running',
+  pauseReason: null,
+  pauseDetail: null,
+  baseline: { failures: 0, finished: 0, gatesWaived: 0 },
+  createdBy: newId(),
+  createdAt: T0,
+  updatedAt: T0,
+  ...over,
+});
+
+async function seedArtifact(s: Storage, orgId: string): Promise<FirmwareArtifactRecord> {
+  const a: FirmwareArtifactRecord = {
+    id: newId(),
+    orgId,
+    name: 'gw.img',
+    types: ['gateway'],
+    hardware: [],
+    version: '1.4.2',
+    releaseCounter: 3,
+    length: 10,
+    sha256: randomBytes(32).toString('hex'),
+    metadata: '{}',
+    state: 'ready',
+    blobKey: 'k',
+    createdBy: newId(),
+    createdAt: T0,
+  };
+  await s.firmware.createArtifact(a);
+  return a;
+}
+
+/** RolloutStore and FirmwarePolicyStore (migration 8). */
+export function rolloutSuite(open: OpenStorage): void {
+  describe('RolloutStore', () => {
+    const s = useStorage(open);
+
+    it('creates and reads a rollout, every field round-tripping, scoped to its organization', async () => {
+      const org = await seedOrg(s());
+      const r = rolloutFx(org.id);
+      await s().rollouts.create(r);
+      assert.deepEqual(await s().rollouts.get(org.id, r.id), r);
+      const bare = rolloutFx(org.id, {
+        ratePerMinute: null,
+        window: null,
+        phases: [{ percent: 100 }],
+      });
+      await s().rollouts.create(bare);
+      assert.deepEqual(await s().rollouts.get(org.id, bare.id), bare);
+      const other = await seedOrg(s());
+      assert.equal(await s().rollouts.get(other.id, r.id), undefined);
+    });
+
+    it('lists newest first with a state filter and a `before` bound', async () => {
+      const org = await seedOrg(s());
+      const a = rolloutFx(org.id);
+      const b = rolloutFx(org.id, { state: 'paused', pauseReason: 'x' });
+      const c = rolloutFx(org.id);
+      for (const r of [a, b, c]) await s().rollouts.create(r);
+      const ids = (await s().rollouts.list(org.id, { limit: 10 })).map((r) => r.id);
+      assert.deepEqual(ids, [c.id, b.id, a.id]);
+      const running = await s().rollouts.list(org.id, { state: 'running', limit: 10 });
+      assert.deepEqual(
+        running.map((r) => r.id),
+        [c.id, a.id],
+      );
+      const older = await s().rollouts.list(org.id, { before: c.id, limit: 1 });
+      assert.deepEqual(
+        older.map((r) => r.id),
+        [b.id],
+      );
+    });
+
+    it('updates only from an expected state, keeping the baseline unless given', async () => {
+      const org = await seedOrg(s());
+      const r = rolloutFx(org.id);
+      await s().rollouts.create(r);
+      const detail = { failures: 3, finished: 4, deviceId: newId() };
+      const pause = {
+        state: 'paused' as const,
+        pauseReason: 'failure_threshold',
+        pauseDetail: detail,
+        updatedAt: T0 + 1,
+      };
+      assert.equal(await s().rollouts.update(org.id, r.id, ['paused'], pause), false);
+      assert.equal(await s().rollouts.update(org.id, r.id, ['running'], pause), true);
+      assert.deepEqual(await s().rollouts.get(org.id, r.id), { ...r, ...pause });
+      const baseline = { failures: 3, finished: 4, gatesWaived: 1 };
+      const resume = {
+        state: 'running' as const,
+        pauseReason: null,
+        pauseDetail: null,
+        baseline,
+        updatedAt: T0 + 2,
+      };
+      assert.equal(await s().rollouts.update(org.id, r.id, ['paused'], resume), true);
+      assert.deepEqual(await s().rollouts.get(org.id, r.id), { ...r, ...resume });
+      const other = await seedOrg(s());
+      assert.equal(await s().rollouts.update(other.id, r.id, ['running'], pause), false);
+    });
+
+    it('sweeps running rollouts hub-wide in id order, paged', async () => {
+      const org1 = await seedOrg(s());
+      const org2 = await seedOrg(s());
+      const before = new Set((await s().rollouts.listRunning(1000)).map((r) => r.id));
+      const a = rolloutFx(org1.id);
+      const b = rolloutFx(org2.id);
+      const c = rolloutFx(org1.id, { state: 'completed' });
+      for (const r of [a, b, c]) await s().rollouts.create(r);
+      const all = (await s().rollouts.listRunning(1000)).filter((r) => !before.has(r.id));
+      assert.deepEqual(
+        all.map((r) => r.id),
+        [a.id, b.id],
+      );
+      const page = await s().rollouts.listRunning(1, a.id);
+      assert.ok(page.every((r) => r.id > a.id));
+    });
+
+    it('grants the tick lease to one holder until it expires', async () => {
+      const org = await seedOrg(s());
+      const r = rolloutFx(org.id);
+      await s().rollouts.create(r);
+      assert.equal(await s().rollouts.lease(org.id, r.id, 'node-a', T0, T0 + 10_000), true);
+      assert.equal(
+        await s().rollouts.lease(org.id, r.id, 'node-b', T0 + 5_000, T0 + 15_000),
+        false,
+      );
+      assert.equal(await s().rollouts.lease(org.id, r.id, 'node-a', T0 + 5_000, T0 + 15_000), true);
+      assert.equal(
+        await s().rollouts.lease(org.id, r.id, 'node-b', T0 + 15_001, T0 + 25_000),
+        true,
+      );
+      assert.equal(
+        await s().rollouts.lease(org.id, r.id, 'node-a', T0 + 16_000, T0 + 26_000),
+        false,
+      );
+    });
+  });
+
+  describe('FirmwarePolicyStore', () => {
+    const s = useStorage(open);
+
+    it('sets, replaces, lists by type and clears the current artifact of a device type', async () => {
+      const org = await seedOrg(s());
+      const a1 = await seedArtifact(s(), org.id);
+      const a2 = await seedArtifact(s(), org.id);
+      const by = newId();
+      assert.equal(await s().firmwarePolicies.get(org.id, 'gateway'), undefined);
+      await s().firmwarePolicies.put({
+        orgId: org.id,
+        deviceType: 'gateway',
+        artifactId: a1.id,
+        setBy: by,
+        setAt: T0,
+      });
+      await s().firmwarePolicies.put({
+        orgId: org.id,
+        deviceType: 'gateway',
+        artifactId: a2.id,
+        setBy: by,
+        setAt: T0 + 1,
+      });
+      await s().firmwarePolicies.put({
+        orgId: org.id,
+        deviceType: 'camera',
+        artifactId: a1.id,
+        setBy: by,
+        setAt: T0 + 2,
+      });
+      assert.deepEqual(await s().firmwarePolicies.get(org.id, 'gateway'), {
+        orgId: org.id,
+        deviceType: 'gateway',
+        artifactId: a2.id,
+        setBy: by,
+        setAt: T0 + 1,
+      });
+      assert.deepEqual(
+        (await s().firmwarePolicies.list(org.id)).map((p) => p.deviceType),
+        ['camera', 'gateway'],
+      );
+      const other = await seedOrg(s());
+      assert.equal(await s().firmwarePolicies.get(other.id, 'gateway'), undefined);
+      assert.deepEqual(await s().firmwarePolicies.list(other.id), []);
+      assert.equal(await s().firmwarePolicies.delete(other.id, 'gateway'), false);
+      assert.equal(await s().firmwarePolicies.delete(org.id, 'gateway'), true);
+      assert.equal(await s().firmwarePolicies.delete(org.id, 'gateway'), false);
+      assert.equal(await s().firmwarePolicies.get(org.id, 'gateway'), undefined);
+    });
+
+    it('drops a policy with its artifact', async () => {
+      const org = await seedOrg(s());
+      const a = await seedArtifact(s(), org.id);
+      await s().firmwarePolicies.put({
+        orgId: org.id,
+        deviceType: 'gateway',
+        artifactId: a.id,
+        setBy: 'x',
+        setAt: T0,
+      });
+      assert.equal(await s().firmware.deleteArtifact(org.id, a.id), true);
+      assert.equal(await s().firmwarePolicies.get(org.id, 'gateway'), undefined);
+    });
+  });
+}
