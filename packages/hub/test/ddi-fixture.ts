@@ -16,6 +16,22 @@ import { raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
 
+/** A DDI feedback body as hawkBit clients send it. */
+export const feedback = (
+  id: number,
+  execution: string,
+  finished = 'none',
+  details: string[] = [],
+) => ({
+  id,
+  time: '20261124T120000',
+  status: { execution, result: { finished, progress: { cnt: 0, of: 1 } }, details },
+});
+
+/** The href of a `_links` entry of a DDI answer. */
+export const link = (j: Record<string, unknown>, name: string) =>
+  ((j['_links'] as Record<string, { href: string } | undefined> | undefined) ?? {})[name]?.href;
+
 /** The answer of one DDI request. */
 export interface DdiAnswer {
   status: number;

@@ -4,7 +4,9 @@
  * downloads over HTTPS with its target token, verifies the CMS signature, installs the payload to
  * a file in a temp dir, and its feedback drives the job. After a "reboot" (restart with `-c 2`,
  * SWUpdate's confirm-success switch when it has no persistent bootloader state) it closes the
- * action and the job succeeds. A .swu signed by an unknown key is refused and the job fails.
+ * action and the job succeeds — with a target token and with the device certificate. A .swu signed
+ * by an unknown key is refused and the job fails; a job the hub cancels mid-download is stopped by
+ * suricatta through the cancelAction resource.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -160,7 +160,7 @@ export interface UpdateStatusReport {
    * For failed / rejected / rolled_back: a machine code — `wrong_type`, `wrong_hardware`,
    * `below_min_version`, `downgrade`, `unknown_key`, `bad_signature`, `threshold_not_met`,
    * `expired`, `malformed`, `hash_mismatch`, `length_mismatch`, `download_failed`,
-   * `health_check_failed`, `boot_failed`, `busy` …
+   * `health_check_failed`, `boot_failed`, `busy`, `untrusted_root`, `updates_not_supported` …
    */
   reason?: string;
   message?: string;

@@ -96,9 +96,14 @@ export class JobReporter {
   }
 
   /** Sends one report on the job's status topic. */
-  async send(jobId: string, report: UpdateStatusReport): Promise<void> {
+  async send(jobId: string, full: UpdateStatusReport): Promise<void> {
     const id = this.deps.deviceId();
     if (id === undefined) return;
+    // The hub takes at most 2048 characters of message.
+    const report =
+      full.message !== undefined && full.message.length > 2000
+        ? { ...full, message: `${full.message.slice(0, 1999)}…` }
+        : full;
     this.deps.emit('update-status', jobId, report);
     if (report.state !== 'downloading')
       this.deps.log(

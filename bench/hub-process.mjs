@@ -1,0 +1,73 @@
+// A hub in its own process on a temp data dir, for the benchmarks: owner + API key made with the
+// admin CLI before the first start, `start()` / `stop()` (restartable on the same ports).
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BIN = new URL('../packages/cli/bin/bulwark.js', import.meta.url).pathname;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Creates the data dir, the owner and an API key; `extra` are more hub flags. */
+export function hubProcess(prefix, extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const env = { ...process.env, BULWARK_PASSWORD: 'a long and unguessable bench passphrase' };
+  execFileSync(
+    process.execPath,
+    [BIN, 'admin', 'create-owner', '--data-dir', dir, '--email', 'owner@example.com'],
+    { env, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const apiKey = execFileSync(
+    process.execPath,
+    [BIN, 'admin', 'api-key', '--data-dir', dir, '--name', 'bench'],
+    { env, stdio: ['ignore', 'pipe', 'ignore'] },
+  )
+    .toString()
+    .trim();
+  let child;
+  return {
+    dir,
+    apiKey,
+    get pid() {
+      return child?.pid;
+    },
+    /** Starts the hub (port 0 = any) and returns its runtime.json. */
+    async start(httpPort = 0, mqttPort = 0) {
+      rmSync(join(dir, 'runtime.json'), { force: true });
+      child = spawn(
+        process.execPath,
+        [
+          BIN,
+          'hub',
+          '--data-dir',
+          dir,
+          '--http-host',
+          '127.0.0.1',
+          '--http-port',
+          String(httpPort),
+          '--mqtt-port',
+          String(mqttPort),
+          '--log-level',
+          'error',
+          ...extra,
+        ],
+        { stdio: ['ignore', 'ignore', 'inherit'], env },
+      );
+      const until = Date.now() + 60_000;
+      while (!existsSync(join(dir, 'runtime.json'))) {
+        if (Date.now() > until || child.exitCode !== null) throw new Error('the hub did not start');
+        await sleep(20);
+      }
+      return JSON.parse(readFileSync(join(dir, 'runtime.json'), 'utf8'));
+    },
+    async stop() {
+      if (child === undefined || child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
