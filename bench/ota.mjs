@@ -9,7 +9,8 @@
 // delta saving; then the hub's artifact serving throughput beside nginx serving the same file over
 // TLS on this machine (same client, same connections, same count). Run after `tsc -b`.
 // Env: DEVICES (default 1000), MAX_CONCURRENT (default 500), DOWNLOADS (per server, default 400),
-// CONNECTIONS (default 16), TIMEOUT_S (per rollout, default 900).
+// CONNECTIONS (default 16), TIMEOUT_S (per rollout, default 900). Both servers get the same untimed
+// warm-up of min(100, DOWNLOADS) downloads before the timed run.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ const MAX_CONCURRENT = Number(process.env.MAX_CONCURRENT ?? 500);
 const DOWNLOADS = Number(process.env.DOWNLOADS ?? 400);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 16);
 const TIMEOUT_S = Number(process.env.TIMEOUT_S ?? 900);
+const WARMUP = Math.min(100, DOWNLOADS);
 const TYPE = 'otabench';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sha = (b) => createHash('sha256').update(b).digest('hex');
@@ -165,26 +167,31 @@ try {
   const file = join(work, 'image.bin');
   writeFileSync(file, v11);
   nginx = await startNginxTls(file, join(work, 'nginx'));
-  const hubServe = await watchHub(() =>
+  // Both servers get the same untimed warm-up (TLS session setup, JIT, page cache) first.
+  const hubDownload = (total) =>
     measureDownloads({
       url: `${info.url}/api/v1/firmware/artifacts/${a11}/image`,
       ca,
       headers: { authorization: `Bearer ${hub.apiKey}` },
       concurrency: CONNECTIONS,
-      total: DOWNLOADS,
-      sha256: sha(v11),
-    }),
-  );
-  let ngx;
-  if (nginx) {
-    const s0 = procStat(nginx.pid);
-    const m = await measureDownloads({
-      url: nginx.url,
-      ca: nginx.ca,
-      concurrency: CONNECTIONS,
-      total: DOWNLOADS,
+      total,
       sha256: sha(v11),
     });
+  await hubDownload(WARMUP);
+  const hubServe = await watchHub(() => hubDownload(DOWNLOADS));
+  let ngx;
+  if (nginx) {
+    const nginxDownload = (total) =>
+      measureDownloads({
+        url: nginx.url,
+        ca: nginx.ca,
+        concurrency: CONNECTIONS,
+        total,
+        sha256: sha(v11),
+      });
+    await nginxDownload(WARMUP);
+    const s0 = procStat(nginx.pid);
+    const m = await nginxDownload(DOWNLOADS);
     const s1 = procStat(nginx.pid);
     ngx = { ...m, cpu: ((s1.cpuSeconds - s0.cpuSeconds) / m.seconds) * 100 };
   }

@@ -8,58 +8,22 @@
 //     all at once (no backoff: the stampede the agents' jitter avoids), and their CPU at rest.
 // Run after `tsc -b` (the npm script passes --expose-gc so the RSS figures are taken after a GC). Env: DEVICES (default 1000), IDLE_MS (5000), BACKOFF_MIN_MS (1000),
 // BACKOFF_MAX_MS (30000).
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { Simulator } from '../packages/agent/dist/src/sim/simulator.js';
+import { hubProcess } from './hub-process.mjs';
 
 const DEVICES = Number(process.env.DEVICES ?? 1000);
 const IDLE_MS = Number(process.env.IDLE_MS ?? 5000);
 const BACKOFF_MIN_MS = Number(process.env.BACKOFF_MIN_MS ?? 1000);
 const BACKOFF_MAX_MS = Number(process.env.BACKOFF_MAX_MS ?? 30_000);
-const BIN = new URL('../packages/cli/bin/bulwark.js', import.meta.url).pathname;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mib = (b) => Math.round(b / 1048576);
 
-const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-sim-'));
-const env = { ...process.env, BULWARK_PASSWORD: 'a long and unguessable bench passphrase' };
-let hub;
-
-async function startHub(httpPort = 0, mqttPort = 0) {
-  rmSync(join(dir, 'runtime.json'), { force: true });
-  hub = spawn(
-    process.execPath,
-    [
-      BIN,
-      'hub',
-      '--data-dir',
-      dir,
-      '--http-host',
-      '127.0.0.1',
-      '--http-port',
-      String(httpPort),
-      '--mqtt-port',
-      String(mqttPort),
-      '--log-level',
-      'error',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env },
-  );
-  const until = Date.now() + 60_000;
-  while (!existsSync(join(dir, 'runtime.json'))) {
-    if (Date.now() > until || hub.exitCode !== null) throw new Error('the hub did not start');
-    await sleep(20);
-  }
-  return JSON.parse(readFileSync(join(dir, 'runtime.json'), 'utf8'));
-}
-
-async function stopHub() {
-  const exited = new Promise((r) => hub.once('exit', r));
-  hub.kill('SIGTERM');
-  await exited;
-}
+const hub = hubProcess('bulwark-bench-sim-');
+const apiKey = hub.apiKey;
+const startHub = (httpPort, mqttPort) => hub.start(httpPort, mqttPort);
+const stopHub = () => hub.stop();
 
 function cpuPercent(fn) {
   const c0 = process.cpuUsage();
@@ -73,18 +37,6 @@ function cpuPercent(fn) {
 
 let sim;
 try {
-  execFileSync(
-    process.execPath,
-    [BIN, 'admin', 'create-owner', '--data-dir', dir, '--email', 'owner@example.com'],
-    { env, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const apiKey = execFileSync(
-    process.execPath,
-    [BIN, 'admin', 'api-key', '--data-dir', dir, '--name', 'bench'],
-    { env, stdio: ['ignore', 'pipe', 'ignore'] },
-  )
-    .toString()
-    .trim();
   let info = await startHub();
   const ca = readFileSync(info.caFile, 'utf8');
   globalThis.gc?.();
@@ -178,6 +130,6 @@ try {
   );
 } finally {
   await sim?.stop().catch(() => undefined);
-  if (hub && hub.exitCode === null) await stopHub();
-  rmSync(dir, { recursive: true, force: true });
+  await hub.stop();
+  hub.remove();
 }
