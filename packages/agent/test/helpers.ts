@@ -3,7 +3,7 @@
  * a provisioned device, an agent configuration, and a broker that plays the hub's device plane.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
@@ -205,6 +205,14 @@ export interface PlayHub {
 export async function startPlayHub(): Promise<PlayHub> {
   const received: InboundPublish[] = [];
   let server: Server | undefined;
+  // Every accepted socket: one still connecting when the engine closes is not the engine's yet,
+  // and server.close() would wait for it.
+  const sockets = new Set<Socket>();
+  const track = (srv: Server) =>
+    srv.on('connection', (sock: Socket) => {
+      sockets.add(sock);
+      sock.once('close', () => sockets.delete(sock));
+    });
   const make = () =>
     createMqttEngine({
       hooks: {
@@ -238,15 +246,16 @@ export async function startPlayHub(): Promise<PlayHub> {
       server = undefined;
       const closed = new Promise<void>((r) => (s ? s.close(() => r()) : r()));
       await p.engine.close();
+      for (const sock of sockets) sock.destroy();
       await closed;
     },
     async restart() {
       await p.stop();
       p.engine = make();
-      server = await listenTcp(p.engine, { port: p.port, host: '127.0.0.1' });
+      server = track(await listenTcp(p.engine, { port: p.port, host: '127.0.0.1' }));
     },
   };
-  server = await listenTcp(p.engine, { port: 0, host: '127.0.0.1' });
+  server = track(await listenTcp(p.engine, { port: 0, host: '127.0.0.1' }));
   p.port = (server.address() as { port: number }).port;
   return p;
 }
