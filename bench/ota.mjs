@@ -47,9 +47,10 @@ const work = mkdtempSync(join(tmpdir(), 'bulwark-bench-ota-files-'));
 let sim;
 let nginx;
 
-/** Samples the hub's CPU (% of one core) and peak RSS while `fn` runs. */
+/** Samples the hub's CPU (% of one core) and peak RSS, and this process's CPU, while `fn` runs. */
 async function watchHub(fn) {
   const s0 = procStat(hub.pid);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   let peak = s0.rss;
   const timer = setInterval(() => {
@@ -60,7 +61,9 @@ async function watchHub(fn) {
     const s1 = procStat(hub.pid);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = ((s1.cpuSeconds - s0.cpuSeconds) / seconds) * 100;
-    return { result, seconds, cpu, peakRss: Math.max(peak, s1.rss) };
+    const c = process.cpuUsage(c0);
+    const simCpu = ((c.user + c.system) / 1e6 / seconds) * 100;
+    return { result, seconds, cpu, simCpu, peakRss: Math.max(peak, s1.rss) };
   } finally {
     clearInterval(timer);
   }
@@ -200,7 +203,7 @@ try {
     const p = w.result.rollout.progress;
     const perMin = (p.succeeded / w.seconds) * 60;
     console.log(
-      `  ${label}: ${p.succeeded}/${p.total} succeeded, ${p.failed} failed, state ${w.result.rollout.state}, ${w.seconds.toFixed(1)} s → ${perMin.toFixed(0)} devices/min; hub CPU ${w.cpu.toFixed(0)}% of one core, peak RSS ${mib(w.peakRss)} MiB`,
+      `  ${label}: ${p.succeeded}/${p.total} succeeded, ${p.failed} failed, state ${w.result.rollout.state}, ${w.seconds.toFixed(1)} s → ${perMin.toFixed(0)} devices/min; hub CPU ${w.cpu.toFixed(0)}% of one core, peak RSS ${mib(w.peakRss)} MiB; simulator CPU ${w.simCpu.toFixed(0)}%`,
     );
   };
   console.log(
