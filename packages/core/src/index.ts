@@ -30,7 +30,6 @@ export * from './management/command-service.js';
 export * from './management/presence-service.js';
 export * from './updates/job-service.js';
 export * from './updates/update-payloads.js';
-export * from './updates/version-order.js';
 export * from './updates/rollout-window.js';
 export * from './updates/rollout-engine.js';
 export * from './updates/rollout-inputs.js';

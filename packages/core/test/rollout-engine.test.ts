@@ -5,10 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { UpdateJobState } from '@bulwark/protocol';
+import { compareVersions, isAtLeastVersion, type UpdateJobState } from '@bulwark/protocol';
 import {
-  compareFirmwareVersions,
-  isAtLeastVersion,
   nextWindowOpen,
   phaseLimits,
   planStep,
@@ -239,9 +237,8 @@ describe('phase validation and version order', () => {
   });
 
   it('orders versions as semver does', () => {
-    assert.ok((compareFirmwareVersions('1.10.0', '1.9.9') ?? 0) > 0);
-    assert.ok((compareFirmwareVersions('2.0.0-rc.1', '2.0.0') ?? 0) < 0);
-    assert.equal(compareFirmwareVersions('weird', '1.0'), undefined);
+    assert.ok(compareVersions('1.10.0', '1.9.9') > 0);
+    assert.ok(compareVersions('2.0.0-rc.1', '2.0.0') < 0);
     assert.equal(isAtLeastVersion('1.2.0', '1.2'), true);
     assert.equal(isAtLeastVersion('1.1.9', '1.2.0'), false);
     assert.equal(isAtLeastVersion(null, '1.2.0'), false);

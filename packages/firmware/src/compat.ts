@@ -1,5 +1,5 @@
 import type { Release } from './release.js';
-import { compareVersions } from './version.js';
+import { compareVersions } from '@bulwark/protocol';
 
 /** What a device says about itself when deciding whether a release is for it. */
 export interface DeviceFacts {

@@ -50,4 +50,4 @@ export {
   type Incompatibility,
   type IncompatibleReason,
 } from './compat.js';
-export { compareVersions, isVersion } from './version.js';
+export { compareVersions, isVersion } from '@bulwark/protocol';

@@ -4,7 +4,7 @@ import { chunkIndexProblem } from './chunking.js';
 import { refuse, type Verified } from './refusal.js';
 import { parseRoot, RELEASE_ROLE } from './root.js';
 import { checkThreshold, roleKeys } from './signatures.js';
-import { isVersion } from './version.js';
+import { isVersion } from '@bulwark/protocol';
 
 /**
  * The content-defined chunk index of an image, for delta downloads (issue 6 item 4): chunks that

@@ -147,6 +147,11 @@ export const ERRORS = {
     kind: 'conflict',
     title: 'The organization already has an artifact with this image',
   },
+  firmware_artifact_in_use: {
+    kind: 'conflict',
+    title:
+      'The firmware artifact is used by an open update job, a running or paused rollout or an auto-upgrade policy',
+  },
   firmware_hash_mismatch: {
     kind: 'invalid',
     title: 'The firmware image does not have the SHA-256 its metadata gives',

@@ -13,7 +13,7 @@ import type { FirmwareArtifactRecord } from '../ports/firmware.js';
 import type { FirmwarePolicyRecord } from '../ports/rollouts.js';
 import type { Storage } from '../ports/storage.js';
 import { SYSTEM_ACTOR, type JobReader, type JobStarter } from './rollout-inputs.js';
-import { isAtLeastVersion } from './version-order.js';
+import { isAtLeastVersion } from '@bulwark/protocol';
 
 /** Online devices a newly set policy updates at once; the others get it on their next report. */
 export const AUTO_UPGRADE_BATCH = 1000;

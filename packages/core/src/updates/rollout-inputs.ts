@@ -13,7 +13,7 @@ import type { RolloutRecord } from '../ports/rollouts.js';
 import type { Storage } from '../ports/storage.js';
 import type { UpdateJobRecord, UpdateJobStore } from '../ports/updates.js';
 import type { EngineDevice, EngineJob } from './rollout-engine.js';
-import { isAtLeastVersion } from './version-order.js';
+import { isAtLeastVersion } from '@bulwark/protocol';
 
 /** Jobs read per page, and the most pages one step reads (20,000 jobs: twice the largest target). */
 const JOB_PAGE = 1000;

@@ -1,7 +1,8 @@
 /**
  * Firmware versions: dotted numbers with an optional pre-release, e.g. `1.4.2` or `2.0.0-rc.1`
  * (the semver precedence rules, without build metadata). Anything else is refused when signing, so
- * a device never has to guess how two versions compare.
+ * a device never has to guess how two versions compare. The one order the signer, the device and
+ * the hub's rollouts and auto-upgrade all use.
  */
 const VERSION = /^(\d{1,9})(\.\d{1,9}){0,3}(-[0-9A-Za-z.-]{1,64})?$/;
 
@@ -10,7 +11,7 @@ export function isVersion(text: string): boolean {
   return VERSION.test(text);
 }
 
-/** Orders two versions: negative when `a < b`, 0 when equal, positive when `a > b`. */
+/** Orders two versions (both `isVersion`): negative when `a < b`, 0 when equal, positive when `a > b`. */
 export function compareVersions(a: string, b: string): number {
   const [coreA = '', preA] = splitPre(a);
   const [coreB = '', preB] = splitPre(b);
@@ -38,6 +39,16 @@ export function compareVersions(a: string, b: string): number {
     if (x !== y) return x < y ? -1 : 1;
   }
   return 0;
+}
+
+/**
+ * Does a device reporting `installed` already run `target` or something newer? Text that is not a
+ * version counts as current only when it equals the target.
+ */
+export function isAtLeastVersion(installed: string | null, target: string): boolean {
+  if (installed === null) return false;
+  if (!isVersion(installed) || !isVersion(target)) return installed === target;
+  return compareVersions(installed, target) >= 0;
 }
 
 function splitPre(v: string): [string, string | undefined] {
