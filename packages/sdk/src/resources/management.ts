@@ -1,6 +1,9 @@
 import type { CommandState, CommandView } from '@bulwark/protocol';
 import { paginate } from '../paginate.js';
+import { pollUntil, type WaitOptions } from '../poll.js';
 import type { BodyOf, Call, QueryOf } from '../types.js';
+
+export type { WaitOptions } from '../poll.js';
 
 /** Command states a command never leaves (device-plane.ts `CommandState`). */
 export const TERMINAL_COMMAND_STATES: readonly CommandState[] = [
@@ -14,18 +17,6 @@ export const TERMINAL_COMMAND_STATES: readonly CommandState[] = [
 export const isCommandDone = (c: { state: CommandState }): boolean =>
   TERMINAL_COMMAND_STATES.includes(c.state);
 
-/** Options of `commands.wait`. */
-export interface WaitOptions {
-  /** Give up after this long (default 60 s). */
-  timeoutMs?: number;
-  /** The first pause between polls (default 250 ms); it doubles up to `maxIntervalMs`. */
-  intervalMs?: number;
-  /** The longest pause between polls (default 2 s). */
-  maxIntervalMs?: number;
-  /** Stops waiting early. */
-  signal?: AbortSignal;
-}
-
 /** `commands.wait` ran out of time: the command is still in flight, as `command` shows. */
 export class CommandWaitTimeout extends Error {
   override readonly name = 'CommandWaitTimeout';
@@ -37,23 +28,6 @@ export class CommandWaitTimeout extends Error {
     this.command = command;
   }
 }
-
-const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** Device twins: desired and reported configuration, each versioned, and the delta between them. */
 export function twinsApi(call: Call) {
@@ -102,20 +76,13 @@ export function commandsApi(call: Call) {
      * Polls a command until it reaches a terminal state (succeeded, failed, expired, canceled) and
      * returns it; throws `CommandWaitTimeout` (carrying the command as last seen) when time runs out.
      */
-    wait: async (id: string, opts: WaitOptions = {}): Promise<CommandView> => {
-      const timeoutMs = opts.timeoutMs ?? 60_000;
-      const maxInterval = opts.maxIntervalMs ?? 2000;
-      let interval = Math.min(opts.intervalMs ?? 250, maxInterval);
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const command = await get(id);
-        if (isCommandDone(command)) return command;
-        const left = end - Date.now();
-        if (left <= 0) throw new CommandWaitTimeout(command, timeoutMs);
-        await pause(Math.min(interval, left), opts.signal);
-        interval = Math.min(interval * 2, maxInterval);
-      }
-    },
+    wait: (id: string, opts: WaitOptions = {}): Promise<CommandView> =>
+      pollUntil(
+        () => get(id),
+        isCommandDone,
+        (c, ms) => new CommandWaitTimeout(c, ms),
+        opts,
+      ),
   };
 }
 

@@ -1,7 +1,7 @@
 import { isTerminalUpdateState, type UpdateJobView } from '@bulwark/protocol';
 import { paginate } from '../paginate.js';
 import type { Call, QueryOf } from '../types.js';
-import type { WaitOptions } from './management.js';
+import { pollUntil, type WaitOptions } from '../poll.js';
 
 /** `updates.wait` ran out of time: the job is still open, as `job` shows. */
 export class UpdateWaitTimeout extends Error {
@@ -14,23 +14,6 @@ export class UpdateWaitTimeout extends Error {
     this.job = job;
   }
 }
-
-const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** Firmware update jobs (decision 0008): one artifact on one device. */
 export function updatesApi(call: Call) {
@@ -58,19 +41,12 @@ export function updatesApi(call: Call) {
      * Polls a job until it is terminal (succeeded, failed, rolled_back, rejected, canceled,
      * timed_out) and returns it; throws `UpdateWaitTimeout` when time runs out.
      */
-    wait: async (id: string, opts: WaitOptions = {}): Promise<UpdateJobView> => {
-      const timeoutMs = opts.timeoutMs ?? 60_000;
-      const maxInterval = opts.maxIntervalMs ?? 2000;
-      let interval = Math.min(opts.intervalMs ?? 250, maxInterval);
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const job = await get(id);
-        if (isTerminalUpdateState(job.state)) return job;
-        const left = end - Date.now();
-        if (left <= 0) throw new UpdateWaitTimeout(job, timeoutMs);
-        await pause(Math.min(interval, left), opts.signal);
-        interval = Math.min(interval * 2, maxInterval);
-      }
-    },
+    wait: (id: string, opts: WaitOptions = {}): Promise<UpdateJobView> =>
+      pollUntil(
+        () => get(id),
+        (job) => isTerminalUpdateState(job.state),
+        (job, ms) => new UpdateWaitTimeout(job, ms),
+        opts,
+      ),
   };
 }
