@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkImage, type ChunkIndex } from '@bulwark/firmware';
 import { DirFiles } from '../src/files/dir-files.js';
-import { imageSource, type RangeFetcher } from '../src/update/delta.js';
+import { imageSource } from '../src/update/delta.js';
+import type { RangeFetcher } from '../src/update/range-fetch.js';
 import { DirectorySlots } from '../src/update/directory-slots.js';
 import { Installer } from '../src/update/installer.js';
 import type {

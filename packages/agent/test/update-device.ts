@@ -40,11 +40,13 @@ export async function startDevice(
     update?: Record<string, unknown>;
     /** MemorySlots and MemoryFiles, as the simulator runs a device. */
     memory?: boolean;
+    /** Provisions `<dir>/slots` (default: the rig's factory image in `a`). */
+    provision?: (dir: string) => Promise<SlotStore & { boot(): Promise<unknown> }>;
   } = {},
 ): Promise<TestDevice> {
   const slots = o.memory
     ? await MemorySlots.provisioned(FACTORY_IMAGE, FACTORY)
-    : await provisionSlots(dir);
+    : await (o.provision ?? provisionSlots)(dir);
   const { deviceId, token } = await rig.device(name);
   const config = parseAgentConfig(rigConfig(rig, dir, token, o));
   const files = o.memory ? new MemoryFiles() : await DirFiles.open(join(dir, 'state'));

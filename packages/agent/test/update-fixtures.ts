@@ -14,6 +14,19 @@ export function makeImage(length: number, seed: number): Uint8Array {
   return b;
 }
 
+/** Deterministic pseudo-random bytes (xorshift32): content that no other image shares. */
+export function noise(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
 export function releaseOf(image: Uint8Array, version: string, counter: number): Release {
   return {
     version,

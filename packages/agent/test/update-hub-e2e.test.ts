@@ -4,6 +4,8 @@
  * the firmware repository, reboots into it, passes its health check and reports; the job ends
  * `succeeded` and the device's firmware version follows. A release the device refuses (wrong
  * hardware, which the hub does not check) ends `rejected` with the device's reason in the history.
+ * Two consecutive releases with a chunk index: the second one downloads as a delta, in ranged
+ * requests, and the hub's job carries what it saved.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +24,8 @@ import {
   tempDir,
   type TestHub,
 } from './helpers.js';
-import { makeImage } from './update-fixtures.js';
+import { chunkImage } from '@bulwark/firmware';
+import { makeImage, noise } from './update-fixtures.js';
 import { DEVICE_TYPE, HARDWARE, provisionSlots, Signing } from './update-rig.js';
 
 describe('update jobs through the real hub', () => {
@@ -135,5 +138,61 @@ describe('update jobs through the real hub', () => {
     assert.equal(done.reason, 'wrong_hardware');
     assert.match(done.message ?? '', /rev-z/);
     assert.equal(reboots, 1, 'no reboot for a refused release');
+  });
+
+  it('downloads the next release as a delta: ranged requests, the saving on the hub job', async () => {
+    const ranges: string[] = [];
+    const firmware = t.hub.services.firmware;
+    const download = firmware.download.bind(firmware);
+    firmware.download = (...args: Parameters<typeof download>) => {
+      const r = args[2];
+      if (r !== undefined) ranges.push(r); // the request's Range header
+      return download(...args);
+    };
+    const v4 = noise(400_000, 44);
+    const v41 = Buffer.concat([v4.subarray(0, 200_000), noise(20_000, 45), v4.subarray(220_000)]);
+    const upload = async (image: Buffer, version: string, releaseCounter: number) => {
+      const meta = signing.release(image, {
+        name: `fw-${version}.img`,
+        version,
+        releaseCounter,
+        chunkIndex: await chunkImage(image),
+      });
+      const a = await owner.firmware.create(JSON.parse(meta) as never);
+      await owner.firmware.uploadImage(a.id, image);
+      return a.id;
+    };
+    try {
+      for (const [image, version, counter] of [
+        [v4, '4.0.0', 8],
+        [v41, '4.1.0', 9],
+      ] as const) {
+        const before = ranges.length;
+        const job = await owner.updates.deploy(deviceId, await upload(image, version, counter));
+        const done = await owner.updates.wait(job.id, { timeoutMs: 60_000 });
+        assert.equal(done.state, 'succeeded', JSON.stringify(done.history));
+        assert.equal((await api.devices.get(deviceId)).firmwareVersion, version);
+        if (version === '4.0.0') continue;
+        const d = done.delta;
+        assert.ok(d, 'the job carries the delta figures');
+        assert.equal(d.totalBytes, v41.byteLength);
+        assert.ok(d.reusedBytes > 300_000, JSON.stringify(d));
+        assert.ok(d.downloadedBytes < d.totalBytes / 4, JSON.stringify(d));
+        assert.equal(d.downloadedBytes + d.reusedBytes, d.totalBytes);
+        const served = ranges.slice(before);
+        assert.ok(served.length >= 1, 'the hub served ranged requests');
+        for (const r of served) {
+          const m = /^bytes=(\d+)-(\d+)$/.exec(r);
+          assert.ok(m, `Range: ${r}`);
+          const [start, end] = [Number(m[1]), Number(m[2])];
+          assert.ok(
+            start > 0 && end < v41.byteLength - 1 && start <= end,
+            `inside the image: ${r}`,
+          );
+        }
+      }
+    } finally {
+      firmware.download = download;
+    }
   });
 });

@@ -443,3 +443,47 @@ describe('DirectorySlots and the install record on bad input', () => {
     }
   });
 });
+
+describe('delta figures and the full-image retry in the install record', () => {
+  it('adds up where the bytes came from, retries a delta-built mismatch once in full, refuses a damaged figure', async () => {
+    const dir = tempDir('bulwark-update-');
+    try {
+      await provision(dir);
+      const signer = new TestSigner();
+      const inst = await openInstaller(dir, signer.check);
+      await inst.resume();
+      await inst.begin(signer.sign(releaseOf(IMAGE, '2.0.0', 2)));
+      const bad = Buffer.from(IMAGE);
+      bad[150_000] = bad[150_000]! ^ 1;
+      await inst.writeChunk(bad.subarray(0, 100_000), 0, { downloaded: 40_000, reused: 60_000 });
+      let s = await inst.writeChunk(bad.subarray(100_000), 100_000, {
+        downloaded: 100_000,
+        reused: 0,
+      });
+      assert.deepEqual(s.delta, {
+        totalBytes: 200_000,
+        downloadedBytes: 140_000,
+        reusedBytes: 60_000,
+      });
+      s = await inst.verify();
+      assert.deepEqual(
+        [s.state, s.next, s.offset, s.fullImage, s.delta],
+        ['downloading', 'download', 0, true, undefined],
+      );
+      // A restart keeps the retry a full one; its mismatch fails the install.
+      const again = await openInstaller(dir, signer.check);
+      s = await again.resume();
+      assert.deepEqual([s.state, s.fullImage], ['downloading', true]);
+      await again.writeChunk(bad, 0, { downloaded: 200_000, reused: 0 });
+      s = await again.verify();
+      assert.deepEqual([s.state, s.code], ['failed', 'hash_mismatch']);
+      const file = join(dir, 'state', 'update', 'install.json');
+      const rec = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      rec.delta = { totalBytes: -1, downloadedBytes: 0, reusedBytes: 0 };
+      writeFileSync(file, JSON.stringify(rec));
+      await assert.rejects(openInstaller(dir, signer.check), /invalid install record: delta/);
+    } finally {
+      cleanup(dir);
+    }
+  });
+});

@@ -111,6 +111,8 @@ export class Signing {
 /** A loopback TCP proxy to `port` that counts the bytes coming back and can cut or stall them. */
 export class Proxy {
   bytesDown = 0;
+  /** Connections accepted so far. */
+  connections = 0;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   /** Cut every connection once this many bytes came down (then forget it). */
@@ -124,6 +126,7 @@ export class Proxy {
 
   async start(): Promise<void> {
     this.server = createServer((client) => {
+      this.connections++;
       const up = connect(this.target, '127.0.0.1');
       this.sockets.add(client).add(up);
       const drop = () => {

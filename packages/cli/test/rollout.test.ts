@@ -52,6 +52,24 @@ describe('rollout flag parsing and view', () => {
     assert.throws(() => parseWindow('Someday 01:00-05:00'), /unknown day/);
   });
 
+  test('values the hub would refuse are refused here, naming the flag', () => {
+    assert.throws(() => parseWindow('Mon-Fri 25:00-05:00 UTC'), /--window: 25:00 is not a time/);
+    assert.throws(() => parseWindow('01:00-05:60'), /--window: 05:60 is not a time/);
+    assert.deepEqual(parseWindow('00:00-23:59'), { start: '00:00', end: '23:59', timezone: 'UTC' });
+    assert.throws(() => parseThreshold('120%'), /--failure-threshold: 120% is out of range/);
+    assert.throws(() => parseThreshold('0%'), /--failure-threshold: 0% is out of range/);
+    assert.throws(() => parseThreshold('10%:x'), /the minimum is a device count/);
+    assert.throws(() => parseThreshold('10%:1.5'), /the minimum is a device count/);
+    assert.deepEqual(parseThreshold('100%:1'), { percent: 100, minDevices: 1 });
+    assert.throws(() => parsePhase('0%'), /--phase: 0% is out of range/);
+    assert.throws(() => parsePhase('101%'), /--phase: 101% is out of range/);
+    assert.throws(() => parsePhase('2000000'), /--phase: expected 10% or a device count/);
+    assert.throws(() => parsePhase('10%,gate=101%'), /--phase gate: 101% is out of range/);
+    assert.deepEqual(parsePhase('10%,gate=0%'), { percent: 10, successGate: 0 });
+    assert.throws(() => parseRate('20000/min'), /--rate: expected N\/min with N from 1 to 10000/);
+    assert.equal(parseRate('10000'), 10_000);
+  });
+
   test('status shows bars on a terminal and plain lines otherwise', () => {
     const r = {
       id: 'r1',
@@ -229,9 +247,75 @@ describe('bulwark rollout against a real hub', { timeout: 120_000 }, () => {
     assert.match(w.stdout, /canceled/);
   });
 
+  test('bad ids and out-of-range flags are usage errors; nothing is created', async () => {
+    const cases: [string[], RegExp][] = [
+      [['bogus', '--type', 'gw'], /ARTIFACT "bogus" is not an id .*bulwark firmware list/],
+      [[artifactId, '--device', 'gw-1'], /--device "gw-1" is not an id .*bulwark device list/],
+      [[artifactId, '--location', 'hall'], /--location "hall" is not an id/],
+      [[artifactId, '--type', 'gw', '--window', 'Mon 24:00-01:00'], /24:00 is not a time/],
+      [[artifactId, '--type', 'gw', '--failure-threshold', '150%'], /150% is out of range/],
+      [[artifactId, '--type', 'gw', '--max-concurrent', '0'], /--max-concurrent must be from 1/],
+      [[artifactId, '--type', 'gw', '--max-concurrent', '10001'], /--max-concurrent must be/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await hub.run(['rollout', 'create', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /see `bulwark rollout create --help`/);
+    }
+    const set = await hub.run(['firmware', 'current', 'set', 'gw', 'v2']);
+    assert.equal(set.code, 2);
+    assert.match(set.stderr, /ARTIFACT "v2" is not an id/);
+    const unknown = await hub.run([
+      'rollout',
+      'create',
+      '01890000-0000-7000-8000-000000000000',
+      '--type',
+      'gw',
+    ]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no such firmware artifact \(not_found\)/);
+    const running = await hub.json<{ items: Rollout[] }>(['rollout', 'list', '--state', 'running']);
+    assert.deepEqual(running.items, []);
+    assert.deepEqual(
+      (await hub.json<{ items: unknown[] }>(['firmware', 'current', 'list'])).items,
+      [],
+    );
+  });
+
+  test('--watch that runs out of time says so', async () => {
+    const r = await hub.json<Rollout>(['rollout', 'create', artifactId, '--type', 'gw']);
+    const w = await hub.run([
+      'rollout',
+      'status',
+      r.id,
+      '--watch',
+      '--interval',
+      '1',
+      '--timeout',
+      '1',
+    ]);
+    assert.equal(w.code, 1);
+    assert.match(
+      w.stderr,
+      new RegExp(`rollout ${r.id} is still running; stopped watching after 1 s`),
+    );
+    // While it runs it holds its artifact (decision 0007).
+    const del = await hub.run(['firmware', 'delete', artifactId]);
+    assert.equal(del.code, 1);
+    assert.match(
+      del.stderr,
+      new RegExp(`running or paused rollout\\(s\\) ${r.id}.*firmware_artifact_in_use`),
+    );
+    await ok(['rollout', 'cancel', r.id]);
+  });
+
   test('firmware current set, list and clear', async () => {
     const set = await ok(['firmware', 'current', 'set', 'gw', artifactId]);
     assert.match(set.stdout, /gw: current is 2\.0\.0/);
+    const held = await hub.run(['firmware', 'delete', artifactId]);
+    assert.equal(held.code, 1);
+    assert.match(held.stderr, /auto-upgrade policy of device type\(s\) gw/);
     const list = await hub.json<{ items: { type: string; version: string }[] }>([
       'firmware',
       'current',

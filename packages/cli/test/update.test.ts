@@ -115,6 +115,14 @@ describe('bulwark update deploy / jobs / job / cancel', { timeout: 120_000 }, ()
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /state\s+succeeded/);
     assert.match(r.stdout, /history:\nSTATE/);
+    // Past the download, the last progress report no longer says how far it got.
+    assert.match(r.stdout, /^progress\s+downloaded \(50000 bytes\)$/m);
+    assert.match(r.stdout, /^created\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d by /m);
+    // While waiting, the job's progress goes to stderr: plain lines in a pipe, one per change.
+    const lines = r.stderr.trim().split('\n');
+    assert.match(lines[0] ?? '', /^job \S+: queued$/);
+    assert.match(lines.at(-1) ?? '', /^job \S+: succeeded$/);
+    assert.equal(new Set(lines).size, lines.length, 'no line repeated');
     const jobs = await hub.json<{ items: Job[] }>(['update', 'jobs', '--device', d.id]);
     assert.equal(jobs.items.length, 1);
     const job = jobs.items[0]!;
@@ -136,6 +144,12 @@ describe('bulwark update deploy / jobs / job / cancel', { timeout: 120_000 }, ()
     const open = await hub.run(['update', 'deploy', d.id, artifactId]);
     assert.equal(open.code, 1);
     assert.match(open.stderr, /update_job_open/);
+    const held = await hub.run(['firmware', 'delete', artifactId]);
+    assert.equal(held.code, 1);
+    assert.match(
+      held.stderr,
+      new RegExp(`open update job\\(s\\) ${job.id} .*firmware_artifact_in_use`),
+    );
     const canceled = await hub.json<Job>(['update', 'cancel', job.id]);
     assert.equal(canceled.state, 'canceled');
     const again = await hub.run(['update', 'cancel', job.id]);
@@ -147,6 +161,32 @@ describe('bulwark update deploy / jobs / job / cancel', { timeout: 120_000 }, ()
     assert.match(wrong.stderr, /update_incompatible/);
     const bad = await hub.run(['update', 'deploy', d.id, artifactId, '--timeout', 'soon']);
     assert.equal(bad.code, 2);
+    // Arguments the hub would refuse are usage errors that say what to give instead.
+    const usage: [string[], RegExp][] = [
+      [
+        ['pi-2', artifactId],
+        /DEVICE "pi-2" is not an id \(a UUID, as `bulwark device list` shows\)/,
+      ],
+      [
+        [d.id, 'fw.img'],
+        /ARTIFACT "fw.img" is not an id \(a UUID, as `bulwark firmware list` shows\)/,
+      ],
+      [[d.id, artifactId, '--timeout', '31d'], /--timeout 31d is out of range \(1s to 30d\)/],
+      [[d.id, artifactId, '--timeout', '0s'], /--timeout 0s is out of range/],
+    ];
+    for (const [args, message] of usage) {
+      const u = await hub.run(['update', 'deploy', ...args]);
+      assert.equal(u.code, 2, `${args.join(' ')}: ${u.stderr}`);
+      assert.match(u.stderr, message);
+    }
+    const missing = await hub.run([
+      'update',
+      'deploy',
+      d.id,
+      '01890000-0000-7000-8000-000000000000',
+    ]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no such firmware artifact \(not_found\)/);
     const canceledList = await hub.json<{ items: Job[] }>([
       'update',
       'jobs',

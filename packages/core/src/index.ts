@@ -16,6 +16,7 @@ export * from './pki/pki-service.js';
 export * from './tickets/ticket-service.js';
 export * from './firmware/byte-range.js';
 export * from './firmware/firmware-repo-service.js';
+export * from './firmware/artifact-usage.js';
 export * from './audit/audit-service.js';
 export * from './shared/cursor.js';
 export * from './messaging/batch-writer.js';

@@ -56,6 +56,11 @@ export function startRolloutRunner(d: {
       unlisten();
       await running;
       await Promise.all(pending);
+      // No tick runs any more: hand this node's leases back so the restarted hub (or another
+      // node) steps its rollouts now rather than after the 30 s lease expires (decision 0011).
+      await d.rollouts
+        .releaseLeases()
+        .catch((err: unknown) => d.log.warn({ err }, 'releasing rollout leases failed'));
     },
   };
 }

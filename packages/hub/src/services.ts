@@ -137,6 +137,8 @@ export function createServices(
       clock,
       audit,
       config: { ...DEFAULT_FIRMWARE_REPO_CONFIG, maxImageBytes: config.maxImageBytes },
+      // An artifact an open job, a live rollout or a policy uses is not deleted.
+      usage: storage,
     }),
     messaging: new MessagingService({
       storage,

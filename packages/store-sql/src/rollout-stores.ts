@@ -164,6 +164,10 @@ export function createRolloutStores(db: SqlRunner): RolloutStores {
         where.push('state = ?');
         params.push(q.state);
       }
+      if (q.artifactId !== undefined) {
+        where.push('artifact_id = ?');
+        params.push(q.artifactId);
+      }
       if (q.before !== undefined) {
         where.push('id < ?');
         params.push(q.before);
@@ -208,6 +212,12 @@ export function createRolloutStores(db: SqlRunner): RolloutStores {
         [holder, until, orgId, id, now, holder],
       );
       return changed > 0;
+    },
+    async releaseLeases(holder) {
+      return db.run(
+        `UPDATE rollouts SET lease_holder = NULL, lease_until = 0 WHERE lease_holder = ?`,
+        [holder],
+      );
     },
   };
 

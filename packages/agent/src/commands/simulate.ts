@@ -1,6 +1,7 @@
 /**
  * `bulwark simulate --devices N`: runs N virtual devices (the real agent code) in this process
- * against a hub, and prints how many are connected and how long it took. Uses `BULWARK_HUB`,
+ * against a hub, and prints how many are connected and how long it took. `--type` and
+ * `--firmware-version` make the fleet a target for rollouts and auto-upgrade. Uses `BULWARK_HUB`,
  * `BULWARK_API_KEY` and `BULWARK_CA` like the other remote commands.
  */
 import { readFile } from 'node:fs/promises';
@@ -12,12 +13,20 @@ const USAGE = `usage: bulwark simulate --devices N [options]
   --ca FILE             CA bundle of the hub (default $BULWARK_CA)
   --mqtt URL            mqtts://host:port (default: the hub's host, port 8883)
   --prefix P            device names P-0001… (default sim)
+  --type T              the devices' registered type (default simulated): rollouts and
+                        auto-upgrade select devices by it, artifacts must list it
+  --firmware-version V  the version the devices report running (default 1.0.0): a rollout
+                        or auto-upgrade offers them only a newer one
   --channel ID          also publish telemetry to this channel
   --telemetry-seconds S interval of that telemetry (default 10)
   --duration S          stop after S seconds (default: until Ctrl-C)
   --json                print the summary as JSON
 `;
 
+/** A registered device type, as the hub's device schema allows it. */
+const DEVICE_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Runs `bulwark simulate` with argv after the command name; returns the exit code. */
 export async function simulateCommand(argv: string[]): Promise<number> {
   let v: Record<string, string | boolean | undefined>;
   try {
@@ -32,6 +41,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
         ca: { type: 'string' },
         mqtt: { type: 'string' },
         prefix: { type: 'string' },
+        type: { type: 'string' },
+        'firmware-version': { type: 'string' },
         channel: { type: 'string' },
         'telemetry-seconds': { type: 'string' },
         duration: { type: 'string' },
@@ -72,6 +83,16 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   const duration = v['duration'] === undefined ? undefined : Number(v['duration']);
   if (!(telemetrySeconds > 0)) return fail('--telemetry-seconds must be positive');
   if (duration !== undefined && !(duration > 0)) return fail('--duration must be positive');
+  const deviceType = (v['type'] as string | undefined) ?? 'simulated';
+  const firmwareVersion = (v['firmware-version'] as string | undefined) ?? '1.0.0';
+  // The hub's device schema (protocol api/devices.ts); checked here so a typo fails before any
+  // device is registered.
+  if (!DEVICE_TYPE.test(deviceType))
+    return fail(
+      `--type ${JSON.stringify(deviceType)} is not a device type (letters, digits, . _ -; at most 64)`,
+    );
+  if (firmwareVersion.trim() === '' || firmwareVersion.length > 64)
+    return fail('--firmware-version must be 1 to 64 characters');
   const ca = await readFile(caFile, 'utf8');
   const { Simulator } = await import('../sim/simulator.js');
   const log = (msg: string) => process.stderr.write(`simulate: ${msg}\n`);
@@ -81,6 +102,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     ca,
     apiKey,
     devices,
+    deviceType,
+    firmwareVersion,
     ...(v['prefix'] ? { prefix: v['prefix'] as string } : {}),
     ...(v['channel']
       ? { telemetry: { channelId: v['channel'] as string, intervalMs: telemetrySeconds * 1000 } }

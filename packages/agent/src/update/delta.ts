@@ -16,20 +16,9 @@ import {
   type ChunkIndex,
 } from '@bulwark/firmware';
 import type { DeltaSaving } from '@bulwark/protocol';
+import type { RangeFetcher } from './range-fetch.js';
+import type { ChunkStash } from './scratch.js';
 import type { SlotName, SlotStore } from './slots.js';
-
-/**
- * The image's bytes from `offset` to `end` inclusive (HTTP `Range: bytes=offset-end`), or to the
- * end of the image without `end` (`bytes=offset-`). It must yield exactly the bytes of the range
- * (the hub's GET …/image answers 206 with that range; a 200 with the whole image is wrong here).
- * Fewer bytes is an error of the source; the consumer stops reading (`return()` on the iterator,
- * which should abort the request) once it has what it asked for.
- */
-export type RangeFetcher = (
-  offset: number,
-  end?: number,
-  signal?: AbortSignal,
-) => AsyncIterable<Uint8Array>;
 
 /** What `imageSource` reads from. */
 export interface ImageSourceOptions {
@@ -38,6 +27,11 @@ export interface ImageSourceOptions {
   slots: SlotStore;
   /** Slots whose images may hold chunks of the new image (normally the running slot). */
   reuse: readonly SlotName[];
+  /**
+   * Chunks kept aside from the slot the download overwrites (scratch.ts): a third source, used for
+   * chunks the reuse slots lack.
+   */
+  stash?: ChunkStash | undefined;
   fetch: RangeFetcher;
   /** Where the download (re)starts: the installer's durable offset. */
   from: number;
@@ -129,7 +123,9 @@ export function imageSource(o: ImageSourceOptions): ImageSource {
         const bytes =
           source === undefined
             ? undefined
-            : await copy(source, chunk.sha256, readers, o.slots, budget);
+            : source === STASHED
+              ? await fromStash(o.stash!, chunk.sha256)
+              : await copy(source, chunk.sha256, readers, o.slots, budget);
         if (bytes === undefined) {
           if (copiedBytes > 0) yield flush();
           pending = pending === undefined ? [start, end] : [pending[0], end];
@@ -154,8 +150,8 @@ export function imageSource(o: ImageSourceOptions): ImageSource {
 interface Plan {
   /** The index's chunks from the one holding `from` on. */
   chunks: readonly ChunkEntry[];
-  /** Where each wanted chunk (by sha256) lies in a reuse slot. */
-  sources: Map<string, Source>;
+  /** Where each wanted chunk (by sha256) lies: in a reuse slot, or in the stash. */
+  sources: Map<string, Source | typeof STASHED>;
   /** Bytes of the reuse slots that were indexed. */
   slotBytes: number;
 }
@@ -171,7 +167,7 @@ async function makePlan(o: ImageSourceOptions): Promise<Plan | undefined> {
   if (params === undefined) return undefined;
   const chunks = index.chunks.filter((c) => c.offset + c.length > o.from);
   const wanted = new Set(chunks.map((c) => c.sha256));
-  const sources = new Map<string, Source>();
+  const sources = new Map<string, Source | typeof STASHED>();
   let slotBytes = 0;
   for (const slot of new Set(o.reuse)) {
     // Only the image the manifest describes (a slot may hold stale bytes past it).
@@ -192,7 +188,24 @@ async function makePlan(o: ImageSourceOptions): Promise<Plan | undefined> {
     chunker.end(found);
     slotBytes += read;
   }
+  if (o.stash !== undefined)
+    for (const c of chunks)
+      if (!sources.has(c.sha256) && o.stash.has(c.sha256)) sources.set(c.sha256, STASHED);
   return { chunks, sources, slotBytes };
+}
+
+/** Marks a chunk found in the stash. */
+const STASHED = 'stash';
+
+/** The chunk's bytes from the stash if they hash to `sha256`, else undefined (fetch it). */
+async function fromStash(stash: ChunkStash, sha256: string): Promise<Uint8Array | undefined> {
+  try {
+    const bytes = await stash.read(sha256);
+    if (bytes === undefined) return undefined;
+    return createHash('sha256').update(bytes).digest('hex') === sha256 ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The chunk's bytes from its slot if they still hash to `sha256`, else undefined (fetch it). */

@@ -6,12 +6,17 @@
  * fix (the image's length differs from the signed metadata, 404) fails the install at once.
  */
 import type { ChunkIndex } from '@bulwark/firmware';
-import type { DeltaSaving } from '@bulwark/protocol';
 import { Backoff } from '../runtime/backoff.js';
 import type { imageSource } from './delta.js';
 import { UpdateError, type InstallStatus } from './install-record.js';
 import type { Installer } from './installer.js';
-import { DownloadError, httpsRangeFetcher, type DownloadTrust } from './range-fetch.js';
+import {
+  DownloadError,
+  httpsRangeFetcher,
+  type DownloadTrust,
+  type RangeFetcher,
+} from './range-fetch.js';
+import type { ChunkStash } from './scratch.js';
 import type { SlotStore } from './slots.js';
 
 /** Bytes per durable write: large enough that fsyncs do not dominate, small enough to lose little. */
@@ -28,6 +33,8 @@ export interface DownloaderDeps {
   /** Where the bytes come from (delta.ts's `imageSource`). */
   source: typeof imageSource;
   index?: ChunkIndex;
+  /** Chunks kept aside from the target slot before the install began (scratch.ts). */
+  stash?: ChunkStash | undefined;
   /** Epoch ms after which the job is over (the hub times it out). */
   deadline: number;
   backoff: { minMs: number; maxMs: number };
@@ -41,9 +48,6 @@ export interface DownloaderDeps {
 
 /** One download, resumable. */
 export class Downloader {
-  /** What the last connection saved (delta); undefined before the first. */
-  saving: DeltaSaving | undefined;
-
   constructor(private readonly d: DownloaderDeps) {}
 
   /**
@@ -51,14 +55,28 @@ export class Downloader {
    * failed with the reason), or undefined when `signal` aborted it (the offset stays persisted).
    */
   async run(first: InstallStatus, signal: AbortSignal): Promise<InstallStatus | undefined> {
-    const { installer } = this.d;
     const release = first.release!;
-    const fetch = httpsRangeFetcher({
+    // One connection for the whole download (its ranged requests and its retries), closed at the end.
+    const session = httpsRangeFetcher({
       url: this.d.url,
       trust: () => this.d.trust(),
       length: release.length,
       onRequest: (offset) => this.d.onRequest?.(offset),
     });
+    try {
+      return await this.attempts(first, session.fetch, signal);
+    } finally {
+      session.close();
+    }
+  }
+
+  private async attempts(
+    first: InstallStatus,
+    fetch: RangeFetcher,
+    signal: AbortSignal,
+  ): Promise<InstallStatus | undefined> {
+    const { installer } = this.d;
+    const release = first.release!;
     const backoff = new Backoff(this.d.backoff.minMs, this.d.backoff.maxMs, this.d.random);
     let s = first;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -96,15 +114,17 @@ export class Downloader {
   /** One connection: writes what it yields, flushing the buffer when the stream breaks. */
   private async fetchRest(
     first: InstallStatus,
-    fetch: ReturnType<typeof httpsRangeFetcher>,
+    fetch: RangeFetcher,
     signal: AbortSignal,
   ): Promise<InstallStatus> {
     const { installer } = this.d;
     let s = first;
     const src = this.d.source({
-      ...(this.d.index !== undefined ? { index: this.d.index } : {}),
+      // After a delta-built image failed its hash: the plain full image (0010).
+      ...(this.d.index !== undefined && first.fullImage !== true ? { index: this.d.index } : {}),
       slots: this.d.slots,
       reuse: [first.previous!],
+      stash: this.d.stash,
       fetch,
       from: first.offset,
       length: first.release!.length,
@@ -112,16 +132,25 @@ export class Downloader {
     });
     let buf: Uint8Array[] = [];
     let n = 0;
+    // Where the buffered bytes came from: `saving()` moves by exactly each piece handed out.
+    let seen = src.saving();
+    let from = { downloaded: 0, reused: 0 };
     const flush = async () => {
       if (n === 0) return;
       const bytes = Buffer.concat(buf, n);
+      const counts = from;
       buf = [];
       n = 0;
-      s = await installer.writeChunk(bytes, s.offset);
+      from = { downloaded: 0, reused: 0 };
+      s = await installer.writeChunk(bytes, s.offset, counts);
       await this.d.progress(s);
     };
     try {
       for await (const c of src.chunks) {
+        const now = src.saving();
+        from.downloaded += now.downloadedBytes - seen.downloadedBytes;
+        from.reused += now.reusedBytes - seen.reusedBytes;
+        seen = now;
         buf.push(c);
         n += c.byteLength;
         if (n >= WRITE_BYTES) await flush();
@@ -131,8 +160,6 @@ export class Downloader {
       // Keep what arrived intact before the break (not after an abort: the install may be canceled).
       if (!(err instanceof UpdateError) && !signal.aborted) await flush().catch(() => undefined);
       throw err;
-    } finally {
-      this.saving = src.saving();
     }
     return s;
   }

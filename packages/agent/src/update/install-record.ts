@@ -2,6 +2,7 @@
  * The persisted install record of the Installer (`update/install.json`): its states, its fields,
  * and the parser that refuses a damaged record.
  */
+import type { DeltaSaving } from '@bulwark/protocol';
 import { checkManifest, otherSlot, type SlotManifest, type SlotName } from './slots.js';
 
 /** A release as the (verified) release metadata describes it. */
@@ -47,6 +48,19 @@ export interface InstallRecord {
   previous?: SlotName;
   /** Image bytes durably written to `target` (a resumed download continues here). */
   offset: number;
+  /**
+   * Where the image's durably written bytes came from, over every attempt of this download (a cut
+   * connection, a restart): `downloadedBytes` fetched, `reusedBytes` copied from the device's slots
+   * (delta, 0010), `totalBytes` the image length. Counted with the offset, in the same write, so
+   * bytes fetched again after a power cut are not counted twice. Absent until the first write that
+   * says where its bytes came from.
+   */
+  delta?: DeltaSaving;
+  /**
+   * The delta-built image failed its sha256 check, and the download started again as the plain
+   * full image (once: a second mismatch fails the install `hash_mismatch`).
+   */
+  fullImage?: boolean;
   /** Why the last install failed or was rolled back. */
   reason?: string;
   /**
@@ -123,6 +137,13 @@ export function parseRecord(text: string): InstallRecord {
   if (!Number.isSafeInteger(r.committedCounter) || r.committedCounter < 0) bad('committedCounter');
   if (!Array.isArray(r.history)) bad('history');
   if (r.job !== undefined && (typeof r.job !== 'object' || r.job === null)) bad('job');
+  if (r.fullImage !== undefined && typeof r.fullImage !== 'boolean') bad('fullImage');
+  if (r.delta !== undefined) {
+    const d = r.delta as unknown as Record<string, unknown>;
+    const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+    if (typeof d !== 'object' || d === null) bad('delta');
+    if (!count(d.totalBytes) || !count(d.downloadedBytes) || !count(d.reusedBytes)) bad('delta');
+  }
   if (r.state !== 'idle') {
     if (r.target !== 'a' && r.target !== 'b') return bad('target');
     if (r.previous !== otherSlot(r.target)) bad('previous');

@@ -145,8 +145,13 @@ export class Installer {
    * Appends image bytes at `at` (default: the persisted offset) of the target slot. The bytes are
    * fsync'd before the new offset is persisted, so a resumed download restarts at a durable offset.
    * The last byte moves the install to `downloaded`; bytes past the release length fail it.
+   * `from` says how many of the bytes were fetched and how many reused (added to `delta`).
    */
-  writeChunk(bytes: Uint8Array, at?: number): Promise<InstallStatus> {
+  writeChunk(
+    bytes: Uint8Array,
+    at?: number,
+    from?: { downloaded: number; reused: number },
+  ): Promise<InstallStatus> {
     return this.serial(async () => {
       const r = this.expect('downloading');
       const offset = at ?? r.offset;
@@ -165,10 +170,20 @@ export class Installer {
       }
       await this.deps.slots.writeImage(r.target!, offset, bytes);
       const end = offset + bytes.byteLength;
+      const d = r.delta ?? { totalBytes: release.length, downloadedBytes: 0, reusedBytes: 0 };
       await this.persist({
         ...r,
         offset: end,
         state: end === release.length ? 'downloaded' : 'downloading',
+        ...(from !== undefined
+          ? {
+              delta: {
+                totalBytes: release.length,
+                downloadedBytes: d.downloadedBytes + from.downloaded,
+                reusedBytes: d.reusedBytes + from.reused,
+              },
+            }
+          : {}),
       });
       return this.statusNow();
     });
@@ -177,6 +192,8 @@ export class Installer {
   /**
    * Checks length and SHA-256 of what was written, then the signature callback. Success moves to
    * `installing`; a mismatch or a refused signature fails the install (the running slot untouched).
+   * A sha256 mismatch of an image partly built from reused chunks (`delta.reusedBytes > 0`) goes
+   * back to `downloading` at offset 0 with `fullImage` set, once.
    */
   verify(): Promise<InstallStatus> {
     return this.serial(async () => {
@@ -199,6 +216,14 @@ export class Installer {
         return this.statusNow();
       }
       const sha256 = hash.digest('hex');
+      if (sha256 !== release.sha256 && (r.delta?.reusedBytes ?? 0) > 0 && r.fullImage !== true) {
+        // Built from reused chunks (0010): only an index that does not describe the image, or a
+        // bad copy, gets here. Once, the download starts again as the plain full image.
+        const { delta: _, ...rest } = r;
+        await this.persist({ ...rest, state: 'downloading', offset: 0, fullImage: true });
+        await this.invalidateTarget();
+        return this.statusNow();
+      }
       if (sha256 !== release.sha256) {
         await this.fail(
           `image sha256 ${sha256} does not match the release sha256`,

@@ -4,12 +4,7 @@
  * state once, remembered across restarts in the job log; final reports kept for re-deliveries).
  */
 import type { ChunkIndex } from '@bulwark/firmware';
-import {
-  updateTopic,
-  type DeltaSaving,
-  type InstalledFirmware,
-  type UpdateStatusReport,
-} from '@bulwark/protocol';
+import { updateTopic, type InstalledFirmware, type UpdateStatusReport } from '@bulwark/protocol';
 import type { AgentClock } from '../ports.js';
 import type { InstallStatus } from './install-record.js';
 import type { JobLog } from './job-log.js';
@@ -46,8 +41,6 @@ export interface JobReporterDeps {
 
 /** Reports of one agent's update jobs. */
 export class JobReporter {
-  /** What the last download connection saved (delta), for the `downloaded` report. */
-  saving: DeltaSaving | undefined;
   private lastProgress = { bytes: -1, at: 0 };
 
   constructor(private readonly deps: JobReporterDeps) {}
@@ -73,7 +66,8 @@ export class JobReporter {
     if (!again && this.deps.jobs.reported(job.id, state)) return;
     const body: UpdateStatusReport = { state };
     if (state === 'downloading') body.progress = { bytes: s.offset, total: s.release!.length };
-    if (state === 'downloaded' && this.saving !== undefined) body.delta = this.saving;
+    // The whole download's figures (all attempts, persisted with the install), from `downloaded` on.
+    if (state !== 'downloading' && s.delta !== undefined) body.delta = { ...s.delta };
     if (s.reason !== undefined && ['failed', 'rolled_back', 'canceled'].includes(state)) {
       body.reason = s.code ?? state;
       body.message = s.reason;

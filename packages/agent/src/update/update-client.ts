@@ -6,7 +6,7 @@
  * job state on `…/status`. The job travels inside the install record, so after a restart (or a
  * power cut) the state machine resumes and its statuses name the right job.
  */
-import { isVersion, verifyRelease } from '@bulwark/firmware';
+import { isVersion, verifyRelease, type ChunkIndex } from '@bulwark/firmware';
 import { updateTopic, type InstalledFirmware, type UpdateOffer } from '@bulwark/protocol';
 import type { AgentConfig } from '../config.js';
 import type { AgentClock, AgentFiles } from '../ports.js';
@@ -24,7 +24,8 @@ import { Installer } from './installer.js';
 import { JobLog } from './job-log.js';
 import { jobOf, JobReporter, type JobContext } from './job-reporter.js';
 import type { DownloadTrust } from './range-fetch.js';
-import type { SlotStore } from './slots.js';
+import { otherSlot, type SlotStore } from './slots.js';
+import { ChunkScratch } from './scratch.js';
 import { checkOffer, RootTrust } from './trust.js';
 
 /** What the update client works with (the agent's parts). */
@@ -66,6 +67,7 @@ export class UpdateClient {
   private unsupported = 'no update.slotsDir is configured';
   private readonly root: RootTrust;
   private readonly jobs: JobLog;
+  private readonly scratch: ChunkScratch;
   private readonly reporter: JobReporter;
   private readonly checks = new Map<string, HealthCheckFn>();
   private offers: Promise<unknown> = Promise.resolve();
@@ -75,6 +77,7 @@ export class UpdateClient {
   constructor(private readonly deps: UpdateClientDeps) {
     this.root = new RootTrust(deps.files, deps.config.update.rootFile);
     this.jobs = new JobLog(deps.files);
+    this.scratch = new ChunkScratch(deps.files);
     this.reporter = new JobReporter({
       jobs: this.jobs,
       clock: deps.clock,
@@ -131,7 +134,10 @@ export class UpdateClient {
       bootAttempts: config.update.bootAttempts,
       now: () => this.deps.clock.now(),
     });
-    this.run(await this.installer.resume());
+    const s = await this.installer.resume();
+    // The stash of the download in progress, if any; a stale one is removed.
+    await this.scratch.load(s.state === 'downloading' ? s.release?.sha256 : undefined);
+    this.run(s);
   }
 
   /** Stops the running download or health check (the install record stays, resumed at next start). */
@@ -260,6 +266,7 @@ export class UpdateClient {
       deadline: offer.deadline,
       ...(r.chunkIndex !== undefined ? { chunkIndex: r.chunkIndex } : {}),
     };
+    if (r.chunkIndex !== undefined) await this.stashInactive(r);
     let begun: InstallStatus;
     try {
       begun = await inst.begin(
@@ -267,6 +274,7 @@ export class UpdateClient {
         job as unknown as Record<string, unknown>,
       );
     } catch (err) {
+      await this.scratch.clear();
       if (!(err instanceof UpdateError)) throw err;
       const reason =
         err.code === 'downgrade' ? 'downgrade' : err.code === 'wrong_state' ? 'busy' : 'malformed';
@@ -299,6 +307,36 @@ export class UpdateClient {
       return;
     }
     await this.reporter.report(await inst.abandon('canceled by the hub'));
+    await this.scratch.clear();
+  }
+
+  /**
+   * Before `begin` hands the inactive slot to the download: keeps aside the new image's chunks it
+   * holds and the running slot lacks (0010). A failure only costs the saving.
+   */
+  private async stashInactive(r: {
+    chunkIndex?: ChunkIndex;
+    sha256: string;
+    length: number;
+  }): Promise<void> {
+    try {
+      const running = (await this.slots!.booted()).slot;
+      const kept = await this.scratch.stash({
+        index: r.chunkIndex!,
+        release: r,
+        slots: this.slots!,
+        running,
+        inactive: otherSlot(running),
+      });
+      if (kept > 0)
+        this.deps.log('info', `update: kept ${kept} bytes of the inactive slot for the download`);
+    } catch (err) {
+      await this.scratch.clear().catch(() => undefined);
+      this.deps.log(
+        'warn',
+        `update: the inactive slot's chunks were not kept: ${(err as Error).message}`,
+      );
+    }
   }
 
   // ── the install, step by step ───────────────────────────────────────────────────────────────
@@ -321,18 +359,22 @@ export class UpdateClient {
     if (jobOf(s) === undefined && PRE_SWITCH.includes(s.state))
       s = await inst.abandon('an install without a job record (begun by an older agent)');
     for (let i = 0; i < MAX_STEPS && !signal.aborted; i++) {
+      if (s.state !== 'downloading' && this.scratch.active) await this.scratch.clear();
       if (!(s.state === 'rolled_back' && s.next === 'reboot')) await this.reporter.report(s);
       switch (s.next) {
         case 'download': {
-          const dl = this.downloader(s);
-          const next = await dl.run(s, signal);
-          this.reporter.saving = dl.saving;
+          const next = await this.downloader(s).run(s, signal);
           if (next === undefined) return; // stopped or canceled: resumed later
           s = next;
           break;
         }
         case 'verify':
           s = await inst.verify();
+          if (s.next === 'download')
+            this.deps.log(
+              'warn',
+              `update job ${jobOf(s)?.id ?? '?'}: the delta-built image failed its sha256 check; downloading the full image`,
+            );
           break;
         case 'activate':
           s = await inst.activate();
@@ -369,6 +411,7 @@ export class UpdateClient {
       trust: () => this.deps.trust(),
       source: this.deps.source ?? imageSource,
       ...(job.chunkIndex !== undefined ? { index: job.chunkIndex } : {}),
+      stash: this.scratch.active ? this.scratch : undefined,
       deadline: Date.parse(job.deadline),
       backoff: { minMs: config.connection.backoffMinMs, maxMs: config.connection.backoffMaxMs },
       random: this.deps.random,

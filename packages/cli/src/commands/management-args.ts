@@ -111,6 +111,21 @@ export function parseDuration(text: string): number {
   return seconds;
 }
 
+// Ids are UUIDs (the API's `format: uuid`), checked here so a name or a typo gets a usage error
+// that says where to find the id instead of a request-field validation message.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * An id given as an argument or flag (`what`, e.g. `ARTIFACT` or `--device`): returned when it is
+ * a UUID, else a usage error naming the command that lists such ids (`listedBy`).
+ */
+export function idArg(ctx: Context, what: string, value: string, listedBy: string): string {
+  if (UUID.test(value)) return value;
+  throw ctx.usage(
+    `${what} ${JSON.stringify(value)} is not an id (a UUID, as \`${listedBy}\` shows)`,
+  );
+}
+
 /** Runs a parser over a flag's text, turning its complaint into a usage error of the command. */
 export function parsed<T>(ctx: Context, parse: () => T): T {
   try {

@@ -15,12 +15,26 @@ type RolloutView = OperationOutput<'getRollout'>;
 /** Thrown for a flag value that does not parse; the command turns it into a usage error. */
 export class ArgError extends Error {}
 
-const pct = (text: string, what: string): number => {
+/**
+ * A percentage like `20%` or `12.5%`, at most 100% and above 0% unless `zero` (the API's bounds,
+ * checked here so the error names the flag rather than a request field).
+ */
+const pct = (text: string, what: string, zero = false): number => {
   const m = /^(\d+(?:\.\d+)?)%$/.exec(text);
   if (!m)
     throw new ArgError(`${what}: expected a percentage like 20%, got ${JSON.stringify(text)}`);
-  return Number(m[1]);
+  const n = Number(m[1]);
+  if (n > 100 || (!zero && n === 0))
+    throw new ArgError(
+      `${what}: ${text} is out of range (${zero ? '0%' : 'more than 0%'} to 100%)`,
+    );
+  return n;
 };
+
+/** The API's bounds on counts (phase sizes, minimum devices) and on concurrency and rate. */
+const MAX_COUNT = 1_000_000;
+export const MAX_CONCURRENT = 10_000;
+const MAX_RATE = 10_000;
 
 /** `[NAME=]SIZE[,gate=PCT%]`, SIZE a percentage (`10%`) or a device count (`5`). */
 export function parsePhase(text: string): Phase {
@@ -30,17 +44,17 @@ export function parsePhase(text: string): Phase {
   const size = eq >= 0 ? head.slice(eq + 1) : head;
   const phase: Phase = size.endsWith('%')
     ? { percent: pct(size, '--phase') }
-    : /^\d+$/.test(size) && Number(size) > 0
+    : /^\d+$/.test(size) && Number(size) > 0 && Number(size) <= MAX_COUNT
       ? { count: Number(size) }
       : (() => {
           throw new ArgError(
-            `--phase: expected 10% or a device count, got ${JSON.stringify(size)}`,
+            `--phase: expected 10% or a device count (1 to ${MAX_COUNT}), got ${JSON.stringify(size)}`,
           );
         })();
   if (name) phase.name = name;
   for (const o of opts) {
     if (!o.startsWith('gate=')) throw new ArgError(`--phase: unknown option ${JSON.stringify(o)}`);
-    phase.successGate = pct(o.slice(5), '--phase gate');
+    phase.successGate = pct(o.slice(5), '--phase gate', true);
   }
   return phase;
 }
@@ -48,8 +62,10 @@ export function parsePhase(text: string): Phase {
 /** `N` or `N/min`. */
 export function parseRate(text: string): number {
   const m = /^(\d+)(?:\/min)?$/.exec(text);
-  if (!m || Number(m[1]) < 1)
-    throw new ArgError(`--rate: expected N/min, got ${JSON.stringify(text)}`);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > MAX_RATE)
+    throw new ArgError(
+      `--rate: expected N/min with N from 1 to ${MAX_RATE}, got ${JSON.stringify(text)}`,
+    );
   return Number(m[1]);
 }
 
@@ -57,9 +73,9 @@ export function parseRate(text: string): number {
 export function parseThreshold(text: string): { percent: number; minDevices: number } {
   const [p = '', min] = text.split(':');
   const minDevices = min === undefined ? 5 : Number(min);
-  if (!Number.isInteger(minDevices) || minDevices < 1)
+  if (!/^\d+$/.test(min ?? '5') || minDevices < 1 || minDevices > MAX_COUNT)
     throw new ArgError(
-      `--failure-threshold: the minimum is a device count, got ${JSON.stringify(min)}`,
+      `--failure-threshold: the minimum is a device count (1 to ${MAX_COUNT}), got ${JSON.stringify(min)}`,
     );
   return { percent: pct(p, '--failure-threshold'), minDevices };
 }
@@ -77,6 +93,10 @@ export function parseWindow(text: string): NonNullable<Body['window']> {
   if (timeAt < 0 || timeAt > 1 || parts.length > timeAt + 2)
     throw new ArgError(`--window: expected 'Mon-Fri 01:00-05:00 UTC', got ${JSON.stringify(text)}`);
   const [start = '', end = ''] = (parts[timeAt] ?? '').split('-');
+  for (const t of [start, end]) {
+    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(t))
+      throw new ArgError(`--window: ${t} is not a time of day (00:00 to 23:59)`);
+  }
   const window: NonNullable<Body['window']> = { start, end, timezone: parts[timeAt + 1] ?? 'UTC' };
   if (timeAt === 1) {
     const days = new Set<Weekday>();

@@ -1,8 +1,10 @@
 import type { CreateRolloutRequest, OperationOutput } from '@bulwark/protocol';
 import type { Command, Context } from '../command.js';
 import { formatTable, type Column } from '../output.js';
+import { idArg } from './management-args.js';
 import {
   ArgError,
+  MAX_CONCURRENT,
   parsePhase,
   parseRate,
   parseThreshold,
@@ -46,8 +48,12 @@ function createRequest(ctx: Context): CreateRolloutRequest {
   const location = ctx.str('location');
   if (type !== undefined) target.type = type;
   if (ctx.strs('tag').length > 0) target.tags = ctx.strs('tag');
-  if (location !== undefined) target.location = location;
-  if (ctx.strs('device').length > 0) target.deviceIds = ctx.strs('device');
+  if (location !== undefined)
+    target.location = idArg(ctx, '--location', location, 'bulwark location list');
+  if (ctx.strs('device').length > 0)
+    target.deviceIds = ctx
+      .strs('device')
+      .map((d) => idArg(ctx, '--device', d, 'bulwark device list'));
   if (Object.keys(target).length === 0)
     throw ctx.usage('give a target: --type, --tag, --location or --device');
   const phases = ctx.strs('phase').map((p) => parsed(ctx, p, parsePhase)!);
@@ -56,8 +62,12 @@ function createRequest(ctx: Context): CreateRolloutRequest {
   const window = parsed(ctx, ctx.str('window'), parseWindow);
   const name = ctx.str('name');
   const max = ctx.int('max-concurrent');
+  if (max !== undefined && (max < 1 || max > MAX_CONCURRENT))
+    throw ctx.usage(`--max-concurrent must be from 1 to ${MAX_CONCURRENT}, not ${max}`);
+  const artifact = ctx.args[0];
+  if (artifact === undefined) throw ctx.usage('missing ARTIFACT');
   return {
-    artifactId: ctx.args[0] ?? '',
+    artifactId: idArg(ctx, 'ARTIFACT', artifact, 'bulwark firmware list'),
     target,
     ...(name !== undefined ? { name } : {}),
     ...(phases.length > 0 ? { phases } : {}),
@@ -89,7 +99,12 @@ async function watch(ctx: Context, id: string): Promise<number> {
     }
     last = text;
     if (r.state === 'completed' || r.state === 'canceled') return 0;
-    if (Date.now() + intervalMs > deadline) return 1;
+    if (Date.now() + intervalMs > deadline) {
+      ctx.io.err(
+        `rollout ${id} is still ${r.state}; stopped watching after ${ctx.int('timeout') ?? 3600} s\n`,
+      );
+      return 1;
+    }
     await new Promise((res) => setTimeout(res, intervalMs));
   }
 }
@@ -202,8 +217,11 @@ export const rolloutCommands: Command[] = [
     args: ['TYPE', 'ARTIFACT'],
     summary: 'Mark an artifact current for a device type: devices on older versions get it.',
     run: async (ctx) => {
-      const [type = '', artifact = ''] = ctx.args;
-      const p = await ctx.client().firmware.policies.set(type, artifact);
+      const [type, artifact] = ctx.args;
+      if (type === undefined || artifact === undefined) throw ctx.usage('missing TYPE ARTIFACT');
+      const p = await ctx
+        .client()
+        .firmware.policies.set(type, idArg(ctx, 'ARTIFACT', artifact, 'bulwark firmware list'));
       ctx.print(p, () => `${p.type}: current is ${p.version} (${p.artifactId})\n`);
     },
   },

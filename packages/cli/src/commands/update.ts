@@ -1,9 +1,13 @@
-import { UPDATE_JOB_STATES, type UpdateJobView } from '@bulwark/protocol';
-import { UpdateWaitTimeout } from '@bulwark/sdk';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UPDATE_JOB_STATES, isTerminalUpdateState, type UpdateJobView } from '@bulwark/protocol';
 import type { Command, Context } from '../command.js';
 import { CliError } from '../errors.js';
-import { formatFields, formatTable, type Column } from '../output.js';
-import { PAGE_OPTIONS, parseDuration, parsed, printList } from './management-args.js';
+import { formatFields, formatTable, shortTime, type Column } from '../output.js';
+import { endJobProgress, jobProgress } from './job-progress.js';
+import { PAGE_OPTIONS, idArg, parseDuration, parsed, printList } from './management-args.js';
+
+/** The job timeout the hub accepts (decision 0008): 1 s to 30 days. */
+const MAX_TIMEOUT_SECONDS = 30 * 86_400;
 
 const JOB_COLUMNS: Column<UpdateJobView>[] = [
   { header: 'ID', value: (j) => j.id },
@@ -15,7 +19,18 @@ const JOB_COLUMNS: Column<UpdateJobView>[] = [
   { header: 'CREATED', value: (j) => j.createdAt },
 ];
 
+// States in which the image has been downloaded whole: the last progress report (devices report
+// every so many bytes, not necessarily the last one) no longer says how far the download got.
+const DOWNLOAD_DONE = new Set<string>([
+  'downloaded',
+  'installing',
+  'rebooting',
+  'succeeded',
+  'rolled_back',
+]);
+
 function progressText(j: UpdateJobView): string | null {
+  if (DOWNLOAD_DONE.has(j.state)) return 'done';
   if (j.progress === null || j.progress.total === 0) return null;
   return `${Math.floor((100 * j.progress.bytes) / j.progress.total)}%`;
 }
@@ -34,7 +49,9 @@ export function formatUpdateJob(j: UpdateJobView): string {
       'progress',
       j.progress === null
         ? null
-        : `${j.progress.bytes}/${j.progress.total} bytes (${progressText(j) ?? '-'})`,
+        : DOWNLOAD_DONE.has(j.state)
+          ? `downloaded (${j.progress.total} bytes)`
+          : `${j.progress.bytes}/${j.progress.total} bytes (${progressText(j) ?? '-'})`,
     ],
     ['reason', j.reason],
     ['message', j.message],
@@ -45,7 +62,7 @@ export function formatUpdateJob(j: UpdateJobView): string {
         : `${j.delta.downloadedBytes} of ${j.delta.totalBytes} bytes downloaded, ${j.delta.reusedBytes} reused`,
     ],
     ['deadline', j.deadline],
-    ['created', `${j.createdAt} by ${j.createdBy}`],
+    ['created', `${shortTime(j.createdAt)} by ${j.createdBy}`],
     ['updated', j.updatedAt],
   ]);
   return `${fields}history:\n${formatTable(j.history, [
@@ -62,17 +79,39 @@ const show = (ctx: Context, j: UpdateJobView): void => ctx.print(j, () => format
 // After the deadline the hub times an open job out on its next sweep (every ~2 s).
 const WAIT_GRACE_MS = 5000;
 
-/** Waits for a job to finish and prints it; exit 0 only when it succeeded. */
+// Polling while waiting: the first pause, doubling up to the longest.
+const POLL_FIRST_MS = 250;
+const POLL_MAX_MS = 2000;
+
+/**
+ * Waits for a job to finish, showing its progress on stderr (jobs may wait hours for their
+ * device), and prints it; exit 0 only when it succeeded. Bounded by the job's deadline.
+ */
 async function waitAndShow(ctx: Context, job: UpdateJobView): Promise<number> {
   const timeoutMs = Math.max(0, Date.parse(job.deadline) - Date.now()) + WAIT_GRACE_MS;
-  let done: UpdateJobView;
-  try {
-    done = await ctx.client().updates.wait(job.id, { timeoutMs });
-  } catch (err) {
-    if (!(err instanceof UpdateWaitTimeout)) throw err;
-    show(ctx, err.job);
-    throw new CliError(`${err.message} (see \`bulwark update job ${job.id}\`)`);
+  const end = Date.now() + timeoutMs;
+  const tty = process.stderr.isTTY === true && !ctx.json;
+  const report = jobProgress((t) => ctx.io.err(t), tty);
+  const client = ctx.client();
+  let done = job;
+  let interval = POLL_FIRST_MS;
+  for (;;) {
+    report(done);
+    if (isTerminalUpdateState(done.state)) break;
+    const left = end - Date.now();
+    if (left <= 0) {
+      endJobProgress((t) => ctx.io.err(t), tty);
+      show(ctx, done);
+      throw new CliError(
+        `update job ${done.id} is still ${done.state} after ${Math.round(timeoutMs / 1000)} s ` +
+          `(see \`bulwark update job ${done.id}\`)`,
+      );
+    }
+    await sleep(Math.min(interval, left));
+    interval = Math.min(interval * 2, POLL_MAX_MS);
+    done = await client.updates.get(done.id);
   }
+  endJobProgress((t) => ctx.io.err(t), tty);
   show(ctx, done);
   if (done.state === 'succeeded') return 0;
   ctx.io.err(`update job ${done.id} ${done.state}${done.reason ? `: ${done.reason}` : ''}\n`);
@@ -97,11 +136,19 @@ export const updateCommands: Command[] = [
       },
     },
     run: async (ctx) => {
-      const [device, artifact] = ctx.args;
-      if (device === undefined || artifact === undefined) throw ctx.usage('DEVICE ARTIFACT');
+      const [deviceArg, artifactArg] = ctx.args;
+      if (deviceArg === undefined || artifactArg === undefined)
+        throw ctx.usage('missing DEVICE ARTIFACT');
+      const device = idArg(ctx, 'DEVICE', deviceArg, 'bulwark device list');
+      const artifact = idArg(ctx, 'ARTIFACT', artifactArg, 'bulwark firmware list');
       const timeout = ctx.str('timeout');
       const timeoutSeconds =
         timeout === undefined ? undefined : parsed(ctx, () => parseDuration(timeout));
+      if (
+        timeoutSeconds !== undefined &&
+        (timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS)
+      )
+        throw ctx.usage(`--timeout ${timeout} is out of range (1s to 30d)`);
       const job = await ctx
         .client()
         .updates.deploy(device, artifact, timeoutSeconds === undefined ? {} : { timeoutSeconds });

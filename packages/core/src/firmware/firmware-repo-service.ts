@@ -20,6 +20,7 @@ import type {
 import type { Principal } from '../identity/principal.js';
 import { requirePermission } from '../identity/principal.js';
 import { newId } from '../shared/ids.js';
+import { artifactUses, describeArtifactUses, type ArtifactUsageStores } from './artifact-usage.js';
 import { decideRange, type RangeDecision } from './byte-range.js';
 
 export interface FirmwareRepoConfig {
@@ -72,6 +73,11 @@ export class FirmwareRepoService {
       clock: Clock;
       audit: AuditService;
       config: FirmwareRepoConfig;
+      /**
+       * Where jobs, rollouts and auto-upgrade policies are kept: an artifact they use is not
+       * deleted (`firmware_artifact_in_use`). Without it, deletes are not checked.
+       */
+      usage?: ArtifactUsageStores;
     },
   ) {}
 
@@ -223,9 +229,22 @@ export class FirmwareRepoService {
     return this.d.store.listArtifacts(p.orgId, opts);
   }
 
+  /**
+   * Deletes an artifact and (unless another artifact shares it) its image. Refused with
+   * `firmware_artifact_in_use`, nothing changed, while an open job, a running or paused rollout or
+   * an auto-upgrade policy uses it; a use that starts during the delete meets `artifact_missing`.
+   */
   async delete(p: Principal, id: string): Promise<void> {
     this.writer(p);
     const a = await this.d.store.getArtifact(p.orgId, id);
+    if (a && this.d.usage) {
+      const uses = await artifactUses(this.d.usage, p.orgId, id);
+      if (uses.length > 0) {
+        throw new BulwarkError('firmware_artifact_in_use', describeArtifactUses(uses), {
+          extra: { uses },
+        });
+      }
+    }
     if (!a || !(await this.d.store.deleteArtifact(p.orgId, id))) {
       throw new BulwarkError('not_found', 'no such artifact');
     }

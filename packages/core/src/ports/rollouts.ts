@@ -58,10 +58,13 @@ export interface RolloutPatch {
 export interface RolloutStore {
   create(r: RolloutRecord): Promise<void>;
   get(orgId: string, id: string): Promise<RolloutRecord | undefined>;
-  /** Newest first, at most `limit`, those with an id below `before` when given. */
+  /**
+   * Newest first, at most `limit`, those with an id below `before` when given; only those in
+   * `state` and of `artifactId` when given.
+   */
   list(
     orgId: string,
-    q: { state?: RolloutState; before?: string; limit: number },
+    q: { state?: RolloutState; artifactId?: string; before?: string; limit: number },
   ): Promise<RolloutRecord[]>;
   /** Hub-wide: running rollouts in id order after `after`, at most `limit` (the tick's sweep). */
   listRunning(limit: number, after?: string): Promise<RolloutRecord[]>;
@@ -78,6 +81,12 @@ export interface RolloutStore {
    * start jobs for it.
    */
   lease(orgId: string, id: string, holder: string, now: number, until: number): Promise<boolean>;
+  /**
+   * Hub-wide: gives up every tick lease `holder` holds (a node stopping cleanly), so the restarted
+   * hub or another node steps those rollouts at once instead of after the lease expires. Returns
+   * how many were released.
+   */
+  releaseLeases(holder: string): Promise<number>;
 }
 
 /** The auto-upgrade policy of one device type: its current artifact. */

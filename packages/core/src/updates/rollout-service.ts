@@ -211,6 +211,14 @@ export class RolloutService {
     return { stepped, started };
   }
 
+  /**
+   * Gives up this node's tick leases (a clean stop), so a restarted hub or another node steps its
+   * rollouts at once rather than after the lease runs out. Returns how many were released.
+   */
+  releaseLeases(): Promise<number> {
+    return this.d.storage.rollouts.releaseLeases(this.d.nodeId);
+  }
+
   async #step(r: RolloutRecord, now: number): Promise<number> {
     const { plan, artifact, lastFailed, targetProblem } = await this.#plan(r, now);
     if (artifact === undefined || targetProblem !== undefined) {

@@ -93,6 +93,21 @@ export function rolloutSuite(open: OpenStorage): void {
       );
     });
 
+    it('lists the rollouts of one artifact, with or without a state', async () => {
+      const org = await seedOrg(s());
+      const artifactId = newId();
+      const a = rolloutFx(org.id, { artifactId });
+      const b = rolloutFx(org.id, { artifactId, state: 'paused', pauseReason: 'x' });
+      const c = rolloutFx(org.id);
+      for (const r of [a, b, c]) await s().rollouts.create(r);
+      const of = async (q: { state?: 'running' | 'paused'; artifactId: string }) =>
+        (await s().rollouts.list(org.id, { ...q, limit: 10 })).map((r) => r.id);
+      assert.deepEqual(await of({ artifactId }), [b.id, a.id]);
+      assert.deepEqual(await of({ artifactId, state: 'paused' }), [b.id]);
+      assert.deepEqual(await of({ artifactId: c.artifactId }), [c.id]);
+      assert.deepEqual(await of({ artifactId: newId() }), []);
+    });
+
     it('updates only from an expected state, keeping the baseline unless given', async () => {
       const org = await seedOrg(s());
       const r = rolloutFx(org.id);
@@ -156,6 +171,23 @@ export function rolloutSuite(open: OpenStorage): void {
         await s().rollouts.lease(org.id, r.id, 'node-a', T0 + 16_000, T0 + 26_000),
         false,
       );
+    });
+
+    it("releases only one holder's leases, which another holder then takes at once", async () => {
+      const org = await seedOrg(s());
+      const [a, b, c] = [rolloutFx(org.id), rolloutFx(org.id), rolloutFx(org.id)];
+      for (const r of [a, b, c]) await s().rollouts.create(r);
+      const holder = `node-${newId()}`;
+      const other = `node-${newId()}`;
+      assert.equal(await s().rollouts.lease(org.id, a.id, holder, T0, T0 + 30_000), true);
+      assert.equal(await s().rollouts.lease(org.id, b.id, holder, T0, T0 + 30_000), true);
+      assert.equal(await s().rollouts.lease(org.id, c.id, other, T0, T0 + 30_000), true);
+      assert.equal(await s().rollouts.releaseLeases(holder), 2);
+      assert.equal(await s().rollouts.releaseLeases(holder), 0);
+      const next = `node-${newId()}`;
+      assert.equal(await s().rollouts.lease(org.id, a.id, next, T0 + 1, T0 + 30_001), true);
+      assert.equal(await s().rollouts.lease(org.id, b.id, next, T0 + 1, T0 + 30_001), true);
+      assert.equal(await s().rollouts.lease(org.id, c.id, next, T0 + 1, T0 + 30_001), false);
     });
   });
 
