@@ -149,6 +149,25 @@ describe('device PKI over the API', () => {
     assert.equal(certs.length, 2);
     assert.equal(certs.filter((c) => c.revokedAt !== null).length, 1);
   });
+  it('a certificate verified on an earlier request is still refused once it expires', async () => {
+    const { token } = await newDevice('expiry-1');
+    const k = await generateDeviceKeyAndCsr();
+    const enrolled = await t.client().enroll({ token, csr: k.csrPem });
+    const asDevice = t.client(undefined, { cert: enrolled.certificate, key: k.keyPem });
+    const renew = () =>
+      asDevice.call('renewCertificate', {
+        body: { csr: k.csrPem },
+      });
+    await renew(); // verified and remembered
+    const saved = t.clock.t;
+    t.clock.t = Date.parse(enrolled.notAfter) + 1000;
+    try {
+      await rejectsWith(renew(), 'certificate_invalid');
+    } finally {
+      t.clock.t = saved;
+    }
+  });
+
   it('decommissioning revokes every certificate and key', async () => {
     const { device, token } = await newDevice('retire-1');
     const k = await generateDeviceKeyAndCsr();
