@@ -2,19 +2,9 @@
  * A hub with a trusted firmware root, a device with a device key and helpers to speak hawkBit DDI
  * to it (decision 0012) — shared by the DDI resource tests and the SWUpdate interop test.
  */
-import { createHash } from 'node:crypto';
-import {
-  createRelease,
-  createRoot,
-  expiryAfter,
-  generateSigningKey,
-  signMetadata,
-} from '@bulwark/firmware';
 import type { UpdateJobRecord } from '@bulwark/core';
 import { raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
+import { signingKeys } from './signing-fixture.js';
 
 /** A DDI feedback body as hawkBit clients send it. */
 export const feedback = (
@@ -70,22 +60,8 @@ export async function startDdiFixture(extra: string[] = []): Promise<DdiFixture>
   const t = await startTestHub(['--ddi-poll-seconds', '2', ...extra]);
   const s = await setupOwner(t);
   const token = s.tokens.accessToken;
-  const rootKey = generateSigningKey('ed25519');
-  const releaseKey = generateSigningKey('p256');
-  const root = json(
-    signMetadata(
-      createRoot({
-        version: 1,
-        expires: expiryAfter(365 * 86400),
-        rootKeys: [rootKey.publicKey],
-        rootThreshold: 1,
-        releaseKeys: [releaseKey.publicKey],
-        releaseThreshold: 1,
-      }),
-      [rootKey],
-    ).toJSON(),
-  );
-  const r = await raw(t, 'POST', '/firmware/root', root, token);
+  const keys = signingKeys();
+  const r = await raw(t, 'POST', '/firmware/root', keys.root, token);
   if (r.status !== 200) throw new Error(`root push failed: ${r.text}`);
 
   return {
@@ -98,21 +74,7 @@ export async function startDdiFixture(extra: string[] = []): Promise<DdiFixture>
       return { id: d.id, key };
     },
     async artifact(image, name, version, counter) {
-      const meta = json(
-        signMetadata(
-          createRelease({
-            name,
-            types: ['gateway'],
-            hardware: [],
-            version,
-            releaseCounter: counter,
-            length: image.byteLength,
-            sha256: sha(image),
-            expires: expiryAfter(30 * 86400),
-          }),
-          [releaseKey],
-        ).toJSON(),
-      );
+      const meta = keys.release(image, { name, version, releaseCounter: counter });
       const c = await raw(t, 'POST', '/firmware/artifacts', meta, token);
       if (c.status !== 201) throw new Error(`artifact create failed: ${c.text}`);
       const id = String(c.json['id']);

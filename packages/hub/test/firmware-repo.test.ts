@@ -10,58 +10,23 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  createRelease,
-  createRoot,
-  expiryAfter,
-  generateSigningKey,
-  signMetadata,
-} from '@bulwark/firmware';
 import { generateDeviceKeyAndCsr } from '@bulwark/sdk';
 import { PASSWORD, raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { signingKeys } from './signing-fixture.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
 
 describe('firmware repository over HTTPS', () => {
   let t: TestHub;
   let s: Awaited<ReturnType<typeof setupOwner>>;
   let token: string;
   let device: { cert: string; key: string };
-  const rootKey = generateSigningKey('ed25519');
-  const releaseKey = generateSigningKey('p256');
+  const keys = signingKeys();
   const img = randomBytes(300_000);
 
-  const rootDoc = () =>
-    json(
-      signMetadata(
-        createRoot({
-          version: 1,
-          expires: expiryAfter(365 * 86400),
-          rootKeys: [rootKey.publicKey],
-          rootThreshold: 1,
-          releaseKeys: [releaseKey.publicKey],
-          releaseThreshold: 1,
-        }),
-        [rootKey],
-      ).toJSON(),
-    );
+  const rootDoc = () => keys.root;
   const releaseDoc = (image: Uint8Array, name = 'gw-1.0.0.img') =>
-    json(
-      signMetadata(
-        createRelease({
-          name,
-          types: ['gateway'],
-          hardware: [],
-          version: '1.0.0',
-          releaseCounter: 1,
-          length: image.byteLength,
-          sha256: sha(image),
-          expires: expiryAfter(30 * 86400),
-        }),
-        [releaseKey],
-      ).toJSON(),
-    );
+    keys.release(image, { name, version: '1.0.0', releaseCounter: 1 });
   const upload = (id: string, body: Uint8Array, tok = token) =>
     t.fetchWith()(`${t.url}/api/v1/firmware/artifacts/${id}/image`, {
       method: 'POST',
@@ -224,9 +189,7 @@ describe('firmware repository over HTTPS', () => {
   it('works through the SDK (streamed upload from chunks, ranged download)', async () => {
     const api = t.client(token);
     const image = randomBytes(70_000);
-    const a = await api.firmware.create(
-      releaseDoc(image, 'sdk.img') as Parameters<typeof api.firmware.create>[0],
-    );
+    const a = await api.firmware.create(releaseDoc(image, 'sdk.img'));
     assert.equal(a.state, 'pending');
     async function* chunks() {
       for (let i = 0; i < image.byteLength; i += 16_384) yield image.subarray(i, i + 16_384);

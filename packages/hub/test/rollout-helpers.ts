@@ -1,33 +1,15 @@
 /** Rollout test helpers: a signed, uploaded artifact; driving a job as its device would. */
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  createRelease,
-  createRoot,
-  expiryAfter,
-  generateSigningKey,
-  signMetadata,
-} from '@bulwark/firmware';
+import { randomBytes } from 'node:crypto';
 import type { BulwarkClient } from '@bulwark/sdk';
 import type { UpdateJobRecord } from '@bulwark/core';
 import type { DeviceReportedUpdateState } from '@bulwark/protocol';
 import type { TestHub } from './helpers.js';
-
-const json = (v: unknown) =>
-  JSON.parse(JSON.stringify(v)) as { signed: Record<string, unknown>; signatures: unknown[] };
+import { signingKeys } from './signing-fixture.js';
 
 /** Signing keys of one test organization and a way to publish ready artifacts with them. */
 export async function firmwarePublisher(owner: BulwarkClient) {
-  const rootKey = generateSigningKey('ed25519');
-  const releaseKey = generateSigningKey('p256');
-  const root = createRoot({
-    version: 1,
-    expires: expiryAfter(365 * 86400),
-    rootKeys: [rootKey.publicKey],
-    rootThreshold: 1,
-    releaseKeys: [releaseKey.publicKey],
-    releaseThreshold: 1,
-  });
-  await owner.firmware.pushRoot(json(signMetadata(root, [rootKey]).toJSON()));
+  const keys = signingKeys();
+  await owner.firmware.pushRoot(keys.root);
   return {
     /** A ready artifact of `version` for `types`. */
     async publish(version: string, types: string[], releaseCounter: number) {
@@ -37,20 +19,13 @@ export async function firmwarePublisher(owner: BulwarkClient) {
     /** A pending artifact (metadata accepted, image not uploaded) and its image. */
     async pending(version: string, types: string[], releaseCounter: number) {
       const image = randomBytes(4096);
-      const release = createRelease({
+      const meta = keys.release(image, {
         name: `fw-${version}.img`,
         types,
-        hardware: [],
         version,
         releaseCounter,
-        length: image.byteLength,
-        sha256: createHash('sha256').update(image).digest('hex'),
-        expires: expiryAfter(30 * 86400),
       });
-      const artifact = await owner.firmware.create(
-        json(signMetadata(release, [releaseKey]).toJSON()),
-      );
-      return { artifact, image };
+      return { artifact: await owner.firmware.create(meta), image };
     },
   };
 }

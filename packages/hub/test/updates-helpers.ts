@@ -2,58 +2,31 @@
  * Update-job test helpers: a signing setup that publishes artifacts (ready or pending), and a
  * device on MQTT (device key) that collects its offers and reports on its jobs.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  createRelease,
-  createRoot,
-  expiryAfter,
-  generateSigningKey,
-  signMetadata,
-} from '@bulwark/firmware';
+import { randomBytes } from 'node:crypto';
 import type { BulwarkClient } from '@bulwark/sdk';
 import { updateTopic, type UpdateOffer } from '@bulwark/protocol';
 import type { MqttClient } from 'mqtt';
 import type { TestHub } from './helpers.js';
 import { connectTls, publish, subscribe } from './mqtt-helpers.js';
-
-const doc = (v: unknown) =>
-  JSON.parse(JSON.stringify(v)) as { signed: Record<string, unknown>; signatures: unknown[] };
+import { signingKeys } from './signing-fixture.js';
 
 /** Generates keys, pushes the organization's root, and publishes artifacts signed with them. */
 export async function publisher(owner: BulwarkClient) {
-  const rootKey = generateSigningKey('ed25519');
-  const releaseKey = generateSigningKey('ed25519');
-  const root = doc(
-    signMetadata(
-      createRoot({
-        version: 1,
-        expires: expiryAfter(365 * 86400),
-        rootKeys: [rootKey.publicKey],
-        rootThreshold: 1,
-        releaseKeys: [releaseKey.publicKey],
-        releaseThreshold: 1,
-      }),
-      [rootKey],
-    ).toJSON(),
-  );
-  await owner.firmware.pushRoot(root);
+  const keys = signingKeys('ed25519');
+  await owner.firmware.pushRoot(keys.root);
   let counter = 0;
   return {
-    root,
+    root: keys.root,
     /** An artifact of `version` for `types`; its image uploaded (ready) unless `pending`. */
     async artifact(version: string, types: string[], opts: { pending?: boolean } = {}) {
       const image = randomBytes(2048);
-      const release = createRelease({
+      const meta = keys.release(image, {
         name: `fw-${version}-${++counter}.img`,
         types,
-        hardware: [],
         version,
         releaseCounter: counter,
-        length: image.byteLength,
-        sha256: createHash('sha256').update(image).digest('hex'),
-        expires: expiryAfter(30 * 86400),
       });
-      const a = await owner.firmware.create(doc(signMetadata(release, [releaseKey]).toJSON()));
+      const a = await owner.firmware.create(meta);
       return { artifact: opts.pending ? a : await owner.firmware.uploadImage(a.id, image), image };
     },
   };
