@@ -10,16 +10,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chunkImage } from '@bulwark/firmware';
 import { DirectorySlots } from '../src/update/directory-slots.js';
-import { cleanup, tempDir } from './helpers.js';
 import { noise, releaseOf } from './update-fixtures.js';
-import { finalStatus, startDevice, type TestDevice } from './update-device.js';
-import { FACTORY_IMAGE, Proxy, sha, startRig, type Rig } from './update-rig.js';
+import { finalStatus, startProxiedRig } from './update-device.js';
+import { FACTORY_IMAGE, sha, type Proxy, type Rig } from './update-rig.js';
 
 describe('delta downloads on a device', () => {
+  let env: Awaited<ReturnType<typeof startProxiedRig>>;
   let rig: Rig;
   let proxy: Proxy;
-  const dirs: string[] = [];
-  const devices: TestDevice[] = [];
   // The new image holds the running (factory) image in the middle: ~64 KiB to reuse.
   const head = noise(300_000, 11);
   const tail = noise(300_000, 12);
@@ -30,28 +28,13 @@ describe('delta downloads on a device', () => {
   let artOther: Awaited<ReturnType<Rig['artifact']>>;
 
   before(async () => {
-    rig = await startRig();
+    env = await startProxiedRig('bulwark-delta-install-');
+    ({ rig, proxy } = env);
     artOther = await rig.artifact(other, { version: '2.0.1' });
-    proxy = new Proxy(Number(new URL(rig.hub.url).port));
-    await proxy.start();
   });
-  after(async () => {
-    for (const d of devices) await d.stop();
-    await proxy?.stop();
-    await rig?.close();
-    cleanup(...dirs);
-  });
+  after(() => env?.close());
 
-  const device = async (name: string, o: Parameters<typeof startDevice>[3] = {}) => {
-    const dir = tempDir('bulwark-delta-install-');
-    dirs.push(dir);
-    const d = await startDevice(rig, dir, name, {
-      hubUrl: `https://127.0.0.1:${proxy.port}`,
-      ...o,
-    });
-    devices.push(d);
-    return d;
-  };
+  const device = (name: string, o: Parameters<typeof env.device>[1] = {}) => env.device(name, o);
 
   it('reports the whole download in its delta figures after a cut connection', async () => {
     const art = await rig.artifact(image, { chunkIndex: await chunkImage(image) });
@@ -156,7 +139,7 @@ describe('delta downloads on a device', () => {
     assert.ok(proxy.bytesDown - start < 120_000, `${proxy.bytesDown - start} bytes came down`);
     assert.equal((await d.slots.readManifest('b'))?.sha256, sha(v3));
     assert.equal((await d.agent.updates.status())?.state, 'committed');
-    const scratch = join(dirs.at(-1)!, 'state', 'update', 'scratch');
+    const scratch = join(env.dirOf(d), 'state', 'update', 'scratch');
     assert.deepEqual(
       existsSync(scratch) ? readdirSync(scratch) : [],
       [],

@@ -13,8 +13,16 @@ import { MemoryFiles } from '../src/files/memory-files.js';
 import { MemorySlots } from '../src/update/memory-slots.js';
 import type { SlotStore } from '../src/update/slots.js';
 import { join } from 'node:path';
-import { waitFor } from './helpers.js';
-import { FACTORY, FACTORY_IMAGE, provisionSlots, rigConfig, type Rig } from './update-rig.js';
+import { cleanup, tempDir, waitFor } from './helpers.js';
+import {
+  FACTORY,
+  FACTORY_IMAGE,
+  provisionSlots,
+  Proxy,
+  rigConfig,
+  startRig,
+  type Rig,
+} from './update-rig.js';
 
 /** A device under test. */
 export interface TestDevice {
@@ -97,4 +105,40 @@ export async function finalStatus(
     ms,
   );
   return rig.statuses(d.deviceId, job).find((s) => terminal.includes(s.state))!;
+}
+
+/**
+ * A rig whose devices reach the hub through a TCP proxy the test can cut, and a way to start
+ * devices on fresh temp dirs; `close()` stops them, the proxy and the rig and removes the dirs.
+ */
+export async function startProxiedRig(prefix: string) {
+  const rig = await startRig();
+  const proxy = new Proxy(Number(new URL(rig.hub.url).port));
+  await proxy.start();
+  const dirs: string[] = [];
+  const devices: TestDevice[] = [];
+  const dirOf = new Map<TestDevice, string>();
+  return {
+    rig,
+    proxy,
+    /** The state directory of a device started here. */
+    dirOf: (d: TestDevice): string => dirOf.get(d)!,
+    async device(name: string, o: Parameters<typeof startDevice>[3] = {}): Promise<TestDevice> {
+      const dir = tempDir(prefix);
+      dirs.push(dir);
+      const d = await startDevice(rig, dir, name, {
+        hubUrl: `https://127.0.0.1:${proxy.port}`,
+        ...o,
+      });
+      devices.push(d);
+      dirOf.set(d, dir);
+      return d;
+    },
+    async close(): Promise<void> {
+      for (const d of devices) await d.stop();
+      await proxy.stop();
+      await rig.close();
+      cleanup(...dirs);
+    },
+  };
 }

@@ -6,42 +6,26 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, tempDir, waitFor } from './helpers.js';
-import { finalStatus, startDevice, type TestDevice } from './update-device.js';
+import { waitFor } from './helpers.js';
+import { finalStatus, startProxiedRig } from './update-device.js';
 import { makeImage } from './update-fixtures.js';
-import { FACTORY, Proxy, sha, startRig, type Rig } from './update-rig.js';
+import { FACTORY, sha, type Proxy, type Rig } from './update-rig.js';
 
 describe('agent install path', () => {
+  let env: Awaited<ReturnType<typeof startProxiedRig>>;
   let rig: Rig;
   let proxy: Proxy;
-  const dirs: string[] = [];
-  const devices: TestDevice[] = [];
   const image = makeImage(1_500_000, 17);
   let art: Awaited<ReturnType<Rig['artifact']>>;
 
   before(async () => {
-    rig = await startRig();
-    proxy = new Proxy(Number(new URL(rig.hub.url).port));
-    await proxy.start();
+    env = await startProxiedRig('bulwark-update-install-');
+    ({ rig, proxy } = env);
     art = await rig.artifact(image);
   });
-  after(async () => {
-    for (const d of devices) await d.stop();
-    await proxy?.stop();
-    await rig?.close();
-    cleanup(...dirs);
-  });
+  after(() => env?.close());
 
-  const device = async (name: string, o: Parameters<typeof startDevice>[3] = {}) => {
-    const dir = tempDir('bulwark-update-install-');
-    dirs.push(dir);
-    const d = await startDevice(rig, dir, name, {
-      hubUrl: `https://127.0.0.1:${proxy.port}`,
-      ...o,
-    });
-    devices.push(d);
-    return d;
-  };
+  const device = (name: string, o: Parameters<typeof env.device>[1] = {}) => env.device(name, o);
 
   it('reports succeeded only after the new slot booted and passed the health check', async () => {
     let open: () => void = () => undefined;

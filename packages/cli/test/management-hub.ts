@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
 import { main } from '@bulwark/cli';
 import { captureIo } from './helpers.js';
 
@@ -140,4 +141,26 @@ export async function startHub(): Promise<ManagedHub> {
     await stop();
     throw err;
   }
+}
+
+/** A device's MQTT 5 session on the hub, authenticated with its device key (no reconnects). */
+export async function connectWithKey(
+  hub: ManagedHub,
+  id: string,
+  key: string,
+): Promise<MqttClient> {
+  const client = mqtt.connect(`mqtts://127.0.0.1:${hub.runtime.mqttPort}`, {
+    ca: hub.ca,
+    clientId: id,
+    username: id,
+    password: key,
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
 }

@@ -5,10 +5,10 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { connect, resolveConnection } from '@bulwark/cli';
 import type { BulwarkClient } from '@bulwark/sdk';
-import { startHub, type ManagedHub } from './management-hub.js';
+import { connectWithKey, startHub, type ManagedHub } from './management-hub.js';
 
 interface Twin {
   desired: { version: number; state: Record<string, unknown> };
@@ -26,19 +26,7 @@ const UNKNOWN = '0192f5a4-8f3e-7c2a-9b1d-2f4e6a8c0d1e';
 
 /** A stand-in device on the management plane: it runs `ping` and refuses anything else. */
 async function connectDevice(hub: ManagedHub, id: string, key: string): Promise<MqttClient> {
-  const client = mqtt.connect(`mqtts://127.0.0.1:${hub.runtime.mqttPort}`, {
-    ca: hub.ca,
-    clientId: id,
-    username: id,
-    password: key,
-    protocolVersion: 5,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-  });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
+  const client = await connectWithKey(hub, id, key);
   client.on('message', (topic, payload) => {
     const m = /^\$devices\/[^/]+\/commands\/([^/]+)$/.exec(topic);
     if (m === null) return;

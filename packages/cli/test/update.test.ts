@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { connect, main, resolveConnection } from '@bulwark/cli';
 import type { BulwarkClient } from '@bulwark/sdk';
 import { captureIo } from './helpers.js';
-import { startHub, type ManagedHub } from './management-hub.js';
+import { connectWithKey, startHub, type ManagedHub } from './management-hub.js';
 
 interface Job {
   id: string;
@@ -22,19 +22,7 @@ interface Job {
 
 /** A stand-in device: takes every install offer through to `succeeded` with `version`. */
 async function updatingDevice(hub: ManagedHub, id: string, key: string): Promise<MqttClient> {
-  const client = mqtt.connect(`mqtts://127.0.0.1:${hub.runtime.mqttPort}`, {
-    ca: hub.ca,
-    clientId: id,
-    username: id,
-    password: key,
-    protocolVersion: 5,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-  });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
+  const client = await connectWithKey(hub, id, key);
   client.on('message', (topic, payload) => {
     const offer = JSON.parse(payload.toString()) as { action: string; id: string; length: number };
     if (offer.action !== 'install') return;
