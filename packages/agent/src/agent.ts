@@ -245,7 +245,7 @@ export class Agent extends EventEmitter {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.updates.stop();
+    await this.updates.stop();
     await this.enrollment.stop();
     await this.connection.goOffline();
   }
@@ -369,7 +369,7 @@ export class Agent extends EventEmitter {
   async factoryReset(): Promise<void> {
     await this.flush(5000).catch(() => undefined);
     await this.connection.goOffline();
-    this.updates.stop();
+    await this.updates.stop();
     await this.files.wipe();
     this.enrollment.reset();
     this.twin.reset();

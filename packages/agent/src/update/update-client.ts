@@ -72,6 +72,8 @@ export class UpdateClient {
   private readonly checks = new Map<string, HealthCheckFn>();
   private offers: Promise<unknown> = Promise.resolve();
   private drive: { ac: AbortController; done: Promise<void> } | undefined;
+  /** Firmware reports being sent (awaited by `stop`). */
+  private readonly reporting = new Set<Promise<void>>();
   private stopped = true;
 
   constructor(private readonly deps: UpdateClientDeps) {
@@ -140,17 +142,27 @@ export class UpdateClient {
     this.run(s);
   }
 
-  /** Stops the running download or health check (the install record stays, resumed at next start). */
-  stop(): void {
+  /**
+   * Stops the running download or health check (the install record stays, resumed at next start)
+   * and waits for the offers and firmware reports in flight. The drive itself is aborted, not
+   * awaited: its last step may be the reboot that is stopping this agent.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.drive?.ac.abort();
+    await Promise.allSettled([this.offers, ...this.reporting]);
   }
 
   /** After every connect: what the device runs. */
-  async connected(): Promise<void> {
-    const id = this.deps.deviceId();
-    if (id === undefined) return;
-    await this.deps.send(updateTopic.installed(id), await this.installed());
+  connected(): Promise<void> {
+    const p = (async () => {
+      const id = this.deps.deviceId();
+      if (id === undefined || this.stopped) return;
+      await this.deps.send(updateTopic.installed(id), await this.installed());
+    })();
+    this.reporting.add(p);
+    void p.catch(() => undefined).finally(() => this.reporting.delete(p));
+    return p;
   }
 
   /** An offer arrived on `updates/{jobId}`; handled one at a time, in order. */
