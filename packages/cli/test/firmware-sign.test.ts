@@ -17,7 +17,7 @@ import {
   signMetadata,
   verifyRootUpdate,
 } from '@bulwark/firmware';
-import { captureIo } from './helpers.js';
+import { captureIo, firmwareSignArgs } from './helpers.js';
 
 interface Signed {
   metadata: string;
@@ -31,18 +31,7 @@ interface Signed {
 }
 
 /** `firmware sign fw.img --keys keys --type rpi4 --version VERSION …more`. */
-const signArgs = (version: string, ...more: string[]) => [
-  'firmware',
-  'sign',
-  'fw.img',
-  '--keys',
-  'keys',
-  '--type',
-  'rpi4',
-  '--version',
-  version,
-  ...more,
-];
+const signArgs = (version: string, ...more: string[]) => firmwareSignArgs('rpi4', version, ...more);
 
 describe('bulwark keys / firmware', () => {
   let dir: string;

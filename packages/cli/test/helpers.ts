@@ -60,3 +60,17 @@ export async function fakeHub(
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** `firmware sign fw.img --keys keys --type TYPE --version VERSION …more` (run in a dir holding both). */
+export const firmwareSignArgs = (type: string, version: string, ...more: string[]): string[] => [
+  'firmware',
+  'sign',
+  'fw.img',
+  '--keys',
+  'keys',
+  '--type',
+  type,
+  '--version',
+  version,
+  ...more,
+];

@@ -18,7 +18,7 @@ import {
   parseWindow,
   renderRollout,
 } from '../src/commands/rollout-args.js';
-import { captureIo } from './helpers.js';
+import { captureIo, firmwareSignArgs } from './helpers.js';
 import { startHub, type ManagedHub } from './management-hub.js';
 
 type Rollout = OperationOutput<'getRollout'>;
@@ -142,19 +142,7 @@ describe('bulwark rollout against a real hub', { timeout: 120_000 }, () => {
     dir = await mkdtemp(join(tmpdir(), 'bulwark-rollout-cli-'));
     await writeFile(join(dir, 'fw.img'), Buffer.alloc(20_000, 7));
     await local('keys', 'init', '--dir', 'keys');
-    await local(
-      'firmware',
-      'sign',
-      'fw.img',
-      '--keys',
-      'keys',
-      '--type',
-      'gw',
-      '--version',
-      '2.0.0',
-      '--out',
-      'fw.meta.json',
-    );
+    await local(...firmwareSignArgs('gw', '2.0.0', '--out', 'fw.meta.json'));
     hub = await startHub();
     await ok(['firmware', 'root', 'push', join(dir, 'keys', 'root.json')]);
     await ok(['firmware', 'upload', join(dir, 'fw.img'), join(dir, 'fw.meta.json')]);

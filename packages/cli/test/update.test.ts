@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { connect, main, resolveConnection } from '@bulwark/cli';
 import type { BulwarkClient } from '@bulwark/sdk';
-import { captureIo } from './helpers.js';
+import { captureIo, firmwareSignArgs } from './helpers.js';
 import { connectWithKey, startHub, type ManagedHub } from './management-hub.js';
 
 interface Job {
@@ -64,19 +64,7 @@ describe('bulwark update deploy / jobs / job / cancel', { timeout: 120_000 }, ()
     dir = await mkdtemp(join(tmpdir(), 'bulwark-update-cli-'));
     await writeFile(join(dir, 'fw.img'), Buffer.alloc(50_000, 7));
     await local('keys', 'init', '--dir', 'keys');
-    await local(
-      'firmware',
-      'sign',
-      'fw.img',
-      '--keys',
-      'keys',
-      '--type',
-      'rpi4',
-      '--version',
-      '1.2.0',
-      '--out',
-      'fw.meta.json',
-    );
+    await local(...firmwareSignArgs('rpi4', '1.2.0', '--out', 'fw.meta.json'));
     hub = await startHub();
     api = connect(resolveConnection({}, hub.env, process.cwd()));
     const pushed = await hub.run(['firmware', 'root', 'push', join(dir, 'keys', 'root.json')]);
