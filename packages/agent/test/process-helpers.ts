@@ -20,44 +20,73 @@ export function writeConfig(file: string, config: object): string {
   return file;
 }
 
-export function spawnAgent(configFile: string, extraArgs: string[] = []): AgentProcess {
-  const child = spawn(process.execPath, [BIN, 'agent', '--config', configFile, ...extraArgs], {
-    detached: true,
+/** A child process whose stdout and stderr are read as lines. */
+export interface LineProcess {
+  child: ChildProcess;
+  lines: string[];
+  exited: Promise<number | null>;
+  /**
+   * The first line (from index `from`, seen so far or later) for which `match` gives a value;
+   * rejects after `ms`, or when the process has closed its output without such a line.
+   */
+  waitFor<T>(match: (l: string) => T | undefined, ms?: number, from?: number): Promise<T>;
+  /** SIGKILL (to its whole process group when `detached`), as a power cut would. */
+  kill9(): Promise<void>;
+}
+
+/** Runs `node ARGS…` with its output read as lines (`onLine` sees each as it comes). */
+export function spawnLines(
+  args: string[],
+  o: { env?: Record<string, string>; detached?: boolean; onLine?: (l: string) => void } = {},
+): LineProcess {
+  const child = spawn(process.execPath, args, {
+    detached: o.detached ?? false,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(o.env ? { env: { ...process.env, ...o.env } } : {}),
   });
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   let buf = '';
+  let closed = false;
   const onData = (d: Buffer) => {
     buf += d.toString('utf8');
     const parts = buf.split('\n');
     buf = parts.pop() ?? '';
-    lines.push(...parts);
+    for (const l of parts) {
+      lines.push(l);
+      o.onLine?.(l);
+    }
     for (const w of waiters) w();
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
+  child.once('close', () => {
+    closed = true;
+    for (const w of waiters) w();
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return {
     child,
     lines,
     exited,
-    waitLine(re, ms = 15_000, from = 0) {
+    waitFor(match, ms = 15_000, from = 0) {
       return new Promise((resolve, reject) => {
+        const settle = (f: () => void) => {
+          waiters.delete(check);
+          clearTimeout(timer);
+          f();
+        };
         const check = () => {
           for (const l of lines.slice(from)) {
-            const m = re.exec(l);
-            if (m) {
-              waiters.delete(check);
-              clearTimeout(timer);
-              resolve(m);
-              return;
-            }
+            const v = match(l);
+            if (v !== undefined) return settle(() => resolve(v));
           }
+          if (closed)
+            settle(() => reject(new Error(`exited without such a line:\n${lines.join('\n')}`)));
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no line matching ${re} in:\n${lines.join('\n')}`));
+          reject(new Error(`no such line within ${ms} ms:\n${lines.join('\n')}`));
         }, ms);
         waiters.add(check);
         check();
@@ -66,11 +95,20 @@ export function spawnAgent(configFile: string, extraArgs: string[] = []): AgentP
     async kill9() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       try {
-        process.kill(-child.pid!, 'SIGKILL');
+        if (o.detached) process.kill(-child.pid!, 'SIGKILL');
+        else child.kill('SIGKILL');
       } catch {
         /* already gone */
       }
       await exited;
     },
+  };
+}
+
+export function spawnAgent(configFile: string, extraArgs: string[] = []): AgentProcess {
+  const p = spawnLines([BIN, 'agent', '--config', configFile, ...extraArgs], { detached: true });
+  return {
+    ...p,
+    waitLine: (re, ms = 15_000, from = 0) => p.waitFor((l) => re.exec(l) ?? undefined, ms, from),
   };
 }

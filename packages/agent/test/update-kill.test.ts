@@ -6,11 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanup, tempDir, waitFor } from './helpers.js';
+import { spawnLines } from './process-helpers.js';
 import { assertGoodSlot, makeImage } from './update-fixtures.js';
 import { provisionSlots, rigConfig, startRig, type Rig } from './update-rig.js';
 
@@ -24,38 +24,25 @@ interface Run {
   lines: string[];
 }
 
-function runChild(
+async function runChild(
   configFile: string,
   env: Record<string, string>,
   onLine: (l: string) => void,
 ): Promise<Run> {
-  const child = spawn(process.execPath, [CHILD, configFile], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let buf = '';
-  const onData = (d: Buffer) => {
-    buf += d.toString('utf8');
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    for (const l of parts) {
-      lines.push(l);
-      onLine(l);
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child run hung:\n${lines.join('\n')}`));
+  const p = spawnLines([CHILD, configFile], { env, onLine });
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void p.kill9();
+      reject(new Error(`child run hung:\n${p.lines.join('\n')}`));
     }, 60_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, lines });
-    });
   });
+  try {
+    const code = await Promise.race([p.exited, hung]);
+    return { code, signal: p.child.signalCode, lines: p.lines };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 describe('SIGKILL of the agent after every persisted install step', () => {

@@ -5,7 +5,6 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,72 +17,15 @@ import {
   TestSigner,
 } from './update-fixtures.js';
 import { cleanup, tempDir } from './helpers.js';
+import { spawnLines, type LineProcess } from './process-helpers.js';
 
 const CHILD = fileURLToPath(new URL('./update-child.js', import.meta.url));
 
-interface Child {
-  lines: string[];
-  /** Resolves with the first line matching `pred`, or rejects when the child exits first / after ms. */
-  waitLine(pred: (l: string) => boolean, ms?: number): Promise<string>;
-  kill9(): Promise<void>;
-  exited: Promise<number | null>;
-}
+type Child = LineProcess;
 
-function runChild(dir: string, specFile: string): Child {
-  const child = spawn(process.execPath, [CHILD, dir, specFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  let buf = '';
-  const onData = (d: Buffer) => {
-    buf += d.toString('utf8');
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    lines.push(...parts);
-    for (const w of waiters) w();
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  let done = false;
-  const exited = new Promise<number | null>((r) =>
-    child.once('exit', (code) => {
-      done = true;
-      for (const w of waiters) w();
-      r(code);
-    }),
-  );
-  return {
-    lines,
-    exited,
-    waitLine(pred, ms = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const l = lines.find(pred);
-          if (l !== undefined) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(l);
-          } else if (done) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            reject(new Error(`child exited without the line:\n${lines.join('\n')}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`no such line within ${ms} ms:\n${lines.join('\n')}`));
-        }, ms);
-        waiters.add(check);
-        check();
-      });
-    },
-    async kill9() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
+const runChild = (dir: string, specFile: string): Child => spawnLines([CHILD, dir, specFile]);
+const line = (c: Child, pred: (l: string) => boolean, ms = 20_000) =>
+  c.waitFor((l) => (pred(l) ? l : undefined), ms);
 
 describe('SIGKILL of the installing process', () => {
   it('resumes after kill -9 mid-download and mid-verification, and commits after the reboot', async () => {
@@ -111,7 +53,8 @@ describe('SIGKILL of the installing process', () => {
       // 1. Killed in the middle of the download.
       let c = runChild(dir, specFile);
       children.push(c);
-      const mid = await c.waitLine(
+      const mid = await line(
+        c,
         (l) => /^state downloading (\d+)$/.test(l) && Number(l.split(' ')[2]) >= 1 << 20,
       );
       await c.kill9();
@@ -122,11 +65,12 @@ describe('SIGKILL of the installing process', () => {
       // 2. Restart (no reboot): continues from the persisted offset; killed again once verifying.
       c = runChild(dir, specFile);
       children.push(c);
-      const first = await c.waitLine((l) => l.startsWith('state '));
+      const first = await line(c, (l) => l.startsWith('state '));
       const resumedAt = Number(first.split(' ')[2]);
       assert.match(first, /^state downloading \d+$/);
       assert.ok(resumedAt >= killedAt && resumedAt < imageLength, `resumed at ${resumedAt}`);
-      await c.waitLine(
+      await line(
+        c,
         (l) => /^state (verifying|installing|rebooting) /.test(l) || l === 'reboot-required',
       );
       await c.kill9();
@@ -137,7 +81,7 @@ describe('SIGKILL of the installing process', () => {
       for (let run = 0; run < 4; run++) {
         c = runChild(dir, specFile);
         children.push(c);
-        const last = await c.waitLine((l) => l === 'reboot-required' || l.startsWith('done '));
+        const last = await line(c, (l) => l === 'reboot-required' || l.startsWith('done '));
         await c.exited;
         if (last === 'reboot-required') {
           assert.equal(rebooted, false, 'a second reboot was requested');
