@@ -17,3 +17,9 @@ export {
   type EncodedEnvelope,
 } from './codec.js';
 export { ensureStream, type StreamSpec } from './stream.js';
+export {
+  createNatsEvents,
+  DEFAULT_EVENTS_PREFIX,
+  DEFAULT_EVENTS_STREAM,
+  type NatsEventsOptions,
+} from './events.js';

@@ -1,6 +1,13 @@
 import type { Logger } from 'pino';
-import type { Bus, Unsubscribe } from '@bulwark/core';
-import { startCoapServer, type CoapServer } from '@bulwark/transport';
+import {
+  mayUse,
+  requirePlane,
+  type Bus,
+  type EdgePrincipal,
+  type LiveSessions,
+  type Unsubscribe,
+} from '@bulwark/core';
+import { startCoapServer, type CoapClient, type CoapServer } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
 import type { HubMetrics } from './metrics.js';
 import type { HubServices } from './services.js';
@@ -16,7 +23,9 @@ export async function startCoap(d: {
   bus: Bus;
   log: Logger;
   metrics: HubMetrics;
-}): Promise<{ server: CoapServer & { port: number }; stop(): Promise<void> } | undefined> {
+}): Promise<
+  { server: CoapServer & { port: number }; live: LiveSessions; stop(): Promise<void> } | undefined
+> {
   const { config, services, log } = d;
   if (config.coapPort === null) return undefined;
   const server = await startCoapServer({
@@ -29,18 +38,23 @@ export async function startCoap(d: {
       debug: (o, m) => log.debug(o, m),
     },
     hooks: {
-      async authenticate(deviceId, key) {
-        const device = await services.pki.authenticateDeviceKey(deviceId, key);
-        if (!device || device.state === 'quarantined') {
-          d.metrics.authFailures.inc({ protocol: 'coap' });
-          return undefined;
-        }
-        return { type: 'device', id: device.id, orgId: device.orgId };
+      // The admission rule (a refused key is an auth.failed event, counted by the edge wiring).
+      async authenticate(deviceId, secret, source) {
+        const p = await services.admission.admit({
+          credential: { kind: 'device_key', deviceId, secret },
+          transport: 'coap',
+          source,
+          claims: { deviceId },
+        });
+        return { type: 'device', id: p.id, orgId: p.orgId, principal: p };
       },
       async ingest(client, m) {
+        requirePlane(principalOf(client), 'channels');
         await services.messaging.ingest(client, { ...m, protocol: 'coap' });
       },
-      canSubscribe: (client, channelId) => services.messaging.canSubscribe(client, channelId),
+      canSubscribe: async (client, channelId) =>
+        mayUse(principalOf(client), 'channels') &&
+        services.messaging.canSubscribe(client, channelId),
     },
   });
   log.warn(
@@ -61,11 +75,22 @@ export async function startCoap(d: {
     [],
     () => server.stats().observers,
   );
+  // Access changes end observations: CoAP has no session to cut, each request is admitted anew.
+  const live: LiveSessions = {
+    cut: (match) => server.endObservations((c) => match(principalOf(c)), '4.01'),
+    reauthorize: (match) => server.reauthorize((c) => match(principalOf(c))),
+  };
   return {
     server,
+    live,
     async stop() {
       await unsubscribe();
       await server.close();
     },
   };
+}
+
+/** The principal the hub's authenticate hook admitted the client as. */
+function principalOf(c: CoapClient): EdgePrincipal {
+  return c.principal as EdgePrincipal;
 }

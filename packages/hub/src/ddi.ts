@@ -17,7 +17,7 @@ export function ddiDeps(
   config: Pick<HubConfig, 'ddiPollSeconds'>,
 ): DdiDeps {
   return {
-    pki: services.pki,
+    admission: services.admission,
     firmware: services.firmware,
     twins: services.twins,
     pollSeconds: config.ddiPollSeconds,

@@ -5,10 +5,18 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { requirePermission, type Bus, type Clock, type Storage } from '@bulwark/core';
+import {
+  requirePermission,
+  systemClock,
+  type Bus,
+  type Clock,
+  type DomainEvents,
+  type Storage,
+} from '@bulwark/core';
 import { BulwarkError } from '@bulwark/protocol';
 import { startCoap } from './coap.js';
-import { newNodeId, openBus, startBrokers, type Brokers } from './messaging.js';
+import { startEdge, type EdgeWiring } from './edge.js';
+import { newNodeId, openBus, openEvents, startBrokers, type Brokers } from './messaging.js';
 import { createMetrics } from './metrics.js';
 import { createHttpApi } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
@@ -58,16 +66,20 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   const nodeId = newNodeId();
   let app: FastifyInstance | undefined;
   let bus: Bus | undefined;
+  let events: DomainEvents | undefined;
   let brokers: Brokers | undefined;
   let coap: Awaited<ReturnType<typeof startCoap>>;
+  let edge: EdgeWiring | undefined;
   try {
     bus = await openBus(config, nodeId);
+    events = await openEvents(config, nodeId, log);
     const metrics = createMetrics();
     const logObserver = logCalls(log);
     const services = instrumentAll(
       createServices(storage, masterKey, config, opts.clock, {
         bus,
         nodeId,
+        events,
         onBatch: ({ ms, error }) =>
           metrics.storageWrite.observe(
             { outcome: error === undefined ? 'ok' : 'error' },
@@ -118,6 +130,17 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       metrics,
     });
     coap = await startCoap({ config, services, bus, log, metrics });
+    const liveCoap = coap?.live;
+    const liveMqtt = brokers.live;
+    edge = startEdge({
+      services,
+      storage,
+      clock: opts.clock ?? systemClock,
+      nodeId,
+      sessions: () => (liveCoap ? [liveMqtt, liveCoap] : [liveMqtt]),
+      log,
+      metrics,
+    });
     const sweep = () =>
       services.messaging.sweepRetention().then(
         (n) => n > 0 && log.info({ deleted: n }, 'retention sweep'),
@@ -176,7 +199,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       { url: info.url, storage: info.storage, schemaVersion: storage.schemaVersion },
       'hub started',
     );
-    const started = { app, bus, brokers, coap };
+    const started = { app, bus, brokers, coap, edge };
     return {
       info,
       services,
@@ -188,21 +211,25 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         removeRuntimeFile(config.dataDir);
         clearInterval(sweeper);
         await rolloutRunner.stop();
+        started.edge.stop();
         // Stop taking messages, flush what was accepted, then close the bus and the database.
         await started.brokers.stop();
         await started.coap?.stop();
         await started.app.close();
         await services.messaging.close();
         await started.bus.close();
+        await events?.close();
         await storage.close();
         log.info('hub stopped');
       },
     };
   } catch (err) {
+    edge?.stop();
     await brokers?.stop().catch(() => undefined);
     await coap?.stop().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
+    await events?.close().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw err;
   }

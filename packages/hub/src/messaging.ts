@@ -2,14 +2,23 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { channelTopic } from '@bulwark/protocol';
-import { createMemoryBus, newId, type Bus, type Storage } from '@bulwark/core';
-import { createNatsBus } from '@bulwark/bus-nats';
+import {
+  createMemoryBus,
+  createMemoryEvents,
+  newId,
+  type Bus,
+  type DomainEvents,
+  type LiveSessions,
+  type Storage,
+} from '@bulwark/core';
+import { createNatsBus, createNatsEvents } from '@bulwark/bus-nats';
 import {
   attachMqttWebSocket,
   createMqttEngine,
   hubMqttHooks,
   listenMqttTls,
   listenTcp,
+  mqttLiveSessions,
   openModeHooks,
   type MqttEngine,
 } from '@bulwark/transport';
@@ -26,6 +35,21 @@ export async function openBus(config: Pick<HubConfig, 'bus'>, nodeId: string): P
   throw new Error(`--bus ${JSON.stringify(config.bus)}: use memory or nats://host:port`);
 }
 
+/** The domain-events port: in-process by default, NATS JetStream when the bus is NATS. */
+export async function openEvents(
+  config: Pick<HubConfig, 'bus'>,
+  nodeId: string,
+  log: Logger,
+): Promise<DomainEvents> {
+  const onError = (err: unknown) => log.warn({ err }, 'domain events');
+  if (config.bus.startsWith('nats://'))
+    return createNatsEvents({ servers: config.bus, nodeId, onError });
+  return createMemoryEvents({
+    nodeId,
+    onError: (err, e) => log.warn({ err, event: e.type }, 'event listener failed'),
+  });
+}
+
 /** A fresh id for this hub process on the bus. */
 export const newNodeId = (): string => newId();
 
@@ -38,14 +62,10 @@ export interface Brokers {
   openPort: number | null;
   /** Device management over MQTT (twin, commands, presence); `sweep()` runs one sweep now. */
   devicePlane: DevicePlane;
+  /** The MQTT sessions (TLS and WebSocket) as access changes drive them. */
+  live: LiveSessions;
   stop(): Promise<void>;
 }
-
-/** How often each node looks for revocations made on other nodes ("within seconds"). */
-const REVOCATION_SWEEP_MS = 2000;
-/** How far back each sweep looks, for clock skew between nodes. */
-const REVOCATION_SKEW_MS = 60_000;
-const REVOCATION_PAGE = 1000;
 
 const mqttLog = (log: Logger) => ({
   warn: (o: object, m: string) => log.warn(o, m),
@@ -74,23 +94,24 @@ export async function startBrokers(d: {
   // Denied publishes/subscribes per client id (device id for devices), for monitoring.
   const denials = new Map<string, number>();
   const devicePlane = createDevicePlane({ services, log });
+  const hooks = hubMqttHooks({
+    admission: services.admission,
+    messaging: services.messaging,
+    events: services.events,
+    devicePlane: devicePlane.hook,
+    onConnect: (c) => {
+      // Presence: last seen, at most once a minute per device.
+      if (c.type !== 'device') return;
+      const now = Date.now();
+      if ((seen.get(c.id) ?? 0) > now - 60_000) return;
+      seen.set(c.id, now);
+      d.storage.devices
+        .update(c.orgId, c.id, { lastSeenAt: now })
+        .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
+    },
+  });
   const engine = createMqttEngine({
-    hooks: hubMqttHooks({
-      auth: services.auth,
-      pki: services.pki,
-      messaging: services.messaging,
-      devicePlane: devicePlane.hook,
-      onConnect: (c) => {
-        // Presence: last seen, at most once a minute per device.
-        if (c.type !== 'device') return;
-        const now = Date.now();
-        if ((seen.get(c.id) ?? 0) > now - 60_000) return;
-        seen.set(c.id, now);
-        d.storage.devices
-          .update(c.orgId, c.id, { lastSeenAt: now })
-          .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
-      },
-    }),
+    hooks,
     limits: { maxPacketSize: config.maxPayloadBytes + 64 * 1024 },
     log: mqttLog(log),
     onDenied: (x) => {
@@ -104,7 +125,12 @@ export async function startBrokers(d: {
     port: config.mqttPort,
     host: config.httpHost,
     ...d.tls,
-    verify: (subjectO, der) => services.pki.authenticateDevice(subjectO, der),
+    verify: (subjectO, der, source) =>
+      services.admission.admit({
+        credential: { kind: 'certificate', der, claimedOrgId: subjectO },
+        transport: 'mqtt',
+        source,
+      }),
     onRefused: (reason, remote) => {
       metrics.authFailures.inc({ protocol: 'mqtt' });
       log.info({ remote, reason }, 'MQTT client certificate refused');
@@ -114,56 +140,7 @@ export async function startBrokers(d: {
     path: '/mqtt',
     maxPayload: config.maxPayloadBytes + 64 * 1024,
   });
-
-  // Revocation and decommissioning cut live sessions at once (0x98 Administrative action).
-  const cut = (deviceId: string) => engine.disconnect(deviceId, 0x98);
-  // …and on every other node within a couple of seconds: poll for revocations made anywhere.
-  // Revocation times come from the revoking node's clock: look back REVOCATION_SKEW_MS so a node
-  // whose clock is behind ours (or a revocation committed late) is not missed, and remember what
-  // was handled so each revocation cuts once.
-  const handled = new Map<string, number>();
-  let since = Date.now() - REVOCATION_SKEW_MS;
-  const handle = (id: string, deviceId: string, at: number | null) => {
-    if (handled.has(id)) return;
-    handled.set(id, at ?? Date.now());
-    cut(deviceId);
-    since = Math.max(since, at ?? since);
-  };
-  services.pki.on('certificate-revoked', (c) =>
-    handle(`cert:${c.serial}`, c.deviceId, c.revokedAt),
-  );
-  services.pki.on('device-key-revoked', (k) => handle(`key:${k.id}`, k.deviceId, k.revokedAt));
-  /** Pages through revocations after `from` (oldest first), handling each new one. */
-  const drain = async <R extends { deviceId: string; revokedAt: number | null }>(
-    list: (since: number, limit: number) => Promise<R[]>,
-    idOf: (r: R) => string,
-    from: number,
-  ) => {
-    for (let page = 0; page < 100; page++) {
-      const rows = await list(from, REVOCATION_PAGE);
-      for (const r of rows) handle(idOf(r), r.deviceId, r.revokedAt);
-      const last = rows.at(-1)?.revokedAt ?? null;
-      if (rows.length < REVOCATION_PAGE || last === null || last <= from) return;
-      from = last;
-    }
-  };
-  const sweep = async () => {
-    const from = since - REVOCATION_SKEW_MS;
-    await drain(
-      (t, n) => d.storage.pki.listRevokedSince(t, n),
-      (c) => `cert:${c.serial}`,
-      from,
-    );
-    await drain(
-      (t, n) => d.storage.deviceKeys.listRevokedSince(t, n),
-      (k) => `key:${k.id}`,
-      from,
-    );
-    for (const [id, at] of handled) if (at < from) handled.delete(id);
-  };
-  const revocationSweep = setInterval(() => {
-    sweep().catch((err: unknown) => log.warn({ err }, 'revocation sweep failed'));
-  }, REVOCATION_SWEEP_MS).unref();
+  const live = mqttLiveSessions(engine, hooks);
 
   const unsubscribe = await d.bus.subscribe((env) => {
     if (env.origin === d.nodeId && env.protocol === 'mqtt') return;
@@ -226,8 +203,8 @@ export async function startBrokers(d: {
     mqttPort: (tlsServer.address() as { port: number }).port,
     openPort: open ? (open.server.address() as { port: number }).port : null,
     devicePlane,
+    live,
     async stop() {
-      clearInterval(revocationSweep);
       devicePlane.stop();
       await unsubscribe();
       detachWs();

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import {
+  Admission,
+  AlertService,
   ApiKeyService,
   AuditService,
   AuthService,
@@ -24,10 +26,12 @@ import {
   SecretBox,
   TicketService,
   createMemoryBus,
+  createMemoryEvents,
   deriveKey,
   systemClock,
   type Bus,
   type Clock,
+  type DomainEvents,
   type Storage,
 } from '@bulwark/core';
 import { isSenmlContentType, parseSenml } from '@bulwark/senml';
@@ -39,7 +43,11 @@ import { tufFirmwareVerifier } from './firmware-verifier.js';
 import { jwtSigner } from './token-signer.js';
 
 /** Every core service, wired on one storage and master key. */
-export type HubServices = HttpServices & { managementSignals: ManagementSignals };
+export type HubServices = HttpServices & {
+  managementSignals: ManagementSignals;
+  /** Typed domain events (in-process, or NATS in a cluster). */
+  events: DomainEvents;
+};
 
 /** Builds the core services (no sockets): used by the hub process and the local commands. */
 export function createServices(
@@ -55,12 +63,14 @@ export function createServices(
     nodeId: string;
     onBatch?: (b: { rows: number; ms: number; error?: unknown }) => void;
     onIngest?: (protocol: string, outcome: string) => void;
+    events?: DomainEvents;
   } = {
     bus: createMemoryBus(),
     nodeId: 'local',
   },
 ): HubServices {
   const box = new SecretBox(masterKey);
+  const events = messaging.events ?? createMemoryEvents({ nodeId: messaging.nodeId });
   const auth = new AuthService({
     storage,
     clock,
@@ -72,7 +82,7 @@ export function createServices(
     },
   });
   const locations = new LocationService({ storage, clock });
-  const devices = new DeviceService({ storage, clock, locations });
+  const devices = new DeviceService({ storage, clock, locations, events });
   const pki = new PkiService({
     storage,
     clock,
@@ -82,6 +92,9 @@ export function createServices(
     config: { ...DEFAULT_PKI_CONFIG, deviceCertDays: config.deviceCertDays },
   });
   const audit = new AuditService({ store: storage.audit, clock });
+  // The one admission rule of the device edge and the one owner of alerts (core/src/edge).
+  const admission = new Admission({ storage, clock, certificates: pki, events });
+  const alerts = new AlertService({ storage, clock, events });
   // Device management: the device plane (hub/device-plane.ts) listens to the signals to push
   // desired twins and commands to devices connected to this node at once.
   const managementSignals = new ManagementSignals();
@@ -115,7 +128,7 @@ export function createServices(
   });
   return {
     auth,
-    apiKeys: new ApiKeyService({ storage, clock }),
+    apiKeys: new ApiKeyService({ storage, clock, events }),
     orgs: new OrgService({ storage, clock, auth }),
     devices,
     locations,
@@ -125,6 +138,9 @@ export function createServices(
     commands,
     presence,
     managementSignals,
+    events,
+    admission,
+    alerts,
     tickets,
     updates,
     rollouts,
@@ -150,6 +166,7 @@ export function createServices(
       config: { ...DEFAULT_MESSAGING_CONFIG, maxPayloadBytes: config.maxPayloadBytes },
       ...(messaging.onBatch ? { onBatch: messaging.onBatch } : {}),
       ...(messaging.onIngest ? { onIngest: messaging.onIngest } : {}),
+      events,
     }),
   };
 }

@@ -51,12 +51,12 @@ describe('hawkBit DDI device API', () => {
       headers: { authorization: `GatewayToken ${dev.key}` },
     });
     assert.equal(gw.status, 401);
-    // the right key under another tenant
+    // the right key under another tenant: the admission rule refuses the mismatch
     const tenant = await f.ddi(dev.id, dev.key, 'GET', '', {
       tenant: '00000000-0000-7000-8000-000000000000',
     });
-    assert.equal(tenant.status, 404);
-    assert.equal(tenant.json['code'], 'not_found');
+    assert.equal(tenant.status, 403);
+    assert.equal(tenant.json['code'], 'wrong_organization');
   });
 
   it('authenticates a controller by its client certificate, for its own id only', async () => {
@@ -71,7 +71,7 @@ describe('hawkBit DDI device API', () => {
     await own.arrayBuffer();
     const foreign = await fetchMtls(`${f.t.url}/${f.orgId}/controller/v1/${dev.id}`);
     assert.equal(foreign.status, 403);
-    assert.equal(((await foreign.json()) as { code: string }).code, 'forbidden');
+    assert.equal(((await foreign.json()) as { code: string }).code, 'wrong_organization');
   });
 
   it('stores config data as reported attributes (merge, replace, remove) and refuses bad bodies', async () => {

@@ -162,7 +162,7 @@ describe('device PKI over the API', () => {
     const saved = t.clock.t;
     t.clock.t = Date.parse(enrolled.notAfter) + 1000;
     try {
-      await rejectsWith(renew(), 'certificate_invalid');
+      await rejectsWith(renew(), 'certificate_expired');
     } finally {
       t.clock.t = saved;
     }

@@ -21,7 +21,8 @@ const invalid = (detail: string, cause?: unknown): BulwarkError =>
 /**
  * Checks a presented client certificate against the issuing CA: issuer name, signature, validity at
  * `now`, end entity for clientAuth, and the device and organization named in its URI SANs.
- * @throws BulwarkError certificate_invalid, with a detail saying which check failed
+ * @throws BulwarkError certificate_invalid (or certificate_expired), with a detail saying which
+ *   check failed
  */
 export async function verifyClientCertificate(
   presented: string | Uint8Array,
@@ -59,12 +60,13 @@ export async function verifyClientCertificate(
   if (!signed) throw invalid('bad signature: the certificate was not signed by the issuing CA');
 
   const { notBefore, notAfter } = cert;
+  const expired = (detail: string) => new BulwarkError('certificate_expired', detail);
   if (now < notBefore.getTime())
-    throw invalid(`not yet valid: the certificate is valid from ${notBefore.toISOString()}`);
+    throw expired(`not yet valid: the certificate is valid from ${notBefore.toISOString()}`);
   if (now > notAfter.getTime())
-    throw invalid(`expired: the certificate expired at ${notAfter.toISOString()}`);
+    throw expired(`expired: the certificate expired at ${notAfter.toISOString()}`);
   if (now > issuer.notAfter.getTime())
-    throw invalid(`expired: the issuing CA expired at ${issuer.notAfter.toISOString()}`);
+    throw expired(`expired: the issuing CA expired at ${issuer.notAfter.toISOString()}`);
 
   const { deviceId, orgId } = deviceClaims(cert);
   return {

@@ -113,6 +113,24 @@ export const ERRORS = {
     kind: 'unauthenticated',
     title: 'The client certificate has been revoked',
   },
+  certificate_expired: {
+    kind: 'unauthenticated',
+    title: 'The client certificate has expired or is not valid yet',
+  },
+  // the device edge (core/src/edge): one admission rule for every transport
+  device_key_invalid: { kind: 'unauthenticated', title: 'The device id or device key is wrong' },
+  device_quarantined: {
+    kind: 'forbidden',
+    title: 'The device is quarantined: only its management plane and updates are open',
+  },
+  wrong_organization: {
+    kind: 'forbidden',
+    title: 'The credential belongs to another organization or device than the request names',
+  },
+  credential_locked: {
+    kind: 'rate_limited',
+    title: 'Too many failed authentications from this source; try again later',
+  },
   // firmware repository
   firmware_root_missing: {
     kind: 'conflict',

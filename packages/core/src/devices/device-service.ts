@@ -5,6 +5,7 @@ import {
   type UpdateDeviceRequest,
 } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
+import type { DomainEvents } from '../ports/events.js';
 import type { Device, DeviceFilter, DevicePatch, Page } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
@@ -12,7 +13,15 @@ import type { LocationService } from './location-service.js';
 
 /** The device registry. */
 export class DeviceService {
-  constructor(private readonly d: { storage: Storage; clock: Clock; locations: LocationService }) {}
+  constructor(
+    private readonly d: {
+      storage: Storage;
+      clock: Clock;
+      locations: LocationService;
+      /** Told about state changes (quarantine, decommission …): access changes cut live sessions. */
+      events?: DomainEvents;
+    },
+  ) {}
 
   /** Registers a device in state `provisioned`. */
   async create(orgId: string, req: CreateDeviceRequest): Promise<Device> {
@@ -86,8 +95,20 @@ export class DeviceService {
   }
 
   async #apply(orgId: string, id: string, patch: DevicePatch): Promise<Device> {
+    const before =
+      patch.state === undefined ? undefined : await this.d.storage.devices.get(orgId, id);
     const updated = await this.d.storage.devices.update(orgId, id, patch);
     if (!updated) throw new BulwarkError('not_found', 'no such device in this organization');
+    if (before && before.state !== updated.state) {
+      this.d.events?.emit({
+        type: 'device.state_changed',
+        orgId,
+        at: patch.updatedAt ?? this.d.clock.now(),
+        deviceId: id,
+        from: before.state,
+        to: updated.state,
+      });
+    }
     return updated;
   }
 }

@@ -1,5 +1,6 @@
 import { BulwarkError, type CreateApiKeyRequest, type Permission } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
+import type { DomainEvents } from '../ports/events.js';
 import type { ApiKey } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
@@ -22,7 +23,14 @@ export function parseApiKey(presented: string): { id: string; secret: string } |
 
 /** Scoped API keys: shown once, stored hashed, revocable, never wider than their creator. */
 export class ApiKeyService {
-  constructor(private readonly d: { storage: Storage; clock: Clock }) {}
+  constructor(
+    private readonly d: {
+      storage: Storage;
+      clock: Clock;
+      /** Told about revocations: live MQTT/WebSocket sessions of the key are cut on every node. */
+      events?: DomainEvents;
+    },
+  ) {}
 
   /** Lists the organization's keys, newest first. */
   list(orgId: string): Promise<ApiKey[]> {
@@ -68,8 +76,10 @@ export class ApiKeyService {
 
   /** Revokes a key of this organization at once. */
   async revoke(orgId: string, id: string): Promise<void> {
-    if (!(await this.d.storage.apiKeys.revoke(orgId, id, this.d.clock.now()))) {
+    const at = this.d.clock.now();
+    if (!(await this.d.storage.apiKeys.revoke(orgId, id, at))) {
       throw new BulwarkError('not_found', 'no such live API key in this organization');
     }
+    this.d.events?.emit({ type: 'api_key.revoked', orgId, at, keyId: id });
   }
 }

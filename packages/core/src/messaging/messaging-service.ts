@@ -5,6 +5,7 @@ import {
   type UpdateChannelRequest,
 } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
+import type { DomainEvents, PrincipalRef } from '../ports/events.js';
 import type {
   AggregateFn,
   Bucket,
@@ -81,6 +82,8 @@ export class MessagingService {
       onBatch?: (batch: { rows: number; ms: number; error?: unknown }) => void;
       /** Told about every ingest: accepted, or refused with its error code. */
       onIngest?: (protocol: IngestProtocol, outcome: string) => void;
+      /** Told about changed rights: live subscriptions are authorized again on every node. */
+      events?: DomainEvents;
     },
   ) {
     this.writer = new BatchWriter(d.storage.messages, d.config.writer, d.onBatch);
@@ -134,8 +137,7 @@ export class MessagingService {
   async deleteChannel(orgId: string, id: string): Promise<void> {
     if (!(await this.d.storage.channels.delete(orgId, id)))
       throw new BulwarkError('not_found', 'no such channel in this organization');
-    this.#channels.delete(id);
-    this.#conns.deletePrefix(`${id}|`);
+    this.#changed(orgId, id, null);
   }
 
   /** Connects a device or API key of the organization to a channel with publish/subscribe rights. */
@@ -152,7 +154,8 @@ export class MessagingService {
       );
     const conn: ChannelConnection = { orgId, channelId, ...req, createdAt: this.d.clock.now() };
     await this.d.storage.channels.connect(conn);
-    this.#conns.delete(`${channelId}|${req.clientType}|${req.clientId}`);
+    // A connection may be replaced with fewer rights than before.
+    this.#changed(orgId, channelId, { type: req.clientType, id: req.clientId });
     return conn;
   }
 
@@ -166,7 +169,29 @@ export class MessagingService {
     if (!(await this.d.storage.channels.disconnect(orgId, channelId, clientType, clientId))) {
       throw new BulwarkError('not_found', 'no such connection');
     }
-    this.#conns.delete(`${channelId}|${clientType}|${clientId}`);
+    this.#changed(orgId, channelId, { type: clientType, id: clientId });
+  }
+
+  /**
+   * Forgets the cached rights on a channel (of one client, or everyone's with null): an access
+   * change made on another node must not wait for the cache to expire.
+   */
+  forgetRights(channelId: string, client: PrincipalRef | null): void {
+    if (client === null) {
+      this.#channels.delete(channelId);
+      this.#conns.deletePrefix(`${channelId}|`);
+    } else this.#conns.delete(`${channelId}|${client.type}|${client.id}`);
+  }
+
+  #changed(orgId: string, channelId: string, client: PrincipalRef | null): void {
+    this.forgetRights(channelId, client);
+    this.d.events?.emit({
+      type: 'channel.access_changed',
+      orgId,
+      at: this.d.clock.now(),
+      channelId,
+      client,
+    });
   }
 
   /** Who is connected to a channel. */

@@ -12,3 +12,4 @@ export type * from './blobs.js';
 export type * from './firmware.js';
 export type * from './updates.js';
 export type * from './rollouts.js';
+export type * from './events.js';

@@ -54,7 +54,7 @@ export async function dispatch(
     const creds = credentialsOf(strings(meta.options, OPT.UriQuery));
     if (creds === undefined)
       throw new BulwarkError('unauthenticated', 'add ?auth=<deviceId>:<key>');
-    const client = await ctx.hooks.authenticate(creds.deviceId, creds.key);
+    const client = await ctx.hooks.authenticate(creds.deviceId, creds.key, rsinfo.address);
     if (client === undefined)
       throw new BulwarkError('unauthenticated', 'device id or key is wrong');
     const x: Exchange = {

@@ -5,6 +5,8 @@ export interface CoapClient {
   type: 'device';
   id: string;
   orgId: string;
+  /** Whatever the hub admitted it as (opaque here; access changes match on it). */
+  principal?: unknown;
 }
 
 /** One message as the adapter hands it to the hub, or the hub hands it back for delivery. */
@@ -19,8 +21,11 @@ export interface CoapMessage {
 
 /** The security and ingest decisions the hub makes for the adapter; each denies unless it allows. */
 export interface CoapHooks {
-  /** Device-key auth: the `auth` Uri-Query is "<deviceId>:<deviceKey>". Return the client or undefined. */
-  authenticate(deviceId: string, key: string): Promise<CoapClient | undefined>;
+  /**
+   * Device-key auth: the `auth` Uri-Query is "<deviceId>:<deviceKey>", `source` the sender's
+   * address. Return the client, or undefined or throw a BulwarkError (e.g. rate_limited) to refuse.
+   */
+  authenticate(deviceId: string, key: string, source: string): Promise<CoapClient | undefined>;
   /** Accept a message; throw a BulwarkError (not_authorized, payload_too_large, senml_invalid, quota_exceeded, …) to refuse. */
   ingest(client: CoapClient, m: CoapMessage): Promise<void>;
   /** May this client observe this channel? */
@@ -50,6 +55,13 @@ export interface CoapServer {
   deliver(m: CoapMessage): void;
   /** Current counters. */
   stats(): CoapStats;
+  /**
+   * Ends the observations of the clients matching with a final notification carrying `code`
+   * (RFC 7641 §3.2: a non-2.xx notification ends an observation); returns how many.
+   */
+  endObservations(match: (c: CoapClient) => boolean, code?: string): number;
+  /** Asks `canSubscribe` again for every observation of the clients matching; ends refused ones. */
+  reauthorize(match: (c: CoapClient) => boolean): Promise<number>;
   /** Ends every observation and closes the UDP socket. */
   close(): Promise<void>;
 }

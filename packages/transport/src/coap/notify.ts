@@ -66,3 +66,18 @@ export function sendNotification(
   if (confirmable) o.lastConAt = opts.now;
   return { mid, confirmable };
 }
+
+/**
+ * Ends an observation from the server's side (RFC 7641 §3.2): one last notification with a
+ * non-2.xx code and no Observe option (§4.2), after which the client forgets the observation.
+ */
+export function sendFinal(o: Observer, code: string, diagnostic: string): void {
+  const s = o.stream;
+  s._packet.options = [];
+  s._packet.confirmable = false;
+  s._packet.ack = false;
+  s._packet.reset = false;
+  delete s._packet.messageId;
+  s.statusCode = code;
+  s._doSend(Buffer.from(diagnostic));
+}

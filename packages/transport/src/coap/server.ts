@@ -11,9 +11,9 @@ import { contentFormatOf } from './content-format.js';
 import type { AdapterContext, RequestMeta } from './context.js';
 import { checkDatagram, encodeReset } from './datagram.js';
 import { dispatch } from './dispatch.js';
-import type { CoapHooks, CoapLogger, CoapMessage, CoapServer } from './hooks.js';
+import type { CoapClient, CoapHooks, CoapLogger, CoapMessage, CoapServer } from './hooks.js';
 import { resolveCoapLimits, type CoapLimits } from './limits.js';
-import { sendNotification } from './notify.js';
+import { sendFinal, sendNotification } from './notify.js';
 import { ObserverRegistry, type Observer } from './observers.js';
 import { OPT, removeOption, snapshotOptions } from './options.js';
 import { RepresentationStore } from './representations.js';
@@ -215,9 +215,42 @@ export async function startCoapServer(
     if (ctx.observers.remove(o)) o.stream.end();
   };
 
+  /** Ends one observation with a final error notification (an access change took it away). */
+  const end = (o: Observer, code: string, why: string): void => {
+    if (!ctx.observers.remove(o)) return;
+    try {
+      if (!ctx.closed) sendFinal(o, code, why);
+    } catch (err) {
+      ctx.log?.warn({ err, client: o.client.id }, 'coap final notification could not be sent');
+    }
+    o.stream.end();
+  };
+  const endObservations = (match: (c: CoapClient) => boolean, code = '4.03'): number => {
+    let n = 0;
+    for (const o of ctx.observers.all()) {
+      if (!match(o.client)) continue;
+      end(o, code, 'the credential or device state no longer allows this observation');
+      n++;
+    }
+    return n;
+  };
+  const reauthorize = async (match: (c: CoapClient) => boolean): Promise<number> => {
+    let n = 0;
+    for (const o of ctx.observers.all()) {
+      if (!match(o.client)) continue;
+      const ok = await ctx.hooks.canSubscribe(o.client, o.ref.channelId).catch(() => false);
+      if (ok) continue;
+      end(o, '4.03', 'this device may no longer observe this channel');
+      n++;
+    }
+    return n;
+  };
+
   return {
     port,
     deliver,
+    endObservations,
+    reauthorize,
     stats: () => ({
       observers: ctx.observers.size,
       requests: ctx.counters.requests,

@@ -14,6 +14,7 @@ import {
   type RouteDef,
   type StreamedResponse,
 } from '@bulwark/protocol';
+import type { EdgePrincipal } from '@bulwark/core';
 import type { HandlerContext, Handlers, HttpServices } from './context.js';
 import { auditHandlers } from './handlers/audit.js';
 import { authHandlers } from './handlers/auth.js';
@@ -58,6 +59,17 @@ declare module 'fastify' {
 }
 
 const PREFIX = '/api/v1';
+
+/** A device principal as the handlers see it (its record, the certificate it used if any). */
+function admitted(p: EdgePrincipal): NonNullable<HandlerContext['device']> {
+  if (p.type !== 'device')
+    throw new BulwarkError('certificate_required', 'a device credential is required here');
+  return {
+    device: p.device,
+    cert: p.credential.kind === 'certificate' ? p.credential.cert : null,
+    principal: p,
+  };
+}
 
 /** Builds the Fastify app serving the REST API, OpenAPI document and health endpoints. */
 export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstance> {
@@ -236,20 +248,24 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     }
   }
 
+  /** The device a request's certificate or HTTP Basic device key admits (the admission rule). */
   async function deviceFromKey(req: FastifyRequest) {
     const decoded = Buffer.from(
       (req.headers.authorization ?? '').slice(6).trim(),
       'base64',
     ).toString('utf8');
     const colon = decoded.indexOf(':');
-    const device =
-      colon > 0
-        ? await s.pki.authenticateDeviceKey(decoded.slice(0, colon), decoded.slice(colon + 1))
-        : undefined;
-    if (!device) throw new BulwarkError('unauthenticated', 'the device id or device key is wrong');
-    if (device.state === 'quarantined')
-      throw new BulwarkError('forbidden', 'the device is quarantined');
-    return { device, cert: null };
+    return admitted(
+      await s.admission.admit({
+        credential: {
+          kind: 'device_key',
+          deviceId: colon > 0 ? decoded.slice(0, colon) : '',
+          secret: colon > 0 ? decoded.slice(colon + 1) : '',
+        },
+        transport: 'http',
+        source: req.ip,
+      }),
+    );
   }
 
   async function deviceFromTls(req: FastifyRequest) {
@@ -259,7 +275,13 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     const org = peer.subject?.O;
     if (typeof org !== 'string')
       throw new BulwarkError('certificate_invalid', 'not a Bulwark device certificate');
-    return s.pki.authenticateDevice(org, peer.raw);
+    return admitted(
+      await s.admission.admit({
+        credential: { kind: 'certificate', der: peer.raw, claimedOrgId: org },
+        transport: 'http',
+        source: req.ip,
+      }),
+    );
   }
 
   if (opts.ddi) await registerDdiRoutes(app, opts.ddi);

@@ -1,9 +1,12 @@
 import type {
+  Admission,
+  AlertService,
   ApiKeyService,
   AuditService,
   AuthService,
   CertificateRecord,
   Device,
+  DevicePrincipal,
   DeviceService,
   FirmwareRepoService,
   LocationService,
@@ -25,6 +28,9 @@ import { BulwarkError } from '@bulwark/protocol';
 /** The core services the REST API calls. */
 export interface HttpServices {
   auth: AuthService;
+  /** The one admission rule of the device edge (device certificates and keys). */
+  admission: Admission;
+  alerts: AlertService;
   apiKeys: ApiKeyService;
   orgs: OrgService;
   devices: DeviceService;
@@ -47,8 +53,8 @@ export interface HttpServices {
 /** What a handler knows about the call, and what it tells the audit log. */
 export interface HandlerContext {
   principal: Principal | null;
-  /** The device behind a verified client certificate, on `device` routes. */
-  device: { device: Device; cert: CertificateRecord | null } | null;
+  /** The device admitted by its certificate or key, on `device` routes. */
+  device: { device: Device; cert: CertificateRecord | null; principal: DevicePrincipal } | null;
   source: string;
   /** Filled by handlers where the route params don't say it (e.g. the id of a created device). */
   audit: {

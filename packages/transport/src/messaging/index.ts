@@ -2,8 +2,11 @@ export {
   hubMqttHooks,
   type DevicePlaneHook,
   type HubClient,
+  type HubMqttHooks,
   type MqttHookServices,
 } from './mqtt-hooks.js';
+export { admissionConnectCode } from './admission-codes.js';
+export { mqttLiveSessions } from './mqtt-live-sessions.js';
 export { listenMqttTls, type MqttTlsOptions } from './mqtt-tls.js';
 export { mqttReasonCode } from './reason-codes.js';
 export { attachMqttWebSocket } from './mqtt-ws.js';

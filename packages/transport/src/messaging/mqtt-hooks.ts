@@ -1,33 +1,51 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  ApiKeyService,
-  AuthService,
-  Device,
-  MessagingClient,
-  MessagingService,
-  PkiService,
+import {
+  AdmissionError,
+  mayUse,
+  sessionKeyOf,
+  type Admission,
+  type DomainEvents,
+  type EdgeCredential,
+  type EdgePrincipal,
+  type EdgeTransport,
+  type MessagingClient,
+  type MessagingService,
+  type Plane,
 } from '@bulwark/core';
 import { parseTopic } from '@bulwark/protocol';
 import {
   MqttRefusal,
   type ClientIdentity,
   type ConnectInfo,
+  type ConnectRefusal,
   type InboundPublish,
   type MqttHooks,
 } from '../mqtt/hooks.js';
 import { verifiedCertificates } from './mqtt-tls.js';
+import { admissionConnectCode } from './admission-codes.js';
 import { mqttReasonCode } from './reason-codes.js';
 
 /** What the hub knows about a connected MQTT client. */
 export interface HubClient extends MessagingClient {
-  /** The certificate serial a device authenticated with (to cut it on revocation). */
+  /** Who it was admitted as (its credential, its state at admission). */
+  principal: EdgePrincipal;
+  /** The certificate serial a device authenticated with. */
   certSerial?: string;
   /** This connection's own id: a device's presence belongs to one connection. */
   sessionId: string;
+  /** The engine's session key (sessionKeyOf): the principal, never the client id alone. */
+  sessionKey: string;
+  /** Where it connected from. */
+  source: string;
+  transport: EdgeTransport;
 }
 
 /** Topics under `$devices/{id}/` that only the hub sends on (a device may not publish there). */
 const HUB_TO_DEVICE = /^(twin\/desired|commands\/[^/]+|updates\/[^/]+)$/;
+
+/** The plane a `$devices/{id}/…` topic belongs to (updates stay open to a quarantined device). */
+const planeOf = (rest: string): Plane =>
+  rest === 'firmware' || rest.startsWith('updates/') ? 'updates' : 'management';
 
 /**
  * The hub's side of the device management plane: what a device publishes on its own plane, and
@@ -43,10 +61,11 @@ export interface DevicePlaneHook {
 
 /** The services the hub's MQTT hooks use. */
 export interface MqttHookServices {
-  auth: Pick<AuthService, 'authenticate'>;
-  apiKeys?: ApiKeyService;
-  pki: Pick<PkiService, 'authenticateDevice' | 'authenticateDeviceKey'>;
+  /** The one admission rule (core/src/edge/admission.ts). */
+  admission: Pick<Admission, 'admit'>;
   messaging: Pick<MessagingService, 'canPublish' | 'canSubscribe' | 'ingest'>;
+  /** Typed domain events: connects, disconnects, take-overs, denials. */
+  events?: DomainEvents;
   /** Presence and denial counters. */
   onConnect?(client: HubClient): void;
   onDisconnect?(client: HubClient, reason: string): void;
@@ -55,74 +74,100 @@ export interface MqttHookServices {
   devicePlane?: DevicePlaneHook;
 }
 
+/** The hooks plus what the hub needs to act on its live sessions. */
+export interface HubMqttHooks extends MqttHooks {
+  /** The clients connected right now, by connection (session id). */
+  readonly live: ReadonlyMap<string, HubClient>;
+}
+
 const client = (c: ClientIdentity) => c.principal as HubClient;
 
+/** The credential a CONNECT carries, or a refusal code when it carries none. */
+function credentialOf(info: ConnectInfo): EdgeCredential | ConnectRefusal {
+  const pre = info.certificate;
+  if (pre) return { kind: 'certificate', der: pre.der, claimedOrgId: pre.subjectO ?? '' };
+  const password = info.password ? Buffer.from(info.password).toString('utf8') : undefined;
+  if (!password) return 0x87;
+  if (password.startsWith('bwk_')) return { kind: 'api_key', secret: password };
+  if (!info.username) return 0x86;
+  return { kind: 'device_key', deviceId: info.username, secret: password };
+}
+
 /**
- * The hub's MQTT security: a device authenticates with its certificate (mutual TLS) or its device
- * key (username = device id, password = key); an application with an API key as the password.
- * Devices use their own `$devices/{id}/…` plane and the channels they are connected to; everything
- * else is denied. Every publish to a channel goes through messaging's ingest before it is
- * acknowledged, so a PUBACK means stored (persisted channels) and on the bus.
+ * The hub's MQTT security, on the one admission rule: a device authenticates with its certificate
+ * (mutual TLS) or its device key (username = device id, password = key); an application with an
+ * API key as the password. **Sessions belong to their principal**: the session key is the device
+ * (whose client id must be its id, or empty, which means its id) or the application key plus its
+ * client id — never the client-chosen string alone, so another tenant's credential cannot resume
+ * or take over anyone's session. Devices use their own `$devices/{id}/…` plane and the channels
+ * they are connected to, within what their state opens (policy.ts); everything else is denied.
+ * Every publish to a channel goes through messaging's ingest before it is acknowledged.
  */
-export function hubMqttHooks(s: MqttHookServices): MqttHooks {
-  const identity = (
-    c: HubClient,
-    clientId: string,
-    info: ConnectInfo,
-  ): ClientIdentity | { refuse: 0x85 } => {
-    // A device's session is keyed on its id: another client id would let one device hold many.
-    if (c.type === 'device' && clientId !== '' && clientId !== c.id) return { refuse: 0x85 };
-    void info;
-    return { id: c.type === 'device' ? c.id : clientId || `app-${c.id}`, principal: c };
+export function hubMqttHooks(s: MqttHookServices): HubMqttHooks {
+  const live = new Map<string, HubClient>();
+  /** The connection most recently admitted per session key (to name a take-over's newcomer). */
+  const newest = new Map<string, HubClient>();
+  const now = () => Date.now();
+
+  const denied = (who: HubClient, action: 'publish' | 'subscribe', resource: string) => {
+    s.onDenied?.(who, action, resource);
+    s.events?.emit({
+      type: 'authz.denied',
+      orgId: who.orgId,
+      at: now(),
+      principal: { type: who.type, id: who.id },
+      transport: who.transport,
+      action,
+      resource,
+    });
   };
+
   return {
+    live,
     async authenticate(info) {
+      const transport: EdgeTransport = info.listener === 'ws' ? 'mqtt-ws' : 'mqtt';
+      let principal: EdgePrincipal;
       try {
-        if (info.certificate) {
-          // Verified by the TLS listener a moment ago, or (another transport) verified here.
-          const pre = verifiedCertificates.get(info.certificate.der) as
-            Awaited<ReturnType<MqttHookServices['pki']['authenticateDevice']>> | undefined;
-          const { device, cert } =
-            pre ??
-            (await s.pki.authenticateDevice(info.certificate.subjectO ?? '', info.certificate.der));
-          if (device.state === 'quarantined') return { refuse: 0x8a };
-          return identity(
-            {
-              type: 'device',
-              id: device.id,
-              orgId: device.orgId,
-              certSerial: cert.serial,
-              sessionId: randomUUID(),
-            },
-            info.clientId,
-            info,
-          );
+        // A certificate the TLS listener admitted a moment ago is not admitted twice.
+        const pre = info.certificate && verifiedCertificates.get(info.certificate.der);
+        if (pre) principal = pre as EdgePrincipal;
+        else {
+          const credential = credentialOf(info);
+          if (typeof credential === 'number') return { refuse: credential };
+          principal = await s.admission.admit({
+            credential,
+            transport,
+            source: info.remoteAddress,
+            ...(credential.kind === 'device_key'
+              ? { claims: { deviceId: credential.deviceId } }
+              : {}),
+          });
         }
-        const password = info.password ? Buffer.from(info.password).toString('utf8') : undefined;
-        if (!password) return { refuse: 0x87 };
-        if (password.startsWith('bwk_')) {
-          const p = await s.auth.authenticate(password);
-          return identity(
-            { type: 'api_key', id: p.id, orgId: p.orgId, sessionId: randomUUID() },
-            info.clientId,
-            info,
-          );
-        }
-        if (!info.username) return { refuse: 0x86 };
-        const device: Device | undefined = await s.pki.authenticateDeviceKey(
-          info.username,
-          password,
-        );
-        if (!device) return { refuse: 0x86 };
-        if (device.state === 'quarantined') return { refuse: 0x8a };
-        return identity(
-          { type: 'device', id: device.id, orgId: device.orgId, sessionId: randomUUID() },
-          info.clientId,
-          info,
-        );
-      } catch {
-        return { refuse: info.certificate ? 0x87 : 0x86 };
+      } catch (err) {
+        if (err instanceof AdmissionError) return { refuse: admissionConnectCode(err) };
+        throw err;
       }
+      // A device's client id is its id; an empty one means exactly that (MQTT 5 tells it back).
+      if (principal.type === 'device' && info.clientId !== '' && info.clientId !== principal.id)
+        return { refuse: 0x85 };
+      const clientId = principal.type === 'device' ? principal.id : info.clientId;
+      const sessionId = randomUUID();
+      const key = sessionKeyOf(principal, clientId || `anon-${sessionId}`);
+      const who: HubClient = {
+        sessionKey: key,
+        type: principal.type,
+        id: principal.id,
+        orgId: principal.orgId,
+        principal,
+        sessionId,
+        source: info.remoteAddress,
+        transport,
+        ...(principal.type === 'device' && principal.credential.kind === 'certificate'
+          ? { certSerial: principal.credential.serial }
+          : {}),
+      };
+      newest.set(key, who);
+      return { id: key, principal: who, ...(clientId !== '' ? { clientId } : {}) };
     },
 
     async authorizePublish(c, topic) {
@@ -130,14 +175,17 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
       const who = client(c);
       const ok =
         t?.kind === 'channel'
-          ? t.subtopic !== '#' && (await s.messaging.canPublish(who, t.channelId))
+          ? mayUse(who.principal, 'channels') &&
+            t.subtopic !== '#' &&
+            (await s.messaging.canPublish(who, t.channelId))
           : t?.kind === 'device' &&
             who.type === 'device' &&
             t.deviceId === who.id &&
             t.rest !== '' &&
+            mayUse(who.principal, planeOf(t.rest)) &&
             // With the management plane on, what the hub sends is not the device's to publish.
             !(s.devicePlane && HUB_TO_DEVICE.test(t.rest));
-      if (!ok) s.onDenied?.(who, 'publish', topic);
+      if (!ok) denied(who, 'publish', topic);
       return ok ? 0 : 0x87;
     },
 
@@ -146,9 +194,12 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
       const who = client(c);
       const ok =
         t?.kind === 'channel'
-          ? await s.messaging.canSubscribe(who, t.channelId)
-          : t?.kind === 'device' && who.type === 'device' && t.deviceId === who.id;
-      if (!ok) s.onDenied?.(who, 'subscribe', filter);
+          ? mayUse(who.principal, 'channels') && (await s.messaging.canSubscribe(who, t.channelId))
+          : t?.kind === 'device' &&
+            who.type === 'device' &&
+            t.deviceId === who.id &&
+            mayUse(who.principal, planeOf(t.rest));
+      if (!ok) denied(who, 'subscribe', filter);
       return ok ? qos : 0x87;
     },
 
@@ -183,13 +234,53 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
 
     onConnect: (c) => {
       const who = client(c);
+      live.set(who.sessionId, who);
       s.onConnect?.(who);
-      if (who.type === 'device') s.devicePlane?.connected(who);
+      if (who.type !== 'device') return;
+      s.events?.emit({
+        type: 'device.connected',
+        orgId: who.orgId,
+        at: now(),
+        deviceId: who.id,
+        sessionId: who.sessionId,
+        transport: who.transport,
+        source: who.source,
+        certSerial: who.certSerial ?? null,
+      });
+      s.devicePlane?.connected(who);
     },
     onDisconnect: (c, reason, info) => {
       const who = client(c);
+      live.delete(who.sessionId);
+      if (newest.get(c.id) === who) newest.delete(c.id);
       s.onDisconnect?.(who, reason);
-      if (who.type === 'device') s.devicePlane?.disconnected(who, reason, info.clean);
+      if (who.type !== 'device') return;
+      // Taken over by a newer connection of the same device: it is still online (no offline
+      // alert), but a credential that keeps fighting from two places is a conflict (monitoring).
+      const takenOver = reason === 'session_taken_over';
+      const successor = newest.get(c.id);
+      if (takenOver && successor) {
+        s.events?.emit({
+          type: 'device.session_taken_over',
+          orgId: who.orgId,
+          at: now(),
+          deviceId: who.id,
+          transport: successor.transport,
+          previousSource: who.source,
+          source: successor.source,
+        });
+      }
+      s.events?.emit({
+        type: 'device.disconnected',
+        orgId: who.orgId,
+        at: now(),
+        deviceId: who.id,
+        sessionId: who.sessionId,
+        transport: who.transport,
+        reason,
+        clean: info.clean,
+      });
+      s.devicePlane?.disconnected(who, reason, info.clean || takenOver);
     },
     onSubscribed: (c, subs) => {
       const who = client(c);

@@ -9,15 +9,16 @@ export interface MqttTlsOptions {
   key: string;
   cert: string;
   /**
-   * Verifies a presented client certificate (signature by the organization's CA, validity, live
-   * revocation state, device state); throws to refuse.
+   * Admits a presented client certificate (signature by the organization's CA, validity, live
+   * revocation state, device state — the admission rule) and returns the principal; throws to
+   * refuse.
    */
-  verify(subjectO: string, der: Uint8Array): Promise<unknown>;
+  verify(subjectO: string, der: Uint8Array, remoteAddress: string): Promise<unknown>;
   /** Told about every refused certificate (for metrics and logs). */
   onRefused?(reason: string, remoteAddress: string): void;
 }
 
-/** Certificates this listener verified, so the authenticate hook need not verify them again. */
+/** Certificates this listener admitted (→ principal), so the authenticate hook need not again. */
 export const verifiedCertificates = new WeakMap<Uint8Array, unknown>();
 
 /**
@@ -47,7 +48,7 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<tl
       const o_ = peer.subject?.O;
       const subjectO = (Array.isArray(o_) ? o_[0] : o_) ?? '';
       socket.pause();
-      o.verify(subjectO, der).then(
+      o.verify(subjectO, der, remoteAddress).then(
         (verified) => {
           if (socket.destroyed) return;
           verifiedCertificates.set(der, verified);

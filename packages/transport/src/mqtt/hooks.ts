@@ -32,7 +32,8 @@ export type ConnectRefusal =
   | 0x8a // Banned
   | 0x85 // Client Identifier not valid
   | 0x88 // Server unavailable
-  | 0x97; // Quota exceeded
+  | 0x97 // Quota exceeded
+  | 0x9f; // Connection rate exceeded
 
 export type Maybe<T> = T | Promise<T>;
 

@@ -3,10 +3,10 @@
  * services; the routes never see storage.
  */
 import type {
+  Admission,
   CertificateRecord,
   Device,
   FirmwareRepoService,
-  PkiService,
   TwinService,
   UpdateJobRecord,
 } from '@bulwark/core';
@@ -33,7 +33,8 @@ export interface DdiJobs {
 
 /** Dependencies of the DDI routes. */
 export interface DdiDeps {
-  pki: Pick<PkiService, 'authenticateDevice' | 'authenticateDeviceKey'>;
+  /** The one admission rule (certificate or target token → the controller). */
+  admission: Pick<Admission, 'admit'>;
   firmware: Pick<FirmwareRepoService, 'get' | 'download'>;
   twins: Pick<TwinService, 'get' | 'acceptReported'>;
   jobs: DdiJobs;

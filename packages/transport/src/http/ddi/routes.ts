@@ -14,6 +14,8 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   contentRange,
+  requirePlane,
+  type EdgeCredential,
   type FirmwareArtifactRecord,
   type Principal,
   type UpdateJobRecord,
@@ -173,26 +175,25 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
     );
   });
 
+  /**
+   * The controller, through the admission rule: its client certificate or `TargetToken <device
+   * key>`, which must be the path's controller in the path's tenant. Updates stay open to a
+   * quarantined device (policy.ts).
+   */
   async function authenticate(req: FastifyRequest<{ Params: Params }>): Promise<DdiCaller> {
     const { tenant, controllerId } = req.params;
-    let caller: DdiCaller | undefined;
     const socket = req.raw.socket as Partial<TLSSocket>;
     const peer = socket.getPeerCertificate?.(false);
     const header = req.headers.authorization ?? '';
+    let credential: EdgeCredential;
     if (peer?.raw) {
       const org = peer.subject?.O;
       if (typeof org !== 'string')
         throw new BulwarkError('certificate_invalid', 'not a Bulwark device certificate');
-      caller = await d.pki.authenticateDevice(org, peer.raw);
+      credential = { kind: 'certificate', der: peer.raw, claimedOrgId: org };
     } else if (/^TargetToken\s+\S+$/i.test(header)) {
-      const token = header.replace(/^TargetToken\s+/i, '');
-      const device = await d.pki.authenticateDeviceKey(controllerId, token);
-      if (!device)
-        throw new BulwarkError(
-          'unauthenticated',
-          'the target token is not valid for this controller',
-        );
-      caller = { device, cert: null };
+      const secret = header.replace(/^TargetToken\s+/i, '');
+      credential = { kind: 'device_key', deviceId: controllerId, secret };
     } else if (/^GatewayToken\s/i.test(header)) {
       throw new BulwarkError(
         'unauthenticated',
@@ -204,13 +205,18 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
         'send "Authorization: TargetToken <device key>" or present the device certificate',
       );
     }
-    if (caller.device.id !== controllerId)
-      throw new BulwarkError('forbidden', 'the credentials belong to another controller');
-    if (caller.device.orgId !== tenant)
-      throw new BulwarkError('not_found', `controller ${controllerId} is not in tenant ${tenant}`);
-    if (caller.device.state === 'quarantined')
-      throw new BulwarkError('forbidden', 'the device is quarantined');
-    return caller;
+    const p = await d.admission.admit({
+      credential,
+      transport: 'ddi',
+      source: req.ip,
+      claims: { orgId: tenant, deviceId: controllerId },
+    });
+    if (p.type !== 'device') throw new BulwarkError('certificate_required');
+    requirePlane(p, 'updates');
+    return {
+      device: p.device,
+      cert: p.credential.kind === 'certificate' ? p.credential.cert : null,
+    };
   }
 
   async function jobOf(c: DdiCaller, raw: string): Promise<UpdateJobRecord> {

@@ -3,6 +3,7 @@ import {
   type FirmwareArtifactRecord,
   type FirmwareRootRecord,
   type Principal,
+  requirePlane,
 } from '@bulwark/core';
 import { BulwarkError } from '@bulwark/protocol';
 import type { OperationOutput } from '@bulwark/protocol';
@@ -48,8 +49,10 @@ const artifactView = (a: FirmwareArtifactRecord): ArtifactView => ({
 /** The caller on `principal-or-device` routes: the principal, or the device acting as one. */
 function callerOf(ctx: HandlerContext): Principal {
   if (ctx.principal) return ctx.principal;
-  const d = ctx.device?.device;
-  if (!d) throw new BulwarkError('unauthenticated');
+  if (!ctx.device) throw new BulwarkError('unauthenticated');
+  // A device reads firmware for its updates: open to a quarantined one too (policy.ts).
+  requirePlane(ctx.device.principal, 'updates');
+  const d = ctx.device.device;
   return { kind: 'device', id: d.id, orgId: d.orgId, name: d.name, role: null, permissions: [] };
 }
 

@@ -1,4 +1,5 @@
 import { BulwarkError } from '@bulwark/protocol';
+import { requirePlane } from '@bulwark/core';
 import type { Channel, ChannelConnection, Envelope, MessageQuery } from '@bulwark/core';
 import type { ChannelView, ConnectionView, MessageView } from '@bulwark/protocol';
 import type { Handlers, HttpServices } from '../context.js';
@@ -68,6 +69,8 @@ export function messagingHandlers(s: HttpServices): MessagingHandlers {
         'certificate_required',
         'present the device certificate or the device key',
       );
+    // Channel data is closed to a quarantined device (policy.ts): 403 device_quarantined.
+    requirePlane(ctx.device.principal, 'channels');
     const d = ctx.device.device;
     const payload = body instanceof Uint8Array ? body : new Uint8Array(0);
     const env = await s.messaging.ingest(

@@ -1,4 +1,5 @@
 import { BulwarkError } from '@bulwark/protocol';
+import { requirePlane } from '@bulwark/core';
 import type { Handlers, HttpServices } from '../context.js';
 import { principalOf } from '../context.js';
 import { certificateView, deviceKeyView, enrollmentView, iso } from '../views.js';
@@ -63,6 +64,8 @@ export function pkiHandlers(s: HttpServices): PkiHandlers {
     },
     renewCertificate: async ({ body }, ctx) => {
       if (!ctx.device?.cert) throw new BulwarkError('certificate_required');
+      // A quarantined device's credential is not extended (policy.ts).
+      requirePlane(ctx.device.principal, 'renewal');
       const e = await s.pki.renew(ctx.device.device, body.csr);
       ctx.audit.detail = { serial: e.cert.serial, previous: ctx.device.cert.serial };
       return enrollmentView(e);

@@ -1,0 +1,273 @@
+/**
+ * The one admission rule of the device edge (DESIGN.md §4.1): a credential — client certificate,
+ * device key or API key — becomes the principal it names (device or application, with its
+ * organization and state) or a typed refusal. MQTT over TLS and WebSocket, HTTP ingest, DDI, CoAP,
+ * and later the gateway and the remote-access relay all call `admit`; nothing else decides.
+ *
+ * Failures are counted per source and per source + claimed subject in a failure throttle, so a
+ * flood of wrong keys from one address is refused before any lookup (`locked`), and every failure
+ * is an `auth.failed` domain event (monitoring, metrics).
+ */
+import { BulwarkError } from '@bulwark/protocol';
+import type { Clock } from '../ports/clock.js';
+import type { CredentialKind, DomainEvents, RefusalReason } from '../ports/events.js';
+import type { CertificateRecord, Device } from '../ports/records.js';
+import type { Storage } from '../ports/storage.js';
+import { safeEqual, sha256Hex } from '../shared/hash.js';
+import { parseApiKey } from '../identity/api-key-service.js';
+import {
+  AdmissionError,
+  type AdmissionRequest,
+  type AppPrincipal,
+  type DevicePrincipal,
+  type EdgeCredential,
+  type EdgePrincipal,
+} from './principal.js';
+
+/** Counts failures per key and says how long a key must wait (see core's failure throttle). */
+export interface FailureThrottle {
+  /** 0 when every key may try now, else the longest wait in ms. */
+  retryAfterMs(keys: readonly string[]): number;
+  failed(keys: readonly string[]): void;
+  succeeded(keys: readonly string[]): void;
+}
+
+/** What admission reads. */
+export interface AdmissionDeps {
+  storage: Pick<Storage, 'devices' | 'deviceKeys' | 'apiKeys'>;
+  clock: Clock;
+  /** Chain, validity and revocation of a device certificate (PkiService.authenticateDevice). */
+  certificates: {
+    authenticateDevice(
+      claimedOrgId: string,
+      der: Uint8Array,
+    ): Promise<{ device: Device; cert: CertificateRecord }>;
+  };
+  events?: DomainEvents;
+  throttle?: FailureThrottle;
+}
+
+/** The subject a credential claims, for throttling and events (never the secret). */
+function subjectOf(c: EdgeCredential): string | null {
+  switch (c.kind) {
+    case 'certificate':
+      return `org:${c.claimedOrgId}`;
+    case 'device_key':
+      return `device:${c.deviceId}`;
+    case 'api_key':
+      return `key:${parseApiKey(c.secret)?.id ?? 'malformed'}`;
+  }
+}
+
+/** The refusal a BulwarkError from the certificate check stands for. */
+function certificateRefusal(err: unknown): RefusalReason {
+  if (!(err instanceof BulwarkError)) return 'unknown';
+  switch (err.code) {
+    case 'certificate_revoked':
+      return 'revoked';
+    case 'certificate_expired':
+      return 'expired';
+    case 'device_decommissioned':
+      return 'decommissioned';
+    default:
+      return 'unknown';
+  }
+}
+
+/** The one admission rule. */
+export class Admission {
+  constructor(private readonly d: AdmissionDeps) {}
+
+  /**
+   * Admits a credential or throws an AdmissionError with the reason. A quarantined device IS
+   * admitted (state `quarantined`): what it may still use is `policy.ts`'s to say.
+   */
+  async admit(req: AdmissionRequest): Promise<EdgePrincipal> {
+    const subject = subjectOf(req.credential);
+    const keys = [`src:${req.source}`, `src:${req.source}|${subject ?? '-'}`];
+    const wait = this.d.throttle?.retryAfterMs(keys) ?? 0;
+    if (wait > 0) {
+      const retryAfter = Math.ceil(wait / 1000);
+      return this.#refuse(
+        req,
+        new AdmissionError(
+          'locked',
+          req.credential.kind,
+          `too many failed authentications from ${req.source}; try again in ${retryAfter} s`,
+          { extra: { retryAfter } },
+        ),
+        null,
+        false,
+      );
+    }
+    let principal: EdgePrincipal;
+    try {
+      principal = await this.#principal(req.credential);
+      this.#checkClaims(req, principal);
+    } catch (err) {
+      if (!(err instanceof AdmissionError)) throw err;
+      this.d.throttle?.failed(keys);
+      return this.#refuse(req, err, err.orgId, true);
+    }
+    this.d.throttle?.succeeded([keys[1]!]);
+    return principal;
+  }
+
+  /** Reads a live principal again (its state or credential may have changed since admission). */
+  async current(p: EdgePrincipal): Promise<EdgePrincipal | undefined> {
+    if (p.type === 'api_key') {
+      const key = await this.d.storage.apiKeys.get(p.id);
+      const now = this.d.clock.now();
+      return key && key.revokedAt === null && (key.expiresAt === null || key.expiresAt > now)
+        ? p
+        : undefined;
+    }
+    const device = await this.d.storage.devices.get(p.orgId, p.id);
+    if (!device || device.state === 'decommissioned') return undefined;
+    return { ...p, device, state: device.state };
+  }
+
+  #refuse(
+    req: AdmissionRequest,
+    err: AdmissionError,
+    orgId: string | null,
+    counted: boolean,
+  ): never {
+    // A locked source is not told again and again to monitoring: the first refusals were.
+    if (counted) {
+      this.d.events?.emit({
+        type: 'auth.failed',
+        orgId,
+        at: this.d.clock.now(),
+        transport: req.transport,
+        source: req.source,
+        reason: err.reason,
+        credential: req.credential.kind as CredentialKind,
+        subject: subjectOf(req.credential),
+      });
+    }
+    throw err;
+  }
+
+  #checkClaims(req: AdmissionRequest, p: EdgePrincipal): void {
+    const c = req.claims;
+    if (c?.orgId !== undefined && c.orgId !== p.orgId) {
+      throw new AdmissionError(
+        'wrong_organization',
+        req.credential.kind,
+        'the credential belongs to another organization',
+        { orgId: p.orgId },
+      );
+    }
+    if (c?.deviceId !== undefined && (p.type !== 'device' || c.deviceId !== p.id)) {
+      throw new AdmissionError(
+        'wrong_device',
+        req.credential.kind,
+        `the credential is not device ${c.deviceId}'s`,
+        { orgId: p.orgId },
+      );
+    }
+  }
+
+  async #principal(c: EdgeCredential): Promise<EdgePrincipal> {
+    switch (c.kind) {
+      case 'certificate':
+        return this.#byCertificate(c.claimedOrgId, c.der);
+      case 'device_key':
+        return this.#byDeviceKey(c.deviceId, c.secret);
+      case 'api_key':
+        return this.#byApiKey(c.secret);
+    }
+  }
+
+  async #byCertificate(claimedOrgId: string, der: Uint8Array): Promise<DevicePrincipal> {
+    let r: { device: Device; cert: CertificateRecord };
+    try {
+      r = await this.d.certificates.authenticateDevice(claimedOrgId, der);
+    } catch (err) {
+      if (!(err instanceof BulwarkError) || err.kind === 'internal') throw err;
+      const reason = certificateRefusal(err);
+      throw new AdmissionError(reason, 'certificate', err.message, {
+        cause: err,
+        code: err.code,
+        ...(reason === 'revoked' || reason === 'decommissioned' ? { orgId: claimedOrgId } : {}),
+      });
+    }
+    return this.#device(r.device, 'certificate', {
+      kind: 'certificate',
+      serial: r.cert.serial,
+      cert: r.cert,
+    });
+  }
+
+  async #byDeviceKey(deviceId: string, secret: string): Promise<DevicePrincipal> {
+    if (deviceId === '' || secret === '')
+      throw new AdmissionError('malformed', 'device_key', 'a device id and key are required', {
+        code: 'device_key_invalid',
+      });
+    const hash = sha256Hex(secret);
+    for (const k of await this.d.storage.deviceKeys.listLiveByDeviceId(deviceId)) {
+      if (!safeEqual(k.secretHash, hash)) continue;
+      const device = await this.d.storage.devices.get(k.orgId, deviceId);
+      if (!device) break;
+      return this.#device(device, 'device_key', { kind: 'device_key', keyId: k.id });
+    }
+    throw new AdmissionError('unknown', 'device_key', 'the device id or device key is wrong', {
+      code: 'device_key_invalid',
+    });
+  }
+
+  #device(
+    device: Device,
+    kind: CredentialKind,
+    credential: DevicePrincipal['credential'],
+  ): DevicePrincipal {
+    if (device.state === 'decommissioned') {
+      throw new AdmissionError('decommissioned', kind, `device ${device.id} is decommissioned`, {
+        orgId: device.orgId,
+      });
+    }
+    return {
+      type: 'device',
+      id: device.id,
+      orgId: device.orgId,
+      state: device.state,
+      device,
+      credential,
+    };
+  }
+
+  async #byApiKey(presented: string): Promise<AppPrincipal> {
+    const parsed = parseApiKey(presented);
+    if (!parsed)
+      throw new AdmissionError('malformed', 'api_key', 'not an API key', {
+        code: 'api_key_invalid',
+      });
+    const key = await this.d.storage.apiKeys.get(parsed.id);
+    if (!key || !safeEqual(key.secretHash, sha256Hex(parsed.secret)))
+      throw new AdmissionError('unknown', 'api_key', 'the API key is not valid', {
+        code: 'api_key_invalid',
+      });
+    if (key.revokedAt !== null)
+      throw new AdmissionError('revoked', 'api_key', 'the API key has been revoked', {
+        code: 'api_key_revoked',
+        orgId: key.orgId,
+      });
+    if (key.expiresAt !== null && key.expiresAt <= this.d.clock.now())
+      throw new AdmissionError('expired', 'api_key', 'the API key has expired', {
+        code: 'api_key_invalid',
+        orgId: key.orgId,
+      });
+    // Record use at most once a minute (audits look for keys unused for months).
+    const now = this.d.clock.now();
+    if (key.lastUsedAt === null || now - key.lastUsedAt > 60_000)
+      await this.d.storage.apiKeys.touch(key.id, now);
+    return {
+      type: 'api_key',
+      id: key.id,
+      orgId: key.orgId,
+      name: key.name,
+      permissions: key.permissions as AppPrincipal['permissions'],
+    };
+  }
+}

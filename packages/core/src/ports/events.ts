@@ -1,0 +1,168 @@
+/**
+ * Typed domain events (DESIGN.md §4.1 "Events"): every security-relevant fact at the device edge
+ * and every state change monitoring, webhooks, the audit trail and the console's live views care
+ * about, on one port. In-process by default (`createMemoryEvents`); NATS JetStream in a cluster, so
+ * an access change made on one node reaches the live sessions of every node.
+ */
+
+/** The ways into the hub an edge event can name. */
+export type EdgeTransport = 'mqtt' | 'mqtt-ws' | 'http' | 'ddi' | 'coap' | 'local';
+
+/** The kinds of credential the edge admits. */
+export type CredentialKind = 'certificate' | 'device_key' | 'api_key' | 'password' | 'token';
+
+/** Why admission refused a credential (see core/src/edge/admission.ts). */
+export type RefusalReason =
+  | 'malformed'
+  | 'unknown'
+  | 'revoked'
+  | 'expired'
+  | 'superseded'
+  | 'quarantined'
+  | 'decommissioned'
+  | 'wrong_organization'
+  | 'wrong_device'
+  | 'locked';
+
+/** Who an event is about, as the edge knows them. */
+export interface PrincipalRef {
+  type: 'device' | 'api_key';
+  id: string;
+}
+
+/** Fields every event carries. */
+interface Base {
+  /** The organization, or null when it is not known (e.g. an unknown credential). */
+  orgId: string | null;
+  /** When it happened (epoch ms, the emitting node's clock). */
+  at: number;
+  /** The node that emitted it (set by the port). */
+  origin?: string;
+}
+
+/** Every domain event. */
+export type DomainEvent =
+  | (Base & {
+      type: 'device.connected';
+      orgId: string;
+      deviceId: string;
+      sessionId: string;
+      transport: EdgeTransport;
+      source: string;
+      /** The certificate serial it authenticated with, when it used one. */
+      certSerial: string | null;
+    })
+  | (Base & {
+      type: 'device.disconnected';
+      orgId: string;
+      deviceId: string;
+      sessionId: string;
+      transport: EdgeTransport;
+      reason: string;
+      /** The device said goodbye (clean DISCONNECT). */
+      clean: boolean;
+    })
+  | (Base & {
+      /** A connection of the same device replaced a live one (the old one was cut). */
+      type: 'device.session_taken_over';
+      orgId: string;
+      deviceId: string;
+      transport: EdgeTransport;
+      previousSource: string;
+      source: string;
+    })
+  | (Base & {
+      type: 'auth.failed';
+      transport: EdgeTransport;
+      source: string;
+      reason: RefusalReason | 'invalid_credentials' | 'totp_invalid';
+      credential: CredentialKind;
+      /** What the credential claimed to be (device id, key id, email hash …), when known. */
+      subject: string | null;
+    })
+  | (Base & {
+      type: 'authz.denied';
+      orgId: string;
+      principal: PrincipalRef;
+      transport: EdgeTransport;
+      action: 'publish' | 'subscribe' | 'observe' | 'ingest';
+      /** The topic, filter or channel that was refused. */
+      resource: string;
+    })
+  | (Base & {
+      type: 'device.state_changed';
+      orgId: string;
+      deviceId: string;
+      from: string;
+      to: string;
+    })
+  | (Base & {
+      type: 'certificate.issued' | 'certificate.renewed' | 'certificate.revoked';
+      orgId: string;
+      deviceId: string;
+      serial: string;
+      reason: string | null;
+    })
+  | (Base & { type: 'device_key.revoked'; orgId: string; deviceId: string; keyId: string })
+  | (Base & { type: 'api_key.revoked'; orgId: string; keyId: string })
+  | (Base & {
+      /**
+       * A channel's rights changed or the channel went: connections of `client` (or of everyone,
+       * when null) must be authorized again.
+       */
+      type: 'channel.access_changed';
+      orgId: string;
+      channelId: string;
+      client: PrincipalRef | null;
+    })
+  | (Base & {
+      type: 'command.transition';
+      orgId: string;
+      deviceId: string;
+      commandId: string;
+      state: string;
+    })
+  | (Base & {
+      type: 'update_job.transition';
+      orgId: string;
+      deviceId: string;
+      jobId: string;
+      state: string;
+    })
+  | (Base & {
+      type: 'twin.desired_changed' | 'twin.reported_changed';
+      orgId: string;
+      deviceId: string;
+      version: number;
+    })
+  | (Base & {
+      type: 'alert.opened' | 'alert.resolved';
+      orgId: string;
+      /** The alert opened; null for a resolution (it resolves every open alert of the kind). */
+      alertId: string | null;
+      kind: string;
+      deviceId: string;
+    });
+
+/** The type names of DomainEvent. */
+export type DomainEventType = DomainEvent['type'];
+
+/** One event type, narrowed. */
+export type DomainEventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
+
+/** Stops a subscription. */
+export type StopListening = () => void;
+
+/**
+ * The events port. `emit` never throws and never waits for listeners: a failing listener or an
+ * unreachable cluster link is reported by the adapter, never turned into a failed operation (the
+ * durable state is already written when an event is emitted).
+ */
+export interface DomainEvents {
+  emit(event: DomainEvent): void;
+  /** Every event of this node and (in a cluster) of every other node, in emit order per node. */
+  listen(listener: (event: DomainEvent) => void): StopListening;
+  /** Resolves when events emitted so far have left this node (cluster adapters; tests, shutdown). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
