@@ -109,4 +109,44 @@ describe('a two-node cluster on PostgreSQL and NATS', { skip, timeout: 60_000 },
     assert.ok(ms < 5000, `cut after ${ms} ms`);
     onB.end(true);
   });
+
+  /** Resolves with how long until the client was closed (rejects after `ms`). */
+  const cutWithin = (c: { once(e: 'close', f: () => void): unknown }, ms: number) => {
+    const t0 = Date.now();
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not cut within ${ms} ms`)), ms);
+      c.once('close', () => {
+        clearTimeout(timer);
+        resolve(Date.now() - t0);
+      });
+    });
+  };
+
+  it('quarantining a device on node A cuts its live session on node B within 2 s; back, it has no channel data', async () => {
+    const d = await s.api.devices.create({ name: 'quarantined-elsewhere', type: 'sensor' });
+    const { key } = await s.api.devices.createKey(d.id);
+    await s.api.call('connectClient', {
+      params: { id: channelId },
+      body: { clientType: 'device', clientId: d.id, publish: true, subscribe: true },
+    });
+    const onB = await connectTls(b, { clientId: d.id, username: d.id, password: key });
+    const cut = cutWithin(onB, 2000);
+    await a.client(s.apiKey).devices.update(d.id, { state: 'quarantined' });
+    const ms = await cut;
+    const again = await connectTls(b, { clientId: d.id, username: d.id, password: key });
+    try {
+      assert.equal(await publish(again, `channels/${channelId}/messages/q`, 'x'), 0x87);
+    } finally {
+      again.end(true);
+    }
+    assert.ok(ms < 2000, `cut after ${ms} ms`);
+  });
+
+  it('revoking an API key on node A cuts its live MQTT session on node B within 2 s', async () => {
+    const r = await s.api.apiKeys.create({ name: 'cluster-app', permissions: ['devices:read'] });
+    const onB = await connectTls(b, { clientId: 'cluster-app', username: 'app', password: r.key });
+    const cut = cutWithin(onB, 2000);
+    await a.client(s.apiKey).apiKeys.revoke(r.apiKey.id);
+    assert.ok((await cut) < 2000);
+  });
 });
