@@ -47,7 +47,13 @@ export function createServices(
   masterKey: Buffer,
   config: Pick<
     HubConfig,
-    'scryptLn' | 'deviceCertDays' | 'maxPayloadBytes' | 'dataDir' | 'maxImageBytes'
+    | 'scryptLn'
+    | 'deviceCertDays'
+    | 'certOverlapSeconds'
+    | 'certRenewalsPerDay'
+    | 'maxPayloadBytes'
+    | 'dataDir'
+    | 'maxImageBytes'
   >,
   clock: Clock = systemClock,
   messaging: {
@@ -73,13 +79,30 @@ export function createServices(
   });
   const locations = new LocationService({ storage, clock });
   const devices = new DeviceService({ storage, clock, locations });
+  // Before the PKI: decommissioning a device removes its channel rights.
+  const channels = new MessagingService({
+    storage,
+    clock,
+    bus: messaging.bus,
+    nodeId: messaging.nodeId,
+    normalize: (contentType, payload, now) =>
+      isSenmlContentType(contentType) ? parseSenml(contentType, payload, { now }) : undefined,
+    config: { ...DEFAULT_MESSAGING_CONFIG, maxPayloadBytes: config.maxPayloadBytes },
+    ...(messaging.onBatch ? { onBatch: messaging.onBatch } : {}),
+    ...(messaging.onIngest ? { onIngest: messaging.onIngest } : {}),
+  });
   const pki = new PkiService({
     storage,
     clock,
     box,
     ca: createCertificateAuthority(),
     devices,
-    config: { ...DEFAULT_PKI_CONFIG, deviceCertDays: config.deviceCertDays },
+    config: {
+      ...DEFAULT_PKI_CONFIG,
+      deviceCertDays: config.deviceCertDays,
+      renewalOverlapSeconds: config.certOverlapSeconds,
+      renewalsPerDay: config.certRenewalsPerDay,
+    },
   });
   const audit = new AuditService({ store: storage.audit, clock });
   // Device management: the device plane (hub/device-plane.ts) listens to the signals to push
@@ -140,16 +163,6 @@ export function createServices(
       // An artifact an open job, a live rollout or a policy uses is not deleted.
       usage: storage,
     }),
-    messaging: new MessagingService({
-      storage,
-      clock,
-      bus: messaging.bus,
-      nodeId: messaging.nodeId,
-      normalize: (contentType, payload, now) =>
-        isSenmlContentType(contentType) ? parseSenml(contentType, payload, { now }) : undefined,
-      config: { ...DEFAULT_MESSAGING_CONFIG, maxPayloadBytes: config.maxPayloadBytes },
-      ...(messaging.onBatch ? { onBatch: messaging.onBatch } : {}),
-      ...(messaging.onIngest ? { onIngest: messaging.onIngest } : {}),
-    }),
+    messaging: channels,
   };
 }

@@ -114,6 +114,15 @@ export const ERRORS = {
     kind: 'unauthenticated',
     title: 'The client certificate has been revoked',
   },
+  certificate_superseded: {
+    kind: 'unauthenticated',
+    title:
+      'The client certificate was renewed: it is refused after the overlap and cannot renew again',
+  },
+  certificate_renewal_rate_limited: {
+    kind: 'rate_limited',
+    title: 'The device renewed its certificate too often; try again later',
+  },
   // firmware repository
   firmware_root_missing: {
     kind: 'conflict',
