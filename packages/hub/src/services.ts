@@ -97,6 +97,7 @@ export function createServices(
     box,
     ca: createCertificateAuthority(),
     devices,
+    channels,
     config: {
       ...DEFAULT_PKI_CONFIG,
       deviceCertDays: config.deviceCertDays,

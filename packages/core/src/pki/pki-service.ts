@@ -9,6 +9,7 @@ import type {
 import { type CertificateRecord, type Device, type DeviceKey } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import type { DeviceService } from '../devices/device-service.js';
+import type { MessagingService } from '../messaging/messaging-service.js';
 import { newId } from '../shared/ids.js';
 import {
   RENEWAL_WINDOW_MS,
@@ -89,6 +90,8 @@ export class PkiService extends EventEmitter<PkiEvents> {
       box: SecretBox;
       ca: CertificateAuthority;
       devices: DeviceService;
+      /** Channel rights, removed when a device is decommissioned. */
+      channels: Pick<MessagingService, 'disconnectClient'>;
       config: PkiConfig;
     },
   ) {
@@ -407,7 +410,8 @@ export class PkiService extends EventEmitter<PkiEvents> {
   }
 
   /**
-   * Decommissions a device: every certificate and key revoked, state `decommissioned`. The state changes last, so a decommission interrupted midway is
+   * Decommissions a device: every certificate and key revoked, its channel connections removed,
+   * state `decommissioned`. The state changes last, so a decommission interrupted midway is
    * completed by calling it again.
    */
   async decommission(orgId: string, deviceId: string): Promise<Device> {
@@ -417,6 +421,7 @@ export class PkiService extends EventEmitter<PkiEvents> {
     for (const k of await this.d.storage.deviceKeys.listForDevice(orgId, deviceId)) {
       if (k.revokedAt === null) await this.revokeDeviceKey(orgId, deviceId, k.id);
     }
+    await this.d.channels.disconnectClient(orgId, 'device', deviceId);
     return this.d.devices.setState(orgId, deviceId, 'decommissioned');
   }
 
