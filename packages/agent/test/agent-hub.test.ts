@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
+import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import { Agent } from '../src/agent.js';
 import { DirFiles } from '../src/files/dir-files.js';
 import { SyntheticSystem } from '../src/sim/synthetic-system.js';
@@ -117,5 +118,35 @@ describe('agent against a real hub: enrollment, call home, offline queue, renewa
     await reconnected;
     const certs = await s.api.call('listCertificates', { params: { id: deviceId } });
     assert.ok(certs.some((c) => c.serial === next.serial));
+  });
+
+  it('switches to the renewed certificate within the overlap: the old one is refused after it, the agent keeps working', async () => {
+    const clock = new FakeClock();
+    const { agent, deviceId } = await newAgent('renew-2', {}, clock);
+    await agent.start();
+    await agent.whenConnected(15_000);
+    const old = agent.identity!;
+    clock.advance(Math.ceil(((old.notAfter - old.notBefore) * 2) / 3) + 1000);
+    const reconnected = nextEvent(agent, 'connected');
+    assert.equal(await agent.maybeRenew(), true);
+    await reconnected; // on the new certificate, well within the hub's overlap
+    const asOld = () =>
+      undiciFetch(`${t.url}/api/v1/firmware/root`, {
+        dispatcher: new UndiciAgent({ connect: { ca: t.ca, cert: old.certPem, key: old.keyPem } }),
+      }).then(async (r) => ((await r.json()) as { code: string }).code);
+    assert.equal(await asOld(), 'firmware_root_missing', 'still valid during the overlap');
+    // the hub's clock passes the overlap (one hour by default), and the retirement pass runs
+    t.clock.advance(3600_000);
+    assert.equal(await asOld(), 'certificate_superseded');
+    await t.hub.services.pki.retireSuperseded();
+    assert.equal(await asOld(), 'certificate_revoked');
+    const certs = await s.api.call('listCertificates', { params: { id: deviceId } });
+    assert.equal(certs.find((c) => c.serial === old.serial)?.revocationReason, 'superseded');
+    assert.equal(certs.find((c) => c.serial === agent.identity!.serial)?.revokedAt, null);
+    // the agent, on its new certificate, still delivers
+    await agent.whenConnected(15_000);
+    await agent.publish(channelId, 'after-renewal', '{"n":"t","v":2}', 'application/json');
+    await agent.flush(15_000);
+    assert.ok((await channelPayloads(s.api, channelId)).includes('{"n":"t","v":2}'));
   });
 });

@@ -153,6 +153,28 @@ export const CONFIG_FIELDS = {
     max: 3650,
     doc: 'Validity of device certificates',
   },
+  // The agent switches to its new certificate right after renewing and retries a lost answer
+  // within minutes (getting the same certificate back), so an hour covers a restart mid-renewal;
+  // it is also as long as a thief's copy of a superseded key keeps working. A day at most.
+  certOverlapSeconds: {
+    kind: 'int',
+    flag: 'cert-overlap-seconds',
+    default: 3600,
+    min: 60,
+    max: 86400,
+    doc: 'How long a renewed device certificate stays valid beside its successor (then superseded)',
+  },
+  // The agent renews once, at 2/3 of a certificate's lifetime, and at most once an hour; 4 a day
+  // leaves room for retries and a re-renewal, and caps what a stolen key can mint before it is
+  // revoked (revoking it revokes every certificate renewed from it).
+  certRenewalsPerDay: {
+    kind: 'int',
+    flag: 'cert-renewals-per-day',
+    default: 4,
+    min: 1,
+    max: 100,
+    doc: 'Certificate renewals a device may make in any 24 hours',
+  },
   // Each tick reads every running rollout's target and jobs; 2 s keeps a rollout responsive (a
   // phase opens within seconds of the last job finishing) without a busy database. 100 ms is for
   // tests; a minute is the slowest that still makes per-minute rate limits meaningful.

@@ -26,6 +26,7 @@ import { loadMasterKey } from './master-key.js';
 import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime-file.js';
 import { ddiDeps } from './ddi.js';
 import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
+import { startCertificateRetirement } from './certificate-retirement.js';
 import { createServices, type HubServices } from './services.js';
 import { describeStorage, openStorage } from './storage.js';
 import { VERSION } from './version.js';
@@ -156,6 +157,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       intervalMs: config.rolloutTickMs,
       log,
     });
+    const stopRetirement = startCertificateRetirement({ pki: services.pki, log });
     const port = (app.server.address() as AddressInfo).port;
     const host = ['0.0.0.0', '::', '127.0.0.1'].includes(config.httpHost)
       ? '127.0.0.1'
@@ -210,6 +212,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       async stop() {
         removeRuntimeFile(config.dataDir);
         clearInterval(sweeper);
+        await stopRetirement();
         await rolloutRunner.stop();
         started.edge.stop();
         // Stop taking messages, flush what was accepted, then close the bus and the database.

@@ -55,7 +55,13 @@ export function createServices(
   masterKey: Buffer,
   config: Pick<
     HubConfig,
-    'scryptLn' | 'deviceCertDays' | 'maxPayloadBytes' | 'dataDir' | 'maxImageBytes'
+    | 'scryptLn'
+    | 'deviceCertDays'
+    | 'certOverlapSeconds'
+    | 'certRenewalsPerDay'
+    | 'maxPayloadBytes'
+    | 'dataDir'
+    | 'maxImageBytes'
   >,
   clock: Clock = systemClock,
   messaging: {
@@ -83,13 +89,32 @@ export function createServices(
   });
   const locations = new LocationService({ storage, clock });
   const devices = new DeviceService({ storage, clock, locations, events });
+  // Before the PKI: decommissioning a device removes its channel rights.
+  const channels = new MessagingService({
+    storage,
+    clock,
+    bus: messaging.bus,
+    nodeId: messaging.nodeId,
+    normalize: (contentType, payload, now) =>
+      isSenmlContentType(contentType) ? parseSenml(contentType, payload, { now }) : undefined,
+    config: { ...DEFAULT_MESSAGING_CONFIG, maxPayloadBytes: config.maxPayloadBytes },
+    ...(messaging.onBatch ? { onBatch: messaging.onBatch } : {}),
+    ...(messaging.onIngest ? { onIngest: messaging.onIngest } : {}),
+    events,
+  });
   const pki = new PkiService({
     storage,
     clock,
     box,
     ca: createCertificateAuthority(),
     devices,
-    config: { ...DEFAULT_PKI_CONFIG, deviceCertDays: config.deviceCertDays },
+    channels,
+    config: {
+      ...DEFAULT_PKI_CONFIG,
+      deviceCertDays: config.deviceCertDays,
+      renewalOverlapSeconds: config.certOverlapSeconds,
+      renewalsPerDay: config.certRenewalsPerDay,
+    },
   });
   const audit = new AuditService({ store: storage.audit, clock });
   // The one admission rule of the device edge and the one owner of alerts (core/src/edge).
@@ -156,17 +181,6 @@ export function createServices(
       // An artifact an open job, a live rollout or a policy uses is not deleted.
       usage: storage,
     }),
-    messaging: new MessagingService({
-      storage,
-      clock,
-      bus: messaging.bus,
-      nodeId: messaging.nodeId,
-      normalize: (contentType, payload, now) =>
-        isSenmlContentType(contentType) ? parseSenml(contentType, payload, { now }) : undefined,
-      config: { ...DEFAULT_MESSAGING_CONFIG, maxPayloadBytes: config.maxPayloadBytes },
-      ...(messaging.onBatch ? { onBatch: messaging.onBatch } : {}),
-      ...(messaging.onIngest ? { onIngest: messaging.onIngest } : {}),
-      events,
-    }),
+    messaging: channels,
   };
 }

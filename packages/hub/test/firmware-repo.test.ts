@@ -115,6 +115,27 @@ describe('firmware repository over HTTPS', () => {
     );
   });
 
+  it('refuses metadata or a root nested 100,000 levels deep with a precise 400, storing nothing', async () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const before = await raw(t, 'GET', '/firmware/artifacts', undefined, token);
+    const bodies = [
+      `{"signed":{"custom":${deep}},"signatures":[]}`,
+      `{"signed":{},"signatures":[${deep}]}`,
+    ];
+    for (const body of bodies) {
+      for (const path of ['/firmware/artifacts', '/firmware/root']) {
+        const r = await raw(t, 'POST', path, body, token);
+        assert.equal(r.status, 400, `${path}: ${r.text.slice(0, 200)}`);
+        assert.equal(r.json['code'], 'json_too_deep');
+        assert.equal(r.json['limit'], 32);
+      }
+    }
+    const after = await raw(t, 'GET', '/firmware/artifacts', undefined, token);
+    assert.deepEqual(after.json['items'], before.json['items']);
+    const root = await raw(t, 'GET', '/firmware/root', undefined, token);
+    assert.equal(root.json['version'], 1);
+  });
+
   it('lets a device resume a download over mutual TLS with Range', async () => {
     const f = t.fetchWith(device);
     const url = `${t.url}/api/v1/firmware/artifacts/${artifactId}/image`;

@@ -145,9 +145,10 @@ describe('device PKI over the API', () => {
         ),
       /revoked/,
     );
+    // the renewed certificate came from the revoked one, so it is revoked with it (decision 0016)
     const certs = await s.api.devices.certificates(device.id);
     assert.equal(certs.length, 2);
-    assert.equal(certs.filter((c) => c.revokedAt !== null).length, 1);
+    assert.ok(certs.every((c) => c.revocationReason === 'keyCompromise'));
   });
   it('a certificate verified on an earlier request is still refused once it expires', async () => {
     const { token } = await newDevice('expiry-1');
@@ -185,6 +186,45 @@ describe('device PKI over the API', () => {
       'certificate_revoked',
     );
     await rejectsWith(s.api.devices.createEnrollmentToken(device.id, {}), 'device_decommissioned');
+  });
+  it("decommissioning removes the device's channel connections and revokes its keys: nothing it held survives", async () => {
+    const { device } = await newDevice('retire-2');
+    const a = await s.api.channels.create({ name: 'retire-2-a' });
+    const b = await s.api.channels.create({ name: 'retire-2-b' });
+    const other = await s.api.devices.create({ name: 'retire-2-other', type: 'rpi4' });
+    for (const ch of [a, b])
+      await s.api.channels.connect(ch.id, {
+        clientType: 'device',
+        clientId: device.id,
+        publish: true,
+        subscribe: true,
+      });
+    await s.api.channels.connect(a.id, {
+      clientType: 'device',
+      clientId: other.id,
+      publish: true,
+      subscribe: false,
+    });
+    const dk = await s.api.devices.createKey(device.id);
+    const services = t.hub.services;
+    const client = { type: 'device' as const, id: device.id, orgId: s.orgId };
+    assert.equal(await services.messaging.canPublish(client, a.id), true); // cached as allowed
+    await s.api.devices.decommission(device.id);
+    assert.deepEqual(
+      (await s.api.channels.connections(a.id)).map((c) => c.clientId),
+      [other.id],
+    );
+    assert.deepEqual(await s.api.channels.connections(b.id), []);
+    assert.equal(await services.messaging.canPublish(client, a.id), false);
+    assert.equal(await services.messaging.canSubscribe(client, b.id), false);
+    assert.ok((await s.api.devices.keys(device.id)).every((k) => k.revokedAt !== null));
+    assert.equal(await services.pki.authenticateDeviceKey(device.id, dk.key), undefined);
+    const basic = `Basic ${Buffer.from(`${device.id}:${dk.key}`).toString('base64')}`;
+    const r = await raw(t, 'POST', `/channels/${a.id}/messages`, 'x', undefined, {
+      authorization: basic,
+      'content-type': 'text/plain',
+    });
+    assert.equal(r.status, 401, r.text);
   });
   it('serves the CA bundle to operators and the CRL to anyone', async () => {
     const bundle = await s.api.pki.caBundle();

@@ -30,6 +30,7 @@ export const ERRORS = {
   unknown_field: { kind: 'invalid', title: 'The request has a field the schema does not know' },
   malformed_body: { kind: 'invalid', title: 'The request body could not be parsed' },
   body_too_large: { kind: 'too_large', title: 'The request body is larger than allowed' },
+  json_too_deep: { kind: 'invalid', title: 'The JSON document nests deeper than allowed' },
   unsupported_media_type: {
     kind: 'unsupported_media',
     title: 'The content type is not accepted here',
@@ -130,6 +131,15 @@ export const ERRORS = {
   credential_locked: {
     kind: 'rate_limited',
     title: 'Too many failed authentications from this source; try again later',
+  },
+  certificate_superseded: {
+    kind: 'unauthenticated',
+    title:
+      'The client certificate was renewed: it is refused after the overlap and cannot renew again',
+  },
+  certificate_renewal_rate_limited: {
+    kind: 'rate_limited',
+    title: 'The device renewed its certificate too often; try again later',
   },
   // firmware repository
   firmware_root_missing: {

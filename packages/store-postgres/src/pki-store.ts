@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
-import type { CertificateRecord, PkiStore } from '@bulwark/core';
+import type { CertificateRecord, PkiStore, RenewalOutcome } from '@bulwark/core';
 import {
+  CERT_COLUMNS,
   CERTS_NEWEST_FIRST,
   toCa,
   certValues,
@@ -15,9 +16,8 @@ import { query, transaction, type Queryable } from './db.js';
 const insertCert = async (db: Queryable, c: CertificateRecord): Promise<void> => {
   await query(
     db,
-    `INSERT INTO certificates (org_id, serial, device_id, cert_pem, fingerprint, spki_sha256,
-       not_before, not_after, created_at, revoked_at, revocation_reason)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    `INSERT INTO certificates (${CERT_COLUMNS})
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     certValues(c),
   );
 };
@@ -124,6 +124,50 @@ export function createPkiStore(pool: Pool): PkiStore {
         `SELECT * FROM certificates WHERE revoked_at IS NOT NULL AND revoked_at > $1
          ORDER BY revoked_at, serial LIMIT $2`,
         [since, limit],
+      );
+      return r.rows.map(toCert);
+    },
+    async renewCertificate({ cert, retireAt, since, limit }) {
+      return transaction(pool, async (c): Promise<RenewalOutcome> => {
+        // The device's row lock serializes its renewals on every node, so two racing renewals
+        // cannot both pass the count; the conditional UPDATE makes a certificate renew once.
+        await query(c, 'SELECT 1 FROM devices WHERE org_id = $1 AND id = $2 FOR UPDATE', [
+          cert.orgId,
+          cert.deviceId,
+        ]);
+        const r = await query<{ n: string }>(
+          c,
+          `SELECT count(*) AS n FROM certificates WHERE org_id = $1 AND device_id = $2
+           AND renewed_from IS NOT NULL AND created_at > $3`,
+          [cert.orgId, cert.deviceId, since],
+        );
+        if (Number(r.rows[0]?.n ?? 0) >= limit) return 'rate_limited';
+        const u = await query(
+          c,
+          `UPDATE certificates SET superseded_by = $1, retire_at = $2
+           WHERE org_id = $3 AND serial = $4 AND device_id = $5
+           AND superseded_by IS NULL AND revoked_at IS NULL`,
+          [cert.serial, retireAt, cert.orgId, cert.renewedFrom, cert.deviceId],
+        );
+        if (u.rowCount === 0) {
+          const prev = await query<CertRow>(
+            c,
+            'SELECT * FROM certificates WHERE org_id = $1 AND serial = $2 AND device_id = $3',
+            [cert.orgId, cert.renewedFrom, cert.deviceId],
+          );
+          const row = prev.rows[0];
+          return !row ? 'not_found' : row.revoked_at !== null ? 'revoked' : 'superseded';
+        }
+        await insertCert(c, cert);
+        return 'renewed';
+      });
+    },
+    async listRetired(now, limit) {
+      const r = await query<CertRow>(
+        pool,
+        `SELECT * FROM certificates WHERE retire_at IS NOT NULL AND revoked_at IS NULL
+         AND retire_at <= $1 ORDER BY retire_at, serial LIMIT $2`,
+        [now, limit],
       );
       return r.rows.map(toCert);
     },

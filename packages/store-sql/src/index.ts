@@ -30,12 +30,14 @@ export {
   toCa,
   toCert,
   certValues,
+  CERT_COLUMNS,
   toToken,
   CERTS_NEWEST_FIRST,
   type CaRow,
   type CertRow,
   type TokenRow,
 } from './pki-rows.js';
+export { lineageAndKeyedAuditSchema } from './lineage-schema.js';
 export { toAuditEvent, auditEventValues, type AuditRow, type AuditHeadRow } from './audit-rows.js';
 export {
   toChannelWith,

@@ -35,6 +35,9 @@ export interface CertRow {
   created_at: number;
   revoked_at: number | null;
   revocation_reason: string | null;
+  renewed_from: string | null;
+  superseded_by: string | null;
+  retire_at: number | null;
 }
 
 /** A `certificates` row as its record. */
@@ -50,12 +53,17 @@ export const toCert = (r: CertRow): CertificateRecord => ({
   createdAt: r.created_at,
   revokedAt: r.revoked_at,
   revocationReason: r.revocation_reason,
+  renewedFrom: r.renewed_from,
+  supersededBy: r.superseded_by,
+  retireAt: r.retire_at,
 });
 
-/**
- * A certificate's `certificates` values in column order (org_id, serial, device_id, cert_pem,
- * fingerprint, spki_sha256, not_before, not_after, created_at, revoked_at, revocation_reason).
- */
+/** The `certificates` columns in the order of `certValues`. */
+export const CERT_COLUMNS =
+  'org_id, serial, device_id, cert_pem, fingerprint, spki_sha256, not_before, not_after, ' +
+  'created_at, revoked_at, revocation_reason, renewed_from, superseded_by, retire_at';
+
+/** A certificate's `certificates` values in the column order of CERT_COLUMNS. */
 export const certValues = (c: CertificateRecord): unknown[] => [
   c.orgId,
   c.serial,
@@ -68,6 +76,9 @@ export const certValues = (c: CertificateRecord): unknown[] => [
   c.createdAt,
   c.revokedAt,
   c.revocationReason,
+  c.renewedFrom,
+  c.supersededBy,
+  c.retireAt,
 ];
 
 /** Certificates newest first; serial breaks ties so the order is stable. */

@@ -1,5 +1,10 @@
 import type { Database } from 'better-sqlite3';
-import { managementSchema, rolloutSchema, updateJobSchema } from '@bulwark/store-sql';
+import {
+  lineageAndKeyedAuditSchema,
+  managementSchema,
+  rolloutSchema,
+  updateJobSchema,
+} from '@bulwark/store-sql';
 
 /** One step of the schema: applied once, in order, inside a transaction. */
 export interface Migration {
@@ -353,6 +358,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 6 (decision 0011): rollouts (fixed spec as JSON, mutable state, tick lease) and the
     // auto-upgrade policy per device type. The same tables in both dialects (store-sql).
     up: rolloutSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 9,
+    name: 'certificate-lineage-and-keyed-audit',
+    // Issue 11 (decision 0016): renewal supersedes the old certificate after an overlap, with a
+    // per-device rate limit and revocation of descendants; the audit chain is keyed (HMAC).
+    up: lineageAndKeyedAuditSchema({ int: 'INTEGER', idText: 'TEXT' }),
   },
 ];
 

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
-import type { CertificateRecord, PkiStore } from '@bulwark/core';
+import type { CertificateRecord, PkiStore, RenewalOutcome } from '@bulwark/core';
 import {
+  CERT_COLUMNS,
   CERTS_NEWEST_FIRST,
   toCa,
   certValues,
@@ -15,11 +16,42 @@ import {
 export function createPkiStore(db: Database): PkiStore {
   const insertCert = (c: CertificateRecord): void => {
     db.prepare(
-      `INSERT INTO certificates (org_id, serial, device_id, cert_pem, fingerprint, spki_sha256,
-         not_before, not_after, created_at, revoked_at, revocation_reason)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO certificates (${CERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(...certValues(c));
   };
+  // BEGIN IMMEDIATE holds the database's write lock from the first read, so the count, the
+  // compare-and-set on the old certificate and the insert see no other renewal in between.
+  const renew = db.transaction(
+    (
+      cert: CertificateRecord & { renewedFrom: string },
+      retireAt: number,
+      since: number,
+      limit: number,
+    ): RenewalOutcome => {
+      const { n } = db
+        .prepare(
+          `SELECT count(*) AS n FROM certificates WHERE org_id = ? AND device_id = ?
+           AND renewed_from IS NOT NULL AND created_at > ?`,
+        )
+        .get(cert.orgId, cert.deviceId, since) as { n: number };
+      if (n >= limit) return 'rate_limited';
+      const changed = db
+        .prepare(
+          `UPDATE certificates SET superseded_by = ?, retire_at = ?
+           WHERE org_id = ? AND serial = ? AND device_id = ?
+           AND superseded_by IS NULL AND revoked_at IS NULL`,
+        )
+        .run(cert.serial, retireAt, cert.orgId, cert.renewedFrom, cert.deviceId).changes;
+      if (changed === 0) {
+        const prev = db
+          .prepare('SELECT * FROM certificates WHERE org_id = ? AND serial = ? AND device_id = ?')
+          .get(cert.orgId, cert.renewedFrom, cert.deviceId) as CertRow | undefined;
+        return !prev ? 'not_found' : prev.revoked_at !== null ? 'revoked' : 'superseded';
+      }
+      insertCert(cert);
+      return 'renewed';
+    },
+  );
   // The conditional UPDATE decides which of two racing enrollments wins; the token must also
   // belong to the certificate's organization, so a token can never place a cert in another tenant.
   const complete = db.transaction(
@@ -128,6 +160,18 @@ export function createPkiStore(db: Database): PkiStore {
            ORDER BY revoked_at, serial LIMIT ?`,
         )
         .all(since, limit) as CertRow[];
+      return rows.map(toCert);
+    },
+    async renewCertificate({ cert, retireAt, since, limit }) {
+      return renew.immediate(cert, retireAt, since, limit);
+    },
+    async listRetired(now, limit) {
+      const rows = db
+        .prepare(
+          `SELECT * FROM certificates WHERE retire_at IS NOT NULL AND revoked_at IS NULL
+           AND retire_at <= ? ORDER BY retire_at, serial LIMIT ?`,
+        )
+        .all(now, limit) as CertRow[];
       return rows.map(toCert);
     },
     async nextCrlNumber(orgId) {

@@ -189,13 +189,35 @@ export const deviceCommands: Command[] = [
   },
   {
     path: ['device', 'revoke'],
-    args: ['ID', 'SERIAL'],
-    summary: "Revoke one of a device's certificates at once (published in the CRL).",
-    options: { reason: { type: 'string', value: 'R', help: REASONS.join(', ') } },
+    args: ['ID', 'SERIAL?'],
+    summary:
+      "Revoke one of a device's certificates at once, with those renewed from it (in the CRL); --all revokes every one.",
+    options: {
+      reason: { type: 'string', value: 'R', help: REASONS.join(', ') },
+      all: {
+        type: 'boolean',
+        help: 'revoke every live certificate of the device (give no SERIAL)',
+      },
+    },
     run: async (ctx) => {
-      const c = await ctx
-        .client()
-        .devices.revokeCertificate(id(ctx), ctx.args[1] ?? '', ctx.choice('reason', REASONS));
+      const serial = ctx.args[1];
+      const reason = ctx.choice('reason', REASONS);
+      if (ctx.flag('all')) {
+        if (serial !== undefined) throw ctx.usage('give either a SERIAL or --all, not both');
+        const revoked = await ctx.client().devices.revokeAllCertificates(id(ctx), reason);
+        ctx.print(revoked, () =>
+          revoked.length === 0
+            ? 'no live certificates to revoke'
+            : formatTable(revoked, [
+                { header: 'SERIAL', value: (c) => c.serial },
+                { header: 'REVOKED', value: (c) => c.revokedAt },
+                { header: 'REASON', value: (c) => c.revocationReason },
+              ]),
+        );
+        return;
+      }
+      if (serial === undefined) throw ctx.usage('missing SERIAL (or --all)');
+      const c = await ctx.client().devices.revokeCertificate(id(ctx), serial, reason);
       ctx.print(c, () =>
         formatFields([
           ['serial', c.serial],

@@ -67,6 +67,8 @@ function certificateRefusal(err: unknown): RefusalReason {
       return 'revoked';
     case 'certificate_expired':
       return 'expired';
+    case 'certificate_superseded':
+      return 'superseded';
     case 'device_decommissioned':
       return 'decommissioned';
     default:
@@ -190,7 +192,9 @@ export class Admission {
       throw new AdmissionError(reason, 'certificate', err.message, {
         cause: err,
         code: err.code,
-        ...(reason === 'revoked' || reason === 'decommissioned' ? { orgId: claimedOrgId } : {}),
+        ...(reason === 'revoked' || reason === 'superseded' || reason === 'decommissioned'
+          ? { orgId: claimedOrgId }
+          : {}),
       });
     }
     return this.#device(r.device, 'certificate', {

@@ -20,6 +20,7 @@ import type {
 import type { Principal } from '../identity/principal.js';
 import { requirePermission } from '../identity/principal.js';
 import { newId } from '../shared/ids.js';
+import { jsonDepthBeyond } from '../shared/json-depth.js';
 import { artifactUses, describeArtifactUses, type ArtifactUsageStores } from './artifact-usage.js';
 import { decideRange, type RangeDecision } from './byte-range.js';
 
@@ -28,11 +29,16 @@ export interface FirmwareRepoConfig {
   maxImageBytes: number;
   /** The largest metadata or root document accepted, in bytes of JSON. */
   maxMetadataBytes: number;
+  /** The deepest nesting accepted in a metadata or root document (a container is one level). */
+  maxMetadataDepth: number;
 }
 
 export const DEFAULT_FIRMWARE_REPO_CONFIG: FirmwareRepoConfig = {
   maxImageBytes: 512 * 1024 * 1024,
   maxMetadataBytes: 1024 * 1024,
+  // Signed TUF metadata nests about 6 levels (signed → custom → chunk index → entry); 32 leaves
+  // room for vendor `custom` fields while every recursive walk stays far from the stack limit.
+  maxMetadataDepth: 32,
 };
 
 /** Refusal reasons of the verifier → the error codes the API answers with. */
@@ -282,7 +288,17 @@ export class FirmwareRepoService {
     if (p.kind !== 'device') requirePermission(p, 'devices:read');
   }
 
+  /** The document as JSON text, refused first when nested too deeply or too large. */
   private sizedJson(json: unknown, what: string): string {
+    // Depth first, without recursion: stringifying 100k nested arrays overflows the stack.
+    const depth = jsonDepthBeyond(json, this.d.config.maxMetadataDepth);
+    if (depth !== undefined) {
+      throw new BulwarkError(
+        'json_too_deep',
+        `the ${what} nests deeper than ${this.d.config.maxMetadataDepth} levels`,
+        { extra: { limit: this.d.config.maxMetadataDepth } },
+      );
+    }
     const text = JSON.stringify(json);
     if (Buffer.byteLength(text) > this.d.config.maxMetadataBytes) {
       throw new BulwarkError('body_too_large', `the ${what} is larger than allowed`);

@@ -194,6 +194,28 @@ export class MessagingService {
     });
   }
 
+  /**
+   * Removes every channel right of a client (a decommissioned device keeps none); each goes
+   * through `disconnect`, so whatever a removal does, it does here too. Returns how many.
+   */
+  async disconnectClient(
+    orgId: string,
+    clientType: ChannelConnection['clientType'],
+    clientId: string,
+  ): Promise<number> {
+    let n = 0;
+    for (const c of await this.d.storage.channels.listForClient(orgId, clientType, clientId)) {
+      try {
+        await this.disconnect(orgId, c.channelId, clientType, clientId);
+        n++;
+      } catch (err) {
+        // Removed meanwhile (the channel was deleted, or a concurrent call): already gone.
+        if (!(err instanceof BulwarkError && err.code === 'not_found')) throw err;
+      }
+    }
+    return n;
+  }
+
   /** Who is connected to a channel. */
   async listConnections(orgId: string, channelId: string): Promise<ChannelConnection[]> {
     await this.getChannel(orgId, channelId);

@@ -1,4 +1,3 @@
-import { sign as cryptoSign } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { BulwarkError } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
@@ -7,19 +6,20 @@ import type {
   KeyedCertificate,
   VerifiedClientCertificate,
 } from '../ports/pki.js';
-import {
-  HUB_SCOPE,
-  type CaRecord,
-  type CaRole,
-  type CertificateRecord,
-  type Device,
-  type DeviceKey,
-} from '../ports/records.js';
+import { type CertificateRecord, type Device, type DeviceKey } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import type { DeviceService } from '../devices/device-service.js';
+import type { MessagingService } from '../messaging/messaging-service.js';
 import { newId } from '../shared/ids.js';
+import {
+  RENEWAL_WINDOW_MS,
+  assertNotRetired,
+  descendantsOf,
+  renewalRateLimited,
+} from './lineage.js';
 import { randomToken, safeEqual, sha256Hex } from '../shared/hash.js';
 import type { SecretBox } from '../shared/secret-box.js';
+import { OrgAuthorities } from './org-authorities.js';
 
 /** Lifetimes of what the PKI issues. */
 export interface PkiConfig {
@@ -29,6 +29,10 @@ export interface PkiConfig {
   enrollmentTokenTtlSeconds: number;
   /** How long a CRL is valid; consumers refetch at least this often. */
   crlValiditySeconds: number;
+  /** How long a renewed certificate stays valid beside its successor (decision 0016). */
+  renewalOverlapSeconds: number;
+  /** Renewals one device may make in any 24 hours. */
+  renewalsPerDay: number;
 }
 
 export const DEFAULT_PKI_CONFIG: PkiConfig = {
@@ -37,6 +41,9 @@ export const DEFAULT_PKI_CONFIG: PkiConfig = {
   deviceCertDays: 365,
   enrollmentTokenTtlSeconds: 3600,
   crlValiditySeconds: 3600,
+  // The hub's config documents why (hub/src/config.ts: certOverlapSeconds, certRenewalsPerDay).
+  renewalOverlapSeconds: 3600,
+  renewalsPerDay: 4,
 };
 
 /** Events other parts listen to (e.g. transports cutting live sessions on revocation). */
@@ -52,8 +59,6 @@ export interface Enrollment {
   chain: string[];
   hubCa: string;
 }
-
-const KEY_CONTEXT = (scope: string, role: CaRole) => `ca-key:${scope}:${role}`;
 
 /**
  * Client certificates whose signature and shape verified, by the SHA-256 of their DER and the
@@ -75,8 +80,8 @@ interface VerifiedEntry {
  * that takes effect at once, CRLs, and random keys for constrained devices.
  */
 export class PkiService extends EventEmitter<PkiEvents> {
-  readonly #crlCache = new Map<string, { pem: string; revoked: number; nextUpdate: number }>();
   readonly #verified = new Map<string, VerifiedEntry>();
+  readonly #cas: OrgAuthorities;
 
   constructor(
     private readonly d: {
@@ -85,98 +90,45 @@ export class PkiService extends EventEmitter<PkiEvents> {
       box: SecretBox;
       ca: CertificateAuthority;
       devices: DeviceService;
+      /** Channel rights, removed when a device is decommissioned. */
+      channels: Pick<MessagingService, 'disconnectClient'>;
       config: PkiConfig;
     },
   ) {
     super();
-  }
-
-  /** The CA of a scope and role, made on first use (race-safe across hub nodes). */
-  async #ca(scope: string, role: CaRole): Promise<KeyedCertificate & { record: CaRecord }> {
-    const { storage } = this.d;
-    let rec = await storage.pki.getCa(scope, role);
-    if (!rec) {
-      const organization = scope === HUB_SCOPE ? 'Bulwark hub' : `Bulwark organization ${scope}`;
-      const fresh =
-        role === 'root' || scope === HUB_SCOPE
-          ? await this.d.ca.createRoot({
-              commonName: `${organization} root CA`,
-              organization,
-              validityDays: this.d.config.rootCaDays,
-            })
-          : await this.d.ca.createIssuing(await this.#ca(scope, 'root'), {
-              commonName: `${organization} issuing CA`,
-              organization,
-              validityDays: this.d.config.issuingCaDays,
-            });
-      await storage.pki.putCaIfAbsent({
-        scope,
-        role,
-        certPem: fresh.certPem,
-        keySealed: this.d.box.seal(fresh.keyPem, KEY_CONTEXT(scope, role)),
-        serial: fresh.serial,
-        notAfter: fresh.notAfter,
-        createdAt: this.d.clock.now(),
-      });
-      rec = await storage.pki.getCa(scope, role);
-      if (!rec) throw new Error(`CA ${scope}/${role} vanished after creation`);
-    }
-    let keyPem: string;
-    try {
-      keyPem = this.d.box.open(rec.keySealed, KEY_CONTEXT(scope, role)).toString();
-    } catch (err) {
-      throw new Error(
-        `the master key does not open the ${role} CA key of ${scope}: this database was set up with another master key (check --master-key-file)`,
-        { cause: err },
-      );
-    }
-    return { record: rec, certPem: rec.certPem, keyPem };
+    this.#cas = new OrgAuthorities(d);
   }
 
   /** The hub's CA certificate (what clients trust for the hub's TLS server certificate). */
-  async hubCaPem(): Promise<string> {
-    return (await this.#ca(HUB_SCOPE, 'root')).certPem;
+  hubCaPem(): Promise<string> {
+    return this.#cas.hubCaPem();
   }
 
-  /**
-   * Signs a payload as a compact JWS (RFC 7515, ES256 per RFC 7518 §3.4: the raw r‖s signature)
-   * with the organization's issuing CA key, which every enrolled device has in its chain and so can
-   * verify offline (access tickets). The key never leaves this service.
-   */
-  async signJws(
+  /** Signs a payload as a compact JWS with the organization's issuing CA key (access tickets). */
+  signJws(
     orgId: string,
     payload: Record<string, unknown>,
     header: Record<string, string> = {},
   ): Promise<string> {
-    const issuer = await this.#ca(orgId, 'issuing');
-    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-    const input = `${b64({ ...header, alg: 'ES256', kid: issuer.record.serial })}.${b64(payload)}`;
-    const sig = cryptoSign('sha256', Buffer.from(input), {
-      key: issuer.keyPem,
-      dsaEncoding: 'ieee-p1363',
-    });
-    return `${input}.${sig.toString('base64url')}`;
+    return this.#cas.signJws(orgId, payload, header);
   }
 
   /** A fresh TLS server certificate from the hub's CA. */
-  async issueServerCertificate(names: {
+  issueServerCertificate(names: {
     dnsNames: string[];
     ipAddresses: string[];
   }): Promise<KeyedCertificate> {
-    const issuer = await this.#ca(HUB_SCOPE, 'root');
-    return this.d.ca.issueServerCertificate(issuer, {
-      commonName: names.dnsNames[0] ?? 'bulwark-hub',
-      ...names,
-      validityDays: 397, // the CA/B Forum's cap for server certificates
-      now: this.d.clock.now(),
-    });
+    return this.#cas.issueServerCertificate(names);
   }
 
   /** The organization's root and issuing CA and the hub CA, creating them on first use. */
-  async caBundle(orgId: string): Promise<{ root: string; issuing: string; hub: string }> {
-    const issuing = await this.#ca(orgId, 'issuing');
-    const root = await this.#ca(orgId, 'root');
-    return { root: root.certPem, issuing: issuing.certPem, hub: await this.hubCaPem() };
+  caBundle(orgId: string): Promise<{ root: string; issuing: string; hub: string }> {
+    return this.#cas.caBundle(orgId);
+  }
+
+  /** The organization's CRL (PEM), regenerated when a revocation happened or it nears expiry. */
+  crl(orgId: string): Promise<string> {
+    return this.#cas.crl(orgId);
   }
 
   /** A one-time enrollment token for a device (shown once; stored as a hash). */
@@ -233,7 +185,7 @@ export class PkiService extends EventEmitter<PkiEvents> {
       await this.d.storage.pki.findLiveBySpki(device.orgId, info.spkiSha256, now)
     ).filter((c) => c.deviceId !== device.id);
     if (others.length > 0) throw new BulwarkError('key_reused');
-    const issuer = await this.#ca(device.orgId, 'issuing');
+    const issuer = await this.#cas.get(device.orgId, 'issuing');
     const issued = await this.d.ca.issueDeviceCertificate(issuer, {
       csrPem,
       deviceId: device.id,
@@ -253,6 +205,9 @@ export class PkiService extends EventEmitter<PkiEvents> {
       createdAt: now,
       revokedAt: null,
       revocationReason: null,
+      renewedFrom: null,
+      supersededBy: null,
+      retireAt: null,
     };
   }
 
@@ -279,6 +234,7 @@ export class PkiService extends EventEmitter<PkiEvents> {
     if (!cert || cert.fingerprint !== v.fingerprint)
       throw new BulwarkError('certificate_invalid', 'unknown certificate');
     if (cert.revokedAt !== null) throw new BulwarkError('certificate_revoked');
+    assertNotRetired(cert, now);
     const device = await this.d.storage.devices.get(v.orgId, v.deviceId);
     if (!device) throw new BulwarkError('certificate_invalid', 'the device no longer exists');
     if (device.state === 'decommissioned') throw new BulwarkError('device_decommissioned');
@@ -312,14 +268,64 @@ export class PkiService extends EventEmitter<PkiEvents> {
     return v;
   }
 
-  /** Renews a device's certificate; the caller has authenticated with the current one. */
-  async renew(device: Device, csrPem: string): Promise<Enrollment> {
+  /**
+   * Renews a device's certificate; the caller authenticated with `current` (mutual TLS). The new
+   * certificate supersedes `current`, which stays valid for the overlap and is then refused and
+   * revoked as `superseded`. A certificate renews once: a second renewal with it is refused —
+   * unless it repeats the first one's key (the device retrying a renewal whose answer it lost),
+   * which gets the same successor back and mints nothing. Rate-limited per device.
+   */
+  async renew(device: Device, current: CertificateRecord, csrPem: string): Promise<Enrollment> {
     if (device.state === 'quarantined')
       throw new BulwarkError('forbidden', 'a quarantined device cannot renew its certificate');
+    if (current.supersededBy !== null) return this.#renewedAlready(device, current, csrPem);
     const now = this.d.clock.now();
-    const cert = await this.#issue(device, csrPem, now);
-    await this.d.storage.pki.insertCertificate(cert);
-    return this.#enrollment(device, cert);
+    const cert = { ...(await this.#issue(device, csrPem, now)), renewedFrom: current.serial };
+    const outcome = await this.d.storage.pki.renewCertificate({
+      cert,
+      retireAt: now + this.d.config.renewalOverlapSeconds * 1000,
+      since: now - RENEWAL_WINDOW_MS,
+      limit: this.d.config.renewalsPerDay,
+    });
+    switch (outcome) {
+      case 'renewed':
+        return this.#enrollment(device, cert);
+      case 'rate_limited':
+        throw renewalRateLimited(
+          await this.d.storage.pki.listCertificates(device.orgId, device.id),
+          this.d.config.renewalsPerDay,
+          now,
+        );
+      case 'revoked':
+        throw new BulwarkError('certificate_revoked');
+      case 'not_found':
+        throw new BulwarkError('certificate_invalid', 'unknown certificate');
+      case 'superseded': {
+        // Another renewal with the same certificate won a race: treat this one as its retry.
+        const fresh = await this.d.storage.pki.getCertificate(device.orgId, current.serial);
+        return this.#renewedAlready(device, fresh ?? current, csrPem);
+      }
+    }
+  }
+
+  /** A renewal presenting a certificate that was already renewed (see `renew`). */
+  async #renewedAlready(
+    device: Device,
+    current: CertificateRecord,
+    csrPem: string,
+  ): Promise<Enrollment> {
+    const next =
+      current.supersededBy === null
+        ? undefined
+        : await this.d.storage.pki.getCertificate(device.orgId, current.supersededBy);
+    if (next && next.revokedAt === null) {
+      const info = await this.d.ca.inspectCsr(csrPem);
+      if (info.spkiSha256 === next.spkiSha256) return this.#enrollment(device, next);
+    }
+    throw new BulwarkError(
+      'certificate_superseded',
+      `this certificate was already renewed (its successor is ${current.supersededBy ?? 'unknown'}): renew with the successor; if this device did not renew it, its key may be compromised — revoke this certificate`,
+    );
   }
 
   /** A device's certificates, newest first. */
@@ -328,7 +334,12 @@ export class PkiService extends EventEmitter<PkiEvents> {
     return this.d.storage.pki.listCertificates(orgId, deviceId);
   }
 
-  /** Revokes a certificate at once; it is in the next CRL and refused at every connection. */
+  /**
+   * Revokes a certificate at once; it is in the next CRL and refused at every connection. Every
+   * certificate renewed from it is revoked too (a thief's renewals of a stolen key), except when
+   * the reason is `superseded`, which says its successor replaced it. Revoking an already revoked
+   * certificate still revokes live descendants; with none left it is a conflict.
+   */
   async revoke(
     orgId: string,
     deviceId: string,
@@ -338,54 +349,80 @@ export class PkiService extends EventEmitter<PkiEvents> {
     const cert = await this.d.storage.pki.getCertificate(orgId, serial);
     if (!cert || cert.deviceId !== deviceId)
       throw new BulwarkError('not_found', 'no such certificate for this device');
-    if (cert.revokedAt !== null)
+    const family =
+      reason === 'superseded'
+        ? []
+        : descendantsOf(await this.d.storage.pki.listCertificates(orgId, deviceId), serial).filter(
+            (c) => c.revokedAt === null,
+          );
+    if (cert.revokedAt !== null && family.length === 0)
       throw new BulwarkError('conflict', 'the certificate is already revoked');
+    const revoked = (await this.#revokeOne(cert, reason)) ?? cert;
+    for (const c of family) await this.#revokeOne(c, reason);
+    return revoked;
+  }
+
+  /**
+   * Revokes every live certificate of the device (e.g. its key was stolen and the thief renewed
+   * it); each is signalled like a single revocation. The device keeps its state and can enroll
+   * again with a new token. Returns what was revoked now.
+   */
+  async revokeAll(
+    orgId: string,
+    deviceId: string,
+    reason = 'unspecified',
+  ): Promise<CertificateRecord[]> {
+    await this.d.devices.get(orgId, deviceId);
+    const out: CertificateRecord[] = [];
+    for (const c of await this.d.storage.pki.listCertificates(orgId, deviceId)) {
+      if (c.revokedAt !== null) continue;
+      const r = await this.#revokeOne(c, reason);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * Revokes, as `superseded`, renewed certificates whose overlap has ended (the hub calls this
+   * every minute; they are refused from `retireAt` on regardless). Returns how many.
+   */
+  async retireSuperseded(limit = 500): Promise<number> {
+    let n = 0;
+    for (const c of await this.d.storage.pki.listRetired(this.d.clock.now(), limit)) {
+      if (await this.#revokeOne(c, 'superseded')) n++;
+    }
+    return n;
+  }
+
+  /** Revokes one certificate and signals it; undefined when it was revoked meanwhile. */
+  async #revokeOne(
+    cert: CertificateRecord,
+    reason: string,
+  ): Promise<CertificateRecord | undefined> {
+    if (cert.revokedAt !== null) return undefined;
     const at = this.d.clock.now();
-    await this.d.storage.pki.revokeCertificate(orgId, serial, at, reason);
+    if (!(await this.d.storage.pki.revokeCertificate(cert.orgId, cert.serial, at, reason)))
+      return undefined;
     const revoked = { ...cert, revokedAt: at, revocationReason: reason };
-    this.#crlCache.delete(orgId);
+    this.#cas.crlChanged(cert.orgId);
     this.emit('certificate-revoked', revoked);
     return revoked;
   }
 
-  /** Decommissions a device: every certificate and key revoked, state `decommissioned`. */
+  /**
+   * Decommissions a device: every certificate and key revoked, its channel connections removed,
+   * state `decommissioned`. The state changes last, so a decommission interrupted midway is
+   * completed by calling it again.
+   */
   async decommission(orgId: string, deviceId: string): Promise<Device> {
     const device = await this.d.devices.get(orgId, deviceId);
     if (device.state === 'decommissioned') return device;
-    for (const c of await this.d.storage.pki.listCertificates(orgId, deviceId)) {
-      if (c.revokedAt === null)
-        await this.revoke(orgId, deviceId, c.serial, 'cessationOfOperation');
-    }
+    await this.revokeAll(orgId, deviceId, 'cessationOfOperation');
     for (const k of await this.d.storage.deviceKeys.listForDevice(orgId, deviceId)) {
       if (k.revokedAt === null) await this.revokeDeviceKey(orgId, deviceId, k.id);
     }
+    await this.d.channels.disconnectClient(orgId, 'device', deviceId);
     return this.d.devices.setState(orgId, deviceId, 'decommissioned');
-  }
-
-  /** The organization's CRL (PEM), regenerated when a revocation happened or it nears expiry. */
-  async crl(orgId: string): Promise<string> {
-    const org = await this.d.storage.organizations.get(orgId);
-    if (!org) throw new BulwarkError('not_found', 'no such organization');
-    const now = this.d.clock.now();
-    const revoked = await this.d.storage.pki.listRevoked(orgId);
-    const cached = this.#crlCache.get(orgId);
-    const margin = (this.d.config.crlValiditySeconds * 1000) / 4;
-    if (cached && cached.revoked === revoked.length && cached.nextUpdate - margin > now)
-      return cached.pem;
-    const issuer = await this.#ca(orgId, 'issuing');
-    const nextUpdate = now + this.d.config.crlValiditySeconds * 1000;
-    const pem = await this.d.ca.createCrl(issuer, {
-      entries: revoked.map((c) => ({
-        serial: c.serial,
-        revokedAt: c.revokedAt ?? now,
-        reason: c.revocationReason ?? 'unspecified',
-      })),
-      crlNumber: await this.d.storage.pki.nextCrlNumber(orgId),
-      thisUpdate: now,
-      nextUpdate,
-    });
-    this.#crlCache.set(orgId, { pem, revoked: revoked.length, nextUpdate });
-    return pem;
   }
 
   /** A random key for a constrained device (shown once, stored as a hash). */

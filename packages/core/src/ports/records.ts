@@ -172,6 +172,12 @@ export interface CertificateRecord {
   createdAt: number;
   revokedAt: number | null;
   revocationReason: string | null;
+  /** The certificate this one was renewed from (null for an enrollment): its lineage. */
+  renewedFrom: string | null;
+  /** The certificate that renewed this one; a certificate is renewed (superseded) at most once. */
+  supersededBy: string | null;
+  /** Once superseded: the end of the overlap; from then on it is refused and then revoked. */
+  retireAt: number | null;
 }
 
 /** A one-time, expiring enrollment token bound to one device; stored as a hash. */

@@ -162,7 +162,27 @@ export interface PkiStore {
   listRevokedSince(since: number, limit: number): Promise<CertificateRecord[]>;
   /** The next CRL number for the organization (1, 2, 3 …), strictly increasing across nodes. */
   nextCrlNumber(orgId: string): Promise<number>;
+  /**
+   * Renewal, atomically and serialized per device across nodes: refuses when the device already
+   * has `limit` certificates renewed after `since`, or when `cert.renewedFrom` is revoked or already
+   * superseded; else marks that certificate superseded by `cert` (retiring at `retireAt`) and
+   * inserts `cert`. Nothing is written unless the outcome is `renewed`.
+   */
+  renewCertificate(r: {
+    cert: CertificateRecord & { renewedFrom: string };
+    retireAt: number;
+    since: number;
+    limit: number;
+  }): Promise<RenewalOutcome>;
+  /**
+   * Hub-wide: superseded certificates whose overlap ended at or before `now` and that are not
+   * revoked yet, oldest retirement first, at most `limit` (to revoke them as `superseded`).
+   */
+  listRetired(now: number, limit: number): Promise<CertificateRecord[]>;
 }
+
+/** What `PkiStore.renewCertificate` did. */
+export type RenewalOutcome = 'renewed' | 'rate_limited' | 'superseded' | 'revoked' | 'not_found';
 
 export interface AuditStore {
   /**

@@ -13,6 +13,14 @@ export const CertificateSchema = Type.Object(
     createdAt: Timestamp,
     revokedAt: Nullable(Timestamp),
     revocationReason: Nullable(Type.String()),
+    renewedFrom: Nullable(
+      Type.String({ description: 'Serial of the certificate this one was renewed from.' }),
+    ),
+    supersededBy: Nullable(
+      Type.String({ description: 'Serial of the certificate that renewed (superseded) this one.' }),
+    ),
+    /** Once superseded: the end of the overlap, from which the certificate is refused. */
+    retireAt: Nullable(Timestamp),
     certificate: Pem,
   },
   { additionalProperties: false },
@@ -79,6 +87,9 @@ export const RevokeRequest = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Revoke every live certificate of a device (e.g. its key was stolen and renewed by the thief). */
+export const RevokeAllRequest = RevokeRequest;
 
 export const CaBundleSchema = Type.Object(
   { root: Pem, issuing: Pem, hub: Pem, crlUrl: Type.String() },

@@ -332,6 +332,19 @@ export const ROUTES = {
     status: 200,
     response: P.CertificateSchema,
   }),
+  revokeAllCertificates: route({
+    method: 'POST',
+    path: '/devices/:id/certificates/revoke-all',
+    summary:
+      'Revoke every live certificate of a device at once (each in the CRL, its sessions cut); the device must enroll again',
+    tag: 'pki',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: P.RevokeAllRequest,
+    status: 200,
+    response: Type.Array(P.CertificateSchema),
+  }),
   listDeviceKeys: route({
     method: 'GET',
     path: '/devices/:id/keys',

@@ -26,10 +26,16 @@ export function devicesApi(call: Call) {
       call('createEnrollmentToken', { params: { id }, body }),
     /** The device's certificates, newest first. */
     certificates: (id: string) => call('listCertificates', { params: { id } }),
-    /** Revokes one of the device's certificates at once. */
+    /** Revokes one of the device's certificates at once, with every certificate renewed from it. */
     revokeCertificate: (id: string, serial: string, reason?: RevocationReason) =>
       call('revokeCertificate', {
         params: { id, serial },
+        body: reason === undefined ? {} : { reason },
+      }),
+    /** Revokes every live certificate of the device at once; returns those revoked now. */
+    revokeAllCertificates: (id: string, reason?: RevocationReason) =>
+      call('revokeAllCertificates', {
+        params: { id },
         body: reason === undefined ? {} : { reason },
       }),
     /** The device's keys (for devices without a certificate). */

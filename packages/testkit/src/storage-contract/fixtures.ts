@@ -152,6 +152,9 @@ export const certFx = (
   createdAt: T0,
   revokedAt: null,
   revocationReason: null,
+  renewedFrom: null,
+  supersededBy: null,
+  retireAt: null,
   ...over,
 });
 

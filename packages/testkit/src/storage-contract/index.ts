@@ -14,6 +14,7 @@ import { managementSuite } from './management.js';
 import { messageSuite } from './messages.js';
 import { channelSuite } from './messaging.js';
 import { pkiSuite } from './pki.js';
+import { renewalSuite } from './renewal.js';
 import { systemSuite } from './system.js';
 import { ticketSuite } from './tickets.js';
 import { firmwareSuite } from './firmware.js';
@@ -55,6 +56,7 @@ export function storageContract(
     deviceKeySuite(open);
     locationSuite(open);
     pkiSuite(open);
+    renewalSuite(open);
     auditSuite(open);
     systemSuite(open);
     channelSuite(open);

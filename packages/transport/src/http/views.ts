@@ -82,6 +82,9 @@ export const certificateView = (c: CertificateRecord): CertificateView => ({
   createdAt: iso(c.createdAt),
   revokedAt: isoOrNull(c.revokedAt),
   revocationReason: c.revocationReason,
+  renewedFrom: c.renewedFrom,
+  supersededBy: c.supersededBy,
+  retireAt: isoOrNull(c.retireAt),
   certificate: c.certPem,
 });
 

@@ -9,6 +9,7 @@ type PkiHandlers = Pick<
   | 'createEnrollmentToken'
   | 'listCertificates'
   | 'revokeCertificate'
+  | 'revokeAllCertificates'
   | 'listDeviceKeys'
   | 'createDeviceKey'
   | 'revokeDeviceKey'
@@ -39,6 +40,14 @@ export function pkiHandlers(s: HttpServices): PkiHandlers {
         await s.pki.revoke(principalOf(ctx).orgId, params.id, params.serial, body.reason),
       );
     },
+    revokeAllCertificates: async ({ params, body }, ctx) => {
+      const revoked = await s.pki.revokeAll(principalOf(ctx).orgId, params.id, body.reason);
+      ctx.audit.detail = {
+        reason: body.reason ?? 'unspecified',
+        serials: revoked.map((c) => c.serial),
+      };
+      return revoked.map(certificateView);
+    },
     listDeviceKeys: async ({ params }, ctx) =>
       (await s.pki.listDeviceKeys(principalOf(ctx).orgId, params.id)).map(deviceKeyView),
     createDeviceKey: async ({ params }, ctx) => {
@@ -66,7 +75,7 @@ export function pkiHandlers(s: HttpServices): PkiHandlers {
       if (!ctx.device?.cert) throw new BulwarkError('certificate_required');
       // A quarantined device's credential is not extended (policy.ts).
       requirePlane(ctx.device.principal, 'renewal');
-      const e = await s.pki.renew(ctx.device.device, body.csr);
+      const e = await s.pki.renew(ctx.device.device, ctx.device.cert, body.csr);
       ctx.audit.detail = { serial: e.cert.serial, previous: ctx.device.cert.serial };
       return enrollmentView(e);
     },
