@@ -2,7 +2,10 @@ import type { Clock } from '../ports/clock.js';
 import type { DomainEvents, StopListening } from '../ports/events.js';
 import type { PkiService } from '../pki/pki-service.js';
 
-/** Turns the PKI service's revocations into domain events (so every node cuts the sessions). */
+/**
+ * Turns the PKI service's issuances and revocations into domain events (so every node cuts the
+ * sessions a revocation concerns, and monitoring sees renewals outside a device's schedule).
+ */
 export function bridgePkiEvents(
   pki: PkiService,
   events: DomainEvents,
@@ -25,9 +28,20 @@ export function bridgePkiEvents(
       deviceId: k.deviceId,
       keyId: k.id,
     });
+  const onIssued: Parameters<typeof pki.on<'certificate-issued'>>[1] = (c, renewedFrom) =>
+    events.emit({
+      type: renewedFrom === null ? 'certificate.issued' : 'certificate.renewed',
+      orgId: c.orgId,
+      at: c.createdAt,
+      deviceId: c.deviceId,
+      serial: c.serial,
+      reason: renewedFrom === null ? null : `renewed from ${renewedFrom}`,
+    });
+  pki.on('certificate-issued', onIssued);
   pki.on('certificate-revoked', onCert);
   pki.on('device-key-revoked', onKey);
   return () => {
+    pki.off('certificate-issued', onIssued);
     pki.off('certificate-revoked', onCert);
     pki.off('device-key-revoked', onKey);
   };

@@ -48,6 +48,8 @@ export const DEFAULT_PKI_CONFIG: PkiConfig = {
 
 /** Events other parts listen to (e.g. transports cutting live sessions on revocation). */
 export interface PkiEvents {
+  /** A certificate was issued: on enrollment (`renewedFrom` null) or renewal. */
+  'certificate-issued': [cert: CertificateRecord, renewedFrom: string | null];
   'certificate-revoked': [cert: CertificateRecord];
   'device-key-revoked': [key: DeviceKey];
 }
@@ -171,6 +173,7 @@ export class PkiService extends EventEmitter<PkiEvents> {
     const cert = await this.#issue(device, csrPem, now);
     if (!(await storage.pki.completeEnrollment(t.id, now, cert)))
       throw new BulwarkError('enrollment_token_used');
+    this.emit('certificate-issued', cert, null);
     const active =
       device.state === 'provisioned'
         ? await this.d.devices.setState(device.orgId, device.id, 'active')
@@ -289,6 +292,7 @@ export class PkiService extends EventEmitter<PkiEvents> {
     });
     switch (outcome) {
       case 'renewed':
+        this.emit('certificate-issued', cert, current.serial);
         return this.#enrollment(device, cert);
       case 'rate_limited':
         throw renewalRateLimited(

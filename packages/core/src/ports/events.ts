@@ -147,8 +147,14 @@ export type DomainEvent =
 /** The type names of DomainEvent. */
 export type DomainEventType = DomainEvent['type'];
 
-/** One event type, narrowed. */
-export type DomainEventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
+/** One event type, narrowed (also for members that share a shape across several types). */
+export type DomainEventOf<T extends DomainEventType> = DomainEvent extends infer E
+  ? E extends { type: infer U }
+    ? T extends U
+      ? E & { type: T }
+      : never
+    : never
+  : never;
 
 /** Stops a subscription. */
 export type StopListening = () => void;
