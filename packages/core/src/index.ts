@@ -7,6 +7,8 @@ export * from './identity/permissions.js';
 export * from './identity/password.js';
 export * from './identity/totp.js';
 export * from './identity/config.js';
+export { FailureThrottle, type ThrottlePolicy } from './identity/failure-throttle.js';
+export { checkGrant, checkManage } from './identity/grant-policy.js';
 export * from './identity/auth-service.js';
 export * from './identity/api-key-service.js';
 export * from './identity/org-service.js';

@@ -47,7 +47,12 @@ export function createServices(
   masterKey: Buffer,
   config: Pick<
     HubConfig,
-    'scryptLn' | 'deviceCertDays' | 'maxPayloadBytes' | 'dataDir' | 'maxImageBytes'
+    | 'scryptLn'
+    | 'deviceCertDays'
+    | 'maxPayloadBytes'
+    | 'dataDir'
+    | 'maxImageBytes'
+    | 'maxOrgsPerUser'
   >,
   clock: Clock = systemClock,
   messaging: {
@@ -116,7 +121,7 @@ export function createServices(
   return {
     auth,
     apiKeys: new ApiKeyService({ storage, clock }),
-    orgs: new OrgService({ storage, clock, auth }),
+    orgs: new OrgService({ storage, clock, auth, maxOrgsPerUser: config.maxOrgsPerUser }),
     devices,
     locations,
     pki,
