@@ -15,8 +15,10 @@ export function ddiDeps(
   services: HubServices,
   storage: Storage,
   config: Pick<HubConfig, 'ddiPollSeconds'>,
+  publicOrigin: () => string,
 ): DdiDeps {
   return {
+    publicOrigin,
     pki: services.pki,
     firmware: services.firmware,
     twins: services.twins,
