@@ -79,6 +79,14 @@ export const CONFIG_FIELDS = {
     default: [],
     doc: 'Extra DNS names or IPs for the server certificate (comma-separated)',
   },
+  // Links the hub hands to devices (hawkBit DDI `_links`) must not echo the request's Host header,
+  // which any client sets: an attacker in the path could point a device's downloads elsewhere.
+  publicUrl: {
+    kind: 'string',
+    flag: 'public-url',
+    default: '',
+    doc: 'HTTPS origin devices reach the hub at (https://name[:port]), used in the links the hub sends; default https://<first --public-names entry, else the bound address>:<HTTPS port>',
+  },
   logLevel: {
     kind: 'level',
     flag: 'log-level',
@@ -188,6 +196,27 @@ export const CONFIG_FIELDS = {
   },
   // hawkBit's own default is 5 minutes; a minute lets a deploy start soon while 10,000 controllers
   // still make only ~170 small requests a second. 1 s is for tests; a day is plenty for anyone.
+  // Each organization is a tenant with its own CA and data; 20 is far above what one person
+  // administers, and an unlimited number lets one account grow the database without bound.
+  maxOrgsPerUser: {
+    kind: 'int',
+    flag: 'max-orgs-per-user',
+    default: 20,
+    min: 1,
+    max: 10_000,
+    doc: 'Organizations one user may create or belong to',
+  },
+  // Failed device/app credentials one address may present in a minute before it waits (10 s,
+  // doubling to 5 min): a scan is stopped, a NAT full of devices reconnecting with backoff is not.
+  // Raised in tests that refuse many credentials from loopback on purpose.
+  edgeFailuresPerSource: {
+    kind: 'int',
+    flag: 'edge-failures-per-source',
+    default: 20,
+    min: 1,
+    max: 1_000_000,
+    doc: 'Failed MQTT/HTTP/DDI/CoAP authentications per source address per minute before it is throttled',
+  },
   ddiPollSeconds: {
     kind: 'int',
     flag: 'ddi-poll-seconds',
@@ -273,6 +302,7 @@ function coerce(key: string, f: Field, raw: string): unknown {
   switch (f.kind) {
     case 'string':
       if (key === 'dataDir' && raw.trim() === '') throw bad('must not be empty');
+      if (key === 'publicUrl' && raw !== '') return publicOrigin(raw, bad);
       return raw;
     case 'list':
       return raw
@@ -294,6 +324,20 @@ function coerce(key: string, f: Field, raw: string): unknown {
       return n;
     }
   }
+}
+
+/** An https origin (scheme, host, optional port; no path, query or credentials), normalized. */
+function publicOrigin(raw: string, bad: (why: string) => ConfigError): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw bad('must be a URL such as https://hub.example.com:8443');
+  }
+  if (u.protocol !== 'https:') throw bad('must be an https URL (the hub serves only HTTPS)');
+  if (u.username || u.password || u.search || u.hash || (u.pathname !== '/' && u.pathname !== ''))
+    throw bad('must be an origin only: scheme, host and port, no path, query or credentials');
+  return u.origin;
 }
 
 /** Help text listing every setting with its flag, env name and default. */

@@ -15,9 +15,11 @@ export function ddiDeps(
   services: HubServices,
   storage: Storage,
   config: Pick<HubConfig, 'ddiPollSeconds'>,
+  publicOrigin: () => string,
 ): DdiDeps {
   return {
     admission: services.admission,
+    publicOrigin,
     firmware: services.firmware,
     twins: services.twins,
     pollSeconds: config.ddiPollSeconds,

@@ -60,7 +60,7 @@ export function startEdge(d: {
   // Every refused credential, on every transport, counted once — by the node that refused it.
   const unlisten = services.events.listen((e) => {
     if (e.type !== 'auth.failed' || (e.origin !== undefined && e.origin !== d.nodeId)) return;
-    d.metrics.authFailures.inc({ protocol: e.transport });
+    d.metrics.authFailures.inc({ protocol: e.transport, reason: e.reason });
     log.info(
       { transport: e.transport, source: e.source, reason: e.reason },
       'authentication refused',

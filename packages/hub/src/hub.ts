@@ -99,14 +99,17 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     const caFile = join(config.dataDir, 'ca.pem');
     writeFileSync(caFile, await services.pki.hubCaPem(), { mode: 0o644 });
     const tls = await serverTls(config, services);
+    const clock = opts.clock ?? systemClock;
     app = await createHttpApi({
       services,
-      version: VERSION,
       https: { ...tls, minVersion: 'TLSv1.2' },
       logger: log,
       bodyLimit: config.maxBodyBytes,
       ready: () => storage.ping(),
-      ddi: ddiDeps(services, storage, config),
+      ddi: ddiDeps(services, storage, config, () => publicOrigin(config, app)),
+      onAuthFailure: (reason) => metrics.authFailures.inc({ protocol: 'http', reason }),
+      onAnonymousFailure: () => metrics.anonymousFailures.inc(),
+      now: () => clock.now(),
     });
     app.get('/metrics', async (req, reply) => {
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -115,7 +118,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
           'unauthenticated',
           'scrape with "Authorization: Bearer <API key with metrics:read>"',
         );
-      requirePermission(await services.auth.authenticate(bearer), 'metrics:read');
+      requirePermission(await services.auth.authenticate(bearer, req.ip), 'metrics:read');
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
     await app.listen({ port: config.httpPort, host: config.httpHost });
@@ -159,9 +162,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     });
     const stopRetirement = startCertificateRetirement({ pki: services.pki, log });
     const port = (app.server.address() as AddressInfo).port;
-    const host = ['0.0.0.0', '::', '127.0.0.1'].includes(config.httpHost)
-      ? '127.0.0.1'
-      : config.httpHost;
+    const host = loopbackOrBound(config.httpHost);
     const info: RuntimeInfo = {
       pid: process.pid,
       version: VERSION,
@@ -236,6 +237,23 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     await storage.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The origin devices are told to use in links (hawkBit DDI `_links`): `--public-url`, else the
+ * first `--public-names` entry, else the address the hub reports in runtime.json — never the
+ * request's Host header, which any client sets.
+ */
+function publicOrigin(config: HubConfig, app: FastifyInstance | undefined): string {
+  if (config.publicUrl) return config.publicUrl;
+  const port = (app?.server.address() as AddressInfo | null)?.port ?? config.httpPort;
+  const name = config.publicNames[0] ?? loopbackOrBound(config.httpHost);
+  return `https://${isIP(name) === 6 ? `[${name}]` : name}:${port}`;
+}
+
+/** The address a local client reaches the HTTPS server at (a wildcard bind means loopback). */
+function loopbackOrBound(host: string): string {
+  return ['0.0.0.0', '::', '127.0.0.1'].includes(host) ? '127.0.0.1' : host;
 }
 
 async function serverTls(

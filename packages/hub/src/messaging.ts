@@ -131,10 +131,8 @@ export async function startBrokers(d: {
         transport: 'mqtt',
         source,
       }),
-    onRefused: (reason, remote) => {
-      metrics.authFailures.inc({ protocol: 'mqtt' });
-      log.info({ remote, reason }, 'MQTT client certificate refused');
-    },
+    // Counted and logged from the admission rule's auth.failed event (edge.ts).
+    onRefused: () => undefined,
   });
   const detachWs = attachMqttWebSocket(d.https, engine, {
     path: '/mqtt',

@@ -6,7 +6,10 @@ export interface HubMetrics {
   readonly registry: Registry;
   readonly messagesIn: Counter<'protocol'>;
   readonly messagesRefused: Counter<'protocol' | 'reason'>;
-  readonly authFailures: Counter<'protocol'>;
+  /** Failed client authentications; `reason` is a small fixed set per protocol. */
+  readonly authFailures: Counter<'protocol' | 'reason'>;
+  /** Failed HTTP requests of anonymous callers (the audit log keeps only a sample of them). */
+  readonly anonymousFailures: Counter;
   readonly denied: Counter<'action'>;
   readonly storageWrite: Histogram<'outcome'>;
   readonly serviceCalls: Histogram<'service' | 'method' | 'outcome'>;
@@ -49,8 +52,13 @@ export function createMetrics(): HubMetrics {
     }),
     authFailures: new Counter({
       name: 'bulwark_auth_failures_total',
-      help: 'Failed client authentications, by protocol',
-      labelNames: ['protocol'] as const,
+      help: 'Failed client authentications, by protocol and reason (users and API keys over HTTP: password, totp, refresh_token, access_token, api_key, setup_token, throttled; device and app credentials at the edge, every transport: malformed, unknown, revoked, expired, superseded, decommissioned, wrong_organization, wrong_device, locked)',
+      labelNames: ['protocol', 'reason'] as const,
+      registers,
+    }),
+    anonymousFailures: new Counter({
+      name: 'bulwark_http_anonymous_failures_total',
+      help: 'Failed HTTP requests by anonymous callers (audited as a sample: one row per source per minute)',
       registers,
     }),
     denied: new Counter({

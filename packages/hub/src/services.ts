@@ -26,7 +26,9 @@ import {
   SecretBox,
   TicketService,
   createMemoryBus,
+  createEdgeThrottle,
   createMemoryEvents,
+  DEFAULT_EDGE_THROTTLE,
   deriveKey,
   systemClock,
   type Bus,
@@ -62,6 +64,8 @@ export function createServices(
     | 'maxPayloadBytes'
     | 'dataDir'
     | 'maxImageBytes'
+    | 'maxOrgsPerUser'
+    | 'edgeFailuresPerSource'
   >,
   clock: Clock = systemClock,
   messaging: {
@@ -118,7 +122,19 @@ export function createServices(
   });
   const audit = new AuditService({ store: storage.audit, clock });
   // The one admission rule of the device edge and the one owner of alerts (core/src/edge).
-  const admission = new Admission({ storage, clock, certificates: pki, events });
+  const admission = new Admission({
+    storage,
+    clock,
+    certificates: pki,
+    events,
+    throttle: createEdgeThrottle(
+      {
+        ...DEFAULT_EDGE_THROTTLE,
+        source: { ...DEFAULT_EDGE_THROTTLE.source, threshold: config.edgeFailuresPerSource },
+      },
+      clock,
+    ),
+  });
   const alerts = new AlertService({ storage, clock, events });
   // Device management: the device plane (hub/device-plane.ts) listens to the signals to push
   // desired twins and commands to devices connected to this node at once.
@@ -154,7 +170,7 @@ export function createServices(
   return {
     auth,
     apiKeys: new ApiKeyService({ storage, clock, events }),
-    orgs: new OrgService({ storage, clock, auth }),
+    orgs: new OrgService({ storage, clock, auth, maxOrgsPerUser: config.maxOrgsPerUser }),
     devices,
     locations,
     pki,

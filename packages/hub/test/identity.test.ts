@@ -79,12 +79,11 @@ describe('first start and setup', () => {
   });
 });
 
-describe('logins, sessions, lockout and TOTP', () => {
+describe('logins, sessions and TOTP', () => {
   let t: TestHub;
-  let s: Awaited<ReturnType<typeof setupOwner>>;
   before(async () => {
     t = await startTestHub();
-    s = await setupOwner(t);
+    await setupOwner(t);
   });
   after(() => t.close());
 
@@ -144,39 +143,6 @@ describe('logins, sessions, lockout and TOTP', () => {
     t.clock.advance(30_000);
     await owner.call('disableTotp', { body: { code: totp(key, t.clock.now()) } });
   });
-  it('locks an account after five failures, with a growing backoff', async () => {
-    await s.api.users.create({
-      email: 'victim@example.com',
-      name: 'V',
-      password: PASSWORD,
-      role: 'viewer',
-    });
-    for (let i = 0; i < 5; i++) {
-      await rejectsWith(
-        t.client().auth.login({ email: 'victim@example.com', password: 'not the password' }),
-        'invalid_credentials',
-      );
-    }
-    const locked = await raw(t, 'POST', '/auth/login', {
-      email: 'victim@example.com',
-      password: PASSWORD,
-    });
-    assert.equal(locked.status, 429);
-    assert.equal(locked.json['code'], 'account_locked');
-    assert.equal(locked.headers.get('retry-after'), '30');
-    t.clock.advance(31_000);
-    await rejectsWith(
-      t.client().auth.login({ email: 'victim@example.com', password: 'still not it' }),
-      'invalid_credentials',
-    );
-    const again = await raw(t, 'POST', '/auth/login', {
-      email: 'victim@example.com',
-      password: PASSWORD,
-    });
-    assert.equal(again.headers.get('retry-after'), '60');
-    t.clock.advance(61_000);
-    await t.client().auth.login({ email: 'victim@example.com', password: PASSWORD });
-  });
 });
 
 describe('roles, API keys and tenants', () => {
@@ -189,7 +155,7 @@ describe('roles, API keys and tenants', () => {
   after(() => t.close());
 
   it('a viewer reads devices but cannot change them', async () => {
-    await s.api.users.create({
+    await s.owner.users.create({
       email: 'viewer@example.com',
       name: 'V',
       password: PASSWORD,
@@ -204,7 +170,7 @@ describe('roles, API keys and tenants', () => {
     assert.match(e.message, /devices:manage/);
   });
   it('an admin cannot make an owner; the last owner cannot be demoted', async () => {
-    await s.api.users.create({
+    await s.owner.users.create({
       email: 'admin@example.com',
       name: 'A',
       password: PASSWORD,
@@ -220,7 +186,7 @@ describe('roles, API keys and tenants', () => {
     await rejectsWith(s.owner.users.update(s.userId, { role: 'admin' }), 'last_owner');
   });
   it('removing a member cuts their access at once', async () => {
-    const u = await s.api.users.create({
+    const u = await s.owner.users.create({
       email: 'temp@example.com',
       name: 'T',
       password: PASSWORD,
@@ -230,7 +196,7 @@ describe('roles, API keys and tenants', () => {
       (await t.client().auth.login({ email: 'temp@example.com', password: PASSWORD })).accessToken,
     );
     await temp.devices.list({});
-    await s.api.users.remove(u.id);
+    await s.owner.users.remove(u.id);
     await rejectsWith(temp.devices.list({}), 'access_token_invalid');
   });
   it('an API key is shown once, scoped, and revocable at once', async () => {

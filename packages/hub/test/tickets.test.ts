@@ -22,7 +22,7 @@ describe('access tickets for local management ports', () => {
   }
   async function member(role: 'viewer' | 'operator'): Promise<BulwarkClient> {
     const email = `${role}@example.com`;
-    await s.api.users.create({ email, name: role, password: PASSWORD, role });
+    await s.owner.users.create({ email, name: role, password: PASSWORD, role });
     const tokens = await t.client().auth.login({ email, password: PASSWORD });
     return t.client(tokens.accessToken);
   }

@@ -50,7 +50,10 @@ export const ERRORS = {
   api_key_invalid: { kind: 'unauthenticated', title: 'The API key is not valid' },
   api_key_revoked: { kind: 'unauthenticated', title: 'The API key has been revoked' },
   invalid_credentials: { kind: 'unauthenticated', title: 'The email or password is wrong' },
-  account_locked: { kind: 'rate_limited', title: 'Too many failed logins; try again later' },
+  rate_limited: {
+    kind: 'rate_limited',
+    title: 'Too many failed attempts from this address; try again later',
+  },
   totp_required: { kind: 'unauthenticated', title: 'A TOTP code is required for this account' },
   totp_invalid: { kind: 'unauthenticated', title: 'The TOTP code is wrong' },
   totp_not_enrolled: { kind: 'conflict', title: 'TOTP has not been set up for this account' },
@@ -64,6 +67,11 @@ export const ERRORS = {
   email_taken: { kind: 'conflict', title: 'A user with this email already exists' },
   weak_password: { kind: 'invalid', title: 'The password is too short or too common' },
   last_owner: { kind: 'conflict', title: 'An organization must keep at least one owner' },
+  organization_limit: {
+    kind: 'conflict',
+    title: 'The user already belongs to as many organizations as this hub allows',
+  },
+  password_incorrect: { kind: 'forbidden', title: 'The current password is wrong' },
   // devices and locations
   device_name_taken: { kind: 'conflict', title: 'A device with this name already exists' },
   device_decommissioned: { kind: 'conflict', title: 'The device is decommissioned' },

@@ -59,6 +59,36 @@ export function channelTopic(channelId: string, subtopic: string): string {
     : `channels/${channelId}/messages/${subtopic}`;
 }
 
+/** Most levels a published subtopic may have (deeper trees are not a naming scheme but a payload). */
+export const MAX_SUBTOPIC_LEVELS = 16;
+
+/**
+ * Why a published message's subtopic is not acceptable, or undefined when it is (the empty
+ * subtopic — none — is). Every protocol's ingest checks it, so a subtopic that MQTT could not
+ * carry does not enter by HTTP or CoAP either:
+ * - no `+` or `#`: wildcards belong in subscriptions only [MQTT-3.3.2-2];
+ * - no U+0000 [MQTT-1.5.4-2], no other control character (C0, DEL, C1) and no lone surrogate
+ *   [MQTT-1.5.4-1]: they break subscribers and logs;
+ * - no empty level (leading, trailing or double `/`), at most MAX_SUBTOPIC_LEVELS levels and
+ *   MAX_SUBTOPIC_LENGTH UTF-8 bytes, so topics stay indexable.
+ */
+export function subtopicProblem(subtopic: string): string | undefined {
+  if (subtopic === '') return undefined;
+  if (hasWildcard(subtopic)) return 'a subtopic must not contain the wildcards + or #';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(subtopic))
+    return 'a subtopic must not contain NUL or other control characters';
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(subtopic))
+    return 'a subtopic must be valid Unicode (no lone surrogates)';
+  const levels = subtopic.split('/');
+  if (levels.some((l) => l === '')) return 'a subtopic must not have empty levels';
+  if (levels.length > MAX_SUBTOPIC_LEVELS)
+    return `a subtopic may have at most ${MAX_SUBTOPIC_LEVELS} levels`;
+  if (new TextEncoder().encode(subtopic).length > MAX_SUBTOPIC_LENGTH)
+    return `a subtopic may have at most ${MAX_SUBTOPIC_LENGTH} bytes`;
+  return undefined;
+}
+
 /** Does a subtopic contain MQTT wildcards (only allowed in subscriptions)? */
 export function hasWildcard(s: string): boolean {
   return s.includes('+') || s.includes('#');

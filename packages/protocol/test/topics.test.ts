@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { channelTopic, parseTopic } from '@bulwark/protocol';
+import { channelTopic, MAX_SUBTOPIC_LENGTH, parseTopic, subtopicProblem } from '@bulwark/protocol';
 
 const C = '01a20ca9-f821-7000-a064-1754bc19ad52';
 
@@ -45,5 +45,42 @@ describe('topic grammar (DESIGN.md §3)', () => {
     ]) {
       assert.equal(parseTopic(t), undefined, t);
     }
+  });
+});
+
+describe('published subtopics (issue 11): one check for every protocol', () => {
+  it('accepts none, plain levels and Unicode', () => {
+    for (const ok of ['', 'room1', 'room1/temp', 'küche/température', 'a b/c-d_e.f', '😀/x'])
+      assert.equal(subtopicProblem(ok), undefined, ok);
+    assert.equal(subtopicProblem(Array.from({ length: 16 }, () => 'l').join('/')), undefined);
+  });
+  it('refuses wildcards, NUL, control characters and lone surrogates', () => {
+    for (const bad of [
+      'a/+/b',
+      '+',
+      'a/#',
+      '#',
+      'a+b',
+      'a\u0000b',
+      'a\u0001',
+      'x\u001f',
+      'del\u007f',
+    ])
+      assert.match(subtopicProblem(bad) ?? '', /wildcard|control/, JSON.stringify(bad));
+    assert.match(subtopicProblem('c1\u0085') ?? '', /control/);
+    assert.match(subtopicProblem('bad\ud800') ?? '', /Unicode/);
+    assert.match(subtopicProblem('\udc00bad') ?? '', /Unicode/);
+  });
+  it('refuses empty levels and bounds levels and bytes', () => {
+    for (const bad of ['/a', 'a/', 'a//b', '/'])
+      assert.match(subtopicProblem(bad) ?? '', /empty level/, bad);
+    assert.match(
+      subtopicProblem(Array.from({ length: 17 }, () => 'l').join('/')) ?? '',
+      /at most 16 levels/,
+    );
+    assert.match(subtopicProblem('x'.repeat(MAX_SUBTOPIC_LENGTH + 1)) ?? '', /bytes/);
+    // bytes, not characters: 400 × 3-byte characters is over 1024 bytes
+    assert.match(subtopicProblem('€'.repeat(400)) ?? '', /bytes/);
+    assert.equal(subtopicProblem('x'.repeat(MAX_SUBTOPIC_LENGTH)), undefined);
   });
 });

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { RefreshSession, SessionStore } from '@bulwark/core';
-import { toSession, type SessionRow } from '@bulwark/store-sql';
+import { LIVE_SESSION_SQL, toSession, type SessionRow } from '@bulwark/store-sql';
 import { query, transaction, type Queryable } from './db.js';
 
 const insertSession = async (db: Queryable, s: RefreshSession): Promise<void> => {
@@ -47,15 +47,25 @@ export function createSessionStore(pool: Pool): SessionStore {
         [at, id],
       );
     },
-    async revokeAllForUser(userId, at) {
+    async revokeAllForUser(userId, at, exceptId) {
       // Live = neither revoked nor expired at `at`; expired sessions are dead already.
       const r = await query(
         pool,
         `UPDATE refresh_sessions SET revoked_at = $1
-         WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1`,
-        [at, userId],
+         WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1
+           AND id IS DISTINCT FROM $3`,
+        [at, userId, exceptId ?? null],
       );
       return r.rowCount;
+    },
+    async liveSuccessor(id, at) {
+      let n = 0;
+      const r = await query<SessionRow>(
+        pool,
+        LIVE_SESSION_SQL.replace(/\?/g, () => `$${++n}`),
+        [id, at],
+      );
+      return r.rows[0] && toSession(r.rows[0]);
     },
   };
 }

@@ -101,6 +101,24 @@ export const toSession = (r: SessionRow): RefreshSession => ({
   replacedBy: r.replaced_by,
 });
 
+/**
+ * The live session a refresh session is, or was rotated into: follows `replaced_by` from the
+ * given id (at most 64 rotations) and selects the row that is neither revoked nor expired. An
+ * access token names the session it was minted from; it stays good while that session's rotation
+ * chain is alive, and dies when the chain is revoked (logout, reuse detection, password change).
+ * Plain SQL both dialects run, `?` placeholders: the session id, then the time.
+ */
+export const LIVE_SESSION_SQL = `WITH RECURSIVE chain (id, replaced_by, depth) AS (
+    SELECT id, replaced_by, 0 FROM refresh_sessions WHERE id = ?
+    UNION ALL
+    SELECT s.id, s.replaced_by, c.depth + 1
+    FROM refresh_sessions s JOIN chain c ON s.id = c.replaced_by
+    WHERE c.depth < 64
+  )
+  SELECT s.* FROM chain c JOIN refresh_sessions s ON s.id = c.id
+  WHERE s.revoked_at IS NULL AND s.expires_at > ?
+  LIMIT 1`;
+
 /** A row of `api_keys`; `permissions` is the dialect's list of strings. */
 export interface ApiKeyRow<T extends ColumnTypes> {
   id: string;

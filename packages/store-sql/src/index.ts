@@ -10,6 +10,7 @@ export {
   USER_COLUMNS,
   toMembershipWith,
   toSession,
+  LIVE_SESSION_SQL,
   toApiKeyWith,
   type OrgRow,
   type UserRow,

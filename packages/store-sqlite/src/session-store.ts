@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { RefreshSession, SessionStore } from '@bulwark/core';
-import { toSession, type SessionRow } from '@bulwark/store-sql';
+import { LIVE_SESSION_SQL, toSession, type SessionRow } from '@bulwark/store-sql';
 
 /** The refresh_sessions table behind the SessionStore port. */
 export function createSessionStore(db: Database): SessionStore {
@@ -50,14 +50,18 @@ export function createSessionStore(db: Database): SessionStore {
         'UPDATE refresh_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
       ).run(at, id);
     },
-    async revokeAllForUser(userId, at) {
+    async revokeAllForUser(userId, at, exceptId) {
       // Live = neither revoked nor expired at `at`; expired sessions are dead already.
       return db
         .prepare(
           `UPDATE refresh_sessions SET revoked_at = ?
-           WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`,
+           WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND id IS NOT ?`,
         )
-        .run(at, userId, at).changes;
+        .run(at, userId, at, exceptId ?? null).changes;
+    },
+    async liveSuccessor(id, at) {
+      const row = db.prepare(LIVE_SESSION_SQL).get(id, at) as SessionRow | undefined;
+      return row && toSession(row);
     },
   };
 }

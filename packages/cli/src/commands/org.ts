@@ -8,7 +8,7 @@ const ORG_COLUMNS: Column<OrganizationView>[] = [
   { header: 'CREATED', value: (o) => o.createdAt },
 ];
 
-/** `bulwark org list|create`. */
+/** `bulwark org list|create|transfer-ownership`. */
 export const orgCommands: Command[] = [
   {
     path: ['org', 'list'],
@@ -25,6 +25,19 @@ export const orgCommands: Command[] = [
     run: async (ctx) => {
       const org = await ctx.client().orgs.create({ name: ctx.args[0] ?? '' });
       ctx.print(org, () => formatTable([org], ORG_COLUMNS));
+    },
+  },
+  {
+    path: ['org', 'transfer-ownership'],
+    args: ['USER_ID'],
+    summary:
+      'Hand the owner role of your organization to a member; you stay as an admin (owners only, user token).',
+    run: async (ctx) => {
+      const r = await ctx.client().orgs.transferOwnership(ctx.args[0] ?? '');
+      ctx.print(
+        r,
+        () => `${r.owner.email} now owns the organization; ${r.previousOwner.email} is an admin\n`,
+      );
     },
   },
 ];

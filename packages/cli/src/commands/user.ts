@@ -18,7 +18,7 @@ const GRANT = {
   help: 'an extra permission beyond the role (repeatable)',
 } as const;
 
-/** `bulwark user list|add|update|remove`. */
+/** `bulwark user list|add|update|password|reset-password|remove`. */
 export const userCommands: Command[] = [
   {
     path: ['user', 'list'],
@@ -72,6 +72,35 @@ export const userCommands: Command[] = [
         throw ctx.usage('nothing to change: give --role or --grant');
       const user = await ctx.client().users.update(ctx.args[0] ?? '', body);
       ctx.print(user, () => formatTable([user], USER_COLUMNS));
+    },
+  },
+  {
+    path: ['user', 'password'],
+    summary:
+      'Change your own password (current from BULWARK_PASSWORD, new from BULWARK_NEW_PASSWORD, else prompted); your other sessions end.',
+    run: async (ctx) => {
+      const client = ctx.client();
+      const current = await readSecret(ctx.io, 'current password: ', 'BULWARK_PASSWORD');
+      const next = await readSecret(ctx.io, 'new password: ', 'BULWARK_NEW_PASSWORD');
+      const r = await client.auth.changePassword(current, next);
+      ctx.print(r, () => `password changed; ${r.revokedSessions} other session(s) ended\n`);
+    },
+  },
+  {
+    path: ['user', 'reset-password'],
+    args: ['ID'],
+    summary:
+      "Reset a member's password (from BULWARK_USER_PASSWORD, else prompted); all their sessions end.",
+    run: async (ctx) => {
+      const id = ctx.args[0] ?? '';
+      const client = ctx.client();
+      const password = await readSecret(
+        ctx.io,
+        `new password for ${id}: `,
+        'BULWARK_USER_PASSWORD',
+      );
+      const r = await client.users.resetPassword(id, password);
+      ctx.print(r, () => `password of ${id} reset; ${r.revokedSessions} session(s) ended\n`);
     },
   },
   {

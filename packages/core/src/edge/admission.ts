@@ -25,7 +25,7 @@ import {
 } from './principal.js';
 
 /** Counts failures per key and says how long a key must wait (see core's failure throttle). */
-export interface FailureThrottle {
+export interface AdmissionThrottle {
   /** 0 when every key may try now, else the longest wait in ms. */
   retryAfterMs(keys: readonly string[]): number;
   failed(keys: readonly string[]): void;
@@ -44,7 +44,7 @@ export interface AdmissionDeps {
     ): Promise<{ device: Device; cert: CertificateRecord }>;
   };
   events?: DomainEvents;
-  throttle?: FailureThrottle;
+  throttle?: AdmissionThrottle;
 }
 
 /** The subject a credential claims, for throttling and events (never the secret). */

@@ -1,10 +1,11 @@
-import { BulwarkError, type CreateApiKeyRequest, type Permission } from '@bulwark/protocol';
+import { BulwarkError, type CreateApiKeyRequest } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
 import type { DomainEvents } from '../ports/events.js';
 import type { ApiKey } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
 import { randomToken, sha256Hex } from '../shared/hash.js';
+import { missingPermissions } from './permissions.js';
 import type { Principal } from './principal.js';
 
 /** `bwk_<id without dashes>_<secret>`: the id locates the record, the secret is checked by hash. */
@@ -47,7 +48,7 @@ export class ApiKeyService {
     req: CreateApiKeyRequest,
   ): Promise<{ apiKey: ApiKey; key: string }> {
     if (creator) {
-      const wider = req.permissions.filter((p) => !creator.permissions.includes(p as Permission));
+      const wider = missingPermissions(creator.permissions, req.permissions);
       if (wider.length > 0) {
         throw new BulwarkError(
           'forbidden',

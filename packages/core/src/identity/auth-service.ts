@@ -1,20 +1,24 @@
 import {
   BulwarkError,
+  type ErrorCode,
   type LoginRequest,
   type SetupRequest,
   type TokenPair,
 } from '@bulwark/protocol';
 import type { AccessTokenSigner } from '../ports/tokens.js';
 import type { Clock } from '../ports/clock.js';
-import type { Membership, Organization, RefreshSession, User } from '../ports/records.js';
+import type { Membership, Organization, User } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
-import { randomToken, safeEqual, sha256Hex } from '../shared/hash.js';
+import { safeEqual, sha256Hex } from '../shared/hash.js';
 import type { SecretBox } from '../shared/secret-box.js';
+import { AuthThrottles } from './auth-throttles.js';
 import type { IdentityConfig } from './config.js';
 import { checkPasswordPolicy, DUMMY_HASH_INPUT, hashPassword, verifyPassword } from './password.js';
 import { permissionsFor } from './permissions.js';
 import type { Principal } from './principal.js';
+import { SessionTokens } from './session-tokens.js';
+import { SetupTokens } from './setup-token.js';
 import { base32Decode, base32Encode, newTotpSecret, otpauthUrl, verifyTotp } from './totp.js';
 import { parseApiKey } from './api-key-service.js';
 
@@ -27,7 +31,6 @@ export interface AuthDeps {
   config: IdentityConfig;
 }
 
-const SETUP_KEY = 'setup_token';
 const TOTP_CONTEXT = 'totp-secret';
 
 interface OwnerInput {
@@ -37,23 +40,48 @@ interface OwnerInput {
   passwordHash: string;
 }
 
-interface SetupRecord {
-  hash: string;
-  expiresAt: number;
-  usedAt: number | null;
-}
+/** Codes that mean "a presented bearer credential was wrong" (counted by the source throttle). */
+const CREDENTIAL_FAILURES = new Set<ErrorCode>([
+  'access_token_invalid',
+  'access_token_expired',
+  'api_key_invalid',
+  'api_key_revoked',
+  'refresh_token_invalid',
+  'setup_token_invalid',
+  'setup_token_used',
+  'setup_token_expired',
+]);
 
 /**
- * First-start setup, logins, sessions and bearer-token authentication. Failed logins lock the
- * account with a backoff that doubles per failure; refresh tokens rotate on every use and the reuse
- * of a rotated one revokes every session of the user (OAuth 2.0 Security BCP §4.14).
+ * First-start setup, logins, sessions, passwords and bearer-token authentication. Failures are
+ * throttled per source address (and per source + account for logins) before any account-wide lock
+ * (decision 0013); refresh tokens rotate on every use and the reuse of a rotated one revokes every
+ * session of the user (OAuth 2.0 Security BCP §4.14). `source` is the caller's address, or null
+ * for callers that are not remote (local commands), which no throttle counts.
  */
 export class AuthService {
   readonly #d: AuthDeps;
+  readonly #throttles: AuthThrottles;
+  readonly #sessions: SessionTokens;
+  readonly #setup: SetupTokens;
   #dummyHash: Promise<string> | undefined;
 
   constructor(deps: AuthDeps) {
     this.#d = deps;
+    const { storage, clock, config } = deps;
+    this.#throttles = new AuthThrottles(config.throttle, clock);
+    this.#sessions = new SessionTokens({
+      sessions: storage.sessions,
+      clock,
+      tokens: deps.tokens,
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    });
+    this.#setup = new SetupTokens({
+      system: storage.system,
+      clock,
+      ttlSeconds: config.setupTokenTtlSeconds,
+    });
   }
 
   /** Whether the hub still waits for its first owner. */
@@ -67,37 +95,20 @@ export class AuthService {
    */
   async issueSetupToken(): Promise<{ token: string; expiresAt: number } | undefined> {
     if (!(await this.setupRequired())) return undefined;
-    const token = `bws_${randomToken(24)}`;
-    const expiresAt = this.#d.clock.now() + this.#d.config.setupTokenTtlSeconds * 1000;
-    const rec: SetupRecord = { hash: sha256Hex(token), expiresAt, usedAt: null };
-    await this.#d.storage.system.put(SETUP_KEY, JSON.stringify(rec));
-    return { token, expiresAt };
+    return this.#setup.issue();
   }
 
   /** Creates the first organization and its owner with the setup token; the token then dies. */
   async completeSetup(
     req: SetupRequest,
+    source: string | null = null,
   ): Promise<{ organization: Organization; user: User; membership: Membership }> {
-    const { storage, clock } = this.#d;
-    const raw = await storage.system.get(SETUP_KEY);
-    const rec = raw === undefined ? undefined : (JSON.parse(raw) as SetupRecord);
-    if (!rec || !safeEqual(rec.hash, sha256Hex(req.token)))
-      throw new BulwarkError('setup_token_invalid');
-    if (rec.usedAt !== null) throw new BulwarkError('setup_token_used');
-    if (rec.expiresAt <= clock.now()) {
-      throw new BulwarkError(
-        'setup_token_expired',
-        'the setup token has expired; restart the hub for a new one',
-      );
-    }
+    const token = await this.#credential(source, () => this.#setup.check(req.token));
     if (!(await this.setupRequired())) throw new BulwarkError('setup_complete');
     checkPasswordPolicy(req.password, req.email);
     const passwordHash = await hashPassword(req.password, this.#d.config.scrypt);
     // Consume first: of two racing setups only one wins the compare-and-set.
-    const used: SetupRecord = { ...rec, usedAt: clock.now() };
-    if (!(await storage.system.compareAndSet(SETUP_KEY, raw, JSON.stringify(used)))) {
-      throw new BulwarkError('setup_token_used');
-    }
+    await token.consume();
     return this.#bootstrap({
       organization: req.organization,
       email: req.email,
@@ -114,15 +125,7 @@ export class AuthService {
     input: OwnerInput,
   ): Promise<{ organization: Organization; user: User; membership: Membership }> {
     const r = await this.#bootstrap(input);
-    const raw = await this.#d.storage.system.get(SETUP_KEY);
-    const rec = raw === undefined ? undefined : (JSON.parse(raw) as SetupRecord);
-    if (rec && rec.usedAt === null) {
-      await this.#d.storage.system.compareAndSet(
-        SETUP_KEY,
-        raw,
-        JSON.stringify({ ...rec, usedAt: this.#d.clock.now() }),
-      );
-    }
+    await this.#setup.retire();
     return r;
   }
 
@@ -174,30 +177,38 @@ export class AuthService {
     );
   }
 
-  /** Email + password (+ TOTP) → a token pair; repeated failures lock the account for a while. */
-  async login(req: LoginRequest): Promise<TokenPair & { userId: string }> {
-    const { storage, clock, config } = this.#d;
+  /**
+   * Email + password (+ TOTP) → a token pair. A throttled source is refused before any password
+   * is checked; an unknown, a locked and a wrong account are answered alike (`invalid_credentials`,
+   * one scrypt each), so neither the answer nor its timing tells which emails exist.
+   */
+  async login(
+    req: LoginRequest,
+    source: string | null = null,
+  ): Promise<TokenPair & { userId: string }> {
+    const { storage, clock } = this.#d;
+    this.#throttles.checkLogin(source, req.email);
     const now = clock.now();
     const user = await storage.users.getByEmail(req.email);
-    if (!user) {
-      // Spend the same time as for a real account, so timing does not reveal which emails exist.
-      this.#dummyHash ??= hashPassword(DUMMY_HASH_INPUT, config.scrypt);
-      await verifyPassword(req.password, await this.#dummyHash);
-      throw new BulwarkError('invalid_credentials');
-    }
-    if (user.lockedUntil !== null && user.lockedUntil > now)
-      throw this.#locked(user.lockedUntil, now);
-    if (!(await verifyPassword(req.password, user.passwordHash))) {
-      await this.#fail(user, now);
+    const locked = user?.lockedUntil != null && user.lockedUntil > now;
+    const passwordOk = user
+      ? await verifyPassword(req.password, user.passwordHash)
+      : await this.#spendDummyHash(req.password);
+    if (!user || locked || !passwordOk) {
+      this.#throttles.loginFailed(source, req.email);
+      // A lock is not extended by failures during it, or an attacker could hold it forever.
+      if (user && !locked) await this.#fail(user, now);
       throw new BulwarkError('invalid_credentials');
     }
     if (user.totpEnabled) {
       if (req.totp === undefined) throw new BulwarkError('totp_required');
       if (!(await this.#checkTotp(user, req.totp, now))) {
+        this.#throttles.loginFailed(source, req.email);
         await this.#fail(user, now);
         throw new BulwarkError('totp_invalid');
       }
     }
+    this.#throttles.loginSucceeded(source, req.email);
     if (user.failedLogins !== 0 || user.lockedUntil !== null) {
       await storage.users.update(user.id, { failedLogins: 0, lockedUntil: null, updatedAt: now });
     }
@@ -206,7 +217,7 @@ export class AuthService {
       ? memberships.find((x) => x.orgId === req.organizationId)
       : memberships[0];
     if (!m) throw new BulwarkError('forbidden', 'the user is not a member of that organization');
-    return { ...(await this.#openSession(user.id, m.orgId, now)), userId: user.id };
+    return { ...(await this.#sessions.open(user.id, m.orgId)), userId: user.id };
   }
 
   /** The account an email names and its first organization, for filing a failed login (audit). */
@@ -219,15 +230,11 @@ export class AuthService {
     return { userId: user.id, orgId: m?.orgId };
   }
 
-  #locked(until: number, now: number): BulwarkError {
-    const retryAfter = Math.ceil((until - now) / 1000);
-    return new BulwarkError(
-      'account_locked',
-      `too many failed logins; try again in ${retryAfter} s`,
-      {
-        extra: { retryAfter },
-      },
-    );
+  // Spend the same time as for a real account; always "wrong".
+  async #spendDummyHash(password: string): Promise<false> {
+    this.#dummyHash ??= hashPassword(DUMMY_HASH_INPUT, this.#d.config.scrypt);
+    await verifyPassword(password, await this.#dummyHash);
+    return false;
   }
 
   async #fail(user: User, now: number): Promise<void> {
@@ -251,95 +258,48 @@ export class AuthService {
     return this.#d.storage.system.compareAndSet(key, last, String(step));
   }
 
-  async #openSession(
-    userId: string,
-    orgId: string,
-    now: number,
-    id = newId(now),
-  ): Promise<TokenPair> {
-    const session = this.#newSession(userId, orgId, now, id);
-    await this.#d.storage.sessions.create(session.record);
-    return this.#pair(session, orgId);
-  }
-
-  #newSession(userId: string, orgId: string, now: number, id = newId(now)) {
-    const refreshToken = `bwr_${randomToken(32)}`;
-    const record: RefreshSession = {
-      id,
-      userId,
-      orgId,
-      tokenHash: sha256Hex(refreshToken),
-      createdAt: now,
-      expiresAt: now + this.#d.config.refreshTokenTtlSeconds * 1000,
-      revokedAt: null,
-      replacedBy: null,
-    };
-    return { record, refreshToken };
-  }
-
-  async #pair(
-    s: { record: RefreshSession; refreshToken: string },
-    orgId: string,
-  ): Promise<TokenPair> {
-    const ttl = this.#d.config.accessTokenTtlSeconds;
-    const accessToken = await this.#d.tokens.sign(
-      { sub: s.record.userId, org: orgId, sid: s.record.id },
-      ttl,
-    );
-    return {
-      accessToken,
-      refreshToken: s.refreshToken,
-      tokenType: 'Bearer',
-      expiresIn: ttl,
-      organizationId: orgId,
-    };
-  }
-
   /** Rotates a refresh token. Presenting an already-rotated token revokes all the user's sessions. */
-  async refresh(refreshToken: string): Promise<TokenPair & { userId: string }> {
-    const { storage, clock } = this.#d;
-    const now = clock.now();
-    const s = await storage.sessions.getByTokenHash(sha256Hex(refreshToken));
-    if (!s) throw new BulwarkError('refresh_token_invalid');
-    if (s.revokedAt !== null) {
-      if (s.replacedBy !== null) await storage.sessions.revokeAllForUser(s.userId, now);
-      throw new BulwarkError(
-        'refresh_token_invalid',
-        'the refresh token was already used or revoked',
-      );
-    }
-    if (s.expiresAt <= now)
-      throw new BulwarkError('refresh_token_invalid', 'the refresh token has expired');
-    if (!(await storage.memberships.get(s.orgId, s.userId)))
-      throw new BulwarkError('refresh_token_invalid');
-    const next = this.#newSession(s.userId, s.orgId, now);
-    if (!(await storage.sessions.rotate(s.id, next.record, now))) {
-      await storage.sessions.revokeAllForUser(s.userId, now);
-      throw new BulwarkError('refresh_token_invalid', 'the refresh token was already used');
-    }
-    return { ...(await this.#pair(next, s.orgId)), userId: s.userId };
+  async refresh(
+    refreshToken: string,
+    source: string | null = null,
+  ): Promise<TokenPair & { userId: string }> {
+    return this.#credential(source, () =>
+      this.#sessions.rotate(refreshToken, async (s) =>
+        Boolean(await this.#d.storage.memberships.get(s.orgId, s.userId)),
+      ),
+    );
   }
 
   /** Revokes the session of a refresh token (unknown tokens are ignored: logout is idempotent). */
-  async logout(refreshToken: string): Promise<void> {
-    const s = await this.#d.storage.sessions.getByTokenHash(sha256Hex(refreshToken));
-    if (s && s.revokedAt === null) await this.#d.storage.sessions.revoke(s.id, this.#d.clock.now());
+  logout(refreshToken: string): Promise<void> {
+    return this.#sessions.end(refreshToken);
   }
 
   /**
-   * Resolves a bearer token (an access token or an API key) to a principal. Membership and session
-   * are re-read on every call, so removing a user or revoking a session takes effect at once.
+   * Resolves a bearer token (an access token or an API key) to a principal. Membership, session
+   * and key are re-read on every call, so removing a user, logging out or revoking a key takes
+   * effect at once. A source that presented too many bad credentials is refused first.
    */
-  async authenticate(bearer: string): Promise<Principal> {
-    if (bearer.startsWith('bwk_')) return this.#authenticateApiKey(bearer);
+  async authenticate(bearer: string, source: string | null = null): Promise<Principal> {
+    return this.#credential(source, () =>
+      bearer.startsWith('bwk_')
+        ? this.#authenticateApiKey(bearer)
+        : this.#authenticateAccessToken(bearer),
+    );
+  }
+
+  async #authenticateAccessToken(bearer: string): Promise<Principal> {
     const { storage } = this.#d;
     const claims = await this.#d.tokens.verify(bearer);
-    const [m, user] = await Promise.all([
+    const [m, user, session] = await Promise.all([
       storage.memberships.get(claims.org, claims.sub),
       storage.users.get(claims.sub),
+      this.#sessions.live(claims.sid),
     ]);
     if (!m || !user)
       throw new BulwarkError('access_token_invalid', 'the user is no longer a member');
+    if (!session || session.userId !== user.id)
+      throw new BulwarkError('access_token_invalid', 'the session has ended; log in again');
     return {
       kind: 'user',
       id: user.id,
@@ -373,6 +333,63 @@ export class AuthService {
       role: null,
       permissions: key.permissions as Principal['permissions'],
     };
+  }
+
+  /** Runs a bearer-credential check behind the source throttle, counting its failures. */
+  async #credential<T>(source: string | null, check: () => Promise<T>): Promise<T> {
+    this.#throttles.checkCredential(source);
+    try {
+      return await check();
+    } catch (err) {
+      if (err instanceof BulwarkError && CREDENTIAL_FAILURES.has(err.code))
+        this.#throttles.credentialFailed(source);
+      throw err;
+    }
+  }
+
+  /**
+   * A user changes their own password: the current one is required (and wrong guesses count
+   * against the login throttle of this source and account), and every other session of the user
+   * ends, so a thief holding one loses it; the caller's own session stays.
+   */
+  async changePassword(
+    p: Principal,
+    current: string,
+    next: string,
+    source: string | null = null,
+  ): Promise<{ revokedSessions: number }> {
+    if (p.kind !== 'user') throw new BulwarkError('forbidden', 'only a user has a password');
+    const user = await this.#user(p.id);
+    this.#throttles.checkLogin(source, user.email);
+    if (!(await verifyPassword(current, user.passwordHash))) {
+      this.#throttles.loginFailed(source, user.email);
+      throw new BulwarkError('password_incorrect');
+    }
+    const keep = p.sessionId ? (await this.#sessions.live(p.sessionId))?.id : undefined;
+    return this.#replacePassword(user, next, keep);
+  }
+
+  /**
+   * Sets a user's password without the current one (an admin's reset, checked by OrgService, or
+   * the local `admin reset-password`): clears any lock and ends every session of the user.
+   */
+  async resetPassword(userId: string, password: string): Promise<{ revokedSessions: number }> {
+    return this.#replacePassword(await this.#user(userId), password, undefined);
+  }
+
+  async #replacePassword(
+    user: User,
+    password: string,
+    keepSession: string | undefined,
+  ): Promise<{ revokedSessions: number }> {
+    const passwordHash = await this.hashNewPassword(password, user.email);
+    await this.#d.storage.users.update(user.id, {
+      passwordHash,
+      failedLogins: 0,
+      lockedUntil: null,
+      updatedAt: this.#d.clock.now(),
+    });
+    return { revokedSessions: await this.#sessions.revokeAll(user.id, keepSession) };
   }
 
   /** Starts TOTP enrollment: a new secret, sealed and stored but not enabled until confirmed. */

@@ -4,6 +4,7 @@ import type { Membership, Organization, User } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
 import type { AuthService } from './auth-service.js';
+import { checkGrant, checkManage } from './grant-policy.js';
 import type { Principal } from './principal.js';
 
 /** A member as the API shows it. */
@@ -12,9 +13,22 @@ export interface Member {
   membership: Membership;
 }
 
-/** Organizations (tenants) and their members. */
+/** Dependencies of the organization service. */
+export interface OrgDeps {
+  storage: Storage;
+  clock: Clock;
+  auth: AuthService;
+  /** Organizations one user may create or belong to (IdentityConfig.maxOrgsPerUser). */
+  maxOrgsPerUser: number;
+}
+
+/**
+ * Organizations (tenants) and their members. Every change of a member goes through the grant
+ * policy (grant-policy.ts): nobody grants more than they hold, nobody touches a member who holds
+ * more than they do, and the owner role changes hands only by `transferOwnership`.
+ */
 export class OrgService {
-  constructor(private readonly d: { storage: Storage; clock: Clock; auth: AuthService }) {}
+  constructor(private readonly d: OrgDeps) {}
 
   /** The organizations a principal belongs to (an API key: just its own). */
   async listFor(p: Principal): Promise<Organization[]> {
@@ -30,8 +44,19 @@ export class OrgService {
     return org;
   }
 
-  /** A new organization whose owner is the calling user. */
+  /**
+   * A new organization whose owner is the calling user, unless the user already belongs to as
+   * many organizations as allowed (`organization_limit`).
+   */
   async create(userId: string, name: string): Promise<Organization> {
+    const held = (await this.d.storage.memberships.listByUser(userId)).length;
+    if (held >= this.d.maxOrgsPerUser) {
+      throw new BulwarkError(
+        'organization_limit',
+        `a user may belong to at most ${this.d.maxOrgsPerUser} organizations`,
+        { extra: { limit: this.d.maxOrgsPerUser } },
+      );
+    }
     const now = this.d.clock.now();
     const org: Organization = { id: newId(now), name, createdAt: now };
     await this.d.storage.organizations.create(org);
@@ -56,15 +81,15 @@ export class OrgService {
     return out;
   }
 
-  /** Creates a user as a member with a role. Only an owner may make another owner. */
+  /** Creates a user as a member with a role and grants no wider than the caller's own. */
   async addMember(orgId: string, by: Principal, req: CreateUserRequest): Promise<Member> {
-    this.#mayAssign(by, req.role);
+    checkGrant(by, req.role, req.grants ?? []);
     const user = await this.d.auth.newUser(req.email, req.name, req.password);
     const membership: Membership = {
       orgId,
       userId: user.id,
       role: req.role,
-      grants: req.grants ?? [],
+      grants: [...new Set(req.grants ?? [])],
       createdAt: user.createdAt,
     };
     await this.d.storage.users.create(user);
@@ -72,7 +97,10 @@ export class OrgService {
     return { user, membership };
   }
 
-  /** Changes a member's role or grants; the last owner cannot be demoted. */
+  /**
+   * Changes a member's role or grants: the caller must hold everything the member holds now and
+   * everything the member would hold after; the last owner cannot be demoted.
+   */
   async updateMember(
     orgId: string,
     by: Principal,
@@ -80,37 +108,85 @@ export class OrgService {
     req: UpdateUserRequest,
   ): Promise<Member> {
     const { user, membership } = await this.#member(orgId, userId);
-    if (req.role !== undefined) this.#mayAssign(by, req.role);
-    if (membership.role === 'owner') this.#mayAssign(by, 'owner');
-    if (membership.role === 'owner' && req.role !== undefined && req.role !== 'owner')
-      await this.#keepOwner(orgId);
+    checkManage(by, membership);
     const next: Membership = {
       ...membership,
       role: req.role ?? membership.role,
-      grants: req.grants ?? membership.grants,
+      grants: req.grants ? [...new Set(req.grants)] : membership.grants,
     };
+    // An owner keeping the role only has grants changed, which add nothing to an owner.
+    if (!(membership.role === 'owner' && next.role === 'owner'))
+      checkGrant(by, next.role, next.grants);
+    if (membership.role === 'owner' && next.role !== 'owner') await this.#keepOwner(orgId);
     await this.d.storage.memberships.put(next);
     return { user, membership: next };
   }
 
-  /** Removes a member and revokes their sessions; the last owner cannot be removed. */
+  /** Removes a member the caller may manage and revokes their sessions; never the last owner. */
   async removeMember(orgId: string, by: Principal, userId: string): Promise<void> {
     const { membership } = await this.#member(orgId, userId);
-    if (membership.role === 'owner') {
-      this.#mayAssign(by, 'owner');
-      await this.#keepOwner(orgId);
-    }
+    checkManage(by, membership);
+    if (membership.role === 'owner') await this.#keepOwner(orgId);
     await this.d.storage.memberships.remove(orgId, userId);
     await this.d.storage.sessions.revokeAllForUser(userId, this.d.clock.now());
   }
 
-  #mayAssign(by: Principal, role: string): void {
-    if (role === 'owner' && !by.permissions.includes('org:manage')) {
+  /**
+   * An admin's password reset for a member they may manage: ends every session of the member. A
+   * member of another organization as well is refused — their password opens that organization
+   * too, where this caller has no say. Callers change their own password with the current one.
+   */
+  async resetPassword(
+    orgId: string,
+    by: Principal,
+    userId: string,
+    password: string,
+  ): Promise<{ revokedSessions: number }> {
+    if (by.kind === 'user' && by.id === userId) {
       throw new BulwarkError(
         'forbidden',
-        'only an owner may grant, change or remove the owner role',
+        'change your own password with the current one (POST /me/password)',
       );
     }
+    const { membership } = await this.#member(orgId, userId);
+    checkManage(by, membership);
+    const elsewhere = (await this.d.storage.memberships.listByUser(userId)).some(
+      (m) => m.orgId !== orgId,
+    );
+    if (elsewhere) {
+      throw new BulwarkError(
+        'forbidden',
+        'the user belongs to other organizations too; only they (or a local operator) can reset it',
+      );
+    }
+    return this.d.auth.resetPassword(userId, password);
+  }
+
+  /**
+   * Hands the owner role to another member. Only an owner (a user) may; the new owner holds every
+   * permission, and the previous owner stays a member as an admin (decision 0013), so ownership is
+   * given, never taken, and an organization has as many owners after as before.
+   */
+  async transferOwnership(
+    orgId: string,
+    by: Principal,
+    toUserId: string,
+  ): Promise<{ owner: Member; previousOwner: Member }> {
+    if (by.kind !== 'user' || by.role !== 'owner')
+      throw new BulwarkError('forbidden', 'only an owner may transfer ownership');
+    if (by.id === toUserId)
+      throw new BulwarkError('conflict', 'the caller already owns the organization');
+    const to = await this.#member(orgId, toUserId);
+    const from = await this.#member(orgId, by.id);
+    const owner: Membership = { ...to.membership, role: 'owner', grants: [] };
+    const previous: Membership = { ...from.membership, role: 'admin', grants: [] };
+    // Promote first: if the demotion fails, the organization has two owners, never none.
+    await this.d.storage.memberships.put(owner);
+    await this.d.storage.memberships.put(previous);
+    return {
+      owner: { user: to.user, membership: owner },
+      previousOwner: { user: from.user, membership: previous },
+    };
   }
 
   async #keepOwner(orgId: string): Promise<void> {

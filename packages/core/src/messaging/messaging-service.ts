@@ -1,5 +1,6 @@
 import {
   BulwarkError,
+  subtopicProblem,
   type ConnectRequest,
   type CreateChannelRequest,
   type UpdateChannelRequest,
@@ -280,6 +281,9 @@ export class MessagingService {
   }
 
   async #ingest(client: MessagingClient, m: Inbound): Promise<Envelope> {
+    // The one subtopic rule for every protocol (protocol/topics.ts), before anything is read.
+    const bad = subtopicProblem(m.subtopic);
+    if (bad !== undefined) throw new BulwarkError('topic_invalid', bad);
     const channel = await this.#channel(client, m.channelId);
     if (!channel || !(await this.#connection(client, m.channelId))?.publish) {
       throw new BulwarkError('not_authorized', 'the client may not publish to this channel');

@@ -82,8 +82,14 @@ export interface SessionStore {
    */
   rotate(oldId: string, next: RefreshSession, at: number): Promise<boolean>;
   revoke(id: string, at: number): Promise<void>;
-  /** Revokes every live session of the user; returns how many. */
-  revokeAllForUser(userId: string, at: number): Promise<number>;
+  /** Revokes every live session of the user but `exceptId` (if given); returns how many. */
+  revokeAllForUser(userId: string, at: number, exceptId?: string): Promise<number>;
+  /**
+   * The session `id` itself or the one its rotations led to, if that one is live (neither revoked
+   * nor expired at `at`); undefined when the chain ended revoked or expired. Read on every request
+   * made with an access token, so logout and reuse detection stop its tokens at once.
+   */
+  liveSuccessor(id: string, at: number): Promise<RefreshSession | undefined>;
 }
 
 export interface ApiKeyStore {

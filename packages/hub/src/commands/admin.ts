@@ -116,6 +116,38 @@ export async function createApiKey(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * `bulwark admin reset-password`: a new password for a user, set on the data dir by a local
+ * operator (who has full control anyway) — the way back in for a locked-out or forgotten owner.
+ * The password comes from BULWARK_PASSWORD, a prompt or one line of stdin, never a flag (flags
+ * show in `ps` and shell history). Clears any lock and ends every session of the user.
+ */
+export async function resetPassword(argv: string[]): Promise<number> {
+  const { config, values } = parseLocal(argv, { email: { type: 'string' } });
+  const email = values['email'];
+  if (typeof email !== 'string') throw new BulwarkError('validation_failed', '--email is required');
+  const local = await openLocal(config);
+  try {
+    const { services, storage } = local;
+    const user = await storage.users.getByEmail(email);
+    if (!user) throw new BulwarkError('not_found', `no user with the email ${email}`);
+    const password = await readSecret(`New password for ${email}: `, 'BULWARK_PASSWORD');
+    const r = await services.auth.resetPassword(user.id, password);
+    for (const m of await storage.memberships.listByUser(user.id)) {
+      await services.audit.record({
+        ...audit('admin.resetPassword', m.orgId, user.id),
+        detail: { email: user.email, revokedSessions: r.revokedSessions },
+      });
+    }
+    process.stdout.write(
+      `password of ${user.email} reset; ${r.revokedSessions} session(s) ended\n`,
+    );
+    return 0;
+  } finally {
+    await local.close();
+  }
+}
+
 function audit(action: string, orgId: string, targetId: string) {
   return {
     orgId,

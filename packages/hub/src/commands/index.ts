@@ -1,6 +1,6 @@
 import { BulwarkError } from '@bulwark/protocol';
 import { ConfigError } from '../config.js';
-import { createApiKey, createOwner } from './admin.js';
+import { createApiKey, createOwner, resetPassword } from './admin.js';
 import { verifyAudit } from './audit.js';
 import { runHub } from './hub.js';
 
@@ -8,6 +8,7 @@ const USAGE = `local commands (act on a data dir directly):
   bulwark hub --data-dir DIR [--http-port N] [--mqtt-port N] [--database URL] …   run the hub (--help for all)
   bulwark admin create-owner --data-dir DIR --email E [--name N] [--organization NAME | --org ID]
   bulwark admin api-key --data-dir DIR --name N [--org ID] [--permission P]… [--expires-days D]
+  bulwark admin reset-password --data-dir DIR --email E   (new password from BULWARK_PASSWORD, a prompt or stdin)
   bulwark audit verify --data-dir DIR [--database URL] [--json]`;
 
 /**
@@ -20,6 +21,7 @@ export async function runLocalCommand(argv: string[]): Promise<number> {
     if (cmd === 'hub') return await runHub(argv.slice(1));
     if (cmd === 'admin' && sub === 'create-owner') return await createOwner(rest);
     if (cmd === 'admin' && sub === 'api-key') return await createApiKey(rest);
+    if (cmd === 'admin' && sub === 'reset-password') return await resetPassword(rest);
     if (cmd === 'audit' && sub === 'verify') return await verifyAudit(rest);
     process.stderr.write(`${USAGE}\n`);
     return 2;

@@ -145,6 +145,43 @@ export const UpdateUserRequest = Type.Object(
 );
 export type UpdateUserRequest = Static<typeof UpdateUserRequest>;
 
+export const ChangePasswordRequest = Type.Object(
+  { currentPassword: Type.String({ minLength: 1, maxLength: 1024 }), newPassword: Password },
+  { additionalProperties: false },
+);
+export type ChangePasswordRequest = Static<typeof ChangePasswordRequest>;
+
+export const ResetPasswordRequest = Type.Object(
+  { password: Password },
+  { additionalProperties: false },
+);
+export type ResetPasswordRequest = Static<typeof ResetPasswordRequest>;
+
+export const PasswordChangedSchema = Type.Object(
+  {
+    revokedSessions: Type.Integer({
+      minimum: 0,
+      description: 'Sessions of the user that were ended (for a change: all but the caller’s own).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const TransferOwnershipRequest = Type.Object(
+  { userId: Id },
+  { additionalProperties: false },
+);
+export type TransferOwnershipRequest = Static<typeof TransferOwnershipRequest>;
+
+export const OwnershipTransferSchema = Type.Object(
+  {
+    owner: UserSchema,
+    // the caller, who stays a member as an admin
+    previousOwner: UserSchema,
+  },
+  { additionalProperties: false },
+);
+
 export const ApiKeySchema = Type.Object(
   {
     id: Id,

@@ -145,6 +145,16 @@ export const ROUTES = {
     body: I.TotpConfirm,
     status: 204,
   }),
+  changePassword: route({
+    method: 'POST',
+    path: '/me/password',
+    summary: 'Change your own password (the current one is required); your other sessions end',
+    tag: 'auth',
+    auth: 'user',
+    body: I.ChangePasswordRequest,
+    status: 200,
+    response: I.PasswordChangedSchema,
+  }),
   // organizations and users
   listOrganizations: route({
     method: 'GET',
@@ -164,6 +174,18 @@ export const ROUTES = {
     body: I.CreateOrganizationRequest,
     status: 201,
     response: I.OrganizationSchema,
+  }),
+  transferOwnership: route({
+    method: 'POST',
+    path: '/ownership',
+    summary:
+      'Transfer ownership of the organization to a member (owners only); the caller becomes an admin',
+    tag: 'organizations',
+    auth: 'user',
+    permission: 'org:manage',
+    body: I.TransferOwnershipRequest,
+    status: 200,
+    response: I.OwnershipTransferSchema,
   }),
   listUsers: route({
     method: 'GET',
@@ -207,6 +229,19 @@ export const ROUTES = {
     permission: 'users:manage',
     params: C.IdParams,
     status: 204,
+  }),
+  resetUserPassword: route({
+    method: 'POST',
+    path: '/users/:id/password',
+    summary:
+      "Reset a member's password (only a member you may manage, in no other organization); all their sessions end",
+    tag: 'users',
+    auth: 'principal',
+    permission: 'users:manage',
+    params: C.IdParams,
+    body: I.ResetPasswordRequest,
+    status: 200,
+    response: I.PasswordChangedSchema,
   }),
   listApiKeys: route({
     method: 'GET',

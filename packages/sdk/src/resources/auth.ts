@@ -10,7 +10,7 @@ export function setupApi(call: Call) {
   };
 }
 
-/** User sessions and TOTP. */
+/** User sessions, TOTP and your own password. */
 export function authApi(call: Call) {
   return {
     /** Logs in and returns an access and a refresh token. */
@@ -25,5 +25,8 @@ export function authApi(call: Call) {
     confirmTotp: (code: string) => call('confirmTotp', { body: { code } }),
     /** Turns TOTP off (needs a current code). */
     disableTotp: (code: string) => call('disableTotp', { body: { code } }),
+    /** Changes your own password; your other sessions end (this one stays). */
+    changePassword: (currentPassword: string, newPassword: string) =>
+      call('changePassword', { body: { currentPassword, newPassword } }),
   };
 }

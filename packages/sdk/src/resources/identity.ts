@@ -24,6 +24,9 @@ export function usersApi(call: Call) {
       call('updateUser', { params: { id }, body }),
     /** Removes a member and revokes their sessions. */
     remove: (id: string) => call('removeUser', { params: { id } }),
+    /** Resets a member's password (one you may manage, in no other organization); all their sessions end. */
+    resetPassword: (id: string, password: string) =>
+      call('resetUserPassword', { params: { id }, body: { password } }),
   };
 }
 
@@ -34,5 +37,7 @@ export function orgsApi(call: Call) {
     list: () => call('listOrganizations'),
     /** Creates an organization owned by the calling user. */
     create: (body: BodyOf<'createOrganization'>) => call('createOrganization', { body }),
+    /** Hands the owner role of the current organization to a member; you become an admin. */
+    transferOwnership: (userId: string) => call('transferOwnership', { body: { userId } }),
   };
 }

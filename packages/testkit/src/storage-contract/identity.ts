@@ -220,7 +220,10 @@ export function membershipSuite(open: OpenStorage): void {
   });
 }
 
-/** SessionStore: create, getByTokenHash, rotate (reuse detection), revoke, revokeAllForUser. */
+/**
+ * SessionStore: create, getByTokenHash, rotate (reuse detection), revoke, revokeAllForUser,
+ * liveSuccessor.
+ */
 export function sessionSuite(open: OpenStorage): void {
   describe('SessionStore', () => {
     const s = useStorage(open);
@@ -312,6 +315,36 @@ export function sessionSuite(open: OpenStorage): void {
       assert.equal((await s().sessions.getByTokenHash(revoked.tokenHash))?.revokedAt, T0 + 1);
       assert.equal((await s().sessions.getByTokenHash(others.tokenHash))?.revokedAt, null);
       assert.equal(await s().sessions.revokeAllForUser(user.id, T0 + 200), 0);
+    });
+
+    it('revokeAllForUser with exceptId keeps that one session live', async () => {
+      const { org, user } = await seed();
+      const keep = sessionFx(org.id, user.id);
+      const drop = sessionFx(org.id, user.id);
+      for (const x of [keep, drop]) await s().sessions.create(x);
+      assert.equal(await s().sessions.revokeAllForUser(user.id, T0 + 100, keep.id), 1);
+      assert.equal((await s().sessions.getByTokenHash(keep.tokenHash))?.revokedAt, null);
+      assert.equal((await s().sessions.getByTokenHash(drop.tokenHash))?.revokedAt, T0 + 100);
+    });
+
+    it('liveSuccessor: the session itself while live, its rotation while that lives, else none', async () => {
+      const { org, user } = await seed();
+      const first = sessionFx(org.id, user.id);
+      await s().sessions.create(first);
+      assert.deepEqual(await s().sessions.liveSuccessor(first.id, T0 + 1), first);
+      const second = sessionFx(org.id, user.id, { createdAt: T0 + 10 });
+      const third = sessionFx(org.id, user.id, { createdAt: T0 + 20 });
+      await s().sessions.rotate(first.id, second, T0 + 10);
+      await s().sessions.rotate(second.id, third, T0 + 20);
+      // a token minted from `first` follows the chain to the live `third`
+      assert.deepEqual(await s().sessions.liveSuccessor(first.id, T0 + 30), third);
+      assert.deepEqual(await s().sessions.liveSuccessor(second.id, T0 + 30), third);
+      // expired at the end of the chain: nothing is live
+      assert.equal(await s().sessions.liveSuccessor(first.id, third.expiresAt), undefined);
+      // revoked at the end of the chain (logout, reuse detection): nothing is live
+      await s().sessions.revoke(third.id, T0 + 40);
+      assert.equal(await s().sessions.liveSuccessor(first.id, T0 + 50), undefined);
+      assert.equal(await s().sessions.liveSuccessor(newId(), T0 + 50), undefined);
     });
   });
 }

@@ -29,14 +29,16 @@ import { rolloutHandlers } from './handlers/rollouts.js';
 import { updateHandlers } from './handlers/updates.js';
 import type { DdiDeps } from './ddi/deps.js';
 import { registerDdiRoutes } from './ddi/routes.js';
+import { AnonymousAuditSampler } from './anonymous-audit.js';
+import { authFailureReason, type AuthFailureReason } from './auth-failures.js';
 import { openApiDocument } from './openapi.js';
+import { setSecurityHeaders } from './security-headers.js';
 import { normalizeError, toProblem } from './problem.js';
 import { responseValidators } from './response-validator.js';
 
 /** Options of the REST API server. */
 export interface HttpApiOptions {
   services: HttpServices;
-  version: string;
   /** TLS options (key, cert …); client certificates are requested but checked by the routes. */
   https?: ServerOptions;
   logger?: FastifyBaseLogger;
@@ -46,7 +48,24 @@ export interface HttpApiOptions {
   ready: () => Promise<boolean>;
   /** The hawkBit DDI device API (decision 0012), when the hub serves it. */
   ddi?: DdiDeps;
+  /** Called for every failed HTTP authentication (the hub counts them by reason). */
+  onAuthFailure?: (reason: AuthFailureReason) => void;
+  /** Called for every failed request of an anonymous caller (counted; the audit log samples). */
+  onAnonymousFailure?: () => void;
+  /** The time the audit sampler's windows run on (the hub's clock; default Date.now). */
+  now?: () => number;
+  /** Sampling of anonymous failures in the audit log (decision 0013). */
+  anonymousAudit?: { windowMs: number; rowBudget: number; maxKeys: number };
 }
+
+/**
+ * One audited row per source per minute for anonymous failures; 120 first rows a minute over all
+ * sources bounds a flood from many addresses at a few rows a second; 10,000 keys are ~2 MiB.
+ */
+const DEFAULT_ANONYMOUS_AUDIT = { windowMs: 60_000, rowBudget: 120, maxKeys: 10_000 };
+
+/** The API version an anonymous caller may see (the build version is not shown before login). */
+const API_VERSION = '1';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -122,28 +141,59 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     return reply.code(404).type('application/problem+json').send(problem);
   });
 
-  // Every mutating call is audited — success or failure — before its response leaves.
+  const sampler = new AnonymousAuditSampler({
+    ...(opts.anonymousAudit ?? DEFAULT_ANONYMOUS_AUDIT),
+    now: opts.now ?? Date.now,
+    write: (row) => s.audit.record(row),
+  });
+  const sampleWindow = (opts.anonymousAudit ?? DEFAULT_ANONYMOUS_AUDIT).windowMs;
+  const flusher = setInterval(() => {
+    sampler.flush().catch((err: unknown) => app.log.warn({ err }, 'audit summary failed'));
+  }, sampleWindow).unref();
+  app.addHook('onClose', async () => {
+    clearInterval(flusher);
+    await sampler.flush(true);
+  });
+
+  // Every response, errors and other contexts (DDI, /metrics) included, gets the security
+  // headers; every failed authentication is counted.
+  app.addHook('onSend', async (req, reply, payload) => {
+    setSecurityHeaders(reply);
+    const reason = req.bulwarkError && authFailureReason(req.bulwarkError.code);
+    if (reason) opts.onAuthFailure?.(reason);
+    return payload;
+  });
+
+  // Every mutating call is audited — success or failure — before its response leaves; failures
+  // of anonymous callers are counted and sampled instead (anonymous-audit.ts), so that nobody can
+  // grow the hash chain one row per request without proving who they are.
   app.addHook('onSend', async (req, reply, payload) => {
     const op = req.routeOptions.config.op;
     if (!op || req.method === 'GET') return payload;
     const ctx = req.bulwark;
     const p = ctx.principal;
     const params = (req.params ?? {}) as Record<string, string>;
-    await s.audit.record({
+    const actorType = p ? p.kind : ctx.device ? 'device' : (ctx.audit.actorType ?? 'anonymous');
+    const result = reply.statusCode < 400 ? 'success' : 'failure';
+    const row = {
       orgId: p?.orgId ?? ctx.device?.device.orgId ?? ctx.audit.orgId ?? null,
-      actorType: p ? p.kind : ctx.device ? 'device' : (ctx.audit.actorType ?? 'anonymous'),
+      actorType,
       actorId: p?.id ?? ctx.device?.device.id ?? ctx.audit.actorId ?? null,
       action: op,
       targetType: ROUTES[op].tag,
       targetId: ctx.audit.targetId ?? params['id'] ?? null,
       source: ctx.source,
-      result: reply.statusCode < 400 ? 'success' : 'failure',
+      result,
       detail: {
         ...ctx.audit.detail,
         status: reply.statusCode,
         ...(req.bulwarkError ? { error: req.bulwarkError.code } : {}),
       },
-    });
+    } as const;
+    if (actorType === 'anonymous' && result === 'failure') {
+      opts.onAnonymousFailure?.();
+      await sampler.record(row);
+    } else await s.audit.record(row);
     return payload;
   });
 
@@ -159,7 +209,9 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
         ...(r.query ? { querystring: r.query } : {}),
         ...(r.body ? { body: r.body } : {}),
       },
-      preHandler: async (req) => authenticate(req, r),
+      // Authentication runs first, before the body is parsed or validated, so an anonymous
+      // caller learns nothing about a route's schema (issue 11).
+      onRequest: async (req) => authenticate(req, r),
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
         const input = {
           params: req.params,
@@ -237,7 +289,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
         'unauthenticated',
         'the Authorization header must be "Bearer <token>"',
       );
-    ctx.principal = await s.auth.authenticate(m[1]);
+    ctx.principal = await s.auth.authenticate(m[1], ctx.source);
     if (r.auth === 'user' && ctx.principal.kind !== 'user') {
       throw new BulwarkError('forbidden', 'this action is for users, not API keys');
     }
@@ -285,7 +337,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
   }
 
   if (opts.ddi) await registerDdiRoutes(app, opts.ddi);
-  app.get(`${PREFIX}/openapi.json`, async () => openApiDocument({ version: opts.version }));
+  app.get(`${PREFIX}/openapi.json`, async () => openApiDocument({ version: API_VERSION }));
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const ok = await opts.ready().catch(() => false);

@@ -40,6 +40,11 @@ export interface DdiDeps {
   jobs: DdiJobs;
   /** The polling interval announced to controllers (`config.polling.sleep`), in seconds. */
   pollSeconds: number;
+  /**
+   * The hub's configured public origin (`https://host[:port]`) that `_links` point to — never
+   * the request's Host header, which any client (or anyone in its path) sets.
+   */
+  publicOrigin: () => string;
 }
 
 /** The controller a request is from, once authenticated. */

@@ -87,7 +87,7 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
         if (last && cancelPending(last) && cancelAnswered(reported) !== last.actionId)
           next = { canceled: last };
       }
-      return pollingBase(baseOf(req), d.pollSeconds, next, wantsConfigData(reported));
+      return pollingBase(baseOf(d, req), d.pollSeconds, next, wantsConfigData(reported));
     });
 
     ddi.get<{ Params: ActionParams }>(`${BASE}/deploymentBase/:actionId`, async (req) => {
@@ -98,7 +98,7 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
       const legacy = await legacyHashes(c, artifact);
       // Fetching the deployment is the controller taking delivery of the job.
       if (job.state === 'queued') await d.jobs.delivered(c.device.orgId, job.id);
-      return deploymentBase(baseOf(req), job, artifact, legacy);
+      return deploymentBase(baseOf(d, req), job, artifact, legacy);
     });
 
     ddi.post<{ Params: ActionParams; Body: unknown }>(
@@ -326,8 +326,7 @@ function principal(c: DdiCaller): Principal {
   };
 }
 
-/** The origin the controller used (links must point back to where it connected). */
-function baseOf(req: FastifyRequest<{ Params: Params }>): string {
-  const host = req.headers.host ?? `${req.hostname}`;
-  return controllerBase(`${req.protocol}://${host}`, req.params.tenant, req.params.controllerId);
+/** The controller's base URL on the hub's configured public origin (never the Host header). */
+function baseOf(d: DdiDeps, req: FastifyRequest<{ Params: Params }>): string {
+  return controllerBase(d.publicOrigin(), req.params.tenant, req.params.controllerId);
 }

@@ -13,15 +13,16 @@ type AuthHandlers = Pick<
   | 'beginTotp'
   | 'confirmTotp'
   | 'disableTotp'
+  | 'changePassword'
 >;
 
-/** Setup, login, sessions, TOTP and `me`. */
+/** Setup, login, sessions, TOTP, password change and `me`. */
 export function authHandlers(s: HttpServices): AuthHandlers {
   return {
     getSetupStatus: async () => ({ required: await s.auth.setupRequired() }),
     completeSetup: async ({ body }, ctx) => {
       ctx.audit.detail = { email: body.email };
-      const r = await s.auth.completeSetup(body);
+      const r = await s.auth.completeSetup(body, ctx.source);
       Object.assign(ctx.audit, {
         orgId: r.organization.id,
         actorType: 'user',
@@ -35,7 +36,7 @@ export function authHandlers(s: HttpServices): AuthHandlers {
     },
     login: async ({ body }, ctx) => {
       ctx.audit.detail = { email: body.email.toLowerCase() };
-      const r = await s.auth.login(body).catch(async (err: unknown) => {
+      const r = await s.auth.login(body, ctx.source).catch(async (err: unknown) => {
         // File the failure under the account it targeted, so brute force shows in its organization.
         const account = await s.auth.accountOf(body.email);
         if (account)
@@ -55,7 +56,7 @@ export function authHandlers(s: HttpServices): AuthHandlers {
       return pair;
     },
     refresh: async ({ body }, ctx) => {
-      const r = await s.auth.refresh(body.refreshToken);
+      const r = await s.auth.refresh(body.refreshToken, ctx.source);
       Object.assign(ctx.audit, {
         orgId: r.organizationId,
         actorType: 'user',
@@ -89,5 +90,12 @@ export function authHandlers(s: HttpServices): AuthHandlers {
     beginTotp: async (_input, ctx) => s.auth.beginTotp(principalOf(ctx).id),
     confirmTotp: async ({ body }, ctx) => s.auth.confirmTotp(principalOf(ctx).id, body.code),
     disableTotp: async ({ body }, ctx) => s.auth.disableTotp(principalOf(ctx).id, body.code),
+    changePassword: async ({ body }, ctx) => {
+      const p = principalOf(ctx);
+      ctx.audit.targetId = p.id;
+      const r = await s.auth.changePassword(p, body.currentPassword, body.newPassword, ctx.source);
+      ctx.audit.detail = { revokedSessions: r.revokedSessions };
+      return r;
+    },
   };
 }

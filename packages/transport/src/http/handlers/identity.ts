@@ -10,6 +10,8 @@ type IdentityHandlers = Pick<
   | 'createUser'
   | 'updateUser'
   | 'removeUser'
+  | 'resetUserPassword'
+  | 'transferOwnership'
   | 'listApiKeys'
   | 'createApiKey'
   | 'revokeApiKey'
@@ -40,6 +42,18 @@ export function identityHandlers(s: HttpServices): IdentityHandlers {
     removeUser: async ({ params }, ctx) => {
       const p = principalOf(ctx);
       await s.orgs.removeMember(p.orgId, p, params.id);
+    },
+    resetUserPassword: async ({ params, body }, ctx) => {
+      const p = principalOf(ctx);
+      const r = await s.orgs.resetPassword(p.orgId, p, params.id, body.password);
+      ctx.audit.detail = { revokedSessions: r.revokedSessions };
+      return r;
+    },
+    transferOwnership: async ({ body }, ctx) => {
+      const p = principalOf(ctx);
+      ctx.audit.targetId = body.userId;
+      const r = await s.orgs.transferOwnership(p.orgId, p, body.userId);
+      return { owner: userView(r.owner), previousOwner: userView(r.previousOwner) };
     },
     listApiKeys: async (_i, ctx) => (await s.apiKeys.list(principalOf(ctx).orgId)).map(apiKeyView),
     createApiKey: async ({ body }, ctx) => {
