@@ -48,3 +48,4 @@ export * from './edge/access-changes.js';
 export * from './edge/credential-conflicts.js';
 export * from './edge/pki-events.js';
 export * from './edge/edge-throttle.js';
+export * from './edge/revocation-sweep.js';

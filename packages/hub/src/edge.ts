@@ -8,9 +8,9 @@ import type { Logger } from 'pino';
 import {
   bridgePkiEvents,
   createAccessEnforcer,
+  createRevocationSweep,
   watchCredentialConflicts,
   type Clock,
-  type DomainEvent,
   type LiveSessions,
   type Storage,
 } from '@bulwark/core';
@@ -19,9 +19,6 @@ import type { HubServices } from './services.js';
 
 /** How often each node looks for revocations it may have missed ("within seconds"). */
 const REVOCATION_SWEEP_MS = 2000;
-/** How far back each sweep looks, for clock skew between nodes. */
-const REVOCATION_SKEW_MS = 60_000;
-const REVOCATION_PAGE = 1000;
 
 /** The running edge wiring. */
 export interface EdgeWiring {
@@ -67,63 +64,14 @@ export function startEdge(d: {
     );
   });
 
-  // The safety net: revocations made anywhere, found in the store, applied here once each.
-  const handled = new Map<string, number>();
-  let since = d.clock.now() - REVOCATION_SKEW_MS;
-  const handle = (id: string, at: number | null, e: DomainEvent) => {
-    if (handled.has(id)) return;
-    handled.set(id, at ?? d.clock.now());
-    since = Math.max(since, at ?? since);
-    enforcer.apply(e);
-  };
-  const unlistenRevocations = services.events.listen((e) => {
-    // Remember what the events already delivered, so the sweep does not cut twice.
-    if (e.type === 'certificate.revoked') handled.set(`cert:${e.serial}`, e.at);
-    if (e.type === 'device_key.revoked') handled.set(`key:${e.keyId}`, e.at);
+  // The safety net for events this node missed (core/src/edge/revocation-sweep.ts).
+  const revocations = createRevocationSweep({
+    storage: d.storage,
+    events: services.events,
+    clock: d.clock,
+    apply: (e) => enforcer.apply(e),
   });
-  /** Pages through revocations after `from` (oldest first), handling each new one. */
-  const drain = async <R extends { revokedAt: number | null }>(
-    list: (since: number, limit: number) => Promise<R[]>,
-    apply: (r: R) => void,
-    from: number,
-  ) => {
-    for (let page = 0; page < 100; page++) {
-      const rows = await list(from, REVOCATION_PAGE);
-      for (const r of rows) apply(r);
-      const last = rows.at(-1)?.revokedAt ?? null;
-      if (rows.length < REVOCATION_PAGE || last === null || last <= from) return;
-      from = last;
-    }
-  };
-  const sweep = async () => {
-    const from = since - REVOCATION_SKEW_MS;
-    await drain(
-      (t, n) => d.storage.pki.listRevokedSince(t, n),
-      (c) =>
-        handle(`cert:${c.serial}`, c.revokedAt, {
-          type: 'certificate.revoked',
-          orgId: c.orgId,
-          at: c.revokedAt ?? d.clock.now(),
-          deviceId: c.deviceId,
-          serial: c.serial,
-          reason: c.revocationReason,
-        }),
-      from,
-    );
-    await drain(
-      (t, n) => d.storage.deviceKeys.listRevokedSince(t, n),
-      (k) =>
-        handle(`key:${k.id}`, k.revokedAt, {
-          type: 'device_key.revoked',
-          orgId: k.orgId,
-          at: k.revokedAt ?? d.clock.now(),
-          deviceId: k.deviceId,
-          keyId: k.id,
-        }),
-      from,
-    );
-    for (const [id, at] of handled) if (at < from) handled.delete(id);
-  };
+  const sweep = () => revocations.sweep();
   const timer = setInterval(() => {
     sweep().catch((err: unknown) => log.warn({ err }, 'revocation sweep failed'));
   }, REVOCATION_SWEEP_MS).unref();
@@ -136,7 +84,7 @@ export function startEdge(d: {
       unbridge();
       unwatch();
       unlisten();
-      unlistenRevocations();
+      revocations.stop();
     },
   };
 }
