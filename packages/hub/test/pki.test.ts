@@ -218,7 +218,14 @@ describe('device PKI over the API', () => {
     assert.equal(await services.messaging.canPublish(client, a.id), false);
     assert.equal(await services.messaging.canSubscribe(client, b.id), false);
     assert.ok((await s.api.devices.keys(device.id)).every((k) => k.revokedAt !== null));
-    assert.equal(await services.pki.authenticateDeviceKey(device.id, dk.key), undefined);
+    await assert.rejects(
+      services.admission.admit({
+        credential: { kind: 'device_key', deviceId: device.id, secret: dk.key },
+        transport: 'http',
+        source: 'test',
+      }),
+      { code: 'device_key_invalid' },
+    );
     const basic = `Basic ${Buffer.from(`${device.id}:${dk.key}`).toString('base64')}`;
     const r = await raw(t, 'POST', `/channels/${a.id}/messages`, 'x', undefined, {
       authorization: basic,

@@ -11,10 +11,10 @@
 import { BulwarkError } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
 import type { CredentialKind, DomainEvents, RefusalReason } from '../ports/events.js';
-import type { CertificateRecord, Device } from '../ports/records.js';
+import type { ApiKey, CertificateRecord, Device } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { safeEqual, sha256Hex } from '../shared/hash.js';
-import { parseApiKey } from '../identity/api-key-service.js';
+import { parseApiKey, verifyApiKey } from '../identity/api-key-service.js';
 import {
   AdmissionError,
   type AdmissionRequest,
@@ -242,30 +242,21 @@ export class Admission {
   }
 
   async #byApiKey(presented: string): Promise<AppPrincipal> {
-    const parsed = parseApiKey(presented);
-    if (!parsed)
-      throw new AdmissionError('malformed', 'api_key', 'not an API key', {
-        code: 'api_key_invalid',
-      });
-    const key = await this.d.storage.apiKeys.get(parsed.id);
-    if (!key || !safeEqual(key.secretHash, sha256Hex(parsed.secret)))
-      throw new AdmissionError('unknown', 'api_key', 'the API key is not valid', {
-        code: 'api_key_invalid',
-      });
-    if (key.revokedAt !== null)
-      throw new AdmissionError('revoked', 'api_key', 'the API key has been revoked', {
-        code: 'api_key_revoked',
-        orgId: key.orgId,
-      });
-    if (key.expiresAt !== null && key.expiresAt <= this.d.clock.now())
-      throw new AdmissionError('expired', 'api_key', 'the API key has expired', {
-        code: 'api_key_invalid',
-        orgId: key.orgId,
-      });
-    // Record use at most once a minute (audits look for keys unused for months).
-    const now = this.d.clock.now();
-    if (key.lastUsedAt === null || now - key.lastUsedAt > 60_000)
-      await this.d.storage.apiKeys.touch(key.id, now);
+    let key: ApiKey;
+    try {
+      key = await verifyApiKey(this.d, presented);
+    } catch (err) {
+      if (!(err instanceof BulwarkError) || err.kind === 'internal') throw err;
+      const reason: RefusalReason =
+        err.code === 'api_key_revoked'
+          ? 'revoked'
+          : err.extra['expired'] === true
+            ? 'expired'
+            : parseApiKey(presented)
+              ? 'unknown'
+              : 'malformed';
+      throw new AdmissionError(reason, 'api_key', err.message, { cause: err, code: err.code });
+    }
     return {
       type: 'api_key',
       id: key.id,

@@ -4,7 +4,7 @@ import type { DomainEvents } from '../ports/events.js';
 import type { ApiKey } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
-import { randomToken, sha256Hex } from '../shared/hash.js';
+import { randomToken, safeEqual, sha256Hex } from '../shared/hash.js';
 import { missingPermissions } from './permissions.js';
 import type { Principal } from './principal.js';
 
@@ -20,6 +20,31 @@ export function parseApiKey(presented: string): { id: string; secret: string } |
   const h = m[1];
   const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   return { id, secret: m[2] };
+}
+
+/**
+ * The one check of a presented API key (REST bearer and the edge alike): the key it names, its
+ * secret, revocation and expiry; records use at most once a minute (audits look for keys unused
+ * for months). Throws api_key_invalid (unknown, malformed, expired — `extra.expired`) or
+ * api_key_revoked.
+ */
+export async function verifyApiKey(
+  d: { storage: Pick<Storage, 'apiKeys'>; clock: Clock },
+  presented: string,
+): Promise<ApiKey> {
+  const parsed = parseApiKey(presented);
+  const key = parsed ? await d.storage.apiKeys.get(parsed.id) : undefined;
+  if (!parsed || !key || !safeEqual(key.secretHash, sha256Hex(parsed.secret)))
+    throw new BulwarkError('api_key_invalid');
+  const now = d.clock.now();
+  if (key.revokedAt !== null) throw new BulwarkError('api_key_revoked');
+  if (key.expiresAt !== null && key.expiresAt <= now)
+    throw new BulwarkError('api_key_invalid', 'the API key has expired', {
+      extra: { expired: true },
+    });
+  if (key.lastUsedAt === null || now - key.lastUsedAt > 60_000)
+    await d.storage.apiKeys.touch(key.id, now);
+  return key;
 }
 
 /** Scoped API keys: shown once, stored hashed, revocable, never wider than their creator. */

@@ -10,7 +10,6 @@ import type { Clock } from '../ports/clock.js';
 import type { Membership, Organization, User } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
-import { safeEqual, sha256Hex } from '../shared/hash.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import { AuthThrottles } from './auth-throttles.js';
 import type { IdentityConfig } from './config.js';
@@ -20,7 +19,7 @@ import type { Principal } from './principal.js';
 import { SessionTokens } from './session-tokens.js';
 import { SetupTokens } from './setup-token.js';
 import { base32Decode, base32Encode, newTotpSecret, otpauthUrl, verifyTotp } from './totp.js';
-import { parseApiKey } from './api-key-service.js';
+import { verifyApiKey } from './api-key-service.js';
 
 /** Dependencies of the auth service. */
 export interface AuthDeps {
@@ -312,19 +311,7 @@ export class AuthService {
   }
 
   async #authenticateApiKey(presented: string): Promise<Principal> {
-    const { storage, clock } = this.#d;
-    const parsed = parseApiKey(presented);
-    const key = parsed ? await storage.apiKeys.get(parsed.id) : undefined;
-    if (!parsed || !key || !safeEqual(key.secretHash, sha256Hex(parsed.secret))) {
-      throw new BulwarkError('api_key_invalid');
-    }
-    const now = clock.now();
-    if (key.revokedAt !== null) throw new BulwarkError('api_key_revoked');
-    if (key.expiresAt !== null && key.expiresAt <= now)
-      throw new BulwarkError('api_key_invalid', 'the API key has expired');
-    // Record use at most once a minute, not on every request.
-    if (key.lastUsedAt === null || now - key.lastUsedAt > 60_000)
-      await storage.apiKeys.touch(key.id, now);
+    const key = await verifyApiKey(this.#d, presented);
     return {
       kind: 'api_key',
       id: key.id,

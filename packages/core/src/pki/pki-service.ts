@@ -17,7 +17,7 @@ import {
   descendantsOf,
   renewalRateLimited,
 } from './lineage.js';
-import { randomToken, safeEqual, sha256Hex } from '../shared/hash.js';
+import { randomToken, sha256Hex } from '../shared/hash.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import { OrgAuthorities } from './org-authorities.js';
 
@@ -467,15 +467,5 @@ export class PkiService extends EventEmitter<PkiEvents> {
     this.emit('device-key-revoked', { ...key, revokedAt: this.d.clock.now() });
   }
 
-  /** Checks a device id + key pair (for protocols without certificates); undefined when wrong. */
-  async authenticateDeviceKey(deviceId: string, presented: string): Promise<Device | undefined> {
-    const hash = sha256Hex(presented);
-    for (const k of await this.d.storage.deviceKeys.listLiveByDeviceId(deviceId)) {
-      if (safeEqual(k.secretHash, hash)) {
-        const device = await this.d.storage.devices.get(k.orgId, deviceId);
-        return device && device.state !== 'decommissioned' ? device : undefined;
-      }
-    }
-    return undefined;
-  }
+
 }
