@@ -10,7 +10,7 @@ import { BulwarkError } from '@bulwark/protocol';
 import { startCoap } from './coap.js';
 import { newNodeId, openBus, startBrokers, type Brokers } from './messaging.js';
 import { createMetrics } from './metrics.js';
-import { createHttpApi } from '@bulwark/transport';
+import { TLS_SERVER_POLICY, createHttpApi } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
 import { instrumentAll, logCalls } from './instrument.js';
 import { createLogger } from './logger.js';
@@ -94,7 +94,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     app = await createHttpApi({
       services,
       version: VERSION,
-      https: { ...tls, minVersion: 'TLSv1.2' },
+      https: { ...tls, ...TLS_SERVER_POLICY },
       logger: log,
       bodyLimit: config.maxBodyBytes,
       ready: () => storage.ping(),
