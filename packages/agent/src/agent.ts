@@ -104,7 +104,11 @@ export class Agent extends EventEmitter {
     const deviceId = () => this.deviceId;
     const link = () => this.connection.link;
 
-    this.twin = new Twin(files, (r) => this.sendReported(r));
+    this.twin = new Twin(
+      files,
+      (r) => this.sendReported(r),
+      () => clock.now(),
+    );
     this.commands = new CommandRunner(files, clock, (id, s) => this.sendStatus(id, s));
     registerBuiltinSections(this.twin, {
       allowlist: (entries) => this.watcher?.setAllowlist(entries),

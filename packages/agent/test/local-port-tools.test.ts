@@ -126,6 +126,43 @@ describe('local management port with openssl s_client and a socat pty pair', () 
     },
   );
 
+  it(
+    'TLS policy: only ECDHE + AEAD suites on 1.2 (CBC and CCM8 refused), 1.3 as is, no renegotiation — also after a credential reload',
+    { skip: noOpenssl },
+    async () => {
+      const sClient = async (args: string[], input = 'Q\n', holdMs = 0) => {
+        const child = spawn(
+          'openssl',
+          ['s_client', '-connect', `127.0.0.1:${server.port}`, ...args],
+          {
+            stdio: ['pipe', 'pipe', 'pipe'],
+          },
+        );
+        child.stdin?.on('error', () => undefined);
+        const done = collect(child, 15_000);
+        child.stdin?.write(input);
+        setTimeout(() => child.stdin?.end(), holdMs);
+        const { out, err } = await done;
+        return out + err;
+      };
+      const check = async (when: string) => {
+        for (const weak of ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES128-CCM8', 'AES128-SHA']) {
+          const out = await sClient(['-tls1_2', '-cipher', weak]);
+          assert.match(out, /Cipher is \(NONE\)/, `${when} ${weak}: ${out.slice(-300)}`);
+        }
+        const gcm = await sClient(['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256']);
+        assert.match(gcm, /Cipher is ECDHE-ECDSA-AES128-GCM-SHA256/, when);
+        assert.match(await sClient(['-tls1_3']), /TLSv1\.3, Cipher is TLS_AES_/, when);
+        const reneg = await sClient(['-tls1_2'], 'R\n', 1000);
+        assert.match(reneg, /RENEGOTIATING/, when);
+        assert.match(reneg, /no renegotiation/, `${when}: ${reneg.slice(-400)}`);
+      };
+      await check('at start');
+      server.reloadCredentials(); // what a certificate renewal does
+      await check('after reloadCredentials');
+    },
+  );
+
   it('refuses plain TCP: no banner, nothing read', async () => {
     const sock = netConnect({ host: '127.0.0.1', port: server.port });
     let got = '';

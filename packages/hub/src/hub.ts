@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -18,11 +18,12 @@ import { startCoap } from './coap.js';
 import { startEdge, type EdgeWiring } from './edge.js';
 import { newNodeId, openBus, openEvents, startBrokers, type Brokers } from './messaging.js';
 import { createMetrics } from './metrics.js';
-import { createHttpApi } from '@bulwark/transport';
+import { TLS_SERVER_POLICY, createHttpApi } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
 import { instrumentAll, logCalls } from './instrument.js';
 import { createLogger } from './logger.js';
 import { loadMasterKey } from './master-key.js';
+import { secureDataDir } from './data-dir.js';
 import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime-file.js';
 import { ddiDeps } from './ddi.js';
 import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
@@ -61,7 +62,10 @@ export function masterKeyPath(config: Pick<HubConfig, 'dataDir' | 'masterKeyFile
 export async function startHub(config: HubConfig, opts: HubOptions = {}): Promise<Hub> {
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
   const log = opts.logger ?? createLogger(config.logLevel);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Private before anything is read or written: 0700 and 0600, or a refusal saying why.
+  const tightened = secureDataDir(config.dataDir, [masterKeyPath(config)]);
+  if (tightened.length > 0)
+    log.warn({ paths: tightened }, 'data dir was readable by others: permissions tightened');
   const masterKey = loadMasterKey(masterKeyPath(config), true);
   const storage = await openStorage(config);
   const nodeId = newNodeId();
@@ -97,12 +101,12 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       },
     );
     const caFile = join(config.dataDir, 'ca.pem');
-    writeFileSync(caFile, await services.pki.hubCaPem(), { mode: 0o644 });
+    writeFileSync(caFile, await services.pki.hubCaPem(), { mode: 0o600 });
     const tls = await serverTls(config, services);
     const clock = opts.clock ?? systemClock;
     app = await createHttpApi({
       services,
-      https: { ...tls, minVersion: 'TLSv1.2' },
+      https: { ...tls, ...TLS_SERVER_POLICY },
       logger: log,
       bodyLimit: config.maxBodyBytes,
       ready: () => storage.ping(),

@@ -27,7 +27,7 @@ export interface RuntimeInfo {
 export function writeRuntimeFile(dataDir: string, info: RuntimeInfo): string {
   const path = join(dataDir, 'runtime.json');
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o644 });
+  writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, path);
   return path;
 }

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Storage } from '@bulwark/core';
 import { openSqliteStorage } from '@bulwark/store-sqlite';
 import { openPostgresStorage } from '@bulwark/store-postgres';
 import type { HubConfig } from './config.js';
+import { ensurePrivateFile } from './data-dir.js';
 
 /** Opens the configured storage (running migrations): SQLite in the data dir by default. */
 export async function openStorage(
@@ -12,11 +14,24 @@ export async function openStorage(
   if (db.startsWith('postgres://') || db.startsWith('postgresql://')) {
     return openPostgresStorage({ url: db, schema: config.databaseSchema });
   }
-  if (db === '') return openSqliteStorage({ path: join(config.dataDir, 'bulwark.db') });
-  if (db.startsWith('sqlite:')) return openSqliteStorage({ path: db.slice('sqlite:'.length) });
+  if (db === '') return openSqlite(join(config.dataDir, 'bulwark.db'));
+  if (db.startsWith('sqlite:')) return openSqlite(db.slice('sqlite:'.length));
   throw new Error(
     `--database ${JSON.stringify(db)}: use postgres://…, sqlite:PATH, or leave it empty`,
   );
+}
+
+/**
+ * SQLite creates a new database 0644 (less the umask) and its -wal and -shm files with the
+ * database's mode: the file is made 0600 first, and existing companions are tightened.
+ */
+function openSqlite(path: string): Promise<Storage> {
+  if (path !== ':memory:') {
+    ensurePrivateFile(path);
+    for (const extra of ['-wal', '-shm', '-journal'])
+      if (existsSync(path + extra)) ensurePrivateFile(path + extra);
+  }
+  return openSqliteStorage({ path });
 }
 
 /** A printable description of the storage, without credentials. */

@@ -4,3 +4,4 @@ export * from './topics.js';
 export * from './device-plane.js';
 export * from './updates.js';
 export * from './versions.js';
+export * from './tls.js';

@@ -3,6 +3,7 @@ export type { HttpServices, HandlerContext, Handlers } from './http/context.js';
 export { openApiDocument } from './http/openapi.js';
 export type { DdiDeps, DdiJobs } from './http/ddi/deps.js';
 export { httpStatus, normalizeError, toProblem } from './http/problem.js';
+export { TLS_SERVER_POLICY } from './tls-policy.js';
 export * from './mqtt/index.js';
 export * from './messaging/index.js';
 export * from './coap/index.js';

@@ -1,19 +1,22 @@
-import { randomUUID } from 'node:crypto';
+import { constants, randomUUID } from 'node:crypto';
+import { TLS12_AEAD_CIPHERS } from '@bulwark/protocol';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { LocalPortHost } from '../ports.js';
 import { openSerial, type SerialLink } from './serial.js';
 import { DEFAULT_LOCAL_PORT_LIMITS, LocalSession, type LocalPortLimits } from './session.js';
 import { UsedTickets } from './used-tickets.js';
 
-/** TLS 1.2 suites offered: ECDHE key exchange with an AEAD cipher (the device key is ECDSA). */
-const TLS12_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
+/**
+ * The local port's TLS policy (the agent's one place for it): TLS 1.2 minimum with only ECDHE +
+ * AEAD suites (protocol's TLS12_AEAD_CIPHERS; 1.3 as Node has it), and no renegotiation — a
+ * client-initiated one would cost the device a full handshake each time.
+ */
+const LOCAL_TLS_POLICY = {
+  minVersion: 'TLSv1.2' as const,
+  ciphers: TLS12_AEAD_CIPHERS,
+  honorCipherOrder: true,
+  secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+};
 
 /** The port the local management port listens on unless told otherwise. */
 export const DEFAULT_LOCAL_PORT = 7443;
@@ -82,10 +85,8 @@ export class LocalPortServer {
     const server = createServer({
       key: creds.key,
       cert: creds.cert,
-      // DESIGN.md §4: TLS 1.2 minimum, no weak suites: for 1.2 only ECDHE with AEAD (forward
-      // secrecy, no CBC); 1.3's suites are all AEAD and Node's defaults.
-      minVersion: 'TLSv1.2',
-      ciphers: TLS12_CIPHERS,
+      // DESIGN.md §4: TLS 1.2 minimum, no weak suites, no renegotiation.
+      ...LOCAL_TLS_POLICY,
       handshakeTimeout: this.#limits.handshakeTimeoutMs,
     });
     server.on('secureConnection', (socket) => this.#accept(socket));
@@ -104,7 +105,9 @@ export class LocalPortServer {
   /** Serves renewed credentials to new connections (after a certificate renewal). */
   reloadCredentials(): void {
     const creds = this.#opts.host.tlsCredentials();
-    this.#server?.setSecureContext({ key: creds.key, cert: creds.cert });
+    // A new secure context starts from Node's defaults: the policy must come along, or the port
+    // would offer CBC suites and renegotiation after every certificate renewal.
+    this.#server?.setSecureContext({ key: creds.key, cert: creds.cert, ...LOCAL_TLS_POLICY });
   }
 
   /** Stops listening and closes every session (each reported as closed). */

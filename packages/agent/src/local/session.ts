@@ -373,8 +373,15 @@ export class LocalSession {
       await this.d.host.setParam(path, value);
     } catch (err) {
       const message = oneLine(err instanceof Error ? err.message : String(err));
-      this.#reply(`ERR set_failed ${path}: ${message}`);
-      this.#report('warning', 'command', { command: 'set', path, ok: false, error: message });
+      // A security setting the host refuses to change locally: its own code, and reported.
+      const code = (err as { code?: unknown }).code === 'read_only' ? 'read_only' : 'set_failed';
+      this.#reply(`ERR ${code} ${path}: ${message}`);
+      this.#report('warning', code === 'read_only' ? 'denied' : 'command', {
+        command: 'set',
+        path,
+        ok: false,
+        error: message,
+      });
       return;
     }
     this.#report('info', 'command', { command: 'set', path, value, ok: true });

@@ -42,7 +42,7 @@ export interface TicketCheck {
 }
 
 /** The longest lifetime a ticket may claim (backup tickets: 90 days), plus slack for skew. */
-const MAX_LIFETIME_SECONDS = 90 * 86_400 + 3600;
+export const MAX_LIFETIME_SECONDS = 90 * 86_400 + 3600;
 /** A ticket is a few hundred bytes; anything far larger is not one. */
 const MAX_TICKET_LENGTH = 4096;
 const PERMS: ReadonlySet<string> = new Set(['read', 'operate', 'admin']);

@@ -4,8 +4,12 @@
  */
 import type { TwinValue } from '@bulwark/protocol';
 import { parseAllowlist } from '../health/allowlist.js';
+import { MAX_LIFETIME_SECONDS } from '../local/ticket.js';
 import type { Twin } from './twin.js';
 import type { CommandRunner } from './commands.js';
+
+/** Clock difference tolerated between hub and device when forgetting a revoked ticket id. */
+const REVOCATION_SKEW_SECONDS = 86_400;
 
 /** What the built-in commands act on. */
 export interface BuiltinHost {
@@ -23,7 +27,12 @@ export interface SectionHooks {
 
 /** Registers `network`, `logging`, `sampling` and `tickets`. */
 export function registerBuiltinSections(twin: Twin, hooks: SectionHooks = {}): void {
+  // Security sections are read-only on the local port at every ticket level (issue 11): `network`
+  // holds the allowlist the device is watched against, its time sources (ticket and certificate
+  // validity depend on the clock) and how it calls home (where revocations arrive); `tickets`
+  // holds the revocations themselves. `logging` and `sampling` stay settable locally.
   twin.register('network', {
+    localReadOnly: true,
     apply: (next) => {
       const list = next['allowlist'];
       if (Array.isArray(list)) {
@@ -53,8 +62,20 @@ export function registerBuiltinSections(twin: Twin, hooks: SectionHooks = {}): v
       metricsIntervalSeconds: { type: 'integer', min: 1, max: 86400 },
     },
   });
-  // Backup access tickets the hub revoked (read by the local management port).
-  twin.register('tickets', { params: { revoked: { type: 'string[]', default: [] } } });
+  // Backup access tickets the hub revoked (read by the local management port). Append-only: no
+  // desired twin or `set` can un-revoke a ticket; an id the hub dropped is forgotten only once
+  // any ticket it names has expired — a ticket lives at most MAX_LIFETIME_SECONDS from issue, and
+  // is revoked after it was issued, so that long after the device first saw the id (plus skew).
+  twin.register('tickets', {
+    localReadOnly: true,
+    params: {
+      revoked: {
+        type: 'string[]',
+        default: [],
+        appendOnly: { retainMs: (MAX_LIFETIME_SECONDS + REVOCATION_SKEW_SECONDS) * 1000 },
+      },
+    },
+  });
 }
 
 const isPath = (v: TwinValue | undefined): v is string => typeof v === 'string' && v.length > 0;

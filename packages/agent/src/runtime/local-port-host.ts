@@ -39,7 +39,8 @@ export function localPortHost(deps: LocalPortHostDeps): LocalPortHost {
     revokedTickets: () => new Set((twin.get('tickets.revoked') as string[] | undefined) ?? []),
     getParam: (path) => twin.get(path),
     listParams: () => twin.list(),
-    setParam: (path, value) => twin.set(path, value),
+    // The local port never changes security settings (TwinReadOnlyError → `ERR read_only`).
+    setParam: (path, value) => twin.set(path, value, { local: true }),
     reboot: () => deps.reboot(),
     factoryReset: () => deps.factoryReset(),
     report: (e) => deps.report(e),

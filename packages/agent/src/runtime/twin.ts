@@ -17,6 +17,15 @@ export interface ParamSpec {
   max?: number;
   enum?: readonly string[];
   default?: TwinValue;
+  /**
+   * A `string[]` that only grows (e.g. revoked ticket ids): a new value is merged into the old
+   * one, never replaces it, so no desired twin, command or local `set` can remove an entry. An
+   * entry the source no longer lists is dropped once `retainMs` has passed since the device first
+   * saw it (when whatever it names has surely expired).
+   */
+  appendOnly?: { retainMs: number };
+  /** Not settable on the local management port, at any ticket level (security settings). */
+  localReadOnly?: boolean;
 }
 
 type Section = { [key: string]: TwinValue };
@@ -26,11 +35,18 @@ export interface SectionHandler {
   params: { [key: string]: ParamSpec };
   /** Called with the section's new and previous values; throwing refuses the change. */
   apply?(next: Section, prev: Section): void | Promise<void>;
+  /** No parameter of the section is settable on the local management port (security sections). */
+  localReadOnly?: boolean;
 }
 
 /** A value the handlers refused; the message is readable by a person. */
 export class TwinSetError extends Error {
-  readonly code = 'invalid_params';
+  readonly code: 'invalid_params' | 'read_only' = 'invalid_params';
+}
+
+/** A local `set` of a security setting, which only the hub may change. */
+export class TwinReadOnlyError extends TwinSetError {
+  override readonly code = 'read_only';
 }
 
 const FILE = 'twin/applied.json';
@@ -79,6 +95,8 @@ interface Persisted {
   desiredVersion: number;
   reportedVersion: number;
   state: TwinState;
+  /** Append-only parameters: when each entry was first seen (epoch ms), by `section.key`. */
+  firstSeen?: Record<string, Record<string, number>>;
 }
 
 /** The twin: registry of section handlers, applied state, reports. */
@@ -88,6 +106,7 @@ export class Twin {
   private desiredVersion = 0;
   private reportedVersion = 0;
   private lastErrors: TwinError[] = [];
+  private firstSeen: Record<string, Record<string, number>> = {};
   /** Every change runs in this chain, so two applies never interleave. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -95,6 +114,8 @@ export class Twin {
     private readonly files: AgentFiles,
     /** Sends a report (queued durably by the agent). */
     private readonly send: (report: ReportedTwin) => Promise<void>,
+    /** The device clock (epoch ms), for append-only retention. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Registers a section (built-ins at construction; apps before or after start). */
@@ -112,6 +133,7 @@ export class Twin {
       try {
         const p = JSON.parse(dec.decode(bytes)) as Persisted;
         this.applied = p.state ?? {};
+        this.firstSeen = p.firstSeen ?? {};
         this.desiredVersion = p.desiredVersion ?? 0;
         this.reportedVersion = p.reportedVersion ?? 0;
       } catch {
@@ -131,6 +153,7 @@ export class Twin {
   /** Resets to defaults (factory reset). */
   reset(): void {
     this.applied = {};
+    this.firstSeen = {};
     this.desiredVersion = 0;
     this.reportedVersion = 0;
     this.lastErrors = [];
@@ -211,6 +234,12 @@ export class Twin {
           });
           continue;
         }
+        if (spec.appendOnly) {
+          const why = v === null ? 'is append-only and cannot be reset' : checkParam(spec, v);
+          if (why !== undefined) errors.push({ path: `${name}.${k}`, message: why });
+          else next[k] = this.merged(`${name}.${k}`, prev[k], v as string[], spec.appendOnly);
+          continue;
+        }
         if (v === null) {
           // null resets a parameter to its default.
           if (spec.default !== undefined) next[k] = spec.default;
@@ -232,6 +261,41 @@ export class Twin {
     return errors;
   }
 
+  /**
+   * An append-only list after `incoming`: every entry it had, plus the new ones, less those the
+   * source dropped whose retention (from when this device first saw them) has passed.
+   */
+  private merged(
+    path: string,
+    current: TwinValue | undefined,
+    incoming: readonly string[],
+    rule: { retainMs: number },
+  ): string[] {
+    const now = this.now();
+    const seen = { ...this.firstSeen[path] };
+    const listed = new Set(incoming);
+    const out: string[] = [];
+    for (const id of [...(Array.isArray(current) ? (current as string[]) : []), ...incoming]) {
+      if (out.includes(id)) continue;
+      const since = (seen[id] ??= now);
+      if (!listed.has(id) && now - since >= rule.retainMs) continue;
+      out.push(id);
+    }
+    this.firstSeen[path] = Object.fromEntries(out.map((id) => [id, seen[id] ?? now]));
+    return out;
+  }
+
+  /** Can a local-port session set this parameter? (Security settings: never.) */
+  private assertLocallyWritable(path: string): void {
+    const [section, key] = path.split('.');
+    const h = section === undefined ? undefined : this.handlers.get(section);
+    if (h?.localReadOnly || (key !== undefined && h?.params[key]?.localReadOnly)) {
+      throw new TwinReadOnlyError(
+        `${path} is a security setting: only the hub can change it, not the local port`,
+      );
+    }
+  }
+
   private async persistAndReport(errors: TwinError[]): Promise<ReportedTwin> {
     this.reportedVersion++;
     this.lastErrors = errors;
@@ -239,6 +303,7 @@ export class Twin {
       desiredVersion: this.desiredVersion,
       reportedVersion: this.reportedVersion,
       state: this.applied,
+      firstSeen: this.firstSeen,
     };
     await this.files.write(FILE, enc.encode(JSON.stringify(p)));
     const report: ReportedTwin = {
@@ -264,13 +329,17 @@ export class Twin {
     });
   }
 
-  /** Sets one value locally (command, local port, autonomous rule); rejects with a readable message. */
-  set(path: string, value: TwinValue): Promise<void> {
+  /**
+   * Sets one value on the device (a hub command, an autonomous rule, or — with `local` — the
+   * local management port, which may not touch security settings); rejects with a readable message.
+   */
+  set(path: string, value: TwinValue, opts: { local?: boolean } = {}): Promise<void> {
     return this.serial(async () => {
       const [section, ...rest] = path.split('.');
       const key = rest.join('.');
       if (section === undefined || key === '' || rest.length !== 1)
         throw new TwinSetError(`parameter path must be section.key, got ${show(path)}`);
+      if (opts.local) this.assertLocallyWritable(path);
       const errors = await this.applyState({ [section]: { [key]: value } });
       if (errors.length > 0) throw new TwinSetError(`${errors[0]!.path}: ${errors[0]!.message}`);
       await this.persistAndReport(this.lastErrors);

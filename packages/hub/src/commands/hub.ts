@@ -10,6 +10,9 @@ export async function runHub(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig(argv, process.env);
+  // This process writes only the hub's private files: whatever it creates (SQLite's temporary
+  // files, anything a library adds) is owner-only by default, besides the explicit 0600 modes.
+  process.umask(0o077);
   const hub = await startHub(config);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

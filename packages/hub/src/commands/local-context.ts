@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Storage } from '@bulwark/core';
 import { CONFIG_FIELDS, ConfigError, loadConfig, type HubConfig } from '../config.js';
 import { masterKeyPath } from '../hub.js';
 import { loadMasterKey } from '../master-key.js';
+import { secureDataDir } from '../data-dir.js';
 import { createServices, type HubServices } from '../services.js';
 import { openStorage } from '../storage.js';
 
@@ -39,8 +40,11 @@ export function parseLocal<O extends Record<string, Opt>>(
 export async function openLocal(
   config: HubConfig,
 ): Promise<{ storage: Storage; services: HubServices; close(): Promise<void> }> {
-  // A data dir may be prepared before the hub's first start (e.g. create-owner first).
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // A data dir may be prepared before the hub's first start (e.g. create-owner first): it is
+  // made private (or refused) as the hub does. An operator reading another user's data dir
+  // (root running `audit verify` on the service user's) changes nothing there.
+  if (!existsSync(config.dataDir) || statSync(config.dataDir).uid === process.getuid?.())
+    secureDataDir(config.dataDir, [masterKeyPath(config)]);
   const masterKey = loadMasterKey(masterKeyPath(config), true);
   const storage = await openStorage(config);
   const services = createServices(storage, masterKey, config);

@@ -1,6 +1,7 @@
 import type { Server } from 'node:net';
 import tls from 'node:tls';
 import type { MqttEngine } from '../mqtt/engine.js';
+import { TLS_SERVER_POLICY } from '../tls-policy.js';
 
 /** Options of the hub's MQTT-over-TLS listener. */
 export interface MqttTlsOptions {
@@ -32,7 +33,7 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<tl
     {
       key: o.key,
       cert: o.cert,
-      minVersion: 'TLSv1.2',
+      ...TLS_SERVER_POLICY,
       requestCert: true,
       rejectUnauthorized: false,
     },
