@@ -105,7 +105,12 @@ export function createServices(
       renewalsPerDay: config.certRenewalsPerDay,
     },
   });
-  const audit = new AuditService({ store: storage.audit, clock });
+  // The chain is keyed (decision 0016): a database writer without the master key cannot rewrite it.
+  const audit = new AuditService({
+    store: storage.audit,
+    clock,
+    key: deriveKey(masterKey, 'audit-chain'),
+  });
   // Device management: the device plane (hub/device-plane.ts) listens to the signals to push
   // desired twins and commands to devices connected to this node at once.
   const managementSignals = new ManagementSignals();
