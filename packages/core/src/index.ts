@@ -49,3 +49,4 @@ export * from './edge/credential-conflicts.js';
 export * from './edge/pki-events.js';
 export * from './edge/edge-throttle.js';
 export * from './edge/revocation-sweep.js';
+export * from './audit/audit-chain.js';

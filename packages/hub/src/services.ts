@@ -120,7 +120,12 @@ export function createServices(
       renewalsPerDay: config.certRenewalsPerDay,
     },
   });
-  const audit = new AuditService({ store: storage.audit, clock });
+  // The chain is keyed (decision 0016): a database writer without the master key cannot rewrite it.
+  const audit = new AuditService({
+    store: storage.audit,
+    clock,
+    key: deriveKey(masterKey, 'audit-chain'),
+  });
   // The one admission rule of the device edge and the one owner of alerts (core/src/edge).
   const admission = new Admission({
     storage,

@@ -9,9 +9,29 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { auditHash, type AuditEvent } from '@bulwark/core';
 
 const BIN = new URL('../../../cli/bin/bulwark.js', import.meta.url).pathname;
 const PASSWORD = 'a long and unguessable passphrase';
+
+/** An `audit_events` row as `sqlite3 -json` prints it, as the event core hashes. */
+const toEvent = (r: Record<string, unknown>): AuditEvent =>
+  ({
+    seq: r['seq'],
+    id: r['id'],
+    orgId: r['org_id'],
+    at: r['at'],
+    actorType: r['actor_type'],
+    actorId: r['actor_id'],
+    action: r['action'],
+    targetType: r['target_type'],
+    targetId: r['target_id'],
+    source: r['source'],
+    result: r['result'],
+    detail: r['detail'],
+    prevHash: r['prev_hash'],
+    hash: r['hash'],
+  }) as AuditEvent;
 
 function bulwark(
   args: string[],
@@ -221,17 +241,32 @@ describe('bulwark end to end (hub process, CLI, openssl, sqlite3)', () => {
     );
   });
 
-  it('audit verify passes, then fails naming the row edited with sqlite3', () => {
+  it('audit verify passes, then fails naming the row edited with sqlite3 — also when every later hash and the head are recomputed', () => {
+    const db = join(dataDir, 'bulwark.db');
     const ok = bulwark(['audit', 'verify', '--data-dir', dataDir]);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stdout, /audit log OK/);
-    execFileSync('sqlite3', [
-      join(dataDir, 'bulwark.db'),
-      "UPDATE audit_events SET action = 'forged' WHERE seq = 3",
-    ]);
+    assert.match(ok.stdout, /audit log OK: .* keyed \(HMAC\) from row 1/);
+    // A database writer without the master key edits row 3 and recomputes the chain after it
+    // (plain SHA-256, as the unkeyed chain was) and the head, so that every link agrees.
+    const rows = (
+      JSON.parse(
+        execFileSync('sqlite3', ['-json', db, 'SELECT * FROM audit_events ORDER BY seq'], {
+          encoding: 'utf8',
+        }),
+      ) as Record<string, unknown>[]
+    ).map(toEvent);
+    let prev = rows[1]!.hash;
+    const sql = rows.slice(2).map((row) => {
+      const { hash: _h, ...rest } = row;
+      const r = { ...rest, prevHash: prev, ...(row.seq === 3 ? { action: 'forged' } : {}) };
+      prev = auditHash(r);
+      return `UPDATE audit_events SET action = '${r.action}', prev_hash = '${r.prevHash}', hash = '${prev}' WHERE seq = ${r.seq};`;
+    });
+    sql.push(`UPDATE audit_head SET seq = ${rows.at(-1)!.seq}, hash = '${prev}' WHERE id = 1;`);
+    execFileSync('sqlite3', [db, sql.join('\n')]);
     const bad = bulwark(['audit', 'verify', '--data-dir', dataDir]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stdout, /BROKEN at row 3\b/);
+    assert.match(bad.stdout, /BROKEN at row 3\b.*keyed hash \(HMAC\)/);
   });
 
   it('shuts down cleanly on SIGTERM and removes runtime.json', async () => {

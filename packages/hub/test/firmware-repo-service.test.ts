@@ -121,7 +121,7 @@ describe('FirmwareRepoService', () => {
       blobs: new FsBlobStore(join(dir, 'blobs')),
       verifier: tufFirmwareVerifier,
       clock,
-      audit: new AuditService({ store: storage.audit, clock }),
+      audit: new AuditService({ store: storage.audit, clock, key: randomBytes(32) }),
       config: { ...DEFAULT_FIRMWARE_REPO_CONFIG, maxImageBytes: 1024 * 1024 },
     });
     const perms: Principal['permissions'] = ['firmware:update', 'devices:read'];

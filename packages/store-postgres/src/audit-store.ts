@@ -10,6 +10,7 @@ import {
   auditEventValues,
   pageOf,
   toAuditEvent,
+  toAuditHead,
   type AuditHeadRow,
   type AuditRow,
 } from '@bulwark/store-sql';
@@ -24,12 +25,13 @@ export function createAuditStore(pool: Pool): AuditStore {
         // appender blocks here until this transaction commits, then reads the new head.
         const h = await query<AuditHeadRow>(
           c,
-          'SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE',
+          'SELECT seq, hash, keyed_from, mac FROM audit_head WHERE id = 1 FOR UPDATE',
         );
         const head = h.rows[0];
         if (head === undefined) throw new Error('audit_head row is missing');
         const row: Omit<AuditEvent, 'hash'> = { ...draft, seq: head.seq + 1, prevHash: head.hash };
-        const event: AuditEvent = { ...row, hash: seal({ ...row }) };
+        const sealed = seal({ ...row }, { keyedFrom: head.keyed_from });
+        const event: AuditEvent = { ...row, hash: sealed.hash };
         await query(
           c,
           `INSERT INTO audit_events (seq, id, org_id, at, actor_type, actor_id, action, target_type,
@@ -37,9 +39,10 @@ export function createAuditStore(pool: Pool): AuditStore {
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
           auditEventValues(event),
         );
-        await query(c, 'UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [
+        await query(c, 'UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1', [
           event.seq,
           event.hash,
+          sealed.headMac,
         ]);
         return event;
       });
@@ -76,9 +79,11 @@ export function createAuditStore(pool: Pool): AuditStore {
       return r.rows.map(toAuditEvent);
     },
     async head() {
-      const r = await query<AuditHeadRow>(pool, 'SELECT seq, hash FROM audit_head WHERE id = 1');
-      const row = r.rows[0];
-      return row && row.seq > 0 ? { seq: row.seq, hash: row.hash } : undefined;
+      const r = await query<AuditHeadRow>(
+        pool,
+        'SELECT seq, hash, keyed_from, mac FROM audit_head WHERE id = 1',
+      );
+      return toAuditHead(r.rows[0]);
     },
   };
 }

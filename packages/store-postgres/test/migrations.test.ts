@@ -89,6 +89,13 @@ describe('PostgreSQL migrations', { skip }, () => {
         [deviceId, org.id],
       );
       await client.query("INSERT INTO system_kv (key, value) VALUES ('k', 'v')");
+      // An audit chain of one row, sealed as a hub before keying did (plain SHA-256).
+      await client.query(
+        `INSERT INTO audit_events (seq, id, at, actor_type, action, result, prev_hash, hash)
+         VALUES (1, $1, 5, 'system', 'boot', 'success', repeat('0', 64), repeat('a', 64))`,
+        [org.id],
+      );
+      await client.query("UPDATE audit_head SET seq = 1, hash = repeat('a', 64) WHERE id = 1");
     } finally {
       await client.end();
     }
@@ -111,6 +118,13 @@ describe('PostgreSQL migrations', { skip }, () => {
       };
       await storage.channels.create(channel);
       assert.deepEqual(await storage.channels.get(org.id, channel.id), channel);
+      // The chain written before migration 9 stays as it was; keying starts with the next row.
+      assert.deepEqual(await storage.audit.head(), {
+        seq: 1,
+        hash: 'a'.repeat(64),
+        keyedFrom: 2,
+        mac: null,
+      });
     } finally {
       await storage.close();
     }

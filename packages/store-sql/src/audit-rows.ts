@@ -1,4 +1,4 @@
-import type { ActorType, AuditEvent } from '@bulwark/core';
+import type { ActorType, AuditEvent, AuditHead } from '@bulwark/core';
 
 /** A row of `audit_events`. */
 export interface AuditRow {
@@ -36,11 +36,17 @@ export const toAuditEvent = (r: AuditRow): AuditEvent => ({
   hash: r.hash,
 });
 
-/** The single `audit_head` row: the chain's last sequence number and hash. */
+/** The single `audit_head` row: the chain's last seq and hash, where keying starts, the MAC. */
 export interface AuditHeadRow {
   seq: number;
   hash: string;
+  keyed_from: number;
+  mac: string | null;
 }
+
+/** The `audit_head` row as the port's head, or undefined while the chain is empty. */
+export const toAuditHead = (r: AuditHeadRow | undefined): AuditHead | undefined =>
+  r && r.seq > 0 ? { seq: r.seq, hash: r.hash, keyedFrom: r.keyed_from, mac: r.mac } : undefined;
 
 /**
  * An event's `audit_events` values in column order (seq, id, org_id, at, actor_type, actor_id,

@@ -39,7 +39,13 @@ export {
   type TokenRow,
 } from './pki-rows.js';
 export { lineageAndKeyedAuditSchema } from './lineage-schema.js';
-export { toAuditEvent, auditEventValues, type AuditRow, type AuditHeadRow } from './audit-rows.js';
+export {
+  toAuditEvent,
+  toAuditHead,
+  auditEventValues,
+  type AuditRow,
+  type AuditHeadRow,
+} from './audit-rows.js';
 export {
   toChannelWith,
   toConnectionWith,

@@ -5,12 +5,14 @@ import {
   pageSize,
   type AuditDraft,
   type AuditEvent,
+  type AuditSeal,
   type AuditStore,
 } from '@bulwark/core';
 import {
   auditEventValues,
   pageOf,
   toAuditEvent,
+  toAuditHead,
   type AuditHeadRow,
   type AuditRow,
 } from '@bulwark/store-sql';
@@ -19,22 +21,25 @@ import {
 export function createAuditStore(db: Database): AuditStore {
   // better-sqlite3 is synchronous and BEGIN IMMEDIATE takes the write lock up front, so appends
   // from this and any other process on the same file are serialized.
-  const append = db.transaction(
-    (draft: AuditDraft, seal: (row: Omit<AuditEvent, 'hash'>) => string): AuditEvent => {
-      const head = db
-        .prepare('SELECT seq, hash FROM audit_head WHERE id = 1')
-        .get() as AuditHeadRow;
-      const row: Omit<AuditEvent, 'hash'> = { ...draft, seq: head.seq + 1, prevHash: head.hash };
-      const event: AuditEvent = { ...row, hash: seal({ ...row }) };
-      db.prepare(
-        `INSERT INTO audit_events (seq, id, org_id, at, actor_type, actor_id, action, target_type,
+  const append = db.transaction((draft: AuditDraft, seal: AuditSeal): AuditEvent => {
+    const head = db
+      .prepare('SELECT seq, hash, keyed_from, mac FROM audit_head WHERE id = 1')
+      .get() as AuditHeadRow;
+    const row: Omit<AuditEvent, 'hash'> = { ...draft, seq: head.seq + 1, prevHash: head.hash };
+    const sealed = seal({ ...row }, { keyedFrom: head.keyed_from });
+    const event: AuditEvent = { ...row, hash: sealed.hash };
+    db.prepare(
+      `INSERT INTO audit_events (seq, id, org_id, at, actor_type, actor_id, action, target_type,
            target_id, source, result, detail, prev_hash, hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(...auditEventValues(event));
-      db.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(event.seq, event.hash);
-      return event;
-    },
-  );
+    ).run(...auditEventValues(event));
+    db.prepare('UPDATE audit_head SET seq = ?, hash = ?, mac = ? WHERE id = 1').run(
+      event.seq,
+      event.hash,
+      sealed.headMac,
+    );
+    return event;
+  });
   return {
     async append(draft, seal) {
       return append.immediate(draft, seal);
@@ -81,9 +86,10 @@ export function createAuditStore(db: Database): AuditStore {
       return rows.map(toAuditEvent);
     },
     async head() {
-      const row = db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as
-        AuditHeadRow | undefined;
-      return row && row.seq > 0 ? { seq: row.seq, hash: row.hash } : undefined;
+      return toAuditHead(
+        db.prepare('SELECT seq, hash, keyed_from, mac FROM audit_head WHERE id = 1').get() as
+          AuditHeadRow | undefined,
+      );
     },
   };
 }

@@ -84,6 +84,12 @@ describe('SQLite migrations', () => {
        VALUES (?, ?, 'pump-1', 'pump', '["roof"]', 'autonomous', 'active', 2, 3)`,
     ).run(deviceId, org.id);
     v1.prepare("INSERT INTO system_kv (key, value) VALUES ('k', 'v')").run();
+    // An audit chain of one row, sealed as a hub before keying did (plain SHA-256).
+    v1.prepare(
+      `INSERT INTO audit_events (seq, id, at, actor_type, action, result, prev_hash, hash)
+       VALUES (1, ?, 5, 'system', 'boot', 'success', ?, ?)`,
+    ).run(org.id, '0'.repeat(64), 'a'.repeat(64));
+    v1.prepare('UPDATE audit_head SET seq = 1, hash = ? WHERE id = 1').run('a'.repeat(64));
     v1.close();
 
     const storage = await openSqliteStorage({ path });
@@ -104,6 +110,13 @@ describe('SQLite migrations', () => {
       };
       await storage.channels.create(channel);
       assert.deepEqual(await storage.channels.get(org.id, channel.id), channel);
+      // The chain written before migration 9 stays as it was; keying starts with the next row.
+      assert.deepEqual(await storage.audit.head(), {
+        seq: 1,
+        hash: 'a'.repeat(64),
+        keyedFrom: 2,
+        mac: null,
+      });
     } finally {
       await storage.close();
     }

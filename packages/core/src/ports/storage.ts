@@ -190,19 +190,38 @@ export interface PkiStore {
 /** What `PkiStore.renewCertificate` did. */
 export type RenewalOutcome = 'renewed' | 'rate_limited' | 'superseded' | 'revoked' | 'not_found';
 
+/**
+ * The head of the audit chain, kept apart from the rows: the last seq and hash, the first seq
+ * chained with the keyed hash (rows before it predate keying: plain SHA-256; decision 0016), and
+ * the MAC over all three (null until a keyed row is appended).
+ */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  keyedFrom: number;
+  mac: string | null;
+}
+
+/** Seals a row about to be appended: its hash, and the MAC of the head it then becomes. */
+export type AuditSeal = (
+  row: Omit<AuditEvent, 'hash'>,
+  chain: { keyedFrom: number },
+) => { hash: string; headMac: string };
+
 export interface AuditStore {
   /**
    * Appends an event at the end of the one hub-wide chain: in one transaction, reads the head
-   * (seq, hash; seq 0 and 64 zeros when empty), calls `seal` with the complete row to compute its
-   * hash, inserts it and moves the head. Appends from several hub nodes are serialized.
+   * (seq 0 and 64 zeros when empty), calls `seal` with the complete row and the head's
+   * `keyedFrom`, inserts the row with the returned hash and moves the head (seq, hash, MAC).
+   * Appends from several hub nodes are serialized.
    */
-  append(draft: AuditDraft, seal: (row: Omit<AuditEvent, 'hash'>) => string): Promise<AuditEvent>;
+  append(draft: AuditDraft, seal: AuditSeal): Promise<AuditEvent>;
   /** One organization's events, newest first; the cursor is opaque. */
   list(orgId: string, filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>>;
   /** Up to `limit` events with seq > afterSeq, in seq order (for verification). */
   scan(afterSeq: number, limit: number): Promise<AuditEvent[]>;
   /** The recorded head of the chain (kept apart from the rows), or undefined when empty. */
-  head(): Promise<{ seq: number; hash: string } | undefined>;
+  head(): Promise<AuditHead | undefined>;
 }
 
 /** Small hub-wide key/value state (setup token, signing-key ids). */

@@ -7,9 +7,24 @@ import { rejectsWithCode, useStorage, type OpenStorage } from './harness.js';
 
 const ZERO = '0'.repeat(64);
 
-/** The chain's hash as core computes it: SHA-256(prevHash ‖ canonical(row without hash)). */
-const seal = (row: Omit<AuditEvent, 'hash'>): string =>
+/** A stand-in for core's hash (the store only stores what the seal returns). */
+const hashOf = (row: Omit<AuditEvent, 'hash'>): string =>
   sha256Hex(row.prevHash + canonicalJson(row));
+/** A stand-in for core's head MAC: binds seq, hash and keyedFrom. */
+const macOf = (seq: number, hash: string, keyedFrom: number): string =>
+  sha256Hex(`head ${seq} ${hash} ${keyedFrom}`);
+/** A seal as core's: the row's hash and the MAC of the head it becomes. */
+const seal = (row: Omit<AuditEvent, 'hash'>, chain: { keyedFrom: number }) => {
+  const hash = hashOf(row);
+  return { hash, headMac: macOf(row.seq, hash, chain.keyedFrom) };
+};
+/** The head after `e` on a database that was keyed from its first row. */
+const headAfter = (e: { seq?: number; hash?: string } | undefined) => ({
+  seq: e?.seq,
+  hash: e?.hash,
+  keyedFrom: 1,
+  mac: macOf(e?.seq ?? 0, e?.hash ?? '', 1),
+});
 
 /** Asserts that `events` (in seq order, starting after `prev`) form a gap-free valid chain. */
 function assertChain(events: readonly AuditEvent[], prev: { seq: number; hash: string }): void {
@@ -18,7 +33,7 @@ function assertChain(events: readonly AuditEvent[], prev: { seq: number; hash: s
     assert.equal(e.seq, seq + 1, 'sequence numbers have no gaps');
     assert.equal(e.prevHash, hash, `event ${e.seq} links to its predecessor`);
     const { hash: stored, ...row } = e;
-    assert.equal(stored, seal(row), `event ${e.seq} hash is reproducible`);
+    assert.equal(stored, hashOf(row), `event ${e.seq} hash is reproducible`);
     seq = e.seq;
     hash = e.hash;
   }
@@ -43,18 +58,19 @@ export function auditSuite(open: OpenStorage): void {
           action: `test.step${i}`,
           detail: canonicalJson({ i }),
         });
-        const event = await s().audit.append(draft, (row) => {
+        const event = await s().audit.append(draft, (row, chain) => {
           seen.push(row);
-          return seal(row);
+          assert.deepEqual(chain, { keyedFrom: 1 }, 'a fresh database is keyed from row 1');
+          return seal(row, chain);
         });
         assert.deepEqual(event, {
           ...draft,
           seq: i + 1,
           prevHash: appended[i - 1]?.hash ?? ZERO,
-          hash: seal({ ...draft, seq: i + 1, prevHash: appended[i - 1]?.hash ?? ZERO }),
+          hash: hashOf({ ...draft, seq: i + 1, prevHash: appended[i - 1]?.hash ?? ZERO }),
         });
         appended.push(event);
-        assert.deepEqual(await s().audit.head(), { seq: event.seq, hash: event.hash });
+        assert.deepEqual(await s().audit.head(), headAfter(event));
       }
       assert.equal(seen.length, 3);
       assert.equal(seen[0]?.prevHash, ZERO);
@@ -63,13 +79,13 @@ export function auditSuite(open: OpenStorage): void {
       assertChain(await s().audit.scan(0, 100), { seq: 0, hash: ZERO });
     });
 
-    it('seal receives the full row without hash, and its return value is stored as the hash', async () => {
+    it('seal receives the full row without hash; its hash is stored with the row, its MAC in the head', async () => {
       const draft = auditDraftFx(newId(), { actorId: 'u1', targetId: 't1', detail: '{"a":1}' });
       const head = await s().audit.head();
       let received: Record<string, unknown> | undefined;
       const event = await s().audit.append(draft, (row) => {
         received = { ...row };
-        return 'f'.repeat(64);
+        return { hash: 'f'.repeat(64), headMac: 'e'.repeat(64) };
       });
       assert.deepEqual(received, {
         ...draft,
@@ -80,7 +96,12 @@ export function auditSuite(open: OpenStorage): void {
       assert.equal(event.hash, 'f'.repeat(64));
       const [stored] = await s().audit.scan(event.seq - 1, 1);
       assert.deepEqual(stored, event);
-      assert.deepEqual(await s().audit.head(), { seq: event.seq, hash: 'f'.repeat(64) });
+      assert.deepEqual(await s().audit.head(), {
+        seq: event.seq,
+        hash: 'f'.repeat(64),
+        keyedFrom: 1,
+        mac: 'e'.repeat(64),
+      });
       // Keep the rest of the chain verifiable from here on.
     });
 
@@ -109,7 +130,7 @@ export function auditSuite(open: OpenStorage): void {
     });
 
     it('50 concurrent appends produce a gap-free, correctly chained sequence', async () => {
-      const head = (await s().audit.head()) ?? { seq: 0, hash: ZERO };
+      const head = (await s().audit.head()) ?? { seq: 0, hash: ZERO, keyedFrom: 1, mac: null };
       const orgId = newId();
       const events = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
@@ -124,7 +145,7 @@ export function auditSuite(open: OpenStorage): void {
       assert.equal(scanned.length, 50);
       assertChain(scanned, head);
       const last = scanned[scanned.length - 1];
-      assert.deepEqual(await s().audit.head(), { seq: last?.seq, hash: last?.hash });
+      assert.deepEqual(await s().audit.head(), headAfter(last));
     });
 
     it('scan returns up to limit events after afterSeq, in seq order', async () => {
