@@ -146,7 +146,7 @@ export function createServices(
   const managementSignals = new ManagementSignals();
   const twins = new TwinService({ storage, clock, devices, audit, signals: managementSignals });
   const commands = new CommandService({ storage, clock, devices, signals: managementSignals });
-  const presence = new PresenceService({ storage, clock, devices });
+  const presence = new PresenceService({ storage, clock, devices, alerts });
   const updates = new UpdateJobService({
     storage,
     clock,
@@ -157,7 +157,12 @@ export function createServices(
   // Rollouts and the auto-upgrade policy start jobs through the job service (decision 0011); the
   // hub's rollout runner ticks them and feeds call-home reports to the policy.
   const rolloutDeps = { storage, clock, devices, jobs: updates, jobStore: storage.updateJobs };
-  const rollouts = new RolloutService({ ...rolloutDeps, audit, nodeId: messaging.nodeId });
+  const rollouts = new RolloutService({
+    ...rolloutDeps,
+    audit,
+    alerts,
+    nodeId: messaging.nodeId,
+  });
   const firmwarePolicies = new FirmwarePolicyService(rolloutDeps);
   // A ticket revocation reaches the device through its desired twin: `tickets.revoked` is the
   // list of revoked, unexpired ticket ids (a merge patch replaces the whole array).

@@ -235,6 +235,7 @@ describe('rollouts', () => {
       jobs: t.hub.services.updates,
       jobStore: t.hub.storage.updateJobs,
       audit: t.hub.services.audit,
+      alerts: t.hub.services.alerts,
       nodeId: 'node-b',
     });
     await tick();

@@ -1,10 +1,5 @@
-import type {
-  AlertListQuery,
-  DeviceEvent,
-  DeviceEventListQuery,
-  DeviceMetrics,
-  Presence,
-} from '@bulwark/protocol';
+import type { DeviceEvent, DeviceEventListQuery, DeviceMetrics, Presence } from '@bulwark/protocol';
+import type { AlertService } from '../alerts/alert-service.js';
 import type { DeviceService } from '../devices/device-service.js';
 import type { Clock } from '../ports/clock.js';
 import type { AlertRecord, DeviceEventRecord, PresenceRecord } from '../ports/management.js';
@@ -44,6 +39,8 @@ export class PresenceService {
       storage: Storage;
       clock: Clock;
       devices: DeviceService;
+      /** The one owner of alerts: `device_offline` opens and resolves there. */
+      alerts: AlertService;
       config?: PresenceConfig;
     },
   ) {}
@@ -76,7 +73,7 @@ export class PresenceService {
       sessionId,
       metrics: prev?.metrics ?? null,
     });
-    await this.d.storage.alerts.resolve(orgId, deviceId, 'device_offline', now);
+    await this.d.alerts.resolve(orgId, deviceId, 'device_offline');
   }
 
   /**
@@ -97,17 +94,11 @@ export class PresenceService {
     if (!device) return undefined;
     const mode = p.mode ?? device.mode;
     if (mode !== 'controlled') return undefined;
-    const alert: AlertRecord = {
-      id: newId(now),
-      orgId,
-      deviceId,
-      kind: 'device_offline',
-      state: 'open',
-      openedAt: now,
-      resolvedAt: null,
-      detail: { reason: opts.reason, mode, name: device.name },
-    };
-    return (await this.d.storage.alerts.open(alert)) ? alert : undefined;
+    return this.d.alerts.open(orgId, deviceId, 'device_offline', {
+      reason: opts.reason,
+      mode,
+      name: device.name,
+    });
   }
 
   /**
@@ -205,18 +196,6 @@ export class PresenceService {
       {
         ...(q.kind !== undefined ? { kind: q.kind } : {}),
         ...(q.severity !== undefined ? { severity: q.severity } : {}),
-      },
-      { limit: q.limit ?? 50, cursor: q.cursor ?? null },
-    );
-  }
-
-  /** The organization's alerts, newest first. */
-  listAlerts(orgId: string, q: AlertListQuery): Promise<Page<AlertRecord>> {
-    return this.d.storage.alerts.list(
-      orgId,
-      {
-        ...(q.state !== undefined ? { state: q.state } : {}),
-        ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}),
       },
       { limit: q.limit ?? 50, cursor: q.cursor ?? null },
     );

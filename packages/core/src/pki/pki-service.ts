@@ -466,6 +466,4 @@ export class PkiService extends EventEmitter<PkiEvents> {
     }
     this.emit('device-key-revoked', { ...key, revokedAt: this.d.clock.now() });
   }
-
-
 }

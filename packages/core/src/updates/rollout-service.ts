@@ -10,6 +10,7 @@ import {
   type CreateRolloutRequest,
   type RolloutPhase,
 } from '@bulwark/protocol';
+import type { AlertService } from '../alerts/alert-service.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { Actor } from '../management/signals.js';
 import type { Clock } from '../ports/clock.js';
@@ -49,6 +50,8 @@ const SKIPPED = new Set<string>([
 export interface RolloutServiceDeps extends RolloutDeps {
   clock: Clock;
   audit: AuditService;
+  /** The one owner of alerts: an automatic pause raises `rollout_paused` there. */
+  alerts: AlertService;
   /** This hub node, as the holder of rollout tick leases. */
   nodeId: string;
   /** How long a node's claim on stepping a rollout lasts (renewed every tick it holds it). */
@@ -310,15 +313,11 @@ export class RolloutService {
       return;
     await this.#auditSystem(r, 'rollout.paused', { reason, ...pauseDetail });
     if (deviceId !== undefined) {
-      await this.d.storage.alerts.open({
-        id: newId(this.d.clock.now()),
-        orgId: r.orgId,
-        deviceId,
-        kind: 'rollout_paused',
-        state: 'open',
-        openedAt: this.d.clock.now(),
-        resolvedAt: null,
-        detail: { rolloutId: r.id, rollout: r.name, reason, ...detail },
+      await this.d.alerts.open(r.orgId, deviceId, 'rollout_paused', {
+        rolloutId: r.id,
+        rollout: r.name,
+        reason,
+        ...detail,
       });
     }
   }
@@ -326,7 +325,7 @@ export class RolloutService {
   async #resolveAlert(r: RolloutRecord): Promise<void> {
     const deviceId = r.pauseDetail?.['deviceId'];
     if (typeof deviceId === 'string')
-      await this.d.storage.alerts.resolve(r.orgId, deviceId, 'rollout_paused', this.d.clock.now());
+      await this.d.alerts.resolve(r.orgId, deviceId, 'rollout_paused');
   }
 
   async #auditSystem(

@@ -141,7 +141,15 @@ export function managementHandlers(s: HttpServices): ManagementHandlers {
       return { items: page.items.map(eventView), nextCursor: page.nextCursor };
     },
     listAlerts: async ({ query }, ctx) => {
-      const page = await s.presence.listAlerts(principalOf(ctx).orgId, query ?? {});
+      const q = query ?? {};
+      const page = await s.alerts.list(
+        principalOf(ctx).orgId,
+        {
+          ...(q.state !== undefined ? { state: q.state } : {}),
+          ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}),
+        },
+        { limit: q.limit ?? 50, cursor: q.cursor ?? null },
+      );
       return { items: page.items.map(alertView), nextCursor: page.nextCursor };
     },
     bulkPatchDesired: async ({ body }, ctx) => {
