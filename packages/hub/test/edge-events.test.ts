@@ -95,4 +95,25 @@ describe('typed domain events at the edge', () => {
     assert.equal(denied.action, 'publish');
     assert.equal(denied.transport, 'mqtt');
   });
+
+  it('alerts open and resolve as events (a controlled device lost, then back)', async () => {
+    const d = await s.api.devices.create({ name: 'ev-offline', type: 'sensor' });
+    const { key } = await s.api.devices.createKey(d.id);
+    const c = await connectTls(t, { username: d.id, password: key, clientId: d.id });
+    await settle();
+    c.end(true); // the link is lost: no DISCONNECT
+    const opened = () => seen.some((e) => e.type === 'alert.opened' && e.deviceId === d.id);
+    for (let i = 0; i < 50 && !opened(); i++) await new Promise((r) => setTimeout(r, 100));
+    const back = await connectTls(t, { username: d.id, password: key, clientId: d.id });
+    await settle();
+    await new Promise<void>((r) => back.end(false, {}, () => r())); // a clean goodbye
+    await settle();
+    const alerts = seen.filter(
+      (e) => (e.type === 'alert.opened' || e.type === 'alert.resolved') && e.deviceId === d.id,
+    );
+    assert.deepEqual(
+      alerts.map((e) => `${e.type}:${'kind' in e ? e.kind : ''}`),
+      ['alert.opened:device_offline', 'alert.resolved:device_offline'],
+    );
+  });
 });
