@@ -30,6 +30,8 @@ export * from './management/twin-service.js';
 export * from './management/command-service.js';
 export * from './management/presence-service.js';
 export * from './updates/job-service.js';
+export * from './updates/job-history.js';
+export * from './updates/job-report.js';
 export * from './updates/update-payloads.js';
 export * from './updates/rollout-window.js';
 export * from './updates/rollout-engine.js';

@@ -2,7 +2,7 @@
  * The hub's side of the firmware update plane (protocol updates.ts, decision 0008): offers a
  * device its open update job once it subscribes to `$devices/{id}/updates/+`, takes in the device's
  * `updates/{jobId}/status` and `firmware` reports, and tells it when a job it holds was canceled or
- * timed out.
+ * timed out, or asks it to cancel one it holds (a request it confirms or refuses, decision 0015).
  *
  * Delivery: an offer is QoS 1; the job moves queued → delivered when the offer is handed to the
  * device's MQTT session (which redelivers it until the device acknowledges); a `delivered` report
@@ -38,6 +38,8 @@ interface Link {
   subscribed: boolean;
   /** Jobs offered on this connection (re-offered on the next one). */
   sent: Set<string>;
+  /** Jobs whose cancel request was sent on this connection (sent again on the next one). */
+  cancels: Set<string>;
 }
 
 /** The update part of one node's device plane. */
@@ -67,8 +69,26 @@ export function createUpdatePlane(d: {
     return l && l.orgId === job.orgId && l.subscribed ? l : undefined;
   };
 
-  /** Offers a job on the device's connection, once per connection. */
+  /**
+   * Asks the device to cancel a job it may be working on (decision 0015), once per connection;
+   * it confirms with `canceled` or refuses, and until then the job keeps its state.
+   */
+  const askCancel = (link: Link, job: UpdateJobRecord) => {
+    const engine = d.engine();
+    if (!engine || link.cancels.has(job.id)) return;
+    const body: UpdateCancelOffer = { action: 'cancel', id: job.id };
+    const ok = engine.deliverTo(job.deviceId, {
+      topic: updateTopic.offer(job.deviceId, job.id),
+      payload: encode(body),
+      qos: 1,
+      properties: { contentType: 'application/json' },
+    });
+    if (ok) link.cancels.add(job.id);
+  };
+
+  /** Offers a job on the device's connection, once per connection (or asks to cancel it). */
   const offer = async (link: Link, job: UpdateJobRecord) => {
+    if (job.cancelRequested) return askCancel(link, job);
     const engine = d.engine();
     if (!engine || !OFFERED.includes(job.state) || link.sent.has(job.id)) return;
     link.sent.add(job.id); // before the await: a signal and a sweep must not both send it
@@ -106,8 +126,10 @@ export function createUpdatePlane(d: {
     const link = current(job);
     if (!engine || !link) return;
     const before = job.history[job.history.length - 2]?.state;
+    // Only an end the hub made (a `by` on the entry): a device that canceled itself knows.
     const mayHoldIt =
       (job.state === 'canceled' || job.state === 'timed_out') &&
+      job.history.at(-1)?.by !== undefined &&
       before !== undefined &&
       OFFERED.includes(before) &&
       (before !== 'queued' || link.sent.has(job.id));
@@ -128,6 +150,10 @@ export function createUpdatePlane(d: {
       if (l) offer(l, job).catch(fail('offer'));
     },
     updateJobCanceled: (job) => sendCancel(job),
+    updateJobCancelRequested: (job) => {
+      const l = current(job);
+      if (l) askCancel(l, job);
+    },
     updateJobChanged: (job) => {
       if (job.state === 'timed_out') sendCancel(job);
       else if (isTerminalUpdateState(job.state)) links.get(job.deviceId)?.sent.delete(job.id);
@@ -192,6 +218,7 @@ export function createUpdatePlane(d: {
         sessionId: c.sessionId,
         subscribed: false,
         sent: new Set(),
+        cancels: new Set(),
       });
     },
     disconnected(c) {

@@ -73,7 +73,11 @@ export const UPDATE_JOB_PROGRESSION: readonly UpdateJobState[] = [
   'rebooting',
 ];
 
-/** A job the device may still abandon with `canceled` (nothing of the running slot changed yet). */
+/**
+ * A job a cancel may be asked for (nothing of the running slot changed yet, as far as the hub
+ * knows). A `queued` job was never handed to the device and is canceled at once; from `delivered`
+ * on the cancel is a request the device confirms (`canceled`) or refuses (decision 0015).
+ */
 export const CANCELABLE_UPDATE_JOB_STATES: readonly UpdateJobState[] = [
   'queued',
   'delivered',
@@ -121,7 +125,11 @@ export interface UpdateInstallOffer {
   deadline: string;
 }
 
-/** Stop a job that has not reached `installing`; the device answers with `canceled`. */
+/**
+ * The hub asks the device to stop a job. The device confirms with a `canceled` status, or refuses
+ * with a status report carrying `cancel: 'refused'` (and its state, reason and message) when it is
+ * too late — the job then goes on, and whatever the device reports next is recorded as it is.
+ */
 export interface UpdateCancelOffer {
   action: 'cancel';
   id: string;
@@ -168,4 +176,10 @@ export interface UpdateStatusReport {
   delta?: DeltaSaving;
   /** With `succeeded` and `rolled_back`: what the device runs now. */
   installed?: InstalledFirmware;
+  /**
+   * The device's answer to a cancel request it will not follow (too late: the boot pointer moved,
+   * the install is running): the request is dropped and the job goes on. A confirmation is simply
+   * `state: canceled`.
+   */
+  cancel?: 'refused';
 }

@@ -1,5 +1,10 @@
 import type { Database } from 'better-sqlite3';
-import { managementSchema, rolloutSchema, updateJobSchema } from '@bulwark/store-sql';
+import {
+  managementSchema,
+  rolloutSchema,
+  UPDATE_JOB_CANCEL_REQUEST_SQL,
+  updateJobSchema,
+} from '@bulwark/store-sql';
 
 /** One step of the schema: applied once, in order, inside a transaction. */
 export interface Migration {
@@ -353,6 +358,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 6 (decision 0011): rollouts (fixed spec as JSON, mutable state, tick lease) and the
     // auto-upgrade policy per device type. The same tables in both dialects (store-sql).
     up: rolloutSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 10,
+    name: 'update-job-cancel-request',
+    // Issue 11 (decision 0015): a cancel is a request the device confirms or refuses; the job
+    // keeps the pending one. (Number 10 as assigned for this branch; 9 is another branch's.)
+    up: UPDATE_JOB_CANCEL_REQUEST_SQL,
   },
 ];
 

@@ -306,15 +306,15 @@ export class UpdateClient {
       });
       return;
     }
-    if (!PRE_SWITCH.includes(s.state)) {
-      await this.reporter.report(s, true); // too late: the boot pointer moved
-      return;
-    }
+    // Too late once the boot pointer moved: the cancel is refused (decision 0015) and the job
+    // goes on; the hub records whatever this device reports next.
+    if (!PRE_SWITCH.includes(s.state)) return this.reporter.refuseCancel(s);
     const d = this.drive;
     d?.ac.abort();
     await d?.done;
     const now = await inst.status();
     if (!PRE_SWITCH.includes(now.state)) {
+      await this.reporter.refuseCancel(now);
       this.run(now);
       return;
     }

@@ -86,7 +86,7 @@ export function checkInstalledFirmware(topic: string, v: unknown, where = ''): I
  */
 export function checkUpdateStatusReport(topic: string, v: unknown): UpdateStatusReport {
   if (!isObj(v)) return fail(topic, 'must be a JSON object');
-  onlyKeys(topic, v, ['state', 'progress', 'reason', 'message', 'delta', 'installed']);
+  onlyKeys(topic, v, ['state', 'progress', 'reason', 'message', 'delta', 'installed', 'cancel']);
   const state = v['state'];
   if (typeof state !== 'string' || !REPORTED_STATES.includes(state))
     return fail(topic, `"state" must be one of ${REPORTED_STATES.join(', ')}`);
@@ -123,6 +123,10 @@ export function checkUpdateStatusReport(topic: string, v: unknown): UpdateStatus
     if (state !== 'succeeded' && state !== 'rolled_back')
       return fail(topic, '"installed" belongs only to succeeded and rolled_back');
     out.installed = checkInstalledFirmware(topic, v['installed'], 'installed.');
+  }
+  if (v['cancel'] !== undefined) {
+    if (v['cancel'] !== 'refused') return fail(topic, '"cancel" must be "refused"');
+    out.cancel = 'refused';
   }
   return out;
 }
