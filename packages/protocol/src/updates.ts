@@ -9,16 +9,9 @@
  * The device's `firmware` report is the source of truth for what it runs: a job succeeds only when the
  * device reports `succeeded` after its new slot booted and passed the health check, and the hub
  * takes the installed version from the report, never from the job.
+ *
+ * Topics and payload schemas: `DEVICE_PLANE` (device-topics.ts), update-schemas.ts.
  */
-
-/** The topics of the update plane of one device. */
-export const updateTopic = {
-  offer: (deviceId: string, jobId: string) => `$devices/${deviceId}/updates/${jobId}`,
-  status: (deviceId: string, jobId: string) => `$devices/${deviceId}/updates/${jobId}/status`,
-  installed: (deviceId: string) => `$devices/${deviceId}/firmware`,
-  /** What a device subscribes to for its offers. */
-  inbound: (deviceId: string) => `$devices/${deviceId}/updates/+`,
-} as const;
 
 /**
  * Job states. In order: queued → delivered → downloading(progress) → downloaded → installing →

@@ -7,7 +7,12 @@
  * power cut) the state machine resumes and its statuses name the right job.
  */
 import { isVersion, verifyRelease, type ChunkIndex } from '@bulwark/firmware';
-import { updateTopic, type InstalledFirmware, type UpdateOffer } from '@bulwark/protocol';
+import {
+  updateOfferProblem,
+  updateTopic,
+  type InstalledFirmware,
+  type UpdateOffer,
+} from '@bulwark/protocol';
 import type { AgentConfig } from '../config.js';
 import type { AgentClock, AgentFiles } from '../ports.js';
 import { DirectorySlots } from './directory-slots.js';
@@ -213,14 +218,12 @@ export class UpdateClient {
   private async onOffer(topicJob: string, payload: Uint8Array): Promise<void> {
     let offer: UpdateOffer;
     try {
-      offer = JSON.parse(new TextDecoder().decode(payload)) as UpdateOffer;
-      if (typeof offer !== 'object' || offer === null) throw new Error('not an object');
+      const v: unknown = JSON.parse(new TextDecoder().decode(payload));
+      // The schema the hub sends by (protocol update-schemas.ts).
+      const problem = updateOfferProblem(v);
+      if (problem !== null) throw new Error(problem);
+      offer = v as UpdateOffer;
       if (offer.id !== topicJob) throw new Error(`id ${String(offer.id)} differs from the topic's`);
-      if (offer.action !== 'install' && offer.action !== 'cancel')
-        throw new Error(`unknown action ${JSON.stringify((offer as { action: unknown }).action)}`);
-      if (offer.action === 'install')
-        for (const k of ['artifactId', 'metadata', 'root', 'imagePath', 'deadline'] as const)
-          if (typeof offer[k] !== 'string') throw new Error(`${k} must be a string`);
     } catch (err) {
       await this.reporter.finish(topicJob, {
         state: 'rejected',
