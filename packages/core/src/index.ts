@@ -39,3 +39,4 @@ export * from './updates/rollout-inputs.js';
 export * from './updates/rollout-validate.js';
 export * from './updates/rollout-service.js';
 export * from './updates/auto-upgrade.js';
+export * from './device-plane/index.js';

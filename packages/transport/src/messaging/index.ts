@@ -4,6 +4,7 @@ export {
   type HubClient,
   type MqttHookServices,
 } from './mqtt-hooks.js';
+export { mqttDeviceLink, mqttDevicePlaneHook } from './mqtt-device-link.js';
 export { listenMqttTls, type MqttTlsOptions } from './mqtt-tls.js';
 export { mqttReasonCode } from './reason-codes.js';
 export { attachMqttWebSocket } from './mqtt-ws.js';
