@@ -28,6 +28,7 @@ import { rolloutHandlers } from './handlers/rollouts.js';
 import { updateHandlers } from './handlers/updates.js';
 import type { DdiDeps } from './ddi/deps.js';
 import { registerDdiRoutes } from './ddi/routes.js';
+import { asyncApiDocument } from './asyncapi.js';
 import { openApiDocument } from './openapi.js';
 import { normalizeError, toProblem } from './problem.js';
 import { responseValidators } from './response-validator.js';
@@ -264,6 +265,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
 
   if (opts.ddi) await registerDdiRoutes(app, opts.ddi);
   app.get(`${PREFIX}/openapi.json`, async () => openApiDocument({ version: opts.version }));
+  app.get(`${PREFIX}/asyncapi.json`, async () => asyncApiDocument({ version: opts.version }));
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const ok = await opts.ready().catch(() => false);
