@@ -73,7 +73,11 @@ const ALLOWED = {
 // Tests may additionally use the testkit, the sdk and Node built-ins.
 const TEST_EXTRA = ['@bulwark/testkit', '@bulwark/sdk', '@bulwark/transport', 'mqtt', ...NODE];
 // …and per package: the agent's tests run against a real in-process hub.
-const TEST_EXTRA_BY_PKG = { agent: ['@bulwark/hub', '@bulwark/core', 'pino', 'undici'] };
+const TEST_EXTRA_BY_PKG = {
+  agent: ['@bulwark/hub', '@bulwark/core', 'pino', 'undici'],
+  // The AsyncAPI document is checked with the official parser (a dev dependency).
+  transport: ['@asyncapi/parser'],
+};
 
 const allowedImports = {
   meta: { type: 'problem', schema: [{ type: 'array', items: { type: 'string' } }] },

@@ -2,7 +2,7 @@
  * The install path end to end on one device (in process, real hub for the image over mutual TLS):
  * success only after the health check, a flipped byte and a too-long image refused with the reason,
  * a cut connection resumed at the persisted offset, a failing or silent health check rolled back to
- * the previous slot.
+ * the previous slot, a cancel refused once the new slot is active.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,6 +112,30 @@ describe('agent install path', () => {
     // Restarting from 0 would have brought the image plus the cut part down again.
     const down = proxy.bytesDown - start;
     assert.ok(down < image.byteLength + resumedAt / 2, `${down} bytes came down`);
+  });
+
+  it('refuses a cancel once the boot pointer moved (too_late) and carries the job to its end', async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    let checked = 0;
+    const d = await device('late-cancel', {
+      health: async () => {
+        checked++;
+        await gate;
+      },
+    });
+    rig.send(d.deviceId, 'job-late', rig.offer('job-late', art));
+    await waitFor(() => checked > 0, 'the health check after the reboot', 30_000);
+    // The hub asks to cancel now: too late, the new slot is active (decision 0015).
+    rig.send(d.deviceId, 'job-late', { action: 'cancel', id: 'job-late' });
+    const refused = () => rig.statuses(d.deviceId, 'job-late').find((s) => s.cancel === 'refused');
+    await waitFor(() => refused() !== undefined, 'the refusal of the cancel');
+    assert.deepEqual([refused()?.state, refused()?.reason], ['rebooting', 'too_late']);
+    assert.equal((await d.slots.booted()).slot, 'b', 'nothing undone');
+    open();
+    const s = await finalStatus(rig, d, 'job-late');
+    assert.equal(s.state, 'succeeded', s.message);
+    assert.equal(s.installed?.slot, 'b');
   });
 
   it('rolls back a new slot that fails its health check, and reports it', async () => {

@@ -185,15 +185,15 @@ export interface Rig {
   close(): Promise<void>;
   /** Registers a device; returns its id and an enrollment token. */
   device(name: string): Promise<{ deviceId: string; token: string }>;
-  /** Uploads `image` with metadata for it; returns the artifact id and image path. */
+  /** Uploads `image` with metadata for it; returns the artifact id, image path, length, hash. */
   artifact(
     image: Uint8Array,
     over?: Partial<ReleaseSpec>,
-  ): Promise<{ id: string; imagePath: string; metadata: string }>;
+  ): Promise<{ id: string; imagePath: string; metadata: string; length: number; sha256: string }>;
   /** An install offer (root: the org's; deadline in 10 minutes). */
   offer(
     jobId: string,
-    a: { id: string; imagePath: string; metadata: string },
+    a: { id: string; imagePath: string; metadata: string; length: number; sha256: string },
     over?: Partial<UpdateInstallOffer>,
   ): UpdateInstallOffer;
   send(deviceId: string, jobId: string, offer: unknown): void;
@@ -229,7 +229,13 @@ export async function startRig(): Promise<Rig> {
       const metadata = signing.release(image, over);
       const a = await owner.firmware.create(JSON.parse(metadata) as never);
       await owner.firmware.uploadImage(a.id, image);
-      return { id: a.id, imagePath: `/api/v1/firmware/artifacts/${a.id}/image`, metadata };
+      return {
+        id: a.id,
+        imagePath: `/api/v1/firmware/artifacts/${a.id}/image`,
+        metadata,
+        length: a.length,
+        sha256: a.sha256,
+      };
     },
     offer(jobId, a, over = {}) {
       return {
@@ -239,8 +245,9 @@ export async function startRig(): Promise<Rig> {
         metadata: a.metadata,
         root: rootText,
         imagePath: a.imagePath,
-        length: 0,
-        sha256: '',
+        // As the hub sends it (protocol's UpdateInstallOffer schema): from the signed metadata.
+        length: a.length,
+        sha256: a.sha256,
         deadline: new Date(Date.now() + 600_000).toISOString(),
         ...over,
       };

@@ -85,6 +85,7 @@ describe('rollout flag parsing and view', () => {
         failed: 0,
         canceled: 0,
         inFlight: 2,
+        cancelRequested: 0,
         percentDone: 20,
         currentPhase: 0,
         phases: [

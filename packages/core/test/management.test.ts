@@ -116,10 +116,18 @@ describe('device-plane payloads', () => {
     assert.deepEqual(parseDeviceEvents(bytes({ kind: 'a', severity: 'info', at: e.at })), [
       { kind: 'a', severity: 'info', at: e.at, detail: {} },
     ]);
-    refused(() => parseDeviceEvents(bytes([])), /no events/);
+    refused(() => parseDeviceEvents(bytes([])), /must hold 1 to 100 events/);
     refused(() => parseDeviceEvents(bytes([{ ...e, severity: 'loud' }])), /severity/);
     refused(() => parseDeviceEvents(bytes([{ ...e, at: 'yesterday' }])), /\.at/);
-    refused(() => parseDeviceEvents(bytes(Array.from({ length: 101 }, () => e))), /more than 100/);
+    refused(
+      () => parseDeviceEvents(bytes(Array.from({ length: 101 }, () => e))),
+      /events: must hold 1 to 100 events/,
+    );
+    // What the schema cannot say: a real date, the depth of free-form JSON.
+    refused(() => parseDeviceEvents(bytes([{ ...e, at: '2026-13-45T00:00:00Z' }])), /\.at/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 20; i++) deep = { x: deep };
+    refused(() => parseDeviceEvents(bytes([{ ...e, detail: { deep } }])), /nested deeper/);
   });
   it('metrics', () => {
     const m = {
@@ -134,7 +142,14 @@ describe('device-plane payloads', () => {
     };
     assert.deepEqual(parseDeviceMetrics(bytes(m)), m);
     refused(() => parseDeviceMetrics(bytes({ ...m, listeningPorts: [70000] })), /listeningPorts/);
-    refused(() => parseDeviceMetrics(bytes({ ...m, memory: { totalBytes: 1 } })), /"memory"/);
+    refused(
+      () => parseDeviceMetrics(bytes({ ...m, memory: { totalBytes: 1 } })),
+      /"memory\.availableBytes" is required/,
+    );
+    refused(
+      () => parseDeviceMetrics(bytes({ ...m, memory: { totalBytes: 1, availableBytes: -1 } })),
+      /"memory\.availableBytes" must be a number ≥ 0/,
+    );
   });
   it('presence', () => {
     assert.deepEqual(parsePresence(bytes({ online: false })), { online: false });

@@ -44,6 +44,12 @@ describe('update status reports', () => {
       ),
       { state: 'rejected', reason: 'bad_signature', message: 'sig 2 of 2 bad' },
     );
+    assert.deepEqual(
+      parseUpdateStatusReport(
+        bytes({ state: 'rebooting', cancel: 'refused', reason: 'too_late', message: 'x' }),
+      ),
+      { state: 'rebooting', cancel: 'refused', reason: 'too_late', message: 'x' },
+    );
     for (const state of ['delivered', 'installing', 'rebooting', 'failed', 'canceled']) {
       assert.equal(parseUpdateStatusReport(bytes({ state })).state, state);
     }
@@ -55,6 +61,10 @@ describe('update status reports', () => {
     refused(() => parseUpdateStatusReport(bytes({ state: 'queued' })), /"state" must be/);
     refused(() => parseUpdateStatusReport(bytes({ state: 'timed_out' })), /"state" must be/);
     refused(() => parseUpdateStatusReport(bytes({ state: 'failed', x: 1 })), /unknown field "x"/);
+    refused(
+      () => parseUpdateStatusReport(bytes({ state: 'failed', cancel: 'yes' })),
+      /"cancel" must be "refused"/,
+    );
     refused(
       () =>
         parseUpdateStatusReport(bytes({ state: 'downloading', progress: { bytes: 2, total: 1 } })),
@@ -91,7 +101,7 @@ describe('update status reports', () => {
     );
     refused(
       () => parseUpdateStatusReport(bytes({ state: 'succeeded', installed: { type: 'gw' } })),
-      /required/,
+      /"installed\.version" is required/,
     );
     refused(
       () => parseUpdateStatusReport(Buffer.alloc(MAX_UPDATE_PAYLOAD_BYTES + 1, 0x20)),

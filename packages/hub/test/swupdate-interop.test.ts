@@ -5,8 +5,8 @@
  * a file in a temp dir, and its feedback drives the job. After a "reboot" (restart with `-c 2`,
  * SWUpdate's confirm-success switch when it has no persistent bootloader state) it closes the
  * action and the job succeeds — with a target token and with the device certificate. A .swu signed
- * by an unknown key is refused and the job fails; a job the hub cancels mid-download is stopped by
- * suricatta through the cancelAction resource.
+ * by an unknown key is refused and the job fails; a cancel asked mid-download is a request
+ * suricatta confirms through the cancelAction resource, which ends the job canceled.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -127,13 +127,13 @@ describe('SWUpdate (suricatta, hawkBit mode) against the hub', { skip }, () => {
     jobId: string,
     states: UpdateJobState[],
     run: { p: ChildProcess; log: () => string },
-    extra: () => boolean = () => true,
+    extra: (job: UpdateJobRecord) => boolean = () => true,
   ): Promise<UpdateJobRecord> {
     const end = Date.now() + WAIT_MS;
     let job = await f.job(jobId);
     while (Date.now() < end && run.p.exitCode === null && run.p.signalCode === null) {
       job = await f.job(jobId);
-      if (states.includes(job.state) && extra()) return job;
+      if (states.includes(job.state) && extra(job)) return job;
       await sleep(200);
     }
     const log = run.log;
@@ -157,7 +157,12 @@ describe('SWUpdate (suricatta, hawkBit mode) against the hub', { skip }, () => {
     const first = suricatta(work, dev);
     const installed = () => existsSync(target) && readFileSync(target).equals(payload);
     // Installed and reported as still in progress: SWUpdate waits for the reboot to confirm.
-    const mid = await until(job.id, ['downloading'], first, installed);
+    const mid = await until(
+      job.id,
+      ['downloading'],
+      first,
+      (j) => installed() && j.history.some((h) => h.message === 'All Chunks Installed.'),
+    );
     assert.ok(installed());
     assert.ok(mid.history.some((h) => h.state === 'delivered'));
     await stop(first.p);
@@ -168,9 +173,19 @@ describe('SWUpdate (suricatta, hawkBit mode) against the hub', { skip }, () => {
     await stop(second.p);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.history));
     assert.deepEqual(
-      done.history.map((h) => h.state),
+      done.history.filter((h) => h.event === undefined).map((h) => h.state),
       ['queued', 'delivered', 'downloading', 'succeeded'],
     );
+    // Every feedback message is kept (decision 0015), not only the first of each state: each of
+    // suricatta's progress lines (its log, too), then the confirmation.
+    const said = done.history.map((h) => h.message ?? '');
+    for (const m of [
+      'Installing Update Chunk Artifacts.',
+      'Installed Chunk.',
+      'All Chunks Installed.',
+    ])
+      assert.ok(said.includes(m), `${m} in ${JSON.stringify(said)}`);
+    assert.equal(said.at(-1), 'Update Installed.');
     // The device record takes the version from the (confirmed) report.
     const device = await raw(f.t, 'GET', `/devices/${dev.id}`, undefined, f.token);
     assert.equal(device.json['firmwareVersion'], version);
@@ -220,13 +235,20 @@ describe('SWUpdate (suricatta, hawkBit mode) against the hub', { skip }, () => {
     assert.equal(failed.reason, 'install_failed');
     // Debian's SWUpdate (2022.12) always closes with a generic "No suitable .swu image found";
     // whether the error lines collected before it (signature) make it into the same feedback is
-    // a race inside SWUpdate. Its own log always names the cause, which must be the signature.
+    // a race inside SWUpdate. Its own log always names the cause, which must be the signature —
+    // and since every feedback message is kept (decision 0015), so does the job's history: the
+    // log lines suricatta sent while it ran name it.
     assert.match(failed.message ?? '', /No suitable \.swu image found$/);
     assert.match(run.log(), /Authentication of all signatures failed/);
+    assert.match(
+      failed.history.map((h) => h.message ?? '').join('\n'),
+      /Authentication of all signatures failed/,
+      JSON.stringify(failed.history),
+    );
     assert.equal(existsSync(target), false);
   });
 
-  it('stops a download when the hub cancels the job (cancelAction), and records the answer', async () => {
+  it('stops a download when a cancel is asked (cancelAction); its confirmation cancels the job', async () => {
     const work = mkdtempSync(join(dir, 'cancel-'));
     const target = join(work, 'installed.bin');
     const swu = await buildSwu({
@@ -243,28 +265,23 @@ describe('SWUpdate (suricatta, hawkBit mode) against the hub', { skip }, () => {
     // 40 KiB/s: the download takes ~10 s, and suricatta checks for a cancel every poll (1 s).
     const run = suricatta(work, dev, { maxSpeed: '40k' });
     await until(job.id, ['downloading'], run);
-    await f.t.hub.services.updates.cancel(f.orgId, job.id, { type: 'system', id: null });
-    const end = Date.now() + WAIT_MS;
-    let answer: unknown;
-    while (Date.now() < end && run.p.exitCode === null) {
-      const twin = await raw(f.t, 'GET', `/devices/${dev.id}/twin`, undefined, f.token);
-      answer = (twin.json['reported'] as { state?: { ddi?: { cancel?: unknown } } } | null)?.state
-        ?.ddi?.cancel;
-      if (answer) break;
-      await sleep(200);
-    }
+    // A request (decision 0015): the job stays downloading until suricatta confirms it.
+    const asked = await f.t.hub.services.updates.cancel(f.orgId, job.id, {
+      type: 'system',
+      id: null,
+    });
+    assert.equal(asked.state, 'downloading');
+    assert.ok(asked.cancelRequested);
+    const canceled = await until(job.id, ['canceled'], run);
     await stop(run.p);
+    assert.equal(canceled.cancelRequested, null);
+    const end = canceled.history.at(-1);
     assert.deepEqual(
-      answer,
-      {
-        actionId: job.actionId,
-        execution: 'closed',
-        finished: 'success',
-        message: 'cancellation acknowledged.',
-      },
-      run.log().slice(-4000),
+      [end?.state, end?.reason, end?.message, end?.by],
+      ['canceled', 'canceled', 'cancellation acknowledged.', undefined],
+      'confirmed by the controller',
     );
-    assert.equal((await f.job(job.id)).state, 'canceled');
+    assert.ok(canceled.history.some((h) => h.event === 'cancel_requested' && h.by === 'system'));
     assert.equal(existsSync(target), false);
   });
 });

@@ -158,7 +158,7 @@ describe('firmware update jobs', () => {
     assert.equal((await job(j3.id)).history.at(-1)?.reason, 'unspecified');
   });
 
-  it('cancel: while delivered the device is told; while installing it is refused', async () => {
+  it('cancel after delivery is a request the device confirms; while installing it is refused', async () => {
     const d = await mkDevice('gw-cancel');
     const dev = await online(d);
     const { artifact } = await fw.artifact('4.0.0', ['gateway']);
@@ -168,11 +168,20 @@ describe('firmware update jobs', () => {
       async () => ((await job(j.id)).state === 'delivered' ? true : undefined),
       'delivered',
     );
-    const canceled = await s.owner.updates.cancel(j.id);
-    assert.equal(canceled.state, 'canceled');
-    assert.equal(canceled.history.at(-1)?.by, `user ${s.userId}`);
+    const asked = await s.owner.updates.cancel(j.id);
+    assert.equal(asked.state, 'delivered', 'the job waits for the device');
+    assert.equal(asked.cancelRequested?.by, `user ${s.userId}`);
+    assert.deepEqual(
+      [asked.history.at(-1)?.event, asked.history.at(-1)?.by],
+      ['cancel_requested', `user ${s.userId}`],
+    );
     assert.deepEqual(await dev.next(j.id, 'cancel'), { action: 'cancel', id: j.id });
+    // Asking again changes nothing (and sends nothing new on this connection).
+    assert.deepEqual(await s.owner.updates.cancel(j.id), asked);
     assert.equal(await dev.report(j.id, { state: 'canceled' }), 0);
+    const canceled = await job(j.id);
+    assert.equal(canceled.state, 'canceled');
+    assert.equal(canceled.cancelRequested, null);
     const again = await rejectsWith(s.owner.updates.cancel(j.id), 'update_job_not_cancelable');
     assert.equal(again.status, 409);
 
@@ -186,6 +195,62 @@ describe('firmware update jobs', () => {
     await rejectsWith(s.api.updates.cancel(j2.id), 'forbidden');
     await rejectsWith(s.api.updates.deploy(d.id, a2.id), 'forbidden');
     assert.equal((await s.api.updates.get(j2.id)).state, 'installing', 'devices:read may read');
+    assert.equal(await dev.report(j2.id, { state: 'succeeded' }), 0);
+  });
+
+  it('a refused cancel is dropped and the job goes on; what the device reports is recorded', async () => {
+    const d = await mkDevice('gw-refuse-cancel');
+    const dev = await online(d);
+    const { artifact } = await fw.artifact('4.1.0', ['gateway']);
+    const j = await s.owner.updates.deploy(d.id, artifact.id);
+    await dev.next(j.id);
+    assert.equal(await dev.report(j.id, { state: 'downloaded' }), 0);
+    await s.owner.updates.cancel(j.id);
+    await dev.next(j.id, 'cancel');
+    const refusal = { state: 'installing', cancel: 'refused', reason: 'too_late', message: 'x' };
+    assert.equal(await dev.report(j.id, refusal), 0);
+    const going = await job(j.id);
+    assert.equal(going.state, 'installing');
+    assert.equal(going.cancelRequested, null);
+    // A message that moves nothing is kept too.
+    assert.equal(await dev.report(j.id, { state: 'downloaded', message: 'late retry note' }), 0);
+    const installed = { type: 'gateway', version: '4.1.0', releaseCounter: 1 };
+    assert.equal(await dev.report(j.id, { state: 'succeeded', installed }), 0);
+    const done = await job(j.id);
+    assert.equal(done.state, 'succeeded');
+    assert.deepEqual(
+      done.history.map((h) => [h.state, h.event ?? null, h.reason ?? null]),
+      [
+        ['queued', null, null],
+        ['delivered', null, null],
+        ['downloaded', null, null],
+        ['downloaded', 'cancel_requested', null],
+        ['downloaded', 'cancel_refused', 'too_late'],
+        ['installing', null, null],
+        ['installing', 'feedback', null],
+        ['succeeded', null, null],
+      ],
+    );
+    assert.equal((await s.owner.devices.get(d.id)).firmwareVersion, '4.1.0');
+  });
+
+  it('a device away when the cancel was asked gets the cancel, not the offer, when it connects', async () => {
+    const d = await mkDevice('gw-away-cancel');
+    const dev = await online(d);
+    const { artifact } = await fw.artifact('4.2.0', ['gateway']);
+    const j = await s.owner.updates.deploy(d.id, artifact.id);
+    await dev.next(j.id);
+    dev.end();
+    await eventually(
+      async () => ((await job(j.id)).state === 'delivered' ? true : undefined),
+      'delivered',
+    );
+    await s.owner.updates.cancel(j.id);
+    const back = await online(d);
+    assert.deepEqual(await back.next(j.id, 'cancel'), { action: 'cancel', id: j.id });
+    assert.equal(back.got.filter((o) => o.body.action === 'install').length, 0);
+    assert.equal(await back.report(j.id, { state: 'canceled', message: 'not started' }), 0);
+    assert.equal((await job(j.id)).state, 'canceled');
   });
 
   it('refuses a second open job, a wrong type and an artifact without image; nothing created', async () => {

@@ -9,24 +9,10 @@
  *   events                    device → hub  QoS 1             DeviceEvent[]
  *   metrics                   device → hub  QoS 0             DeviceMetrics
  *   presence                  device → hub  retained; also the device's MQTT will   Presence
+ *
+ * The topics, QoS and payload schemas are one table, `DEVICE_PLANE` (device-topics.ts); the
+ * schemas are in device-plane-schemas.ts. These interfaces are what the schemas describe.
  */
-
-/** The topic of one management-plane resource of a device. */
-export const deviceTopic = {
-  desired: (deviceId: string) => `$devices/${deviceId}/twin/desired`,
-  reported: (deviceId: string) => `$devices/${deviceId}/twin/reported`,
-  command: (deviceId: string, commandId: string) => `$devices/${deviceId}/commands/${commandId}`,
-  commandStatus: (deviceId: string, commandId: string) =>
-    `$devices/${deviceId}/commands/${commandId}/status`,
-  events: (deviceId: string) => `$devices/${deviceId}/events`,
-  metrics: (deviceId: string) => `$devices/${deviceId}/metrics`,
-  presence: (deviceId: string) => `$devices/${deviceId}/presence`,
-  /** What a device subscribes to: everything the hub sends it. */
-  inbound: (deviceId: string) => [
-    `$devices/${deviceId}/twin/desired`,
-    `$devices/${deviceId}/commands/+`,
-  ],
-} as const;
 
 /** A JSON object of configuration: sections (network, logging, sampling, app …) of values. */
 export type TwinState = { [key: string]: TwinValue };

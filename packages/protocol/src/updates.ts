@@ -9,16 +9,9 @@
  * The device's `firmware` report is the source of truth for what it runs: a job succeeds only when the
  * device reports `succeeded` after its new slot booted and passed the health check, and the hub
  * takes the installed version from the report, never from the job.
+ *
+ * Topics and payload schemas: `DEVICE_PLANE` (device-topics.ts), update-schemas.ts.
  */
-
-/** The topics of the update plane of one device. */
-export const updateTopic = {
-  offer: (deviceId: string, jobId: string) => `$devices/${deviceId}/updates/${jobId}`,
-  status: (deviceId: string, jobId: string) => `$devices/${deviceId}/updates/${jobId}/status`,
-  installed: (deviceId: string) => `$devices/${deviceId}/firmware`,
-  /** What a device subscribes to for its offers. */
-  inbound: (deviceId: string) => `$devices/${deviceId}/updates/+`,
-} as const;
 
 /**
  * Job states. In order: queued → delivered → downloading(progress) → downloaded → installing →
@@ -73,7 +66,11 @@ export const UPDATE_JOB_PROGRESSION: readonly UpdateJobState[] = [
   'rebooting',
 ];
 
-/** A job the device may still abandon with `canceled` (nothing of the running slot changed yet). */
+/**
+ * A job a cancel may be asked for (nothing of the running slot changed yet, as far as the hub
+ * knows). A `queued` job was never handed to the device and is canceled at once; from `delivered`
+ * on the cancel is a request the device confirms (`canceled`) or refuses (decision 0015).
+ */
 export const CANCELABLE_UPDATE_JOB_STATES: readonly UpdateJobState[] = [
   'queued',
   'delivered',
@@ -121,7 +118,11 @@ export interface UpdateInstallOffer {
   deadline: string;
 }
 
-/** Stop a job that has not reached `installing`; the device answers with `canceled`. */
+/**
+ * The hub asks the device to stop a job. The device confirms with a `canceled` status, or refuses
+ * with a status report carrying `cancel: 'refused'` (and its state, reason and message) when it is
+ * too late — the job then goes on, and whatever the device reports next is recorded as it is.
+ */
 export interface UpdateCancelOffer {
   action: 'cancel';
   id: string;
@@ -168,4 +169,10 @@ export interface UpdateStatusReport {
   delta?: DeltaSaving;
   /** With `succeeded` and `rolled_back`: what the device runs now. */
   installed?: InstalledFirmware;
+  /**
+   * The device's answer to a cancel request it will not follow (too late: the boot pointer moved,
+   * the install is running): the request is dropped and the job goes on. A confirmation is simply
+   * `state: canceled`.
+   */
+  cancel?: 'refused';
 }

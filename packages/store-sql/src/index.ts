@@ -88,5 +88,6 @@ export {
   toUpdateJob,
   updateJobSchema,
   OPEN_UPDATE_STATES_SQL,
+  UPDATE_JOB_CANCEL_REQUEST_SQL,
   type UpdateJobRow,
 } from './update-job-rows.js';

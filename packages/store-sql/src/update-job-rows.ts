@@ -15,6 +15,8 @@ export interface UpdateJobRow {
   message: string | null;
   delta: string | null;
   history: string;
+  /** JSON `{by, at}` of a pending cancel request (migration 10), or null. */
+  cancel_requested: string | null;
   created_by: string;
   created_at: number;
   updated_at: number;
@@ -41,6 +43,7 @@ export const toUpdateJob = (r: UpdateJobRow): UpdateJobRecord => ({
   message: r.message,
   delta: jsonOrNull(r.delta),
   history: JSON.parse(r.history) as UpdateJobRecord['history'],
+  cancelRequested: jsonOrNull(r.cancel_requested),
   createdBy: r.created_by,
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
@@ -88,3 +91,10 @@ CREATE INDEX update_jobs_rollout ON update_jobs (org_id, rollout_id) WHERE rollo
 CREATE INDEX update_jobs_overdue ON update_jobs (deadline) WHERE state IN ${OPEN_UPDATE_STATES_SQL};
 `;
 }
+
+/**
+ * Migration 10 (decision 0015): a cancel is a request the device answers, so a job remembers the
+ * pending one (`{by, at}` as JSON) until the device confirms or refuses it. Same in both dialects.
+ */
+export const UPDATE_JOB_CANCEL_REQUEST_SQL =
+  'ALTER TABLE update_jobs ADD COLUMN cancel_requested text;';

@@ -6,7 +6,7 @@
  * row's `rev`, retried a few times while the state is still the expected one; a job in a terminal
  * state is never changed.
  */
-import type { UpdateJobRecord, UpdateJobStore } from '@bulwark/core';
+import { appendUpdateJobHistory, type UpdateJobRecord, type UpdateJobStore } from '@bulwark/core';
 import { BulwarkError, isTerminalUpdateState } from '@bulwark/protocol';
 import type { SqlRunner } from './management-stores.js';
 import { OPEN_UPDATE_STATES_SQL, toUpdateJob, type UpdateJobRow } from './update-job-rows.js';
@@ -26,9 +26,9 @@ export function createUpdateJobStore(db: SqlRunner): UpdateJobStore {
     async create(j) {
       const rows = await db.all<{ action_id: number }>(
         `INSERT INTO update_jobs (id, org_id, device_id, artifact_id, rollout_id, origin, state,
-           progress, reason, message, delta, history, created_by, created_at, updated_at, deadline,
-           rev)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+           progress, reason, message, delta, history, cancel_requested, created_by, created_at,
+           updated_at, deadline, rev)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
          ON CONFLICT DO NOTHING RETURNING action_id`,
         [
           j.id,
@@ -43,6 +43,7 @@ export function createUpdateJobStore(db: SqlRunner): UpdateJobStore {
           j.message,
           jsonOrNull(j.delta),
           JSON.stringify(j.history),
+          jsonOrNull(j.cancelRequested),
           j.createdBy,
           j.createdAt,
           j.updatedAt,
@@ -129,6 +130,11 @@ export function createUpdateJobStore(db: SqlRunner): UpdateJobStore {
         const cur = await row('SELECT * FROM update_jobs WHERE org_id = ? AND id = ?', [orgId, id]);
         if (!cur || cur.state !== t.from) return false;
         const rec = toUpdateJob(cur);
+        if (
+          t.expectCancelRequested !== undefined &&
+          (rec.cancelRequested !== null) !== t.expectCancelRequested
+        )
+          return false;
         const next: UpdateJobRecord = {
           ...rec,
           state: t.to,
@@ -137,11 +143,13 @@ export function createUpdateJobStore(db: SqlRunner): UpdateJobStore {
           ...(t.reason !== undefined ? { reason: t.reason } : {}),
           ...(t.message !== undefined ? { message: t.message } : {}),
           ...(t.delta !== undefined ? { delta: t.delta } : {}),
-          history: t.entry ? [...rec.history, t.entry] : rec.history,
+          ...(t.cancelRequested !== undefined ? { cancelRequested: t.cancelRequested } : {}),
+          // Bounded: the oldest device messages go first, with a note (decision 0015).
+          history: t.entries?.length ? appendUpdateJobHistory(rec.history, t.entries) : rec.history,
         };
         const n = await db.run(
           `UPDATE update_jobs SET state = ?, updated_at = ?, progress = ?, reason = ?, message = ?,
-             delta = ?, history = ?, rev = rev + 1
+             delta = ?, history = ?, cancel_requested = ?, rev = rev + 1
            WHERE org_id = ? AND id = ? AND state = ? AND rev = ?`,
           [
             next.state,
@@ -151,6 +159,7 @@ export function createUpdateJobStore(db: SqlRunner): UpdateJobStore {
             next.message,
             jsonOrNull(next.delta),
             JSON.stringify(next.history),
+            jsonOrNull(next.cancelRequested),
             orgId,
             id,
             t.from,

@@ -3,6 +3,7 @@ import {
   lineageAndKeyedAuditSchema,
   managementSchema,
   rolloutSchema,
+  UPDATE_JOB_CANCEL_REQUEST_SQL,
   updateJobSchema,
 } from '@bulwark/store-sql';
 
@@ -365,6 +366,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 11 (decision 0016): renewal supersedes the old certificate after an overlap, with a
     // per-device rate limit and revocation of descendants; the audit chain is keyed (HMAC).
     up: lineageAndKeyedAuditSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 10,
+    name: 'update-job-cancel-request',
+    // Issue 11 (decision 0015): a cancel is a request the device confirms or refuses; the job
+    // keeps the pending one.
+    up: UPDATE_JOB_CANCEL_REQUEST_SQL,
   },
 ];
 

@@ -1,6 +1,7 @@
 export { createHttpApi, type HttpApiOptions } from './http/app.js';
 export type { HttpServices, HandlerContext, Handlers } from './http/context.js';
 export { openApiDocument } from './http/openapi.js';
+export { asyncApiDocument, ASYNCAPI_VERSION } from './http/asyncapi.js';
 export type { DdiDeps, DdiJobs } from './http/ddi/deps.js';
 export { httpStatus, normalizeError, toProblem } from './http/problem.js';
 export { TLS_SERVER_POLICY } from './tls-policy.js';

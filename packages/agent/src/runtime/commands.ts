@@ -3,7 +3,13 @@
  * `failed` with a code, and a persistent ledger of command ids so a redelivery (the hub resends
  * an unacknowledged QoS 1 message after a crash or a reconnect) never runs a command twice.
  */
-import type { CommandRequest, CommandStatus, TwinValue } from '@bulwark/protocol';
+import {
+  CommandRequestPayload,
+  firstProblem,
+  type CommandRequest,
+  type CommandStatus,
+  type TwinValue,
+} from '@bulwark/protocol';
 import type { AgentClock, AgentFiles } from '../ports.js';
 
 type Params = { [key: string]: TwinValue };
@@ -139,15 +145,17 @@ export class CommandRunner {
       state: 'failed',
       error: { code, message },
     });
-    let req: CommandRequest;
+    let raw: unknown;
     try {
-      req = JSON.parse(dec.decode(payload)) as CommandRequest;
+      raw = JSON.parse(dec.decode(payload));
     } catch {
       return fail('invalid_params', 'the command is not valid JSON');
     }
-    if (typeof req !== 'object' || req === null || typeof req.name !== 'string')
-      return fail('invalid_params', 'the command has no name');
-    if (req.id !== undefined && req.id !== topicId)
+    // The hub's CommandRequest, as protocol's schema says (the one the hub sends by).
+    const problem = firstProblem(CommandRequestPayload, raw);
+    if (problem !== null) return fail('invalid_params', `the command: ${problem}`);
+    const req = raw as CommandRequest;
+    if (req.id !== topicId)
       return fail('invalid_params', `the command id ${req.id} does not match its topic`);
     const deadline = Date.parse(req.deadline);
     if (!Number.isFinite(deadline))
@@ -156,9 +164,7 @@ export class CommandRunner {
       return fail('deadline_passed', `the deadline ${req.deadline} has passed`);
     const h = this.handlers.get(req.name);
     if (h === undefined) return fail('unknown_command', `unknown command "${req.name}"`);
-    const params = req.params ?? {};
-    if (typeof params !== 'object' || Array.isArray(params))
-      return fail('invalid_params', 'params must be an object');
+    const params = req.params;
     const why = h.validate?.(params);
     if (why !== undefined) return fail('invalid_params', why);
     try {

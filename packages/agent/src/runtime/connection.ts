@@ -5,7 +5,12 @@
  * period timer, the presence messages (retained, and the will), the link-lost grace period that
  * turns a long outage into `link-lost` (and triggers the autonomous rules), and `link-restored`.
  */
-import { deviceTopic, updateTopic, type DeviceEvent, type Presence } from '@bulwark/protocol';
+import {
+  deviceSubscriptions,
+  deviceTopic,
+  type DeviceEvent,
+  type Presence,
+} from '@bulwark/protocol';
 import type { AgentConfig } from '../config.js';
 import type { AgentClock } from '../ports.js';
 import type { IdentityMaterial } from './identity.js';
@@ -169,7 +174,7 @@ export class Connection {
   private async onConnect(link: Link): Promise<void> {
     const { clock } = this.deps;
     const id = this.deps.identity()!.deviceId;
-    const granted = await link.subscribe([...deviceTopic.inbound(id), updateTopic.inbound(id)]);
+    const granted = await link.subscribe(deviceSubscriptions(id));
     if (granted.some((g) => g >= 0x80))
       throw new Error('the hub refused the management subscriptions');
     await link.publish(deviceTopic.presence(id), this.presence(true), { qos: 1, retain: true });

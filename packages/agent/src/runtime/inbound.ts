@@ -3,7 +3,14 @@
  * (validated, then applied by the twin), commands (run by the command runner) and update offers
  * (the update client). Anything else under the device's topics is ignored.
  */
-import { deviceTopic, type DesiredTwin, type DeviceEvent } from '@bulwark/protocol';
+import {
+  DesiredTwinPayload,
+  firstProblem,
+  parseDevicePlaneTopic,
+  parseTopic,
+  type DesiredTwin,
+  type DeviceEvent,
+} from '@bulwark/protocol';
 import type { AgentClock } from '../ports.js';
 import type { CommandRunner } from './commands.js';
 import { deviceEvent } from './outbox.js';
@@ -34,12 +41,17 @@ export function inboundHandler(deps: InboundDeps): (topic: string, payload: Uint
     const id = deps.deviceId();
     if (id === undefined) return;
     deps.touch();
-    if (topic === deviceTopic.desired(id)) {
+    // One grammar with the hub (protocol device-topics.ts): which message, and its id level.
+    const t = parseTopic(topic);
+    if (t?.kind !== 'device' || t.deviceId !== id) return;
+    const m = parseDevicePlaneTopic(t.rest);
+    if (m?.kind === 'desired') {
       let d: DesiredTwin;
       try {
-        d = JSON.parse(dec.decode(payload)) as DesiredTwin;
-        if (typeof d !== 'object' || d === null || typeof d.version !== 'number')
-          throw new Error('no version');
+        const v: unknown = JSON.parse(dec.decode(payload));
+        const problem = firstProblem(DesiredTwinPayload, v);
+        if (problem !== null) throw new Error(problem);
+        d = v as DesiredTwin;
       } catch (err) {
         deps.report(
           deviceEvent(deps.clock, 'invalid-desired', 'warning', {
@@ -54,16 +66,12 @@ export function inboundHandler(deps: InboundDeps): (topic: string, payload: Uint
       );
       return;
     }
-    const updates = `$devices/${id}/updates/`;
-    if (topic.startsWith(updates)) {
-      const jobId = topic.slice(updates.length);
-      if (jobId !== '' && !jobId.includes('/')) deps.updateOffer(jobId, payload);
+    if (m?.kind === 'updateOffer' && m.param !== undefined) {
+      deps.updateOffer(m.param, payload);
       return;
     }
-    const prefix = `$devices/${id}/commands/`;
-    if (topic.startsWith(prefix)) {
-      const cid = topic.slice(prefix.length);
-      if (cid.includes('/')) return;
+    if (m?.kind === 'command' && m.param !== undefined) {
+      const cid = m.param;
       deps.commands.handle(cid, payload).catch((err: Error) => {
         deps.log('error', `command ${cid}: ${err.message}`);
       });

@@ -83,6 +83,22 @@ export class JobReporter {
     await this.deps.jobs.noteReported(job.id, state);
   }
 
+  /**
+   * Refuses the hub's cancel request for the job of `s` (too late: the boot pointer moved). The
+   * report names the job's state; the hub drops the request and the job goes on.
+   */
+  async refuseCancel(s: InstallStatus): Promise<void> {
+    const job = jobOf(s);
+    const state = jobState(s);
+    if (job === undefined || state === undefined) return;
+    await this.send(job.id, {
+      state,
+      cancel: 'refused',
+      reason: 'too_late',
+      message: `the new slot is already active (install state ${s.state})`,
+    });
+  }
+
   /** A final report: sent and remembered (a re-delivered offer gets it again). */
   async finish(id: string, report: UpdateStatusReport): Promise<void> {
     await this.send(id, report);

@@ -7,7 +7,12 @@
  * power cut) the state machine resumes and its statuses name the right job.
  */
 import { isVersion, verifyRelease, type ChunkIndex } from '@bulwark/firmware';
-import { updateTopic, type InstalledFirmware, type UpdateOffer } from '@bulwark/protocol';
+import {
+  updateOfferProblem,
+  updateTopic,
+  type InstalledFirmware,
+  type UpdateOffer,
+} from '@bulwark/protocol';
 import type { AgentConfig } from '../config.js';
 import type { AgentClock, AgentFiles } from '../ports.js';
 import { DirectorySlots } from './directory-slots.js';
@@ -213,14 +218,12 @@ export class UpdateClient {
   private async onOffer(topicJob: string, payload: Uint8Array): Promise<void> {
     let offer: UpdateOffer;
     try {
-      offer = JSON.parse(new TextDecoder().decode(payload)) as UpdateOffer;
-      if (typeof offer !== 'object' || offer === null) throw new Error('not an object');
+      const v: unknown = JSON.parse(new TextDecoder().decode(payload));
+      // The schema the hub sends by (protocol update-schemas.ts).
+      const problem = updateOfferProblem(v);
+      if (problem !== null) throw new Error(problem);
+      offer = v as UpdateOffer;
       if (offer.id !== topicJob) throw new Error(`id ${String(offer.id)} differs from the topic's`);
-      if (offer.action !== 'install' && offer.action !== 'cancel')
-        throw new Error(`unknown action ${JSON.stringify((offer as { action: unknown }).action)}`);
-      if (offer.action === 'install')
-        for (const k of ['artifactId', 'metadata', 'root', 'imagePath', 'deadline'] as const)
-          if (typeof offer[k] !== 'string') throw new Error(`${k} must be a string`);
     } catch (err) {
       await this.reporter.finish(topicJob, {
         state: 'rejected',
@@ -306,15 +309,15 @@ export class UpdateClient {
       });
       return;
     }
-    if (!PRE_SWITCH.includes(s.state)) {
-      await this.reporter.report(s, true); // too late: the boot pointer moved
-      return;
-    }
+    // Too late once the boot pointer moved: the cancel is refused (decision 0015) and the job
+    // goes on; the hub records whatever this device reports next.
+    if (!PRE_SWITCH.includes(s.state)) return this.reporter.refuseCancel(s);
     const d = this.drive;
     d?.ac.abort();
     await d?.done;
     const now = await inst.status();
     if (!PRE_SWITCH.includes(now.state)) {
+      await this.reporter.refuseCancel(now);
       this.run(now);
       return;
     }

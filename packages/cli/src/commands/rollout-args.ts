@@ -130,7 +130,7 @@ export function renderRollout(r: RolloutView, tty: boolean): string[] {
   const done = Math.round((p.percentDone / 100) * p.total);
   const counts =
     `succeeded ${p.succeeded}  failed ${p.failed}  in flight ${p.inFlight}  ` +
-    `canceled ${p.canceled}  already current ${p.current}`;
+    `canceled ${p.canceled}${p.cancelRequested > 0 ? `  cancel requested ${p.cancelRequested}` : ''}  already current ${p.current}`;
   lines.push(
     tty
       ? `overall   ${bar(done, p.total)} ${p.percentDone.toFixed(1)}%  ${done}/${p.total} done`

@@ -26,6 +26,8 @@ export interface ManagementListener {
   updateJobChanged?(job: UpdateJobRecord): void;
   /** An update job was canceled by the hub: tell the device if it had the offer. */
   updateJobCanceled?(job: UpdateJobRecord): void;
+  /** A cancel was asked for a job the device may hold: ask the device (decision 0015). */
+  updateJobCancelRequested?(job: UpdateJobRecord): void;
   /** A device reported what firmware it runs (stored on the device record already). */
   firmwareReported?(report: { orgId: string; deviceId: string; firmware: InstalledFirmware }): void;
 }

@@ -5,8 +5,16 @@
  */
 import type { DeltaSaving, UpdateJobState } from '@bulwark/protocol';
 
+/**
+ * What a history entry records besides a change of state: a cancel asked for (by a user, key or
+ * the hub) or refused by the device, a device's message that changed no state (a DDI feedback's
+ * details, an MQTT status with a reason or message), or the note that older entries were dropped.
+ */
+export type UpdateJobEvent = 'cancel_requested' | 'cancel_refused' | 'feedback' | 'truncated';
+
 /** One step of a job's life, kept in order. */
 export interface UpdateJobHistoryEntry {
+  /** The job's state after this entry (unchanged for an `event` entry). */
   state: UpdateJobState;
   at: number;
   /** Machine code for failed / rejected / rolled_back / timed_out / canceled. */
@@ -14,6 +22,16 @@ export interface UpdateJobHistoryEntry {
   message?: string;
   /** Who caused it when not the device (a user, API key or the hub itself). */
   by?: string;
+  /** Set when the entry is not (only) a change of state. */
+  event?: UpdateJobEvent;
+  /** For a `truncated` note: how many entries were dropped so far. */
+  dropped?: number;
+}
+
+/** A cancel asked for and not answered yet: who asked, when (epoch ms). */
+export interface UpdateJobCancelRequest {
+  by: string;
+  at: number;
 }
 
 export interface UpdateJobRecord {
@@ -39,6 +57,11 @@ export interface UpdateJobRecord {
   message: string | null;
   delta: DeltaSaving | null;
   history: UpdateJobHistoryEntry[];
+  /**
+   * A cancel the device has not answered yet (decision 0015): the job stays in its state until
+   * the device confirms (`canceled`) or refuses (the request is dropped); null otherwise.
+   */
+  cancelRequested: UpdateJobCancelRequest | null;
   createdBy: string;
   createdAt: number;
   updatedAt: number;
@@ -46,7 +69,11 @@ export interface UpdateJobRecord {
   deadline: number;
 }
 
-/** A change of a job's state (or its progress), applied only if the stored state is `from`. */
+/**
+ * A change of a job's state, progress, cancel request or history, applied only if the stored
+ * state is `from` (and, with `expectCancelRequested`, only if a cancel request is / is not
+ * pending). `to` may equal `from` (progress, a note, a cancel request). Never from a terminal state.
+ */
 export interface UpdateJobTransition {
   from: UpdateJobState;
   to: UpdateJobState;
@@ -55,8 +82,14 @@ export interface UpdateJobTransition {
   reason?: string | null;
   message?: string | null;
   delta?: DeltaSaving | null;
-  /** Appended to the history (omit for a progress-only update within `downloading`). */
-  entry?: UpdateJobHistoryEntry;
+  /** Sets (or with null clears) the pending cancel request. */
+  cancelRequested?: UpdateJobCancelRequest | null;
+  expectCancelRequested?: boolean;
+  /**
+   * Appended to the history in order (none for a progress-only update within `downloading`); the
+   * store keeps it bounded with `appendUpdateJobHistory`.
+   */
+  entries?: UpdateJobHistoryEntry[];
 }
 
 export interface UpdateJobListQuery {

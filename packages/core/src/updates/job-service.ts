@@ -4,7 +4,8 @@
  * succeeded, or failed / rolled_back / rejected / canceled / timed_out. Every change is a
  * compare-and-set on the stored state checked by `canMoveUpdateJob`, so a job never moves
  * backwards and a terminal state never changes; each applied change (but mere download progress)
- * appends to the job's history with its reason.
+ * appends to the job's history with its reason, and every message the device sends is kept there
+ * too (bounded; decision 0015). A cancel after delivery is a request the device answers.
  *
  * The device is the source of truth for what it runs: `succeeded` comes only from the device
  * (after its new slot booted and passed its health check), and the device record's firmware
@@ -14,7 +15,6 @@
 import {
   BulwarkError,
   CANCELABLE_UPDATE_JOB_STATES,
-  canMoveUpdateJob,
   type InstalledFirmware,
   type UpdateInstallOffer,
   type UpdateJobState,
@@ -25,14 +25,11 @@ import type { DeviceService } from '../devices/device-service.js';
 import type { Clock } from '../ports/clock.js';
 import type { Page } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
-import type {
-  UpdateJobHistoryEntry,
-  UpdateJobRecord,
-  UpdateJobTransition,
-} from '../ports/updates.js';
+import type { UpdateJobRecord } from '../ports/updates.js';
 import { decodeIdCursor, encodeIdCursor } from '../shared/cursor.js';
 import { newId } from '../shared/ids.js';
 import type { Actor, ManagementSignals } from '../management/signals.js';
+import { planReport } from './job-report.js';
 
 /** A job's default time to finish: a day (slow links, devices asleep). */
 export const DEFAULT_UPDATE_TIMEOUT_SECONDS = 24 * 3600;
@@ -43,8 +40,6 @@ const RETRIES = 3;
 /** The overdue sweep's page size and page count per call (bounded work per sweep). */
 const OVERDUE_BATCH = 200;
 const OVERDUE_ROUNDS = 50;
-/** States whose failure carries a reason; one is filled in when the device gave none. */
-const NEEDS_REASON: readonly UpdateJobState[] = ['failed', 'rejected', 'rolled_back'];
 
 /** Options of a deployment. */
 export interface DeployOptions {
@@ -143,6 +138,7 @@ export class UpdateJobService {
           message: `${origin} of ${artifact.name} (${artifact.version})`,
         },
       ],
+      cancelRequested: null,
       createdBy: by,
       createdAt: now,
       updatedAt: now,
@@ -203,45 +199,28 @@ export class UpdateJobService {
   }
 
   /**
-   * A device's report on one of its jobs. Ignored (nothing changes) for another device's or an
-   * unknown job, and for a move `canMoveUpdateJob` refuses (backwards, out of a terminal state).
-   * `installed` (with succeeded / rolled_back) also updates the device's firmware version.
+   * A device's report on one of its jobs (job-report.ts): `applied` when it moved the job (or its
+   * download progress), `noted` when it only added its message to the history, `ignored`
+   * (nothing changed) for another device's or an unknown job, a terminal one, or a move
+   * `canMoveUpdateJob` refuses that carries no message. `installed` (with succeeded / rolled_back)
+   * also updates the device's firmware version.
    */
   async report(
     orgId: string,
     deviceId: string,
     jobId: string,
     report: UpdateStatusReport,
-  ): Promise<'applied' | 'ignored'> {
+  ): Promise<'applied' | 'noted' | 'ignored'> {
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       const cur = await this.d.storage.updateJobs.get(orgId, jobId);
       if (!cur || cur.deviceId !== deviceId) return 'ignored';
-      if (!canMoveUpdateJob(cur.state, report.state)) return 'ignored';
-      const at = this.d.clock.now();
-      const to = report.state;
-      const progressOnly = cur.state === 'downloading' && to === 'downloading';
-      const reason = report.reason ?? (NEEDS_REASON.includes(to) ? 'unspecified' : undefined);
-      const entry: UpdateJobHistoryEntry = {
-        state: to,
-        at,
-        ...(reason !== undefined ? { reason } : {}),
-        ...(report.message !== undefined ? { message: report.message } : {}),
-      };
-      const t: UpdateJobTransition = {
-        from: cur.state,
-        to,
-        at,
-        ...(report.progress !== undefined ? { progress: report.progress } : {}),
-        ...(reason !== undefined ? { reason } : {}),
-        ...(report.message !== undefined ? { message: report.message } : {}),
-        ...(report.delta !== undefined ? { delta: report.delta } : {}),
-        // Download progress is kept on the job, not as a history entry per message.
-        ...(progressOnly && reason === undefined ? {} : { entry }),
-      };
-      if (!(await this.d.storage.updateJobs.transition(orgId, jobId, t))) continue;
-      if (report.installed) await this.installedReported(orgId, deviceId, report.installed);
+      const plan = planReport(cur, report, this.d.clock.now());
+      if (!plan) return 'ignored';
+      if (!(await this.d.storage.updateJobs.transition(orgId, jobId, plan.transition))) continue;
+      if (plan.outcome === 'applied' && report.installed)
+        await this.installedReported(orgId, deviceId, report.installed);
       await this.#changed(orgId, jobId);
-      return 'applied';
+      return plan.outcome;
     }
     return 'ignored';
   }
@@ -253,15 +232,19 @@ export class UpdateJobService {
       from: 'queued',
       to: 'delivered',
       at,
-      entry: { state: 'delivered', at, by: 'hub', message: 'offer sent to the device' },
+      entries: [{ state: 'delivered', at, by: 'hub', message: 'offer sent to the device' }],
     });
     if (ok) await this.#changed(orgId, jobId);
     return ok;
   }
 
   /**
-   * Cancels a job that has not reached `installing` (`update_job_not_cancelable` otherwise): it is
-   * `canceled` at once; the device plane tells the device if it had the offer.
+   * Cancels a job that has not reached `installing` (`update_job_not_cancelable` otherwise). A job
+   * still `queued` was never handed to the device: it is `canceled` at once. From `delivered` on,
+   * the device may be working on it, so the cancel is a request (decision 0015): the job records
+   * who asked and when and stays in its state until the device confirms (`canceled`) or refuses
+   * (the request is dropped, the job goes on). Asking again while a request is pending changes
+   * nothing.
    */
   async cancel(orgId: string, jobId: string, actor: Actor): Promise<UpdateJobRecord> {
     for (let attempt = 0; attempt < RETRIES; attempt++) {
@@ -271,19 +254,43 @@ export class UpdateJobService {
           extra: { state: cur.state },
         });
       }
+      if (cur.cancelRequested !== null) return cur;
       const at = this.d.clock.now();
       const by = actorLabel(actor);
-      const ok = await this.d.storage.updateJobs.transition(orgId, jobId, {
-        from: cur.state,
-        to: 'canceled',
-        at,
-        reason: 'canceled',
-        message: `canceled by ${by}`,
-        entry: { state: 'canceled', at, reason: 'canceled', by, message: `in state ${cur.state}` },
-      });
+      const ok =
+        cur.state === 'queued'
+          ? await this.d.storage.updateJobs.transition(orgId, jobId, {
+              from: 'queued',
+              to: 'canceled',
+              at,
+              reason: 'canceled',
+              message: `canceled by ${by}`,
+              entries: [
+                { state: 'canceled', at, reason: 'canceled', by, message: 'in state queued' },
+              ],
+            })
+          : await this.d.storage.updateJobs.transition(orgId, jobId, {
+              from: cur.state,
+              to: cur.state,
+              at,
+              cancelRequested: { by, at },
+              expectCancelRequested: false,
+              entries: [
+                {
+                  state: cur.state,
+                  at,
+                  by,
+                  event: 'cancel_requested',
+                  message: `cancel requested in state ${cur.state}; the device confirms or refuses`,
+                },
+              ],
+            });
       if (!ok) continue;
       const job = await this.get(orgId, jobId);
-      this.d.signals.emit('updateJobCanceled', job);
+      this.d.signals.emit(
+        job.state === 'canceled' ? 'updateJobCanceled' : 'updateJobCancelRequested',
+        job,
+      );
       this.d.signals.emit('updateJobChanged', job);
       return job;
     }
@@ -337,7 +344,8 @@ export class UpdateJobService {
       at,
       reason,
       message,
-      entry: { state: 'failed', at, reason, message, by: 'hub' },
+      cancelRequested: null,
+      entries: [{ state: 'failed', at, reason, message, by: 'hub' }],
     });
     if (ok) await this.#changed(job.orgId, job.id);
     return ok;
@@ -355,7 +363,8 @@ export class UpdateJobService {
           at: now,
           reason: 'timed_out',
           message: `the deadline ${new Date(j.deadline).toISOString()} passed in state ${j.state}`,
-          entry: { state: 'timed_out', at: now, reason: 'timed_out', by: 'hub' },
+          cancelRequested: null,
+          entries: [{ state: 'timed_out', at: now, reason: 'timed_out', by: 'hub' }],
         });
         if (ok) {
           n++;

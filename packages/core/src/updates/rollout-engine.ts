@@ -36,6 +36,11 @@ export interface EngineJob {
   deviceId: string;
   state: UpdateJobState;
   createdAt: number;
+  /**
+   * A cancel was asked for and the device has not answered (decision 0015): still in flight —
+   * it counts as canceled only once the device confirms, and as whatever else it ends in.
+   */
+  cancelRequested?: boolean;
 }
 
 export interface StepInput {
@@ -68,6 +73,8 @@ export interface RolloutProgress {
   failed: number;
   canceled: number;
   inFlight: number;
+  /** In flight with a cancel request the device has not answered yet. */
+  cancelRequested: number;
   percentDone: number;
   currentPhase: number | null;
   phases: PhaseProgress[];
@@ -121,12 +128,16 @@ export function planStep(input: StepInput): StepPlan {
   let failed = 0;
   let canceled = 0;
   let inFlight = 0;
+  let cancelRequested = 0;
   for (const j of latest.values()) {
     states[j.state] = (states[j.state] ?? 0) + 1;
     if (j.state === 'succeeded') succeeded++;
     else if (FAILED_STATES.includes(j.state)) failed++;
     else if (j.state === 'canceled') canceled++;
-    else inFlight++;
+    else {
+      inFlight++;
+      if (j.cancelRequested) cancelRequested++;
+    }
   }
 
   // Phases: the k-th started device belongs to the first phase whose limit is above k.
@@ -170,6 +181,7 @@ export function planStep(input: StepInput): StepPlan {
     failed,
     canceled,
     inFlight,
+    cancelRequested,
     percentDone: total === 0 ? 0 : Math.round(((doneInTarget + doneOutside) * 1000) / total) / 10,
     currentPhase: null,
     phases,

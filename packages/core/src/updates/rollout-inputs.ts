@@ -150,4 +150,10 @@ export async function rolloutJobs(
 }
 
 export const engineJobs = (jobs: UpdateJobRecord[]): EngineJob[] =>
-  jobs.map((j) => ({ id: j.id, deviceId: j.deviceId, state: j.state, createdAt: j.createdAt }));
+  jobs.map((j) => ({
+    id: j.id,
+    deviceId: j.deviceId,
+    state: j.state,
+    createdAt: j.createdAt,
+    cancelRequested: j.cancelRequested !== null,
+  }));

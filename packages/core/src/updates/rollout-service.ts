@@ -166,7 +166,11 @@ export class RolloutService {
     return next;
   }
 
-  /** Ends the rollout and cancels its jobs that have not started installing. */
+  /**
+   * Ends the rollout and cancels its jobs that have not started installing: queued ones at once,
+   * the others as requests their devices confirm or refuse (decision 0015). The rollout starts no
+   * job from now on; its progress keeps counting each job as it really ends.
+   */
   async cancel(orgId: string, id: string, actor: Actor): Promise<RolloutRecord> {
     const r = await this.getRecord(orgId, id);
     const next = await this.#move(r, ['running', 'paused'], {

@@ -117,8 +117,11 @@ export const RolloutProgressSchema = Type.Object(
     succeeded: Count,
     /** failed + rolled_back + rejected + timed_out. */
     failed: Count,
+    /** Jobs the device confirmed canceled (a cancel request alone does not count). */
     canceled: Count,
     inFlight: Count,
+    /** Jobs in flight with a cancel request the device has not answered yet. */
+    cancelRequested: Count,
     /** (succeeded + current) / total, 0..100. */
     percentDone: Type.Number({ minimum: 0, maximum: 100 }),
     /** Index of the phase being worked on, null when all are done. */

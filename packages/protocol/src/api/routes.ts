@@ -932,7 +932,8 @@ export const ROUTES = {
   cancelUpdateJob: route({
     method: 'POST',
     path: '/updates/jobs/:id/cancel',
-    summary: 'Cancel an update job that has not started installing',
+    summary:
+      'Cancel an update job that has not started installing: at once while queued, else a request the device confirms or refuses',
     tag: 'updates',
     auth: 'principal',
     permission: 'firmware:update',

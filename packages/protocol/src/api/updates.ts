@@ -23,11 +23,27 @@ const Count = Type.Integer({ minimum: 0 });
 
 export const UpdateJobHistoryEntrySchema = Type.Object(
   {
+    /** The job's state after this entry (unchanged for an `event` entry). */
     state: UpdateJobStateSchema,
     at: Timestamp,
     reason: Type.Optional(Type.String()),
     message: Type.Optional(Type.String()),
     by: Type.Optional(Type.String()),
+    event: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal('cancel_requested'),
+          Type.Literal('cancel_refused'),
+          Type.Literal('feedback'),
+          Type.Literal('truncated'),
+        ],
+        {
+          description:
+            'Set when the entry is not (only) a change of state: a cancel asked for or refused by the device, a device message that changed no state, or the note that older entries were dropped.',
+        },
+      ),
+    ),
+    dropped: Type.Optional(Count),
   },
   { additionalProperties: false },
 );
@@ -58,6 +74,16 @@ export const UpdateJobSchema = Type.Object(
       ),
     ),
     history: Type.Array(UpdateJobHistoryEntrySchema),
+    cancelRequested: Nullable(
+      Type.Object(
+        { by: Type.String(), at: Timestamp },
+        {
+          additionalProperties: false,
+          description:
+            'A cancel the device has not answered yet: the job keeps its state until the device confirms (canceled) or refuses (the request is dropped).',
+        },
+      ),
+    ),
     createdBy: Type.String(),
     createdAt: Timestamp,
     updatedAt: Timestamp,

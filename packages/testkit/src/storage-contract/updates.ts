@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { newId, type UpdateJobRecord } from '@bulwark/core';
+import { MAX_UPDATE_JOB_HISTORY, newId, type UpdateJobRecord } from '@bulwark/core';
 import { T0, seedDevice, seedOrg } from './fixtures.js';
 import { rejectsWithCode, useStorage, type OpenStorage } from './harness.js';
 
@@ -21,6 +21,7 @@ const jobFx = (
   message: null,
   delta: null,
   history: [{ state: 'queued', at: T0, by: 'user x' }],
+  cancelRequested: null,
   createdBy: 'user x',
   createdAt: T0,
   updatedAt: T0,
@@ -89,7 +90,7 @@ export function updateJobSuite(open: OpenStorage): void {
           to: 'downloading',
           at: T0 + 2,
           progress: { bytes: 0, total: 10 },
-          entry: { state: 'downloading', at: T0 + 2 },
+          entries: [{ state: 'downloading', at: T0 + 2 }],
         }),
         true,
       );
@@ -111,7 +112,7 @@ export function updateJobSuite(open: OpenStorage): void {
           reason: 'bad_signature',
           message: 'no',
           delta: { totalBytes: 10, downloadedBytes: 4, reusedBytes: 6 },
-          entry: { state: 'rejected', at: T0 + 4, reason: 'bad_signature', message: 'no' },
+          entries: [{ state: 'rejected', at: T0 + 4, reason: 'bad_signature', message: 'no' }],
         }),
         true,
       );
@@ -137,6 +138,87 @@ export function updateJobSuite(open: OpenStorage): void {
         await up.transition(foreign.id, j.id, { from: 'rejected', to: 'failed', at: T0 + 6 }),
         false,
       );
+    });
+
+    it('keeps a pending cancel request (set, checked, cleared) with the state unchanged', async () => {
+      const { org, device } = await seed();
+      const up = s().updateJobs;
+      const j = await up.create(jobFx(org.id, device.id, { state: 'delivered' }));
+      const request = { by: 'user u', at: T0 + 1 };
+      const ask = {
+        from: 'delivered' as const,
+        to: 'delivered' as const,
+        at: T0 + 1,
+        cancelRequested: request,
+        expectCancelRequested: false,
+        entries: [
+          {
+            state: 'delivered' as const,
+            at: T0 + 1,
+            by: 'user u',
+            event: 'cancel_requested' as const,
+          },
+        ],
+      };
+      assert.equal(await up.transition(org.id, j.id, ask), true);
+      assert.equal(await up.transition(org.id, j.id, ask), false, 'already asked: refused');
+      const asked = await up.get(org.id, j.id);
+      assert.deepEqual(asked?.cancelRequested, request);
+      assert.equal(asked?.state, 'delivered');
+      assert.deepEqual(asked?.history.at(-1), ask.entries[0]);
+      assert.deepEqual(await up.openForDevice(org.id, device.id), asked, 'still the open job');
+      // The device refuses: the request goes, the job goes on.
+      assert.equal(
+        await up.transition(org.id, j.id, {
+          from: 'delivered',
+          to: 'downloading',
+          at: T0 + 2,
+          cancelRequested: null,
+          expectCancelRequested: true,
+          entries: [
+            { state: 'delivered', at: T0 + 2, event: 'cancel_refused', reason: 'too_late' },
+            { state: 'downloading', at: T0 + 2 },
+          ],
+        }),
+        true,
+      );
+      const refused = await up.get(org.id, j.id);
+      assert.equal(refused?.cancelRequested, null);
+      assert.deepEqual(
+        refused?.history.map((h) => [h.state, h.event ?? null]),
+        [
+          ['queued', null],
+          ['delivered', 'cancel_requested'],
+          ['delivered', 'cancel_refused'],
+          ['downloading', null],
+        ],
+      );
+    });
+
+    it('keeps the history bounded: the oldest device messages go first, with a note', async () => {
+      const { org, device } = await seed();
+      const up = s().updateJobs;
+      const j = await up.create(jobFx(org.id, device.id, { state: 'downloading' }));
+      for (let i = 0; i < MAX_UPDATE_JOB_HISTORY + 20; i++) {
+        assert.equal(
+          await up.transition(org.id, j.id, {
+            from: 'downloading',
+            to: 'downloading',
+            at: T0 + i,
+            entries: [
+              { state: 'downloading', at: T0 + i, event: 'feedback', message: `line ${i}` },
+            ],
+          }),
+          true,
+        );
+      }
+      const h = (await up.get(org.id, j.id))?.history ?? [];
+      assert.equal(h.length, MAX_UPDATE_JOB_HISTORY);
+      assert.deepEqual(h[0], { state: 'queued', at: T0, by: 'user x' });
+      const note = h.find((e) => e.event === 'truncated');
+      // 1 + N entries, MAX kept of which one is the note.
+      assert.equal(note?.dropped, 1 + MAX_UPDATE_JOB_HISTORY + 20 - (MAX_UPDATE_JOB_HISTORY - 1));
+      assert.equal(h.at(-1)?.message, `line ${MAX_UPDATE_JOB_HISTORY + 19}`);
     });
 
     it('lists newest first with filters; counts by rollout; finds overdue jobs', async () => {

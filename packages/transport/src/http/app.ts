@@ -31,6 +31,7 @@ import type { DdiDeps } from './ddi/deps.js';
 import { registerDdiRoutes } from './ddi/routes.js';
 import { AnonymousAuditSampler } from './anonymous-audit.js';
 import { authFailureReason, type AuthFailureReason } from './auth-failures.js';
+import { asyncApiDocument } from './asyncapi.js';
 import { openApiDocument } from './openapi.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { normalizeError, toProblem } from './problem.js';
@@ -338,6 +339,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
 
   if (opts.ddi) await registerDdiRoutes(app, opts.ddi);
   app.get(`${PREFIX}/openapi.json`, async () => openApiDocument({ version: API_VERSION }));
+  app.get(`${PREFIX}/asyncapi.json`, async () => asyncApiDocument({ version: API_VERSION }));
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const ok = await opts.ready().catch(() => false);

@@ -7,6 +7,7 @@ export {
 } from './mqtt-hooks.js';
 export { admissionConnectCode } from './admission-codes.js';
 export { mqttLiveSessions } from './mqtt-live-sessions.js';
+export { mqttDeviceLink, mqttDevicePlaneHook } from './mqtt-device-link.js';
 export { listenMqttTls, type MqttTlsOptions } from './mqtt-tls.js';
 export { mqttReasonCode } from './reason-codes.js';
 export { attachMqttWebSocket } from './mqtt-ws.js';

@@ -18,13 +18,16 @@ export interface DdiJobs {
   openFor(orgId: string, deviceId: string): Promise<UpdateJobRecord | undefined>;
   /** A job by its DDI action id (any state), scoped to the organization. */
   byActionId(orgId: string, actionId: number): Promise<UpdateJobRecord | undefined>;
-  /** Applies the device's report; `ignored` when the job had moved on (nothing changed). */
+  /**
+   * Applies the device's report: `applied` (moved), `noted` (its message kept in the history),
+   * `ignored` when the job had moved on (nothing changed).
+   */
   report(
     orgId: string,
     deviceId: string,
     jobId: string,
     report: UpdateStatusReport,
-  ): Promise<'applied' | 'ignored'>;
+  ): Promise<'applied' | 'noted' | 'ignored'>;
   /** queued → delivered: the controller fetched the deployment (false when it was not queued). */
   delivered(orgId: string, jobId: string): Promise<boolean>;
   /** The device's most recent job in any state (to find one the hub canceled meanwhile). */

@@ -93,11 +93,39 @@ export function parseFeedback(body: unknown, actionId: number): DdiFeedback {
   };
 }
 
-/** The details as one history message (or undefined when there are none). */
+/** What a long message keeps of its start; the rest of the room goes to its end. */
+const HEAD_CHARS = 600;
+
+/**
+ * The details as one history message (or undefined when there are none). A message too long for
+ * the history keeps its start and its end — a client's last lines are usually the error
+ * (SWUpdate's "ERROR …", RAUC's "Verifying signature failed").
+ */
 export function detailsMessage(details: readonly string[]): string | undefined {
   if (details.length === 0) return undefined;
   const text = details.join('; ');
-  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS - 1)}…` : text;
+  if (text.length <= MAX_MESSAGE_CHARS) return text;
+  const gap = ' … ';
+  return `${text.slice(0, HEAD_CHARS)}${gap}${text.slice(-(MAX_MESSAGE_CHARS - HEAD_CHARS - gap.length))}`;
+}
+
+/**
+ * The controller's answer to a cancel request (`POST …/cancelAction/{id}/feedback`), as hawkBit
+ * reads it: `closed` with success (or none) and `canceled` confirm — the action ends canceled;
+ * `rejected` and `closed` with failure refuse — the cancel is dropped and the action goes on;
+ * anything else (`proceeding`, `scheduled` …) answers nothing yet.
+ */
+export function cancelAnswer(f: DdiFeedback): 'confirmed' | 'refused' | null {
+  switch (f.execution) {
+    case 'closed':
+      return f.finished === 'failure' ? 'refused' : 'confirmed';
+    case 'canceled':
+      return 'confirmed';
+    case 'rejected':
+      return 'refused';
+    default:
+      return null;
+  }
 }
 
 /**

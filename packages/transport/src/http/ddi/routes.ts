@@ -29,7 +29,13 @@ import {
 } from '@bulwark/protocol';
 import { httpStatus, normalizeError } from '../problem.js';
 import type { DdiCaller, DdiDeps } from './deps.js';
-import { detailsMessage, parseFeedback, targetState, type DdiFeedback } from './feedback.js';
+import {
+  cancelAnswer,
+  detailsMessage,
+  parseFeedback,
+  targetState,
+  type DdiFeedback,
+} from './feedback.js';
 import { LegacyHashCache } from './hashes.js';
 import {
   cancelAnswered,
@@ -81,11 +87,17 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
       const { orgId, id } = c.device;
       const reported = (await d.twins.get(orgId, id)).reported?.state;
       const open = await d.jobs.openFor(orgId, id);
-      let next: Parameters<typeof pollingBase>[2] = open ? { open } : null;
+      // An open job with a cancel request is shown as the cancelAction until the controller
+      // answers it, as hawkBit shows an action being canceled (decision 0015).
+      let next: Parameters<typeof pollingBase>[2] = open
+        ? open.cancelRequested
+          ? { cancel: open }
+          : { open }
+        : null;
       if (!open) {
         const last = await d.jobs.latestFor(orgId, id);
-        if (last && cancelPending(last) && cancelAnswered(reported) !== last.actionId)
-          next = { canceled: last };
+        if (last && endedByHub(last) && cancelAnswered(reported) !== last.actionId)
+          next = { cancel: last };
       }
       return pollingBase(baseOf(d, req), d.pollSeconds, next, wantsConfigData(reported));
     });
@@ -116,7 +128,7 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
     ddi.get<{ Params: ActionParams }>(`${BASE}/cancelAction/:actionId`, async (req) => {
       const c = await authenticate(req);
       const job = await jobOf(c, req.params.actionId);
-      if (!cancelPending(job))
+      if (!(job.cancelRequested && !isTerminalUpdateState(job.state)) && !endedByHub(job))
         throw new BulwarkError('not_found', `action ${job.actionId} is not being canceled`);
       return cancelAction(job);
     });
@@ -128,10 +140,14 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
         const c = await authenticate(req);
         const job = await jobOf(c, req.params.actionId);
         const f = parseFeedback(req.body, job.actionId);
-        if (!cancelPending(job))
+        if (job.cancelRequested && !isTerminalUpdateState(job.state)) {
+          await answerCancel(c, job, f);
+          return reply.code(200).send();
+        }
+        if (!endedByHub(job))
           throw new BulwarkError('not_found', `action ${job.actionId} is not being canceled`);
-        // The job is already canceled on the hub (terminal); the answer is recorded so the hub
-        // stops offering the cancelAction, whatever the controller says.
+        // The hub itself ended the job (timed out, abandoned): it is terminal, so the answer
+        // cannot change it; it is recorded so the hub stops offering the cancelAction.
         await recordCancelAnswer(d.twins, c.device.orgId, c.device.id, {
           actionId: job.actionId,
           execution: f.execution,
@@ -234,10 +250,13 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
   async function applyFeedback(c: DdiCaller, job: UpdateJobRecord, f: DdiFeedback): Promise<void> {
     if (isTerminalUpdateState(job.state)) throw closed(job);
     const to = targetState(f);
-    // scheduled / resumed, or progress the job is already past (e.g. SWUpdate's log lines while
-    // it installs): acknowledged, nothing to change.
-    if (to === null || !canMoveUpdateJob(job.state, to)) return;
     const message = detailsMessage(f.details);
+    // scheduled / resumed, or progress the job is already past (e.g. SWUpdate's log lines while
+    // it installs): the state stays; the controller's words are kept in the history.
+    if (to === null || !canMoveUpdateJob(job.state, to)) {
+      if (message) await report(c, job, { state: reportable(job.state), message });
+      return;
+    }
     const r: UpdateStatusReport = { state: to as UpdateStatusReport['state'] };
     if (message) r.message = message;
     if (to === 'failed') r.reason = 'install_failed';
@@ -250,9 +269,35 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
     await report(c, job, r);
   }
 
+  /**
+   * The controller answers a cancel request (decision 0015): a confirmation ends the job
+   * `canceled`; a refusal drops the request and the job goes on (what the controller reports next
+   * is recorded as it is); anything else only keeps its words in the history.
+   */
+  async function answerCancel(c: DdiCaller, job: UpdateJobRecord, f: DdiFeedback): Promise<void> {
+    const answer = cancelAnswer(f);
+    const message = detailsMessage(f.details);
+    const state = reportable(job.state);
+    if (answer === 'confirmed')
+      return report(c, job, {
+        state: 'canceled',
+        reason: 'canceled',
+        message: message ?? 'the controller confirmed the cancel',
+      });
+    if (answer === 'refused')
+      return report(c, job, {
+        state,
+        cancel: 'refused',
+        reason: 'cancel_rejected',
+        message: message ?? 'the controller refused the cancel',
+      });
+    if (message) await report(c, job, { state, message });
+  }
+
   async function report(c: DdiCaller, job: UpdateJobRecord, r: UpdateStatusReport): Promise<void> {
     const outcome = await d.jobs.report(c.device.orgId, c.device.id, job.id, r);
     if (outcome === 'ignored') {
+      // Nothing changed: the job ended meanwhile (410), or moved so this no longer applies.
       const now = await d.jobs.byActionId(c.device.orgId, job.actionId);
       if (now && isTerminalUpdateState(now.state)) throw closed(now);
       throw new BulwarkError('conflict', `action ${job.actionId} changed meanwhile; poll again`);
@@ -290,15 +335,16 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
   }
 }
 
-/** Terminal states the hub itself can end a job in (cancel by a user, timeout, abandon). */
+/** Terminal states the hub itself can end a job in (timeout, abandon; a forced end). */
 const ENDED_BY_HUB: readonly UpdateJobState[] = ['canceled', 'timed_out', 'failed'];
 
 /**
- * Did the hub end this job after the controller took delivery of it? Then the controller may be
- * working on it and must be told to stop (DDI `cancelAction`). A job ended while still queued was
- * never seen; an end the controller reported itself (no `by` in the entry) needs no telling.
+ * Did the hub end this job on its own after the controller took delivery of it? Then the
+ * controller may be working on it and must be told to stop (DDI `cancelAction`). A job ended
+ * while still queued was never seen; an end the controller reported itself (no `by` in the entry,
+ * a confirmed cancel included) needs no telling.
  */
-function cancelPending(job: UpdateJobRecord): boolean {
+function endedByHub(job: UpdateJobRecord): boolean {
   if (!ENDED_BY_HUB.includes(job.state)) return false;
   const end = job.history.at(-1);
   return (
@@ -306,6 +352,11 @@ function cancelPending(job: UpdateJobRecord): boolean {
     end.by !== undefined &&
     job.history.some((h) => h.state === 'delivered')
   );
+}
+
+/** A job state as a device report may name it (an open job past `queued`; `queued` itself → delivered). */
+function reportable(s: UpdateJobState): UpdateStatusReport['state'] {
+  return s === 'queued' || s === 'timed_out' ? 'delivered' : s;
 }
 
 function closed(job: UpdateJobRecord): BulwarkError {

@@ -3,8 +3,8 @@
  * e.g. hardware revision, serial number). Bulwark keeps them in the device's reported twin under
  * `ddi.attributes`, where the API, console and twin queries already look; hawkBit's `mode`
  * (merge | replace | remove) applies to that map. The hub asks for them (`_links.configData`)
- * while the reported twin has none. The controller's answer to a cancellation is kept beside them
- * (`ddi.cancel`).
+ * while the reported twin has none. The controller's answer to the cancelAction of a job the hub
+ * ended on its own is kept beside them (`ddi.cancel`).
  */
 import type { TwinService } from '@bulwark/core';
 import { BulwarkError, type TwinState } from '@bulwark/protocol';
@@ -117,9 +117,10 @@ export function mergeConfigData(
 }
 
 /**
- * Records the controller's answer to a cancellation (`ddi.cancel`): the job is already `canceled`
- * on the hub (terminal), so the answer cannot change it; it stops the hub offering the
- * cancelAction again and shows what the controller said.
+ * Records the controller's answer to the cancelAction of a job the hub itself ended after
+ * delivery (`ddi.cancel`; timed out, abandoned): the job is terminal, so the answer cannot change
+ * it; it stops the hub offering the cancelAction again and shows what the controller said. (The
+ * answer to a cancel *request* on an open job goes to the job itself, decision 0015.)
  */
 export function recordCancelAnswer(
   twins: Pick<TwinService, 'get' | 'acceptReported'>,

@@ -31,12 +31,13 @@ function changeMark(job: UpdateJobRecord): string {
 
 /**
  * GET {base}: the polling interval and what the controller should do next — install the open job
- * (`deploymentBase`), or stop one the hub canceled after the controller took it (`cancelAction`).
+ * (`deploymentBase`), or stop one the hub asked to cancel or ended after the controller took it
+ * (`cancelAction`).
  */
 export function pollingBase(
   base: string,
   pollSeconds: number,
-  next: { open: UpdateJobRecord } | { canceled: UpdateJobRecord } | null,
+  next: { open: UpdateJobRecord } | { cancel: UpdateJobRecord } | null,
   wantConfigData: boolean,
 ) {
   const links: Record<string, Link> = {};
@@ -44,7 +45,7 @@ export function pollingBase(
     links['deploymentBase'] = {
       href: `${base}/deploymentBase/${next.open.actionId}?c=${changeMark(next.open)}`,
     };
-  else if (next) links['cancelAction'] = { href: `${base}/cancelAction/${next.canceled.actionId}` };
+  else if (next) links['cancelAction'] = { href: `${base}/cancelAction/${next.cancel.actionId}` };
   if (wantConfigData) links['configData'] = { href: `${base}/configData` };
   return { config: { polling: { sleep: pollingSleep(pollSeconds) } }, _links: links };
 }

@@ -29,7 +29,13 @@ export const updateJobView = (j: UpdateJobRecord): UpdateJobView => ({
     ...(h.reason !== undefined ? { reason: h.reason } : {}),
     ...(h.message !== undefined ? { message: h.message } : {}),
     ...(h.by !== undefined ? { by: h.by } : {}),
+    ...(h.event !== undefined ? { event: h.event } : {}),
+    ...(h.dropped !== undefined ? { dropped: h.dropped } : {}),
   })),
+  cancelRequested: j.cancelRequested && {
+    by: j.cancelRequested.by,
+    at: iso(j.cancelRequested.at),
+  },
   createdBy: j.createdBy,
   createdAt: iso(j.createdAt),
   updatedAt: iso(j.updatedAt),
