@@ -17,7 +17,7 @@ import { connectWithKey, startHub, type ManagedHub } from './management-hub.js';
 interface Job {
   id: string;
   state: string;
-  history: { state: string; reason?: string }[];
+  history: { state: string; reason?: string; message?: string }[];
 }
 
 /** A stand-in device: takes every install offer through to `succeeded` with `version`. */
@@ -131,6 +131,12 @@ describe('bulwark update deploy / jobs / job / cancel', { timeout: 120_000 }, ()
     const again = await hub.run(['update', 'cancel', job.id]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /update_job_not_cancelable/);
+    // --force ends a job without its device's answer (decision 0015); the history says so.
+    const d2 = await api.devices.create({ name: 'pi-2b', type: 'rpi4' });
+    const job2 = await hub.json<Job>(['update', 'deploy', d2.id, artifactId]);
+    const forced = await hub.json<Job>(['update', 'cancel', '--force', job2.id]);
+    assert.equal(forced.state, 'canceled');
+    assert.match(forced.history.at(-1)?.message ?? '', /^forced in state queued/);
     const fan = await api.devices.create({ name: 'fan-9', type: 'fan' });
     const wrong = await hub.run(['update', 'deploy', fan.id, artifactId]);
     assert.equal(wrong.code, 1);
@@ -171,7 +177,7 @@ describe('bulwark update deploy / jobs / job / cancel', { timeout: 120_000 }, ()
     ]);
     assert.deepEqual(
       canceledList.items.map((j) => j.id),
-      [job.id],
+      [job2.id, job.id],
     );
     assert.equal(
       (await hub.json<{ items: Job[] }>(['update', 'jobs', '--device', fan.id])).items.length,

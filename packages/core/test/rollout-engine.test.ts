@@ -194,6 +194,18 @@ describe('failure threshold', () => {
     assert.equal(p.start.length, 4);
     assert.equal(p.progress.canceled, 1);
   });
+  it('a job with a cancel request is in flight until its device answers (decision 0015)', () => {
+    const j = jobs(['downloading', 'delivered', 'succeeded', 'canceled']).map((x, i) =>
+      i < 3 ? { ...x, cancelRequested: true } : x,
+    );
+    const p = step({ spec: s, jobs: j, devices: devices(4) });
+    // The device that finished anyway counts as a success; only a confirmed cancel as canceled.
+    assert.deepEqual(
+      [p.progress.inFlight, p.progress.cancelRequested, p.progress.succeeded, p.progress.canceled],
+      [2, 2, 1, 1],
+    );
+    assert.equal(p.complete, false, 'not complete while two devices may still answer');
+  });
 });
 
 describe('membership and completion', () => {

@@ -227,6 +227,23 @@ describe('hawkBit DDI cancelAction', () => {
     );
   });
 
+  it('a forced cancel ends the job at once; the controller is shown the cancelAction until it answers', async () => {
+    const j = await delivered('2.8.0');
+    const forced = await f.t.hub.services.updates.cancel(f.orgId, j.id, actor, { force: true });
+    assert.equal(forced.state, 'canceled');
+    assert.match(
+      link((await f.ddi(dev.id, dev.key, 'GET')).json, 'cancelAction') ?? '',
+      /cancelAction/,
+    );
+    const ok = await post(
+      `/cancelAction/${j.actionId}/feedback`,
+      feedback(j.actionId, 'closed', 'success', ['cancellation acknowledged.']),
+    );
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(link((await f.ddi(dev.id, dev.key, 'GET')).json, 'cancelAction'), undefined);
+    assert.equal((await f.job(j.id)).state, 'canceled');
+  });
+
   it('lets the controller cancel a job itself (no cancelAction follows)', async () => {
     const j = await delivered('2.7.0');
     const r = await post(

@@ -253,6 +253,44 @@ describe('firmware update jobs', () => {
     assert.equal((await job(j.id)).state, 'canceled');
   });
 
+  it('a forced cancel ends the job at once, for a device that is gone; it is told when back', async () => {
+    const d = await mkDevice('gw-force');
+    const dev = await online(d);
+    const { artifact } = await fw.artifact('4.3.0', ['gateway']);
+    const j = await s.owner.updates.deploy(d.id, artifact.id);
+    await dev.next(j.id);
+    assert.equal(await dev.report(j.id, { state: 'installing' }), 0);
+    dev.end();
+    await rejectsWith(s.owner.updates.cancel(j.id), 'update_job_not_cancelable');
+    const forced = await s.owner.updates.cancel(j.id, { force: true });
+    assert.equal(forced.state, 'canceled');
+    assert.equal(forced.cancelRequested, null);
+    assert.deepEqual(
+      [forced.history.at(-1)?.by, forced.history.at(-1)?.reason],
+      [`user ${s.userId}`, 'canceled'],
+    );
+    // The device is free for a new job at once.
+    const { artifact: a2 } = await fw.artifact('4.3.1', ['gateway']);
+    const j2 = await s.owner.updates.deploy(d.id, a2.id);
+    assert.equal(j2.state, 'queued');
+    await s.owner.updates.cancel(j2.id);
+    // A forced cancel of a delivered job: the device is told to stop when it is back.
+    const { artifact: a3 } = await fw.artifact('4.3.2', ['gateway']);
+    const back = await online(d);
+    const j3 = await s.owner.updates.deploy(d.id, a3.id);
+    await back.next(j3.id);
+    back.end();
+    await eventually(
+      async () => ((await job(j3.id)).state === 'delivered' ? true : undefined),
+      'delivered',
+    );
+    await s.owner.updates.cancel(j3.id, { force: true });
+    const again = await online(d);
+    assert.deepEqual(await again.next(j3.id, 'cancel'), { action: 'cancel', id: j3.id });
+    assert.equal(await again.report(j3.id, { state: 'succeeded' }), 0);
+    assert.equal((await job(j3.id)).state, 'canceled', 'terminal sticks');
+  });
+
   it('refuses a second open job, a wrong type and an artifact without image; nothing created', async () => {
     const d = await mkDevice('gw-refuse');
     const { artifact } = await fw.artifact('5.0.0', ['gateway']);

@@ -203,7 +203,15 @@ export const updateCommands: Command[] = [
   {
     path: ['update', 'cancel'],
     args: ['ID'],
-    summary: 'Cancel an update job that has not started installing.',
-    run: async (ctx) => show(ctx, await ctx.client().updates.cancel(ctx.args[0] ?? '')),
+    summary:
+      'Cancel an update job that has not started installing (a request the device confirms or refuses, unless queued).',
+    options: {
+      force: {
+        type: 'boolean',
+        help: 'end it canceled at once in any open state, without the device (one that is gone)',
+      },
+    },
+    run: async (ctx) =>
+      show(ctx, await ctx.client().updates.cancel(ctx.args[0] ?? '', { force: ctx.flag('force') })),
   },
 ];

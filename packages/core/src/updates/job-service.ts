@@ -15,6 +15,7 @@
 import {
   BulwarkError,
   CANCELABLE_UPDATE_JOB_STATES,
+  isTerminalUpdateState,
   type InstalledFirmware,
   type UpdateInstallOffer,
   type UpdateJobState,
@@ -244,47 +245,56 @@ export class UpdateJobService {
    * the device may be working on it, so the cancel is a request (decision 0015): the job records
    * who asked and when and stays in its state until the device confirms (`canceled`) or refuses
    * (the request is dropped, the job goes on). Asking again while a request is pending changes
-   * nothing.
+   * nothing. `force` ends any open job `canceled` at once, without the device — for one that is
+   * gone; it is still told to stop if it comes back, and its later reports are not recorded.
    */
-  async cancel(orgId: string, jobId: string, actor: Actor): Promise<UpdateJobRecord> {
+  async cancel(
+    orgId: string,
+    jobId: string,
+    actor: Actor,
+    opts: { force?: boolean } = {},
+  ): Promise<UpdateJobRecord> {
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       const cur = await this.get(orgId, jobId);
-      if (!CANCELABLE_UPDATE_JOB_STATES.includes(cur.state)) {
+      const open = !isTerminalUpdateState(cur.state);
+      if (!(opts.force ? open : CANCELABLE_UPDATE_JOB_STATES.includes(cur.state))) {
         throw new BulwarkError('update_job_not_cancelable', `the job is ${cur.state}`, {
           extra: { state: cur.state },
         });
       }
-      if (cur.cancelRequested !== null) return cur;
+      if (cur.cancelRequested !== null && !opts.force) return cur;
       const at = this.d.clock.now();
       const by = actorLabel(actor);
-      const ok =
-        cur.state === 'queued'
-          ? await this.d.storage.updateJobs.transition(orgId, jobId, {
-              from: 'queued',
-              to: 'canceled',
-              at,
-              reason: 'canceled',
-              message: `canceled by ${by}`,
-              entries: [
-                { state: 'canceled', at, reason: 'canceled', by, message: 'in state queued' },
-              ],
-            })
-          : await this.d.storage.updateJobs.transition(orgId, jobId, {
-              from: cur.state,
-              to: cur.state,
-              at,
-              cancelRequested: { by, at },
-              expectCancelRequested: false,
-              entries: [
-                {
-                  state: cur.state,
-                  at,
-                  by,
-                  event: 'cancel_requested',
-                  message: `cancel requested in state ${cur.state}; the device confirms or refuses`,
-                },
-              ],
-            });
+      const now = cur.state === 'queued' || opts.force === true;
+      const message = opts.force
+        ? `forced in state ${cur.state}, without the device's answer`
+        : `in state ${cur.state}`;
+      const ok = now
+        ? await this.d.storage.updateJobs.transition(orgId, jobId, {
+            from: cur.state,
+            to: 'canceled',
+            at,
+            reason: 'canceled',
+            message: `canceled by ${by}`,
+            cancelRequested: null,
+            entries: [{ state: 'canceled', at, reason: 'canceled', by, message }],
+          })
+        : await this.d.storage.updateJobs.transition(orgId, jobId, {
+            from: cur.state,
+            to: cur.state,
+            at,
+            cancelRequested: { by, at },
+            expectCancelRequested: false,
+            entries: [
+              {
+                state: cur.state,
+                at,
+                by,
+                event: 'cancel_requested',
+                message: `cancel requested in state ${cur.state}; the device confirms or refuses`,
+              },
+            ],
+          });
       if (!ok) continue;
       const job = await this.get(orgId, jobId);
       this.d.signals.emit(

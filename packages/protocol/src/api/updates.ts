@@ -93,6 +93,20 @@ export const UpdateJobSchema = Type.Object(
 );
 export type UpdateJobView = Static<typeof UpdateJobSchema>;
 
+/** The body of a cancel: a request the device answers, unless forced. */
+export const CancelUpdateJobRequest = Type.Object(
+  {
+    force: Type.Optional(
+      Type.Boolean({
+        description:
+          'End the job canceled at once, in any open state, without waiting for the device (for a device that is gone). The device is still told to stop when it is back; what it reports about the job afterwards is not recorded.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CancelUpdateJobRequest = Static<typeof CancelUpdateJobRequest>;
+
 export const UpdateJobsQuery = Type.Object(
   {
     deviceId: Type.Optional(Id),

@@ -35,8 +35,12 @@ export function updatesApi(call: Call) {
       paginate((cursor) => call('listUpdateJobs', { query: { ...query, cursor } })),
     /** One job with its state history. */
     get,
-    /** Cancels a job that has not started installing. */
-    cancel: (id: string) => call('cancelUpdateJob', { params: { id }, body: {} }),
+    /**
+     * Cancels a job that has not started installing: at once while queued, else a request the
+     * device confirms or refuses; `force` ends it at once in any open state (a device that is gone).
+     */
+    cancel: (id: string, opts: { force?: boolean } = {}) =>
+      call('cancelUpdateJob', { params: { id }, body: opts.force ? { force: true } : {} }),
     /**
      * Polls a job until it is terminal (succeeded, failed, rolled_back, rejected, canceled,
      * timed_out) and returns it; throws `UpdateWaitTimeout` when time runs out.

@@ -73,8 +73,11 @@ export function updateHandlers(s: HttpServices): UpdateHandlers {
     },
     getUpdateJob: async ({ params }, ctx) =>
       updateJobView(await s.updates.get(principalOf(ctx).orgId, params.id)),
-    cancelUpdateJob: async ({ params }, ctx) => {
-      const j = await s.updates.cancel(principalOf(ctx).orgId, params.id, actorOf(ctx));
+    cancelUpdateJob: async ({ params, body }, ctx) => {
+      if (body.force) ctx.audit.detail = { force: true };
+      const j = await s.updates.cancel(principalOf(ctx).orgId, params.id, actorOf(ctx), {
+        force: body.force === true,
+      });
       ctx.audit.targetId = j.id;
       return updateJobView(j);
     },
