@@ -1,6 +1,7 @@
 /**
  * Update jobs across two hub nodes on one PostgreSQL: a job deployed on node B is offered to a
- * device connected to node A by A's sweep, a cancel made on B reaches it the same way, and two
+ * device connected to node A by A's sweep, a cancel asked on B reaches it the same way (and the
+ * device confirms it), and two
  * deployments racing on both nodes leave the device with exactly one open job.
  */
 import assert from 'node:assert/strict';
@@ -46,6 +47,12 @@ describe('update jobs across two hub nodes on one PostgreSQL', { skip, timeout: 
       await s.owner.updates.cancel(j.id);
       await a.hub.brokers.devicePlane.sweep();
       assert.deepEqual(await dev.next(j.id, 'cancel'), { action: 'cancel', id: j.id });
+      // A cancel after delivery is a request (decision 0015): the device confirms it.
+      assert.equal(await dev.report(j.id, { state: 'canceled' }), 0);
+      await eventually(
+        async () => ((await s.owner.updates.get(j.id)).state === 'canceled' ? true : undefined),
+        'canceled',
+      );
 
       // Two deployments racing on both nodes: the database lets exactly one through.
       const ownerOnA = a.client(

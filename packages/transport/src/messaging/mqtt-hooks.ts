@@ -12,7 +12,12 @@ import {
   type MessagingService,
   type Plane,
 } from '@bulwark/core';
-import { parseTopic } from '@bulwark/protocol';
+import {
+  DEVICE_PLANE,
+  parseDevicePlaneTopic,
+  parseTopic,
+  type DevicePlaneKind,
+} from '@bulwark/protocol';
 import {
   MqttRefusal,
   type ClientIdentity,
@@ -40,12 +45,24 @@ export interface HubClient extends MessagingClient {
   transport: EdgeTransport;
 }
 
-/** Topics under `$devices/{id}/` that only the hub sends on (a device may not publish there). */
-const HUB_TO_DEVICE = /^(twin\/desired|commands\/[^/]+|updates\/[^/]+)$/;
+/** Messages under `$devices/{id}/` that only the hub sends (a device may not publish there). */
+const fromHub = (rest: string): boolean => {
+  const kind = parseDevicePlaneTopic(rest)?.kind;
+  return kind !== undefined && DEVICE_PLANE[kind].from === 'hub';
+};
 
-/** The plane a `$devices/{id}/…` topic belongs to (updates stay open to a quarantined device). */
-const planeOf = (rest: string): Plane =>
-  rest === 'firmware' || rest.startsWith('updates/') ? 'updates' : 'management';
+/** The device-plane messages of the updates plane (open to a quarantined device, policy.ts). */
+const UPDATE_KINDS: ReadonlySet<DevicePlaneKind> = new Set([
+  'updateOffer',
+  'updateStatus',
+  'firmware',
+]);
+
+/** The plane a `$devices/{id}/…` topic (or filter) belongs to. */
+const planeOf = (rest: string): Plane => {
+  const kind = parseDevicePlaneTopic(rest)?.kind;
+  return kind !== undefined && UPDATE_KINDS.has(kind) ? 'updates' : 'management';
+};
 
 /**
  * The hub's side of the device management plane: what a device publishes on its own plane, and
@@ -184,7 +201,7 @@ export function hubMqttHooks(s: MqttHookServices): HubMqttHooks {
             t.rest !== '' &&
             mayUse(who.principal, planeOf(t.rest)) &&
             // With the management plane on, what the hub sends is not the device's to publish.
-            !(s.devicePlane && HUB_TO_DEVICE.test(t.rest));
+            !(s.devicePlane && fromHub(t.rest));
       if (!ok) denied(who, 'publish', topic);
       return ok ? 0 : 0x87;
     },
