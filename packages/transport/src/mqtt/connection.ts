@@ -9,7 +9,7 @@ import type { Engine, ConnectionMeta } from './engine.js';
 import type { Message } from './message.js';
 import type { Session, SessionLink } from './session.js';
 import { ControlDecoder, DecodeError } from './codec/decode.js';
-import { encodeDisconnect, PINGRESP } from './codec/packets.js';
+import { encodeConnack, encodeDisconnect, PINGRESP } from './codec/packets.js';
 import { readVarint } from './codec/wire.js';
 import { RC } from './reason-codes.js';
 import { handleConnect } from './handlers/connect.js';
@@ -290,7 +290,7 @@ export class Connection implements SessionLink {
     }
     const nameLen = end - start >= 2 ? buf.readUInt16BE(start) : 0;
     if (start + 2 + nameLen < end && buf[start + 2 + nameLen] === 5) {
-      this.stream.write(Buffer.from([0x20, 0x03, 0x00, e.reasonCode, 0x00]));
+      this.stream.write(encodeConnack(false, e.reasonCode, true));
     }
     this.engine.countProtocolClose('malformed_connect');
     this.close('malformed_connect');

@@ -24,3 +24,5 @@ export { listenTcp, listenTls } from './listeners.js';
 export type { TcpListenOptions, TlsListenOptions } from './listeners.js';
 export { openModeHooks } from './open-mode.js';
 export { RC as MQTT_REASON, v3ConnackCode } from './reason-codes.js';
+export { ALLOWED_REASONS, reasonFor, reasonName } from './reason-map.js';
+export type { ReasonPacket } from './reason-map.js';

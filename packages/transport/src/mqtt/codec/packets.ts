@@ -1,4 +1,12 @@
 /** Encoders for the small control packets the server sends (everything but PUBLISH). */
+import {
+  connackReason,
+  disconnectReason,
+  pubackReason,
+  pubrelReason,
+  subackReason,
+  unsubackReason,
+} from '../reason-map.js';
 import { ByteWriter, frame } from './wire.js';
 
 export const PINGRESP = Buffer.from([0xd0, 0x00]);
@@ -8,15 +16,17 @@ export type AckHeader = 0x40 | 0x50 | 0x62 | 0x70;
 
 /**
  * Encode an acknowledgement. v5 omits the reason code when it is Success and there are no
- * properties (MQTT 5 §3.4.2.1), which is also the v3.1.1 form.
+ * properties (MQTT 5 §3.4.2.1), which is also the v3.1.1 form. The code is passed through the
+ * packet type's mapping, so only a code MQTT 5 allows there can leave (`reason-map.ts`).
  */
 export function encodeAck(
   header: AckHeader,
   packetId: number,
-  reason: number,
+  code: number,
   v5: boolean,
   reasonString?: string,
 ): Buffer {
+  const reason = header === 0x40 || header === 0x50 ? pubackReason(code) : pubrelReason(code);
   if (!v5 || (reason === 0 && reasonString === undefined))
     return Buffer.from([header, 2, packetId >> 8, packetId & 0xff]);
   if (reasonString === undefined)
@@ -27,24 +37,27 @@ export function encodeAck(
   return frame(header, w.toBuffer());
 }
 
-/** SUBACK with one return/reason code per filter ([MQTT-3.8.4-5]). */
+/**
+ * SUBACK with one return/reason code per filter ([MQTT-3.8.4-5]); v3.1.1 knows only 0, 1, 2 and
+ * 0x80 Failure ([MQTT-3.9.3-2]).
+ */
 export function encodeSuback(packetId: number, codes: number[], v5: boolean): Buffer {
   const w = new ByteWriter().u16(packetId);
   if (v5) w.byte(0);
-  w.raw(Buffer.from(codes));
+  w.raw(Buffer.from(codes.map((c) => (v5 ? subackReason(c) : c <= 2 && c >= 0 ? c : 0x80))));
   return frame(0x90, w.toBuffer());
 }
 
 /** UNSUBACK: v3.1.1 has no payload; v5 has a reason code per filter. */
 export function encodeUnsuback(packetId: number, codes: number[], v5: boolean): Buffer {
   const w = new ByteWriter().u16(packetId);
-  if (v5) w.byte(0).raw(Buffer.from(codes));
+  if (v5) w.byte(0).raw(Buffer.from(codes.map(unsubackReason)));
   return frame(0xb0, w.toBuffer());
 }
 
 /** v5 DISCONNECT with a reason code (and optionally a Reason String). */
 export function encodeDisconnect(reason: number, reasonString?: string): Buffer {
-  const w = new ByteWriter().byte(reason);
+  const w = new ByteWriter().byte(disconnectReason(reason));
   if (reasonString !== undefined) {
     const p = new ByteWriter().byte(0x1f).str(reasonString);
     w.varint(p.length).raw(p.toBuffer());
@@ -68,14 +81,14 @@ export interface ConnackProperties {
   serverKeepAlive?: number;
 }
 
-/** CONNACK for v3.1.1 (return code) or v5 (reason code and properties). */
+/** CONNACK for v3.1.1 (return code, mapped by the caller) or v5 (reason code and properties). */
 export function encodeConnack(
   sessionPresent: boolean,
   code: number,
   v5: boolean,
   props: ConnackProperties = {},
 ): Buffer {
-  const w = new ByteWriter().byte(sessionPresent ? 1 : 0).byte(code);
+  const w = new ByteWriter().byte(sessionPresent ? 1 : 0).byte(v5 ? connackReason(code) : code);
   if (v5) {
     const p = new ByteWriter();
     if (props.sessionExpiryInterval !== undefined) p.byte(0x11).u32(props.sessionExpiryInterval);

@@ -12,6 +12,7 @@ import { createMessage } from '../message.js';
 import type { Message } from '../message.js';
 import { attempt, isPromise, then } from '../maybe.js';
 import { RC } from '../reason-codes.js';
+import { pubackReason, reasonName } from '../reason-map.js';
 import { countDrop } from '../session.js';
 import { checkTopicName } from '../topics.js';
 
@@ -199,7 +200,11 @@ function refuse(
   if (d.qos === 0) return;
   // v3.1.1 has no negative acknowledgement: leave it unacknowledged and close ([MQTT-3.3.5-2]).
   if (!conn.v5) return conn.close(why);
-  ack(conn, d, reason, reasonString);
+  // Only a code MQTT 5 §3.4.2.1 / §3.5.2.1 allows, and a failure: a refusal must not read as a
+  // success (0x10). A substituted code says the original reason in the Reason String.
+  let code = pubackReason(reason);
+  if (code < 0x80) code = RC.UNSPECIFIED;
+  ack(conn, d, code, reasonString ?? (code === reason ? undefined : reasonName(reason)));
 }
 
 /** Turn an async failure of the authorization hook into a refusal instead of a crash. */
