@@ -58,12 +58,12 @@ describe('verifyClientCertificate', () => {
     const { issuing, issued } = await setup();
     await rejectsWith(
       ca.verifyClientCertificate(issued.certPem, issuing.certPem, issued.notAfter + 1000),
-      'certificate_invalid',
+      'certificate_expired',
       /^expired/,
     );
     await rejectsWith(
       ca.verifyClientCertificate(issued.certPem, issuing.certPem, issued.notBefore - DAY),
-      'certificate_invalid',
+      'certificate_expired',
       /^not yet valid/,
     );
     // Within the 5-minute backdating the certificate is already valid.
