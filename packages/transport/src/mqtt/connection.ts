@@ -229,7 +229,15 @@ export class Connection implements SessionLink {
       return this.fail(RC.PROTOCOL_ERROR, 'packet_before_connect');
     }
     if (type === 3) {
-      if (!this.rateOk()) return this.fail(RC.MESSAGE_RATE_TOO_HIGH, 'rate_limited');
+      const wait = this.rateWait();
+      if (wait > 0) {
+        // Over `maxMessagesPerSecond`: hold this PUBLISH (and stop reading) until the next
+        // second, then handle it as usual. Throttled, not cut: see limits.ts.
+        this.engine.counters.throttled++;
+        return new Promise<void>((resolve) => setTimeout(resolve, wait).unref()).then(() =>
+          this.state === 'closed' ? undefined : this.dispatch(buf, off, start, end),
+        );
+      }
       this.engine.counters.messagesIn++;
       return handlePublish(this, header & 0x0f, buf, start, end);
     }
@@ -267,15 +275,20 @@ export class Connection implements SessionLink {
     }
   }
 
-  private rateOk(): boolean {
+  /** 0 when one more PUBLISH fits this second's budget (and counts it), else ms to wait. */
+  private rateWait(): number {
     const max = this.engine.limits.maxMessagesPerSecond;
-    if (max === 0) return true;
+    if (max === 0) return 0;
     const now = Date.now();
     if (now - this.rateWindow >= 1000) {
       this.rateWindow = now;
       this.rateCount = 0;
     }
-    return ++this.rateCount <= max;
+    if (this.rateCount < max) {
+      this.rateCount++;
+      return 0;
+    }
+    return Math.max(1, 1000 - (now - this.rateWindow));
   }
 
   /** A bad CONNECT: v5 gets a CONNACK with the reason ([MQTT-3.2.2-…]); v3.1.1 is just closed. */

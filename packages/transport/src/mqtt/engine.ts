@@ -1,106 +1,54 @@
 /**
- * The Bulwark MQTT engine: sessions, routing, retained messages, wills, limits and statistics.
+ * The Bulwark MQTT engine: connections, routing, retained messages, access changes, limits and
+ * statistics; sessions live in `session-table.ts`.
  * Transport-neutral ([STYLE.md habit 4]): listeners hand it Duplex streams.
  */
 import type { Duplex } from 'node:stream';
+import { reauthorizeSession } from './access.js';
 import { Connection } from './connection.js';
+import type {
+  ConnectionMeta,
+  DisconnectOptions,
+  InjectedMessage,
+  MqttDenial,
+  MqttEngine,
+  MqttEngineOptions,
+  MqttLogger,
+  MqttStats,
+} from './engine-api.js';
 import type { ClientIdentity, MqttHooks } from './hooks.js';
 import { DENY_ALL } from './hooks.js';
 import { resolveLimits } from './limits.js';
 import type { MqttLimits } from './limits.js';
-import { attempt, isPromise, then } from './maybe.js';
 import { createMessage } from './message.js';
 import type { Message, MessageProperties } from './message.js';
 import { RC } from './reason-codes.js';
 import { RetainedStore } from './retained.js';
-import { Session, countDrop } from './session.js';
+import { countDrop } from './session.js';
+import type { Session } from './session.js';
+import { SessionTable } from './session-table.js';
 import type { DeliveryCounters } from './session.js';
 import { TopicTree } from './topic-tree.js';
 import type { Subscription } from './topic-tree.js';
 import { checkTopicName, filterMatches } from './topics.js';
 
-/** Where a connection came from. */
-export interface ConnectionMeta {
-  remoteAddress: string;
-  /** 'tls' | 'tcp' | 'ws'. */
-  listener: string;
-  certificate?: { der: Uint8Array; subjectO?: string };
-}
-
-/** The structured logger the engine writes to (pino-compatible subset). */
-export interface MqttLogger {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
-
-/** A denied connect, publish or subscribe, reported per client. */
-export interface MqttDenial {
-  client: ClientIdentity;
-  kind: 'publish' | 'subscribe';
-  topic: string;
-  reasonCode: number;
-}
-
-/** Options of createMqttEngine. */
-export interface MqttEngineOptions {
-  /** Security hooks; an engine without them refuses everything (DENY_ALL). */
-  hooks?: MqttHooks;
-  limits?: Partial<MqttLimits>;
-  log?: MqttLogger;
-  /** Called for every denied publish or subscribe (per-device counting lives with the caller). */
-  onDenied?: (d: MqttDenial) => void;
-}
-
-/** A message injected from the hub (bus) into local subscribers. */
-export interface InjectedMessage {
-  topic: string;
-  payload: Uint8Array;
-  qos: 0 | 1 | 2;
-  retain?: boolean;
-  properties?: { contentType?: string; userProperties?: Record<string, string> };
-}
-
-/** Counters for metrics. */
-export interface MqttStats {
-  connections: number;
-  sessions: number;
-  subscriptions: number;
-  retained: number;
-  messagesIn: number;
-  messagesOut: number;
-  /** QoS 1/2 messages waiting in session queues. */
-  queued: number;
-  /** QoS 1/2 messages sent and not yet acknowledged. */
-  inflight: number;
-  /** Publishers currently held back because a subscriber's queue is full. */
-  publishersHeld: number;
-  dropped: Record<string, number>;
-  denied: { connect: number; publish: number; subscribe: number };
-  protocolErrors: Record<string, number>;
-}
-
-/** The engine's public face. */
-export interface MqttEngine {
-  /** Serve one client connection over any Duplex (TCP, TLS, WebSocket, in-memory). */
-  handle(stream: Duplex, meta: ConnectionMeta): void;
-  /** Route a message from the hub to local subscribers (no hooks). */
-  publish(msg: InjectedMessage): void;
-  /** Cut a client's live connection (v5: DISCONNECT with the reason). False if not connected. */
-  disconnect(clientId: string, reasonCode: number): boolean;
-  /**
-   * Deliver a message from the hub to one connected client only, through its own subscription
-   * matching the topic (QoS the lower of the message's and the subscription's; the retain flag as
-   * given, nothing stored). False when the client is not connected here or has no such
-   * subscription.
-   */
-  deliverTo(clientId: string, msg: InjectedMessage): boolean;
-  stats(): MqttStats;
-  /** Close every connection and stop timers. */
-  close(): Promise<void>;
-}
+export type {
+  ConnectionMeta,
+  DisconnectOptions,
+  InjectedMessage,
+  MqttDenial,
+  MqttEngine,
+  MqttEngineOptions,
+  MqttLogger,
+  MqttStats,
+} from './engine-api.js';
 
 const NOOP_LOG: MqttLogger = { warn() {}, info() {}, debug() {} };
+
+/** Loopback sources: the simulator, benchmarks and a local reverse proxy. */
+function isLoopback(addr: string): boolean {
+  return addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.');
+}
 
 /** Engine internals shared with connections and handlers. */
 export class Engine implements MqttEngine {
@@ -108,15 +56,21 @@ export class Engine implements MqttEngine {
   readonly hooks: MqttHooks;
   readonly log: MqttLogger;
   readonly tree: TopicTree<Session>;
-  readonly counters: DeliveryCounters & { messagesIn: number; publishersHeld: number } = {
+  readonly counters: DeliveryCounters & {
+    messagesIn: number;
+    publishersHeld: number;
+    throttled: number;
+  } = {
     messagesIn: 0,
     messagesOut: 0,
     queued: 0,
     publishersHeld: 0,
+    throttled: 0,
     dropped: {},
   };
   private readonly retainedStore: RetainedStore;
-  private readonly sessions = new Map<string, Session>();
+  /** Sessions by key: the authenticated principal (`ClientIdentity.id`), never a client id. */
+  readonly sessions: SessionTable = new SessionTable(this);
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly admitted = new WeakSet<Connection>();
@@ -124,12 +78,17 @@ export class Engine implements MqttEngine {
   private readonly protocolErrors: Record<string, number> = {};
   private closed = false;
 
+  /** True once `close()` was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   constructor(private readonly opts: MqttEngineOptions) {
     this.limits = resolveLimits(opts.limits);
     this.hooks = opts.hooks ?? DENY_ALL;
     this.log = opts.log ?? NOOP_LOG;
     this.tree = new TopicTree<Session>(this.limits.matchCacheSize);
-    this.retainedStore = new RetainedStore(this.limits.maxRetained);
+    this.retainedStore = new RetainedStore(this.limits.maxRetained, this.limits.maxRetainedBytes);
   }
 
   handle(stream: Duplex, meta: ConnectionMeta): void {
@@ -180,17 +139,53 @@ export class Engine implements MqttEngine {
     this.route(msg);
   }
 
-  disconnect(clientId: string, reasonCode: number): boolean {
-    const s = this.sessions.get(clientId);
-    const link = s?.link;
-    if (link === undefined || link === null) return false;
-    const conn = link as Connection;
-    conn.fail(reasonCode, 'administrative');
+  disconnect(sessionKey: string, reasonCode: number): boolean {
+    const s = this.sessions.get(sessionKey);
+    const link = s === undefined ? null : (s.link ?? s.attaching);
+    if (link === null) return false;
+    (link as Connection).fail(reasonCode, 'administrative');
     return true;
   }
 
-  deliverTo(clientId: string, m: InjectedMessage): boolean {
-    const session = this.sessions.get(clientId);
+  disconnectWhere(
+    pred: (identity: ClientIdentity) => boolean,
+    reasonCode: number,
+    opts: DisconnectOptions = {},
+  ): number {
+    let cut = 0;
+    // Every connection past authentication, including one whose resumed session is still being
+    // authorized again (not live yet).
+    for (const conn of [...this.connections]) {
+      if (conn.identity === null || conn.state === 'closed' || !pred(conn.identity)) continue;
+      // Expiry 0: the session ends with this connection ([MQTT-3.1.2-…]), will and all.
+      if (opts.endSessions === true && conn.session !== null) conn.session.expiryInterval = 0;
+      conn.fail(reasonCode, 'administrative');
+      cut++;
+    }
+    if (opts.endSessions === true) {
+      for (const s of this.sessions.all()) {
+        if (s.link === null && s.attaching === null && pred(s.identity)) this.sessions.end(s);
+      }
+    }
+    return cut;
+  }
+
+  async reauthorize(pred: (identity: ClientIdentity) => boolean): Promise<number> {
+    const jobs: Array<Promise<number>> = [];
+    for (const s of this.sessions.all()) {
+      if (!pred(s.identity)) continue;
+      jobs.push(
+        Promise.resolve(reauthorizeSession(this, s, s.identity, 'reauthorize')).then(
+          (r) => r.removed,
+        ),
+      );
+    }
+    const removed = await Promise.all(jobs);
+    return removed.reduce((a, b) => a + b, 0);
+  }
+
+  deliverTo(sessionKey: string, m: InjectedMessage): boolean {
+    const session = this.sessions.get(sessionKey);
     if (session === undefined || session.link === null) return false;
     let sub: Subscription<Session> | undefined;
     for (const s of session.subs.values()) {
@@ -224,7 +219,7 @@ export class Engine implements MqttEngine {
 
   stats(): MqttStats {
     let inflight = 0;
-    for (const s of this.sessions.values()) inflight += s.inflight.size;
+    for (const s of this.sessions.all()) inflight += s.inflight.size;
     return {
       connections: this.connections.size,
       sessions: this.sessions.size,
@@ -235,6 +230,7 @@ export class Engine implements MqttEngine {
       queued: this.counters.queued,
       inflight,
       publishersHeld: this.counters.publishersHeld,
+      throttled: this.counters.throttled,
       dropped: { ...this.counters.dropped },
       denied: { ...this.deniedCounts },
       protocolErrors: { ...this.protocolErrors },
@@ -244,11 +240,6 @@ export class Engine implements MqttEngine {
   async close(): Promise<void> {
     this.closed = true;
     for (const c of [...this.connections]) c.fail(RC.SERVER_SHUTTING_DOWN, 'engine_closed');
-    for (const s of this.sessions.values()) {
-      if (s.expiryTimer !== null) clearTimeout(s.expiryTimer);
-      if (s.willTimer !== null) clearTimeout(s.willTimer);
-      s.clear();
-    }
     this.sessions.clear();
   }
 
@@ -258,54 +249,12 @@ export class Engine implements MqttEngine {
   admitAddress(conn: Connection): boolean {
     const max = this.limits.maxConnectionsPerAddress;
     const addr = conn.meta.remoteAddress;
+    if (max === 0 || (this.opts.addressLimitExempt ?? isLoopback)(addr)) return true;
     const n = this.perAddress.get(addr) ?? 0;
     if (max > 0 && n >= max) return false;
     this.perAddress.set(addr, n + 1);
     this.admitted.add(conn);
     return true;
-  }
-
-  /**
-   * Bind an authenticated connection to its session ([MQTT-3.1.2-4]…[MQTT-3.1.2-6]), taking over a
-   * live one with the same identity ([MQTT-3.1.4-3]). Returns Session Present.
-   */
-  attachSession(
-    conn: Connection,
-    identity: ClientIdentity,
-    clean: boolean,
-    expiry: number,
-  ): boolean {
-    const key = identity.id;
-    const live = this.sessions.get(key)?.link;
-    if (live !== undefined && live !== null) {
-      // Take over: the old connection goes, with 0x8E for a v5 client.
-      (live as Connection).fail(RC.SESSION_TAKEN_OVER, 'session_taken_over');
-    }
-    let session = this.sessions.get(key);
-    let present = false;
-    if (session !== undefined && clean) {
-      // [MQTT-3.1.2-4] Clean Start discards the old session (its delayed will fires now).
-      this.endSession(session);
-      session = undefined;
-    }
-    if (session === undefined) {
-      session = new Session(key, conn.clientId, identity, this.limits, this.counters);
-      this.sessions.set(key, session);
-    } else {
-      present = true;
-      if (session.expiryTimer !== null) clearTimeout(session.expiryTimer);
-      session.expiryTimer = null;
-      // [MQTT-3.1.3-9] Reconnecting within the Will Delay Interval cancels the will.
-      if (session.willTimer !== null) clearTimeout(session.willTimer);
-      session.willTimer = null;
-      session.pendingWill = null;
-      session.identity = identity;
-      session.clientId = conn.clientId;
-    }
-    session.expiryInterval = expiry;
-    session.link = conn;
-    conn.session = session;
-    return present;
   }
 
   /** A connection finished CONNECT. */
@@ -323,93 +272,7 @@ export class Engine implements MqttEngine {
       if (n <= 0) this.perAddress.delete(addr);
       else this.perAddress.set(addr, n);
     }
-    const session = conn.session;
-    if (!wasConnected || session === null || session.link !== conn) {
-      // A taken-over connection: the will is still owed ([MQTT-3.1.4-3] ends the old connection).
-      if (wasConnected && conn.will !== null && !conn.cleanExit && conn.identity !== null) {
-        this.publishWill(conn.identity, conn.will.msg);
-      }
-      return;
-    }
-    session.link = null;
-    for (const w of [...session.waiters]) w(); // held publishers re-check (queue may now drain later)
-    const will = conn.will !== null && !conn.cleanExit ? conn.will : null;
-    const identity = conn.identity!;
-    if (session.expiryInterval === 0 || this.closed) {
-      if (will !== null) this.publishWill(identity, will.msg); // [MQTT-3.1.2-8]
-      this.endSession(session);
-    } else {
-      if (will !== null) {
-        const delay = Math.min(will.delaySeconds, session.expiryInterval);
-        if (delay === 0) this.publishWill(identity, will.msg);
-        else {
-          // [MQTT-3.1.3-9] Publish after the Will Delay Interval or at session end, whichever first.
-          session.pendingWill = { identity, msg: will.msg };
-          session.willTimer = setTimeout(() => {
-            session.willTimer = null;
-            session.pendingWill = null;
-            this.publishWill(identity, will.msg);
-          }, delay * 1000);
-          session.willTimer.unref();
-        }
-      }
-      session.expiryTimer = setTimeout(() => {
-        if (session.link === null) this.endSession(session);
-      }, session.expiryInterval * 1000);
-      session.expiryTimer.unref();
-    }
-    this.hooks.onDisconnect?.(identity, why, { clean: conn.cleanExit });
-  }
-
-  /** End a session: drop its subscriptions and queue, fire a delayed will still owed. */
-  private endSession(session: Session): void {
-    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
-    if (session.expiryTimer !== null) clearTimeout(session.expiryTimer);
-    session.expiryTimer = null;
-    if (session.willTimer !== null) {
-      // A delayed will fires at the latest when the session ends ([MQTT-3.1.3-9]).
-      clearTimeout(session.willTimer);
-      session.willTimer = null;
-      const w = session.pendingWill;
-      if (w !== null) this.publishWill(w.identity, w.msg);
-    }
-    session.pendingWill = null;
-    for (const sub of session.subs.values()) this.tree.remove(session, sub.filter, sub.group);
-    session.subs.clear();
-    const lost = session.clear();
-    if (lost > 0) countDrop(this.counters, 'session_ended', lost);
-  }
-
-  /** Publish a will: authorized like any publish, then routed (and retained if asked). */
-  private publishWill(identity: ClientIdentity, msg: Message): void {
-    const r = then(
-      attempt(() => this.hooks.authorizePublish(identity, msg.topic, msg.qos)),
-      (code): void | Promise<void> => {
-        if (code !== 0) {
-          this.denied(identity, 'publish', msg.topic, code);
-          return;
-        }
-        const hooks = this.hooks;
-        const v = hooks.onPublish?.(identity, {
-          topic: msg.topic,
-          payload: msg.payload,
-          qos: msg.qos,
-          retain: msg.retain,
-          ...(msg.props?.contentType !== undefined ? { contentType: msg.props.contentType } : {}),
-          will: true,
-        });
-        return then(v, (verdict) => {
-          if (verdict === false) return;
-          if (msg.retain) this.retain(msg);
-          this.route(msg);
-        });
-      },
-    );
-    if (isPromise(r)) {
-      r.catch((err: unknown) =>
-        this.log.warn({ err, topic: msg.topic }, 'mqtt will not published'),
-      );
-    }
+    this.sessions.connectionClosed(conn, why, wasConnected);
   }
 
   /** Store or clear a retained message. */
@@ -473,8 +336,8 @@ export class Engine implements MqttEngine {
   }
 
   /** Count a drop by reason. */
-  countDrop(reason: string): void {
-    countDrop(this.counters, reason);
+  countDrop(reason: string, n = 1): void {
+    countDrop(this.counters, reason, n);
   }
 
   /** Count a protocol-level close by reason. */
@@ -489,9 +352,15 @@ export class Engine implements MqttEngine {
   }
 
   /** Count and report a denied publish or subscribe. */
-  denied(client: ClientIdentity, kind: 'publish' | 'subscribe', topic: string, code: number): void {
+  denied(
+    client: ClientIdentity,
+    kind: 'publish' | 'subscribe',
+    topic: string,
+    code: number,
+    cause: MqttDenial['cause'],
+  ): void {
     this.deniedCounts[kind]++;
-    this.opts.onDenied?.({ client, kind, topic, reasonCode: code });
+    this.opts.onDenied?.({ client, kind, topic, reasonCode: code, cause });
   }
 }
 

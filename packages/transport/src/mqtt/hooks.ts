@@ -7,8 +7,14 @@
 
 /** What the engine knows about a connecting client. */
 export interface ConnectInfo {
+  /**
+   * The client identifier as the client sent it; '' when it sent none (the hook may then assign
+   * one, see `ClientIdentity.clientId`). Client-chosen: never an identity on its own.
+   */
   clientId: string;
   protocolVersion: 3 | 4 | 5;
+  /** Clean Start (v5) / Clean Session (v3.1.1). */
+  clean: boolean;
   username?: string;
   password?: Uint8Array;
   /** The verified-by-TLS client certificate, when the transport is TLS and one was presented. */
@@ -20,9 +26,35 @@ export interface ConnectInfo {
 
 /** A connected client as the hooks identify it; `principal` is opaque to the engine. */
 export interface ClientIdentity {
-  /** Stable id the engine keys sessions on (e.g. the device id). */
+  /**
+   * The session key: the authenticated principal (e.g. org + device, or org + API key + client
+   * id), never the client-chosen identifier alone. The engine keys, resumes and takes over
+   * sessions by this and nothing else, and `disconnect` / `deliverTo` address it. Not empty.
+   */
   id: string;
+  /**
+   * The client identifier to use when the client sent an empty one (e.g. a device's own id):
+   * v5 gets it as the Assigned Client Identifier ([MQTT-3.2.2-16]); a v3.1.1 client with Clean
+   * Session 0 is accepted with it instead of being refused ([MQTT-3.1.3-8]). Ignored when the
+   * client sent an identifier.
+   */
+  clientId?: string;
   principal: unknown;
+}
+
+/** Why authorizeSubscribe is asked. */
+export interface SubscribeContext {
+  /**
+   * The share name of a shared subscription (`$share/{group}/{filter}`, MQTT 5 §4.8.2): the hook
+   * is given the filter inside the share, so one ACL decides for shared and plain alike.
+   */
+  group: string | null;
+  /**
+   * 'subscribe': a SUBSCRIBE packet; 'resume': a held subscription of a session resumed with
+   * Clean Start 0 (checked again before anything is delivered); 'reauthorize': an access change
+   * (`engine.reauthorize`).
+   */
+  cause: 'subscribe' | 'resume' | 'reauthorize';
 }
 
 /** MQTT 5 reason codes the hooks may answer with (v3.1.1 mapping is the engine's job). */
@@ -60,8 +92,18 @@ export interface MqttHooks {
   authenticate(info: ConnectInfo): Maybe<ClientIdentity | { refuse: ConnectRefusal }>;
   /** May this client publish to this topic? (0 = allow, else an MQTT 5 reason code, e.g. 0x87.) */
   authorizePublish(client: ClientIdentity, topic: string, qos: 0 | 1 | 2): Maybe<number>;
-  /** May this client subscribe with this filter? (granted QoS 0–2, or a reason code ≥ 0x80.) */
-  authorizeSubscribe(client: ClientIdentity, filter: string, qos: 0 | 1 | 2): Maybe<number>;
+  /**
+   * May this client subscribe with this filter? (granted QoS 0–2, or a reason code ≥ 0x80.) For a
+   * shared subscription `filter` is the topic filter inside `$share/{group}/` and `ctx.group`
+   * names the group. Asked again for every held subscription when a session is resumed and on
+   * `engine.reauthorize`: an answer is never kept beyond the next access change.
+   */
+  authorizeSubscribe(
+    client: ClientIdentity,
+    filter: string,
+    qos: 0 | 1 | 2,
+    ctx: SubscribeContext,
+  ): Maybe<number>;
   /**
    * Called for every authorized publish before it is routed; for QoS 1/2 the engine sends PUBACK /
    * PUBREC only after this resolves (that is where durability lives). Rejecting it refuses the
@@ -76,7 +118,8 @@ export interface MqttHooks {
   /**
    * A SUBSCRIBE was granted: called after the SUBACK and the retained messages were sent, so a
    * message the hook delivers now reaches the new subscription (e.g. a device's pending commands).
-   * Also called after CONNACK with the subscriptions a resumed session still holds.
+   * Also called after CONNACK with the subscriptions a resumed session still holds once they were
+   * authorized again. Plain (non-shared) subscriptions only: `deliverTo` never uses a shared one.
    */
   onSubscribed?(client: ClientIdentity, subscriptions: readonly GrantedSubscription[]): void;
 }

@@ -2,13 +2,14 @@
 export { createMqttEngine } from './engine.js';
 export type {
   ConnectionMeta,
+  DisconnectOptions,
   InjectedMessage,
   MqttDenial,
   MqttEngine,
   MqttEngineOptions,
   MqttLogger,
   MqttStats,
-} from './engine.js';
+} from './engine-api.js';
 export { DENY_ALL, MqttRefusal } from './hooks.js';
 export type {
   ClientIdentity,
@@ -17,6 +18,7 @@ export type {
   GrantedSubscription,
   InboundPublish,
   MqttHooks,
+  SubscribeContext,
 } from './hooks.js';
 export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
 export type { MqttLimits } from './limits.js';

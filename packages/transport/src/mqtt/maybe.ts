@@ -21,3 +21,8 @@ export function attempt<T>(f: () => Maybe<T>): Maybe<T> {
     return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
 }
+
+/** All of `vs`, now when every one is a value, else as one promise (order kept). */
+export function all<T>(vs: ReadonlyArray<Maybe<T>>): Maybe<T[]> {
+  return vs.some(isPromise) ? Promise.all(vs) : ([...vs] as T[]);
+}

@@ -1,12 +1,16 @@
-/** Retained messages ([MQTT-3.3.1-5]…[MQTT-3.3.1-11]): one per topic, bounded in count. */
+/** Retained messages ([MQTT-3.3.1-5]…[MQTT-3.3.1-11]): one per topic, bounded in count and bytes. */
 import type { Message } from './message.js';
 import { filterMatches } from './topics.js';
 
 /** The retained-message store of one engine (in memory; nothing persisted). */
 export class RetainedStore {
   private readonly byTopic = new Map<string, Message>();
+  private bytes = 0;
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly maxBytes: number,
+  ) {}
 
   get size(): number {
     return this.byTopic.size;
@@ -17,13 +21,22 @@ export class RetainedStore {
    * ([MQTT-3.3.1-6], [MQTT-3.3.1-7]). Returns false when the store is full (a new topic is refused).
    */
   set(msg: Message): boolean {
+    const old = this.byTopic.get(msg.topic);
     if (msg.payload.length === 0) {
-      this.byTopic.delete(msg.topic);
+      if (old !== undefined) this.forget(old);
       return true;
     }
-    if (!this.byTopic.has(msg.topic) && this.byTopic.size >= this.max) return false;
+    if (old === undefined && this.byTopic.size >= this.max) return false;
+    const grow = size(msg) - (old === undefined ? 0 : size(old));
+    if (grow > 0 && this.bytes + grow > this.maxBytes) return false;
     this.byTopic.set(msg.topic, msg);
+    this.bytes += grow;
     return true;
+  }
+
+  private forget(m: Message): void {
+    this.byTopic.delete(m.topic);
+    this.bytes -= size(m);
   }
 
   /** The retained messages matching a filter, dropping expired ones ([MQTT-3.3.2-5]). */
@@ -34,7 +47,7 @@ export class RetainedStore {
     if (exact) {
       const m = this.byTopic.get(filter);
       if (m !== undefined) {
-        if (m.expiresAt > 0 && m.expiresAt <= now) this.byTopic.delete(filter);
+        if (m.expiresAt > 0 && m.expiresAt <= now) this.forget(m);
         else out.push(m);
       }
       return out;
@@ -42,11 +55,16 @@ export class RetainedStore {
     for (const [topic, m] of this.byTopic) {
       if (!filterMatches(filter, topic)) continue;
       if (m.expiresAt > 0 && m.expiresAt <= now) {
-        this.byTopic.delete(topic);
+        this.forget(m);
         continue;
       }
       out.push(m);
     }
     return out;
   }
+}
+
+/** What a retained message counts against `maxRetainedBytes`: its payload and topic. */
+function size(m: Message): number {
+  return m.payload.length + m.topicBuf.length;
 }

@@ -47,6 +47,11 @@ export function countDrop(c: DeliveryCounters, reason: string, n = 1): void {
 /** One client's session. */
 export class Session {
   link: SessionLink | null = null;
+  /**
+   * A connection that is taking this session up but is not live yet (its held subscriptions are
+   * being authorized again): until then nothing is sent, QoS 1/2 messages wait in the queue.
+   */
+  attaching: SessionLink | null = null;
   readonly subs = new Map<string, Subscription<Session>>();
   /** Outbound packet id → message awaiting PUBACK / PUBREC / PUBCOMP. */
   readonly inflight = new Map<number, Pending>();
@@ -214,6 +219,35 @@ export class Session {
       }
     }
     this.pump();
+  }
+
+  /**
+   * Drop queued messages, and sent but unacknowledged ones (a released QoS 2 message was
+   * delivered already and stays), whose topic `keep` refuses: a subscription that was taken away
+   * delivers nothing more, not even what was waiting for it. Returns how many were dropped.
+   */
+  purge(keep: (topic: string) => boolean): number {
+    let dropped = 0;
+    const rest: Pending[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const item = this.queue[i]!;
+      if (keep(item.msg.topic)) rest.push(item);
+      else {
+        dropped++;
+        this.queuedBytes -= item.msg.payload.length;
+        this.counters.queued--;
+      }
+    }
+    this.queue = rest;
+    this.head = 0;
+    for (const [id, item] of this.inflight) {
+      if (!item.released && !keep(item.msg.topic)) {
+        this.inflight.delete(id);
+        dropped++;
+      }
+    }
+    if (dropped > 0) this.pump();
+    return dropped;
   }
 
   /** Forget everything queued (session end); returns how many queued messages were discarded. */

@@ -141,7 +141,11 @@ describe('CONNECT: client identifiers and sessions', () => {
 
 describe('CONNECT: limits', () => {
   it('connections per source address are bounded (v5 0x97 Quota exceeded, v3.1.1 3)', async () => {
-    const b = await startBroker({ limits: { maxConnectionsPerAddress: 2 } });
+    // Loopback is exempt by default; this test counts it like any other address.
+    const b = await startBroker({
+      limits: { maxConnectionsPerAddress: 2 },
+      addressLimitExempt: () => false,
+    });
     try {
       const a = await connect(b.port, { clientId: 'a' });
       const c = await connect(b.port, { clientId: 'c' });

@@ -112,3 +112,39 @@ export class RawClient {
     this.socket.destroy();
   }
 }
+
+/**
+ * A CONNECT written by hand, for what mqtt-packet will not generate: an empty client id with
+ * Clean Start / Clean Session 0 ([MQTT-3.1.3-8] is the server's to decide, not the encoder's).
+ */
+export function connectBytes(o: {
+  version: 4 | 5;
+  clientId: string;
+  clean: boolean;
+  username?: string;
+  password?: string;
+  sessionExpiry?: number;
+}): Buffer {
+  const str = (v: string): Buffer => {
+    const b = Buffer.from(v, 'utf8');
+    return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+  };
+  let flags = o.clean ? 0x02 : 0;
+  if (o.username !== undefined) flags |= 0x80;
+  if (o.password !== undefined) flags |= 0x40;
+  const parts = [str('MQTT'), Buffer.from([o.version, flags, 0, 30])];
+  if (o.version === 5) {
+    const e = o.sessionExpiry ?? 0;
+    parts.push(
+      e > 0
+        ? Buffer.from([5, 0x11, e >>> 24, (e >>> 16) & 0xff, (e >>> 8) & 0xff, e & 0xff])
+        : Buffer.from([0]),
+    );
+  }
+  parts.push(str(o.clientId));
+  if (o.username !== undefined) parts.push(str(o.username));
+  if (o.password !== undefined) parts.push(str(o.password));
+  const body = Buffer.concat(parts);
+  if (body.length > 127) throw new Error('connectBytes: keep it short');
+  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+}

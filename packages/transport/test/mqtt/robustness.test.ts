@@ -17,6 +17,7 @@ describe('Flood with a subscriber that stops reading', () => {
     async () => {
       const b = await startBroker({
         limits: {
+          maxMessagesPerSecond: 0, // a flood: no per-connection throttle
           maxQueuedMessages: 2000,
           socketHighWaterMark: 64 * 1024,
           backpressureTimeoutMs: 1000,

@@ -7,7 +7,9 @@ import type { ConnackProperties } from '../codec/packets.js';
 import { encodeConnack } from '../codec/packets.js';
 import { createMessage } from '../message.js';
 import type { MessageProperties } from '../message.js';
-import { attempt, then } from '../maybe.js';
+import { attempt, isPromise, then } from '../maybe.js';
+import type { Maybe } from '../maybe.js';
+import { reauthorizeSession } from '../access.js';
 import { RC, v3ConnackCode } from '../reason-codes.js';
 import { badChars, checkTopicName } from '../topics.js';
 
@@ -33,20 +35,10 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void | Promi
   const v5 = version === 5;
   const props = p.properties ?? {};
   const clean = p.clean !== false;
-  let clientId = p.clientId;
-  let assigned: string | undefined;
-  if (clientId.length === 0) {
-    if (v5) {
-      // [MQTT-3.1.3-6] / [MQTT-3.2.2-16] Assign an identifier and return it.
-      clientId = assigned = `bulwark-${randomUUID()}`;
-    } else if (version === 4 && clean) {
-      // [MQTT-3.1.3-6] v3.1.1 allows an empty id with Clean Session 1; we make one up.
-      clientId = `bulwark-${randomUUID()}`;
-    } else {
-      // [MQTT-3.1.3-8] Empty id with Clean Session 0: identifier rejected.
-      return refuseConnect(conn, RC.CLIENT_ID_NOT_VALID, 'client_id_rejected');
-    }
-  } else if (badChars(clientId) || clientId.includes('\uFFFD')) {
+  // An empty identifier is decided after authentication: the hook may assign one (a device's own
+  // id), so "no id" from a device means "my device id" (see `identify`).
+  const clientId = p.clientId;
+  if (!validClientId(clientId, true)) {
     // Control characters and ill-formed UTF-8 in the identifier: 0x85 (v5) / 0x02 (v3.1.1).
     return refuseConnect(conn, RC.CLIENT_ID_NOT_VALID, 'client_id_rejected');
   }
@@ -115,6 +107,7 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void | Promi
   const info = {
     clientId,
     protocolVersion: version,
+    clean,
     remoteAddress: conn.meta.remoteAddress,
     listener: conn.meta.listener,
     ...(p.username !== undefined ? { username: p.username } : {}),
@@ -122,43 +115,101 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void | Promi
     ...(conn.meta.certificate !== undefined ? { certificate: conn.meta.certificate } : {}),
   };
   const authn = attempt(() => engine.hooks.authenticate(info));
-  const done = then(authn, (r: ClientIdentity | { refuse: ConnectRefusal }) => {
+  const done = then(authn, (r: ClientIdentity | { refuse: ConnectRefusal }): Maybe<void> => {
     if (conn.state === 'closed') return;
     if ('refuse' in r) return refuseConnect(conn, r.refuse, 'authentication_refused');
+    const id = identify(conn, clientId, clean, r);
+    if (typeof id === 'string') return refuseConnect(conn, RC.CLIENT_ID_NOT_VALID, id);
+    if (!engine.sessions.hasRoom(r.id)) {
+      // `maxSessions`: no room for another session (live or offline) in this engine.
+      return refuseConnect(conn, RC.QUOTA_EXCEEDED, 'sessions_full');
+    }
+    conn.clientId = id.clientId;
     conn.identity = r;
-    const present = engine.attachSession(conn, r, clean, expiry);
-    // Announce our limits (MQTT 5 §3.2.2.3); defaults (QoS 2, retain, wildcards…) are implied.
-    if (v5) {
-      connack.receiveMaximum = limits.receiveMaximum;
-      connack.maximumPacketSize = limits.maxPacketSize;
-      connack.topicAliasMaximum = limits.topicAliasMaximum;
-      if (assigned !== undefined) connack.assignedClientIdentifier = assigned;
-    }
-    // [MQTT-3.2.2-2] Session Present is 1 only when a session was resumed (MQTT 3.1 has no flag).
-    const ack = encodeConnack(present && version !== 3, 0, v5, connack);
-    if (ack.length > conn.clientMaxPacket) {
-      // [MQTT-3.1.2-24] Not even CONNACK fits the client's Maximum Packet Size: close.
-      return conn.close('client_max_packet_too_small');
-    }
-    conn.write(ack);
-    conn.state = 'connected';
-    conn.startKeepAlive(keepAlive);
-    engine.connected(conn, r);
-    if (present) {
-      conn.session!.resume();
-      // A resumed session's subscriptions hold without a new SUBSCRIBE: tell the hooks too.
-      const held: GrantedSubscription[] = [];
-      for (const s of conn.session!.subs.values())
-        if (s.group === null) held.push({ filter: s.raw, qos: s.qos });
-      if (held.length > 0) engine.hooks.onSubscribed?.(r, held);
-    }
+    const present = engine.sessions.attach(conn, r, clean, expiry);
+    // A resumed session's subscriptions are authorized again before anything is delivered
+    // (DESIGN.md §4.1): the session is not live until the hook has answered for each of them.
+    const held = present
+      ? reauthorizeSession(engine, conn.session!, r, 'resume', () => conn.state !== 'closed')
+      : null;
+    return then(held, (re) => {
+      if (conn.state === 'closed') return;
+      // Announce our limits (MQTT 5 §3.2.2.3); defaults (QoS 2, retain, wildcards…) are implied.
+      if (v5) {
+        connack.receiveMaximum = limits.receiveMaximum;
+        connack.maximumPacketSize = limits.maxPacketSize;
+        connack.topicAliasMaximum = limits.topicAliasMaximum;
+        if (id.assigned) connack.assignedClientIdentifier = id.clientId;
+      }
+      // [MQTT-3.2.2-2] Session Present is 1 only when a session was resumed (MQTT 3.1 has no flag).
+      const ack = encodeConnack(present && version !== 3, 0, v5, connack);
+      if (ack.length > conn.clientMaxPacket) {
+        // [MQTT-3.1.2-24] Not even CONNACK fits the client's Maximum Packet Size: close.
+        return conn.close('client_max_packet_too_small');
+      }
+      conn.write(ack);
+      engine.sessions.goLive(conn);
+      conn.state = 'connected';
+      conn.startKeepAlive(keepAlive);
+      engine.connected(conn, r);
+      if (re !== null) {
+        conn.session!.resume();
+        // The held subscriptions that are still allowed hold without a new SUBSCRIBE: tell the
+        // hooks too (plain ones: shared subscriptions are not `deliverTo`'s).
+        const kept: GrantedSubscription[] = [];
+        for (const s of re.kept) if (s.group === null) kept.push({ filter: s.raw, qos: s.qos });
+        if (kept.length > 0) engine.hooks.onSubscribed?.(r, kept);
+      }
+    });
   });
-  if (done instanceof Promise) {
+  if (isPromise(done)) {
     return done.catch((err: unknown) => {
-      engine.log.warn({ err, clientId }, 'mqtt authenticate hook failed');
+      engine.log.warn({ err, clientId }, 'mqtt authenticate or authorizeSubscribe hook failed');
+      // The session (if one was attached) stays as it was: nothing was delivered from it.
       if (conn.state !== 'closed') refuseConnect(conn, RC.SERVER_UNAVAILABLE, 'authenticate_error');
     });
   }
+}
+
+/** The client identifier a connection goes by, and whether the server assigned it. */
+interface Identified {
+  clientId: string;
+  assigned: boolean;
+}
+
+/**
+ * Decide the client identifier once the client is authenticated; a string is the refusal's
+ * reason (0x85 / v3.1.1 return code 2). The identifier is only a name: the session key is
+ * `identity.id`.
+ */
+function identify(
+  conn: Connection,
+  sent: string,
+  clean: boolean,
+  identity: ClientIdentity,
+): Identified | string {
+  // The session key must name a principal; an empty one would make every such client one session.
+  if (typeof identity.id !== 'string' || identity.id === '') return 'no_session_key';
+  if (sent !== '') return { clientId: sent, assigned: false };
+  const version = conn.protocolVersion;
+  if (identity.clientId !== undefined) {
+    if (!validClientId(identity.clientId, false)) return 'assigned_client_id_invalid';
+    // [MQTT-3.2.2-16] v5 learns it as the Assigned Client Identifier. v3.1.1 with Clean Session 0
+    // is accepted too (a deliberate difference from [MQTT-3.1.3-8], decision record 0014): the
+    // principal, not the missing identifier, names the session.
+    return { clientId: identity.clientId, assigned: version === 5 };
+  }
+  // [MQTT-3.1.3-6] / [MQTT-3.2.2-16] v5, and v3.1.1 with Clean Session 1: we make one up.
+  if (version === 5) return { clientId: `bulwark-${randomUUID()}`, assigned: true };
+  if (version === 4 && clean) return { clientId: `bulwark-${randomUUID()}`, assigned: false };
+  // [MQTT-3.1.3-8] Empty id with Clean Session 0 (or MQTT 3.1): identifier rejected.
+  return 'client_id_rejected';
+}
+
+/** A client identifier we accept: UTF-8 without control characters, at most 65,535 bytes. */
+function validClientId(id: string, mayBeEmpty: boolean): boolean {
+  if (id.length === 0) return mayBeEmpty;
+  return !badChars(id) && !id.includes('\uFFFD') && Buffer.byteLength(id) <= 0xffff;
 }
 
 /** mqtt-packet gives repeated user properties as arrays; keep them as ordered pairs. */

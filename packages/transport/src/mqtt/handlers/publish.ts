@@ -83,7 +83,7 @@ export function handlePublish(
     d,
     then(authz, (code) => {
       if (code !== 0) {
-        engine.denied(identity, 'publish', topic, code);
+        engine.denied(identity, 'publish', topic, code, 'request');
         if (!v5) {
           // Deliberate v3.1.1 choice ([MQTT-3.3.5-2] allows either): acknowledge normally and
           // discard, so a misconfigured device does not fall into a reconnect loop.

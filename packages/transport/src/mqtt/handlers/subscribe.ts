@@ -1,7 +1,7 @@
 /** SUBSCRIBE → authorize each filter → SUBACK → retained messages (MQTT 5 §3.8, §3.9). */
 import type { ISubscribePacket } from 'mqtt-packet';
 import type { Connection } from '../connection.js';
-import type { GrantedSubscription } from '../hooks.js';
+import type { GrantedSubscription, SubscribeContext } from '../hooks.js';
 import { encodeSuback } from '../codec/packets.js';
 import { attempt, then } from '../maybe.js';
 import type { Maybe } from '../maybe.js';
@@ -61,10 +61,15 @@ export function handleSubscribe(conn: Connection, p: ISubscribePacket): void | P
       codes.push(v5 ? RC.QUOTA_EXCEEDED : 0x80);
       return step(i + 1);
     }
-    const decision = attempt(() => engine.hooks.authorizeSubscribe(identity, s.topic, s.qos));
+    // One ACL for shared and plain subscriptions: the hook sees the filter inside
+    // `$share/{group}/` and is told the group (MQTT 5 §4.8.2).
+    const ctx: SubscribeContext = { group: parsed.group, cause: 'subscribe' };
+    const decision = attempt(() =>
+      engine.hooks.authorizeSubscribe(identity, parsed.filter, s.qos, ctx),
+    );
     const next = then(decision, (granted) => {
       if (granted >= 0x80 || granted < 0) {
-        engine.denied(identity, 'subscribe', s.topic, granted);
+        engine.denied(identity, 'subscribe', s.topic, granted, 'request');
         // v5: the hook's reason (e.g. 0x87); v3.1.1: 0x80 Failure ([MQTT-3.9.3-…]).
         codes.push(v5 ? granted : 0x80);
         return step(i + 1);
