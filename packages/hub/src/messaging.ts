@@ -138,7 +138,7 @@ export async function startBrokers(d: {
     path: '/mqtt',
     maxPayload: config.maxPayloadBytes + 64 * 1024,
   });
-  const live = mqttLiveSessions(engine, hooks);
+  const live = mqttLiveSessions(engine);
 
   const unsubscribe = await d.bus.subscribe((env) => {
     if (env.origin === d.nodeId && env.protocol === 'mqtt') return;

@@ -5,6 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import tls from 'node:tls';
 import mqtt, { type MqttClient } from 'mqtt';
 import { generateDeviceKeyAndCsr } from '@bulwark/sdk';
 import { PASSWORD, setupOwner, startTestHub, type TestHub } from './helpers.js';
@@ -270,5 +272,85 @@ describe('sessions belong to their principal; access changes reach live sessions
     const alerts = await a.api.alerts.list({ deviceId: d.id });
     const kinds = alerts.items.map((x) => x.kind);
     assert.deepEqual(kinds, ['credential_conflict']);
+  });
+
+  it('an empty client id from a device means its device id (MQTT 5 assigns it; 3.1.1 keeps a session)', async () => {
+    const d = await device('anonymous-id');
+    const v5 = track(
+      mqtt.connect(`mqtts://127.0.0.1:${t.hub.info.mqttPort}`, {
+        ca: t.ca,
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        username: d.id,
+        password: d.key,
+        clientId: '',
+      }),
+    );
+    const connack = await new Promise<{ properties?: { assignedClientIdentifier?: string } }>(
+      (resolve, reject) => {
+        v5.once('connect', resolve);
+        v5.once('error', reject);
+      },
+    );
+    assert.equal(connack.properties?.assignedClientIdentifier, d.id);
+    v5.end(true);
+    // MQTT 3.1.1, Clean Session 0 and an empty client id (MQTT.js will not send that): a raw
+    // CONNECT, answered with CONNACK return code 0 instead of 0x02 Identifier rejected.
+    const str = (x: string) => {
+      const b = Buffer.from(x);
+      return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+    };
+    const body = Buffer.concat([
+      str('MQTT'),
+      Buffer.from([4, 0xc0, 0, 30]), // level 4; username + password, Clean Session 0; keep-alive 30 s
+      str(''),
+      str(d.id),
+      str(d.key),
+    ]);
+    const socket = tls.connect({ host: '127.0.0.1', port: t.hub.info.mqttPort, ca: t.ca });
+    await once(socket, 'secureConnect');
+    socket.write(Buffer.concat([Buffer.from([0x10, body.length]), body]));
+    const [ack] = (await once(socket, 'data')) as [Buffer];
+    socket.destroy();
+    assert.deepEqual([...ack.subarray(0, 4)], [0x20, 0x02, 0x00, 0x00]);
+  });
+
+  it("a resumed session's subscriptions are authorized again: a right removed while offline delivers nothing", async () => {
+    const d = await device('resumer');
+    const w = await device('resumer-feed');
+    const first = await asDevice(d, { clean: false, properties: { sessionExpiryInterval: 300 } });
+    assert.deepEqual(await subscribe(first, topic('resume'), 1), [1]);
+    first.end(true);
+    await new Promise((r) => setTimeout(r, 100));
+    const pub = await asDevice(w);
+    assert.equal(await publish(pub, topic('resume'), 'queued before the change'), 0);
+    // A change this node never heard of (made on a node cut off from the events): written to the
+    // store behind the services, and the cached right expired.
+    await t.hub.storage.channels.connect({
+      orgId: a.orgId,
+      channelId,
+      clientType: 'device',
+      clientId: d.id,
+      publish: true,
+      subscribe: false,
+      createdAt: Date.now(),
+    });
+    t.hub.services.messaging.forgetRights(channelId, { type: 'device', id: d.id });
+    const back = track(
+      mqtt.connect(`mqtts://127.0.0.1:${t.hub.info.mqttPort}`, {
+        ca: t.ca,
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        username: d.id,
+        password: d.key,
+        clientId: d.id,
+        clean: false,
+        properties: { sessionExpiryInterval: 300 },
+      }),
+    );
+    const none = silent(back, 800);
+    await new Promise((r) => back.once('connect', r));
+    assert.equal(await publish(pub, topic('resume'), 'after the change'), 0);
+    assert.ok(await none, 'neither the queued message nor a new one is delivered');
   });
 });

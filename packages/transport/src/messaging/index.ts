@@ -2,7 +2,6 @@ export {
   hubMqttHooks,
   type DevicePlaneHook,
   type HubClient,
-  type HubMqttHooks,
   type MqttHookServices,
 } from './mqtt-hooks.js';
 export { admissionConnectCode } from './admission-codes.js';

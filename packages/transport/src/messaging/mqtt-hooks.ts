@@ -91,12 +91,6 @@ export interface MqttHookServices {
   devicePlane?: DevicePlaneHook;
 }
 
-/** The hooks plus what the hub needs to act on its live sessions. */
-export interface HubMqttHooks extends MqttHooks {
-  /** The clients connected right now, by connection (session id). */
-  readonly live: ReadonlyMap<string, HubClient>;
-}
-
 const client = (c: ClientIdentity) => c.principal as HubClient;
 
 /** The credential a CONNECT carries, or a refusal code when it carries none. */
@@ -120,8 +114,7 @@ function credentialOf(info: ConnectInfo): EdgeCredential | ConnectRefusal {
  * they are connected to, within what their state opens (policy.ts); everything else is denied.
  * Every publish to a channel goes through messaging's ingest before it is acknowledged.
  */
-export function hubMqttHooks(s: MqttHookServices): HubMqttHooks {
-  const live = new Map<string, HubClient>();
+export function hubMqttHooks(s: MqttHookServices): MqttHooks {
   /** The connection most recently admitted per session key (to name a take-over's newcomer). */
   const newest = new Map<string, HubClient>();
   const now = () => Date.now();
@@ -140,7 +133,6 @@ export function hubMqttHooks(s: MqttHookServices): HubMqttHooks {
   };
 
   return {
-    live,
     async authenticate(info) {
       const transport: EdgeTransport = info.listener === 'ws' ? 'mqtt-ws' : 'mqtt';
       let principal: EdgePrincipal;
@@ -251,7 +243,6 @@ export function hubMqttHooks(s: MqttHookServices): HubMqttHooks {
 
     onConnect: (c) => {
       const who = client(c);
-      live.set(who.sessionId, who);
       s.onConnect?.(who);
       if (who.type !== 'device') return;
       s.events?.emit({
@@ -268,7 +259,6 @@ export function hubMqttHooks(s: MqttHookServices): HubMqttHooks {
     },
     onDisconnect: (c, reason, info) => {
       const who = client(c);
-      live.delete(who.sessionId);
       if (newest.get(c.id) === who) newest.delete(c.id);
       s.onDisconnect?.(who, reason);
       if (who.type !== 'device') return;
