@@ -344,3 +344,38 @@ describe('disconnectWhere: cutting every connection of a principal', () => {
     }
   });
 });
+
+describe('a connection cut while a hook is answering', () => {
+  it('has its publish not taken and its subscription not added', async () => {
+    const published: string[] = [];
+    const slow = <T>(v: T): Promise<T> => new Promise((r) => setTimeout(() => r(v), 150));
+    const hooks: MqttHooks = {
+      authenticate: (info) => ({ id: `A/${info.clientId}`, principal: { org: 'A' } }),
+      authorizePublish: () => slow(0),
+      authorizeSubscribe: (_c, _f, qos) => slow(qos),
+      onPublish: (_c, m) => {
+        published.push(m.topic);
+      },
+    };
+    const b = await startBroker({ hooks });
+    try {
+      const pub = await RawClient.connect(b.port, 'p', 5);
+      const sub = await RawClient.connect(b.port, 's', 5);
+      pub.send({ cmd: 'publish', topic: 'late/p', payload: 'x', qos: 1, messageId: 1 });
+      sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'late/#', qos: 1 }] });
+      await sleep(30);
+      assert.equal(
+        b.engine.disconnectWhere(() => true, 0x98, { endSessions: true }),
+        2,
+      );
+      await sleep(300);
+      assert.deepEqual(published, [], 'onPublish not called for a cut connection');
+      const stats = b.engine.stats();
+      assert.equal(stats.subscriptions, 0, 'no subscription left behind');
+      assert.equal(stats.sessions, 0);
+      assert.equal(stats.dropped.connection_closed, 1);
+    } finally {
+      await b.close();
+    }
+  });
+});

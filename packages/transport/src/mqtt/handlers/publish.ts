@@ -82,6 +82,8 @@ export function handlePublish(
     conn,
     d,
     then(authz, (code) => {
+      // Cut while the hook answered (e.g. an access change): nothing more is taken from it.
+      if (conn.state === 'closed') return countDrop(engine.counters, 'connection_closed');
       if (code !== 0) {
         engine.denied(identity, 'publish', topic, code, 'request');
         if (!v5) {
@@ -141,6 +143,7 @@ function admit(
 function accept(conn: Connection, d: DecodedPublish, msg: Message): void | Promise<void> {
   const engine = conn.engine;
   const hooks = engine.hooks;
+  if (conn.state === 'closed') return countDrop(engine.counters, 'connection_closed');
   let verdict: void | false | Promise<void | false> = undefined;
   if (hooks.onPublish !== undefined) {
     const inbound: InboundPublish = {

@@ -68,6 +68,9 @@ export function handleSubscribe(conn: Connection, p: ISubscribePacket): void | P
       engine.hooks.authorizeSubscribe(identity, parsed.filter, s.qos, ctx),
     );
     const next = then(decision, (granted) => {
+      // Cut while the hook answered: no subscription is added to a session that may have ended
+      // (it would be a subscription nobody can remove).
+      if (conn.state === 'closed') return;
       if (granted >= 0x80 || granted < 0) {
         engine.denied(identity, 'subscribe', s.topic, granted, 'request');
         // v5: the hook's reason (e.g. 0x87); v3.1.1: 0x80 Failure ([MQTT-3.9.3-…]).
