@@ -186,8 +186,11 @@ describe('twin and commands (the test plays the hub)', () => {
     await hub.stop();
     await waitFor(() => !agent.connected, 'agent offline');
     release();
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(agent.status().queue.control.messages >= 1, 'the outcome waits in the queue');
+    // The outcome is written to the on-disk queue (a loaded machine takes more than a tick).
+    await waitFor(
+      () => agent.status().queue.control.messages >= 1,
+      'the outcome waits in the queue',
+    );
     await hub.restart();
     await agent.whenConnected(10_000);
     const s = await finalStatus('c-slow');

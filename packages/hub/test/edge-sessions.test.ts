@@ -353,4 +353,27 @@ describe('sessions belong to their principal; access changes reach live sessions
     assert.equal(await publish(pub, topic('resume'), 'after the change'), 0);
     assert.ok(await none, 'neither the queued message nor a new one is delivered');
   });
+
+  it('shared subscriptions work on the secured listeners under the same channel rights', async () => {
+    const reader = await appKey('shared-reader');
+    const outsider = await a.api.apiKeys.create({
+      name: 'no-rights',
+      permissions: ['devices:read'],
+    });
+    const share = `$share/workers/${topic('shared')}`;
+    const w1 = track(await connectTls(t, { username: 'a', password: reader.key, clientId: 'w1' }));
+    const w2 = track(await connectWs(t, { username: 'a', password: reader.key, clientId: 'w2' }));
+    const nope = track(
+      await connectTls(t, { username: 'a', password: outsider.key, clientId: 'nope' }),
+    );
+    assert.deepEqual(await subscribe(w1, share, 1), [1]);
+    assert.deepEqual(await subscribe(w2, share, 1), [1]);
+    assert.deepEqual(await subscribe(nope, share, 1), [0x87]);
+    const got: string[] = [];
+    for (const w of [w1, w2]) w.on('message', (_t, p) => got.push(p.toString()));
+    const feed = await asDevice(await device('shared-feed'));
+    for (let i = 0; i < 4; i++) assert.equal(await publish(feed, topic('shared'), `m${i}`), 0);
+    for (let i = 0; i < 50 && got.length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual([...got].sort(), ['m0', 'm1', 'm2', 'm3'], 'each message to one member');
+  });
 });
