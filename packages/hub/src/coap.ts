@@ -1,20 +1,18 @@
 import type { Logger } from 'pino';
+import type { Bus, LiveSessions, Unsubscribe } from '@bulwark/core';
 import {
-  mayUse,
-  requirePlane,
-  type Bus,
-  type EdgePrincipal,
-  type LiveSessions,
-  type Unsubscribe,
-} from '@bulwark/core';
-import { startCoapServer, type CoapClient, type CoapServer } from '@bulwark/transport';
+  coapLiveSessions,
+  hubCoapHooks,
+  startCoapServer,
+  type CoapServer,
+} from '@bulwark/transport';
 import type { HubConfig } from './config.js';
 import type { HubMetrics } from './metrics.js';
 import type { HubServices } from './services.js';
 
 /**
- * Starts CoAP (RFC 7252, UDP) when the operator asked for it: device-key authentication, ingest
- * through the same messaging path as every protocol, and Observe subscriptions fed from the bus.
+ * Starts CoAP (RFC 7252, UDP) when the operator asked for it, with the hub's hooks (the admission
+ * rule, ingest through the one messaging path) and Observe subscriptions fed from the bus.
  * It has no transport security until DTLS arrives, so the hub says so loudly at start.
  */
 export async function startCoap(d: {
@@ -37,25 +35,7 @@ export async function startCoap(d: {
       info: (o, m) => log.info(o, m),
       debug: (o, m) => log.debug(o, m),
     },
-    hooks: {
-      // The admission rule (a refused key is an auth.failed event, counted by the edge wiring).
-      async authenticate(deviceId, secret, source) {
-        const p = await services.admission.admit({
-          credential: { kind: 'device_key', deviceId, secret },
-          transport: 'coap',
-          source,
-          claims: { deviceId },
-        });
-        return { type: 'device', id: p.id, orgId: p.orgId, principal: p };
-      },
-      async ingest(client, m) {
-        requirePlane(principalOf(client), 'channels');
-        await services.messaging.ingest(client, { ...m, protocol: 'coap' });
-      },
-      canSubscribe: async (client, channelId) =>
-        mayUse(principalOf(client), 'channels') &&
-        services.messaging.canSubscribe(client, channelId),
-    },
+    hooks: hubCoapHooks(services),
   });
   log.warn(
     { port: server.port, host: config.coapHost },
@@ -75,11 +55,7 @@ export async function startCoap(d: {
     [],
     () => server.stats().observers,
   );
-  // Access changes end observations: CoAP has no session to cut, each request is admitted anew.
-  const live: LiveSessions = {
-    cut: (match) => server.endObservations((c) => match(principalOf(c)), '4.01'),
-    reauthorize: (match) => server.reauthorize((c) => match(principalOf(c))),
-  };
+  const live = coapLiveSessions(server);
   return {
     server,
     live,
@@ -88,9 +64,4 @@ export async function startCoap(d: {
       await server.close();
     },
   };
-}
-
-/** The principal the hub's authenticate hook admitted the client as. */
-function principalOf(c: CoapClient): EdgePrincipal {
-  return c.principal as EdgePrincipal;
 }
