@@ -116,4 +116,22 @@ describe('failures from one source are throttled at the edge (every transport)',
     }
     assert.match(last, /5\.03/);
   });
+
+  it('every refused credential is counted by transport and reason', async () => {
+    const { key } = await s.owner.apiKeys.create({ name: 'scrape', permissions: ['metrics:read'] });
+    const res = await t.fetchWith()(`${t.url}/metrics`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    const text = await res.text();
+    const count = (labels: string) =>
+      Number(
+        new RegExp(`^bulwark_auth_failures_total\\{${labels}\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0,
+      );
+    const lines = text.split('\n').filter((l) => l.startsWith('bulwark_auth_failures_total'));
+    assert.ok(count('protocol="mqtt",reason="unknown"') >= PER_SOURCE, lines.join('\n'));
+    // Refusals of a throttled source are not events one by one (a flood would become one): the
+    // failures that got it throttled are.
+    assert.ok(count('protocol="http",reason="unknown"') >= PER_SOURCE - 1);
+    assert.ok(count('protocol="coap",reason="unknown"') >= 1);
+  });
 });
