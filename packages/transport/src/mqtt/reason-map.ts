@@ -60,8 +60,8 @@ export const ALLOWED_REASONS: Readonly<Record<ReasonPacket, ReadonlySet<number>>
 // Substitutions for codes a packet does not allow, grouped by what the reason means.
 // Anything not listed (and any non-failure code a packet does not allow) becomes 0x80.
 
-/** PUBACK / PUBREC: the message is refused; say why as closely as §3.4.2.1 lets us. */
-const PUBACK_SUBST: ReadonlyMap<number, number> = new Map([
+/** A refused message or subscription (PUBACK, PUBREC, SUBACK): what each reason becomes. */
+const REFUSED: ReadonlyArray<[number, number]> = [
   // Credentials or rights: 0x87 Not authorized.
   [RC.BAD_USERNAME_OR_PASSWORD, RC.NOT_AUTHORIZED],
   [RC.BANNED, RC.NOT_AUTHORIZED],
@@ -75,6 +75,11 @@ const PUBACK_SUBST: ReadonlyMap<number, number> = new Map([
   [RC.PACKET_TOO_LARGE, RC.IMPLEMENTATION_SPECIFIC],
   [RC.RETAIN_NOT_SUPPORTED, RC.IMPLEMENTATION_SPECIFIC],
   [RC.QOS_NOT_SUPPORTED, RC.IMPLEMENTATION_SPECIFIC],
+];
+
+/** PUBACK / PUBREC: the message is refused; say why as closely as §3.4.2.1 lets us. */
+const PUBACK_SUBST: ReadonlyMap<number, number> = new Map([
+  ...REFUSED,
   // The topic: 0x90 Topic Name invalid.
   [RC.TOPIC_FILTER_INVALID, RC.TOPIC_NAME_INVALID],
   [RC.TOPIC_ALIAS_INVALID, RC.TOPIC_NAME_INVALID],
@@ -83,15 +88,7 @@ const PUBACK_SUBST: ReadonlyMap<number, number> = new Map([
 
 /** SUBACK: the subscription is refused. */
 const SUBACK_SUBST: ReadonlyMap<number, number> = new Map([
-  [RC.BAD_USERNAME_OR_PASSWORD, RC.NOT_AUTHORIZED],
-  [RC.BANNED, RC.NOT_AUTHORIZED],
-  [RC.BAD_AUTH_METHOD, RC.NOT_AUTHORIZED],
-  [RC.ADMINISTRATIVE_ACTION, RC.NOT_AUTHORIZED],
-  [RC.MESSAGE_RATE_TOO_HIGH, RC.QUOTA_EXCEEDED],
-  [RC.CONNECTION_RATE_EXCEEDED, RC.QUOTA_EXCEEDED],
-  [RC.PACKET_TOO_LARGE, RC.IMPLEMENTATION_SPECIFIC],
-  [RC.RETAIN_NOT_SUPPORTED, RC.IMPLEMENTATION_SPECIFIC],
-  [RC.QOS_NOT_SUPPORTED, RC.IMPLEMENTATION_SPECIFIC],
+  ...REFUSED,
   [RC.TOPIC_NAME_INVALID, RC.TOPIC_FILTER_INVALID],
 ]);
 
