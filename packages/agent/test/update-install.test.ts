@@ -81,6 +81,8 @@ describe('agent install path', () => {
     );
     const s = await finalStatus(rig, d, 'job-flip');
     assert.deepEqual([s.state, s.reason], ['failed', 'hash_mismatch'], s.message);
+    // The whole image was fetched before the check: the job's last figure says so.
+    assert.deepEqual(s.progress, { bytes: image.byteLength, total: image.byteLength });
     const c = await d.slots.readControl();
     assert.deepEqual([c.primary, c.slots.a.good, c.slots.b.good], ['a', true, false]);
     assert.equal(d.reboots, 0);

@@ -19,6 +19,7 @@ export * from './tickets/ticket-service.js';
 export * from './firmware/byte-range.js';
 export * from './firmware/firmware-repo-service.js';
 export * from './firmware/artifact-usage.js';
+export * from './firmware/release-expiry.js';
 export * from './audit/audit-service.js';
 export * from './shared/cursor.js';
 export * from './messaging/batch-writer.js';

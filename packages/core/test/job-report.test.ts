@@ -38,6 +38,16 @@ describe('a device report on its update job', () => {
     assert.equal(planReport(job('succeeded'), { state: 'failed', message: 'late' }, AT), null);
   });
 
+  it('a failure that says where the download got to replaces the last throttled figure', () => {
+    const progress = { bytes: 1000, total: 1000 };
+    const p = planReport(
+      job('downloading'),
+      { state: 'failed', reason: 'hash_mismatch', progress },
+      AT,
+    );
+    assert.deepEqual(p?.transition.progress, progress);
+  });
+
   it('keeps download progress on the job, without a history entry unless it says something', () => {
     const bare = planReport(
       job('downloading'),

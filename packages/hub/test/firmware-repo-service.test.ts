@@ -206,7 +206,17 @@ describe('FirmwareRepoService', () => {
       await codeOf(repo.createArtifact(admin, releaseDoc([releaseKey], img, { length: 2 ** 21 }))),
       'firmware_image_too_large',
     );
-    await repo.delete(admin, a.id);
+    // The refused upload left `a` pending: uploading the same release again replaces it.
+    const again = await repo.createArtifact(admin, releaseDoc([releaseKey], other));
+    assert.notEqual(again.id, a.id);
+    assert.equal(await codeOf(repo.get(admin, a.id)), 'not_found');
+    assert.equal((await repo.uploadImage(admin, again.id, chunked(other))).state, 'ready');
+    // … but never a ready one.
+    assert.equal(
+      await codeOf(repo.createArtifact(admin, releaseDoc([releaseKey], other))),
+      'firmware_artifact_exists',
+    );
+    await repo.delete(admin, again.id);
   });
 
   it('rotates the root only through a valid update; old release keys stop working', async () => {

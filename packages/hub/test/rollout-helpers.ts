@@ -12,18 +12,29 @@ export async function firmwarePublisher(owner: BulwarkClient) {
   await owner.firmware.pushRoot(keys.root);
   return {
     /** A ready artifact of `version` for `types`. */
-    async publish(version: string, types: string[], releaseCounter: number) {
-      const { artifact, image } = await this.pending(version, types, releaseCounter);
+    async publish(
+      version: string,
+      types: string[],
+      releaseCounter: number,
+      o: { expiresInSeconds?: number } = {},
+    ) {
+      const { artifact, image } = await this.pending(version, types, releaseCounter, o);
       return owner.firmware.uploadImage(artifact.id, image);
     },
     /** A pending artifact (metadata accepted, image not uploaded) and its image. */
-    async pending(version: string, types: string[], releaseCounter: number) {
+    async pending(
+      version: string,
+      types: string[],
+      releaseCounter: number,
+      o: { expiresInSeconds?: number } = {},
+    ) {
       const image = randomBytes(4096);
       const meta = keys.release(image, {
         name: `fw-${version}.img`,
         types,
         version,
         releaseCounter,
+        ...o,
       });
       return { artifact: await owner.firmware.create(meta), image };
     },

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RolloutService, type UpdateJobRecord } from '@bulwark/core';
-import { raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { raw, rejectsWith, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { drive, eventually, firmwarePublisher } from './rollout-helpers.js';
 
 describe('rollouts', () => {
@@ -17,13 +17,14 @@ describe('rollouts', () => {
   let token: string;
   let v2: { id: string };
   let pending: { id: string };
+  let pub: Awaited<ReturnType<typeof firmwarePublisher>>;
 
   // The timer is slow; each test steps the rollouts itself through the runner.
   before(async () => {
     t = await startTestHub(['--rollout-tick-ms', '60000']);
     s = await setupOwner(t);
     token = s.tokens.accessToken;
-    const pub = await firmwarePublisher(s.owner);
+    pub = await firmwarePublisher(s.owner);
     v2 = await pub.publish('2.0.0', ['gateway', 'sensor'], 2);
     pending = (await pub.pending('2.1.0', ['gateway'], 3)).artifact;
   });
@@ -218,6 +219,34 @@ describe('rollouts', () => {
     const g = await s.owner.rollouts.get(r.id);
     assert.equal(g.state, 'paused');
     assert.equal(g.pauseReason, 'target_location_missing');
+    await s.owner.rollouts.cancel(r.id);
+  });
+
+  it('starts no work with expired metadata: a running rollout pauses; deploy, rollout, policy refused', async () => {
+    // Valid for a minute of the hub's (fake) clock, which earlier tests may have moved on.
+    const ahead = Math.ceil((t.clock.now() - Date.now()) / 1000);
+    const soon = await pub.publish('2.2.0', ['gateway'], 4, { expiresInSeconds: ahead + 60 });
+    const [device = ''] = await gateways(1, 'expiring', { tags: ['fleet-x'] });
+    const r = await s.owner.rollouts.create({ artifactId: soon.id, target: { tags: ['fleet-x'] } });
+    t.clock.advance(120_000);
+    await tick();
+    const g = await s.owner.rollouts.get(r.id);
+    assert.equal(g.state, 'paused');
+    assert.equal(g.pauseReason, 'artifact_expired');
+    assert.equal((await jobsOf(r.id)).length, 0, 'no job that the device could only refuse');
+    const e = await rejectsWith(
+      s.owner.updates.deploy(device, soon.id),
+      'firmware_metadata_expired',
+    );
+    assert.match(e.message, /sign the release again/);
+    await rejectsWith(
+      s.owner.rollouts.create({ artifactId: soon.id, target: { tags: ['fleet-x'] } }),
+      'firmware_metadata_expired',
+    );
+    await rejectsWith(
+      s.owner.firmware.policies.set('gateway', soon.id),
+      'firmware_metadata_expired',
+    );
     await s.owner.rollouts.cancel(r.id);
   });
 

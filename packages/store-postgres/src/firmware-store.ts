@@ -8,7 +8,10 @@ import {
   type ArtifactRow,
   type FirmwareRootRow,
 } from '@bulwark/store-sql';
-import { query } from './db.js';
+import { query, transaction } from './db.js';
+
+const INSERT_ARTIFACT = `INSERT INTO firmware_artifacts (${ARTIFACT_COLUMNS})
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`;
 
 /** The firmware_roots and firmware_artifacts tables behind the FirmwareStore port. */
 export function createFirmwareStore(pool: Pool): FirmwareStore {
@@ -42,12 +45,19 @@ export function createFirmwareStore(pool: Pool): FirmwareStore {
       return r.rowCount > 0;
     },
     async createArtifact(a) {
-      await query(
-        pool,
-        `INSERT INTO firmware_artifacts (${ARTIFACT_COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-        artifactValues(a),
-      );
+      await query(pool, INSERT_ARTIFACT, artifactValues(a));
+    },
+    replacePendingArtifact(a) {
+      return transaction(pool, async (client) => {
+        const gone = await client.query(
+          `DELETE FROM firmware_artifacts
+           WHERE org_id = $1 AND sha256 = $2 AND state = 'pending' AND blob_key IS NULL`,
+          [a.orgId, a.sha256],
+        );
+        if ((gone.rowCount ?? 0) === 0) return false;
+        await client.query(INSERT_ARTIFACT, artifactValues(a));
+        return true;
+      });
     },
     async getArtifact(orgId, id) {
       const r = await query<ArtifactRow>(

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { FirmwareStore } from '@bulwark/core';
+import type { FirmwareArtifactRecord, FirmwareStore } from '@bulwark/core';
 import {
   ARTIFACT_COLUMNS,
   artifactValues,
@@ -12,6 +12,21 @@ import { mapUnique } from './errors.js';
 
 /** The firmware_roots and firmware_artifacts tables behind the FirmwareStore port. */
 export function createFirmwareStore(db: Database): FirmwareStore {
+  const insertArtifact = db.prepare(
+    `INSERT INTO firmware_artifacts (${ARTIFACT_COLUMNS})
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const replacePending = db.transaction((a: FirmwareArtifactRecord): boolean => {
+    const gone = db
+      .prepare(
+        `DELETE FROM firmware_artifacts
+         WHERE org_id = ? AND sha256 = ? AND state = 'pending' AND blob_key IS NULL`,
+      )
+      .run(a.orgId, a.sha256).changes;
+    if (gone === 0) return false;
+    insertArtifact.run(...artifactValues(a));
+    return true;
+  });
   return {
     async getRoot(orgId) {
       const row = db.prepare('SELECT * FROM firmware_roots WHERE org_id = ?').get(orgId) as
@@ -40,14 +55,10 @@ export function createFirmwareStore(db: Database): FirmwareStore {
       );
     },
     async createArtifact(a) {
-      mapUnique(() =>
-        db
-          .prepare(
-            `INSERT INTO firmware_artifacts (${ARTIFACT_COLUMNS})
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(...artifactValues(a)),
-      );
+      mapUnique(() => insertArtifact.run(...artifactValues(a)));
+    },
+    async replacePendingArtifact(a) {
+      return mapUnique(() => replacePending(a));
     },
     async getArtifact(orgId, id) {
       const row = db

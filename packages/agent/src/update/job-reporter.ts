@@ -65,7 +65,14 @@ export class JobReporter {
     if (job === undefined || state === undefined) return;
     if (!again && this.deps.jobs.reported(job.id, state)) return;
     const body: UpdateStatusReport = { state };
-    if (state === 'downloading') body.progress = { bytes: s.offset, total: s.release!.length };
+    // Where the download got to: while downloading, once downloaded, and when the job ends early
+    // (so a failed or canceled job shows its real last figure, not the last throttled one).
+    if (
+      s.release !== undefined &&
+      (['downloading', 'downloaded'].includes(state) ||
+        (['failed', 'canceled'].includes(state) && s.offset > 0))
+    )
+      body.progress = { bytes: s.offset, total: s.release.length };
     // The whole download's figures (all attempts, persisted with the install), from `downloaded` on.
     if (state !== 'downloading' && s.delta !== undefined) body.delta = { ...s.delta };
     if (s.reason !== undefined && ['failed', 'rolled_back', 'canceled'].includes(state)) {

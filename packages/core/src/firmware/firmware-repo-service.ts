@@ -167,13 +167,32 @@ export class FirmwareRepoService {
       createdBy: p.id,
       createdAt: this.d.clock.now(),
     };
-    await this.d.store.createArtifact(artifact);
+    const replaced = await this.insertArtifact(artifact);
     await this.audit(p, 'firmware.artifact_created', artifact.id, 'success', {
       name: r.name,
       version: r.version,
       sha256: r.sha256,
+      ...(replaced ? { replacedPending: true } : {}),
     });
     return artifact;
+  }
+
+  /**
+   * Creates the artifact; one left `pending` with the same image (a refused or abandoned upload)
+   * is replaced, so uploading the right image again just works. True when it replaced one.
+   */
+  private async insertArtifact(artifact: FirmwareArtifactRecord): Promise<boolean> {
+    try {
+      await this.d.store.createArtifact(artifact);
+      return false;
+    } catch (err) {
+      if (!(err instanceof BulwarkError) || err.code !== 'firmware_artifact_exists') throw err;
+      if (await this.d.store.replacePendingArtifact(artifact)) return true;
+      throw new BulwarkError(
+        'firmware_artifact_exists',
+        'an artifact with this image is already in the repository (firmware list shows it)',
+      );
+    }
   }
 
   /**

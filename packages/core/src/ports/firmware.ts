@@ -56,6 +56,12 @@ export interface FirmwareStore {
   putRoot(root: FirmwareRootRecord, expectedVersion: number | null): Promise<boolean>;
   /** Throws `firmware_artifact_exists` when the organization already has an image with this hash. */
   createArtifact(artifact: FirmwareArtifactRecord): Promise<void>;
+  /**
+   * In one transaction: removes the organization's `pending` artifact with the same image hash
+   * (left by a refused or abandoned upload) and creates `artifact` in its place. False, nothing
+   * changed, when there is no such pending artifact.
+   */
+  replacePendingArtifact(artifact: FirmwareArtifactRecord): Promise<boolean>;
   getArtifact(orgId: string, id: string): Promise<FirmwareArtifactRecord | undefined>;
   /** Newest first, at most `limit`, those with an id below `before` when given. */
   listArtifacts(

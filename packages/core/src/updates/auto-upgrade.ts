@@ -8,6 +8,7 @@ import { BulwarkError, type InstalledFirmware } from '@bulwark/protocol';
 import type { DeviceService } from '../devices/device-service.js';
 import { forEachMatchingDevice } from '../management/bulk.js';
 import type { Actor } from '../management/signals.js';
+import { assertReleaseCurrent } from '../firmware/release-expiry.js';
 import type { Clock } from '../ports/clock.js';
 import type { FirmwareArtifactRecord } from '../ports/firmware.js';
 import type { FirmwarePolicyRecord } from '../ports/rollouts.js';
@@ -68,6 +69,7 @@ export class FirmwarePolicyService {
         'firmware_artifact_not_ready',
         'upload the image of the artifact first',
       );
+    assertReleaseCurrent(artifact, this.d.clock.now());
     if (!artifact.types.includes(type))
       throw new BulwarkError(
         'rollout_type_mismatch',
@@ -133,7 +135,7 @@ export class FirmwarePolicyService {
       // An open job (a rollout's, a manual one) goes first; the device reports again after it.
       if (
         err instanceof BulwarkError &&
-        ['update_job_open', 'update_incompatible'].includes(err.code)
+        ['update_job_open', 'update_incompatible', 'firmware_metadata_expired'].includes(err.code)
       )
         return false;
       throw err;

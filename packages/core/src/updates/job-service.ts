@@ -22,6 +22,7 @@ import {
   type UpdateStatusReport,
 } from '@bulwark/protocol';
 import type { AuditService } from '../audit/audit-service.js';
+import { assertReleaseCurrent } from '../firmware/release-expiry.js';
 import type { DeviceService } from '../devices/device-service.js';
 import type { Clock } from '../ports/clock.js';
 import type { Page } from '../ports/records.js';
@@ -82,7 +83,8 @@ export class UpdateJobService {
   /**
    * Creates a job installing `artifactId` on the device. Refuses, changing nothing, a device that
    * is decommissioned (`device_decommissioned`), an artifact without its image
-   * (`firmware_artifact_not_ready`), one whose types do not include the device's registered type
+   * (`firmware_artifact_not_ready`), one whose signed metadata has expired
+   * (`firmware_metadata_expired`: the device would refuse it), one whose types do not include the device's registered type
    * (`update_incompatible`), and a device that has an open job (`update_job_open`).
    */
   async deploy(
@@ -107,6 +109,7 @@ export class UpdateJobService {
         extra: { artifactId },
       });
     }
+    assertReleaseCurrent(artifact, this.d.clock.now());
     if (!artifact.types.includes(device.type)) {
       throw new BulwarkError(
         'update_incompatible',

@@ -19,6 +19,7 @@ import type { Device, Page } from '../ports/records.js';
 import type { RolloutPatch, RolloutRecord, RolloutState } from '../ports/rollouts.js';
 import { encodeIdCursor, decodeIdCursor } from '../shared/cursor.js';
 import { newId } from '../shared/ids.js';
+import { releaseExpired } from '../firmware/release-expiry.js';
 import { FAILED_STATES, planStep, type RolloutProgress, type StepPlan } from './rollout-engine.js';
 import {
   SYSTEM_ACTOR,
@@ -71,7 +72,7 @@ export class RolloutService {
   async create(orgId: string, req: CreateRolloutRequest, actor: Actor): Promise<RolloutRecord> {
     const artifact = await this.d.storage.firmware.getArtifact(orgId, req.artifactId);
     if (!artifact) throw new BulwarkError('not_found', 'no such firmware artifact');
-    await validateRolloutRequest(this.d, orgId, req, artifact);
+    await validateRolloutRequest(this.d, orgId, req, artifact, this.d.clock.now());
     const now = this.d.clock.now();
     const phases: RolloutPhase[] = req.phases ?? [{ percent: 100 }];
     const r: RolloutRecord = {
@@ -248,6 +249,11 @@ export class RolloutService {
       return 0;
     }
     if (plan.start.length === 0) return 0;
+    // Devices refuse expired metadata: pause saying so rather than start jobs that can only fail.
+    if (releaseExpired(artifact, now)) {
+      await this.#autoPause(r, 'artifact_expired', {}, undefined);
+      return 0;
+    }
     // A pause or cancel may have landed since the sweep read the rollout.
     if ((await this.d.storage.rollouts.get(r.orgId, r.id))?.state !== 'running') return 0;
     let started = 0;

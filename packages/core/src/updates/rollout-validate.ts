@@ -7,6 +7,7 @@
 import { BulwarkError, type CreateRolloutRequest } from '@bulwark/protocol';
 import type { FirmwareArtifactRecord } from '../ports/firmware.js';
 import type { Storage } from '../ports/storage.js';
+import { assertReleaseCurrent } from '../firmware/release-expiry.js';
 import { validateWindow } from './rollout-window.js';
 
 const posInt = (n: number | undefined, max: number) =>
@@ -18,9 +19,11 @@ export async function validateRolloutRequest(
   orgId: string,
   req: CreateRolloutRequest,
   artifact: FirmwareArtifactRecord,
+  now: number,
 ): Promise<void> {
   if (artifact.state !== 'ready')
     throw new BulwarkError('firmware_artifact_not_ready', 'upload the image of the artifact first');
+  assertReleaseCurrent(artifact, now);
   const t = req.target;
   if (
     t.type === undefined &&

@@ -88,6 +88,23 @@ export function firmwareSuite(open: OpenStorage): void {
       await s().firmware.createArtifact(artifactFx(other.id, { sha256: a.sha256 }));
     });
 
+    it('replaces a pending artifact with the same image, never a ready one', async () => {
+      const org = await seedOrg(s());
+      const a = artifactFx(org.id);
+      assert.equal(await s().firmware.replacePendingArtifact(a), false);
+      assert.equal(await s().firmware.getArtifact(org.id, a.id), undefined);
+      await s().firmware.createArtifact(a);
+      const b = artifactFx(org.id, { sha256: a.sha256 });
+      assert.equal(await s().firmware.replacePendingArtifact(b), true);
+      assert.equal(await s().firmware.getArtifact(org.id, a.id), undefined);
+      assert.deepEqual(await s().firmware.getArtifact(org.id, b.id), b);
+      assert.equal(await s().firmware.markReady(org.id, b.id, `sha256-${b.sha256}`), true);
+      const c = artifactFx(org.id, { sha256: a.sha256 });
+      assert.equal(await s().firmware.replacePendingArtifact(c), false);
+      assert.equal((await s().firmware.getArtifact(org.id, b.id))?.state, 'ready');
+      assert.equal(await s().firmware.getArtifact(org.id, c.id), undefined);
+    });
+
     it('lists newest first with a keyset cursor, scoped to the organization', async () => {
       const org = await seedOrg(s());
       const other = await seedOrg(s());
