@@ -31,11 +31,12 @@ describe('mosquitto clients over mutual TLS', { skip }, () => {
   let t: TestHub;
   let dir: string;
   let channelId: string;
+  let s: Awaited<ReturnType<typeof setupOwner>>;
   const files: Record<string, { id: string; cert: string; key: string }> = {};
 
   before(async () => {
     t = await startTestHub();
-    const s = await setupOwner(t);
+    s = await setupOwner(t);
     dir = mkdtempSync(join(tmpdir(), 'bulwark-mosq-'));
     writeFileSync(join(dir, 'hub-ca.pem'), t.ca);
     channelId = (await s.api.channels.create({ name: 'interop' })).id;
@@ -58,7 +59,7 @@ describe('mosquitto clients over mutual TLS', { skip }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const tls = (who: { id: string; cert: string; key: string }) => [
+  const tls = (who: { id: string; cert: string; key: string }, version = 'mqttv5') => [
     '-h',
     '127.0.0.1',
     '-p',
@@ -72,7 +73,7 @@ describe('mosquitto clients over mutual TLS', { skip }, () => {
     '-i',
     who.id,
     '-V',
-    'mqttv5',
+    version,
   ];
 
   it('mosquitto_sub receives what mosquitto_pub publishes, both authenticated by their device certificates', async () => {
@@ -137,5 +138,40 @@ describe('mosquitto clients over mutual TLS', { skip }, () => {
       (e: { stderr: string }) => e.stderr,
     );
     assert.match(r, /not authori[sz]ed|Bad User Name or Password|Connection Refused/i);
+  });
+
+  it("an MQTT 3.1.1 client's SenML is parsed on a channel that declares its payload format", async () => {
+    const senml = await s.api.channels.create({
+      name: 'legacy-senml',
+      contentType: 'application/senml+json',
+    });
+    assert.equal(senml.contentType, 'application/senml+json');
+    await s.api.channels.connect(senml.id, {
+      clientType: 'device',
+      clientId: files['pub']!.id,
+      publish: true,
+      subscribe: false,
+    });
+    const pub = (channel: string, body: string) =>
+      promisify(execFile)('mosquitto_pub', [
+        ...tls(files['pub']!, 'mqttv311'),
+        '-t',
+        `channels/${channel}/messages/room1`,
+        '-q',
+        '1',
+        '-m',
+        body,
+      ]);
+    await pub(senml.id, '[{"n":"urn:dev:legacy:temp","u":"Cel","v":19.5}]');
+    // The same bytes on a channel without a format stay opaque.
+    await pub(channelId, '[{"n":"urn:dev:legacy:temp","u":"Cel","v":19.5}]');
+    const [parsed] = (await s.api.channels.messages(senml.id, {})).items;
+    assert.equal(parsed?.contentType, 'application/senml+json');
+    assert.equal(parsed?.senml?.[0]?.v, 19.5);
+    const opaque = (await s.api.channels.messages(channelId, {})).items.find((m) =>
+      m.subtopic.endsWith('room1'),
+    );
+    assert.equal(opaque?.contentType, 'application/octet-stream');
+    assert.equal(opaque?.senml, undefined);
   });
 });

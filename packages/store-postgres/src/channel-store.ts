@@ -36,9 +36,10 @@ export function createChannelStore(pool: Pool): ChannelStore {
     async create(c) {
       await query(
         pool,
-        `INSERT INTO channels (id, org_id, name, persisted, retention_days, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [c.id, c.orgId, c.name, c.persisted, c.retentionDays, c.createdAt],
+        `INSERT INTO channels
+           (id, org_id, name, persisted, retention_days, content_type, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [c.id, c.orgId, c.name, c.persisted, c.retentionDays, c.contentType, c.createdAt],
       );
     },
     get,
@@ -72,6 +73,10 @@ export function createChannelStore(pool: Pool): ChannelStore {
       if (patch.retentionDays !== undefined) {
         values.push(patch.retentionDays);
         sets.push(`retention_days = $${values.length}`);
+      }
+      if (patch.contentType !== undefined) {
+        values.push(patch.contentType);
+        sets.push(`content_type = $${values.length}`);
       }
       if (sets.length === 0) return get(orgId, id);
       values.push(orgId, id);

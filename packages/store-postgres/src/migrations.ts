@@ -377,6 +377,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // keeps the pending one.
     up: UPDATE_JOB_CANCEL_REQUEST_SQL,
   },
+  {
+    version: 11,
+    name: 'channel-content-type',
+    // Issue 13: a channel's payload format for messages that declare none (MQTT 3.1.1 devices).
+    up: 'ALTER TABLE channels ADD COLUMN content_type text',
+  },
 ];
 
 /** The error thrown when the database was migrated by a newer hub than this one. */

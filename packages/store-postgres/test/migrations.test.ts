@@ -114,6 +114,7 @@ describe('PostgreSQL migrations', { skip }, () => {
         name: 'telemetry',
         persisted: true,
         retentionDays: null,
+        contentType: null,
         createdAt: 4,
       };
       await storage.channels.create(channel);

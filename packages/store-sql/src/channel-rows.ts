@@ -8,6 +8,7 @@ export interface ChannelRow<T extends ColumnTypes> {
   name: string;
   persisted: T['bool'];
   retention_days: number | null;
+  content_type: string | null;
   created_at: number;
 }
 
@@ -20,6 +21,7 @@ export const toChannelWith =
     name: r.name,
     persisted: codec.bool(r.persisted),
     retentionDays: r.retention_days,
+    contentType: r.content_type,
     createdAt: r.created_at,
   });
 

@@ -48,10 +48,19 @@ export function createChannelStore(db: Database): ChannelStore {
       mapUnique(() =>
         db
           .prepare(
-            `INSERT INTO channels (id, org_id, name, persisted, retention_days, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO channels
+               (id, org_id, name, persisted, retention_days, content_type, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(c.id, c.orgId, c.name, c.persisted ? 1 : 0, c.retentionDays, c.createdAt),
+          .run(
+            c.id,
+            c.orgId,
+            c.name,
+            c.persisted ? 1 : 0,
+            c.retentionDays,
+            c.contentType,
+            c.createdAt,
+          ),
       );
     },
     async get(orgId, id) {
@@ -84,6 +93,10 @@ export function createChannelStore(db: Database): ChannelStore {
       if (patch.retentionDays !== undefined) {
         sets.push('retention_days = ?');
         values.push(patch.retentionDays);
+      }
+      if (patch.contentType !== undefined) {
+        sets.push('content_type = ?');
+        values.push(patch.contentType);
       }
       if (sets.length === 0) return get(orgId, id);
       const row = mapUnique(

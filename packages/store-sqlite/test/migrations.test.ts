@@ -106,6 +106,7 @@ describe('SQLite migrations', () => {
         name: 'telemetry',
         persisted: true,
         retentionDays: null,
+        contentType: null,
         createdAt: 4,
       };
       await storage.channels.create(channel);

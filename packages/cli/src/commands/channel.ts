@@ -12,8 +12,25 @@ const channelTable = (cs: readonly ChannelView[]) =>
       header: 'RETENTION',
       value: (c) => (c.retentionDays === null ? '-' : `${c.retentionDays} d`),
     },
+    { header: 'FORMAT', value: (c) => c.contentType ?? '-' },
     { header: 'TOPIC', value: (c) => c.topic },
   ]);
+
+/** `--content-type`: a media type, `senml-json`/`senml-cbor` for short, or `none`. */
+const CONTENT_TYPE_ALIASES: Record<string, string | null> = {
+  'senml-json': 'application/senml+json',
+  'senml-cbor': 'application/senml+cbor',
+  none: null,
+};
+const contentTypeOption = {
+  type: 'string',
+  value: 'TYPE',
+  help:
+    'payload format of messages that declare none (MQTT 3.1.1 devices): senml-json, ' +
+    'senml-cbor, a media type, or none',
+} as const;
+const contentTypeArg = (v: string | undefined) =>
+  v === undefined ? {} : { contentType: v in CONTENT_TYPE_ALIASES ? CONTENT_TYPE_ALIASES[v]! : v };
 
 const connectionTable = (cs: readonly ConnectionView[]) =>
   formatTable(cs, [
@@ -59,6 +76,7 @@ export const channelCommands: Command[] = [
     options: {
       'no-store': { type: 'boolean', help: 'deliver only, do not store messages' },
       'retention-days': { type: 'string', value: 'D', help: 'delete stored messages after D days' },
+      'content-type': contentTypeOption,
     },
     run: async (ctx) => {
       const days = ctx.int('retention-days');
@@ -66,6 +84,27 @@ export const channelCommands: Command[] = [
         name: ctx.args[0] ?? '',
         persisted: !ctx.flag('no-store'),
         ...(days === undefined ? {} : { retentionDays: days }),
+        ...contentTypeArg(ctx.str('content-type')),
+      });
+      ctx.print(c, () => channelTable([c]));
+    },
+  },
+  {
+    path: ['channel', 'update'],
+    args: ['ID'],
+    summary: "Change a channel's name, payload format or retention.",
+    options: {
+      name: { type: 'string', value: 'NAME', help: 'rename it' },
+      'content-type': contentTypeOption,
+      'retention-days': { type: 'string', value: 'D', help: 'delete stored messages after D days' },
+    },
+    run: async (ctx) => {
+      const days = ctx.int('retention-days');
+      const name = ctx.str('name');
+      const c = await ctx.client().channels.update(ctx.args[0] ?? '', {
+        ...(name === undefined ? {} : { name }),
+        ...(days === undefined ? {} : { retentionDays: days }),
+        ...contentTypeArg(ctx.str('content-type')),
       });
       ctx.print(c, () => channelTable([c]));
     },

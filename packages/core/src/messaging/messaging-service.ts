@@ -54,10 +54,14 @@ export const DEFAULT_MESSAGING_CONFIG: MessagingConfig = {
 };
 
 /** What a message to ingest says. */
+/** The content type of a message that declares none, on a channel without a payload format. */
+export const UNDECLARED_CONTENT_TYPE = 'application/octet-stream';
+
 export interface Inbound {
   channelId: string;
   subtopic: string;
-  contentType: string;
+  /** What the message declares; undefined when it declares nothing (the channel's format applies). */
+  contentType: string | undefined;
   payload: Uint8Array;
   protocol: IngestProtocol;
 }
@@ -104,6 +108,7 @@ export class MessagingService {
       name: req.name,
       persisted: req.persisted ?? true,
       retentionDays: req.retentionDays ?? null,
+      contentType: req.contentType ?? null,
       createdAt: now,
     };
     await this.d.storage.channels.create(channel);
@@ -124,10 +129,12 @@ export class MessagingService {
 
   /** Renames a channel or changes whether and how long it stores messages. */
   async updateChannel(orgId: string, id: string, req: UpdateChannelRequest): Promise<Channel> {
-    const patch: Partial<Pick<Channel, 'name' | 'persisted' | 'retentionDays'>> = {};
+    const patch: Partial<Pick<Channel, 'name' | 'persisted' | 'retentionDays' | 'contentType'>> =
+      {};
     if (req.name !== undefined) patch.name = req.name;
     if (req.persisted !== undefined) patch.persisted = req.persisted;
     if (req.retentionDays !== undefined) patch.retentionDays = req.retentionDays;
+    if (req.contentType !== undefined) patch.contentType = req.contentType;
     const c = await this.d.storage.channels.update(orgId, id, patch);
     if (!c) throw new BulwarkError('not_found', 'no such channel in this organization');
     this.#channels.delete(id);
@@ -295,7 +302,9 @@ export class MessagingService {
       );
     }
     const now = this.d.clock.now();
-    const senml = this.d.normalize(m.contentType, m.payload, now);
+    // A message that declares no content type takes its channel's payload format.
+    const contentType = m.contentType ?? channel.contentType ?? UNDECLARED_CONTENT_TYPE;
+    const senml = this.d.normalize(contentType, m.payload, now);
     const envelope: Envelope = {
       id: newId(now),
       orgId: client.orgId,
@@ -303,7 +312,7 @@ export class MessagingService {
       subtopic: m.subtopic,
       publisher: { type: client.type, id: client.id },
       protocol: m.protocol,
-      contentType: m.contentType,
+      contentType,
       receivedAt: now,
       payload: m.payload,
       ...(senml ? { senml } : {}),

@@ -13,6 +13,12 @@ export interface Channel {
   persisted: boolean;
   /** Stored messages older than this are deleted; null keeps them. */
   retentionDays: number | null;
+  /**
+   * The payload format of messages that declare none (MQTT 3.1.1 has no content type; many
+   * MQTT 5 and HTTP clients send none): e.g. `application/senml+json`, so they are parsed as SenML.
+   * A message's own content type always wins. Null: undeclared payloads are opaque bytes.
+   */
+  contentType: string | null;
   createdAt: number;
 }
 
@@ -98,7 +104,7 @@ export interface ChannelStore {
   update(
     orgId: string,
     id: string,
-    patch: Partial<Pick<Channel, 'name' | 'persisted' | 'retentionDays'>>,
+    patch: Partial<Pick<Channel, 'name' | 'persisted' | 'retentionDays' | 'contentType'>>,
   ): Promise<Channel | undefined>;
   /** Deletes the channel, its connections and its stored messages. */
   delete(orgId: string, id: string): Promise<boolean>;

@@ -1,12 +1,22 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Name, Nullable, PageQuery, Timestamp } from './common.js';
 
+/** A media type (RFC 6838 `type/subtype`), lower case, without parameters. */
+const MediaType = Type.String({
+  pattern: '^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$',
+  description:
+    'The payload format of messages that declare no content type (e.g. MQTT 3.1.1 devices): ' +
+    'application/senml+json or application/senml+cbor makes them parsed as SenML. Null: opaque.',
+  examples: ['application/senml+json'],
+});
+
 export const ChannelSchema = Type.Object(
   {
     id: Id,
     name: Name,
     persisted: Type.Boolean(),
     retentionDays: Nullable(Type.Integer({ minimum: 1 })),
+    contentType: Nullable(MediaType),
     createdAt: Timestamp,
     topic: Type.String({ description: 'The MQTT topic to publish to (subtopics may follow).' }),
   },
@@ -19,6 +29,7 @@ export const CreateChannelRequest = Type.Object(
     name: Name,
     persisted: Type.Optional(Type.Boolean({ default: true })),
     retentionDays: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 36500 }))),
+    contentType: Type.Optional(Nullable(MediaType)),
   },
   { additionalProperties: false },
 );
@@ -29,6 +40,7 @@ export const UpdateChannelRequest = Type.Object(
     name: Type.Optional(Name),
     persisted: Type.Optional(Type.Boolean()),
     retentionDays: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 36500 }))),
+    contentType: Type.Optional(Nullable(MediaType)),
   },
   { additionalProperties: false, minProperties: 1 },
 );

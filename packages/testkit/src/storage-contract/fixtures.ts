@@ -198,6 +198,7 @@ export const channelFx = (orgId: string, over: Partial<Channel> = {}): Channel =
   name: `channel-${next()}`,
   persisted: true,
   retentionDays: null,
+  contentType: null,
   createdAt: T0,
   ...over,
 });

@@ -45,8 +45,15 @@ export function channelSuite(open: OpenStorage): void {
         name: 'renamed',
         persisted: false,
         retentionDays: 7,
+        contentType: 'application/senml+json',
       });
-      const expected: Channel = { ...channel, name: 'renamed', persisted: false, retentionDays: 7 };
+      const expected: Channel = {
+        ...channel,
+        name: 'renamed',
+        persisted: false,
+        retentionDays: 7,
+        contentType: 'application/senml+json',
+      };
       assert.deepEqual(patched, expected);
       assert.deepEqual(await s().channels.get(org.id, channel.id), expected);
       assert.deepEqual(await s().channels.update(org.id, channel.id, { retentionDays: null }), {

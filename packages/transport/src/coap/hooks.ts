@@ -15,9 +15,14 @@ export interface CoapMessage {
   /** '' when the message has no subtopic; otherwise levels joined with '/'. */
   subtopic: string;
   /** A media type from the Content-Format table (`content-format.ts`). */
+  /** A media type from the Content-Format table (`content-format.ts`). */
   contentType: string;
   payload: Uint8Array;
 }
+
+/** A message a device posts: `contentType` undefined when it had no Content-Format (the channel's
+ * payload format applies). */
+export type CoapInbound = Omit<CoapMessage, 'contentType'> & { contentType: string | undefined };
 
 /** The security and ingest decisions the hub makes for the adapter; each denies unless it allows. */
 export interface CoapHooks {
@@ -27,7 +32,7 @@ export interface CoapHooks {
    */
   authenticate(deviceId: string, key: string, source: string): Promise<CoapClient | undefined>;
   /** Accept a message; throw a BulwarkError (not_authorized, payload_too_large, senml_invalid, quota_exceeded, …) to refuse. */
-  ingest(client: CoapClient, m: CoapMessage): Promise<void>;
+  ingest(client: CoapClient, m: CoapInbound): Promise<void>;
   /** May this client observe this channel? */
   canSubscribe(client: CoapClient, channelId: string): Promise<boolean>;
 }

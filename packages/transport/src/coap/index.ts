@@ -5,6 +5,7 @@ export type {
   CoapClient,
   CoapHooks,
   CoapLogger,
+  CoapInbound,
   CoapMessage,
   CoapServer,
   CoapStats,

@@ -232,7 +232,7 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
           channelId: t.channelId,
           subtopic: t.subtopic,
           // MQTT 3.1.1 has no content type: such payloads are opaque bytes.
-          contentType: msg.contentType ?? 'application/octet-stream',
+          contentType: msg.contentType,
           payload: msg.payload,
           protocol: 'mqtt',
         });

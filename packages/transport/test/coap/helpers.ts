@@ -5,7 +5,7 @@ import {
   type CoapClient,
   type CoapHooks,
   type CoapLimits,
-  type CoapMessage,
+  type CoapInbound,
   type CoapServer,
 } from '../../src/coap/index.js';
 import { opt } from './wire.js';
@@ -34,10 +34,10 @@ export const O = {
 
 /** In-test hooks: one device, configurable refusals, every call recorded. */
 export class FakeHooks implements CoapHooks {
-  readonly ingested: { client: CoapClient; m: CoapMessage }[] = [];
+  readonly ingested: { client: CoapClient; m: CoapInbound }[] = [];
   readonly authCalls: { deviceId: string; key: string }[] = [];
   /** Replace to refuse or delay ingest. */
-  ingestImpl: (m: CoapMessage) => Promise<void> = async () => {};
+  ingestImpl: (m: CoapInbound) => Promise<void> = async () => {};
   subscribable = new Set([CHANNEL, OTHER_CHANNEL]);
 
   async authenticate(deviceId: string, key: string): Promise<CoapClient | undefined> {
@@ -47,7 +47,7 @@ export class FakeHooks implements CoapHooks {
       : undefined;
   }
 
-  async ingest(client: CoapClient, m: CoapMessage): Promise<void> {
+  async ingest(client: CoapClient, m: CoapInbound): Promise<void> {
     await this.ingestImpl(m);
     this.ingested.push({ client, m });
   }

@@ -35,15 +35,15 @@ describe('CoAP POST /channels/{id}/messages', () => {
     assert.equal(Buffer.from(last?.m.payload ?? []).toString(), body);
   });
 
-  it('maps every accepted Content-Format and defaults to octet-stream without one', async () => {
-    const formats: [number | undefined, string][] = [
+  it('maps every accepted Content-Format; none leaves it to the channel', async () => {
+    const formats: [number | undefined, string | undefined][] = [
       [0, 'text/plain'],
       [42, 'application/octet-stream'],
       [50, 'application/json'],
       [60, 'application/cbor'],
       [110, 'application/senml+json'],
       [112, 'application/senml+cbor'],
-      [undefined, 'application/octet-stream'],
+      [undefined, undefined],
     ];
     for (const [cf, type] of formats) {
       const extra = cf === undefined ? [] : [opt(O.ContentFormat, cf)];

@@ -1,7 +1,7 @@
 /** POST /channels/{id}/messages[/…]: publish, block-wise if large (RFC 7252 §5.8.2, RFC 7959 §2.3). */
 import { BulwarkError } from '@bulwark/protocol';
 import { MAX_SZX, decodeBlock, encodeBlock } from '../block-option.js';
-import { DEFAULT_CONTENT_TYPE, contentTypeOf } from '../content-format.js';
+import { contentTypeOf } from '../content-format.js';
 import type { Exchange } from '../context.js';
 import { OPT, decodeUint, firstValue } from '../options.js';
 import { resourceKey } from '../resource.js';
@@ -10,8 +10,8 @@ import { resourceKey } from '../resource.js';
 export async function handlePost(x: Exchange): Promise<void> {
   const cf = firstValue(x.meta.options, OPT.ContentFormat);
   const format = cf === undefined ? undefined : decodeUint(cf);
-  const contentType = cf === undefined ? DEFAULT_CONTENT_TYPE : contentTypeOf(format ?? -1);
-  if (contentType === undefined) {
+  // No Content-Format: the channel's payload format applies (else opaque bytes).
+  if (format !== undefined && contentTypeOf(format) === undefined) {
     throw new BulwarkError(
       'unsupported_media_type',
       `Content-Format ${format ?? '?'} is not accepted`,
@@ -51,7 +51,7 @@ export async function handlePost(x: Exchange): Promise<void> {
   await x.ctx.hooks.ingest(x.client, {
     channelId: x.ref.channelId,
     subtopic: x.ref.subtopic,
-    contentType,
+    contentType: format === undefined ? undefined : contentTypeOf(format),
     payload: body,
   });
   // RFC 7252 §5.9.1.4: 2.04 Changed; RFC 7959 §2.3: the final response echoes Block1.

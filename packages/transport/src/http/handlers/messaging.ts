@@ -27,6 +27,7 @@ const channelView = (c: Channel): ChannelView => ({
   name: c.name,
   persisted: c.persisted,
   retentionDays: c.retentionDays,
+  contentType: c.contentType,
   createdAt: iso(c.createdAt),
   topic: `channels/${c.id}/messages`,
 });
@@ -78,7 +79,7 @@ export function messagingHandlers(s: HttpServices): MessagingHandlers {
       {
         channelId,
         subtopic,
-        contentType: contentType ?? 'application/octet-stream',
+        contentType,
         payload,
         protocol: 'http',
       },
