@@ -2,6 +2,7 @@
 // measurement, both driving the load child (bench/ingest-load.mjs) and the subscriber device.
 import { readFileSync } from 'node:fs';
 import { child } from './mqtt-child.mjs';
+import { counterDelta } from './ingest-metrics.mjs';
 import { settledCount } from './ingest-storage.mjs';
 import { subscriber } from './ingest-sub.mjs';
 
@@ -28,13 +29,15 @@ function ackedMissing(acked, has) {
 /**
  * Runs one cell: the subscriber device subscribes to this cell's subtopic, `devices` publishers
  * connect, publish for `durationMs` at `rate` msg/s in total, and the deliveries drain (until 1 s
- * without one, at most 15 s). With a storage `reader`, the stored rows are counted and matched.
+ * without one, at most 15 s). With a storage `reader`, the stored rows are counted and matched;
+ * with `counters` (bench/ingest-metrics.mjs), the hub's own counters are read around the cell.
  */
 export async function runCell(o) {
   const { port, caFile, idsFile, identity, channelId, subtopic, devices, qos, reader } = o;
   const epoch = Date.now();
   const topic = `channels/${channelId}/messages/${subtopic}`;
   const ca = readFileSync(caFile);
+  const before = await o.counters?.();
   const sub = await subscriber({ port, ca, identity, filter: topic, qos, epoch });
   const load = child('ingest-load.mjs', [
     JSON.stringify({
@@ -86,6 +89,8 @@ export async function runCell(o) {
       ackedNotDelivered: ackedMissing(r.acked, (p, q) => s.seen.has(p, q)).missing,
       stored: null,
       ackedNotStored: null,
+      subscriberClosedAt: s.closedByBroker ? (s.closedByBroker - t0) / 1000 : null,
+      hub: null,
     };
     if (reader) {
       await settledCount(reader, channelId, subtopic);
@@ -93,6 +98,7 @@ export async function runCell(o) {
       out.stored = st.rows;
       out.ackedNotStored = ackedMissing(r.acked, (p, q) => st.seen.has(p, q)).missing;
     }
+    if (before) out.hub = counterDelta(before, await o.counters());
     return out;
   } finally {
     sub.close();

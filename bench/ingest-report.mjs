@@ -118,6 +118,16 @@ export function printReport(out) {
     if (c.closedEarly > 0)
       notes.push(`${tag}: ${c.closedEarly} device connections closed by the broker`);
     if (c.duplicates > 0) notes.push(`${tag}: ${f(c.duplicates)} duplicate deliveries`);
+    if (c.subscriberClosedAt !== null)
+      notes.push(
+        `${tag}: the broker closed the subscriber's connection ${f(c.subscriberClosedAt, 1)} s into the cell`,
+      );
+    if (c.hub) {
+      const d = Object.entries(c.hub.dropped).map(([k, v]) => `${f(v)} ${k}`);
+      notes.push(
+        `${tag}: the hub read ${f(c.hub.messagesIn)} of ${f(c.sent)} PUBLISH packets sent${d.length ? `; dropped ${d.join(', ')}` : ''}`,
+      );
+    }
   }
   if (notes.length > 0) lines.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
   lines.push(

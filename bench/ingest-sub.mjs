@@ -60,6 +60,7 @@ export async function subscriber({ port, ca, identity, filter, qos, epoch }) {
     duplicates: 0,
     foreign: 0,
     last: 0,
+    closedByBroker: 0,
     seen: new Seen(),
     fromDue: new Samples(),
     fromWrite: new Samples(),
@@ -71,6 +72,11 @@ export async function subscriber({ port, ca, identity, filter, qos, epoch }) {
     s.once('error', reject);
   });
   s.on('error', () => undefined);
+  // A broker that closes the subscriber's connection mid-cell is reported, not silently absorbed.
+  let closing = false;
+  s.once('close', () => {
+    if (!closing) stats.closedByBroker = performance.now();
+  });
   let onSuback;
   const subacked = new Promise((resolve, reject) => {
     onSuback = (code) =>
@@ -115,5 +121,11 @@ export async function subscriber({ port, ca, identity, filter, qos, epoch }) {
   });
   s.write(connect5(identity.clientId, 0));
   await subacked;
-  return { stats, close: () => s.destroy() };
+  return {
+    stats,
+    close: () => {
+      closing = true;
+      s.destroy();
+    },
+  };
 }

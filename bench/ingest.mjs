@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { hubProcess } from './hub-process.mjs';
 import { idleMemory, runCell } from './ingest-cell.mjs';
+import { hubCounters } from './ingest-metrics.mjs';
 import { MOSQUITTO_SETTINGS, startMosquitto } from './ingest-mosquitto.mjs';
 import { provision } from './ingest-provision.mjs';
 import { printReport } from './ingest-report.mjs';
@@ -69,13 +70,19 @@ let reference; // the identities Mosquitto uses: the first hub's devices, same o
 
 async function withPostgresSchema(fn) {
   const schema = `bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const drop = `DROP SCHEMA IF EXISTS ${schema} CASCADE`;
+  // Interrupted (Ctrl-C, a hard exit): best effort with psql, synchronously, from the exit hook.
+  const release = onCleanup(() =>
+    execFileSync('psql', [cfg.pgUrl, '-qc', drop], { stdio: 'ignore', timeout: 10_000 }),
+  );
   try {
     return await fn(schema);
   } finally {
     const c = new pg.Client({ connectionString: cfg.pgUrl });
     await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await c.query(drop);
     await c.end();
+    release();
   }
 }
 
@@ -85,6 +92,11 @@ async function bulwarkStore(store, schema) {
   const hub = hubProcess('bulwark-bench-ingest-hub-', extra, {
     shared,
     execArgv: ['--expose-gc', '--import', GC_PRELOAD],
+  });
+  // Interrupted: the hub (spawned by hub-process, not one of mqtt-child's) and its dir go too.
+  const release = onCleanup(() => {
+    if (hub.pid) process.kill(hub.pid, 'SIGKILL');
+    hub.remove();
   });
   try {
     const info = await hub.start();
@@ -103,6 +115,7 @@ async function bulwarkStore(store, schema) {
     reference ??= { idsFile, subscriber: prov.subscriber, chain: prov.chain, hubCa: caFile };
     const where = schema ? { url: cfg.pgUrl, schema } : { file: join(hub.dir, 'bulwark.db') };
     const reader = storageReader(store, where);
+    const counters = hubCounters({ url: info.url, ca: readFileSync(caFile), apiKey: hub.apiKey });
     out.durability[store] = await durabilityNote(store, where, cfg.durability);
     // Idle memory first, while the hub's heap is not yet grown by the load.
     if (cfg.idle > 0 && !out.memory.bulwark) {
@@ -130,6 +143,7 @@ async function bulwarkStore(store, schema) {
           devices,
           qos,
           reader,
+          counters,
         });
         out.cells.push({ broker: 'bulwark', store, ...r });
         log(`${store} ${devices} devices QoS ${qos}: ${JSON.stringify(r)}`);
@@ -137,6 +151,7 @@ async function bulwarkStore(store, schema) {
   } finally {
     await hub.stop();
     hub.remove();
+    release();
   }
 }
 
