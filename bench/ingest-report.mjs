@@ -102,6 +102,24 @@ export function printReport(out) {
       );
     }
   }
+  // Issue 12's goals, read off this run (a benchmark, not a test: nothing fails on them).
+  const goals = { sqlite: 50_000, postgres: 20_000 };
+  const stores = [...new Set(pairs.map((c) => c.store))];
+  if (stores.length > 0)
+    lines.push('', 'Against the goals of issue 12 (this run; not a test):', '');
+  for (const st of stores) {
+    const mine = pairs.filter((c) => c.store === st);
+    const q = (qos) =>
+      mine
+        .filter((c) => c.qos === qos)
+        .map((c) => `${ratio(c.r.delivered, ref(c).r.delivered)} (${f(c.devices)} devices)`)
+        .join(', ');
+    const lost = mine.filter((c) => c.qos > 0).reduce((a, c) => a + (c.ackedNotStored ?? 0), 0);
+    const best = Math.max(...mine.filter((c) => c.qos > 0).map((c) => c.r.stored));
+    lines.push(
+      `- ${st}: QoS 1 delivered/s vs Mosquitto ${q(1) || '—'} (goal ≥ 1.0×), ${f(lost)} acknowledged but not stored (goal 0); QoS 0 delivered/s vs Mosquitto ${q(0) || '—'} (goal ≥ 1.0×); at most ${f(best)} QoS 1 messages/s stored = ${f(best * 2)} SenML records/s (2 per message; goal ≥ ${f(goals[st])})`,
+    );
+  }
   const b = out.memory.bulwark;
   const m = out.memory.mosquitto;
   if (b || m) {
@@ -118,7 +136,7 @@ export function printReport(out) {
     if (c.closedEarly > 0)
       notes.push(`${tag}: ${c.closedEarly} device connections closed by the broker`);
     if (c.duplicates > 0) notes.push(`${tag}: ${f(c.duplicates)} duplicate deliveries`);
-    if (c.subscriberClosedAt !== null)
+    if (Number.isFinite(c.subscriberClosedAt))
       notes.push(
         `${tag}: the broker closed the subscriber's connection ${f(c.subscriberClosedAt, 1)} s into the cell`,
       );
