@@ -1,5 +1,8 @@
 // The table bench/ingest.mjs prints (Markdown, so a run can be pasted into docs/benchmarks.md).
+// `node bench/ingest-report.mjs FILE` prints it again from a run's OUT file.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 
 const f = (n, d = 0) =>
   Number.isFinite(n)
@@ -159,3 +162,6 @@ export function printReport(out) {
     );
   console.log(lines.join('\n'));
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  printReport(JSON.parse(readFileSync(process.argv[2], 'utf8')));
