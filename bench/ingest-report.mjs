@@ -29,7 +29,7 @@ export function printReport(out) {
   lines.push(
     `## bench:ingest — the real path: device certificates over mutual TLS → persisted channel (SenML JSON, MQTT 5) → subscriber device`,
     '',
-    `One run on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), shared with other work: figures are noisy. Open loop at ${f(cfg.rate)} msg/s offered in total per cell for ${f(cfg.durationMs / 1000, 1)} s; QoS 1 window ${cfg.window} per device (capped by the server's Receive Maximum); payload ${'~'}106 bytes. Latency is from the time the schedule meant to send a message to its delivery (so it includes any time the broker held the device back); "stored" counts rows in the hub's database after the run (Mosquitto stores nothing: its column is blank). Whole run ${f(out.totalMs / 1000, 0)} s.`,
+    `One run on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), shared with other work: figures are noisy${out.loadAverage ? ` (1-minute load average ${f(out.loadAverage.start, 1)} at the start, ${f(out.loadAverage.end, 1)} at the end)` : ''}. Open loop at ${f(cfg.rate)} msg/s offered in total per cell for ${f(cfg.durationMs / 1000, 1)} s; QoS 1 window ${cfg.window} per device (capped by the server's Receive Maximum); payload ${'~'}106 bytes. Latency is from the time the schedule meant to send a message to its delivery (so it includes any time the broker held the device back); "stored" counts rows in the hub's database after the run (Mosquitto stores nothing: its column is blank). Whole run ${f(out.totalMs / 1000, 0)} s.`,
     '',
     'Durability:',
   );

@@ -15,7 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { hubProcess } from './hub-process.mjs';
@@ -66,6 +66,7 @@ onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
 const count = Math.max(...cfg.devices, cfg.idle);
 const t0 = Date.now();
 const out = { config: cfg, cells: [], memory: {}, durability: {}, provisioning: {} };
+out.loadAverage = { start: os.loadavg()[0] };
 let reference; // the identities Mosquitto uses: the first hub's devices, same organization CA
 
 async function withPostgresSchema(fn) {
@@ -208,6 +209,7 @@ try {
   process.exit(1);
 }
 out.totalMs = Date.now() - t0;
+out.loadAverage.end = os.loadavg()[0];
 printReport(out);
 if (process.env.OUT) writeFileSync(process.env.OUT, JSON.stringify(out, null, 2));
 process.exit(0);
