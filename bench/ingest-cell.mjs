@@ -29,7 +29,8 @@ function ackedMissing(acked, has) {
 /**
  * Runs one cell: the subscriber device subscribes to this cell's subtopic, `devices` publishers
  * connect, publish for `durationMs` at `rate` msg/s in total, and the deliveries drain (until 1 s
- * without one, at most 15 s). With a storage `reader`, the stored rows are counted and matched;
+ * without one, at most 15 s). With a storage `reader`, the stored rows are counted and matched
+ * ("stored" = received within the cell's window; the rest are reported as stored late);
  * with `counters` (bench/ingest-metrics.mjs), the hub's own counters are read around the cell.
  */
 export async function runCell(o) {
@@ -37,6 +38,9 @@ export async function runCell(o) {
   const epoch = Date.now();
   const topic = `channels/${channelId}/messages/${subtopic}`;
   const ca = readFileSync(caFile);
+  // A previous cell may have left the hub reading what its devices had already written (QoS 0
+  // fills the kernel's socket buffers): wait (bounded) until it has finished, so cells do not mix.
+  const quietMs = o.counters ? await quiet(o.counters) : 0;
   const before = await o.counters?.();
   const sub = await subscriber({ port, ca, identity, filter: topic, qos, epoch });
   const load = child('ingest-load.mjs', [
@@ -57,6 +61,7 @@ export async function runCell(o) {
   try {
     const ready = await load.next(180_000);
     const t0 = performance.now();
+    const wall0 = Date.now();
     load.send({ cmd: 'go' });
     const r = await load.next(o.durationMs + 30_000);
     const drainEnd = performance.now() + 15_000;
@@ -89,13 +94,16 @@ export async function runCell(o) {
       ackedNotDelivered: ackedMissing(r.acked, (p, q) => s.seen.has(p, q)).missing,
       stored: null,
       ackedNotStored: null,
+      quietMs,
       subscriberClosedAt: s.closedByBroker ? (s.closedByBroker - t0) / 1000 : null,
       hub: null,
     };
     if (reader) {
       await settledCount(reader, channelId, subtopic);
-      const st = await reader.read(channelId, subtopic);
-      out.stored = st.rows;
+      // Stored in the cell's window: received by the hub no later than its end.
+      const st = await reader.read(channelId, subtopic, wall0 + elapsed * 1000);
+      out.stored = st.inWindow;
+      out.storedLate = st.rows - st.inWindow;
       out.ackedNotStored = ackedMissing(r.acked, (p, q) => st.seen.has(p, q)).missing;
     }
     if (before) out.hub = counterDelta(before, await o.counters());
@@ -104,6 +112,19 @@ export async function runCell(o) {
     sub.close();
     await load.stop(5000);
   }
+}
+
+/** Waits until the hub's PUBLISH counter holds still for 1 s (at most 120 s); returns the wait. */
+async function quiet(counters) {
+  const t = Date.now();
+  let last = (await counters()).messagesIn;
+  while (Date.now() - t < 120_000) {
+    await sleep(1000);
+    const now = (await counters()).messagesIn;
+    if (now === last) break;
+    last = now;
+  }
+  return Date.now() - t - 1000;
 }
 
 function rss(pid) {

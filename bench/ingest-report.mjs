@@ -139,6 +139,14 @@ export function printReport(out) {
     if (c.closedEarly > 0)
       notes.push(`${tag}: ${c.closedEarly} device connections closed by the broker`);
     if (c.duplicates > 0) notes.push(`${tag}: ${f(c.duplicates)} duplicate deliveries`);
+    if (c.storedLate > 0)
+      notes.push(
+        `${tag}: ${f(c.storedLate)} more stored after the cell's window (the hub's backlog)`,
+      );
+    if (c.quietMs > 1000)
+      notes.push(
+        `${tag}: started after ${f(c.quietMs / 1000, 1)} s waiting for the hub to finish the previous cell's backlog`,
+      );
     if (Number.isFinite(c.subscriberClosedAt))
       notes.push(
         `${tag}: the broker closed the subscriber's connection ${f(c.subscriberClosedAt, 1)} s into the cell`,

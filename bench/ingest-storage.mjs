@@ -7,18 +7,25 @@ import pg from 'pg';
 import { readPayload } from './ingest-codec.mjs';
 import { Seen } from './ingest-sub.mjs';
 
-/** A reader of the `messages` rows of one channel and subtopic: { rows, seen, foreign }. */
+/**
+ * A reader of the `messages` rows of one channel and subtopic. `read(…, untilMs)` answers
+ * { rows, inWindow (received at or before untilMs), seen, foreign }.
+ */
 export function storageReader(kind, where) {
-  const tally = (payloads) => {
+  const tally = (rows, untilMs) => {
     const seen = new Seen();
-    let rows = 0;
+    let n = 0;
+    let inWindow = 0;
     let foreign = 0;
-    for (const buf of payloads) {
-      const p = readPayload(buf);
+    for (const r of rows) {
+      const p = readPayload(r.payload);
       if (p === null || !seen.add(p.pub, p.seq)) foreign++;
-      else rows++;
+      else {
+        n++;
+        if (Number(r.received_at) <= untilMs) inWindow++;
+      }
     }
-    return { rows, seen, foreign };
+    return { rows: n, inWindow, seen, foreign };
   };
   if (kind === 'sqlite') {
     return {
@@ -32,13 +39,13 @@ export function storageReader(kind, where) {
           db.close();
         }
       },
-      async read(channelId, subtopic) {
+      async read(channelId, subtopic, untilMs) {
         const db = new Database(where.file, { readonly: true, fileMustExist: true });
         try {
           const q = db.prepare(
-            'SELECT payload FROM messages WHERE channel_id = ? AND subtopic = ?',
+            'SELECT payload, received_at FROM messages WHERE channel_id = ? AND subtopic = ?',
           );
-          return tally(q.pluck().iterate(channelId, subtopic));
+          return tally(q.iterate(channelId, subtopic), untilMs);
         } finally {
           db.close();
         }
@@ -63,12 +70,12 @@ export function storageReader(kind, where) {
       );
       return rows[0].n;
     },
-    async read(channelId, subtopic) {
+    async read(channelId, subtopic, untilMs) {
       const rows = await query(
-        'SELECT payload FROM messages WHERE channel_id = $1 AND subtopic = $2',
+        'SELECT payload, received_at FROM messages WHERE channel_id = $1 AND subtopic = $2',
         [channelId, subtopic],
       );
-      return tally(rows.map((r) => r.payload));
+      return tally(rows, untilMs);
     },
   };
 }
