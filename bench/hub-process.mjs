@@ -1,5 +1,7 @@
 // A hub in its own process on a temp data dir, for the benchmarks: owner + API key made with the
 // admin CLI before the first start, `start()` / `stop()` (restartable on the same ports).
+// Options: `shared` — config flags the admin commands need too (e.g. --database, --database-schema);
+// `execArgv` — Node flags for the hub process (e.g. --expose-gc).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,17 +11,17 @@ const BIN = new URL('../packages/cli/bin/bulwark.js', import.meta.url).pathname;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Creates the data dir, the owner and an API key; `extra` are more hub flags. */
-export function hubProcess(prefix, extra = []) {
+export function hubProcess(prefix, extra = [], { shared = [], execArgv = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const env = { ...process.env, BULWARK_PASSWORD: 'a long and unguessable bench passphrase' };
   execFileSync(
     process.execPath,
-    [BIN, 'admin', 'create-owner', '--data-dir', dir, '--email', 'owner@example.com'],
+    [BIN, 'admin', 'create-owner', '--data-dir', dir, ...shared, '--email', 'owner@example.com'],
     { env, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const apiKey = execFileSync(
     process.execPath,
-    [BIN, 'admin', 'api-key', '--data-dir', dir, '--name', 'bench'],
+    [BIN, 'admin', 'api-key', '--data-dir', dir, ...shared, '--name', 'bench'],
     { env, stdio: ['ignore', 'pipe', 'ignore'] },
   )
     .toString()
@@ -37,6 +39,7 @@ export function hubProcess(prefix, extra = []) {
       child = spawn(
         process.execPath,
         [
+          ...execArgv,
           BIN,
           'hub',
           '--data-dir',
@@ -49,6 +52,7 @@ export function hubProcess(prefix, extra = []) {
           String(mqttPort),
           '--log-level',
           'error',
+          ...shared,
           ...extra,
         ],
         { stdio: ['ignore', 'ignore', 'inherit'], env },

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench:mqtt`: the same load generator against the Bulwark MQTT engine (plain-TCP
-// open-mode listener, in its own process) and the local Mosquitto (127.0.0.1:1883).
+// `npm run bench:mqtt` — ENGINE ONLY: the same load generator against the Bulwark MQTT engine
+// (plain-TCP open-mode listener, in its own process: no TLS, no access control, nothing stored) and
+// the local Mosquitto (127.0.0.1:1883). The path devices use is `npm run bench:ingest`.
 // 10 publishers → 1 wildcard subscriber, 100-byte payloads; loopback only; every phase bounded.
 // Plus memory per idle mutual-TLS connection (2,000), against the engine's `listenTls` and our own
 // Mosquitto with a temp config and throwaway certificates (bench/mqtt-mtls.mjs).
@@ -274,12 +275,15 @@ const rows = !bulwark
     ];
 if (bulwark) {
   console.log(
-    `\nMQTT benchmark — 10 publishers → 1 wildcard subscriber, 100-byte payloads, ${RUNS} runs of ${DURATION} ms, loopback`,
+    `\nMQTT ENGINE-ONLY benchmark — 10 publishers → 1 wildcard subscriber, 100-byte payloads, ${RUNS} runs of ${DURATION} ms, loopback`,
+  );
+  console.log(
+    '(open-mode plain-TCP listener: no TLS, no access control, nothing stored — not the path devices use; that is `npm run bench:ingest`)',
   );
   console.log(
     '(latency ratios are Mosquitto/Bulwark, so > 1× means Bulwark is faster; the memory ratio is Bulwark/Mosquitto)',
   );
-} else console.log('\nMQTT benchmark — mTLS idle memory only (ONLY=mtls), loopback');
+} else console.log('\nMQTT ENGINE-ONLY benchmark — mTLS idle memory only (ONLY=mtls), loopback');
 console.log(
   `(mTLS memory: ${MTLS_CONNECTIONS} idle connections, ΔRSS / connections, each broker in its own run; all clients share ONE client certificate; Mosquitto there is our own instance with a temp config)\n`,
 );

@@ -1,0 +1,119 @@
+// What the hub stored, read back from its database after a cell of bench/ingest.mjs, and the
+// durability setting it was stored at. SQLite is read through its own file (WAL: a reader sees every
+// committed batch while the hub runs); PostgreSQL through a client on the run's schema.
+import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { readPayload } from './ingest-codec.mjs';
+import { Seen } from './ingest-sub.mjs';
+
+/**
+ * A reader of the `messages` rows of one channel and subtopic. `read(…, untilMs)` answers
+ * { rows, inWindow (received at or before untilMs), seen, foreign }.
+ */
+export function storageReader(kind, where) {
+  const tally = (rows, untilMs) => {
+    const seen = new Seen();
+    let n = 0;
+    let inWindow = 0;
+    let foreign = 0;
+    for (const r of rows) {
+      const p = readPayload(r.payload);
+      if (p === null || !seen.add(p.pub, p.seq)) foreign++;
+      else {
+        n++;
+        if (Number(r.received_at) <= untilMs) inWindow++;
+      }
+    }
+    return { rows: n, inWindow, seen, foreign };
+  };
+  if (kind === 'sqlite') {
+    return {
+      async count(channelId, subtopic) {
+        const db = new Database(where.file, { readonly: true, fileMustExist: true });
+        try {
+          return db
+            .prepare('SELECT count(*) AS n FROM messages WHERE channel_id = ? AND subtopic = ?')
+            .get(channelId, subtopic).n;
+        } finally {
+          db.close();
+        }
+      },
+      async read(channelId, subtopic, untilMs) {
+        const db = new Database(where.file, { readonly: true, fileMustExist: true });
+        try {
+          const q = db.prepare(
+            'SELECT payload, received_at FROM messages WHERE channel_id = ? AND subtopic = ?',
+          );
+          return tally(q.iterate(channelId, subtopic), untilMs);
+        } finally {
+          db.close();
+        }
+      },
+    };
+  }
+  const query = async (sql, args) => {
+    const c = new pg.Client({ connectionString: where.url });
+    await c.connect();
+    try {
+      await c.query(`SET search_path TO ${where.schema}`);
+      return (await c.query(sql, args)).rows;
+    } finally {
+      await c.end();
+    }
+  };
+  return {
+    async count(channelId, subtopic) {
+      const rows = await query(
+        'SELECT count(*)::int AS n FROM messages WHERE channel_id = $1 AND subtopic = $2',
+        [channelId, subtopic],
+      );
+      return rows[0].n;
+    },
+    async read(channelId, subtopic, untilMs) {
+      const rows = await query(
+        'SELECT payload, received_at FROM messages WHERE channel_id = $1 AND subtopic = $2',
+        [channelId, subtopic],
+      );
+      return tally(rows, untilMs);
+    },
+  };
+}
+
+/** Waits (bounded) until the stored count stops changing for 600 ms: QoS 0 may still be batched. */
+export async function settledCount(reader, channelId, subtopic, maxMs = 10_000) {
+  const end = Date.now() + maxMs;
+  let last = -1;
+  for (;;) {
+    const n = await reader.count(channelId, subtopic);
+    if (n === last || Date.now() > end) return n;
+    last = n;
+    await new Promise((r) => setTimeout(r, 600));
+  }
+}
+
+/**
+ * The durability each store ran at, in words. `durability` is the value passed with the hub's
+ * `--durability` flag (when given); otherwise what this branch's storage adapters set.
+ */
+export async function durabilityNote(kind, where, durability) {
+  if (kind === 'sqlite') {
+    if (durability) return `SQLite, hub --durability ${durability}`;
+    // The adapter's fixed pragma on a branch without the option (read from its build).
+    const src = readFileSync(
+      new URL('../packages/store-sqlite/dist/src/index.js', import.meta.url),
+      'utf8',
+    );
+    const sync = /synchronous\s*=\s*(\w+)/.exec(src)?.[1] ?? 'unknown';
+    return `SQLite WAL, synchronous=${sync} (the adapter's setting${sync === 'NORMAL' ? ': survives a process crash, not a power cut' : ''})`;
+  }
+  const c = new pg.Client({ connectionString: where.url });
+  await c.connect();
+  try {
+    const show = async (k) => (await c.query(`SHOW ${k}`)).rows[0][k];
+    const flag = durability ? `hub --durability ${durability}; ` : '';
+    return `PostgreSQL, ${flag}synchronous_commit=${await show('synchronous_commit')}, fsync=${await show('fsync')} (server settings)`;
+  } finally {
+    await c.end();
+  }
+}
