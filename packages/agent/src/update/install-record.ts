@@ -77,6 +77,18 @@ export interface InstallRecord {
   committedCounter: number;
   /** The boot id when the boot pointer was switched; a different one means the device rebooted. */
   activatedBootId?: string;
+  /**
+   * The absolute time (ms since the epoch) by which the new slot must be confirmed healthy, set
+   * once when it first boots (`confirming`). Persisted so that every restart of the agent (a
+   * crash-looping new image) counts against the same deadline instead of starting a new timer
+   * (docs/decisions/0023-boot-integration.md).
+   */
+  confirmDeadline?: number;
+  /**
+   * Reboots the agent asked for in the current state; reset on every state change. Bounds the
+   * reboots of a device whose boot id or booted slot never changes (no bootloader integration).
+   */
+  rebootRequests?: number;
   /** The last transitions (bounded). */
   history: InstallHistoryEntry[];
 }
@@ -138,6 +150,13 @@ export function parseRecord(text: string): InstallRecord {
   if (!Array.isArray(r.history)) bad('history');
   if (r.job !== undefined && (typeof r.job !== 'object' || r.job === null)) bad('job');
   if (r.fullImage !== undefined && typeof r.fullImage !== 'boolean') bad('fullImage');
+  if (r.confirmDeadline !== undefined && !Number.isSafeInteger(r.confirmDeadline))
+    bad('confirmDeadline');
+  if (
+    r.rebootRequests !== undefined &&
+    (!Number.isSafeInteger(r.rebootRequests) || r.rebootRequests < 0)
+  )
+    bad('rebootRequests');
   if (r.delta !== undefined) {
     const d = r.delta as unknown as Record<string, unknown>;
     const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;

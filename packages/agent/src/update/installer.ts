@@ -47,8 +47,19 @@ export interface InstallerDeps {
   bootAttempts?: number;
   /** Record name in `files` (default `update/install.json`). */
   stateName?: string;
+  /**
+   * Time a new slot has, from its first boot, to be confirmed healthy (default 300 s). The deadline
+   * is persisted, so agent restarts do not extend it.
+   */
+  confirmTimeoutMs?: number;
   now?: () => number;
 }
+
+/**
+ * Reboots the agent asks for in one state before it concludes that rebooting does not change what
+ * runs (a boot id or slot source that no bootloader updates) and stops asking.
+ */
+export const MAX_REBOOT_REQUESTS = 3;
 
 /** History entries kept: enough to explain the last few installs, bounded so the record stays small. */
 const HISTORY_MAX = 50;
@@ -63,6 +74,7 @@ export class Installer {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly stateName: string;
   private readonly bootAttempts: number;
+  private readonly confirmTimeoutMs: number;
   private readonly now: () => number;
 
   private constructor(
@@ -72,6 +84,7 @@ export class Installer {
     this.record = record;
     this.stateName = deps.stateName ?? 'update/install.json';
     this.bootAttempts = deps.bootAttempts ?? DEFAULT_BOOT_ATTEMPTS;
+    this.confirmTimeoutMs = deps.confirmTimeoutMs ?? 300_000;
     this.now = deps.now ?? Date.now;
   }
 
@@ -273,6 +286,28 @@ export class Installer {
     return this.serial(() => this.reconcile());
   }
 
+  /**
+   * Records that the agent is about to reboot (call just before the reboot command): persisted, so
+   * a device whose reboots change nothing the agent can see is not rebooted forever.
+   */
+  rebootRequested(): Promise<InstallStatus> {
+    return this.serial(async () => {
+      const r = this.expect('rebooting', 'rolled_back');
+      await this.persist({ ...r, rebootRequests: (r.rebootRequests ?? 0) + 1 });
+      return this.statusNow();
+    });
+  }
+
+  /**
+   * Milliseconds left until the new slot's persisted confirmation deadline (0 when passed). Never
+   * more than the configured timeout, so a clock that jumped back does not stretch the wait.
+   */
+  confirmRemainingMs(): number {
+    const deadline = this.record.confirmDeadline;
+    if (deadline === undefined) return this.confirmTimeoutMs;
+    return Math.max(0, Math.min(deadline - this.now(), this.confirmTimeoutMs));
+  }
+
   /** `onBoot()`, then continues what can go on without the network (a cut-short verification). */
   async resume(): Promise<InstallStatus> {
     const s = await this.onBoot();
@@ -346,9 +381,21 @@ export class Installer {
           // Power cut between persisting 'rebooting' and the switch: switch now, reboot again.
           await this.switchToTarget();
         } else if (boot.bootId === r.activatedBootId) {
-          // Switched, not rebooted yet (the agent restarted, the device did not).
+          // Switched, not rebooted yet (the agent restarted, the device did not) — unless the
+          // agent already asked for reboots that changed nothing it can see: then the slots are
+          // not wired to a bootloader, and rebooting again would loop forever.
+          if ((r.rebootRequests ?? 0) >= MAX_REBOOT_REQUESTS)
+            await this.rollback(
+              `the device did not boot the new slot ${r.target} after ${r.rebootRequests} reboots ` +
+                '(the boot id did not change: are the slots wired to the bootloader? see `bulwark agent setup`)',
+              'boot_failed',
+            );
         } else if (boot.slot === r.target) {
-          await this.persist({ ...r, state: 'confirming' });
+          await this.persist({
+            ...r,
+            state: 'confirming',
+            confirmDeadline: this.now() + this.confirmTimeoutMs,
+          });
         } else {
           await this.rollback(
             `new slot ${r.target} did not boot: bootloader fell back to ${boot.slot}`,
@@ -361,6 +408,15 @@ export class Installer {
           await this.rollback(
             `new slot ${r.target} was not confirmed within its boot attempts: bootloader fell back to ${boot.slot}`,
             'boot_failed',
+          );
+        else if (r.confirmDeadline === undefined)
+          await this.persist({ ...r, confirmDeadline: this.now() + this.confirmTimeoutMs });
+        else if (this.now() >= r.confirmDeadline)
+          // The agent restarted (crashed, was killed) on the new slot until the deadline passed.
+          await this.rollback(
+            `new slot ${r.target} was not confirmed healthy by its deadline ` +
+              `(${new Date(r.confirmDeadline).toISOString()}): the agent restarted before a verdict`,
+            'health_check_failed',
           );
         break;
       case 'committed':
@@ -425,7 +481,7 @@ export class Installer {
         break;
       case 'rolled_back': {
         const b = boot ?? (await this.deps.slots.booted());
-        if (b.slot === r.target) next = 'reboot';
+        if (b.slot === r.target && (r.rebootRequests ?? 0) < MAX_REBOOT_REQUESTS) next = 'reboot';
         break;
       }
       default:
@@ -526,6 +582,7 @@ export class Installer {
         ].slice(-HISTORY_MAX)
       : next.history;
     const record = { ...next, history };
+    if (changed) delete record.rebootRequests;
     if (!ENDED.includes(record.state)) {
       delete record.reason;
       delete record.code;
