@@ -13,7 +13,9 @@
  *
  * RAUC is told first, then the record is written, so a power cut in between repeats the (idempotent)
  * RAUC call. The booted slot comes from RAUC (`rauc status`: the kernel's `rauc.slot=`), the boot id
- * from the kernel.
+ * from the kernel. RAUC's bootloader counts the boots of every slot, so the good slot that runs
+ * is re-armed (`mark-good`) once per boot: the record reports it with no attempts left until the
+ * agent re-arms it at its start, as RAUC's `rauc-mark-good.service` does.
  */
 import { readFile } from 'node:fs/promises';
 import type { DirectorySlots } from '../update/directory-slots.js';
@@ -37,6 +39,9 @@ export interface RaucStatus {
   names: Record<SlotName, string>;
   good: Record<SlotName, boolean>;
 }
+
+/** The boot id at the last write of the record (re-arming is due once per boot). */
+const ARMED = 'rauc-armed-boot-id';
 
 /** Options of the RAUC adapter. */
 export interface RaucSlotsOptions {
@@ -90,16 +95,33 @@ export class RaucSlots implements SlotStore {
 
   async booted(): Promise<BootInfo> {
     const st = await this.status();
-    const bootId = (await readFile(this.o.bootIdFile, 'utf8')).trim();
-    return { slot: st.booted, bootId };
+    return { slot: st.booted, bootId: await this.bootId() };
+  }
+
+  private async bootId(): Promise<string> {
+    return (await readFile(this.o.bootIdFile, 'utf8')).trim();
+  }
+
+  /** Whether the installer's record exists (`bulwark agent setup` writes the first one). */
+  async hasRecord(): Promise<boolean> {
+    return (await this.staging.readExtra('boot-control.json')) !== undefined;
   }
 
   /** The installer's record; before the first install, RAUC's state. */
   async readControl(): Promise<BootControl> {
+    let record: BootControl | undefined;
     try {
-      return await this.staging.readControl();
+      record = await this.staging.readControl();
     } catch (err) {
       if (!/no boot-control record/.test((err as Error).message)) throw err;
+    }
+    if (record !== undefined) {
+      // A boot since the last write: RAUC's bootloader counted it against the running slot.
+      const armed = await this.staging.readExtra(ARMED);
+      const booted = (await this.status()).booted;
+      if (record.slots[booted].good && armed !== (await this.bootId()))
+        record.slots[booted] = { attemptsLeft: 0, good: true };
+      return record;
     }
     const st = await this.status();
     const primary = st.primary ?? st.booted;
@@ -139,6 +161,7 @@ export class RaucSlots implements SlotStore {
         await this.rauc('status', 'mark-bad', st.names[s]);
     }
     await this.staging.writeControl(next);
+    await this.staging.writeExtra(ARMED, await this.bootId());
   }
 
   readManifest(slot: SlotName): Promise<SlotManifest | undefined> {

@@ -9,6 +9,7 @@ import type { UpdateConfig } from '../update/update-config.js';
 import { otherSlot, type BootControl, type SlotName, type SlotStore } from '../update/slots.js';
 import { ApplicationSlots } from './app-slots.js';
 import { openBootIntegration } from './open-slots.js';
+import { RaucSlots } from './rauc-slots.js';
 import { runTool } from './tool.js';
 
 /** One line of the report. */
@@ -150,7 +151,7 @@ async function provisionBootloader(
       return;
     }
   }
-  if (control === undefined || (u.mode === 'rauc' && !control.slots[booted].good)) {
+  if (control === undefined || (slots instanceof RaucSlots && !(await slots.hasRecord()))) {
     // First setup: the running slot is the good primary; the other holds nothing known yet.
     const other = otherSlot(booted);
     await slots.writeControl({

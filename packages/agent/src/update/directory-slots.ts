@@ -128,6 +128,16 @@ export class DirectorySlots implements SlotStore {
     return b;
   }
 
+  /** A small record of an adapter kept with the slots (`name` is a plain file name). */
+  async readExtra(name: string): Promise<string | undefined> {
+    const raw = await this.files.read(name);
+    return raw === undefined ? undefined : dec.decode(raw);
+  }
+
+  async writeExtra(name: string, text: string): Promise<void> {
+    await this.files.write(name, enc.encode(text));
+  }
+
   async readManifest(slot: SlotName): Promise<SlotManifest | undefined> {
     const raw = await this.files.read(`${slot}/manifest.json`);
     if (raw === undefined) return undefined;
