@@ -93,11 +93,16 @@ describe('crash-looping new image on a U-Boot board', () => {
     }
     assert.equal(final, 'rolled_back');
     assert.equal(reboots, 2, 'into the new slot, and back');
-    assert.ok(killed >= 2, `the agent was killed ${killed} times on the new slot`);
+    // How many runs fit before the deadline depends on the machine's load (a start takes seconds).
+    assert.ok(killed >= 1, `the agent was killed ${killed} times on the new slot`);
     // The install record's history: when the new slot first booted, and when it was given up.
     const rec = JSON.parse(readFileSync(join(dir, 'state', 'update', 'install.json'), 'utf8')) as {
       history: { state: string; at: number }[];
+      reason: string;
     };
+    // Given up at a start, by the persisted deadline — not by one run's own health-check timer,
+    // which no run lived long enough to reach.
+    assert.match(rec.reason, /not confirmed healthy by its deadline/);
     const at = (state: string) => rec.history.find((h) => h.state === state)!.at;
     const waited = at('rolled_back') - at('confirming');
     assert.ok(waited >= TIMEOUT_S * 1000, `rolled back after ${waited} ms, before the deadline`);

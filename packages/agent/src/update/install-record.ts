@@ -85,10 +85,11 @@ export interface InstallRecord {
    */
   confirmDeadline?: number;
   /**
-   * Reboots the agent asked for in the current state; reset on every state change. Bounds the
-   * reboots of a device whose boot id or booted slot never changes (no bootloader integration).
+   * When the agent last asked for a reboot in the current state (reset on every state change).
+   * An agent that starts with the same boot id although the OS booted since then (its uptime is
+   * shorter) is on slots no bootloader updates: it stops rebooting instead of looping.
    */
-  rebootRequests?: number;
+  rebootRequestedAt?: number;
   /** The last transitions (bounded). */
   history: InstallHistoryEntry[];
 }
@@ -152,11 +153,8 @@ export function parseRecord(text: string): InstallRecord {
   if (r.fullImage !== undefined && typeof r.fullImage !== 'boolean') bad('fullImage');
   if (r.confirmDeadline !== undefined && !Number.isSafeInteger(r.confirmDeadline))
     bad('confirmDeadline');
-  if (
-    r.rebootRequests !== undefined &&
-    (!Number.isSafeInteger(r.rebootRequests) || r.rebootRequests < 0)
-  )
-    bad('rebootRequests');
+  if (r.rebootRequestedAt !== undefined && !Number.isSafeInteger(r.rebootRequestedAt))
+    bad('rebootRequestedAt');
   if (r.delta !== undefined) {
     const d = r.delta as unknown as Record<string, unknown>;
     const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;

@@ -52,14 +52,16 @@ export interface InstallerDeps {
    * is persisted, so agent restarts do not extend it.
    */
   confirmTimeoutMs?: number;
+  /**
+   * Time since the OS booted (Linux: /proc/uptime). With it, a reboot that did not change the boot
+   * id (slots no bootloader updates) is recognised and not repeated forever.
+   */
+  uptimeMs?: () => Promise<number>;
   now?: () => number;
 }
 
-/**
- * Reboots the agent asks for in one state before it concludes that rebooting does not change what
- * runs (a boot id or slot source that no bootloader updates) and stops asking.
- */
-export const MAX_REBOOT_REQUESTS = 3;
+/** Slack between the wall clock and the uptime (a reboot takes seconds; clocks are not exact). */
+const REBOOT_SLACK_MS = 5_000;
 
 /** History entries kept: enough to explain the last few installs, bounded so the record stays small. */
 const HISTORY_MAX = 50;
@@ -293,7 +295,7 @@ export class Installer {
   rebootRequested(): Promise<InstallStatus> {
     return this.serial(async () => {
       const r = this.expect('rebooting', 'rolled_back');
-      await this.persist({ ...r, rebootRequests: (r.rebootRequests ?? 0) + 1 });
+      await this.persist({ ...r, rebootRequestedAt: this.now() });
       return this.statusNow();
     });
   }
@@ -381,13 +383,13 @@ export class Installer {
           // Power cut between persisting 'rebooting' and the switch: switch now, reboot again.
           await this.switchToTarget();
         } else if (boot.bootId === r.activatedBootId) {
-          // Switched, not rebooted yet (the agent restarted, the device did not) — unless the
-          // agent already asked for reboots that changed nothing it can see: then the slots are
-          // not wired to a bootloader, and rebooting again would loop forever.
-          if ((r.rebootRequests ?? 0) >= MAX_REBOOT_REQUESTS)
+          // Switched, not rebooted yet (the agent restarted, the device did not) — unless the OS
+          // did reboot since the agent asked and the boot id stayed: then the slots are not wired
+          // to a bootloader, and rebooting again would loop forever.
+          if (await this.rebootedUnseen(r))
             await this.rollback(
-              `the device did not boot the new slot ${r.target} after ${r.rebootRequests} reboots ` +
-                '(the boot id did not change: are the slots wired to the bootloader? see `bulwark agent setup`)',
+              `the device rebooted but did not boot the new slot ${r.target}: the boot id did not ` +
+                'change (are the slots wired to the bootloader? see `bulwark agent setup`)',
               'boot_failed',
             );
         } else if (boot.slot === r.target) {
@@ -459,6 +461,18 @@ export class Installer {
     });
   }
 
+  /** The OS booted after the agent asked for a reboot, yet the boot id is the one of the request. */
+  private async rebootedUnseen(r: InstallRecord): Promise<boolean> {
+    if (r.rebootRequestedAt === undefined || this.deps.uptimeMs === undefined) return false;
+    let uptime: number;
+    try {
+      uptime = await this.deps.uptimeMs();
+    } catch {
+      return false;
+    }
+    return this.now() - r.rebootRequestedAt > uptime + REBOOT_SLACK_MS;
+  }
+
   private async statusNow(boot?: BootInfo): Promise<InstallStatus> {
     const r = this.record;
     let next: InstallNext = 'none';
@@ -481,7 +495,7 @@ export class Installer {
         break;
       case 'rolled_back': {
         const b = boot ?? (await this.deps.slots.booted());
-        if (b.slot === r.target && (r.rebootRequests ?? 0) < MAX_REBOOT_REQUESTS) next = 'reboot';
+        if (b.slot === r.target && !(await this.rebootedUnseen(r))) next = 'reboot';
         break;
       }
       default:
@@ -582,7 +596,7 @@ export class Installer {
         ].slice(-HISTORY_MAX)
       : next.history;
     const record = { ...next, history };
-    if (changed) delete record.rebootRequests;
+    if (changed) delete record.rebootRequestedAt;
     if (!ENDED.includes(record.state)) {
       delete record.reason;
       delete record.code;

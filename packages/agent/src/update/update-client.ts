@@ -6,6 +6,7 @@
  * job state on `…/status`. The job travels inside the install record, so after a restart (or a
  * power cut) the state machine resumes and its statuses name the right job.
  */
+import { readFile } from 'node:fs/promises';
 import { isVersion, verifyRelease, type ChunkIndex } from '@bulwark/firmware';
 import {
   updateOfferProblem,
@@ -53,6 +54,16 @@ export interface UpdateClientDeps {
   trust(): DownloadTrust | undefined;
   reboot(): Promise<void>;
   emit(event: string, ...args: unknown[]): void;
+  /** Time since the OS booted; default /proc/uptime. */
+  uptimeMs?: (() => Promise<number>) | undefined;
+}
+
+/** Milliseconds since the OS booted, from /proc/uptime. */
+async function linuxUptimeMs(): Promise<number> {
+  const [up = ''] = (await readFile('/proc/uptime', 'utf8')).split(' ');
+  const s = Number(up);
+  if (!Number.isFinite(s)) throw new Error('unreadable /proc/uptime');
+  return Math.round(s * 1000);
 }
 
 /** Install states before the boot pointer moves: an install there can still be abandoned. */
@@ -146,12 +157,19 @@ export class UpdateClient {
     }
     this.slots = slots;
     this.restart = boot.restart;
+    if (this.deps.slots === undefined && config.update.mode === 'simulated')
+      this.deps.log(
+        'warn',
+        'update.mode simulated: only a test or the simulator boots these slots; on a device set ' +
+          'update.mode to application, rauc, uboot or grub',
+      );
     this.installer = await Installer.open({
       slots,
       files: this.deps.files,
       verifySignature: ({ release }) => this.verifyAgain(release),
       bootAttempts: config.update.bootAttempts,
       confirmTimeoutMs: config.update.healthTimeoutSeconds * 1000,
+      uptimeMs: this.deps.uptimeMs ?? linuxUptimeMs,
       now: () => this.deps.clock.now(),
     });
     const s = await this.installer.resume();
