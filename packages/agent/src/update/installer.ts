@@ -295,7 +295,10 @@ export class Installer {
   rebootRequested(): Promise<InstallStatus> {
     return this.serial(async () => {
       const r = this.expect('rebooting', 'rolled_back');
-      await this.persist({ ...r, rebootRequestedAt: this.now() });
+      // The first request counts: "the OS booted since" holds for it as for any later one, and
+      // an agent killed right after this write reboots on its next start without writing again.
+      if (r.rebootRequestedAt === undefined)
+        await this.persist({ ...r, rebootRequestedAt: this.now() });
       return this.statusNow();
     });
   }
