@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { TwinValue } from '@bulwark/protocol';
 import { parseAllowRule } from './health/allowlist.js';
+import { parseUpdateConfig, type UpdateConfig } from './update/update-config.js';
 
 /** How the agent keeps its link to the hub. */
 export type ConnectionMode = 'persistent' | 'periodic' | 'on-demand';
@@ -78,6 +79,11 @@ export interface AgentConfig {
     /** Seconds without the link before the local alarm and the autonomous rules. */
     linkLostGraceSeconds: number;
     rules: AutonomousRule[];
+    /**
+     * How the device reboots (the `reboot` command, an OS update): program and arguments, no
+     * shell. Default `systemctl reboot`.
+     */
+    rebootCommand: string[];
   };
   /** Where the device may connect: entries as in health/allowlist.ts (`10.0.0.0/8`, `192.0.2.10:8883`). */
   allowlist: string[];
@@ -89,24 +95,8 @@ export interface AgentConfig {
     atFraction: number;
   };
   watchdog: { heartbeatSeconds: number; timeoutSeconds: number };
-  /** Firmware updates (A/B install path, docs/decisions/0009-agent-install-path.md). */
-  update: {
-    /**
-     * The A/B slot directory (DirectorySlots; provisioned with a factory image). Without it (and
-     * without slots given in code) the agent refuses offers with `updates_not_supported`.
-     */
-    slotsDir?: string;
-    /** The organization's firmware root (TUF root JSON) to pin; without it the first offer's root is pinned. */
-    rootFile?: string;
-    /** Hardware revision, matched against a release's `hardware` list. */
-    hardware?: string;
-    /** Commands run after booting a new slot; each must exit 0 within its timeout. */
-    healthChecks: { name: string; command: string[]; timeoutSeconds: number }[];
-    /** A new slot not confirmed healthy within this many seconds after its boot is rolled back. */
-    healthTimeoutSeconds: number;
-    /** Trial boots of a new slot before the bootloader falls back. */
-    bootAttempts: number;
-  };
+  /** Firmware updates (A/B install path 0009, boot integration 0023): update/update-config.ts. */
+  update: UpdateConfig;
 }
 
 /** An invalid configuration: the message names the key and why. */
@@ -114,11 +104,12 @@ export class AgentConfigError extends Error {
   override readonly name = 'AgentConfigError';
 }
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function object(v: unknown, path: string, known: readonly string[]): Obj {
+/** @internal config parsing helper (also used by update/update-config.ts). */
+export function object(v: unknown, path: string, known: readonly string[]): Obj {
   if (v === undefined) return {};
   if (!isObj(v)) throw new AgentConfigError(`${path || 'config'} must be an object`);
   const unknown = Object.keys(v).filter((k) => !known.includes(k));
@@ -132,7 +123,8 @@ function object(v: unknown, path: string, known: readonly string[]): Obj {
   return v;
 }
 
-function str(o: Obj, key: string, path: string, dflt?: string): string {
+/** @internal config parsing helper (also used by update/update-config.ts). */
+export function str(o: Obj, key: string, path: string, dflt?: string): string {
   const v = o[key];
   if (v === undefined) {
     if (dflt !== undefined) return dflt;
@@ -143,24 +135,35 @@ function str(o: Obj, key: string, path: string, dflt?: string): string {
   return v;
 }
 
-function optStr(o: Obj, key: string, path: string): string | undefined {
+/** @internal config parsing helper (also used by update/update-config.ts). */
+export function optStr(o: Obj, key: string, path: string): string | undefined {
   return o[key] === undefined ? undefined : str(o, key, path);
 }
 
-function int(o: Obj, key: string, path: string, dflt: number, min: number, max: number): number {
+/** @internal config parsing helper (also used by update/update-config.ts). */
+export function int(
+  o: Obj,
+  key: string,
+  path: string,
+  dflt: number,
+  min: number,
+  max: number,
+): number {
   const v = o[key] ?? dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
     throw new AgentConfigError(`${path}${key} must be a whole number from ${min} to ${max}`);
   return v;
 }
 
-function bool(o: Obj, key: string, path: string, dflt: boolean): boolean {
+/** @internal config parsing helper (also used by update/update-config.ts). */
+export function bool(o: Obj, key: string, path: string, dflt: boolean): boolean {
   const v = o[key] ?? dflt;
   if (typeof v !== 'boolean') throw new AgentConfigError(`${path}${key} must be true or false`);
   return v;
 }
 
-function oneOf<T extends string>(
+/** @internal config parsing helper (also used by update/update-config.ts). */
+export function oneOf<T extends string>(
   o: Obj,
   key: string,
   path: string,
@@ -311,6 +314,7 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     'mode',
     'linkLostGraceSeconds',
     'rules',
+    'rebootCommand',
   ]);
   if (d['rules'] !== undefined && !Array.isArray(d['rules']))
     throw new AgentConfigError('device.rules must be an array');
@@ -325,19 +329,6 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
   if (typeof atFraction !== 'number' || !(atFraction > 0 && atFraction < 1))
     throw new AgentConfigError('renewal.atFraction must be a number between 0 and 1');
   const serialDevice = optStr(lp, 'serialDevice', 'localPort.');
-  const up = object(top['update'], 'update', [
-    'slotsDir',
-    'rootFile',
-    'hardware',
-    'healthChecks',
-    'healthTimeoutSeconds',
-    'bootAttempts',
-  ]);
-  const slotsDir = optStr(up, 'slotsDir', 'update.');
-  const rootFile = optStr(up, 'rootFile', 'update.');
-  const hardware = optStr(up, 'hardware', 'update.');
-  const hc = up['healthChecks'] ?? [];
-  if (!Array.isArray(hc)) throw new AgentConfigError('update.healthChecks must be an array');
 
   const config: AgentConfig = {
     hubUrl,
@@ -360,6 +351,10 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
       firmwareVersion: str(d, 'firmwareVersion', 'device.', 'unknown'),
       mode: oneOf(d, 'mode', 'device.', ['controlled', 'autonomous'], 'controlled'),
       linkLostGraceSeconds: int(d, 'linkLostGraceSeconds', 'device.', 120, 0, 86400),
+      rebootCommand: commandList(d['rebootCommand'], 'device.rebootCommand') ?? [
+        'systemctl',
+        'reboot',
+      ],
       rules: ((d['rules'] as unknown[] | undefined) ?? []).map((r, i) =>
         rule(r, `device.rules[${i}]`),
       ),
@@ -386,37 +381,11 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
       heartbeatSeconds: int(wd, 'heartbeatSeconds', 'watchdog.', 5, 1, 600),
       timeoutSeconds: int(wd, 'timeoutSeconds', 'watchdog.', 30, 2, 3600),
     },
-    update: {
-      ...(slotsDir !== undefined ? { slotsDir: path(slotsDir) } : {}),
-      ...(rootFile !== undefined ? { rootFile: path(rootFile) } : {}),
-      ...(hardware !== undefined ? { hardware } : {}),
-      healthChecks: hc.map((v, i) => healthCheck(v, `update.healthChecks[${i}]`)),
-      healthTimeoutSeconds: int(up, 'healthTimeoutSeconds', 'update.', 300, 1, 86400),
-      bootAttempts: int(up, 'bootAttempts', 'update.', 3, 1, 100),
-    },
+    update: parseUpdateConfig(top['update'], path),
   };
   if (config.watchdog.timeoutSeconds <= config.watchdog.heartbeatSeconds)
     throw new AgentConfigError('watchdog.timeoutSeconds must exceed watchdog.heartbeatSeconds');
   return deepFreeze(config);
-}
-
-function healthCheck(v: unknown, path: string): AgentConfig['update']['healthChecks'][number] {
-  const o = object(v, path, ['name', 'command', 'timeoutSeconds']);
-  const cmd = o['command'];
-  if (
-    !Array.isArray(cmd) ||
-    cmd.length === 0 ||
-    cmd.some((a) => typeof a !== 'string') ||
-    cmd[0] === ''
-  )
-    throw new AgentConfigError(
-      `${path}.command must be a non-empty list of strings (program, args)`,
-    );
-  return {
-    name: str(o, 'name', `${path}.`),
-    command: [...(cmd as string[])],
-    timeoutSeconds: int(o, 'timeoutSeconds', `${path}.`, 30, 1, 3600),
-  };
 }
 
 function deepFreeze<T>(v: T): T {
@@ -442,4 +411,12 @@ export async function loadAgentConfig(file: string): Promise<AgentConfig> {
     throw new AgentConfigError(`${file} is not valid JSON: ${(err as Error).message}`);
   }
   return parseAgentConfig(raw, dirname(resolve(file)));
+}
+
+/** A command as program and arguments (no shell); undefined when not set. */
+export function commandList(v: unknown, path: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length === 0 || v.some((a) => typeof a !== 'string') || v[0] === '')
+    throw new AgentConfigError(`${path} must be a non-empty list of strings (program, args)`);
+  return [...(v as string[])];
 }

@@ -24,7 +24,10 @@ export async function runWorker(config: AgentConfig): Promise<number> {
   const agent = new Agent({
     config,
     files,
-    system: new LinuxSystem({ diskPath: config.stateDir }),
+    system: new LinuxSystem({
+      diskPath: config.stateDir,
+      rebootCommand: config.device.rebootCommand,
+    }),
     log,
   });
   holder.agent = agent;

@@ -94,7 +94,17 @@ describe('agent configuration', () => {
 
   it('validates the update section: paths resolved, health checks checked, defaults visible', () => {
     const d = parseAgentConfig(base, '/etc/bulwark');
-    assert.deepEqual(d.update, { healthChecks: [], healthTimeoutSeconds: 300, bootAttempts: 3 });
+    assert.deepEqual(d.update, {
+      mode: 'none',
+      healthChecks: [],
+      healthTimeoutSeconds: 300,
+      bootAttempts: 3,
+      grubEnvFile: '/boot/grub/grubenv',
+      bootnames: { a: 'A', b: 'B' },
+      cmdlineFile: '/proc/cmdline',
+      bootIdFile: '/proc/sys/kernel/random/boot_id',
+    });
+    assert.deepEqual(d.device.rebootCommand, ['systemctl', 'reboot']);
     const c = parseAgentConfig(
       {
         ...base,
@@ -109,6 +119,7 @@ describe('agent configuration', () => {
       '/etc/bulwark',
     );
     assert.equal(c.update.slotsDir, '/etc/bulwark/slots');
+    assert.equal(c.update.mode, 'simulated', 'slotsDir alone: the mode of earlier configs');
     assert.equal(c.update.rootFile, '/etc/bulwark/root.json');
     assert.deepEqual(c.update.healthChecks, [
       { name: 'app', command: ['/usr/bin/true'], timeoutSeconds: 30 },
@@ -120,7 +131,32 @@ describe('agent configuration', () => {
       [{ healthChecks: [{ command: ['true'] }] }, /healthChecks\[0\].name is required/],
       [{ healthTimeoutSeconds: 0 }, /update.healthTimeoutSeconds must be/],
       [{ bootAttempts: 101 }, /update.bootAttempts must be/],
+      [{ mode: 'swupdate', slotsDir: 's' }, /update.mode must be one of none, application/],
+      [{ mode: 'application' }, /update.mode application needs update.slotsDir/],
+      [{ mode: 'uboot', slotsDir: 's' }, /update.mode uboot needs update.slotImages/],
+      [{ mode: 'application', slotsDir: 's', restartCommand: [] }, /restartCommand must be/],
+      [{ bootnames: { a: 'X', b: 'X' } }, /bootnames.a and .b must differ/],
     ];
+    assert.throws(
+      () => parseAgentConfig({ ...base, device: { rebootCommand: 'reboot' } }),
+      /device.rebootCommand must be a non-empty list/,
+    );
+    const app = parseAgentConfig(
+      {
+        ...base,
+        device: { rebootCommand: ['/sbin/reboot', '-f'] },
+        update: {
+          mode: 'application',
+          slotsDir: 'app',
+          restartCommand: ['systemctl', 'restart', 'x'],
+        },
+      },
+      '/etc/bulwark',
+    );
+    assert.deepEqual(
+      [app.update.mode, app.update.slotsDir, app.update.restartCommand, app.device.rebootCommand],
+      ['application', '/etc/bulwark/app', ['systemctl', 'restart', 'x'], ['/sbin/reboot', '-f']],
+    );
     for (const [update, re] of bad)
       assert.throws(() => parseAgentConfig({ ...base, update }), re, JSON.stringify(update));
   });

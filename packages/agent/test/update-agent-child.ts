@@ -3,16 +3,18 @@
  * Usage: node update-agent-child.js CONFIG_FILE. Environment:
  *   KILL_AT=n      SIGKILL itself right after the n-th write of the install record in this run
  *   HEALTH_FAIL=1  the application health check fails on slot b
+ *   HEALTH_HANG=1  the application health check on slot b never answers (a crash-looping image)
  * Prints `persisted <state> <offset>` per install-record write, `reboot-required` and exits 42 when
- * the agent reboots (the parent plays the bootloader), and `final <state>` (exit 0) once the install
- * is settled and its reports are sent.
+ * the agent reboots (the parent plays the bootloader), `state <state>` once the agent started, and
+ * `final <state>` (exit 0) once the install is settled and its reports are sent. The slots are
+ * the configured update.mode's (boot/open-slots.ts).
  */
 import { loadAgentConfig } from '../src/config.js';
 import { Agent } from '../src/agent.js';
 import { DirFiles } from '../src/files/dir-files.js';
 import type { AgentFiles } from '../src/ports.js';
 import { SyntheticSystem } from '../src/sim/synthetic-system.js';
-import { DirectorySlots } from '../src/update/directory-slots.js';
+import { openBootIntegration } from '../src/boot/open-slots.js';
 
 const config = await loadAgentConfig(process.argv[2]!);
 const killAt = Number(process.env['KILL_AT'] ?? 0);
@@ -36,13 +38,21 @@ system.onReboot = () => {
   console.log('reboot-required');
   process.exit(42);
 };
-const slots = await DirectorySlots.open(config.update.slotsDir!);
+const slots = (await openBootIntegration(config.update))!.slots;
 const agent = new Agent({ config, files, system, log: (_l, m) => console.log(m) });
 if (process.env['HEALTH_FAIL'] === '1')
   agent.updates.registerHealthCheck('app', async () => {
     if ((await slots.booted()).slot === 'b') throw new Error('the app crashes on slot b');
   });
+if (process.env['HEALTH_HANG'] === '1')
+  agent.updates.registerHealthCheck('app', async (signal) => {
+    if ((await slots.booted()).slot !== 'b') return;
+    await new Promise((_, reject) =>
+      signal.addEventListener('abort', () => reject(new Error('aborted'))),
+    );
+  });
 await agent.start();
+console.log(`state ${(await agent.updates.status())?.state ?? 'none'}`);
 for (let i = 0; i < 6000; i++) {
   const s = await agent.updates.status();
   if (s !== undefined && ['committed', 'failed', 'rolled_back', 'canceled'].includes(s.state)) {

@@ -20,6 +20,7 @@ const LOCAL_HELP = `local commands (run by the hub package on a data dir; --help
 
 device commands (run by the agent package on this machine):
   bulwark agent --config FILE                      run the device agent
+  bulwark agent setup --config FILE                prepare and check its update slots
   bulwark simulate --devices N …                   run N simulated agents against a hub
   bulwark discover [--timeout S]                   list Bulwark devices announced on the LAN
 `;

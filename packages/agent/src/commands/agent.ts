@@ -1,14 +1,19 @@
 /**
- * `bulwark agent --config FILE [--no-watchdog]`: runs the device agent. By default a small
+ * `bulwark agent --config FILE [--no-watchdog]`: runs the device agent (`bulwark agent setup`
+ * prepares its update slots: agent-setup.ts). By default a small
  * supervisor forks the agent worker and restarts it when its heartbeats stop or it crashes;
  * `--no-watchdog` runs the worker in this process (for a service manager with its own watchdog).
  */
 import { parseArgs } from 'node:util';
 import { AgentConfigError, loadAgentConfig } from '../config.js';
 
-const USAGE = 'usage: bulwark agent --config FILE [--no-watchdog]\n';
+const USAGE =
+  'usage: bulwark agent --config FILE [--no-watchdog]\n' +
+  '       bulwark agent setup --config FILE [--image FILE --version V]   prepare the update slots\n';
 
 export async function agentCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'setup')
+    return (await import('./agent-setup.js')).agentSetupCommand(argv.slice(1));
   let values: { config?: string; worker?: boolean; 'no-watchdog'?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({

@@ -9,6 +9,10 @@
  *
  * Records go through DirFiles (temp + fsync + rename + directory fsync); image writes are fsync'd
  * before they resolve. `boot()` plays the bootloader for tests and the simulator.
+ *
+ * With `images`, each slot's image is that path instead (a partition such as /dev/mmcblk0p2, or a
+ * file): its size is fixed, so the length of what the slot holds is kept in `<root>/<slot>/length`
+ * (written and fsync'd with each resize), and reads stop there.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
@@ -39,16 +43,23 @@ export class DirectorySlots implements SlotStore {
   private constructor(
     readonly root: string,
     private readonly files: DirFiles,
+    private readonly images: Readonly<Record<SlotName, string>> | undefined,
   ) {}
 
-  /** Opens (creating) the slot root; leftovers of an interrupted record write are swept. */
-  static async open(root: string): Promise<DirectorySlots> {
-    return new DirectorySlots(root, await DirFiles.open(root));
+  /**
+   * Opens (creating) the slot root; leftovers of an interrupted record write are swept. `images`
+   * puts the slot images on partitions (or files) of a fixed size instead of `<root>/<slot>/image`.
+   */
+  static async open(
+    root: string,
+    images?: Readonly<Record<SlotName, string>>,
+  ): Promise<DirectorySlots> {
+    return new DirectorySlots(root, await DirFiles.open(root), images);
   }
 
   /** The path of a slot's image file. */
   imagePath(slot: SlotName): string {
-    return join(this.root, slot, 'image');
+    return this.images?.[slot] ?? join(this.root, slot, 'image');
   }
 
   /**
@@ -83,9 +94,15 @@ export class DirectorySlots implements SlotStore {
   async boot(): Promise<BootSelection> {
     const selection = selectBootSlot(await this.readControl());
     await this.writeControl(selection.control);
-    const info: BootInfo = { slot: selection.slot, bootId: randomUUID() };
-    await this.files.write(BOOT, enc.encode(JSON.stringify(info)));
+    await this.recordBoot(selection.slot);
     return selection;
+  }
+
+  /** Records a handoff to `slot` with a fresh boot id (what the kernel tells after a boot). */
+  async recordBoot(slot: SlotName): Promise<BootInfo> {
+    const info: BootInfo = { slot, bootId: randomUUID() };
+    await this.files.write(BOOT, enc.encode(JSON.stringify(info)));
+    return info;
   }
 
   async readControl(): Promise<BootControl> {
@@ -111,6 +128,16 @@ export class DirectorySlots implements SlotStore {
     return b;
   }
 
+  /** A small record of an adapter kept with the slots (`name` is a plain file name). */
+  async readExtra(name: string): Promise<string | undefined> {
+    const raw = await this.files.read(name);
+    return raw === undefined ? undefined : dec.decode(raw);
+  }
+
+  async writeExtra(name: string, text: string): Promise<void> {
+    await this.files.write(name, enc.encode(text));
+  }
+
   async readManifest(slot: SlotName): Promise<SlotManifest | undefined> {
     const raw = await this.files.read(`${slot}/manifest.json`);
     if (raw === undefined) return undefined;
@@ -130,6 +157,12 @@ export class DirectorySlots implements SlotStore {
   }
 
   async imageSize(slot: SlotName): Promise<number> {
+    if (this.images !== undefined) {
+      const raw = await this.files.read(`${slot}/length`);
+      const n = raw === undefined ? 0 : Number(dec.decode(raw));
+      if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`invalid ${slot}/length record`);
+      return n;
+    }
     try {
       const fh = await open(this.imagePath(slot), 'r');
       try {
@@ -145,6 +178,11 @@ export class DirectorySlots implements SlotStore {
 
   async truncateImage(slot: SlotName, length: number): Promise<void> {
     if (!Number.isSafeInteger(length) || length < 0) throw new RangeError('invalid image length');
+    if (this.images !== undefined) {
+      // A partition keeps its size: only the recorded length changes.
+      await this.files.write(`${slot}/length`, enc.encode(String(length)));
+      return;
+    }
     const dir = join(this.root, slot);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // 'a' creates a missing file without truncating an existing one.
@@ -160,6 +198,7 @@ export class DirectorySlots implements SlotStore {
 
   async writeImage(slot: SlotName, offset: number, bytes: Uint8Array): Promise<void> {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError('invalid image offset');
+    if (this.images !== undefined) return this.writePartition(slot, offset, bytes);
     const dir = join(this.root, slot);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // O_CREAT without O_APPEND: positional writes, and a missing image is created.
@@ -183,9 +222,34 @@ export class DirectorySlots implements SlotStore {
   }
 
   async *readImage(slot: SlotName): AsyncIterable<Uint8Array> {
-    if ((await this.imageSize(slot)) === 0) return;
-    for await (const chunk of createReadStream(this.imagePath(slot), { highWaterMark: 1 << 16 }))
+    const size = await this.imageSize(slot);
+    if (size === 0) return;
+    const opts = {
+      highWaterMark: 1 << 16,
+      ...(this.images !== undefined ? { end: size - 1 } : {}),
+    };
+    for await (const chunk of createReadStream(this.imagePath(slot), opts))
       yield new Uint8Array(chunk as Buffer);
+  }
+
+  /** Positional write into a fixed-size slot image; the recorded length grows to cover it. */
+  private async writePartition(slot: SlotName, offset: number, bytes: Uint8Array): Promise<void> {
+    const fh = await open(this.imagePath(slot), constants.O_WRONLY);
+    try {
+      if (offset + bytes.byteLength > (await fh.stat()).size && !(await fh.stat()).isBlockDevice())
+        throw new RangeError(`the image does not fit the slot ${slot} (${this.imagePath(slot)})`);
+      let done = 0;
+      while (done < bytes.byteLength) {
+        const w = await fh.write(bytes, done, bytes.byteLength - done, offset + done);
+        done += w.bytesWritten;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const end = offset + bytes.byteLength;
+    if (end > (await this.imageSize(slot)))
+      await this.files.write(`${slot}/length`, enc.encode(String(end)));
   }
 }
 

@@ -77,6 +77,19 @@ export interface InstallRecord {
   committedCounter: number;
   /** The boot id when the boot pointer was switched; a different one means the device rebooted. */
   activatedBootId?: string;
+  /**
+   * The absolute time (ms since the epoch) by which the new slot must be confirmed healthy, set
+   * once when it first boots (`confirming`). Persisted so that every restart of the agent (a
+   * crash-looping new image) counts against the same deadline instead of starting a new timer
+   * (docs/decisions/0023-boot-integration.md).
+   */
+  confirmDeadline?: number;
+  /**
+   * When the agent last asked for a reboot in the current state (reset on every state change).
+   * An agent that starts with the same boot id although the OS booted since then (its uptime is
+   * shorter) is on slots no bootloader updates: it stops rebooting instead of looping.
+   */
+  rebootRequestedAt?: number;
   /** The last transitions (bounded). */
   history: InstallHistoryEntry[];
 }
@@ -138,6 +151,10 @@ export function parseRecord(text: string): InstallRecord {
   if (!Array.isArray(r.history)) bad('history');
   if (r.job !== undefined && (typeof r.job !== 'object' || r.job === null)) bad('job');
   if (r.fullImage !== undefined && typeof r.fullImage !== 'boolean') bad('fullImage');
+  if (r.confirmDeadline !== undefined && !Number.isSafeInteger(r.confirmDeadline))
+    bad('confirmDeadline');
+  if (r.rebootRequestedAt !== undefined && !Number.isSafeInteger(r.rebootRequestedAt))
+    bad('rebootRequestedAt');
   if (r.delta !== undefined) {
     const d = r.delta as unknown as Record<string, unknown>;
     const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;

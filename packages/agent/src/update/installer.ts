@@ -47,8 +47,21 @@ export interface InstallerDeps {
   bootAttempts?: number;
   /** Record name in `files` (default `update/install.json`). */
   stateName?: string;
+  /**
+   * Time a new slot has, from its first boot, to be confirmed healthy (default 300 s). The deadline
+   * is persisted, so agent restarts do not extend it.
+   */
+  confirmTimeoutMs?: number;
+  /**
+   * Time since the OS booted (Linux: /proc/uptime). With it, a reboot that did not change the boot
+   * id (slots no bootloader updates) is recognised and not repeated forever.
+   */
+  uptimeMs?: () => Promise<number>;
   now?: () => number;
 }
+
+/** Slack between the wall clock and the uptime (a reboot takes seconds; clocks are not exact). */
+const REBOOT_SLACK_MS = 5_000;
 
 /** History entries kept: enough to explain the last few installs, bounded so the record stays small. */
 const HISTORY_MAX = 50;
@@ -63,6 +76,7 @@ export class Installer {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly stateName: string;
   private readonly bootAttempts: number;
+  private readonly confirmTimeoutMs: number;
   private readonly now: () => number;
 
   private constructor(
@@ -72,6 +86,7 @@ export class Installer {
     this.record = record;
     this.stateName = deps.stateName ?? 'update/install.json';
     this.bootAttempts = deps.bootAttempts ?? DEFAULT_BOOT_ATTEMPTS;
+    this.confirmTimeoutMs = deps.confirmTimeoutMs ?? 300_000;
     this.now = deps.now ?? Date.now;
   }
 
@@ -273,6 +288,31 @@ export class Installer {
     return this.serial(() => this.reconcile());
   }
 
+  /**
+   * Records that the agent is about to reboot (call just before the reboot command): persisted, so
+   * a device whose reboots change nothing the agent can see is not rebooted forever.
+   */
+  rebootRequested(): Promise<InstallStatus> {
+    return this.serial(async () => {
+      const r = this.expect('rebooting', 'rolled_back');
+      // The first request counts: "the OS booted since" holds for it as for any later one, and
+      // an agent killed right after this write reboots on its next start without writing again.
+      if (r.rebootRequestedAt === undefined)
+        await this.persist({ ...r, rebootRequestedAt: this.now() });
+      return this.statusNow();
+    });
+  }
+
+  /**
+   * Milliseconds left until the new slot's persisted confirmation deadline (0 when passed). Never
+   * more than the configured timeout, so a clock that jumped back does not stretch the wait.
+   */
+  confirmRemainingMs(): number {
+    const deadline = this.record.confirmDeadline;
+    if (deadline === undefined) return this.confirmTimeoutMs;
+    return Math.max(0, Math.min(deadline - this.now(), this.confirmTimeoutMs));
+  }
+
   /** `onBoot()`, then continues what can go on without the network (a cut-short verification). */
   async resume(): Promise<InstallStatus> {
     const s = await this.onBoot();
@@ -346,9 +386,21 @@ export class Installer {
           // Power cut between persisting 'rebooting' and the switch: switch now, reboot again.
           await this.switchToTarget();
         } else if (boot.bootId === r.activatedBootId) {
-          // Switched, not rebooted yet (the agent restarted, the device did not).
+          // Switched, not rebooted yet (the agent restarted, the device did not) — unless the OS
+          // did reboot since the agent asked and the boot id stayed: then the slots are not wired
+          // to a bootloader, and rebooting again would loop forever.
+          if (await this.rebootedUnseen(r))
+            await this.rollback(
+              `the device rebooted but did not boot the new slot ${r.target}: the boot id did not ` +
+                'change (are the slots wired to the bootloader? see `bulwark agent setup`)',
+              'boot_failed',
+            );
         } else if (boot.slot === r.target) {
-          await this.persist({ ...r, state: 'confirming' });
+          await this.persist({
+            ...r,
+            state: 'confirming',
+            confirmDeadline: this.now() + this.confirmTimeoutMs,
+          });
         } else {
           await this.rollback(
             `new slot ${r.target} did not boot: bootloader fell back to ${boot.slot}`,
@@ -361,6 +413,15 @@ export class Installer {
           await this.rollback(
             `new slot ${r.target} was not confirmed within its boot attempts: bootloader fell back to ${boot.slot}`,
             'boot_failed',
+          );
+        else if (r.confirmDeadline === undefined)
+          await this.persist({ ...r, confirmDeadline: this.now() + this.confirmTimeoutMs });
+        else if (this.now() >= r.confirmDeadline)
+          // The agent restarted (crashed, was killed) on the new slot until the deadline passed.
+          await this.rollback(
+            `new slot ${r.target} was not confirmed healthy by its deadline ` +
+              `(${new Date(r.confirmDeadline).toISOString()}): the agent restarted before a verdict`,
+            'health_check_failed',
           );
         break;
       case 'committed':
@@ -403,6 +464,18 @@ export class Installer {
     });
   }
 
+  /** The OS booted after the agent asked for a reboot, yet the boot id is the one of the request. */
+  private async rebootedUnseen(r: InstallRecord): Promise<boolean> {
+    if (r.rebootRequestedAt === undefined || this.deps.uptimeMs === undefined) return false;
+    let uptime: number;
+    try {
+      uptime = await this.deps.uptimeMs();
+    } catch {
+      return false;
+    }
+    return this.now() - r.rebootRequestedAt > uptime + REBOOT_SLACK_MS;
+  }
+
   private async statusNow(boot?: BootInfo): Promise<InstallStatus> {
     const r = this.record;
     let next: InstallNext = 'none';
@@ -425,7 +498,7 @@ export class Installer {
         break;
       case 'rolled_back': {
         const b = boot ?? (await this.deps.slots.booted());
-        if (b.slot === r.target) next = 'reboot';
+        if (b.slot === r.target && !(await this.rebootedUnseen(r))) next = 'reboot';
         break;
       }
       default:
@@ -526,6 +599,7 @@ export class Installer {
         ].slice(-HISTORY_MAX)
       : next.history;
     const record = { ...next, history };
+    if (changed) delete record.rebootRequestedAt;
     if (!ENDED.includes(record.state)) {
       delete record.reason;
       delete record.code;

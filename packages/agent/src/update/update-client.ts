@@ -6,6 +6,7 @@
  * job state on `…/status`. The job travels inside the install record, so after a restart (or a
  * power cut) the state machine resumes and its statuses name the right job.
  */
+import { readFile } from 'node:fs/promises';
 import { isVersion, verifyRelease, type ChunkIndex } from '@bulwark/firmware';
 import {
   updateOfferProblem,
@@ -15,7 +16,7 @@ import {
 } from '@bulwark/protocol';
 import type { AgentConfig } from '../config.js';
 import type { AgentClock, AgentFiles } from '../ports.js';
-import { DirectorySlots } from './directory-slots.js';
+import { openBootIntegration } from '../boot/open-slots.js';
 import { imageSource } from './delta.js';
 import { Downloader } from './downloader.js';
 import { runHealthChecks, type HealthCheckFn } from './health-check.js';
@@ -53,6 +54,16 @@ export interface UpdateClientDeps {
   trust(): DownloadTrust | undefined;
   reboot(): Promise<void>;
   emit(event: string, ...args: unknown[]): void;
+  /** Time since the OS booted; default /proc/uptime. */
+  uptimeMs?: (() => Promise<number>) | undefined;
+}
+
+/** Milliseconds since the OS booted, from /proc/uptime. */
+async function linuxUptimeMs(): Promise<number> {
+  const [up = ''] = (await readFile('/proc/uptime', 'utf8')).split(' ');
+  const s = Number(up);
+  if (!Number.isFinite(s)) throw new Error('unreadable /proc/uptime');
+  return Math.round(s * 1000);
 }
 
 /** Install states before the boot pointer moves: an install there can still be abandoned. */
@@ -62,6 +73,9 @@ const PRE_SWITCH: readonly InstallStateName[] = [
   'verifying',
   'installing',
 ];
+const NOT_CONFIGURED =
+  'updates are not set up on this device (update.mode none): set update.mode and update.slotsDir, ' +
+  'then run `bulwark agent setup --config FILE`';
 /** Steps of one drive: enough for every transition of an install, bounded. */
 const MAX_STEPS = 16;
 
@@ -69,7 +83,9 @@ const MAX_STEPS = 16;
 export class UpdateClient {
   private installer: Installer | undefined;
   private slots: SlotStore | undefined;
-  private unsupported = 'no update.slotsDir is configured';
+  /** Application mode: the switch and restart that stand for a reboot. */
+  private restart: (() => Promise<void>) | undefined;
+  private unsupported = NOT_CONFIGURED;
   private readonly root: RootTrust;
   private readonly jobs: JobLog;
   private readonly scratch: ChunkScratch;
@@ -107,7 +123,8 @@ export class UpdateClient {
     this.stopped = false;
     this.installer = undefined;
     this.slots = undefined;
-    this.unsupported = 'no update.slotsDir is configured';
+    this.restart = undefined;
+    this.unsupported = NOT_CONFIGURED;
     await this.jobs.load();
     try {
       await this.openInstall();
@@ -123,22 +140,36 @@ export class UpdateClient {
   private async openInstall(): Promise<void> {
     const { config } = this.deps;
     await this.root.load();
-    let slots = this.deps.slots;
-    if (slots === undefined && config.update.slotsDir !== undefined)
-      slots = await DirectorySlots.open(config.update.slotsDir);
-    if (slots === undefined) return;
+    const boot =
+      this.deps.slots !== undefined
+        ? { slots: this.deps.slots }
+        : await openBootIntegration(config.update);
+    if (boot === undefined) return;
+    const slots = boot.slots;
     try {
       await slots.booted();
       await slots.readControl();
     } catch (err) {
-      throw new Error(`the A/B slots are not provisioned: ${(err as Error).message}`);
+      throw new Error(
+        `the A/B slots are not provisioned (update.mode ${config.update.mode}): ${(err as Error).message}; ` +
+          '`bulwark agent setup --config FILE` says what is missing',
+      );
     }
     this.slots = slots;
+    this.restart = boot.restart;
+    if (this.deps.slots === undefined && config.update.mode === 'simulated')
+      this.deps.log(
+        'warn',
+        'update.mode simulated: only a test or the simulator boots these slots; on a device set ' +
+          'update.mode to application, rauc, uboot or grub',
+      );
     this.installer = await Installer.open({
       slots,
       files: this.deps.files,
       verifySignature: ({ release }) => this.verifyAgain(release),
       bootAttempts: config.update.bootAttempts,
+      confirmTimeoutMs: config.update.healthTimeoutSeconds * 1000,
+      uptimeMs: this.deps.uptimeMs ?? linuxUptimeMs,
       now: () => this.deps.clock.now(),
     });
     const s = await this.installer.resume();
@@ -394,16 +425,28 @@ export class UpdateClient {
         case 'activate':
           s = await inst.activate();
           break;
-        case 'reboot':
-          this.deps.log('info', 'update: rebooting into the new slot');
+        case 'reboot': {
+          const into = s.state === 'rolled_back' ? 'the previous slot' : 'the new slot';
+          s = await inst.rebootRequested();
+          if (this.restart !== undefined) {
+            // Application mode: the switch and a service restart stand for the reboot; this
+            // agent keeps running and goes on with the health check of the new slot.
+            this.deps.log('info', `update: switching to ${into} and restarting the application`);
+            await this.restart();
+            s = await inst.onBoot();
+            break;
+          }
+          this.deps.log('info', `update: rebooting into ${into}`);
           await this.deps.reboot();
           return;
+        }
         case 'health-check': {
           const v = await runHealthChecks({
             commands: this.deps.config.update.healthChecks,
             checks: this.checks,
             connected: (sig) => this.deps.whenConnected(sig),
-            timeoutMs: this.deps.config.update.healthTimeoutSeconds * 1000,
+            // The persisted deadline, not a fresh timeout: restarts of the agent do not extend it.
+            timeoutMs: inst.confirmRemainingMs(),
             signal,
           });
           if (signal.aborted) return;
