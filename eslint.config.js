@@ -53,6 +53,7 @@ const ALLOWED = {
     '@bulwark/core',
     '@nats-io/transport-node',
     '@nats-io/jetstream',
+    '@nats-io/obj',
     ...PURE_NODE,
   ],
   senml: ['@bulwark/protocol', 'cbor-x'],
