@@ -10,6 +10,7 @@ import {
   type ConnectionOptions,
   type NatsConnection,
 } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 
 /** Where NATS is and how to authenticate to it. */
 export interface NatsConnectOptions {
@@ -136,4 +137,27 @@ export function deploymentNames(prefix: string = DEFAULT_DEPLOYMENT_PREFIX): Dep
     eventsSubject: `${prefix}.evt`,
     blobsBucket: `${up}_BLOBS`,
   };
+}
+
+/**
+ * Deletes a deployment's streams and object store bucket from NATS — everything it kept there —
+ * and returns the names deleted. For decommissioning a deployment and for tests; never called by
+ * the hub.
+ */
+export async function removeDeployment(
+  opts: NatsConnectOptions,
+  prefix: string,
+): Promise<string[]> {
+  const n = deploymentNames(prefix);
+  const nc = await connectNats(opts, 'remove deployment');
+  const deleted: string[] = [];
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const stream of [n.messagesStream, n.eventsStream, `OBJ_${n.blobsBucket}`]) {
+      if (await jsm.streams.delete(stream).catch(() => false)) deleted.push(stream);
+    }
+  } finally {
+    await nc.close();
+  }
+  return deleted;
 }

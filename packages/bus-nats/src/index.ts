@@ -28,6 +28,7 @@ export {
   connectionOptions,
   DEFAULT_DEPLOYMENT_PREFIX,
   deploymentNames,
+  removeDeployment,
   type DeploymentNames,
   type NatsConnectOptions,
 } from './connection.js';
