@@ -4,9 +4,10 @@
  * store — all under the deployment's prefix, over TLS and with credentials when configured. One
  * node alone uses the in-process bus and events and keeps images in its data dir.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { BulwarkError } from '@bulwark/protocol';
 import {
   connectionOptions,
   createNatsBlobStore,
@@ -170,6 +171,7 @@ export async function openBlobs(
   config: Pick<HubConfig, 'blobs' | 'dataDir'>,
   nats: NatsSettings | undefined,
   nodeId: string,
+  log?: Logger,
 ): Promise<OpenedBlobs> {
   const mode = config.blobs === 'auto' ? (nats ? 'nats' : 'fs') : config.blobs;
   if (mode === 'fs') {
@@ -185,5 +187,46 @@ export async function openBlobs(
     bucket: nats.names.blobsBucket,
     replicas: nats.replicas,
   });
+  try {
+    const { copied, refused } = await importLocalBlobs(join(config.dataDir, 'blobs'), store);
+    if (copied.length > 0) log?.info({ images: copied }, 'images copied from the data dir to NATS');
+    if (refused.length > 0)
+      log?.warn({ images: refused }, 'images in the data dir that fail their hash: not copied');
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   return { store, describe: `nats ${nats.names.blobsBucket}`, close: () => store.close() };
+}
+
+/**
+ * Copies the images a node kept in its data dir before the cluster stored them in NATS (an
+ * upgrade) into `store`, verified like any upload; images already there are skipped. The files
+ * stay: the operator removes `DIR/blobs` once every node has started. Returns the keys copied,
+ * and those refused because the file no longer matches its name (damaged on disk).
+ */
+export async function importLocalBlobs(
+  dir: string,
+  store: BlobStore,
+): Promise<{ copied: string[]; refused: string[] }> {
+  const copied: string[] = [];
+  const refused: string[] = [];
+  if (!existsSync(dir)) return { copied, refused };
+  const local = new FsBlobStore(dir);
+  for (const sub of readdirSync(dir)) {
+    if (!/^[0-9a-f]{2}$/.test(sub)) continue; // tmp/ holds unverified partial writes
+    for (const key of readdirSync(join(dir, sub))) {
+      if (!/^[0-9a-f]{64}$/.test(key) || (await store.stat(key))) continue;
+      const data = await local.get(key);
+      if (!data) continue;
+      try {
+        await store.put(data, { length: statSync(join(dir, sub, key)).size, sha256: key });
+        copied.push(key);
+      } catch (err) {
+        if (!(err instanceof BulwarkError && err.code.startsWith('firmware_'))) throw err;
+        refused.push(key);
+      }
+    }
+  }
+  return { copied, refused };
 }

@@ -95,7 +95,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   try {
     bus = await openBus(nats, nodeId);
     events = await openEvents(nats, nodeId, log);
-    blobs = await openBlobs(config, nats, nodeId);
+    blobs = await openBlobs(config, nats, nodeId, log);
     const metrics = createMetrics();
     const logObserver = logCalls(log);
     const services = instrumentAll(
