@@ -58,6 +58,8 @@ const KEY = /^[0-9a-f]{64}$/;
 /** The object store client's own default: big enough to amortise a request, small enough to resume. */
 const DEFAULT_CHUNK_BYTES = 128 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** Times a chunk a replica has not yet got is asked for again (50, 100, 150 ms apart). */
+const MISSING_CHUNK_RETRIES = 3;
 /** Chunk-sequence indexes kept per node: a few images are being downloaded at any time. */
 const INDEX_CACHE = 32;
 
@@ -288,34 +290,42 @@ class JetStreamBlobStore implements NatsBlobStore {
     const first = Math.floor(range.start / chunkBytes);
     const last = Math.floor(range.end / chunkBytes);
     const hash = whole ? createHash('sha256') : undefined;
+    const want = (i: number) => (i === info.chunks - 1 ? info.size - i * chunkBytes : chunkBytes);
     const fetch = async (i: number, after: number | undefined): Promise<StoredMsg> => {
-      let m: StoredMsg | null;
-      try {
-        m =
-          after !== undefined
-            ? await this.jsm.direct.getMessage(this.stream, {
-                seq: after + 1,
-                next_by_subj: subject,
-              })
-            : i === 0
-              ? await this.jsm.direct.getMessage(this.stream, { seq: 0, next_by_subj: subject })
-              : await this.jsm.direct.getMessage(this.stream, { seq: await this.#seqOf(at, i) });
-      } catch (err) {
-        throw unavailable(`reading chunk ${i} of ${info.name} failed`, err);
+      const seq = after === undefined && i > 0 ? await this.#seqOf(at, i) : undefined;
+      // Direct gets may be answered by a replica a moment behind the stream leader that served
+      // the metadata (`--nats-replicas` > 1): a missing chunk is asked for again, briefly.
+      for (let attempt = 0; ; attempt++) {
+        let m: StoredMsg | null;
+        try {
+          m = await this.jsm.direct.getMessage(
+            this.stream,
+            seq !== undefined ? { seq } : { seq: (after ?? -1) + 1, next_by_subj: subject },
+          );
+        } catch (err) {
+          throw unavailable(`reading chunk ${i} of ${info.name} failed`, err);
+        }
+        if (m && m.subject === subject && m.data.byteLength === want(i)) return m;
+        if (attempt === MISSING_CHUNK_RETRIES) {
+          throw new BulwarkError(
+            'internal_error',
+            `chunk ${i} of blob ${info.name} is missing or has the wrong size (deleted while read?)`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
       }
-      const want = i === info.chunks - 1 ? info.size - i * chunkBytes : chunkBytes;
-      if (!m || m.subject !== subject || m.data.byteLength !== want) {
-        throw new BulwarkError(
-          'internal_error',
-          `chunk ${i} of blob ${info.name} is missing or has the wrong size (deleted while read?)`,
-        );
-      }
-      return m;
     };
-    let next = fetch(first, undefined);
+    // One chunk ahead. Its failure is seen when it is awaited; a reader that stops early never
+    // awaits it, so it is marked handled here (an unhandled rejection would end the process).
+    const ahead = (i: number, after: number | undefined) => {
+      const p = fetch(i, after);
+      p.catch(() => undefined);
+      return p;
+    };
+    let next = ahead(first, undefined);
     for (let i = first; i <= last; i++) {
       const m = await next;
-      if (i < last) next = fetch(i + 1, m.seq);
+      if (i < last) next = ahead(i + 1, m.seq);
       if (hash) hash.update(m.data);
       const from = i === first ? range.start - i * chunkBytes : 0;
       const to = i === last ? range.end - i * chunkBytes + 1 : m.data.byteLength;

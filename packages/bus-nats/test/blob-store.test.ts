@@ -72,6 +72,30 @@ describe('BlobStore on the NATS object store', { skip, timeout: 60_000 }, () => 
     }
   });
 
+  it('a download of an image deleted meanwhile fails clearly; one abandoned early leaves nothing', async () => {
+    const store = await createNatsBlobStore(fresh({ chunkBytes: 1000 }));
+    try {
+      const image = randomBytes(20_000);
+      const key = await store.put(chunked(image), { length: image.length, sha256: sha(image) });
+      const abandoned = (await store.get(key))![Symbol.asyncIterator]();
+      const reading = (await store.get(key))![Symbol.asyncIterator]();
+      assert.equal(((await abandoned.next()).value as Uint8Array).byteLength, 1000);
+      assert.equal(((await reading.next()).value as Uint8Array).byteLength, 1000);
+      assert.equal(await store.delete(key), true);
+      await abandoned.return?.(undefined); // its chunk fetched ahead now fails: handled, not thrown
+      await assert.rejects(
+        (async () => {
+          for (let r = await reading.next(); !r.done; r = await reading.next());
+        })(),
+        (err: Error & { code?: string }) =>
+          err.code === 'internal_error' && /deleted while read/.test(err.message),
+      );
+      await new Promise((r) => setTimeout(r, 400)); // an unhandled rejection would fail the file
+    } finally {
+      await store.close();
+    }
+  });
+
   it('two nodes storing the same new image at once keep one copy, and both succeed', async () => {
     const opts = fresh({ chunkBytes: 4096 });
     const [a, b] = await Promise.all([createNatsBlobStore(opts), createNatsBlobStore(opts)]);
