@@ -11,12 +11,12 @@
  *   Content already stored is verified and not written again (a second copy would make the
  *   client purge the first one's chunks under a reader's feet). Two nodes writing the same new
  *   content race on the metadata subject's expected last sequence; the loser's chunks are purged.
- * - **Get** reads chunk by chunk with JetStream's direct get, one chunk ahead of the reader, so
- *   a slow download holds two chunks in memory, not the image. A range starts at the chunk that
- *   holds its first byte: the chunks' stream sequences are found once per object and node with a
- *   headers-only consumer (no payloads cross the wire) and cached, so resuming a download near
- *   the end of a large image reads only the chunks it needs. A whole read is checked against the
- *   SHA-256 at its end (the stream fails on a mismatch); a range is checked by length.
+ * - **Get** reads chunk by chunk with JetStream's direct get by stream sequence, a few chunks
+ *   ahead of the reader, so a slow download holds a few chunks in memory, not the image. The
+ *   chunks' sequences are found once per object and node with a headers-only consumer (no
+ *   payloads cross the wire) and cached, so a range — a device resuming near the end of a large
+ *   image — fetches only the chunks that hold it. A whole read is checked against the SHA-256 at
+ *   its end (the stream fails on a mismatch); a range is checked by chunk lengths.
  * - **Delete** marks the metadata deleted and purges the chunks (the object store's own delete).
  */
 import { createHash } from 'node:crypto';
@@ -58,6 +58,11 @@ const KEY = /^[0-9a-f]{64}$/;
 /** The object store client's own default: big enough to amortise a request, small enough to resume. */
 const DEFAULT_CHUNK_BYTES = 128 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * Chunks a download fetches ahead: one request's round trip no longer stalls the reader, and a
+ * download holds at most this many chunks (512 KiB at the default size) in memory.
+ */
+const READ_AHEAD = 4;
 /** Times a chunk a replica has not yet got is asked for again (50, 100, 150 ms apart). */
 const MISSING_CHUNK_RETRIES = 3;
 /** Chunk-sequence indexes kept per node: a few images are being downloaded at any time. */
@@ -283,49 +288,53 @@ class JetStreamBlobStore implements NatsBlobStore {
     return { info, subject: `$O.${this.bucket}.C.${info.nuid}`, chunkBytes };
   }
 
-  /** Yields bytes `range` of the object, fetching one chunk ahead; checks the hash when `whole`. */
+  /**
+   * Yields bytes `range` of the object, fetching up to READ_AHEAD chunks ahead by their stream
+   * sequences; checks the hash when `whole`.
+   */
   async *#read(at: Located, range: ByteRange, whole: boolean): AsyncGenerator<Uint8Array> {
     const { info, subject, chunkBytes } = at;
     if (info.size === 0) return;
     const first = Math.floor(range.start / chunkBytes);
     const last = Math.floor(range.end / chunkBytes);
+    const seqs = await this.#seqs(at);
     const hash = whole ? createHash('sha256') : undefined;
     const want = (i: number) => (i === info.chunks - 1 ? info.size - i * chunkBytes : chunkBytes);
-    const fetch = async (i: number, after: number | undefined): Promise<StoredMsg> => {
-      const seq = after === undefined && i > 0 ? await this.#seqOf(at, i) : undefined;
+    const fetch = async (i: number): Promise<StoredMsg> => {
+      const seq = seqs[i];
       // Direct gets may be answered by a replica a moment behind the stream leader that served
       // the metadata (`--nats-replicas` > 1): a missing chunk is asked for again, briefly.
-      for (let attempt = 0; ; attempt++) {
+      for (let attempt = 0; seq !== undefined; attempt++) {
         let m: StoredMsg | null;
         try {
-          m = await this.jsm.direct.getMessage(
-            this.stream,
-            seq !== undefined ? { seq } : { seq: (after ?? -1) + 1, next_by_subj: subject },
-          );
+          m = await this.jsm.direct.getMessage(this.stream, { seq });
         } catch (err) {
           throw unavailable(`reading chunk ${i} of ${info.name} failed`, err);
         }
         if (m && m.subject === subject && m.data.byteLength === want(i)) return m;
-        if (attempt === MISSING_CHUNK_RETRIES) {
-          throw new BulwarkError(
-            'internal_error',
-            `chunk ${i} of blob ${info.name} is missing or has the wrong size (deleted while read?)`,
-          );
-        }
+        if (attempt === MISSING_CHUNK_RETRIES) break;
         await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
       }
+      throw new BulwarkError(
+        'internal_error',
+        `chunk ${i} of blob ${info.name} is missing or has the wrong size (deleted while read?)`,
+      );
     };
-    // One chunk ahead. Its failure is seen when it is awaited; a reader that stops early never
-    // awaits it, so it is marked handled here (an unhandled rejection would end the process).
-    const ahead = (i: number, after: number | undefined) => {
-      const p = fetch(i, after);
-      p.catch(() => undefined);
-      return p;
+    // Chunks fetched ahead fail when awaited; a reader that stops early never awaits them, so
+    // each is marked handled here (an unhandled rejection would end the process).
+    const pending: Promise<StoredMsg>[] = [];
+    let fetched = first;
+    const fill = () => {
+      for (; fetched <= last && pending.length < READ_AHEAD; fetched++) {
+        const p = fetch(fetched);
+        p.catch(() => undefined);
+        pending.push(p);
+      }
     };
-    let next = ahead(first, undefined);
     for (let i = first; i <= last; i++) {
-      const m = await next;
-      if (i < last) next = ahead(i + 1, m.seq);
+      fill();
+      const m = await pending.shift()!;
+      fill();
       if (hash) hash.update(m.data);
       const from = i === first ? range.start - i * chunkBytes : 0;
       const to = i === last ? range.end - i * chunkBytes + 1 : m.data.byteLength;
@@ -336,23 +345,25 @@ class JetStreamBlobStore implements NatsBlobStore {
     }
   }
 
-  /** The stream sequence of chunk `i` of the object, from its cached or freshly built index. */
-  async #seqOf(at: Located, i: number): Promise<number> {
+  /** The stream sequence of every chunk of the object, from the cache or a headers-only scan. */
+  async #seqs(at: Located): Promise<number[]> {
     const { nuid, chunks } = at.info;
     let seqs = this.#index.get(nuid);
     if (seqs) {
       this.#index.delete(nuid); // re-insert: most recently used last
     } else {
-      seqs = await this.#scan(at.subject, chunks);
+      try {
+        seqs = await this.#scan(at.subject, chunks);
+      } catch (err) {
+        throw unavailable(`finding the chunks of ${at.info.name} failed`, err);
+      }
       if (this.#index.size >= INDEX_CACHE) {
         const oldest = this.#index.keys().next().value;
         if (oldest !== undefined) this.#index.delete(oldest);
       }
     }
     this.#index.set(nuid, seqs);
-    const seq = seqs[i];
-    if (seq === undefined) throw new Error(`chunk ${i} is past the object's ${chunks} chunks`);
-    return seq;
+    return seqs;
   }
 
   /** The sequences of the `chunks` messages on `subject`, read headers-only. */
