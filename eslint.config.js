@@ -53,6 +53,7 @@ const ALLOWED = {
     '@bulwark/core',
     '@nats-io/transport-node',
     '@nats-io/jetstream',
+    '@nats-io/obj',
     ...PURE_NODE,
   ],
   senml: ['@bulwark/protocol', 'cbor-x'],
@@ -74,7 +75,7 @@ const ALLOWED = {
 const TEST_EXTRA = ['@bulwark/testkit', '@bulwark/sdk', '@bulwark/transport', 'mqtt', ...NODE];
 // …and per package: the agent's tests run against a real in-process hub.
 const TEST_EXTRA_BY_PKG = {
-  agent: ['@bulwark/hub', '@bulwark/core', 'pino', 'undici'],
+  agent: ['@bulwark/hub', '@bulwark/core', '@bulwark/bus-nats', 'pino', 'undici'],
   // The AsyncAPI document is checked with the official parser (a dev dependency).
   transport: ['@asyncapi/parser'],
 };

@@ -8,7 +8,6 @@ import { BulwarkError } from '@bulwark/protocol';
 import { createMemoryBus, type Bus, type Envelope, type Unsubscribe } from '@bulwark/core';
 import {
   ClosedConnectionError,
-  connect,
   RequestError,
   TimeoutError,
   type NatsConnection,
@@ -23,11 +22,10 @@ import {
 } from '@nats-io/jetstream';
 import { assertSubjectPrefix, decodeEnvelope, encodeEnvelope } from './codec.js';
 import { ensureStream } from './stream.js';
+import { connectNats, redactServers, serverList, type NatsConnectOptions } from './connection.js';
 
 /** Options of createNatsBus. */
-export interface NatsBusOptions {
-  /** NATS server URL(s), comma-separated: `nats://127.0.0.1:4222`. */
-  servers: string;
+export interface NatsBusOptions extends NatsConnectOptions {
   /** JetStream stream name (default `BULWARK_MESSAGES`). */
   stream?: string;
   /** Subject prefix; envelopes go to `<prefix>.<orgId>.<channelId>` (default `bulwark.msg`). */
@@ -38,8 +36,6 @@ export interface NatsBusOptions {
   duplicateWindowSeconds?: number;
   /** Stream replicas in a NATS cluster (default 1; use 3 in production clusters). */
   replicas?: number;
-  /** Connection name shown by the NATS server (default `bulwark-hub`). */
-  name?: string;
   /** How long `publish` waits for JetStream's acknowledgement, ms (default 5,000). */
   publishTimeoutMs?: number;
   /** Told about failing handlers, undecodable messages and consumer trouble (default: console). */
@@ -73,10 +69,6 @@ interface Running {
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** Server URLs with any credentials masked, for messages. */
-const redactServers = (servers: string[]): string =>
-  servers.map((s) => s.replace(/\/\/[^@/]*@/, '//***@')).join(', ');
-
 /**
  * Connects to NATS, ensures the stream (see `ensureStream`) and returns the node's Bus. Rejects
  * with a BulwarkError `unavailable` when NATS or JetStream cannot be reached.
@@ -86,31 +78,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<Bus> {
   const prefix = opts.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
   assertSubjectPrefix(prefix);
   const publishTimeoutMs = opts.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
-  const servers = opts.servers
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  const where = redactServers(servers);
-
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers,
-      name: opts.name ?? 'bulwark-hub',
-      // Once connected, keep reconnecting forever: a hub outlives broker restarts. Publishes made
-      // meanwhile fail on their ack timeout, never silently.
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 1_000,
-    });
-  } catch (err) {
-    throw new BulwarkError(
-      'unavailable',
-      `bus-nats: cannot connect to NATS at ${where}: ${messageOf(err)}`,
-      {
-        cause: err,
-      },
-    );
-  }
+  const where = redactServers(serverList(opts.servers));
+  const nc: NatsConnection = await connectNats(
+    { ...opts, name: opts.name ?? 'bulwark-hub' },
+    'bus-nats',
+  );
   let jsm: JetStreamManager;
   try {
     jsm = await jetstreamManager(nc);

@@ -8,20 +8,20 @@
  */
 import { BulwarkError } from '@bulwark/protocol';
 import { createMemoryEvents, type DomainEvent, type DomainEvents } from '@bulwark/core';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import { ensureStream } from './stream.js';
+import { connectNats, type NatsConnectOptions } from './connection.js';
 
 /** Options of createNatsEvents. */
-export interface NatsEventsOptions {
-  /** NATS server URL(s), comma-separated. */
-  servers: string;
+export interface NatsEventsOptions extends NatsConnectOptions {
   /** This node's id: stamped on its events, and its own events are not delivered twice. */
   nodeId: string;
   /** JetStream stream name (default `BULWARK_EVENTS`). */
   stream?: string;
   /** Subject prefix; events go to `<prefix>.<type>` (default `bulwark.evt`). */
   subjectPrefix?: string;
+  /** Stream replicas in a NATS cluster (default 1). */
+  replicas?: number;
   /** Told about publish failures, undecodable messages and failing listeners. */
   onError?: (err: unknown) => void;
 }
@@ -43,26 +43,14 @@ export async function createNatsEvents(opts: NatsEventsOptions): Promise<DomainE
       // a failing reporter must not stop the consumer
     }
   };
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers: opts.servers.split(',').map((s) => s.trim()),
-      name: `bulwark-events-${opts.nodeId}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 1_000,
-    });
-  } catch (err) {
-    throw new BulwarkError('unavailable', `events: cannot connect to NATS: ${String(err)}`, {
-      cause: err,
-    });
-  }
+  const nc = await connectNats({ ...opts, name: `bulwark-events-${opts.nodeId}` }, 'events');
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, {
     name: stream,
     subjectPrefix: prefix,
     maxAgeSeconds: MAX_AGE_SECONDS,
     duplicateWindowSeconds: 120,
-    replicas: 1,
+    replicas: opts.replicas ?? 1,
   });
   const js = jetstream(nc, { timeout: PUBLISH_TIMEOUT_MS });
   const local = createMemoryEvents({ nodeId: opts.nodeId, onError: report });

@@ -23,3 +23,17 @@ export {
   DEFAULT_EVENTS_STREAM,
   type NatsEventsOptions,
 } from './events.js';
+export {
+  connectNats,
+  connectionOptions,
+  DEFAULT_DEPLOYMENT_PREFIX,
+  deploymentNames,
+  removeDeployment,
+  type DeploymentNames,
+  type NatsConnectOptions,
+} from './connection.js';
+export {
+  createNatsBlobStore,
+  type NatsBlobStore,
+  type NatsBlobStoreOptions,
+} from './blob-store.js';

@@ -58,7 +58,69 @@ export const CONFIG_FIELDS = {
     kind: 'string',
     flag: 'bus',
     default: 'memory',
-    doc: 'Message bus: memory (in-process) or nats://… (arrives with messaging)',
+    doc: 'Message bus: memory (in-process, one node) or nats://host:port[,…] (tls://… for TLS): NATS JetStream, shared by every node of a cluster',
+  },
+  // Where firmware images live (decision 0021): every node of a cluster must serve the images any
+  // node accepted, so with a NATS bus they go to JetStream's object store unless told otherwise.
+  blobs: {
+    kind: 'string',
+    flag: 'blobs',
+    default: 'auto',
+    doc: 'Firmware image store: auto (nats with a NATS --bus, else fs), fs (DATA_DIR/blobs, one node only) or nats (the JetStream object store)',
+  },
+  // One NATS may serve several deployments (staging and production, or tenants of an operator):
+  // each one's streams, subjects and bucket carry its prefix, so none sees another's messages.
+  natsPrefix: {
+    kind: 'string',
+    flag: 'nats-prefix',
+    default: 'bulwark',
+    doc: 'Deployment name on NATS: streams <PREFIX>_MESSAGES and <PREFIX>_EVENTS, subjects <prefix>.msg.> and <prefix>.evt.>, object store bucket <PREFIX>_BLOBS (lower-case letters, digits, - and _)',
+  },
+  // 3 survives the loss of one NATS server; 5 two. More only slows every write.
+  natsReplicas: {
+    kind: 'int',
+    flag: 'nats-replicas',
+    default: 1,
+    min: 1,
+    max: 5,
+    doc: 'Replicas of the streams and the bucket in a NATS cluster (3 in production)',
+  },
+  natsTlsCa: {
+    kind: 'string',
+    flag: 'nats-tls-ca',
+    default: '',
+    doc: 'PEM CA bundle to verify the NATS servers with (turns TLS on)',
+  },
+  natsTlsCert: {
+    kind: 'string',
+    flag: 'nats-tls-cert',
+    default: '',
+    doc: 'PEM client certificate for NATS (with --nats-tls-key; turns TLS on)',
+  },
+  natsTlsKey: {
+    kind: 'string',
+    flag: 'nats-tls-key',
+    default: '',
+    doc: 'PEM private key of --nats-tls-cert',
+  },
+  natsUser: { kind: 'string', flag: 'nats-user', default: '', doc: 'NATS user name' },
+  natsPassword: {
+    kind: 'string',
+    flag: 'nats-password',
+    default: '',
+    doc: 'NATS password of --nats-user (prefer the environment variable: flags show in ps)',
+  },
+  natsToken: {
+    kind: 'string',
+    flag: 'nats-token',
+    default: '',
+    doc: 'NATS authentication token (prefer the environment variable)',
+  },
+  natsCreds: {
+    kind: 'string',
+    flag: 'nats-creds',
+    default: '',
+    doc: 'NATS .creds file (user JWT and nkey seed) for decentralized authentication',
   },
   masterKeyFile: {
     kind: 'string',

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -16,13 +16,14 @@ import {
 import { BulwarkError } from '@bulwark/protocol';
 import { startCoap } from './coap.js';
 import { startEdge, type EdgeWiring } from './edge.js';
-import { newNodeId, openBus, openEvents, startBrokers, type Brokers } from './messaging.js';
+import { newNodeId, startBrokers, type Brokers } from './messaging.js';
+import { natsSettings, openBlobs, openBus, openEvents, type OpenedBlobs } from './cluster.js';
 import { createMetrics } from './metrics.js';
 import { TLS_SERVER_POLICY, createHttpApi } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
 import { instrumentAll, logCalls } from './instrument.js';
 import { createLogger } from './logger.js';
-import { loadMasterKey } from './master-key.js';
+import { checkMasterKey, openMasterKey } from './master-key.js';
 import { secureDataDir } from './data-dir.js';
 import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime-file.js';
 import { ddiDeps } from './ddi.js';
@@ -66,18 +67,35 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   const tightened = secureDataDir(config.dataDir, [masterKeyPath(config)]);
   if (tightened.length > 0)
     log.warn({ paths: tightened }, 'data dir was readable by others: permissions tightened');
-  const masterKey = loadMasterKey(masterKeyPath(config), true);
+  const nats = natsSettings(config); // refuses bad cluster flags before anything is opened
+  const keyFile = masterKeyPath(config);
+  const { key: masterKey, created: keyCreated } = openMasterKey(keyFile, true);
   const storage = await openStorage(config);
+  try {
+    // Before anything is sealed or written: a node with another key than the cluster's stops here.
+    const check = await checkMasterKey(storage, masterKey, {
+      keyFile,
+      database: describeStorage(config),
+    });
+    if (check === 'recorded') log.info('master key check value recorded in the database');
+  } catch (err) {
+    await storage.close().catch(() => undefined);
+    // A key file made by this very start is not the cluster's: leave the data dir as it was.
+    if (keyCreated) rmSync(keyFile, { force: true });
+    throw err;
+  }
   const nodeId = newNodeId();
   let app: FastifyInstance | undefined;
   let bus: Bus | undefined;
   let events: DomainEvents | undefined;
+  let blobs: OpenedBlobs | undefined;
   let brokers: Brokers | undefined;
   let coap: Awaited<ReturnType<typeof startCoap>>;
   let edge: EdgeWiring | undefined;
   try {
-    bus = await openBus(config, nodeId);
-    events = await openEvents(config, nodeId, log);
+    bus = await openBus(nats, nodeId);
+    events = await openEvents(nats, nodeId, log);
+    blobs = await openBlobs(config, nats, nodeId, log);
     const metrics = createMetrics();
     const logObserver = logCalls(log);
     const services = instrumentAll(
@@ -85,6 +103,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         bus,
         nodeId,
         events,
+        blobs: blobs.store,
         onBatch: ({ ms, error }) =>
           metrics.storageWrite.observe(
             { outcome: error === undefined ? 'ok' : 'error' },
@@ -203,10 +222,15 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     }
     writeRuntimeFile(config.dataDir, info);
     log.info(
-      { url: info.url, storage: info.storage, schemaVersion: storage.schemaVersion },
+      {
+        url: info.url,
+        storage: info.storage,
+        blobs: blobs.describe,
+        schemaVersion: storage.schemaVersion,
+      },
       'hub started',
     );
-    const started = { app, bus, brokers, coap, edge };
+    const started = { app, bus, brokers, coap, edge, blobs };
     return {
       info,
       services,
@@ -227,6 +251,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await services.messaging.close();
         await started.bus.close();
         await events?.close();
+        await started.blobs.close();
         await storage.close();
         log.info('hub stopped');
       },
@@ -238,6 +263,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     await app?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
     await events?.close().catch(() => undefined);
+    await blobs?.close().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw err;
   }

@@ -2,16 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { channelTopic } from '@bulwark/protocol';
-import {
-  createMemoryBus,
-  createMemoryEvents,
-  newId,
-  type Bus,
-  type DomainEvents,
-  type LiveSessions,
-  type Storage,
-} from '@bulwark/core';
-import { createNatsBus, createNatsEvents } from '@bulwark/bus-nats';
+import { newId, type Bus, type LiveSessions, type Storage } from '@bulwark/core';
 import {
   attachMqttWebSocket,
   createMqttEngine,
@@ -26,29 +17,6 @@ import type { HubConfig } from './config.js';
 import { createDevicePlane, type DevicePlane } from './device-plane.js';
 import type { HubMetrics } from './metrics.js';
 import type { HubServices } from './services.js';
-
-/** The bus named by the config: in-process by default, NATS JetStream for a cluster. */
-export async function openBus(config: Pick<HubConfig, 'bus'>, nodeId: string): Promise<Bus> {
-  if (config.bus === 'memory') return createMemoryBus();
-  if (config.bus.startsWith('nats://'))
-    return createNatsBus({ servers: config.bus, name: `bulwark-hub-${nodeId}` });
-  throw new Error(`--bus ${JSON.stringify(config.bus)}: use memory or nats://host:port`);
-}
-
-/** The domain-events port: in-process by default, NATS JetStream when the bus is NATS. */
-export async function openEvents(
-  config: Pick<HubConfig, 'bus'>,
-  nodeId: string,
-  log: Logger,
-): Promise<DomainEvents> {
-  const onError = (err: unknown) => log.warn({ err }, 'domain events');
-  if (config.bus.startsWith('nats://'))
-    return createNatsEvents({ servers: config.bus, nodeId, onError });
-  return createMemoryEvents({
-    nodeId,
-    onError: (err, e) => log.warn({ err, event: e.type }, 'event listener failed'),
-  });
-}
 
 /** A fresh id for this hub process on the bus. */
 export const newNodeId = (): string => newId();

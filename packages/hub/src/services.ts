@@ -31,6 +31,7 @@ import {
   DEFAULT_EDGE_THROTTLE,
   deriveKey,
   systemClock,
+  type BlobStore,
   type Bus,
   type Clock,
   type DomainEvents,
@@ -74,6 +75,8 @@ export function createServices(
     onBatch?: (b: { rows: number; ms: number; error?: unknown }) => void;
     onIngest?: (protocol: string, outcome: string) => void;
     events?: DomainEvents;
+    /** Where firmware images live (default DATA_DIR/blobs; the NATS object store in a cluster). */
+    blobs?: BlobStore;
   } = {
     bus: createMemoryBus(),
     nodeId: 'local',
@@ -196,10 +199,11 @@ export function createServices(
     updates,
     rollouts,
     firmwarePolicies,
-    // Firmware images live content-addressed under DATA_DIR/blobs (decision 0007).
+    // Firmware images live content-addressed under DATA_DIR/blobs (decision 0007), or in the
+    // cluster's object store (decision 0021).
     firmware: new FirmwareRepoService({
       store: storage.firmware,
-      blobs: new FsBlobStore(join(config.dataDir, 'blobs')),
+      blobs: messaging.blobs ?? new FsBlobStore(join(config.dataDir, 'blobs')),
       verifier: tufFirmwareVerifier,
       clock,
       audit,

@@ -3,10 +3,10 @@ import { parseArgs } from 'node:util';
 import type { Storage } from '@bulwark/core';
 import { CONFIG_FIELDS, ConfigError, loadConfig, type HubConfig } from '../config.js';
 import { masterKeyPath } from '../hub.js';
-import { loadMasterKey } from '../master-key.js';
+import { checkMasterKey, loadMasterKey } from '../master-key.js';
 import { secureDataDir } from '../data-dir.js';
 import { createServices, type HubServices } from '../services.js';
-import { openStorage } from '../storage.js';
+import { describeStorage, openStorage } from '../storage.js';
 
 type Opt = { type: 'string' | 'boolean'; multiple?: boolean };
 
@@ -47,6 +47,16 @@ export async function openLocal(
     secureDataDir(config.dataDir, [masterKeyPath(config)]);
   const masterKey = loadMasterKey(masterKeyPath(config), true);
   const storage = await openStorage(config);
+  try {
+    // A command run with another key than the database's would seal secrets no node can open.
+    await checkMasterKey(storage, masterKey, {
+      keyFile: masterKeyPath(config),
+      database: describeStorage(config),
+    });
+  } catch (err) {
+    await storage.close().catch(() => undefined);
+    throw err;
+  }
   const services = createServices(storage, masterKey, config);
   return { storage, services, close: () => storage.close() };
 }
