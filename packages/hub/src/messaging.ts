@@ -13,6 +13,7 @@ import {
 } from '@bulwark/core';
 import { createNatsBus, createNatsEvents } from '@bulwark/bus-nats';
 import {
+  DEFAULT_GATE_LIMITS,
   attachMqttWebSocket,
   createMqttEngine,
   hubMqttHooks,
@@ -25,6 +26,7 @@ import {
 import type { HubConfig } from './config.js';
 import { createDevicePlane, type DevicePlane } from './device-plane.js';
 import type { HubMetrics } from './metrics.js';
+import type { SessionTickets } from './session-tickets.js';
 import type { HubServices } from './services.js';
 
 /** The bus named by the config: in-process by default, NATS JetStream for a cluster. */
@@ -85,6 +87,8 @@ export async function startBrokers(d: {
   bus: Bus;
   nodeId: string;
   tls: { key: string; cert: string };
+  /** The shared TLS session-ticket keys (decision 0022). */
+  tickets: SessionTickets;
   https: HttpServer;
   log: Logger;
   metrics: HubMetrics;
@@ -121,10 +125,17 @@ export async function startBrokers(d: {
     },
   });
   devicePlane.start(engine);
-  const tlsServer = await listenMqttTls(engine, {
+  const mqttTls = await listenMqttTls(engine, {
     port: config.mqttPort,
     host: config.httpHost,
     ...d.tls,
+    ticketKeys: d.tickets.key,
+    sessionTimeoutSeconds: d.tickets.sessionTimeoutSeconds,
+    gate: {
+      ...DEFAULT_GATE_LIMITS,
+      concurrent: config.mqttHandshakes,
+      queue: config.mqttPendingConnections,
+    },
     verify: (subjectO, der, source) =>
       services.admission.admit({
         credential: { kind: 'certificate', der, claimedOrgId: subjectO },
@@ -134,6 +145,8 @@ export async function startBrokers(d: {
     // Counted and logged from the admission rule's auth.failed event (edge.ts).
     onRefused: () => undefined,
   });
+  d.tickets.attach(mqttTls.tls);
+  const tlsServer = mqttTls.server;
   const detachWs = attachMqttWebSocket(d.https, engine, {
     path: '/mqtt',
     maxPayload: config.maxPayloadBytes + 64 * 1024,
@@ -194,6 +207,32 @@ export async function startBrokers(d: {
     () => engine.stats().messagesOut,
   );
 
+  metrics.gauge(
+    'bulwark_mqtt_pending_connections',
+    'MQTT/TLS connections waiting for a handshake slot (FIFO), and in their handshake',
+    ['state'],
+    () => {
+      const g = mqttTls.gate.stats();
+      return { waiting: g.waiting, handshaking: g.active };
+    },
+  );
+  metrics.gauge(
+    'bulwark_mqtt_refused_busy',
+    'MQTT/TLS connections turned away since start because the queue was full, by how',
+    ['how'],
+    () => {
+      const g = mqttTls.gate.stats();
+      return { connack_0x89: g.busy, closed: g.closed };
+    },
+  );
+  metrics.gauge(
+    'bulwark_tls_handshakes',
+    'MQTT/TLS handshakes since start, full and resumed (session tickets)',
+    ['kind'],
+    () => {
+      return mqttTls.handshakes();
+    },
+  );
   const close = (s: Server) => new Promise<void>((r) => s.close(() => r()));
   return {
     engine,

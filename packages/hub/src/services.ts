@@ -26,12 +26,14 @@ import {
   SecretBox,
   TicketService,
   createMemoryBus,
+  cacheCertificateChecks,
   createEdgeThrottle,
   createMemoryEvents,
   DEFAULT_EDGE_THROTTLE,
   deriveKey,
   systemClock,
   type Bus,
+  type CertificateCache,
   type Clock,
   type DomainEvents,
   type Storage,
@@ -47,6 +49,8 @@ import { jwtSigner } from './token-signer.js';
 /** Every core service, wired on one storage and master key. */
 export type HubServices = HttpServices & {
   managementSignals: ManagementSignals;
+  /** Admission's certificate checks between access changes (the revocation sweep forgets too). */
+  certificateCache: CertificateCache;
   /** Typed domain events (in-process, or NATS in a cluster). */
   events: DomainEvents;
 };
@@ -127,10 +131,12 @@ export function createServices(
     key: deriveKey(masterKey, 'audit-chain'),
   });
   // The one admission rule of the device edge and the one owner of alerts (core/src/edge).
+  // A reconnect storm is not serialised on the database (decision 0022).
+  const certificateCache = cacheCertificateChecks(pki, { events, clock });
   const admission = new Admission({
     storage,
     clock,
-    certificates: pki,
+    certificates: certificateCache,
     events,
     throttle: createEdgeThrottle(
       {
@@ -189,6 +195,7 @@ export function createServices(
     commands,
     presence,
     managementSignals,
+    certificateCache,
     events,
     admission,
     alerts,
