@@ -9,8 +9,12 @@
 // Reference in the same run: the same loop against Mosquitto (require_certificate, its own
 // session tickets) when /usr/sbin/mosquitto exists. Loopback only. Env: DEVICES (20),
 // CONCURRENCY (16), DURATION_MS (5000).
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import { Simulator } from '../packages/agent/dist/src/sim/simulator.js';
 import { hubProcess } from './hub-process.mjs';
@@ -20,6 +24,8 @@ import { connectPacket } from './mqtt-codec.mjs';
 const DEVICES = Number(process.env.DEVICES ?? 20);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000);
+const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /** One device connect; resolves with its time in ms, whether it resumed, and the new ticket. */
@@ -90,7 +96,91 @@ async function run(port, ids, resume, pid) {
   };
 }
 
+/** A free loopback port: bind port 0, note it, close. */
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Mosquitto with `require_certificate true` trusting the devices' CA chain, on a throwaway
+ * P-256 server certificate; the clients trust that certificate too. Anonymous apart from the
+ * certificate, nothing persisted: the TLS handshake and CONNECT are what is compared.
+ */
+async function startMosquitto(chainPem) {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-mosq-'));
+  const openssl = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.crt',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-days',
+    '1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
+  writeFileSync(join(dir, 'clients-ca.pem'), chainPem);
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'mosquitto.conf'),
+    [
+      `listener ${port} 127.0.0.1`,
+      `cafile ${join(dir, 'clients-ca.pem')}`,
+      `certfile ${join(dir, 'server.crt')}`,
+      `keyfile ${join(dir, 'server.key')}`,
+      'require_certificate true',
+      'allow_anonymous true',
+      'persistence false',
+      'log_type error',
+      '',
+    ].join('\n'),
+  );
+  // Mosquitto drops root privileges before it reads its certificates.
+  chmodSync(dir, 0o755);
+  for (const f of ['server.key', 'server.crt', 'clients-ca.pem', 'mosquitto.conf'])
+    chmodSync(join(dir, f), 0o644);
+  const proc = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1', () => r(true) || s.destroy());
+      s.on('error', () => r(false));
+    });
+    if (ok) break;
+    if (Date.now() > until || proc.exitCode !== null) throw new Error('mosquitto did not start');
+    await sleep(50);
+  }
+  return {
+    port,
+    pid: proc.pid,
+    ca: readFileSync(join(dir, 'server.crt'), 'utf8'),
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = once(proc, 'exit');
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 const hub = hubProcess('bulwark-bench-handshakes-');
+let mosquitto;
 let sim;
 try {
   const info = await hub.start();
@@ -111,10 +201,20 @@ try {
     cert: m.certPem + m.chain[0],
     ca: [ca, m.hubCa],
   }));
+  const chain = sim.devices[0].agent.identity;
   await sim.stop();
   sim = undefined;
   const full = await run(info.mqttPort, ids, false, hub.pid);
   const resumed = await run(info.mqttPort, ids, true, hub.pid);
+  let ref;
+  if (existsSync(MOSQUITTO)) {
+    mosquitto = await startMosquitto([...chain.chain, chain.hubCa].join(''));
+    const mids = ids.map((id) => ({ ...id, ca: [mosquitto.ca] }));
+    ref = {
+      full: await run(mosquitto.port, mids, false, mosquitto.pid),
+      resumed: await run(mosquitto.port, mids, true, mosquitto.pid),
+    };
+  }
   const line = (name, r) =>
     `  ${name.padEnd(9)} ${r.perSecond.toFixed(0).padStart(6)} connects/s   p50 ${r.p50.toFixed(1)} ms   hub CPU ${r.cpuMsPerConnect.toFixed(2)} ms/connect   (${r.count} connects, ${r.resumed} resumed, ${r.failed} failed)`;
   console.log(
@@ -125,7 +225,16 @@ try {
   console.log(
     `  resumed ÷ full: ${(resumed.perSecond / full.perSecond).toFixed(2)}× connects/s, ${(full.cpuMsPerConnect / resumed.cpuMsPerConnect).toFixed(2)}× less hub CPU per connect`,
   );
+  if (ref) {
+    console.log(`  reference, Mosquitto (require_certificate, same clients and loop):`);
+    console.log(line('full', ref.full));
+    console.log(line('resumed', ref.resumed));
+    console.log(
+      `  Bulwark ÷ Mosquitto connects/s: full ${(full.perSecond / ref.full.perSecond).toFixed(2)}, resumed ${(resumed.perSecond / ref.resumed.perSecond).toFixed(2)}`,
+    );
+  } else console.log(`  (no ${MOSQUITTO}: the Mosquitto reference is skipped)`);
 } finally {
+  await mosquitto?.stop().catch(() => undefined);
   await sim?.stop().catch(() => undefined);
   await hub.stop();
   hub.remove();
