@@ -75,8 +75,9 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<Mq
       requestCert: true,
       rejectUnauthorized: false,
       sessionIdContext: SESSION_ID_CONTEXT,
-      // A stalled handshake holds a gate slot only until the slot times out; it is closed soon after.
-      handshakeTimeout: 10_000,
+      // A stalled handshake holds a gate slot only until the slot times out (5 s); it is closed
+      // after 30 s (Node's default is 120 s), time enough for a few round trips on NB-IoT.
+      handshakeTimeout: 30_000,
       ...(o.ticketKeys ? { ticketKeys: o.ticketKeys } : {}),
       ...(o.sessionTimeoutSeconds ? { sessionTimeout: o.sessionTimeoutSeconds } : {}),
     },
