@@ -7,7 +7,7 @@
 //   - reference, same run: as many bare MQTT.js mTLS clients with the same certificates connecting
 //     all at once (no backoff: the stampede the agents' jitter avoids), and their CPU at rest.
 // Run after `tsc -b` (the npm script passes --expose-gc so the RSS figures are taken after a GC). Env: DEVICES (default 1000), IDLE_MS (5000), BACKOFF_MIN_MS (1000),
-// BACKOFF_MAX_MS (30000).
+// BACKOFF_MAX_MS (30000), HUB_FLAGS.
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { Simulator } from '../packages/agent/dist/src/sim/simulator.js';
@@ -20,7 +20,11 @@ const BACKOFF_MAX_MS = Number(process.env.BACKOFF_MAX_MS ?? 30_000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mib = (b) => Math.round(b / 1048576);
 
-const hub = hubProcess('bulwark-bench-sim-');
+// HUB_FLAGS: extra hub flags, e.g. "--mqtt-handshakes 100000" to compare without the FIFO gate.
+const hub = hubProcess(
+  'bulwark-bench-sim-',
+  (process.env.HUB_FLAGS ?? '').split(' ').filter(Boolean),
+);
 const apiKey = hub.apiKey;
 const startHub = (httpPort, mqttPort) => hub.start(httpPort, mqttPort);
 const stopHub = () => hub.stop();
