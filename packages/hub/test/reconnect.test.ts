@@ -70,6 +70,8 @@ describe('TLS session resumption across a restart; admission on every resumed co
   let a: Awaited<ReturnType<typeof setupOwner>>;
   let device: { id: string; cert: string; key: string; serial: string };
   let session: Buffer;
+  let httpsSession: Buffer;
+  const httpsPort = () => Number(new URL(t.url).port);
   const mqttPort = () => t.hub.info.mqttPort;
   const asDevice = (extra: tls.ConnectionOptions = {}) =>
     dial(mqttPort(), { ca: t.ca, cert: device.cert, key: device.key, ...extra });
@@ -94,6 +96,11 @@ describe('TLS session resumption across a restart; admission on every resumed co
     assert.equal(accepted(await connack(c.socket, connectPacket(device.id))), true);
     session = await c.ticket;
     c.socket.destroy();
+    // The HTTPS port (ingest, DDI, MQTT over WebSocket) gives one too.
+    const h = await dial(httpsPort(), { ca: t.ca, cert: device.cert, key: device.key });
+    h.socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    httpsSession = await h.ticket;
+    h.socket.destroy();
   });
 
   it('the ticket keys are stored sealed under the master key, never in the clear', async () => {
@@ -133,6 +140,14 @@ describe('TLS session resumption across a restart; admission on every resumed co
     assert.equal(c.reused, true, 'resumed, not a full handshake');
     assert.equal(accepted(await connack(c.socket, connectPacket(device.id))), true);
     c.socket.destroy();
+    const h = await dial(httpsPort(), {
+      ca: t.ca,
+      cert: device.cert,
+      key: device.key,
+      session: httpsSession,
+    });
+    assert.equal(h.reused, true, 'HTTPS resumed too');
+    h.socket.destroy();
   });
 
   it('a certificate revoked after the first connection is refused on a resumed handshake', async () => {
