@@ -7,7 +7,7 @@
 //   - reference, same run: as many bare MQTT.js mTLS clients with the same certificates connecting
 //     all at once (no backoff: the stampede the agents' jitter avoids), and their CPU at rest.
 // Run after `tsc -b` (the npm script passes --expose-gc so the RSS figures are taken after a GC). Env: DEVICES (default 1000), IDLE_MS (5000), BACKOFF_MIN_MS (1000),
-// BACKOFF_MAX_MS (30000).
+// BACKOFF_MAX_MS (30000), HUB_FLAGS.
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { Simulator } from '../packages/agent/dist/src/sim/simulator.js';
@@ -20,7 +20,11 @@ const BACKOFF_MAX_MS = Number(process.env.BACKOFF_MAX_MS ?? 30_000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mib = (b) => Math.round(b / 1048576);
 
-const hub = hubProcess('bulwark-bench-sim-');
+// HUB_FLAGS: extra hub flags, e.g. "--mqtt-handshakes 100000" to compare without the FIFO gate.
+const hub = hubProcess(
+  'bulwark-bench-sim-',
+  (process.env.HUB_FLAGS ?? '').split(' ').filter(Boolean),
+);
 const apiKey = hub.apiKey;
 const startHub = (httpPort, mqttPort) => hub.start(httpPort, mqttPort);
 const stopHub = () => hub.stop();
@@ -69,10 +73,14 @@ try {
   const until = Date.now() + 30_000;
   while (sim.connected() > 0 && Date.now() < until) await sleep(20);
   const lostAll = sim.connected() === 0;
+  const before = sim.handshakes();
   info = await startHub(httpPort, mqttPort);
   const tReady = Date.now();
   await sim.waitConnected(DEVICES, 600_000);
   const reconnectMs = Date.now() - tReady;
+  const after = sim.handshakes();
+  const reconnects = after.connects - before.connects;
+  const resumedAfter = after.resumed - before.resumed;
   const downMs = tReady - tStop;
 
   // Reference: bare MQTT.js mTLS clients with the same identities, all at once.
@@ -124,6 +132,9 @@ try {
   );
   console.log(
     `  hub restart: down ${(downMs / 1000).toFixed(1)} s (all devices saw the loss: ${lostAll}); all ${DEVICES} reconnected ${(reconnectMs / 1000).toFixed(1)} s after the hub was listening again (full-jitter backoff ${BACKOFF_MIN_MS}–${BACKOFF_MAX_MS} ms)`,
+  );
+  console.log(
+    `    ${reconnects} connections after the restart, ${resumedAfter} of them resumed TLS sessions (shared ticket keys, decision 0022)`,
   );
   console.log(
     `    reference: ${DEVICES} bare MQTT.js mTLS clients connecting all at once (no backoff: the stampede the jitter avoids): ${(bareConnectMs / 1000).toFixed(1)} s, ${bareFailed} refused or reset   ratio ${(reconnectMs / Math.max(1, bareConnectMs)).toFixed(2)}`,

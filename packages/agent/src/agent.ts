@@ -61,6 +61,8 @@ export interface AgentStatus {
   linkLost: boolean;
   mode: 'controlled' | 'autonomous';
   connects: number;
+  /** Of those, connections that resumed their TLS session (no full handshake). */
+  tlsResumed: number;
   queue: {
     telemetry: { messages: number; bytes: number };
     control: { messages: number; bytes: number };
@@ -223,6 +225,7 @@ export class Agent extends EventEmitter {
       linkLost: this.connection.linkLost,
       mode: this.config.device.mode,
       connects: this.connection.link?.connects ?? 0,
+      tlsResumed: this.connection.link?.resumed ?? 0,
       queue: this.outbox.sizes(),
       counters: { ...this.outbox.counters },
     };

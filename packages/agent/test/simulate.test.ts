@@ -38,9 +38,17 @@ describe('simulator: many agents in one process', () => {
     await sim.start();
     await sim.waitConnected(20, 30_000);
     assert.deepEqual(sim.devices.map((d) => d.name).slice(0, 2), ['sim-0001', 'sim-0002']);
+    const before = sim.handshakes();
     await t.restart();
     const ms = await sim.waitConnected(20, 30_000);
     assert.ok(ms >= 0);
+    // The hub's ticket keys outlive it: the reconnects resume their TLS sessions (decision 0022).
+    const after = sim.handshakes();
+    assert.ok(after.connects - before.connects >= 20);
+    assert.ok(
+      after.resumed - before.resumed >= 20,
+      `${after.resumed - before.resumed} of ${after.connects - before.connects} resumed`,
+    );
     const page = await s.api.call('listMessages', { params: { id: channelId }, query: {} });
     assert.ok(page.items.length > 0, 'telemetry flows');
   });

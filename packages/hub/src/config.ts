@@ -279,6 +279,36 @@ export const CONFIG_FIELDS = {
     max: 1_000_000,
     doc: 'Failed MQTT/HTTP/DDI/CoAP authentications per source address per minute before it is throttled',
   },
+  // Decision 0022. A ticket lives at most as long as the key that sealed it (Node's TLS opens
+  // tickets with one key), and TLS 1.3 caps a ticket at 7 days (RFC 8446 §4.6.1): a week lets
+  // a fleet that connected after last week's deploy resume after this one.
+  tlsTicketKeyHours: {
+    kind: 'int',
+    flag: 'tls-ticket-key-hours',
+    default: 168,
+    min: 1,
+    max: 168,
+    doc: 'Hours each shared TLS session-ticket key seals and opens tickets before the next one takes over (same on every node)',
+  },
+  // A slot lasts the handshake's round trips, so this ÷ RTT bounds the rate (512 at 1 s RTT: 500/s);
+  // × ~2 ms CPU each bounds a newcomer's wait well inside a device's 10 s connect timeout.
+  mqttHandshakes: {
+    kind: 'int',
+    flag: 'mqtt-handshakes',
+    default: 512,
+    min: 1,
+    max: 10_000,
+    doc: 'MQTT/TLS connections in their handshake and admission at once; later ones wait in arrival order',
+  },
+  // ~10 s of full handshakes on two cores: a client waiting longer would have timed out anyway.
+  mqttPendingConnections: {
+    kind: 'int',
+    flag: 'mqtt-pending-connections',
+    default: 10_000,
+    min: 0,
+    max: 1_000_000,
+    doc: 'MQTT/TLS connections waiting for a handshake slot; past this, CONNACK "server busy" (0x89)',
+  },
   ddiPollSeconds: {
     kind: 'int',
     flag: 'ddi-poll-seconds',

@@ -69,7 +69,10 @@ export function startEdge(d: {
     storage: d.storage,
     events: services.events,
     clock: d.clock,
-    apply: (e) => enforcer.apply(e),
+    apply: (e) => {
+      services.certificateCache.forget(e);
+      enforcer.apply(e);
+    },
   });
   const sweep = () => revocations.sweep();
   const timer = setInterval(() => {

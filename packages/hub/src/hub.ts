@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -30,6 +31,7 @@ import { ddiDeps } from './ddi.js';
 import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
 import { startCertificateRetirement } from './certificate-retirement.js';
 import { createServices, type HubServices } from './services.js';
+import { startSessionTickets, type SessionTickets } from './session-tickets.js';
 import { describeStorage, openStorage } from './storage.js';
 import { VERSION } from './version.js';
 
@@ -92,6 +94,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   let brokers: Brokers | undefined;
   let coap: Awaited<ReturnType<typeof startCoap>>;
   let edge: EdgeWiring | undefined;
+  let tickets: SessionTickets | undefined;
   try {
     bus = await openBus(nats, nodeId);
     events = await openEvents(nats, nodeId, log);
@@ -123,9 +126,24 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     writeFileSync(caFile, await services.pki.hubCaPem(), { mode: 0o600 });
     const tls = await serverTls(config, services);
     const clock = opts.clock ?? systemClock;
+    // Shared, sealed, rotating session-ticket keys: devices resume TLS after a restart and on
+    // any node (decision 0022).
+    tickets = await startSessionTickets({
+      storage,
+      masterKey,
+      clock,
+      hours: config.tlsTicketKeyHours,
+      log,
+    });
     app = await createHttpApi({
       services,
-      https: { ...tls, ...TLS_SERVER_POLICY },
+      https: {
+        ...tls,
+        ...TLS_SERVER_POLICY,
+        ticketKeys: tickets.key,
+        sessionTimeout: tickets.sessionTimeoutSeconds,
+        sessionIdContext: 'bulwark-https',
+      },
       logger: log,
       bodyLimit: config.maxBodyBytes,
       ready: () => storage.ping(),
@@ -145,7 +163,9 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
     await app.listen({ port: config.httpPort, host: config.httpHost });
+    tickets.attach(app.server as unknown as TlsServer);
     brokers = await startBrokers({
+      tickets,
       config,
       services,
       storage,
@@ -230,7 +250,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       },
       'hub started',
     );
-    const started = { app, bus, brokers, coap, edge, blobs };
+    const started = { app, bus, brokers, coap, edge, blobs, tickets };
     return {
       info,
       services,
@@ -244,6 +264,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await stopRetirement();
         await rolloutRunner.stop();
         started.edge.stop();
+        started.tickets.stop();
         // Stop taking messages, flush what was accepted, then close the bus and the database.
         await started.brokers.stop();
         await started.coap?.stop();
@@ -258,6 +279,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     };
   } catch (err) {
     edge?.stop();
+    tickets?.stop();
     await brokers?.stop().catch(() => undefined);
     await coap?.stop().catch(() => undefined);
     await app?.close().catch(() => undefined);

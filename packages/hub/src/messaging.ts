@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { channelTopic } from '@bulwark/protocol';
 import { newId, type Bus, type LiveSessions, type Storage } from '@bulwark/core';
 import {
+  DEFAULT_GATE_LIMITS,
   attachMqttWebSocket,
   createMqttEngine,
   hubMqttHooks,
@@ -16,6 +17,7 @@ import {
 import type { HubConfig } from './config.js';
 import { createDevicePlane, type DevicePlane } from './device-plane.js';
 import type { HubMetrics } from './metrics.js';
+import type { SessionTickets } from './session-tickets.js';
 import type { HubServices } from './services.js';
 
 /** A fresh id for this hub process on the bus. */
@@ -53,6 +55,8 @@ export async function startBrokers(d: {
   bus: Bus;
   nodeId: string;
   tls: { key: string; cert: string };
+  /** The shared TLS session-ticket keys (decision 0022). */
+  tickets: SessionTickets;
   https: HttpServer;
   log: Logger;
   metrics: HubMetrics;
@@ -89,10 +93,17 @@ export async function startBrokers(d: {
     },
   });
   devicePlane.start(engine);
-  const tlsServer = await listenMqttTls(engine, {
+  const mqttTls = await listenMqttTls(engine, {
     port: config.mqttPort,
     host: config.httpHost,
     ...d.tls,
+    ticketKeys: d.tickets.key,
+    sessionTimeoutSeconds: d.tickets.sessionTimeoutSeconds,
+    gate: {
+      ...DEFAULT_GATE_LIMITS,
+      concurrent: config.mqttHandshakes,
+      queue: config.mqttPendingConnections,
+    },
     verify: (subjectO, der, source) =>
       services.admission.admit({
         credential: { kind: 'certificate', der, claimedOrgId: subjectO },
@@ -102,6 +113,8 @@ export async function startBrokers(d: {
     // Counted and logged from the admission rule's auth.failed event (edge.ts).
     onRefused: () => undefined,
   });
+  d.tickets.attach(mqttTls.tls);
+  const tlsServer = mqttTls.server;
   const detachWs = attachMqttWebSocket(d.https, engine, {
     path: '/mqtt',
     maxPayload: config.maxPayloadBytes + 64 * 1024,
@@ -162,6 +175,32 @@ export async function startBrokers(d: {
     () => engine.stats().messagesOut,
   );
 
+  metrics.gauge(
+    'bulwark_mqtt_pending_connections',
+    'MQTT/TLS connections waiting for a handshake slot (FIFO), and in their handshake',
+    ['state'],
+    () => {
+      const g = mqttTls.gate.stats();
+      return { waiting: g.waiting, handshaking: g.active };
+    },
+  );
+  metrics.gauge(
+    'bulwark_mqtt_refused_busy',
+    'MQTT/TLS connections turned away since start because the queue was full, by how',
+    ['how'],
+    () => {
+      const g = mqttTls.gate.stats();
+      return { connack_0x89: g.busy, closed: g.closed };
+    },
+  );
+  metrics.gauge(
+    'bulwark_tls_handshakes',
+    'MQTT/TLS handshakes since start, full and resumed (session tickets)',
+    ['kind'],
+    () => {
+      return mqttTls.handshakes();
+    },
+  );
   const close = (s: Server) => new Promise<void>((r) => s.close(() => r()));
   return {
     engine,

@@ -26,6 +26,7 @@ import {
   SecretBox,
   TicketService,
   createMemoryBus,
+  cacheCertificateChecks,
   createEdgeThrottle,
   createMemoryEvents,
   DEFAULT_EDGE_THROTTLE,
@@ -33,6 +34,7 @@ import {
   systemClock,
   type BlobStore,
   type Bus,
+  type CertificateCache,
   type Clock,
   type DomainEvents,
   type Storage,
@@ -48,6 +50,8 @@ import { jwtSigner } from './token-signer.js';
 /** Every core service, wired on one storage and master key. */
 export type HubServices = HttpServices & {
   managementSignals: ManagementSignals;
+  /** Admission's certificate checks between access changes (the revocation sweep forgets too). */
+  certificateCache: CertificateCache;
   /** Typed domain events (in-process, or NATS in a cluster). */
   events: DomainEvents;
 };
@@ -130,10 +134,12 @@ export function createServices(
     key: deriveKey(masterKey, 'audit-chain'),
   });
   // The one admission rule of the device edge and the one owner of alerts (core/src/edge).
+  // A reconnect storm is not serialised on the database (decision 0022).
+  const certificateCache = cacheCertificateChecks(pki, { events, clock });
   const admission = new Admission({
     storage,
     clock,
-    certificates: pki,
+    certificates: certificateCache,
     events,
     throttle: createEdgeThrottle(
       {
@@ -192,6 +198,7 @@ export function createServices(
     commands,
     presence,
     managementSignals,
+    certificateCache,
     events,
     admission,
     alerts,

@@ -207,6 +207,18 @@ export class Simulator {
     return this.devices.filter((d) => d.agent.connected).length;
   }
 
+  /** Connections made by every device, and of them TLS sessions resumed. */
+  handshakes(): { connects: number; resumed: number } {
+    let connects = 0;
+    let resumed = 0;
+    for (const d of this.devices) {
+      const s = d.agent.status();
+      connects += s.connects;
+      resumed += s.tlsResumed;
+    }
+    return { connects, resumed };
+  }
+
   /** Resolves with the milliseconds until `count` devices are connected (polling every 50 ms). */
   async waitConnected(
     count = this.o.devices,

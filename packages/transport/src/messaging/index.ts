@@ -8,6 +8,12 @@ export { admissionConnectCode } from './admission-codes.js';
 export { coapLiveSessions, hubCoapHooks } from './coap-hooks.js';
 export { mqttLiveSessions } from './mqtt-live-sessions.js';
 export { mqttDeviceLink, mqttDevicePlaneHook } from './mqtt-device-link.js';
-export { listenMqttTls, type MqttTlsOptions } from './mqtt-tls.js';
+export { listenMqttTls, type MqttTlsListener, type MqttTlsOptions } from './mqtt-tls.js';
+export {
+  ConnectionGate,
+  DEFAULT_GATE_LIMITS,
+  type ConnectionGateLimits,
+  type GateStats,
+} from './connection-gate.js';
 export { mqttReasonCode } from './reason-codes.js';
 export { attachMqttWebSocket } from './mqtt-ws.js';
