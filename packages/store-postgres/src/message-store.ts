@@ -70,8 +70,9 @@ function toColumns(envelopes: readonly Envelope[]): unknown[] {
  * decimal time such as 1735689600.1 falls where its digits say despite binary floating point.
  * Bucket start (ms) = floor(us / (bucketMs * 1000)) * bucketMs, aligned to the epoch.
  */
-export function createMessageStore(pool: Pool): MessageStore {
+export function createMessageStore(pool: Pool, concurrentBatches = 1): MessageStore {
   return {
+    concurrentBatches,
     async appendBatch(envelopes) {
       if (envelopes.length > 0) await query(pool, APPEND, toColumns(envelopes));
     },

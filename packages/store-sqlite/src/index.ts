@@ -2,7 +2,7 @@
  * @bulwark/store-sqlite: the embedded storage adapter (the default), on better-sqlite3 in WAL mode.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import type { Storage } from '@bulwark/core';
+import type { Durability, Storage } from '@bulwark/core';
 import { createApiKeyStore } from './api-key-store.js';
 import { createAuditStore } from './audit-store.js';
 import { createChannelStore } from './channel-store.js';
@@ -31,16 +31,29 @@ export interface SqliteStorageOptions {
   path: string;
   /** How long a write waits for another process's lock before failing, in ms (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * What a commit survives (decision 0019): 'normal' (default) syncs the WAL at checkpoints only,
+   * so a commit survives a crash of the process but not of the OS or power; 'full' syncs the WAL
+   * at every commit and survives both.
+   */
+  durability?: Durability;
 }
+
+/** SQLite's `synchronous` levels (https://sqlite.org/pragma.html#pragma_synchronous). */
+const SYNCHRONOUS: Readonly<Record<Durability, number>> = { normal: 1, full: 2 };
 
 /** Opens (creating if needed) and migrates a SQLite database, returning the hub's Storage on it. */
 export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Storage> {
   const db = new BetterSqlite3(opts.path);
   try {
-    // WAL lets readers proceed while one writer commits; NORMAL sync is durable in WAL mode
-    // except for the last transactions on power loss, which is the usual trade for an embedded hub.
+    // WAL lets readers proceed while one writer commits. In WAL mode NORMAL loses no commit when
+    // the process dies (the WAL is written before COMMIT returns) but may lose the last ones on
+    // power loss; FULL also fsyncs the WAL at every commit.
+    const durability = opts.durability ?? 'normal';
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`synchronous = ${SYNCHRONOUS[durability]}`);
+    if (db.pragma('synchronous', { simple: true }) !== SYNCHRONOUS[durability])
+      throw new Error(`SQLite did not accept synchronous=${durability.toUpperCase()}`);
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
     const schemaVersion = migrate(db);
@@ -63,6 +76,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       ...createSqliteManagementStores(db),
       updateJobs: createSqliteUpdateJobStore(db),
       ...createSqliteRolloutStores(db),
+      durability,
       schemaVersion,
       async ping() {
         try {
