@@ -182,7 +182,9 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       storage: describeStorage(config),
     };
     const setup = await services.auth.issueSetupToken();
-    print(`Bulwark hub ${VERSION} listening on ${info.url} (storage: ${info.storage})`);
+    print(
+      `Bulwark hub ${VERSION} listening on ${info.url} (storage: ${info.storage}, durability ${storage.durability})`,
+    );
     if (setup) {
       print('');
       print('  No owner account yet. Create it with this one-time setup token');

@@ -69,6 +69,8 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
     throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: use [a-z0-9_]`);
   }
   const durability = opts.durability ?? 'normal';
+  if (!Object.hasOwn(SYNCHRONOUS_COMMIT, durability))
+    throw new Error(`unknown durability ${JSON.stringify(durability)}: use normal or full`);
   const max = opts.max ?? 10;
   const pool = new pg.Pool({
     connectionString: opts.url,

@@ -50,6 +50,8 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
     // the process dies (the WAL is written before COMMIT returns) but may lose the last ones on
     // power loss; FULL also fsyncs the WAL at every commit.
     const durability = opts.durability ?? 'normal';
+    if (!Object.hasOwn(SYNCHRONOUS, durability))
+      throw new Error(`unknown durability ${JSON.stringify(durability)}: use normal or full`);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${SYNCHRONOUS[durability]}`);
     if (db.pragma('synchronous', { simple: true }) !== SYNCHRONOUS[durability])
