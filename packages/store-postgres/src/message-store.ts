@@ -49,7 +49,10 @@ function toColumns(envelopes: readonly Envelope[]): unknown[] {
   // ON CONFLICT skips an id stored before, but a repeat inside the statement would pass its
   // values through the join twice: keep the first of each id.
   const seen = new Set<string>();
-  for (const e of envelopes) {
+  // Rows go in id order, so two batches that share ids (a retry racing its first attempt) take
+  // their row locks in the same order and one waits for the other instead of deadlocking.
+  const sorted = [...envelopes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const e of sorted) {
     if (seen.has(e.id)) continue;
     seen.add(e.id);
     messageValues(e).forEach((value, i) => m[i]?.push(value));
