@@ -85,11 +85,13 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         bus,
         nodeId,
         events,
-        onBatch: ({ ms, error }) =>
+        onBatch: ({ rows, ms, error }) => {
           metrics.storageWrite.observe(
             { outcome: error === undefined ? 'ok' : 'error' },
             ms / 1000,
-          ),
+          );
+          metrics.storageBatchRows.observe(rows);
+        },
         onIngest: (protocol, outcome) =>
           outcome === 'accepted'
             ? metrics.messagesIn.inc({ protocol })
@@ -99,6 +101,12 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         logObserver(e);
         metrics.observeCalls(e);
       },
+    );
+    metrics.gauge(
+      'bulwark_storage_writer_waiting',
+      'Envelopes waiting for the message writer (beyond its limit, writes are refused)',
+      [],
+      () => services.messaging.writer.stats.queued,
     );
     const caFile = join(config.dataDir, 'ca.pem');
     writeFileSync(caFile, await services.pki.hubCaPem(), { mode: 0o600 });
