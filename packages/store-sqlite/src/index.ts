@@ -14,6 +14,7 @@ import { createSqliteUpdateJobStore } from './update-job-store.js';
 import { createSqliteRolloutStores } from './rollout-store.js';
 import { createMembershipStore } from './membership-store.js';
 import { createMessageStore } from './message-store.js';
+import { threadAppender } from './message-writer.js';
 import { migrate } from './migrations.js';
 import { createOrganizationStore } from './organization-store.js';
 import { createPkiStore } from './pki-store.js';
@@ -37,6 +38,11 @@ export interface SqliteStorageOptions {
    * at every commit and survives both.
    */
   durability?: Durability;
+  /**
+   * Append message batches on a worker thread with its own connection (default: true for a file,
+   * impossible for ':memory:'), so SQLite's work and fsyncs leave the event loop (decision 0019).
+   */
+  writerThread?: boolean;
 }
 
 /** SQLite's `synchronous` levels (https://sqlite.org/pragma.html#pragma_synchronous). */
@@ -59,6 +65,14 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
     const schemaVersion = migrate(db);
+    const thread =
+      opts.path !== ':memory:' && opts.path !== '' && opts.writerThread !== false
+        ? threadAppender({
+            path: opts.path,
+            synchronous: SYNCHRONOUS[durability],
+            busyTimeoutMs: Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000)),
+          })
+        : undefined;
     return {
       organizations: createOrganizationStore(db),
       users: createUserStore(db),
@@ -72,7 +86,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       audit: createAuditStore(db),
       system: createSystemStore(db),
       channels: createChannelStore(db),
-      messages: createMessageStore(db),
+      messages: createMessageStore(db, thread),
       tickets: createTicketStore(db),
       firmware: createFirmwareStore(db),
       ...createSqliteManagementStores(db),
@@ -89,6 +103,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
         }
       },
       async close() {
+        await thread?.close();
         if (db.open) db.close();
       },
     };
