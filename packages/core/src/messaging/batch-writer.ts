@@ -195,11 +195,11 @@ export class BatchWriter {
       this.stats.batches++;
       this.stats.rows += batch.length;
       this.stats.lastWriteMs = ms;
-      this.observe?.({ rows: batch.length, ms });
+      this.#observe({ rows: batch.length, ms });
       for (const p of batch) p.resolve();
     } else {
       this.stats.failed += batch.length;
-      this.observe?.({ rows: batch.length, ms, error });
+      this.#observe({ rows: batch.length, ms, error });
       const refusal = new BulwarkError('unavailable', 'the message could not be stored', {
         cause: error,
       });
@@ -211,6 +211,15 @@ export class BatchWriter {
       const idle = this.#idle;
       this.#idle = [];
       for (const done of idle) done();
+    }
+  }
+
+  /** Tells the observer (metrics); an observer that throws must not strand the batch's writers. */
+  #observe(batch: { rows: number; ms: number; error?: unknown }): void {
+    try {
+      this.observe?.(batch);
+    } catch {
+      // Metrics are best effort.
     }
   }
 
