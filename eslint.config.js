@@ -28,6 +28,8 @@ const ALLOWED = {
     '@bulwark/core',
     '@bulwark/store-sql',
     'better-sqlite3',
+    // The message writer thread (decision 0019).
+    'node:worker_threads',
     ...PURE_NODE,
   ],
   'store-postgres': [

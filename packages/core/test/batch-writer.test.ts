@@ -1,73 +1,221 @@
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchWriter, newId, type Envelope, type MessageStore } from '@bulwark/core';
+import { BulwarkError } from '@bulwark/protocol';
+import {
+  BatchWriter,
+  newId,
+  type BatchWriterOptions,
+  type Envelope,
+  type MessageStore,
+} from '@bulwark/core';
 
-function envelope(): Envelope {
+function envelope(channelId = 'c', payloadBytes = 1): Envelope {
   return {
     id: newId(),
     orgId: 'o',
-    channelId: 'c',
+    channelId,
     subtopic: '',
     publisher: { type: 'device', id: 'd' },
     protocol: 'mqtt',
     contentType: 'application/octet-stream',
     receivedAt: Date.now(),
-    payload: new Uint8Array([1]),
+    payload: new Uint8Array(payloadBytes),
     origin: 'n',
   };
 }
 
-function fakeStore(opts: { fail?: boolean; delayMs?: number } = {}) {
-  const batches: number[] = [];
-  const store: Pick<MessageStore, 'appendBatch'> = {
+const OPTS: BatchWriterOptions = {
+  maxBatch: 1000,
+  maxBatchBytes: 64 * 1024 * 1024,
+  maxQueue: 100_000,
+  maxQueueBytes: 1024 * 1024 * 1024,
+};
+
+/** A store that records each batch, how many batches ran at once, and which channels overlapped. */
+function fakeStore(
+  opts: { delayMs?: () => number; fail?: (call: number) => boolean; concurrent?: number } = {},
+) {
+  const batches: Envelope[][] = [];
+  const committed: Envelope[] = [];
+  const inFlight = new Set<Envelope[]>();
+  let calls = 0;
+  let maxInFlight = 0;
+  let overlaps = 0;
+  const store: Pick<MessageStore, 'appendBatch' | 'concurrentBatches'> = {
+    ...(opts.concurrent === undefined ? {} : { concurrentBatches: opts.concurrent }),
     async appendBatch(envs) {
-      await new Promise((r) => setTimeout(r, opts.delayMs ?? 1));
-      if (opts.fail) throw new Error('disk full');
-      batches.push(envs.length);
+      const call = ++calls;
+      const batch = [...envs];
+      const channels = new Set(batch.map((e) => e.channelId));
+      for (const other of inFlight) if (other.some((e) => channels.has(e.channelId))) overlaps++;
+      inFlight.add(batch);
+      maxInFlight = Math.max(maxInFlight, inFlight.size);
+      try {
+        await new Promise((r) => setTimeout(r, opts.delayMs?.() ?? 1));
+        if (opts.fail?.(call)) throw new Error('disk full');
+        batches.push(batch);
+        committed.push(...batch);
+      } finally {
+        inFlight.delete(batch);
+      }
     },
   };
-  return { store: store as MessageStore, batches };
+  return {
+    store: store as MessageStore,
+    batches,
+    committed,
+    sizes: () => batches.map((b) => b.length),
+    maxInFlight: () => maxInFlight,
+    overlaps: () => overlaps,
+  };
 }
 
 describe('BatchWriter', () => {
-  it('resolves each write only after its batch is committed, batching concurrent writes', async () => {
-    const { store, batches } = fakeStore();
-    const w = new BatchWriter(store, { maxBatch: 100, maxDelayMs: 5, maxQueue: 10_000 });
-    await Promise.all(Array.from({ length: 250 }, () => w.write(envelope())));
-    assert.equal(
-      batches.reduce((a, b) => a + b, 0),
-      250,
+  it('writes at once when idle: no timer stands between a write and its commit', async () => {
+    // setTimeout is frozen: a writer that waited for a batch window would never write.
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const batches: number[] = [];
+      const store = {
+        async appendBatch(envs: readonly Envelope[]) {
+          batches.push(envs.length);
+        },
+      } as MessageStore;
+      const w = new BatchWriter(store, OPTS);
+      await w.write(envelope());
+      await w.write(envelope());
+      assert.deepEqual(batches, [1, 1]);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('writes what arrived in one turn as one batch, capped by maxBatch', async () => {
+    const f = fakeStore();
+    const w = new BatchWriter(f.store, { ...OPTS, maxBatch: 1000 });
+    await Promise.all(Array.from({ length: 2500 }, () => w.write(envelope())));
+    assert.deepEqual(f.sizes(), [1000, 1000, 500]);
+    assert.equal(w.stats.rows, 2500);
+    assert.equal(w.stats.batches, 3);
+  });
+
+  it('caps a batch by bytes, and writes an envelope larger than the cap alone', async () => {
+    const f = fakeStore();
+    // Each 1,000-byte envelope counts 1,128 bytes: four fit in 5,000.
+    const w = new BatchWriter(f.store, { ...OPTS, maxBatchBytes: 5000 });
+    const big = envelope('c', 20_000);
+    await Promise.all(
+      [...Array.from({ length: 10 }, () => envelope('c', 1000)), big].map((e) => w.write(e)),
     );
-    assert.ok(batches.length <= 4, `batches: ${batches.join(',')}`);
-    assert.equal(w.stats.rows, 250);
+    assert.deepEqual(f.sizes(), [4, 4, 2, 1]);
+    assert.equal(f.batches[3]?.[0], big);
   });
-  it('rejects every write of a failed batch (nothing is acknowledged that was not stored)', async () => {
-    const { store } = fakeStore({ fail: true });
-    const w = new BatchWriter(store, { maxBatch: 10, maxDelayMs: 1, maxQueue: 100 });
-    const results = await Promise.allSettled(Array.from({ length: 5 }, () => w.write(envelope())));
-    assert.ok(results.every((r) => r.status === 'rejected'));
+
+  it('under load, gathers what arrives while a batch is in flight into large batches', async () => {
+    const f = fakeStore({ delayMs: () => 5 });
+    const w = new BatchWriter(f.store, OPTS);
+    // 200 closed-loop writers, 10 writes each: each writes again once its last write committed.
+    const writer = async () => {
+      for (let i = 0; i < 10; i++) await w.write(envelope());
+    };
+    await Promise.all(Array.from({ length: 200 }, writer));
+    const sizes = f.sizes();
+    assert.equal(
+      sizes.reduce((a, b) => a + b, 0),
+      2000,
+    );
+    assert.ok(sizes.length <= 20, `batches: ${sizes.join(',')}`);
+    assert.ok(Math.min(...sizes) >= 100, `batches: ${sizes.join(',')}`);
+  });
+
+  it('runs batches of different channels side by side and keeps each channel in write order', async () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 48271) % 2147483647) % 6) + 0.5;
+    const f = fakeStore({ delayMs: random, concurrent: 4 });
+    const w = new BatchWriter(f.store, { ...OPTS, maxBatch: 7 });
+    const written: Envelope[] = [];
+    const writes: Promise<void>[] = [];
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 30; i++) {
+        const e = envelope(`ch${(i * 7 + round) % 6}`);
+        written.push(e);
+        writes.push(w.write(e));
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(writes);
+    assert.equal(f.committed.length, written.length);
+    assert.ok(f.maxInFlight() > 1, 'several batches were in flight at once');
+    assert.ok(f.maxInFlight() <= 4, 'never more than the store allows');
+    assert.equal(f.overlaps(), 0, 'batches in flight together never share a channel');
+    for (let c = 0; c < 6; c++) {
+      const of = (list: Envelope[]) =>
+        list.filter((e) => e.channelId === `ch${c}`).map((e) => e.id);
+      assert.deepEqual(of(f.committed), of(written), `channel ch${c} committed in write order`);
+    }
+  });
+
+  it('a failed batch rejects exactly its own writers; the batches around it commit', async () => {
+    const f = fakeStore({ delayMs: () => 3, fail: (call) => call === 2 });
+    const w = new BatchWriter(f.store, OPTS);
+    const first = Array.from({ length: 5 }, () => w.write(envelope()));
+    await new Promise((r) => setImmediate(r)); // batch 1 is in flight
+    const second = Array.from({ length: 5 }, () => w.write(envelope()));
+    await Promise.all(first); // batch 2 (the one that fails) is now in flight
+    const third = Array.from({ length: 5 }, () => w.write(envelope()));
+    const settled = await Promise.allSettled([...second, ...third]);
+    const outcome = settled.map((r) => r.status);
+    assert.deepEqual(outcome, [
+      ...Array<string>(5).fill('rejected'),
+      ...Array<string>(5).fill('fulfilled'),
+    ]);
+    const reason = (settled[0] as PromiseRejectedResult).reason as BulwarkError;
+    assert.ok(reason instanceof BulwarkError);
+    assert.equal(reason.code, 'unavailable');
+    assert.match(String((reason.cause as Error).message), /disk full/);
+    assert.deepEqual(f.sizes(), [5, 5]);
     assert.equal(w.stats.failed, 5);
+    assert.equal(w.stats.rows, 10);
   });
-  it('refuses writes visibly when its queue is full, instead of growing', async () => {
-    const { store } = fakeStore({ delayMs: 50 });
-    const w = new BatchWriter(store, { maxBatch: 10, maxDelayMs: 1, maxQueue: 20 });
+
+  it('refuses writes visibly when its queue is full (count or bytes), instead of growing', async () => {
+    const f = fakeStore({ delayMs: () => 20 });
+    const w = new BatchWriter(f.store, { ...OPTS, maxBatch: 10, maxQueue: 20 });
     const results = await Promise.allSettled(Array.from({ length: 60 }, () => w.write(envelope())));
     const refused = results.filter((r) => r.status === 'rejected');
-    assert.ok(refused.length > 0);
+    // The first 20 wait, the other 40 are refused before anything was written.
+    assert.equal(refused.length, 40);
     assert.ok(
       refused.every(
         (r) => r.status === 'rejected' && (r.reason as { code: string }).code === 'quota_exceeded',
       ),
     );
-    assert.equal(w.stats.refused, refused.length);
+    assert.equal(w.stats.refused, 40);
+    assert.equal(f.committed.length, 20, 'a refused envelope is never stored');
+
+    const g = fakeStore({ delayMs: () => 20 });
+    const byBytes = new BatchWriter(g.store, { ...OPTS, maxQueueBytes: 3 * 1128 });
+    const sized = await Promise.allSettled(
+      Array.from({ length: 5 }, () => byBytes.write(envelope('c', 1000))),
+    );
+    assert.deepEqual(
+      sized.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected'],
+    );
   });
-  it('flushes on close and refuses writes afterwards', async () => {
-    const { store, batches } = fakeStore();
-    const w = new BatchWriter(store, { maxBatch: 1000, maxDelayMs: 10_000, maxQueue: 10_000 });
-    const p = w.write(envelope());
-    await w.close();
-    await p;
-    assert.deepEqual(batches, [1]);
+
+  it('close refuses new writes and resolves only once everything accepted is committed', async () => {
+    const f = fakeStore({ delayMs: () => 5, concurrent: 2 });
+    const w = new BatchWriter(f.store, { ...OPTS, maxBatch: 10 });
+    const accepted = Array.from({ length: 95 }, (_, i) => w.write(envelope(`ch${i % 3}`)));
+    await new Promise((r) => setImmediate(r));
+    const closing = w.close();
     await assert.rejects(w.write(envelope()), /closed/);
+    await closing;
+    assert.equal(f.committed.length, 95, 'nothing accepted was left behind');
+    assert.equal(w.stats.queued, 0);
+    assert.equal(w.stats.inFlight, 0);
+    await Promise.all(accepted);
+    await assert.rejects(w.write(envelope()), (err: BulwarkError) => err.code === 'unavailable');
   });
 });

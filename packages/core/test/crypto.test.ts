@@ -69,6 +69,15 @@ describe('ids and canonical JSON', () => {
     assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]!));
     assert.equal(ids[0]![14], '7');
   });
+  it('gives every id its own random bits, across refills of the random pool', () => {
+    // 2,000 ids use 16,000 random bytes: the 4 KiB pool is refilled several times.
+    const ids = Array.from({ length: 2000 }, () => newId(0));
+    assert.ok(
+      ids.every((id) => /^[89ab]$/.test(id[19]!)),
+      'RFC 9562 variant bits',
+    );
+    assert.equal(new Set(ids.map((id) => id.slice(20))).size, ids.length);
+  });
   it('sorts keys at every level and drops undefined', () => {
     assert.equal(
       canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: undefined } }),

@@ -107,11 +107,13 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         nodeId,
         events,
         blobs: blobs.store,
-        onBatch: ({ ms, error }) =>
+        onBatch: ({ rows, ms, error }) => {
           metrics.storageWrite.observe(
             { outcome: error === undefined ? 'ok' : 'error' },
             ms / 1000,
-          ),
+          );
+          metrics.storageBatchRows.observe(rows);
+        },
         onIngest: (protocol, outcome) =>
           outcome === 'accepted'
             ? metrics.messagesIn.inc({ protocol })
@@ -121,6 +123,12 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         logObserver(e);
         metrics.observeCalls(e);
       },
+    );
+    metrics.gauge(
+      'bulwark_storage_writer_waiting',
+      'Envelopes waiting for the message writer (beyond its limit, writes are refused)',
+      [],
+      () => services.messaging.writer.stats.queued,
     );
     const caFile = join(config.dataDir, 'ca.pem');
     writeFileSync(caFile, await services.pki.hubCaPem(), { mode: 0o600 });
@@ -221,7 +229,9 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       storage: describeStorage(config),
     };
     const setup = await services.auth.issueSetupToken();
-    print(`Bulwark hub ${VERSION} listening on ${info.url} (storage: ${info.storage})`);
+    print(
+      `Bulwark hub ${VERSION} listening on ${info.url} (storage: ${info.storage}, durability ${storage.durability})`,
+    );
     if (setup) {
       print('');
       print('  No owner account yet. Create it with this one-time setup token');

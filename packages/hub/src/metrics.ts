@@ -12,6 +12,8 @@ export interface HubMetrics {
   readonly anonymousFailures: Counter;
   readonly denied: Counter<'action'>;
   readonly storageWrite: Histogram<'outcome'>;
+  /** Envelopes per message batch: shows whether group commit fills batches (decision 0019). */
+  readonly storageBatchRows: Histogram;
   readonly serviceCalls: Histogram<'service' | 'method' | 'outcome'>;
   /** Registers a gauge whose value is read at scrape time. */
   gauge(
@@ -72,6 +74,12 @@ export function createMetrics(): HubMetrics {
       help: 'Duration of message batch writes',
       labelNames: ['outcome'] as const,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    storageBatchRows: new Histogram({
+      name: 'bulwark_storage_batch_rows',
+      help: 'Envelopes per message batch write',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
       registers,
     }),
     serviceCalls,

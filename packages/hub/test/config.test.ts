@@ -21,6 +21,22 @@ describe('hub configuration', () => {
     assert.equal(c.httpPort, 0);
     assert.equal(c.mqttPort, 0);
   });
+  it('takes the durability as normal (default) or full, and refuses anything else', () => {
+    assert.equal(loadConfig(['--data-dir', 'x'], {}).durability, 'normal');
+    assert.equal(
+      loadConfig(['--data-dir', 'x'], { BULWARK_DURABILITY: 'full' }).durability,
+      'full',
+    );
+    assert.equal(
+      loadConfig(['--data-dir', 'x', '--durability', 'normal'], { BULWARK_DURABILITY: 'full' })
+        .durability,
+      'normal',
+    );
+    assert.throws(
+      () => loadConfig(['--data-dir', 'x', '--durability', 'FULL'], {}),
+      /--durability "FULL": must be one of normal, full/,
+    );
+  });
   it('refuses an unknown flag, naming it', () => {
     assert.throws(
       () => loadConfig(['--data-dir', 'x', '--htp-port', '1'], {}),

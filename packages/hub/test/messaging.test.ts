@@ -370,6 +370,8 @@ describe('messaging: channels, ingest on every protocol, storage and queries', (
       /bulwark_messages_refused_total\{protocol="http",reason="senml_invalid"\} 1/,
     );
     assert.match(text, /bulwark_storage_write_seconds_count/);
+    assert.match(text, /bulwark_storage_batch_rows_count [1-9]/);
+    assert.match(text, /bulwark_storage_writer_waiting 0/);
     assert.match(text, /bulwark_mqtt_connections/);
     const noPerm = await t.fetchWith()(`${t.url}/metrics`, {
       headers: { authorization: `Bearer ${s.apiKey}` },

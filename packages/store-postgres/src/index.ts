@@ -2,7 +2,7 @@
  * @bulwark/store-postgres: the scale-out storage adapter on PostgreSQL, through a `pg` Pool.
  */
 import pg from 'pg';
-import type { Storage } from '@bulwark/core';
+import type { Durability, Storage } from '@bulwark/core';
 import { createApiKeyStore } from './api-key-store.js';
 import { createAuditStore } from './audit-store.js';
 import { createChannelStore } from './channel-store.js';
@@ -33,7 +33,17 @@ export interface PostgresStorageOptions {
   schema?: string;
   /** Pool size (default 10). */
   max?: number;
+  /**
+   * What a commit survives (decision 0019), set as every pooled session's `synchronous_commit`:
+   * 'normal' (default) is `off` — COMMIT returns before the WAL is flushed, so a crash of the hub
+   * loses nothing but a crash of the database server or its machine may lose the last moments
+   * (at most 3 × wal_writer_delay); 'full' is `on` and waits for the flush (and for synchronous
+   * standbys, where configured).
+   */
+  durability?: Durability;
 }
+
+const SYNCHRONOUS_COMMIT: Readonly<Record<Durability, string>> = { normal: 'off', full: 'on' };
 
 /** PostgreSQL's type oid of int8 (BIGINT, and the result of count(*)). */
 const INT8_OID = 20;
@@ -58,17 +68,25 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
   if (!SCHEMA_NAME.test(schema)) {
     throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: use [a-z0-9_]`);
   }
+  const durability = opts.durability ?? 'normal';
+  if (!Object.hasOwn(SYNCHRONOUS_COMMIT, durability))
+    throw new Error(`unknown durability ${JSON.stringify(durability)}: use normal or full`);
+  const max = opts.max ?? 10;
   const pool = new pg.Pool({
     connectionString: opts.url,
-    max: opts.max ?? 10,
+    max,
     types,
-    // Every pooled connection resolves unqualified table names in this schema only.
-    options: `-c search_path=${schema}`,
+    // Every pooled connection resolves unqualified table names in this schema only, and commits
+    // at the configured durability.
+    options: `-c search_path=${schema} -c synchronous_commit=${SYNCHRONOUS_COMMIT[durability]}`,
   });
   // An idle client losing its connection emits on the pool; without a listener that would crash.
   pool.on('error', () => undefined);
   try {
     const schemaVersion = await migrate(pool, schema, { createSchema: schema !== 'public' });
+    const sync = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+    if (sync.rows[0]?.synchronous_commit !== SYNCHRONOUS_COMMIT[durability])
+      throw new Error(`PostgreSQL did not accept synchronous_commit for durability ${durability}`);
     return {
       organizations: createOrganizationStore(pool),
       users: createUserStore(pool),
@@ -82,12 +100,15 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       audit: createAuditStore(pool),
       system: createSystemStore(pool),
       channels: createChannelStore(pool),
-      messages: createMessageStore(pool),
+      // Message batches of different channels run side by side on up to half the pool (at most
+      // 4: beyond that a 2-core host gains nothing), leaving the rest to every other query.
+      messages: createMessageStore(pool, Math.max(1, Math.min(4, Math.floor(max / 2)))),
       tickets: createTicketStore(pool),
       firmware: createFirmwareStore(pool),
       ...createPostgresManagementStores(pool),
       updateJobs: createPostgresUpdateJobStore(pool),
       ...createPostgresRolloutStores(pool),
+      durability,
       schemaVersion,
       async ping() {
         try {

@@ -49,7 +49,10 @@ function toColumns(envelopes: readonly Envelope[]): unknown[] {
   // ON CONFLICT skips an id stored before, but a repeat inside the statement would pass its
   // values through the join twice: keep the first of each id.
   const seen = new Set<string>();
-  for (const e of envelopes) {
+  // Rows go in id order, so two batches that share ids (a retry racing its first attempt) take
+  // their row locks in the same order and one waits for the other instead of deadlocking.
+  const sorted = [...envelopes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const e of sorted) {
     if (seen.has(e.id)) continue;
     seen.add(e.id);
     messageValues(e).forEach((value, i) => m[i]?.push(value));
@@ -70,8 +73,9 @@ function toColumns(envelopes: readonly Envelope[]): unknown[] {
  * decimal time such as 1735689600.1 falls where its digits say despite binary floating point.
  * Bucket start (ms) = floor(us / (bucketMs * 1000)) * bucketMs, aligned to the epoch.
  */
-export function createMessageStore(pool: Pool): MessageStore {
+export function createMessageStore(pool: Pool, concurrentBatches = 1): MessageStore {
   return {
+    concurrentBatches,
     async appendBatch(envelopes) {
       if (envelopes.length > 0) await query(pool, APPEND, toColumns(envelopes));
     },

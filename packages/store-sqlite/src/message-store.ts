@@ -3,22 +3,23 @@ import {
   decodeMessageCursor,
   encodeMessageCursor,
   pageSize,
-  type Envelope,
   type MessageStore,
 } from '@bulwark/core';
 import {
   aggregateWindow,
   BUCKET_AGGREGATES,
-  messageValues,
   pageOf,
   toBucket,
   toEnvelope,
   type BucketRow,
   type MessageRow,
 } from '@bulwark/store-sql';
+import { createAppend } from './message-append.js';
+import type { ThreadAppender } from './message-writer.js';
 
 /**
- * The messages and senml_values tables behind the MessageStore port.
+ * The messages and senml_values tables behind the MessageStore port. Batches are appended on the
+ * writer thread when one is given (a database file), else on this connection.
  *
  * Times: messages are filtered and ordered by `received_at` (epoch ms). Aggregates are over the
  * SenML record time `t` (seconds, a double), compared at microsecond precision: `t` is rounded to
@@ -26,42 +27,8 @@ import {
  * decimal time such as 1735689600.1 falls where its digits say despite binary floating point.
  * Bucket start (ms) = floor(us / (bucketMs * 1000)) * bucketMs, aligned to the epoch.
  */
-export function createMessageStore(db: Database): MessageStore {
-  const insertMessage = db.prepare(
-    `INSERT INTO messages (id, org_id, channel_id, subtopic, publisher_type, publisher_id,
-       protocol, content_type, received_at, payload, senml, origin)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (id) DO NOTHING`,
-  );
-  const insertValue = db.prepare(
-    `INSERT INTO senml_values (message_id, idx, org_id, channel_id, name, t, v, vs, vb, vd, u, s,
-       received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const append = db.transaction((envelopes: readonly Envelope[]): void => {
-    for (const e of envelopes) {
-      const inserted = insertMessage.run(...messageValues(e));
-      // A repeated id (a retried batch) was stored before, with its values: skip both.
-      if (inserted.changes === 0) continue;
-      e.senml?.forEach((r, idx) => {
-        insertValue.run(
-          e.id,
-          idx,
-          e.orgId,
-          e.channelId,
-          r.n,
-          r.t,
-          r.v ?? null,
-          r.vs ?? null,
-          r.vb === undefined ? null : r.vb ? 1 : 0,
-          r.vd ?? null,
-          r.u ?? null,
-          r.s ?? null,
-          e.receivedAt,
-        );
-      });
-    }
-  });
+export function createMessageStore(db: Database, thread?: ThreadAppender): MessageStore {
+  const append = createAppend(db);
   const deleteBefore = db.transaction((orgId: string, channelId: string, before: number) => {
     db.prepare(
       `DELETE FROM senml_values WHERE message_id IN
@@ -73,7 +40,9 @@ export function createMessageStore(db: Database): MessageStore {
   });
   return {
     async appendBatch(envelopes) {
-      if (envelopes.length > 0) append.immediate(envelopes);
+      if (envelopes.length === 0) return;
+      if (thread !== undefined) await thread.append(envelopes);
+      else append(envelopes);
     },
     async query(orgId, channelId, q, page) {
       const where = ['org_id = ?', 'channel_id = ?'];

@@ -135,8 +135,16 @@ export interface ChannelStore {
 }
 
 export interface MessageStore {
-  /** Stores envelopes in one transaction (all or none). Ids are unique; a repeated id is ignored. */
+  /**
+   * Stores envelopes in one transaction (all or none). Ids are unique; a repeated id is ignored.
+   * Resolves once committed at the storage's durability (decision 0019).
+   */
   appendBatch(envelopes: readonly Envelope[]): Promise<void>;
+  /**
+   * How many `appendBatch` calls may usefully run at once (the writer gives them disjoint
+   * channels); absent means 1. An embedded, synchronous store gains nothing from more.
+   */
+  readonly concurrentBatches?: number;
   /** Messages of a channel, oldest first within [from, to]; the cursor is opaque. */
   query(
     orgId: string,

@@ -236,6 +236,14 @@ export interface SystemStore {
   ): Promise<boolean>;
 }
 
+/**
+ * What a committed write survives (decision 0019). `normal`: a crash of the hub process, not a power
+ * cut or OS crash (SQLite WAL `synchronous=NORMAL`; PostgreSQL `synchronous_commit=off`, which
+ * also loses the last moments on a database-server crash). `full`: both (SQLite `FULL`;
+ * PostgreSQL `synchronous_commit=on`).
+ */
+export type Durability = 'normal' | 'full';
+
 /** All of the hub's state. */
 export interface Storage {
   readonly organizations: OrganizationStore;
@@ -267,6 +275,8 @@ export interface Storage {
   readonly rollouts: RolloutStore;
   /** The auto-upgrade policy: the current artifact per device type. */
   readonly firmwarePolicies: FirmwarePolicyStore;
+  /** The durability commits have, as read back from the database after it was set. */
+  readonly durability: Durability;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

@@ -12,6 +12,7 @@ import {
 import { T0, envelopeFx, seedChannel, seedOrg } from './fixtures.js';
 import { rejectsWithCode, useStorage, type OpenStorage } from './harness.js';
 import { aggregateSuite } from './messages-aggregate.js';
+import { batchSuite } from './messages-batch.js';
 
 /** T0 in SenML seconds. */
 const S = T0 / 1000;
@@ -279,6 +280,7 @@ export function messageSuite(open: OpenStorage): void {
     });
 
     aggregateSuite(s);
+    batchSuite(s);
 
     it('deleteBefore removes a channel’s messages received before the instant, with their values', async () => {
       const { org, channel } = await setup();
