@@ -377,6 +377,8 @@ export class Connection implements SessionLink {
     this.keepAliveTimer = null;
     this.flush();
     this.stream.end();
+    // A connection paused by its window still reads the peer's FIN (and discards what is left).
+    this.stream.resume();
     // Give a final DISCONNECT a moment to leave, then free the socket.
     setTimeout(() => this.stream.destroy(), 200).unref();
     this.engine.connectionClosed(this, why, wasConnected);
