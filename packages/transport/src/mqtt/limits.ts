@@ -62,8 +62,10 @@ export interface MqttLimits {
   /**
    * Inbound PUBLISH packets per second per connection (0 = unlimited). Above it the connection is
    * throttled — its socket is not read until the next second — not cut, so a bursty but honest
-   * client slows down instead of falling into a reconnect loop. 1,000/s is far above any device
-   * and bounds what one connection can push into the hub's ingest.
+   * client slows down instead of falling into a reconnect loop. 20,000/s (was 1,000 until
+   * decision record 0018): a gateway relaying a site's sensors over one connection must reach
+   * 10,000 stored msg/s; what one connection can push into storage at once is bounded by
+   * `inboundWindow`, its rate by this.
    */
   maxMessagesPerSecond: number;
   /** Socket bytes buffered for a subscriber before QoS 0 to it is dropped and QoS 1/2 stays queued. */
@@ -109,7 +111,7 @@ export const DEFAULT_LIMITS: Readonly<MqttLimits> = Object.freeze({
   maxQueuedBytes: 16 * 1024 * 1024,
   maxSessions: 100_000,
   maxConnectionsPerAddress: 0,
-  maxMessagesPerSecond: 1000,
+  maxMessagesPerSecond: 20_000,
   socketHighWaterMark: 1024 * 1024,
   backpressureTimeoutMs: 30_000,
   connectTimeoutMs: 10_000,
