@@ -1,10 +1,12 @@
 /**
  * Pipelining through the real hub (decision record 0018): one device connection over TLS sends a
  * burst of QoS 1 to a persisted channel without waiting; every PUBACK comes in the order sent and
- * only for stored messages; an access change mid-burst lets nothing past the removed right.
+ * only for stored messages; an access change mid-burst lets nothing past the removed right. HTTP
+ * ingest of one device runs concurrently too (nothing serialises it).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
 import type { MqttClient, Packet } from 'mqtt';
 import { setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { connectTls } from './mqtt-helpers.js';
@@ -107,7 +109,11 @@ describe('MQTT pipelining through the hub (TLS, device key, persisted channel)',
       try {
         const sub = `burst${protocolVersion}`;
         const n = 2000;
+        const batches = t.hub.services.messaging.writer.stats.batches;
         const r = await burst(c, `channels/${channelId}/messages/${sub}`, n);
+        // Pipelined: one connection's messages share batches (one at a time: a batch each).
+        const used = t.hub.services.messaging.writer.stats.batches - batches;
+        assert.ok(used < n / 4, `${used} batches for ${n} messages`);
         assert.ok(
           r.sent.every((x) => x.code < 0x80),
           'every message acknowledged as a success',
@@ -118,7 +124,7 @@ describe('MQTT pipelining through the hub (TLS, device key, persisted channel)',
         assert.equal(got.length, n);
         assert.deepEqual(new Set(got), new Set(r.sent.map((x) => x.payload)));
         ctx.diagnostic(
-          `one connection, stored QoS 1: ${Math.round((n / r.ms) * 1000)} msg/s (shared machine)`,
+          `one connection, stored QoS 1: ${Math.round((n / r.ms) * 1000)} msg/s in ${used} batches (shared machine)`,
         );
       } finally {
         c.end(true);
@@ -153,5 +159,79 @@ describe('MQTT pipelining through the hub (TLS, device key, persisted channel)',
       c.end(true);
       await rights(true);
     }
+  });
+});
+
+describe('HTTP ingest of one device is not serialised', () => {
+  let t: TestHub;
+  let s: Awaited<ReturnType<typeof setupOwner>>;
+  let channelId: string;
+  let auth: string;
+
+  before(async () => {
+    t = await startTestHub();
+    s = await setupOwner(t);
+    channelId = (await s.api.call('createChannel', { body: { name: 'http' } })).id;
+    const d = await s.api.devices.create({ name: 'poster', type: 'sensor' });
+    const { key } = await s.api.devices.createKey(d.id);
+    await s.api.call('connectClient', {
+      params: { id: channelId },
+      body: { clientType: 'device', clientId: d.id, publish: true, subscribe: false },
+    });
+    auth = `Basic ${Buffer.from(`${d.id}:${key}`).toString('base64')}`;
+  });
+  after(() => t.close());
+
+  const writer = () => t.hub.services.messaging.writer.stats;
+
+  it('HTTP/1.1 requests pipelined on one keep-alive connection are stored together, answered in order', async () => {
+    const n = 40;
+    const before = { ...writer() };
+    const url = new URL(t.url);
+    const socket = tls.connect({ host: url.hostname, port: Number(url.port), ca: t.ca });
+    await new Promise<void>((r, j) => socket.once('secureConnect', r).once('error', j));
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    const req = (i: number) => {
+      const body = `r${i}`;
+      return (
+        `POST /api/v1/channels/${channelId}/messages/pipelined HTTP/1.1\r\n` +
+        `host: ${url.host}\r\nauthorization: ${auth}\r\ncontent-type: text/plain\r\n` +
+        `content-length: ${body.length}\r\nx-request: ${i}\r\n\r\n${body}`
+      );
+    };
+    socket.write(Array.from({ length: n }, (_, i) => req(i)).join(''));
+    const deadline = Date.now() + 10_000;
+    while ((text.match(/HTTP\/1\.1 /g) ?? []).length < n && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    socket.destroy();
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1]);
+    assert.deepEqual(statuses, Array(n).fill('202'));
+    const after = writer();
+    assert.equal(after.rows - before.rows, n);
+    // Stored concurrently: fewer batches than requests (one at a time would be one batch each).
+    assert.ok(after.batches - before.batches < n, `${after.batches - before.batches} batches`);
+  });
+
+  it('concurrent keep-alive connections of one device are stored together', async () => {
+    const n = 60;
+    const before = { ...writer() };
+    const post = t.fetchWith();
+    const res = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        post(`${t.url}/api/v1/channels/${channelId}/messages/concurrent`, {
+          method: 'POST',
+          headers: { authorization: auth, 'content-type': 'text/plain' },
+          body: `c${i}`,
+        }),
+      ),
+    );
+    assert.deepEqual(
+      res.map((r) => r.status),
+      Array(n).fill(202),
+    );
+    const after = writer();
+    assert.equal(after.rows - before.rows, n);
+    assert.ok(after.batches - before.batches < n, `${after.batches - before.batches} batches`);
   });
 });
