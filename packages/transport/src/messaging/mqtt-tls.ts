@@ -36,6 +36,9 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<tl
       ...TLS_SERVER_POLICY,
       requestCert: true,
       rejectUnauthorized: false,
+      // Half-open: acknowledgements of a client's last PUBLISHes still go out after its FIN
+      // (the engine closes once they are done; decision record 0018).
+      allowHalfOpen: true,
     },
     (socket) => {
       socket.setNoDelay(true);

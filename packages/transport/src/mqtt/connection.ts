@@ -54,6 +54,8 @@ export class Connection implements SessionLink {
   private rateWindow = 0;
   private rateCount = 0;
   private window: InboundWindow | null = null;
+  /** The peer half-closed while work was pending: close once it is done (see peerEnd). */
+  private peerEnded = false;
 
   constructor(
     readonly engine: Engine,
@@ -68,7 +70,7 @@ export class Connection implements SessionLink {
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', () => this.close('socket_error'));
     stream.on('close', () => this.close('socket_closed'));
-    stream.on('end', () => this.close('socket_end'));
+    stream.on('end', () => this.peerEnd());
     stream.on('drain', () => this.session?.pump());
   }
 
@@ -125,6 +127,12 @@ export class Connection implements SessionLink {
     this.keepAlive = seconds;
     if (seconds > 0) {
       this.keepAliveTimer = setTimeout(() => {
+        // Not read because of our own backpressure (a full inbound window, a slow store): the
+        // client is not the silent one, so it is not cut for it.
+        if (this.blocked && this.state === 'connected') {
+          this.keepAliveTimer?.refresh();
+          return;
+        }
         this.engine.log.info({ clientId: this.clientId }, 'mqtt keep-alive timeout');
         this.fail(RC.KEEP_ALIVE_TIMEOUT, 'keepalive_timeout');
       }, seconds * 1500);
@@ -222,7 +230,27 @@ export class Connection implements SessionLink {
       this.stashChunks = null;
       this.process(s, 0);
     }
-    if (!this.blocked && (this.state as State) !== 'closed') this.stream.resume();
+    if (!this.blocked && (this.state as State) !== 'closed') {
+      this.stream.resume();
+      if (this.peerEnded) this.peerEnd();
+    }
+  }
+
+  /**
+   * The peer sent its FIN. With PUBLISHes still being stored or packets still buffered, finish
+   * them first — a DISCONNECT among them still means a clean exit (no will), and acknowledgements
+   * still go out on a half-open socket (the listeners allow it) — then close. Decision record 0018.
+   */
+  private peerEnd(): void {
+    if (this.state === 'closed') return;
+    this.peerEnded = true;
+    if (this.blocked) return; // unblock() comes back here
+    const w = this.window;
+    if (w !== null && w.size > 0) {
+      void w.whenEmpty().then(() => this.peerEnd());
+      return;
+    }
+    this.close('socket_end');
   }
 
   private dispatch(buf: Buffer, off: number, start: number, end: number): void | Promise<void> {

@@ -261,24 +261,38 @@ for (const version of [4, 5] as const) {
       }
     });
 
-    it('DISCONNECT after a burst: every stored message is acknowledged before the close', async () => {
-      const store = batchStore(20);
-      const b = await startBroker({ hooks: hooksWith(store), limits: { maxMessagesPerSecond: 0 } });
-      try {
-        const c = await RawClient.connect(b.port, `dc${version}`, version);
-        burst(c, 50, 1);
-        c.send({ cmd: 'disconnect' });
-        await c.waitClosed();
-        const got = c.packets.filter((p) => p.cmd === 'puback');
-        assert.deepEqual(
-          got.map(idOf),
-          Array.from({ length: 50 }, (_, i) => i + 1),
-        );
-        assert.equal(store.stored.length, 50);
-      } finally {
-        await b.close();
-      }
-    });
+    for (const disconnect of [true, false]) {
+      const how = disconnect ? 'DISCONNECT and FIN' : 'FIN alone';
+      it(`${how} right after a burst: every stored message is acknowledged before the close; the will ${disconnect ? 'is discarded' : 'follows'}`, async () => {
+        const store = batchStore(20);
+        const b = await startBroker({
+          hooks: hooksWith(store),
+          limits: { maxMessagesPerSecond: 0 },
+        });
+        try {
+          const c = await RawClient.connect(b.port, `dc${version}${disconnect}`, version, {
+            will: { topic: 'p/will', payload: Buffer.from('gone'), qos: 0, retain: false },
+          });
+          burst(c, 50, 1);
+          if (disconnect) c.send({ cmd: 'disconnect' });
+          c.socket.end(); // half-close: nothing more from the client, it still reads
+          await c.waitClosed();
+          const got = c.packets.filter((p) => p.cmd === 'puback');
+          assert.deepEqual(
+            got.map(idOf),
+            Array.from({ length: 50 }, (_, i) => i + 1),
+          );
+          await until(() => store.stored.length >= 50);
+          await sleep(50);
+          // [MQTT-3.1.2-10] A DISCONNECT discards the will; a connection lost without one
+          // publishes it ([MQTT-3.1.2-8]) — after the messages sent before it.
+          assert.deepEqual(store.order.slice(50), disconnect ? [] : ['gone']);
+          assert.equal(b.engine.stats().dropped.closed_before_ack ?? 0, 0);
+        } finally {
+          await b.close();
+        }
+      });
+    }
 
     it('SUBSCRIBE after PUBLISH acts after it: SUBACK follows the PUBACKs, no copy of the earlier message', async () => {
       const store = batchStore(20);
