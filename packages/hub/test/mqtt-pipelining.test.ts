@@ -132,6 +132,73 @@ describe('MQTT pipelining through the hub (TLS, device key, persisted channel)',
     });
   }
 
+  it('MQTT 3.1.1 over TLS: PUBLISHes, DISCONNECT and FIN sent at once — every PUBACK still arrives', async () => {
+    const str = (v: string) => {
+      const b = Buffer.from(v);
+      return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+    };
+    const packet = (type: number, body: Buffer) => {
+      const len: number[] = [];
+      let n = body.length;
+      do {
+        len.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+        n >>= 7;
+      } while (n > 0);
+      return Buffer.concat([Buffer.from([type, ...len]), body]);
+    };
+    // CONNECT: "MQTT" level 4, flags user+password+clean, keep-alive 60.
+    const connect = packet(
+      0x10,
+      Buffer.concat([
+        str('MQTT'),
+        Buffer.from([4, 0xc2, 0, 60]),
+        str(device.id),
+        str(device.id),
+        str(device.key),
+      ]),
+    );
+    const n = 100;
+    const topic = `channels/${channelId}/messages/fin`;
+    const publishes = Array.from({ length: n }, (_, i) =>
+      packet(
+        0x32,
+        Buffer.concat([
+          str(topic),
+          Buffer.from([(i + 1) >> 8, (i + 1) & 0xff]),
+          Buffer.from(`f${i}`),
+        ]),
+      ),
+    );
+    const url = new URL(t.url);
+    const socket = tls.connect({ host: url.hostname, port: t.hub.info.mqttPort, ca: t.ca });
+    await new Promise<void>((r, j) => socket.once('secureConnect', r).once('error', j));
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.write(connect);
+    const deadline = Date.now() + 5000;
+    while (Buffer.concat(chunks).length < 4 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(
+      [...Buffer.concat(chunks).subarray(0, 4)],
+      [0x20, 2, 0, 0],
+      'CONNACK accepted',
+    );
+    socket.end(Buffer.concat([...publishes, Buffer.from([0xe0, 0])]));
+    await closed;
+    const rest = Buffer.concat(chunks).subarray(4);
+    const ids: number[] = [];
+    for (let o = 0; o + 4 <= rest.length; o += 4) {
+      assert.equal(rest[o], 0x40, 'only PUBACKs');
+      ids.push(rest.readUInt16BE(o + 2));
+    }
+    assert.deepEqual(
+      ids,
+      Array.from({ length: n }, (_, i) => i + 1),
+    );
+    assert.equal((await stored('fin')).length, n);
+  });
+
   it('a right removed mid-burst: every PUBACKed message is stored, nothing after the first refusal is', async () => {
     const c = await connectTls(t, {
       protocolVersion: 5,
