@@ -65,7 +65,8 @@ export function handlePublish(
   const bytes = end - start;
   if (d.qos === 2) {
     const id = d.packetId;
-    if (session.inboundQos2.has(id) || inbound.qos2.has(id)) {
+    // (An id whose PUBLISH was refused is free again: a new PUBLISH with it is a new message.)
+    if (session.inboundQos2.has(id) || inbound.qos2.get(id) === -1) {
       // [MQTT-4.3.3-9] A re-sent QoS 2 PUBLISH we already own (or are still storing): PUBREC
       // again, in order and with the answer the first one got; never stored or routed twice.
       return inbound.add(
