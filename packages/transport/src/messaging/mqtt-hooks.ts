@@ -117,6 +117,20 @@ function credentialOf(info: ConnectInfo): EdgeCredential | ConnectRefusal {
 export function hubMqttHooks(s: MqttHookServices): MqttHooks {
   /** The connection most recently admitted per session key (to name a take-over's newcomer). */
   const newest = new Map<string, HubClient>();
+  /**
+   * The last device-plane report of each connection. The engine hands a connection's messages on
+   * in order but lets their stores overlap (pipelining, decision record 0018); twin, command and
+   * update reports are state changes, so each waits for the one before it. Channel data does not.
+   */
+  const planeTail = new WeakMap<HubClient, Promise<unknown>>();
+  const inTurn = (who: HubClient, f: () => Promise<boolean>): Promise<boolean> => {
+    const p = (planeTail.get(who) ?? Promise.resolve()).then(f);
+    planeTail.set(
+      who,
+      p.catch(() => undefined),
+    );
+    return p;
+  };
   const now = () => Date.now();
 
   const denied = (who: HubClient, action: 'publish' | 'subscribe', resource: string) => {
@@ -217,8 +231,9 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
       if (t?.kind === 'device') {
         const who = client(c);
         if (!s.devicePlane || who.type !== 'device') return; // routed as is
+        const plane = s.devicePlane;
         try {
-          return (await s.devicePlane.publish(who, t.rest, msg)) ? false : undefined;
+          return (await inTurn(who, () => plane.publish(who, t.rest, msg))) ? false : undefined;
         } catch (err) {
           throw new MqttRefusal(
             mqttReasonCode(err),

@@ -80,6 +80,9 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<Mq
       handshakeTimeout: 30_000,
       ...(o.ticketKeys ? { ticketKeys: o.ticketKeys } : {}),
       ...(o.sessionTimeoutSeconds ? { sessionTimeout: o.sessionTimeoutSeconds } : {}),
+      // Half-open: acknowledgements of a client's last PUBLISHes still go out after its FIN
+      // (the engine closes once they are done; decision record 0018).
+      allowHalfOpen: true,
     },
     (socket) => {
       const release = releases.get(keyOf(socket)) ?? (() => undefined);

@@ -18,6 +18,7 @@ import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
 import { handleAck } from './handlers/acks.js';
 import { handleDisconnect } from './handlers/disconnect.js';
+import { InboundWindow } from './inbound-window.js';
 
 /** A will message waiting for an abnormal disconnect ([MQTT-3.1.2-8]). */
 export interface PendingWill {
@@ -52,6 +53,9 @@ export class Connection implements SessionLink {
   private keepAliveTimer: NodeJS.Timeout | null = null;
   private rateWindow = 0;
   private rateCount = 0;
+  private window: InboundWindow | null = null;
+  /** The peer half-closed while work was pending: close once it is done (see peerEnd). */
+  private peerEnded = false;
 
   constructor(
     readonly engine: Engine,
@@ -66,8 +70,30 @@ export class Connection implements SessionLink {
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', () => this.close('socket_error'));
     stream.on('close', () => this.close('socket_closed'));
-    stream.on('end', () => this.close('socket_end'));
+    stream.on('end', () => this.peerEnd());
     stream.on('drain', () => this.session?.pump());
+  }
+
+  /**
+   * PUBLISH packets read but not finished (decision record 0018); created with the first one, so
+   * an idle connection carries none of it. v5: QoS 1/2 bounded by our Receive Maximum.
+   */
+  get inbound(): InboundWindow {
+    if (this.window === null) {
+      const l = this.engine.limits;
+      this.window = new InboundWindow(
+        {
+          messages: l.inboundWindow,
+          acked: this.v5 ? Math.min(l.receiveMaximum, l.inboundWindow) : l.inboundWindow,
+          bytes: l.inboundWindowBytes,
+        },
+        (err) => {
+          this.engine.log.warn({ err, clientId: this.clientId }, 'mqtt handler failed');
+          this.fail(RC.UNSPECIFIED, 'handler_error');
+        },
+      );
+    }
+    return this.window;
   }
 
   /** True when the socket has more than the high-water mark waiting to be written. */
@@ -101,6 +127,12 @@ export class Connection implements SessionLink {
     this.keepAlive = seconds;
     if (seconds > 0) {
       this.keepAliveTimer = setTimeout(() => {
+        // Not read because of our own backpressure (a full inbound window, a slow store): the
+        // client is not the silent one, so it is not cut for it.
+        if (this.blocked && this.state === 'connected') {
+          this.keepAliveTimer?.refresh();
+          return;
+        }
         this.engine.log.info({ clientId: this.clientId }, 'mqtt keep-alive timeout');
         this.fail(RC.KEEP_ALIVE_TIMEOUT, 'keepalive_timeout');
       }, seconds * 1500);
@@ -198,12 +230,39 @@ export class Connection implements SessionLink {
       this.stashChunks = null;
       this.process(s, 0);
     }
-    if (!this.blocked && (this.state as State) !== 'closed') this.stream.resume();
+    if (!this.blocked && (this.state as State) !== 'closed') {
+      this.stream.resume();
+      if (this.peerEnded) this.peerEnd();
+    }
+  }
+
+  /**
+   * The peer sent its FIN. With PUBLISHes still being stored or packets still buffered, finish
+   * them first — a DISCONNECT among them still means a clean exit (no will), and acknowledgements
+   * still go out on a half-open socket (the listeners allow it) — then close. Decision record 0018.
+   */
+  private peerEnd(): void {
+    if (this.state === 'closed') return;
+    this.peerEnded = true;
+    if (this.blocked) return; // unblock() comes back here
+    const w = this.window;
+    if (w !== null && w.size > 0) {
+      void w.whenEmpty().then(() => this.peerEnd());
+      return;
+    }
+    this.close('socket_end');
   }
 
   private dispatch(buf: Buffer, off: number, start: number, end: number): void | Promise<void> {
     const header = buf[off]!;
     const type = header >> 4;
+    if (this.window !== null && this.window.size > 0 && isBarrier(type)) {
+      // SUBSCRIBE, UNSUBSCRIBE, DISCONNECT, AUTH …: they act after every PUBLISH before them has
+      // finished (its acknowledgement written), as if each packet were handled to the end in turn.
+      return this.window
+        .whenEmpty()
+        .then(() => (this.state === 'closed' ? undefined : this.dispatch(buf, off, start, end)));
+    }
     if (this.state !== 'connected') {
       // [MQTT-3.1.0-1] The first packet MUST be CONNECT; [MQTT-3.1.0-2] a second CONNECT is a violation.
       if (this.state === 'new' && type === 1) {
@@ -239,7 +298,11 @@ export class Connection implements SessionLink {
         );
       }
       this.engine.counters.messagesIn++;
-      return handlePublish(this, header & 0x0f, buf, start, end);
+      handlePublish(this, header & 0x0f, buf, start, end);
+      // A full window stops reading until its head finishes: backpressure on the publisher.
+      const w = this.window;
+      if (w !== null && (this.state as State) !== 'closed' && w.isFull()) return w.whenRoom();
+      return;
     }
     if (type === 12) {
       // PINGREQ: [MQTT-3.12.4-1] answer with PINGRESP.
@@ -333,14 +396,30 @@ export class Connection implements SessionLink {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
+    // QoS 1/2 messages whose acknowledgement can no longer be sent (stored or not): the client
+    // resends them, counted so that none goes unaccounted.
+    if (this.window !== null && this.window.unacked > 0) {
+      this.engine.countDrop('closed_before_ack', this.window.unacked);
+    }
     if (this.keepAliveTimer !== null) clearTimeout(this.keepAliveTimer);
     this.keepAliveTimer = null;
     this.flush();
     this.stream.end();
+    // A connection paused by its window still reads the peer's FIN (and discards what is left).
+    this.stream.resume();
     // Give a final DISCONNECT a moment to leave, then free the socket.
     setTimeout(() => this.stream.destroy(), 200).unref();
     this.engine.connectionClosed(this, why, wasConnected);
   }
+}
+
+/**
+ * Packets that wait for the inbound window to empty: everything but PUBLISH (3), the
+ * acknowledgements (4–7, which concern messages already acknowledged or sent) and PINGREQ (12,
+ * answered at once so a busy connection is not taken for a dead one).
+ */
+function isBarrier(type: number): boolean {
+  return type !== 3 && type !== 12 && (type < 4 || type > 7);
 }
 
 function uncork(c: Connection): void {

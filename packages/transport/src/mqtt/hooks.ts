@@ -109,6 +109,9 @@ export interface MqttHooks {
    * PUBREC only after this resolves (that is where durability lives). Rejecting it refuses the
    * message with the error's reason code (e.g. 0x99 Payload format invalid, 0x97 Quota exceeded).
    * Returning `false` means "accepted, but do not route it locally" (the hub routes it itself).
+   * Called in the order the client sent its messages, but without waiting for the previous call
+   * to settle (pipelining, decision record 0018): a hook whose messages change state in turn must
+   * order them itself.
    */
   onPublish?(client: ClientIdentity, msg: InboundPublish): Maybe<void | false>;
   /** A client connected / disconnected (presence). */

@@ -18,8 +18,23 @@ export interface MqttLimits {
   maxSubscriptionsPerClient: number;
   /** Outbound QoS 1/2 messages in flight per client (capped further by the client's Receive Maximum). */
   maxInflight: number;
-  /** Our inbound Receive Maximum (v5): unacknowledged QoS 2 PUBRECs a client may hold open. */
+  /**
+   * Our inbound Receive Maximum (v5): QoS 1/2 PUBLISH packets a client may have unacknowledged
+   * (stored and acknowledged in order, decision record 0018), QoS 2 until PUBCOMP.
+   */
   receiveMaximum: number;
+  /**
+   * PUBLISH packets (any QoS) one connection may have read and not finished — being authorized
+   * or stored — before it is no longer read (decision record 0018). Bounds one connection's share
+   * of the storage writer's queue; 256 keeps a gateway's connection at well over 10,000 stored
+   * msg/s with a 5–10 ms batch latency. For v5 QoS 1/2, `receiveMaximum` bounds it too.
+   */
+  inboundWindow: number;
+  /**
+   * Packet bytes the inbound window may hold (it stops reading once past it, so one packet of any
+   * allowed size still fits): 4 MiB keeps 256 × 1 MiB from being pinned by one connection.
+   */
+  inboundWindowBytes: number;
   /**
    * QoS 1/2 messages queued per session (online but slow, or offline). When full, publishers
    * wait (backpressure), so an acknowledged message is never dropped for lack of room.
@@ -47,8 +62,10 @@ export interface MqttLimits {
   /**
    * Inbound PUBLISH packets per second per connection (0 = unlimited). Above it the connection is
    * throttled — its socket is not read until the next second — not cut, so a bursty but honest
-   * client slows down instead of falling into a reconnect loop. 1,000/s is far above any device
-   * and bounds what one connection can push into the hub's ingest.
+   * client slows down instead of falling into a reconnect loop. 20,000/s (was 1,000 until
+   * decision record 0018): a gateway relaying a site's sensors over one connection must reach
+   * 10,000 stored msg/s; what one connection can push into storage at once is bounded by
+   * `inboundWindow`, its rate by this.
    */
   maxMessagesPerSecond: number;
   /** Socket bytes buffered for a subscriber before QoS 0 to it is dropped and QoS 1/2 stays queued. */
@@ -88,11 +105,13 @@ export const DEFAULT_LIMITS: Readonly<MqttLimits> = Object.freeze({
   maxSubscriptionsPerClient: 100,
   maxInflight: 1000,
   receiveMaximum: 100,
+  inboundWindow: 256,
+  inboundWindowBytes: 4 * 1024 * 1024,
   maxQueuedMessages: 10_000,
   maxQueuedBytes: 16 * 1024 * 1024,
   maxSessions: 100_000,
   maxConnectionsPerAddress: 0,
-  maxMessagesPerSecond: 1000,
+  maxMessagesPerSecond: 20_000,
   socketHighWaterMark: 1024 * 1024,
   backpressureTimeoutMs: 30_000,
   connectTimeoutMs: 10_000,
@@ -111,6 +130,8 @@ const POSITIVE: ReadonlyArray<keyof MqttLimits> = [
   'maxTopicLevels',
   'maxInflight',
   'receiveMaximum',
+  'inboundWindow',
+  'inboundWindowBytes',
   'maxSessions',
   'connectTimeoutMs',
 ];

@@ -16,7 +16,7 @@ describe('default limits', () => {
       assert.ok(Number.isFinite(v) && v >= 0, k);
     }
     // The ones the review found missing (0 meant "no limit").
-    assert.equal(DEFAULT_LIMITS.maxMessagesPerSecond, 1000);
+    assert.equal(DEFAULT_LIMITS.maxMessagesPerSecond, 20_000); // decision record 0018
     assert.equal(DEFAULT_LIMITS.maxKeepAlive, 3600);
     assert.ok(DEFAULT_LIMITS.maxSessions > 0 && DEFAULT_LIMITS.maxRetainedBytes > 0);
   });

@@ -1,6 +1,9 @@
 /**
  * Inbound PUBLISH (MQTT 5 §3.3, §4.3): decode → validate → authorize → wait for queue room →
- * onPublish (durability) → route → acknowledge. Synchronous end to end when the hooks are.
+ * onPublish (durability) → route → acknowledge. Synchronous end to end when the hooks are;
+ * otherwise the message joins the connection's inbound window (inbound-window.ts, decision record
+ * 0018): the hand-off to onPublish and the final commit (route, acknowledge or refuse) keep the
+ * order received while later messages are already being read.
  */
 import type { Connection } from '../connection.js';
 import type { InboundPublish } from '../hooks.js';
@@ -11,6 +14,8 @@ import { encodeAck } from '../codec/packets.js';
 import { createMessage } from '../message.js';
 import type { Message } from '../message.js';
 import { attempt, isPromise, then } from '../maybe.js';
+import type { Maybe } from '../maybe.js';
+import type { Commit, Turn } from '../inbound-window.js';
 import { RC } from '../reason-codes.js';
 import { pubackReason, reasonName } from '../reason-map.js';
 import { countDrop } from '../session.js';
@@ -23,7 +28,7 @@ export function handlePublish(
   buf: Buffer,
   start: number,
   end: number,
-): void | Promise<void> {
+): void {
   const engine = conn.engine;
   const limits = engine.limits;
   const d = decodePublish(flags, buf, start, end, conn.v5);
@@ -56,20 +61,34 @@ export function handlePublish(
     return conn.fail(code, `topic_${problem}`);
   }
   const session = conn.session!;
+  const inbound = conn.inbound;
+  const bytes = end - start;
   if (d.qos === 2) {
-    if (session.inboundQos2.has(d.packetId)) {
-      // [MQTT-4.3.3-9] A re-sent QoS 2 PUBLISH we already own: PUBREC again, never route twice.
-      conn.write(encodeAck(0x50, d.packetId, 0, v5));
-      return;
+    const id = d.packetId;
+    // (An id whose PUBLISH was refused is free again: a new PUBLISH with it is a new message.)
+    if (session.inboundQos2.has(id) || inbound.qos2.get(id) === -1) {
+      // [MQTT-4.3.3-9] A re-sent QoS 2 PUBLISH we already own (or are still storing): PUBREC
+      // again, in order and with the answer the first one got; never stored or routed twice.
+      return inbound.add(
+        () => {
+          if (conn.state === 'closed') return;
+          const first = inbound.qos2.get(id);
+          conn.write(encodeAck(0x50, id, first !== undefined && first >= 0x80 ? first : 0, v5));
+        },
+        2,
+        bytes,
+      );
     }
-    // [MQTT-3.3.4-9] More unacknowledged QoS 2 than our Receive Maximum: 0x93.
-    if (v5 && session.inboundQos2.size >= limits.receiveMaximum) {
+    // [MQTT-3.3.4-9] More unacknowledged QoS 1/2 than our Receive Maximum: 0x93.
+    if (v5 && session.inboundQos2.size + inbound.unacked >= limits.receiveMaximum) {
       return conn.fail(RC.RECEIVE_MAXIMUM_EXCEEDED, 'receive_maximum');
     }
+    inbound.qos2.set(id, -1);
   }
   if (d.formatInvalid) {
     // [MQTT-3.3.2-4] Payload Format Indicator 1 with a non-UTF-8 payload: 0x99.
-    return refuse(conn, d, RC.PAYLOAD_FORMAT_INVALID, 'payload_format_invalid');
+    const code = RC.PAYLOAD_FORMAT_INVALID;
+    return inbound.add(() => refuse(conn, d, code, 'payload_format_invalid'), d.qos, bytes);
   }
   const identity = conn.identity!;
   // [MQTT-4.7.2-1] '$' topics belong to the server: clients may not publish to $SYS/… or to a
@@ -78,10 +97,10 @@ export function handlePublish(
   const authz = reserved
     ? RC.NOT_AUTHORIZED
     : attempt(() => engine.hooks.authorizePublish(identity, topic, d.qos));
-  return settle(
-    conn,
-    d,
-    then(authz, (code) => {
+  // Authorization runs concurrently; the hand-off to onPublish waits for the previous message's.
+  const { prev, mine } = inbound.turn();
+  const outcome = then(authz, (code) =>
+    then(prev?.wait(), (): Maybe<Commit | void> => {
       // Cut while the hook answered (e.g. an access change): nothing more is taken from it.
       if (conn.state === 'closed') return countDrop(engine.counters, 'connection_closed');
       if (code !== 0) {
@@ -89,14 +108,15 @@ export function handlePublish(
         if (!v5) {
           // Deliberate v3.1.1 choice ([MQTT-3.3.5-2] allows either): acknowledge normally and
           // discard, so a misconfigured device does not fall into a reconnect loop.
-          return ack(conn, d, 0);
+          return () => ack(conn, d, 0);
         }
-        return refuse(conn, d, code, 'not_authorized');
+        return () => refuse(conn, d, code, 'not_authorized');
       }
       const msg = createMessage(topic, d.payload, d.qos, d.retain, d.props, d.expiry, session.key);
-      return admit(conn, d, msg, Date.now());
+      return admit(conn, d, msg, Date.now(), mine);
     }),
   );
+  inbound.add(settle(conn, d, outcome), d.qos, bytes, mine);
 }
 
 /** Wait while a QoS 1/2 message would land in a full session queue (publisher backpressure). */
@@ -105,7 +125,8 @@ function admit(
   d: DecodedPublish,
   msg: Message,
   since: number,
-): void | Promise<void> {
+  turn: Turn,
+): Maybe<Commit | void> {
   const engine = conn.engine;
   if (d.qos > 0) {
     const full = engine.blockedBy(msg);
@@ -117,16 +138,17 @@ function admit(
           { clientId: conn.clientId, topic: msg.topic, subscriber: full.clientId },
           'mqtt publish refused: subscriber queue full',
         );
-        if (!conn.v5) return conn.close('queue_full'); // unacknowledged: the client resends
-        return refuse(conn, d, RC.QUOTA_EXCEEDED, 'quota_exceeded');
+        // v3.1.1: unacknowledged, the client resends.
+        if (!conn.v5) return () => conn.close('queue_full');
+        return () => refuse(conn, d, RC.QUOTA_EXCEEDED, 'quota_exceeded');
       }
       engine.counters.publishersHeld++;
-      return new Promise<void>((resolve) => {
+      return new Promise<Commit | void>((resolve) => {
         const retry = (): void => {
           clearTimeout(timer);
           engine.counters.publishersHeld--;
           if (conn.state === 'closed') return resolve();
-          resolve(admit(conn, d, msg, since));
+          resolve(admit(conn, d, msg, since, turn));
         };
         const timer = setTimeout(() => {
           full.waiters.delete(retry);
@@ -136,11 +158,16 @@ function admit(
       });
     }
   }
-  return accept(conn, d, msg);
+  return accept(conn, d, msg, turn);
 }
 
-/** Run onPublish, then route, store retained, and acknowledge. */
-function accept(conn: Connection, d: DecodedPublish, msg: Message): void | Promise<void> {
+/** Run onPublish; the commit then routes, stores retained, and acknowledges. */
+function accept(
+  conn: Connection,
+  d: DecodedPublish,
+  msg: Message,
+  turn: Turn,
+): Maybe<Commit | void> {
   const engine = conn.engine;
   const hooks = engine.hooks;
   if (conn.state === 'closed') return countDrop(engine.counters, 'connection_closed');
@@ -155,29 +182,38 @@ function accept(conn: Connection, d: DecodedPublish, msg: Message): void | Promi
     };
     verdict = attempt(() => hooks.onPublish!(conn.identity!, inbound));
   }
-  const finish = (v: void | false): void => {
-    if (conn.state === 'closed' && d.qos > 0) return; // not acknowledged: the client resends
-    // QoS 2: PUBREC first, then route (the copy to a self-subscription follows the PUBREC).
-    // QoS 1: route, then PUBACK, which in v5 says 0x10 when nobody matched. Both in one tick.
-    if (d.qos === 2) ack(conn, d, 0);
-    let delivered = 1;
-    if (v !== false) {
-      if (d.retain) engine.retain(msg);
-      delivered = engine.route(msg);
-    }
-    if (d.qos === 1) ack(conn, d, delivered === 0 && conn.v5 ? RC.NO_MATCHING_SUBSCRIBERS : 0);
-  };
+  // Handed on: the next message may go to onPublish now (its store joins the same batch).
+  turn.release();
+  const finish =
+    (v: void | false): Commit =>
+    () => {
+      if (conn.state === 'closed' && d.qos > 0) return; // not acknowledged: the client resends
+      // QoS 2: PUBREC first, then route (the copy to a self-subscription follows the PUBREC).
+      // QoS 1: route, then PUBACK, which in v5 says 0x10 when nobody matched. Both in one tick.
+      if (d.qos === 2) ack(conn, d, 0);
+      let delivered = 1;
+      if (v !== false) {
+        if (d.retain) engine.retain(msg);
+        delivered = engine.route(msg);
+      }
+      if (d.qos === 1) ack(conn, d, delivered === 0 && conn.v5 ? RC.NO_MATCHING_SUBSCRIBERS : 0);
+    };
   if (!isPromise(verdict)) return finish(verdict);
-  return verdict.then(finish, (err: unknown) => {
-    if (err instanceof MqttRefusal)
-      return refuse(conn, d, err.reasonCode, 'on_publish_refused', err.message.slice(0, 512));
+  return verdict.then(finish, (err: unknown): Commit => {
+    if (err instanceof MqttRefusal) {
+      const why = err.message.slice(0, 512);
+      return () => refuse(conn, d, err.reasonCode, 'on_publish_refused', why);
+    }
     engine.log.warn({ err, clientId: conn.clientId }, 'mqtt onPublish failed');
-    if (!conn.v5) return conn.close('on_publish_error');
-    return refuse(conn, d, RC.UNSPECIFIED, 'on_publish_error');
+    if (!conn.v5) return () => conn.close('on_publish_error');
+    return () => refuse(conn, d, RC.UNSPECIFIED, 'on_publish_error');
   });
 }
 
 function ack(conn: Connection, d: DecodedPublish, reason: number, reasonString?: string): void {
+  // After a close (a take-over, an access change) nothing more is said on this connection, and
+  // nothing is recorded in a session that may already belong to its successor.
+  if (conn.state === 'closed') return;
   // [MQTT-3.4.2-2] No Reason String that would push the packet past the client's maximum size.
   const why =
     reasonString !== undefined && Buffer.byteLength(reasonString) + 16 <= conn.clientMaxPacket
@@ -186,7 +222,10 @@ function ack(conn: Connection, d: DecodedPublish, reason: number, reasonString?:
   if (d.qos === 1) conn.write(encodeAck(0x40, d.packetId, reason, conn.v5, why));
   else if (d.qos === 2) {
     // [MQTT-4.3.3-…] Keep the packet id until PUBREL so a re-sent PUBLISH is not routed again.
-    if (reason < 0x80) conn.session!.inboundQos2.add(d.packetId);
+    if (reason < 0x80) {
+      conn.session!.inboundQos2.add(d.packetId);
+      conn.inbound.qos2.delete(d.packetId);
+    } else conn.inbound.qos2.set(d.packetId, reason);
     conn.write(encodeAck(0x50, d.packetId, reason, conn.v5, why));
   }
 }
@@ -214,17 +253,13 @@ function refuse(
 function settle(
   conn: Connection,
   d: DecodedPublish,
-  r: void | Promise<void>,
-): void | Promise<void> {
+  r: Maybe<Commit | void>,
+): Maybe<Commit | void> {
   if (!isPromise(r)) return r;
-  return r.catch((err: unknown) => {
+  return r.catch((err: unknown): Commit => {
     conn.engine.log.warn({ err, clientId: conn.clientId }, 'mqtt authorizePublish failed');
-    if (!conn.v5) return conn.close('authorize_error');
-    refuse(
-      conn,
-      d,
-      err instanceof MqttRefusal ? err.reasonCode : RC.UNSPECIFIED,
-      'authorize_error',
-    );
+    const code = err instanceof MqttRefusal ? err.reasonCode : RC.UNSPECIFIED;
+    if (!conn.v5) return () => conn.close('authorize_error');
+    return () => refuse(conn, d, code, 'authorize_error');
   });
 }
