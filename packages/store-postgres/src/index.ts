@@ -14,6 +14,7 @@ import { createPostgresUpdateJobStore } from './update-job-store.js';
 import { createPostgresRolloutStores } from './rollout-store.js';
 import { createMembershipStore } from './membership-store.js';
 import { createMessageStore } from './message-store.js';
+import { createMqttStateStore } from './mqtt-state-store.js';
 import { migrate } from './migrations.js';
 import { createOrganizationStore } from './organization-store.js';
 import { createPkiStore } from './pki-store.js';
@@ -88,6 +89,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       ...createPostgresManagementStores(pool),
       updateJobs: createPostgresUpdateJobStore(pool),
       ...createPostgresRolloutStores(pool),
+      mqttState: createMqttStateStore(pool),
       schemaVersion,
       async ping() {
         try {

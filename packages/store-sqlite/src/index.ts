@@ -14,6 +14,7 @@ import { createSqliteUpdateJobStore } from './update-job-store.js';
 import { createSqliteRolloutStores } from './rollout-store.js';
 import { createMembershipStore } from './membership-store.js';
 import { createMessageStore } from './message-store.js';
+import { createMqttStateStore } from './mqtt-state-store.js';
 import { migrate } from './migrations.js';
 import { createOrganizationStore } from './organization-store.js';
 import { createPkiStore } from './pki-store.js';
@@ -63,6 +64,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       ...createSqliteManagementStores(db),
       updateJobs: createSqliteUpdateJobStore(db),
       ...createSqliteRolloutStores(db),
+      mqttState: createMqttStateStore(db),
       schemaVersion,
       async ping() {
         try {

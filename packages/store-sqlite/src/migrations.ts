@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import {
   lineageAndKeyedAuditSchema,
   managementSchema,
+  mqttStateSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
   updateJobSchema,
@@ -373,6 +374,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 11 (decision 0015): a cancel is a request the device confirms or refuses; the job
     // keeps the pending one.
     up: UPDATE_JOB_CANCEL_REQUEST_SQL,
+  },
+  {
+    // 12, not 11: migration 11 lands from another branch (the lead makes the numbering contiguous).
+    version: 12,
+    name: 'mqtt-state',
+    // Issue 12 (decision 0020): retained messages and persistent MQTT sessions survive a restart.
+    up: mqttStateSchema({ int: 'INTEGER', blob: 'BLOB' }),
   },
 ];
 

@@ -32,6 +32,7 @@ import type {
 } from './records.js';
 import type { ChannelStore, MessageStore } from './messaging.js';
 import type { TicketStore } from './tickets.js';
+import type { MqttStateStore } from './mqtt-state.js';
 import type { FirmwareStore } from './firmware.js';
 import type { FirmwarePolicyStore, RolloutStore } from './rollouts.js';
 import type { UpdateJobStore } from './updates.js';
@@ -267,6 +268,8 @@ export interface Storage {
   readonly rollouts: RolloutStore;
   /** The auto-upgrade policy: the current artifact per device type. */
   readonly firmwarePolicies: FirmwarePolicyStore;
+  /** The MQTT engine's retained messages and persistent sessions (decision 0020). */
+  readonly mqttState: MqttStateStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */
