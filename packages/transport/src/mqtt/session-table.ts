@@ -77,7 +77,14 @@ export class SessionTable {
     session.expiryInterval = expiry;
     session.attaching = conn;
     conn.session = session;
+    this.engine.persistence?.attached(session);
     return present;
+  }
+
+  /** Add a session read back from the store (offline; it ends at its `expiresAt`). */
+  install(session: Session): void {
+    this.byKey.set(session.key, session);
+    this.startExpiry(session);
   }
 
   /** The attached connection becomes the session's live link: deliveries flow from now on. */
@@ -93,7 +100,12 @@ export class SessionTable {
     if (!wasConnected && session !== null && session.attaching === conn) {
       // Gone before it went live (refused, taken over, cut): the session stays as it was.
       session.attaching = null;
-      if (session.expiryInterval === 0 || this.engine.isClosed) this.end(session);
+      if (session.expiryInterval === 0 || (this.engine.isClosed && session.state === null)) {
+        this.end(session);
+        return;
+      }
+      this.engine.persistence?.offline(session);
+      if (this.engine.isClosed) this.keepStored(session);
       else this.startExpiry(session);
       return;
     }
@@ -110,8 +122,12 @@ export class SessionTable {
     const identity = conn.identity!;
     if (session.expiryInterval === 0 || this.engine.isClosed) {
       if (will !== null) this.publishWill(identity, will.msg); // [MQTT-3.1.2-8]
-      this.end(session);
+      if (this.engine.isClosed && session.state !== null) {
+        this.engine.persistence?.offline(session);
+        this.keepStored(session);
+      } else this.end(session);
     } else {
+      this.engine.persistence?.offline(session);
       if (will !== null) {
         const delay = Math.min(will.delaySeconds, session.expiryInterval);
         if (delay === 0) this.publishWill(identity, will.msg);
@@ -134,15 +150,26 @@ export class SessionTable {
   /** An offline session ends after its Session Expiry Interval unless a connection takes it up. */
   private startExpiry(session: Session): void {
     if (session.expiryTimer !== null) clearTimeout(session.expiryTimer);
+    const ms =
+      session.expiresAt !== null
+        ? Math.max(0, session.expiresAt - Date.now())
+        : session.expiryInterval * 1000;
     session.expiryTimer = setTimeout(() => {
       if (session.link === null && session.attaching === null) this.end(session);
-    }, session.expiryInterval * 1000);
+    }, ms);
     session.expiryTimer.unref();
+  }
+
+  /** The engine is closing: forget a stored session here, keeping it in the store. */
+  private keepStored(session: Session): void {
+    this.engine.persistence?.release(session);
+    this.end(session);
   }
 
   /** End a session: drop its subscriptions and queue, fire a delayed will still owed. */
   end(session: Session): void {
     if (this.byKey.get(session.key) === session) this.byKey.delete(session.key);
+    this.engine.persistence?.ended(session);
     if (session.expiryTimer !== null) clearTimeout(session.expiryTimer);
     session.expiryTimer = null;
     if (session.willTimer !== null) {
@@ -192,9 +219,17 @@ export class SessionTable {
     }
   }
 
-  /** Drop every session without wills or hooks (the engine is closing). */
+  /**
+   * Drop every session without wills or hooks (the engine is closing). Stored sessions stay in
+   * the store: a connected one's expiry starts now, as if its connection went now.
+   */
   clear(): void {
+    const p = this.engine.persistence;
     for (const s of this.byKey.values()) {
+      if (p !== null && s.state !== null) {
+        if (s.expiresAt === null) p.offline(s);
+        p.release(s);
+      }
       if (s.expiryTimer !== null) clearTimeout(s.expiryTimer);
       if (s.willTimer !== null) clearTimeout(s.willTimer);
       s.clear();

@@ -155,17 +155,38 @@ function accept(conn: Connection, d: DecodedPublish, msg: Message): void | Promi
     };
     verdict = attempt(() => hooks.onPublish!(conn.identity!, inbound));
   }
-  const finish = (v: void | false): void => {
+  const finish = (v: void | false): void | Promise<void> => {
     if (conn.state === 'closed' && d.qos > 0) return; // not acknowledged: the client resends
+    // With a state store (decision 0020), what routing queued for persistent sessions, and a
+    // retained message, is stored before the acknowledgement: QoS 2 then routes before PUBREC.
+    const mark = engine.stateMark();
+    const durable = engine.persistence !== null && d.qos > 0;
     // QoS 2: PUBREC first, then route (the copy to a self-subscription follows the PUBREC).
     // QoS 1: route, then PUBACK, which in v5 says 0x10 when nobody matched. Both in one tick.
-    if (d.qos === 2) ack(conn, d, 0);
+    if (d.qos === 2) {
+      if (!durable) ack(conn, d, 0);
+      else conn.session!.inboundQos2.add(d.packetId); // stored with the message
+    }
     let delivered = 1;
     if (v !== false) {
       if (d.retain) engine.retain(msg);
       delivered = engine.route(msg);
     }
-    if (d.qos === 1) ack(conn, d, delivered === 0 && conn.v5 ? RC.NO_MATCHING_SUBSCRIBERS : 0);
+    const code = d.qos === 1 && delivered === 0 && conn.v5 ? RC.NO_MATCHING_SUBSCRIBERS : 0;
+    const stored = durable ? engine.storedSince(mark) : null;
+    if (stored === null) {
+      if (d.qos === 1 || (d.qos === 2 && durable)) ack(conn, d, code);
+      return;
+    }
+    return stored.then(
+      () => {
+        if (conn.state !== 'closed') ack(conn, d, code);
+      },
+      () => {
+        if (d.qos === 2) conn.session?.inboundQos2.delete(d.packetId);
+        if (conn.state !== 'closed') refuse(conn, d, RC.UNSPECIFIED, 'state_not_stored');
+      },
+    );
   };
   if (!isPromise(verdict)) return finish(verdict);
   return verdict.then(finish, (err: unknown) => {
