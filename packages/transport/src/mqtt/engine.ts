@@ -252,6 +252,8 @@ export class Engine implements MqttEngine {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Stored state is written out as it is now, before connections and sessions go (decision 0020).
+    this.persistence?.close();
     for (const c of [...this.connections]) c.fail(RC.SERVER_SHUTTING_DOWN, 'engine_closed');
     this.sessions.clear();
     await this.persistence?.writer.drain();

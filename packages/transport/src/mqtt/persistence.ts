@@ -44,6 +44,8 @@ export interface MqttStateOptions {
 export class Persistence implements SessionSink {
   readonly writer: StateWriter;
   readonly shared: boolean;
+  /** Set by `close()`: nothing more is written (memory is torn down, the store keeps it all). */
+  private closing = false;
   private readonly store: MqttStateStore;
   private readonly node: string;
 
@@ -66,11 +68,13 @@ export class Persistence implements SessionSink {
   // ---- retained ----
 
   retained(msg: Message): void {
+    if (this.closing) return;
     if (msg.payload.length === 0) this.writer.add({ op: 'unretain', topic: msg.topic });
     else this.writer.add({ op: 'retain', record: retainedRecord(msg) });
   }
 
   unretained(topic: string): void {
+    if (this.closing) return;
     this.writer.add({ op: 'unretain', topic });
   }
 
@@ -92,6 +96,7 @@ export class Persistence implements SessionSink {
 
   /** A session was attached (new, resumed, or changed its expiry): store or forget it. */
   attached(s: Session): void {
+    if (this.closing) return;
     s.expiresAt = null;
     if (s.expiryInterval === 0) return this.ended(s);
     if (s.state === null) {
@@ -104,23 +109,25 @@ export class Persistence implements SessionSink {
 
   /** The session went offline: it ends at `expiresAt` unless taken up. */
   offline(s: Session): void {
+    if (this.closing) return;
     s.expiresAt = Date.now() + s.expiryInterval * 1000;
     if (s.state !== null) this.changed(s);
   }
 
   /** The session ended: delete it (and its queue) from the store. */
   ended(s: Session): void {
-    if (s.state === null) return;
+    if (s.state === null || this.closing) return;
     s.state = null;
     this.writer.add({ op: 'end', key: s.key });
   }
 
-  /** Let go of a session in memory only (engine closing, or another node took it up). */
+  /** Let go of a session in memory only (another node took it up). */
   release(s: Session): void {
     s.state = null;
   }
 
   changed(s: Session): void {
+    if (this.closing) return;
     if (s.headQueued) return;
     s.headQueued = true;
     this.writer.add(() => {
@@ -130,6 +137,7 @@ export class Persistence implements SessionSink {
   }
 
   enqueued(s: Session, item: Pending): void {
+    if (this.closing) return;
     item.seq = ++s.seq;
     item.st = 1;
     this.writer.add(() => {
@@ -140,18 +148,33 @@ export class Persistence implements SessionSink {
   }
 
   sent(s: Session, item: Pending): void {
-    if (item.st === 2)
+    if (item.st === 2 && !this.closing)
       this.writer.add({ op: 'sent', key: s.key, seq: item.seq, packetId: item.id });
   }
 
   released(s: Session, item: Pending): void {
-    if (item.st === 2) this.writer.add({ op: 'released', key: s.key, seq: item.seq });
+    if (item.st === 2 && !this.closing)
+      this.writer.add({ op: 'released', key: s.key, seq: item.seq });
   }
 
   done(s: Session, item: Pending): void {
     // Not stored yet: it never will be (the entry yields nothing).
+    if (this.closing) return;
     if (item.st === 2) this.writer.add({ op: 'done', key: s.key, seq: item.seq });
     item.st = 0;
+  }
+
+  /**
+   * The engine is closing (before its connections are cut): connected sessions go offline from
+   * now, everything pending is fixed as it is now, and nothing more is written; `writer.drain()`
+   * then stores it.
+   */
+  close(): void {
+    for (const s of this.engine.sessions.all()) {
+      if (s.state === this && s.expiresAt === null) this.offline(s);
+    }
+    this.writer.freeze();
+    this.closing = true;
   }
 
   // ---- start, take-up, ownership ----

@@ -92,6 +92,11 @@ export class SessionTable {
     const session = conn.session!;
     session.attaching = null;
     session.link = conn;
+    if (session.expiresAt !== null) {
+      // Went offline meanwhile (its previous connection closed during a take-over): live again.
+      session.expiresAt = null;
+      this.engine.persistence?.changed(session);
+    }
   }
 
   /** A connection closed: settle its session (or, for a taken-over one, the will it owes). */
@@ -100,13 +105,13 @@ export class SessionTable {
     if (!wasConnected && session !== null && session.attaching === conn) {
       // Gone before it went live (refused, taken over, cut): the session stays as it was.
       session.attaching = null;
-      if (session.expiryInterval === 0 || (this.engine.isClosed && session.state === null)) {
+      // Closing: the session leaves memory; a stored one stays in the store (decision 0020).
+      if (session.expiryInterval === 0 || this.engine.isClosed) {
         this.end(session);
         return;
       }
       this.engine.persistence?.offline(session);
-      if (this.engine.isClosed) this.keepStored(session);
-      else this.startExpiry(session);
+      this.startExpiry(session);
       return;
     }
     if (!wasConnected || session === null || session.link !== conn) {
@@ -122,10 +127,7 @@ export class SessionTable {
     const identity = conn.identity!;
     if (session.expiryInterval === 0 || this.engine.isClosed) {
       if (will !== null) this.publishWill(identity, will.msg); // [MQTT-3.1.2-8]
-      if (this.engine.isClosed && session.state !== null) {
-        this.engine.persistence?.offline(session);
-        this.keepStored(session);
-      } else this.end(session);
+      this.end(session); // closing: a stored session stays in the store (decision 0020)
     } else {
       this.engine.persistence?.offline(session);
       if (will !== null) {
@@ -158,12 +160,6 @@ export class SessionTable {
       if (session.link === null && session.attaching === null) this.end(session);
     }, ms);
     session.expiryTimer.unref();
-  }
-
-  /** The engine is closing: forget a stored session here, keeping it in the store. */
-  private keepStored(session: Session): void {
-    this.engine.persistence?.release(session);
-    this.end(session);
   }
 
   /** End a session: drop its subscriptions and queue, fire a delayed will still owed. */
@@ -221,15 +217,10 @@ export class SessionTable {
 
   /**
    * Drop every session without wills or hooks (the engine is closing). Stored sessions stay in
-   * the store: a connected one's expiry starts now, as if its connection went now.
+   * the store (`Persistence.close` wrote them out first).
    */
   clear(): void {
-    const p = this.engine.persistence;
     for (const s of this.byKey.values()) {
-      if (p !== null && s.state !== null) {
-        if (s.expiresAt === null) p.offline(s);
-        p.release(s);
-      }
       if (s.expiryTimer !== null) clearTimeout(s.expiryTimer);
       if (s.willTimer !== null) clearTimeout(s.willTimer);
       s.clear();

@@ -82,6 +82,16 @@ export class StateWriter {
     return this.flushing;
   }
 
+  /** Turn the lazy entries of the current batch into operations now (state about to be torn down). */
+  freeze(): void {
+    const ops: StateEntry[] = [];
+    for (const e of this.batch.entries) {
+      const op = typeof e === 'function' ? e() : e;
+      if (op !== null) ops.push(op);
+    }
+    this.batch.entries = ops;
+  }
+
   /** Store everything added so far (at engine close). */
   async drain(): Promise<void> {
     for (;;) {
