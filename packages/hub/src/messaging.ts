@@ -18,6 +18,7 @@ import type { HubConfig } from './config.js';
 import { createDevicePlane, type DevicePlane } from './device-plane.js';
 import type { HubMetrics } from './metrics.js';
 import type { SessionTickets } from './session-tickets.js';
+import { mqttStateOptions } from './mqtt-state.js';
 import type { HubServices } from './services.js';
 
 /** A fresh id for this hub process on the bus. */
@@ -82,16 +83,29 @@ export async function startBrokers(d: {
         .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
     },
   });
+  const state = mqttStateOptions(config, d.storage);
   const engine = createMqttEngine({
     hooks,
     limits: { maxPacketSize: config.maxPayloadBytes + 64 * 1024 },
     log: mqttLog(log),
+    state,
     onDenied: (x) => {
       metrics.denied.inc({ action: x.kind });
       const id = x.client.id;
       denials.set(id, (denials.get(id) ?? 0) + 1);
     },
   });
+  // Retained messages and persistent sessions come back before the first client does.
+  const restored = await engine.restore();
+  log.info({ ...restored, node: state.node, shared: state.shared }, 'mqtt state restored');
+  // In a cluster a session may end while no node holds it: any node deletes ended ones.
+  const expirer = state.shared
+    ? setInterval(() => {
+        state.store
+          .expire(Date.now())
+          .catch((err: unknown) => log.warn({ err }, 'mqtt session expiry sweep failed'));
+      }, 600_000).unref()
+    : null;
   devicePlane.start(engine);
   const mqttTls = await listenMqttTls(engine, {
     port: config.mqttPort,
@@ -210,6 +224,7 @@ export async function startBrokers(d: {
     devicePlane,
     live,
     async stop() {
+      if (expirer !== null) clearInterval(expirer);
       devicePlane.stop();
       await unsubscribe();
       detachWs();

@@ -14,6 +14,7 @@ import { createPostgresUpdateJobStore } from './update-job-store.js';
 import { createPostgresRolloutStores } from './rollout-store.js';
 import { createMembershipStore } from './membership-store.js';
 import { createMessageStore } from './message-store.js';
+import { createMqttStateStore } from './mqtt-state-store.js';
 import { migrate } from './migrations.js';
 import { createOrganizationStore } from './organization-store.js';
 import { createPkiStore } from './pki-store.js';
@@ -109,6 +110,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       updateJobs: createPostgresUpdateJobStore(pool),
       ...createPostgresRolloutStores(pool),
       durability,
+      mqttState: createMqttStateStore(pool),
       schemaVersion,
       async ping() {
         try {

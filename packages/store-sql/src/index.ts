@@ -91,3 +91,14 @@ export {
   UPDATE_JOB_CANCEL_REQUEST_SQL,
   type UpdateJobRow,
 } from './update-job-rows.js';
+export {
+  mqttStateSchema,
+  toMqttRetained,
+  toMqttSession,
+  toMqttQueued,
+  mqttSessionValues,
+  mqttQueuedValues,
+  type MqttRetainedRow,
+  type MqttSessionRow,
+  type MqttQueueRow,
+} from './mqtt-state-rows.js';

@@ -15,6 +15,7 @@ import { createSqliteRolloutStores } from './rollout-store.js';
 import { createMembershipStore } from './membership-store.js';
 import { createMessageStore } from './message-store.js';
 import { threadAppender } from './message-writer.js';
+import { createMqttStateStore } from './mqtt-state-store.js';
 import { migrate } from './migrations.js';
 import { createOrganizationStore } from './organization-store.js';
 import { createPkiStore } from './pki-store.js';
@@ -93,6 +94,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       updateJobs: createSqliteUpdateJobStore(db),
       ...createSqliteRolloutStores(db),
       durability,
+      mqttState: createMqttStateStore(db),
       schemaVersion,
       async ping() {
         try {

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import {
   lineageAndKeyedAuditSchema,
   managementSchema,
+  mqttStateSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
   updateJobSchema,
@@ -379,6 +380,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'channel-content-type',
     // Issue 13: a channel's payload format for messages that declare none (MQTT 3.1.1 devices).
     up: 'ALTER TABLE channels ADD COLUMN content_type TEXT',
+  },
+  {
+    version: 12,
+    name: 'mqtt-state',
+    // Issue 12 (decision 0020): retained messages and persistent MQTT sessions survive a restart.
+    up: mqttStateSchema({ int: 'INTEGER', blob: 'BLOB' }),
   },
 ];
 

@@ -13,3 +13,4 @@ export type * from './firmware.js';
 export type * from './updates.js';
 export type * from './rollouts.js';
 export type * from './events.js';
+export type * from './mqtt-state.js';

@@ -32,6 +32,7 @@ import type {
 } from './records.js';
 import type { ChannelStore, MessageStore } from './messaging.js';
 import type { TicketStore } from './tickets.js';
+import type { MqttStateStore } from './mqtt-state.js';
 import type { FirmwareStore } from './firmware.js';
 import type { FirmwarePolicyStore, RolloutStore } from './rollouts.js';
 import type { UpdateJobStore } from './updates.js';
@@ -277,6 +278,8 @@ export interface Storage {
   readonly firmwarePolicies: FirmwarePolicyStore;
   /** The durability commits have, as read back from the database after it was set. */
   readonly durability: Durability;
+  /** The MQTT engine's retained messages and persistent sessions (decision 0020). */
+  readonly mqttState: MqttStateStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

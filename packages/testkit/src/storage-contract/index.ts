@@ -12,6 +12,7 @@ import {
 } from './identity.js';
 import { managementSuite } from './management.js';
 import { messageSuite } from './messages.js';
+import { mqttStateSuite } from './mqtt-state.js';
 import { channelSuite } from './messaging.js';
 import { pkiSuite } from './pki.js';
 import { renewalSuite } from './renewal.js';
@@ -66,5 +67,6 @@ export function storageContract(
     firmwareSuite(open);
     updateJobSuite(open);
     rolloutSuite(open);
+    mqttStateSuite(open);
   });
 }

@@ -2,6 +2,9 @@
 import type { Duplex } from 'node:stream';
 import type { ClientIdentity, MqttHooks } from './hooks.js';
 import type { MqttLimits } from './limits.js';
+import type { MqttStateOptions } from './persistence.js';
+
+export type { MqttStateOptions } from './persistence.js';
 
 /** Where a connection came from. */
 export interface ConnectionMeta {
@@ -45,6 +48,11 @@ export interface MqttEngineOptions {
    * ::1), where the simulator, benchmarks and a local reverse proxy connect from.
    */
   addressLimitExempt?: (remoteAddress: string) => boolean;
+  /**
+   * Keep retained messages and persistent sessions in a store (decision 0020); call `restore()`
+   * before serving. Without it they live in memory only.
+   */
+  state?: MqttStateOptions;
 }
 
 /** A message injected from the hub (bus) into local subscribers. */
@@ -124,6 +132,11 @@ export interface MqttEngine {
    */
   deliverTo(sessionKey: string, msg: InjectedMessage): boolean;
   stats(): MqttStats;
-  /** Close every connection and stop timers. */
+  /**
+   * Load retained messages and this node's persistent sessions from the state store (once, before
+   * serving). Sessions that ended while the hub was down are deleted.
+   */
+  restore(): Promise<{ retained: number; sessions: number; ended: number }>;
+  /** Close every connection and stop timers (stored state is kept, and written out first). */
   close(): Promise<void>;
 }

@@ -23,6 +23,7 @@ import type { MqttLimits } from './limits.js';
 import { createMessage } from './message.js';
 import type { Message, MessageProperties } from './message.js';
 import { RC } from './reason-codes.js';
+import { Persistence } from './persistence.js';
 import { RetainedStore } from './retained.js';
 import { countDrop } from './session.js';
 import type { Session } from './session.js';
@@ -69,6 +70,8 @@ export class Engine implements MqttEngine {
     dropped: {},
   };
   private readonly retainedStore: RetainedStore;
+  /** Where retained messages and persistent sessions are stored (decision 0020); null: memory only. */
+  readonly persistence: Persistence | null;
   /** Sessions by key: the authenticated principal (`ClientIdentity.id`), never a client id. */
   readonly sessions: SessionTable = new SessionTable(this);
   private readonly connections = new Set<Connection>();
@@ -88,7 +91,17 @@ export class Engine implements MqttEngine {
     this.hooks = opts.hooks ?? DENY_ALL;
     this.log = opts.log ?? NOOP_LOG;
     this.tree = new TopicTree<Session>(this.limits.matchCacheSize);
-    this.retainedStore = new RetainedStore(this.limits.maxRetained, this.limits.maxRetainedBytes);
+    this.persistence = opts.state !== undefined ? new Persistence(this, opts.state) : null;
+    this.retainedStore = new RetainedStore(
+      this.limits.maxRetained,
+      this.limits.maxRetainedBytes,
+      (topic) => this.persistence?.unretained(topic),
+    );
+  }
+
+  async restore(): Promise<{ retained: number; sessions: number; ended: number }> {
+    if (this.persistence === null) return { retained: 0, sessions: 0, ended: 0 };
+    return this.persistence.restore();
   }
 
   handle(stream: Duplex, meta: ConnectionMeta): void {
@@ -239,8 +252,11 @@ export class Engine implements MqttEngine {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Stored state is written out as it is now, before connections and sessions go (decision 0020).
+    this.persistence?.close();
     for (const c of [...this.connections]) c.fail(RC.SERVER_SHUTTING_DOWN, 'engine_closed');
     this.sessions.clear();
+    await this.persistence?.writer.drain();
   }
 
   // ---- used by connections and handlers ----
@@ -275,14 +291,34 @@ export class Engine implements MqttEngine {
     this.sessions.connectionClosed(conn, why, wasConnected);
   }
 
-  /** Store or clear a retained message. */
+  /** Store or clear a retained message (in memory, and in the state store when there is one). */
   retain(msg: Message): void {
     if (!this.retainedStore.set(msg)) countDrop(this.counters, 'retained_store_full');
+    else this.persistence?.retained(msg);
   }
 
-  /** Retained messages for a new subscription. */
-  retainedFor(filter: string): Message[] {
+  /** A retained message read back from the store at start. */
+  restoreRetained(msg: Message): void {
+    this.retainedStore.set(msg);
+  }
+
+  /** Retained messages for a new subscription (from the shared store in a cluster). */
+  retainedFor(filter: string): Message[] | Promise<Message[]> {
+    if (this.persistence?.shared === true) return this.persistence.retainedFor(filter);
     return this.retainedStore.match(filter);
+  }
+
+  /** A mark to ask `storedSince` about (what the state writer was given so far). */
+  stateMark(): number {
+    return this.persistence?.writer.mark() ?? 0;
+  }
+
+  /**
+   * Resolves once the state written since `mark` (a routed message queued for persistent
+   * sessions, a retained message) is stored; null when nothing was, or there is no store.
+   */
+  storedSince(mark: number): Promise<void> | null {
+    return this.persistence?.writer.since(mark) ?? null;
   }
 
   /** A session a QoS 1/2 message would be queued to whose queue is full, or null. */

@@ -60,6 +60,10 @@ export class InboundWindow {
   private head = 0;
   private waiters: Array<{ test: () => boolean; resolve: () => void }> = [];
   private last: Turn | null = null;
+  /** The last acknowledgement deferred behind a state commit (decision 0020), or null. */
+  private ackTail: Promise<void> | null = null;
+  /** Acknowledgements deferred and not yet sent. */
+  private acksPending = 0;
   /** QoS 1/2 entries whose acknowledgement has not been sent. */
   unacked = 0;
   /** Bytes held by the entries. */
@@ -139,9 +143,46 @@ export class InboundWindow {
     return this.when(() => !this.isFull());
   }
 
-  /** Resolves once every message in the window has finished (a barrier for other packets). */
+  /**
+   * Resolves once every message in the window has finished and its acknowledgement left (a
+   * barrier for other packets).
+   */
   whenEmpty(): Promise<void> {
-    return this.when(() => this.size === 0);
+    return this.when(() => this.idle());
+  }
+
+  /**
+   * Sends an acknowledgement in the order received: at once, unless one deferred behind a state
+   * commit (`defer`) is still waiting — then after it.
+   */
+  inOrder(send: () => void): void {
+    if (this.ackTail === null) return send();
+    this.defer(Promise.resolve(), send, send);
+  }
+
+  /**
+   * Defers a commit's acknowledgement until `stored` settled (`ok`) or failed (`fail`), behind
+   * every acknowledgement deferred before it, so PUBACKs still leave in the order received. It
+   * counts against the window's bound of unacknowledged messages until it is sent.
+   */
+  defer(stored: Promise<void>, ok: () => void, fail: () => void): void {
+    this.acksPending++;
+    this.unacked++;
+    const prev = this.ackTail;
+    const p = (prev === null ? stored : prev.then(() => stored))
+      .then(ok, fail)
+      .catch((err: unknown) => this.onError(err))
+      .then(() => {
+        this.acksPending--;
+        this.unacked--;
+        if (this.ackTail === p) this.ackTail = null;
+        this.settled();
+      });
+    this.ackTail = p;
+  }
+
+  private idle(): boolean {
+    return this.size === 0 && this.acksPending === 0;
   }
 
   private when(test: () => boolean): Promise<void> {
@@ -171,7 +212,7 @@ export class InboundWindow {
 
   /** Forget what only an open window needs, and wake waiters whose condition now holds. */
   private settled(): void {
-    if (this.size === 0) {
+    if (this.idle()) {
       this.qos2.clear();
       this.last = null;
     }

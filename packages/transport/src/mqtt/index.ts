@@ -9,6 +9,7 @@ export type {
   MqttEngineOptions,
   MqttLogger,
   MqttStats,
+  MqttStateOptions,
 } from './engine-api.js';
 export { DENY_ALL, MqttRefusal } from './hooks.js';
 export type {

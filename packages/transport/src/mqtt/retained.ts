@@ -2,7 +2,10 @@
 import type { Message } from './message.js';
 import { filterMatches } from './topics.js';
 
-/** The retained-message store of one engine (in memory; nothing persisted). */
+/**
+ * The retained messages of one engine in memory (the fast path); the engine writes them through
+ * to its state store when it has one (decision 0020).
+ */
 export class RetainedStore {
   private readonly byTopic = new Map<string, Message>();
   private bytes = 0;
@@ -10,6 +13,8 @@ export class RetainedStore {
   constructor(
     private readonly max: number,
     private readonly maxBytes: number,
+    /** Told when an expired message is dropped on lookup (the store forgets it too). */
+    private readonly onExpired: (topic: string) => void = () => undefined,
   ) {}
 
   get size(): number {
@@ -34,6 +39,11 @@ export class RetainedStore {
     return true;
   }
 
+  private expire(m: Message): void {
+    this.forget(m);
+    this.onExpired(m.topic);
+  }
+
   private forget(m: Message): void {
     this.byTopic.delete(m.topic);
     this.bytes -= size(m);
@@ -47,7 +57,7 @@ export class RetainedStore {
     if (exact) {
       const m = this.byTopic.get(filter);
       if (m !== undefined) {
-        if (m.expiresAt > 0 && m.expiresAt <= now) this.forget(m);
+        if (m.expiresAt > 0 && m.expiresAt <= now) this.expire(m);
         else out.push(m);
       }
       return out;
@@ -55,7 +65,7 @@ export class RetainedStore {
     for (const [topic, m] of this.byTopic) {
       if (!filterMatches(filter, topic)) continue;
       if (m.expiresAt > 0 && m.expiresAt <= now) {
-        this.forget(m);
+        this.expire(m);
         continue;
       }
       out.push(m);

@@ -77,7 +77,14 @@ export class SessionTable {
     session.expiryInterval = expiry;
     session.attaching = conn;
     conn.session = session;
+    this.engine.persistence?.attached(session);
     return present;
+  }
+
+  /** Add a session read back from the store (offline; it ends at its `expiresAt`). */
+  install(session: Session): void {
+    this.byKey.set(session.key, session);
+    this.startExpiry(session);
   }
 
   /** The attached connection becomes the session's live link: deliveries flow from now on. */
@@ -85,6 +92,11 @@ export class SessionTable {
     const session = conn.session!;
     session.attaching = null;
     session.link = conn;
+    if (session.expiresAt !== null) {
+      // Went offline meanwhile (its previous connection closed during a take-over): live again.
+      session.expiresAt = null;
+      this.engine.persistence?.changed(session);
+    }
   }
 
   /** A connection closed: settle its session (or, for a taken-over one, the will it owes). */
@@ -93,8 +105,13 @@ export class SessionTable {
     if (!wasConnected && session !== null && session.attaching === conn) {
       // Gone before it went live (refused, taken over, cut): the session stays as it was.
       session.attaching = null;
-      if (session.expiryInterval === 0 || this.engine.isClosed) this.end(session);
-      else this.startExpiry(session);
+      // Closing: the session leaves memory; a stored one stays in the store (decision 0020).
+      if (session.expiryInterval === 0 || this.engine.isClosed) {
+        this.end(session);
+        return;
+      }
+      this.engine.persistence?.offline(session);
+      this.startExpiry(session);
       return;
     }
     if (!wasConnected || session === null || session.link !== conn) {
@@ -110,8 +127,9 @@ export class SessionTable {
     const identity = conn.identity!;
     if (session.expiryInterval === 0 || this.engine.isClosed) {
       if (will !== null) this.publishWill(identity, will.msg); // [MQTT-3.1.2-8]
-      this.end(session);
+      this.end(session); // closing: a stored session stays in the store (decision 0020)
     } else {
+      this.engine.persistence?.offline(session);
       if (will !== null) {
         const delay = Math.min(will.delaySeconds, session.expiryInterval);
         if (delay === 0) this.publishWill(identity, will.msg);
@@ -134,15 +152,20 @@ export class SessionTable {
   /** An offline session ends after its Session Expiry Interval unless a connection takes it up. */
   private startExpiry(session: Session): void {
     if (session.expiryTimer !== null) clearTimeout(session.expiryTimer);
+    const ms =
+      session.expiresAt !== null
+        ? Math.max(0, session.expiresAt - Date.now())
+        : session.expiryInterval * 1000;
     session.expiryTimer = setTimeout(() => {
       if (session.link === null && session.attaching === null) this.end(session);
-    }, session.expiryInterval * 1000);
+    }, ms);
     session.expiryTimer.unref();
   }
 
   /** End a session: drop its subscriptions and queue, fire a delayed will still owed. */
   end(session: Session): void {
     if (this.byKey.get(session.key) === session) this.byKey.delete(session.key);
+    this.engine.persistence?.ended(session);
     if (session.expiryTimer !== null) clearTimeout(session.expiryTimer);
     session.expiryTimer = null;
     if (session.willTimer !== null) {
@@ -192,7 +215,10 @@ export class SessionTable {
     }
   }
 
-  /** Drop every session without wills or hooks (the engine is closing). */
+  /**
+   * Drop every session without wills or hooks (the engine is closing). Stored sessions stay in
+   * the store (`Persistence.close` wrote them out first).
+   */
   clear(): void {
     for (const s of this.byKey.values()) {
       if (s.expiryTimer !== null) clearTimeout(s.expiryTimer);

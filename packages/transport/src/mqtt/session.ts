@@ -37,6 +37,70 @@ export interface Pending {
   subIds: number[] | null;
   /** For in-flight QoS 2: true once PUBREC came and PUBREL was sent. */
   released: boolean;
+  /** The packet id it was sent with; 0 while queued. */
+  id: number;
+  /** Order within the session's stored queue (0: not stored). */
+  seq: number;
+  /** Stored state: 0 not stored, 1 waiting in the writer's batch, 2 handed to the store. */
+  st: 0 | 1 | 2;
+}
+
+/**
+ * Where a persistent session's changes go (the engine's `Persistence`, decision 0020); a session
+ * with none is kept in memory only.
+ */
+export interface SessionSink {
+  enqueued(s: Session, item: Pending): void;
+  sent(s: Session, item: Pending): void;
+  released(s: Session, item: Pending): void;
+  done(s: Session, item: Pending): void;
+  /** Subscriptions or inbound QoS 2 ids changed. */
+  changed(s: Session): void;
+}
+
+/** A Map that reports every change (a session's subscriptions). */
+class WatchedMap<K, V> extends Map<K, V> {
+  constructor(private readonly onChange: () => void) {
+    super();
+  }
+  override set(k: K, v: V): this {
+    super.set(k, v);
+    this.onChange();
+    return this;
+  }
+  override delete(k: K): boolean {
+    const had = super.delete(k);
+    if (had) this.onChange();
+    return had;
+  }
+  override clear(): void {
+    const had = this.size > 0;
+    super.clear();
+    if (had) this.onChange();
+  }
+}
+
+/** A Set that reports every change (a session's inbound QoS 2 packet ids). */
+class WatchedSet<T> extends Set<T> {
+  constructor(private readonly onChange: () => void) {
+    super();
+  }
+  override add(v: T): this {
+    const had = this.has(v);
+    super.add(v);
+    if (!had) this.onChange();
+    return this;
+  }
+  override delete(v: T): boolean {
+    const had = super.delete(v);
+    if (had) this.onChange();
+    return had;
+  }
+  override clear(): void {
+    const had = this.size > 0;
+    super.clear();
+    if (had) this.onChange();
+  }
 }
 
 /** Bump a named drop counter. */
@@ -52,11 +116,19 @@ export class Session {
    * being authorized again): until then nothing is sent, QoS 1/2 messages wait in the queue.
    */
   attaching: SessionLink | null = null;
-  readonly subs = new Map<string, Subscription<Session>>();
+  /** Where changes are stored (decision 0020); null: memory only. */
+  state: SessionSink | null = null;
+  /** True while a head update waits in the writer's batch. */
+  headQueued = false;
+  /** The last stored queue position handed out. */
+  seq = 0;
+  /** Epoch ms at which the offline session ends; null while a connection holds it. */
+  expiresAt: number | null = null;
+  readonly subs: Map<string, Subscription<Session>> = new WatchedMap(() => this.changed());
   /** Outbound packet id → message awaiting PUBACK / PUBREC / PUBCOMP. */
   readonly inflight = new Map<number, Pending>();
   /** Inbound QoS 2 packet ids that got PUBREC and await PUBREL ([MQTT-4.3.3-…]). */
-  readonly inboundQos2 = new Set<number>();
+  readonly inboundQos2: Set<number> = new WatchedSet(() => this.changed());
   /** Publishers waiting for this session's queue to have room. */
   readonly waiters = new Set<() => void>();
   /** Session Expiry Interval in seconds (0: ends with the connection). */
@@ -77,6 +149,31 @@ export class Session {
     private readonly limits: Readonly<MqttLimits>,
     private readonly counters: DeliveryCounters,
   ) {}
+
+  private changed(): void {
+    this.state?.changed(this);
+  }
+
+  /** Every QoS 1/2 message held (in flight, then queued). */
+  pendingItems(): Pending[] {
+    return [...this.inflight.values(), ...this.queue.slice(this.head)];
+  }
+
+  /** Put stored messages back (at start or take-up), in seq order: sent ones in flight. */
+  restore(items: Pending[]): void {
+    for (const it of items) {
+      if (it.seq > this.seq) this.seq = it.seq;
+      if (it.id > 0 && !this.inflight.has(it.id)) {
+        this.inflight.set(it.id, it);
+        this.nextId = it.id === 0xffff ? 1 : it.id + 1;
+      } else {
+        it.id = 0;
+        this.queue.push(it);
+        this.queuedBytes += it.msg.payload.length;
+        this.counters.queued++;
+      }
+    }
+  }
 
   /** Messages waiting (not yet in flight). */
   get queueLength(): number {
@@ -113,7 +210,9 @@ export class Session {
       this.counters.messagesOut++;
       return;
     }
-    const item: Pending = { msg, qos, retain, subIds, released: false };
+    const item: Pending = { msg, qos, retain, subIds, released: false, id: 0, seq: 0, st: 0 };
+    // Stored before the publisher's acknowledgement (the engine waits for the batch).
+    if (this.state !== null) this.state.enqueued(this, item);
     if (
       link !== null &&
       this.queueLength === 0 &&
@@ -161,15 +260,19 @@ export class Session {
     if (item.msg.expiresAt > 0 && item.msg.expiresAt <= Date.now()) {
       // [MQTT-3.3.2-5] An expired message is not delivered.
       countDrop(this.counters, 'expired');
+      this.state?.done(this, item);
       return;
     }
     const id = this.allocateId();
     const buf = encodePublish(item.msg, link.v5, item.qos, id, false, item.retain, item.subIds);
     if (buf.length > link.clientMaxPacket) {
       countDrop(this.counters, 'packet_too_large'); // [MQTT-3.1.2-25]
+      this.state?.done(this, item);
       return;
     }
+    item.id = id;
     this.inflight.set(id, item);
+    this.state?.sent(this, item);
     link.write(buf);
     this.counters.messagesOut++;
   }
@@ -185,9 +288,12 @@ export class Session {
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) from the client ends an exchange. */
   complete(id: number): boolean {
-    const ok = this.inflight.delete(id);
-    if (ok) this.pump();
-    return ok;
+    const item = this.inflight.get(id);
+    if (item === undefined) return false;
+    this.inflight.delete(id);
+    this.state?.done(this, item);
+    this.pump();
+    return true;
   }
 
   /** PUBREC from the client: answer PUBREL ([MQTT-4.3.3-…]) unless it carried a failure code. */
@@ -197,10 +303,12 @@ export class Session {
     if (reason >= 0x80) {
       // MQTT 5 §4.3.3: a PUBREC with a failure reason ends the exchange.
       this.inflight.delete(id);
+      this.state?.done(this, item);
       this.pump();
       return true;
     }
     item.released = true;
+    this.state?.released(this, item);
     this.link?.write(encodeAck(0x62, id, 0, false));
     return true;
   }
@@ -236,6 +344,7 @@ export class Session {
         dropped++;
         this.queuedBytes -= item.msg.payload.length;
         this.counters.queued--;
+        this.state?.done(this, item);
       }
     }
     this.queue = rest;
@@ -243,6 +352,7 @@ export class Session {
     for (const [id, item] of this.inflight) {
       if (!item.released && !keep(item.msg.topic)) {
         this.inflight.delete(id);
+        this.state?.done(this, item);
         dropped++;
       }
     }

@@ -120,47 +120,10 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void | Promi
     if ('refuse' in r) return refuseConnect(conn, r.refuse, 'authentication_refused');
     const id = identify(conn, clientId, clean, r);
     if (typeof id === 'string') return refuseConnect(conn, RC.CLIENT_ID_NOT_VALID, id);
-    if (!engine.sessions.hasRoom(r.id)) {
-      // `maxSessions`: no room for another session (live or offline) in this engine.
-      return refuseConnect(conn, RC.QUOTA_EXCEEDED, 'sessions_full');
-    }
-    conn.clientId = id.clientId;
-    conn.identity = r;
-    const present = engine.sessions.attach(conn, r, clean, expiry);
-    // A resumed session's subscriptions are authorized again before anything is delivered
-    // (DESIGN.md §4.1): the session is not live until the hook has answered for each of them.
-    const held = present
-      ? reauthorizeSession(engine, conn.session!, r, 'resume', () => conn.state !== 'closed')
-      : null;
-    return then(held, (re) => {
-      if (conn.state === 'closed') return;
-      // Announce our limits (MQTT 5 §3.2.2.3); defaults (QoS 2, retain, wildcards…) are implied.
-      if (v5) {
-        connack.receiveMaximum = limits.receiveMaximum;
-        connack.maximumPacketSize = limits.maxPacketSize;
-        connack.topicAliasMaximum = limits.topicAliasMaximum;
-        if (id.assigned) connack.assignedClientIdentifier = id.clientId;
-      }
-      // [MQTT-3.2.2-2] Session Present is 1 only when a session was resumed (MQTT 3.1 has no flag).
-      const ack = encodeConnack(present && version !== 3, 0, v5, connack);
-      if (ack.length > conn.clientMaxPacket) {
-        // [MQTT-3.1.2-24] Not even CONNACK fits the client's Maximum Packet Size: close.
-        return conn.close('client_max_packet_too_small');
-      }
-      conn.write(ack);
-      engine.sessions.goLive(conn);
-      conn.state = 'connected';
-      conn.startKeepAlive(keepAlive);
-      engine.connected(conn, r);
-      if (re !== null) {
-        conn.session!.resume();
-        // The held subscriptions that are still allowed hold without a new SUBSCRIBE: tell the
-        // hooks too (plain ones: shared subscriptions are not `deliverTo`'s).
-        const kept: GrantedSubscription[] = [];
-        for (const s of re.kept) if (s.group === null) kept.push({ filter: s.raw, qos: s.qos });
-        if (kept.length > 0) engine.hooks.onSubscribed?.(r, kept);
-      }
-    });
+    // In a cluster a resumed session is taken up from the shared store first (decision 0020).
+    const taken =
+      !clean && engine.persistence?.shared === true ? engine.persistence.takeUp(r.id) : undefined;
+    return then(taken, () => admitSession(conn, r, id, clean, expiry, connack, keepAlive));
   });
   if (isPromise(done)) {
     return done.catch((err: unknown) => {
@@ -169,6 +132,64 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void | Promi
       if (conn.state !== 'closed') refuseConnect(conn, RC.SERVER_UNAVAILABLE, 'authenticate_error');
     });
   }
+}
+
+/** Attach the authenticated connection to its session, authorize held subscriptions, CONNACK. */
+function admitSession(
+  conn: Connection,
+  r: ClientIdentity,
+  id: Identified,
+  clean: boolean,
+  expiry: number,
+  connack: ConnackProperties,
+  keepAlive: number,
+): Maybe<void> {
+  const engine = conn.engine;
+  const limits = engine.limits;
+  const v5 = conn.v5;
+  const version = conn.protocolVersion;
+  if (conn.state === 'closed') return;
+  if (!engine.sessions.hasRoom(r.id)) {
+    // `maxSessions`: no room for another session (live or offline) in this engine.
+    return refuseConnect(conn, RC.QUOTA_EXCEEDED, 'sessions_full');
+  }
+  conn.clientId = id.clientId;
+  conn.identity = r;
+  const present = engine.sessions.attach(conn, r, clean, expiry);
+  // A resumed session's subscriptions are authorized again before anything is delivered
+  // (DESIGN.md §4.1): the session is not live until the hook has answered for each of them.
+  const held = present
+    ? reauthorizeSession(engine, conn.session!, r, 'resume', () => conn.state !== 'closed')
+    : null;
+  return then(held, (re) => {
+    if (conn.state === 'closed') return;
+    // Announce our limits (MQTT 5 §3.2.2.3); defaults (QoS 2, retain, wildcards…) are implied.
+    if (v5) {
+      connack.receiveMaximum = limits.receiveMaximum;
+      connack.maximumPacketSize = limits.maxPacketSize;
+      connack.topicAliasMaximum = limits.topicAliasMaximum;
+      if (id.assigned) connack.assignedClientIdentifier = id.clientId;
+    }
+    // [MQTT-3.2.2-2] Session Present is 1 only when a session was resumed (MQTT 3.1 has no flag).
+    const ack = encodeConnack(present && version !== 3, 0, v5, connack);
+    if (ack.length > conn.clientMaxPacket) {
+      // [MQTT-3.1.2-24] Not even CONNACK fits the client's Maximum Packet Size: close.
+      return conn.close('client_max_packet_too_small');
+    }
+    conn.write(ack);
+    engine.sessions.goLive(conn);
+    conn.state = 'connected';
+    conn.startKeepAlive(keepAlive);
+    engine.connected(conn, r);
+    if (re !== null) {
+      conn.session!.resume();
+      // The held subscriptions that are still allowed hold without a new SUBSCRIBE: tell the
+      // hooks too (plain ones: shared subscriptions are not `deliverTo`'s).
+      const kept: GrantedSubscription[] = [];
+      for (const s of re.kept) if (s.group === null) kept.push({ filter: s.raw, qos: s.qos });
+      if (kept.length > 0) engine.hooks.onSubscribed?.(r, kept);
+    }
+  });
 }
 
 /** The client identifier a connection goes by, and whether the server assigned it. */

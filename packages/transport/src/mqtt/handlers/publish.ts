@@ -188,15 +188,37 @@ function accept(
     (v: void | false): Commit =>
     () => {
       if (conn.state === 'closed' && d.qos > 0) return; // not acknowledged: the client resends
+      // With a state store (decision 0020), what routing queued for persistent sessions, and a
+      // retained message, is stored before the acknowledgement: QoS 2 then routes before PUBREC.
+      const mark = engine.stateMark();
+      const durable = engine.persistence !== null && d.qos > 0;
       // QoS 2: PUBREC first, then route (the copy to a self-subscription follows the PUBREC).
       // QoS 1: route, then PUBACK, which in v5 says 0x10 when nobody matched. Both in one tick.
-      if (d.qos === 2) ack(conn, d, 0);
+      if (d.qos === 2) {
+        if (!durable) ack(conn, d, 0);
+        else conn.session!.inboundQos2.add(d.packetId); // stored with the message
+      }
       let delivered = 1;
       if (v !== false) {
         if (d.retain) engine.retain(msg);
         delivered = engine.route(msg);
       }
-      if (d.qos === 1) ack(conn, d, delivered === 0 && conn.v5 ? RC.NO_MATCHING_SUBSCRIBERS : 0);
+      const code = d.qos === 1 && delivered === 0 && conn.v5 ? RC.NO_MATCHING_SUBSCRIBERS : 0;
+      const stored = durable ? engine.storedSince(mark) : null;
+      if (stored === null) {
+        if (d.qos === 1 || (d.qos === 2 && durable)) ack(conn, d, code);
+        return;
+      }
+      // Routing goes on in order; the acknowledgement waits for the state commit, behind those
+      // deferred before it (the window keeps PUBACKs in the order received).
+      conn.inbound.defer(
+        stored,
+        () => sendAck(conn, d, code),
+        () => {
+          if (d.qos === 2) conn.session?.inboundQos2.delete(d.packetId);
+          refuse(conn, d, RC.UNSPECIFIED, 'state_not_stored', undefined, sendAck);
+        },
+      );
     };
   if (!isPromise(verdict)) return finish(verdict);
   return verdict.then(finish, (err: unknown): Commit => {
@@ -210,7 +232,17 @@ function accept(
   });
 }
 
+/** Acknowledge in the order received: after any acknowledgement still waiting for a state commit. */
 function ack(conn: Connection, d: DecodedPublish, reason: number, reasonString?: string): void {
+  conn.inbound.inOrder(() => sendAck(conn, d, reason, reasonString));
+}
+
+function sendAck(
+  conn: Connection,
+  d: DecodedPublish,
+  reason: number,
+  reasonString?: string,
+): void {
   // After a close (a take-over, an access change) nothing more is said on this connection, and
   // nothing is recorded in a session that may already belong to its successor.
   if (conn.state === 'closed') return;
@@ -237,6 +269,7 @@ function refuse(
   reason: number,
   why: string,
   reasonString?: string,
+  send: typeof ack = ack,
 ): void {
   countDrop(conn.engine.counters, why);
   if (d.qos === 0) return;
@@ -246,7 +279,7 @@ function refuse(
   // success (0x10). A substituted code says the original reason in the Reason String.
   let code = pubackReason(reason);
   if (code < 0x80) code = RC.UNSPECIFIED;
-  ack(conn, d, code, reasonString ?? (code === reason ? undefined : reasonName(reason)));
+  send(conn, d, code, reasonString ?? (code === reason ? undefined : reasonName(reason)));
 }
 
 /** Turn an async failure of the authorization hook into a refusal instead of a crash. */

@@ -3,7 +3,7 @@ import type { ISubscribePacket } from 'mqtt-packet';
 import type { Connection } from '../connection.js';
 import type { GrantedSubscription, SubscribeContext } from '../hooks.js';
 import { encodeSuback } from '../codec/packets.js';
-import { attempt, then } from '../maybe.js';
+import { all, attempt, isPromise, then } from '../maybe.js';
 import type { Maybe } from '../maybe.js';
 import type { Message } from '../message.js';
 import { RC } from '../reason-codes.js';
@@ -20,7 +20,7 @@ export function handleSubscribe(conn: Connection, p: ISubscribePacket): void | P
   const identity = conn.identity!;
   const subId = p.properties?.subscriptionIdentifier ?? 0;
   const codes: number[] = [];
-  const retained: Array<[Subscription<Session>, Message[]]> = [];
+  const retained: Array<[Subscription<Session>, Maybe<Message[]>]> = [];
   const grantedSubs: GrantedSubscription[] = [];
   const fail = v5 ? RC.UNSPECIFIED : 0x80;
 
@@ -40,14 +40,26 @@ export function handleSubscribe(conn: Connection, p: ISubscribePacket): void | P
     if (i === p.subscriptions.length) {
       // [MQTT-3.8.4-1] SUBACK with one code per filter, in order ([MQTT-3.8.4-6]).
       conn.write(encodeSuback(p.messageId!, codes, v5));
-      // Retained messages go after the SUBACK, flagged retain ([MQTT-3.3.1-8]).
-      for (const [sub, msgs] of retained) {
-        for (const m of msgs) {
-          session.deliver(m, Math.min(m.qos, sub.qos), true, sub.subId > 0 ? [sub.subId] : null);
-        }
+      // Retained messages go after the SUBACK, flagged retain ([MQTT-3.3.1-8]); in a cluster
+      // they are read from the shared store (decision 0020).
+      let lists = all(retained.map((r) => r[1]));
+      if (isPromise(lists)) {
+        lists = lists.catch((err: unknown) => {
+          engine.log.warn({ err, clientId: conn.clientId }, 'mqtt retained messages not read');
+          return [];
+        });
       }
+      const sent = then(lists, (ls) => {
+        if (conn.state === 'closed') return;
+        ls.forEach((msgs, k) => {
+          const sub = retained[k]![0];
+          for (const m of msgs) {
+            session.deliver(m, Math.min(m.qos, sub.qos), true, sub.subId > 0 ? [sub.subId] : null);
+          }
+        });
+      });
       if (grantedSubs.length > 0) engine.hooks.onSubscribed?.(identity, grantedSubs);
-      return;
+      return sent;
     }
     const s = p.subscriptions[i]!;
     const parsed = parseFilter(s.topic, limits.maxTopicLength, limits.maxTopicLevels);
