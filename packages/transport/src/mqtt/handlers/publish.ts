@@ -237,12 +237,7 @@ function ack(conn: Connection, d: DecodedPublish, reason: number, reasonString?:
   conn.inbound.inOrder(() => sendAck(conn, d, reason, reasonString));
 }
 
-function sendAck(
-  conn: Connection,
-  d: DecodedPublish,
-  reason: number,
-  reasonString?: string,
-): void {
+function sendAck(conn: Connection, d: DecodedPublish, reason: number, reasonString?: string): void {
   // After a close (a take-over, an access change) nothing more is said on this connection, and
   // nothing is recorded in a session that may already belong to its successor.
   if (conn.state === 'closed') return;
