@@ -125,7 +125,9 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<Mq
     refuseBusy,
   );
   busyServer.on('tlsClientError', () => undefined);
-  const server = createServer((raw) => {
+  // Half-open here too: the TLS server handshakes this raw socket, whose FIN must not end the
+  // writing side before the engine sent its last acknowledgements (decision record 0018).
+  const server = createServer({ allowHalfOpen: true }, (raw) => {
     raw.on('error', () => undefined);
     const decision = gate.enter(
       (release) => {
