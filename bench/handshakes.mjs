@@ -216,7 +216,7 @@ try {
     };
   }
   const line = (name, r) =>
-    `  ${name.padEnd(9)} ${r.perSecond.toFixed(0).padStart(6)} connects/s   p50 ${r.p50.toFixed(1)} ms   hub CPU ${r.cpuMsPerConnect.toFixed(2)} ms/connect   (${r.count} connects, ${r.resumed} resumed, ${r.failed} failed)`;
+    `  ${name.padEnd(9)} ${r.perSecond.toFixed(0).padStart(6)} connects/s   p50 ${r.p50.toFixed(1)} ms   server CPU ${r.cpuMsPerConnect.toFixed(2)} ms/connect   (${r.count} connects, ${r.resumed} resumed, ${r.failed} failed)`;
   console.log(
     `MQTT/TLS device connects (TLS + CONNECT + admission + CONNACK), ${DEVICES} device certificates, ${CONCURRENCY} at a time, ${DURATION_MS / 1000} s each; hub in its own process, load generator in this one (same 2 cores)`,
   );

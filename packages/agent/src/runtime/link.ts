@@ -217,13 +217,12 @@ export class Link {
       const c = mqtt.connect(ep.url, opts);
       this.client = c;
       const stream = c.stream as unknown as Partial<TLSSocket> | undefined;
+      let resumedTls = false;
       if (ep.tls && typeof stream?.on === 'function') {
         const { url, cert } = { url: ep.url, cert: ep.tls.cert };
         // TLS 1.3 sends tickets after the handshake; the last one is the one to keep.
         stream.on('session', (ticket: Buffer) => (this.tlsSession = { url, cert, ticket }));
-        stream.once?.('secureConnect', () => {
-          if (stream.isSessionReused?.()) this.resumed++;
-        });
+        stream.once?.('secureConnect', () => (resumedTls = stream.isSessionReused?.() === true));
       }
       let reason = 'closed';
       let settled = false;
@@ -243,6 +242,7 @@ export class Link {
       c.on('connect', (connack) => {
         this.up = true;
         this.connects++;
+        if (resumedTls) this.resumed++;
         this.backoff.reset();
         this.h.onConnect(this, connack.sessionPresent).catch((err: Error) => {
           reason = `setup failed: ${err.message}`;
