@@ -225,10 +225,12 @@ export class Persistence implements SessionSink {
     if (s.willTimer !== null) clearTimeout(s.willTimer);
     s.willTimer = null;
     s.pendingWill = null;
-    const link = s.link ?? s.attaching;
     s.expiryInterval = 0;
+    const link = s.link ?? s.attaching;
+    // Out of memory now (subscriptions leave the topic tree before a fresh copy may enter it);
+    // its connection, if any, is told the session was taken over.
+    this.engine.sessions.end(s);
     if (link !== null) (link as Connection).fail(RC.SESSION_TAKEN_OVER, 'session_taken_over');
-    else this.engine.sessions.end(s);
   }
 
   /** Put a stored session into the engine (offline), or null when it cannot be read back. */
