@@ -85,7 +85,8 @@ export function hubChild(extra: string[] = []): HubChild {
         { stdio: ['ignore', 'ignore', 'inherit'], env },
       );
       child = c;
-      const until = Date.now() + 30_000;
+      // A minute: on a busy shared machine a hub start (migrations, keys, listeners) can take 30 s.
+      const until = Date.now() + 60_000;
       while (!existsSync(join(dir, 'runtime.json'))) {
         if (Date.now() > until || c.exitCode !== null) throw new Error('the hub did not start');
         await sleep(20);

@@ -1,8 +1,8 @@
 /**
- * The MQTT state port on PostgreSQL (decision 0020). A batch is one transaction; the first
- * operation on a session locks its row (`FOR UPDATE`), so a batch and another node's `take` of
- * the same session are serialized: either the batch's writes land before the take reads the
- * queue, or they are skipped as not owned. Runs of queue inserts and deletes go as one statement.
+ * The MQTT state port on PostgreSQL (decision 0020). A batch is one transaction that first locks
+ * the rows of every session it touches (`FOR UPDATE`), so a batch and another node's `take` of the
+ * same session are serialized: either the batch's writes land before the take reads the queue, or
+ * they are skipped as not owned. Runs of queue inserts and deletes go as one statement.
  */
 import type { Pool, PoolClient } from 'pg';
 import type { MqttStateOp, MqttStateStore, MqttStoredSession } from '@bulwark/core';
@@ -67,19 +67,26 @@ export function createMqttStateStore(pool: Pool): MqttStateStore {
 
   /** Runs `ops` in order on one client inside a transaction. */
   async function run(db: PoolClient, node: string, ops: readonly MqttStateOp[]): Promise<string[]> {
+    // Lock every session this batch touches in one statement, in key order (two batches never
+    // wait on each other in a cycle); a take-up on another node waits for this batch to commit.
+    const keys = new Set<string>();
+    for (const o of ops) {
+      if (o.op === 'create' || o.op === 'update') keys.add(o.session.key);
+      else if (o.op !== 'retain' && o.op !== 'unretain') keys.add(o.key);
+    }
     const owned = new Map<string, boolean>();
+    for (const k of keys) owned.set(k, false);
+    if (keys.size > 0) {
+      const r = await query<{ key: string; owner: string }>(
+        db,
+        'SELECT key, owner FROM mqtt_sessions WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE',
+        [[...keys]],
+      );
+      for (const row of r.rows) owned.set(row.key, row.owner === node);
+    }
     const notOwned = new Set<string>();
     const mine = async (key: string): Promise<boolean> => {
-      let v = owned.get(key);
-      if (v === undefined) {
-        const r = await query<{ owner: string }>(
-          db,
-          'SELECT owner FROM mqtt_sessions WHERE key = $1 FOR UPDATE',
-          [key],
-        );
-        v = r.rows[0]?.owner === node;
-        owned.set(key, v);
-      }
+      const v = owned.get(key) === true;
       if (!v) notOwned.add(key);
       return v;
     };
@@ -101,8 +108,6 @@ export function createMqttStateStore(pool: Pool): MqttStateStore {
           await query(db, 'DELETE FROM mqtt_retained WHERE topic = $1', [o.topic]);
           break;
         case 'create':
-          // Lock (or learn there is no row) first, so a concurrent take waits for this batch.
-          await mine(o.session.key);
           await query(db, 'DELETE FROM mqtt_queue WHERE session_key = $1', [o.session.key]);
           await query(db, UPSERT_SESSION, [o.session.key, node, ...mqttSessionValues(o.session)]);
           owned.set(o.session.key, true);

@@ -9,21 +9,15 @@
  * Everything is read back on start (`restore`), and in a cluster taken up from the store when a
  * client resumes its session on another node (`takeUp`).
  */
-import type {
-  MqttQueuedRecord,
-  MqttRetainedRecord,
-  MqttSessionRecord,
-  MqttStateStore,
-  MqttStoredSession,
-} from '@bulwark/core';
+import type { MqttStateStore, MqttStoredSession } from '@bulwark/core';
 import type { Connection } from './connection.js';
 import type { Engine } from './engine.js';
 import type { ClientIdentity } from './hooks.js';
-import { createMessage } from './message.js';
-import type { Message, MessageProperties } from './message.js';
+import type { Message } from './message.js';
 import { RC } from './reason-codes.js';
 import { Session } from './session.js';
 import type { Pending, SessionSink } from './session.js';
+import { head, queuedRecord, retainedRecord, toMessage, toPending } from './state-codec.js';
 import { StateWriter } from './state-writer.js';
 import type { Subscription } from './topic-tree.js';
 import { filterMatches, parseFilter } from './topics.js';
@@ -225,10 +219,12 @@ export class Persistence implements SessionSink {
     if (s.willTimer !== null) clearTimeout(s.willTimer);
     s.willTimer = null;
     s.pendingWill = null;
-    const link = s.link ?? s.attaching;
     s.expiryInterval = 0;
+    const link = s.link ?? s.attaching;
+    // Out of memory now (subscriptions leave the topic tree before a fresh copy may enter it);
+    // its connection, if any, is told the session was taken over.
+    this.engine.sessions.end(s);
     if (link !== null) (link as Connection).fail(RC.SESSION_TAKEN_OVER, 'session_taken_over');
-    else this.engine.sessions.end(s);
   }
 
   /** Put a stored session into the engine (offline), or null when it cannot be read back. */
@@ -268,97 +264,4 @@ export class Persistence implements SessionSink {
     e.sessions.install(s);
     return s;
   }
-}
-
-// ---- codecs ----
-
-function head(s: Session): MqttSessionRecord {
-  const subscriptions = [...s.subs.values()].map((x) => ({
-    filter: x.raw,
-    qos: x.qos,
-    noLocal: x.noLocal,
-    retainAsPublished: x.retainAsPublished,
-    retainHandling: x.retainHandling,
-    subId: x.subId,
-  }));
-  const { id, clientId, principal } = s.identity;
-  return {
-    key: s.key,
-    clientId: s.clientId,
-    identity: JSON.stringify({ id, ...(clientId !== undefined ? { clientId } : {}), principal }),
-    expiryInterval: s.expiryInterval,
-    expiresAt: s.expiresAt,
-    subscriptions,
-    inboundQos2: [...s.inboundQos2],
-  };
-}
-
-function retainedRecord(m: Message): MqttRetainedRecord {
-  return {
-    topic: m.topic,
-    payload: m.payload,
-    qos: m.qos,
-    props: encodeProps(m.props),
-    expiresAt: m.expiresAt,
-  };
-}
-
-function queuedRecord(p: Pending): MqttQueuedRecord {
-  return {
-    seq: p.seq,
-    topic: p.msg.topic,
-    payload: p.msg.payload,
-    qos: p.qos as 1 | 2,
-    retain: p.retain,
-    props: encodeProps(p.msg.props),
-    expiresAt: p.msg.expiresAt,
-    subIds: p.subIds,
-    packetId: p.id > 0 ? p.id : null,
-    released: p.released,
-  };
-}
-
-function toPending(q: MqttQueuedRecord): Pending {
-  return {
-    msg: toMessage(q.topic, q.payload, q.qos, q.retain, q.props, q.expiresAt),
-    qos: q.qos,
-    retain: q.retain,
-    subIds: q.subIds,
-    released: q.released,
-    id: q.packetId ?? 0,
-    seq: q.seq,
-    st: 2,
-  };
-}
-
-function toMessage(
-  topic: string,
-  payload: Uint8Array,
-  qos: 0 | 1 | 2,
-  retain: boolean,
-  props: string | null,
-  expiresAt: number,
-): Message {
-  const m = createMessage(topic, Buffer.from(payload), qos, retain, decodeProps(props), 0, null);
-  m.expiresAt = expiresAt;
-  return m;
-}
-
-/** Message properties as JSON (correlation data as base64). */
-function encodeProps(p: MessageProperties | null): string | null {
-  if (p === null) return null;
-  const { correlationData, ...rest } = p;
-  return JSON.stringify(
-    correlationData !== undefined
-      ? { ...rest, correlationData: correlationData.toString('base64') }
-      : rest,
-  );
-}
-
-function decodeProps(text: string | null): MessageProperties | null {
-  if (text === null) return null;
-  const o = JSON.parse(text) as MessageProperties & { correlationData?: string | Buffer };
-  if (typeof o.correlationData === 'string')
-    o.correlationData = Buffer.from(o.correlationData, 'base64');
-  return o;
 }
