@@ -154,14 +154,19 @@ async function provisionBootloader(
   if (control === undefined || (slots instanceof RaucSlots && !(await slots.hasRecord()))) {
     // First setup: the running slot is the good primary; the other holds nothing known yet.
     const other = otherSlot(booted);
-    await slots.writeControl({
-      primary: booted,
-      order: [booted, other],
-      slots: {
-        [booted]: { attemptsLeft: u.bootAttempts, good: true },
-        [other]: { attemptsLeft: 0, good: false },
-      } as BootControl['slots'],
-    });
+    try {
+      await slots.writeControl({
+        primary: booted,
+        order: [booted, other],
+        slots: {
+          [booted]: { attemptsLeft: u.bootAttempts, good: true },
+          [other]: { attemptsLeft: 0, good: false },
+        } as BootControl['slots'],
+      });
+    } catch (err) {
+      check(false, `the boot-control record cannot be written: ${(err as Error).message}`);
+      return;
+    }
     check(
       true,
       `boot-control record written: slot ${booted} good and primary, slot ${other} empty`,
