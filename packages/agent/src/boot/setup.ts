@@ -135,7 +135,13 @@ async function provisionBootloader(
     booted = (await slots.booted()).slot;
     check(true, `the running system booted slot ${booted}`);
   } catch (err) {
-    check(false, (err as Error).message, 'make the bootloader pass the slot to the kernel');
+    check(
+      false,
+      (err as Error).message,
+      u.mode === 'rauc'
+        ? 'is the RAUC service running (systemctl status rauc) with this system.conf?'
+        : 'make the bootloader pass rauc.slot=A|B on the kernel command line',
+    );
     return;
   }
   let control: BootControl | undefined;
