@@ -25,3 +25,9 @@ export {
   type HealthCheckFn,
   type SlotStore,
 } from './update/index.js';
+export { ApplicationSlots } from './boot/app-slots.js';
+export { EnvSlots, grubEnv, ubootEnv, type EnvBackend } from './boot/env-slots.js';
+export { RaucSlots } from './boot/rauc-slots.js';
+export { openBootIntegration, type BootIntegration } from './boot/open-slots.js';
+export { setupSlots, type SetupCheck } from './boot/setup.js';
+export type { UpdateConfig, UpdateMode } from './update/update-config.js';

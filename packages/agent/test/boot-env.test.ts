@@ -7,10 +7,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { controlToUboot, ubootToControl } from '../src/boot/boot-env.js';
+import { EnvSlots, ubootEnv } from '../src/boot/env-slots.js';
 import { openBootIntegration } from '../src/boot/open-slots.js';
+import { DirectorySlots } from '../src/update/directory-slots.js';
 import { setupSlots } from '../src/boot/setup.js';
 import { DirFiles } from '../src/files/dir-files.js';
 import { Installer } from '../src/update/installer.js';
@@ -187,4 +190,53 @@ describe('GRUB environment adapter (grub-editenv)', () => {
       cleanup(dir);
     }
   });
+});
+
+describe('slot partitions', () => {
+  const root = process.getuid?.() === 0;
+  it(
+    'refuses to write the partition the running root filesystem is mounted from',
+    { skip: root ? false : 'needs root (a loop device stands for the root partition)' },
+    async () => {
+      const dir = tempDir('bulwark-rootpart-');
+      const mnt = join(dir, 'mnt');
+      let dev: string | undefined;
+      try {
+        const b = makeBoard(dir);
+        writeFileSync(join(dir, 'rootfs.img'), Buffer.alloc(4 << 20));
+        dev = execFileSync('losetup', ['-f', '--show', join(dir, 'rootfs.img')], {
+          encoding: 'utf8',
+        }).trim();
+        execFileSync('mkfs.ext2', ['-q', dev]);
+        mkdirSync(mnt);
+        execFileSync('mount', [dev, mnt]);
+        // The mapping is wrong: "slot b" is the partition mounted as the running root (`mnt`).
+        const slots = new EnvSlots(
+          await DirectorySlots.open(join(dir, 'slots'), { a: b.images.a, b: dev }),
+          ubootEnv({ configFile: b.fwConfig, bootAttempts: 3 }),
+          { cmdlineFile: b.cmdlineFile, bootIdFile: b.bootIdFile },
+          mnt,
+        );
+        await assert.rejects(
+          slots.writeImage('b', 0, new Uint8Array(16)),
+          /refusing to write slot b: .* holds the running root filesystem/,
+        );
+        await assert.rejects(slots.truncateImage('b', 0), /running root filesystem/);
+        await slots.writeImage('a', 0, new Uint8Array(16)); // a plain file: written
+      } finally {
+        if (dev !== undefined) {
+          for (const argv of [
+            ['umount', mnt],
+            ['losetup', '-d', dev],
+          ])
+            try {
+              execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+            } catch {
+              // not mounted (a failed step above): nothing to undo
+            }
+        }
+        cleanup(dir);
+      }
+    },
+  );
 });

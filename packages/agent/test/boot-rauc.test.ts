@@ -3,7 +3,8 @@
  * a bundle built and signed in the test is downloaded into the staging slot, verified, installed
  * by RAUC into the other slot file, booted by the custom bootloader backend, and then committed
  * (`mark-good`) — or, when the health check fails, rolled back (`mark-active` of the previous
- * slot, `mark-bad` of the new one) and the device boots the previous slot again.
+ * slot, `mark-bad` of the new one) and the device boots the previous slot again; or, when it
+ * never confirms, the backend falls back on its own and the agent records the rollback.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,6 +108,21 @@ describe('RAUC adapter: a real rauc install', { skip }, () => {
       assert.equal((await (await open()).resume()).state, 'committed');
       assert.equal(rauc.state('B').attempts, 3);
     }
+  });
+
+  it("rolls back when the new slot never confirms and RAUC's bootloader falls back", async () => {
+    const { rauc, open } = await installed();
+    // The first trial boot happened in installed(); two more, each ending before a verdict.
+    for (let i = 0; i < 2; i++) {
+      assert.equal(await rauc.reboot(), 'B', `trial boot ${i + 2}`);
+      assert.equal((await (await open()).resume()).state, 'confirming');
+    }
+    assert.equal(await rauc.reboot(), 'A', 'B has no attempts left: the backend falls back');
+    const s = await (await open()).resume();
+    assert.deepEqual([s.state, s.code, s.next], ['rolled_back', 'boot_failed', 'none']);
+    assert.equal(rauc.primary(), 'A');
+    assert.equal(rauc.state('B').state, 'bad');
+    assert.deepEqual(rauc.state('A'), { state: 'good', attempts: 3 }, 're-armed at its start');
   });
 
   it('rolls back: a failed health check marks the new slot bad and the previous one boots', async () => {

@@ -5,7 +5,7 @@
  * manifests and recorded lengths in the slot directory; the booted slot and boot id come from the
  * kernel (boot-source.ts). The bootloader itself does the counting and the fallback.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DirectorySlots } from '../update/directory-slots.js';
 import type { BootControl, BootInfo, SlotManifest, SlotName, SlotStore } from '../update/slots.js';
@@ -87,6 +87,8 @@ export class EnvSlots implements SlotStore {
     private readonly images: DirectorySlots,
     readonly env: EnvBackend,
     private readonly boot: BootSourceOptions,
+    /** The mount whose device must never be written (the running system); `/` on a device. */
+    private readonly rootPath = '/',
   ) {}
 
   async readControl(): Promise<BootControl> {
@@ -113,12 +115,28 @@ export class EnvSlots implements SlotStore {
     return this.images.imageSize(slot);
   }
 
-  truncateImage(slot: SlotName, length: number): Promise<void> {
+  async truncateImage(slot: SlotName, length: number): Promise<void> {
+    await this.refuseRunning(slot);
     return this.images.truncateImage(slot, length);
   }
 
-  writeImage(slot: SlotName, offset: number, bytes: Uint8Array): Promise<void> {
+  async writeImage(slot: SlotName, offset: number, bytes: Uint8Array): Promise<void> {
+    await this.refuseRunning(slot);
     return this.images.writeImage(slot, offset, bytes);
+  }
+
+  /**
+   * Refuses to write the partition the root filesystem is mounted from: a `slotImages` mapping
+   * that does not match the boot names would otherwise overwrite the running system.
+   */
+  private async refuseRunning(slot: SlotName): Promise<void> {
+    const path = this.images.imagePath(slot);
+    const st = await stat(path);
+    if (st.isBlockDevice() && st.rdev === (await stat(this.rootPath)).dev)
+      throw new Error(
+        `refusing to write slot ${slot}: ${path} holds the running root filesystem ` +
+          '(update.slotImages does not match the boot names)',
+      );
   }
 
   readImage(slot: SlotName): AsyncIterable<Uint8Array> {

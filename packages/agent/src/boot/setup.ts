@@ -135,7 +135,13 @@ async function provisionBootloader(
     booted = (await slots.booted()).slot;
     check(true, `the running system booted slot ${booted}`);
   } catch (err) {
-    check(false, (err as Error).message, 'make the bootloader pass the slot to the kernel');
+    check(
+      false,
+      (err as Error).message,
+      u.mode === 'rauc'
+        ? 'is the RAUC service running (systemctl status rauc) with this system.conf?'
+        : 'make the bootloader pass rauc.slot=A|B on the kernel command line',
+    );
     return;
   }
   let control: BootControl | undefined;
@@ -154,14 +160,19 @@ async function provisionBootloader(
   if (control === undefined || (slots instanceof RaucSlots && !(await slots.hasRecord()))) {
     // First setup: the running slot is the good primary; the other holds nothing known yet.
     const other = otherSlot(booted);
-    await slots.writeControl({
-      primary: booted,
-      order: [booted, other],
-      slots: {
-        [booted]: { attemptsLeft: u.bootAttempts, good: true },
-        [other]: { attemptsLeft: 0, good: false },
-      } as BootControl['slots'],
-    });
+    try {
+      await slots.writeControl({
+        primary: booted,
+        order: [booted, other],
+        slots: {
+          [booted]: { attemptsLeft: u.bootAttempts, good: true },
+          [other]: { attemptsLeft: 0, good: false },
+        } as BootControl['slots'],
+      });
+    } catch (err) {
+      check(false, `the boot-control record cannot be written: ${(err as Error).message}`);
+      return;
+    }
     check(
       true,
       `boot-control record written: slot ${booted} good and primary, slot ${other} empty`,
