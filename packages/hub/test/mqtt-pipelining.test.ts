@@ -280,7 +280,7 @@ describe('HTTP ingest of one device is not serialised', () => {
     assert.ok(after.batches - before.batches < n, `${after.batches - before.batches} batches`);
   });
 
-  it('concurrent keep-alive connections of one device are stored together', async () => {
+  it('concurrent keep-alive connections of one device are all accepted and stored', async () => {
     const n = 60;
     const before = { ...writer() };
     const post = t.fetchWith();
@@ -297,8 +297,9 @@ describe('HTTP ingest of one device is not serialised', () => {
       res.map((r) => r.status),
       Array(n).fill(202),
     );
-    const after = writer();
-    assert.equal(after.rows - before.rows, n);
-    assert.ok(after.batches - before.batches < n, `${after.batches - before.batches} batches`);
+    // Every one stored. How many batches depends on timing: with group commit (decision 0019)
+    // a request that finds the writer idle is written at once, so separate connections may well
+    // get a batch each; the pipelined case above shows requests of one device sharing batches.
+    assert.equal(writer().rows - before.rows, n);
   });
 });

@@ -80,11 +80,13 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<Mq
       handshakeTimeout: 30_000,
       ...(o.ticketKeys ? { ticketKeys: o.ticketKeys } : {}),
       ...(o.sessionTimeoutSeconds ? { sessionTimeout: o.sessionTimeoutSeconds } : {}),
-      // Half-open: acknowledgements of a client's last PUBLISHes still go out after its FIN
-      // (the engine closes once they are done; decision record 0018).
-      allowHalfOpen: true,
     },
     (socket) => {
+      // Half-open once the handshake is done (a TLS socket takes the setting of the raw socket
+      // the gate handed over, and one leaving mid-handshake must close at once): the
+      // acknowledgements of a client's last PUBLISHes still go out after its FIN (the engine
+      // closes once they are done; decision record 0018).
+      socket.allowHalfOpen = true;
       const release = releases.get(keyOf(socket)) ?? (() => undefined);
       if (socket.isSessionReused()) counts.resumed++;
       else counts.full++;
@@ -125,9 +127,7 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<Mq
     refuseBusy,
   );
   busyServer.on('tlsClientError', () => undefined);
-  // Half-open here too: the TLS server handshakes this raw socket, whose FIN must not end the
-  // writing side before the engine sent its last acknowledgements (decision record 0018).
-  const server = createServer({ allowHalfOpen: true }, (raw) => {
+  const server = createServer((raw) => {
     raw.on('error', () => undefined);
     const decision = gate.enter(
       (release) => {
