@@ -60,19 +60,21 @@ const sameText = (a: string, b: string): boolean =>
  * Makes sure `key` is the key the database belongs to, before the hub writes anything sealed:
  * the first node records the check value (`recorded`); every later start compares (`matched`) or
  * throws MasterKeyMismatchError, having changed nothing. A database from before the check value
- * existed is recognised by its hub CA key, which must open with `key`.
+ * existed is recognised by its hub CA key, which must open with `key`. With `record: false` (the
+ * local commands, which may only read) a missing check value is left missing (`unrecorded`).
  */
 export async function checkMasterKey(
   storage: Pick<Storage, 'system' | 'pki'>,
   key: Uint8Array,
   where: { keyFile: string; database: string },
-): Promise<'recorded' | 'matched'> {
+  record = true,
+): Promise<'recorded' | 'matched' | 'unrecorded'> {
   const mine = masterKeyCheckValue(key);
   const refuse = (why: string) =>
     new MasterKeyMismatchError(
       `the master key in ${where.keyFile} is not the key of the cluster's database (${where.database}): ${why}. ` +
         'Every node of a cluster must use the same master key: copy the key file of a running node ' +
-        '(mode 0600) and point --master-key-file at it. The hub did not start and changed nothing.',
+        '(mode 0600) and point --master-key-file at it. Nothing was started, and nothing changed.',
     );
   let have = await storage.system.get(MASTER_KEY_CHECK);
   if (have === undefined) {
@@ -84,6 +86,7 @@ export async function checkMasterKey(
         throw refuse('it does not open the hub CA key sealed in the database');
       }
     }
+    if (!record) return 'unrecorded';
     if (await storage.system.compareAndSet(MASTER_KEY_CHECK, undefined, mine)) return 'recorded';
     have = await storage.system.get(MASTER_KEY_CHECK); // another node recorded it meanwhile
   }

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
 import { MASTER_KEY_CHECK, masterKeyCheckValue } from '../src/master-key.js';
+import { openLocal } from '../src/commands/local-context.js';
+import { loadConfig } from '../src/config.js';
 import { startTestHub, type TestHub } from './helpers.js';
 
 const skip = await requirePostgres();
@@ -49,11 +51,17 @@ describe('the master key is checked against the cluster’s', () => {
       assert.equal(err.name, 'MasterKeyMismatchError');
       assert.match(err.message, MISMATCH);
       assert.match(err.message, /check value differs/);
-      assert.match(err.message, /changed nothing/);
+      assert.match(err.message, /nothing changed/);
       return true;
     });
     assert.equal(existsSync(join(dir, 'runtime.json')), false);
+    // The local commands (bulwark admin …) refuse the same way.
+    await assert.rejects(openLocal(loadConfig(['--data-dir', dir], {})), {
+      name: 'MasterKeyMismatchError',
+    });
     writeFileSync(keyFile, right, { mode: 0o600 });
+    const local = await openLocal(loadConfig(['--data-dir', dir], {}));
+    await local.close();
     const again = await startTestHub([], { dir });
     hubs.push(again);
   });

@@ -49,10 +49,13 @@ export async function openLocal(
   const storage = await openStorage(config);
   try {
     // A command run with another key than the database's would seal secrets no node can open.
-    await checkMasterKey(storage, masterKey, {
-      keyFile: masterKeyPath(config),
-      database: describeStorage(config),
-    });
+    // It only compares: recording the check value is the hub's first start (decision 0021).
+    await checkMasterKey(
+      storage,
+      masterKey,
+      { keyFile: masterKeyPath(config), database: describeStorage(config) },
+      false,
+    );
   } catch (err) {
     await storage.close().catch(() => undefined);
     throw err;
