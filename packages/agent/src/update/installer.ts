@@ -340,6 +340,9 @@ export class Installer {
       if (healthy) {
         await this.persist({ ...r, state: 'committed', committedCounter: r.release!.counter });
         await this.applyCommit();
+      } else if (r.confirmDeadline !== undefined && this.now() >= r.confirmDeadline) {
+        // The check ran out of the time the persisted deadline left it (restarts used the rest).
+        await this.rollback(`${deadlineMissed(r.target, r.confirmDeadline)}: ${reason}`, code);
       } else {
         await this.rollback(reason, code);
       }
@@ -419,8 +422,7 @@ export class Installer {
         else if (this.now() >= r.confirmDeadline)
           // The agent restarted (crashed, was killed) on the new slot until the deadline passed.
           await this.rollback(
-            `new slot ${r.target} was not confirmed healthy by its deadline ` +
-              `(${new Date(r.confirmDeadline).toISOString()}): the agent restarted before a verdict`,
+            `${deadlineMissed(r.target, r.confirmDeadline)}: the agent restarted before a verdict`,
             'health_check_failed',
           );
         break;
@@ -614,4 +616,9 @@ export class Installer {
     this.chain = run.catch(() => undefined);
     return run;
   }
+}
+
+/** Why a new slot is rolled back once its persisted confirmation deadline passed. */
+function deadlineMissed(target: string, deadline: number): string {
+  return `new slot ${target} was not confirmed healthy by its deadline (${new Date(deadline).toISOString()})`;
 }
