@@ -3,9 +3,9 @@
  * the A/B slots of the configured `update.mode` (boot/setup.ts) and says what is missing. Exit 0
  * when updates will work, 1 when something is missing, 2 on a usage or configuration error.
  */
-import { parseArgs } from 'node:util';
 import { setupSlots, type FactoryImage } from '../boot/setup.js';
 import { AgentConfigError, loadAgentConfig } from '../config.js';
+import { configCommandArgs } from './command-args.js';
 
 const USAGE = `usage: bulwark agent setup --config FILE [--image FILE --version V [--counter N]]
   prepares the A/B slots of update.mode and checks what updates need
@@ -13,38 +13,18 @@ const USAGE = `usage: bulwark agent setup --config FILE [--image FILE --version 
 `;
 
 export async function agentSetupCommand(argv: string[]): Promise<number> {
-  let values: {
+  const values = configCommandArgs<{
     config?: string;
     image?: string;
     version?: string;
     counter?: string;
     help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        image: { type: 'string' },
-        version: { type: 'string' },
-        counter: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (values.config === undefined) {
-    process.stderr.write(`error: --config is required\n${USAGE}`);
-    return 2;
-  }
+  }>(
+    argv,
+    { image: { type: 'string' }, version: { type: 'string' }, counter: { type: 'string' } },
+    USAGE,
+  );
+  if (typeof values === 'number') return values;
   let factory: FactoryImage | undefined;
   if (values.image !== undefined || values.version !== undefined) {
     const counter = Number(values.counter ?? '0');

@@ -4,8 +4,8 @@
  * supervisor forks the agent worker and restarts it when its heartbeats stop or it crashes;
  * `--no-watchdog` runs the worker in this process (for a service manager with its own watchdog).
  */
-import { parseArgs } from 'node:util';
 import { AgentConfigError, loadAgentConfig } from '../config.js';
+import { configCommandArgs } from './command-args.js';
 
 const USAGE =
   'usage: bulwark agent --config FILE [--no-watchdog]\n' +
@@ -14,31 +14,13 @@ const USAGE =
 export async function agentCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'setup')
     return (await import('./agent-setup.js')).agentSetupCommand(argv.slice(1));
-  let values: { config?: string; worker?: boolean; 'no-watchdog'?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        worker: { type: 'boolean' },
-        'no-watchdog': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (values.config === undefined) {
-    process.stderr.write(`error: --config is required\n${USAGE}`);
-    return 2;
-  }
+  const values = configCommandArgs<{
+    config?: string;
+    worker?: boolean;
+    'no-watchdog'?: boolean;
+    help?: boolean;
+  }>(argv, { worker: { type: 'boolean' }, 'no-watchdog': { type: 'boolean' } }, USAGE);
+  if (typeof values === 'number') return values;
   let config;
   try {
     config = await loadAgentConfig(values.config);
