@@ -4,7 +4,7 @@
 // Usage: node scripts/run-tests.mjs [filter-substring ...]
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -27,9 +27,53 @@ if (selected.length === 0) {
   console.error('no test files found: run `tsc -b` first');
   process.exit(1);
 }
-// Two cores: run files two at a time; each file's own tests run in order.
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...selected], {
-  stdio: 'inherit',
+// Two cores: run files two at a time; each file's own tests run in order. The TAP stream passes
+// through unchanged; at the end every failed or cancelled test is listed again with its path and
+// reason, because a CI log keeps only its tail.
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...selected], {
+  stdio: ['inherit', 'pipe', 'inherit'],
   cwd: root,
 });
-process.exit(r.status ?? 1);
+const failures = [];
+const names = []; // subtest name per indentation level
+let open = null; // the failure whose YAML block is being read
+let pending = '';
+const onLine = (line) => {
+  const sub = /^( *)# Subtest: (.*)$/.exec(line);
+  if (sub) {
+    names[sub[1].length / 4] = sub[2];
+    names.length = sub[1].length / 4 + 1;
+    return;
+  }
+  const notOk = /^( *)not ok \d+ - (.*)$/.exec(line);
+  if (notOk) {
+    const depth = notOk[1].length / 4;
+    open = { path: [...names.slice(0, depth), notOk[2]].join(' › '), depth, detail: [] };
+    failures.push(open);
+    return;
+  }
+  if (open && /^\s*(ok|not ok) \d+/.test(line)) open = null;
+  if (open && /^\s*(failureType|error|code|location):/.test(line) && open.detail.length < 4)
+    open.detail.push(line.trim().slice(0, 300));
+};
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  const lines = (pending + chunk.toString('utf8')).split('\n');
+  pending = lines.pop() ?? '';
+  for (const line of lines) onLine(line);
+});
+child.on('close', (code, signal) => {
+  if (pending) onLine(pending);
+  // A parent suite fails when a child does: list only the deepest failures.
+  const leaves = failures.filter(
+    (f) => !failures.some((g) => g !== f && g.depth > f.depth && g.path.startsWith(f.path + ' › ')),
+  );
+  if (leaves.length > 0) {
+    console.log(`\n# ${leaves.length} test(s) failed or were cancelled:`);
+    for (const f of leaves) {
+      console.log(`#   ✗ ${f.path}`);
+      for (const d of f.detail) console.log(`#       ${d}`);
+    }
+  }
+  process.exit(code ?? (signal ? 1 : 0));
+});
