@@ -35,9 +35,15 @@ export interface HubChild {
   remove(): void;
 }
 
-/** Prepares a data dir with an owner and an API key; `extra` are more hub (and admin) flags. */
-export function hubChild(extra: string[] = []): HubChild {
-  const dir = mkdtempSync(join(tmpdir(), 'bulwark-child-'));
+/**
+ * Prepares a data dir with an owner and an API key; `extra` are more hub (and admin) flags.
+ * `existing` runs on a data dir (and database) that already hold them — a restored backup.
+ */
+export function hubChild(
+  extra: string[] = [],
+  existing?: { dir: string; apiKey: string },
+): HubChild {
+  const dir = existing?.dir ?? mkdtempSync(join(tmpdir(), 'bulwark-child-'));
   const env = { ...process.env, BULWARK_PASSWORD: 'a long and unguessable test passphrase' };
   const admin = (args: string[]) =>
     execFileSync(process.execPath, [BIN, 'admin', ...args, '--data-dir', dir, ...extra], {
@@ -47,8 +53,11 @@ export function hubChild(extra: string[] = []): HubChild {
     })
       .toString()
       .trim();
-  admin(['create-owner', '--email', 'owner@example.com']);
-  const apiKey = admin(['api-key', '--name', 'crash-test']);
+  let apiKey = existing?.apiKey ?? '';
+  if (existing === undefined) {
+    admin(['create-owner', '--email', 'owner@example.com']);
+    apiKey = admin(['api-key', '--name', 'crash-test']);
+  }
   let child: ChildProcess | undefined;
   const exited = (c: ChildProcess) =>
     c.exitCode !== null || c.signalCode !== null
