@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { open, readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateDeviceKeyAndCsr } from '@bulwark/sdk';
@@ -225,5 +225,63 @@ describe('firmware repository over HTTPS', () => {
     assert.equal((await api.firmware.download(a.id, 'bytes=999999-')).status, 416);
     await api.firmware.delete(a.id);
     assert.equal((await api.firmware.list()).items.length, 1);
+  });
+  it('never serves a stored image damaged on disk: a whole download is cut short, a range refused', async () => {
+    const api = t.client(token);
+    const image = randomBytes(200_000);
+    const a = await api.firmware.uploadImage(
+      (await api.firmware.create(releaseDoc(image, 'damaged.img'))).id,
+      image,
+    );
+    const file = join(t.dir, 'blobs', a.sha256.slice(0, 2), a.sha256);
+    const flip = async () => {
+      const fh = await open(file, 'r+');
+      const b = Buffer.alloc(1);
+      await fh.read(b, 0, 1, 150_000);
+      b[0] = b[0]! ^ 0xff;
+      await fh.write(b, 0, 1, 150_000);
+      await fh.close();
+    };
+    await flip();
+    const f = t.fetchWith(device);
+    const url = `${t.url}/api/v1/firmware/artifacts/${a.id}/image`;
+    // A whole download is hashed as it streams: the damaged bytes never complete a response.
+    const whole = await f(url);
+    const body = await whole.arrayBuffer().then(
+      (buf) => Buffer.from(buf),
+      () => undefined,
+    );
+    assert.ok(body === undefined || sha(body) !== sha(image), 'the damaged image was served whole');
+    assert.ok(body === undefined, 'the response must be cut short, not completed');
+    // Known corrupt now: a range (and a whole read) is refused before any byte.
+    for (const headers of [{ range: 'bytes=0-99' }, {}] as Record<string, string>[]) {
+      const res = await f(url, { headers });
+      assert.equal(res.status, 500);
+      assert.equal(((await res.json()) as { code: string }).code, 'firmware_image_corrupt');
+    }
+    const audit = await api.audit.list({ action: 'firmware.image_corrupt' });
+    assert.equal(audit.items.filter((e) => e.targetId === a.id).length, 1, 'audited once');
+
+    // Restored from a backup: served again once the minute's recheck comes round.
+    await flip();
+    t.clock.advance(61_000);
+    const again = await f(url, { headers: { range: 'bytes=149990-150009' } });
+    assert.equal(again.status, 206);
+    assert.deepEqual(Buffer.from(await again.arrayBuffer()), image.subarray(149_990, 150_010));
+  });
+
+  it('checks an image before serving its first range (one never served before, cut by one byte)', async () => {
+    const api = t.client(token);
+    const image = randomBytes(100_000);
+    const a = await api.firmware.uploadImage(
+      (await api.firmware.create(releaseDoc(image, 'tail.img'))).id,
+      image,
+    );
+    await truncate(join(t.dir, 'blobs', a.sha256.slice(0, 2), a.sha256), 99_999);
+    const res = await t.fetchWith(device)(`${t.url}/api/v1/firmware/artifacts/${a.id}/image`, {
+      headers: { range: 'bytes=0-99' },
+    });
+    assert.equal(res.status, 500);
+    assert.equal(((await res.json()) as { code: string }).code, 'firmware_image_corrupt');
   });
 });

@@ -196,6 +196,10 @@ export const ERRORS = {
     kind: 'invalid',
     title: 'The firmware image does not have the length its metadata gives',
   },
+  firmware_image_corrupt: {
+    kind: 'internal',
+    title: 'The stored firmware image no longer matches its SHA-256 and length',
+  },
   // firmware update jobs (decision 0008)
   firmware_artifact_not_ready: {
     kind: 'conflict',

@@ -10,6 +10,7 @@
 import { BulwarkError, type ErrorCode } from '@bulwark/protocol';
 import type { AuditService } from '../audit/audit-service.js';
 import type { BlobStore, ByteRange } from '../ports/blobs.js';
+import { BlobVerifier, type BlobExpect } from './blob-verifier.js';
 import type { Clock } from '../ports/clock.js';
 import type {
   FirmwareArtifactRecord,
@@ -70,7 +71,12 @@ export type ArtifactDownload =
     }
   | { artifact: FirmwareArtifactRecord; kind: 'unsatisfiable' };
 
+/** An image to serve, with the artifact it belongs to (for the audit entry of a corrupt one). */
+type ServedImage = BlobExpect & { orgId: string; artifactId: string };
+
 export class FirmwareRepoService {
+  readonly #images: BlobVerifier<ServedImage>;
+
   constructor(
     private readonly d: {
       store: FirmwareStore;
@@ -85,7 +91,26 @@ export class FirmwareRepoService {
        */
       usage?: ArtifactUsageStores;
     },
-  ) {}
+  ) {
+    this.#images = new BlobVerifier<ServedImage>(
+      d.blobs,
+      () => d.clock.now(),
+      (img, detail) =>
+        void d.audit
+          .record({
+            orgId: img.orgId,
+            actorType: 'system',
+            actorId: null,
+            action: 'firmware.image_corrupt',
+            targetType: 'firmware_artifact',
+            targetId: img.artifactId,
+            source: null,
+            result: 'failure',
+            detail: { sha256: img.sha256, detail },
+          })
+          .catch(() => undefined),
+    );
+  }
 
   async getRoot(p: Principal): Promise<FirmwareRootRecord> {
     if (p.kind !== 'device') requirePermission(p, 'devices:read');
@@ -289,7 +314,14 @@ export class FirmwareRepoService {
     const decision: RangeDecision = decideRange(rangeHeader, artifact.length);
     if (decision.kind === 'unsatisfiable') return { artifact, kind: 'unsatisfiable' };
     const range = decision.kind === 'range' ? decision.range : undefined;
-    const body = await this.d.blobs.get(artifact.blobKey, range);
+    const image = {
+      key: artifact.blobKey,
+      sha256: artifact.sha256,
+      length: artifact.length,
+      orgId: artifact.orgId,
+      artifactId: artifact.id,
+    };
+    const body = await this.#images.open(image, range);
     if (!body) throw new BulwarkError('internal_error', 'the stored image is missing');
     return range ? { artifact, kind: 'range', range, body } : { artifact, kind: 'full', body };
   }
