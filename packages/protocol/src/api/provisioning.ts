@@ -24,12 +24,28 @@ export const HardwareIdSchema = Type.String({
   description: 'Letters, digits, `.`, `_`, `-`; up to 64 characters (a MAC address: use dashes).',
 });
 
+// Said after the field's name when a row is refused (json-check's `errorMessage`); these schemas
+// are checked by the hub's import, not by the route's validator.
+const WORD = "letters, digits, '.', '_' and '-', starting with a letter or digit";
+const RowName = Type.String({
+  pattern: DeviceName.pattern,
+  errorMessage: `must be 1-128 ${WORD}`,
+});
+const RowType = Type.String({
+  pattern: DeviceType.pattern,
+  errorMessage: `must be 1-64 ${WORD}`,
+});
+const RowTags = Type.Array(
+  Type.String({ pattern: Tag.pattern, errorMessage: "must be 1-64 letters, digits or '._:=/-'" }),
+  { maxItems: 32, uniqueItems: true, errorMessage: 'must be a list of up to 32 distinct tags' },
+);
+
 /** One device of an import. `location` is a location's id or its (unique) name. */
 export const ImportDeviceRow = Type.Object(
   {
-    name: DeviceName,
-    type: DeviceType,
-    tags: Type.Optional(Tags),
+    name: RowName,
+    type: RowType,
+    tags: Type.Optional(RowTags),
     location: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     mode: Type.Optional(ModeSchema),
     firmwareType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
