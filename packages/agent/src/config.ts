@@ -49,6 +49,17 @@ export interface AgentConfig {
     tokenFile?: string;
     /** A factory credential: a directory written by `bulwark device create` (key.pem, cert.pem, ca.pem, device.json). */
     factoryIdentityDir?: string;
+    /**
+     * A provisioning claim token shared by a production batch (decision 0027): on first boot the
+     * device makes its key and exchanges the claim, its hardware id and a CSR for its identity.
+     */
+    claim?: string;
+    /** The claim token in a file (e.g. on a read-only factory partition). */
+    claimFile?: string;
+    /** This device's hardware id (serial number …), sent with a claim. */
+    hardwareId?: string;
+    /** A file holding the hardware id, e.g. /sys/class/dmi/id/product_serial or /etc/machine-id. */
+    hardwareIdFile?: string;
   };
   connection: {
     mode: ConnectionMode;
@@ -300,12 +311,33 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     connection.insecurePlaintextForTests ? ['mqtts:', 'mqtt:'] : ['mqtts:'],
   );
 
-  const e = object(top['enrollment'], 'enrollment', ['token', 'tokenFile', 'factoryIdentityDir']);
+  const e = object(top['enrollment'], 'enrollment', [
+    'token',
+    'tokenFile',
+    'factoryIdentityDir',
+    'claim',
+    'claimFile',
+    'hardwareId',
+    'hardwareIdFile',
+  ]);
   const token = optStr(e, 'token', 'enrollment.');
   const tokenFile = optStr(e, 'tokenFile', 'enrollment.');
   const factory = optStr(e, 'factoryIdentityDir', 'enrollment.');
-  if ([token, tokenFile, factory].filter((x) => x !== undefined).length > 1)
-    throw new AgentConfigError('enrollment takes one of token, tokenFile, factoryIdentityDir');
+  const claim = optStr(e, 'claim', 'enrollment.');
+  const claimFile = optStr(e, 'claimFile', 'enrollment.');
+  const hardwareId = optStr(e, 'hardwareId', 'enrollment.');
+  const hardwareIdFile = optStr(e, 'hardwareIdFile', 'enrollment.');
+  if ([token, tokenFile, factory, claim, claimFile].filter((x) => x !== undefined).length > 1)
+    throw new AgentConfigError(
+      'enrollment takes one of token, tokenFile, factoryIdentityDir, claim, claimFile',
+    );
+  const claiming = claim !== undefined || claimFile !== undefined;
+  if (claiming && (hardwareId === undefined) === (hardwareIdFile === undefined))
+    throw new AgentConfigError(
+      "a claim needs the device's hardware id: one of enrollment.hardwareId, enrollment.hardwareIdFile",
+    );
+  if (!claiming && (hardwareId !== undefined || hardwareIdFile !== undefined))
+    throw new AgentConfigError('enrollment.hardwareId goes with enrollment.claim or claimFile');
 
   const q = object(top['queue'], 'queue', ['maxMessages', 'maxBytes', 'overflow']);
   const d = object(top['device'], 'device', [
@@ -339,6 +371,10 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
       ...(token !== undefined ? { token } : {}),
       ...(tokenFile !== undefined ? { tokenFile: path(tokenFile) } : {}),
       ...(factory !== undefined ? { factoryIdentityDir: path(factory) } : {}),
+      ...(claim !== undefined ? { claim } : {}),
+      ...(claimFile !== undefined ? { claimFile: path(claimFile) } : {}),
+      ...(hardwareId !== undefined ? { hardwareId } : {}),
+      ...(hardwareIdFile !== undefined ? { hardwareIdFile: path(hardwareIdFile) } : {}),
     },
     connection,
     queue: {

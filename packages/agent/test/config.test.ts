@@ -24,6 +24,29 @@ describe('agent configuration', () => {
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.connection));
   });
 
+  it('takes a provisioning claim with the hardware id, from values or files', () => {
+    const c = parseAgentConfig(
+      { ...base, enrollment: { claimFile: 'claim', hardwareIdFile: '/etc/machine-id' } },
+      '/etc/bulwark',
+    );
+    assert.equal(c.enrollment.claimFile, '/etc/bulwark/claim');
+    assert.equal(c.enrollment.hardwareIdFile, '/etc/machine-id');
+    const d = parseAgentConfig({ ...base, enrollment: { claim: 'bwc_x', hardwareId: 'SN-1' } });
+    assert.equal(d.enrollment.claim, 'bwc_x');
+    assert.throws(
+      () => parseAgentConfig({ ...base, enrollment: { claim: 'bwc_x' } }),
+      /a claim needs the device's hardware id/,
+    );
+    assert.throws(
+      () => parseAgentConfig({ ...base, enrollment: { claim: 'c', token: 't', hardwareId: 'h' } }),
+      /enrollment takes one of/,
+    );
+    assert.throws(
+      () => parseAgentConfig({ ...base, enrollment: { token: 't', hardwareId: 'h' } }),
+      /hardwareId goes with enrollment.claim/,
+    );
+  });
+
   it('refuses unknown keys, naming them and the known ones', () => {
     assert.throws(
       () => parseAgentConfig({ ...base, hubURL: 'x' }),

@@ -56,3 +56,6 @@ export * from './edge/certificate-cache.js';
 export * from './edge/session-ticket-keys.js';
 export * from './audit/audit-chain.js';
 export * from './device-plane/index.js';
+export * from './provisioning/claim-service.js';
+export * from './provisioning/device-import.js';
+export { globMatch, hardwareAllowed } from './provisioning/hardware-match.js';

@@ -14,6 +14,9 @@ import {
   FirmwarePolicyService,
   DEFAULT_IDENTITY_CONFIG,
   DEFAULT_PKI_CONFIG,
+  DEFAULT_PROVISIONING_CONFIG,
+  ClaimService,
+  DeviceImportService,
   DEFAULT_TICKET_CONFIG,
   DeviceService,
   DEFAULT_FIRMWARE_REPO_CONFIG,
@@ -219,5 +222,21 @@ export function createServices(
       usage: storage,
     }),
     messaging: channels,
+    // Fleet provisioning (decision 0027): bulk registration and claims.
+    claims: new ClaimService({
+      storage,
+      clock,
+      devices,
+      locations,
+      pki,
+      messaging: channels,
+      config: DEFAULT_PROVISIONING_CONFIG,
+    }),
+    deviceImport: new DeviceImportService({
+      storage,
+      clock,
+      locations,
+      tokenTtlSeconds: DEFAULT_PKI_CONFIG.enrollmentTokenTtlSeconds,
+    }),
   };
 }

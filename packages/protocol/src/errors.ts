@@ -98,6 +98,30 @@ export const ERRORS = {
   senml_invalid: { kind: 'invalid', title: 'The SenML payload is not valid' },
   payload_too_large: { kind: 'too_large', title: 'The message payload is larger than allowed' },
   quota_exceeded: { kind: 'rate_limited', title: 'A rate or quota limit was reached' },
+  // fleet provisioning (decision 0027)
+  import_invalid: {
+    kind: 'invalid',
+    title: 'Rows of the import are invalid; nothing was written (see rows)',
+  },
+  claim_invalid: { kind: 'unauthenticated', title: 'The claim token is not valid' },
+  claim_revoked: { kind: 'unauthenticated', title: 'The claim has been revoked' },
+  claim_expired: { kind: 'unauthenticated', title: 'The claim has expired' },
+  claim_exhausted: {
+    kind: 'forbidden',
+    title: 'The claim has provisioned as many devices as it allows',
+  },
+  claim_type_mismatch: {
+    kind: 'forbidden',
+    title: "The device's type is not the type of the claim's template",
+  },
+  hardware_id_not_allowed: {
+    kind: 'forbidden',
+    title: "The hardware id is not in the claim's allowlist or pattern",
+  },
+  hardware_id_claimed: {
+    kind: 'conflict',
+    title: 'This hardware id has already been provisioned with another key',
+  },
   // PKI and enrollment
   enrollment_token_invalid: { kind: 'unauthenticated', title: 'The enrollment token is not valid' },
   enrollment_token_expired: { kind: 'unauthenticated', title: 'The enrollment token has expired' },

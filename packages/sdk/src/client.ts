@@ -11,6 +11,7 @@ import { apiKeysApi, orgsApi, usersApi } from './resources/identity.js';
 import { locationsApi } from './resources/locations.js';
 import { alertsApi, commandsApi, deviceStatusApi, twinsApi } from './resources/management.js';
 import { pkiApi } from './resources/pki.js';
+import { provisioningApi } from './resources/provisioning.js';
 import { ticketsApi } from './resources/tickets.js';
 import { updatesApi } from './resources/updates.js';
 
@@ -43,6 +44,8 @@ export interface BulwarkClient {
   readonly rollouts: ReturnType<typeof rolloutsApi>;
   /** Firmware update jobs: deploy an artifact to a device, follow it, cancel it. */
   readonly updates: ReturnType<typeof updatesApi>;
+  /** Bulk registration and provisioning claims (decision 0027). */
+  readonly provisioning: ReturnType<typeof provisioningApi>;
   /** Who the caller is, in which organization, with which permissions. */
   me(): Promise<OperationOutput<'getMe'>>;
   /** Device enrollment: a one-time token and a CSR in, a certificate and its chain out. */
@@ -71,6 +74,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     firmware: { ...firmwareApi(call), policies: firmwarePoliciesApi(call) },
     rollouts: rolloutsApi(call),
     updates: updatesApi(call),
+    provisioning: provisioningApi(call),
     me: () => call('getMe'),
     enroll: (body) => call('enroll', { body }),
   };

@@ -17,6 +17,7 @@ import { createMessageStore } from './message-store.js';
 import { createMqttStateStore } from './mqtt-state-store.js';
 import { migrate } from './migrations.js';
 import { createOrganizationStore } from './organization-store.js';
+import { createPostgresProvisioningStore } from './provisioning-store.js';
 import { createPkiStore } from './pki-store.js';
 import { createSessionStore } from './session-store.js';
 import { createSystemStore } from './system-store.js';
@@ -111,6 +112,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       ...createPostgresRolloutStores(pool),
       durability,
       mqttState: createMqttStateStore(pool),
+      provisioning: createPostgresProvisioningStore(pool),
       schemaVersion,
       async ping() {
         try {

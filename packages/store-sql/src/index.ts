@@ -102,3 +102,17 @@ export {
   type MqttSessionRow,
   type MqttQueueRow,
 } from './mqtt-state-rows.js';
+export {
+  provisioningSchema,
+  toClaim,
+  CLAIM_COLUMNS,
+  claimValues,
+  toHardware,
+  HARDWARE_COLUMNS,
+  hardwareValues,
+  DEVICE_INSERT_COLUMNS,
+  deviceValues,
+  TOKEN_INSERT_COLUMNS,
+  type ClaimRow,
+  type HardwareRow,
+} from './provisioning-rows.js';

@@ -19,6 +19,7 @@ import { createMqttStateStore } from './mqtt-state-store.js';
 import { migrate } from './migrations.js';
 import { createOrganizationStore } from './organization-store.js';
 import { createPkiStore } from './pki-store.js';
+import { createProvisioningStore } from './provisioning-store.js';
 import { createSessionStore } from './session-store.js';
 import { createSystemStore } from './system-store.js';
 import { createTicketStore } from './ticket-store.js';
@@ -95,6 +96,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       ...createSqliteRolloutStores(db),
       durability,
       mqttState: createMqttStateStore(db),
+      provisioning: createProvisioningStore(db),
       schemaVersion,
       async ping() {
         try {

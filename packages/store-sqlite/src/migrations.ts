@@ -3,6 +3,7 @@ import {
   lineageAndKeyedAuditSchema,
   managementSchema,
   mqttStateSchema,
+  provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
   updateJobSchema,
@@ -386,6 +387,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'mqtt-state',
     // Issue 12 (decision 0020): retained messages and persistent MQTT sessions survive a restart.
     up: mqttStateSchema({ int: 'INTEGER', blob: 'BLOB' }),
+  },
+  {
+    version: 13,
+    name: 'provisioning',
+    // Issue 13 (decision 0027): provisioning claims and the hardware ids they provisioned.
+    up: provisioningSchema({ int: 'INTEGER', idText: 'TEXT' }),
   },
 ];
 

@@ -12,6 +12,9 @@ const USAGE = `usage: bulwark simulate --devices N [options]
   --api-key KEY         API key with devices:manage (default $BULWARK_API_KEY)
   --ca FILE             CA bundle of the hub (default $BULWARK_CA)
   --mqtt URL            mqtts://host:port (default: the hub's host, port 8883)
+  --claim-file FILE     a provisioning claim token (decision 0027): no API key needed; the
+                        devices share it and each claims its own identity, hardware ids
+                        P-hw-0001…, as a production batch would (--type must be the claim's)
   --prefix P            device names P-0001… (default sim)
   --type T              the devices' registered type (default simulated): rollouts and
                         auto-upgrade select devices by it, artifacts must list it
@@ -38,6 +41,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
         devices: { type: 'string' },
         hub: { type: 'string' },
         'api-key': { type: 'string' },
+        'claim-file': { type: 'string' },
         ca: { type: 'string' },
         mqtt: { type: 'string' },
         prefix: { type: 'string' },
@@ -70,7 +74,9 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   const apiKey = (v['api-key'] as string | undefined) ?? process.env['BULWARK_API_KEY'];
   const caFile = (v['ca'] as string | undefined) ?? process.env['BULWARK_CA'];
   if (!hub) return fail('--hub or BULWARK_HUB is required');
-  if (!apiKey) return fail('--api-key or BULWARK_API_KEY is required');
+  const claimFile = v['claim-file'] as string | undefined;
+  if (!apiKey && claimFile === undefined)
+    return fail('--api-key or BULWARK_API_KEY is required (or --claim-file)');
   if (!caFile) return fail('--ca or BULWARK_CA is required');
   let hubUrl: URL;
   try {
@@ -94,13 +100,15 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   if (firmwareVersion.trim() === '' || firmwareVersion.length > 64)
     return fail('--firmware-version must be 1 to 64 characters');
   const ca = await readFile(caFile, 'utf8');
+  // The claim token is a secret: read from a file, never taken on the command line.
+  const claim = claimFile === undefined ? undefined : (await readFile(claimFile, 'utf8')).trim();
   const { Simulator } = await import('../sim/simulator.js');
   const log = (msg: string) => process.stderr.write(`simulate: ${msg}\n`);
   const sim = new Simulator({
     hubUrl: hub,
     mqttUrl,
     ca,
-    apiKey,
+    ...(claim !== undefined ? { claim } : apiKey ? { apiKey } : {}),
     devices,
     deviceType,
     firmwareVersion,

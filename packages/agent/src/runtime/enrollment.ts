@@ -102,6 +102,11 @@ export class Enrollment {
           token,
           csr,
         }),
+      claim: (body) =>
+        createClient({
+          baseUrl: config.hubUrl,
+          fetch: httpsFetch({ ca: trust() }),
+        }).provisioning.claim(body),
       renew: (csr, cur) =>
         createClient({
           baseUrl: config.hubUrl,
@@ -114,6 +119,7 @@ export class Enrollment {
     const e = this.deps.config.enrollment;
     if (e.factoryIdentityDir !== undefined) return { factoryIdentityDir: e.factoryIdentityDir };
     if (e.token !== undefined) return { token: e.token };
+    if (e.claim !== undefined || e.claimFile !== undefined) return this.claimCredential();
     if (e.tokenFile !== undefined) {
       try {
         const token = (await readFile(e.tokenFile, 'utf8')).trim();
@@ -123,6 +129,25 @@ export class Enrollment {
       }
     }
     return undefined;
+  }
+
+  /** The claim, the hardware id and the device's type, read (from files: at every attempt). */
+  private async claimCredential(): Promise<Credential | undefined> {
+    const e = this.deps.config.enrollment;
+    const read = async (file: string | undefined) => {
+      if (file === undefined) return undefined;
+      try {
+        const v = (await readFile(file, 'utf8')).trim();
+        return v === '' ? undefined : v;
+      } catch {
+        return undefined;
+      }
+    };
+    const claim = e.claim ?? (await read(e.claimFile));
+    const hardwareId = e.hardwareId ?? (await read(e.hardwareIdFile));
+    if (claim === undefined || hardwareId === undefined) return undefined;
+    // The device says what it is: a claim for another type is refused by the hub.
+    return { claim, hardwareId, type: this.deps.config.device.type };
   }
 
   /** Tries to enroll until it works or the agent stops, backing off between attempts. */

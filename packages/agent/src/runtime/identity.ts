@@ -31,12 +31,22 @@ export interface IdentityMaterial {
 /** How the agent obtains certificates (the SDK against the hub, in production). */
 export interface CertificateAuthority {
   enroll(token: string, csrPem: string): Promise<IssuedCertificateView>;
+  /** Claim-based provisioning (decision 0027): claim token + hardware id + CSR → identity. */
+  claim?(req: {
+    token: string;
+    hardwareId: string;
+    csr: string;
+    type?: string;
+  }): Promise<IssuedCertificateView>;
   /** Renewal authenticated by the current identity (mutual TLS). */
   renew(csrPem: string, current: IdentityMaterial): Promise<IssuedCertificateView>;
 }
 
 /** How a device without an identity gets its first one. */
-export type Credential = { token: string } | { factoryIdentityDir: string };
+export type Credential =
+  | { token: string }
+  | { factoryIdentityDir: string }
+  | { claim: string; hardwareId: string; type?: string };
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -175,7 +185,19 @@ export class IdentityStore {
     if ('factoryIdentityDir' in credential)
       return this.importFactory(credential.factoryIdentityDir);
     const g = 1;
+    // A retried claim reuses the key and CSR of the first attempt, so a claim whose answer was
+    // lost is answered with the same device (the hub matches the hardware id and the key).
     const { csrPem } = await this.keyAndCsr(g, 'bulwark-device');
+    if ('claim' in credential) {
+      if (ca.claim === undefined) throw new Error('this certificate authority cannot claim');
+      const issued = await ca.claim({
+        token: credential.claim,
+        hardwareId: credential.hardwareId,
+        csr: csrPem,
+        ...(credential.type === undefined ? {} : { type: credential.type }),
+      });
+      return this.store(g, issued);
+    }
     const issued = await ca.enroll(credential.token, csrPem);
     return this.store(g, issued);
   }

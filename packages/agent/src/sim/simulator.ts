@@ -22,7 +22,14 @@ export interface SimulatorOptions {
   mqttUrl: string;
   /** PEM the hub's certificates chain to. */
   ca: string;
-  apiKey: string;
+  /** An API key with devices:manage: the simulator registers each device (not with `claim`). */
+  apiKey?: string;
+  /**
+   * A provisioning claim token (decision 0027): the devices share it and each claims its own
+   * identity on first boot with hardware id `{prefix}-hw-0001`…, as a production batch would.
+   * Nothing is registered through the API; names, channels and tags come from the claim.
+   */
+  claim?: string;
   devices: number;
   /** Device names are `{prefix}-0001`…; default `sim`. */
   prefix?: string;
@@ -77,9 +84,11 @@ export class Simulator {
   private telemetryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SimulatorOptions) {
+    if ((o.apiKey === undefined) === (o.claim === undefined))
+      throw new Error('a simulated fleet needs either an API key or a claim token');
     this.api = createClient({
       baseUrl: o.hubUrl,
-      token: o.apiKey,
+      ...(o.apiKey === undefined ? {} : { token: o.apiKey }),
       fetch: httpsFetch({ ca: o.ca }),
     });
   }
@@ -88,13 +97,18 @@ export class Simulator {
     return `${this.o.prefix ?? 'sim'}-${String(i + 1).padStart(4, '0')}`;
   }
 
-  private config(deviceId: string, token: string): AgentConfig {
+  /** The hardware id of simulated device i (claim mode). */
+  private hardwareId(i: number): string {
+    return `${this.o.prefix ?? 'sim'}-hw-${String(i + 1).padStart(4, '0')}`;
+  }
+
+  private config(deviceId: string, enrollment: AgentConfig['enrollment']): AgentConfig {
     return parseAgentConfig({
       hubUrl: this.o.hubUrl,
       mqttUrl: this.o.mqttUrl,
       caFile: 'hub-ca.pem', // not read: the CA is passed in memory
       stateDir: `/simulated/${deviceId}`,
-      enrollment: { token },
+      enrollment,
       device: {
         type: this.o.deviceType ?? 'simulated',
         firmwareVersion: this.o.firmwareVersion ?? '1.0.0',
@@ -115,9 +129,8 @@ export class Simulator {
     return new Agent({ config, files, system, slots, hubCa: this.o.ca });
   }
 
-  /** Registers the devices and starts their agents (enrollment and connection run on their own). */
-  async start(): Promise<void> {
-    const n = this.o.concurrency ?? 16;
+  /** Registers each device through the API and makes its one-time enrollment token. */
+  private async register(n: number) {
     const t0 = Date.now();
     const provisioned = await pool(
       Array.from({ length: this.o.devices }, (_, i) => i),
@@ -141,14 +154,30 @@ export class Simulator {
             body: { clientType: 'device', clientId: device.id, publish: true, subscribe: false },
           });
         const { token } = await this.api.devices.createEnrollmentToken(device.id, {});
-        return { name, deviceId: device.id, token };
+        return { name, deviceId: device.id, enrollment: { token } };
       },
     );
     this.o.log?.(`registered ${provisioned.length} devices in ${Date.now() - t0} ms`);
+    return provisioned;
+  }
+
+  /** Registers the devices (or lets them claim) and starts their agents. */
+  async start(): Promise<void> {
+    const n = this.o.concurrency ?? 16;
+    const claim = this.o.claim;
+    // With a claim, a device's id is known only once it has claimed (`deviceId` is set then).
+    const provisioned: { name: string; deviceId: string; enrollment: AgentConfig['enrollment'] }[] =
+      claim === undefined
+        ? await this.register(n)
+        : Array.from({ length: this.o.devices }, (_, i) => ({
+            name: this.hardwareId(i),
+            deviceId: '',
+            enrollment: { claim, hardwareId: this.hardwareId(i) },
+          }));
     await pool(provisioned, n, async (p) => {
       const files = new MemoryFiles();
       const system = new SyntheticSystem(() => Math.random() * 10 - 5);
-      const config = this.config(p.deviceId, p.token);
+      const config = this.config(p.deviceId || p.name, p.enrollment);
       const slots = await MemorySlots.provisioned(FACTORY_IMAGE, {
         version: config.device.firmwareVersion,
         counter: 0,
@@ -183,6 +212,7 @@ export class Simulator {
           d.agent.on('enrolled', done);
           d.agent.on('enrollment-failed', done);
         });
+      if (d.deviceId === '' && d.agent.identity) d.deviceId = d.agent.identity.deviceId;
     });
     if (this.o.telemetry) {
       const { channelId, intervalMs } = this.o.telemetry;

@@ -6,6 +6,8 @@ import { deviceCommands } from './device.js';
 import { commandCommands } from './device-command.js';
 import { deviceEnrollCommands } from './device-enroll.js';
 import { deviceKeyCommands } from './device-keys.js';
+import { deviceImportCommands } from './device-import.js';
+import { provisioningCommands } from './provisioning.js';
 import { firmwareCommands } from './firmware.js';
 import { firmwareRepoCommands } from './firmware-repo.js';
 import { rolloutCommands } from './rollout.js';
@@ -23,6 +25,8 @@ import { userCommands } from './user.js';
 /** Every remote command, in the order `bulwark help` lists them. */
 export const COMMANDS: readonly Command[] = [
   ...deviceEnrollCommands,
+  ...deviceImportCommands,
+  ...provisioningCommands,
   ...deviceCommands,
   ...deviceKeyCommands,
   ...twinCommands,

@@ -3,6 +3,7 @@ import { BulwarkError } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
 import type {
   CertificateAuthority,
+  CsrInfo,
   KeyedCertificate,
   VerifiedClientCertificate,
 } from '../ports/pki.js';
@@ -179,6 +180,25 @@ export class PkiService extends EventEmitter<PkiEvents> {
         ? await this.d.devices.setState(device.orgId, device.id, 'active')
         : device;
     return this.#enrollment(active, cert);
+  }
+
+  /**
+   * A certificate for a device that provisioning is about to store together with the device
+   * (decision 0027): the same checks as enrollment, nothing written.
+   */
+  certify(device: Device, csrPem: string): Promise<CertificateRecord> {
+    return this.#issue(device, csrPem, this.d.clock.now());
+  }
+
+  /** The adapter's checks of a CSR, and its key's fingerprint. */
+  inspectCsr(csrPem: string): Promise<CsrInfo> {
+    return this.d.ca.inspectCsr(csrPem);
+  }
+
+  /** The answer for a certificate that provisioning stored, announced as issued when `fresh`. */
+  provisioned(device: Device, cert: CertificateRecord, fresh: boolean): Promise<Enrollment> {
+    if (fresh) this.emit('certificate-issued', cert, null);
+    return this.#enrollment(device, cert);
   }
 
   async #issue(device: Device, csrPem: string, now: number): Promise<CertificateRecord> {

@@ -14,3 +14,4 @@ export type * from './updates.js';
 export type * from './rollouts.js';
 export type * from './events.js';
 export type * from './mqtt-state.js';
+export type * from './provisioning.js';

@@ -192,7 +192,8 @@ export interface EnrollmentToken {
   usedAt: number | null;
 }
 
-export type ActorType = 'user' | 'api_key' | 'device' | 'local' | 'system' | 'anonymous';
+/** `claim`: the holder of a provisioning claim token (decision 0027). */
+export type ActorType = 'user' | 'api_key' | 'device' | 'local' | 'system' | 'anonymous' | 'claim';
 
 /** An audit event before the store gives it a place in the chain. */
 export interface AuditDraft {

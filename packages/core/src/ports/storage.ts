@@ -33,6 +33,7 @@ import type {
 import type { ChannelStore, MessageStore } from './messaging.js';
 import type { TicketStore } from './tickets.js';
 import type { MqttStateStore } from './mqtt-state.js';
+import type { ProvisioningStore } from './provisioning.js';
 import type { FirmwareStore } from './firmware.js';
 import type { FirmwarePolicyStore, RolloutStore } from './rollouts.js';
 import type { UpdateJobStore } from './updates.js';
@@ -280,6 +281,8 @@ export interface Storage {
   readonly durability: Durability;
   /** The MQTT engine's retained messages and persistent sessions (decision 0020). */
   readonly mqttState: MqttStateStore;
+  /** Provisioning claims, provisioned hardware ids and bulk imports (decision 0027). */
+  readonly provisioning: ProvisioningStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

@@ -13,6 +13,7 @@ import * as F from './firmware.js';
 import * as G from './management.js';
 import * as I from './identity.js';
 import * as P from './pki.js';
+import * as V from './provisioning.js';
 import * as R from './rollouts.js';
 import * as T from './tickets.js';
 import * as U from './updates.js';
@@ -47,6 +48,8 @@ export interface RouteDef {
   readonly streamBody?: true;
   /** The handler answers with its own status, headers and streamed body (`StreamedResponse`). */
   readonly streamResponse?: true;
+  /** This route's largest request body, when it differs from the server's default. */
+  readonly bodyLimit?: number;
 }
 
 /** The answer of a `streamResponse` route. */
@@ -576,6 +579,75 @@ export const ROUTES = {
     body: G.BulkSendCommandRequest,
     status: 201,
     response: G.BulkCommandResultSchema,
+  }),
+  // fleet provisioning (decision 0027)
+  importDevices: route({
+    method: 'POST',
+    path: '/devices/import',
+    summary:
+      'Register up to 1,000 devices with their enrollment tokens in one transaction; every row is checked first and one bad row writes nothing',
+    tag: 'provisioning',
+    auth: 'principal',
+    permission: 'devices:manage',
+    body: V.ImportDevicesRequest,
+    bodyLimit: V.IMPORT_BODY_LIMIT,
+    status: 201,
+    response: V.ImportDevicesResponse,
+  }),
+  createProvisioningClaim: route({
+    method: 'POST',
+    path: '/provisioning/claims',
+    summary:
+      'A claim token for a production batch: devices exchange it on first boot for their own identity, under a template and limits',
+    tag: 'provisioning',
+    auth: 'principal',
+    permission: 'devices:manage',
+    body: V.CreateClaimRequest,
+    bodyLimit: 1024 * 1024,
+    status: 201,
+    response: V.CreatedClaimSchema,
+  }),
+  listProvisioningClaims: route({
+    method: 'GET',
+    path: '/provisioning/claims',
+    summary: "The organization's claims, newest first",
+    tag: 'provisioning',
+    auth: 'principal',
+    status: 200,
+    response: Type.Array(V.ClaimSchema),
+  }),
+  getProvisioningClaim: route({
+    method: 'GET',
+    path: '/provisioning/claims/:id',
+    summary: 'One claim',
+    tag: 'provisioning',
+    auth: 'principal',
+    params: C.IdParams,
+    status: 200,
+    response: V.ClaimSchema,
+  }),
+  revokeProvisioningClaim: route({
+    method: 'POST',
+    path: '/provisioning/claims/:id/revoke',
+    summary: 'Revoke a claim at once: no further device may claim with it',
+    tag: 'provisioning',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: C.Empty,
+    status: 200,
+    response: V.ClaimSchema,
+  }),
+  claimDevice: route({
+    method: 'POST',
+    path: '/provisioning/claim',
+    summary:
+      "A device's first boot: claim token + hardware id + CSR → a new device under the claim's template, and its certificate",
+    tag: 'provisioning',
+    auth: 'none',
+    body: V.ClaimDeviceRequest,
+    status: 201,
+    response: P.IssuedCertificateSchema,
   }),
   // device-facing PKI
   enroll: route({

@@ -15,6 +15,7 @@ import { messageSuite } from './messages.js';
 import { mqttStateSuite } from './mqtt-state.js';
 import { channelSuite } from './messaging.js';
 import { pkiSuite } from './pki.js';
+import { provisioningSuite } from './provisioning.js';
 import { renewalSuite } from './renewal.js';
 import { systemSuite } from './system.js';
 import { ticketSuite } from './tickets.js';
@@ -68,5 +69,6 @@ export function storageContract(
     updateJobSuite(open);
     rolloutSuite(open);
     mqttStateSuite(open);
+    provisioningSuite(open);
   });
 }

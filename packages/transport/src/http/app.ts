@@ -23,6 +23,7 @@ import { firmwareHandlers } from './handlers/firmware.js';
 import { identityHandlers } from './handlers/identity.js';
 import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
+import { provisioningHandlers } from './handlers/provisioning.js';
 import { managementHandlers } from './handlers/management.js';
 import { ticketHandlers } from './handlers/tickets.js';
 import { rolloutHandlers } from './handlers/rollouts.js';
@@ -116,6 +117,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...managementHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
+    ...provisioningHandlers(s),
   };
   const checkResponse = responseValidators();
 
@@ -205,6 +207,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
       method: r.method,
       url: PREFIX + r.path,
       config: { op },
+      ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
       schema: {
         ...(r.params ? { params: r.params } : {}),
         ...(r.query ? { querystring: r.query } : {}),

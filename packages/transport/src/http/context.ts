@@ -21,6 +21,8 @@ import type {
   UpdateJobService,
   RolloutService,
   FirmwarePolicyService,
+  ClaimService,
+  DeviceImportService,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -48,6 +50,10 @@ export interface HttpServices {
   /** Rollouts and the auto-upgrade policy (decision 0011). */
   rollouts: RolloutService;
   firmwarePolicies: FirmwarePolicyService;
+  /** Claim-based provisioning (decision 0027). */
+  claims: ClaimService;
+  /** Bulk registration of devices with their enrollment tokens (decision 0027). */
+  deviceImport: DeviceImportService;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */
@@ -59,7 +65,7 @@ export interface HandlerContext {
   /** Filled by handlers where the route params don't say it (e.g. the id of a created device). */
   audit: {
     orgId?: string;
-    actorType?: 'user' | 'device' | 'anonymous';
+    actorType?: 'user' | 'device' | 'anonymous' | 'claim';
     actorId?: string;
     targetId?: string;
     detail?: Record<string, unknown>;
