@@ -12,11 +12,13 @@ import { CliError, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
 import { cliVersion } from './version.js';
 
-const LOCAL_HELP = `local commands (run by the hub package on a data dir; --help on each):
-  bulwark hub --data-dir DIR [--http-port N] …      run a hub
-  bulwark admin create-owner --data-dir DIR …      create the first owner
-  bulwark admin api-key --data-dir DIR …           create an API key without the API
-  bulwark audit verify --data-dir DIR              verify the audit hash chain
+const LOCAL_HELP = `local commands (run by the hub package on its database; --help on each):
+  bulwark hub [--config FILE] [--data-dir DIR] …   run a hub
+  bulwark admin create-owner [--config FILE] …      create the first owner
+  bulwark admin api-key [--config FILE] …           create an API key without the API
+  bulwark admin reset-password [--config FILE] …    set a user's password
+  bulwark audit verify [--config FILE]              verify the audit hash chain
+  (--config FILE or BULWARK_CONFIG: the hub's config file, so they act on the hub's database)
 
 device commands (run by the agent package on this machine):
   bulwark agent --config FILE                      run the device agent

@@ -33,6 +33,7 @@ import { startCertificateRetirement } from './certificate-retirement.js';
 import { createServices, type HubServices } from './services.js';
 import { startSessionTickets, type SessionTickets } from './session-tickets.js';
 import { describeStorage, openStorage } from './storage.js';
+import { writeStorageMarker } from './storage-marker.js';
 import { VERSION } from './version.js';
 
 /** A running hub. */
@@ -232,6 +233,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     print(
       `Bulwark hub ${VERSION} listening on ${info.url} (storage: ${info.storage}, durability ${storage.durability})`,
     );
+    print(`  config file: ${config.config || 'none (flags and BULWARK_* variables only)'}`);
     if (setup) {
       print('');
       print('  No owner account yet. Create it with this one-time setup token');
@@ -245,11 +247,10 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       print(
         `          -d '{"token":"…","organization":"Acme","email":"you@example.com","name":"You","password":"…"}'`,
       );
-      print(
-        `  or, with access to the data dir:  npx bulwark admin create-owner --data-dir ${config.dataDir}`,
-      );
+      print(`  or, with access to the data dir:  npx bulwark ${adminHint(config)}`);
       print('');
     }
+    writeStorageMarker(config);
     writeRuntimeFile(config.dataDir, info);
     log.info(
       {
@@ -311,6 +312,18 @@ function publicOrigin(config: HubConfig, app: FastifyInstance | undefined): stri
   const port = (app?.server.address() as AddressInfo | null)?.port ?? config.httpPort;
   const name = config.publicNames[0] ?? loopbackOrBound(config.httpHost);
   return `https://${isIP(name) === 6 ? `[${name}]` : name}:${port}`;
+}
+
+/**
+ * How to run create-owner on this hub's database: with its config file, else its data dir and
+ * (never printed: it may hold a password) its database setting.
+ */
+function adminHint(config: HubConfig): string {
+  if (config.config) return `admin create-owner --config ${config.config} --email …`;
+  const hint = `admin create-owner --data-dir ${config.dataDir} --email …`;
+  return config.database === ''
+    ? hint
+    : `${hint}  (with the hub's --database / BULWARK_DATABASE${config.databaseSchema === 'public' ? '' : ' and --database-schema'})`;
 }
 
 /** The address a local client reaches the HTTPS server at (a wildcard bind means loopback). */
