@@ -21,6 +21,9 @@ export async function runHub(argv: string[]): Promise<number> {
   // files, anything a library adds) is owner-only by default, besides the explicit 0600 modes.
   process.umask(0o077);
   const hub = await startHub(config);
+  // SIGHUP (systemctl reload) re-reads the certificate files; the outcome is logged either way.
+  const reload = () => void hub.reloadTls();
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`${signal}: shutting down\n`);
@@ -29,6 +32,7 @@ export async function runHub(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  process.off('SIGHUP', reload);
   await hub.stop();
   return 0;
 }
