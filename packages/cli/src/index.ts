@@ -11,3 +11,6 @@ export {
 export { writeDeviceFiles, assertNoDeviceKey, type DeviceIdentity } from './device-files.js';
 export { UsageError, CliError } from './errors.js';
 export type { Io } from './io.js';
+export { COMMANDS } from './commands/index.js';
+export { LOCAL_COMMAND_PATHS, AGENT_COMMAND_PATHS } from './commands/local.js';
+export type { Command } from './command.js';

@@ -12,11 +12,13 @@ import { CliError, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
 import { cliVersion } from './version.js';
 
-const LOCAL_HELP = `local commands (run by the hub package on a data dir; --help on each):
-  bulwark hub --data-dir DIR [--http-port N] …      run a hub
-  bulwark admin create-owner --data-dir DIR …      create the first owner
-  bulwark admin api-key --data-dir DIR …           create an API key without the API
-  bulwark audit verify --data-dir DIR              verify the audit hash chain
+const LOCAL_HELP = `local commands (run by the hub package on its database; --help on each):
+  bulwark hub [--config FILE] [--data-dir DIR] …   run a hub
+  bulwark admin create-owner [--config FILE] …      create the first owner
+  bulwark admin api-key [--config FILE] …           create an API key without the API
+  bulwark admin reset-password [--config FILE] …    set a user's password
+  bulwark audit verify [--config FILE]              verify the audit hash chain
+  (--config FILE or BULWARK_CONFIG: the hub's config file, so they act on the hub's database)
 
 device commands (run by the agent package on this machine):
   bulwark agent --config FILE                      run the device agent
@@ -36,8 +38,26 @@ export function mainHelp(): string {
   return `usage: bulwark <command> [options]   (bulwark <command> --help for its options)\n\n${groupHelp(COMMANDS, [])}\n${LOCAL_HELP}\n${ENV_HELP}`;
 }
 
-// TLS failures undici reports by OpenSSL code: the hub's certificate is not trusted.
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
+/**
+ * What a TLS failure (undici reports OpenSSL's code) means for the user: a certificate that does
+ * not name the host asked for is not an untrusted CA, and neither is an expired one (issue 13).
+ */
+export function tlsHint(code: string): string | undefined {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return "the hub's certificate does not name the host in the URL: use a name or address the certificate has (the hub prints them at start), or add this one to the hub's --public-names (or give the hub a certificate that names it)";
+  if (code === 'CERT_HAS_EXPIRED')
+    return "the hub's certificate has expired (or this machine's clock is wrong)";
+  if (code === 'CERT_NOT_YET_VALID')
+    return "the hub's certificate is not valid yet: check this machine's clock";
+  if (
+    /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE/.test(
+      code,
+    )
+  )
+    return "the hub's certificate is not signed by a CA this command trusts: pass --ca FILE or set BULWARK_CA to the hub's CA bundle (DATA_DIR/ca.pem)";
+  if (/CERT|ERR_TLS|ERR_SSL/.test(code)) return `TLS failed (${code})`;
+  return undefined;
+}
 
 /** Prints an error the way every command does and returns its exit code. */
 export function reportError(err: unknown, io: Io): number {
@@ -52,9 +72,7 @@ export function reportError(err: unknown, io: Io): number {
       const code = err.extra.causeCode;
       const cause = typeof code === 'string' ? code : '';
       io.err(
-        TLS_CODES.test(cause)
-          ? "hint: the hub's certificate is not trusted: pass --ca FILE or set BULWARK_CA\n"
-          : 'hint: is the hub running at that address? (set --hub or BULWARK_HUB)\n',
+        `hint: ${tlsHint(cause) ?? 'is the hub running at that address? (set --hub or BULWARK_HUB)'}\n`,
       );
     }
     return 1;

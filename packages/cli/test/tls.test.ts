@@ -67,6 +67,22 @@ describe('TLS trust of the hub', { skip: !hasOpenssl && 'openssl is not installe
     );
     const bad = captureIo({ BULWARK_HUB: url }, dir);
     assert.equal(await main(['crl', '0192f5a4-8f3e-7c2a-9b1d-2f4e6a8c0d1e'], bad.io), 1);
-    assert.match(bad.stderr, /\(unavailable\)\nhint: the hub's certificate is not trusted/);
+    assert.match(
+      bad.stderr,
+      /\(unavailable\)\nhint: the hub's certificate is not signed by a CA this command trusts: pass --ca FILE/,
+    );
+  });
+
+  test('a certificate that does not name the host gets its own hint, not "pass --ca"', async () => {
+    // The certificate names IP:127.0.0.1 only; `localhost` is the same server by another name.
+    const c = captureIo({ BULWARK_HUB: url.replace('127.0.0.1', 'localhost') }, dir);
+    assert.equal(
+      await main(['crl', '0192f5a4-8f3e-7c2a-9b1d-2f4e6a8c0d1e', '--ca', 'ca.pem'], c.io),
+      1,
+    );
+    assert.match(c.stderr, /ERR_TLS_CERT_ALTNAME_INVALID/);
+    assert.match(c.stderr, /hint: the hub's certificate does not name the host in the URL/);
+    assert.match(c.stderr, /--public-names/);
+    assert.doesNotMatch(c.stderr, /--ca/);
   });
 });

@@ -1,5 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +32,8 @@ import { startCertificateRetirement } from './certificate-retirement.js';
 import { createServices, type HubServices } from './services.js';
 import { startSessionTickets, type SessionTickets } from './session-tickets.js';
 import { describeStorage, openStorage } from './storage.js';
+import { loadServerTls, type ServerTls } from './server-tls.js';
+import { writeStorageMarker } from './storage-marker.js';
 import { VERSION } from './version.js';
 
 /** A running hub. */
@@ -45,6 +46,13 @@ export interface Hub {
   readonly rolloutRunner: RolloutRunner;
   /** The one-time setup token, when the hub has no user yet (printed once at start). */
   readonly setupToken: string | undefined;
+  /**
+   * Re-reads the certificate files (SIGHUP): new connections get the new certificate, open ones
+   * keep theirs; on any error the running certificate stays and the error is logged and returned.
+   */
+  reloadTls(): Promise<
+    { ok: true; source: string; notAfter: string } | { ok: false; error: string }
+  >;
   stop(): Promise<void>;
 }
 
@@ -130,9 +138,12 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       [],
       () => services.messaging.writer.stats.queued,
     );
+    // The server certificate, and the bundle devices and the CLI trust for it (decision 0025).
+    let served = await loadServerTls(config, services.pki);
+    services.pki.setServerIssuers(served.issuers);
     const caFile = join(config.dataDir, 'ca.pem');
-    writeFileSync(caFile, await services.pki.hubCaPem(), { mode: 0o600 });
-    const tls = await serverTls(config, services);
+    writePrivateFile(caFile, await services.pki.serverTrustPem());
+    const tls = { key: served.key, cert: served.cert };
     const clock = opts.clock ?? systemClock;
     // Shared, sealed, rotating session-ticket keys: devices resume TLS after a restart and on
     // any node (decision 0022).
@@ -232,6 +243,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     print(
       `Bulwark hub ${VERSION} listening on ${info.url} (storage: ${info.storage}, durability ${storage.durability})`,
     );
+    print(`  config file: ${config.config || 'none (flags and BULWARK_* variables only)'}`);
+    printTls(print, served);
     if (setup) {
       print('');
       print('  No owner account yet. Create it with this one-time setup token');
@@ -245,11 +258,10 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       print(
         `          -d '{"token":"…","organization":"Acme","email":"you@example.com","name":"You","password":"…"}'`,
       );
-      print(
-        `  or, with access to the data dir:  npx bulwark admin create-owner --data-dir ${config.dataDir}`,
-      );
+      print(`  or, with access to the data dir:  npx bulwark ${adminHint(config)}`);
       print('');
     }
+    writeStorageMarker(config);
     writeRuntimeFile(config.dataDir, info);
     log.info(
       {
@@ -268,6 +280,40 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       brokers,
       rolloutRunner,
       setupToken: setup?.token,
+      async reloadTls() {
+        try {
+          const next = await loadServerTls(config, services.pki);
+          const creds = { key: next.key, cert: next.cert };
+          started.brokers.setTlsCredentials(creds); // validates the pair before anything changes
+          (started.app.server as unknown as TlsServer).setSecureContext({
+            ...creds,
+            ...TLS_SERVER_POLICY,
+            sessionIdContext: 'bulwark-https',
+            sessionTimeout: started.tickets.sessionTimeoutSeconds,
+            ticketKeys: started.tickets.key,
+          });
+          services.pki.setServerIssuers(next.issuers);
+          writePrivateFile(caFile, await services.pki.serverTrustPem());
+          served = next;
+          log.info(
+            {
+              source: next.source,
+              names: next.names,
+              notAfter: next.notAfter,
+              unnamed: next.unnamed,
+            },
+            'TLS certificate reloaded: new connections use it',
+          );
+          return { ok: true as const, source: next.source, notAfter: next.notAfter };
+        } catch (err) {
+          const error = err instanceof Error ? err.message : String(err);
+          log.error(
+            { error, kept: served.source, notAfter: served.notAfter },
+            `TLS reload failed, still serving the previous certificate: ${error}`,
+          );
+          return { ok: false as const, error };
+        }
+      },
       async stop() {
         removeRuntimeFile(config.dataDir);
         clearInterval(sweeper);
@@ -313,24 +359,35 @@ function publicOrigin(config: HubConfig, app: FastifyInstance | undefined): stri
   return `https://${isIP(name) === 6 ? `[${name}]` : name}:${port}`;
 }
 
+/**
+ * How to run create-owner on this hub's database: with its config file, else its data dir and
+ * (never printed: it may hold a password) its database setting.
+ */
+function adminHint(config: HubConfig): string {
+  if (config.config) return `admin create-owner --config ${config.config} --email …`;
+  const hint = `admin create-owner --data-dir ${config.dataDir} --email …`;
+  return config.database === ''
+    ? hint
+    : `${hint}  (with the hub's --database / BULWARK_DATABASE${config.databaseSchema === 'public' ? '' : ' and --database-schema'})`;
+}
+
 /** The address a local client reaches the HTTPS server at (a wildcard bind means loopback). */
 function loopbackOrBound(host: string): string {
   return ['0.0.0.0', '::', '127.0.0.1'].includes(host) ? '127.0.0.1' : host;
 }
 
-async function serverTls(
-  config: HubConfig,
-  services: HubServices,
-): Promise<{ key: string; cert: string }> {
-  if (config.tlsCert || config.tlsKey) {
-    if (!config.tlsCert || !config.tlsKey) throw new Error('--tls-cert and --tls-key go together');
-    return { cert: readFileSync(config.tlsCert, 'utf8'), key: readFileSync(config.tlsKey, 'utf8') };
-  }
-  const names = ['localhost', hostname(), ...config.publicNames];
-  const issued = await services.pki.issueServerCertificate({
-    dnsNames: [...new Set(names.filter((n) => isIP(n) === 0))],
-    ipAddresses: [...new Set(['127.0.0.1', '::1', ...names.filter((n) => isIP(n) !== 0)])],
-  });
-  const hubCa = await services.pki.hubCaPem();
-  return { key: issued.keyPem, cert: issued.certPem + hubCa };
+/** Writes a file atomically (temp file + rename) with mode 0600: readers never see half of it. */
+function writePrivateFile(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/** The start banner's TLS lines: where the certificate is from, what it names, what it lacks. */
+function printTls(print: (line: string) => void, t: ServerTls): void {
+  print(`  TLS certificate from ${t.source} (until ${t.notAfter}), naming: ${t.names.join(', ')}`);
+  if (t.unnamed.length > 0)
+    print(
+      `  WARNING: the certificate does not name ${t.unnamed.join(', ')} (--public-names): clients using them fail with ERR_TLS_CERT_ALTNAME_INVALID`,
+    );
 }

@@ -35,6 +35,8 @@ export interface Brokers {
   devicePlane: DevicePlane;
   /** The MQTT sessions (TLS and WebSocket) as access changes drive them. */
   live: LiveSessions;
+  /** Serves another certificate on MQTT over TLS to new connections (a reload, decision 0025). */
+  setTlsCredentials(c: { key: string; cert: string }): void;
   stop(): Promise<void>;
 }
 
@@ -223,6 +225,7 @@ export async function startBrokers(d: {
     openPort: open ? (open.server.address() as { port: number }).port : null,
     devicePlane,
     live,
+    setTlsCredentials: (c) => mqttTls.setCredentials(c),
     async stop() {
       if (expirer !== null) clearInterval(expirer);
       devicePlane.stop();

@@ -216,15 +216,18 @@ export class IdentityStore {
       serial: string;
     };
     const cas = splitPems(caPem);
-    if (cas.length < 2) throw new Error(`${dir}/ca.pem must hold the CA chain and the hub CA`);
+    // `device create` writes the issuing CA, the root CA, then the hub's server trust bundle
+    // (one CA, or an outside CA's chain and the hub's own: decision 0025).
+    if (cas.length < 3)
+      throw new Error(`${dir}/ca.pem must hold the issuing CA, the root CA and the hub CA`);
     await this.files.write(keyName(1), enc.encode(keyPem), { secret: true });
     return this.store(1, {
       deviceId: info.deviceId,
       organizationId: info.organizationId,
       serial: info.serial,
       certificate: certPem,
-      chain: cas.slice(0, -1),
-      hubCa: cas[cas.length - 1]!,
+      chain: cas.slice(0, 2),
+      hubCa: cas.slice(2).join(''),
     });
   }
 

@@ -1,5 +1,22 @@
 import type { Io } from '../io.js';
 
+/** The local commands the hub package runs (each takes --help; the hub package's table is the truth). */
+export const LOCAL_COMMAND_PATHS: readonly (readonly string[])[] = [
+  ['hub'],
+  ['admin', 'create-owner'],
+  ['admin', 'api-key'],
+  ['admin', 'reset-password'],
+  ['audit', 'verify'],
+];
+
+/** The device commands the agent package runs. */
+export const AGENT_COMMAND_PATHS: readonly (readonly string[])[] = [
+  ['agent'],
+  ['agent', 'setup'],
+  ['simulate'],
+  ['discover'],
+];
+
 /** Whether argv is a local command that acts on a data dir and so runs in the hub package. */
 export function isLocalCommand(argv: readonly string[]): boolean {
   const [cmd, sub] = argv;

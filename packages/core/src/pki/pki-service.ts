@@ -102,9 +102,30 @@ export class PkiService extends EventEmitter<PkiEvents> {
     this.#cas = new OrgAuthorities(d);
   }
 
-  /** The hub's CA certificate (what clients trust for the hub's TLS server certificate). */
+  /** Certificates of an outside CA that signs the hub's server certificate (decision 0025). */
+  #serverIssuers = '';
+
+  /** The hub's own CA certificate (signs the server certificate the hub makes itself). */
   hubCaPem(): Promise<string> {
     return this.#cas.hubCaPem();
+  }
+
+  /**
+   * Sets the CA certificates (PEM, up to the root) of an outside CA that signs the hub's TLS
+   * server certificate (`--tls-cert`), or '' when the hub's own CA does; on every start and
+   * certificate reload. They are handed to devices and clients with the hub's own CA.
+   */
+  setServerIssuers(pem: string): void {
+    this.#serverIssuers = pem === '' || pem.endsWith('\n') ? pem : `${pem}\n`;
+  }
+
+  /**
+   * What a device or client must trust to reach the hub (decision 0025): whatever signs the
+   * server certificate (an outside CA's chain) and the hub's own CA, in one PEM bundle.
+   */
+  async serverTrustPem(): Promise<string> {
+    const own = await this.#cas.hubCaPem();
+    return this.#serverIssuers + (own.endsWith('\n') ? own : `${own}\n`);
   }
 
   /** Signs a payload as a compact JWS with the organization's issuing CA key (access tickets). */
@@ -124,9 +145,10 @@ export class PkiService extends EventEmitter<PkiEvents> {
     return this.#cas.issueServerCertificate(names);
   }
 
-  /** The organization's root and issuing CA and the hub CA, creating them on first use. */
-  caBundle(orgId: string): Promise<{ root: string; issuing: string; hub: string }> {
-    return this.#cas.caBundle(orgId);
+  /** The organization's root and issuing CA and the server trust bundle, creating the CAs on first use. */
+  async caBundle(orgId: string): Promise<{ root: string; issuing: string; hub: string }> {
+    const b = await this.#cas.caBundle(orgId);
+    return { ...b, hub: await this.serverTrustPem() };
   }
 
   /** The organization's CRL (PEM), regenerated when a revocation happened or it nears expiry. */

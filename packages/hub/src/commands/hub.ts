@@ -1,19 +1,29 @@
 import { configHelp, loadConfig } from '../config.js';
 import { startHub } from '../hub.js';
 
+/** `bulwark hub --help`. */
+export function hubUsage(): string {
+  return `usage: bulwark hub [--config FILE] [--data-dir DIR] [options]
+
+Runs the hub. Every setting is a flag, a BULWARK_* environment variable or a key of the JSON
+config file (--config FILE or BULWARK_CONFIG); flags win over variables, variables over the file.
+SIGHUP re-reads the certificate files (--tls-cert, --tls-key, --tls-ca) without dropping connections.
+
+Options (flag, environment variable, meaning):
+${configHelp()}
+`;
+}
+
 /** `bulwark hub`: runs the hub until SIGTERM or SIGINT, then shuts down cleanly. */
 export async function runHub(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(
-      `usage: bulwark hub --data-dir DIR [options]\n\nOptions (flag, environment variable, meaning):\n${configHelp()}\n`,
-    );
-    return 0;
-  }
   const config = loadConfig(argv, process.env);
   // This process writes only the hub's private files: whatever it creates (SQLite's temporary
   // files, anything a library adds) is owner-only by default, besides the explicit 0600 modes.
   process.umask(0o077);
   const hub = await startHub(config);
+  // SIGHUP (systemctl reload) re-reads the certificate files; the outcome is logged either way.
+  const reload = () => void hub.reloadTls();
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`${signal}: shutting down\n`);
@@ -22,6 +32,7 @@ export async function runHub(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  process.off('SIGHUP', reload);
   await hub.stop();
   return 0;
 }

@@ -7,6 +7,7 @@ import { checkMasterKey, loadMasterKey } from '../master-key.js';
 import { secureDataDir } from '../data-dir.js';
 import { createServices, type HubServices } from '../services.js';
 import { describeStorage, openStorage } from '../storage.js';
+import { checkStorageMarker, storageIdentity } from '../storage-marker.js';
 
 type Opt = { type: 'string' | 'boolean'; multiple?: boolean };
 
@@ -43,6 +44,11 @@ export async function openLocal(
   // A data dir may be prepared before the hub's first start (e.g. create-owner first): it is
   // made private (or refused) as the hub does. An operator reading another user's data dir
   // (root running `audit verify` on the service user's) changes nothing there.
+  // Refused before anything is made: the hub on this data dir runs on another database.
+  checkStorageMarker(config);
+  process.stderr.write(
+    `config file: ${config.config || 'none (flags and BULWARK_* only)'}; database: ${storageIdentity(config)}\n`,
+  );
   if (!existsSync(config.dataDir) || statSync(config.dataDir).uid === process.getuid?.())
     secureDataDir(config.dataDir, [masterKeyPath(config)]);
   const masterKey = loadMasterKey(masterKeyPath(config), true);

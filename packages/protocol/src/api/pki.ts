@@ -64,7 +64,12 @@ export const IssuedCertificateSchema = Type.Object(
     serial: Type.String(),
     certificate: Pem,
     chain: Type.Array(Pem, { description: 'Issuing CA, then root CA.' }),
-    hubCa: Pem,
+    hubCa: Type.String({
+      minLength: 1,
+      maxLength: 65536,
+      description:
+        "PEM bundle to trust for the hub's TLS server certificate: the CA chain that signs it (when the operator gave one) and the hub's own CA (decision 0025).",
+    }),
     notAfter: Timestamp,
   },
   { additionalProperties: false },
@@ -92,7 +97,17 @@ export const RevokeRequest = Type.Object(
 export const RevokeAllRequest = RevokeRequest;
 
 export const CaBundleSchema = Type.Object(
-  { root: Pem, issuing: Pem, hub: Pem, crlUrl: Type.String() },
+  {
+    root: Pem,
+    issuing: Pem,
+    hub: Type.String({
+      minLength: 1,
+      maxLength: 65536,
+      description:
+        "PEM bundle to trust for the hub's TLS server certificate (an outside CA's chain, then the hub's own CA).",
+    }),
+    crlUrl: Type.String(),
+  },
   { additionalProperties: false },
 );
 export type CaBundleView = Static<typeof CaBundleSchema>;

@@ -43,6 +43,11 @@ export interface MqttTlsListener {
   readonly gate: ConnectionGate;
   /** Resumed and full handshakes since start. */
   handshakes(): { full: number; resumed: number };
+  /**
+   * Serves another certificate to new connections (a reload); open connections keep theirs, and
+   * the session-ticket key in use stays. Throws, changing nothing, if the pair does not load.
+   */
+  setCredentials(c: { key: string; cert: string }): void;
 }
 
 /** Certificates this listener admitted (→ principal), so the authenticate hook need not again. */
@@ -150,7 +155,25 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<Mq
     server.once('error', reject);
     server.listen(o.port, o.host, () => {
       server.off('error', reject);
-      resolve({ server, tls: tlsServer, gate, handshakes: () => ({ ...counts }) });
+      resolve({
+        server,
+        tls: tlsServer,
+        gate,
+        handshakes: () => ({ ...counts }),
+        setCredentials: ({ key, cert }) => {
+          tls.createSecureContext({ key, cert }); // throws before either server changes
+          tlsServer.setSecureContext({
+            key,
+            cert,
+            ...TLS_SERVER_POLICY,
+            sessionIdContext: SESSION_ID_CONTEXT,
+            ...(o.sessionTimeoutSeconds ? { sessionTimeout: o.sessionTimeoutSeconds } : {}),
+            // setSecureContext would fall back to the key given at creation, not the rotated one.
+            ticketKeys: tlsServer.getTicketKeys(),
+          });
+          busyServer.setSecureContext({ key, cert, ...TLS_SERVER_POLICY });
+        },
+      });
     });
   });
 }

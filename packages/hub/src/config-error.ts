@@ -1,0 +1,4 @@
+/** An invalid configuration: the message says which setting and why. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
