@@ -17,6 +17,7 @@ const LOCAL_HELP = `local commands (run by the hub package on a data dir; --help
   bulwark admin create-owner --data-dir DIR …      create the first owner
   bulwark admin api-key --data-dir DIR …           create an API key without the API
   bulwark audit verify --data-dir DIR              verify the audit hash chain
+  bulwark doctor [--service-env FILE]              check a running installation (pass/warn/fail)
 
 device commands (run by the agent package on this machine):
   bulwark agent --config FILE                      run the device agent

@@ -2,6 +2,7 @@ import { BulwarkError } from '@bulwark/protocol';
 import { ConfigError } from '../config.js';
 import { createApiKey, createOwner, resetPassword } from './admin.js';
 import { verifyAudit } from './audit.js';
+import { doctorCommand } from './doctor.js';
 import { runHub } from './hub.js';
 
 const USAGE = `local commands (act on a data dir directly):
@@ -9,7 +10,8 @@ const USAGE = `local commands (act on a data dir directly):
   bulwark admin create-owner --data-dir DIR --email E [--name N] [--organization NAME | --org ID]
   bulwark admin api-key --data-dir DIR --name N [--org ID] [--permission P]… [--expires-days D]
   bulwark admin reset-password --data-dir DIR --email E   (new password from BULWARK_PASSWORD, a prompt or stdin)
-  bulwark audit verify --data-dir DIR [--database URL] [--json]`;
+  bulwark audit verify --data-dir DIR [--database URL] [--json]
+  bulwark doctor [--service-env FILE | --data-dir DIR] [--name N]… [--backup-dir DIR] [--json]   check an installation`;
 
 /**
  * Entry point the CLI delegates to for commands that need the hub's code and act on a data dir.
@@ -23,6 +25,7 @@ export async function runLocalCommand(argv: string[]): Promise<number> {
     if (cmd === 'admin' && sub === 'api-key') return await createApiKey(rest);
     if (cmd === 'admin' && sub === 'reset-password') return await resetPassword(rest);
     if (cmd === 'audit' && sub === 'verify') return await verifyAudit(rest);
+    if (cmd === 'doctor') return await doctorCommand(argv.slice(1));
     process.stderr.write(`${USAGE}\n`);
     return 2;
   } catch (err) {
