@@ -8,7 +8,15 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdtempSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +97,7 @@ describe('bulwark doctor', () => {
       'files.data-dir',
       'files.master-key',
       'files.database',
+      'files.owner',
       'clock.behind',
       'backups.age',
       'backups.master-key',
@@ -117,6 +126,13 @@ describe('bulwark doctor', () => {
     const old = new Date(Date.now() - 3 * 86_400_000);
     utimesSync(join(backups, 'bulwark.db'), old, old);
     const settings = join(temp('bulwark-etc-'), 'hub.env');
+    // Left behind by a command run as another user (root, in real life) on the data dir; only
+    // root can make such a file here.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      writeFileSync(join(t.dir, 'stray.tmp'), 'x');
+      chownSync(join(t.dir, 'stray.tmp'), 4242, 4242);
+    }
     writeFileSync(
       settings,
       `# the service's settings\nBULWARK_DATA_DIR=${t.dir}\nBULWARK_NATS_PASSWORD="s3cret"\n`,
@@ -141,6 +157,7 @@ describe('bulwark doctor', () => {
       'backups.master-key',
       'files.data-dir',
       'files.master-key',
+      ...(asRoot ? ['files.owner'] : []),
       'files.settings',
       'tls.names',
     ]);

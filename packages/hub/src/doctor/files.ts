@@ -2,7 +2,8 @@
  * The data dir on disk: who may read what (the master key and the database are the hub's
  * secrets), the free space, and the settings file when it holds credentials.
  */
-import { existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
 import { check, type Check } from './report.js';
 
 const octal = (mode: number) => (mode & 0o777).toString(8).padStart(4, '0');
@@ -43,6 +44,36 @@ export function fileChecks(o: {
         );
   }
   return checks;
+}
+
+/**
+ * Files in the data dir owned by someone else than the dir's owner (the hub's user): typically
+ * left by a command run as root on the data dir (an -wal or -shm file of the database), which
+ * the hub then cannot write.
+ */
+export function ownershipCheck(dataDir: string): Check {
+  let owner: number;
+  let names: string[];
+  try {
+    owner = statSync(dataDir).uid;
+    names = readdirSync(dataDir);
+  } catch (err) {
+    return check('files.owner', 'skip', `cannot read ${dataDir}: ${(err as Error).message}`);
+  }
+  const foreign = names.filter((n) => {
+    try {
+      return statSync(join(dataDir, n)).uid !== owner;
+    } catch {
+      return false;
+    }
+  });
+  if (foreign.length > 0)
+    return check(
+      'files.owner',
+      'fail',
+      `${foreign.join(', ')} in ${dataDir} not owned by uid ${owner}, the data dir's owner: the hub cannot write them (chown)`,
+    );
+  return check('files.owner', 'pass', `everything in ${dataDir} belongs to uid ${owner}`);
 }
 
 // Below these the hub soon refuses writes (SQLite and the firmware store need room).

@@ -11,7 +11,7 @@ import type { HubConfig } from '../config.js';
 import type { RuntimeInfo } from '../runtime-file.js';
 import { backupChecks } from './backups.js';
 import { clockChecks, ntpSynchronized } from './clock.js';
-import { diskCheck, fileChecks } from './files.js';
+import { diskCheck, fileChecks, ownershipCheck } from './files.js';
 import { hostListeners, listenerChecks } from './listeners.js';
 import { check, report, type Check, type Report } from './report.js';
 import { fetchCertificate, hostNames, certificateChecks, type ExpectedName } from './tls.js';
@@ -193,6 +193,7 @@ export async function runDoctor(o: DoctorOptions): Promise<Report> {
       ...(sqliteFile ? { sqliteFile } : {}),
     }),
   );
+  checks.push(ownershipCheck(config.dataDir));
   checks.push(diskCheck(config.dataDir));
   checks.push(...clockChecks(now, issuedAt, 'synced' in o ? o.synced : ntpSynchronized()));
   checks.push(
