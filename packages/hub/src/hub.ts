@@ -246,7 +246,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         `          -d '{"token":"…","organization":"Acme","email":"you@example.com","name":"You","password":"…"}'`,
       );
       print(
-        `  or, with access to the data dir:  bulwark admin create-owner --data-dir ${config.dataDir}`,
+        `  or, with access to the data dir:  npx bulwark admin create-owner --data-dir ${config.dataDir}`,
       );
       print('');
     }
