@@ -18,6 +18,7 @@ const LOCAL_HELP = `local commands (run by the hub package on its database; --he
   bulwark admin api-key [--config FILE] …           create an API key without the API
   bulwark admin reset-password [--config FILE] …    set a user's password
   bulwark audit verify [--config FILE]              verify the audit hash chain
+  bulwark doctor [--service-env FILE]               check a running installation (pass/warn/fail)
   (--config FILE or BULWARK_CONFIG: the hub's config file, so they act on the hub's database)
 
 device commands (run by the agent package on this machine):

@@ -20,7 +20,9 @@ export const AGENT_COMMAND_PATHS: readonly (readonly string[])[] = [
 /** Whether argv is a local command that acts on a data dir and so runs in the hub package. */
 export function isLocalCommand(argv: readonly string[]): boolean {
   const [cmd, sub] = argv;
-  return cmd === 'hub' || cmd === 'admin' || (cmd === 'audit' && sub === 'verify');
+  return (
+    cmd === 'hub' || cmd === 'admin' || cmd === 'doctor' || (cmd === 'audit' && sub === 'verify')
+  );
 }
 
 /** Whether argv is a command the agent package runs on this machine (agent, simulate, discover). */

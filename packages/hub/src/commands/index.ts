@@ -2,6 +2,7 @@ import { BulwarkError } from '@bulwark/protocol';
 import { ConfigError } from '../config.js';
 import { createApiKey, createOwner, resetPassword } from './admin.js';
 import { verifyAudit } from './audit.js';
+import { doctorCommand } from './doctor.js';
 import { hubUsage, runHub } from './hub.js';
 
 /** How every local command finds the hub's database (decision 0026). */
@@ -57,6 +58,13 @@ export const LOCAL_COMMANDS: readonly LocalCommand[] = [
     usage: 'bulwark audit verify [--config FILE | --data-dir DIR …] [--json]',
     summary: "walk the audit log's hash chain; exit 1 if it is broken",
     run: verifyAudit,
+  },
+  {
+    path: ['doctor'],
+    usage:
+      'bulwark doctor [--service-env FILE | --data-dir DIR] [--name N]… [--backup-dir DIR] [--json]',
+    summary: 'check a running installation: pass, warn or fail per check; exit 1 when one fails',
+    run: doctorCommand,
   },
 ];
 
