@@ -3,7 +3,8 @@
  * installs them on this machine (root, as CI is), the units pass `systemd-analyze verify`, the
  * hub is started the way its unit starts it (its user, its settings file, its ExecStart; systemd
  * is not PID 1 in CI containers) and answers on /healthz, `bulwark doctor` from the package
- * reports on it, and `dpkg --purge` takes everything away but the state. Needs root, dpkg-deb,
+ * reports on it, the packaged agent — configured as an operator would and started as its unit
+ * does — enrolls with it and comes online, and `dpkg --purge` takes everything away but the state. Needs root, dpkg-deb,
  * setpriv and systemd-analyze: skipped without them locally, a failure under CI=true.
  */
 import { after, before, describe, it } from 'node:test';
