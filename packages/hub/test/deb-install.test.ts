@@ -3,17 +3,31 @@
  * installs them on this machine (root, as CI is), the units pass `systemd-analyze verify`, the
  * hub is started the way its unit starts it (its user, its settings file, its ExecStart; systemd
  * is not PID 1 in CI containers) and answers on /healthz, `bulwark doctor` from the package
- * reports on it, and `dpkg --purge` takes everything away but the state. Needs root, dpkg-deb,
+ * reports on it, the packaged agent — configured as an operator would and started as its unit
+ * does — enrolls with it and comes online, and `dpkg --purge` takes everything away but the state. Needs root, dpkg-deb,
  * setpriv and systemd-analyze: skipped without them locally, a failure under CI=true.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { createClient } from '@bulwark/sdk';
 import { readEnvFile } from '../src/doctor/files.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -46,18 +60,61 @@ if (why !== undefined) process.stderr.write(`deb-install test skipped: ${why}\n`
 
 /** The [Service] settings of an installed unit that starting it by hand must honour. */
 function unitSettings(file: string) {
+  const text = readFileSync(file, 'utf8');
+  const find = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1]?.trim();
   const get = (key: string) => {
-    const m = new RegExp(`^${key}=(.*)$`, 'm').exec(readFileSync(file, 'utf8'));
-    if (!m?.[1]) throw new Error(`${file} has no ${key}=`);
-    return m[1].trim();
+    const v = find(key);
+    if (!v) throw new Error(`${file} has no ${key}=`);
+    return v;
   };
   return {
     user: get('User'),
     group: get('Group'),
-    environmentFile: get('EnvironmentFile').replace(/^-/, ''),
+    environmentFile: find('EnvironmentFile')?.replace(/^-/, ''),
     execStart: get('ExecStart').split(/\s+/),
     umask: get('UMask'),
   };
+}
+
+/** Starts a unit's ExecStart as its User/Group with its UMask, as systemd would (no PID 1 here). */
+function startAsUnit(unit: ReturnType<typeof unitSettings>, env: Record<string, string>) {
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      `umask ${unit.umask} && exec setpriv --reuid=${unit.user} --regid=${unit.group} --init-groups --no-new-privs --bounding-set=-all -- "$@"`,
+      'sh',
+      ...unit.execStart,
+    ],
+    { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  const log = { text: '' };
+  child.stdout.on('data', (d: Buffer) => (log.text += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log.text += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return { child, log, exited };
+}
+
+/** Polls `cond` every 200 ms for at most `ms`. */
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 60_000) {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const AGENT_FILES = [
+  '/etc/bulwark/agent.json',
+  '/etc/bulwark/hub-ca.pem',
+  '/etc/bulwark/enrollment-token',
+];
+
+/** Writes a root-owned file the agent's group may read (0640), as an operator would. */
+function agentFile(path: string, text: string) {
+  writeFileSync(path, text);
+  chownSync(path, 0, gid('bulwark-agent'));
+  chmodSync(path, 0o640);
 }
 
 function getStatus(url: string, ca: string): Promise<{ status: number; body: string }> {
@@ -76,7 +133,8 @@ function getStatus(url: string, ca: string): Promise<{ status: number; body: str
 describe('the .deb packages', { skip: why }, () => {
   let out: string;
   let debs: string[] = [];
-  let hub: ChildProcess | undefined;
+  let hub: ReturnType<typeof startAsUnit> | undefined;
+  let agent: ReturnType<typeof startAsUnit> | undefined;
   const usersBefore = new Set(USERS.filter(userExists));
   const stateBefore = new Set(STATE.filter((d) => existsSync(d)));
 
@@ -94,12 +152,15 @@ describe('the .deb packages', { skip: why }, () => {
     debs = [...built.matchAll(/^(\S+\.deb) /gm)].map((m) => m[1]!);
   });
   after(() => {
-    if (hub && hub.exitCode === null) hub.kill('SIGKILL');
+    for (const p of [agent, hub])
+      if (p && p.child.exitCode === null) process.kill(-p.child.pid!, 'SIGKILL');
+    for (const f of AGENT_FILES) rmSync(f, { force: true });
     spawnSync('dpkg', ['--purge', ...PACKAGES.filter(installed)]);
     // What the test made and the packages keep on purge by design: state and users.
     for (const d of STATE) if (!stateBefore.has(d)) rmSync(d, { recursive: true, force: true });
     for (const u of USERS) if (!usersBefore.has(u) && userExists(u)) spawnSync('userdel', [u]);
     rmSync(out, { recursive: true, force: true });
+    spawnSync('rmdir', ['/etc/bulwark']);
   });
 
   it('builds both packages with their units, wrappers and SBOMs', () => {
@@ -173,39 +234,28 @@ describe('the .deb packages', { skip: why }, () => {
     assert.deepEqual(ours, [], r.stderr);
   });
 
-  it('starts the hub as its unit does, answers /healthz, and passes bulwark doctor', async () => {
+  it('starts the hub as its unit does: /healthz, bulwark doctor, and the agent enrolls', async () => {
     const unit = unitSettings('/lib/systemd/system/bulwark-hub.service');
     assert.equal(unit.user, 'bulwark-hub');
     const env: Record<string, string> = {
       PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
-      ...readEnvFile(unit.environmentFile),
+      ...readEnvFile(unit.environmentFile!),
       // A test stays on loopback and on free ports.
       BULWARK_HTTP_HOST: '127.0.0.1',
       BULWARK_HTTP_PORT: '0',
       BULWARK_MQTT_PORT: '0',
       BULWARK_LOG_LEVEL: 'warn',
     };
-    const argv = [
-      '-c',
-      `umask ${unit.umask} && exec setpriv --reuid=${unit.user} --regid=${unit.group} --init-groups --no-new-privs --bounding-set=-all -- "$@"`,
-      'sh',
-      ...unit.execStart,
-    ];
-    hub = spawn('sh', argv, { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    hub.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    hub.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    hub = startAsUnit(unit, env);
     const runtimeFile = join(env.BULWARK_DATA_DIR!, 'runtime.json');
-    const until = Date.now() + 60_000;
-    while (!existsSync(runtimeFile)) {
-      if (Date.now() > until || hub.exitCode !== null)
-        throw new Error(`the hub did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await until(() => {
+      if (hub!.child.exitCode !== null) throw new Error(`the hub exited:\n${hub!.log.text}`);
+      return existsSync(runtimeFile);
+    }, `the hub to start:\n${hub.log.text}`);
     const info = JSON.parse(readFileSync(runtimeFile, 'utf8')) as {
       url: string;
       caFile: string;
-      pid: number;
+      mqttPort: number;
     };
     assert.equal(statSync(runtimeFile).uid, uid('bulwark-hub'), 'the hub runs as its user');
     const ca = readFileSync(info.caFile, 'utf8');
@@ -218,7 +268,7 @@ describe('the .deb packages', { skip: why }, () => {
     // The packaged doctor reads /etc/bulwark/hub.env by itself.
     const doctor = spawnSync('/usr/bin/bulwark', ['doctor', '--json'], {
       encoding: 'utf8',
-      env: { PATH: env.PATH },
+      env: { PATH: env.PATH! },
       cwd: '/',
     });
     const report = JSON.parse(doctor.stdout) as {
@@ -230,11 +280,59 @@ describe('the .deb packages', { skip: why }, () => {
     for (const id of ['files.settings', 'hub', 'health', 'database', 'files.master-key'])
       assert.equal(report.checks.find((c) => c.id === id)?.status, 'pass', id);
 
-    hub.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) =>
-      hub!.exitCode !== null ? r(hub!.exitCode) : hub!.once('exit', (c) => r(c)),
+    // The packaged agent, configured as an operator would, enrolls with the packaged hub.
+    const setupToken = /Setup token: (\S+)/.exec(hub.log.text)?.[1];
+    assert.ok(setupToken, hub.log.text);
+    const dispatcher = new Agent({ connect: { ca } });
+    const f = ((input: string, init?: RequestInit) =>
+      undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+    const anon = createClient({ baseUrl: info.url, fetch: f });
+    const password = 'a long and unguessable passphrase';
+    await anon.setup.complete({
+      token: setupToken,
+      organization: 'Packaged',
+      email: 'owner@example.com',
+      name: 'Owner',
+      password,
+    });
+    const { accessToken } = await anon.auth.login({ email: 'owner@example.com', password });
+    const api = createClient({ baseUrl: info.url, token: accessToken, fetch: f });
+    const device = await api.devices.create({ name: 'packaged-1', type: 'sensor' });
+    const { token } = await api.devices.createEnrollmentToken(device.id, {});
+    agentFile('/etc/bulwark/hub-ca.pem', ca);
+    agentFile('/etc/bulwark/enrollment-token', `${token}\n`);
+    agentFile(
+      '/etc/bulwark/agent.json',
+      JSON.stringify({
+        hubUrl: info.url,
+        mqttUrl: `mqtts://127.0.0.1:${info.mqttPort}`,
+        caFile: '/etc/bulwark/hub-ca.pem',
+        stateDir: '/var/lib/bulwark-agent',
+        enrollment: { tokenFile: '/etc/bulwark/enrollment-token' },
+        localPort: { enabled: false },
+        mdns: { enabled: false },
+      }),
     );
-    assert.equal(code, 0, output);
+    const agentUnit = unitSettings('/lib/systemd/system/bulwark-agent.service');
+    assert.equal(agentUnit.user, 'bulwark-agent');
+    agent = startAsUnit(agentUnit, { PATH: env.PATH! });
+    await until(
+      async () => (await api.call('getPresence', { params: { id: device.id } })).online,
+      `the packaged agent online:\n${agent.log.text}`,
+    );
+    const identity = readdirSync('/var/lib/bulwark-agent/identity');
+    assert.ok(
+      identity.some((n) => /^key-\d+\.pem$/.test(n)),
+      identity.join(', '),
+    );
+    for (const n of identity)
+      assert.equal(statSync(join('/var/lib/bulwark-agent/identity', n)).uid, uid('bulwark-agent'));
+
+    process.kill(agent.child.pid!, 'SIGTERM');
+    assert.equal(await agent.exited, 0, agent.log.text);
+    process.kill(hub.child.pid!, 'SIGTERM');
+    assert.equal(await hub.exited, 0, hub.log.text);
+    await dispatcher.close();
   });
 
   it('runs the agent as its user, and purges all but the state', () => {
