@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ConfigError, loadConfig } from '@bulwark/hub';
 
 describe('hub config file', () => {
@@ -42,6 +42,8 @@ describe('hub config file', () => {
     assert.equal(g.mqttPort, 9001);
     // BULWARK_CONFIG names the file as --config does; the flag wins.
     assert.equal(loadConfig([], { BULWARK_CONFIG: f }).httpPort, 9000);
+    const rel = loadConfig(['--config', relative(process.cwd(), f)], {});
+    assert.equal(rel.config, f, 'the file is named by its absolute path');
     const other = file('other.json', { 'data-dir': '/tmp/x' });
     assert.equal(loadConfig(['--config', other], { BULWARK_CONFIG: f }).dataDir, '/tmp/x');
   });
