@@ -5,5 +5,6 @@ export { loadConfig, configHelp, ConfigError, CONFIG_FIELDS, type HubConfig } fr
 export { createServices, type HubServices } from './services.js';
 export type { RuntimeInfo } from './runtime-file.js';
 export { VERSION } from './version.js';
+export { configFileWarning } from './config-file.js';
 export { loadServerTls, hostNames, TlsFileError, type ServerTls } from './server-tls.js';
 export { errorsReference, configReference } from './reference-docs.js';
