@@ -1,4 +1,4 @@
-export { runLocalCommand } from './commands/index.js';
+export { runLocalCommand, LOCAL_COMMANDS } from './commands/index.js';
 export { startHub, masterKeyPath, type Hub, type HubOptions } from './hub.js';
 export type { TlsReload } from './tls-reload.js';
 export { loadConfig, configHelp, ConfigError, CONFIG_FIELDS, type HubConfig } from './config.js';
