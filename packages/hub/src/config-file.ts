@@ -3,7 +3,7 @@
  * and every admin command, so both act on the same database. Values are strings, numbers or (for
  * lists) arrays of strings; relative paths are relative to the file; unknown keys are refused.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CONFIG_FIELDS, type Field } from './config-fields.js';
 import { ConfigError } from './config-error.js';
@@ -64,4 +64,24 @@ function asString(v: unknown, f: Field): string | undefined {
   if (f.kind === 'list' && Array.isArray(v) && v.every((x) => typeof x === 'string'))
     return v.join(',');
   return undefined;
+}
+
+/**
+ * A warning when the file holds a secret (a NATS password or token, a database URL with a
+ * password) and others may read it: the hub still starts, the operator is told.
+ */
+export function configFileWarning(path: string): string | undefined {
+  if (path === '') return undefined;
+  try {
+    if ((statSync(path).mode & 0o077) === 0) return undefined;
+    const text = readFileSync(path, 'utf8');
+    const secret =
+      /"nats-(password|token)"\s*:\s*"[^"]/.test(text) ||
+      /postgres(ql)?:\/\/[^"@/\s]*:[^"@/\s]+@/.test(text);
+    return secret
+      ? `config file ${path} holds a password or token and others may read it: chmod 600 it, or move the secret to the environment (BULWARK_DATABASE, BULWARK_NATS_PASSWORD)`
+      : undefined;
+  } catch {
+    return undefined; // read once already; nothing to add
+  }
 }

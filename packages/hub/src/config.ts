@@ -91,6 +91,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Hub
       );
   }
   out['dataDir'] = resolve(String(out['dataDir']));
+  out['config'] = file.path; // absolute: printed at start and recorded for admin commands
   return Object.freeze(out) as HubConfig;
 }
 

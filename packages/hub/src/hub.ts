@@ -1,4 +1,4 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -32,7 +32,8 @@ import { startCertificateRetirement } from './certificate-retirement.js';
 import { createServices, type HubServices } from './services.js';
 import { startSessionTickets, type SessionTickets } from './session-tickets.js';
 import { describeStorage, openStorage } from './storage.js';
-import { loadServerTls, type ServerTls } from './server-tls.js';
+import { loadServerTls } from './server-tls.js';
+import { printTls, tlsReloader, writePrivateFile, type TlsReload } from './tls-reload.js';
 import { writeStorageMarker } from './storage-marker.js';
 import { VERSION } from './version.js';
 
@@ -50,9 +51,7 @@ export interface Hub {
    * Re-reads the certificate files (SIGHUP): new connections get the new certificate, open ones
    * keep theirs; on any error the running certificate stays and the error is logged and returned.
    */
-  reloadTls(): Promise<
-    { ok: true; source: string; notAfter: string } | { ok: false; error: string }
-  >;
+  reloadTls(): Promise<TlsReload>;
   stop(): Promise<void>;
 }
 
@@ -139,7 +138,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       () => services.messaging.writer.stats.queued,
     );
     // The server certificate, and the bundle devices and the CLI trust for it (decision 0025).
-    let served = await loadServerTls(config, services.pki);
+    const served = await loadServerTls(config, services.pki);
     services.pki.setServerIssuers(served.issuers);
     const caFile = join(config.dataDir, 'ca.pem');
     writePrivateFile(caFile, await services.pki.serverTrustPem());
@@ -273,6 +272,24 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       'hub started',
     );
     const started = { app, bus, brokers, coap, edge, blobs, tickets };
+    const reloadTls = tlsReloader({
+      config,
+      pki: services.pki,
+      caFile,
+      log,
+      current: served,
+      apply: (creds) => {
+        started.brokers.setTlsCredentials(creds); // validates the pair before anything changes
+        (started.app.server as unknown as TlsServer).setSecureContext({
+          ...creds,
+          ...TLS_SERVER_POLICY,
+          sessionIdContext: 'bulwark-https',
+          sessionTimeout: started.tickets.sessionTimeoutSeconds,
+          // Node falls back to the ticket key given at creation, not the rotated one (0022).
+          ticketKeys: started.tickets.key,
+        });
+      },
+    });
     return {
       info,
       services,
@@ -280,40 +297,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       brokers,
       rolloutRunner,
       setupToken: setup?.token,
-      async reloadTls() {
-        try {
-          const next = await loadServerTls(config, services.pki);
-          const creds = { key: next.key, cert: next.cert };
-          started.brokers.setTlsCredentials(creds); // validates the pair before anything changes
-          (started.app.server as unknown as TlsServer).setSecureContext({
-            ...creds,
-            ...TLS_SERVER_POLICY,
-            sessionIdContext: 'bulwark-https',
-            sessionTimeout: started.tickets.sessionTimeoutSeconds,
-            ticketKeys: started.tickets.key,
-          });
-          services.pki.setServerIssuers(next.issuers);
-          writePrivateFile(caFile, await services.pki.serverTrustPem());
-          served = next;
-          log.info(
-            {
-              source: next.source,
-              names: next.names,
-              notAfter: next.notAfter,
-              unnamed: next.unnamed,
-            },
-            'TLS certificate reloaded: new connections use it',
-          );
-          return { ok: true as const, source: next.source, notAfter: next.notAfter };
-        } catch (err) {
-          const error = err instanceof Error ? err.message : String(err);
-          log.error(
-            { error, kept: served.source, notAfter: served.notAfter },
-            `TLS reload failed, still serving the previous certificate: ${error}`,
-          );
-          return { ok: false as const, error };
-        }
-      },
+      reloadTls,
       async stop() {
         removeRuntimeFile(config.dataDir);
         clearInterval(sweeper);
@@ -374,20 +358,4 @@ function adminHint(config: HubConfig): string {
 /** The address a local client reaches the HTTPS server at (a wildcard bind means loopback). */
 function loopbackOrBound(host: string): string {
   return ['0.0.0.0', '::', '127.0.0.1'].includes(host) ? '127.0.0.1' : host;
-}
-
-/** Writes a file atomically (temp file + rename) with mode 0600: readers never see half of it. */
-function writePrivateFile(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, path);
-}
-
-/** The start banner's TLS lines: where the certificate is from, what it names, what it lacks. */
-function printTls(print: (line: string) => void, t: ServerTls): void {
-  print(`  TLS certificate from ${t.source} (until ${t.notAfter}), naming: ${t.names.join(', ')}`);
-  if (t.unnamed.length > 0)
-    print(
-      `  WARNING: the certificate does not name ${t.unnamed.join(', ')} (--public-names): clients using them fail with ERR_TLS_CERT_ALTNAME_INVALID`,
-    );
 }

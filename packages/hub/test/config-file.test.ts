@@ -1,10 +1,10 @@
 /** The hub's config file (decision 0026): precedence, relative paths, and what it refuses. */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ConfigError, loadConfig } from '@bulwark/hub';
+import { join, relative } from 'node:path';
+import { ConfigError, configFileWarning, loadConfig } from '@bulwark/hub';
 
 describe('hub config file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-config-'));
@@ -42,6 +42,8 @@ describe('hub config file', () => {
     assert.equal(g.mqttPort, 9001);
     // BULWARK_CONFIG names the file as --config does; the flag wins.
     assert.equal(loadConfig([], { BULWARK_CONFIG: f }).httpPort, 9000);
+    const rel = loadConfig(['--config', relative(process.cwd(), f)], {});
+    assert.equal(rel.config, f, 'the file is named by its absolute path');
     const other = file('other.json', { 'data-dir': '/tmp/x' });
     assert.equal(loadConfig(['--config', other], { BULWARK_CONFIG: f }).dataDir, '/tmp/x');
   });
@@ -75,5 +77,22 @@ describe('hub config file', () => {
       () => loadConfig(['--config', join(dir, 'missing.json')], {}),
       /cannot read the config file .*missing\.json/,
     );
+  });
+
+  it('warns when a file others may read holds a password', () => {
+    const f = file('secret.json', {
+      'data-dir': 'd',
+      database: 'postgres://hub:s3cret@db/bulwark',
+    });
+    chmodSync(f, 0o644);
+    assert.match(
+      configFileWarning(f) ?? '',
+      /holds a password or token and others may read it: chmod 600/,
+    );
+    chmodSync(f, 0o600);
+    assert.equal(configFileWarning(f), undefined);
+    const plain = file('plain.json', { 'data-dir': 'd', database: 'postgres://hub@db/bulwark' });
+    chmodSync(plain, 0o644);
+    assert.equal(configFileWarning(plain), undefined);
   });
 });

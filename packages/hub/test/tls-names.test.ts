@@ -85,6 +85,31 @@ describe('server certificate names and trust', () => {
     assert.notEqual(after.serialNumber, before.serialNumber);
   });
 
+  it('after a reload, TLS sessions from before it still resume (the shared ticket key stays)', async () => {
+    const port = t.hub.info.mqttPort;
+    const session = await new Promise<Buffer>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port, ca: t.ca, servername: 'localhost' });
+      s.once('session', (b: Buffer) => {
+        resolve(b);
+        s.end();
+      });
+      s.on('error', reject);
+    });
+    assert.equal((await t.hub.reloadTls()).ok, true);
+    const reused = await new Promise<boolean>((resolve, reject) => {
+      const s = connect(
+        { host: '127.0.0.1', port, ca: t.ca, servername: 'localhost', session },
+        () => {
+          const r = s.isSessionReused();
+          s.end();
+          resolve(r);
+        },
+      );
+      s.on('error', reject);
+    });
+    assert.equal(reused, true);
+  });
+
   it('--tls-ca may carry the intermediate: the hub serves it after the certificate and hands out both', async () => {
     const one = ca.issue('hub-leaf-only');
     const bundle = join(ca.dir, 'bundle.pem');

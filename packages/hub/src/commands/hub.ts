@@ -1,4 +1,5 @@
 import { configHelp, loadConfig } from '../config.js';
+import { configFileWarning } from '../config-file.js';
 import { startHub } from '../hub.js';
 
 /** `bulwark hub --help`. */
@@ -17,6 +18,8 @@ ${configHelp()}
 /** `bulwark hub`: runs the hub until SIGTERM or SIGINT, then shuts down cleanly. */
 export async function runHub(argv: string[]): Promise<number> {
   const config = loadConfig(argv, process.env);
+  const warning = configFileWarning(config.config);
+  if (warning) process.stderr.write(`WARNING: ${warning}\n`);
   // This process writes only the hub's private files: whatever it creates (SQLite's temporary
   // files, anything a library adds) is owner-only by default, besides the explicit 0600 modes.
   process.umask(0o077);
