@@ -7,10 +7,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Simulator } from '../src/sim/simulator.js';
+import { BIN } from './process-helpers.js';
 import { PASSWORD, setupOwner, startTestHub, type TestHub } from './helpers.js';
 
 const N = 100;
+const run = promisify(execFile);
 
 describe('simulator: a batch provisioned by one claim', () => {
   let t: TestHub;
@@ -92,6 +99,51 @@ describe('simulator: a batch provisioned by one claim', () => {
       .client(login.accessToken)
       .audit.list({ action: 'claimDevice', limit: 500 });
     assert.equal(audited.items.filter((r) => r.result === 'success').length, N);
+  });
+
+  it('bulwark simulate --claim-file runs a batch with no API key', async () => {
+    const { token } = await s.api.provisioning.createClaim({
+      name: 'cli batch',
+      template: { type: 'sim-v2' },
+      maxDevices: 3,
+      ttlSeconds: 3600,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-claim-'));
+    const claimFile = join(dir, 'claim.token');
+    writeFileSync(claimFile, `${token}\n`, { mode: 0o600 });
+    // The command runs as a process of its own, not as part of this test run.
+    const env: NodeJS.ProcessEnv = { ...process.env, BULWARK_API_KEY: '' };
+    delete env['NODE_TEST_CONTEXT'];
+    const r = await run(
+      process.execPath,
+      [
+        BIN,
+        'simulate',
+        '--devices',
+        '3',
+        '--prefix',
+        'cli',
+        '--type',
+        'sim-v2',
+        '--claim-file',
+        claimFile,
+        '--hub',
+        t.url,
+        '--ca',
+        t.caFile,
+        '--mqtt',
+        `mqtts://127.0.0.1:${t.mqttPort}`,
+        '--duration',
+        '3',
+        '--json',
+      ],
+      { encoding: 'utf8', timeout: 60_000, env },
+    );
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { connected: number };
+    assert.equal(summary.connected, 3);
+    const names = [];
+    for await (const d of s.api.devices.all({ q: 'sim-v2-cli-hw-', limit: 10 })) names.push(d.name);
+    assert.equal(names.length, 3);
   });
 
   it('the claim is used up: one more device of the batch is refused and gets no identity', async () => {

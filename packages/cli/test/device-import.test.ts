@@ -146,4 +146,44 @@ describe('bulwark device import / register', () => {
     assert.equal(taken.code, 1);
     assert.match(taken.stderr, /a device named 'sensor-r1' already exists/);
   });
+
+  test('provisioning create|list|get|revoke: the claim token goes to a 0600 file', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'bulwark-claim-'));
+    const tokenFile = join(work, 'claim.token');
+    const created = await hub.json<{
+      claim: { id: string; maxDevices: number };
+      tokenFile: string;
+    }>([
+      'provisioning',
+      'create',
+      'batch-7',
+      '--type',
+      'esp32',
+      '--tag',
+      'batch:7',
+      '--max',
+      '500',
+      '--expires',
+      '90d',
+      '--hardware-pattern',
+      'SN-7-*',
+      '--token-file',
+      tokenFile,
+    ]);
+    assert.equal(created.claim.maxDevices, 500);
+    assert.match(readFileSync(tokenFile, 'utf8'), /^bwc_/);
+    assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+    const list = await hub.run(['provisioning', 'list']);
+    assert.match(list.stdout, /batch-7\s+esp32\s+0\/500/);
+    assert.doesNotMatch(list.stdout, /bwc_/);
+    const revoked = await hub.json<{ revokedAt: string | null }>([
+      'provisioning',
+      'revoke',
+      created.claim.id,
+    ]);
+    assert.ok(revoked.revokedAt);
+    const again = await hub.run(['provisioning', 'revoke', created.claim.id]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already revoked/);
+  });
 });

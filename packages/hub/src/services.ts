@@ -226,7 +226,6 @@ export function createServices(
     claims: new ClaimService({
       storage,
       clock,
-      devices,
       locations,
       pki,
       messaging: channels,

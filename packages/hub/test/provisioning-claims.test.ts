@@ -124,6 +124,17 @@ describe('provisioning claims over the API', () => {
       'claim_type_mismatch',
     );
     assert.equal(e.status, 403);
+    // Nor can the device choose anything else the template decides.
+    for (const extra of [{ name: 'admin-box' }, { tags: ['root'] }, { locationId: siteId }]) {
+      const r = await raw(t, 'POST', '/provisioning/claim', {
+        token,
+        hardwareId: 'T-2',
+        csr: await csr(),
+        ...extra,
+      });
+      assert.equal(r.status, 400);
+      assert.equal(r.json['code'], 'unknown_field');
+    }
     assert.equal((await api.provisioning.getClaim(claim.id)).usedCount, 0);
     const ok = await anon.provisioning.claim({
       token,

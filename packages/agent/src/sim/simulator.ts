@@ -200,6 +200,9 @@ export class Simulator {
         await d.agent.start();
       };
       this.devices.push(d);
+      d.agent.on('enrollment-failed', (err: Error) =>
+        this.o.log?.(`${d.name}: enrollment failed: ${err.message}`),
+      );
       await d.agent.start();
       // Enrollment runs in the background; wait for it so the hub is not hit by all at once.
       if (d.agent.identity === undefined)

@@ -16,7 +16,6 @@ import type { Clock } from '../ports/clock.js';
 import type { ProvisioningClaim } from '../ports/provisioning.js';
 import type { Device } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
-import type { DeviceService } from '../devices/device-service.js';
 import type { LocationService } from '../devices/location-service.js';
 import type { MessagingService } from '../messaging/messaging-service.js';
 import type { Enrollment, PkiService } from '../pki/pki-service.js';
@@ -67,7 +66,6 @@ export class ClaimService {
     private readonly d: {
       storage: Storage;
       clock: Clock;
-      devices: DeviceService;
       locations: LocationService;
       pki: PkiService;
       messaging: Pick<MessagingService, 'connect' | 'getChannel'>;
