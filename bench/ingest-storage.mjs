@@ -28,13 +28,14 @@ export function storageReader(kind, where) {
     return { rows: n, inWindow, seen, foreign };
   };
   if (kind === 'sqlite') {
+    // Telemetry keyed by integers since migration 14 (decision 0024).
+    const rows = `FROM telemetry_messages m JOIN telemetry_channels c ON c.key = m.chan
+      WHERE c.channel_id = ? AND m.subtopic = ?`;
     return {
       async count(channelId, subtopic) {
         const db = new Database(where.file, { readonly: true, fileMustExist: true });
         try {
-          return db
-            .prepare('SELECT count(*) AS n FROM messages WHERE channel_id = ? AND subtopic = ?')
-            .get(channelId, subtopic).n;
+          return db.prepare(`SELECT count(*) AS n ${rows}`).get(channelId, subtopic).n;
         } finally {
           db.close();
         }
@@ -42,9 +43,7 @@ export function storageReader(kind, where) {
       async read(channelId, subtopic, untilMs) {
         const db = new Database(where.file, { readonly: true, fileMustExist: true });
         try {
-          const q = db.prepare(
-            'SELECT payload, received_at FROM messages WHERE channel_id = ? AND subtopic = ?',
-          );
+          const q = db.prepare(`SELECT m.payload, m.received_at ${rows}`);
           return tally(q.iterate(channelId, subtopic), untilMs);
         } finally {
           db.close();

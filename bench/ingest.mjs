@@ -9,7 +9,8 @@
 // Env: DEVICES (10,1000), QOS (0,1), STORES (sqlite,postgres), RATE (offered msg/s in total per cell,
 // 20000), DURATION_MS (10000 per cell), WINDOW (QoS 1 in flight per device, 100, capped by the
 // server's Receive Maximum), IDLE_CONNECTIONS (1000; 0 skips), DURABILITY (passed to the hub as
-// --durability, when given), HUB_FLAGS (more hub flags), BULWARK_BENCH_DATABASE_URL
+// --durability, when given), HUB_FLAGS (more hub flags), HUB_NODE_ARGS (Node flags for the hub,
+// e.g. --cpu-prof --cpu-prof-dir=DIR), BULWARK_BENCH_DATABASE_URL
 // (postgres://postgres@127.0.0.1:5432/test), MOSQUITTO=0 (skip the reference), OUT (a JSON file
 // for the figures).
 import { execFileSync } from 'node:child_process';
@@ -42,6 +43,8 @@ const cfg = {
   idle: Number(process.env.IDLE_CONNECTIONS ?? 1000),
   durability: process.env.DURABILITY ?? '',
   hubFlags: (process.env.HUB_FLAGS ?? '').split(/\s+/).filter(Boolean),
+  // Node flags for the hub process, e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it.
+  hubNodeArgs: (process.env.HUB_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
   pgUrl: process.env.BULWARK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   mosquitto: process.env.MOSQUITTO !== '0',
 };
@@ -92,7 +95,7 @@ async function bulwarkStore(store, schema) {
   const extra = [...(cfg.durability ? ['--durability', cfg.durability] : []), ...cfg.hubFlags];
   const hub = hubProcess('bulwark-bench-ingest-hub-', extra, {
     shared,
-    execArgv: ['--expose-gc', '--import', GC_PRELOAD],
+    execArgv: ['--expose-gc', '--import', GC_PRELOAD, ...cfg.hubNodeArgs],
   });
   // Interrupted: the hub (spawned by hub-process, not one of mqtt-child's) and its dir go too.
   const release = onCleanup(() => {

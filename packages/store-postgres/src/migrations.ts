@@ -390,6 +390,14 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 12 (decision 0020): retained messages and persistent MQTT sessions survive a restart.
     up: mqttStateSchema({ int: 'bigint', blob: 'bytea' }),
   },
+  {
+    version: 14,
+    name: 'telemetry-integer-keys',
+    // Issue 12 (decision 0024): SQLite's telemetry tables moved to integer keys; PostgreSQL's
+    // batch insert is not limited by its schema (decision 0019), so nothing changes here. The
+    // version is kept in step with SQLite's.
+    up: 'SELECT 1',
+  },
 ];
 
 /** The error thrown when the database was migrated by a newer hub than this one. */

@@ -7,6 +7,7 @@ import {
   UPDATE_JOB_CANCEL_REQUEST_SQL,
   updateJobSchema,
 } from '@bulwark/store-sql';
+import { TELEMETRY_SCHEMA_SQL } from './telemetry-schema.js';
 
 /** One step of the schema: applied once, in order, inside a transaction. */
 export interface Migration {
@@ -386,6 +387,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'mqtt-state',
     // Issue 12 (decision 0020): retained messages and persistent MQTT sessions survive a restart.
     up: mqttStateSchema({ int: 'INTEGER', blob: 'BLOB' }),
+  },
+  {
+    version: 14,
+    name: 'telemetry-integer-keys',
+    // Issue 12 (decision 0024): telemetry keyed by integer channel and message numbers.
+    up: TELEMETRY_SCHEMA_SQL,
   },
 ];
 
