@@ -90,6 +90,16 @@ async function withPostgresSchema(fn) {
   }
 }
 
+/** One cell; a cell that fails is reported as failed (with why) and the run goes on. */
+async function cellOrFailure(devices, qos, run) {
+  try {
+    return await run();
+  } catch (err) {
+    log(`cell ${devices} devices QoS ${qos} failed: ${err.stack ?? err}`);
+    return { devices, qos, failed: String(err.message ?? err) };
+  }
+}
+
 async function bulwarkStore(store, schema) {
   const shared = schema ? ['--database', cfg.pgUrl, '--database-schema', schema] : [];
   const extra = [...(cfg.durability ? ['--durability', cfg.durability] : []), ...cfg.hubFlags];
@@ -136,19 +146,22 @@ async function bulwarkStore(store, schema) {
     }
     for (const devices of cfg.devices)
       for (const qos of cfg.qos) {
-        const r = await runCell({
-          ...cfg,
-          port: info.mqttPort,
-          caFile,
-          idsFile,
-          identity: prov.subscriber,
-          channelId: prov.channelId,
-          subtopic: `d${devices}q${qos}`,
-          devices,
-          qos,
-          reader,
-          counters,
-        });
+        const r = await cellOrFailure(devices, qos, () =>
+          runCell({
+            ...cfg,
+            port: info.mqttPort,
+            caFile,
+            idsFile,
+            identity: prov.subscriber,
+            channelId: prov.channelId,
+            subtopic: `d${devices}q${qos}`,
+            devices,
+            qos,
+            reader,
+            counters,
+            pid: hub.pid,
+          }),
+        );
         out.cells.push({ broker: 'bulwark', store, ...r });
         log(`${store} ${devices} devices QoS ${qos}: ${JSON.stringify(r)}`);
       }
@@ -180,18 +193,21 @@ async function mosquittoReference() {
     }
     for (const devices of cfg.devices)
       for (const qos of cfg.qos) {
-        const r = await runCell({
-          ...cfg,
-          port: m.port,
-          caFile,
-          idsFile: reference.idsFile,
-          identity: reference.subscriber,
-          channelId: 'mosquitto',
-          subtopic: `d${devices}q${qos}`,
-          devices,
-          qos,
-          reader: null,
-        });
+        const r = await cellOrFailure(devices, qos, () =>
+          runCell({
+            ...cfg,
+            port: m.port,
+            caFile,
+            idsFile: reference.idsFile,
+            identity: reference.subscriber,
+            channelId: 'mosquitto',
+            subtopic: `d${devices}q${qos}`,
+            devices,
+            qos,
+            reader: null,
+            pid: m.pid,
+          }),
+        );
         out.cells.push({ broker: 'mosquitto', store: null, ...r });
         log(`mosquitto ${devices} devices QoS ${qos}: ${JSON.stringify(r)}`);
       }
