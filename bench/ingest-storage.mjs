@@ -1,7 +1,6 @@
 // What the hub stored, read back from its database after a cell of bench/ingest.mjs, and the
 // durability setting it was stored at. SQLite is read through its own file (WAL: a reader sees every
 // committed batch while the hub runs); PostgreSQL through a client on the run's schema.
-import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { readPayload } from './ingest-codec.mjs';
@@ -98,13 +97,8 @@ export async function settledCount(reader, channelId, subtopic, maxMs = 10_000) 
 export async function durabilityNote(kind, where, durability) {
   if (kind === 'sqlite') {
     if (durability) return `SQLite, hub --durability ${durability}`;
-    // The adapter's fixed pragma on a branch without the option (read from its build).
-    const src = readFileSync(
-      new URL('../packages/store-sqlite/dist/src/index.js', import.meta.url),
-      'utf8',
-    );
-    const sync = /synchronous\s*=\s*(\w+)/.exec(src)?.[1] ?? 'unknown';
-    return `SQLite WAL, synchronous=${sync} (the adapter's setting${sync === 'NORMAL' ? ': survives a process crash, not a power cut' : ''})`;
+    // The hub's default (decision 0019); PRAGMA synchronous is per connection, not in the file.
+    return "SQLite WAL, the hub's default --durability normal (synchronous=NORMAL: survives a process crash, not a power cut)";
   }
   const c = new pg.Client({ connectionString: where.url });
   await c.connect();
