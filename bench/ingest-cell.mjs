@@ -105,6 +105,9 @@ export async function runCell(o) {
       cpuUsPerMessage: brokerCpuMs === null || r.sent === 0 ? null : (brokerCpuMs * 1000) / r.sent,
     };
     if (reader) {
+      // A hub behind its writer stores the rest after the cell: wait (bounded) for its queue to
+      // empty before counting, so late rows are counted as late, not missed.
+      if (o.counters) out.writerDrainMs = await writerDrained(o.counters);
       await settledCount(reader, channelId, subtopic);
       // Stored in the cell's window: received by the hub no later than its end.
       const st = await reader.read(channelId, subtopic, wall0 + elapsed * 1000);
@@ -145,6 +148,17 @@ function cpuMs(pid) {
   // Fields after the command (which may hold spaces) start at state; utime and stime are 14, 15.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+
+/** Waits until the hub's writer has nothing waiting (at most 60 s); returns the wait in ms. */
+async function writerDrained(counters) {
+  const t = Date.now();
+  while (Date.now() - t < 60_000) {
+    const c = await counters();
+    if (c !== null && c.writerWaiting === 0) break;
+    await sleep(500);
+  }
+  return Date.now() - t;
 }
 
 function rss(pid) {

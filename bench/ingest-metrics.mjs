@@ -26,7 +26,10 @@ function get(url, ca, apiKey) {
   });
 }
 
-/** A function returning { messagesIn, dropped: { reason: n } } now, or null (see above). */
+/**
+ * A function returning { messagesIn, dropped: { reason: n }, writerWaiting } now (writerWaiting:
+ * envelopes queued for the hub's message writer), or null (see above).
+ */
 export function hubCounters({ url, ca, apiKey }) {
   return async () => {
     let text;
@@ -38,8 +41,10 @@ export function hubCounters({ url, ca, apiKey }) {
       }
     }
     if (text === undefined) return null;
-    const out = { messagesIn: 0, dropped: {} };
+    const out = { messagesIn: 0, dropped: {}, writerWaiting: 0 };
     for (const line of text.split('\n')) {
+      const w = /^bulwark_storage_writer_waiting (\S+)$/.exec(line);
+      if (w) out.writerWaiting = Number(w[1]);
       const m = /^(bulwark_mqtt_messages_in|bulwark_mqtt_dropped_messages)(\{[^}]*\})? (\S+)$/.exec(
         line,
       );

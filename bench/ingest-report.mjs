@@ -169,6 +169,10 @@ export function printReport(out) {
       notes.push(
         `${tag}: ${f(c.storedLate)} more stored after the cell's window (the hub's backlog)`,
       );
+    if (c.writerDrainMs > 1000)
+      notes.push(
+        `${tag}: counted after ${f(c.writerDrainMs / 1000, 1)} s waiting for the hub's writer queue to empty`,
+      );
     if (c.quietMs > 1000)
       notes.push(
         `${tag}: started after ${f(c.quietMs / 1000, 1)} s waiting for the hub to finish the previous cell's backlog`,
