@@ -64,11 +64,21 @@ export function hubProcess(prefix, extra = [], { shared = [], execArgv = [] } = 
       }
       return JSON.parse(readFileSync(join(dir, 'runtime.json'), 'utf8'));
     },
-    async stop() {
+    /**
+     * SIGTERM (the hub stores what it accepted, then exits); SIGKILL after `graceMs` — a hub
+     * saturated by a benchmark may need longer than a run can wait.
+     */
+    async stop(graceMs = 60_000) {
       if (child === undefined || child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+      const c = child;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        process.stderr.write(`[bench] the hub did not exit within ${graceMs} ms: SIGKILL\n`);
+        c.kill('SIGKILL');
+      }, graceMs);
       await exited;
+      clearTimeout(timer);
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });

@@ -42,6 +42,7 @@ export async function runCell(o) {
   // fills the kernel's socket buffers): wait (bounded) until it has finished, so cells do not mix.
   const quietMs = o.counters ? await quiet(o.counters) : 0;
   const before = await o.counters?.();
+  const cpu0 = o.pid ? cpuMs(o.pid) : null;
   const sub = await subscriber({ port, ca, identity, filter: topic, qos, epoch });
   const load = child('ingest-load.mjs', [
     JSON.stringify({
@@ -72,6 +73,9 @@ export async function runCell(o) {
     }
     sub.close();
     load.send({ cmd: 'close' });
+    // The broker's own CPU (every thread) over the cell and its drain, per message sent: on a
+    // shared machine this moves less than the rates do.
+    const brokerCpuMs = cpu0 === null ? null : cpuMs(o.pid) - cpu0;
     const s = sub.stats;
     const elapsed = Math.max(o.durationMs, (s.last || t0) - t0) / 1000;
     const out = {
@@ -98,8 +102,12 @@ export async function runCell(o) {
       quietMs,
       subscriberClosedAt: s.closedByBroker ? (s.closedByBroker - t0) / 1000 : null,
       hub: null,
+      cpuUsPerMessage: brokerCpuMs === null || r.sent === 0 ? null : (brokerCpuMs * 1000) / r.sent,
     };
     if (reader) {
+      // A hub behind its writer stores the rest after the cell: wait (bounded) for its queue to
+      // empty before counting, so late rows are counted as late, not missed.
+      if (o.counters) out.writerDrainMs = await writerDrained(o.counters);
       await settledCount(reader, channelId, subtopic);
       // Stored in the cell's window: received by the hub no later than its end.
       const st = await reader.read(channelId, subtopic, wall0 + elapsed * 1000);
@@ -107,7 +115,10 @@ export async function runCell(o) {
       out.storedLate = st.rows - st.inWindow;
       out.ackedNotStored = ackedMissing(r.acked, (p, q) => st.seen.has(p, q)).missing;
     }
-    if (before) out.hub = counterDelta(before, await o.counters());
+    if (o.counters) {
+      out.hub = counterDelta(before, await o.counters());
+      if (out.hub === null) out.countersMissing = true;
+    }
     return out;
   } finally {
     sub.close();
@@ -115,17 +126,39 @@ export async function runCell(o) {
   }
 }
 
-/** Waits until the hub's PUBLISH counter holds still for 1 s (at most 120 s); returns the wait. */
+/**
+ * Waits until the hub's PUBLISH counter holds still for 1 s (at most 120 s in all, however slow the
+ * hub is to answer); returns the wait. An unanswered read counts as not yet still.
+ */
 async function quiet(counters) {
   const t = Date.now();
-  let last = (await counters()).messagesIn;
+  let last = (await counters())?.messagesIn;
   while (Date.now() - t < 120_000) {
     await sleep(1000);
-    const now = (await counters()).messagesIn;
-    if (now === last) break;
+    const now = (await counters())?.messagesIn;
+    if (now !== undefined && now === last) break;
     last = now;
   }
   return Date.now() - t - 1000;
+}
+
+/** A process's CPU time (user + system, all threads) so far, in ms, from /proc. */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command (which may hold spaces) start at state; utime and stime are 14, 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+
+/** Waits until the hub's writer has nothing waiting (at most 60 s); returns the wait in ms. */
+async function writerDrained(counters) {
+  const t = Date.now();
+  while (Date.now() - t < 60_000) {
+    const c = await counters();
+    if (c !== null && c.writerWaiting === 0) break;
+    await sleep(500);
+  }
+  return Date.now() - t;
 }
 
 function rss(pid) {

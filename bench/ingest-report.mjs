@@ -22,9 +22,22 @@ function rates(c, durationMs) {
   };
 }
 
+/**
+ * Messages the broker refused visibly: QoS 1 PUBACKs with a failure reason code; QoS 0 the hub
+ * counted as refused by its store (`on_publish_refused`, e.g. the writer's queue full). Blank
+ * where the broker does not say (Mosquitto at QoS 0, or the hub's counters were not read).
+ */
+function refusedOf(c) {
+  if (c.qos > 0) return c.refused ?? NaN;
+  return c.hub ? (c.hub.dropped.on_publish_refused ?? 0) : NaN;
+}
+
 export function printReport(out) {
   const { config: cfg } = out;
-  const cells = out.cells.map((c) => ({ ...c, r: rates(c, cfg.durationMs) }));
+  const failed = out.cells.filter((c) => c.failed);
+  const cells = out.cells
+    .filter((c) => !c.failed)
+    .map((c) => ({ ...c, r: rates(c, cfg.durationMs) }));
   const lines = [];
   lines.push(
     `## bench:ingest — the real path: device certificates over mutual TLS → persisted channel (SenML JSON, MQTT 5) → subscriber device`,
@@ -43,6 +56,7 @@ export function printReport(out) {
       'QoS',
       'offered/s',
       'sent/s',
+      'refused',
       'stored/s',
       'delivered/s',
       'p50 ms',
@@ -51,7 +65,7 @@ export function printReport(out) {
       'acked, not delivered',
       'sent, not delivered',
     ]),
-    row(Array(13).fill('---')),
+    row(Array(14).fill('---')),
   );
   for (const c of cells)
     lines.push(
@@ -62,6 +76,7 @@ export function printReport(out) {
         c.qos,
         f(c.r.offered),
         f(c.r.sent),
+        f(refusedOf(c)),
         f(c.r.stored),
         f(c.r.delivered),
         f(c.p50, 1),
@@ -69,6 +84,17 @@ export function printReport(out) {
         c.qos > 0 && c.stored !== null ? f(c.ackedNotStored) : '—',
         c.qos > 0 ? f(c.ackedNotDelivered) : '—',
         f(c.sent - c.delivered),
+      ]),
+    );
+  for (const c of failed)
+    lines.push(
+      row([
+        c.broker,
+        c.store ?? '—',
+        f(c.devices),
+        c.qos,
+        `failed: ${c.failed.replaceAll('|', '/')}`,
+        ...Array(9).fill(''),
       ]),
     );
   const ref = (c) =>
@@ -143,6 +169,10 @@ export function printReport(out) {
       notes.push(
         `${tag}: ${f(c.storedLate)} more stored after the cell's window (the hub's backlog)`,
       );
+    if (c.writerDrainMs > 1000)
+      notes.push(
+        `${tag}: counted after ${f(c.writerDrainMs / 1000, 1)} s waiting for the hub's writer queue to empty`,
+      );
     if (c.quietMs > 1000)
       notes.push(
         `${tag}: started after ${f(c.quietMs / 1000, 1)} s waiting for the hub to finish the previous cell's backlog`,
@@ -150,6 +180,12 @@ export function printReport(out) {
     if (Number.isFinite(c.subscriberClosedAt))
       notes.push(
         `${tag}: the broker closed the subscriber's connection ${f(c.subscriberClosedAt, 1)} s into the cell`,
+      );
+    if (Number.isFinite(c.cpuUsPerMessage))
+      notes.push(`${tag}: the broker's CPU per message sent ${f(c.cpuUsPerMessage, 1)} µs`);
+    if (c.countersMissing)
+      notes.push(
+        `${tag}: the hub's /metrics did not answer (30 s, twice): its counters are missing`,
       );
     if (c.hub) {
       const d = Object.entries(c.hub.dropped).map(([k, v]) => `${f(v)} ${k}`);

@@ -1,7 +1,6 @@
 // What the hub stored, read back from its database after a cell of bench/ingest.mjs, and the
 // durability setting it was stored at. SQLite is read through its own file (WAL: a reader sees every
 // committed batch while the hub runs); PostgreSQL through a client on the run's schema.
-import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { readPayload } from './ingest-codec.mjs';
@@ -28,13 +27,14 @@ export function storageReader(kind, where) {
     return { rows: n, inWindow, seen, foreign };
   };
   if (kind === 'sqlite') {
+    // Telemetry keyed by integers since migration 14 (decision 0024).
+    const rows = `FROM telemetry_messages m JOIN telemetry_channels c ON c.key = m.chan
+      WHERE c.channel_id = ? AND m.subtopic = ?`;
     return {
       async count(channelId, subtopic) {
         const db = new Database(where.file, { readonly: true, fileMustExist: true });
         try {
-          return db
-            .prepare('SELECT count(*) AS n FROM messages WHERE channel_id = ? AND subtopic = ?')
-            .get(channelId, subtopic).n;
+          return db.prepare(`SELECT count(*) AS n ${rows}`).get(channelId, subtopic).n;
         } finally {
           db.close();
         }
@@ -42,9 +42,7 @@ export function storageReader(kind, where) {
       async read(channelId, subtopic, untilMs) {
         const db = new Database(where.file, { readonly: true, fileMustExist: true });
         try {
-          const q = db.prepare(
-            'SELECT payload, received_at FROM messages WHERE channel_id = ? AND subtopic = ?',
-          );
+          const q = db.prepare(`SELECT m.payload, m.received_at ${rows}`);
           return tally(q.iterate(channelId, subtopic), untilMs);
         } finally {
           db.close();
@@ -99,13 +97,8 @@ export async function settledCount(reader, channelId, subtopic, maxMs = 10_000) 
 export async function durabilityNote(kind, where, durability) {
   if (kind === 'sqlite') {
     if (durability) return `SQLite, hub --durability ${durability}`;
-    // The adapter's fixed pragma on a branch without the option (read from its build).
-    const src = readFileSync(
-      new URL('../packages/store-sqlite/dist/src/index.js', import.meta.url),
-      'utf8',
-    );
-    const sync = /synchronous\s*=\s*(\w+)/.exec(src)?.[1] ?? 'unknown';
-    return `SQLite WAL, synchronous=${sync} (the adapter's setting${sync === 'NORMAL' ? ': survives a process crash, not a power cut' : ''})`;
+    // The hub's default (decision 0019); PRAGMA synchronous is per connection, not in the file.
+    return "SQLite WAL, the hub's default --durability normal (synchronous=NORMAL: survives a process crash, not a power cut)";
   }
   const c = new pg.Client({ connectionString: where.url });
   await c.connect();

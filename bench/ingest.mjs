@@ -9,7 +9,8 @@
 // Env: DEVICES (10,1000), QOS (0,1), STORES (sqlite,postgres), RATE (offered msg/s in total per cell,
 // 20000), DURATION_MS (10000 per cell), WINDOW (QoS 1 in flight per device, 100, capped by the
 // server's Receive Maximum), IDLE_CONNECTIONS (1000; 0 skips), DURABILITY (passed to the hub as
-// --durability, when given), HUB_FLAGS (more hub flags), BULWARK_BENCH_DATABASE_URL
+// --durability, when given), HUB_FLAGS (more hub flags), HUB_NODE_ARGS (Node flags for the hub,
+// e.g. --cpu-prof --cpu-prof-dir=DIR), BULWARK_BENCH_DATABASE_URL
 // (postgres://postgres@127.0.0.1:5432/test), MOSQUITTO=0 (skip the reference), OUT (a JSON file
 // for the figures).
 import { execFileSync } from 'node:child_process';
@@ -42,6 +43,8 @@ const cfg = {
   idle: Number(process.env.IDLE_CONNECTIONS ?? 1000),
   durability: process.env.DURABILITY ?? '',
   hubFlags: (process.env.HUB_FLAGS ?? '').split(/\s+/).filter(Boolean),
+  // Node flags for the hub process, e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it.
+  hubNodeArgs: (process.env.HUB_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
   pgUrl: process.env.BULWARK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   mosquitto: process.env.MOSQUITTO !== '0',
 };
@@ -87,12 +90,22 @@ async function withPostgresSchema(fn) {
   }
 }
 
+/** One cell; a cell that fails is reported as failed (with why) and the run goes on. */
+async function cellOrFailure(devices, qos, run) {
+  try {
+    return await run();
+  } catch (err) {
+    log(`cell ${devices} devices QoS ${qos} failed: ${err.stack ?? err}`);
+    return { devices, qos, failed: String(err.message ?? err) };
+  }
+}
+
 async function bulwarkStore(store, schema) {
   const shared = schema ? ['--database', cfg.pgUrl, '--database-schema', schema] : [];
   const extra = [...(cfg.durability ? ['--durability', cfg.durability] : []), ...cfg.hubFlags];
   const hub = hubProcess('bulwark-bench-ingest-hub-', extra, {
     shared,
-    execArgv: ['--expose-gc', '--import', GC_PRELOAD],
+    execArgv: ['--expose-gc', '--import', GC_PRELOAD, ...cfg.hubNodeArgs],
   });
   // Interrupted: the hub (spawned by hub-process, not one of mqtt-child's) and its dir go too.
   const release = onCleanup(() => {
@@ -133,19 +146,22 @@ async function bulwarkStore(store, schema) {
     }
     for (const devices of cfg.devices)
       for (const qos of cfg.qos) {
-        const r = await runCell({
-          ...cfg,
-          port: info.mqttPort,
-          caFile,
-          idsFile,
-          identity: prov.subscriber,
-          channelId: prov.channelId,
-          subtopic: `d${devices}q${qos}`,
-          devices,
-          qos,
-          reader,
-          counters,
-        });
+        const r = await cellOrFailure(devices, qos, () =>
+          runCell({
+            ...cfg,
+            port: info.mqttPort,
+            caFile,
+            idsFile,
+            identity: prov.subscriber,
+            channelId: prov.channelId,
+            subtopic: `d${devices}q${qos}`,
+            devices,
+            qos,
+            reader,
+            counters,
+            pid: hub.pid,
+          }),
+        );
         out.cells.push({ broker: 'bulwark', store, ...r });
         log(`${store} ${devices} devices QoS ${qos}: ${JSON.stringify(r)}`);
       }
@@ -177,18 +193,21 @@ async function mosquittoReference() {
     }
     for (const devices of cfg.devices)
       for (const qos of cfg.qos) {
-        const r = await runCell({
-          ...cfg,
-          port: m.port,
-          caFile,
-          idsFile: reference.idsFile,
-          identity: reference.subscriber,
-          channelId: 'mosquitto',
-          subtopic: `d${devices}q${qos}`,
-          devices,
-          qos,
-          reader: null,
-        });
+        const r = await cellOrFailure(devices, qos, () =>
+          runCell({
+            ...cfg,
+            port: m.port,
+            caFile,
+            idsFile: reference.idsFile,
+            identity: reference.subscriber,
+            channelId: 'mosquitto',
+            subtopic: `d${devices}q${qos}`,
+            devices,
+            qos,
+            reader: null,
+            pid: m.pid,
+          }),
+        );
         out.cells.push({ broker: 'mosquitto', store: null, ...r });
         log(`mosquitto ${devices} devices QoS ${qos}: ${JSON.stringify(r)}`);
       }

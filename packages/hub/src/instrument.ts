@@ -14,12 +14,16 @@ export interface CallObserver {
  * anything else is a warning with the error attached.
  */
 export function instrument<T extends object>(service: string, target: T, observe: CallObserver): T {
+  // One wrapper per method, made on first use: a method is looked up for every message.
+  const wrappers = new Map<string, { fn: unknown; wrapped: unknown }>();
   return new Proxy(target, {
     get(obj, prop, receiver) {
       const value: unknown = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      const cached = wrappers.get(prop);
+      if (cached !== undefined && cached.fn === value) return cached.wrapped;
       const fn = value as (...args: unknown[]) => unknown;
-      return function instrumented(...args: unknown[]): unknown {
+      const wrapped = function instrumented(...args: unknown[]): unknown {
         const t0 = performance.now();
         const done = (error?: unknown) =>
           observe({
@@ -50,6 +54,8 @@ export function instrument<T extends object>(service: string, target: T, observe
         done();
         return result;
       };
+      wrappers.set(prop, { fn: value, wrapped });
+      return wrapped;
     },
   });
 }

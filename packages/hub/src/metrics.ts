@@ -38,6 +38,7 @@ export function createMetrics(): HubMetrics {
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers,
   });
+  const callChildren = new Map<string, ReturnType<typeof serviceCalls.labels>>();
   return {
     registry,
     messagesIn: new Counter({
@@ -98,10 +99,17 @@ export function createMetrics(): HubMetrics {
         },
       });
     },
-    observeCalls: ({ service, method, ms, error }) =>
-      serviceCalls.observe(
-        { service, method, outcome: error === undefined ? 'ok' : 'error' },
-        ms / 1000,
-      ),
+    observeCalls: ({ service, method, ms, error }) => {
+      // A call per message on the ingest path: the labelled child is looked up once, not
+      // validated and hashed on every call (decision 0024).
+      const outcome = error === undefined ? 'ok' : 'error';
+      const key = `${service}\0${method}\0${outcome}`;
+      let child = callChildren.get(key);
+      if (child === undefined) {
+        child = serviceCalls.labels(service, method, outcome);
+        callChildren.set(key, child);
+      }
+      child.observe(ms / 1000);
+    },
   };
 }

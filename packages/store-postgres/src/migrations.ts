@@ -397,6 +397,14 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 13 (decision 0027): provisioning claims and the hardware ids they provisioned.
     up: provisioningSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
   },
+  {
+    version: 14,
+    name: 'telemetry-integer-keys',
+    // Issue 12 (decision 0024): SQLite's telemetry tables moved to integer keys; PostgreSQL's
+    // batch insert is not limited by its schema (decision 0019), so nothing changes here. The
+    // version is kept in step with SQLite's.
+    up: 'SELECT 1',
+  },
 ];
 
 /** The error thrown when the database was migrated by a newer hub than this one. */

@@ -31,8 +31,15 @@ export function createChannelStore(db: Database): ChannelStore {
     return row && toChannel(row);
   };
   const remove = db.transaction((orgId: string, id: string): boolean => {
-    db.prepare('DELETE FROM senml_values WHERE org_id = ? AND channel_id = ?').run(orgId, id);
-    db.prepare('DELETE FROM messages WHERE org_id = ? AND channel_id = ?').run(orgId, id);
+    // Telemetry by the channel's key (migration 14); the key's row stays (keys are never reused).
+    const chan = db
+      .prepare('SELECT key FROM telemetry_channels WHERE org_id = ? AND channel_id = ?')
+      .pluck()
+      .get(orgId, id);
+    if (chan !== undefined) {
+      db.prepare('DELETE FROM telemetry_values WHERE chan = ?').run(chan);
+      db.prepare('DELETE FROM telemetry_messages WHERE chan = ?').run(chan);
+    }
     // Connections go by ON DELETE CASCADE on (org_id, channel_id).
     return (
       db.prepare('DELETE FROM channels WHERE org_id = ? AND id = ?').run(orgId, id).changes > 0

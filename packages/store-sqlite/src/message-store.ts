@@ -14,12 +14,14 @@ import {
   type BucketRow,
   type MessageRow,
 } from '@bulwark/store-sql';
-import { createAppend } from './message-append.js';
+import { channelKeyLookup, createAppend } from './message-append.js';
 import type { ThreadAppender } from './message-writer.js';
 
 /**
- * The messages and senml_values tables behind the MessageStore port. Batches are appended on the
- * writer thread when one is given (a database file), else on this connection.
+ * The telemetry tables (migration 14: telemetry_channels, telemetry_messages, telemetry_values)
+ * behind the MessageStore port. Batches are appended on the writer thread when one is given (a
+ * database file), else on this connection. Reads resolve the channel's integer key first: a
+ * channel that never had telemetry has none, and reads nothing.
  *
  * Times: messages are filtered and ordered by `received_at` (epoch ms). Aggregates are over the
  * SenML record time `t` (seconds, a double), compared at microsecond precision: `t` is rounded to
@@ -29,14 +31,17 @@ import type { ThreadAppender } from './message-writer.js';
  */
 export function createMessageStore(db: Database, thread?: ThreadAppender): MessageStore {
   const append = createAppend(db);
+  const keys = channelKeyLookup(db);
   const deleteBefore = db.transaction((orgId: string, channelId: string, before: number) => {
+    const chan = keys.get(orgId, channelId);
+    if (chan === undefined) return 0;
     db.prepare(
-      `DELETE FROM senml_values WHERE message_id IN
-         (SELECT id FROM messages WHERE org_id = ? AND channel_id = ? AND received_at < ?)`,
-    ).run(orgId, channelId, before);
+      `DELETE FROM telemetry_values WHERE msg IN
+         (SELECT seq FROM telemetry_messages WHERE chan = ? AND received_at < ?)`,
+    ).run(chan, before);
     return db
-      .prepare('DELETE FROM messages WHERE org_id = ? AND channel_id = ? AND received_at < ?')
-      .run(orgId, channelId, before).changes;
+      .prepare('DELETE FROM telemetry_messages WHERE chan = ? AND received_at < ?')
+      .run(chan, before).changes;
   });
   return {
     async appendBatch(envelopes) {
@@ -45,8 +50,10 @@ export function createMessageStore(db: Database, thread?: ThreadAppender): Messa
       else append(envelopes);
     },
     async query(orgId, channelId, q, page) {
-      const where = ['org_id = ?', 'channel_id = ?'];
-      const values: unknown[] = [orgId, channelId];
+      const chan = keys.get(orgId, channelId);
+      if (chan === undefined) return { items: [], nextCursor: null };
+      const where = ['chan = ?'];
+      const values: unknown[] = [chan];
       if (q.from !== undefined) {
         where.push('received_at >= ?');
         values.push(q.from);
@@ -65,7 +72,7 @@ export function createMessageStore(db: Database, thread?: ThreadAppender): Messa
       }
       if (q.senmlName !== undefined) {
         where.push(
-          'EXISTS (SELECT 1 FROM senml_values sv WHERE sv.message_id = messages.id AND sv.name = ?)',
+          'EXISTS (SELECT 1 FROM telemetry_values tv WHERE tv.msg = m.seq AND tv.name = ?)',
         );
         values.push(q.senmlName);
       }
@@ -77,24 +84,27 @@ export function createMessageStore(db: Database, thread?: ThreadAppender): Messa
       const limit = pageSize(page.limit);
       const rows = db
         .prepare(
-          `SELECT * FROM messages WHERE ${where.join(' AND ')}
+          `SELECT id, ? AS org_id, ? AS channel_id, subtopic, publisher_type, publisher_id,
+             protocol, content_type, received_at, payload, senml, origin
+           FROM telemetry_messages m WHERE ${where.join(' AND ')}
            ORDER BY received_at, id LIMIT ?`,
         )
-        .all(...values, limit + 1) as MessageRow[];
+        .all(orgId, channelId, ...values, limit + 1) as MessageRow[];
       return pageOf(rows, limit, toEnvelope, encodeMessageCursor);
     },
     async aggregate(orgId, channelId, q, bucketMs, fn) {
       const w = aggregateWindow(q, bucketMs);
+      const chan = keys.get(orgId, channelId);
+      if (chan === undefined) return [];
       const where = [
-        'org_id = ?',
-        'channel_id = ?',
+        'chan = ?',
         'name = ?',
         'v IS NOT NULL',
         // A range the series index can use, one ms wider than [from, to]; `us` decides exactly.
         't >= ?',
         't <= ?',
       ];
-      const values: unknown[] = [orgId, channelId, q.senmlName, w.tFrom, w.tTo];
+      const values: unknown[] = [chan, q.senmlName, w.tFrom, w.tTo];
       const onMessage: string[] = [];
       if (q.publisherId !== undefined) {
         onMessage.push('m.publisher_id = ?');
@@ -104,17 +114,22 @@ export function createMessageStore(db: Database, thread?: ThreadAppender): Messa
         onMessage.push('m.subtopic = ?');
         values.push(q.subtopic);
       }
+      // `last` breaks equal times by message id: only it needs the id from the message.
+      const messageId =
+        fn === 'last'
+          ? '(SELECT id FROM telemetry_messages m WHERE m.seq = telemetry_values.msg) AS message_id'
+          : 'NULL AS message_id';
       if (onMessage.length > 0) {
         where.push(
-          `EXISTS (SELECT 1 FROM messages m
-             WHERE m.id = senml_values.message_id AND ${onMessage.join(' AND ')})`,
+          `EXISTS (SELECT 1 FROM telemetry_messages m
+             WHERE m.seq = telemetry_values.msg AND ${onMessage.join(' AND ')})`,
         );
       }
       const rows = db
         .prepare(
           `WITH pts AS (
-             SELECT CAST(round(t * 1000000) AS INTEGER) AS us, v, t, message_id, idx
-             FROM senml_values WHERE ${where.join(' AND ')}
+             SELECT CAST(round(t * 1000000) AS INTEGER) AS us, v, t, ${messageId}, idx
+             FROM telemetry_values WHERE ${where.join(' AND ')}
            ), b AS (
              -- floor division that is right for negative times too
              SELECT (us - ((us % ?) + ?) % ?) / 1000 AS start, v, t, message_id, idx

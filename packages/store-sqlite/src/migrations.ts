@@ -8,6 +8,7 @@ import {
   UPDATE_JOB_CANCEL_REQUEST_SQL,
   updateJobSchema,
 } from '@bulwark/store-sql';
+import { TELEMETRY_SCHEMA_SQL } from './telemetry-schema.js';
 
 /** One step of the schema: applied once, in order, inside a transaction. */
 export interface Migration {
@@ -393,6 +394,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'provisioning',
     // Issue 13 (decision 0027): provisioning claims and the hardware ids they provisioned.
     up: provisioningSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 14,
+    name: 'telemetry-integer-keys',
+    // Issue 12 (decision 0024): telemetry keyed by integer channel and message numbers.
+    up: TELEMETRY_SCHEMA_SQL,
   },
 ];
 

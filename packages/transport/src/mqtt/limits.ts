@@ -20,19 +20,24 @@ export interface MqttLimits {
   maxInflight: number;
   /**
    * Our inbound Receive Maximum (v5): QoS 1/2 PUBLISH packets a client may have unacknowledged
-   * (stored and acknowledged in order, decision record 0018), QoS 2 until PUBCOMP.
+   * (stored and acknowledged in order, decision record 0018), QoS 2 until PUBCOMP. 1,000 (was
+   * 100, decision 0024): a connection's stored rate is at most this over the store's round trip,
+   * and on a busy host that round trip (two thread hand-offs and a commit) is tens of ms — 100
+   * capped a gateway's connection near 3,000 msg/s. What one connection may pin stays bounded by
+   * `inboundWindowBytes`.
    */
   receiveMaximum: number;
   /**
    * PUBLISH packets (any QoS) one connection may have read and not finished — being authorized
    * or stored — before it is no longer read (decision record 0018). Bounds one connection's share
-   * of the storage writer's queue; 256 keeps a gateway's connection at well over 10,000 stored
-   * msg/s with a 5–10 ms batch latency. For v5 QoS 1/2, `receiveMaximum` bounds it too.
+   * of the storage writer's queue; 1,000 (was 256, decision 0024) keeps a gateway's connection
+   * above 10,000 stored msg/s with up to 100 ms of batch round trip. For v5 QoS 1/2,
+   * `receiveMaximum` bounds it too.
    */
   inboundWindow: number;
   /**
    * Packet bytes the inbound window may hold (it stops reading once past it, so one packet of any
-   * allowed size still fits): 4 MiB keeps 256 × 1 MiB from being pinned by one connection.
+   * allowed size still fits): 4 MiB keeps 1,000 × 1 MiB from being pinned by one connection.
    */
   inboundWindowBytes: number;
   /**
@@ -104,8 +109,8 @@ export const DEFAULT_LIMITS: Readonly<MqttLimits> = Object.freeze({
   maxTopicLevels: 32,
   maxSubscriptionsPerClient: 100,
   maxInflight: 1000,
-  receiveMaximum: 100,
-  inboundWindow: 256,
+  receiveMaximum: 1000,
+  inboundWindow: 1000,
   inboundWindowBytes: 4 * 1024 * 1024,
   maxQueuedMessages: 10_000,
   maxQueuedBytes: 16 * 1024 * 1024,
