@@ -3,6 +3,7 @@ import {
   lineageAndKeyedAuditSchema,
   managementSchema,
   mqttStateSchema,
+  firmwarePolicyGateSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
   updateJobSchema,
@@ -386,6 +387,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'mqtt-state',
     // Issue 12 (decision 0020): retained messages and persistent MQTT sessions survive a restart.
     up: mqttStateSchema({ int: 'INTEGER', blob: 'BLOB' }),
+  },
+  {
+    version: 15,
+    name: 'auto-upgrade-gate',
+    // Issue 13 (decision 0011): the auto-upgrade policy honours a rollout's limits (concurrency,
+    // rate, window, failure threshold), pauses, and is stepped by the tick under a lease.
+    up: firmwarePolicyGateSchema({ int: 'INTEGER' }),
   },
 ];
 
