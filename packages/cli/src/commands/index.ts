@@ -9,6 +9,7 @@ import { deviceKeyCommands } from './device-keys.js';
 import { firmwareCommands } from './firmware.js';
 import { firmwareRepoCommands } from './firmware-repo.js';
 import { rolloutCommands } from './rollout.js';
+import { firmwareCurrentCommands } from './firmware-current.js';
 import { updateCommands } from './update.js';
 import { keysCommands } from './keys.js';
 import { locationCommands } from './location.js';
@@ -42,4 +43,5 @@ export const COMMANDS: readonly Command[] = [
   ...firmwareRepoCommands,
   ...updateCommands,
   ...rolloutCommands,
+  ...firmwareCurrentCommands,
 ];
