@@ -32,9 +32,11 @@ import {
   type PolicyGate,
   type PolicyProgress,
 } from './auto-upgrade-gate.js';
-import { FAILED_STATES } from './rollout-engine.js';
 import { SYSTEM_ACTOR, engineJobs, type RolloutDeps } from './rollout-inputs.js';
 import { validateLimits } from './rollout-validate.js';
+import { windowOpen } from './rollout-window.js';
+import { pausePolicy, policyKey, resolvePolicyAlert } from './auto-upgrade-pause.js';
+import { KeyedChain } from '../shared/keyed-chain.js';
 
 /**
  * Outcomes after which the same artifact is not offered again by the policy: the device tried it and
@@ -85,7 +87,7 @@ export interface FirmwarePolicyServiceDeps extends RolloutDeps {
 
 export class FirmwarePolicyService {
   /** Work on one policy within this node, one at a time (the lease orders the nodes). */
-  readonly #chains = new Map<string, Promise<unknown>>();
+  readonly #chains = new KeyedChain();
 
   constructor(private readonly d: FirmwarePolicyServiceDeps) {}
 
@@ -151,7 +153,7 @@ export class FirmwarePolicyService {
       updatedAt: now,
     };
     await this.d.storage.firmwarePolicies.put(policy);
-    if (before) await this.#resolveAlert(before);
+    if (before) await resolvePolicyAlert(this.d, before);
     await this.#kick(policy);
     return this.get(orgId, type);
   }
@@ -161,7 +163,7 @@ export class FirmwarePolicyService {
     const before = await this.d.storage.firmwarePolicies.get(orgId, type);
     if (!before || !(await this.d.storage.firmwarePolicies.delete(orgId, type)))
       throw new BulwarkError('not_found', `no current artifact is set for ${type}`);
-    await this.#resolveAlert(before);
+    await resolvePolicyAlert(this.d, before);
   }
 
   /**
@@ -186,7 +188,7 @@ export class FirmwarePolicyService {
       updatedAt: this.d.clock.now(),
     });
     if (!ok) throw conflict();
-    await this.#resolveAlert(p);
+    await resolvePolicyAlert(this.d, p);
     await this.#kick(p);
     return this.get(orgId, type);
   }
@@ -209,7 +211,12 @@ export class FirmwarePolicyService {
     if (!artifact || isAtLeastVersion(installed.version, artifact.version)) return false;
     if (await this.#triedAndFailed(policy, artifact, deviceId)) return false;
     const store = this.d.storage.firmwarePolicies;
-    return this.#exclusive(policy, async () => {
+    // Outside its window (a reconnect storm at noon) the device is held back without more reads.
+    if (!windowOpen(policy.window, this.d.clock.now())) {
+      await store.wake(orgId, policy.deviceType, true);
+      return false;
+    }
+    return this.#chains.run(policyKey(policy), async () => {
       const now = this.d.clock.now();
       // Another node holds the lease: it offers the device on its next tick.
       if (!(await this.#lease(policy, now))) {
@@ -220,7 +227,7 @@ export class FirmwarePolicyService {
       if (!p || p.state !== 'active' || p.setAt !== policy.setAt) return false;
       const { gate, jobs } = await this.#gate(p, now);
       if (gate.pause) {
-        await this.#autoPause(p, 'failure_threshold', gate.pause, jobs);
+        await pausePolicy(this.d, p, 'failure_threshold', gate.pause, jobs);
         return false;
       }
       if (gate.room === 0) {
@@ -251,7 +258,7 @@ export class FirmwarePolicyService {
       for (const p of batch) {
         if (!(await this.#lease(p, now))) continue;
         try {
-          started += await this.#exclusive(p, () => this.#step(p, p.wake, now));
+          started += await this.#chains.run(policyKey(p), () => this.#step(p, p.wake, now));
           stepped++;
         } catch (err) {
           onError?.(err, p);
@@ -274,7 +281,9 @@ export class FirmwarePolicyService {
     const now = this.d.clock.now();
     if (!(await this.#lease(p, now))) return;
     // A wake seen as 0 settles nothing: the tick still steps the policy once with its real wake.
-    await this.#exclusive(p, () => this.#step(p, { seq: 0, backlogSeq: 0, backlog: true }, now));
+    await this.#chains.run(policyKey(p), () =>
+      this.#step(p, { seq: 0, backlogSeq: 0, backlog: true }, now),
+    );
   }
 
   /** One step under the lease: pause at the threshold, or offer held-back online devices. */
@@ -287,7 +296,7 @@ export class FirmwarePolicyService {
     const artifact = await this.#artifact(p);
     const { gate, jobs } = await this.#gate(p, now);
     if (gate.pause) {
-      await this.#autoPause(p, 'failure_threshold', gate.pause, jobs);
+      await pausePolicy(this.d, p, 'failure_threshold', gate.pause, jobs);
       return 0;
     }
     if (!artifact) {
@@ -299,7 +308,7 @@ export class FirmwarePolicyService {
     if (wake.backlog && gate.room > 0) {
       // Devices refuse expired metadata: pause saying so rather than offer what can only fail.
       if (releaseExpired(artifact, now)) {
-        await this.#autoPause(p, 'artifact_expired', {}, []);
+        await pausePolicy(this.d, p, 'artifact_expired', {}, []);
         return 0;
       }
       ({ started, drained } = await this.#catchUp(p, artifact, gate.room));
@@ -393,62 +402,6 @@ export class FirmwarePolicyService {
   #lease(p: Pick<FirmwarePolicyRecord, 'orgId' | 'deviceType'>, now: number): Promise<boolean> {
     const until = now + (this.d.leaseMs ?? 30_000);
     return this.d.storage.firmwarePolicies.lease(p.orgId, p.deviceType, this.d.nodeId, now, until);
-  }
-
-  /** Runs `fn` after the work already queued on this policy in this node. */
-  #exclusive<T>(p: Pick<FirmwarePolicyRecord, 'orgId' | 'deviceType'>, fn: () => Promise<T>) {
-    const key = `${p.orgId}\u0000${p.deviceType}`;
-    const prev = this.#chains.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#chains.set(key, tail);
-    void tail.then(() => {
-      if (this.#chains.get(key) === tail) this.#chains.delete(key);
-    });
-    return run;
-  }
-
-  async #autoPause(
-    p: FirmwarePolicyRecord,
-    reason: string,
-    detail: Record<string, number>,
-    jobs: UpdateJobRecord[],
-  ): Promise<void> {
-    // The newest failure carries the alert.
-    const deviceId = jobs.find((j) => FAILED_STATES.includes(j.state))?.deviceId;
-    const pauseDetail = { ...detail, ...(deviceId ? { deviceId } : {}) };
-    const paused = await this.d.storage.firmwarePolicies.update(
-      p.orgId,
-      p.deviceType,
-      p.setAt,
-      ['active'],
-      { state: 'paused', pauseReason: reason, pauseDetail, updatedAt: this.d.clock.now() },
-    );
-    if (!paused) return;
-    await this.d.audit.record({
-      orgId: p.orgId,
-      actorType: 'system',
-      actorId: null,
-      action: 'firmware_policy.paused',
-      targetType: 'firmware_policies',
-      targetId: p.deviceType,
-      source: this.d.nodeId,
-      result: 'success',
-      detail: { artifactId: p.artifactId, reason, ...pauseDetail },
-    });
-    if (deviceId !== undefined)
-      await this.d.alerts.open(p.orgId, deviceId, 'auto_upgrade_paused', {
-        type: p.deviceType,
-        artifactId: p.artifactId,
-        reason,
-        ...detail,
-      });
-  }
-
-  async #resolveAlert(p: FirmwarePolicyRecord): Promise<void> {
-    const deviceId = p.pauseDetail?.['deviceId'];
-    if (p.state === 'paused' && typeof deviceId === 'string')
-      await this.d.alerts.resolve(p.orgId, deviceId, 'auto_upgrade_paused');
   }
 }
 
