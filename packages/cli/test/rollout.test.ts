@@ -1,6 +1,6 @@
 /**
  * `bulwark rollout create|status|list|pause|resume|cancel` and `bulwark firmware current
- * set|list|clear` against a real hub process (decision 0011), plus the flag parsers and the status
+ * set|status|resume|list|clear` against a real hub process (decision 0011), plus the flag parsers and the status
  * view (bars on a terminal, plain lines otherwise).
  */
 import { after, before, describe, test } from 'node:test';
@@ -36,6 +36,7 @@ describe('rollout flag parsing and view', () => {
     assert.throws(() => parseRate('0/min'), /--rate/);
     assert.deepEqual(parseThreshold('20%:5'), { percent: 20, minDevices: 5 });
     assert.deepEqual(parseThreshold('12.5%'), { percent: 12.5, minDevices: 5 });
+    assert.deepEqual(parseThreshold('30%', 2), { percent: 30, minDevices: 2 });
     assert.deepEqual(parseWindow('Mon-Fri 01:00-05:00 UTC'), {
       days: ['mon', 'tue', 'wed', 'thu', 'fri'],
       start: '01:00',
@@ -297,6 +298,87 @@ describe('bulwark rollout against a real hub', { timeout: 120_000 }, () => {
       new RegExp(`running or paused rollout\\(s\\) ${r.id}.*firmware_artifact_in_use`),
     );
     await ok(['rollout', 'cancel', r.id]);
+  });
+
+  test('firmware current set with limits, status, resume; bad flags refused', async () => {
+    const bad: [string[], RegExp][] = [
+      [['--max-concurrent', '0'], /--max-concurrent must be from 1/],
+      [['--rate', '0/min'], /--rate: expected N\/min/],
+      [['--failure-threshold', '150%'], /150% is out of range/],
+      [['--window', 'Mon 24:00-01:00'], /24:00 is not a time/],
+    ];
+    for (const [flags, message] of bad) {
+      const r = await hub.run(['firmware', 'current', 'set', 'gw', artifactId, ...flags]);
+      assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /see `bulwark firmware current set --help`/);
+    }
+    const zone = await hub.run([
+      'firmware',
+      'current',
+      'set',
+      'gw',
+      artifactId,
+      '--window',
+      '01:00-02:00 Mars/Base',
+    ]);
+    assert.equal(zone.code, 1);
+    assert.match(zone.stderr, /unknown time zone Mars\/Base \(rollout_window_invalid\)/);
+    assert.deepEqual(
+      (await hub.json<{ items: unknown[] }>(['firmware', 'current', 'list'])).items,
+      [],
+      'nothing set by a refused request',
+    );
+
+    const set = await ok([
+      'firmware',
+      'current',
+      'set',
+      'gw',
+      artifactId,
+      '--max-concurrent',
+      '3',
+      '--rate',
+      '6/min',
+      '--failure-threshold',
+      '25%',
+      '--window',
+      'Sat,Sun 02:00-04:00 UTC',
+    ]);
+    assert.match(set.stdout, /gw: current is 2\.0\.0/);
+    assert.match(
+      set.stdout,
+      /limits: 3 in flight, 6\/min, window sun,sat 02:00-04:00 UTC \((open|closed)\), pause at 25% failures once 2 finished/,
+    );
+    assert.match(set.stdout, /state: active/);
+    const status = await hub.json<OperationOutput<'getFirmwarePolicy'>>([
+      'firmware',
+      'current',
+      'status',
+      'gw',
+    ]);
+    assert.equal(status.maxConcurrent, 3);
+    assert.equal(status.ratePerMinute, 6);
+    assert.deepEqual(status.failureThreshold, { percent: 25, minDevices: 2 });
+    assert.equal(status.progress.inFlight, 0);
+    const resume = await hub.run(['firmware', 'current', 'resume', 'gw']);
+    assert.equal(resume.code, 1);
+    assert.match(resume.stderr, /is active, not paused \(rollout_state_conflict\)/);
+    // A bare set takes the defaults again: 2 at a time, 20% once 2 finished.
+    const bare = await hub.json<OperationOutput<'getFirmwarePolicy'>>([
+      'firmware',
+      'current',
+      'set',
+      'gw',
+      artifactId,
+    ]);
+    assert.equal(bare.maxConcurrent, 2);
+    assert.equal(bare.ratePerMinute, null);
+    assert.equal(bare.window, null);
+    assert.deepEqual(bare.failureThreshold, { percent: 20, minDevices: 2 });
+    const table = await ok(['firmware', 'current', 'list']);
+    assert.match(table.stdout, /TYPE\s+VERSION\s+STATE\s+IN FLIGHT\s+SUCCEEDED\s+FAILED\s+NEXT/);
+    assert.match(table.stdout, /gw\s+2\.0\.0\s+active\s+0\/2\s+0\s+0\s+now/);
   });
 
   test('firmware current set, list and clear', async () => {

@@ -42,6 +42,7 @@ export * from './updates/rollout-inputs.js';
 export * from './updates/rollout-validate.js';
 export * from './updates/rollout-service.js';
 export * from './updates/auto-upgrade.js';
+export * from './updates/auto-upgrade-gate.js';
 export * from './events/memory-events.js';
 export * from './alerts/alert-service.js';
 export * from './edge/principal.js';

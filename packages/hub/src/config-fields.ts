@@ -296,7 +296,7 @@ export const CONFIG_FIELDS = {
     default: 2000,
     min: 100,
     max: 60_000,
-    doc: 'How often the hub steps running rollouts (decision 0011)',
+    doc: 'How often the hub steps running rollouts and awake auto-upgrade policies (decision 0011)',
   },
   // hawkBit's own default is 5 minutes; a minute lets a deploy start soon while 10,000 controllers
   // still make only ~170 small requests a second. 1 s is for tests; a day is plenty for anyone.

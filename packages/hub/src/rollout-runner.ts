@@ -1,7 +1,7 @@
 /**
  * Drives rollouts and the auto-upgrade policy (decision 0011): a timer steps every running
- * rollout this node can lease, and every call-home firmware report is checked against the policy
- * of the device's type. Started and stopped with the hub.
+ * rollout and every awake auto-upgrade policy this node can lease, and every call-home firmware
+ * report is checked against the policy of the device's type. Started and stopped with the hub.
  */
 import type { Logger } from 'pino';
 import type { FirmwarePolicyService, ManagementSignals, RolloutService } from '@bulwark/core';
@@ -25,11 +25,16 @@ export function startRolloutRunner(d: {
   let stopped = false;
   // One tick at a time: a slow tick delays the next instead of overlapping it.
   const tick = () => {
-    const next = running.then(() =>
-      d.rollouts.tick(undefined, (err, r) =>
+    const next = running.then(async () => {
+      const r = await d.rollouts.tick(undefined, (err, r) =>
         d.log.warn({ err, rolloutId: r.id, orgId: r.orgId }, 'rollout step failed'),
-      ),
-    );
+      );
+      // Auto-upgrade policies with devices held back by their gate, or jobs in flight.
+      const p = await d.firmwarePolicies.tick(undefined, (err, p) =>
+        d.log.warn({ err, type: p.deviceType, orgId: p.orgId }, 'auto-upgrade step failed'),
+      );
+      return { stepped: r.stepped + p.stepped, started: r.started + p.started };
+    });
     running = next.catch(() => undefined);
     return next;
   };
@@ -58,9 +63,9 @@ export function startRolloutRunner(d: {
       await Promise.all(pending);
       // No tick runs any more: hand this node's leases back so the restarted hub (or another
       // node) steps its rollouts now rather than after the 30 s lease expires (decision 0011).
-      await d.rollouts
-        .releaseLeases()
-        .catch((err: unknown) => d.log.warn({ err }, 'releasing rollout leases failed'));
+      await Promise.all([d.rollouts.releaseLeases(), d.firmwarePolicies.releaseLeases()]).catch(
+        (err: unknown) => d.log.warn({ err }, 'releasing rollout leases failed'),
+      );
     },
   };
 }

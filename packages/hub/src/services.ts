@@ -175,7 +175,12 @@ export function createServices(
     alerts,
     nodeId: messaging.nodeId,
   });
-  const firmwarePolicies = new FirmwarePolicyService(rolloutDeps);
+  const firmwarePolicies = new FirmwarePolicyService({
+    ...rolloutDeps,
+    audit,
+    alerts,
+    nodeId: messaging.nodeId,
+  });
   // A ticket revocation reaches the device through its desired twin: `tickets.revoked` is the
   // list of revoked, unexpired ticket ids (a merge patch replaces the whole array).
   const tickets = new TicketService({

@@ -359,6 +359,8 @@ describe('auto-upgrade policy', () => {
   });
 
   it('offers again after a job timed out (the device was away), not after a rollback', async () => {
+    // A policy's jobs are those since it was set: past the test before's (the clock is fake).
+    t.clock.advance(1000);
     await s.owner.firmware.policies.set('sensor', v2.id);
     const d = await s.api.devices.create({ name: 'away', type: 'sensor' });
     const called = () =>

@@ -252,7 +252,8 @@ export const ERRORS = {
   },
   rollout_limits_invalid: {
     kind: 'invalid',
-    title: 'A rollout limit (concurrency, rate or failure threshold) is out of range',
+    title:
+      'A rollout or auto-upgrade limit (concurrency, rate or failure threshold) is out of range',
   },
   rollout_window_invalid: {
     kind: 'invalid',
@@ -264,7 +265,8 @@ export const ERRORS = {
   },
   rollout_state_conflict: {
     kind: 'conflict',
-    title: 'The rollout is not in a state that allows this (e.g. resuming a running one)',
+    title:
+      'The rollout or auto-upgrade policy is not in a state that allows this (e.g. resuming a running one)',
   },
   // hawkBit DDI device API (decision 0012)
   update_action_closed: {

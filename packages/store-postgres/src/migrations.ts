@@ -4,6 +4,7 @@ import {
   lineageAndKeyedAuditSchema,
   managementSchema,
   mqttStateSchema,
+  firmwarePolicyGateSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -404,6 +405,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // batch insert is not limited by its schema (decision 0019), so nothing changes here. The
     // version is kept in step with SQLite's.
     up: 'SELECT 1',
+  },
+  {
+    version: 15,
+    name: 'auto-upgrade-gate',
+    // Issue 13 (decision 0011): the auto-upgrade policy honours a rollout's limits (concurrency,
+    // rate, window, failure threshold), pauses, and is stepped by the tick under a lease.
+    up: firmwarePolicyGateSchema({ int: 'bigint' }),
   },
 ];
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
+import { AUTO_UPGRADE_DEFAULTS } from '@bulwark/core';
 import { MIGRATIONS, openPostgresStorage } from '@bulwark/store-postgres';
 
 const LATEST = Math.max(...MIGRATIONS.map((m) => m.version));
@@ -173,6 +174,67 @@ describe('PostgreSQL migrations', { skip }, () => {
         'SELECT created_at FROM organizations',
       );
       assert.equal(raw[0]?.created_at, '1735689600123');
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('a policy set before the auto-upgrade gate migration gets the default limits, awake', async () => {
+    // The steps before that migration (whatever its number), run as the hub then ran them.
+    const gate = MIGRATIONS.find((m) => m.name === 'auto-upgrade-gate');
+    assert.ok(gate);
+    const schema = schemas.next();
+    const org = '01900000-0000-7000-8000-0000000000b1';
+    const artifact = '01900000-0000-7000-8000-0000000000b2';
+    const client = new pg.Client({ connectionString: schemas.url });
+    await client.connect();
+    try {
+      await client.query(`CREATE SCHEMA ${schema}`);
+      await client.query(`SET search_path TO ${schema}`);
+      await client.query(`CREATE TABLE schema_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
+      for (const m of MIGRATIONS.filter((m) => m.version < gate.version)) {
+        await client.query(m.up);
+        await client.query('INSERT INTO schema_migrations VALUES ($1, $2, 0)', [m.version, m.name]);
+      }
+      await client.query("INSERT INTO organizations (id, name, created_at) VALUES ($1, 'o', 1)", [
+        org,
+      ]);
+      await client.query(
+        `INSERT INTO firmware_artifacts (id, org_id, name, types_json, hardware_json, version,
+           release_counter, length, sha256, metadata_json, state, blob_key, created_by, created_at)
+         VALUES ($1, $2, 'gw.img', '["gateway"]', '[]', '2.0.0', 2, 10, repeat('c', 64), '{}',
+           'ready', 'k', 'u', 1)`,
+        [artifact, org],
+      );
+      await client.query(
+        `INSERT INTO firmware_policies (org_id, device_type, artifact_id, set_by, set_at)
+         VALUES ($1, 'gateway', $2, 'u', 42)`,
+        [org, artifact],
+      );
+    } finally {
+      await client.end();
+    }
+    const storage = await openPostgresStorage({ url: schemas.url, schema });
+    try {
+      assert.deepEqual(await storage.firmwarePolicies.get(org, 'gateway'), {
+        orgId: org,
+        deviceType: 'gateway',
+        artifactId: artifact,
+        setBy: 'u',
+        setAt: 42,
+        ...AUTO_UPGRADE_DEFAULTS,
+        state: 'active',
+        pauseReason: null,
+        pauseDetail: null,
+        baseline: { failures: 0, finished: 0 },
+        updatedAt: 42,
+      });
+      const awake = (await storage.firmwarePolicies.listAwake(100)).filter((p) => p.orgId === org);
+      assert.deepEqual(
+        awake.map((p) => [p.deviceType, p.wake.backlog]),
+        [['gateway', true]],
+      );
     } finally {
       await storage.close();
     }

@@ -81,8 +81,8 @@ export {
   toRollout,
   type RolloutStores,
   type RolloutRow,
-  type FirmwarePolicyRow,
 } from './rollout-stores.js';
+export { firmwarePolicyGateSchema, type FirmwarePolicyRow } from './firmware-policy-store.js';
 export { createUpdateJobStore } from './update-job-store.js';
 export {
   toUpdateJob,

@@ -1,10 +1,10 @@
 /**
- * The rollout and firmware-policy tables (migration 8) behind RolloutStore and FirmwarePolicyStore,
- * in plain SQL both dialects run (`?` placeholders; each adapter supplies its runner). A rollout's
- * fixed specification is one JSON column; its mutable part and the tick lease are columns.
+ * The rollout and firmware-policy tables (migration 8) behind RolloutStore and FirmwarePolicyStore
+ * (whose statements are in firmware-policy-store.ts), in plain SQL both dialects run (`?`
+ * placeholders; each adapter supplies its runner). A rollout's fixed specification is one JSON
+ * column; its mutable part and the tick lease are columns.
  */
 import type {
-  FirmwarePolicyRecord,
   FirmwarePolicyStore,
   RolloutBaseline,
   RolloutRecord,
@@ -12,6 +12,7 @@ import type {
   RolloutState,
   RolloutStore,
 } from '@bulwark/core';
+import { createFirmwarePolicyStore } from './firmware-policy-store.js';
 import type { SqlRunner } from './management-stores.js';
 
 /**
@@ -67,15 +68,6 @@ export interface RolloutRow {
   updated_at: number | string;
 }
 
-/** A row of `firmware_policies`. */
-export interface FirmwarePolicyRow {
-  org_id: string;
-  device_type: string;
-  artifact_id: string;
-  set_by: string;
-  set_at: number | string;
-}
-
 export const toRollout = (r: RolloutRow): RolloutRecord => {
   const spec = JSON.parse(r.spec_json) as RolloutSpec;
   return {
@@ -101,14 +93,6 @@ export const toRollout = (r: RolloutRow): RolloutRecord => {
     updatedAt: Number(r.updated_at),
   };
 };
-
-const toPolicy = (r: FirmwarePolicyRow): FirmwarePolicyRecord => ({
-  orgId: r.org_id,
-  deviceType: r.device_type,
-  artifactId: r.artifact_id,
-  setBy: r.set_by,
-  setAt: Number(r.set_at),
-});
 
 const specOf = (r: RolloutRecord): RolloutSpec => ({
   target: r.target,
@@ -221,39 +205,7 @@ export function createRolloutStores(db: SqlRunner): RolloutStores {
     },
   };
 
-  const firmwarePolicies: FirmwarePolicyStore = {
-    async put(p) {
-      await db.run(
-        `INSERT INTO firmware_policies (org_id, device_type, artifact_id, set_by, set_at)
-         VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (org_id, device_type) DO UPDATE SET artifact_id = excluded.artifact_id,
-           set_by = excluded.set_by, set_at = excluded.set_at`,
-        [p.orgId, p.deviceType, p.artifactId, p.setBy, p.setAt],
-      );
-    },
-    async get(orgId, deviceType) {
-      const rows = await db.all<FirmwarePolicyRow>(
-        'SELECT * FROM firmware_policies WHERE org_id = ? AND device_type = ?',
-        [orgId, deviceType],
-      );
-      return rows[0] && toPolicy(rows[0]);
-    },
-    async delete(orgId, deviceType) {
-      return (
-        (await db.run('DELETE FROM firmware_policies WHERE org_id = ? AND device_type = ?', [
-          orgId,
-          deviceType,
-        ])) > 0
-      );
-    },
-    async list(orgId) {
-      const rows = await db.all<FirmwarePolicyRow>(
-        'SELECT * FROM firmware_policies WHERE org_id = ? ORDER BY device_type',
-        [orgId],
-      );
-      return rows.map(toPolicy);
-    },
-  };
+  const firmwarePolicies = createFirmwarePolicyStore(db);
 
   return { rollouts, firmwarePolicies };
 }

@@ -83,6 +83,15 @@ export function createUpdateJobStore(db: SqlRunner): UpdateJobStore {
       eq('device_id', q.deviceId);
       eq('rollout_id', q.rolloutId);
       eq('artifact_id', q.artifactId);
+      eq('origin', q.origin);
+      if (q.deviceType !== undefined) {
+        where.push('device_id IN (SELECT id FROM devices WHERE org_id = ? AND type = ?)');
+        params.push(orgId, q.deviceType);
+      }
+      if (q.createdSince !== undefined) {
+        where.push('created_at >= ?');
+        params.push(q.createdSince);
+      }
       if (q.states !== undefined) {
         if (q.states.length === 0) return [];
         where.push(`state IN (${marks(q.states.length)})`);

@@ -3,6 +3,7 @@ import {
   lineageAndKeyedAuditSchema,
   managementSchema,
   mqttStateSchema,
+  firmwarePolicyGateSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -400,6 +401,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'telemetry-integer-keys',
     // Issue 12 (decision 0024): telemetry keyed by integer channel and message numbers.
     up: TELEMETRY_SCHEMA_SQL,
+  },
+  {
+    version: 15,
+    name: 'auto-upgrade-gate',
+    // Issue 13 (decision 0011): the auto-upgrade policy honours a rollout's limits (concurrency,
+    // rate, window, failure threshold), pauses, and is stepped by the tick under a lease.
+    up: firmwarePolicyGateSchema({ int: 'INTEGER' }),
   },
 ];
 

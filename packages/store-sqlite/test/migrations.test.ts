@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { AUTO_UPGRADE_DEFAULTS } from '@bulwark/core';
 import { MIGRATIONS, openSqliteStorage } from '@bulwark/store-sqlite';
 
 const LATEST = Math.max(...MIGRATIONS.map((m) => m.version));
@@ -147,6 +148,61 @@ describe('SQLite migrations', () => {
           updatedAt: 0,
         }),
         /FOREIGN KEY/,
+      );
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('a policy set before the auto-upgrade gate migration gets the default limits, awake', async () => {
+    // The steps before that migration (whatever its number), run as the hub then ran them.
+    const gate = MIGRATIONS.find((m) => m.name === 'auto-upgrade-gate');
+    assert.ok(gate);
+    const path = join(dir, 'before-gate.db');
+    const org = '01900000-0000-7000-8000-0000000000b1';
+    const artifact = '01900000-0000-7000-8000-0000000000b2';
+    const old = new BetterSqlite3(path);
+    old.exec(`CREATE TABLE schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    for (const m of MIGRATIONS.filter((m) => m.version < gate.version)) {
+      old.exec(m.up);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    old.prepare("INSERT INTO organizations (id, name, created_at) VALUES (?, 'o', 1)").run(org);
+    old
+      .prepare(
+        `INSERT INTO firmware_artifacts (id, org_id, name, types_json, hardware_json, version,
+           release_counter, length, sha256, metadata_json, state, blob_key, created_by, created_at)
+         VALUES (?, ?, 'gw.img', '["gateway"]', '[]', '2.0.0', 2, 10, ?, '{}', 'ready', 'k', 'u', 1)`,
+      )
+      .run(artifact, org, 'c'.repeat(64));
+    old
+      .prepare(
+        `INSERT INTO firmware_policies (org_id, device_type, artifact_id, set_by, set_at)
+         VALUES (?, 'gateway', ?, 'u', 42)`,
+      )
+      .run(org, artifact);
+    old.close();
+
+    const storage = await openSqliteStorage({ path });
+    try {
+      assert.deepEqual(await storage.firmwarePolicies.get(org, 'gateway'), {
+        orgId: org,
+        deviceType: 'gateway',
+        artifactId: artifact,
+        setBy: 'u',
+        setAt: 42,
+        ...AUTO_UPGRADE_DEFAULTS,
+        state: 'active',
+        pauseReason: null,
+        pauseDetail: null,
+        baseline: { failures: 0, finished: 0 },
+        updatedAt: 42,
+      });
+      const awake = await storage.firmwarePolicies.listAwake(10);
+      assert.deepEqual(
+        awake.map((p) => [p.deviceType, p.wake.backlog]),
+        [['gateway', true]],
       );
     } finally {
       await storage.close();

@@ -11,6 +11,7 @@ import { provisioningCommands } from './provisioning.js';
 import { firmwareCommands } from './firmware.js';
 import { firmwareRepoCommands } from './firmware-repo.js';
 import { rolloutCommands } from './rollout.js';
+import { firmwareCurrentCommands } from './firmware-current.js';
 import { updateCommands } from './update.js';
 import { keysCommands } from './keys.js';
 import { locationCommands } from './location.js';
@@ -46,4 +47,5 @@ export const COMMANDS: readonly Command[] = [
   ...firmwareRepoCommands,
   ...updateCommands,
   ...rolloutCommands,
+  ...firmwareCurrentCommands,
 ];

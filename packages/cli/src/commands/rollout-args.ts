@@ -69,11 +69,17 @@ export function parseRate(text: string): number {
   return Number(m[1]);
 }
 
-/** `PCT%[:MIN]`: pause at PCT% failures once MIN devices (default 5) have finished. */
-export function parseThreshold(text: string): { percent: number; minDevices: number } {
+/**
+ * `PCT%[:MIN]`: pause at PCT% failures once MIN devices have finished (default 5, a rollout's;
+ * an auto-upgrade policy's is 2).
+ */
+export function parseThreshold(
+  text: string,
+  defaultMin = 5,
+): { percent: number; minDevices: number } {
   const [p = '', min] = text.split(':');
-  const minDevices = min === undefined ? 5 : Number(min);
-  if (!/^\d+$/.test(min ?? '5') || minDevices < 1 || minDevices > MAX_COUNT)
+  const minDevices = min === undefined ? defaultMin : Number(min);
+  if (!/^\d+$/.test(min ?? String(defaultMin)) || minDevices < 1 || minDevices > MAX_COUNT)
     throw new ArgError(
       `--failure-threshold: the minimum is a device count (1 to ${MAX_COUNT}), got ${JSON.stringify(min)}`,
     );

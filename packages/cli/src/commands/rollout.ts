@@ -13,7 +13,6 @@ import {
 } from './rollout-args.js';
 
 type RolloutView = OperationOutput<'getRollout'>;
-type PolicyView = OperationOutput<'setFirmwarePolicy'>;
 
 const ROLLOUT_COLUMNS: Column<RolloutView>[] = [
   { header: 'ID', value: (r) => r.id },
@@ -22,13 +21,6 @@ const ROLLOUT_COLUMNS: Column<RolloutView>[] = [
   { header: 'STATE', value: (r) => r.state },
   { header: 'PAUSED FOR', value: (r) => r.pauseReason ?? '' },
   { header: 'CREATED', value: (r) => r.createdAt },
-];
-
-const POLICY_COLUMNS: Column<PolicyView>[] = [
-  { header: 'TYPE', value: (p) => p.type },
-  { header: 'ARTIFACT', value: (p) => p.artifactId },
-  { header: 'VERSION', value: (p) => p.version },
-  { header: 'SET', value: (p) => p.setAt },
 ];
 
 /** A flag value parsed by `parse`, a usage error when it does not parse. */
@@ -57,13 +49,8 @@ function createRequest(ctx: Context): CreateRolloutRequest {
   if (Object.keys(target).length === 0)
     throw ctx.usage('give a target: --type, --tag, --location or --device');
   const phases = ctx.strs('phase').map((p) => parsed(ctx, p, parsePhase)!);
-  const rate = parsed(ctx, ctx.str('rate'), parseRate);
-  const threshold = parsed(ctx, ctx.str('failure-threshold'), parseThreshold);
-  const window = parsed(ctx, ctx.str('window'), parseWindow);
   const name = ctx.str('name');
-  const max = ctx.int('max-concurrent');
-  if (max !== undefined && (max < 1 || max > MAX_CONCURRENT))
-    throw ctx.usage(`--max-concurrent must be from 1 to ${MAX_CONCURRENT}, not ${max}`);
+  const limits = limitFlags(ctx, 5);
   const artifact = ctx.args[0];
   if (artifact === undefined) throw ctx.usage('missing ARTIFACT');
   return {
@@ -71,12 +58,49 @@ function createRequest(ctx: Context): CreateRolloutRequest {
     target,
     ...(name !== undefined ? { name } : {}),
     ...(phases.length > 0 ? { phases } : {}),
+    ...limits,
+  };
+}
+
+/** The limits a rollout and an auto-upgrade policy share, from their flags (absent: left out). */
+export function limitFlags(
+  ctx: Context,
+  defaultMin: number,
+): Pick<CreateRolloutRequest, 'maxConcurrent' | 'ratePerMinute' | 'failureThreshold' | 'window'> {
+  const rate = parsed(ctx, ctx.str('rate'), parseRate);
+  const threshold = parsed(ctx, ctx.str('failure-threshold'), (t) => parseThreshold(t, defaultMin));
+  const window = parsed(ctx, ctx.str('window'), parseWindow);
+  const max = ctx.int('max-concurrent');
+  if (max !== undefined && (max < 1 || max > MAX_CONCURRENT))
+    throw ctx.usage(`--max-concurrent must be from 1 to ${MAX_CONCURRENT}, not ${max}`);
+  return {
     ...(max !== undefined ? { maxConcurrent: max } : {}),
     ...(rate !== undefined ? { ratePerMinute: rate } : {}),
     ...(threshold !== undefined ? { failureThreshold: threshold } : {}),
     ...(window !== undefined ? { window } : {}),
   };
 }
+
+/** The flags of those limits, with the defaults named in their help. */
+export const limitOptions = (defaults: { maxConcurrent: number; threshold: string }) =>
+  ({
+    'max-concurrent': {
+      type: 'string',
+      value: 'N',
+      help: `jobs in flight at most (default ${defaults.maxConcurrent})`,
+    },
+    rate: { type: 'string', value: 'N/min', help: 'jobs started per minute at most' },
+    'failure-threshold': {
+      type: 'string',
+      value: 'P%[:MIN]',
+      help: `pause at P% failures once MIN devices finished (default ${defaults.threshold})`,
+    },
+    window: {
+      type: 'string',
+      value: "'Mon-Fri 01:00-05:00 UTC'",
+      help: 'start jobs only in this window (zone: UTC or IANA)',
+    },
+  }) as const;
 
 const show = (ctx: Context, r: RolloutView) =>
   ctx.print(r, () => renderRollout(r, process.stdout.isTTY === true).join('\n') + '\n');
@@ -129,7 +153,7 @@ const stateCommand = (verb: 'pause' | 'resume' | 'cancel', summary: string): Com
   },
 });
 
-/** `bulwark rollout …` and `bulwark firmware current …` (decision 0011). */
+/** `bulwark rollout …` (decision 0011); `firmware current …` is in firmware-current.ts. */
 export const rolloutCommands: Command[] = [
   {
     path: ['rollout', 'create'],
@@ -157,18 +181,7 @@ export const rolloutCommands: Command[] = [
         value: '[NAME=]SIZE[,gate=P%]',
         help: 'cumulative phase, 10% or a count; the last must be 100% (repeatable)',
       },
-      'max-concurrent': { type: 'string', value: 'N', help: 'jobs in flight at most (default 10)' },
-      rate: { type: 'string', value: 'N/min', help: 'jobs started per minute at most' },
-      'failure-threshold': {
-        type: 'string',
-        value: 'P%[:MIN]',
-        help: 'pause at P% failures once MIN devices finished (default 20%:5)',
-      },
-      window: {
-        type: 'string',
-        value: "'Mon-Fri 01:00-05:00 UTC'",
-        help: 'start jobs only in this window (zone: UTC or IANA)',
-      },
+      ...limitOptions({ maxConcurrent: 10, threshold: '20%:5' }),
       name: { type: 'string', value: 'TEXT', help: 'a name for the rollout' },
     },
     run: async (ctx) => show(ctx, await ctx.client().rollouts.create(createRequest(ctx))),
@@ -212,35 +225,4 @@ export const rolloutCommands: Command[] = [
   stateCommand('pause', 'Pause a rollout: jobs under way go on, no new ones start.'),
   stateCommand('resume', 'Resume a paused rollout (failures so far stop counting).'),
   stateCommand('cancel', 'Cancel a rollout and its jobs that have not started installing.'),
-  {
-    path: ['firmware', 'current', 'set'],
-    args: ['TYPE', 'ARTIFACT'],
-    summary: 'Mark an artifact current for a device type: devices on older versions get it.',
-    run: async (ctx) => {
-      const [type, artifact] = ctx.args;
-      if (type === undefined || artifact === undefined) throw ctx.usage('missing TYPE ARTIFACT');
-      const p = await ctx
-        .client()
-        .firmware.policies.set(type, idArg(ctx, 'ARTIFACT', artifact, 'bulwark firmware list'));
-      ctx.print(p, () => `${p.type}: current is ${p.version} (${p.artifactId})\n`);
-    },
-  },
-  {
-    path: ['firmware', 'current', 'clear'],
-    args: ['TYPE'],
-    summary: 'Stop auto-upgrading a device type.',
-    run: async (ctx) => {
-      const type = ctx.args[0] ?? '';
-      await ctx.client().firmware.policies.clear(type);
-      ctx.print({ cleared: type }, () => `${type}: no current artifact\n`);
-    },
-  },
-  {
-    path: ['firmware', 'current', 'list'],
-    summary: 'List the current (auto-upgrade) artifact of each device type.',
-    run: async (ctx) => {
-      const list = await ctx.client().firmware.policies.list();
-      ctx.print(list, () => formatTable(list.items, POLICY_COLUMNS));
-    },
-  },
 ];

@@ -185,10 +185,13 @@ export interface DeviceEventStore {
 /**
  * Alert kinds. `rollout_paused`: a rollout paused itself (failure threshold or success gate), raised
  * on the device whose failure tipped it; resolved when the rollout is resumed or canceled.
+ * `auto_upgrade_paused`: the same for an auto-upgrade policy; resolved when it is resumed, set
+ * anew or cleared.
  * `credential_conflict`: one device credential is used from several places at once (its sessions
  * keep taking each other over); resolved by a person (revoke and re-provision, or acknowledge).
  */
-export type AlertKind = 'device_offline' | 'rollout_paused' | 'credential_conflict';
+export type AlertKind =
+  'device_offline' | 'rollout_paused' | 'auto_upgrade_paused' | 'credential_conflict';
 
 /** Something that needs an operator's eye, open until the condition ends. */
 export interface AlertRecord {

@@ -89,21 +89,104 @@ export interface RolloutStore {
   releaseLeases(holder: string): Promise<number>;
 }
 
-/** The auto-upgrade policy of one device type: its current artifact. */
-export interface FirmwarePolicyRecord {
+/**
+ * The limits an auto-upgrade policy offers its artifact under: those of a rollout (decision 0011)
+ * without phases or a target.
+ */
+export type AutoUpgradeLimits = Pick<
+  RolloutSpec,
+  'maxConcurrent' | 'ratePerMinute' | 'failureThreshold' | 'window'
+>;
+
+/** `paused`: offers nothing (failure threshold reached) until resumed or set anew. */
+export type FirmwarePolicyState = 'active' | 'paused';
+
+/** The auto-upgrade policy of one device type: its current artifact, limits and state. */
+export interface FirmwarePolicyRecord extends AutoUpgradeLimits {
   orgId: string;
   deviceType: string;
   artifactId: string;
   setBy: string;
+  /** When it was set: its jobs are the type's auto-upgrade jobs of the artifact since then. */
   setAt: number;
+  state: FirmwarePolicyState;
+  pauseReason: string | null;
+  pauseDetail: Record<string, string | number> | null;
+  /** Failures and finished jobs at the last resume: those before it no longer count. */
+  baseline: Pick<RolloutBaseline, 'failures' | 'finished'>;
+  updatedAt: number;
+}
+
+/**
+ * Whether the tick has work on a policy: `seq` counts wakes (set, resume, a device held back,
+ * a job started); `backlog` says devices may be held back since the last drain of the backlog.
+ */
+export interface FirmwarePolicyWake {
+  seq: number;
+  backlogSeq: number;
+  backlog: boolean;
+}
+
+/** A change of a policy's mutable part. */
+export interface FirmwarePolicyPatch {
+  state: FirmwarePolicyState;
+  pauseReason: string | null;
+  pauseDetail: Record<string, string | number> | null;
+  baseline?: FirmwarePolicyRecord['baseline'];
+  updatedAt: number;
 }
 
 export interface FirmwarePolicyStore {
-  /** Inserts or replaces the policy of (orgId, deviceType). */
+  /**
+   * Inserts or replaces the policy of (orgId, deviceType) (its artifact, limits, state and
+   * baseline) and wakes it with a backlog; a held tick lease stays.
+   */
   put(p: FirmwarePolicyRecord): Promise<void>;
   get(orgId: string, deviceType: string): Promise<FirmwarePolicyRecord | undefined>;
   /** False when there was none. */
   delete(orgId: string, deviceType: string): Promise<boolean>;
   /** Ordered by device type. */
   list(orgId: string): Promise<FirmwarePolicyRecord[]>;
+  /**
+   * Applies `patch` only if the stored state is one of `from` and the policy is still the one set
+   * at `setAt` (not set anew meanwhile); false (nothing changed) otherwise.
+   */
+  update(
+    orgId: string,
+    deviceType: string,
+    setAt: number,
+    from: readonly FirmwarePolicyState[],
+    patch: FirmwarePolicyPatch,
+  ): Promise<boolean>;
+  /** Wakes the policy for the tick; with `backlog`, a device may be held back. */
+  wake(orgId: string, deviceType: string, backlog: boolean): Promise<void>;
+  /**
+   * After a step that read `wake`: the backlog it saw is drained (`drained`), and with `idle`
+   * nothing is in flight either, so the tick leaves the policy alone until it is woken again.
+   * A wake that came in meanwhile is kept.
+   */
+  settle(
+    orgId: string,
+    deviceType: string,
+    wake: FirmwarePolicyWake,
+    s: { drained: boolean; idle: boolean },
+  ): Promise<void>;
+  /**
+   * Hub-wide: active policies woken since they were last idle, with their wake, ordered by
+   * (orgId, deviceType) after `after`, at most `limit` (the tick's sweep).
+   */
+  listAwake(
+    limit: number,
+    after?: { orgId: string; deviceType: string },
+  ): Promise<Array<FirmwarePolicyRecord & { wake: FirmwarePolicyWake }>>;
+  /** The policy's tick lease, as RolloutStore.lease: one node starts its jobs at a time. */
+  lease(
+    orgId: string,
+    deviceType: string,
+    holder: string,
+    now: number,
+    until: number,
+  ): Promise<boolean>;
+  /** Hub-wide: gives up every policy lease `holder` holds; returns how many. */
+  releaseLeases(holder: string): Promise<number>;
 }

@@ -96,6 +96,11 @@ export interface UpdateJobListQuery {
   deviceId?: string;
   rolloutId?: string;
   artifactId?: string;
+  origin?: UpdateJobRecord['origin'];
+  /** Only jobs of devices whose registered type is this (an auto-upgrade policy's jobs). */
+  deviceType?: string;
+  /** Only jobs created at or after this time (epoch ms). */
+  createdSince?: number;
   states?: UpdateJobState[];
   /** Newest first: only jobs with an id below this. */
   before?: string;

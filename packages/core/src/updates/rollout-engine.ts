@@ -91,6 +91,94 @@ export interface StepPlan {
   complete: boolean;
 }
 
+/** Jobs in id (creation) order, the latest job of each device, devices in order of their first job. */
+export function latestPerDevice(input: readonly EngineJob[]): {
+  jobs: EngineJob[];
+  latest: Map<string, EngineJob>;
+  order: string[];
+} {
+  const jobs = [...input].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const latest = new Map<string, EngineJob>();
+  const order: string[] = [];
+  for (const j of jobs) {
+    if (!latest.has(j.deviceId)) order.push(j.deviceId);
+    latest.set(j.deviceId, j);
+  }
+  return { jobs, latest, order };
+}
+
+/** Counts of jobs by outcome (each device's latest job): only `succeeded` is a success. */
+export interface JobTally {
+  states: Partial<Record<UpdateJobState, number>>;
+  succeeded: number;
+  failed: number;
+  canceled: number;
+  inFlight: number;
+  cancelRequested: number;
+}
+
+/** Tallies jobs by state and outcome. */
+export function tallyJobs(jobs: Iterable<EngineJob>): JobTally {
+  const t: JobTally = {
+    states: {},
+    succeeded: 0,
+    failed: 0,
+    canceled: 0,
+    inFlight: 0,
+    cancelRequested: 0,
+  };
+  for (const j of jobs) {
+    t.states[j.state] = (t.states[j.state] ?? 0) + 1;
+    if (j.state === 'succeeded') t.succeeded++;
+    else if (FAILED_STATES.includes(j.state)) t.failed++;
+    else if (j.state === 'canceled') t.canceled++;
+    else {
+      t.inFlight++;
+      if (j.cancelRequested) t.cancelRequested++;
+    }
+  }
+  return t;
+}
+
+/**
+ * The failure threshold, counted from the last resume (`baseline`): the figures behind a pause
+ * once at least `minDevices` finished and failures reach `percent` of them; undefined otherwise.
+ */
+export function failureThresholdReached(
+  threshold: RolloutSpec['failureThreshold'],
+  baseline: Pick<RolloutBaseline, 'failures' | 'finished'>,
+  succeeded: number,
+  failed: number,
+): { failures: number; finished: number; percent: number } | undefined {
+  const f = Math.max(0, failed - baseline.failures);
+  const n = Math.max(0, succeeded + failed - baseline.finished);
+  const { percent, minDevices } = threshold;
+  return n >= minDevices && f * 100 >= percent * n
+    ? { failures: f, finished: n, percent }
+    : undefined;
+}
+
+/**
+ * How many more jobs `ratePerMinute` allows now (jobs created in the trailing 60 s count), and
+ * when the next slot frees if none (null: no limit, or room left).
+ */
+export function rateRoom(
+  ratePerMinute: number | null,
+  jobs: readonly Pick<EngineJob, 'createdAt'>[],
+  now: number,
+): { left: number; until: number | null } {
+  if (ratePerMinute === null) return { left: Number.POSITIVE_INFINITY, until: null };
+  const recent = jobs
+    .filter((j) => j.createdAt > now - MINUTE)
+    .map((j) => j.createdAt)
+    .sort((a, b) => a - b);
+  const left = ratePerMinute - recent.length;
+  return {
+    left,
+    until: left <= 0 ? (recent[recent.length - ratePerMinute] ?? now) + MINUTE : null,
+  };
+}
+
 /** Cumulative device counts at which each phase ends, for a population of `n`. */
 export function phaseLimits(spec: Pick<RolloutSpec, 'phases'>, n: number): number[] {
   const out: number[] = [];
@@ -107,14 +195,7 @@ export function phaseLimits(spec: Pick<RolloutSpec, 'phases'>, n: number): numbe
 /** Plans one step of a running rollout. */
 export function planStep(input: StepInput): StepPlan {
   const { now, spec, baseline } = input;
-  const jobs = [...input.jobs].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  // The latest job per device decides its state; devices in order of their first job.
-  const latest = new Map<string, EngineJob>();
-  const order: string[] = [];
-  for (const j of jobs) {
-    if (!latest.has(j.deviceId)) order.push(j.deviceId);
-    latest.set(j.deviceId, j);
-  }
+  const { jobs, latest, order } = latestPerDevice(input.jobs);
   const targetIds = new Set(input.devices.map((d) => d.id));
   const currentIds = new Set(input.devices.filter((d) => d.current).map((d) => d.id));
   const candidates = input.devices
@@ -123,22 +204,9 @@ export function planStep(input: StepInput): StepPlan {
     .sort();
   const population = candidates.length + order.length;
 
-  const states: Partial<Record<UpdateJobState, number>> = {};
-  let succeeded = 0;
-  let failed = 0;
-  let canceled = 0;
-  let inFlight = 0;
-  let cancelRequested = 0;
-  for (const j of latest.values()) {
-    states[j.state] = (states[j.state] ?? 0) + 1;
-    if (j.state === 'succeeded') succeeded++;
-    else if (FAILED_STATES.includes(j.state)) failed++;
-    else if (j.state === 'canceled') canceled++;
-    else {
-      inFlight++;
-      if (j.cancelRequested) cancelRequested++;
-    }
-  }
+  const { states, succeeded, failed, canceled, inFlight, cancelRequested } = tallyJobs(
+    latest.values(),
+  );
 
   // Phases: the k-th started device belongs to the first phase whose limit is above k.
   const limits = phaseLimits(spec, population);
@@ -202,11 +270,9 @@ export function planStep(input: StepInput): StepPlan {
   progress.currentPhase = phase >= 0 ? phase : inFlight > 0 ? Math.max(0, phases.length - 1) : null;
 
   // Failure threshold, counted from the last resume.
-  const f = Math.max(0, failed - baseline.failures);
-  const n = Math.max(0, succeeded + failed - baseline.finished);
-  const { percent, minDevices } = spec.failureThreshold;
-  if (n >= minDevices && f * 100 >= percent * n) {
-    plan.pause = { reason: 'failure_threshold', detail: { failures: f, finished: n, percent } };
+  const over = failureThresholdReached(spec.failureThreshold, baseline, succeeded, failed);
+  if (over) {
+    plan.pause = { reason: 'failure_threshold', detail: over };
     return plan;
   }
   if (complete || phase < 0) return plan;
@@ -233,13 +299,9 @@ export function planStep(input: StepInput): StepPlan {
 
   let room = (limits[phase] ?? 0) - started;
   room = Math.min(room, spec.maxConcurrent - inFlight);
-  let rateUntil: number | null = null;
-  if (spec.ratePerMinute !== null) {
-    const recent = jobs.filter((j) => j.createdAt > now - MINUTE).map((j) => j.createdAt);
-    const left = spec.ratePerMinute - recent.length;
-    if (left <= 0) rateUntil = (recent[recent.length - spec.ratePerMinute] ?? now) + MINUTE;
-    room = Math.min(room, left);
-  }
+  const rate = rateRoom(spec.ratePerMinute, jobs, now);
+  room = Math.min(room, rate.left);
+  const rateUntil = rate.until;
   if (!isOpen) {
     progress.nextEligibleAt = nextWindowOpen(spec.window, now);
     return plan;

@@ -4,7 +4,7 @@
  * grow and end at 100%, limits are in range, the window is well formed. Each refusal has its own
  * code; nothing is stored when one is raised.
  */
-import { BulwarkError, type CreateRolloutRequest } from '@bulwark/protocol';
+import { BulwarkError, type CreateRolloutRequest, type RolloutWindow } from '@bulwark/protocol';
 import type { FirmwareArtifactRecord } from '../ports/firmware.js';
 import type { Storage } from '../ports/storage.js';
 import { assertReleaseCurrent } from '../firmware/release-expiry.js';
@@ -51,6 +51,19 @@ export async function validateRolloutRequest(
       );
   }
   validatePhases(req.phases);
+  validateLimits(req);
+}
+
+/**
+ * The limits a rollout and an auto-upgrade policy share: concurrency and rate in 1..10000, a
+ * failure threshold in (0, 100] % after at least one finished device, a well-formed window.
+ */
+export function validateLimits(req: {
+  maxConcurrent?: number;
+  ratePerMinute?: number;
+  failureThreshold?: { percent: number; minDevices: number };
+  window?: RolloutWindow;
+}): void {
   if (!posInt(req.maxConcurrent, 10_000))
     throw new BulwarkError('rollout_limits_invalid', 'maxConcurrent is an integer 1..10000');
   if (!posInt(req.ratePerMinute, 10_000))

@@ -202,7 +202,12 @@ export const DeviceEventListQuery = Type.Object(
 );
 export type DeviceEventListQuery = Static<typeof DeviceEventListQuery>;
 
-export const ALERT_KINDS = ['device_offline', 'rollout_paused', 'credential_conflict'] as const;
+export const ALERT_KINDS = [
+  'device_offline',
+  'rollout_paused',
+  'auto_upgrade_paused',
+  'credential_conflict',
+] as const;
 export const AlertStateSchema = Type.Union([Type.Literal('open'), Type.Literal('resolved')]);
 
 export const AlertSchema = Type.Object(

@@ -169,7 +169,30 @@ export const PauseRolloutRequest = Type.Object(
   { additionalProperties: false },
 );
 
-/** The auto-upgrade policy of one device type. */
+export const FIRMWARE_POLICY_STATES = ['active', 'paused'] as const;
+
+/**
+ * The gate of an auto-upgrade policy as it is now: its jobs since it was set (each device's latest
+ * job counts), whether the window is open, and when the next job may start if something holds
+ * devices back (window, rate, concurrency once a job finishes: then null with inFlight at the cap).
+ */
+export const FirmwarePolicyProgressSchema = Type.Object(
+  {
+    inFlight: Count,
+    succeeded: Count,
+    /** failed + rolled_back + rejected + timed_out. */
+    failed: Count,
+    canceled: Count,
+    windowOpen: Type.Boolean(),
+    nextEligibleAt: Nullable(Timestamp),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The auto-upgrade policy of one device type, with the limits it is offered under (as a
+ * rollout's: jobs in flight, jobs started per minute, maintenance window, failure threshold).
+ */
 export const FirmwarePolicySchema = Type.Object(
   {
     type: Type.String(),
@@ -177,6 +200,15 @@ export const FirmwarePolicySchema = Type.Object(
     version: Type.String(),
     setBy: Type.String(),
     setAt: Timestamp,
+    maxConcurrent: Type.Integer({ minimum: 1 }),
+    ratePerMinute: Nullable(Type.Integer({ minimum: 1 })),
+    failureThreshold: FailureThresholdSchema,
+    window: Nullable(RolloutWindowSchema),
+    state: Type.Union(FIRMWARE_POLICY_STATES.map((s) => Type.Literal(s))),
+    /** `failure_threshold` after an automatic pause. */
+    pauseReason: Nullable(Type.String()),
+    pauseDetail: Nullable(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]))),
+    progress: FirmwarePolicyProgressSchema,
   },
   { additionalProperties: false },
 );
@@ -186,10 +218,20 @@ export const FirmwarePolicyParams = Type.Object(
   { type: DeviceType },
   { additionalProperties: false },
 );
+
+/** Marks an artifact current; the limits left out take their defaults (decision 0011). */
 export const SetFirmwarePolicyRequest = Type.Object(
-  { artifactId: Id },
+  {
+    artifactId: Id,
+    maxConcurrent: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    ratePerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    failureThreshold: Type.Optional(FailureThresholdSchema),
+    window: Type.Optional(RolloutWindowSchema),
+  },
   { additionalProperties: false },
 );
+export type SetFirmwarePolicyRequest = Static<typeof SetFirmwarePolicyRequest>;
+
 export const FirmwarePolicyList = Type.Object(
   { items: Type.Array(FirmwarePolicySchema) },
   { additionalProperties: false },

@@ -16,13 +16,25 @@ export function rolloutsApi(call: Call) {
   };
 }
 
-/** The auto-upgrade policy: the current artifact of each device type. */
+/** The auto-upgrade policy: the current artifact of each device type, offered within limits. */
 export function firmwarePoliciesApi(call: Call) {
   return {
+    /** Every device type's policy with its state and figures. */
     list: () => call('listFirmwarePolicies'),
-    /** Marks `artifactId` current for `type`: devices of the type on older versions get it. */
-    set: (type: string, artifactId: string) =>
-      call('setFirmwarePolicy', { params: { type }, body: { artifactId } }),
+    /** One type's policy: limits, state (active or paused), in flight, succeeded, failed. */
+    get: (type: string) => call('getFirmwarePolicy', { params: { type } }),
+    /**
+     * Marks `artifactId` current for `type`: devices of the type on older versions get it, at
+     * most `maxConcurrent` at a time (default 2), within the rate and window, pausing at the
+     * failure threshold (default 20% once 2 finished).
+     */
+    set: (
+      type: string,
+      artifactId: string,
+      limits: Omit<BodyOf<'setFirmwarePolicy'>, 'artifactId'> = {},
+    ) => call('setFirmwarePolicy', { params: { type }, body: { ...limits, artifactId } }),
+    /** Offers again after an automatic pause (failures so far stop counting). */
+    resume: (type: string) => call('resumeFirmwarePolicy', { params: { type } }),
     clear: (type: string) => call('clearFirmwarePolicy', { params: { type } }),
   };
 }

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   newId,
   type FirmwareArtifactRecord,
+  type FirmwarePolicyRecord,
   type RolloutRecord,
   type Storage,
 } from '@bulwark/core';
@@ -52,7 +53,7 @@ async function seedArtifact(s: Storage, orgId: string): Promise<FirmwareArtifact
   return a;
 }
 
-/** RolloutStore and FirmwarePolicyStore (migration 8). */
+/** RolloutStore and FirmwarePolicyStore (migration 8 and the auto-upgrade gate's migration). */
 export function rolloutSuite(open: OpenStorage): void {
   describe('RolloutStore', () => {
     const s = useStorage(open);
@@ -200,34 +201,23 @@ export function rolloutSuite(open: OpenStorage): void {
       const a2 = await seedArtifact(s(), org.id);
       const by = newId();
       assert.equal(await s().firmwarePolicies.get(org.id, 'gateway'), undefined);
-      await s().firmwarePolicies.put({
-        orgId: org.id,
-        deviceType: 'gateway',
-        artifactId: a1.id,
-        setBy: by,
-        setAt: T0,
-      });
-      await s().firmwarePolicies.put({
-        orgId: org.id,
-        deviceType: 'gateway',
-        artifactId: a2.id,
+      await s().firmwarePolicies.put(policyFx(org.id, a1.id, { setBy: by }));
+      const replaced = policyFx(org.id, a2.id, {
         setBy: by,
         setAt: T0 + 1,
+        ratePerMinute: 12,
+        window: { days: ['sat', 'sun'], start: '02:00', end: '04:00', timezone: 'Europe/Paris' },
+        state: 'paused',
+        pauseReason: 'failure_threshold',
+        pauseDetail: { failures: 2, finished: 3, percent: 20, deviceId: 'd' },
+        baseline: { failures: 1, finished: 4 },
+        updatedAt: T0 + 5,
       });
-      await s().firmwarePolicies.put({
-        orgId: org.id,
-        deviceType: 'camera',
-        artifactId: a1.id,
-        setBy: by,
-        setAt: T0 + 2,
-      });
-      assert.deepEqual(await s().firmwarePolicies.get(org.id, 'gateway'), {
-        orgId: org.id,
-        deviceType: 'gateway',
-        artifactId: a2.id,
-        setBy: by,
-        setAt: T0 + 1,
-      });
+      await s().firmwarePolicies.put(replaced);
+      await s().firmwarePolicies.put(
+        policyFx(org.id, a1.id, { deviceType: 'camera', setAt: T0 + 2 }),
+      );
+      assert.deepEqual(await s().firmwarePolicies.get(org.id, 'gateway'), replaced);
       assert.deepEqual(
         (await s().firmwarePolicies.list(org.id)).map((p) => p.deviceType),
         ['camera', 'gateway'],
@@ -241,18 +231,128 @@ export function rolloutSuite(open: OpenStorage): void {
       assert.equal(await s().firmwarePolicies.get(org.id, 'gateway'), undefined);
     });
 
+    it('changes state compare-and-set on the state and on the policy still being the one set', async () => {
+      const org = await seedOrg(s());
+      const a = await seedArtifact(s(), org.id);
+      const p = policyFx(org.id, a.id);
+      await s().firmwarePolicies.put(p);
+      const pause = {
+        state: 'paused' as const,
+        pauseReason: 'failure_threshold',
+        pauseDetail: { failures: 1 },
+        updatedAt: T0 + 9,
+      };
+      const update = s().firmwarePolicies.update.bind(s().firmwarePolicies);
+      assert.equal(await update(org.id, 'gateway', T0 + 1, ['active'], pause), false, 'set anew');
+      assert.equal(await update(org.id, 'gateway', T0, ['paused'], pause), false, 'wrong state');
+      assert.equal(await update(org.id, 'gateway', T0, [], pause), false);
+      assert.equal(await update(org.id, 'gateway', T0, ['active'], pause), true);
+      assert.deepEqual(await s().firmwarePolicies.get(org.id, 'gateway'), { ...p, ...pause });
+      const resume = {
+        state: 'active' as const,
+        pauseReason: null,
+        pauseDetail: null,
+        baseline: { failures: 1, finished: 2 },
+        updatedAt: T0 + 10,
+      };
+      assert.equal(await update(org.id, 'gateway', T0, ['paused'], resume), true);
+      assert.deepEqual(await s().firmwarePolicies.get(org.id, 'gateway'), { ...p, ...resume });
+      assert.equal(await update(other(), 'gateway', T0, ['active'], pause), false);
+    });
+
+    it('wakes and settles for the tick: only active, awake policies are swept; a later wake is kept', async () => {
+      const org = await seedOrg(s());
+      const a = await seedArtifact(s(), org.id);
+      const store = s().firmwarePolicies;
+      // Hub-wide: other tests' policies may be there too, so look for ours.
+      const awake = async () =>
+        (await store.listAwake(1000)).filter((p) => p.orgId === org.id).map((p) => p.deviceType);
+      const wakeOf = async (type: string) =>
+        (await store.listAwake(1000)).find((p) => p.orgId === org.id && p.deviceType === type)
+          ?.wake;
+      await store.put(policyFx(org.id, a.id));
+      await store.put(policyFx(org.id, a.id, { deviceType: 'camera' }));
+      await store.put(policyFx(org.id, a.id, { deviceType: 'meter', state: 'paused' }));
+      assert.deepEqual(await awake(), ['camera', 'gateway'], 'set: awake; paused: never swept');
+      const w = (await wakeOf('gateway'))!;
+      assert.equal(w.backlog, true);
+      // A wake while the step ran: the policy stays awake with its backlog.
+      await store.wake(org.id, 'gateway', true);
+      await store.settle(org.id, 'gateway', w, { drained: true, idle: true });
+      const w2 = (await wakeOf('gateway'))!;
+      assert.equal(w2.backlog, true);
+      await store.settle(org.id, 'gateway', w2, { drained: true, idle: false });
+      const w3 = (await wakeOf('gateway'))!;
+      assert.equal(w3.backlog, false, 'drained, still awake (jobs in flight)');
+      await store.settle(org.id, 'gateway', w3, { drained: true, idle: true });
+      assert.deepEqual(await awake(), ['camera']);
+      await store.wake(org.id, 'gateway', false);
+      assert.equal((await wakeOf('gateway'))?.backlog, false, 'awake without a backlog');
+      await store.wake(org.id, 'gateway', true);
+      assert.equal((await wakeOf('gateway'))?.backlog, true);
+      // Paging by (org, type).
+      const first = (await store.listAwake(1000)).findIndex((p) => p.orgId === org.id);
+      const page = await store.listAwake(1000, { orgId: org.id, deviceType: 'camera' });
+      assert.ok(first >= 0);
+      assert.ok(page.some((p) => p.orgId === org.id && p.deviceType === 'gateway'));
+      assert.ok(!page.some((p) => p.orgId === org.id && p.deviceType === 'camera'));
+      // Resuming a paused policy wakes it with a backlog.
+      const meter = (await store.get(org.id, 'meter'))!;
+      await store.update(org.id, 'meter', meter.setAt, ['paused'], {
+        state: 'active',
+        pauseReason: null,
+        pauseDetail: null,
+        updatedAt: T0 + 1,
+      });
+      assert.equal((await wakeOf('meter'))?.backlog, true);
+    });
+
+    it('leases a policy to one holder at a time; a stopping node releases its leases', async () => {
+      const org = await seedOrg(s());
+      const a = await seedArtifact(s(), org.id);
+      await s().firmwarePolicies.put(policyFx(org.id, a.id));
+      const lease = s().firmwarePolicies.lease.bind(s().firmwarePolicies);
+      const n1 = `node-${newId()}`;
+      const n2 = `node-${newId()}`;
+      assert.equal(await lease(org.id, 'gateway', n1, T0, T0 + 30_000), true);
+      assert.equal(await lease(org.id, 'gateway', n2, T0 + 1, T0 + 30_001), false);
+      assert.equal(await lease(org.id, 'gateway', n1, T0 + 2, T0 + 30_002), true, 'renewed');
+      assert.equal(await lease(org.id, 'gateway', n2, T0 + 30_003, T0 + 60_000), true, 'lapsed');
+      assert.equal(await lease(org.id, 'camera', n1, T0, T0 + 1), false, 'no such policy');
+      assert.equal(await s().firmwarePolicies.releaseLeases(n2), 1);
+      assert.equal(await lease(org.id, 'gateway', n1, T0 + 30_004, T0 + 60_000), true);
+    });
+
     it('drops a policy with its artifact', async () => {
       const org = await seedOrg(s());
       const a = await seedArtifact(s(), org.id);
-      await s().firmwarePolicies.put({
-        orgId: org.id,
-        deviceType: 'gateway',
-        artifactId: a.id,
-        setBy: 'x',
-        setAt: T0,
-      });
+      await s().firmwarePolicies.put(policyFx(org.id, a.id));
       assert.equal(await s().firmware.deleteArtifact(org.id, a.id), true);
       assert.equal(await s().firmwarePolicies.get(org.id, 'gateway'), undefined);
     });
   });
 }
+
+const other = () => newId();
+
+const policyFx = (
+  orgId: string,
+  artifactId: string,
+  over: Partial<FirmwarePolicyRecord> = {},
+): FirmwarePolicyRecord => ({
+  orgId,
+  deviceType: 'gateway',
+  artifactId,
+  setBy: 'user x',
+  setAt: T0,
+  maxConcurrent: 2,
+  ratePerMinute: null,
+  failureThreshold: { percent: 20, minDevices: 2 },
+  window: null,
+  state: 'active',
+  pauseReason: null,
+  pauseDetail: null,
+  baseline: { failures: 0, finished: 0 },
+  updatedAt: T0,
+  ...over,
+});

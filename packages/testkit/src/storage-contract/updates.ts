@@ -264,5 +264,47 @@ export function updateJobSuite(open: OpenStorage): void {
       assert.ok(!overdue.includes(j3.id), 'deadline not yet passed');
       assert.equal((await s().updateJobs.listOverdue(T0 + 25, 1)).length, 1);
     });
+
+    it("filters by origin, the device's registered type and creation time (a policy's jobs)", async () => {
+      const org = await seedOrg(s());
+      const artifactId = newId();
+      const gw = await seedDevice(s(), org.id, { type: 'gateway' });
+      const gw2 = await seedDevice(s(), org.id, { type: 'gateway' });
+      const cam = await seedDevice(s(), org.id, { type: 'camera' });
+      const auto = { origin: 'auto-upgrade' as const, artifactId };
+      const old = await s().updateJobs.create(jobFx(org.id, gw.id, { ...auto, createdAt: T0 }));
+      await s().updateJobs.transition(org.id, old.id, { from: 'queued', to: 'failed', at: T0 });
+      const a = await s().updateJobs.create(jobFx(org.id, gw.id, { ...auto, createdAt: T0 + 10 }));
+      const b = await s().updateJobs.create(
+        jobFx(org.id, gw2.id, { artifactId, createdAt: T0 + 11 }),
+      );
+      const c = await s().updateJobs.create(jobFx(org.id, cam.id, { ...auto, createdAt: T0 + 12 }));
+      const ids = (xs: UpdateJobRecord[]) => xs.map((x) => x.id);
+      const list = s().updateJobs.list.bind(s().updateJobs);
+      assert.deepEqual(ids(await list(org.id, { limit: 10, origin: 'auto-upgrade' })), [
+        c.id,
+        a.id,
+        old.id,
+      ]);
+      assert.deepEqual(ids(await list(org.id, { limit: 10, deviceType: 'gateway' })), [
+        b.id,
+        a.id,
+        old.id,
+      ]);
+      assert.deepEqual(
+        ids(
+          await list(org.id, {
+            limit: 10,
+            artifactId,
+            origin: 'auto-upgrade',
+            deviceType: 'gateway',
+            createdSince: T0 + 10,
+          }),
+        ),
+        [a.id],
+      );
+      const other = await seedOrg(s());
+      assert.deepEqual(await list(other.id, { limit: 10, deviceType: 'gateway' }), []);
+    });
   });
 }

@@ -10,7 +10,9 @@ type RolloutOps =
   | 'resumeRollout'
   | 'cancelRollout'
   | 'listFirmwarePolicies'
+  | 'getFirmwarePolicy'
   | 'setFirmwarePolicy'
+  | 'resumeFirmwarePolicy'
   | 'clearFirmwarePolicy';
 
 type RolloutView = OperationOutput<'getRollout'>;
@@ -45,12 +47,24 @@ export const rolloutView = (r: RolloutRecord, progress?: RolloutProgress): Rollo
   ...(progress ? { progress: progressView(progress) } : {}),
 });
 
+/** A policy as the API shows it: its limits, state and figures now. */
 const policyView = (p: FirmwarePolicy): OperationOutput<'setFirmwarePolicy'> => ({
   type: p.deviceType,
   artifactId: p.artifactId,
   version: p.version,
   setBy: p.setBy,
   setAt: iso(p.setAt),
+  maxConcurrent: p.maxConcurrent,
+  ratePerMinute: p.ratePerMinute,
+  failureThreshold: p.failureThreshold,
+  window: p.window,
+  state: p.state,
+  pauseReason: p.pauseReason,
+  pauseDetail: p.pauseDetail,
+  progress: {
+    ...p.progress,
+    nextEligibleAt: p.progress.nextEligibleAt === null ? null : iso(p.progress.nextEligibleAt),
+  },
 });
 
 /** The caller as the rollout services record it. */
@@ -96,13 +110,27 @@ export function rolloutHandlers(s: HttpServices): Pick<Handlers, RolloutOps> {
     listFirmwarePolicies: async (_input, ctx) => ({
       items: (await s.firmwarePolicies.list(principalOf(ctx).orgId)).map(policyView),
     }),
+    getFirmwarePolicy: async ({ params }, ctx) =>
+      policyView(await s.firmwarePolicies.get(principalOf(ctx).orgId, params.type)),
     setFirmwarePolicy: async ({ params, body }, ctx) => {
       const p = await s.firmwarePolicies.set(
         principalOf(ctx).orgId,
         params.type,
-        body.artifactId,
+        body,
         actorOf(ctx),
       );
+      ctx.audit.detail = {
+        type: p.deviceType,
+        artifactId: p.artifactId,
+        maxConcurrent: p.maxConcurrent,
+        ratePerMinute: p.ratePerMinute,
+        failureThreshold: p.failureThreshold,
+        window: p.window,
+      };
+      return policyView(p);
+    },
+    resumeFirmwarePolicy: async ({ params }, ctx) => {
+      const p = await s.firmwarePolicies.resume(principalOf(ctx).orgId, params.type);
       ctx.audit.detail = { type: p.deviceType, artifactId: p.artifactId };
       return policyView(p);
     },
