@@ -17,8 +17,8 @@ process.on('disconnect', () => process.exit(1));
 const o = JSON.parse(process.argv[2]);
 const devices = JSON.parse(readFileSync(o.file, 'utf8')).slice(o.from, o.to);
 const ca = o.ca;
-/** Per device: its socket, its last TLS session, whether it is up. */
-const state = devices.map(() => ({ socket: null, session: undefined, up: false }));
+/** Per device: its socket, its last TLS session, whether it is up, its TLS context (made once). */
+const state = devices.map(() => ({ socket: null, session: undefined, up: false, ctx: null }));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** A handshake or CONNACK that takes this long is given up and retried. */
 const ATTEMPT_MS = 30_000;
@@ -33,12 +33,12 @@ function attempt(i, t0, marks) {
   const d = devices[i];
   const st = state[i];
   return new Promise((resolve, reject) => {
+    // A device loads its key and certificate once, not on every connect.
+    st.ctx ??= tls.createSecureContext({ ca, key: d.key, cert: d.cert });
     const socket = tls.connect({
       host: '127.0.0.1',
       port: o.port,
-      ca,
-      key: d.key,
-      cert: d.cert,
+      secureContext: st.ctx,
       ...(o.resume && st.session ? { session: st.session } : {}),
     });
     let stage = 'tls';
@@ -84,6 +84,11 @@ function attempt(i, t0, marks) {
 }
 
 async function phase(p) {
+  // After a restart every connection has dropped: wait (bounded) until each device noticed.
+  for (const end = Date.now() + 15_000; p !== 'first' && state.some((s) => s.up);) {
+    if (Date.now() > end) break;
+    await sleep(20);
+  }
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const until = Date.now() + PHASE_MS;
