@@ -144,10 +144,6 @@ const line = (r, ph) => {
   return `    ${ph === 'first' ? 'first connect' : 'after restart'}: ${x.back}/${N} back and published in ${(x.lastMs / 1000).toFixed(1)} s, per device p50 ${(x.p50 / 1000).toFixed(2)} s p99 ${(x.p99 / 1000).toFixed(2)} s (p50 handshake done ${(x.tlsP50 / 1000).toFixed(2)} s, CONNACK ${(x.connackP50 / 1000).toFixed(2)} s); ${full} full (${(full / secs).toFixed(0)}/s) + ${x.resumed} resumed (${(x.resumed / secs).toFixed(0)}/s) handshakes; ${x.busy} busy, ${x.retries} retries, ${x.failed} gave up; server CPU ${(x.serverCpuMs / 1000).toFixed(1)} s (${(x.serverCpuMs / Math.max(1, x.back)).toFixed(2)} ms/device), clients' CPU ${(x.clientCpuMs / 1000).toFixed(1)} s`;
 };
 
-process.on('SIGINT', () => {
-  killChildren();
-  process.exit(130);
-});
 const hub = hubProcess('bulwark-bench-reconnect-', HUB_FLAGS, {
   execArgv: [
     '--expose-gc',
@@ -157,6 +153,11 @@ const hub = hubProcess('bulwark-bench-reconnect-', HUB_FLAGS, {
   ],
 });
 let mosquitto;
+process.on('SIGINT', () => {
+  killChildren();
+  hub.remove();
+  process.exit(130);
+});
 try {
   const prov = await provisionLocal({
     dataDir: hub.dir,
