@@ -15,6 +15,14 @@ import type { VerifiedClientCertificate } from '../ports/pki.js';
 import type { CertificateRecord } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 
+/**
+ * A listener that already parsed a peer's certificate (Node's `getPeerX509Certificate()`) leaves
+ * the parse here, keyed by the DER it hands to admission, so the certificate is not parsed twice
+ * per connect; `recognise` takes it out again. Keyed weakly by that DER array, so nothing outlives
+ * the connection attempt.
+ */
+export const parsedPeerCertificates = new WeakMap<Uint8Array, X509Certificate>();
+
 /** Parsed issuing CA certificates by PEM (an organization has one at a time; a few are kept). */
 const ISSUERS_MAX = 64;
 
@@ -36,9 +44,10 @@ export class IssuedHere {
     now: number,
   ): Promise<{ v: VerifiedClientCertificate; cert: CertificateRecord } | undefined> {
     const issuer = this.#issuer(issuerPem);
-    let x: X509Certificate;
+    let x = parsedPeerCertificates.get(der);
+    parsedPeerCertificates.delete(der);
     try {
-      x = new X509Certificate(der);
+      x ??= new X509Certificate(der);
     } catch {
       return undefined;
     }
