@@ -9,23 +9,19 @@
 // Reference in the same run: the same loop against Mosquitto (require_certificate, its own
 // session tickets) when /usr/sbin/mosquitto exists. Loopback only. Env: DEVICES (20),
 // CONCURRENCY (16), DURATION_MS (5000).
-import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { Simulator } from '../packages/agent/dist/src/sim/simulator.js';
 import { hubProcess } from './hub-process.mjs';
 import { procStat } from './ota-serve.mjs';
 import { connectPacket } from './mqtt-codec.mjs';
+import { startMosquitto } from './mosquitto-mtls.mjs';
 
 const DEVICES = Number(process.env.DEVICES ?? 20);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000);
 const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /** One device connect; resolves with its time in ms, whether it resumed, and the new ticket. */
@@ -93,89 +89,6 @@ async function run(port, ids, resume, pid) {
     count: times.length,
     failed,
     cpuMsPerConnect: (cpu * 1000) / Math.max(1, times.length),
-  };
-}
-
-/** A free loopback port: bind port 0, note it, close. */
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Mosquitto with `require_certificate true` trusting the devices' CA chain, on a throwaway
- * P-256 server certificate; the clients trust that certificate too. Anonymous apart from the
- * certificate, nothing persisted: the TLS handshake and CONNECT are what is compared.
- */
-async function startMosquitto(chainPem) {
-  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-mosq-'));
-  const openssl = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.crt',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-days',
-    '1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
-  writeFileSync(join(dir, 'clients-ca.pem'), chainPem);
-  const port = await freePort();
-  writeFileSync(
-    join(dir, 'mosquitto.conf'),
-    [
-      `listener ${port} 127.0.0.1`,
-      `cafile ${join(dir, 'clients-ca.pem')}`,
-      `certfile ${join(dir, 'server.crt')}`,
-      `keyfile ${join(dir, 'server.key')}`,
-      'require_certificate true',
-      'allow_anonymous true',
-      'persistence false',
-      'log_type error',
-      '',
-    ].join('\n'),
-  );
-  // Mosquitto drops root privileges before it reads its certificates.
-  chmodSync(dir, 0o755);
-  for (const f of ['server.key', 'server.crt', 'clients-ca.pem', 'mosquitto.conf'])
-    chmodSync(join(dir, f), 0o644);
-  const proc = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1', () => r(true) || s.destroy());
-      s.on('error', () => r(false));
-    });
-    if (ok) break;
-    if (Date.now() > until || proc.exitCode !== null) throw new Error('mosquitto did not start');
-    await sleep(50);
-  }
-  return {
-    port,
-    pid: proc.pid,
-    ca: readFileSync(join(dir, 'server.crt'), 'utf8'),
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = once(proc, 'exit');
-        proc.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }
 

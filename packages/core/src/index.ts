@@ -54,6 +54,7 @@ export * from './edge/pki-events.js';
 export * from './edge/edge-throttle.js';
 export * from './edge/revocation-sweep.js';
 export * from './edge/certificate-cache.js';
+export { parsedPeerCertificates } from './pki/issued-here.js';
 export * from './edge/session-ticket-keys.js';
 export * from './audit/audit-chain.js';
 export * from './device-plane/index.js';

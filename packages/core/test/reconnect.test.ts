@@ -80,6 +80,32 @@ describe('TLS session-ticket keys (shared, sealed, rotating)', () => {
     assert.notEqual(system.map.get(SESSION_TICKET_KEYS), rowBefore, 'the next successor added');
   });
 
+  it("after a rotation the previous key still opens tickets for one more period (its tickets' lifetime), then goes", async () => {
+    const system = memorySystem();
+    const c = clock(5_000_000);
+    const first = await ring(system, c).current();
+    assert.deepEqual(first.previous, [], 'nothing before the first key');
+    c.t += 24 * HOUR;
+    const second = await ring(system, c).current();
+    assert.equal(second.previous.length, 1);
+    assert.ok(second.previous[0]!.equals(first.key), 'the previous key, for decryption only');
+    assert.ok(!second.key.equals(first.key));
+    c.t += 24 * HOUR - 1;
+    const late = await ring(system, c).current();
+    assert.ok(late.key.equals(second.key));
+    assert.ok(
+      late.previous.some((k) => k.equals(first.key)),
+      'its last tickets are still valid',
+    );
+    c.t += 1;
+    const third = await ring(system, c).current();
+    assert.ok(!third.previous.some((k) => k.equals(first.key)), 'past their lifetime: dropped');
+    assert.ok(third.previous.some((k) => k.equals(second.key)));
+    // The row never holds more than the previous, the active and the successor key.
+    const row = system.map.get(SESSION_TICKET_KEYS)!;
+    assert.ok(!row.includes(first.key.toString('base64')));
+  });
+
   it('a hub down for longer than a period starts a fresh key', async () => {
     const system = memorySystem();
     const c = clock(0);

@@ -65,7 +65,6 @@ export async function startBrokers(d: {
   metrics: HubMetrics;
 }): Promise<Brokers> {
   const { config, services, log, metrics } = d;
-  const seen = new Map<string, number>();
   // Denied publishes/subscribes per client id (device id for devices), for monitoring.
   const denials = new Map<string, number>();
   const devicePlane = createDevicePlane({ services, log });
@@ -74,16 +73,7 @@ export async function startBrokers(d: {
     messaging: services.messaging,
     events: services.events,
     devicePlane: devicePlane.hook,
-    onConnect: (c) => {
-      // Presence: last seen, at most once a minute per device.
-      if (c.type !== 'device') return;
-      const now = Date.now();
-      if ((seen.get(c.id) ?? 0) > now - 60_000) return;
-      seen.set(c.id, now);
-      d.storage.devices
-        .update(c.orgId, c.id, { lastSeenAt: now })
-        .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
-    },
+    // A device's last seen is written with its presence by the device plane, in batches.
   });
   const state = mqttStateOptions(config, d.storage);
   const engine = createMqttEngine({

@@ -1,11 +1,13 @@
 /**
  * The hub's TLS session tickets (decision 0022): one ticket key shared by every node through the
  * database, sealed under the master key (core's SessionTicketKeys), installed on every TLS server
- * of this node (MQTT over TLS; HTTPS, which carries WSS and ingest) and swapped on rotation.
+ * of this node (MQTT over TLS; HTTPS, which carries WSS and ingest) and swapped on rotation; the
+ * previous key still opens the tickets it sealed until they expire (ticket-key-callback.ts).
  */
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { SecretBox, SessionTicketKeys, type Clock, type Storage } from '@bulwark/core';
+import { serverTicketKeys, type ServerTicketKeys } from './ticket-key-callback.js';
 
 /** How often a node reads the ring (a rotation reaches it at most this late). */
 const REFRESH_MS = 30_000;
@@ -16,7 +18,10 @@ export interface SessionTickets {
   readonly key: Buffer;
   /** A ticket's lifetime in seconds (the servers' `sessionTimeout`). */
   readonly sessionTimeoutSeconds: number;
-  /** Installs the current key on a server now and at every rotation. */
+  /**
+   * Installs the current key (sealing) and the previous ones (opening their tickets until those
+   * expire) on a server, now and at every rotation.
+   */
   attach(server: TlsServer): void;
   /** Reads the ring once now (the timer does; tests too). */
   refresh(): Promise<void>;
@@ -38,14 +43,17 @@ export async function startSessionTickets(d: {
     clock: d.clock,
     periodMs,
   });
-  let current = (await ring.current()).key;
-  const servers: TlsServer[] = [];
+  let { key: current, previous } = await ring.current();
+  const servers: ServerTicketKeys[] = [];
   const refresh = async () => {
-    const { key } = await ring.current();
-    if (key.equals(current)) return;
-    current = key;
-    for (const s of servers) s.setTicketKeys(key);
-    d.log.info('TLS session-ticket key rotated');
+    const next = await ring.current();
+    const same = (a: readonly Buffer[], b: readonly Buffer[]) =>
+      a.length === b.length && a.every((k, i) => k.equals(b[i]!));
+    if (next.key.equals(current) && same(next.previous, previous)) return;
+    const rotated = !next.key.equals(current);
+    ({ key: current, previous } = next);
+    for (const s of servers) s.set(current, previous);
+    if (rotated) d.log.info('TLS session-ticket key rotated');
   };
   const timer = setInterval(
     () => {
@@ -59,8 +67,12 @@ export async function startSessionTickets(d: {
     },
     sessionTimeoutSeconds: Math.floor(periodMs / 1000),
     attach(server) {
-      servers.push(server);
-      server.setTicketKeys(current);
+      const keys = serverTicketKeys(server, current, previous);
+      if (!keys.multiKey)
+        d.log.warn(
+          'this Node has no multi-key TLS ticket callback: tickets sealed before a key rotation will not resume',
+        );
+      servers.push(keys);
     },
     refresh,
     stop: () => clearInterval(timer),

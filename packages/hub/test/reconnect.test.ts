@@ -150,6 +150,53 @@ describe('TLS session resumption across a restart; admission on every resumed co
     h.socket.destroy();
   });
 
+  it('a ticket sealed before a key rotation still resumes (the previous key opens it) and is renewed under the new key', async () => {
+    const period = 168 * 3600_000;
+    const masterKey = Buffer.from(readFileSync(join(dir, 'master.key'), 'utf8').trim(), 'hex');
+    // A ring whose active key ends 3 s from now: the next start of the hub rotates.
+    const row = await t.hub.storage.system.get(SESSION_TICKET_KEYS);
+    assert.equal(
+      await t.hub.storage.system.compareAndSet(SESSION_TICKET_KEYS, row, undefined),
+      true,
+    );
+    const ends = Date.now() + 3000;
+    const first = await new SessionTicketKeys({
+      system: t.hub.storage.system,
+      box: new SecretBox(masterKey),
+      clock: { now: () => ends - period },
+      periodMs: period,
+    }).current();
+    await t.hub.stop();
+    t = await startTestHub([], { dir });
+    const before = await asDevice();
+    assert.equal(accepted(await connack(before.socket, connectPacket(device.id))), true);
+    const old = await before.ticket;
+    before.socket.destroy();
+    await new Promise((r) => setTimeout(r, Math.max(0, ends - Date.now() + 100)));
+    await t.hub.stop();
+    t = await startTestHub([], { dir });
+    const now = await new SessionTicketKeys({
+      system: t.hub.storage.system,
+      box: new SecretBox(masterKey),
+      clock: systemClock,
+      periodMs: period,
+    }).current();
+    assert.ok(!now.key.equals(first.key), 'rotated');
+    assert.ok(
+      now.previous.some((k) => k.equals(first.key)),
+      'the previous key is kept',
+    );
+    const c = await asDevice({ session: old });
+    assert.equal(c.reused, true, 'resumed with a ticket of the previous key');
+    assert.equal(accepted(await connack(c.socket, connectPacket(device.id))), true);
+    const renewed = await c.ticket;
+    c.socket.destroy();
+    const d = await asDevice({ session: renewed });
+    assert.equal(d.reused, true, 'and the ticket given in return resumes');
+    d.socket.destroy();
+    session = renewed; // (the original key is gone from the ring: the next test resumes this one)
+  });
+
   it('a certificate revoked after the first connection is refused on a resumed handshake', async () => {
     // Admitted (and cached) once more, then revoked: the cache forgets, the listener refuses.
     const warm = await asDevice({ session });

@@ -67,6 +67,18 @@ export interface AlertRow {
 export const json = (text: string) => JSON.parse(text) as never;
 export const jsonOrNull = (text: string | null) =>
   text === null ? null : (JSON.parse(text) as never);
+/** `xs` grouped by `key`, in first-seen order. */
+export function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const g = out.get(k);
+    if (g) g.push(x);
+    else out.set(k, [x]);
+  }
+  return out;
+}
+
 export const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 export const toDesired = (r: DesiredRow): DesiredTwinRecord => ({

@@ -16,6 +16,7 @@ import type {
 } from '@bulwark/core';
 import { decodeIdCursor, encodeIdCursor } from '@bulwark/core';
 import {
+  groupBy,
   marks,
   toAlert,
   toCommand,
@@ -279,6 +280,29 @@ export function createManagementStores(db: SqlRunner): ManagementStores {
           p.metrics === null ? null : JSON.stringify(p.metrics),
         ],
       );
+    },
+    async markOnline(entries, at) {
+      // The last entry of a device wins (PostgreSQL refuses one upsert touching a row twice).
+      const last = [...new Map(entries.map((e) => [e.deviceId, e])).values()];
+      for (let i = 0; i < last.length; i += 400) {
+        const rows = last.slice(i, i + 400);
+        await db.run(
+          `INSERT INTO device_presence
+             (org_id, device_id, online, mode, since, last_seen_at, session_id, metrics)
+           VALUES ${rows.map(() => '(?, ?, 1, NULL, ?, ?, ?, NULL)').join(', ')}
+           ON CONFLICT (device_id) DO UPDATE SET online = 1,
+             since = CASE WHEN device_presence.online = 1 THEN device_presence.since
+                     ELSE excluded.since END,
+             last_seen_at = excluded.last_seen_at, session_id = excluded.session_id
+           WHERE device_presence.org_id = excluded.org_id`,
+          rows.flatMap((e) => [e.orgId, e.deviceId, at, at, e.sessionId]),
+        );
+        for (const [orgId, ids] of groupBy(rows, (e) => e.orgId))
+          await db.run(
+            `UPDATE devices SET last_seen_at = ? WHERE org_id = ? AND id IN (${marks(ids.length)})`,
+            [at, orgId, ...ids.map((e) => e.deviceId)],
+          );
+      }
     },
     async setOffline(orgId, deviceId, sessionId, at) {
       const n = await db.run(

@@ -25,6 +25,7 @@ import { createSystemStore } from './system-store.js';
 import { createTicketStore } from './ticket-store.js';
 import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
+import { cachePreparedStatements } from './statement-cache.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -67,6 +68,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
     const schemaVersion = migrate(db);
+    cachePreparedStatements(db);
     const thread =
       opts.path !== ':memory:' && opts.path !== '' && opts.writerThread !== false
         ? threadAppender({

@@ -7,9 +7,10 @@
  *
  * Each key is active for `periodMs` from its `from` time. The successor is written as soon as a
  * key becomes active, so every node already holds it when its time comes and all switch on their
- * own clocks without asking the database. Node's TLS server decrypts with one key only
- * (`setTicketKeys`), so a ticket lives at most until the key it was sealed with is replaced; the
- * ring keeps just the active key and its successor.
+ * own clocks without asking the database. A ticket is honoured for one period (the servers'
+ * `sessionTimeout`), so a key sealed its last tickets at the end of its period and still opens
+ * them for one more: the ring keeps the previous key(s) for that long, for decryption only (a
+ * ticket opened with one is answered with a fresh ticket under the active key).
  *
  * Resumption skips the certificate chain, not admission: the listener still admits the peer
  * certificate the session carries on every connect (revocation, expiry, device state).
@@ -59,30 +60,37 @@ export class SessionTicketKeys {
    * The key sealing tickets now (creating it, and its successor, when missing or due), and when
    * it stops. Safe to call from every node at once: the store's compare-and-set decides.
    */
-  async current(): Promise<{ key: Buffer; until: number }> {
+  async current(): Promise<{ key: Buffer; until: number; previous: Buffer[] }> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const raw = await this.d.system.get(SESSION_TICKET_KEYS);
       const now = this.d.clock.now();
       const keys = raw === undefined ? [] : this.#open(raw);
       const next = this.#ensure(keys, now);
-      const active = next[0]!;
+      const active = next.at(-2)!;
       if (next !== keys) {
         const sealed = this.#seal(next);
         if (!(await this.d.system.compareAndSet(SESSION_TICKET_KEYS, raw, sealed))) continue;
       }
-      return { key: active.key, until: active.from + this.d.periodMs };
+      return {
+        key: active.key,
+        until: active.from + this.d.periodMs,
+        previous: next.slice(0, -2).map((k) => k.key),
+      };
     }
     throw new Error('the session-ticket keys kept changing under this node; try again');
   }
 
-  /** [active, successor]: the same array when nothing had to change. */
+  /**
+   * [...previous, active, successor]: the previous keys are those whose last tickets are still
+   * within their lifetime (one period after the key's own). The same array when nothing changed.
+   */
   #ensure(keys: SessionTicketKey[], now: number): SessionTicketKey[] {
     const p = this.d.periodMs;
-    const active = keys.filter((k) => k.from <= now && now < k.from + p).at(-1);
-    if (active === undefined) return [this.#fresh(now), this.#fresh(now + p)];
-    const successor = keys.find((k) => k.from === active.from + p);
-    if (successor && keys.length === 2 && keys[0] === active) return keys;
-    return [active, successor ?? this.#fresh(active.from + p)];
+    const active = keys.filter((k) => k.from <= now && now < k.from + p).at(-1) ?? this.#fresh(now);
+    const previous = keys.filter((k) => k.from < active.from && now < k.from + 2 * p);
+    const successor = keys.find((k) => k.from === active.from + p) ?? this.#fresh(active.from + p);
+    const next = [...previous, active, successor];
+    return next.length === keys.length && next.every((k, i) => k === keys[i]) ? keys : next;
   }
 
   #fresh(from: number): SessionTicketKey {

@@ -6,6 +6,7 @@ import type { AlertRecord, DeviceEventRecord, PresenceRecord } from '../ports/ma
 import type { OperatingMode, Page } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
+import { tickBatch } from '../shared/tick-batch.js';
 
 /** Presence as the API shows it. */
 export interface DevicePresence {
@@ -59,20 +60,20 @@ export class PresenceService {
     };
   }
 
-  /** A device connected (session `sessionId`): online now; its offline alert, if any, resolves. */
+  /**
+   * Presence and last-seen writes of the connects made in one turn of the event loop, as one
+   * batch (a reconnect storm writes a statement per few hundred devices, not one per device).
+   */
+  readonly #online = tickBatch<{ orgId: string; deviceId: string; sessionId: string }>((entries) =>
+    this.d.storage.presence.markOnline(entries, this.d.clock.now()),
+  );
+
+  /**
+   * A device connected (session `sessionId`): online now (since its first connect while
+   * offline), last seen now; its offline alert, if any, resolves.
+   */
   async connected(orgId: string, deviceId: string, sessionId: string): Promise<void> {
-    const now = this.d.clock.now();
-    const prev = await this.d.storage.presence.get(orgId, deviceId);
-    await this.d.storage.presence.put({
-      orgId,
-      deviceId,
-      online: true,
-      mode: prev?.mode ?? null,
-      since: prev?.online ? prev.since : now,
-      lastSeenAt: now,
-      sessionId,
-      metrics: prev?.metrics ?? null,
-    });
+    await this.#online({ orgId, deviceId, sessionId });
     await this.d.alerts.resolve(orgId, deviceId, 'device_offline');
   }
 

@@ -135,6 +135,17 @@ export interface PresenceStore {
   /** Inserts or replaces the device's presence. */
   put(presence: PresenceRecord): Promise<void>;
   /**
+   * Many devices connected (a batch of connects, issue 12): each device's presence becomes online
+   * for its connection `sessionId` at `at` — `since` kept when it was online already, its mode and
+   * metrics kept — and its device record's `lastSeenAt` becomes `at`, in as few statements as the
+   * store can (one per few hundred devices). A device of another organization than its entry's
+   * is left alone; a device listed twice takes its last entry.
+   */
+  markOnline(
+    entries: readonly { orgId: string; deviceId: string; sessionId: string }[],
+    at: number,
+  ): Promise<void>;
+  /**
    * Marks the device offline only if its presence belongs to `sessionId` and it is online.
    * Returns the updated record, or undefined when nothing changed.
    */

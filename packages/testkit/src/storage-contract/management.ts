@@ -276,6 +276,84 @@ export function managementSuite(open: OpenStorage): void {
     });
   });
 
+  describe('PresenceStore.markOnline (batched connects)', () => {
+    const s = useStorage(open);
+
+    it('marks many online at once, keeps since/mode/metrics of one already online, sets last seen, leaves another org alone', async () => {
+      const org = await seedOrg(s());
+      const a = await seedDevice(s(), org.id);
+      const b = await seedDevice(s(), org.id, { name: 'other-device' });
+      const other = await seedOrg(s());
+      const c = await seedDevice(s(), other.id, { name: 'their-device' });
+      // c has its presence in its own org; a was online already (since T0, mode reported).
+      const theirs = {
+        orgId: other.id,
+        deviceId: c.id,
+        online: false,
+        mode: null,
+        since: T0,
+        lastSeenAt: T0,
+        sessionId: 'conn-c0',
+        metrics: null,
+      };
+      await s().presence.put(theirs);
+      await s().presence.put({
+        orgId: org.id,
+        deviceId: a.id,
+        online: true,
+        mode: 'controlled',
+        since: T0,
+        lastSeenAt: T0,
+        sessionId: 'conn-a0',
+        metrics: null,
+      });
+      await s().presence.markOnline(
+        [
+          { orgId: org.id, deviceId: a.id, sessionId: 'conn-a1' },
+          { orgId: org.id, deviceId: b.id, sessionId: 'conn-b0' },
+          { orgId: org.id, deviceId: b.id, sessionId: 'conn-b1' },
+          // Another org's device named with this org: its presence and record stay as they are.
+          { orgId: org.id, deviceId: c.id, sessionId: 'conn-x' },
+        ],
+        T0 + 5,
+      );
+      assert.deepEqual(await s().presence.get(org.id, a.id), {
+        orgId: org.id,
+        deviceId: a.id,
+        online: true,
+        mode: 'controlled',
+        since: T0,
+        lastSeenAt: T0 + 5,
+        sessionId: 'conn-a1',
+        metrics: null,
+      });
+      assert.deepEqual(await s().presence.get(org.id, b.id), {
+        orgId: org.id,
+        deviceId: b.id,
+        online: true,
+        mode: null,
+        since: T0 + 5,
+        lastSeenAt: T0 + 5,
+        sessionId: 'conn-b1',
+        metrics: null,
+      });
+      assert.deepEqual(await s().presence.get(other.id, c.id), theirs);
+      assert.equal(await s().presence.get(org.id, c.id), undefined);
+      assert.equal((await s().devices.get(org.id, b.id))?.lastSeenAt, T0 + 5);
+      assert.equal((await s().devices.get(other.id, c.id))?.lastSeenAt, c.lastSeenAt);
+      // Offline, then online again: since restarts.
+      await s().presence.setOffline(org.id, a.id, 'conn-a1', T0 + 6);
+      await s().presence.markOnline(
+        [{ orgId: org.id, deviceId: a.id, sessionId: 'conn-a2' }],
+        T0 + 7,
+      );
+      const again = await s().presence.get(org.id, a.id);
+      assert.equal(again?.since, T0 + 7);
+      assert.equal(again?.online, true);
+      await s().presence.markOnline([], T0 + 8);
+    });
+  });
+
   describe('PresenceStore heartbeat', () => {
     const s = useStorage(open);
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import tls from 'node:tls';
+import { parsedPeerCertificates } from '@bulwark/core';
 import type { MqttEngine } from '../mqtt/engine.js';
 import { TLS_SERVER_POLICY } from '../tls-policy.js';
 import { refuseBusy } from './busy-connack.js';
@@ -106,12 +107,16 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<Mq
         return;
       }
       const der = new Uint8Array(peer.raw);
+      // Admission recognises the certificate from this parse rather than parsing it again.
+      parsedPeerCertificates.set(der, peer);
       // A claim only: admission verifies the certificate against that organization's CA.
       const subjectO = /^O=(.*)$/m.exec(peer.subject)?.[1] ?? '';
       socket.pause();
       o.verify(subjectO, der, remoteAddress).then(
         (verified) => {
           release();
+          // (a cached admission never took it: the parse must not live as long as the connection)
+          parsedPeerCertificates.delete(der);
           if (socket.destroyed) return;
           verifiedCertificates.set(der, verified);
           engine.handle(socket, { remoteAddress, listener: 'tls', certificate: { der, subjectO } });
@@ -119,6 +124,7 @@ export function listenMqttTls(engine: MqttEngine, o: MqttTlsOptions): Promise<Mq
         },
         (err: unknown) => {
           release();
+          parsedPeerCertificates.delete(der);
           o.onRefused?.(err instanceof Error ? err.message : 'refused', remoteAddress);
           socket.destroy();
         },
