@@ -1,4 +1,4 @@
-import { BulwarkError } from '@bulwark/protocol';
+import { BulwarkError } from '@bulwark/protocol/lite';
 import { groupHelp } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import {

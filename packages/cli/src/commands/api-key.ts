@@ -1,4 +1,4 @@
-import { PERMISSIONS } from '@bulwark/protocol';
+import { PERMISSIONS } from '@bulwark/protocol/lite';
 import type { Command } from '../command.js';
 import { formatFields, formatTable } from '../output.js';
 

@@ -1,4 +1,5 @@
-import { COMMAND_STATES, type CommandView } from '@bulwark/protocol';
+import type { CommandView } from '@bulwark/protocol';
+import { COMMAND_STATES } from '@bulwark/protocol/lite';
 import { CommandWaitTimeout } from '@bulwark/sdk';
 import type { Command, Context } from '../command.js';
 import { CliError } from '../errors.js';

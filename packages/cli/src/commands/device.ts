@@ -1,4 +1,5 @@
-import { DEVICE_STATES, type DeviceView, type UpdateDeviceRequest } from '@bulwark/protocol';
+import type { DeviceView, UpdateDeviceRequest } from '@bulwark/protocol';
+import { DEVICE_STATES } from '@bulwark/protocol/lite';
 import type { RevocationReason } from '@bulwark/sdk';
 import type { Command, Context } from '../command.js';
 import { formatFields, formatTable, type Column } from '../output.js';

@@ -3,7 +3,7 @@ import type { OperationOutput } from '@bulwark/protocol';
 import type { Command, Context } from '../command.js';
 import { CliError } from '../errors.js';
 import { formatFields, formatTable, type Column } from '../output.js';
-import { readJson } from './keys-store.js';
+import { readJson } from './read-json.js';
 
 type Signed = { signed: Record<string, unknown>; signatures: unknown[] };
 type FirmwareArtifactView = OperationOutput<'getArtifact'>;

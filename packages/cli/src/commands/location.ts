@@ -1,4 +1,5 @@
-import { LOCATION_KINDS, type LocationView } from '@bulwark/protocol';
+import type { LocationView } from '@bulwark/protocol';
+import { LOCATION_KINDS } from '@bulwark/protocol/lite';
 import type { Command } from '../command.js';
 import { formatTable } from '../output.js';
 

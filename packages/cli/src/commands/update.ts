@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UPDATE_JOB_STATES, isTerminalUpdateState, type UpdateJobView } from '@bulwark/protocol';
+import type { UpdateJobView } from '@bulwark/protocol';
+import { UPDATE_JOB_STATES, isTerminalUpdateState } from '@bulwark/protocol/lite';
 import type { Command, Context } from '../command.js';
 import { CliError } from '../errors.js';
 import { formatFields, formatTable, shortTime, type Column } from '../output.js';

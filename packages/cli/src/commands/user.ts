@@ -1,4 +1,5 @@
-import { ROLES, type UpdateUserRequest, type UserView } from '@bulwark/protocol';
+import type { UpdateUserRequest, UserView } from '@bulwark/protocol';
+import { ROLES } from '@bulwark/protocol/lite';
 import type { Command } from '../command.js';
 import { formatTable, type Column } from '../output.js';
 import { readSecret } from '../prompt.js';

@@ -10,3 +10,4 @@ export * from './management.js';
 export * from './firmware.js';
 export * from './updates.js';
 export * from './rollouts.js';
+export * from './route-wire.js';

@@ -1,4 +1,5 @@
-import { isTerminalUpdateState, type UpdateJobView } from '@bulwark/protocol';
+import type { UpdateJobView } from '@bulwark/protocol';
+import { isTerminalUpdateState } from '@bulwark/protocol/lite';
 import { paginate } from '../paginate.js';
 import type { Call, QueryOf } from '../types.js';
 import { pollUntil, type WaitOptions } from '../poll.js';
