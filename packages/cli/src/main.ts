@@ -9,6 +9,7 @@ import {
 } from './commands/local.js';
 import { dispatch } from './dispatch.js';
 import { CliError, UsageError } from './errors.js';
+import { reportJsonError, wantsJson } from './json-error.js';
 import { processIo, type Io } from './io.js';
 import { cliVersion } from './version.js';
 
@@ -40,7 +41,8 @@ export function mainHelp(): string {
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
 
 /** Prints an error the way every command does and returns its exit code. */
-export function reportError(err: unknown, io: Io): number {
+export function reportError(err: unknown, io: Io, json = false): number {
+  if (json) return reportJsonError(err, io);
   if (err instanceof UsageError) {
     const help = err.command === undefined ? 'bulwark help' : `bulwark ${err.command} --help`;
     io.err(`error: ${err.message}\n(see \`${help}\`)\n`);
@@ -93,6 +95,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (isAgentCommand(argv)) return await runAgentCommand(argv, io);
     return await dispatch(COMMANDS, argv, io);
   } catch (err) {
-    return reportError(err, io);
+    return reportError(err, io, wantsJson(argv));
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChannelView, ConnectionView, MessageView } from '@bulwark/protocol';
 import type { Command } from '../command.js';
-import { formatTable } from '../output.js';
+import { formatTable, listJson } from '../output.js';
 
 const channelTable = (cs: readonly ChannelView[]) =>
   formatTable(cs, [
@@ -66,7 +66,7 @@ export const channelCommands: Command[] = [
     run: async (ctx) => {
       const limit = ctx.int('limit');
       const page = await ctx.client().channels.list(limit === undefined ? {} : { limit });
-      ctx.print(page, () => channelTable(page.items));
+      ctx.print(listJson(page.items, page.nextCursor), () => channelTable(page.items));
     },
   },
   {
@@ -161,7 +161,7 @@ export const channelCommands: Command[] = [
     summary: 'Who may publish or subscribe on a channel.',
     run: async (ctx) => {
       const cs = await ctx.client().channels.connections(ctx.args[0] ?? '');
-      ctx.print(cs, () => connectionTable(cs));
+      ctx.print(listJson(cs), () => connectionTable(cs));
     },
   },
   {
@@ -184,7 +184,7 @@ export const channelCommands: Command[] = [
       const limit = ctx.int('limit');
       if (limit !== undefined) q['limit'] = limit;
       const page = await ctx.client().channels.messages(ctx.args[0] ?? '', q);
-      ctx.print(page, () => messageTable(page.items));
+      ctx.print(listJson(page.items, page.nextCursor), () => messageTable(page.items));
     },
   },
   {

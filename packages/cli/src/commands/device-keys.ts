@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { formatFields, formatTable } from '../output.js';
+import { formatFields, formatTable, listJson } from '../output.js';
 
 /** `bulwark device key create|list|revoke`: keys for devices without a certificate. */
 export const deviceKeyCommands: Command[] = [
@@ -26,7 +26,7 @@ export const deviceKeyCommands: Command[] = [
     summary: "List a device's keys.",
     run: async (ctx) => {
       const keys = await ctx.client().devices.keys(ctx.args[0] ?? '');
-      ctx.print(keys, () =>
+      ctx.print(listJson(keys), () =>
         formatTable(keys, [
           { header: 'ID', value: (k) => k.id },
           { header: 'CREATED', value: (k) => k.createdAt },

@@ -2,7 +2,7 @@ import type { DeviceView, UpdateDeviceRequest } from '@bulwark/protocol';
 import { DEVICE_STATES } from '@bulwark/protocol/lite';
 import type { RevocationReason } from '@bulwark/sdk';
 import type { Command, Context } from '../command.js';
-import { formatFields, formatTable, type Column } from '../output.js';
+import { formatFields, formatTable, type Column, listJson } from '../output.js';
 
 /** The columns of a device table. */
 export const DEVICE_COLUMNS: Column<DeviceView>[] = [
@@ -89,11 +89,11 @@ export const deviceCommands: Command[] = [
       if (ctx.flag('all')) {
         const items: DeviceView[] = [];
         for await (const d of client.devices.all(query)) items.push(d);
-        ctx.print(items, () => formatTable(items, DEVICE_COLUMNS));
+        ctx.print(listJson(items), () => formatTable(items, DEVICE_COLUMNS));
         return;
       }
       const page = await client.devices.list({ ...query, cursor: ctx.str('cursor') });
-      ctx.print(page, () => {
+      ctx.print(listJson(page.items, page.nextCursor), () => {
         const more =
           page.nextCursor === null ? '' : `(more: --cursor ${page.nextCursor}, or --all)\n`;
         return formatTable(page.items, DEVICE_COLUMNS) + more;
@@ -177,7 +177,7 @@ export const deviceCommands: Command[] = [
     summary: "List a device's certificates, newest first.",
     run: async (ctx) => {
       const certs = await ctx.client().devices.certificates(id(ctx));
-      ctx.print(certs, () =>
+      ctx.print(listJson(certs), () =>
         formatTable(certs, [
           { header: 'SERIAL', value: (c) => c.serial },
           { header: 'NOT BEFORE', value: (c) => c.notBefore },

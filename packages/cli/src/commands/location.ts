@@ -1,7 +1,7 @@
 import type { LocationView } from '@bulwark/protocol';
 import { LOCATION_KINDS } from '@bulwark/protocol/lite';
 import type { Command } from '../command.js';
-import { formatTable } from '../output.js';
+import { formatTable, listJson } from '../output.js';
 
 /** The location tree as a table, names indented two spaces per level, children under parents. */
 export function formatLocationTree(locations: readonly LocationView[]): string {
@@ -34,7 +34,7 @@ export const locationCommands: Command[] = [
     summary: 'Show the location tree.',
     run: async (ctx) => {
       const locations = await ctx.client().locations.list();
-      ctx.print(locations, () => formatLocationTree(locations));
+      ctx.print(listJson(locations), () => formatLocationTree(locations));
     },
   },
   {

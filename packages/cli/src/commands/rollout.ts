@@ -1,6 +1,6 @@
 import type { CreateRolloutRequest, OperationOutput } from '@bulwark/protocol';
 import type { Command, Context } from '../command.js';
-import { formatTable, type Column } from '../output.js';
+import { formatTable, listJson, type Column } from '../output.js';
 import { idArg } from './management-args.js';
 import {
   ArgError,
@@ -203,7 +203,7 @@ export const rolloutCommands: Command[] = [
         ...(ctx.int('limit') !== undefined ? { limit: ctx.int('limit') } : {}),
         ...(ctx.str('cursor') !== undefined ? { cursor: ctx.str('cursor') } : {}),
       });
-      ctx.print(page, () => {
+      ctx.print(listJson(page.items, page.nextCursor), () => {
         const more = page.nextCursor === null ? '' : `(more: --cursor ${page.nextCursor})\n`;
         return formatTable(page.items, ROLLOUT_COLUMNS) + more;
       });
@@ -240,7 +240,7 @@ export const rolloutCommands: Command[] = [
     summary: 'List the current (auto-upgrade) artifact of each device type.',
     run: async (ctx) => {
       const list = await ctx.client().firmware.policies.list();
-      ctx.print(list, () => formatTable(list.items, POLICY_COLUMNS));
+      ctx.print(listJson(list.items), () => formatTable(list.items, POLICY_COLUMNS));
     },
   },
 ];

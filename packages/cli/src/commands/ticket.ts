@@ -1,6 +1,6 @@
 import type { TicketView } from '@bulwark/protocol';
 import type { Command, Context } from '../command.js';
-import { formatFields, formatTable, type Column } from '../output.js';
+import { formatFields, formatTable, type Column, listJson } from '../output.js';
 import { parseDuration } from './management-args.js';
 
 const PERMS = ['read', 'operate', 'admin'] as const;
@@ -96,7 +96,7 @@ export const ticketCommands: Command[] = [
       const tickets = await ctx
         .client()
         .tickets.list(ctx.args[0] ?? '', ctx.flag('all') ? { all: true } : {});
-      ctx.print(tickets, () => formatTable(tickets, TICKET_COLUMNS));
+      ctx.print(listJson(tickets), () => formatTable(tickets, TICKET_COLUMNS));
     },
   },
   {
