@@ -99,6 +99,15 @@ async function watch(ctx: Context, id: string): Promise<number> {
     }
     last = text;
     if (r.state === 'completed' || r.state === 'canceled') return 0;
+    // Paused (by someone, or automatically at the failure threshold or an expired artifact), it
+    // moves no further until a person resumes it: watching on would never end.
+    if (r.state === 'paused') {
+      ctx.io.err(
+        `rollout ${id} is paused${r.pauseReason === null ? '' : `: ${r.pauseReason}`}; ` +
+          `\`bulwark rollout resume ${id}\` continues it\n`,
+      );
+      return 1;
+    }
     if (Date.now() + intervalMs > deadline) {
       ctx.io.err(
         `rollout ${id} is still ${r.state}; stopped watching after ${ctx.int('timeout') ?? 3600} s\n`,
@@ -178,7 +187,10 @@ export const rolloutCommands: Command[] = [
     args: ['ID'],
     summary: 'Progress of a rollout per phase and overall (--watch to follow it).',
     options: {
-      watch: { type: 'boolean', help: 'refresh until it completes or is canceled' },
+      watch: {
+        type: 'boolean',
+        help: 'refresh until it completes or is canceled (exit 0), or pauses (exit 1)',
+      },
       interval: { type: 'string', value: 'S', help: 'seconds between refreshes (default 2)' },
       timeout: { type: 'string', value: 'S', help: 'stop watching after S seconds (default 3600)' },
     },

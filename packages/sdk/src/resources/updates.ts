@@ -46,7 +46,7 @@ export function updatesApi(call: Call) {
      * Polls a job until it is terminal (succeeded, failed, rolled_back, rejected, canceled,
      * timed_out) and returns it; throws `UpdateWaitTimeout` when time runs out.
      */
-    wait: (id: string, opts: WaitOptions = {}): Promise<UpdateJobView> =>
+    wait: (id: string, opts: WaitOptions<UpdateJobView> = {}): Promise<UpdateJobView> =>
       pollUntil(
         () => get(id),
         (job) => isTerminalUpdateState(job.state),
