@@ -11,6 +11,7 @@ import {
 import { connect, resolveConnection, type Connection } from './connection.js';
 import { CliError, UsageError } from './errors.js';
 import type { Io } from './io.js';
+import { resolveName } from './names.js';
 import { didYouMean } from './suggest.js';
 
 /** The command whose words are the longest prefix of argv, if any. */
@@ -58,6 +59,17 @@ function unknownCommand(commands: readonly Command[], words: readonly string[]):
 }
 
 const flagNames = (specs: OptionSpecs): string[] => Object.keys(specs).map((k) => `--${k}`);
+
+/** The positional arguments with each one `cmd.ids` marks resolved from a name to its id. */
+async function resolveIds(cmd: Command, ctx: Context): Promise<string[]> {
+  const declared = (cmd.args ?? []).map((a) => a.replace(/\?$/, ''));
+  return Promise.all(
+    ctx.args.map((value, i) => {
+      const kind = cmd.ids?.[declared[i] ?? ''];
+      return kind === undefined ? value : resolveName(() => ctx.client(), kind, value);
+    }),
+  );
+}
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
@@ -125,7 +137,9 @@ export async function dispatch(
   if (!variadic && positionals.length > declared.length) {
     throw new UsageError(`unexpected argument '${positionals[declared.length] ?? ''}'`, name);
   }
-  return (await cmd.run(makeContext(name, values, positionals, io))) ?? 0;
+  let ctx = makeContext(name, values, positionals, io);
+  if (cmd.ids !== undefined) ctx = makeContext(name, values, await resolveIds(cmd, ctx), io);
+  return (await cmd.run(ctx)) ?? 0;
 }
 
 function makeContext(name: string, values: Values, args: string[], io: Io): Context {

@@ -92,6 +92,7 @@ export const channelCommands: Command[] = [
   {
     path: ['channel', 'update'],
     args: ['ID'],
+    ids: { ID: 'channel' },
     summary: "Change a channel's name, payload format or retention.",
     options: {
       name: { type: 'string', value: 'NAME', help: 'rename it' },
@@ -112,6 +113,7 @@ export const channelCommands: Command[] = [
   {
     path: ['channel', 'delete'],
     args: ['ID'],
+    ids: { ID: 'channel' },
     summary: 'Delete a channel, its connections and its stored messages.',
     run: async (ctx) => {
       await ctx.client().channels.delete(ctx.args[0] ?? '');
@@ -121,6 +123,7 @@ export const channelCommands: Command[] = [
   {
     path: ['channel', 'connect'],
     args: ['CHANNEL', 'CLIENT_ID'],
+    ids: { CHANNEL: 'channel' },
     summary: 'Give a device (or, with --api-key, an API key) publish and/or subscribe rights.',
     options: {
       'api-key': { type: 'boolean', help: 'CLIENT_ID is an API key id, not a device id' },
@@ -142,6 +145,7 @@ export const channelCommands: Command[] = [
   {
     path: ['channel', 'disconnect'],
     args: ['CHANNEL', 'CLIENT_ID'],
+    ids: { CHANNEL: 'channel' },
     summary: "Remove a device's (or API key's) rights on a channel.",
     options: { 'api-key': { type: 'boolean', help: 'CLIENT_ID is an API key id' } },
     run: async (ctx) => {
@@ -158,6 +162,7 @@ export const channelCommands: Command[] = [
   {
     path: ['channel', 'connections'],
     args: ['CHANNEL'],
+    ids: { CHANNEL: 'channel' },
     summary: 'Who may publish or subscribe on a channel.',
     run: async (ctx) => {
       const cs = await ctx.client().channels.connections(ctx.args[0] ?? '');
@@ -167,6 +172,7 @@ export const channelCommands: Command[] = [
   {
     path: ['messages'],
     args: ['CHANNEL'],
+    ids: { CHANNEL: 'channel' },
     summary: 'Stored messages of a channel (oldest first).',
     options: {
       from: { type: 'string', value: 'TIME', help: 'RFC 3339 start' },
@@ -190,8 +196,7 @@ export const channelCommands: Command[] = [
   {
     path: ['publish'],
     args: ['CHANNEL'],
-    summary:
-      'Publish as a device over HTTP, with its certificate (--cert/--key) or device key (--device ID --device-key K).',
+    summary: 'Publish as a device over HTTP with its device key (--device ID --device-key K).',
     options: {
       data: { type: 'string', value: 'TEXT', help: 'the payload (or --file)' },
       file: { type: 'string', value: 'PATH', help: 'read the payload from a file' },

@@ -3,6 +3,7 @@ import { COMMAND_STATES } from '@bulwark/protocol/lite';
 import { CommandWaitTimeout } from '@bulwark/sdk';
 import type { Command, Context } from '../command.js';
 import { CliError } from '../errors.js';
+import { resolveName } from '../names.js';
 import { formatFields, formatTable, type Column } from '../output.js';
 import {
   PAGE_OPTIONS,
@@ -128,7 +129,8 @@ export const commandCommands: Command[] = [
       };
       const client = ctx.client();
       if ('device' in target) {
-        const sent = await client.commands.send(target.device, body);
+        const deviceId = await resolveName(() => client, 'device', target.device);
+        const sent = await client.commands.send(deviceId, body);
         if (!ctx.flag('wait')) return showCommand(ctx, sent);
         return waitAndShow(ctx, sent);
       }
@@ -147,6 +149,7 @@ export const commandCommands: Command[] = [
   {
     path: ['command', 'list'],
     args: ['DEVICE'],
+    ids: { DEVICE: 'device' },
     summary: "List a device's commands, newest first.",
     options: {
       state: {

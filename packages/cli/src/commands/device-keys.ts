@@ -6,6 +6,7 @@ export const deviceKeyCommands: Command[] = [
   {
     path: ['device', 'key', 'create'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: 'Create a random key for a device without a certificate (shown only once).',
     run: async (ctx) => {
       const k = await ctx.client().devices.createKey(ctx.args[0] ?? '');
@@ -23,6 +24,7 @@ export const deviceKeyCommands: Command[] = [
   {
     path: ['device', 'key', 'list'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: "List a device's keys.",
     run: async (ctx) => {
       const keys = await ctx.client().devices.keys(ctx.args[0] ?? '');
@@ -38,6 +40,7 @@ export const deviceKeyCommands: Command[] = [
   {
     path: ['device', 'key', 'revoke'],
     args: ['ID', 'KEYID'],
+    ids: { ID: 'device' },
     summary: 'Revoke a device key.',
     run: async (ctx) => {
       await ctx.client().devices.revokeKey(ctx.args[0] ?? '', ctx.args[1] ?? '');

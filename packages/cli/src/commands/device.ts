@@ -47,6 +47,7 @@ const showDevice = (ctx: Context, d: DeviceView): void => ctx.print(d, () => dev
 const setState = (path: string, state: 'active' | 'quarantined', summary: string): Command => ({
   path: ['device', path],
   args: ['ID'],
+  ids: { ID: 'device' },
   summary,
   run: async (ctx) => showDevice(ctx, await ctx.client().devices.update(id(ctx), { state })),
 });
@@ -103,12 +104,14 @@ export const deviceCommands: Command[] = [
   {
     path: ['device', 'get'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: 'Show one device.',
     run: async (ctx) => showDevice(ctx, await ctx.client().devices.get(id(ctx))),
   },
   {
     path: ['device', 'update'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: 'Change a device: name, type, tags (replacing them), mode or location.',
     options: {
       name: { type: 'string', value: 'NAME', help: 'new name' },
@@ -147,12 +150,14 @@ export const deviceCommands: Command[] = [
   {
     path: ['device', 'decommission'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: 'Decommission a device, revoking all its certificates and keys.',
     run: async (ctx) => showDevice(ctx, await ctx.client().devices.decommission(id(ctx))),
   },
   {
     path: ['device', 'token'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: 'Create a one-time enrollment token for a device (see `bulwark device enroll`).',
     options: {
       ttl: { type: 'string', value: 'SECONDS', help: 'lifetime (60-604800, default 3600)' },
@@ -174,6 +179,7 @@ export const deviceCommands: Command[] = [
   {
     path: ['device', 'certs'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: "List a device's certificates, newest first.",
     run: async (ctx) => {
       const certs = await ctx.client().devices.certificates(id(ctx));
@@ -191,6 +197,7 @@ export const deviceCommands: Command[] = [
   {
     path: ['device', 'revoke'],
     args: ['ID', 'SERIAL?'],
+    ids: { ID: 'device' },
     summary:
       "Revoke one of a device's certificates at once, with those renewed from it (in the CRL); --all revokes every one.",
     options: {

@@ -60,6 +60,7 @@ export const locationCommands: Command[] = [
   {
     path: ['location', 'delete'],
     args: ['ID'],
+    ids: { ID: 'location' },
     summary: 'Delete an empty location.',
     run: async (ctx) => {
       await ctx.client().locations.delete(ctx.args[0] ?? '');

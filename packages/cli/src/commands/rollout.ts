@@ -121,6 +121,7 @@ async function watch(ctx: Context, id: string): Promise<number> {
 const stateCommand = (verb: 'pause' | 'resume' | 'cancel', summary: string): Command => ({
   path: ['rollout', verb],
   args: ['ID'],
+  ids: { ID: 'rollout' },
   summary,
   ...(verb === 'pause'
     ? { options: { reason: { type: 'string', value: 'TEXT', help: 'why (shown in status)' } } }
@@ -185,6 +186,7 @@ export const rolloutCommands: Command[] = [
   {
     path: ['rollout', 'status'],
     args: ['ID'],
+    ids: { ID: 'rollout' },
     summary: 'Progress of a rollout per phase and overall (--watch to follow it).',
     options: {
       watch: {

@@ -38,6 +38,7 @@ export const ticketCommands: Command[] = [
   {
     path: ['ticket', 'issue'],
     args: ['DEVICE'],
+    ids: { DEVICE: 'device' },
     summary: "Issue a one-time access ticket for a device's local management port.",
     options: {
       perm: { type: 'string', value: 'LEVEL', help: 'read, operate or admin (required)' },
@@ -90,6 +91,7 @@ export const ticketCommands: Command[] = [
   {
     path: ['ticket', 'list'],
     args: ['DEVICE'],
+    ids: { DEVICE: 'device' },
     summary: "List a device's access tickets (unexpired ones unless --all).",
     options: { all: { type: 'boolean', help: 'include expired tickets' } },
     run: async (ctx) => {
@@ -102,6 +104,7 @@ export const ticketCommands: Command[] = [
   {
     path: ['ticket', 'revoke'],
     args: ['DEVICE', 'JTI'],
+    ids: { DEVICE: 'device' },
     summary:
       'Revoke an access ticket (a backup ticket is refused by the device after its next sync).',
     run: async (ctx) => {

@@ -124,6 +124,7 @@ export const updateCommands: Command[] = [
   {
     path: ['update', 'deploy'],
     args: ['DEVICE', 'ARTIFACT'],
+    ids: { DEVICE: 'device' },
     summary: 'Deploy a ready firmware artifact to one device (offered when it is connected).',
     options: {
       timeout: {
