@@ -38,6 +38,8 @@ const command = (state: string) => ({
   updatedAt: T,
 });
 
+type JsonErr = { error: { code: string; message: string } };
+
 let hub: Awaited<ReturnType<typeof fakeHub>>;
 const run = async (argv: string[]) => {
   const c = captureIo({ BULWARK_HUB: hub.url, BULWARK_API_KEY: 'bwk_test' });
@@ -88,10 +90,10 @@ describe('--json', () => {
     assert.match(u.error.message, /unknown option '--bogus'/);
     const api = await run(['device', 'get', DEV2, '--json']);
     assert.equal(api.code, 1);
-    assert.equal(JSON.parse(api.stderr).error.code, 'route_not_found');
+    assert.equal((JSON.parse(api.stderr) as JsonErr).error.code, 'route_not_found');
     const none = captureIo({ BULWARK_HUB: hub.url });
     assert.equal(await main(['device', 'list', '--json'], none.io), 1);
-    assert.equal(JSON.parse(none.stderr).error.code, 'cli_error');
+    assert.equal((JSON.parse(none.stderr) as JsonErr).error.code, 'cli_error');
   });
 });
 
@@ -121,7 +123,7 @@ describe('waiting', () => {
     const lines = r.stderr.trim().split('\n');
     assert.match(lines[0] ?? '', new RegExp(`^command ${CMD}: queued \\(waiting until`));
     assert.equal(lines.at(-1), `command ${CMD}: succeeded`);
-    assert.equal(JSON.parse(r.stdout).state, 'succeeded');
+    assert.equal((JSON.parse(r.stdout) as { state: string }).state, 'succeeded');
   });
 
   test('rollout status --watch ends when the rollout is paused (it moves no further alone)', async () => {
@@ -135,7 +137,7 @@ describe('names where ids are', () => {
   test('an exact name resolves through the list; a near one or none is a clear error', async () => {
     const ok = await run(['device', 'get', 'pump-1', '--json']);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(JSON.parse(ok.stdout).id, DEV);
+    assert.equal((JSON.parse(ok.stdout) as { id: string }).id, DEV);
     assert.ok(hub.seen.some((s) => s.url.startsWith('/api/v1/devices?q=pump-1')));
     const none = await run(['device', 'get', 'pump']);
     assert.equal(none.code, 1);
