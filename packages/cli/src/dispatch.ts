@@ -63,12 +63,12 @@ const flagNames = (specs: OptionSpecs): string[] => Object.keys(specs).map((k) =
 /** The positional arguments with each one `cmd.ids` marks resolved from a name to its id. */
 async function resolveIds(cmd: Command, ctx: Context): Promise<string[]> {
   const declared = (cmd.args ?? []).map((a) => a.replace(/\?$/, ''));
-  return Promise.all(
-    ctx.args.map((value, i) => {
-      const kind = cmd.ids?.[declared[i] ?? ''];
-      return kind === undefined ? value : resolveName(() => ctx.client(), kind, value);
-    }),
-  );
+  const out: string[] = [];
+  for (const [i, value] of ctx.args.entries()) {
+    const kind = cmd.ids?.[declared[i] ?? ''];
+    out.push(kind === undefined ? value : await resolveName(() => ctx.client(), kind, value));
+  }
+  return out;
 }
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
