@@ -316,7 +316,7 @@ async function tour() {
         const inHall = await bulwarkJson(['device', 'list', '--location', hall.id, '--all'], {
           echo: false,
         });
-        say(`${inHall.length} devices in Hall 1`);
+        say(`${inHall.items.length} devices in Hall 1`);
       }
     }
   }

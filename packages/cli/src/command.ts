@@ -1,6 +1,7 @@
 import type { BulwarkClient } from '@bulwark/sdk';
 import type { Connection } from './connection.js';
 import type { Io } from './io.js';
+import type { NameKind } from './names.js';
 
 /** One flag of a command, with the help line it shows. */
 export interface OptionSpec {
@@ -50,6 +51,11 @@ export interface Command {
   args?: readonly string[];
   summary: string;
   options?: OptionSpecs;
+  /**
+   * Positional arguments that name a device, channel, location or rollout: a name there is
+   * resolved to its id (exact match) before `run` sees it. By argument name, e.g. `{ ID: 'device' }`.
+   */
+  ids?: Readonly<Record<string, NameKind>>;
   /** Whether the command talks to a hub (adds --hub, --ca, --data-dir). Default true. */
   remote?: boolean;
   run(ctx: Context): Promise<number | void>;

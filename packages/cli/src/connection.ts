@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createClient, type BulwarkClient } from '@bulwark/sdk';
-// undici is the CLI's one library (a fetch that trusts a given CA); until ALLOWED.cli in
-// eslint.config.js lists it, this import is excused here.
-import { Agent, fetch as undiciFetch } from 'undici';
+// undici is the CLI's one library (a fetch that trusts a given CA). It is loaded on the first
+// request, not at start-up (decision 0031): only its types are imported here.
+import type { Agent as UndiciAgent, fetch as UndiciFetch } from 'undici';
 import { CliError } from './errors.js';
 
 /** Connection flags a remote command accepts. */
@@ -93,10 +93,19 @@ export function fetchTrusting(caFile: string | undefined): typeof fetch {
   } catch (err) {
     throw new CliError(`cannot read the CA file ${caFile}: ${(err as Error).message}`);
   }
-  const dispatcher = new Agent({ connect: { ca } });
+  let loaded: Promise<{ dispatcher: UndiciAgent; fetch: typeof UndiciFetch }> | undefined;
+  const load = async (): Promise<{ dispatcher: UndiciAgent; fetch: typeof UndiciFetch }> => {
+    const undici = await import('undici');
+    return { dispatcher: new undici.Agent({ connect: { ca } }), fetch: undici.fetch };
+  };
   // undici's fetch types are its own, structurally the same as the global fetch's.
-  const f = (input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
-    undiciFetch(input, { ...init, dispatcher });
+  const f = async (
+    input: Parameters<typeof UndiciFetch>[0],
+    init?: Parameters<typeof UndiciFetch>[1],
+  ): ReturnType<typeof UndiciFetch> => {
+    const { dispatcher, fetch: undiciFetch } = await (loaded ??= load());
+    return undiciFetch(input, { ...init, dispatcher });
+  };
   return f as unknown as typeof fetch;
 }
 

@@ -11,6 +11,8 @@ import {
 import { connect, resolveConnection, type Connection } from './connection.js';
 import { CliError, UsageError } from './errors.js';
 import type { Io } from './io.js';
+import { resolveName } from './names.js';
+import { didYouMean } from './suggest.js';
 
 /** The command whose words are the longest prefix of argv, if any. */
 export function findCommand(
@@ -27,6 +29,46 @@ export function findCommand(
     }
   }
   return best;
+}
+
+/**
+ * `unknown command "device lsit"; did you mean "device list"?`: the words up to the first one no
+ * command has at that place, that word replaced by the closest one that fits.
+ */
+function unknownCommand(commands: readonly Command[], words: readonly string[]): string {
+  let known = 0;
+  while (
+    known < words.length &&
+    commands.some((c) => words.slice(0, known + 1).every((w, i) => c.path[i] === w))
+  ) {
+    known++;
+  }
+  const next = new Set(
+    commands
+      .filter((c) => words.slice(0, known).every((w, i) => c.path[i] === w))
+      .map((c) => c.path[known])
+      .filter((w): w is string => w !== undefined),
+  );
+  const wrong = words[known];
+  if (wrong === undefined) return `unknown command "${words.join(' ')}"`;
+  const typed = words.slice(0, known + 1).join(' ');
+  const hint = didYouMean(wrong, next);
+  const fixed =
+    hint === '' ? '' : [...words.slice(0, known), /"(.*)"/.exec(hint)?.[1] ?? ''].join(' ');
+  return `unknown command "${typed}"${fixed === '' ? '' : `; did you mean "${fixed}"?`}`;
+}
+
+const flagNames = (specs: OptionSpecs): string[] => Object.keys(specs).map((k) => `--${k}`);
+
+/** The positional arguments with each one `cmd.ids` marks resolved from a name to its id. */
+async function resolveIds(cmd: Command, ctx: Context): Promise<string[]> {
+  const declared = (cmd.args ?? []).map((a) => a.replace(/\?$/, ''));
+  const out: string[] = [];
+  for (const [i, value] of ctx.args.entries()) {
+    const kind = cmd.ids?.[declared[i] ?? ''];
+    out.push(kind === undefined ? value : await resolveName(() => ctx.client(), kind, value));
+  }
+  return out;
 }
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -56,7 +98,7 @@ export async function dispatch(
       io.err(help);
       return 2;
     }
-    throw new UsageError(`unknown command '${words.join(' ')}'`);
+    throw new UsageError(unknownCommand(commands, words));
   }
 
   const name = cmd.path.join(' ');
@@ -77,7 +119,9 @@ export async function dispatch(
   } catch (err) {
     // parseArgs' messages run on with advice about `--`; the first sentence is the point.
     const message = (err as Error).message.replace(/\. To specify a positional.*$/s, '');
-    throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1), name);
+    const unknown = /^Unknown option '--([^'=]+)'/.exec(message)?.[1];
+    const hint = unknown === undefined ? '' : didYouMean(`--${unknown}`, flagNames(specs));
+    throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1) + hint, name);
   }
   if (values.help === true) {
     io.out(commandHelp(cmd));
@@ -93,7 +137,9 @@ export async function dispatch(
   if (!variadic && positionals.length > declared.length) {
     throw new UsageError(`unexpected argument '${positionals[declared.length] ?? ''}'`, name);
   }
-  return (await cmd.run(makeContext(name, values, positionals, io))) ?? 0;
+  let ctx = makeContext(name, values, positionals, io);
+  if (cmd.ids !== undefined) ctx = makeContext(name, values, await resolveIds(cmd, ctx), io);
+  return (await cmd.run(ctx)) ?? 0;
 }
 
 function makeContext(name: string, values: Values, args: string[], io: Io): Context {

@@ -1,4 +1,4 @@
-import { BulwarkError } from '@bulwark/protocol';
+import { BulwarkError } from '@bulwark/protocol/lite';
 import { groupHelp } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import {
@@ -9,6 +9,7 @@ import {
 } from './commands/local.js';
 import { dispatch } from './dispatch.js';
 import { CliError, UsageError } from './errors.js';
+import { reportJsonError, wantsJson } from './json-error.js';
 import { processIo, type Io } from './io.js';
 import { cliVersion } from './version.js';
 
@@ -61,7 +62,8 @@ export function tlsHint(code: string): string | undefined {
 }
 
 /** Prints an error the way every command does and returns its exit code. */
-export function reportError(err: unknown, io: Io): number {
+export function reportError(err: unknown, io: Io, json = false): number {
+  if (json) return reportJsonError(err, io);
   if (err instanceof UsageError) {
     const help = err.command === undefined ? 'bulwark help' : `bulwark ${err.command} --help`;
     io.err(`error: ${err.message}\n(see \`${help}\`)\n`);
@@ -112,6 +114,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (isAgentCommand(argv)) return await runAgentCommand(argv, io);
     return await dispatch(COMMANDS, argv, io);
   } catch (err) {
-    return reportError(err, io);
+    return reportError(err, io, wantsJson(argv));
   }
 }

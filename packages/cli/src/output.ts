@@ -48,3 +48,17 @@ export function formatFields(fields: readonly (readonly [string, unknown])[]): s
   const width = Math.max(0, ...fields.map(([label]) => label.length));
   return fields.map(([label, value]) => `${label.padEnd(width)}  ${formatValue(value)}\n`).join('');
 }
+
+/** What every list prints under `--json`: its items and the cursor of the next page, if any. */
+export interface ListJson<T> {
+  items: readonly T[];
+  nextCursor: string | null;
+}
+
+/**
+ * The one JSON shape of a list (decision 0031): `{"items": [...], "nextCursor": null | "..."}`,
+ * whether the hub pages it or not and with or without `--all`.
+ */
+export function listJson<T>(items: readonly T[], nextCursor: string | null = null): ListJson<T> {
+  return { items, nextCursor };
+}

@@ -47,9 +47,9 @@ describe('bulwark device revoke', () => {
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /SERIAL +REVOKED +REASON/);
     for (const serial of d.serials) assert.ok(table.stdout.includes(serial));
-    const certs = await hub.json<Cert[]>(['device', 'certs', d.id]);
+    const certs = (await hub.json<{ items: Cert[] }>(['device', 'certs', d.id])).items;
     assert.ok(certs.every((c) => c.revocationReason === 'keyCompromise'));
-    const untouched = await hub.json<Cert[]>(['device', 'certs', other.id]);
+    const untouched = (await hub.json<{ items: Cert[] }>(['device', 'certs', other.id])).items;
     assert.equal(untouched[0]?.revokedAt, null);
     assert.deepEqual(await hub.json(['device', 'revoke', d.id, '--all']), []);
     const none = await hub.run(['device', 'revoke', d.id, '--all']);
@@ -61,7 +61,7 @@ describe('bulwark device revoke', () => {
     const [a, b] = d.serials;
     const r = await hub.json<Cert>(['device', 'revoke', d.id, a!]);
     assert.equal(r.serial, a);
-    const certs = await hub.json<Cert[]>(['device', 'certs', d.id]);
+    const certs = (await hub.json<{ items: Cert[] }>(['device', 'certs', d.id])).items;
     assert.equal(certs.find((c) => c.serial === b)?.revokedAt, null);
   });
 
@@ -73,7 +73,7 @@ describe('bulwark device revoke', () => {
     const both = await hub.run(['device', 'revoke', d.id, d.serials[0]!, '--all']);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /either a SERIAL or --all/);
-    const certs = await hub.json<Cert[]>(['device', 'certs', d.id]);
+    const certs = (await hub.json<{ items: Cert[] }>(['device', 'certs', d.id])).items;
     assert.equal(certs[0]?.revokedAt, null);
   });
 });

@@ -44,7 +44,7 @@ describe('arguments', () => {
   test('an unknown command is a usage error', async () => {
     const c = captureIo();
     assert.equal(await main(['frobnicate'], c.io), 2);
-    assert.match(c.stderr, /unknown command 'frobnicate'/);
+    assert.match(c.stderr, /unknown command "frobnicate"\n/);
   });
 
   test('a bad flag value is a usage error', async () => {

@@ -74,11 +74,9 @@ describe('bulwark ticket', () => {
     const revoked = await hub.run(['ticket', 'revoke', deviceId, b.jti]);
     assert.equal(revoked.code, 0);
     assert.match(revoked.stdout, new RegExp(`revoked ticket ${b.jti}`));
-    const listed = await hub.json<{ jti: string; revokedAt: string | null }[]>([
-      'ticket',
-      'list',
-      deviceId,
-    ]);
+    const { items: listed } = await hub.json<{
+      items: { jti: string; revokedAt: string | null }[];
+    }>(['ticket', 'list', deviceId]);
     assert.ok(listed.find((x) => x.jti === b.jti)?.revokedAt);
     const again = await hub.run(['ticket', 'revoke', deviceId, b.jti]);
     assert.notEqual(again.code, 0);

@@ -144,11 +144,11 @@ describe('bulwark update deploy / jobs / job / cancel', { timeout: 120_000 }, ()
     const bad = await hub.run(['update', 'deploy', d.id, artifactId, '--timeout', 'soon']);
     assert.equal(bad.code, 2);
     // Arguments the hub would refuse are usage errors that say what to give instead.
+    // A device may be named instead of its id (decision 0031); a name nobody has is a clear error.
+    const noName = await hub.run(['update', 'deploy', 'no-such-device', artifactId]);
+    assert.equal(noName.code, 1);
+    assert.match(noName.stderr, /no device named "no-such-device"/);
     const usage: [string[], RegExp][] = [
-      [
-        ['pi-2', artifactId],
-        /DEVICE "pi-2" is not an id \(a UUID, as `bulwark device list` shows\)/,
-      ],
       [
         [d.id, 'fw.img'],
         /ARTIFACT "fw.img" is not an id \(a UUID, as `bulwark firmware list` shows\)/,

@@ -212,9 +212,9 @@ describe('bulwark end to end (hub process, CLI, openssl, sqlite3)', () => {
       organizationId: string;
     };
     const certs = JSON.parse(bulwark(['device', 'certs', meta.deviceId, '--json'], env).stdout) as {
-      serial: string;
-    }[];
-    const serial = certs[0]!.serial;
+      items: { serial: string }[];
+    };
+    const serial = certs.items[0]!.serial;
     const r = bulwark(
       ['device', 'revoke', meta.deviceId, serial, '--reason', 'keyCompromise'],
       env,

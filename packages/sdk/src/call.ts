@@ -1,4 +1,5 @@
-import { ROUTES, type OperationId, type RouteDef } from '@bulwark/protocol';
+import type { OperationId } from '@bulwark/protocol';
+import { ROUTE_WIRE, type WireRoute } from '@bulwark/protocol/lite';
 import { apiErrorFrom, unreachable } from './errors.js';
 import type { Call } from './types.js';
 
@@ -67,7 +68,7 @@ export function createCall(opts: CallOptions): Call {
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
 
   const call = async (op: OperationId, input: LooseInput = {}): Promise<unknown> => {
-    const route: RouteDef = ROUTES[op];
+    const route: WireRoute = ROUTE_WIRE[op];
     const url = base + fillPath(route.path, input.params) + toQueryString(input.query);
     const headers: Record<string, string> = {
       accept: route.produces ?? 'application/json',
@@ -88,7 +89,7 @@ export function createCall(opts: CallOptions): Call {
       headers['content-type'] = input.contentType ?? 'application/octet-stream';
       init.body = input.body as RequestInit['body'];
       if (!(input.body instanceof Uint8Array)) (init as { duplex?: string }).duplex = 'half';
-    } else if (route.body !== undefined) {
+    } else if (route.body === true) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(input.body ?? {});
     }

@@ -1,7 +1,15 @@
-// @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API
-// installed before the library module is evaluated: this import must stay first.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
+
+/**
+ * @peculiar/x509 (with tsyringe and asn1js) takes long to load, so it is loaded on first use: a
+ * client that only sends requests never pays for it (decision 0031). x509 resolves its algorithms
+ * through tsyringe, which needs the Reflect metadata API installed before the library module is
+ * evaluated: reflect-metadata is loaded first.
+ */
+async function loadX509(): Promise<typeof X509> {
+  await import('reflect-metadata');
+  return import('@peculiar/x509');
+}
 
 /** Options for a device key and its certification request. */
 export interface DeviceCsrOptions {
@@ -19,6 +27,7 @@ export interface DeviceCsrOptions {
 export async function generateDeviceKeyAndCsr(
   opts: DeviceCsrOptions = {},
 ): Promise<{ keyPem: string; csrPem: string }> {
+  const x509 = await loadX509();
   const crypto = globalThis.crypto;
   const namedCurve = opts.algorithm ?? 'P-256';
   // Hash strength matched to the curve (RFC 5480 §4): SHA-256 for P-256, SHA-384 for P-384.

@@ -1,4 +1,4 @@
-import { BulwarkError, isErrorCode, type ErrorCode, type Problem } from '@bulwark/protocol';
+import { BulwarkError, isErrorCode, type ErrorCode, type Problem } from '@bulwark/protocol/lite';
 
 /** An error response from the hub: the HTTP status, its RFC 9457 problem document and stable code. */
 export class ApiError extends BulwarkError {

@@ -1,5 +1,5 @@
 /** Options of the `wait` helpers (`commands.wait`, `updates.wait`). */
-export interface WaitOptions {
+export interface WaitOptions<T = unknown> {
   /** Give up after this long (default 60 s). */
   timeoutMs?: number;
   /** The first pause between polls (default 250 ms); it doubles up to `maxIntervalMs`. */
@@ -8,6 +8,8 @@ export interface WaitOptions {
   maxIntervalMs?: number;
   /** Stops waiting early. */
   signal?: AbortSignal;
+  /** Called with every value polled (the first at once), e.g. to show progress. */
+  onPoll?: (value: T) => void;
 }
 
 const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -35,7 +37,7 @@ export async function pollUntil<T>(
   get: () => Promise<T>,
   done: (value: T) => boolean,
   timedOut: (last: T, timeoutMs: number) => Error,
-  opts: WaitOptions = {},
+  opts: WaitOptions<T> = {},
 ): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxInterval = opts.maxIntervalMs ?? 2000;
@@ -43,6 +45,7 @@ export async function pollUntil<T>(
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await get();
+    opts.onPoll?.(value);
     if (done(value)) return value;
     const left = end - Date.now();
     if (left <= 0) throw timedOut(value, timeoutMs);

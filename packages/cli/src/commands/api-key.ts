@@ -1,6 +1,6 @@
-import { PERMISSIONS } from '@bulwark/protocol';
+import { PERMISSIONS } from '@bulwark/protocol/lite';
 import type { Command } from '../command.js';
-import { formatFields, formatTable } from '../output.js';
+import { formatFields, formatTable, listJson } from '../output.js';
 
 /** `bulwark api-key create|list|revoke`. */
 export const apiKeyCommands: Command[] = [
@@ -46,7 +46,7 @@ export const apiKeyCommands: Command[] = [
     summary: "List the organization's API keys.",
     run: async (ctx) => {
       const keys = await ctx.client().apiKeys.list();
-      ctx.print(keys, () =>
+      ctx.print(listJson(keys), () =>
         formatTable(keys, [
           { header: 'ID', value: (k) => k.id },
           { header: 'NAME', value: (k) => k.name },

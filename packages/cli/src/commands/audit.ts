@@ -1,6 +1,6 @@
 import type { AuditEventView, AuditQuery } from '@bulwark/protocol';
 import type { Command } from '../command.js';
-import { formatTable, type Column } from '../output.js';
+import { formatTable, type Column, listJson } from '../output.js';
 
 const joinRef = (type: string | null, id: string | null): string | null =>
   type === null ? id : id === null ? type : `${type}:${id}`;
@@ -41,12 +41,12 @@ export const auditCommands: Command[] = [
       if (ctx.flag('all')) {
         const items: AuditEventView[] = [];
         for await (const e of client.audit.all(query)) items.push(e);
-        ctx.print(items, () => formatTable(items, AUDIT_COLUMNS));
+        ctx.print(listJson(items), () => formatTable(items, AUDIT_COLUMNS));
         return;
       }
       const cursor = ctx.str('cursor');
       const page = await client.audit.list(cursor === undefined ? query : { ...query, cursor });
-      ctx.print(page, () => {
+      ctx.print(listJson(page.items, page.nextCursor), () => {
         const more =
           page.nextCursor === null ? '' : `(more: --cursor ${page.nextCursor}, or --all)\n`;
         return formatTable(page.items, AUDIT_COLUMNS) + more;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChannelView, ConnectionView, MessageView } from '@bulwark/protocol';
 import type { Command } from '../command.js';
-import { formatTable } from '../output.js';
+import { formatTable, listJson } from '../output.js';
 
 const channelTable = (cs: readonly ChannelView[]) =>
   formatTable(cs, [
@@ -66,7 +66,7 @@ export const channelCommands: Command[] = [
     run: async (ctx) => {
       const limit = ctx.int('limit');
       const page = await ctx.client().channels.list(limit === undefined ? {} : { limit });
-      ctx.print(page, () => channelTable(page.items));
+      ctx.print(listJson(page.items, page.nextCursor), () => channelTable(page.items));
     },
   },
   {
@@ -92,6 +92,7 @@ export const channelCommands: Command[] = [
   {
     path: ['channel', 'update'],
     args: ['ID'],
+    ids: { ID: 'channel' },
     summary: "Change a channel's name, payload format or retention.",
     options: {
       name: { type: 'string', value: 'NAME', help: 'rename it' },
@@ -112,6 +113,7 @@ export const channelCommands: Command[] = [
   {
     path: ['channel', 'delete'],
     args: ['ID'],
+    ids: { ID: 'channel' },
     summary: 'Delete a channel, its connections and its stored messages.',
     run: async (ctx) => {
       await ctx.client().channels.delete(ctx.args[0] ?? '');
@@ -121,6 +123,7 @@ export const channelCommands: Command[] = [
   {
     path: ['channel', 'connect'],
     args: ['CHANNEL', 'CLIENT_ID'],
+    ids: { CHANNEL: 'channel' },
     summary: 'Give a device (or, with --api-key, an API key) publish and/or subscribe rights.',
     options: {
       'api-key': { type: 'boolean', help: 'CLIENT_ID is an API key id, not a device id' },
@@ -142,6 +145,7 @@ export const channelCommands: Command[] = [
   {
     path: ['channel', 'disconnect'],
     args: ['CHANNEL', 'CLIENT_ID'],
+    ids: { CHANNEL: 'channel' },
     summary: "Remove a device's (or API key's) rights on a channel.",
     options: { 'api-key': { type: 'boolean', help: 'CLIENT_ID is an API key id' } },
     run: async (ctx) => {
@@ -158,15 +162,17 @@ export const channelCommands: Command[] = [
   {
     path: ['channel', 'connections'],
     args: ['CHANNEL'],
+    ids: { CHANNEL: 'channel' },
     summary: 'Who may publish or subscribe on a channel.',
     run: async (ctx) => {
       const cs = await ctx.client().channels.connections(ctx.args[0] ?? '');
-      ctx.print(cs, () => connectionTable(cs));
+      ctx.print(listJson(cs), () => connectionTable(cs));
     },
   },
   {
     path: ['messages'],
     args: ['CHANNEL'],
+    ids: { CHANNEL: 'channel' },
     summary: 'Stored messages of a channel (oldest first).',
     options: {
       from: { type: 'string', value: 'TIME', help: 'RFC 3339 start' },
@@ -184,14 +190,13 @@ export const channelCommands: Command[] = [
       const limit = ctx.int('limit');
       if (limit !== undefined) q['limit'] = limit;
       const page = await ctx.client().channels.messages(ctx.args[0] ?? '', q);
-      ctx.print(page, () => messageTable(page.items));
+      ctx.print(listJson(page.items, page.nextCursor), () => messageTable(page.items));
     },
   },
   {
     path: ['publish'],
     args: ['CHANNEL'],
-    summary:
-      'Publish as a device over HTTP, with its certificate (--cert/--key) or device key (--device ID --device-key K).',
+    summary: 'Publish as a device over HTTP with its device key (--device ID --device-key K).',
     options: {
       data: { type: 'string', value: 'TEXT', help: 'the payload (or --file)' },
       file: { type: 'string', value: 'PATH', help: 'read the payload from a file' },

@@ -1,7 +1,9 @@
-import { COMMAND_STATES, type CommandView } from '@bulwark/protocol';
+import type { CommandView } from '@bulwark/protocol';
+import { COMMAND_STATES } from '@bulwark/protocol/lite';
 import { CommandWaitTimeout } from '@bulwark/sdk';
 import type { Command, Context } from '../command.js';
 import { CliError } from '../errors.js';
+import { resolveName } from '../names.js';
 import { formatFields, formatTable, type Column } from '../output.js';
 import {
   PAGE_OPTIONS,
@@ -53,12 +55,22 @@ const showCommand = (ctx: Context, c: CommandView): void => ctx.print(c, () => f
 // waiting a little past the deadline lets the wait end on that final state.
 const WAIT_GRACE_MS = 5000;
 
-/** Waits for a command to finish and prints it; exit 0 only when it succeeded. */
+/**
+ * Waits for a command to finish and prints it; exit 0 only when it succeeded. Its id goes to stderr
+ * at once and each new state after it (decision 0031), so a wait of hours is neither silent nor
+ * lost if interrupted: `bulwark command get ID` picks it up.
+ */
 async function waitAndShow(ctx: Context, sent: CommandView): Promise<number> {
   const timeoutMs = Math.max(0, Date.parse(sent.deadline) - Date.now()) + WAIT_GRACE_MS;
+  ctx.io.err(`command ${sent.id}: ${sent.state} (waiting until ${sent.deadline})\n`);
+  let last = sent.state;
+  const onPoll = (c: CommandView): void => {
+    if (c.state !== last) ctx.io.err(`command ${c.id}: ${c.state}\n`);
+    last = c.state;
+  };
   let done: CommandView;
   try {
-    done = await ctx.client().commands.wait(sent.id, { timeoutMs });
+    done = await ctx.client().commands.wait(sent.id, { timeoutMs, onPoll });
   } catch (err) {
     if (!(err instanceof CommandWaitTimeout)) throw err;
     showCommand(ctx, err.command);
@@ -117,7 +129,8 @@ export const commandCommands: Command[] = [
       };
       const client = ctx.client();
       if ('device' in target) {
-        const sent = await client.commands.send(target.device, body);
+        const deviceId = await resolveName(() => client, 'device', target.device);
+        const sent = await client.commands.send(deviceId, body);
         if (!ctx.flag('wait')) return showCommand(ctx, sent);
         return waitAndShow(ctx, sent);
       }
@@ -136,6 +149,7 @@ export const commandCommands: Command[] = [
   {
     path: ['command', 'list'],
     args: ['DEVICE'],
+    ids: { DEVICE: 'device' },
     summary: "List a device's commands, newest first.",
     options: {
       state: {

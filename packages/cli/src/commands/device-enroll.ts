@@ -43,7 +43,11 @@ export const deviceEnrollCommands: Command[] = [
     options: {
       type: { type: 'string', value: 'T', help: 'the device type (required)' },
       tag: { type: 'string', multiple: true, value: 'X', help: 'a tag (repeatable)' },
-      mode: { type: 'string', value: 'M', help: 'autonomous (default) or controlled' },
+      mode: {
+        type: 'string',
+        value: 'M',
+        help: 'controlled (the default: the hub manages it) or autonomous',
+      },
       location: { type: 'string', value: 'ID', help: 'the location the device is in' },
       out: { ...OUT, help: 'where to write the device files (default ./NAME)' },
     },

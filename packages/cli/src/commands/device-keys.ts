@@ -1,11 +1,12 @@
 import type { Command } from '../command.js';
-import { formatFields, formatTable } from '../output.js';
+import { formatFields, formatTable, listJson } from '../output.js';
 
 /** `bulwark device key create|list|revoke`: keys for devices without a certificate. */
 export const deviceKeyCommands: Command[] = [
   {
     path: ['device', 'key', 'create'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: 'Create a random key for a device without a certificate (shown only once).',
     run: async (ctx) => {
       const k = await ctx.client().devices.createKey(ctx.args[0] ?? '');
@@ -23,10 +24,11 @@ export const deviceKeyCommands: Command[] = [
   {
     path: ['device', 'key', 'list'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: "List a device's keys.",
     run: async (ctx) => {
       const keys = await ctx.client().devices.keys(ctx.args[0] ?? '');
-      ctx.print(keys, () =>
+      ctx.print(listJson(keys), () =>
         formatTable(keys, [
           { header: 'ID', value: (k) => k.id },
           { header: 'CREATED', value: (k) => k.createdAt },
@@ -38,6 +40,7 @@ export const deviceKeyCommands: Command[] = [
   {
     path: ['device', 'key', 'revoke'],
     args: ['ID', 'KEYID'],
+    ids: { ID: 'device' },
     summary: 'Revoke a device key.',
     run: async (ctx) => {
       await ctx.client().devices.revokeKey(ctx.args[0] ?? '', ctx.args[1] ?? '');

@@ -1,7 +1,8 @@
-import { DEVICE_STATES, type DeviceView, type UpdateDeviceRequest } from '@bulwark/protocol';
+import type { DeviceView, UpdateDeviceRequest } from '@bulwark/protocol';
+import { DEVICE_STATES } from '@bulwark/protocol/lite';
 import type { RevocationReason } from '@bulwark/sdk';
 import type { Command, Context } from '../command.js';
-import { formatFields, formatTable, type Column } from '../output.js';
+import { formatFields, formatTable, type Column, listJson } from '../output.js';
 
 /** The columns of a device table. */
 export const DEVICE_COLUMNS: Column<DeviceView>[] = [
@@ -46,6 +47,7 @@ const showDevice = (ctx: Context, d: DeviceView): void => ctx.print(d, () => dev
 const setState = (path: string, state: 'active' | 'quarantined', summary: string): Command => ({
   path: ['device', path],
   args: ['ID'],
+  ids: { ID: 'device' },
   summary,
   run: async (ctx) => showDevice(ctx, await ctx.client().devices.update(id(ctx), { state })),
 });
@@ -88,11 +90,11 @@ export const deviceCommands: Command[] = [
       if (ctx.flag('all')) {
         const items: DeviceView[] = [];
         for await (const d of client.devices.all(query)) items.push(d);
-        ctx.print(items, () => formatTable(items, DEVICE_COLUMNS));
+        ctx.print(listJson(items), () => formatTable(items, DEVICE_COLUMNS));
         return;
       }
       const page = await client.devices.list({ ...query, cursor: ctx.str('cursor') });
-      ctx.print(page, () => {
+      ctx.print(listJson(page.items, page.nextCursor), () => {
         const more =
           page.nextCursor === null ? '' : `(more: --cursor ${page.nextCursor}, or --all)\n`;
         return formatTable(page.items, DEVICE_COLUMNS) + more;
@@ -102,12 +104,14 @@ export const deviceCommands: Command[] = [
   {
     path: ['device', 'get'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: 'Show one device.',
     run: async (ctx) => showDevice(ctx, await ctx.client().devices.get(id(ctx))),
   },
   {
     path: ['device', 'update'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: 'Change a device: name, type, tags (replacing them), mode or location.',
     options: {
       name: { type: 'string', value: 'NAME', help: 'new name' },
@@ -146,12 +150,14 @@ export const deviceCommands: Command[] = [
   {
     path: ['device', 'decommission'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: 'Decommission a device, revoking all its certificates and keys.',
     run: async (ctx) => showDevice(ctx, await ctx.client().devices.decommission(id(ctx))),
   },
   {
     path: ['device', 'token'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: 'Create a one-time enrollment token for a device (see `bulwark device enroll`).',
     options: {
       ttl: { type: 'string', value: 'SECONDS', help: 'lifetime (60-604800, default 3600)' },
@@ -173,10 +179,11 @@ export const deviceCommands: Command[] = [
   {
     path: ['device', 'certs'],
     args: ['ID'],
+    ids: { ID: 'device' },
     summary: "List a device's certificates, newest first.",
     run: async (ctx) => {
       const certs = await ctx.client().devices.certificates(id(ctx));
-      ctx.print(certs, () =>
+      ctx.print(listJson(certs), () =>
         formatTable(certs, [
           { header: 'SERIAL', value: (c) => c.serial },
           { header: 'NOT BEFORE', value: (c) => c.notBefore },
@@ -190,6 +197,7 @@ export const deviceCommands: Command[] = [
   {
     path: ['device', 'revoke'],
     args: ['ID', 'SERIAL?'],
+    ids: { ID: 'device' },
     summary:
       "Revoke one of a device's certificates at once, with those renewed from it (in the CRL); --all revokes every one.",
     options: {

@@ -4,7 +4,7 @@
  */
 import type { OperationOutput } from '@bulwark/protocol';
 import type { Command, Context } from '../command.js';
-import { formatTable, type Column } from '../output.js';
+import { formatTable, listJson, type Column } from '../output.js';
 import { idArg } from './management-args.js';
 import { limitFlags, limitOptions } from './rollout.js';
 
@@ -106,7 +106,7 @@ export const firmwareCurrentCommands: Command[] = [
     summary: 'List the auto-upgrade policy of each device type with its state and jobs.',
     run: async (ctx) => {
       const list = await ctx.client().firmware.policies.list();
-      ctx.print(list, () => formatTable(list.items, COLUMNS));
+      ctx.print(listJson(list.items), () => formatTable(list.items, COLUMNS));
     },
   },
 ];

@@ -2,8 +2,8 @@ import { createReadStream, statSync } from 'node:fs';
 import type { OperationOutput } from '@bulwark/protocol';
 import type { Command, Context } from '../command.js';
 import { CliError } from '../errors.js';
-import { formatFields, formatTable, type Column } from '../output.js';
-import { readJson } from './keys-store.js';
+import { formatFields, formatTable, listJson, type Column } from '../output.js';
+import { readJson } from './read-json.js';
 
 type Signed = { signed: Record<string, unknown>; signatures: unknown[] };
 type FirmwareArtifactView = OperationOutput<'getArtifact'>;
@@ -126,7 +126,7 @@ export const firmwareRepoCommands: Command[] = [
         ...(ctx.int('limit') !== undefined ? { limit: ctx.int('limit') } : {}),
         ...(ctx.str('cursor') !== undefined ? { cursor: ctx.str('cursor') } : {}),
       });
-      ctx.print(page, () => {
+      ctx.print(listJson(page.items, page.nextCursor), () => {
         const more = page.nextCursor === null ? '' : `(more: --cursor ${page.nextCursor})\n`;
         return formatTable(page.items, ARTIFACT_COLUMNS) + more;
       });

@@ -15,6 +15,9 @@ import {
   type TrustedRoot,
 } from '@bulwark/firmware';
 import { CliError } from '../errors.js';
+import { readJson } from './read-json.js';
+
+export { readJson };
 
 /**
  * The operator's key directory, written by `bulwark keys init` and kept offline:
@@ -50,23 +53,6 @@ export function replaceFile(file: string, text: string, mode: number): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, text, { mode });
   renameSync(tmp, file);
-}
-
-/** Reads and parses a JSON file, with the file named in any error. */
-export function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CliError(
-      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new CliError(`${file} is not JSON`);
-  }
 }
 
 /** The key directory's current root, checked to be signed by its own root keys. */

@@ -1,6 +1,7 @@
-import { LOCATION_KINDS, type LocationView } from '@bulwark/protocol';
+import type { LocationView } from '@bulwark/protocol';
+import { LOCATION_KINDS } from '@bulwark/protocol/lite';
 import type { Command } from '../command.js';
-import { formatTable } from '../output.js';
+import { formatTable, listJson } from '../output.js';
 
 /** The location tree as a table, names indented two spaces per level, children under parents. */
 export function formatLocationTree(locations: readonly LocationView[]): string {
@@ -33,7 +34,7 @@ export const locationCommands: Command[] = [
     summary: 'Show the location tree.',
     run: async (ctx) => {
       const locations = await ctx.client().locations.list();
-      ctx.print(locations, () => formatLocationTree(locations));
+      ctx.print(listJson(locations), () => formatLocationTree(locations));
     },
   },
   {
@@ -59,6 +60,7 @@ export const locationCommands: Command[] = [
   {
     path: ['location', 'delete'],
     args: ['ID'],
+    ids: { ID: 'location' },
     summary: 'Delete an empty location.',
     run: async (ctx) => {
       await ctx.client().locations.delete(ctx.args[0] ?? '');

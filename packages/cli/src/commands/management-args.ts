@@ -1,5 +1,5 @@
 import type { Context } from '../command.js';
-import { formatTable, type Column } from '../output.js';
+import { formatTable, type Column, listJson } from '../output.js';
 
 /** A JSON value as the twin and command parameters carry it. */
 export type JsonValue =
@@ -192,11 +192,11 @@ export async function printList<T>(
   if (ctx.flag('all')) {
     const items: T[] = [];
     for await (const x of all()) items.push(x);
-    ctx.print(items, () => formatTable(items, columns));
+    ctx.print(listJson(items), () => formatTable(items, columns));
     return;
   }
   const p = await page(ctx.str('cursor'));
-  ctx.print(p, () => {
+  ctx.print(listJson(p.items, p.nextCursor), () => {
     const more = p.nextCursor === null ? '' : `(more: --cursor ${p.nextCursor}, or --all)\n`;
     return formatTable(p.items, columns) + more;
   });

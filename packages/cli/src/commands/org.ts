@@ -1,6 +1,6 @@
 import type { OrganizationView } from '@bulwark/protocol';
 import type { Command } from '../command.js';
-import { formatTable, type Column } from '../output.js';
+import { formatTable, type Column, listJson } from '../output.js';
 
 const ORG_COLUMNS: Column<OrganizationView>[] = [
   { header: 'ID', value: (o) => o.id },
@@ -15,7 +15,7 @@ export const orgCommands: Command[] = [
     summary: 'List the organizations you belong to.',
     run: async (ctx) => {
       const orgs = await ctx.client().orgs.list();
-      ctx.print(orgs, () => formatTable(orgs, ORG_COLUMNS));
+      ctx.print(listJson(orgs), () => formatTable(orgs, ORG_COLUMNS));
     },
   },
   {

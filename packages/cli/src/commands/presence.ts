@@ -53,6 +53,7 @@ const ALERT_COLUMNS: Column<AlertView>[] = [
 const presence = (path: string[]): Command => ({
   path,
   args: ['DEVICE'],
+  ids: { DEVICE: 'device' },
   summary: 'Show whether a device is online, since when, in which mode, and its latest health.',
   run: async (ctx) => {
     const p = await ctx.client().devices.presence(ctx.args[0] ?? '');
@@ -67,6 +68,7 @@ export const presenceCommands: Command[] = [
   {
     path: ['device', 'events'],
     args: ['DEVICE'],
+    ids: { DEVICE: 'device' },
     summary: 'List the events a device reported, newest first.',
     options: {
       kind: { type: 'string', value: 'K', help: 'only events of this kind' },

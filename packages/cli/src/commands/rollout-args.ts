@@ -2,12 +2,8 @@
  * Parsing of `bulwark rollout create` flags into the API's request fields, and the text view of a
  * rollout's progress (bars on a terminal, plain lines otherwise). Pure: no I/O.
  */
-import {
-  WEEKDAYS,
-  type CreateRolloutRequest as Body,
-  type OperationOutput,
-  type Weekday,
-} from '@bulwark/protocol';
+import type { CreateRolloutRequest as Body, OperationOutput, Weekday } from '@bulwark/protocol';
+import { WEEKDAYS } from '@bulwark/protocol/lite';
 
 type Phase = NonNullable<Body['phases']>[number];
 type RolloutView = OperationOutput<'getRollout'>;

@@ -1,6 +1,6 @@
 import type { CreateRolloutRequest, OperationOutput } from '@bulwark/protocol';
 import type { Command, Context } from '../command.js';
-import { formatTable, type Column } from '../output.js';
+import { formatTable, listJson, type Column } from '../output.js';
 import { idArg } from './management-args.js';
 import {
   ArgError,
@@ -123,6 +123,15 @@ async function watch(ctx: Context, id: string): Promise<number> {
     }
     last = text;
     if (r.state === 'completed' || r.state === 'canceled') return 0;
+    // Paused (by someone, or automatically at the failure threshold or an expired artifact), it
+    // moves no further until a person resumes it: watching on would never end.
+    if (r.state === 'paused') {
+      ctx.io.err(
+        `rollout ${id} is paused${r.pauseReason === null ? '' : `: ${r.pauseReason}`}; ` +
+          `\`bulwark rollout resume ${id}\` continues it\n`,
+      );
+      return 1;
+    }
     if (Date.now() + intervalMs > deadline) {
       ctx.io.err(
         `rollout ${id} is still ${r.state}; stopped watching after ${ctx.int('timeout') ?? 3600} s\n`,
@@ -136,6 +145,7 @@ async function watch(ctx: Context, id: string): Promise<number> {
 const stateCommand = (verb: 'pause' | 'resume' | 'cancel', summary: string): Command => ({
   path: ['rollout', verb],
   args: ['ID'],
+  ids: { ID: 'rollout' },
   summary,
   ...(verb === 'pause'
     ? { options: { reason: { type: 'string', value: 'TEXT', help: 'why (shown in status)' } } }
@@ -189,9 +199,13 @@ export const rolloutCommands: Command[] = [
   {
     path: ['rollout', 'status'],
     args: ['ID'],
+    ids: { ID: 'rollout' },
     summary: 'Progress of a rollout per phase and overall (--watch to follow it).',
     options: {
-      watch: { type: 'boolean', help: 'refresh until it completes or is canceled' },
+      watch: {
+        type: 'boolean',
+        help: 'refresh until it completes or is canceled (exit 0), or pauses (exit 1)',
+      },
       interval: { type: 'string', value: 'S', help: 'seconds between refreshes (default 2)' },
       timeout: { type: 'string', value: 'S', help: 'stop watching after S seconds (default 3600)' },
     },
@@ -216,7 +230,7 @@ export const rolloutCommands: Command[] = [
         ...(ctx.int('limit') !== undefined ? { limit: ctx.int('limit') } : {}),
         ...(ctx.str('cursor') !== undefined ? { cursor: ctx.str('cursor') } : {}),
       });
-      ctx.print(page, () => {
+      ctx.print(listJson(page.items, page.nextCursor), () => {
         const more = page.nextCursor === null ? '' : `(more: --cursor ${page.nextCursor})\n`;
         return formatTable(page.items, ROLLOUT_COLUMNS) + more;
       });

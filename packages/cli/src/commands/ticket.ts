@@ -1,6 +1,6 @@
 import type { TicketView } from '@bulwark/protocol';
 import type { Command, Context } from '../command.js';
-import { formatFields, formatTable, type Column } from '../output.js';
+import { formatFields, formatTable, type Column, listJson } from '../output.js';
 import { parseDuration } from './management-args.js';
 
 const PERMS = ['read', 'operate', 'admin'] as const;
@@ -38,6 +38,7 @@ export const ticketCommands: Command[] = [
   {
     path: ['ticket', 'issue'],
     args: ['DEVICE'],
+    ids: { DEVICE: 'device' },
     summary: "Issue a one-time access ticket for a device's local management port.",
     options: {
       perm: { type: 'string', value: 'LEVEL', help: 'read, operate or admin (required)' },
@@ -90,18 +91,20 @@ export const ticketCommands: Command[] = [
   {
     path: ['ticket', 'list'],
     args: ['DEVICE'],
+    ids: { DEVICE: 'device' },
     summary: "List a device's access tickets (unexpired ones unless --all).",
     options: { all: { type: 'boolean', help: 'include expired tickets' } },
     run: async (ctx) => {
       const tickets = await ctx
         .client()
         .tickets.list(ctx.args[0] ?? '', ctx.flag('all') ? { all: true } : {});
-      ctx.print(tickets, () => formatTable(tickets, TICKET_COLUMNS));
+      ctx.print(listJson(tickets), () => formatTable(tickets, TICKET_COLUMNS));
     },
   },
   {
     path: ['ticket', 'revoke'],
     args: ['DEVICE', 'JTI'],
+    ids: { DEVICE: 'device' },
     summary:
       'Revoke an access ticket (a backup ticket is refused by the device after its next sync).',
     run: async (ctx) => {

@@ -82,6 +82,7 @@ export const twinCommands: Command[] = [
   {
     path: ['twin', 'get'],
     args: ['DEVICE'],
+    ids: { DEVICE: 'device' },
     summary: "Show a device's twin: desired and reported settings, the delta and versions.",
     run: async (ctx) => showTwin(ctx, await ctx.client().twins.get(ctx.args[0] ?? '')),
   },

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UPDATE_JOB_STATES, isTerminalUpdateState, type UpdateJobView } from '@bulwark/protocol';
+import type { UpdateJobView } from '@bulwark/protocol';
+import { UPDATE_JOB_STATES, isTerminalUpdateState } from '@bulwark/protocol/lite';
 import type { Command, Context } from '../command.js';
 import { CliError } from '../errors.js';
 import { formatFields, formatTable, shortTime, type Column } from '../output.js';
@@ -123,6 +124,7 @@ export const updateCommands: Command[] = [
   {
     path: ['update', 'deploy'],
     args: ['DEVICE', 'ARTIFACT'],
+    ids: { DEVICE: 'device' },
     summary: 'Deploy a ready firmware artifact to one device (offered when it is connected).',
     options: {
       timeout: {

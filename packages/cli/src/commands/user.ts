@@ -1,6 +1,7 @@
-import { ROLES, type UpdateUserRequest, type UserView } from '@bulwark/protocol';
+import type { UpdateUserRequest, UserView } from '@bulwark/protocol';
+import { ROLES } from '@bulwark/protocol/lite';
 import type { Command } from '../command.js';
-import { formatTable, type Column } from '../output.js';
+import { formatTable, type Column, listJson } from '../output.js';
 import { readSecret } from '../prompt.js';
 
 const USER_COLUMNS: Column<UserView>[] = [
@@ -25,7 +26,7 @@ export const userCommands: Command[] = [
     summary: 'List the members of the organization.',
     run: async (ctx) => {
       const users = await ctx.client().users.list();
-      ctx.print(users, () => formatTable(users, USER_COLUMNS));
+      ctx.print(listJson(users), () => formatTable(users, USER_COLUMNS));
     },
   },
   {

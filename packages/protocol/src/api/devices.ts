@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Name, Nullable, PageQuery, Timestamp } from './common.js';
+import { DEVICE_STATES, LOCATION_KINDS } from './enums.js';
 
-export const DEVICE_STATES = ['provisioned', 'active', 'quarantined', 'decommissioned'] as const;
+export { DEVICE_STATES, LOCATION_KINDS };
+
 export const DeviceStateSchema = Type.Union(DEVICE_STATES.map((s) => Type.Literal(s)));
 export const ModeSchema = Type.Union([Type.Literal('autonomous'), Type.Literal('controlled')]);
 const Tag = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:=/-]{0,63}$' });
@@ -73,7 +75,6 @@ export const DeviceListQuery = Type.Object(
 );
 export type DeviceListQuery = Static<typeof DeviceListQuery>;
 
-export const LOCATION_KINDS = ['site', 'building', 'floor', 'room'] as const;
 export const LocationKindSchema = Type.Union(LOCATION_KINDS.map((k) => Type.Literal(k)));
 
 export const LocationSchema = Type.Object(

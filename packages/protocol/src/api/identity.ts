@@ -1,22 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Name, Nullable, Timestamp } from './common.js';
+import { PERMISSIONS, ROLES } from './enums.js';
 
-/** Named permissions. `port:<name>` grants access to a named application port on devices. */
-export const PERMISSIONS = [
-  'org:manage',
-  'users:manage',
-  'api-keys:manage',
-  'audit:read',
-  'metrics:read',
-  'devices:read',
-  'devices:manage',
-  'firmware:update',
-  'application:update',
-  'network:configure',
-] as const;
+export { PERMISSIONS, ROLES };
+
 export type Permission = (typeof PERMISSIONS)[number] | `port:${string}`;
 
-export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
 export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 export type RoleName = (typeof ROLES)[number];
 

@@ -11,3 +11,4 @@ export * from './firmware.js';
 export * from './updates.js';
 export * from './rollouts.js';
 export * from './provisioning.js';
+export * from './route-wire.js';

@@ -7,6 +7,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Nullable, PageQuery, Timestamp } from './common.js';
 import { ModeSchema } from './devices.js';
+import { COMMAND_STATES } from './enums.js';
+
+export { COMMAND_STATES };
 
 /** A JSON object (twin state, command params and results, event detail). */
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
@@ -66,14 +69,6 @@ export const PatchDesiredRequest = Type.Object(
 );
 export type PatchDesiredRequest = Static<typeof PatchDesiredRequest>;
 
-export const COMMAND_STATES = [
-  'queued',
-  'delivered',
-  'succeeded',
-  'failed',
-  'expired',
-  'canceled',
-] as const;
 export const CommandStateSchema = Type.Union(COMMAND_STATES.map((s) => Type.Literal(s)));
 
 const CommandName = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9._-]{0,63}$' });

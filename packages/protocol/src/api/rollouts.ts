@@ -5,12 +5,13 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Name, Nullable, PageQuery, Timestamp } from './common.js';
+import { WEEKDAYS } from './enums.js';
+
+export { WEEKDAYS };
 
 const DeviceType = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
 const Tag = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:=/-]{0,63}$' });
 
-/** Weekday names of a maintenance window. */
-export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
 /**

@@ -76,7 +76,7 @@ export function commandsApi(call: Call) {
      * Polls a command until it reaches a terminal state (succeeded, failed, expired, canceled) and
      * returns it; throws `CommandWaitTimeout` (carrying the command as last seen) when time runs out.
      */
-    wait: (id: string, opts: WaitOptions = {}): Promise<CommandView> =>
+    wait: (id: string, opts: WaitOptions<CommandView> = {}): Promise<CommandView> =>
       pollUntil(
         () => get(id),
         isCommandDone,

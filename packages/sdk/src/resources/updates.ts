@@ -1,4 +1,5 @@
-import { isTerminalUpdateState, type UpdateJobView } from '@bulwark/protocol';
+import type { UpdateJobView } from '@bulwark/protocol';
+import { isTerminalUpdateState } from '@bulwark/protocol/lite';
 import { paginate } from '../paginate.js';
 import type { Call, QueryOf } from '../types.js';
 import { pollUntil, type WaitOptions } from '../poll.js';
@@ -45,7 +46,7 @@ export function updatesApi(call: Call) {
      * Polls a job until it is terminal (succeeded, failed, rolled_back, rejected, canceled,
      * timed_out) and returns it; throws `UpdateWaitTimeout` when time runs out.
      */
-    wait: (id: string, opts: WaitOptions = {}): Promise<UpdateJobView> =>
+    wait: (id: string, opts: WaitOptions<UpdateJobView> = {}): Promise<UpdateJobView> =>
       pollUntil(
         () => get(id),
         (job) => isTerminalUpdateState(job.state),
