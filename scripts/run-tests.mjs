@@ -48,13 +48,21 @@ const onLine = (line) => {
   const notOk = /^( *)not ok \d+ - (.*)$/.exec(line);
   if (notOk) {
     const depth = notOk[1].length / 4;
-    open = { path: [...names.slice(0, depth), notOk[2]].join(' › '), depth, detail: [] };
+    open = { path: [...names.slice(0, depth), notOk[2]].join(' › '), depth, detail: [], more: 0 };
     failures.push(open);
     return;
   }
   if (open && /^\s*(ok|not ok) \d+/.test(line)) open = null;
-  if (open && /^\s*(failureType|error|code|location):/.test(line) && open.detail.length < 4)
+  if (open === null) return;
+  if (open.more > 0 && line.trim() === '') return;
+  if (open.more > 0 && !/^\s*[a-zA-Z]+:( |$)/.test(line)) {
+    open.more--;
+    open.detail.push(`  ${line.trim().slice(0, 300)}`);
+  } else if (/^\s*(failureType|error|code|location):/.test(line) && open.detail.length < 12) {
     open.detail.push(line.trim().slice(0, 300));
+    // A multi-line error (`error: |-`): keep its first lines too.
+    open.more = /\|-?$/.test(line.trim()) ? 4 : 0;
+  } else open.more = 0;
 };
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);

@@ -7,12 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import {
-  IMPORT_MAX_ROWS,
-  type ImportDeviceRow,
-  type ImportDevicesResponse,
-  type ImportRowProblem,
-} from '@bulwark/protocol';
+import type { ImportDeviceRow, ImportDevicesResponse, ImportRowProblem } from '@bulwark/protocol';
+import { IMPORT_MAX_ROWS } from '@bulwark/protocol/lite';
 import { ApiError } from '@bulwark/sdk';
 import type { Command, Context } from '../command.js';
 import { CliError } from '../errors.js';

@@ -33,3 +33,6 @@ export const COMMAND_STATES = [
 
 /** Weekday names of a maintenance window. */
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+/** Most devices one import request creates (one transaction; the body is bounded accordingly). */
+export const IMPORT_MAX_ROWS = 1000;

@@ -3,6 +3,9 @@
  * importing many at once, and claim-based provisioning — a claim token baked into a production
  * batch that a device exchanges on its first boot for its own identity, under a template.
  */
+import { IMPORT_MAX_ROWS } from './enums.js';
+
+export { IMPORT_MAX_ROWS };
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Name, Nullable, Timestamp } from './common.js';
 import { ModeSchema } from './devices.js';
@@ -13,8 +16,6 @@ const DeviceType = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' })
 const DeviceName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
 const Pem = Type.String({ minLength: 1, maxLength: 65536 });
 
-/** Most devices one import request creates (one transaction; the body is bounded accordingly). */
-export const IMPORT_MAX_ROWS = 1000;
 /** Largest import request body: 1,000 rows of the largest row the schema allows fit. */
 export const IMPORT_BODY_LIMIT = 4 * 1024 * 1024;
 
