@@ -1,4 +1,4 @@
-// CLI start-up figures (decision 0031): the median of N runs of `bulwark --version` (to exit) and of
+// CLI start-up figures (decision 0029): the median of N runs of `bulwark --version` (to exit) and of
 // `bulwark device list` up to its first network byte — the moment a local TCP server accepts the
 // CLI's connection (the server then closes it, so the command fails at once) — beside a bare
 // `node -e 0`, which is the floor no Node program beats. Figures are raw and net of that floor.

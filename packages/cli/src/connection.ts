@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createClient, type BulwarkClient } from '@bulwark/sdk';
 // undici is the CLI's one library (a fetch that trusts a given CA). It is loaded on the first
-// request, not at start-up (decision 0031): only its types are imported here.
+// request, not at start-up (decision 0029): only its types are imported here.
 import type { Agent as UndiciAgent, fetch as UndiciFetch } from 'undici';
 import { CliError } from './errors.js';
 

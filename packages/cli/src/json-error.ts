@@ -14,7 +14,7 @@ export interface JsonError {
 }
 
 /**
- * An error as JSON (decision 0031): `{"error":{"code","message"}}`, the code the hub's (e.g.
+ * An error as JSON (decision 0029): `{"error":{"code","message"}}`, the code the hub's (e.g.
  * `not_found`), `usage` for a mistake in the invocation, `cli_error` for one the CLI found itself,
  * `internal` otherwise.
  */

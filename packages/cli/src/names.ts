@@ -1,5 +1,5 @@
 /**
- * Names where ids are expected (decision 0031): `bulwark device get pump-1` finds the device named
+ * Names where ids are expected (decision 0029): `bulwark device get pump-1` finds the device named
  * exactly `pump-1` through the list endpoint. A UUID is taken as it is; no match or several are
  * clear errors that change nothing.
  */

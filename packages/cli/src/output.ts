@@ -56,7 +56,7 @@ export interface ListJson<T> {
 }
 
 /**
- * The one JSON shape of a list (decision 0031): `{"items": [...], "nextCursor": null | "..."}`,
+ * The one JSON shape of a list (decision 0029): `{"items": [...], "nextCursor": null | "..."}`,
  * whether the hub pages it or not and with or without `--all`.
  */
 export function listJson<T>(items: readonly T[], nextCursor: string | null = null): ListJson<T> {

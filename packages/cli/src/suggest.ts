@@ -1,5 +1,5 @@
 /**
- * "Did you mean" for mistyped commands and flags (decision 0031): the optimal-string-alignment
+ * "Did you mean" for mistyped commands and flags (decision 0029): the optimal-string-alignment
  * distance (Levenshtein plus swapping two neighbours, the commonest typo) to each known word.
  */
 

@@ -1,4 +1,4 @@
-// The CLI as people expect it (issue 13 item 7, decision 0031): one JSON shape for lists, JSON
+// The CLI as people expect it (issue 13 item 7, decision 0029): one JSON shape for lists, JSON
 // errors, typo suggestions, the id and progress on every wait, names where ids are, truthful help.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';

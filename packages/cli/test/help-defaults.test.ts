@@ -1,5 +1,5 @@
 /**
- * Help that states the truth, checked against a real hub (decision 0031): the defaults `--help`
+ * Help that states the truth, checked against a real hub (decision 0029): the defaults `--help`
  * names are what the hub does when the flag is left out; and names where ids are, end to end.
  */
 import { test, describe, before, after } from 'node:test';

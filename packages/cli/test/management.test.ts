@@ -313,7 +313,7 @@ describe('management verbs against a real hub', { timeout: 120_000 }, () => {
       assert.equal(r.code, 1, `${argv.join(' ')}: ${r.stdout}`);
       assert.match(r.stderr, new RegExp(`\\(${code}\\)\\n$`), argv.join(' '));
     }
-    // A device's name works where its id does (decision 0031); a name nobody has says so.
+    // A device's name works where its id does (decision 0029); a name nobody has says so.
     const named = await hub.json<{ deviceId: string }>(['twin', 'get', 'pump-1']);
     assert.equal(named.deviceId, ids['pump-1']);
     const none = await hub.run(['twin', 'get', 'pump-99']);

@@ -1,4 +1,4 @@
-// Start-up structure (decision 0031): which modules a command loads, seen through a module resolve
+// Start-up structure (decision 0029): which modules a command loads, seen through a module resolve
 // hook in a child process. A timing would flake on a shared machine; what is loaded does not.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,7 +62,7 @@ const heavyIn = (modules: string): string[] =>
     .filter(([, re]) => re.test(modules))
     .map(([name]) => name);
 
-describe('start-up loads only what the command needs (decision 0031)', () => {
+describe('start-up loads only what the command needs (decision 0029)', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bulwark-startup-'));
     writeFileSync(join(dir, 'hook.mjs'), HOOK);

@@ -144,7 +144,7 @@ describe('bulwark update deploy / jobs / job / cancel', { timeout: 120_000 }, ()
     const bad = await hub.run(['update', 'deploy', d.id, artifactId, '--timeout', 'soon']);
     assert.equal(bad.code, 2);
     // Arguments the hub would refuse are usage errors that say what to give instead.
-    // A device may be named instead of its id (decision 0031); a name nobody has is a clear error.
+    // A device may be named instead of its id (decision 0029); a name nobody has is a clear error.
     const noName = await hub.run(['update', 'deploy', 'no-such-device', artifactId]);
     assert.equal(noName.code, 1);
     assert.match(noName.stderr, /no device named "no-such-device"/);

@@ -2,7 +2,7 @@
  * `@bulwark/protocol/lite`: the parts of the wire contract that need no schema library — error
  * codes, the API's enumerations, update-job states and each route's method and path. Clients that
  * only send requests (the SDK, the CLI) import this, so starting them does not build the TypeBox
- * schemas of every route (decision 0031). Everything here is also exported by the package root.
+ * schemas of every route (decision 0029). Everything here is also exported by the package root.
  */
 export * from './errors.js';
 export * from './updates.js';

@@ -15,7 +15,7 @@ const wireOf = (r: RouteDef): Record<string, unknown> => ({
   ...(r.streamResponse ? { streamResponse: true } : {}),
 });
 
-describe('the lite route table (decision 0031)', () => {
+describe('the lite route table (decision 0029)', () => {
   it('states every route of ROUTES exactly (else run node scripts/gen-route-wire.mjs)', () => {
     const expected = Object.fromEntries(
       Object.entries(ROUTES).map(([op, r]) => [op, wireOf(r as RouteDef)]),

@@ -2,7 +2,7 @@ import type * as X509 from '@peculiar/x509';
 
 /**
  * @peculiar/x509 (with tsyringe and asn1js) takes long to load, so it is loaded on first use: a
- * client that only sends requests never pays for it (decision 0031). x509 resolves its algorithms
+ * client that only sends requests never pays for it (decision 0029). x509 resolves its algorithms
  * through tsyringe, which needs the Reflect metadata API installed before the library module is
  * evaluated: reflect-metadata is loaded first.
  */

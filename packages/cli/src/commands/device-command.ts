@@ -57,7 +57,7 @@ const WAIT_GRACE_MS = 5000;
 
 /**
  * Waits for a command to finish and prints it; exit 0 only when it succeeded. Its id goes to stderr
- * at once and each new state after it (decision 0031), so a wait of hours is neither silent nor
+ * at once and each new state after it (decision 0029), so a wait of hours is neither silent nor
  * lost if interrupted: `bulwark command get ID` picks it up.
  */
 async function waitAndShow(ctx: Context, sent: CommandView): Promise<number> {
