@@ -257,7 +257,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       print(
         `          -d '{"token":"…","organization":"Acme","email":"you@example.com","name":"You","password":"…"}'`,
       );
-      print(`  or, with access to the data dir:  npx bulwark ${adminHint(config)}`);
+      print(`  or, with access to the data dir:  bulwark ${adminHint(config)}`);
       print('');
     }
     writeStorageMarker(config);
