@@ -321,6 +321,26 @@ export const CONFIG_FIELDS = {
     max: 1_000_000,
     doc: 'Failed MQTT/HTTP/DDI/CoAP authentications per source address per minute before it is throttled',
   },
+  // Decision 0027. Twenty refused claims in ten minutes is past any honest retrying of a
+  // misconfigured device; a factory behind one NAT with many bad devices may need more.
+  claimFailuresPerSource: {
+    kind: 'int',
+    flag: 'claim-failures-per-source',
+    default: 20,
+    min: 1,
+    max: 1_000_000,
+    doc: 'Refused provisioning claims per source address in 10 minutes before it must wait (30 s, doubling to 15 min)',
+  },
+  // Decision 0027. Ten a second: a factory line or a mass first boot, not a minting machine for
+  // whoever holds a leaked claim token.
+  claimsPerMinute: {
+    kind: 'int',
+    flag: 'claims-per-minute',
+    default: 600,
+    min: 1,
+    max: 1_000_000,
+    doc: 'Devices one provisioning claim provisions per minute at most (per hub node)',
+  },
   // Decision 0022. A ticket lives at most as long as the key that sealed it (Node's TLS opens
   // tickets with one key), and TLS 1.3 caps a ticket at 7 days (RFC 8446 §4.6.1): a week lets
   // a fleet that connected after last week's deploy resume after this one.

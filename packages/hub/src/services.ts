@@ -74,6 +74,8 @@ export function createServices(
     | 'maxImageBytes'
     | 'maxOrgsPerUser'
     | 'edgeFailuresPerSource'
+    | 'claimFailuresPerSource'
+    | 'claimsPerMinute'
   >,
   clock: Clock = systemClock,
   messaging: {
@@ -234,7 +236,13 @@ export function createServices(
       locations,
       pki,
       messaging: channels,
-      config: DEFAULT_PROVISIONING_CONFIG,
+      config: {
+        failures: {
+          ...DEFAULT_PROVISIONING_CONFIG.failures,
+          threshold: config.claimFailuresPerSource,
+        },
+        claimsPerMinute: config.claimsPerMinute,
+      },
     }),
     deviceImport: new DeviceImportService({
       storage,

@@ -9,11 +9,14 @@ import { DEFAULT_PROVISIONING_CONFIG } from '@bulwark/core';
 import { generateDeviceKeyAndCsr } from '@bulwark/sdk';
 import { raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
 
+const THRESHOLD = 5;
+
 describe('a flood of bad claims', () => {
   let t: TestHub;
   let s: Awaited<ReturnType<typeof setupOwner>>;
   before(async () => {
-    t = await startTestHub();
+    // The threshold is the hub's setting (default 20); a lower one shows the flag is honoured.
+    t = await startTestHub(['--claim-failures-per-source', String(THRESHOLD)]);
     s = await setupOwner(t);
   });
   after(() => t.close());
@@ -27,7 +30,7 @@ describe('a flood of bad claims', () => {
       hardwarePattern: 'L3-*',
     });
     const { csrPem } = await generateDeviceKeyAndCsr();
-    const threshold = DEFAULT_PROVISIONING_CONFIG.failures.threshold;
+    const threshold = THRESHOLD;
     const auditBefore = (await s.api.audit.list({ limit: 500 })).items.length;
     const statuses: number[] = [];
     // 200 guesses, a bounded loop: the first `threshold` are refused as invalid, the rest wait.
