@@ -204,6 +204,52 @@ describe('BatchWriter', () => {
     );
   });
 
+  it('asks producers to wait from its high-water mark and lets them go at half of it', async () => {
+    const f = fakeStore({ delayMs: () => 10 });
+    const w = new BatchWriter(f.store, { ...OPTS, maxBatch: 10, maxQueue: 100, highWater: 40 });
+    assert.equal(w.pressure(), undefined, 'an empty writer holds no one back');
+    // A producer that honours pressure() never meets the queue limit, however much it has to send.
+    let produced = 0;
+    let waits = 0;
+    let peak = 0;
+    const writes: Promise<void>[] = [];
+    const deadline = Date.now() + 10_000;
+    while (produced < 500 && Date.now() < deadline) {
+      writes.push(w.write(envelope()));
+      produced++;
+      peak = Math.max(peak, w.stats.queued);
+      const behind = w.pressure();
+      if (behind !== undefined) {
+        waits++;
+        assert.equal(w.pressure(), behind, 'every waiter shares one promise');
+        await behind;
+        assert.ok(w.stats.queued <= 20, `let go at ${w.stats.queued} waiting, above half the mark`);
+      }
+    }
+    await Promise.all(writes);
+    assert.equal(produced, 500);
+    assert.ok(waits > 0, 'the producer was held back');
+    assert.ok(peak <= 40, `the queue peaked at ${peak}, above the high-water mark`);
+    assert.equal(w.stats.refused, 0, 'nothing refused');
+    assert.equal(f.committed.length, 500);
+    assert.equal(w.stats.pressured, waits);
+  });
+
+  it('lets waiting producers go when it closes', async () => {
+    const f = fakeStore({ delayMs: () => 50 });
+    const w = new BatchWriter(f.store, { ...OPTS, maxBatch: 1, maxQueue: 10, highWater: 2 });
+    const writes = Array.from({ length: 4 }, () => w.write(envelope()));
+    const behind = w.pressure();
+    assert.ok(behind !== undefined);
+    let released = false;
+    void behind.then(() => (released = true));
+    const closed = w.close();
+    await new Promise((r) => setImmediate(r));
+    assert.ok(released, 'a producer waiting on pressure is not stranded by close');
+    await closed;
+    await Promise.all(writes);
+  });
+
   it('close refuses new writes and resolves only once everything accepted is committed', async () => {
     const f = fakeStore({ delayMs: () => 5, concurrent: 2 });
     const w = new BatchWriter(f.store, { ...OPTS, maxBatch: 10 });

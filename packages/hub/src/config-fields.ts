@@ -224,6 +224,16 @@ export const CONFIG_FIELDS = {
     max: 16 * 1024 * 1024,
     doc: 'Largest accepted message payload (MQTT, HTTP, CoAP)',
   },
+  // ~2-3 s of the goal rate (decision 0019); from half of it MQTT connections stop reading
+  // (backpressure, decision 0033), so honest publishers are slowed, not refused.
+  writerQueue: {
+    kind: 'int',
+    flag: 'writer-queue',
+    default: 50_000,
+    min: 100,
+    max: 10_000_000,
+    doc: 'Messages waiting for the storage writer beyond which writes are refused (quota exceeded); from half of it MQTT connections stop reading until it drains to a quarter',
+  },
   // Images are streamed to disk, never buffered, so the cap bounds disk use, not memory.
   maxImageBytes: {
     kind: 'int',

@@ -133,9 +133,15 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     );
     metrics.gauge(
       'bulwark_storage_writer_waiting',
-      'Envelopes waiting for the message writer (beyond its limit, writes are refused)',
+      'Envelopes waiting for the message writer (from its high-water mark MQTT connections stop reading; beyond its limit, writes are refused)',
       [],
       () => services.messaging.writer.stats.queued,
+    );
+    metrics.gauge(
+      'bulwark_storage_writer_pressured',
+      'Times the message writer crossed its high-water mark and MQTT connections were held back (backpressure, not refusals)',
+      [],
+      () => services.messaging.writer.stats.pressured,
     );
     // The server certificate, and the bundle devices and the CLI trust for it (decision 0025).
     const served = await loadServerTls(config, services.pki);

@@ -169,6 +169,12 @@ export async function startBrokers(d: {
     () => engine.stats().dropped,
   );
   metrics.gauge(
+    'bulwark_mqtt_backpressured',
+    'Times an MQTT connection stopped reading because storage was behind',
+    [],
+    () => engine.stats().backpressured,
+  );
+  metrics.gauge(
     'bulwark_mqtt_messages_in',
     'MQTT PUBLISH packets received',
     [],

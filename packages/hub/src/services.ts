@@ -70,6 +70,7 @@ export function createServices(
     | 'certOverlapSeconds'
     | 'certRenewalsPerDay'
     | 'maxPayloadBytes'
+    | 'writerQueue'
     | 'dataDir'
     | 'maxImageBytes'
     | 'maxOrgsPerUser'
@@ -113,7 +114,11 @@ export function createServices(
     nodeId: messaging.nodeId,
     normalize: (contentType, payload, now) =>
       isSenmlContentType(contentType) ? parseSenml(contentType, payload, { now }) : undefined,
-    config: { ...DEFAULT_MESSAGING_CONFIG, maxPayloadBytes: config.maxPayloadBytes },
+    config: {
+      ...DEFAULT_MESSAGING_CONFIG,
+      maxPayloadBytes: config.maxPayloadBytes,
+      writer: { ...DEFAULT_MESSAGING_CONFIG.writer, maxQueue: config.writerQueue },
+    },
     ...(messaging.onBatch ? { onBatch: messaging.onBatch } : {}),
     ...(messaging.onIngest ? { onIngest: messaging.onIngest } : {}),
     events,

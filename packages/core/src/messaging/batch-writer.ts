@@ -16,6 +16,12 @@ export interface BatchWriterOptions {
    * else 1. Batches in flight together never share a channel.
    */
   maxInFlight?: number;
+  /**
+   * Backpressure (`pressure()`): from this many envelopes waiting, callers that can stop reading
+   * (an MQTT connection) wait until the queue is back to half of it, instead of being refused at
+   * `maxQueue`. Unset: half of `maxQueue`.
+   */
+  highWater?: number;
 }
 
 // 1,000 rows is where a multi-row insert stops getting cheaper per row (bench/write-path.mjs);
@@ -61,6 +67,8 @@ export interface WriterStats {
   inFlight: number;
   /** Duration of the last batch write, ms. */
   lastWriteMs: number;
+  /** Times the queue crossed its high-water mark and producers were asked to wait. */
+  pressured: number;
 }
 
 /**
@@ -85,6 +93,10 @@ export class BatchWriter {
   #scheduled = false;
   #closed = false;
   #idle: (() => void)[] = [];
+  readonly #highWater: number;
+  readonly #highWaterBytes: number;
+  /** Settles when the queue is back under the low-water mark; set while above high water. */
+  #relief: { promise: Promise<void>; resolve: () => void } | undefined;
   readonly stats: WriterStats = {
     batches: 0,
     rows: 0,
@@ -94,6 +106,7 @@ export class BatchWriter {
     queuedBytes: 0,
     inFlight: 0,
     lastWriteMs: 0,
+    pressured: 0,
   };
 
   constructor(
@@ -102,6 +115,46 @@ export class BatchWriter {
     private readonly observe?: (batch: { rows: number; ms: number; error?: unknown }) => void,
   ) {
     this.#maxInFlight = Math.max(1, Math.floor(opts.maxInFlight ?? store.concurrentBatches ?? 1));
+    this.#highWater = Math.max(1, Math.floor(opts.highWater ?? opts.maxQueue / 2));
+    this.#highWaterBytes = Math.max(1, Math.floor(opts.maxQueueBytes / 2));
+  }
+
+  /**
+   * Backpressure for callers that can wait before handing over more (decision 0033): undefined
+   * while the queue is under its high-water mark (`highWater` envelopes, half of `maxQueueBytes`);
+   * above it, a promise that settles once the queue has drained to half the mark (or the writer
+   * closed). `coming`: envelopes already accepted for writing that are not in the queue yet (they
+   * count against the mark, so a burst handed over in one turn cannot overshoot it). One promise
+   * is shared by every waiter, so checking costs nothing per message. A
+   * caller that waits on it stops adding, so the queue stays under `maxQueue` and `write` is not
+   * refused for saturation while every producer honours it.
+   */
+  pressure(coming = 0): Promise<void> | undefined {
+    if (this.#relief !== undefined) return this.#relief.promise;
+    if (
+      this.stats.queued + coming < this.#highWater &&
+      this.stats.queuedBytes < this.#highWaterBytes
+    )
+      return undefined;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.#relief = { promise, resolve };
+    this.stats.pressured++;
+    return promise;
+  }
+
+  /** Lets the waiters of `pressure()` go once the queue is under the low-water mark. */
+  #relieve(force = false): void {
+    const relief = this.#relief;
+    if (relief === undefined) return;
+    if (
+      force ||
+      (this.stats.queued <= this.#highWater / 2 &&
+        this.stats.queuedBytes <= this.#highWaterBytes / 2)
+    ) {
+      this.#relief = undefined;
+      relief.resolve();
+    }
   }
 
   /** Resolves when the envelope is committed; rejects when refused or when its batch failed. */
@@ -172,6 +225,7 @@ export class BatchWriter {
       this.stats.inFlight++;
       void this.#write(batch, keys);
     }
+    this.#relieve();
   }
 
   async #write(batch: Pending[], keys: string[]): Promise<void> {
@@ -232,6 +286,7 @@ export class BatchWriter {
   /** Refuses further writes (unavailable), then resolves once everything accepted is written. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#relieve(true);
     await this.flush();
   }
 }

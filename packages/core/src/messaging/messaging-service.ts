@@ -73,6 +73,8 @@ export interface Inbound {
  */
 export class MessagingService {
   readonly writer: BatchWriter;
+  /** Messages inside `ingest` not yet handed to the writer (see `backpressure`). */
+  #entering = 0;
   readonly #channels: TtlCache<Channel | null>;
   readonly #conns: TtlCache<ChannelConnection | null>;
 
@@ -277,17 +279,27 @@ export class MessagingService {
    * quota_exceeded) or returns its envelope once it is stored (persisted channels) and on the bus.
    */
   async ingest(client: MessagingClient, m: Inbound): Promise<Envelope> {
+    // Counted from the first (synchronous) step until the writer holds it or it is refused, so
+    // backpressure sees a burst handed over in one turn before any of it reaches the writer.
+    const entry = { counted: true };
+    this.#entering++;
     try {
-      const envelope = await this.#ingest(client, m);
+      const envelope = await this.#ingest(client, m, entry);
       this.d.onIngest?.(m.protocol, 'accepted');
       return envelope;
     } catch (err) {
       this.d.onIngest?.(m.protocol, err instanceof BulwarkError ? err.code : 'internal_error');
       throw err;
+    } finally {
+      if (entry.counted) this.#entering--;
     }
   }
 
-  async #ingest(client: MessagingClient, m: Inbound): Promise<Envelope> {
+  async #ingest(
+    client: MessagingClient,
+    m: Inbound,
+    entry: { counted: boolean },
+  ): Promise<Envelope> {
     // The one subtopic rule for every protocol (protocol/topics.ts), before anything is read.
     const bad = subtopicProblem(m.subtopic);
     if (bad !== undefined) throw new BulwarkError('topic_invalid', bad);
@@ -318,6 +330,8 @@ export class MessagingService {
       ...(senml ? { senml } : {}),
       origin: this.d.nodeId,
     };
+    entry.counted = false;
+    this.#entering--;
     if (channel.persisted) await this.writer.write(envelope);
     await this.d.bus.publish(envelope);
     return envelope;
@@ -370,6 +384,14 @@ export class MessagingService {
         );
     }
     return n;
+  }
+
+  /**
+   * Storage backpressure for transports that can stop reading (MQTT): undefined while the writer
+   * keeps up, else a promise that settles once it has caught up (`BatchWriter.pressure`).
+   */
+  backpressure(): Promise<void> | undefined {
+    return this.writer.pressure(this.#entering);
   }
 
   /** Flushes the writer (on shutdown). */

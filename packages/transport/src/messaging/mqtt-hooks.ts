@@ -80,7 +80,8 @@ export interface DevicePlaneHook {
 export interface MqttHookServices {
   /** The one admission rule (core/src/edge/admission.ts). */
   admission: Pick<Admission, 'admit'>;
-  messaging: Pick<MessagingService, 'canPublish' | 'canSubscribe' | 'ingest'>;
+  messaging: Pick<MessagingService, 'canPublish' | 'canSubscribe' | 'ingest'> &
+    Partial<Pick<MessagingService, 'backpressure'>>;
   /** Typed domain events: connects, disconnects, take-overs, denials. */
   events?: DomainEvents;
   /** Presence and denial counters. */
@@ -255,6 +256,9 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
         throw new MqttRefusal(mqttReasonCode(err), err instanceof Error ? err.message : 'refused');
       }
     },
+
+    // Storage behind: the connection stops reading instead of its messages being refused.
+    backpressure: () => s.messaging.backpressure?.(),
 
     onConnect: (c) => {
       const who = client(c);

@@ -301,7 +301,14 @@ export class Connection implements SessionLink {
       handlePublish(this, header & 0x0f, buf, start, end);
       // A full window stops reading until its head finishes: backpressure on the publisher.
       const w = this.window;
-      if (w !== null && (this.state as State) !== 'closed' && w.isFull()) return w.whenRoom();
+      if ((this.state as State) === 'closed') return;
+      if (w !== null && w.isFull()) return w.whenRoom();
+      // Storage behind: stop reading until it catches up (decision 0033), rather than refuse.
+      const behind = this.engine.hooks.backpressure?.();
+      if (behind !== undefined) {
+        this.engine.counters.backpressured++;
+        return behind;
+      }
       return;
     }
     if (type === 12) {

@@ -80,6 +80,8 @@ export interface MqttStats {
   publishersHeld: number;
   /** Inbound PUBLISH packets held back by `maxMessagesPerSecond`. */
   throttled: number;
+  /** Times a connection stopped reading because storage was behind (`hooks.backpressure`). */
+  backpressured: number;
   dropped: Record<string, number>;
   denied: { connect: number; publish: number; subscribe: number };
   protocolErrors: Record<string, number>;

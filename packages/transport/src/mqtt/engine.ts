@@ -61,12 +61,14 @@ export class Engine implements MqttEngine {
     messagesIn: number;
     publishersHeld: number;
     throttled: number;
+    backpressured: number;
   } = {
     messagesIn: 0,
     messagesOut: 0,
     queued: 0,
     publishersHeld: 0,
     throttled: 0,
+    backpressured: 0,
     dropped: {},
   };
   private readonly retainedStore: RetainedStore;
@@ -244,6 +246,7 @@ export class Engine implements MqttEngine {
       inflight,
       publishersHeld: this.counters.publishersHeld,
       throttled: this.counters.throttled,
+      backpressured: this.counters.backpressured,
       dropped: { ...this.counters.dropped },
       denied: { ...this.deniedCounts },
       protocolErrors: { ...this.protocolErrors },

@@ -114,6 +114,13 @@ export interface MqttHooks {
    * order them itself.
    */
   onPublish?(client: ClientIdentity, msg: InboundPublish): Maybe<void | false>;
+  /**
+   * Backpressure from downstream (e.g. the storage writer's queue), asked after each PUBLISH is
+   * handed to `onPublish`: undefined to go on reading; a promise to stop reading this connection
+   * until it settles (the publisher is slowed by TCP, not refused). Must be cheap: it is asked
+   * once per message. A connection waiting on it is not cut for keep-alive.
+   */
+  backpressure?(): Promise<void> | undefined;
   /** A client connected / disconnected (presence). */
   onConnect?(client: ClientIdentity): void;
   /** `clean`: the client sent DISCONNECT (and did not ask for its will): it said goodbye. */

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { RawClient } from './raw-client.js';
 import { sleep, startBroker, until } from './helpers.js';
 import { acks, batchStore, burst, codeOf, hooksWith, idOf } from './pipelining-helpers.js';
+import type { MqttHooks } from '../../src/mqtt/index.js';
 
 for (const version of [4, 5] as const) {
   const v = version === 5 ? 'MQTT 5' : 'MQTT 3.1.1';
@@ -98,6 +99,62 @@ for (const version of [4, 5] as const) {
         store.release();
         await until(() => store.stored.length === 100, 3000, 'all QoS 0 stored');
         assert.equal(new Set(store.stored).size, 100);
+        c.destroy();
+      } finally {
+        await b.close();
+      }
+    });
+
+    it('storage backpressure stops reading at once and resumes when it settles, losing nothing', async () => {
+      const store = batchStore();
+      let behind: { promise: Promise<void>; resolve: () => void } | undefined;
+      const hooks: MqttHooks = {
+        ...hooksWith(store),
+        backpressure: () => behind?.promise,
+      };
+      const b = await startBroker({ hooks, limits: { maxMessagesPerSecond: 0 } });
+      try {
+        const c = await RawClient.connect(b.port, `bp${version}`, version);
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        behind = { promise, resolve };
+        burst(c, 50, 0);
+        burst(c, 50, 1, 51);
+        await until(() => b.engine.stats().messagesIn === 1, 2000, 'the first message');
+        await sleep(100);
+        // One message was handed over, then the connection stopped reading: not refused.
+        assert.equal(b.engine.stats().messagesIn, 1);
+        assert.equal(b.engine.stats().backpressured, 1);
+        behind = undefined;
+        resolve();
+        const got = await acks(c, 'puback', 50);
+        assert.deepEqual(
+          got.map(idOf),
+          Array.from({ length: 50 }, (_, i) => i + 51),
+        );
+        await until(() => store.stored.length === 100, 3000, 'all stored');
+        assert.equal(b.engine.stats().dropped.on_publish_refused ?? 0, 0);
+        c.destroy();
+      } finally {
+        await b.close();
+      }
+    });
+
+    it('a connection held back by storage is not cut for keep-alive', async () => {
+      const store = batchStore();
+      let resolve!: () => void;
+      let held: Promise<void> | undefined = new Promise<void>((r) => (resolve = r));
+      const hooks: MqttHooks = { ...hooksWith(store), backpressure: () => held };
+      const b = await startBroker({ hooks, limits: { maxMessagesPerSecond: 0 } });
+      try {
+        const c = await RawClient.connect(b.port, `bpk${version}`, version, { keepalive: 1 });
+        burst(c, 2, 1);
+        // 1.5 × keep-alive passes while the hub does not read: the client is not the silent one.
+        await sleep(2000);
+        assert.equal(c.closed, false);
+        held = undefined;
+        resolve();
+        await acks(c, 'puback', 2);
         c.destroy();
       } finally {
         await b.close();

@@ -128,6 +128,15 @@ function admit(
   turn: Turn,
 ): Maybe<Commit | void> {
   const engine = conn.engine;
+  // Storage behind (decision 0033): hand nothing more on until it catches up; what this
+  // connection already read waits in its window, and the window stops the reading.
+  const behind = engine.hooks.backpressure?.();
+  if (behind !== undefined)
+    return behind.then(() =>
+      conn.state === 'closed'
+        ? countDrop(engine.counters, 'connection_closed')
+        : admit(conn, d, msg, since, turn),
+    );
   if (d.qos > 0) {
     const full = engine.blockedBy(msg);
     if (full !== null) {
