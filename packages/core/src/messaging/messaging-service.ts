@@ -235,29 +235,28 @@ export class MessagingService {
   // ---- authorization (hot path) ----------------------------------------------------------------
 
   async #channel(client: MessagingClient, channelId: string): Promise<Channel | null> {
-    let c = this.#channels.get(channelId);
-    if (c === undefined) {
-      c = (await this.d.storage.channels.get(client.orgId, channelId)) ?? null;
-      // Cache only hits keyed by id: a miss may be another tenant's channel.
-      if (c) this.#channels.set(channelId, c);
-    }
+    // Cache only hits keyed by id (a miss may be another tenant's channel); lookups in flight
+    // are shared per organization, so a burst of first messages makes one query.
+    const c = await this.#channels.load(
+      channelId,
+      async () => (await this.d.storage.channels.get(client.orgId, channelId)) ?? null,
+      { keep: (found) => found !== null, flightKey: `${client.orgId}|${channelId}` },
+    );
     return c && c.orgId === client.orgId ? c : null;
   }
 
   async #connection(client: MessagingClient, channelId: string): Promise<ChannelConnection | null> {
     const key = `${channelId}|${client.type}|${client.id}`;
-    let conn = this.#conns.get(key);
-    if (conn === undefined) {
-      conn =
+    return this.#conns.load(
+      key,
+      async () =>
         (await this.d.storage.channels.getConnection(
           client.orgId,
           channelId,
           client.type,
           client.id,
-        )) ?? null;
-      this.#conns.set(key, conn);
-    }
-    return conn;
+        )) ?? null,
+    );
   }
 
   /** May the client publish to the channel? (Another tenant's channel is simply "no".) */
