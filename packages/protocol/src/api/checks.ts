@@ -8,7 +8,7 @@ import { CHECK_IDS, FINDING_SEVERITIES, FIRMWARE_ADVISORY_STATUSES } from './enu
 
 export { CHECK_IDS, FINDING_SEVERITIES, FIRMWARE_ADVISORY_STATUSES };
 
-const literals = <T extends readonly string[]>(values: T) =>
+const literals = <T extends string>(values: readonly T[]) =>
   Type.Union(values.map((v) => Type.Literal(v)));
 
 export const CheckIdSchema = literals(CHECK_IDS);
