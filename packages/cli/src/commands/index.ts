@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
+import { checkCommands } from './checks.js';
 import { channelCommands } from './channel.js';
 import { deviceCommands } from './device.js';
 import { commandCommands } from './device-command.js';
@@ -40,6 +41,7 @@ export const COMMANDS: readonly Command[] = [
   ...locationCommands,
   ...channelCommands,
   ...auditCommands,
+  ...checkCommands,
   ...sessionCommands,
   ...pkiCommands,
   ...keysCommands,
