@@ -40,7 +40,7 @@ describe('bulwark checks against a real hub', { timeout: 120_000 }, () => {
     assert.ok(list.items.some((f) => f.checkId === 'user.no_second_factor'));
     const high = await hub.json<{ items: Finding[] }>(['checks', 'list', '--severity', 'high']);
     assert.ok(high.items.length > 0 && high.items.every((f) => f.severity === 'high'));
-    const shown = await hub.run(['checks', 'show', admin!.id]);
+    const shown = await hub.run(['checks', 'show', admin.id]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /holds every permission/);
     assert.match(shown.stdout, /suppressed\s+no/);
