@@ -120,5 +120,27 @@ describe('bulwark checks against a real hub', { timeout: 120_000 }, () => {
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /no finding|not found/i);
     assert.deepEqual((await hub.json<{ items: unknown[] }>(['checks', 'suppressions'])).items, []);
+    const both = await hub.run([
+      'firmware',
+      'mark',
+      '0192f5a4-8f3e-7c2a-9b1d-2f4e6a8c0d1e',
+      '--withdrawn',
+      '--vulnerable',
+      '--reason',
+      'CVE-1',
+    ]);
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /exactly one of --withdrawn and --vulnerable/);
+    const noArtifact = await hub.run([
+      'firmware',
+      'mark',
+      '0192f5a4-8f3e-7c2a-9b1d-2f4e6a8c0d1e',
+      '--vulnerable',
+      '--reason',
+      'CVE-2026-1',
+    ]);
+    assert.notEqual(noArtifact.code, 0);
+    assert.match(noArtifact.stderr, /no firmware artifact/);
+    assert.deepEqual((await hub.json<{ items: unknown[] }>(['firmware', 'advisories'])).items, []);
   });
 });

@@ -11,6 +11,7 @@ import { deviceImportCommands } from './device-import.js';
 import { provisioningCommands } from './provisioning.js';
 import { firmwareCommands } from './firmware.js';
 import { firmwareRepoCommands } from './firmware-repo.js';
+import { firmwareAdvisoryCommands } from './firmware-advisory.js';
 import { rolloutCommands } from './rollout.js';
 import { firmwareCurrentCommands } from './firmware-current.js';
 import { updateCommands } from './update.js';
@@ -47,6 +48,7 @@ export const COMMANDS: readonly Command[] = [
   ...keysCommands,
   ...firmwareCommands,
   ...firmwareRepoCommands,
+  ...firmwareAdvisoryCommands,
   ...updateCommands,
   ...rolloutCommands,
   ...firmwareCurrentCommands,
