@@ -394,7 +394,7 @@ export const CONFIG_FIELDS = {
     kind: 'string',
     flag: 'checks-hub-org',
     default: '',
-    doc: "Organization id that operates the hub and sees its configuration findings (hub.*); empty: the oldest organization (the one first-start setup made)",
+    doc: 'Organization id that operates the hub and sees its configuration findings (hub.*); empty: the oldest organization (the one first-start setup made)',
   },
   // A month leaves time to find a device that stopped renewing; a week is the last call (high).
   checksCertExpiryDays: {
@@ -446,6 +446,6 @@ export const CONFIG_FIELDS = {
     default: 90,
     min: 1,
     max: 3650,
-    doc: "An organization CA expiring within this many days is a finding",
+    doc: 'An organization CA expiring within this many days is a finding',
   },
 } as const satisfies Record<string, Field>;

@@ -24,7 +24,12 @@ const RULES: readonly {
   severity: FindingDraft['severity'];
 }[] = [
   // Anonymous clients with no access control, reachable from the network.
-  { doctorId: 'listen.mqtt-open', status: 'fail', checkId: 'hub.mqtt_open_exposed', severity: 'critical' },
+  {
+    doctorId: 'listen.mqtt-open',
+    status: 'fail',
+    checkId: 'hub.mqtt_open_exposed',
+    severity: 'critical',
+  },
   // Device keys and payloads in clear text on the network …
   { doctorId: 'listen.coap', status: 'fail', checkId: 'hub.coap_plaintext', severity: 'high' },
   // … or only on loopback, where every local user can read them.
