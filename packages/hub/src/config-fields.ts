@@ -389,4 +389,73 @@ export const CONFIG_FIELDS = {
     max: 86400,
     doc: 'Polling interval announced to hawkBit DDI controllers (decision 0012)',
   },
+  // Decision 0031. The fleet audit checks: a daily pass finds what drifts slowly (expiries,
+  // unused keys, old firmware) long before it bites; one node runs each pass. A run reads every
+  // device's certificates, so an hour is the floor on a large fleet; `bulwark checks run` any time.
+  checksIntervalHours: {
+    kind: 'int',
+    flag: 'checks-interval-hours',
+    default: 24,
+    min: 1,
+    max: 24 * 30,
+    doc: 'Hours between scheduled passes of the fleet audit checks (one hub node runs each pass)',
+  },
+  checksHubOrg: {
+    kind: 'string',
+    flag: 'checks-hub-org',
+    default: '',
+    doc: 'Organization id that operates the hub and sees its configuration findings (hub.*); empty: the oldest organization (the one first-start setup made)',
+  },
+  // A month leaves time to find a device that stopped renewing; a week is the last call (high).
+  checksCertExpiryDays: {
+    kind: 'int',
+    flag: 'checks-cert-expiry-days',
+    default: 30,
+    min: 1,
+    max: 365,
+    doc: 'A device certificate expiring within this many days without a successor is a finding',
+  },
+  // Device certificates live --device-cert-days (365) and are renewed; an older live one was
+  // issued with a longer validity than policy.
+  checksCertMaxAgeDays: {
+    kind: 'int',
+    flag: 'checks-cert-max-age-days',
+    default: 365,
+    min: 1,
+    max: 3650,
+    doc: 'A live device certificate issued longer ago than this is a finding (policy age)',
+  },
+  checksApiKeyUnusedDays: {
+    kind: 'int',
+    flag: 'checks-api-key-unused-days',
+    default: 90,
+    min: 1,
+    max: 3650,
+    doc: 'An API key unused (or never used since created) for this many days is a finding',
+  },
+  checksMaxPublishChannels: {
+    kind: 'int',
+    flag: 'checks-max-publish-channels',
+    default: 20,
+    min: 1,
+    max: 100_000,
+    doc: 'A device allowed to publish on more channels than this is a finding',
+  },
+  checksFirmwareStaleDays: {
+    kind: 'int',
+    flag: 'checks-firmware-stale-days',
+    default: 180,
+    min: 1,
+    max: 3650,
+    doc: 'A device whose type has had a newer ready firmware release for this many days is a finding',
+  },
+  // CAs live for years; a quarter is time to plan and roll a rotation.
+  checksCaExpiryDays: {
+    kind: 'int',
+    flag: 'checks-ca-expiry-days',
+    default: 90,
+    min: 1,
+    max: 3650,
+    doc: 'An organization CA expiring within this many days is a finding',
+  },
 } as const satisfies Record<string, Field>;

@@ -28,6 +28,8 @@ import { secureDataDir } from './data-dir.js';
 import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime-file.js';
 import { ddiDeps } from './ddi.js';
 import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
+import { startChecksRunner, type ChecksRunner } from './checks-runner.js';
+import { hubCheckSource, type BoundListeners } from './hub-checks.js';
 import { startCertificateRetirement } from './certificate-retirement.js';
 import { createServices, type HubServices } from './services.js';
 import { startSessionTickets, type SessionTickets } from './session-tickets.js';
@@ -45,6 +47,8 @@ export interface Hub {
   readonly brokers: Brokers;
   /** Steps rollouts on a timer and applies the auto-upgrade policy (decision 0011). */
   readonly rolloutRunner: RolloutRunner;
+  /** Runs the fleet audit checks on the configured interval (decision 0031). */
+  readonly checksRunner: ChecksRunner;
   /** The one-time setup token, when the hub has no user yet (printed once at start). */
   readonly setupToken: string | undefined;
   /**
@@ -102,6 +106,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   let coap: Awaited<ReturnType<typeof startCoap>>;
   let edge: EdgeWiring | undefined;
   let tickets: SessionTickets | undefined;
+  // What this node listens on, for the hub-configuration audit checks (set once bound).
+  let bound: BoundListeners | undefined;
   try {
     bus = await openBus(nats, nodeId);
     events = await openEvents(nats, nodeId, log);
@@ -114,6 +120,10 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         nodeId,
         events,
         blobs: blobs.store,
+        hubChecks: hubCheckSource(() => {
+          if (bound === undefined) throw new Error('the hub is not listening yet');
+          return bound;
+        }),
         onBatch: ({ rows, ms, error }) => {
           metrics.storageWrite.observe(
             { outcome: error === undefined ? 'ok' : 'error' },
@@ -229,6 +239,16 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     });
     const stopRetirement = startCertificateRetirement({ pki: services.pki, log });
     const port = (app.server.address() as AddressInfo).port;
+    bound = {
+      httpPort: port,
+      mqttPort: brokers.mqttPort,
+      mqttOpen:
+        brokers.openPort === null || brokers.openAddress === null
+          ? null
+          : { address: brokers.openAddress, port: brokers.openPort },
+      coap: coap ? { address: bindAddress(config.coapHost), port: coap.server.port } : null,
+    };
+    const checksRunner = startChecksRunner({ checks: services.checks, log });
     const host = loopbackOrBound(config.httpHost);
     const info: RuntimeInfo = {
       pid: process.pid,
@@ -302,12 +322,14 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       storage,
       brokers,
       rolloutRunner,
+      checksRunner,
       setupToken: setup?.token,
       reloadTls,
       async stop() {
         removeRuntimeFile(config.dataDir);
         clearInterval(sweeper);
         await stopRetirement();
+        await checksRunner.stop();
         await rolloutRunner.stop();
         started.edge.stop();
         started.tickets.stop();
@@ -364,4 +386,9 @@ function adminHint(config: HubConfig): string {
 /** The address a local client reaches the HTTPS server at (a wildcard bind means loopback). */
 function loopbackOrBound(host: string): string {
   return ['0.0.0.0', '::', '127.0.0.1'].includes(host) ? '127.0.0.1' : host;
+}
+
+/** A configured bind host as an address (`localhost` is loopback), for the listener checks. */
+function bindAddress(host: string): string {
+  return host === 'localhost' ? '127.0.0.1' : host;
 }

@@ -31,6 +31,8 @@ export interface Brokers {
   denials: ReadonlyMap<string, number>;
   mqttPort: number;
   openPort: number | null;
+  /** The address the open-mode listener is bound to (the audit checks look at it). */
+  openAddress: string | null;
   /** Device management over MQTT (twin, commands, presence); `sweep()` runs one sweep now. */
   devicePlane: DevicePlane;
   /** The MQTT sessions (TLS and WebSocket) as access changes drive them. */
@@ -219,6 +221,7 @@ export async function startBrokers(d: {
     denials,
     mqttPort: (tlsServer.address() as { port: number }).port,
     openPort: open ? (open.server.address() as { port: number }).port : null,
+    openAddress: open ? (open.server.address() as { address: string }).address : null,
     devicePlane,
     live,
     setTlsCredentials: (c) => mqttTls.setCredentials(c),

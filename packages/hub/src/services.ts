@@ -17,6 +17,9 @@ import {
   DEFAULT_PROVISIONING_CONFIG,
   ClaimService,
   DeviceImportService,
+  AuditCheckService,
+  FirmwareAdvisoryService,
+  type HubCheckSource,
   DEFAULT_TICKET_CONFIG,
   DeviceService,
   DEFAULT_FIRMWARE_REPO_CONFIG,
@@ -77,6 +80,14 @@ export function createServices(
     | 'edgeFailuresPerSource'
     | 'claimFailuresPerSource'
     | 'claimsPerMinute'
+    | 'checksIntervalHours'
+    | 'checksHubOrg'
+    | 'checksCertExpiryDays'
+    | 'checksCertMaxAgeDays'
+    | 'checksApiKeyUnusedDays'
+    | 'checksMaxPublishChannels'
+    | 'checksFirmwareStaleDays'
+    | 'checksCaExpiryDays'
   >,
   clock: Clock = systemClock,
   messaging: {
@@ -87,6 +98,8 @@ export function createServices(
     events?: DomainEvents;
     /** Where firmware images live (default DATA_DIR/blobs; the NATS object store in a cluster). */
     blobs?: BlobStore;
+    /** The hub-configuration audit checks of this node's listeners (decision 0031). */
+    hubChecks?: HubCheckSource;
   } = {
     bus: createMemoryBus(),
     nodeId: 'local',
@@ -249,6 +262,25 @@ export function createServices(
         claimsPerMinute: config.claimsPerMinute,
       },
     }),
+    // Fleet audit checks (decision 0031): on demand and on the hub's schedule (checks-runner.ts).
+    checks: new AuditCheckService({
+      storage,
+      clock,
+      nodeId: messaging.nodeId,
+      alerts,
+      ...(messaging.hubChecks ? { hubChecks: messaging.hubChecks } : {}),
+      config: {
+        intervalMs: config.checksIntervalHours * 3600_000,
+        hubOrgId: config.checksHubOrg,
+        certExpiryDays: config.checksCertExpiryDays,
+        certMaxAgeDays: config.checksCertMaxAgeDays,
+        apiKeyUnusedDays: config.checksApiKeyUnusedDays,
+        maxPublishChannels: config.checksMaxPublishChannels,
+        firmwareStaleDays: config.checksFirmwareStaleDays,
+        caExpiryDays: config.checksCaExpiryDays,
+      },
+    }),
+    advisories: new FirmwareAdvisoryService({ storage, clock }),
     deviceImport: new DeviceImportService({
       storage,
       clock,

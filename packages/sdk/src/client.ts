@@ -2,6 +2,7 @@ import type { OperationOutput } from '@bulwark/protocol';
 import type { BodyOf, Call } from './types.js';
 import { createCall, type CallOptions } from './call.js';
 import { auditApi } from './resources/audit.js';
+import { checksApi } from './resources/checks.js';
 import { channelsApi } from './resources/channels.js';
 import { authApi, setupApi } from './resources/auth.js';
 import { devicesApi } from './resources/devices.js';
@@ -46,6 +47,8 @@ export interface BulwarkClient {
   readonly updates: ReturnType<typeof updatesApi>;
   /** Bulk registration and provisioning claims (decision 0027). */
   readonly provisioning: ReturnType<typeof provisioningApi>;
+  /** Fleet audit checks: findings and suppressions (decision 0031). */
+  readonly checks: ReturnType<typeof checksApi>;
   /** Who the caller is, in which organization, with which permissions. */
   me(): Promise<OperationOutput<'getMe'>>;
   /** Device enrollment: a one-time token and a CSR in, a certificate and its chain out. */
@@ -75,6 +78,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     rollouts: rolloutsApi(call),
     updates: updatesApi(call),
     provisioning: provisioningApi(call),
+    checks: checksApi(call),
     me: () => call('getMe'),
     enroll: (body) => call('enroll', { body }),
   };

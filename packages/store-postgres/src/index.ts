@@ -24,6 +24,7 @@ import { createSystemStore } from './system-store.js';
 import { createTicketStore } from './ticket-store.js';
 import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
+import { createPostgresCheckStore } from './check-store.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -113,6 +114,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       durability,
       mqttState: createMqttStateStore(pool),
       provisioning: createPostgresProvisioningStore(pool),
+      checks: createPostgresCheckStore(pool),
       schemaVersion,
       async ping() {
         try {

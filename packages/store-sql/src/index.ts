@@ -116,3 +116,4 @@ export {
   type ClaimRow,
   type HardwareRow,
 } from './provisioning-rows.js';
+export { checksSchema, createAuditCheckStore } from './check-stores.js';

@@ -25,6 +25,7 @@ import { createSystemStore } from './system-store.js';
 import { createTicketStore } from './ticket-store.js';
 import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
+import { createSqliteCheckStore } from './check-store.js';
 import { cachePreparedStatements } from './statement-cache.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
@@ -99,6 +100,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       durability,
       mqttState: createMqttStateStore(db),
       provisioning: createProvisioningStore(db),
+      checks: createSqliteCheckStore(db),
       schemaVersion,
       async ping() {
         try {

@@ -3,6 +3,7 @@ import {
   lineageAndKeyedAuditSchema,
   managementSchema,
   mqttStateSchema,
+  checksSchema,
   firmwarePolicyGateSchema,
   provisioningSchema,
   rolloutSchema,
@@ -408,6 +409,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 13 (decision 0011): the auto-upgrade policy honours a rollout's limits (concurrency,
     // rate, window, failure threshold), pauses, and is stepped by the tick under a lease.
     up: firmwarePolicyGateSchema({ int: 'INTEGER' }),
+  },
+  {
+    version: 18,
+    name: 'fleet-audit-checks',
+    // Issue 14 (decision 0031): audit-check findings, suppressions, firmware advisories and the
+    // run leases.
+    up: checksSchema({ int: 'INTEGER', idText: 'TEXT' }),
   },
 ];
 

@@ -26,3 +26,15 @@ export {
   type OpenBus,
 } from './bus-contract.js';
 export { blobStoreContract, chunked, readAll, type OpenBlobStore } from './blob-contract.js';
+/** Record fixtures of the storage contract, for tests that seed real stores (e.g. audit checks). */
+export {
+  T0,
+  orgFx,
+  userFx,
+  membershipFx,
+  apiKeyFx,
+  deviceFx,
+  certFx,
+  channelFx,
+  connectionFx,
+} from './storage-contract/fixtures.js';

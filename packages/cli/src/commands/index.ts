@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
+import { checkCommands } from './checks.js';
 import { channelCommands } from './channel.js';
 import { deviceCommands } from './device.js';
 import { commandCommands } from './device-command.js';
@@ -10,6 +11,7 @@ import { deviceImportCommands } from './device-import.js';
 import { provisioningCommands } from './provisioning.js';
 import { firmwareCommands } from './firmware.js';
 import { firmwareRepoCommands } from './firmware-repo.js';
+import { firmwareAdvisoryCommands } from './firmware-advisory.js';
 import { rolloutCommands } from './rollout.js';
 import { firmwareCurrentCommands } from './firmware-current.js';
 import { updateCommands } from './update.js';
@@ -40,11 +42,13 @@ export const COMMANDS: readonly Command[] = [
   ...locationCommands,
   ...channelCommands,
   ...auditCommands,
+  ...checkCommands,
   ...sessionCommands,
   ...pkiCommands,
   ...keysCommands,
   ...firmwareCommands,
   ...firmwareRepoCommands,
+  ...firmwareAdvisoryCommands,
   ...updateCommands,
   ...rolloutCommands,
   ...firmwareCurrentCommands,

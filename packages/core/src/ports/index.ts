@@ -15,3 +15,4 @@ export type * from './rollouts.js';
 export type * from './events.js';
 export type * from './mqtt-state.js';
 export type * from './provisioning.js';
+export type * from './checks.js';

@@ -200,9 +200,15 @@ export interface DeviceEventStore {
  * anew or cleared.
  * `credential_conflict`: one device credential is used from several places at once (its sessions
  * keep taking each other over); resolved by a person (revoke and re-provision, or acknowledge).
+ * `audit_finding`: a fleet audit check found something high or critical about the device
+ * (decision 0031); the finding itself says what, and resolves when the condition ends.
  */
 export type AlertKind =
-  'device_offline' | 'rollout_paused' | 'auto_upgrade_paused' | 'credential_conflict';
+  | 'device_offline'
+  | 'rollout_paused'
+  | 'auto_upgrade_paused'
+  | 'credential_conflict'
+  | 'audit_finding';
 
 /** Something that needs an operator's eye, open until the condition ends. */
 export interface AlertRecord {

@@ -37,6 +37,7 @@ import type { ProvisioningStore } from './provisioning.js';
 import type { FirmwareStore } from './firmware.js';
 import type { FirmwarePolicyStore, RolloutStore } from './rollouts.js';
 import type { UpdateJobStore } from './updates.js';
+import type { AuditCheckStore } from './checks.js';
 import type {
   AlertStore,
   CommandStore,
@@ -283,6 +284,8 @@ export interface Storage {
   readonly mqttState: MqttStateStore;
   /** Provisioning claims, provisioned hardware ids and bulk imports (decision 0027). */
   readonly provisioning: ProvisioningStore;
+  /** Fleet audit checks: findings, suppressions, firmware advisories, run leases (0031). */
+  readonly checks: AuditCheckStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

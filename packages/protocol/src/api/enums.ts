@@ -12,6 +12,9 @@ export const PERMISSIONS = [
   'users:manage',
   'api-keys:manage',
   'audit:read',
+  // Run the fleet audit checks and suppress their findings (decision 0031); reading them is
+  // `audit:read`.
+  'checks:manage',
   'metrics:read',
   'devices:read',
   'devices:manage',
@@ -36,3 +39,31 @@ export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as con
 
 /** Most devices one import request creates (one transaction; the body is bounded accordingly). */
 export const IMPORT_MAX_ROWS = 1000;
+
+/** Severities of an audit-check finding, least to most severe (decision 0031). */
+export const FINDING_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+
+/**
+ * The fleet audit checks (decision 0031). `hub.*` checks look at the hub's own configuration and
+ * report to the hub's operator organization only.
+ */
+export const CHECK_IDS = [
+  'certificate.expiring',
+  'certificate.old',
+  'certificate.shared',
+  'api_key.admin',
+  'api_key.unused',
+  'api_key.no_expiry',
+  'device.publish_channels',
+  'device.decommissioned_rights',
+  'user.no_second_factor',
+  'organization.single_owner',
+  'organization.ca_expiring',
+  'firmware.flagged',
+  'firmware.outdated',
+  'hub.coap_plaintext',
+  'hub.mqtt_open_exposed',
+] as const;
+
+/** What an operator may mark a firmware artifact (decision 0031). */
+export const FIRMWARE_ADVISORY_STATUSES = ['withdrawn', 'vulnerable'] as const;

@@ -11,4 +11,5 @@ export * from './firmware.js';
 export * from './updates.js';
 export * from './rollouts.js';
 export * from './provisioning.js';
+export * from './checks.js';
 export * from './route-wire.js';

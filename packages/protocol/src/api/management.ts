@@ -202,6 +202,7 @@ export const ALERT_KINDS = [
   'rollout_paused',
   'auto_upgrade_paused',
   'credential_conflict',
+  'audit_finding',
 ] as const;
 export const AlertStateSchema = Type.Union([Type.Literal('open'), Type.Literal('resolved')]);
 

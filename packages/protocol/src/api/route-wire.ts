@@ -163,5 +163,23 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   getFirmwarePolicy: { method: 'GET', path: '/firmware/policies/:type', status: 200 },
   resumeFirmwarePolicy: { method: 'POST', path: '/firmware/policies/:type/resume', status: 200 },
   clearFirmwarePolicy: { method: 'DELETE', path: '/firmware/policies/:type', status: 204 },
+  runChecks: { method: 'POST', path: '/checks/run', status: 200, body: true },
+  listFindings: { method: 'GET', path: '/checks/findings', status: 200 },
+  getFinding: { method: 'GET', path: '/checks/findings/:id', status: 200 },
+  createSuppression: { method: 'POST', path: '/checks/suppressions', status: 201, body: true },
+  listSuppressions: { method: 'GET', path: '/checks/suppressions', status: 200 },
+  deleteSuppression: { method: 'DELETE', path: '/checks/suppressions/:id', status: 204 },
+  setFirmwareAdvisory: {
+    method: 'POST',
+    path: '/firmware/artifacts/:id/advisory',
+    status: 200,
+    body: true,
+  },
+  clearFirmwareAdvisory: {
+    method: 'DELETE',
+    path: '/firmware/artifacts/:id/advisory',
+    status: 204,
+  },
+  listFirmwareAdvisories: { method: 'GET', path: '/firmware/advisories', status: 200 },
   listAudit: { method: 'GET', path: '/audit', status: 200 },
 };

@@ -7,6 +7,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Permission } from './identity.js';
 import * as A from './audit.js';
 import * as C from './common.js';
+import * as K from './checks.js';
 import * as M from './channels.js';
 import * as D from './devices.js';
 import * as F from './firmware.js';
@@ -1136,6 +1137,106 @@ export const ROUTES = {
     permission: 'firmware:update',
     params: R.FirmwarePolicyParams,
     status: 204,
+  }),
+  // fleet audit checks (decision 0031)
+  runChecks: route({
+    method: 'POST',
+    path: '/checks/run',
+    summary:
+      "Run the fleet audit checks on the organization now (and, for the hub's operator organization, the hub-configuration checks)",
+    tag: 'checks',
+    auth: 'principal',
+    permission: 'checks:manage',
+    body: C.Empty,
+    status: 200,
+    response: K.CheckRunSchema,
+  }),
+  listFindings: route({
+    method: 'GET',
+    path: '/checks/findings',
+    summary: "The organization's audit-check findings, newest first; suppressed ones are marked",
+    tag: 'checks',
+    auth: 'principal',
+    permission: 'audit:read',
+    query: K.FindingQuery,
+    status: 200,
+    response: C.PageOf(K.FindingSchema),
+  }),
+  getFinding: route({
+    method: 'GET',
+    path: '/checks/findings/:id',
+    summary: 'One finding',
+    tag: 'checks',
+    auth: 'principal',
+    permission: 'audit:read',
+    params: C.IdParams,
+    status: 200,
+    response: K.FindingSchema,
+  }),
+  createSuppression: route({
+    method: 'POST',
+    path: '/checks/suppressions',
+    summary:
+      'Suppress the findings of a check (optionally about one resource) until an expiry, with a reason',
+    tag: 'checks',
+    auth: 'principal',
+    permission: 'checks:manage',
+    body: K.CreateSuppressionRequest,
+    status: 201,
+    response: K.SuppressionSchema,
+  }),
+  listSuppressions: route({
+    method: 'GET',
+    path: '/checks/suppressions',
+    summary: "The organization's suppressions that have not expired",
+    tag: 'checks',
+    auth: 'principal',
+    permission: 'audit:read',
+    status: 200,
+    response: Type.Array(K.SuppressionSchema),
+  }),
+  deleteSuppression: route({
+    method: 'DELETE',
+    path: '/checks/suppressions/:id',
+    summary: 'End a suppression now',
+    tag: 'checks',
+    auth: 'principal',
+    permission: 'checks:manage',
+    params: C.IdParams,
+    status: 204,
+  }),
+  setFirmwareAdvisory: route({
+    method: 'POST',
+    path: '/firmware/artifacts/:id/advisory',
+    summary:
+      'Mark a firmware artifact withdrawn or vulnerable, with a reason: devices running it become findings',
+    tag: 'firmware',
+    auth: 'principal',
+    permission: 'firmware:update',
+    params: C.IdParams,
+    body: K.SetFirmwareAdvisoryRequest,
+    status: 200,
+    response: K.FirmwareAdvisorySchema,
+  }),
+  clearFirmwareAdvisory: route({
+    method: 'DELETE',
+    path: '/firmware/artifacts/:id/advisory',
+    summary: "Take a firmware artifact's withdrawn or vulnerable mark away",
+    tag: 'firmware',
+    auth: 'principal',
+    permission: 'firmware:update',
+    params: C.IdParams,
+    status: 204,
+  }),
+  listFirmwareAdvisories: route({
+    method: 'GET',
+    path: '/firmware/advisories',
+    summary: 'The firmware artifacts marked withdrawn or vulnerable',
+    tag: 'firmware',
+    auth: 'principal',
+    permission: 'devices:read',
+    status: 200,
+    response: Type.Array(K.FirmwareAdvisorySchema),
   }),
   // audit
   listAudit: route({

@@ -1,4 +1,4 @@
-import type { Call, QueryOf } from '../types.js';
+import type { BodyOf, Call, QueryOf } from '../types.js';
 
 /** The firmware repository (decision 0007): trusted root, two-step upload, ranged download. */
 export function firmwareApi(call: Call) {
@@ -18,6 +18,13 @@ export function firmwareApi(call: Call) {
     list: (query: QueryOf<'listArtifacts'> = {}) => call('listArtifacts', { query }),
     get: (id: string) => call('getArtifact', { params: { id } }),
     delete: (id: string) => call('deleteArtifact', { params: { id } }),
+    /** Marks an artifact withdrawn or vulnerable with a reason: devices on it become findings. */
+    setAdvisory: (id: string, body: BodyOf<'setFirmwareAdvisory'>) =>
+      call('setFirmwareAdvisory', { params: { id }, body }),
+    /** Takes an artifact's withdrawn or vulnerable mark away. */
+    clearAdvisory: (id: string) => call('clearFirmwareAdvisory', { params: { id } }),
+    /** The artifacts marked withdrawn or vulnerable. */
+    advisories: () => call('listFirmwareAdvisories'),
     /** Opens the image; `range` is an HTTP Range value (e.g. `bytes=1000-`): 200, 206 or 416. */
     download: (id: string, range?: string) =>
       call('downloadArtifactImage', { params: { id }, ...(range ? { range } : {}) }),

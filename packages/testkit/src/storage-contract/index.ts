@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { auditSuite } from './audit.js';
+import { checksSuite } from './checks.js';
 import { deviceKeySuite, deviceSuite, locationSuite } from './devices.js';
 import type { OpenStorage } from './harness.js';
 import {
@@ -70,5 +71,6 @@ export function storageContract(
     rolloutSuite(open);
     mqttStateSuite(open);
     provisioningSuite(open);
+    checksSuite(open);
   });
 }

@@ -24,6 +24,7 @@ import { identityHandlers } from './handlers/identity.js';
 import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
 import { provisioningHandlers } from './handlers/provisioning.js';
+import { checkHandlers } from './handlers/checks.js';
 import { managementHandlers } from './handlers/management.js';
 import { ticketHandlers } from './handlers/tickets.js';
 import { rolloutHandlers } from './handlers/rollouts.js';
@@ -118,6 +119,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),
+    ...checkHandlers(s),
   };
   const checkResponse = responseValidators();
 

@@ -23,6 +23,8 @@ import type {
   FirmwarePolicyService,
   ClaimService,
   DeviceImportService,
+  AuditCheckService,
+  FirmwareAdvisoryService,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -54,6 +56,10 @@ export interface HttpServices {
   claims: ClaimService;
   /** Bulk registration of devices with their enrollment tokens (decision 0027). */
   deviceImport: DeviceImportService;
+  /** Fleet audit checks: findings and suppressions (decision 0031). */
+  checks: AuditCheckService;
+  /** Withdrawn / vulnerable marks on firmware artifacts (decision 0031). */
+  advisories: FirmwareAdvisoryService;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */
