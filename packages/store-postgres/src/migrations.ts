@@ -415,7 +415,7 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     up: firmwarePolicyGateSchema({ int: 'bigint' }),
   },
   {
-    version: 18,
+    version: 16,
     name: 'fleet-audit-checks',
     // Issue 14 (decision 0031): audit-check findings, suppressions, firmware advisories and the
     // run leases.

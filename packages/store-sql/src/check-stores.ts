@@ -1,5 +1,5 @@
 /**
- * The fleet audit checks' tables (migration 18, decision 0031) behind AuditCheckStore, in plain
+ * The fleet audit checks' tables (migration 16, decision 0031) behind AuditCheckStore, in plain
  * SQL both dialects run (`?` placeholders; each adapter supplies its runner). A finding's identity
  * is (org, check, key), kept by a unique index; its resources are one JSON column.
  */
@@ -17,7 +17,7 @@ import type { SqlRunner } from './management-stores.js';
 import { pageOf } from './page.js';
 
 /**
- * The migration-18 tables. `int` is BIGINT on PostgreSQL and INTEGER on SQLite; `idText` adds
+ * The migration-16 tables. `int` is BIGINT on PostgreSQL and INTEGER on SQLite; `idText` adds
  * PostgreSQL's "C" collation so ids sort byte-wise as in SQLite. An advisory goes with its
  * artifact (ON DELETE CASCADE).
  */
