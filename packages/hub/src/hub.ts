@@ -133,8 +133,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         },
         onIngest: (protocol, outcome) =>
           outcome === 'accepted'
-            ? metrics.messagesIn.inc({ protocol })
-            : metrics.messagesRefused.inc({ protocol, reason: outcome }),
+            ? metrics.messagesIn.inc([protocol])
+            : metrics.messagesRefused.inc([protocol, outcome]),
       }),
       (e) => {
         logObserver(e);
