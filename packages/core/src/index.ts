@@ -61,3 +61,6 @@ export * from './device-plane/index.js';
 export * from './provisioning/claim-service.js';
 export * from './provisioning/device-import.js';
 export { globMatch, hardwareAllowed } from './provisioning/hardware-match.js';
+export * from './logs/device-log-service.js';
+export { parseDeviceLogBatch } from './logs/log-payloads.js';
+export { compileLogRegex, REGEX_SCAN_BOUND } from './logs/log-grep.js';

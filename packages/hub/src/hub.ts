@@ -29,6 +29,7 @@ import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime
 import { ddiDeps } from './ddi.js';
 import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
 import { startCertificateRetirement } from './certificate-retirement.js';
+import { enableLinearRegex, startDeviceLogPruner } from './device-logs.js';
 import { createServices, type HubServices } from './services.js';
 import { startSessionTickets, type SessionTickets } from './session-tickets.js';
 import { describeStorage, openStorage } from './storage.js';
@@ -72,6 +73,7 @@ export function masterKeyPath(config: Pick<HubConfig, 'dataDir' | 'masterKeyFile
 export async function startHub(config: HubConfig, opts: HubOptions = {}): Promise<Hub> {
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
   const log = opts.logger ?? createLogger(config.logLevel);
+  enableLinearRegex(); // before any request: log search compiles with the `l` flag (0032)
   // Private before anything is read or written: 0700 and 0600, or a refusal saying why.
   const tightened = secureDataDir(config.dataDir, [masterKeyPath(config)]);
   if (tightened.length > 0)
@@ -222,6 +224,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       log,
     });
     const stopRetirement = startCertificateRetirement({ pki: services.pki, log });
+    const stopLogPruner = startDeviceLogPruner({ logs: services.deviceLogs, log });
     const port = (app.server.address() as AddressInfo).port;
     const host = loopbackOrBound(config.httpHost);
     const info: RuntimeInfo = {
@@ -301,6 +304,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       async stop() {
         removeRuntimeFile(config.dataDir);
         clearInterval(sweeper);
+        stopLogPruner(); // also answers the followers waiting on a long poll
         await stopRetirement();
         await rolloutRunner.stop();
         started.edge.stop();

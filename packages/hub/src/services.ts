@@ -17,6 +17,7 @@ import {
   DEFAULT_PROVISIONING_CONFIG,
   ClaimService,
   DeviceImportService,
+  DeviceLogService,
   DEFAULT_TICKET_CONFIG,
   DeviceService,
   DEFAULT_FIRMWARE_REPO_CONFIG,
@@ -76,6 +77,8 @@ export function createServices(
     | 'edgeFailuresPerSource'
     | 'claimFailuresPerSource'
     | 'claimsPerMinute'
+    | 'logRetentionDays'
+    | 'logMaxRowsPerDevice'
   >,
   clock: Clock = systemClock,
   messaging: {
@@ -207,6 +210,16 @@ export function createServices(
     twins,
     commands,
     presence,
+    // Central device logs (decision 0032); the hub prunes them every minute (device-logs.ts).
+    deviceLogs: new DeviceLogService({
+      store: storage.deviceLogs,
+      devices,
+      clock,
+      config: {
+        retentionDays: config.logRetentionDays,
+        maxRowsPerDevice: config.logMaxRowsPerDevice,
+      },
+    }),
     managementSignals,
     certificateCache,
     events,

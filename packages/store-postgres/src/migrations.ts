@@ -5,6 +5,7 @@ import {
   managementSchema,
   mqttStateSchema,
   firmwarePolicyGateSchema,
+  deviceLogSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -412,6 +413,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 13 (decision 0011): the auto-upgrade policy honours a rollout's limits (concurrency,
     // rate, window, failure threshold), pauses, and is stepped by the tick under a lease.
     up: firmwarePolicyGateSchema({ int: 'bigint' }),
+  },
+  {
+    version: 19,
+    name: 'device-logs',
+    // Issue 14 item 7 (decision 0032): central device logs, kept per device with retention.
+    up: deviceLogSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
   },
 ];
 

@@ -116,3 +116,4 @@ export {
   type ClaimRow,
   type HardwareRow,
 } from './provisioning-rows.js';
+export { createDeviceLogStore, deviceLogSchema } from './device-log-store.js';

@@ -85,6 +85,8 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   cancelCommand: { method: 'POST', path: '/commands/:id/cancel', status: 200, body: true },
   getPresence: { method: 'GET', path: '/devices/:id/presence', status: 200 },
   listDeviceEvents: { method: 'GET', path: '/devices/:id/events', status: 200 },
+  listDeviceLogs: { method: 'GET', path: '/devices/:id/logs', status: 200 },
+  followDeviceLogs: { method: 'GET', path: '/devices/:id/logs/follow', status: 200 },
   listAlerts: { method: 'GET', path: '/alerts', status: 200 },
   bulkPatchDesired: { method: 'POST', path: '/devices/bulk/twin', status: 200, body: true },
   bulkSendCommand: { method: 'POST', path: '/devices/bulk/commands', status: 201, body: true },

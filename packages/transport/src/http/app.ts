@@ -25,6 +25,7 @@ import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
 import { provisioningHandlers } from './handlers/provisioning.js';
 import { managementHandlers } from './handlers/management.js';
+import { logHandlers } from './handlers/logs.js';
 import { ticketHandlers } from './handlers/tickets.js';
 import { rolloutHandlers } from './handlers/rollouts.js';
 import { updateHandlers } from './handlers/updates.js';
@@ -115,6 +116,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...messagingHandlers(s),
     ...ticketHandlers(s),
     ...managementHandlers(s),
+    ...logHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),
