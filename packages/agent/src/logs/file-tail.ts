@@ -21,6 +21,8 @@ const MAX_READ_PER_POLL = 1024 * 1024;
 /** A line longer than this is cut and handed on in pieces (a file without newlines). */
 const MAX_LINE_BYTES = 64 * 1024;
 const CHUNK = 64 * 1024;
+/** Bytes compared to tell a truncated-and-rewritten file from one that only grew. */
+const MARK_BYTES = 32;
 
 /** One tailed file. */
 export class FileTail {
@@ -29,6 +31,11 @@ export class FileTail {
   #offset = 0;
   /** Bytes of a line not yet ended by a newline. */
   #partial: Buffer = Buffer.alloc(0);
+  /**
+   * The last bytes read before `#offset`: if they changed, the file was truncated and written
+   * again past our position between two polls (its size alone would not tell).
+   */
+  #mark: Buffer = Buffer.alloc(0);
   #closed = false;
 
   constructor(
@@ -70,12 +77,14 @@ export class FileTail {
         this.#offset = s.offset; // where the previous run stopped
       else if (first && s === undefined && !this.opts.fromStart) this.#offset = opened.size;
       else this.#offset = 0; // a new file after rotation, or a saved position that is gone
+      this.#mark = Buffer.alloc(0);
       st = opened;
     }
-    if (st.size < this.#offset) {
-      // Truncated in place: start again at its beginning.
+    if (st.size < this.#offset || !(await this.#markHolds())) {
+      // Truncated in place (copytruncate): start again at its beginning.
       this.#offset = 0;
       this.#partial = Buffer.alloc(0);
+      this.#mark = Buffer.alloc(0);
     }
     await this.#read(MAX_READ_PER_POLL);
   }
@@ -87,6 +96,14 @@ export class FileTail {
       await this.#fh.close().catch(() => undefined);
       this.#fh = null;
     }
+  }
+
+  async #markHolds(): Promise<boolean> {
+    const n = this.#mark.length;
+    if (n === 0 || this.#fh === null) return true;
+    const b = Buffer.alloc(n);
+    const { bytesRead } = await this.#fh.read(b, 0, n, this.#offset - n);
+    return bytesRead === n && b.equals(this.#mark);
   }
 
   async #drainAndClose(): Promise<void> {
@@ -107,7 +124,13 @@ export class FileTail {
       if (bytesRead === 0) break;
       this.#offset += bytesRead;
       left -= bytesRead;
-      this.#take(buf.subarray(0, bytesRead));
+      const got = buf.subarray(0, bytesRead);
+      this.#mark = Buffer.from(
+        bytesRead >= MARK_BYTES
+          ? got.subarray(bytesRead - MARK_BYTES)
+          : Buffer.concat([this.#mark, got]).subarray(-MARK_BYTES),
+      );
+      this.#take(got);
     }
   }
 
