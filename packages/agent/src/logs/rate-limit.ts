@@ -63,6 +63,12 @@ export class LogRateLimiter {
     return out;
   }
 
+  /** Whether some source has suppressed lines not yet reported. */
+  cutting(): boolean {
+    for (const b of this.#buckets.values()) if (b.suppressed > 0) return true;
+    return false;
+  }
+
   #refill(source: string): Bucket {
     const now = this.now();
     let b = this.#buckets.get(source);

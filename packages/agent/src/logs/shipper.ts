@@ -70,8 +70,13 @@ export class LogShipper {
   #tails: { tail: FileTail; saved: string | undefined }[] = [];
   #journal: JournalSource | undefined;
   #savedCursor: string | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #lastFlush = 0;
+  /** Reads the tailed files every `pollMs` (only when there are files). */
+  #pollTimer: NodeJS.Timeout | undefined;
+  /**
+   * Set while records (or suppressed lines) wait: one timeout per batch, no timer at all for an
+   * idle agent — the simulator runs thousands of them in one process.
+   */
+  #flushTimer: NodeJS.Timeout | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #polling = false;
   #running = false;
@@ -124,17 +129,20 @@ export class LogShipper {
       });
       this.#journal.start();
     }
-    this.#lastFlush = this.#d.clock.now();
-    await this.#poll();
-    this.#timer = setInterval(() => void this.#tick(), Math.min(c.pollMs, c.batch.flushMs));
-    this.#timer.unref();
+    if (this.#tails.length > 0) {
+      await this.#poll();
+      this.#pollTimer = setInterval(() => void this.#poll(), c.pollMs);
+      this.#pollTimer.unref();
+    }
   }
 
   /** Stops the sources and writes what is pending to the buffer. */
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
-    clearInterval(this.#timer);
+    clearInterval(this.#pollTimer);
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     this.#journal?.stop();
     await this.#poll(true);
     await this.flush();
@@ -165,7 +173,10 @@ export class LogShipper {
       mode === 'line' ? this.#redactor.line(r.source, r.message) : this.#redactor.text(r.message);
     const gate = this.#limiter.admit(r.source);
     if (gate.marker) this.#push(this.#markerRecord(gate.marker));
-    if (!gate.ok) return;
+    if (!gate.ok) {
+      this.#schedule(); // the marker goes out once the source is quiet, if it does not resume
+      return;
+    }
     this.#push(
       withinLimits({
         ...r,
@@ -209,16 +220,17 @@ export class LogShipper {
     this.#pendingBytes += JSON.stringify(r).length + 1;
     const b = this.#d.config.batch;
     if (this.#pending.length >= b.maxRecords || this.#pendingBytes >= b.maxBytes) void this.flush();
+    else this.#schedule();
   }
 
-  async #tick(): Promise<void> {
-    await this.#poll();
-    for (const m of this.#limiter.sweep()) this.#push(this.#markerRecord(m));
-    if (
-      this.#d.clock.now() - this.#lastFlush >= this.#d.config.batch.flushMs ||
-      this.#pending.length > 0
-    )
-      await this.flush();
+  /** A flush within `batch.flushMs`, unless one is already due. */
+  #schedule(): void {
+    if (this.#flushTimer !== undefined || !this.#running) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      void this.flush();
+    }, this.#d.config.batch.flushMs);
+    this.#flushTimer.unref();
   }
 
   async #poll(final = false): Promise<void> {
@@ -235,7 +247,8 @@ export class LogShipper {
   }
 
   async #flushNow(): Promise<void> {
-    this.#lastFlush = this.#d.clock.now();
+    for (const m of this.#limiter.sweep()) this.#pending.push(this.#markerRecord(m));
+    if (this.#limiter.cutting()) this.#schedule(); // still over its rate: look again later
     const buffer = this.#d.buffer();
     if (buffer === undefined) return;
     // What the sources have read so far: saved once the lines before it are on disk.
