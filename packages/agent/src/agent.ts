@@ -27,6 +27,7 @@ import { Connection } from './runtime/connection.js';
 import { Enrollment } from './runtime/enrollment.js';
 import type { CertificateAuthority, IdentityMaterial } from './runtime/identity.js';
 import { inboundHandler } from './runtime/inbound.js';
+import { LogShipper } from './logs/shipper.js';
 import { localPortHost } from './runtime/local-port-host.js';
 import { MetricsSampler } from './runtime/metrics.js';
 import { deviceEvent, Outbox } from './runtime/outbox.js';
@@ -66,6 +67,8 @@ export interface AgentStatus {
   queue: {
     telemetry: { messages: number; bytes: number };
     control: { messages: number; bytes: number };
+    /** Log batches buffered on disk, and records dropped since start because it was full. */
+    logs: { batches: number; bytes: number; droppedRecords: number };
   };
   counters: { dropped: number; refusedFull: number; refusedDisk: number; sent: number };
 }
@@ -82,6 +85,8 @@ export class Agent extends EventEmitter {
   readonly commands: CommandRunner;
   /** Firmware updates: apps add health checks with `updates.registerHealthCheck(name, fn)`. */
   readonly updates: UpdateClient;
+  /** Central device logs (decision 0032): apps and the simulator may `logs.add(record)`. */
+  readonly logs: LogShipper;
 
   private readonly enrollment: Enrollment;
   private readonly outbox: Outbox;
@@ -99,8 +104,24 @@ export class Agent extends EventEmitter {
     this.files = deps.files;
     this.system = deps.system;
     this.clock = deps.clock ?? { now: () => Date.now() };
-    const log = (this.log = deps.log ?? (() => undefined));
+    const rawLog = deps.log ?? (() => undefined);
+    // The agent's own log goes to its sink and, from `logs.agent` up, to the hub's device logs.
+    const log = (this.log = (level, msg) => {
+      rawLog(level, msg);
+      this.logs.agentLine(level, msg);
+    });
     const { config, files, clock } = this;
+    this.logs = new LogShipper({
+      config: config.logs,
+      files,
+      clock,
+      buffer: () => this.outbox.logs,
+      buffered: () => {
+        if (this.connection.connected) this.outbox.pump();
+      },
+      // Its own trouble goes to the local log only: a failing buffer must not feed itself.
+      warn: (msg) => rawLog('warn', msg),
+    });
     const emit = (event: string, ...args: unknown[]) => void this.emit(event, ...args);
     const report = (e: DeviceEvent) => this.report(e);
     const deviceId = () => this.deviceId;
@@ -244,6 +265,7 @@ export class Agent extends EventEmitter {
     this.running = true;
     const enrolled = await this.enrollment.load();
     await this.updates.open(); // resumes an install (reports need the identity loaded above)
+    await this.logs.start();
     if (enrolled) this.connection.goOnline();
     else this.enrollment.begin();
   }
@@ -252,6 +274,7 @@ export class Agent extends EventEmitter {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    await this.logs.stop(); // what is pending goes to the on-disk buffer
     await this.updates.stop();
     await this.enrollment.stop();
     await this.connection.goOffline();

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import type { TwinValue } from '@bulwark/protocol';
 import { parseAllowRule } from './health/allowlist.js';
 import { parseUpdateConfig, type UpdateConfig } from './update/update-config.js';
+import { parseLogsConfig, type LogsConfig } from './logs/logs-config.js';
 
 /** How the agent keeps its link to the hub. */
 export type ConnectionMode = 'persistent' | 'periodic' | 'on-demand';
@@ -108,6 +109,8 @@ export interface AgentConfig {
   watchdog: { heartbeatSeconds: number; timeoutSeconds: number };
   /** Firmware updates (A/B install path 0009, boot integration 0023): update/update-config.ts. */
   update: UpdateConfig;
+  /** Central device logs (decision 0032): logs/logs-config.ts. */
+  logs: LogsConfig;
 }
 
 /** An invalid configuration: the message names the key and why. */
@@ -278,6 +281,7 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     'renewal',
     'watchdog',
     'update',
+    'logs',
   ]);
   const path = (p: string) => resolve(baseDir, p);
 
@@ -418,6 +422,7 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
       timeoutSeconds: int(wd, 'timeoutSeconds', 'watchdog.', 30, 2, 3600),
     },
     update: parseUpdateConfig(top['update'], path),
+    logs: parseLogsConfig(top['logs'], path),
   };
   if (config.watchdog.timeoutSeconds <= config.watchdog.heartbeatSeconds)
     throw new AgentConfigError('watchdog.timeoutSeconds must exceed watchdog.heartbeatSeconds');

@@ -59,6 +59,49 @@ describe('simulator: many agents in one process', () => {
     assert.ok(stored > 0, 'telemetry flows');
   });
 
+  it('with --log-lines-per-minute every device ships log lines, its secrets redacted', async () => {
+    const s = await setupOwnerOnce();
+    const logSim = new Simulator({
+      hubUrl: t.url,
+      mqttUrl: `mqtts://127.0.0.1:${t.mqttPort}`,
+      ca: t.ca,
+      apiKey: s.apiKey,
+      devices: 5,
+      prefix: 'logsim',
+      backoffMinMs: 100,
+      backoffMaxMs: 1000,
+      logLinesPerMinute: 1200, // one line per device every 50 ms
+    });
+    try {
+      await logSim.start();
+      await logSim.waitConnected(5, 30_000);
+      const lines = async (id: string) =>
+        (await s.api.devices.logs(id, { source: 'sim:app', order: 'oldest', limit: 500 })).items;
+      for (const d of logSim.devices) {
+        let got: Awaited<ReturnType<typeof lines>> = [];
+        for (let i = 0; i < 100 && got.length < 8; i++) {
+          if (i > 0) await new Promise((r) => setTimeout(r, 100));
+          got = await lines(d.deviceId);
+        }
+        assert.ok(got.length >= 8, `${d.name}: ${got.length} lines`);
+        const secret = got.find((r) => r.message.includes('password='));
+        assert.ok(secret, 'a line that carried a password');
+        assert.match(secret.message, /password=\[REDACTED\]$/);
+        assert.ok(
+          got.every((r) => r.message.includes(d.name)),
+          'each device its own lines',
+        );
+      }
+      const agentLog = await s.api.devices.logs(logSim.devices[0]!.deviceId, { source: 'agent' });
+      assert.ok(
+        agentLog.items.some((r) => r.message.startsWith('connected to')),
+        "the agent's own log too",
+      );
+    } finally {
+      await logSim.stop();
+    }
+  });
+
   it('bulwark simulate --devices N prints how many connected', async () => {
     const { apiKey } = await setupOwnerOnce();
     const r = await run(process.execPath, [

@@ -67,3 +67,6 @@ export { loadSnapshot, type OrgSnapshot, type SnapshotStorage } from './checks/s
 export { runOrgChecks, ORG_CHECK_IDS, HUB_CHECK_IDS } from './checks/org-checks.js';
 export { raiseFindingAlert, alertsFor } from './checks/finding-alerts.js';
 export * from './checks/check-service.js';
+export * from './logs/device-log-service.js';
+export { parseDeviceLogBatch } from './logs/log-payloads.js';
+export { compileLogRegex, REGEX_SCAN_BOUND } from './logs/log-grep.js';

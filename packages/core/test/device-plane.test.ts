@@ -101,6 +101,12 @@ function rig(
       reapStale: async () => 0,
     },
     tickets: { recordLocalSession: async () => undefined },
+    logs: {
+      ingest: async (_o: string, _d: string, b: { records: unknown[] }) => {
+        calls.push(`logs ${b.records.length}`);
+        return b.records.length;
+      },
+    },
     updates: {
       openFor: async () => open,
       openForDevices: async () => (open ? [open] : []),

@@ -351,6 +351,26 @@ export const CONFIG_FIELDS = {
     max: 1_000_000,
     doc: 'Devices one provisioning claim provisions per minute at most (per hub node)',
   },
+  // Decision 0032. Two weeks covers "what happened last week" without a log archive's disk bill;
+  // 0 keeps records however old (the row limit still holds).
+  logRetentionDays: {
+    kind: 'int',
+    flag: 'log-retention-days',
+    default: 14,
+    min: 0,
+    max: 3650,
+    doc: 'Days device log records are kept (0: no age limit)',
+  },
+  // Decision 0032. 100,000 lines (~20 MB) per device bounds what one chatty or hostile device can
+  // make the hub store; 0 lifts the limit (the age limit still holds).
+  logMaxRowsPerDevice: {
+    kind: 'int',
+    flag: 'log-max-rows-per-device',
+    default: 100_000,
+    min: 0,
+    max: 100_000_000,
+    doc: 'Device log records kept per device, the oldest pruned first (0: no count limit)',
+  },
   // Decision 0022. A ticket lives at most as long as the key that sealed it (Node's TLS opens
   // tickets with one key), and TLS 1.3 caps a ticket at 7 days (RFC 8446 §4.6.1): a week lets
   // a fleet that connected after last week's deploy resume after this one.

@@ -45,6 +45,7 @@ export function createDevicePlane(d: {
     commands: s.commands,
     presence: s.presence,
     tickets: s.tickets,
+    logs: s.deviceLogs,
     updates: s.updates,
     signals: s.managementSignals,
     link: mqttDeviceLink(() => engine),

@@ -31,6 +31,7 @@ import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
 import { startChecksRunner, type ChecksRunner } from './checks-runner.js';
 import { hubCheckSource, type BoundListeners } from './hub-checks.js';
 import { startCertificateRetirement } from './certificate-retirement.js';
+import { enableLinearRegex, startDeviceLogPruner } from './device-logs.js';
 import { createServices, type HubServices } from './services.js';
 import { startSessionTickets, type SessionTickets } from './session-tickets.js';
 import { describeStorage, openStorage } from './storage.js';
@@ -76,6 +77,7 @@ export function masterKeyPath(config: Pick<HubConfig, 'dataDir' | 'masterKeyFile
 export async function startHub(config: HubConfig, opts: HubOptions = {}): Promise<Hub> {
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
   const log = opts.logger ?? createLogger(config.logLevel);
+  enableLinearRegex(); // before any request: log search compiles with the `l` flag (0032)
   // Private before anything is read or written: 0700 and 0600, or a refusal saying why.
   const tightened = secureDataDir(config.dataDir, [masterKeyPath(config)]);
   if (tightened.length > 0)
@@ -238,6 +240,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       log,
     });
     const stopRetirement = startCertificateRetirement({ pki: services.pki, log });
+    const stopLogPruner = startDeviceLogPruner({ logs: services.deviceLogs, log });
     const port = (app.server.address() as AddressInfo).port;
     bound = {
       httpPort: port,
@@ -328,6 +331,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       async stop() {
         removeRuntimeFile(config.dataDir);
         clearInterval(sweeper);
+        stopLogPruner(); // also answers the followers waiting on a long poll
         await stopRetirement();
         await checksRunner.stop();
         await rolloutRunner.stop();

@@ -20,6 +20,7 @@ import {
   AuditCheckService,
   FirmwareAdvisoryService,
   type HubCheckSource,
+  DeviceLogService,
   DEFAULT_TICKET_CONFIG,
   DeviceService,
   DEFAULT_FIRMWARE_REPO_CONFIG,
@@ -88,6 +89,8 @@ export function createServices(
     | 'checksMaxPublishChannels'
     | 'checksFirmwareStaleDays'
     | 'checksCaExpiryDays'
+    | 'logRetentionDays'
+    | 'logMaxRowsPerDevice'
   >,
   clock: Clock = systemClock,
   messaging: {
@@ -225,6 +228,16 @@ export function createServices(
     twins,
     commands,
     presence,
+    // Central device logs (decision 0032); the hub prunes them every minute (device-logs.ts).
+    deviceLogs: new DeviceLogService({
+      store: storage.deviceLogs,
+      devices,
+      clock,
+      config: {
+        retentionDays: config.logRetentionDays,
+        maxRowsPerDevice: config.logMaxRowsPerDevice,
+      },
+    }),
     managementSignals,
     certificateCache,
     events,

@@ -14,6 +14,7 @@ import {
   PresencePayload,
   ReportedTwinPayload,
 } from './device-plane-schemas.js';
+import { DeviceLogBatchPayload } from './device-log-schemas.js';
 import {
   InstalledFirmwarePayload,
   UpdateOfferPayload,
@@ -83,6 +84,15 @@ export const DEVICE_PLANE = {
     retain: false,
     summary: 'A health snapshot (CPU, memory, disk, network, listening ports)',
     schema: DeviceMetricsPayload,
+  },
+  logs: {
+    rest: 'logs',
+    from: 'device',
+    qos: 1,
+    retain: false,
+    summary:
+      'A batch of log records (its own log, tailed files, the journal), secrets redacted on the device; acknowledged once stored',
+    schema: DeviceLogBatchPayload,
   },
   presence: {
     rest: 'presence',
@@ -172,6 +182,7 @@ export const deviceTopic = {
   events: (deviceId: string) => devicePlaneTopic('events', deviceId),
   metrics: (deviceId: string) => devicePlaneTopic('metrics', deviceId),
   presence: (deviceId: string) => devicePlaneTopic('presence', deviceId),
+  logs: (deviceId: string) => devicePlaneTopic('logs', deviceId),
   /** What a device subscribes to for its twin and commands. */
   inbound: (deviceId: string) => [
     devicePlaneTopic('desired', deviceId),

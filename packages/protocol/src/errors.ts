@@ -89,6 +89,11 @@ export const ERRORS = {
     kind: 'invalid',
     title: "A device's management-plane message does not match its schema",
   },
+  log_query_invalid: {
+    kind: 'invalid',
+    title:
+      'The log query cannot run (a regular expression outside the linear-time subset, or since after until)',
+  },
   location_parent_invalid: { kind: 'invalid', title: 'The parent location cannot hold this kind' },
   location_not_empty: { kind: 'conflict', title: 'The location still holds locations or devices' },
   // messaging

@@ -4,6 +4,8 @@ export * from './topics.js';
 export * from './device-plane.js';
 export * from './device-plane-schemas.js';
 export * from './device-topics.js';
+export * from './device-logs.js';
+export * from './device-log-schemas.js';
 export * from './json-check.js';
 export * from './updates.js';
 export * from './update-schemas.js';

@@ -7,4 +7,5 @@
 export * from './errors.js';
 export * from './updates.js';
 export * from './api/enums.js';
+export * from './device-logs.js';
 export { ROUTE_WIRE, type WireRoute } from './api/route-wire.js';

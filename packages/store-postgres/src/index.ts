@@ -9,7 +9,10 @@ import { createChannelStore } from './channel-store.js';
 import { createDeviceKeyStore } from './device-key-store.js';
 import { createDeviceStore } from './device-store.js';
 import { createLocationStore } from './location-store.js';
-import { createPostgresManagementStores } from './management-store.js';
+import {
+  createPostgresManagementStores,
+  createPostgresDeviceLogStore,
+} from './management-store.js';
 import { createPostgresUpdateJobStore } from './update-job-store.js';
 import { createPostgresRolloutStores } from './rollout-store.js';
 import { createMembershipStore } from './membership-store.js';
@@ -113,6 +116,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       ...createPostgresRolloutStores(pool),
       durability,
       mqttState: createMqttStateStore(pool),
+      deviceLogs: createPostgresDeviceLogStore(pool),
       provisioning: createPostgresProvisioningStore(pool),
       checks: createPostgresCheckStore(pool),
       schemaVersion,

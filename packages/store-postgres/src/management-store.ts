@@ -1,5 +1,11 @@
 import type { Pool, QueryResultRow } from 'pg';
-import { createManagementStores, type ManagementStores } from '@bulwark/store-sql';
+import type { DeviceLogStore } from '@bulwark/core';
+import {
+  createDeviceLogStore,
+  createManagementStores,
+  type ManagementStores,
+  type SqlRunner,
+} from '@bulwark/store-sql';
 import { query } from './db.js';
 
 /** `?` placeholders → `$1, $2 …` (the shared statements carry no `?` inside literals). */
@@ -8,17 +14,27 @@ function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-/**
- * The device-management tables (twins, commands, presence, events, alerts) on a pg Pool: the
- * shared statements of store-sql with PostgreSQL's numbered placeholders.
- */
-export function createPostgresManagementStores(pool: Pool): ManagementStores {
-  return createManagementStores({
+/** The shared statements of store-sql with PostgreSQL's numbered placeholders, on the pool. */
+function postgresRunner(pool: Pool): SqlRunner {
+  return {
     async all<R>(sql: string, params: readonly unknown[]) {
       return (await query<QueryResultRow>(pool, numbered(sql), params)).rows as R[];
     },
     async run(sql, params) {
       return (await query(pool, numbered(sql), params)).rowCount;
     },
-  });
+  };
+}
+
+/**
+ * The device-management tables (twins, commands, presence, events, alerts) on a pg Pool: the
+ * shared statements of store-sql with PostgreSQL's numbered placeholders.
+ */
+export function createPostgresManagementStores(pool: Pool): ManagementStores {
+  return createManagementStores(postgresRunner(pool));
+}
+
+/** Central device logs (migration 17, decision 0032) on the pool. */
+export function createPostgresDeviceLogStore(pool: Pool): DeviceLogStore {
+  return createDeviceLogStore(postgresRunner(pool));
 }

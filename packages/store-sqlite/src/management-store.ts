@@ -1,17 +1,33 @@
 import type { Database } from 'better-sqlite3';
-import { createManagementStores, type ManagementStores } from '@bulwark/store-sql';
+import type { DeviceLogStore } from '@bulwark/core';
+import {
+  createDeviceLogStore,
+  createManagementStores,
+  type ManagementStores,
+  type SqlRunner,
+} from '@bulwark/store-sql';
 
-/**
- * The device-management tables (twins, commands, presence, events, alerts) on better-sqlite3: the
- * shared statements of store-sql, run synchronously on the one connection.
- */
-export function createSqliteManagementStores(db: Database): ManagementStores {
-  return createManagementStores({
+/** The shared statements of store-sql, run synchronously on the one connection. */
+function sqliteRunner(db: Database): SqlRunner {
+  return {
     async all<R>(sql: string, params: readonly unknown[]) {
       return db.prepare(sql).all(...params) as R[];
     },
     async run(sql, params) {
       return db.prepare(sql).run(...params).changes;
     },
-  });
+  };
+}
+
+/**
+ * The device-management tables (twins, commands, presence, events, alerts) on better-sqlite3: the
+ * shared statements of store-sql, run synchronously on the one connection.
+ */
+export function createSqliteManagementStores(db: Database): ManagementStores {
+  return createManagementStores(sqliteRunner(db));
+}
+
+/** Central device logs (migration 17, decision 0032) on the same connection. */
+export function createSqliteDeviceLogStore(db: Database): DeviceLogStore {
+  return createDeviceLogStore(sqliteRunner(db));
 }

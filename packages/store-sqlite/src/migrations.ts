@@ -5,6 +5,7 @@ import {
   mqttStateSchema,
   checksSchema,
   firmwarePolicyGateSchema,
+  deviceLogSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -416,6 +417,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 14 (decision 0031): audit-check findings, suppressions, firmware advisories and the
     // run leases.
     up: checksSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 17,
+    name: 'device-logs',
+    // Issue 14 item 7 (decision 0032): central device logs, kept per device with retention.
+    up: deviceLogSchema({ int: 'INTEGER', idText: 'TEXT' }),
   },
 ];
 

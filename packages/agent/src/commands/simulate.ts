@@ -22,6 +22,8 @@ const USAGE = `usage: bulwark simulate --devices N [options]
                         or auto-upgrade offers them only a newer one
   --channel ID          also publish telemetry to this channel
   --telemetry-seconds S interval of that telemetry (default 10)
+  --log-lines-per-minute N  each device ships its agent log and N synthetic log lines a
+                        minute (central device logs; default 0: no logs shipped)
   --duration S          stop after S seconds (default: until Ctrl-C)
   --json                print the summary as JSON
 `;
@@ -49,6 +51,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
         'firmware-version': { type: 'string' },
         channel: { type: 'string' },
         'telemetry-seconds': { type: 'string' },
+        'log-lines-per-minute': { type: 'string' },
         duration: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -88,6 +91,10 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   const telemetrySeconds = Number(v['telemetry-seconds'] ?? 10);
   const duration = v['duration'] === undefined ? undefined : Number(v['duration']);
   if (!(telemetrySeconds > 0)) return fail('--telemetry-seconds must be positive');
+  const logLines = Number(v['log-lines-per-minute'] ?? 0);
+  // 6,000 a minute (100/s) per device is the agent's default rate limit: more is only suppressed.
+  if (!Number.isInteger(logLines) || logLines < 0 || logLines > 6000)
+    return fail('--log-lines-per-minute must be a whole number from 0 to 6000');
   if (duration !== undefined && !(duration > 0)) return fail('--duration must be positive');
   const deviceType = (v['type'] as string | undefined) ?? 'simulated';
   const firmwareVersion = (v['firmware-version'] as string | undefined) ?? '1.0.0';
@@ -116,6 +123,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     ...(v['channel']
       ? { telemetry: { channelId: v['channel'] as string, intervalMs: telemetrySeconds * 1000 } }
       : {}),
+    ...(logLines > 0 ? { logLinesPerMinute: logLines } : {}),
     log,
   });
   const t0 = Date.now();

@@ -14,6 +14,7 @@ import {
   type TwinValue,
 } from '@bulwark/protocol';
 import type { AgentConfig } from '../config.js';
+import { LogBuffer } from '../logs/log-buffer.js';
 import type { AgentClock, AgentFiles } from '../ports.js';
 import type { Link } from './link.js';
 import { DiskQueue, QueueFullError, type QueueEntry } from './queue.js';
@@ -74,6 +75,8 @@ export class Outbox {
   readonly counters = { dropped: 0, refusedFull: 0, refusedDisk: 0, sent: 0 };
   private telemetry!: DiskQueue;
   private control!: DiskQueue;
+  /** Log batches (decision 0032): sent after control and telemetry. */
+  logs: LogBuffer | undefined;
   private pumpAgain = false;
   private memoryEvents: DeviceEvent[] = [];
   private readonly refusals = new Map<string, { count: number; lastEventAt: number }>();
@@ -84,9 +87,14 @@ export class Outbox {
   async open(): Promise<number> {
     const t = await DiskQueue.open(this.deps.files, 'queue/telemetry/', this.deps.config.queue);
     const c = await DiskQueue.open(this.deps.files, 'queue/control/', CONTROL_LIMITS);
+    const l = await LogBuffer.open(this.deps.files, this.deps.config.logs.buffer, () => {
+      const id = this.deps.deviceId();
+      return id === undefined ? undefined : deviceTopic.logs(id);
+    });
     this.telemetry = t.queue;
     this.control = c.queue;
-    return t.corrupt + c.corrupt;
+    this.logs = l.buffer;
+    return t.corrupt + c.corrupt + l.corrupt;
   }
 
   /** Forgets the events kept in memory (factory reset). */
@@ -98,14 +106,23 @@ export class Outbox {
   sizes(): {
     telemetry: { messages: number; bytes: number };
     control: { messages: number; bytes: number };
+    logs: { batches: number; bytes: number; droppedRecords: number };
   } {
     return {
       telemetry: { messages: this.telemetry?.length ?? 0, bytes: this.telemetry?.sizeBytes ?? 0 },
       control: { messages: this.control?.length ?? 0, bytes: this.control?.sizeBytes ?? 0 },
+      logs: {
+        batches: this.logs?.length ?? 0,
+        bytes: this.logs?.sizeBytes ?? 0,
+        droppedRecords: this.logs?.droppedTotal ?? 0,
+      },
     };
   }
 
-  /** Messages and events waiting to be sent. */
+  /**
+   * Messages and events waiting to be sent. Log batches are not counted: they ride along when the
+   * link is up and never keep an on-demand link up by themselves.
+   */
   get pending(): number {
     return this.telemetry.length + this.control.length + this.memoryEvents.length;
   }
@@ -222,10 +239,14 @@ export class Outbox {
                 })
                 .catch(() => this.memoryEvents.unshift(...events));
             }
-            let q = this.control;
+            let q: Pick<DiskQueue, 'peek' | 'ack'> = this.control;
             let batch: QueueEntry[] = await q.peek(WINDOW);
             if (batch.length === 0) {
               q = this.telemetry;
+              batch = await q.peek(WINDOW);
+            }
+            if (batch.length === 0 && this.logs !== undefined) {
+              q = this.logs;
               batch = await q.peek(WINDOW);
             }
             if (batch.length === 0) break;
@@ -268,10 +289,10 @@ export class Outbox {
     })();
   }
 
-  /** Resolves when both queues are empty and sent (or after `ms`, rejecting). */
+  /** Resolves when the queues (logs too) are empty and sent (or after `ms`, rejecting). */
   async flush(ms: number): Promise<void> {
     const until = Date.now() + ms;
-    while (this.telemetry.length + this.control.length > 0) {
+    while (this.telemetry.length + this.control.length + (this.logs?.length ?? 0) > 0) {
       if (Date.now() > until) throw new Error('queue not drained in time');
       if (this.connected) this.pump();
       await new Promise((r) => setTimeout(r, 20));

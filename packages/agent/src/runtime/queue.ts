@@ -14,6 +14,8 @@ export interface QueuedMessage {
   qos: 0 | 1;
   /** Device clock at push, milliseconds. */
   at: number;
+  /** How many items the message carries (a log batch's records); 1 when not given. */
+  items?: number;
 }
 
 /** A queued message with its position. */
@@ -22,7 +24,14 @@ export interface QueueEntry extends QueuedMessage {
 }
 
 /** What `push` did. */
-export type PushOutcome = { queued: true; seq: number; dropped: number };
+export type PushOutcome = {
+  queued: true;
+  seq: number;
+  /** Messages dropped to make room (drop-oldest). */
+  dropped: number;
+  /** The items those messages carried (their `items`, 1 each when not given). */
+  droppedItems: number;
+};
 
 /** The queue is full and its policy is `refuse-new` (or the message alone exceeds the bound). */
 export class QueueFullError extends Error {
@@ -41,6 +50,7 @@ function encode(m: QueuedMessage): Uint8Array {
       q: m.qos,
       a: m.at,
       ...(m.contentType !== undefined ? { c: m.contentType } : {}),
+      ...(m.items !== undefined ? { n: m.items } : {}),
     }),
   );
   const out = new Uint8Array(4 + header.byteLength + m.payload.byteLength);
@@ -59,6 +69,7 @@ function decode(bytes: Uint8Array): QueuedMessage {
     q: unknown;
     a: unknown;
     c?: unknown;
+    n?: unknown;
   };
   if (typeof h.t !== 'string' || (h.q !== 0 && h.q !== 1) || typeof h.a !== 'number')
     throw new Error('bad header');
@@ -68,6 +79,7 @@ function decode(bytes: Uint8Array): QueuedMessage {
     at: h.a,
     payload: bytes.slice(4 + n),
     ...(typeof h.c === 'string' ? { contentType: h.c } : {}),
+    ...(typeof h.n === 'number' ? { items: h.n } : {}),
   };
 }
 
@@ -80,7 +92,7 @@ export interface QueueLimits {
 
 /** The on-disk queue under one prefix of the agent's files (e.g. `queue/telemetry/`). */
 export class DiskQueue {
-  private index: { seq: number; size: number }[] = [];
+  private index: { seq: number; size: number; items: number }[] = [];
   private bytes = 0;
   private nextSeq = 1;
   /** Every mutation runs in this chain, so push and ack never interleave on disk. */
@@ -109,8 +121,8 @@ export class DiskQueue {
       const bytes = await files.read(name);
       try {
         if (bytes === undefined) throw new Error('vanished');
-        decode(bytes);
-        q.index.push({ seq, size: bytes.byteLength });
+        const m = decode(bytes);
+        q.index.push({ seq, size: bytes.byteLength, items: m.items ?? 1 });
         q.bytes += bytes.byteLength;
       } catch {
         corrupt++;
@@ -149,6 +161,7 @@ export class DiskQueue {
       if (data.byteLength > this.limits.maxBytes)
         throw new QueueFullError(`message of ${data.byteLength} bytes exceeds the queue bound`);
       let dropped = 0;
+      let droppedItems = 0;
       const over = () =>
         this.index.length + 1 > this.limits.maxMessages ||
         this.bytes + data.byteLength > this.limits.maxBytes;
@@ -160,15 +173,16 @@ export class DiskQueue {
       // Written first: a full disk fails here, before anything is dropped.
       await this.files.write(this.name(seq), data);
       this.nextSeq++;
-      this.index.push({ seq, size: data.byteLength });
+      this.index.push({ seq, size: data.byteLength, items: m.items ?? 1 });
       this.bytes += data.byteLength;
       while (this.index.length > this.limits.maxMessages || this.bytes > this.limits.maxBytes) {
         const head = this.index.shift()!;
         this.bytes -= head.size;
         await this.files.remove(this.name(head.seq));
         dropped++;
+        droppedItems += head.items;
       }
-      return { queued: true as const, seq, dropped };
+      return { queued: true as const, seq, dropped, droppedItems };
     });
   }
 

@@ -42,6 +42,12 @@ export interface SimulatorOptions {
   firmwareVersion?: string;
   /** Publish a small SenML reading per device every this many ms to `channelId`. */
   telemetry?: { channelId: string; intervalMs: number };
+  /**
+   * Central device logs (decision 0032): each device ships its own agent log and this many
+   * synthetic log lines a minute (some with a secret, redacted on the "device", some errors).
+   * Without it the simulated agents ship no logs, so load figures stay comparable.
+   */
+  logLinesPerMinute?: number;
   log?: (msg: string) => void;
 }
 
@@ -82,6 +88,8 @@ export class Simulator {
   readonly devices: SimDevice[] = [];
   private readonly api: BulwarkClient;
   private telemetryTimer: NodeJS.Timeout | undefined;
+  private logTimer: NodeJS.Timeout | undefined;
+  private logLine = 0;
 
   constructor(private readonly o: SimulatorOptions) {
     if ((o.apiKey === undefined) === (o.claim === undefined))
@@ -117,6 +125,7 @@ export class Simulator {
         backoffMinMs: this.o.backoffMinMs ?? 1000,
         backoffMaxMs: this.o.backoffMaxMs ?? 60_000,
       },
+      logs: { agent: this.o.logLinesPerMinute ? 'info' : 'off' },
     });
   }
 
@@ -233,6 +242,28 @@ export class Simulator {
         }
       }, intervalMs);
     }
+    const perMinute = this.o.logLinesPerMinute ?? 0;
+    if (perMinute > 0)
+      this.logTimer = setInterval(() => this.emitLogLines(), Math.max(10, 60_000 / perMinute));
+  }
+
+  /**
+   * One synthetic log line per device (the simulator's `logLinesPerMinute` calls it on a timer;
+   * tests may call it directly): mostly info, every tenth an error, every seventh carrying a
+   * password that the agent redacts before it is buffered.
+   */
+  emitLogLines(): void {
+    const n = this.logLine++;
+    for (const d of this.devices) {
+      const secret = n % 7 === 3 ? ` password=sim-${n}` : '';
+      d.agent.logs.add({
+        ts: new Date().toISOString(),
+        level: n % 10 === 9 ? 'error' : 'info',
+        source: 'sim:app',
+        message: `simulated line ${n} on ${d.name}${secret}`,
+        fields: { seq: n },
+      });
+    }
   }
 
   /** Devices connected now. */
@@ -276,6 +307,7 @@ export class Simulator {
   /** Stops every agent (presence offline where connected). */
   async stop(): Promise<void> {
     clearInterval(this.telemetryTimer);
+    clearInterval(this.logTimer);
     await pool(this.devices, 64, (d) => d.agent.stop());
   }
 }

@@ -20,6 +20,7 @@ import { locationCommands } from './location.js';
 import { orgCommands } from './org.js';
 import { pkiCommands } from './pki.js';
 import { presenceCommands } from './presence.js';
+import { logsCommands } from './logs.js';
 import { sessionCommands } from './session.js';
 import { ticketCommands } from './ticket.js';
 import { twinCommands } from './twin.js';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   ...twinCommands,
   ...commandCommands,
   ...presenceCommands,
+  ...logsCommands,
   ...ticketCommands,
   ...apiKeyCommands,
   ...userCommands,

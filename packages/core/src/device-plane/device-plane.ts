@@ -1,7 +1,7 @@
 /**
  * The hub's side of the device management plane (DESIGN.md §3, decision 0015), behind the
  * `DeviceLink` port so any link — MQTT today, the gateway and CoAP later — carries it: takes what
- * a device reports on its plane (reported twin, command statuses, events, metrics, presence,
+ * a device reports on its plane (reported twin, command statuses, events, logs, metrics, presence,
  * update statuses, installed firmware) into the management services, and delivers what the hub
  * holds for it — the desired twin (retained), queued commands, update offers and cancels — once
  * its session takes them.
@@ -27,6 +27,8 @@ import {
   parseReportedTwin,
 } from '../management/device-payloads.js';
 import type { CommandService } from '../management/command-service.js';
+import type { DeviceLogService } from '../logs/device-log-service.js';
+import { parseDeviceLogBatch } from '../logs/log-payloads.js';
 import type { PresenceService } from '../management/presence-service.js';
 import type { ManagementSignals } from '../management/signals.js';
 import type { TwinService } from '../management/twin-service.js';
@@ -63,6 +65,8 @@ export interface DevicePlaneDeps {
     'connected' | 'disconnected' | 'report' | 'events' | 'metrics' | 'heartbeat' | 'reapStale'
   >;
   tickets: Pick<TicketService, 'recordLocalSession'>;
+  /** Central device logs (decision 0032). */
+  logs: Pick<DeviceLogService, 'ingest'>;
   updates: UpdateDeliveryDeps['updates'] & Pick<UpdateJobService, 'report' | 'installedReported'>;
   signals: ManagementSignals;
   link: DeviceLink;
@@ -161,6 +165,10 @@ export class DevicePlane implements DevicePlaneInbound {
         for (const e of events) await s.tickets.recordLocalSession(orgId, deviceId, e);
         return true;
       }
+      case 'logs':
+        // Stored before the PUBACK: the agent drops from its buffer only what the hub holds.
+        await s.logs.ingest(orgId, deviceId, parseDeviceLogBatch(payload));
+        return true;
       case 'metrics':
         await s.presence.metrics(orgId, deviceId, sessionId, parseDeviceMetrics(payload));
         return true;

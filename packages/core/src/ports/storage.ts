@@ -34,6 +34,7 @@ import type { ChannelStore, MessageStore } from './messaging.js';
 import type { TicketStore } from './tickets.js';
 import type { MqttStateStore } from './mqtt-state.js';
 import type { ProvisioningStore } from './provisioning.js';
+import type { DeviceLogStore } from './device-logs.js';
 import type { FirmwareStore } from './firmware.js';
 import type { FirmwarePolicyStore, RolloutStore } from './rollouts.js';
 import type { UpdateJobStore } from './updates.js';
@@ -272,6 +273,8 @@ export interface Storage {
   readonly presence: PresenceStore;
   readonly deviceEvents: DeviceEventStore;
   readonly alerts: AlertStore;
+  /** Central device logs (decision 0032). */
+  readonly deviceLogs: DeviceLogStore;
   /** Firmware update jobs: one artifact on one device (decision 0008). */
   readonly updateJobs: UpdateJobStore;
   /** Rollouts of firmware artifacts to many devices (decision 0011). */

@@ -13,6 +13,7 @@ import * as D from './devices.js';
 import * as F from './firmware.js';
 import * as G from './management.js';
 import * as I from './identity.js';
+import * as L from './logs.js';
 import * as P from './pki.js';
 import * as V from './provisioning.js';
 import * as R from './rollouts.js';
@@ -547,6 +548,32 @@ export const ROUTES = {
     query: G.DeviceEventListQuery,
     status: 200,
     response: C.PageOf(G.DeviceEventSchema),
+  }),
+  listDeviceLogs: route({
+    method: 'GET',
+    path: '/devices/:id/logs',
+    summary:
+      'Log records a device shipped (decision 0032): by time, level, source and text, newest or oldest first',
+    tag: 'management',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    query: L.DeviceLogListQuery,
+    status: 200,
+    response: C.PageOf(L.DeviceLogSchema),
+  }),
+  followDeviceLogs: route({
+    method: 'GET',
+    path: '/devices/:id/logs/follow',
+    summary:
+      "A device's new log records as they arrive (long poll: answers at once when there are some, else after `wait` seconds)",
+    tag: 'management',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    query: L.DeviceLogFollowQuery,
+    status: 200,
+    response: L.DeviceLogFollowSchema,
   }),
   listAlerts: route({
     method: 'GET',

@@ -1,4 +1,4 @@
-import type { CommandState, CommandView } from '@bulwark/protocol';
+import type { CommandState, CommandView, DeviceLogView } from '@bulwark/protocol';
 import { paginate } from '../paginate.js';
 import { pollUntil, type WaitOptions } from '../poll.js';
 import type { BodyOf, Call, QueryOf } from '../types.js';
@@ -99,6 +99,36 @@ export function deviceStatusApi(call: Call) {
       paginate((cursor) =>
         call('listDeviceEvents', { params: { id: deviceId }, query: { ...query, cursor } }),
       ),
+    /** One page of the device's log records (decision 0032), newest first unless `order: 'oldest'`. */
+    logs: (deviceId: string, query: QueryOf<'listDeviceLogs'> = {}) =>
+      call('listDeviceLogs', { params: { id: deviceId }, query }),
+    /** Every log record matching the query, following `nextCursor` page by page. */
+    allLogs: (deviceId: string, query: QueryOf<'listDeviceLogs'> = {}) =>
+      paginate((cursor) =>
+        call('listDeviceLogs', { params: { id: deviceId }, query: { ...query, cursor } }),
+      ),
+    /** One long poll: the records stored after `after` (or from now), waiting up to `wait` s. */
+    followLogs: (deviceId: string, query: QueryOf<'followDeviceLogs'> = {}) =>
+      call('followDeviceLogs', { params: { id: deviceId }, query }),
+    /**
+     * The device's new log records as they arrive, oldest first, until `signal` aborts (long
+     * polls one after another, each continuing where the last one ended).
+     */
+    async *tailLogs(
+      deviceId: string,
+      query: QueryOf<'followDeviceLogs'> = {},
+      signal?: AbortSignal,
+    ): AsyncGenerator<DeviceLogView, void, undefined> {
+      let after = query.after;
+      while (signal?.aborted !== true) {
+        const r = await call('followDeviceLogs', {
+          params: { id: deviceId },
+          query: { ...query, ...(after !== undefined ? { after } : {}) },
+        });
+        if (r.last !== null) after = r.last;
+        yield* r.items;
+      }
+    },
   };
 }
 

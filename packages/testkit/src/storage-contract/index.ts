@@ -12,6 +12,7 @@ import {
   userSuite,
 } from './identity.js';
 import { managementSuite } from './management.js';
+import { deviceLogSuite } from './device-logs.js';
 import { messageSuite } from './messages.js';
 import { mqttStateSuite } from './mqtt-state.js';
 import { channelSuite } from './messaging.js';
@@ -66,6 +67,7 @@ export function storageContract(
     messageSuite(open);
     ticketSuite(open);
     managementSuite(open);
+    deviceLogSuite(open);
     firmwareSuite(open);
     updateJobSuite(open);
     rolloutSuite(open);

@@ -26,6 +26,7 @@ import { pkiHandlers } from './handlers/pki.js';
 import { provisioningHandlers } from './handlers/provisioning.js';
 import { checkHandlers } from './handlers/checks.js';
 import { managementHandlers } from './handlers/management.js';
+import { logHandlers } from './handlers/logs.js';
 import { ticketHandlers } from './handlers/tickets.js';
 import { rolloutHandlers } from './handlers/rollouts.js';
 import { updateHandlers } from './handlers/updates.js';
@@ -116,6 +117,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...messagingHandlers(s),
     ...ticketHandlers(s),
     ...managementHandlers(s),
+    ...logHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),

@@ -25,6 +25,7 @@ import type {
   DeviceImportService,
   AuditCheckService,
   FirmwareAdvisoryService,
+  DeviceLogService,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -46,6 +47,8 @@ export interface HttpServices {
   twins: TwinService;
   commands: CommandService;
   presence: PresenceService;
+  /** Central device logs (decision 0032). */
+  deviceLogs: DeviceLogService;
   firmware: FirmwareRepoService;
   /** Firmware update jobs (decision 0008). */
   updates: UpdateJobService;
