@@ -28,6 +28,8 @@ import { secureDataDir } from './data-dir.js';
 import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime-file.js';
 import { ddiDeps } from './ddi.js';
 import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
+import { startNotificationRunner, type NotificationRunner } from './notification-runner.js';
+import { createNotificationSender } from './notification-sender.js';
 import { startCertificateRetirement } from './certificate-retirement.js';
 import { createServices, type HubServices } from './services.js';
 import { startSessionTickets, type SessionTickets } from './session-tickets.js';
@@ -45,6 +47,8 @@ export interface Hub {
   readonly brokers: Brokers;
   /** Steps rollouts on a timer and applies the auto-upgrade policy (decision 0011). */
   readonly rolloutRunner: RolloutRunner;
+  /** Routes alerts to notification endpoints and delivers them (decision 0030). */
+  readonly notificationRunner: NotificationRunner;
   /** The one-time setup token, when the hub has no user yet (printed once at start). */
   readonly setupToken: string | undefined;
   /**
@@ -222,6 +226,17 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       log,
     });
     const stopRetirement = startCertificateRetirement({ pki: services.pki, log });
+    // Alerts → routing rules → the persisted delivery queue → webhooks and email (decision 0030).
+    const notificationRunner = startNotificationRunner({
+      storage,
+      events: services.events,
+      clock: opts.clock ?? systemClock,
+      masterKey,
+      nodeId,
+      sender: createNotificationSender(),
+      intervalMs: config.notifyTickMs,
+      log,
+    });
     const port = (app.server.address() as AddressInfo).port;
     const host = loopbackOrBound(config.httpHost);
     const info: RuntimeInfo = {
@@ -296,6 +311,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       storage,
       brokers,
       rolloutRunner,
+      notificationRunner,
       setupToken: setup?.token,
       reloadTls,
       async stop() {
@@ -303,6 +319,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         clearInterval(sweeper);
         await stopRetirement();
         await rolloutRunner.stop();
+        await notificationRunner.stop();
         started.edge.stop();
         started.tickets.stop();
         // Stop taking messages, flush what was accepted, then close the bus and the database.

@@ -116,3 +116,6 @@ export {
   type ClaimRow,
   type HardwareRow,
 } from './provisioning-rows.js';
+export { alertLifecycleSchema, notificationSchema } from './alert-schema.js';
+export { createAlertStore, toAlert, type AlertRow } from './alert-store.js';
+export { createNotificationStore } from './notification-store.js';

@@ -4,6 +4,8 @@ import {
   managementSchema,
   mqttStateSchema,
   firmwarePolicyGateSchema,
+  alertLifecycleSchema,
+  notificationSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -408,6 +410,20 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 13 (decision 0011): the auto-upgrade policy honours a rollout's limits (concurrency,
     // rate, window, failure threshold), pauses, and is stepped by the tick under a lease.
     up: firmwarePolicyGateSchema({ int: 'INTEGER' }),
+  },
+  {
+    version: 16,
+    name: 'alert-lifecycle',
+    // Issue 14 (decision 0030): alerts acknowledged, assigned, muted and commented; severity,
+    // evidence and a dedup key (one active alert per key); fleet-wide alerts without a device.
+    up: alertLifecycleSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 17,
+    name: 'notifications',
+    // Issue 14 (decision 0030): notification endpoints (secrets sealed), routing rules and the
+    // persisted delivery queue with its lease and dead letters.
+    up: notificationSchema({ int: 'INTEGER', idText: 'TEXT' }),
   },
 ];
 

@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { alertCommands } from './alerts.js';
 import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
 import { channelCommands } from './channel.js';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   ...twinCommands,
   ...commandCommands,
   ...presenceCommands,
+  ...alertCommands,
   ...ticketCommands,
   ...apiKeyCommands,
   ...userCommands,

@@ -192,39 +192,3 @@ export interface DeviceEventStore {
   /** Deletes all but the newest `keep` events of the device; returns how many went. */
   prune(orgId: string, deviceId: string, keep: number): Promise<number>;
 }
-
-/**
- * Alert kinds. `rollout_paused`: a rollout paused itself (failure threshold or success gate), raised
- * on the device whose failure tipped it; resolved when the rollout is resumed or canceled.
- * `auto_upgrade_paused`: the same for an auto-upgrade policy; resolved when it is resumed, set
- * anew or cleared.
- * `credential_conflict`: one device credential is used from several places at once (its sessions
- * keep taking each other over); resolved by a person (revoke and re-provision, or acknowledge).
- */
-export type AlertKind =
-  'device_offline' | 'rollout_paused' | 'auto_upgrade_paused' | 'credential_conflict';
-
-/** Something that needs an operator's eye, open until the condition ends. */
-export interface AlertRecord {
-  id: string;
-  orgId: string;
-  deviceId: string;
-  kind: AlertKind;
-  state: 'open' | 'resolved';
-  openedAt: number;
-  resolvedAt: number | null;
-  detail: { [key: string]: TwinValue };
-}
-
-export interface AlertStore {
-  /** Inserts an open alert unless one of that kind is already open for the device. */
-  open(alert: AlertRecord): Promise<boolean>;
-  /** Resolves the open alerts of that kind for the device; returns how many. */
-  resolve(orgId: string, deviceId: string, kind: AlertKind, at: number): Promise<number>;
-  /** Newest first. */
-  list(
-    orgId: string,
-    filter: { state?: 'open' | 'resolved'; deviceId?: string },
-    page: PageRequest,
-  ): Promise<Page<AlertRecord>>;
-}

@@ -37,13 +37,9 @@ import type { ProvisioningStore } from './provisioning.js';
 import type { FirmwareStore } from './firmware.js';
 import type { FirmwarePolicyStore, RolloutStore } from './rollouts.js';
 import type { UpdateJobStore } from './updates.js';
-import type {
-  AlertStore,
-  CommandStore,
-  DeviceEventStore,
-  PresenceStore,
-  TwinStore,
-} from './management.js';
+import type { AlertStore } from './alerts.js';
+import type { NotificationStore } from './notifications.js';
+import type { CommandStore, DeviceEventStore, PresenceStore, TwinStore } from './management.js';
 
 export interface OrganizationStore {
   create(org: Organization): Promise<void>;
@@ -271,6 +267,8 @@ export interface Storage {
   readonly presence: PresenceStore;
   readonly deviceEvents: DeviceEventStore;
   readonly alerts: AlertStore;
+  /** Notification endpoints, routing rules and the delivery queue (decision 0030). */
+  readonly notifications: NotificationStore;
   /** Firmware update jobs: one artifact on one device (decision 0008). */
   readonly updateJobs: UpdateJobStore;
   /** Rollouts of firmware artifacts to many devices (decision 0011). */

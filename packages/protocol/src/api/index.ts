@@ -7,6 +7,8 @@ export * from './routes.js';
 export * from './channels.js';
 export * from './tickets.js';
 export * from './management.js';
+export * from './alerts.js';
+export * from './notifications.js';
 export * from './firmware.js';
 export * from './updates.js';
 export * from './rollouts.js';

@@ -10,6 +10,7 @@ import {
   sessionSuite,
   userSuite,
 } from './identity.js';
+import { alertSuite } from './alerts.js';
 import { managementSuite } from './management.js';
 import { messageSuite } from './messages.js';
 import { mqttStateSuite } from './mqtt-state.js';
@@ -65,6 +66,7 @@ export function storageContract(
     messageSuite(open);
     ticketSuite(open);
     managementSuite(open);
+    alertSuite(open);
     firmwareSuite(open);
     updateJobSuite(open);
     rolloutSuite(open);

@@ -24,6 +24,7 @@ import { identityHandlers } from './handlers/identity.js';
 import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
 import { provisioningHandlers } from './handlers/provisioning.js';
+import { alertHandlers } from './handlers/alerts.js';
 import { managementHandlers } from './handlers/management.js';
 import { ticketHandlers } from './handlers/tickets.js';
 import { rolloutHandlers } from './handlers/rollouts.js';
@@ -115,6 +116,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...messagingHandlers(s),
     ...ticketHandlers(s),
     ...managementHandlers(s),
+    ...alertHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),

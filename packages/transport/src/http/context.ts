@@ -23,6 +23,7 @@ import type {
   FirmwarePolicyService,
   ClaimService,
   DeviceImportService,
+  NotificationService,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -33,6 +34,8 @@ export interface HttpServices {
   /** The one admission rule of the device edge (device certificates and keys). */
   admission: Admission;
   alerts: AlertService;
+  /** Notification endpoints, routing rules and deliveries (decision 0030). */
+  notifications: NotificationService;
   apiKeys: ApiKeyService;
   orgs: OrgService;
   devices: DeviceService;
