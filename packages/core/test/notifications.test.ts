@@ -201,7 +201,7 @@ describe('payloads', () => {
       text: string;
       blocks: { text: { text: string } }[];
     };
-    assert.equal(slack.text, '[HIGH] <b>&x — opened');
+    assert.equal(slack.text, '[HIGH] <b>&x - opened');
     assert.match(slack.blocks[0]!.text.text, /&lt;b&gt;&amp;x/);
   });
 });

@@ -60,12 +60,12 @@ const VERB: Readonly<Record<string, string>> = {
   test: 'test message',
 };
 
-/** One line: `[HIGH] Rollout paused: device … — opened`. */
+/** One line, ASCII (it is an email subject too): `[HIGH] Rollout paused: device … - opened`. */
 export function headline(d: Pick<DeliveryRecord, 'event' | 'payload'>): string {
   const p = d.payload as Snapshot;
   if (d.event === 'test' || !p.alert) return 'Bulwark test notification';
   const a = p.alert;
-  return `[${String(a.severity ?? '').toUpperCase()}] ${a.title ?? a.kind ?? 'alert'} — ${VERB[d.event] ?? d.event}`;
+  return `[${String(a.severity ?? '').toUpperCase()}] ${a.title ?? a.kind ?? 'alert'} - ${VERB[d.event] ?? d.event}`;
 }
 
 /** The webhook body: Bulwark's JSON (the delivery id first), or a Slack message. */
