@@ -157,7 +157,10 @@ describe('management verbs: arguments to requests', () => {
       [['command', 'send', 'reboot', 'now', '--tag', 'x'], /either DEVICE or --tag/],
       [['command', 'send', 'reboot', '--tag', 'x', '--wait'], /--wait takes one DEVICE/],
       [['command', 'list', DEV, '--state', 'done'], /--state must be one of queued, delivered/],
-      [['alerts', 'list', '--state', 'closed'], /--state must be one of open, resolved/],
+      [
+        ['alerts', 'list', '--state', 'closed'],
+        /--state must be one of open, acknowledged, resolved, active/,
+      ],
     ] as const) {
       const r = await run([...argv]);
       assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);

@@ -262,42 +262,88 @@ describe('management verbs against a real hub', { timeout: 120_000 }, () => {
     assert.match(offline.stdout, /online\s+no/);
   });
 
-  test('a controlled device that drops off opens an alert; it resolves when the device returns', async () => {
+  test('a controlled device that drops off opens an alert; alerts show|ack|comment|resolve; it resolves when the device returns', async () => {
     const dev = ids['fan-1']!;
     await api.devices.update(dev, { mode: 'controlled' });
     const { key } = await api.devices.createKey(dev);
-    type Alert = { deviceId: string; kind: string; state: string };
+    type Alert = {
+      id: string;
+      deviceId: string;
+      kind: string;
+      state: string;
+      severity: string;
+      occurrences: number;
+      acknowledgedBy: string | null;
+      resolvedBy: string | null;
+      comments?: { body: string }[];
+    };
     const alerts = (state: string) =>
       hub.json<{ items: Alert[] }>(['alerts', 'list', '--state', state, '--device', dev]);
+    const until = async (state: string): Promise<Alert[]> => {
+      let found: Alert[] = [];
+      for (let i = 0; i < 50 && found.length === 0; i++) {
+        found = (await alerts(state)).items;
+        if (found.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      return found;
+    };
     const first = await connectDevice(hub, dev, key);
     // The link is lost without a DISCONNECT (the socket just goes), as when a device loses power.
     first.stream.destroy();
-    let open: Alert[] = [];
-    for (let i = 0; i < 50 && open.length === 0; i++) {
-      open = (await alerts('open')).items;
-      if (open.length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
+    const open = await until('open');
     assert.deepEqual(
-      open.map((a) => [a.kind, a.state]),
-      [['device_offline', 'open']],
+      open.map((a) => [a.kind, a.state, a.severity]),
+      [['device_offline', 'open', 'medium']],
     );
+    const id = open[0]!.id;
     const table = await hub.run(['alerts', 'list', '--state', 'open']);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^ID\s+KIND\s+STATE\s+DEVICE\s+OPENED\s+RESOLVED\n/);
-    assert.match(table.stdout, new RegExp(`device_offline\\s+open\\s+${dev}`));
+    assert.match(
+      table.stdout,
+      /^ID\s+KIND\s+SEVERITY\s+STATE\s+DEVICE\s+COUNT\s+OPENED\s+RESOLVED\n/,
+    );
+    assert.match(table.stdout, new RegExp(`device_offline\\s+medium\\s+open\\s+${dev}`));
 
-    const again = await connectDevice(hub, dev, key);
-    try {
-      let resolved: Alert[] = [];
-      for (let i = 0; i < 50 && resolved.length === 0; i++) {
-        resolved = (await alerts('resolved')).items;
-        if (resolved.length === 0) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(resolved.length, 1);
-      assert.equal((await alerts('open')).items.length, 0);
-    } finally {
-      await again.endAsync();
-    }
+    // show → ack → comment → show again.
+    const shown = await hub.run(['alerts', 'show', id]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^id\s+/m);
+    assert.match(shown.stdout, /state\s+open/);
+    assert.match(shown.stdout, /evidence:/);
+    const acked = await hub.json<Alert>(['alerts', 'ack', id]);
+    assert.equal(acked.state, 'acknowledged');
+    assert.match(acked.acknowledgedBy ?? '', /^api_key:/);
+    const again = await hub.run(['alerts', 'ack', id]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /alert_state_conflict|acknowledged/);
+    assert.equal((await hub.run(['alerts', 'comment', id, 'looking at the fan'])).code, 0);
+    const detail = await hub.json<Alert>(['alerts', 'show', id]);
+    assert.deepEqual(
+      detail.comments?.map((c) => c.body),
+      ['looking at the fan'],
+    );
+    assert.equal(
+      (await hub.run(['alerts', 'show', '0192f5a4-8f3e-7c2a-9b1d-2f4e6a8c0d1e'])).code,
+      1,
+    );
+
+    // The device returns: the condition ended, the hub resolves it.
+    const back = await connectDevice(hub, dev, key);
+    const resolved = await until('resolved');
+    assert.equal(resolved[0]?.id, id);
+    assert.equal(resolved[0]?.resolvedBy, 'system');
+    assert.equal((await alerts('open')).items.length, 0);
+
+    // It drops again within the cool-down: the same alert reopens (its count grows) and a person
+    // resolves it with `alerts resolve`.
+    back.stream.destroy();
+    const reopened = await until('open');
+    assert.equal(reopened[0]?.id, id);
+    assert.equal(reopened[0]?.occurrences, 2);
+    const closed = await hub.json<Alert>(['alerts', 'resolve', id]);
+    assert.equal(closed.state, 'resolved');
+    assert.match(closed.resolvedBy ?? '', /^api_key:/);
+    assert.equal((await hub.run(['alerts', 'resolve', id])).code, 1, 'already resolved');
   });
 
   test("the hub's refusals are clear errors: unknown device, bad id, bad name, too long a deadline", async () => {

@@ -45,6 +45,19 @@ export * from './updates/auto-upgrade.js';
 export * from './updates/auto-upgrade-gate.js';
 export * from './events/memory-events.js';
 export * from './alerts/alert-service.js';
+export * from './alerts/kinds.js';
+export { NotificationService, openEndpointSecrets } from './notifications/notification-service.js';
+export { startNotificationRouter, type NotificationRouter } from './notifications/router.js';
+export {
+  DeliveryWorker,
+  type AttemptReport,
+  type DeliveryWorkerDeps,
+  type TickResult,
+} from './notifications/delivery-worker.js';
+export * from './notifications/policy.js';
+export * from './notifications/signature.js';
+export { planDeliveries, ruleMatches, locationPath } from './notifications/routing.js';
+export { alertSnapshot, emailContent, webhookBody } from './notifications/payload.js';
 export * from './edge/principal.js';
 export * from './edge/policy.js';
 export * from './edge/admission.js';

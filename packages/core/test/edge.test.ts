@@ -215,7 +215,7 @@ describe('one credential used from two places', () => {
   });
   const setup = () => {
     const events = createMemoryEvents();
-    const opened: Array<Pick<AlertRecord, 'kind' | 'detail'>> = [];
+    const opened: Array<{ kind: AlertRecord['kind']; detail: AlertRecord['evidence'] }> = [];
     let t = at;
     watchCredentialConflicts({
       events,

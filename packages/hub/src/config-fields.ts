@@ -308,6 +308,17 @@ export const CONFIG_FIELDS = {
     max: 60_000,
     doc: 'How often the hub steps running rollouts and awake auto-upgrade policies (decision 0011)',
   },
+  // Deliveries queued by an alert are sent at once (the router pokes the worker); the tick picks
+  // up retries and escalations that came due. 1 s keeps retries near their backoff time; a
+  // minute is the coarsest that still lets a 5 s first retry mean something.
+  notifyTickMs: {
+    kind: 'int',
+    flag: 'notify-tick-ms',
+    default: 1000,
+    min: 100,
+    max: 60_000,
+    doc: 'How often the hub sends due notification deliveries, retries and escalations (decision 0030)',
+  },
   // hawkBit's own default is 5 minutes; a minute lets a deploy start soon while 10,000 controllers
   // still make only ~170 small requests a second. 1 s is for tests; a day is plenty for anyone.
   // Each organization is a tenant with its own CA and data; 20 is far above what one person

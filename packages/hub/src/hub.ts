@@ -30,6 +30,8 @@ import { ddiDeps } from './ddi.js';
 import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
 import { startChecksRunner, type ChecksRunner } from './checks-runner.js';
 import { hubCheckSource, type BoundListeners } from './hub-checks.js';
+import { startNotificationRunner, type NotificationRunner } from './notification-runner.js';
+import { createNotificationSender } from './notification-sender.js';
 import { startCertificateRetirement } from './certificate-retirement.js';
 import { enableLinearRegex, startDeviceLogPruner } from './device-logs.js';
 import { createServices, type HubServices } from './services.js';
@@ -50,6 +52,8 @@ export interface Hub {
   readonly rolloutRunner: RolloutRunner;
   /** Runs the fleet audit checks on the configured interval (decision 0031). */
   readonly checksRunner: ChecksRunner;
+  /** Routes alerts to notification endpoints and delivers them (decision 0030). */
+  readonly notificationRunner: NotificationRunner;
   /** The one-time setup token, when the hub has no user yet (printed once at start). */
   readonly setupToken: string | undefined;
   /**
@@ -241,6 +245,17 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     });
     const stopRetirement = startCertificateRetirement({ pki: services.pki, log });
     const stopLogPruner = startDeviceLogPruner({ logs: services.deviceLogs, log });
+    // Alerts → routing rules → the persisted delivery queue → webhooks and email (decision 0030).
+    const notificationRunner = startNotificationRunner({
+      storage,
+      events: services.events,
+      clock: opts.clock ?? systemClock,
+      masterKey,
+      nodeId,
+      sender: createNotificationSender(),
+      intervalMs: config.notifyTickMs,
+      log,
+    });
     const port = (app.server.address() as AddressInfo).port;
     bound = {
       httpPort: port,
@@ -326,6 +341,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       brokers,
       rolloutRunner,
       checksRunner,
+      notificationRunner,
       setupToken: setup?.token,
       reloadTls,
       async stop() {
@@ -335,6 +351,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await stopRetirement();
         await checksRunner.stop();
         await rolloutRunner.stop();
+        await notificationRunner.stop();
         started.edge.stop();
         started.tickets.stop();
         // Stop taking messages, flush what was accepted, then close the bus and the database.

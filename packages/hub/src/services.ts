@@ -28,6 +28,7 @@ import {
   DEFAULT_MESSAGING_CONFIG,
   LocationService,
   MessagingService,
+  NotificationService,
   OrgService,
   PkiService,
   SecretBox,
@@ -176,6 +177,9 @@ export function createServices(
     ),
   });
   const alerts = new AlertService({ storage, clock, events });
+  // Notification endpoints and rules; the hub's notification runner routes and delivers
+  // (decision 0030). Endpoint secrets are sealed with the master key like CA keys.
+  const notifications = new NotificationService({ storage, clock, box });
   // Device management: the device plane (hub/device-plane.ts) listens to the signals to push
   // desired twins and commands to devices connected to this node at once.
   const managementSignals = new ManagementSignals();
@@ -243,6 +247,7 @@ export function createServices(
     events,
     admission,
     alerts,
+    notifications,
     tickets,
     updates,
     rollouts,

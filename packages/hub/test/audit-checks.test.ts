@@ -150,7 +150,7 @@ describe('fleet audit checks over the API', () => {
     const onA = alerts.find((a) => a.deviceId === ids['a'] && a.kind === 'audit_finding');
     assert.ok(onA, JSON.stringify(alerts));
     const onGone = alerts.find((a) => a.deviceId === ids['gone'] && a.kind === 'audit_finding');
-    assert.equal(onGone?.detail['checkId'], 'device.decommissioned_rights');
+    assert.equal(onGone?.evidence['checkId'], 'device.decommissioned_rights');
   });
 
   it('filters by check, severity and state and shows one finding', async () => {

@@ -279,6 +279,26 @@ export const ERRORS = {
     title: 'The update action (job) has finished; no more feedback is taken for it',
   },
   // server side
+  alert_state_conflict: {
+    kind: 'conflict',
+    title: 'The alert is not in a state that allows this (e.g. already resolved)',
+  },
+  notification_endpoint_invalid: {
+    kind: 'invalid',
+    title: 'The notification endpoint is not acceptable (URL, addresses, CA or secret)',
+  },
+  notification_rule_invalid: {
+    kind: 'invalid',
+    title: 'The notification rule is not acceptable (unknown endpoint or location)',
+  },
+  notification_endpoint_in_use: {
+    kind: 'conflict',
+    title: 'A notification rule still routes to this endpoint',
+  },
+  delivery_not_dead: {
+    kind: 'conflict',
+    title: 'Only a dead-lettered delivery can be re-driven',
+  },
   internal_error: { kind: 'internal', title: 'Internal error' },
   unavailable: { kind: 'unavailable', title: 'The service is not ready' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -10,7 +10,8 @@ import { firmwareApi } from './resources/firmware.js';
 import { firmwarePoliciesApi, rolloutsApi } from './resources/rollouts.js';
 import { apiKeysApi, orgsApi, usersApi } from './resources/identity.js';
 import { locationsApi } from './resources/locations.js';
-import { alertsApi, commandsApi, deviceStatusApi, twinsApi } from './resources/management.js';
+import { alertsApi, notificationsApi } from './resources/alerts.js';
+import { commandsApi, deviceStatusApi, twinsApi } from './resources/management.js';
 import { pkiApi } from './resources/pki.js';
 import { provisioningApi } from './resources/provisioning.js';
 import { ticketsApi } from './resources/tickets.js';
@@ -27,6 +28,8 @@ export interface BulwarkClient {
   readonly twins: ReturnType<typeof twinsApi>;
   readonly commands: ReturnType<typeof commandsApi>;
   readonly alerts: ReturnType<typeof alertsApi>;
+  /** Notification endpoints, routing rules and deliveries (dead letters) — decision 0030. */
+  readonly notifications: ReturnType<typeof notificationsApi>;
   readonly apiKeys: ReturnType<typeof apiKeysApi>;
   readonly users: ReturnType<typeof usersApi>;
   readonly orgs: ReturnType<typeof orgsApi>;
@@ -64,6 +67,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     twins: twinsApi(call),
     commands: commandsApi(call),
     alerts: alertsApi(call),
+    notifications: notificationsApi(call),
     apiKeys: apiKeysApi(call),
     users: usersApi(call),
     orgs: orgsApi(call),

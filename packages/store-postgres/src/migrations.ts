@@ -7,6 +7,8 @@ import {
   checksSchema,
   firmwarePolicyGateSchema,
   deviceLogSchema,
+  alertLifecycleSchema,
+  notificationSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -427,6 +429,20 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'device-logs',
     // Issue 14 item 7 (decision 0032): central device logs, kept per device with retention.
     up: deviceLogSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
+  },
+  {
+    version: 18,
+    name: 'alert-lifecycle',
+    // Issue 14 (decision 0030): alerts acknowledged, assigned, muted and commented; severity,
+    // evidence and a dedup key (one active alert per key); fleet-wide alerts without a device.
+    up: alertLifecycleSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
+  },
+  {
+    version: 19,
+    name: 'notifications',
+    // Issue 14 (decision 0030): notification endpoints (secrets sealed), routing rules and the
+    // persisted delivery queue with its lease and dead letters.
+    up: notificationSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
   },
 ];
 

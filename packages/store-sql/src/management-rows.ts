@@ -1,6 +1,5 @@
 /** Rows of the device-management tables and their mapping to records (JSON kept as text). */
 import type {
-  AlertRecord,
   CommandRecord,
   DesiredTwinRecord,
   DeviceEventRecord,
@@ -53,17 +52,6 @@ export interface EventRow {
   received_at: number;
   detail: string;
 }
-export interface AlertRow {
-  id: string;
-  org_id: string;
-  device_id: string;
-  kind: string;
-  state: string;
-  opened_at: number;
-  resolved_at: number | null;
-  detail: string;
-}
-
 export const json = (text: string) => JSON.parse(text) as never;
 export const jsonOrNull = (text: string | null) =>
   text === null ? null : (JSON.parse(text) as never);
@@ -125,15 +113,5 @@ export const toEvent = (r: EventRow): DeviceEventRecord => ({
   severity: r.severity as DeviceEventRecord['severity'],
   at: r.at,
   receivedAt: r.received_at,
-  detail: json(r.detail),
-});
-export const toAlert = (r: AlertRow): AlertRecord => ({
-  id: r.id,
-  orgId: r.org_id,
-  deviceId: r.device_id,
-  kind: r.kind as AlertRecord['kind'],
-  state: r.state as AlertRecord['state'],
-  openedAt: r.opened_at,
-  resolvedAt: r.resolved_at,
   detail: json(r.detail),
 });

@@ -8,6 +8,7 @@
 import type {
   AlertStore,
   CommandRecord,
+  NotificationStore,
   CommandStore,
   DeviceEventStore,
   PageRequest,
@@ -18,19 +19,19 @@ import { decodeIdCursor, encodeIdCursor } from '@bulwark/core';
 import {
   groupBy,
   marks,
-  toAlert,
   toCommand,
   toDesired,
   toEvent,
   toPresence,
   toReported,
-  type AlertRow,
   type CommandRow,
   type DesiredRow,
   type EventRow,
   type PresenceRow,
   type ReportedRow,
 } from './management-rows.js';
+import { createAlertStore } from './alert-store.js';
+import { createNotificationStore } from './notification-store.js';
 import { pageOf } from './page.js';
 
 /** Runs one statement: `all` returns rows, `run` the number of rows changed. `?` placeholders. */
@@ -39,13 +40,14 @@ export interface SqlRunner {
   run(sql: string, params: readonly unknown[]): Promise<number>;
 }
 
-/** The five device-management stores on one runner. */
+/** The device-management stores (and alerts and notifications) on one runner. */
 export interface ManagementStores {
   twins: TwinStore;
   commands: CommandStore;
   presence: PresenceStore;
   deviceEvents: DeviceEventStore;
   alerts: AlertStore;
+  notifications: NotificationStore;
 }
 
 /** A compare-and-set transition is retried this often when another writer moved the row meanwhile. */
@@ -389,42 +391,9 @@ export function createManagementStores(db: SqlRunner): ManagementStores {
     },
   };
 
-  const alerts: AlertStore = {
-    async open(a) {
-      // The partial unique index (device_id, kind) WHERE state = 'open' keeps one open alert.
-      return (
-        (await db.run(
-          `INSERT INTO alerts (id, org_id, device_id, kind, state, opened_at, resolved_at, detail)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-          [
-            a.id,
-            a.orgId,
-            a.deviceId,
-            a.kind,
-            a.state,
-            a.openedAt,
-            a.resolvedAt,
-            JSON.stringify(a.detail),
-          ],
-        )) === 1
-      );
-    },
-    async resolve(orgId, deviceId, kind, at) {
-      return db.run(
-        `UPDATE alerts SET state = 'resolved', resolved_at = ?
-         WHERE org_id = ? AND device_id = ? AND kind = ? AND state = 'open'`,
-        [at, orgId, deviceId, kind],
-      );
-    },
-    async list(orgId, filter, page) {
-      const rows = await newestFirst<AlertRow>(
-        'alerts',
-        { org_id: orgId, state: filter.state, device_id: filter.deviceId },
-        page,
-      );
-      return pageOf(rows, page.limit, toAlert, (a) => encodeIdCursor(a.id));
-    },
-  };
+  // Alerts (migration 16) and notifications (migration 17): decision 0030.
+  const alerts = createAlertStore(db);
+  const notifications = createNotificationStore(db);
 
-  return { twins, commands, presence, deviceEvents, alerts };
+  return { twins, commands, presence, deviceEvents, alerts, notifications };
 }

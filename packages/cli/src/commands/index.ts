@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { alertCommands } from './alerts.js';
 import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
 import { checkCommands } from './checks.js';
@@ -37,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   ...commandCommands,
   ...presenceCommands,
   ...logsCommands,
+  ...alertCommands,
   ...ticketCommands,
   ...apiKeyCommands,
   ...userCommands,

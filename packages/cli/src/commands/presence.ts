@@ -1,10 +1,9 @@
-import type { AlertView, DeviceEventView, PresenceView } from '@bulwark/protocol';
+import type { DeviceEventView, PresenceView } from '@bulwark/protocol';
 import type { Command } from '../command.js';
 import { formatFields, type Column } from '../output.js';
 import { PAGE_OPTIONS, printList } from './management-args.js';
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
-const ALERT_STATES = ['open', 'resolved'] as const;
 
 const mib = (bytes: number): string => `${(bytes / 1_048_576).toFixed(0)} MiB`;
 const used = (r: { totalBytes: number; availableBytes: number }): string =>
@@ -41,15 +40,6 @@ const EVENT_COLUMNS: Column<DeviceEventView>[] = [
   { header: 'DETAIL', value: (e) => (Object.keys(e.detail).length === 0 ? null : e.detail) },
 ];
 
-const ALERT_COLUMNS: Column<AlertView>[] = [
-  { header: 'ID', value: (a) => a.id },
-  { header: 'KIND', value: (a) => a.kind },
-  { header: 'STATE', value: (a) => a.state },
-  { header: 'DEVICE', value: (a) => a.deviceId },
-  { header: 'OPENED', value: (a) => a.openedAt },
-  { header: 'RESOLVED', value: (a) => a.resolvedAt },
-];
-
 const presence = (path: string[]): Command => ({
   path,
   args: ['DEVICE'],
@@ -61,7 +51,7 @@ const presence = (path: string[]): Command => ({
   },
 });
 
-/** `bulwark device presence|events` (and `bulwark presence`), `bulwark alerts list`. */
+/** `bulwark device presence|events` (and `bulwark presence`). */
 export const presenceCommands: Command[] = [
   presence(['device', 'presence']),
   presence(['presence']),
@@ -88,33 +78,6 @@ export const presenceCommands: Command[] = [
         EVENT_COLUMNS,
         (cursor) => client.devices.events(device, { ...query, cursor }),
         () => client.devices.allEvents(device, query),
-      );
-    },
-  },
-  {
-    path: ['alerts', 'list'],
-    summary: "List the organization's alerts, newest first.",
-    options: {
-      state: {
-        type: 'string',
-        value: 'S',
-        help: `only alerts in this state (${ALERT_STATES.join(', ')})`,
-      },
-      device: { type: 'string', value: 'ID', help: 'only alerts about this device' },
-      ...PAGE_OPTIONS,
-    },
-    run: async (ctx) => {
-      const query = {
-        state: ctx.choice('state', ALERT_STATES),
-        deviceId: ctx.str('device'),
-        limit: ctx.int('limit'),
-      };
-      const client = ctx.client();
-      await printList(
-        ctx,
-        ALERT_COLUMNS,
-        (cursor) => client.alerts.list({ ...query, cursor }),
-        () => client.alerts.all(query),
       );
     },
   },

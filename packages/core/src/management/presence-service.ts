@@ -2,7 +2,8 @@ import type { DeviceEvent, DeviceEventListQuery, DeviceMetrics, Presence } from 
 import type { AlertService } from '../alerts/alert-service.js';
 import type { DeviceService } from '../devices/device-service.js';
 import type { Clock } from '../ports/clock.js';
-import type { AlertRecord, DeviceEventRecord, PresenceRecord } from '../ports/management.js';
+import type { AlertRecord } from '../ports/alerts.js';
+import type { DeviceEventRecord, PresenceRecord } from '../ports/management.js';
 import type { OperatingMode, Page } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';

@@ -136,12 +136,22 @@ export type DomainEvent =
       version: number;
     })
   | (Base & {
-      type: 'alert.opened' | 'alert.resolved';
+      /**
+       * An alert's lifecycle (decision 0030): opened (new), reopened (a new occurrence within the
+       * cool-down after its resolution), acknowledged, resolved, changed (assigned or muted).
+       */
+      type:
+        | 'alert.opened'
+        | 'alert.reopened'
+        | 'alert.acknowledged'
+        | 'alert.resolved'
+        | 'alert.changed';
       orgId: string;
-      /** The alert opened; null for a resolution (it resolves every open alert of the kind). */
-      alertId: string | null;
+      alertId: string;
       kind: string;
-      deviceId: string;
+      severity: string;
+      /** The device it is about, or null for a fleet-wide alert. */
+      deviceId: string | null;
     });
 
 /** The type names of DomainEvent. */

@@ -39,13 +39,9 @@ import type { FirmwareStore } from './firmware.js';
 import type { FirmwarePolicyStore, RolloutStore } from './rollouts.js';
 import type { UpdateJobStore } from './updates.js';
 import type { AuditCheckStore } from './checks.js';
-import type {
-  AlertStore,
-  CommandStore,
-  DeviceEventStore,
-  PresenceStore,
-  TwinStore,
-} from './management.js';
+import type { AlertStore } from './alerts.js';
+import type { NotificationStore } from './notifications.js';
+import type { CommandStore, DeviceEventStore, PresenceStore, TwinStore } from './management.js';
 
 export interface OrganizationStore {
   create(org: Organization): Promise<void>;
@@ -275,6 +271,8 @@ export interface Storage {
   readonly alerts: AlertStore;
   /** Central device logs (decision 0032). */
   readonly deviceLogs: DeviceLogStore;
+  /** Notification endpoints, routing rules and the delivery queue (decision 0030). */
+  readonly notifications: NotificationStore;
   /** Firmware update jobs: one artifact on one device (decision 0008). */
   readonly updateJobs: UpdateJobStore;
   /** Rollouts of firmware artifacts to many devices (decision 0011). */

@@ -21,6 +21,30 @@ export const PERMISSIONS = [
   'firmware:update',
   'application:update',
   'network:configure',
+  'notifications:manage',
+] as const;
+
+/** Alert severities, lowest first (decision 0030). */
+export const ALERT_SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+
+/** Alert states: open → acknowledged → resolved. */
+export const ALERT_STATES = ['open', 'acknowledged', 'resolved'] as const;
+
+/**
+ * The alert kinds Bulwark raises (and the detectors of issue 14 add); a kind is an open-ended
+ * string, so this list documents rather than limits.
+ */
+export const KNOWN_ALERT_KINDS = [
+  'device_offline',
+  'rollout_paused',
+  'auto_upgrade_paused',
+  'credential_conflict',
+  'auth_bruteforce',
+  'cloned_certificate',
+  'message_flood',
+  'new_listening_port',
+  'disallowed_connection',
+  'telemetry_rule',
 ] as const;
 
 export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;

@@ -8,6 +8,8 @@ export * from './channels.js';
 export * from './tickets.js';
 export * from './management.js';
 export * from './logs.js';
+export * from './alerts.js';
+export * from './notifications.js';
 export * from './firmware.js';
 export * from './updates.js';
 export * from './rollouts.js';

@@ -197,35 +197,6 @@ export const DeviceEventListQuery = Type.Object(
 );
 export type DeviceEventListQuery = Static<typeof DeviceEventListQuery>;
 
-export const ALERT_KINDS = [
-  'device_offline',
-  'rollout_paused',
-  'auto_upgrade_paused',
-  'credential_conflict',
-  'audit_finding',
-] as const;
-export const AlertStateSchema = Type.Union([Type.Literal('open'), Type.Literal('resolved')]);
-
-export const AlertSchema = Type.Object(
-  {
-    id: Id,
-    deviceId: Id,
-    kind: Type.Union(ALERT_KINDS.map((k) => Type.Literal(k))),
-    state: AlertStateSchema,
-    openedAt: Timestamp,
-    resolvedAt: Nullable(Timestamp),
-    detail: JsonObject,
-  },
-  { additionalProperties: false },
-);
-export type AlertView = Static<typeof AlertSchema>;
-
-export const AlertListQuery = Type.Object(
-  { state: Type.Optional(AlertStateSchema), deviceId: Type.Optional(Id), ...PageQuery },
-  { additionalProperties: false },
-);
-export type AlertListQuery = Static<typeof AlertListQuery>;
-
 const Tag = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:=/-]{0,63}$' });
 
 /** Which devices a bulk operation targets (all given conditions hold; decommissioned devices never). */

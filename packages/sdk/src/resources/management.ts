@@ -131,14 +131,3 @@ export function deviceStatusApi(call: Call) {
     },
   };
 }
-
-/** The organization's alerts (e.g. a controlled device lost). */
-export function alertsApi(call: Call) {
-  return {
-    /** One page of alerts, newest first. */
-    list: (query: QueryOf<'listAlerts'> = {}) => call('listAlerts', { query }),
-    /** Every alert matching the query, following `nextCursor` page by page. */
-    all: (query: QueryOf<'listAlerts'> = {}) =>
-      paginate((cursor) => call('listAlerts', { query: { ...query, cursor } })),
-  };
-}

@@ -11,6 +11,7 @@ import {
   sessionSuite,
   userSuite,
 } from './identity.js';
+import { alertSuite } from './alerts.js';
 import { managementSuite } from './management.js';
 import { deviceLogSuite } from './device-logs.js';
 import { messageSuite } from './messages.js';
@@ -68,6 +69,7 @@ export function storageContract(
     ticketSuite(open);
     managementSuite(open);
     deviceLogSuite(open);
+    alertSuite(open);
     firmwareSuite(open);
     updateJobSuite(open);
     rolloutSuite(open);

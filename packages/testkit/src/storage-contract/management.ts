@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   newId,
-  type AlertRecord,
   type CommandRecord,
   type DeviceEventRecord,
   type PresenceRecord,
@@ -30,7 +29,7 @@ const commandFx = (orgId: string, deviceId: string, over: Partial<CommandRecord>
 /**
  * The device-management stores: twin compare-and-set and stale reports, the command queue with
  * compare-and-set transitions (terminal states stick), presence per connection, bounded events,
- * one open alert per device and kind. Tenancy: another organization reads nothing.
+ * (alerts: alerts.ts). Tenancy: another organization reads nothing.
  */
 export function managementSuite(open: OpenStorage): void {
   describe('TwinStore', () => {
@@ -431,42 +430,6 @@ export function managementSuite(open: OpenStorage): void {
         (await s().deviceEvents.list(other.id, device.id, {}, { limit: 10 })).items.length,
         0,
       );
-    });
-  });
-
-  describe('AlertStore', () => {
-    const s = useStorage(open);
-
-    it('one open alert per device and kind; resolve; list by state', async () => {
-      const org = await seedOrg(s());
-      const device = await seedDevice(s(), org.id);
-      const alert = (at: number): AlertRecord => ({
-        id: newId(),
-        orgId: org.id,
-        deviceId: device.id,
-        kind: 'device_offline',
-        state: 'open',
-        openedAt: at,
-        resolvedAt: null,
-        detail: { reason: 'socket_closed' },
-      });
-      const a1 = alert(T0);
-      assert.equal(await s().alerts.open(a1), true);
-      assert.equal(await s().alerts.open(alert(T0 + 1)), false, 'already open');
-      assert.equal(await s().alerts.resolve(org.id, device.id, 'device_offline', T0 + 2), 1);
-      assert.equal(await s().alerts.resolve(org.id, device.id, 'device_offline', T0 + 3), 0);
-      const a2 = alert(T0 + 4);
-      assert.equal(await s().alerts.open(a2), true);
-      const open1 = await s().alerts.list(org.id, { state: 'open' }, { limit: 10 });
-      assert.deepEqual(open1.items, [a2]);
-      const resolved = await s().alerts.list(org.id, { state: 'resolved' }, { limit: 10 });
-      assert.deepEqual(resolved.items, [{ ...a1, state: 'resolved', resolvedAt: T0 + 2 }]);
-      const all = await s().alerts.list(org.id, { deviceId: device.id }, { limit: 1 });
-      assert.equal(all.items[0]?.id, a2.id);
-      assert.ok(all.nextCursor);
-      const other = await seedOrg(s());
-      assert.equal((await s().alerts.list(other.id, {}, { limit: 10 })).items.length, 0);
-      assert.equal(await s().alerts.resolve(other.id, device.id, 'device_offline', T0), 0);
     });
   });
 }

@@ -25,6 +25,7 @@ import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
 import { provisioningHandlers } from './handlers/provisioning.js';
 import { checkHandlers } from './handlers/checks.js';
+import { alertHandlers } from './handlers/alerts.js';
 import { managementHandlers } from './handlers/management.js';
 import { logHandlers } from './handlers/logs.js';
 import { ticketHandlers } from './handlers/tickets.js';
@@ -118,6 +119,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...ticketHandlers(s),
     ...managementHandlers(s),
     ...logHandlers(s),
+    ...alertHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),

@@ -26,6 +26,7 @@ import type {
   AuditCheckService,
   FirmwareAdvisoryService,
   DeviceLogService,
+  NotificationService,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -36,6 +37,8 @@ export interface HttpServices {
   /** The one admission rule of the device edge (device certificates and keys). */
   admission: Admission;
   alerts: AlertService;
+  /** Notification endpoints, routing rules and deliveries (decision 0030). */
+  notifications: NotificationService;
   apiKeys: ApiKeyService;
   orgs: OrgService;
   devices: DeviceService;

@@ -1,18 +1,5 @@
-import type {
-  Actor,
-  AlertRecord,
-  CommandRecord,
-  DeviceEventRecord,
-  DevicePresence,
-  Twin,
-} from '@bulwark/core';
-import type {
-  AlertView,
-  CommandView,
-  DeviceEventView,
-  PresenceView,
-  TwinView,
-} from '@bulwark/protocol';
+import type { Actor, CommandRecord, DeviceEventRecord, DevicePresence, Twin } from '@bulwark/core';
+import type { CommandView, DeviceEventView, PresenceView, TwinView } from '@bulwark/protocol';
 import type { HandlerContext, Handlers, HttpServices } from '../context.js';
 import { principalOf } from '../context.js';
 
@@ -26,7 +13,6 @@ type ManagementHandlers = Pick<
   | 'cancelCommand'
   | 'getPresence'
   | 'listDeviceEvents'
-  | 'listAlerts'
   | 'bulkPatchDesired'
   | 'bulkSendCommand'
 >;
@@ -91,23 +77,13 @@ const eventView = (e: DeviceEventRecord): DeviceEventView => ({
   detail: e.detail,
 });
 
-const alertView = (a: AlertRecord): AlertView => ({
-  id: a.id,
-  deviceId: a.deviceId,
-  kind: a.kind,
-  state: a.state,
-  openedAt: iso(a.openedAt),
-  resolvedAt: isoOrNull(a.resolvedAt),
-  detail: a.detail,
-});
-
 /** The caller as the management services record it. */
 const actorOf = (ctx: HandlerContext): Actor => {
   const p = principalOf(ctx);
   return { type: p.kind, id: p.id, source: ctx.source };
 };
 
-/** Device management: twin, commands, presence, events, alerts, bulk operations. */
+/** Device management: twin, commands, presence, events, bulk operations. */
 export function managementHandlers(s: HttpServices): ManagementHandlers {
   return {
     getTwin: async ({ params }, ctx) =>
@@ -139,18 +115,6 @@ export function managementHandlers(s: HttpServices): ManagementHandlers {
     listDeviceEvents: async ({ params, query }, ctx) => {
       const page = await s.presence.listEvents(principalOf(ctx).orgId, params.id, query ?? {});
       return { items: page.items.map(eventView), nextCursor: page.nextCursor };
-    },
-    listAlerts: async ({ query }, ctx) => {
-      const q = query ?? {};
-      const page = await s.alerts.list(
-        principalOf(ctx).orgId,
-        {
-          ...(q.state !== undefined ? { state: q.state } : {}),
-          ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}),
-        },
-        { limit: q.limit ?? 50, cursor: q.cursor ?? null },
-      );
-      return { items: page.items.map(alertView), nextCursor: page.nextCursor };
     },
     bulkPatchDesired: async ({ body }, ctx) => {
       ctx.audit.detail = { filter: body.filter };
