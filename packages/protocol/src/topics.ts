@@ -32,6 +32,22 @@ export const MAX_SUBTOPIC_LENGTH = 1024;
  * not be authorized — but wildcards may follow in the subtopic.
  */
 export function parseTopic(topic: string): ChannelTopic | DeviceTopic | undefined {
+  // Every message is parsed twice (authorization, then ingest) and devices repeat their topics:
+  // answers are kept (frozen) for the last PARSED_TOPICS_MAX distinct topics.
+  let parsed = parsedTopics.get(topic);
+  if (parsed === undefined && !parsedTopics.has(topic)) {
+    parsed = parse(topic);
+    if (parsed !== undefined) Object.freeze(parsed);
+    if (parsedTopics.size >= PARSED_TOPICS_MAX) parsedTopics.clear();
+    parsedTopics.set(topic, parsed);
+  }
+  return parsed;
+}
+
+const PARSED_TOPICS_MAX = 20_000;
+const parsedTopics = new Map<string, Readonly<ChannelTopic | DeviceTopic> | undefined>();
+
+function parse(topic: string): ChannelTopic | DeviceTopic | undefined {
   const levels = topic.split('/');
   if (levels[0] === 'channels') {
     const channelId = levels[1];

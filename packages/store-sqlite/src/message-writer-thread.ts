@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { createAppend } from './message-append.js';
 import type { WriterReply, WriterRequest, WriterThreadData } from './message-writer.js';
+import { unpackBatch } from './writer-batch.js';
 
 const port = parentPort;
 if (port === null) throw new Error('message-writer-thread runs only as a worker thread');
@@ -25,7 +26,7 @@ port.on('message', (m: WriterRequest) => {
   }
   let reply: WriterReply;
   try {
-    append(m.envelopes);
+    append(unpackBatch(m.batch));
     reply = { id: m.id };
   } catch (err) {
     reply = { id: m.id, error: err instanceof Error ? err.message : String(err) };

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Envelope } from '@bulwark/core';
+import { packBatch, type PackedBatch } from './writer-batch.js';
 
 /** What the writer thread is started with. */
 export interface WriterThreadData {
@@ -10,8 +11,7 @@ export interface WriterThreadData {
 }
 
 /** Main thread → writer thread. */
-export type WriterRequest =
-  { kind: 'append'; id: number; envelopes: readonly Envelope[] } | { kind: 'close' };
+export type WriterRequest = { kind: 'append'; id: number; batch: PackedBatch } | { kind: 'close' };
 
 /** Writer thread → main thread: one reply per append, in order. */
 export interface WriterReply {
@@ -65,7 +65,8 @@ export function threadAppender(data: WriterThreadData): ThreadAppender {
       const done = new Promise<void>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         w.ref();
-        w.postMessage({ kind: 'append', id, envelopes } satisfies WriterRequest);
+        const batch = packBatch(envelopes);
+        w.postMessage({ kind: 'append', id, batch } satisfies WriterRequest, [batch.bytes.buffer]);
       });
       inFlight.add(done);
       const forget = () => inFlight.delete(done);
