@@ -67,3 +67,25 @@ export { loadSnapshot, type OrgSnapshot, type SnapshotStorage } from './checks/s
 export { runOrgChecks, ORG_CHECK_IDS, HUB_CHECK_IDS } from './checks/org-checks.js';
 export { raiseFindingAlert, alertsFor } from './checks/finding-alerts.js';
 export * from './checks/check-service.js';
+export { RuleService, type RuleServiceDeps } from './rules/rule-service.js';
+export { RuleEngine, type RuleEngineStats } from './rules/rule-engine.js';
+export { RuleActions, type RuleOccasion } from './rules/rule-actions.js';
+export {
+  RuleEvaluator,
+  compileRule,
+  type CompiledRule,
+  type RuleHit,
+  type RuleTransition,
+  type RuleEvaluatorOptions,
+} from './rules/evaluator.js';
+export {
+  checkRuleDefinition,
+  twinPatchFor,
+  RULE_RESERVED_TWIN_SECTIONS,
+} from './rules/validate.js';
+export {
+  compileCondition,
+  describeCondition,
+  recordValue,
+  type RuleValue,
+} from './rules/condition.js';

@@ -29,6 +29,7 @@ import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime
 import { ddiDeps } from './ddi.js';
 import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
 import { startChecksRunner, type ChecksRunner } from './checks-runner.js';
+import { startRulesRunner, type RulesRunner } from './rules-runner.js';
 import { hubCheckSource, type BoundListeners } from './hub-checks.js';
 import { startCertificateRetirement } from './certificate-retirement.js';
 import { createServices, type HubServices } from './services.js';
@@ -106,6 +107,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   let coap: Awaited<ReturnType<typeof startCoap>>;
   let edge: EdgeWiring | undefined;
   let tickets: SessionTickets | undefined;
+  let rulesRunner: RulesRunner | undefined;
   // What this node listens on, for the hub-configuration audit checks (set once bound).
   let bound: BoundListeners | undefined;
   try {
@@ -153,6 +155,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       [],
       () => services.messaging.writer.stats.pressured,
     );
+    // Rules on telemetry listen before any listener opens (decision 0035).
+    rulesRunner = await startRulesRunner({ engine: services.ruleEvaluation.engine, bus, log });
     // The server certificate, and the bundle devices and the CLI trust for it (decision 0025).
     const served = await loadServerTls(config, services.pki);
     services.pki.setServerIssuers(served.issuers);
@@ -338,6 +342,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await started.coap?.stop();
         await started.app.close();
         await services.messaging.close();
+        await rulesRunner?.stop();
         await started.bus.close();
         await events?.close();
         await started.blobs.close();
@@ -348,6 +353,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   } catch (err) {
     edge?.stop();
     tickets?.stop();
+    await rulesRunner?.stop().catch(() => undefined);
     await brokers?.stop().catch(() => undefined);
     await coap?.stop().catch(() => undefined);
     await app?.close().catch(() => undefined);

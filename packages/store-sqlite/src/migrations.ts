@@ -4,6 +4,7 @@ import {
   managementSchema,
   mqttStateSchema,
   checksSchema,
+  rulesSchema,
   firmwarePolicyGateSchema,
   provisioningSchema,
   rolloutSchema,
@@ -416,6 +417,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 14 (decision 0031): audit-check findings, suppressions, firmware advisories and the
     // run leases.
     up: checksSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 21,
+    name: 'telemetry-rules',
+    // Issue 14 item 6 (decision 0035): rules on telemetry. Numbered 21 on the rules branch; the
+    // lead renumbers it to follow the last migration at merge.
+    up: rulesSchema({ int: 'INTEGER', idText: 'TEXT' }),
   },
 ];
 

@@ -202,13 +202,16 @@ export interface DeviceEventStore {
  * keep taking each other over); resolved by a person (revoke and re-provision, or acknowledge).
  * `audit_finding`: a fleet audit check found something high or critical about the device
  * (decision 0031); the finding itself says what, and resolves when the condition ends.
+ * `telemetry_rule`: a rule on telemetry fired on the device's messages (decision 0035); the detail
+ * names the rule, record, value, condition and duration.
  */
 export type AlertKind =
   | 'device_offline'
   | 'rollout_paused'
   | 'auto_upgrade_paused'
   | 'credential_conflict'
-  | 'audit_finding';
+  | 'audit_finding'
+  | 'telemetry_rule';
 
 /** Something that needs an operator's eye, open until the condition ends. */
 export interface AlertRecord {

@@ -203,6 +203,7 @@ export const ALERT_KINDS = [
   'auto_upgrade_paused',
   'credential_conflict',
   'audit_finding',
+  'telemetry_rule',
 ] as const;
 export const AlertStateSchema = Type.Union([Type.Literal('open'), Type.Literal('resolved')]);
 

@@ -1,0 +1,189 @@
+/**
+ * The incremental evaluator of rules on telemetry (decision 0035), with no I/O: an index of the
+ * enabled rules by organization and record name, and per (rule, device) state. A message whose
+ * organization has no rules costs one map lookup; a record no rule names costs one more.
+ *
+ * The state of a (rule, device) pair is the time the condition started to hold, and whether the
+ * rule fired since. The rule fires once when the condition has held for its duration, and re-arms
+ * when a record shows the condition no longer holds. Time is the hub's clock at acceptance, not
+ * the device's record time: a device cannot shorten a duration by back-dating its records.
+ */
+import type { Envelope, SenmlRecord } from '../ports/messaging.js';
+import type { RuleRecord } from '../ports/rules.js';
+import {
+  compileCondition,
+  recordValue,
+  type CompiledCondition,
+  type RuleValue,
+} from './condition.js';
+
+/** A rule made ready for evaluation. */
+export interface CompiledRule {
+  readonly rule: RuleRecord;
+  readonly holds: CompiledCondition;
+  readonly forMs: number;
+  /** The scope names a device type, tag or location: the device's record decides. */
+  readonly group: boolean;
+}
+
+/** One record of a message that an enabled rule looks at. */
+export interface RuleHit {
+  readonly rule: CompiledRule;
+  readonly record: SenmlRecord;
+  readonly value: RuleValue;
+  readonly holds: boolean;
+}
+
+/** What one observation did to a (rule, device) pair. */
+export type RuleTransition = 'fire' | 'clear';
+
+interface PairState {
+  /** Epoch ms since the condition holds. */
+  since: number;
+  fired: boolean;
+}
+
+/** Options of RuleEvaluator. */
+export interface RuleEvaluatorOptions {
+  /**
+   * Devices tracked per rule (default 100,000). Past it the pair seen longest ago is forgotten
+   * (its duration starts afresh): the bound keeps a rule over a huge fleet from growing memory
+   * without limit.
+   */
+  maxDevicesPerRule?: number;
+}
+
+/** Compiles a stored rule (already checked). */
+export function compileRule(rule: RuleRecord): CompiledRule {
+  const s = rule.scope;
+  return {
+    rule,
+    holds: compileCondition(rule.condition),
+    forMs: rule.forSeconds * 1000,
+    group: s.type !== undefined || s.tag !== undefined || s.location !== undefined,
+  };
+}
+
+/** The index and the state machine; one per hub node. */
+export class RuleEvaluator {
+  /** orgId → record name → rules. */
+  readonly #orgs = new Map<string, Map<string, CompiledRule[]>>();
+  /** ruleId → deviceId → state. */
+  readonly #states = new Map<string, Map<string, PairState>>();
+  readonly #maxDevices: number;
+
+  constructor(opts: RuleEvaluatorOptions = {}) {
+    this.#maxDevices = opts.maxDevicesPerRule ?? 100_000;
+  }
+
+  /** The organizations with indexed rules. */
+  orgIds(): string[] {
+    return [...this.#orgs.keys()];
+  }
+
+  /** How many enabled rules are indexed. */
+  get size(): number {
+    let n = 0;
+    for (const byName of this.#orgs.values()) for (const rs of byName.values()) n += rs.length;
+    return n;
+  }
+
+  /**
+   * Replaces an organization's enabled rules. The state of a rule that is gone, disabled or
+   * changed (another `updatedAt`) is dropped: a changed rule starts afresh.
+   */
+  setOrg(orgId: string, rules: readonly RuleRecord[]): void {
+    const before = this.#orgs.get(orgId);
+    const keep = new Map<string, number>();
+    for (const r of rules) if (r.enabled) keep.set(r.id, r.updatedAt);
+    if (before)
+      for (const rs of before.values())
+        for (const cr of rs)
+          if (keep.get(cr.rule.id) !== cr.rule.updatedAt) this.#states.delete(cr.rule.id);
+    const byName = new Map<string, CompiledRule[]>();
+    for (const r of rules) {
+      if (!r.enabled || r.orgId !== orgId) continue;
+      const list = byName.get(r.record);
+      if (list) list.push(compileRule(r));
+      else byName.set(r.record, [compileRule(r)]);
+    }
+    if (byName.size === 0) this.#orgs.delete(orgId);
+    else this.#orgs.set(orgId, byName);
+  }
+
+  /**
+   * The records of a device's message that enabled rules of its organization look at, with
+   * whether each condition holds; the channel and device parts of the scope are applied here,
+   * the group part (type, tag, location) is the caller's. Undefined when none.
+   */
+  match(env: Envelope): RuleHit[] | undefined {
+    const byName = this.#orgs.get(env.orgId);
+    if (byName === undefined || env.senml === undefined) return undefined;
+    // Rules act on the device that sent the message; an application's messages have none.
+    if (env.publisher.type !== 'device') return undefined;
+    let hits: RuleHit[] | undefined;
+    for (const record of env.senml) {
+      const rules = byName.get(record.n);
+      if (rules === undefined) continue;
+      const value = recordValue(record);
+      if (value === undefined) continue;
+      for (const rule of rules) {
+        const s = rule.rule.scope;
+        if (s.channelId !== undefined && s.channelId !== env.channelId) continue;
+        if (s.deviceId !== undefined && s.deviceId !== env.publisher.id) continue;
+        const holds = rule.holds(value);
+        if (holds === undefined) continue;
+        (hits ??= []).push({ rule, record, value, holds });
+      }
+    }
+    return hits;
+  }
+
+  /**
+   * Steps the (rule, device) pair with one observation at `now` (epoch ms): 'fire' when the
+   * condition has now held for the rule's duration for the first time since it last cleared,
+   * 'clear' when it stopped holding after the rule fired, else undefined.
+   */
+  step(
+    rule: CompiledRule,
+    deviceId: string,
+    holds: boolean,
+    now: number,
+  ): RuleTransition | undefined {
+    const ruleId = rule.rule.id;
+    let pairs = this.#states.get(ruleId);
+    const state = pairs?.get(deviceId);
+    if (!holds) {
+      if (state === undefined) return undefined;
+      pairs?.delete(deviceId);
+      return state.fired ? 'clear' : undefined;
+    }
+    if (state === undefined) {
+      if (pairs === undefined) this.#states.set(ruleId, (pairs = new Map<string, PairState>()));
+      if (pairs.size >= this.#maxDevices) {
+        const oldest = pairs.keys().next().value;
+        if (oldest !== undefined) pairs.delete(oldest);
+      }
+      const fresh: PairState = { since: now, fired: false };
+      pairs.set(deviceId, fresh);
+      if (rule.forMs > 0) return undefined;
+      fresh.fired = true;
+      return 'fire';
+    }
+    if (state.fired || now - state.since < rule.forMs) return undefined;
+    state.fired = true;
+    return 'fire';
+  }
+
+  /** Forgets every pair of a device (e.g. decommissioned); the next observation starts afresh. */
+  forgetDevice(deviceId: string): void {
+    for (const pairs of this.#states.values()) pairs.delete(deviceId);
+  }
+
+  /** Pairs tracked (for tests and metrics). */
+  get pairCount(): number {
+    let n = 0;
+    for (const pairs of this.#states.values()) n += pairs.size;
+    return n;
+  }
+}
