@@ -76,6 +76,8 @@ export {
   type CompiledRule,
   type RuleHit,
   type RuleTransition,
+  type RuleOutcome,
+  type PairState,
   type RuleEvaluatorOptions,
 } from './rules/evaluator.js';
 export {

@@ -10,7 +10,6 @@ import {
   RuleEvaluator,
   checkRuleDefinition,
   compileCondition,
-  compileRule,
   describeCondition,
   newId,
   twinPatchFor,
@@ -91,7 +90,8 @@ describe('rule state: durations, firing once, re-arming', () => {
     const ev = new RuleEvaluator();
     const r = rule(over);
     ev.setOrg(ORG, [r]);
-    const cr = compileRule(r);
+    const cr = ev.rule(r.id);
+    assert.ok(cr);
     return { ev, cr };
   };
 
@@ -146,7 +146,8 @@ describe('rule state: durations, firing once, re-arming', () => {
     const changed = { ...cr.rule, forSeconds: 30, updatedAt: 1 };
     ev.setOrg(ORG, [changed]);
     assert.equal(ev.pairCount, 0);
-    const ccr = compileRule(changed);
+    const ccr = ev.rule(changed.id);
+    assert.ok(ccr && ccr !== cr);
     assert.equal(ev.step(ccr, DEVICE, true, 40_000), undefined, 'the old start is forgotten');
     ev.setOrg(ORG, []);
     assert.equal(ev.size, 0);
@@ -154,7 +155,10 @@ describe('rule state: durations, firing once, re-arming', () => {
 
   it('bounds the devices tracked per rule', () => {
     const ev = new RuleEvaluator({ maxDevicesPerRule: 3 });
-    const cr = compileRule(rule());
+    const r = rule();
+    ev.setOrg(ORG, [r]);
+    const cr = ev.rule(r.id);
+    assert.ok(cr);
     for (let i = 0; i < 10; i++) ev.step(cr, `d${i}`, true, 0);
     assert.equal(ev.pairCount, 3);
   });

@@ -25,25 +25,33 @@ export type CompiledCondition = (value: RuleValue) => boolean | undefined;
 
 /** Compiles a condition that `checkRuleDefinition` accepted. */
 export function compileCondition(c: RuleCondition): CompiledCondition {
-  const num = (f: (x: number) => boolean): CompiledCondition => {
-    return (x) => (typeof x === 'number' ? f(x) : undefined);
-  };
+  // One closure per operator, no wrapper: this runs for every record a rule names.
   switch (c.op) {
-    case 'gt':
-    case 'gte':
-    case 'lt':
+    case 'gt': {
+      const k = c.value as number;
+      return (x) => (typeof x === 'number' ? x > k : undefined);
+    }
+    case 'gte': {
+      const k = c.value as number;
+      return (x) => (typeof x === 'number' ? x >= k : undefined);
+    }
+    case 'lt': {
+      const k = c.value as number;
+      return (x) => (typeof x === 'number' ? x < k : undefined);
+    }
     case 'lte': {
       const k = c.value as number;
-      if (c.op === 'gt') return num((x) => x > k);
-      if (c.op === 'gte') return num((x) => x >= k);
-      if (c.op === 'lt') return num((x) => x < k);
-      return num((x) => x <= k);
+      return (x) => (typeof x === 'number' ? x <= k : undefined);
     }
-    case 'between':
+    case 'between': {
+      const min = c.min as number;
+      const max = c.max as number;
+      return (x) => (typeof x === 'number' ? x >= min && x <= max : undefined);
+    }
     case 'outside': {
       const min = c.min as number;
       const max = c.max as number;
-      return c.op === 'between' ? num((x) => x >= min && x <= max) : num((x) => x < min || x > max);
+      return (x) => (typeof x === 'number' ? x < min || x > max : undefined);
     }
     case 'eq':
     case 'ne': {

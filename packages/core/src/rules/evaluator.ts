@@ -24,6 +24,8 @@ export interface CompiledRule {
   readonly forMs: number;
   /** The scope names a device type, tag or location: the device's record decides. */
   readonly group: boolean;
+  /** The state of each device this rule has seen (kept while the rule is unchanged). */
+  readonly pairs: Map<string, PairState>;
 }
 
 /** One record of a message that an enabled rule looks at. */
@@ -37,8 +39,15 @@ export interface RuleHit {
 /** What one observation did to a (rule, device) pair. */
 export type RuleTransition = 'fire' | 'clear';
 
-interface PairState {
-  /** Epoch ms since the condition holds. */
+/** What `evaluate` leaves to do: transitions to act on, and group-scoped hits to decide. */
+export interface RuleOutcome {
+  due: Array<{ hit: RuleHit; t: RuleTransition }>;
+  unknown: RuleHit[];
+}
+
+/** The state of one (rule, device) pair. */
+export interface PairState {
+  /** Epoch ms since the condition holds; -1 while it does not. */
   since: number;
   fired: boolean;
 }
@@ -61,6 +70,7 @@ export function compileRule(rule: RuleRecord): CompiledRule {
     holds: compileCondition(rule.condition),
     forMs: rule.forSeconds * 1000,
     group: s.type !== undefined || s.tag !== undefined || s.location !== undefined,
+    pairs: new Map(),
   };
 }
 
@@ -68,8 +78,6 @@ export function compileRule(rule: RuleRecord): CompiledRule {
 export class RuleEvaluator {
   /** orgId → record name → rules. */
   readonly #orgs = new Map<string, Map<string, CompiledRule[]>>();
-  /** ruleId → deviceId → state. */
-  readonly #states = new Map<string, Map<string, PairState>>();
   readonly #maxDevices: number;
 
   constructor(opts: RuleEvaluatorOptions = {}) {
@@ -89,23 +97,21 @@ export class RuleEvaluator {
   }
 
   /**
-   * Replaces an organization's enabled rules. The state of a rule that is gone, disabled or
-   * changed (another `updatedAt`) is dropped: a changed rule starts afresh.
+   * Replaces an organization's enabled rules. A rule unchanged (same `updatedAt`) keeps its
+   * state; one that is gone, disabled or changed loses it: a changed rule starts afresh.
    */
   setOrg(orgId: string, rules: readonly RuleRecord[]): void {
-    const before = this.#orgs.get(orgId);
-    const keep = new Map<string, number>();
-    for (const r of rules) if (r.enabled) keep.set(r.id, r.updatedAt);
-    if (before)
-      for (const rs of before.values())
-        for (const cr of rs)
-          if (keep.get(cr.rule.id) !== cr.rule.updatedAt) this.#states.delete(cr.rule.id);
+    const before = new Map<string, CompiledRule>();
+    for (const rs of this.#orgs.get(orgId)?.values() ?? [])
+      for (const cr of rs) before.set(cr.rule.id, cr);
     const byName = new Map<string, CompiledRule[]>();
     for (const r of rules) {
       if (!r.enabled || r.orgId !== orgId) continue;
+      const old = before.get(r.id);
+      const cr = old !== undefined && old.rule.updatedAt === r.updatedAt ? old : compileRule(r);
       const list = byName.get(r.record);
-      if (list) list.push(compileRule(r));
-      else byName.set(r.record, [compileRule(r)]);
+      if (list) list.push(cr);
+      else byName.set(r.record, [cr]);
     }
     if (byName.size === 0) this.#orgs.delete(orgId);
     else this.#orgs.set(orgId, byName);
@@ -140,6 +146,50 @@ export class RuleEvaluator {
   }
 
   /**
+   * Matches a device's message and steps every (rule, device) pair in one pass, allocating only
+   * for what is due: the hot path of the engine. `inGroup` decides a group-scoped rule from what
+   * is cached (undefined: it must be read; the hit is returned in `unknown`, not stepped).
+   * Undefined when no rule looks at the message; null when rules looked but nothing is due.
+   */
+  evaluate(
+    env: Envelope,
+    inGroup: (rule: CompiledRule, orgId: string, deviceId: string) => boolean | undefined,
+  ): RuleOutcome | null | undefined {
+    const byName = this.#orgs.get(env.orgId);
+    if (byName === undefined || env.senml === undefined) return undefined;
+    if (env.publisher.type !== 'device') return undefined;
+    const deviceId = env.publisher.id;
+    let looked = false;
+    let out: RuleOutcome | undefined;
+    for (const record of env.senml) {
+      const rules = byName.get(record.n);
+      if (rules === undefined) continue;
+      const value = recordValue(record);
+      if (value === undefined) continue;
+      for (const rule of rules) {
+        const s = rule.rule.scope;
+        if (s.channelId !== undefined && s.channelId !== env.channelId) continue;
+        if (s.deviceId !== undefined && s.deviceId !== deviceId) continue;
+        const holds = rule.holds(value);
+        if (holds === undefined) continue;
+        looked = true;
+        if (rule.group) {
+          const g = inGroup(rule, env.orgId, deviceId);
+          if (g === undefined) {
+            (out ??= { due: [], unknown: [] }).unknown.push({ rule, record, value, holds });
+            continue;
+          }
+          if (!g) continue;
+        }
+        const t = this.step(rule, deviceId, holds, env.receivedAt);
+        if (t !== undefined)
+          (out ??= { due: [], unknown: [] }).due.push({ hit: { rule, record, value, holds }, t });
+      }
+    }
+    return out ?? (looked ? null : undefined);
+  }
+
+  /**
    * Steps the (rule, device) pair with one observation at `now` (epoch ms): 'fire' when the
    * condition has now held for the rule's duration for the first time since it last cleared,
    * 'clear' when it stopped holding after the rule fired, else undefined.
@@ -150,26 +200,24 @@ export class RuleEvaluator {
     holds: boolean,
     now: number,
   ): RuleTransition | undefined {
-    const ruleId = rule.rule.id;
-    let pairs = this.#states.get(ruleId);
-    const state = pairs?.get(deviceId);
+    const pairs = rule.pairs;
+    let state = pairs.get(deviceId);
     if (!holds) {
-      if (state === undefined) return undefined;
-      pairs?.delete(deviceId);
-      return state.fired ? 'clear' : undefined;
+      // The pair is kept (not deleted) so a condition that flips often allocates nothing.
+      if (state === undefined || state.since < 0) return undefined;
+      state.since = -1;
+      if (!state.fired) return undefined;
+      state.fired = false;
+      return 'clear';
     }
     if (state === undefined) {
-      if (pairs === undefined) this.#states.set(ruleId, (pairs = new Map<string, PairState>()));
       if (pairs.size >= this.#maxDevices) {
         const oldest = pairs.keys().next().value;
         if (oldest !== undefined) pairs.delete(oldest);
       }
-      const fresh: PairState = { since: now, fired: false };
-      pairs.set(deviceId, fresh);
-      if (rule.forMs > 0) return undefined;
-      fresh.fired = true;
-      return 'fire';
-    }
+      state = { since: now, fired: false };
+      pairs.set(deviceId, state);
+    } else if (state.since < 0) state.since = now;
     if (state.fired || now - state.since < rule.forMs) return undefined;
     state.fired = true;
     return 'fire';
@@ -177,13 +225,23 @@ export class RuleEvaluator {
 
   /** Forgets every pair of a device (e.g. decommissioned); the next observation starts afresh. */
   forgetDevice(deviceId: string): void {
-    for (const pairs of this.#states.values()) pairs.delete(deviceId);
+    for (const cr of this.#all()) cr.pairs.delete(deviceId);
+  }
+
+  /** The indexed rule of this id (a scan: for tests and tools, not the message path). */
+  rule(ruleId: string): CompiledRule | undefined {
+    for (const cr of this.#all()) if (cr.rule.id === ruleId) return cr;
+    return undefined;
   }
 
   /** Pairs tracked (for tests and metrics). */
   get pairCount(): number {
     let n = 0;
-    for (const pairs of this.#states.values()) n += pairs.size;
+    for (const cr of this.#all()) n += cr.pairs.size;
     return n;
+  }
+
+  *#all(): Generator<CompiledRule> {
+    for (const byName of this.#orgs.values()) for (const rs of byName.values()) yield* rs;
   }
 }

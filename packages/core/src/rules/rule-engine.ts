@@ -12,7 +12,7 @@ import type { Envelope } from '../ports/messaging.js';
 import type { Device } from '../ports/records.js';
 import type { RuleStore } from '../ports/rules.js';
 import type { Storage } from '../ports/storage.js';
-import { RuleEvaluator, type CompiledRule, type RuleHit } from './evaluator.js';
+import { RuleEvaluator, type CompiledRule, type RuleOutcome } from './evaluator.js';
 import type { RuleActions } from './rule-actions.js';
 
 /** How long a device's type, tags and location (and a location's subtree) are trusted, ms. */
@@ -47,6 +47,9 @@ export class RuleEngine {
   readonly #devices = new TtlMap<Device | null>();
   readonly #subtrees = new TtlMap<Set<string>>();
   #stop: StopListening | undefined;
+  /** Made once: the hot path passes it without allocating a closure per envelope. */
+  readonly #groupCheck = (rule: CompiledRule, orgId: string, deviceId: string) =>
+    this.#inGroupCached(rule, orgId, deviceId);
 
   constructor(
     private readonly d: {
@@ -99,24 +102,29 @@ export class RuleEngine {
   }
 
   /**
-   * The bus handler. Synchronous and allocation-free for an envelope no rule looks at; a promise
-   * (which holds the bus back, keeping order) only when a rule does.
+   * The bus handler. Synchronous and allocation-free for an envelope no rule looks at, and
+   * synchronous too while no rule fires or clears (the common case: state steps only). A promise,
+   * which holds the bus back and keeps the order, only when an action is due or a device's group
+   * (type, tag, location) must be read first.
    */
   readonly handle = (env: Envelope): void | Promise<void> => {
     if (env.origin !== this.d.nodeId) return undefined;
-    const hits = this.evaluator.match(env);
-    if (hits === undefined) return undefined;
+    const out = this.evaluator.evaluate(env, this.#groupCheck);
+    if (out === undefined) return undefined;
     this.stats.matched++;
-    return this.#apply(env, hits).catch((err: unknown) => this.#report(err));
+    if (out === null) return undefined;
+    return this.#finish(env, out).catch((err: unknown) => this.#report(err));
   };
 
-  async #apply(env: Envelope, hits: RuleHit[]): Promise<void> {
+  /** Reads the groups not cached, steps those hits, then takes the actions due, in order. */
+  async #finish(env: Envelope, out: RuleOutcome): Promise<void> {
     const deviceId = env.publisher.id;
-    const now = env.receivedAt;
-    for (const hit of hits) {
-      if (hit.rule.group && !(await this.#inGroup(hit.rule, env.orgId, deviceId))) continue;
-      const t = this.evaluator.step(hit.rule, deviceId, hit.holds, now);
-      if (t === undefined) continue;
+    for (const hit of out.unknown) {
+      if (!(await this.#inGroup(hit.rule, env.orgId, deviceId))) continue;
+      const t = this.evaluator.step(hit.rule, deviceId, hit.holds, env.receivedAt);
+      if (t !== undefined) out.due.push({ hit, t });
+    }
+    for (const { hit, t } of out.due) {
       const occasion = {
         orgId: env.orgId,
         deviceId,
@@ -135,6 +143,27 @@ export class RuleEngine {
     }
   }
 
+  /** The group decision from the caches alone; undefined when something must be read. */
+  #inGroupCached(rule: CompiledRule, orgId: string, deviceId: string): boolean | undefined {
+    const now = this.d.clock.now();
+    const device = this.#devices.get(`${orgId}\u0000${deviceId}`, now);
+    if (device === undefined) return undefined;
+    if (device === null) return false;
+    const s = rule.rule.scope;
+    if (s.location === undefined || device.locationId === null) return this.#matches(rule, device);
+    const subtree = this.#subtrees.get(`${orgId}\u0000${s.location}`, now);
+    if (subtree === undefined) return undefined;
+    return this.#matches(rule, device) && subtree.has(device.locationId);
+  }
+
+  #matches(rule: CompiledRule, device: Device): boolean {
+    const s = rule.rule.scope;
+    if (s.type !== undefined && device.type !== s.type) return false;
+    if (s.tag !== undefined && !device.tags.includes(s.tag)) return false;
+    if (s.location !== undefined && device.locationId === null) return false;
+    return true;
+  }
+
   /** Does the device fall in the rule's type / tag / location scope? */
   async #inGroup(rule: CompiledRule, orgId: string, deviceId: string): Promise<boolean> {
     const now = this.d.clock.now();
@@ -144,12 +173,9 @@ export class RuleEngine {
       device = (await this.d.storage.devices.get(orgId, deviceId)) ?? null;
       this.#devices.set(key, device, now);
     }
-    if (device === null) return false;
+    if (device === null || !this.#matches(rule, device)) return false;
     const s = rule.rule.scope;
-    if (s.type !== undefined && device.type !== s.type) return false;
-    if (s.tag !== undefined && !device.tags.includes(s.tag)) return false;
-    if (s.location !== undefined) {
-      if (device.locationId === null) return false;
+    if (s.location !== undefined && device.locationId !== null) {
       const lkey = `${orgId}\u0000${s.location}`;
       let subtree = this.#subtrees.get(lkey, now);
       if (subtree === undefined) {
