@@ -222,6 +222,42 @@ describe('rule index', () => {
   });
 });
 
+describe('one-pass evaluate (the engine hot path)', () => {
+  it('undefined when no rule looks, null when nothing is due, the transitions otherwise', () => {
+    const ev = new RuleEvaluator();
+    const r = rule({ forSeconds: 0 });
+    const tagged = rule({ name: 'tagged', forSeconds: 0, scope: { tag: 'boiler' } });
+    ev.setOrg(ORG, [r, tagged]);
+    const unknown = () => undefined;
+    assert.equal(ev.evaluate(env([{ n: 'other', v: 99 }]), unknown), undefined);
+    assert.equal(
+      ev.evaluate(env([{ v: 10 }]), () => true),
+      null,
+      'looked, nothing holds',
+    );
+    const out = ev.evaluate(env([{ v: 90 }], { receivedAt: 5 }), unknown);
+    assert.deepEqual(
+      out?.due.map((d) => [d.hit.rule.rule.id, d.t]),
+      [[r.id, 'fire']],
+    );
+    assert.deepEqual(
+      out?.unknown.map((h) => h.rule.rule.id),
+      [tagged.id],
+      'a group it cannot decide from the cache is left to the caller, not stepped',
+    );
+    assert.equal(
+      ev.evaluate(env([{ v: 91 }]), () => false),
+      null,
+      'fired already; not in group',
+    );
+    const cleared = ev.evaluate(env([{ v: 1 }]), () => false);
+    assert.deepEqual(
+      cleared?.due.map((d) => d.t),
+      ['clear'],
+    );
+  });
+});
+
 describe('rule checks refuse with the field named', () => {
   const def = (over: Partial<RuleDefinition> = {}): RuleDefinition => ({
     record: 'temp',
