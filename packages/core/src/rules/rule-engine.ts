@@ -74,6 +74,10 @@ export class RuleEngine {
     this.#stop = this.d.events?.listen((e) => {
       if (e.type === 'rule.changed' && e.origin !== this.d.nodeId)
         void this.reloadOrg(e.orgId).catch((err: unknown) => this.#report(err));
+      // A decommissioned device's pairs go (its id never publishes again); a device whose type,
+      // tags or location changed is read again within the group cache's 30 s.
+      if (e.type === 'device.state_changed' && e.to === 'decommissioned')
+        this.evaluator.forgetDevice(e.deviceId);
     });
   }
 
