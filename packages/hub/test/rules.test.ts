@@ -100,6 +100,7 @@ describe('rules on telemetry, end to end', () => {
       ],
       [{ ...base, actions: [{ type: 'webhook' }] }, 'actions[0].type', /not available yet/],
       [{ ...base, scope: { channelId: device.id } }, 'scope.channelId', /no such channel/],
+      [{ ...base, condition: { op: 'eq', value: { a: 1 } } }, 'condition.value', /a boolean/],
     ];
     for (const [body, field, re] of bad) {
       const r = await raw(t, 'POST', '/rules', body, s.apiKey);
@@ -112,6 +113,17 @@ describe('rules on telemetry, end to end', () => {
     assert.equal(overLong.status, 400);
     assert.equal(overLong.json['code'], 'validation_failed');
     assert.equal((await s.api.rules.list()).items.length, 0);
+    // The string "3" stays a string (no type coercion of the operand): eq compares it with vs.
+    const asString = await raw(
+      t,
+      'POST',
+      '/rules',
+      { ...base, condition: { op: 'eq', value: '3' } },
+      s.apiKey,
+    );
+    assert.equal(asString.status, 201);
+    assert.deepEqual(asString.json['condition'], { op: 'eq', value: '3' });
+    await s.api.rules.delete(String(asString.json['id']));
   });
 
   it('creates a rule; a viewer key reads but cannot change it', async () => {

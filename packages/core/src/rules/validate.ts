@@ -56,6 +56,8 @@ function checkCondition(c: RuleCondition): void {
     if (t !== 'number' && t !== 'string' && t !== 'boolean')
       throw ruleInvalid(`${f}.value`, 'must be a number, a string or a boolean');
     if (t === 'number' && !isNum(c.value)) throw ruleInvalid(`${f}.value`, 'must be finite');
+    if (t === 'string' && (c.value as string).length > 200)
+      throw ruleInvalid(`${f}.value`, 'a string of at most 200 characters');
     return;
   }
   if (!isNum(c.value))

@@ -12,7 +12,14 @@ import { RULE_MAX_ACTIONS, RULE_MAX_FOR_SECONDS, RULE_OPS } from './enums.js';
 export { RULE_MAX_ACTIONS, RULE_MAX_FOR_SECONDS, RULE_OPS };
 export { RULE_ACTION_TYPES, RULE_MAX_PER_ORG } from './enums.js';
 
-const Operand = Type.Union([Type.Number(), Type.String({ maxLength: 200 }), Type.Boolean()]);
+/**
+ * A number, a string (≤ 200 characters) or a boolean, checked by the rule service: as a schema
+ * union, the validator's type coercion would turn the string "3" into the number 3 (or 3 into
+ * "3") before any branch is chosen, silently changing what `eq` compares.
+ */
+const Operand = Type.Unknown({
+  description: 'A number, a string (at most 200 characters) or a boolean.',
+});
 
 /** What must be true of the record's value. */
 export const RuleConditionSchema = Type.Object(
