@@ -157,6 +157,12 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     );
     // Rules on telemetry listen before any listener opens (decision 0035).
     rulesRunner = await startRulesRunner({ engine: services.ruleEvaluation.engine, bus, log });
+    metrics.gauge(
+      'bulwark_rules_evaluations',
+      'Rules on telemetry on this node since start: messages a rule looked at (matched), firings, clears (decision 0035)',
+      ['kind'],
+      () => ({ ...services.ruleEvaluation.engine.stats }),
+    );
     // The server certificate, and the bundle devices and the CLI trust for it (decision 0025).
     const served = await loadServerTls(config, services.pki);
     services.pki.setServerIssuers(served.issuers);
