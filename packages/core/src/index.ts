@@ -72,6 +72,7 @@ export { RuleEngine, type RuleEngineStats } from './rules/rule-engine.js';
 export { RuleActions, type RuleOccasion } from './rules/rule-actions.js';
 export {
   RuleEvaluator,
+  DEFAULT_RULE_REFIRE_MS,
   compileRule,
   type CompiledRule,
   type RuleHit,

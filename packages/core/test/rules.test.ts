@@ -86,8 +86,8 @@ describe('rule conditions', () => {
 });
 
 describe('rule state: durations, firing once, re-arming', () => {
-  const setup = (over: Partial<RuleRecord> = {}) => {
-    const ev = new RuleEvaluator();
+  const setup = (over: Partial<RuleRecord> = {}, minRefireMs = 0) => {
+    const ev = new RuleEvaluator({ minRefireMs });
     const r = rule(over);
     ev.setOrg(ORG, [r]);
     const cr = ev.rule(r.id);
@@ -121,6 +121,17 @@ describe('rule state: durations, firing once, re-arming', () => {
     assert.equal(ev.step(cr, DEVICE, false, 12_000), undefined);
     assert.equal(ev.step(cr, DEVICE, true, 13_000), undefined);
     assert.equal(ev.step(cr, DEVICE, true, 23_000), 'fire');
+  });
+
+  it('a pair fires again no sooner than the re-fire interval, then at its first message after', () => {
+    const { ev, cr } = setup({ forSeconds: 0 }, 60_000);
+    assert.equal(ev.step(cr, DEVICE, true, 0), 'fire');
+    // A flapping value: each clear re-arms, but the next firing waits for the interval.
+    for (let t = 1_000; t < 58_000; t += 2_000) {
+      assert.equal(ev.step(cr, DEVICE, false, t), t === 1_000 ? 'clear' : undefined);
+      assert.equal(ev.step(cr, DEVICE, true, t + 1_000), undefined, `held back at ${t + 1_000}`);
+    }
+    assert.equal(ev.step(cr, DEVICE, true, 60_000), 'fire');
   });
 
   it('a zero duration fires on the first record that holds', () => {

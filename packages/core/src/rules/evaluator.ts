@@ -50,6 +50,8 @@ export interface PairState {
   /** Epoch ms since the condition holds; -1 while it does not. */
   since: number;
   fired: boolean;
+  /** Epoch ms of the last firing; -Infinity before the first. */
+  lastFired: number;
 }
 
 /** Options of RuleEvaluator. */
@@ -60,7 +62,17 @@ export interface RuleEvaluatorOptions {
    * without limit.
    */
   maxDevicesPerRule?: number;
+  /**
+   * Least time between two firings of one (rule, device) pair, ms (default 60,000). A device
+   * whose value flaps around the threshold would otherwise make the hub queue a command, write
+   * the twin and the audit log on every other message: the bound caps what one device can make
+   * a rule do. A pair due again sooner fires at its first message after the interval.
+   */
+  minRefireMs?: number;
 }
+
+/** Default least interval between two firings of one (rule, device) pair. */
+export const DEFAULT_RULE_REFIRE_MS = 60_000;
 
 /** Compiles a stored rule (already checked). */
 export function compileRule(rule: RuleRecord): CompiledRule {
@@ -79,9 +91,11 @@ export class RuleEvaluator {
   /** orgId → record name → rules. */
   readonly #orgs = new Map<string, Map<string, CompiledRule[]>>();
   readonly #maxDevices: number;
+  readonly #minRefireMs: number;
 
   constructor(opts: RuleEvaluatorOptions = {}) {
     this.#maxDevices = opts.maxDevicesPerRule ?? 100_000;
+    this.#minRefireMs = opts.minRefireMs ?? DEFAULT_RULE_REFIRE_MS;
   }
 
   /** The organizations with indexed rules. */
@@ -215,11 +229,13 @@ export class RuleEvaluator {
         const oldest = pairs.keys().next().value;
         if (oldest !== undefined) pairs.delete(oldest);
       }
-      state = { since: now, fired: false };
+      state = { since: now, fired: false, lastFired: -Infinity };
       pairs.set(deviceId, state);
     } else if (state.since < 0) state.since = now;
     if (state.fired || now - state.since < rule.forMs) return undefined;
+    if (now - state.lastFired < this.#minRefireMs) return undefined;
     state.fired = true;
+    state.lastFired = now;
     return 'fire';
   }
 
