@@ -134,7 +134,8 @@ export class RuleEvaluator {
   /**
    * The records of a device's message that enabled rules of its organization look at, with
    * whether each condition holds; the channel and device parts of the scope are applied here,
-   * the group part (type, tag, location) is the caller's. Undefined when none.
+   * the group part (type, tag, location) is the caller's. Undefined when none. Nothing is
+   * stepped: for tools and tests; the engine's path is `evaluate`.
    */
   match(env: Envelope): RuleHit[] | undefined {
     const byName = this.#orgs.get(env.orgId);
