@@ -83,3 +83,28 @@ export * from './checks/check-service.js';
 export * from './logs/device-log-service.js';
 export { parseDeviceLogBatch } from './logs/log-payloads.js';
 export { compileLogRegex, REGEX_SCAN_BOUND } from './logs/log-grep.js';
+export { RuleService, type RuleServiceDeps } from './rules/rule-service.js';
+export { RuleEngine, type RuleEngineStats } from './rules/rule-engine.js';
+export { RuleActions, type RuleOccasion } from './rules/rule-actions.js';
+export {
+  RuleEvaluator,
+  DEFAULT_RULE_REFIRE_MS,
+  compileRule,
+  type CompiledRule,
+  type RuleHit,
+  type RuleTransition,
+  type RuleOutcome,
+  type PairState,
+  type RuleEvaluatorOptions,
+} from './rules/evaluator.js';
+export {
+  checkRuleDefinition,
+  twinPatchFor,
+  RULE_RESERVED_TWIN_SECTIONS,
+} from './rules/validate.js';
+export {
+  compileCondition,
+  describeCondition,
+  recordValue,
+  type RuleValue,
+} from './rules/condition.js';

@@ -29,6 +29,7 @@ import { removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from './runtime
 import { ddiDeps } from './ddi.js';
 import { startRolloutRunner, type RolloutRunner } from './rollout-runner.js';
 import { startChecksRunner, type ChecksRunner } from './checks-runner.js';
+import { startRulesRunner, type RulesRunner } from './rules-runner.js';
 import { hubCheckSource, type BoundListeners } from './hub-checks.js';
 import { startNotificationRunner, type NotificationRunner } from './notification-runner.js';
 import { createNotificationSender } from './notification-sender.js';
@@ -112,6 +113,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   let coap: Awaited<ReturnType<typeof startCoap>>;
   let edge: EdgeWiring | undefined;
   let tickets: SessionTickets | undefined;
+  let rulesRunner: RulesRunner | undefined;
   // What this node listens on, for the hub-configuration audit checks (set once bound).
   let bound: BoundListeners | undefined;
   try {
@@ -158,6 +160,14 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       'Times the message writer crossed its high-water mark and MQTT connections were held back (backpressure, not refusals)',
       [],
       () => services.messaging.writer.stats.pressured,
+    );
+    // Rules on telemetry listen before any listener opens (decision 0035).
+    rulesRunner = await startRulesRunner({ engine: services.ruleEvaluation.engine, bus, log });
+    metrics.gauge(
+      'bulwark_rules_evaluations',
+      'Rules on telemetry on this node since start: messages a rule looked at (matched), firings, clears (decision 0035)',
+      ['kind'],
+      () => ({ ...services.ruleEvaluation.engine.stats }),
     );
     // The server certificate, and the bundle devices and the CLI trust for it (decision 0025).
     const served = await loadServerTls(config, services.pki);
@@ -359,6 +369,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await started.coap?.stop();
         await started.app.close();
         await services.messaging.close();
+        await rulesRunner?.stop();
         await started.bus.close();
         await events?.close();
         await started.blobs.close();
@@ -369,6 +380,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   } catch (err) {
     edge?.stop();
     tickets?.stop();
+    await rulesRunner?.stop().catch(() => undefined);
     await brokers?.stop().catch(() => undefined);
     await coap?.stop().catch(() => undefined);
     await app?.close().catch(() => undefined);

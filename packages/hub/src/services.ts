@@ -19,6 +19,9 @@ import {
   DeviceImportService,
   AuditCheckService,
   FirmwareAdvisoryService,
+  RuleActions,
+  RuleEngine,
+  RuleService,
   type HubCheckSource,
   DeviceLogService,
   DEFAULT_TICKET_CONFIG,
@@ -62,6 +65,11 @@ export type HubServices = HttpServices & {
   certificateCache: CertificateCache;
   /** Typed domain events (in-process, or NATS in a cluster). */
   events: DomainEvents;
+  /**
+   * Rules on telemetry as messages arrive (decision 0035); the hub subscribes the engine to the
+   * bus. Held one level down so the call instrumentation does not wrap the per-message handler.
+   */
+  ruleEvaluation: { engine: RuleEngine };
 };
 
 /** Builds the core services (no sockets): used by the hub process and the local commands. */
@@ -221,7 +229,26 @@ export function createServices(
       await twins.patchDesired(orgId, deviceId, { tickets: { revoked: jtis } }, { actor });
     },
   });
+  // Rules on telemetry (decision 0035): this node's evaluator reloads before a change returns;
+  // other nodes reload on the `rule.changed` event.
+  const ruleEngine = new RuleEngine({
+    store: storage.rules,
+    storage,
+    clock,
+    nodeId: messaging.nodeId,
+    events,
+    actions: new RuleActions({ alerts, commands, twins, audit, clock, events }),
+  });
+  const rules = new RuleService({
+    storage,
+    clock,
+    events,
+    parseSenml: (payload, now) => parseSenml('application/senml+json', payload, { now }),
+    onChange: (orgId) => ruleEngine.reloadOrg(orgId),
+  });
   return {
+    rules,
+    ruleEvaluation: { engine: ruleEngine },
     auth,
     apiKeys: new ApiKeyService({ storage, clock, events }),
     orgs: new OrgService({ storage, clock, auth, maxOrgsPerUser: config.maxOrgsPerUser }),

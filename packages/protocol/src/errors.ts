@@ -246,6 +246,16 @@ export const ERRORS = {
     kind: 'conflict',
     title: 'The update job is installing, rebooting or finished and can no longer be canceled',
   },
+  // rules on telemetry (decision 0035)
+  rule_invalid: {
+    kind: 'invalid',
+    title:
+      'The rule is not acceptable (condition, duration, scope or action); the detail names the field',
+  },
+  rule_limit: {
+    kind: 'conflict',
+    title: 'The organization already has as many rules as a hub allows',
+  },
   // rollouts and the auto-upgrade policy (decision 0011)
   rollout_target_invalid: {
     kind: 'invalid',

@@ -3,6 +3,7 @@ import type { BodyOf, Call } from './types.js';
 import { createCall, type CallOptions } from './call.js';
 import { auditApi } from './resources/audit.js';
 import { checksApi } from './resources/checks.js';
+import { rulesApi } from './resources/rules.js';
 import { channelsApi } from './resources/channels.js';
 import { authApi, setupApi } from './resources/auth.js';
 import { devicesApi } from './resources/devices.js';
@@ -52,6 +53,8 @@ export interface BulwarkClient {
   readonly provisioning: ReturnType<typeof provisioningApi>;
   /** Fleet audit checks: findings and suppressions (decision 0031). */
   readonly checks: ReturnType<typeof checksApi>;
+  /** Rules on telemetry (decision 0035). */
+  readonly rules: ReturnType<typeof rulesApi>;
   /** Who the caller is, in which organization, with which permissions. */
   me(): Promise<OperationOutput<'getMe'>>;
   /** Device enrollment: a one-time token and a CSR in, a certificate and its chain out. */
@@ -83,6 +86,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     updates: updatesApi(call),
     provisioning: provisioningApi(call),
     checks: checksApi(call),
+    rules: rulesApi(call),
     me: () => call('getMe'),
     enroll: (body) => call('enroll', { body }),
   };

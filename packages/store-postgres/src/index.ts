@@ -28,6 +28,7 @@ import { createTicketStore } from './ticket-store.js';
 import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
 import { createPostgresCheckStore } from './check-store.js';
+import { createPostgresRuleStore } from './rule-store.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -119,6 +120,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       deviceLogs: createPostgresDeviceLogStore(pool),
       provisioning: createPostgresProvisioningStore(pool),
       checks: createPostgresCheckStore(pool),
+      rules: createPostgresRuleStore(pool),
       schemaVersion,
       async ping() {
         try {

@@ -5,6 +5,7 @@ import {
   managementSchema,
   mqttStateSchema,
   checksSchema,
+  rulesSchema,
   firmwarePolicyGateSchema,
   deviceLogSchema,
   alertLifecycleSchema,
@@ -443,6 +444,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 14 (decision 0030): notification endpoints (secrets sealed), routing rules and the
     // persisted delivery queue with its lease and dead letters.
     up: notificationSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
+  },
+  {
+    version: 20,
+    name: 'telemetry-rules',
+    // Issue 14 item 6 (decision 0035): rules on telemetry.
+    up: rulesSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
   },
 ];
 

@@ -26,6 +26,7 @@ import { createTicketStore } from './ticket-store.js';
 import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
 import { createSqliteCheckStore } from './check-store.js';
+import { createSqliteRuleStore } from './rule-store.js';
 import { cachePreparedStatements } from './statement-cache.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
@@ -102,6 +103,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       deviceLogs: createSqliteDeviceLogStore(db),
       provisioning: createProvisioningStore(db),
       checks: createSqliteCheckStore(db),
+      rules: createSqliteRuleStore(db),
       schemaVersion,
       async ping() {
         try {

@@ -4,6 +4,7 @@ import {
   managementSchema,
   mqttStateSchema,
   checksSchema,
+  rulesSchema,
   firmwarePolicyGateSchema,
   deviceLogSchema,
   alertLifecycleSchema,
@@ -439,6 +440,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 14 (decision 0030): notification endpoints (secrets sealed), routing rules and the
     // persisted delivery queue with its lease and dead letters.
     up: notificationSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 20,
+    name: 'telemetry-rules',
+    // Issue 14 item 6 (decision 0035): rules on telemetry.
+    up: rulesSchema({ int: 'INTEGER', idText: 'TEXT' }),
   },
 ];
 

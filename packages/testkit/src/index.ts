@@ -37,4 +37,6 @@ export {
   certFx,
   channelFx,
   connectionFx,
+  locationFx,
 } from './storage-contract/fixtures.js';
+export { ruleFx } from './storage-contract/rules.js';

@@ -3,6 +3,7 @@ import { alertCommands } from './alerts.js';
 import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
 import { checkCommands } from './checks.js';
+import { ruleCommands } from './rules.js';
 import { channelCommands } from './channel.js';
 import { deviceCommands } from './device.js';
 import { commandCommands } from './device-command.js';
@@ -47,6 +48,7 @@ export const COMMANDS: readonly Command[] = [
   ...channelCommands,
   ...auditCommands,
   ...checkCommands,
+  ...ruleCommands,
   ...sessionCommands,
   ...pkiCommands,
   ...keysCommands,

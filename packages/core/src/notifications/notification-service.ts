@@ -2,9 +2,9 @@ import { X509Certificate } from 'node:crypto';
 import {
   BulwarkError,
   type CreateEndpointRequest,
-  type CreateRuleRequest,
+  type CreateNotificationRuleRequest,
   type UpdateEndpointRequest,
-  type UpdateRuleRequest,
+  type UpdateNotificationRuleRequest,
 } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
 import type {
@@ -245,7 +245,10 @@ export class NotificationService {
     return r;
   }
 
-  async createRule(orgId: string, req: CreateRuleRequest): Promise<NotificationRuleRecord> {
+  async createRule(
+    orgId: string,
+    req: CreateNotificationRuleRequest,
+  ): Promise<NotificationRuleRecord> {
     const all = await this.d.storage.notifications.listRules(orgId);
     if (all.length >= MAX_PER_ORG)
       throw invalidRule(`an organization has at most ${MAX_PER_ORG} rules`);
@@ -276,7 +279,7 @@ export class NotificationService {
   async updateRule(
     orgId: string,
     id: string,
-    req: UpdateRuleRequest,
+    req: UpdateNotificationRuleRequest,
   ): Promise<NotificationRuleRecord> {
     const before = await this.getRule(orgId, id);
     if (req.name !== undefined && req.name !== before.name) {

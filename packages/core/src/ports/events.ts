@@ -152,6 +152,24 @@ export type DomainEvent =
       severity: string;
       /** The device it is about, or null for a fleet-wide alert. */
       deviceId: string | null;
+    })
+  | (Base & {
+      /** A rule on telemetry fired on a device's message (decision 0035), on the evaluating node. */
+      type: 'rule.fired';
+      orgId: string;
+      ruleId: string;
+      deviceId: string;
+      channelId: string;
+      record: string;
+      value: number | string | boolean;
+      /** The action types taken, in order. */
+      actions: string[];
+    })
+  | (Base & {
+      /** A rule was created, changed or deleted: every node reloads the organization's rules. */
+      type: 'rule.changed';
+      orgId: string;
+      ruleId: string;
     });
 
 /** The type names of DomainEvent. */

@@ -193,7 +193,9 @@ export interface EnrollmentToken {
 }
 
 /** `claim`: the holder of a provisioning claim token (decision 0027). */
-export type ActorType = 'user' | 'api_key' | 'device' | 'local' | 'system' | 'anonymous' | 'claim';
+/** `rule`: a rule on telemetry acting on its own (decision 0035); the actor id is the rule's id. */
+export type ActorType =
+  'user' | 'api_key' | 'device' | 'local' | 'system' | 'anonymous' | 'claim' | 'rule';
 
 /** An audit event before the store gives it a place in the chain. */
 export interface AuditDraft {

@@ -42,6 +42,7 @@ import type { AuditCheckStore } from './checks.js';
 import type { AlertStore } from './alerts.js';
 import type { NotificationStore } from './notifications.js';
 import type { CommandStore, DeviceEventStore, PresenceStore, TwinStore } from './management.js';
+import type { RuleStore } from './rules.js';
 
 export interface OrganizationStore {
   create(org: Organization): Promise<void>;
@@ -287,6 +288,8 @@ export interface Storage {
   readonly provisioning: ProvisioningStore;
   /** Fleet audit checks: findings, suppressions, firmware advisories, run leases (0031). */
   readonly checks: AuditCheckStore;
+  /** Rules on telemetry (decision 0035). */
+  readonly rules: RuleStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

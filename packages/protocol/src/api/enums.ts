@@ -91,3 +91,23 @@ export const CHECK_IDS = [
 
 /** What an operator may mark a firmware artifact (decision 0031). */
 export const FIRMWARE_ADVISORY_STATUSES = ['withdrawn', 'vulnerable'] as const;
+
+/**
+ * Rules on telemetry (decision 0035): the comparisons a condition may make. `gt`/`gte`/`lt`/`lte`
+ * compare a numeric SenML value `v`; `eq`/`ne` compare `v`, `vs` or `vb` with a number, string or
+ * boolean; `between`/`outside` test `v` against an inclusive range [min, max].
+ */
+export const RULE_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'ne', 'between', 'outside'] as const;
+
+/**
+ * What a rule may do when it fires (decision 0035). `webhook` is declared for the notifications
+ * work (issue 14) and refused until it lands.
+ */
+export const RULE_ACTION_TYPES = ['alert', 'command', 'twin', 'webhook'] as const;
+
+/** Longest a rule's condition may have to hold before it fires, s (one day). */
+export const RULE_MAX_FOR_SECONDS = 86_400;
+/** Most rules one organization may have (the evaluator's index stays small per message). */
+export const RULE_MAX_PER_ORG = 200;
+/** Most actions one rule may take. */
+export const RULE_MAX_ACTIONS = 5;

@@ -15,4 +15,5 @@ export * from './updates.js';
 export * from './rollouts.js';
 export * from './provisioning.js';
 export * from './checks.js';
+export * from './rules.js';
 export * from './route-wire.js';

@@ -133,7 +133,7 @@ const Escalation = Type.Object(
   { additionalProperties: false },
 );
 
-export const CreateRuleRequest = Type.Object(
+export const CreateNotificationRuleRequest = Type.Object(
   {
     name: Name,
     enabled: Type.Optional(Type.Boolean()),
@@ -147,12 +147,14 @@ export const CreateRuleRequest = Type.Object(
   },
   { additionalProperties: false },
 );
-export type CreateRuleRequest = Static<typeof CreateRuleRequest>;
+export type CreateNotificationRuleRequest = Static<typeof CreateNotificationRuleRequest>;
 
-export const UpdateRuleRequest = Type.Partial(CreateRuleRequest, { additionalProperties: false });
-export type UpdateRuleRequest = Static<typeof UpdateRuleRequest>;
+export const UpdateNotificationRuleRequest = Type.Partial(CreateNotificationRuleRequest, {
+  additionalProperties: false,
+});
+export type UpdateNotificationRuleRequest = Static<typeof UpdateNotificationRuleRequest>;
 
-export const RuleSchema = Type.Object(
+export const NotificationRuleSchema = Type.Object(
   {
     id: Id,
     name: Type.String(),
@@ -168,7 +170,7 @@ export const RuleSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-export type RuleView = Static<typeof RuleSchema>;
+export type NotificationRuleView = Static<typeof NotificationRuleSchema>;
 
 export const DELIVERY_STATES = ['pending', 'delivered', 'dead', 'canceled'] as const;
 export const DeliveryStateSchema = Type.Union(DELIVERY_STATES.map((s) => Type.Literal(s)));

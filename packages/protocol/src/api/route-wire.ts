@@ -232,5 +232,13 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
     status: 204,
   },
   listFirmwareAdvisories: { method: 'GET', path: '/firmware/advisories', status: 200 },
+  listRules: { method: 'GET', path: '/rules', status: 200 },
+  createRule: { method: 'POST', path: '/rules', status: 201, body: true },
+  testRule: { method: 'POST', path: '/rules/test', status: 200, body: true },
+  getRule: { method: 'GET', path: '/rules/:id', status: 200 },
+  updateRule: { method: 'PATCH', path: '/rules/:id', status: 200, body: true },
+  deleteRule: { method: 'DELETE', path: '/rules/:id', status: 204 },
+  enableRule: { method: 'POST', path: '/rules/:id/enable', status: 200, body: true },
+  disableRule: { method: 'POST', path: '/rules/:id/disable', status: 200, body: true },
   listAudit: { method: 'GET', path: '/audit', status: 200 },
 };

@@ -19,6 +19,7 @@ import * as LG from './logs.js';
 import * as P from './pki.js';
 import * as V from './provisioning.js';
 import * as R from './rollouts.js';
+import * as RL from './rules.js';
 import * as T from './tickets.js';
 import * as U from './updates.js';
 
@@ -745,7 +746,7 @@ export const ROUTES = {
     auth: 'principal',
     permission: 'notifications:manage',
     status: 200,
-    response: Type.Array(N.RuleSchema),
+    response: Type.Array(N.NotificationRuleSchema),
   }),
   createNotificationRule: route({
     method: 'POST',
@@ -755,9 +756,9 @@ export const ROUTES = {
     tag: 'notifications',
     auth: 'principal',
     permission: 'notifications:manage',
-    body: N.CreateRuleRequest,
+    body: N.CreateNotificationRuleRequest,
     status: 201,
-    response: N.RuleSchema,
+    response: N.NotificationRuleSchema,
   }),
   getNotificationRule: route({
     method: 'GET',
@@ -768,7 +769,7 @@ export const ROUTES = {
     permission: 'notifications:manage',
     params: C.IdParams,
     status: 200,
-    response: N.RuleSchema,
+    response: N.NotificationRuleSchema,
   }),
   updateNotificationRule: route({
     method: 'PATCH',
@@ -778,9 +779,9 @@ export const ROUTES = {
     auth: 'principal',
     permission: 'notifications:manage',
     params: C.IdParams,
-    body: N.UpdateRuleRequest,
+    body: N.UpdateNotificationRuleRequest,
     status: 200,
-    response: N.RuleSchema,
+    response: N.NotificationRuleSchema,
   }),
   deleteNotificationRule: route({
     method: 'DELETE',
@@ -1493,6 +1494,98 @@ export const ROUTES = {
     permission: 'devices:read',
     status: 200,
     response: Type.Array(K.FirmwareAdvisorySchema),
+  }),
+  // rules on telemetry (decision 0035)
+  listRules: route({
+    method: 'GET',
+    path: '/rules',
+    summary: "The organization's rules on telemetry",
+    tag: 'rules',
+    auth: 'principal',
+    permission: 'devices:read',
+    query: RL.RuleListQuery,
+    status: 200,
+    response: C.PageOf(RL.RuleSchema),
+  }),
+  createRule: route({
+    method: 'POST',
+    path: '/rules',
+    summary:
+      'Create a rule: a condition on a SenML record, held for a duration, that raises an alert, sends a command or changes the desired twin',
+    tag: 'rules',
+    auth: 'principal',
+    permission: 'devices:manage',
+    body: RL.CreateRuleRequest,
+    status: 201,
+    response: RL.RuleSchema,
+  }),
+  testRule: route({
+    method: 'POST',
+    path: '/rules/test',
+    summary: 'Evaluate a rule (stored or draft) against a sample SenML pack, without side effects',
+    tag: 'rules',
+    auth: 'principal',
+    permission: 'devices:read',
+    body: RL.TestRuleRequest,
+    status: 200,
+    response: RL.TestRuleResultSchema,
+  }),
+  getRule: route({
+    method: 'GET',
+    path: '/rules/:id',
+    summary: 'One rule',
+    tag: 'rules',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    status: 200,
+    response: RL.RuleSchema,
+  }),
+  updateRule: route({
+    method: 'PATCH',
+    path: '/rules/:id',
+    summary: 'Change a rule (checked as a whole; its evaluation state starts afresh)',
+    tag: 'rules',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: RL.UpdateRuleRequest,
+    status: 200,
+    response: RL.RuleSchema,
+  }),
+  deleteRule: route({
+    method: 'DELETE',
+    path: '/rules/:id',
+    summary: 'Delete a rule',
+    tag: 'rules',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    status: 204,
+  }),
+  enableRule: route({
+    method: 'POST',
+    path: '/rules/:id/enable',
+    summary: 'Start evaluating a rule',
+    tag: 'rules',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: C.Empty,
+    status: 200,
+    response: RL.RuleSchema,
+  }),
+  disableRule: route({
+    method: 'POST',
+    path: '/rules/:id/disable',
+    summary: 'Stop evaluating a rule (it is kept)',
+    tag: 'rules',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: C.Empty,
+    status: 200,
+    response: RL.RuleSchema,
   }),
   // audit
   listAudit: route({

@@ -26,6 +26,7 @@ import { pkiHandlers } from './handlers/pki.js';
 import { provisioningHandlers } from './handlers/provisioning.js';
 import { checkHandlers } from './handlers/checks.js';
 import { alertHandlers } from './handlers/alerts.js';
+import { ruleHandlers } from './handlers/rules.js';
 import { managementHandlers } from './handlers/management.js';
 import { logHandlers } from './handlers/logs.js';
 import { ticketHandlers } from './handlers/tickets.js';
@@ -124,6 +125,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),
     ...checkHandlers(s),
+    ...ruleHandlers(s),
   };
   const checkResponse = responseValidators();
 

@@ -27,6 +27,7 @@ import type {
   FirmwareAdvisoryService,
   DeviceLogService,
   NotificationService,
+  RuleService,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -66,6 +67,8 @@ export interface HttpServices {
   checks: AuditCheckService;
   /** Withdrawn / vulnerable marks on firmware artifacts (decision 0031). */
   advisories: FirmwareAdvisoryService;
+  /** Rules on telemetry (decision 0035). */
+  rules: RuleService;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */

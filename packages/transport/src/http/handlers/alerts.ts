@@ -12,7 +12,7 @@ import type {
   AlertView,
   DeliveryView,
   EndpointView,
-  RuleView,
+  NotificationRuleView,
 } from '@bulwark/protocol';
 import { principalOf, type HandlerContext, type Handlers, type HttpServices } from '../context.js';
 
@@ -114,7 +114,7 @@ export const endpointView = (
   };
 };
 
-const ruleView = (r: NotificationRuleRecord): RuleView => ({
+const ruleView = (r: NotificationRuleRecord): NotificationRuleView => ({
   id: r.id,
   name: r.name,
   enabled: r.enabled,

@@ -1,0 +1,171 @@
+/**
+ * What a rule on telemetry does when it fires or clears (decision 0035): raise the device's alert,
+ * queue a command for it, or set a path of its desired twin, through the services that own those.
+ * Each action taken is audited with the rule as the actor (`rule.alert`, `rule.command`,
+ * `rule.twin`), success or failure; one action failing does not stop the next. A firing is a
+ * `rule.fired` domain event.
+ */
+import type { AlertService } from '../alerts/alert-service.js';
+import type { AuditService } from '../audit/audit-service.js';
+import type { CommandService } from '../management/command-service.js';
+import type { Actor } from '../management/signals.js';
+import type { TwinService } from '../management/twin-service.js';
+import type { Clock } from '../ports/clock.js';
+import type { DomainEvents } from '../ports/events.js';
+import type { RuleRecord } from '../ports/rules.js';
+import { describeCondition, type RuleValue } from './condition.js';
+import { raiseRuleAlert, resolveRuleAlert } from './rule-alert.js';
+import { twinPatchFor } from './validate.js';
+
+/** The message and record that made a rule fire or clear. */
+export interface RuleOccasion {
+  orgId: string;
+  deviceId: string;
+  channelId: string;
+  record: string;
+  value: RuleValue;
+  /** The envelope, for the audit trail. */
+  messageId: string;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const codeOf = (err: unknown): string =>
+  typeof (err as { code?: unknown })?.code === 'string'
+    ? (err as { code: string }).code
+    : 'internal';
+
+/** Takes rules' actions. */
+export class RuleActions {
+  constructor(
+    private readonly d: {
+      alerts: Pick<AlertService, 'open' | 'resolve'>;
+      commands: Pick<CommandService, 'send'>;
+      twins: Pick<TwinService, 'patchDesired'>;
+      audit: Pick<AuditService, 'record'>;
+      clock: Clock;
+      events?: DomainEvents;
+    },
+  ) {}
+
+  /** Takes every action of the rule for the occasion, in order. */
+  async fire(rule: RuleRecord, o: RuleOccasion): Promise<void> {
+    const actor: Actor = { type: 'rule', id: rule.id, source: `rule:${rule.id}` };
+    const base = {
+      ruleId: rule.id,
+      record: o.record,
+      value: o.value,
+      condition: describeCondition(rule.condition),
+      forSeconds: rule.forSeconds,
+      channelId: o.channelId,
+      messageId: o.messageId,
+    };
+    for (const action of rule.actions) {
+      let detail: Record<string, unknown> = {};
+      try {
+        switch (action.type) {
+          case 'alert': {
+            const opened = await raiseRuleAlert(this.d.alerts, o.orgId, o.deviceId, {
+              ruleId: rule.id,
+              ruleName: rule.name,
+              record: o.record,
+              value: o.value,
+              condition: base.condition,
+              forSeconds: rule.forSeconds,
+              channelId: o.channelId,
+            });
+            detail = { alertId: opened?.id ?? null, alreadyOpen: opened === undefined };
+            break;
+          }
+          case 'command': {
+            const c = await this.d.commands.send(
+              o.orgId,
+              o.deviceId,
+              {
+                name: action.name,
+                ...(action.params !== undefined ? { params: action.params } : {}),
+                ...(action.timeoutSeconds !== undefined
+                  ? { timeoutSeconds: action.timeoutSeconds }
+                  : {}),
+              },
+              actor,
+            );
+            detail = { commandId: c.id, name: action.name };
+            break;
+          }
+          case 'twin': {
+            const t = await this.d.twins.patchDesired(
+              o.orgId,
+              o.deviceId,
+              twinPatchFor(action.path, action.value),
+              { actor },
+            );
+            detail = { path: action.path, value: action.value, changed: t.changed };
+            break;
+          }
+          case 'webhook':
+            // Refused when the rule is saved (validate.ts); a stored one is skipped, not sent.
+            throw new Error('webhook actions are not available yet');
+        }
+        await this.#audit(rule, o, `rule.${action.type}`, 'success', { ...base, ...detail });
+      } catch (err) {
+        await this.#audit(rule, o, `rule.${action.type}`, 'failure', {
+          ...base,
+          error: codeOf(err),
+          message: messageOf(err),
+        });
+      }
+    }
+    this.d.events?.emit({
+      type: 'rule.fired',
+      orgId: o.orgId,
+      at: this.d.clock.now(),
+      ruleId: rule.id,
+      deviceId: o.deviceId,
+      channelId: o.channelId,
+      record: o.record,
+      value: o.value,
+      actions: rule.actions.map((a) => a.type),
+    });
+  }
+
+  /** The condition cleared after the rule fired: resolve its alert if the rule says so. */
+  async clear(rule: RuleRecord, o: RuleOccasion): Promise<void> {
+    const alert = rule.actions.find((a) => a.type === 'alert');
+    if (alert?.type !== 'alert' || alert.resolveOnClear !== true) return;
+    try {
+      const n = await resolveRuleAlert(this.d.alerts, o.orgId, o.deviceId);
+      if (n > 0)
+        await this.#audit(rule, o, 'rule.alert_resolved', 'success', {
+          ruleId: rule.id,
+          record: o.record,
+          value: o.value,
+        });
+    } catch (err) {
+      await this.#audit(rule, o, 'rule.alert_resolved', 'failure', {
+        ruleId: rule.id,
+        error: codeOf(err),
+        message: messageOf(err),
+      });
+    }
+  }
+
+  async #audit(
+    rule: RuleRecord,
+    o: RuleOccasion,
+    action: string,
+    result: 'success' | 'failure',
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    await this.d.audit.record({
+      orgId: o.orgId,
+      actorType: 'rule',
+      actorId: rule.id,
+      action,
+      targetType: 'device',
+      targetId: o.deviceId,
+      source: `rule:${rule.id}`,
+      result,
+      detail,
+    });
+  }
+}
