@@ -9,6 +9,7 @@ import {
   deviceLogSchema,
   alertLifecycleSchema,
   notificationSchema,
+  mitigationSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -443,6 +444,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 14 (decision 0030): notification endpoints (secrets sealed), routing rules and the
     // persisted delivery queue with its lease and dead letters.
     up: notificationSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
+  },
+  {
+    version: 22,
+    name: 'mitigations',
+    // Issue 14 item 3 (decision 0036): mitigation policies bound to alerts and the log of
+    // mitigation actions (applied, dry runs, failures, reverts) with what a revert restores.
+    up: mitigationSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
   },
 ];
 

@@ -121,3 +121,4 @@ export { createDeviceLogStore, deviceLogSchema } from './device-log-store.js';
 export { alertLifecycleSchema, notificationSchema } from './alert-schema.js';
 export { createAlertStore, toAlert, type AlertRow } from './alert-store.js';
 export { createNotificationStore } from './notification-store.js';
+export { createMitigationStore, mitigationSchema } from './mitigation-store.js';

@@ -12,6 +12,7 @@ import {
   userSuite,
 } from './identity.js';
 import { alertSuite } from './alerts.js';
+import { mitigationSuite } from './mitigations.js';
 import { managementSuite } from './management.js';
 import { deviceLogSuite } from './device-logs.js';
 import { messageSuite } from './messages.js';
@@ -70,6 +71,7 @@ export function storageContract(
     managementSuite(open);
     deviceLogSuite(open);
     alertSuite(open);
+    mitigationSuite(open);
     firmwareSuite(open);
     updateJobSuite(open);
     rolloutSuite(open);
