@@ -29,6 +29,7 @@ import {
   LocationService,
   MessagingService,
   NotificationService,
+  MitigationService,
   OrgService,
   PkiService,
   SecretBox,
@@ -221,7 +222,20 @@ export function createServices(
       await twins.patchDesired(orgId, deviceId, { tickets: { revoked: jtis } }, { actor });
     },
   });
+  // Mitigations (decision 0036) act through the services that own what they change; the hub's
+  // mitigation runner applies policies to this node's alerts.
+  const mitigations = new MitigationService({
+    storage,
+    clock,
+    devices,
+    pki,
+    twins,
+    updates,
+    alerts,
+    audit,
+  });
   return {
+    mitigations,
     auth,
     apiKeys: new ApiKeyService({ storage, clock, events }),
     orgs: new OrgService({ storage, clock, auth, maxOrgsPerUser: config.maxOrgsPerUser }),

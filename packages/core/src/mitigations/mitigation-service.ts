@@ -43,7 +43,8 @@ import {
 /** A person's request to act on one device. */
 export interface MitigateRequest {
   action: MitigationAction;
-  params?: MitigationParams;
+  /** JSON (from a request body or a policy file); checked per action. */
+  params?: { [key: string]: unknown };
   dryRun?: boolean;
   reason?: string;
   alertId?: string;
@@ -57,7 +58,8 @@ export interface PolicyInput {
   minSeverity?: AlertSeverity;
   locationId?: string | null;
   action: MitigationAction;
-  params?: MitigationParams;
+  /** JSON (from a request body or a policy file); checked per action. */
+  params?: { [key: string]: unknown };
   dryRun?: boolean;
 }
 
@@ -117,7 +119,7 @@ export class MitigationService {
     const p = caller.principal;
     const actor = actorOf(p);
     requireFor(p.permissions, req.action, 'the caller');
-    const params = checkParams(req.action, req.params ?? {});
+    const params = checkParams(req.action, (req.params ?? {}) as MitigationParams);
     const reason = checkReason(req.reason);
     const device = await this.d.devices.get(p.orgId, deviceId);
     if (req.alertId !== undefined) {
@@ -437,7 +439,7 @@ export class MitigationService {
       minSeverity: input.minSeverity ?? 'high',
       locationId,
       action: input.action,
-      params: checkParams(input.action, input.params ?? {}),
+      params: checkParams(input.action, (input.params ?? {}) as MitigationParams),
       dryRun: input.dryRun ?? false,
     };
   }

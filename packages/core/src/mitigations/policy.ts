@@ -81,6 +81,13 @@ const isObject = (v: unknown): v is { [k: string]: TwinValue } =>
 /** A desired patch is a summary of intent, not a document: bounded like a twin patch. */
 const MAX_PATCH_BYTES = 8 * 1024;
 const MAX_REASON = 200;
+/** RFC 5280 reasons a mitigation may give (`superseded` would spare the renewed certificates). */
+const REVOKE_REASONS = [
+  'keyCompromise',
+  'unspecified',
+  'cessationOfOperation',
+  'affiliationChanged',
+];
 const SEVERITIES: readonly AlertSeverity[] = ['info', 'low', 'medium', 'high', 'critical'];
 
 /**
@@ -109,8 +116,8 @@ export function checkParams(action: MitigationAction, params: MitigationParams):
   switch (action) {
     case 'revoke': {
       const r = params.reason ?? 'keyCompromise';
-      if (typeof r !== 'string' || !/^[a-zA-Z]{1,32}$/.test(r))
-        throw invalid('revoke.reason is a revocation reason name such as keyCompromise');
+      if (typeof r !== 'string' || !REVOKE_REASONS.includes(r))
+        throw invalid(`revoke.reason is one of ${REVOKE_REASONS.join(', ')}`);
       return { reason: r };
     }
     case 'set_desired': {

@@ -26,6 +26,7 @@ import { pkiHandlers } from './handlers/pki.js';
 import { provisioningHandlers } from './handlers/provisioning.js';
 import { checkHandlers } from './handlers/checks.js';
 import { alertHandlers } from './handlers/alerts.js';
+import { mitigationHandlers } from './handlers/mitigations.js';
 import { managementHandlers } from './handlers/management.js';
 import { logHandlers } from './handlers/logs.js';
 import { ticketHandlers } from './handlers/tickets.js';
@@ -120,6 +121,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...managementHandlers(s),
     ...logHandlers(s),
     ...alertHandlers(s),
+    ...mitigationHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),
