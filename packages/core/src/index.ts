@@ -69,10 +69,13 @@ export {
   MITIGATION_ACTIONS,
   MITIGATION_NOTICE_KIND,
   POLICY_ACTIONS,
+  checkKinds,
   checkParams,
+  missingForAction,
   policyMatches,
   restoringPatch,
 } from './mitigations/policy.js';
+export { notReversible } from './mitigations/actions.js';
 export { alertSnapshot, emailContent, webhookBody } from './notifications/payload.js';
 export * from './edge/principal.js';
 export * from './edge/policy.js';

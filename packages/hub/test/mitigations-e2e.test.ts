@@ -281,6 +281,92 @@ describe('mitigations: alerts → policies → actions on live devices', () => {
     await a.api.mitigations.policies.delete(policy.id);
   });
 
+  it('a policy on a location acts on devices there and below, not elsewhere; a notify action raises a notice that triggers nothing', async () => {
+    const site = await a.api.locations.create({ name: 'Plant', kind: 'site' });
+    const hall = await a.api.locations.create({
+      name: 'Hall',
+      kind: 'building',
+      parentId: site.id,
+    });
+    const other = await a.api.locations.create({ name: 'Depot', kind: 'site' });
+    const policy = await a.api.mitigations.policies.create({
+      name: 'plant notices',
+      kinds: ['disallowed_connection'],
+      minSeverity: 'medium',
+      locationId: site.id,
+      action: 'notify',
+      params: { severity: 'critical', title: 'Plant device talks to a stranger' },
+    });
+    const inHall = await a.api.devices.create({ name: 'in-hall', type: 's', locationId: hall.id });
+    const inDepot = await a.api.devices.create({
+      name: 'in-depot',
+      type: 's',
+      locationId: other.id,
+    });
+    const nowhere = await a.api.devices.create({ name: 'nowhere', type: 's' });
+    const raised: string[] = [];
+    for (const d of [inHall, inDepot, nowhere])
+      raised.push(
+        (
+          await t.hub.services.alerts.raise({
+            orgId: a.orgId,
+            deviceId: d.id,
+            kind: 'disallowed_connection',
+          })
+        ).alert.id,
+      );
+    await t.hub.mitigationRunner.idle();
+    const acted = await Promise.all(
+      raised.map(async (alertId) => (await a.api.mitigations.list({ alertId })).items),
+    );
+    assert.deepEqual(
+      acted.map((items) => items.length),
+      [1, 0, 0],
+    );
+    assert.equal(acted[0]![0]!.state, 'applied');
+    const notices = await a.api.alerts.list({ kind: 'mitigation_notice', deviceId: inHall.id });
+    assert.equal(notices.items.length, 1);
+    assert.equal(notices.items[0]!.severity, 'critical');
+    assert.equal(notices.items[0]!.title, 'Plant device talks to a stranger');
+    await t.hub.mitigationRunner.idle();
+    assert.equal((await a.api.mitigations.list({ deviceId: inHall.id })).items.length, 1);
+    await a.api.mitigations.policies.delete(policy.id);
+  });
+
+  it('a dry run of each action changes nothing: state, credentials, desired twin, alerts', async () => {
+    const d = await device('dry-everything');
+    const c = await connect(d);
+    await a.api.twins.patchDesired(d.id, { mode: 'open' });
+    const twinBefore = await a.api.twins.get(d.id);
+    const alertsBefore = (await a.api.alerts.list({ deviceId: d.id })).items.length;
+    const auditBefore = (await a.api.audit.list({ target: d.id })).items.length;
+    for (const body of [
+      { action: 'quarantine' as const },
+      { action: 'revoke' as const },
+      { action: 'set_desired' as const, params: { patch: { mode: 'closed' } } },
+      { action: 'notify' as const },
+    ]) {
+      const m = await a.api.mitigations.apply(d.id, { ...body, dryRun: true });
+      assert.equal(m.state, 'dry_run', body.action);
+      assert.ok(m.summary.length > 0, body.action);
+    }
+    assert.equal((await a.api.devices.get(d.id)).state, 'active');
+    assert.equal((await a.api.devices.certificates(d.id))[0]!.revokedAt, null);
+    assert.deepEqual((await a.api.twins.get(d.id)).desired, twinBefore.desired);
+    assert.equal((await a.api.alerts.list({ deviceId: d.id })).items.length, alertsBefore);
+    assert.equal(c.connected, true);
+    assert.equal(await publish(c, topic(), 'unaffected'), 0);
+    // Each dry run is audited (by the service and by the route).
+    const dryAudits = await a.api.audit.list({ action: 'mitigation.dry_run', target: d.id });
+    assert.equal(dryAudits.items.length, 4);
+    assert.ok((await a.api.audit.list({ target: d.id })).items.length > auditBefore);
+    // A release of a device that is not quarantined is refused and changes nothing.
+    await rejectsWith(a.api.mitigations.apply(d.id, { action: 'release' }), 'conflict');
+    const failed = await a.api.mitigations.list({ deviceId: d.id, state: 'failed' });
+    assert.equal(failed.items.length, 1);
+    assert.match(failed.items[0]!.error ?? '', /not quarantined/);
+  });
+
   it("another organization's devices, actions and policies answer 404; its alerts never trigger this organization's policies", async () => {
     const d = await device('tenant-a');
     const m = await a.api.mitigations.apply(d.id, { action: 'notify', dryRun: true });
