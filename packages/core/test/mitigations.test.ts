@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import {
   MITIGATION_NOTICE_KIND,
   checkKinds,
+  createMemoryEvents,
+  startMitigationRunner,
   checkParams,
   locationPath,
   missingForAction,
@@ -154,5 +156,38 @@ describe('reverting', () => {
     assert.match(notReversible(m({ state: 'failed' }))!, /failed/);
     assert.match(notReversible(m({ state: 'reverted' }))!, /already reverted/);
     assert.match(notReversible(m({ previous: null }))!, /changed nothing/);
+  });
+});
+
+describe('the policy runner', () => {
+  it("answers this node's alert.opened and alert.reopened about a device, nothing else", async () => {
+    const events = createMemoryEvents({ nodeId: 'node-a' });
+    const seen: string[] = [];
+    const runner = startMitigationRunner({
+      events,
+      nodeId: 'node-a',
+      mitigations: {
+        onAlert: async (a) => {
+          seen.push(`${a.id}:${a.kind}:${a.severity}:${a.deviceId}`);
+          return [];
+        },
+      },
+      onError: (err) => assert.fail(err as Error),
+    });
+    const base = { orgId: 'o', at: 1, kind: 'k', severity: 'high', deviceId: 'd' };
+    events.emit({ ...base, type: 'alert.opened', alertId: '1' });
+    events.emit({ ...base, type: 'alert.reopened', alertId: '2' });
+    events.emit({ ...base, type: 'alert.resolved', alertId: '3' });
+    events.emit({ ...base, type: 'alert.acknowledged', alertId: '4' });
+    events.emit({ ...base, type: 'alert.opened', alertId: '5', deviceId: null });
+    // Another node's alert: that node mitigates it.
+    events.deliver({ ...base, type: 'alert.opened', alertId: '6', origin: 'node-b' });
+    await events.flush();
+    await runner.idle();
+    assert.deepEqual(seen, ['1:k:high:d', '2:k:high:d']);
+    await runner.stop();
+    events.emit({ ...base, type: 'alert.opened', alertId: '7' });
+    await events.flush();
+    assert.equal(seen.length, 2, 'stopped');
   });
 });
