@@ -14,6 +14,7 @@ import type { MqttClient } from 'mqtt';
 import { generateDeviceKeyAndCsr, type BulwarkClient } from '@bulwark/sdk';
 import { PASSWORD, rejectsWith, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { connectTls, publish } from './mqtt-helpers.js';
+import { publisher } from './updates-helpers.js';
 
 /** Resolves when the server closes the client (rejects after `ms`). */
 function closedBy(client: MqttClient, ms = 2000): Promise<number | undefined> {
@@ -365,6 +366,43 @@ describe('mitigations: alerts → policies → actions on live devices', () => {
     const failed = await a.api.mitigations.list({ deviceId: d.id, state: 'failed' });
     assert.equal(failed.items.length, 1);
     assert.match(failed.items[0]!.error ?? '', /not quarantined/);
+  });
+
+  it('start an update (needs firmware:update): the revert cancels the open job; a finished job cannot be canceled', async () => {
+    const pub = await publisher(a.owner);
+    const { artifact } = await pub.artifact('2.0.0', ['pump']);
+    const d = await a.owner.devices.create({ name: 'pump-upd', type: 'pump' });
+    const refused = await rejectsWith(
+      a.api.mitigations.apply(d.id, {
+        action: 'start_update',
+        params: { artifactId: artifact.id },
+      }),
+      'forbidden',
+    );
+    assert.match(refused.message, /'firmware:update'/);
+    const dry = await a.owner.mitigations.apply(d.id, {
+      action: 'start_update',
+      params: { artifactId: artifact.id },
+      dryRun: true,
+    });
+    assert.match(dry.summary[0]!, /start an update job of fw-2\.0\.0/);
+    assert.equal((await a.owner.updates.list({ deviceId: d.id })).items.length, 0);
+    const m = await a.owner.mitigations.apply(d.id, {
+      action: 'start_update',
+      params: { artifactId: artifact.id },
+    });
+    const jobId = String(m.previous?.jobId);
+    assert.equal((await a.owner.updates.get(jobId)).state, 'queued');
+    await a.owner.mitigations.revert(m.id);
+    assert.equal((await a.owner.updates.get(jobId)).state, 'canceled');
+    const m2 = await a.owner.mitigations.apply(d.id, {
+      action: 'start_update',
+      params: { artifactId: artifact.id },
+    });
+    await a.owner.updates.cancel(String(m2.previous?.jobId));
+    const e = await rejectsWith(a.owner.mitigations.revert(m2.id), 'mitigation_not_reversible');
+    assert.match(e.message, /is canceled: only a job still queued/);
+    assert.equal((await a.owner.mitigations.get(m2.id)).state, 'applied');
   });
 
   it("another organization's devices, actions and policies answer 404; its alerts never trigger this organization's policies", async () => {
