@@ -89,6 +89,12 @@ describe('mitigation actions: parameters and permissions', () => {
     assert.throws(() => checkParams('quarantine', { force: true }), /no parameters; not force/);
     assert.deepEqual(checkParams('revoke', {}), { reason: 'keyCompromise' });
     assert.throws(() => checkParams('revoke', { reason: 'superseded' }), /revoke.reason/);
+    assert.deepEqual(checkParams('revoke', { serial: '0a1b' }), {
+      reason: 'keyCompromise',
+      serial: '0a1b',
+    });
+    assert.throws(() => checkParams('revoke', { serial: 'zz' }), /revoke.serial/);
+    assert.throws(() => checkParams('revoke', { serial: '0a', keyId: 'k' }), /not both/);
     assert.throws(() => checkParams('set_desired', {}), /non-empty JSON object/);
     assert.throws(() => checkParams('set_desired', { patch: [1] }), /non-empty JSON object/);
     assert.throws(

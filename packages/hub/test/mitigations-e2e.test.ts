@@ -229,6 +229,23 @@ describe('mitigations: alerts → policies → actions on live devices', () => {
       a.api.mitigations.apply(d.id, { action: 'quarantine', params: { extra: 1 } }),
       'mitigation_invalid',
     );
+    // One key by id: only that one is revoked; a key it does not have is not found.
+    const k1 = await a.api.devices.createKey(d.id);
+    const k2 = await a.api.devices.createKey(d.id);
+    const one = await a.api.mitigations.apply(d.id, {
+      action: 'revoke',
+      params: { keyId: k1.deviceKey.id },
+    });
+    assert.deepEqual(one.summary.slice(0, 1), [`revoke device key ${k1.deviceKey.id}`]);
+    const live = (await a.api.devices.keys(d.id)).filter((k) => k.revokedAt === null);
+    assert.deepEqual(
+      live.map((k) => k.id),
+      [k2.deviceKey.id],
+    );
+    await rejectsWith(
+      a.api.mitigations.apply(d.id, { action: 'revoke', params: { keyId: k1.deviceKey.id } }),
+      'not_found',
+    );
   });
 
   it("a policy beyond its creator's permissions is refused (403); one whose creator lost them fails and changes nothing", async () => {

@@ -90,12 +90,23 @@ export async function planAction(
       };
     case 'revoke': {
       const reason = str(params.reason, 'keyCompromise');
+      // One credential when the parameters name it (it must be live), else every live one.
+      const serial = typeof params.serial === 'string' ? params.serial.toUpperCase() : undefined;
+      const keyId = typeof params.keyId === 'string' ? params.keyId : undefined;
+      const one = serial !== undefined || keyId !== undefined;
       const certs = (await d.storage.pki.listCertificates(orgId, id)).filter(
-        (c) => c.revokedAt === null,
+        (c) => c.revokedAt === null && (one ? c.serial.toUpperCase() === serial : true),
       );
       const keys = (await d.storage.deviceKeys.listForDevice(orgId, id)).filter(
-        (k) => k.revokedAt === null,
+        (k) => k.revokedAt === null && (one ? k.id === keyId : true),
       );
+      if (one && certs.length + keys.length === 0)
+        throw new BulwarkError(
+          'not_found',
+          serial !== undefined
+            ? `the device has no live certificate ${serial}`
+            : `the device has no live key ${keyId}`,
+        );
       if (certs.length === 0 && keys.length === 0)
         return { summary: ['the device has no live certificate or key: nothing to revoke'] };
       return {
@@ -105,7 +116,8 @@ export async function planAction(
           'its live sessions are cut; it must enroll again with a new token (not reversible)',
         ],
         run: async () => {
-          if (certs.length > 0) await d.pki.revokeAll(orgId, id, reason);
+          if (one) for (const c of certs) await d.pki.revoke(orgId, id, c.serial, reason);
+          else if (certs.length > 0) await d.pki.revokeAll(orgId, id, reason);
           for (const k of keys) await d.pki.revokeDeviceKey(orgId, id, k.id);
           return null;
         },

@@ -93,7 +93,8 @@ const SEVERITIES: readonly AlertSeverity[] = ['info', 'low', 'medium', 'high', '
 /**
  * Checks an action's parameters and returns them normalised (unknown keys refused):
  * - `quarantine`, `release`: none;
- * - `revoke`: optional `reason` (an RFC 5280 reason name; default `keyCompromise`);
+ * - `revoke`: optional `reason` (an RFC 5280 reason name; default `keyCompromise`) and, to revoke
+ *   one credential instead of all, `serial` (a certificate) or `keyId` (a device key);
  * - `set_desired`: `patch`, a non-empty JSON merge patch (object) of at most 8 KiB;
  * - `start_update`: `artifactId`, optional `timeoutSeconds`;
  * - `notify`: optional `severity` (default `high`) and `title`.
@@ -103,7 +104,7 @@ export function checkParams(action: MitigationAction, params: MitigationParams):
   const allowed: Record<MitigationAction, readonly string[]> = {
     quarantine: [],
     release: [],
-    revoke: ['reason'],
+    revoke: ['reason', 'serial', 'keyId'],
     set_desired: ['patch'],
     start_update: ['artifactId', 'timeoutSeconds'],
     notify: ['severity', 'title'],
@@ -118,7 +119,24 @@ export function checkParams(action: MitigationAction, params: MitigationParams):
       const r = params.reason ?? 'keyCompromise';
       if (typeof r !== 'string' || !REVOKE_REASONS.includes(r))
         throw invalid(`revoke.reason is one of ${REVOKE_REASONS.join(', ')}`);
-      return { reason: r };
+      const { serial, keyId } = params;
+      if (serial !== undefined && keyId !== undefined)
+        throw invalid('revoke takes serial or keyId, not both');
+      if (
+        serial !== undefined &&
+        (typeof serial !== 'string' || !/^[0-9A-Fa-f]{1,64}$/.test(serial))
+      )
+        throw invalid('revoke.serial is a certificate serial (hex)');
+      if (
+        keyId !== undefined &&
+        (typeof keyId !== 'string' || keyId.length === 0 || keyId.length > 64)
+      )
+        throw invalid('revoke.keyId is the id of a device key');
+      return {
+        reason: r,
+        ...(serial !== undefined ? { serial } : {}),
+        ...(keyId !== undefined ? { keyId } : {}),
+      };
     }
     case 'set_desired': {
       const patch = params.patch;
