@@ -57,6 +57,25 @@ export {
 export * from './notifications/policy.js';
 export * from './notifications/signature.js';
 export { planDeliveries, ruleMatches, locationPath } from './notifications/routing.js';
+export {
+  MitigationService,
+  type MitigateRequest,
+  type MitigationCaller,
+  type PolicyInput,
+} from './mitigations/mitigation-service.js';
+export { startMitigationRunner, type MitigationRunner } from './mitigations/runner.js';
+export {
+  ACTION_PERMISSIONS,
+  MITIGATION_ACTIONS,
+  MITIGATION_NOTICE_KIND,
+  POLICY_ACTIONS,
+  checkKinds,
+  checkParams,
+  missingForAction,
+  policyMatches,
+  restoringPatch,
+} from './mitigations/policy.js';
+export { notReversible } from './mitigations/actions.js';
 export { alertSnapshot, emailContent, webhookBody } from './notifications/payload.js';
 export * from './edge/principal.js';
 export * from './edge/policy.js';

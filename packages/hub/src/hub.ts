@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
   requirePermission,
+  startMitigationRunner,
+  type MitigationRunner,
   systemClock,
   type Bus,
   type Clock,
@@ -55,6 +57,8 @@ export interface Hub {
   readonly checksRunner: ChecksRunner;
   /** Routes alerts to notification endpoints and delivers them (decision 0030). */
   readonly notificationRunner: NotificationRunner;
+  /** Applies mitigation policies to the alerts this node raises (decision 0036). */
+  readonly mitigationRunner: MitigationRunner;
   /** The one-time setup token, when the hub has no user yet (printed once at start). */
   readonly setupToken: string | undefined;
   /**
@@ -266,6 +270,27 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       intervalMs: config.notifyTickMs,
       log,
     });
+    // Alerts → mitigation policies → actions on the device, at once (decision 0036). Only this
+    // node's alerts: in a cluster each alert is mitigated once, by the node that raised it.
+    const mitigationRunner = startMitigationRunner({
+      events: services.events,
+      nodeId,
+      mitigations: services.mitigations,
+      onRecorded: (m) =>
+        log.info(
+          {
+            orgId: m.orgId,
+            deviceId: m.deviceId,
+            alertId: m.alertId,
+            policyId: m.policyId,
+            mitigationId: m.id,
+            action: m.action,
+            state: m.state,
+          },
+          'mitigation policy acted',
+        ),
+      onError: (err) => log.warn({ err }, 'applying mitigation policies to an alert failed'),
+    });
     const port = (app.server.address() as AddressInfo).port;
     bound = {
       httpPort: port,
@@ -352,6 +377,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       rolloutRunner,
       checksRunner,
       notificationRunner,
+      mitigationRunner,
       setupToken: setup?.token,
       reloadTls,
       async stop() {
@@ -361,6 +387,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await stopRetirement();
         await checksRunner.stop();
         await rolloutRunner.stop();
+        await mitigationRunner.stop();
         await notificationRunner.stop();
         started.edge.stop();
         started.tickets.stop();

@@ -32,6 +32,7 @@ import {
   LocationService,
   MessagingService,
   NotificationService,
+  MitigationService,
   OrgService,
   PkiService,
   SecretBox,
@@ -246,9 +247,22 @@ export function createServices(
     parseSenml: (payload, now) => parseSenml('application/senml+json', payload, { now }),
     onChange: (orgId) => ruleEngine.reloadOrg(orgId),
   });
+  // Mitigations (decision 0036) act through the services that own what they change; the hub's
+  // mitigation runner applies policies to this node's alerts.
+  const mitigations = new MitigationService({
+    storage,
+    clock,
+    devices,
+    pki,
+    twins,
+    updates,
+    alerts,
+    audit,
+  });
   return {
     rules,
     ruleEvaluation: { engine: ruleEngine },
+    mitigations,
     auth,
     apiKeys: new ApiKeyService({ storage, clock, events }),
     orgs: new OrgService({ storage, clock, auth, maxOrgsPerUser: config.maxOrgsPerUser }),

@@ -305,6 +305,15 @@ export const ERRORS = {
     kind: 'conflict',
     title: 'A notification rule still routes to this endpoint',
   },
+  mitigation_invalid: {
+    kind: 'invalid',
+    title: 'The mitigation or policy is not acceptable (action, parameters, kinds or location)',
+  },
+  mitigation_not_reversible: {
+    kind: 'conflict',
+    title:
+      'The mitigation cannot be reverted (a revocation, a notification, a dry run, a failure, or already reverted)',
+  },
   delivery_not_dead: {
     kind: 'conflict',
     title: 'Only a dead-lettered delivery can be re-driven',

@@ -12,6 +12,7 @@ import { firmwarePoliciesApi, rolloutsApi } from './resources/rollouts.js';
 import { apiKeysApi, orgsApi, usersApi } from './resources/identity.js';
 import { locationsApi } from './resources/locations.js';
 import { alertsApi, notificationsApi } from './resources/alerts.js';
+import { mitigationsApi } from './resources/mitigations.js';
 import { commandsApi, deviceStatusApi, twinsApi } from './resources/management.js';
 import { pkiApi } from './resources/pki.js';
 import { provisioningApi } from './resources/provisioning.js';
@@ -31,6 +32,8 @@ export interface BulwarkClient {
   readonly alerts: ReturnType<typeof alertsApi>;
   /** Notification endpoints, routing rules and deliveries (dead letters) — decision 0030. */
   readonly notifications: ReturnType<typeof notificationsApi>;
+  /** Mitigation actions, their log and policies (decision 0036). */
+  readonly mitigations: ReturnType<typeof mitigationsApi>;
   readonly apiKeys: ReturnType<typeof apiKeysApi>;
   readonly users: ReturnType<typeof usersApi>;
   readonly orgs: ReturnType<typeof orgsApi>;
@@ -71,6 +74,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     commands: commandsApi(call),
     alerts: alertsApi(call),
     notifications: notificationsApi(call),
+    mitigations: mitigationsApi(call),
     apiKeys: apiKeysApi(call),
     users: usersApi(call),
     orgs: orgsApi(call),

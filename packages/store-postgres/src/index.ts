@@ -12,6 +12,7 @@ import { createLocationStore } from './location-store.js';
 import {
   createPostgresManagementStores,
   createPostgresDeviceLogStore,
+  createPostgresMitigationStore,
 } from './management-store.js';
 import { createPostgresUpdateJobStore } from './update-job-store.js';
 import { createPostgresRolloutStores } from './rollout-store.js';
@@ -118,6 +119,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       durability,
       mqttState: createMqttStateStore(pool),
       deviceLogs: createPostgresDeviceLogStore(pool),
+      mitigations: createPostgresMitigationStore(pool),
       provisioning: createPostgresProvisioningStore(pool),
       checks: createPostgresCheckStore(pool),
       rules: createPostgresRuleStore(pool),

@@ -1,7 +1,8 @@
 import type { Pool, QueryResultRow } from 'pg';
-import type { DeviceLogStore } from '@bulwark/core';
+import type { DeviceLogStore, MitigationStore } from '@bulwark/core';
 import {
   createDeviceLogStore,
+  createMitigationStore,
   createManagementStores,
   type ManagementStores,
   type SqlRunner,
@@ -37,4 +38,9 @@ export function createPostgresManagementStores(pool: Pool): ManagementStores {
 /** Central device logs (migration 17, decision 0032) on the pool. */
 export function createPostgresDeviceLogStore(pool: Pool): DeviceLogStore {
   return createDeviceLogStore(postgresRunner(pool));
+}
+
+/** Mitigation policies and actions (migration 21, decision 0036). */
+export function createPostgresMitigationStore(pool: Pool): MitigationStore {
+  return createMitigationStore(postgresRunner(pool));
 }

@@ -122,3 +122,4 @@ export { alertLifecycleSchema, notificationSchema } from './alert-schema.js';
 export { createAlertStore, toAlert, type AlertRow } from './alert-store.js';
 export { createNotificationStore } from './notification-store.js';
 export { rulesSchema, createRuleStore } from './rule-stores.js';
+export { createMitigationStore, mitigationSchema } from './mitigation-store.js';

@@ -9,7 +9,11 @@ import { createChannelStore } from './channel-store.js';
 import { createDeviceKeyStore } from './device-key-store.js';
 import { createDeviceStore } from './device-store.js';
 import { createLocationStore } from './location-store.js';
-import { createSqliteManagementStores, createSqliteDeviceLogStore } from './management-store.js';
+import {
+  createSqliteManagementStores,
+  createSqliteDeviceLogStore,
+  createSqliteMitigationStore,
+} from './management-store.js';
 import { createSqliteUpdateJobStore } from './update-job-store.js';
 import { createSqliteRolloutStores } from './rollout-store.js';
 import { createMembershipStore } from './membership-store.js';
@@ -101,6 +105,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       durability,
       mqttState: createMqttStateStore(db),
       deviceLogs: createSqliteDeviceLogStore(db),
+      mitigations: createSqliteMitigationStore(db),
       provisioning: createProvisioningStore(db),
       checks: createSqliteCheckStore(db),
       rules: createSqliteRuleStore(db),

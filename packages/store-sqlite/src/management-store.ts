@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import type { DeviceLogStore } from '@bulwark/core';
+import type { DeviceLogStore, MitigationStore } from '@bulwark/core';
 import {
   createDeviceLogStore,
+  createMitigationStore,
   createManagementStores,
   type ManagementStores,
   type SqlRunner,
@@ -30,4 +31,9 @@ export function createSqliteManagementStores(db: Database): ManagementStores {
 /** Central device logs (migration 17, decision 0032) on the same connection. */
 export function createSqliteDeviceLogStore(db: Database): DeviceLogStore {
   return createDeviceLogStore(sqliteRunner(db));
+}
+
+/** Mitigation policies and actions (migration 21, decision 0036). */
+export function createSqliteMitigationStore(db: Database): MitigationStore {
+  return createMitigationStore(sqliteRunner(db));
 }

@@ -9,6 +9,7 @@ import {
   deviceLogSchema,
   alertLifecycleSchema,
   notificationSchema,
+  mitigationSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -446,6 +447,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'telemetry-rules',
     // Issue 14 item 6 (decision 0035): rules on telemetry.
     up: rulesSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 21,
+    name: 'mitigations',
+    // Issue 14 item 3 (decision 0036): mitigation policies bound to alerts and the log of
+    // mitigation actions (applied, dry runs, failures, reverts) with what a revert restores.
+    up: mitigationSchema({ int: 'INTEGER', idText: 'TEXT' }),
   },
 ];
 

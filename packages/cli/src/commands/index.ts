@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { alertCommands } from './alerts.js';
+import { mitigationCommands } from './mitigations.js';
 import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
 import { checkCommands } from './checks.js';
@@ -40,6 +41,7 @@ export const COMMANDS: readonly Command[] = [
   ...presenceCommands,
   ...logsCommands,
   ...alertCommands,
+  ...mitigationCommands,
   ...ticketCommands,
   ...apiKeyCommands,
   ...userCommands,

@@ -11,6 +11,7 @@ export type * from './management.js';
 export type * from './device-logs.js';
 export type * from './alerts.js';
 export type * from './notifications.js';
+export type * from './mitigations.js';
 export type * from './blobs.js';
 export type * from './firmware.js';
 export type * from './updates.js';

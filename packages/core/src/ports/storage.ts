@@ -41,6 +41,7 @@ import type { UpdateJobStore } from './updates.js';
 import type { AuditCheckStore } from './checks.js';
 import type { AlertStore } from './alerts.js';
 import type { NotificationStore } from './notifications.js';
+import type { MitigationStore } from './mitigations.js';
 import type { CommandStore, DeviceEventStore, PresenceStore, TwinStore } from './management.js';
 import type { RuleStore } from './rules.js';
 
@@ -274,6 +275,8 @@ export interface Storage {
   readonly deviceLogs: DeviceLogStore;
   /** Notification endpoints, routing rules and the delivery queue (decision 0030). */
   readonly notifications: NotificationStore;
+  /** Mitigation policies and the log of mitigation actions (decision 0036). */
+  readonly mitigations: MitigationStore;
   /** Firmware update jobs: one artifact on one device (decision 0008). */
   readonly updateJobs: UpdateJobStore;
   /** Rollouts of firmware artifacts to many devices (decision 0011). */

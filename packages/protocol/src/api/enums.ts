@@ -47,6 +47,19 @@ export const KNOWN_ALERT_KINDS = [
   'telemetry_rule',
 ] as const;
 
+/** What a mitigation does to a device (decision 0036). */
+export const MITIGATION_ACTIONS = [
+  'quarantine',
+  'release',
+  'revoke',
+  'set_desired',
+  'start_update',
+  'notify',
+] as const;
+
+/** A mitigation action's state: applied, a dry run, failed, or reverted. */
+export const MITIGATION_STATES = ['applied', 'dry_run', 'failed', 'reverted'] as const;
+
 export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
 
 export const COMMAND_STATES = [

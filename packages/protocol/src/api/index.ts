@@ -10,6 +10,7 @@ export * from './management.js';
 export * from './logs.js';
 export * from './alerts.js';
 export * from './notifications.js';
+export * from './mitigations.js';
 export * from './firmware.js';
 export * from './updates.js';
 export * from './rollouts.js';

@@ -8,6 +8,7 @@ import type { Permission } from './identity.js';
 import * as A from './audit.js';
 import * as L from './alerts.js';
 import * as N from './notifications.js';
+import * as MI from './mitigations.js';
 import * as C from './common.js';
 import * as K from './checks.js';
 import * as M from './channels.js';
@@ -815,6 +816,111 @@ export const ROUTES = {
     body: C.Empty,
     status: 200,
     response: N.DeliverySchema,
+  }),
+  // mitigations (issue 14 item 3, decision 0036): the route needs devices:manage, the service
+  // also the action's own permission (start_update: firmware:update)
+  mitigateDevice: route({
+    method: 'POST',
+    path: '/devices/:id/mitigations',
+    summary:
+      'Act on a device (quarantine, release, revoke, set desired values, start an update, notify), or with dryRun say exactly what would be done',
+    tag: 'mitigations',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: MI.MitigateRequest,
+    status: 201,
+    response: MI.MitigationSchema,
+  }),
+  listMitigations: route({
+    method: 'GET',
+    path: '/mitigations',
+    summary: 'The mitigation actions taken (and dry runs), newest first',
+    tag: 'mitigations',
+    auth: 'principal',
+    permission: 'devices:read',
+    query: MI.MitigationListQuery,
+    status: 200,
+    response: C.PageOf(MI.MitigationSchema),
+  }),
+  getMitigation: route({
+    method: 'GET',
+    path: '/mitigations/:id',
+    summary: 'One mitigation action: what was done, what a revert restores',
+    tag: 'mitigations',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    status: 200,
+    response: MI.MitigationSchema,
+  }),
+  revertMitigation: route({
+    method: 'POST',
+    path: '/mitigations/:id/revert',
+    summary:
+      'Undo an applied mitigation (release a quarantine, restore desired values, cancel an open update job); a revocation is refused',
+    tag: 'mitigations',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: C.Empty,
+    status: 200,
+    response: MI.MitigationSchema,
+  }),
+  listMitigationPolicies: route({
+    method: 'GET',
+    path: '/mitigation-policies',
+    summary: 'Mitigation policies: alert kinds × minimum severity × location → an action',
+    tag: 'mitigations',
+    auth: 'principal',
+    permission: 'devices:read',
+    status: 200,
+    response: Type.Array(MI.MitigationPolicySchema),
+  }),
+  createMitigationPolicy: route({
+    method: 'POST',
+    path: '/mitigation-policies',
+    summary:
+      "Create a mitigation policy; it acts with the caller's authority (refused when the caller lacks its action's permission)",
+    tag: 'mitigations',
+    auth: 'principal',
+    permission: 'devices:manage',
+    body: MI.CreateMitigationPolicyRequest,
+    status: 201,
+    response: MI.MitigationPolicySchema,
+  }),
+  getMitigationPolicy: route({
+    method: 'GET',
+    path: '/mitigation-policies/:id',
+    summary: 'One mitigation policy',
+    tag: 'mitigations',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    status: 200,
+    response: MI.MitigationPolicySchema,
+  }),
+  updateMitigationPolicy: route({
+    method: 'PATCH',
+    path: '/mitigation-policies/:id',
+    summary: "Change a mitigation policy; from now on it acts with the editor's authority",
+    tag: 'mitigations',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: MI.UpdateMitigationPolicyRequest,
+    status: 200,
+    response: MI.MitigationPolicySchema,
+  }),
+  deleteMitigationPolicy: route({
+    method: 'DELETE',
+    path: '/mitigation-policies/:id',
+    summary: 'Delete a mitigation policy (its actions stay in the log)',
+    tag: 'mitigations',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    status: 204,
   }),
   bulkPatchDesired: route({
     method: 'POST',

@@ -13,6 +13,7 @@ import {
   userSuite,
 } from './identity.js';
 import { alertSuite } from './alerts.js';
+import { mitigationSuite } from './mitigations.js';
 import { managementSuite } from './management.js';
 import { deviceLogSuite } from './device-logs.js';
 import { messageSuite } from './messages.js';
@@ -71,6 +72,7 @@ export function storageContract(
     managementSuite(open);
     deviceLogSuite(open);
     alertSuite(open);
+    mitigationSuite(open);
     firmwareSuite(open);
     updateJobSuite(open);
     rolloutSuite(open);

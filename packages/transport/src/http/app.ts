@@ -27,6 +27,7 @@ import { provisioningHandlers } from './handlers/provisioning.js';
 import { checkHandlers } from './handlers/checks.js';
 import { alertHandlers } from './handlers/alerts.js';
 import { ruleHandlers } from './handlers/rules.js';
+import { mitigationHandlers } from './handlers/mitigations.js';
 import { managementHandlers } from './handlers/management.js';
 import { logHandlers } from './handlers/logs.js';
 import { ticketHandlers } from './handlers/tickets.js';
@@ -121,6 +122,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...managementHandlers(s),
     ...logHandlers(s),
     ...alertHandlers(s),
+    ...mitigationHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),

@@ -28,6 +28,7 @@ import type {
   DeviceLogService,
   NotificationService,
   RuleService,
+  MitigationService,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -40,6 +41,8 @@ export interface HttpServices {
   alerts: AlertService;
   /** Notification endpoints, routing rules and deliveries (decision 0030). */
   notifications: NotificationService;
+  /** Mitigation actions and policies (decision 0036). */
+  mitigations: MitigationService;
   apiKeys: ApiKeyService;
   orgs: OrgService;
   devices: DeviceService;
