@@ -38,7 +38,7 @@ const codeOf = (err: unknown): string =>
 export class RuleActions {
   constructor(
     private readonly d: {
-      alerts: Pick<AlertService, 'open' | 'resolve'>;
+      alerts: Pick<AlertService, 'raise' | 'resolveKey'>;
       commands: Pick<CommandService, 'send'>;
       twins: Pick<TwinService, 'patchDesired'>;
       audit: Pick<AuditService, 'record'>;
@@ -73,7 +73,7 @@ export class RuleActions {
               forSeconds: rule.forSeconds,
               channelId: o.channelId,
             });
-            detail = { alertId: opened?.id ?? null, alreadyOpen: opened === undefined };
+            detail = { alertId: opened.alert.id, alreadyOpen: opened.alreadyOpen };
             break;
           }
           case 'command': {
@@ -133,7 +133,7 @@ export class RuleActions {
     const alert = rule.actions.find((a) => a.type === 'alert');
     if (alert?.type !== 'alert' || alert.resolveOnClear !== true) return;
     try {
-      const n = await resolveRuleAlert(this.d.alerts, o.orgId, o.deviceId);
+      const n = await resolveRuleAlert(this.d.alerts, o.orgId, rule.id, o.deviceId);
       if (n > 0)
         await this.#audit(rule, o, 'rule.alert_resolved', 'success', {
           ruleId: rule.id,

@@ -1,14 +1,15 @@
 /**
- * The one place rules on telemetry touch the alert service (decision 0035): it opens and resolves
- * the device's `telemetry_rule` alert through `AlertService.open`/`resolve` only, so the alert
- * rework (severity, evidence, dedup) changes this file and nothing else of the rules.
- *
- * Until alerts carry a dedup key, one `telemetry_rule` alert is open per device: a second rule
- * firing on a device with one open adds no alert (the audit row and `rule.fired` event still say
- * it fired), and a rule resolving on clear resolves the device's open one.
+ * The one place rules on telemetry touch the alert service (decision 0035): each (rule, device)
+ * pair has its own alert, keyed `telemetry_rule:{rule}:{device}` (decision 0030's dedup key), so
+ * two rules firing on one device raise two alerts, and a rule firing again while its alert is
+ * active counts an occurrence instead of opening another.
  */
 import type { AlertService } from '../alerts/alert-service.js';
 import type { AlertRecord } from '../ports/alerts.js';
+
+/** The dedup key of a rule's alert on a device. */
+export const ruleAlertKey = (ruleId: string, deviceId: string): string =>
+  `telemetry_rule:${ruleId}:${deviceId}`;
 
 /** What a firing says about itself in the alert's detail. */
 export interface RuleAlertDetail {
@@ -22,21 +23,30 @@ export interface RuleAlertDetail {
   channelId: string;
 }
 
-/** Opens the device's telemetry-rule alert; returns it, or undefined when one is open already. */
-export function raiseRuleAlert(
-  alerts: Pick<AlertService, 'open'>,
+/** Raises the rule's alert on the device: `alreadyOpen` when it was active and counted again. */
+export async function raiseRuleAlert(
+  alerts: Pick<AlertService, 'raise'>,
   orgId: string,
   deviceId: string,
   d: RuleAlertDetail,
-): Promise<AlertRecord | undefined> {
-  return alerts.open(orgId, deviceId, 'telemetry_rule', { ...d });
+): Promise<{ alert: AlertRecord; alreadyOpen: boolean }> {
+  const { alert, outcome } = await alerts.raise({
+    orgId,
+    deviceId,
+    kind: 'telemetry_rule',
+    title: `Rule ${d.ruleName}: ${d.record} ${d.condition}`,
+    evidence: { ...d },
+    dedupKey: ruleAlertKey(d.ruleId, deviceId),
+  });
+  return { alert, alreadyOpen: outcome === 'repeated' };
 }
 
-/** Resolves the device's open telemetry-rule alert; returns how many were resolved. */
-export function resolveRuleAlert(
-  alerts: Pick<AlertService, 'resolve'>,
+/** Resolves the rule's active alert on the device; returns how many were resolved (0 or 1). */
+export async function resolveRuleAlert(
+  alerts: Pick<AlertService, 'resolveKey'>,
   orgId: string,
+  ruleId: string,
   deviceId: string,
 ): Promise<number> {
-  return alerts.resolve(orgId, deviceId, 'telemetry_rule');
+  return (await alerts.resolveKey(orgId, ruleAlertKey(ruleId, deviceId))) === undefined ? 0 : 1;
 }
