@@ -97,7 +97,12 @@ export * from './firmware/advisories.js';
 export * from './checks/types.js';
 export { loadSnapshot, type OrgSnapshot, type SnapshotStorage } from './checks/snapshot.js';
 export { runOrgChecks, ORG_CHECK_IDS, HUB_CHECK_IDS } from './checks/org-checks.js';
-export { raiseFindingAlert, alertsFor } from './checks/finding-alerts.js';
+export {
+  raiseFindingAlert,
+  resolveFindingAlerts,
+  findingAlertKey,
+  alertsFor,
+} from './checks/finding-alerts.js';
 export * from './checks/check-service.js';
 export * from './logs/device-log-service.js';
 export { parseDeviceLogBatch } from './logs/log-payloads.js';

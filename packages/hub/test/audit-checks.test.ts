@@ -151,6 +151,13 @@ describe('fleet audit checks over the API', () => {
     assert.ok(onA, JSON.stringify(alerts));
     const onGone = alerts.find((a) => a.deviceId === ids['gone'] && a.kind === 'audit_finding');
     assert.equal(onGone?.evidence['checkId'], 'device.decommissioned_rights');
+    assert.equal(onGone?.severity, 'high', "the finding's severity");
+    // A high finding about no device (a member without a second factor) raises a fleet-wide one.
+    const fleet = alerts.find(
+      (a) => a.deviceId === null && a.evidence['checkId'] === 'user.no_second_factor',
+    );
+    assert.ok(fleet, JSON.stringify(alerts));
+    assert.match(fleet.title, /has no second factor/);
   });
 
   it('filters by check, severity and state and shows one finding', async () => {
@@ -192,6 +199,11 @@ describe('fleet audit checks over the API', () => {
     const fixed = about(after, 'device.decommissioned_rights', 'device', ids['gone']!)!;
     assert.equal(fixed.state, 'resolved');
     assert.ok(fixed.resolvedAt);
+    // Its alert resolves with it.
+    const alert = (await api.alerts.list({ deviceId: ids['gone']! })).items.find(
+      (a) => a.kind === 'audit_finding',
+    );
+    assert.equal(alert?.state, 'resolved');
     // No duplicates: one finding per condition across the two runs.
     assert.equal(after.length, before.length);
     assert.deepEqual(after.map((f) => f.id).sort(), before.map((f) => f.id).sort());

@@ -17,7 +17,7 @@ import type {
 import type { Page, PageRequest } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
-import { alertsFor, raiseFindingAlert } from './finding-alerts.js';
+import { alertsFor, raiseFindingAlert, resolveFindingAlerts } from './finding-alerts.js';
 import { HUB_CHECK_IDS, ORG_CHECK_IDS, runOrgChecks } from './org-checks.js';
 import { loadSnapshot, type SnapshotStorage } from './snapshot.js';
 import type { AuditCheckConfig, FindingDraft } from './types.js';
@@ -73,7 +73,7 @@ export class AuditCheckService {
       /** This node, as the holder of the leases. */
       nodeId: string;
       config: AuditCheckServiceConfig;
-      alerts?: Pick<AlertService, 'open'>;
+      alerts?: Pick<AlertService, 'raise' | 'resolveKey'>;
       hubChecks?: HubCheckSource;
     },
   ) {}
@@ -147,6 +147,7 @@ export class AuditCheckService {
     // Only checks that ran resolve their findings: without the hub's view, `hub.*` stay as they were.
     const gone = before.filter((f) => ran.has(f.checkId) && !seen.has(f.id)).map((f) => f.id);
     const resolved = await store.resolveFindings(orgId, gone, now);
+    if (this.d.alerts) await resolveFindingAlerts(this.d.alerts, orgId, gone);
     return { orgId, at: now, hubChecks: hub, open: seen.size, new: opened, resolved, bySeverity };
   }
 
