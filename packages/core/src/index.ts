@@ -67,3 +67,24 @@ export { loadSnapshot, type OrgSnapshot, type SnapshotStorage } from './checks/s
 export { runOrgChecks, ORG_CHECK_IDS, HUB_CHECK_IDS } from './checks/org-checks.js';
 export { raiseFindingAlert, alertsFor } from './checks/finding-alerts.js';
 export * from './checks/check-service.js';
+export {
+  DETECT_RULES,
+  checkRuleUpdate,
+  effectiveParams,
+  type DetectRule,
+  type DetectRuleId,
+  type DetectRuleKind,
+  type RuleParams,
+  type RuleUpdate,
+} from './detect/rules.js';
+export { BucketCounter, BUCKET_MS } from './detect/buckets.js';
+export { Baseline, bandOf, median, mad, groupStats, MAD_SCALE } from './detect/baseline.js';
+export { Gates, type Gate, type DetectTarget } from './detect/gates.js';
+export { detectAlerts, type DetectAlerts } from './detect/detect-alerts.js';
+export { DetectEngine, type DetectEngineDeps, type DetectDeviceState } from './detect/engine.js';
+export {
+  DetectService,
+  type OrgDetectRule,
+  type DeviceDetectView,
+  type DeviceRuleView,
+} from './detect/detect-service.js';

@@ -16,6 +16,7 @@ import {
 import { BulwarkError } from '@bulwark/protocol';
 import { startCoap } from './coap.js';
 import { startEdge, type EdgeWiring } from './edge.js';
+import { startDetect, type DetectWiring } from './detect.js';
 import { newNodeId, startBrokers, type Brokers } from './messaging.js';
 import { natsSettings, openBlobs, openBus, openEvents, type OpenedBlobs } from './cluster.js';
 import { createMetrics } from './metrics.js';
@@ -105,6 +106,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   let brokers: Brokers | undefined;
   let coap: Awaited<ReturnType<typeof startCoap>>;
   let edge: EdgeWiring | undefined;
+  let detect: DetectWiring | undefined;
   let tickets: SessionTickets | undefined;
   // What this node listens on, for the hub-configuration audit checks (set once bound).
   let bound: BoundListeners | undefined;
@@ -222,6 +224,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       log,
       metrics,
     });
+    detect = startDetect({ engine: services.detect.engine, log });
     const sweep = () =>
       services.messaging.sweepRetention().then(
         (n) => n > 0 && log.info({ deleted: n }, 'retention sweep'),
@@ -297,7 +300,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       },
       'hub started',
     );
-    const started = { app, bus, brokers, coap, edge, blobs, tickets };
+    const started = { app, bus, brokers, coap, edge, detect, blobs, tickets };
     const reloadTls = tlsReloader({
       config,
       pki: services.pki,
@@ -338,6 +341,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await started.coap?.stop();
         await started.app.close();
         await services.messaging.close();
+        // After the brokers stopped: nothing more is counted; what was learned is written.
+        await started.detect.stop();
         await started.bus.close();
         await events?.close();
         await started.blobs.close();
@@ -347,6 +352,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     };
   } catch (err) {
     edge?.stop();
+    await detect?.stop().catch(() => undefined);
     tickets?.stop();
     await brokers?.stop().catch(() => undefined);
     await coap?.stop().catch(() => undefined);

@@ -34,6 +34,9 @@ import {
   createMemoryBus,
   cacheCertificateChecks,
   createEdgeThrottle,
+  DetectEngine,
+  DetectService,
+  detectAlerts,
   createMemoryEvents,
   DEFAULT_EDGE_THROTTLE,
   deriveKey,
@@ -117,6 +120,23 @@ export function createServices(
       scrypt: { ...DEFAULT_IDENTITY_CONFIG.scrypt, ln: config.scryptLn },
     },
   });
+  // The one owner of alerts (core/src/alerts).
+  const alerts = new AlertService({ storage, clock, events });
+  // Detection (decision 0034): counts what this node sees, judges the rules, raises alerts.
+  const detectEngine = new DetectEngine({
+    clock,
+    events,
+    store: storage.detect,
+    alerts: detectAlerts(alerts),
+    deviceType: async (orgId, deviceId) => (await storage.devices.get(orgId, deviceId))?.type,
+    resolveSubject: async (subject) => {
+      // A device key's claimed device: its live keys name its organization.
+      if (!subject.startsWith('device:')) return undefined;
+      const deviceId = subject.slice('device:'.length);
+      const [key] = await storage.deviceKeys.listLiveByDeviceId(deviceId);
+      return key ? { orgId: key.orgId, deviceId } : undefined;
+    },
+  });
   const locations = new LocationService({ storage, clock });
   const devices = new DeviceService({ storage, clock, locations, events });
   // Before the PKI: decommissioning a device removes its channel rights.
@@ -134,6 +154,10 @@ export function createServices(
     },
     ...(messaging.onBatch ? { onBatch: messaging.onBatch } : {}),
     ...(messaging.onIngest ? { onIngest: messaging.onIngest } : {}),
+    // Every accepted device message is counted by the detection engine (decision 0034).
+    onAccepted: (client, bytes) => {
+      if (client.type === 'device') detectEngine.message(client.orgId, client.id, bytes);
+    },
     events,
   });
   const pki = new PkiService({
@@ -156,7 +180,7 @@ export function createServices(
     clock,
     key: deriveKey(masterKey, 'audit-chain'),
   });
-  // The one admission rule of the device edge and the one owner of alerts (core/src/edge).
+  // The one admission rule of the device edge (core/src/edge).
   // A reconnect storm is not serialised on the database (decision 0022).
   const certificateCache = cacheCertificateChecks(pki, { events, clock });
   const admission = new Admission({
@@ -172,7 +196,6 @@ export function createServices(
       clock,
     ),
   });
-  const alerts = new AlertService({ storage, clock, events });
   // Device management: the device plane (hub/device-plane.ts) listens to the signals to push
   // desired twins and commands to devices connected to this node at once.
   const managementSignals = new ManagementSignals();
@@ -281,6 +304,13 @@ export function createServices(
       },
     }),
     advisories: new FirmwareAdvisoryService({ storage, clock }),
+    detect: new DetectService({
+      store: storage.detect,
+      clock,
+      devices,
+      engine: detectEngine,
+      nodeId: messaging.nodeId,
+    }),
     deviceImport: new DeviceImportService({
       storage,
       clock,

@@ -25,6 +25,7 @@ import { createTicketStore } from './ticket-store.js';
 import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
 import { createPostgresCheckStore } from './check-store.js';
+import { createPostgresDetectStore } from './detect-store.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -115,6 +116,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       mqttState: createMqttStateStore(pool),
       provisioning: createPostgresProvisioningStore(pool),
       checks: createPostgresCheckStore(pool),
+      detect: createPostgresDetectStore(pool),
       schemaVersion,
       async ping() {
         try {

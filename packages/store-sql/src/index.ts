@@ -117,3 +117,4 @@ export {
   type HardwareRow,
 } from './provisioning-rows.js';
 export { checksSchema, createAuditCheckStore } from './check-stores.js';
+export { detectSchema, createDetectStore } from './detect-stores.js';

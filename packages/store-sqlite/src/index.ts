@@ -26,6 +26,7 @@ import { createTicketStore } from './ticket-store.js';
 import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
 import { createSqliteCheckStore } from './check-store.js';
+import { createSqliteDetectStore } from './detect-store.js';
 import { cachePreparedStatements } from './statement-cache.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
@@ -101,6 +102,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       mqttState: createMqttStateStore(db),
       provisioning: createProvisioningStore(db),
       checks: createSqliteCheckStore(db),
+      detect: createSqliteDetectStore(db),
       schemaVersion,
       async ping() {
         try {

@@ -4,6 +4,7 @@ import {
   managementSchema,
   mqttStateSchema,
   checksSchema,
+  detectSchema,
   firmwarePolicyGateSchema,
   provisioningSchema,
   rolloutSchema,
@@ -416,6 +417,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 14 (decision 0031): audit-check findings, suppressions, firmware advisories and the
     // run leases.
     up: checksSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 20,
+    name: 'detect-baselines',
+    // Issue 14 item 1 (decision 0034): detection rule settings per organization and learned
+    // baselines per device.
+    up: detectSchema({ int: 'INTEGER', idText: 'TEXT' }),
   },
 ];
 

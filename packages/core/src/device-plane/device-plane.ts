@@ -27,6 +27,7 @@ import {
   parseReportedTwin,
 } from '../management/device-payloads.js';
 import type { CommandService } from '../management/command-service.js';
+import type { DetectEngine } from '../detect/engine.js';
 import type { PresenceService } from '../management/presence-service.js';
 import type { ManagementSignals } from '../management/signals.js';
 import type { TwinService } from '../management/twin-service.js';
@@ -67,6 +68,8 @@ export interface DevicePlaneDeps {
   signals: ManagementSignals;
   link: DeviceLink;
   log: DevicePlaneLog;
+  /** Told what the agent reports — its metrics and events — for detection (decision 0034). */
+  detect?: Pick<DetectEngine, 'metrics' | 'deviceEvents'>;
 }
 
 /** The device plane of one hub node. */
@@ -157,13 +160,17 @@ export class DevicePlane implements DevicePlaneInbound {
       case 'events': {
         const events = parseDeviceEvents(payload);
         await s.presence.events(orgId, deviceId, events);
+        s.detect?.deviceEvents(orgId, deviceId, events).catch(this.#fail('detect (events)'));
         // Sessions on the device's local management port belong in the audit log too.
         for (const e of events) await s.tickets.recordLocalSession(orgId, deviceId, e);
         return true;
       }
-      case 'metrics':
-        await s.presence.metrics(orgId, deviceId, sessionId, parseDeviceMetrics(payload));
+      case 'metrics': {
+        const metrics = parseDeviceMetrics(payload);
+        await s.presence.metrics(orgId, deviceId, sessionId, metrics);
+        s.detect?.metrics(orgId, deviceId, metrics).catch(this.#fail('detect (metrics)'));
         return true;
+      }
       case 'presence':
         await s.presence.report(
           orgId,

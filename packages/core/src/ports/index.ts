@@ -16,3 +16,4 @@ export type * from './events.js';
 export type * from './mqtt-state.js';
 export type * from './provisioning.js';
 export type * from './checks.js';
+export type * from './detect.js';

@@ -208,7 +208,14 @@ export type AlertKind =
   | 'rollout_paused'
   | 'auto_upgrade_paused'
   | 'credential_conflict'
-  | 'audit_finding';
+  | 'audit_finding'
+  // Detection rules (decision 0034): the kind is the rule's id; `detail` is the evidence.
+  | 'auth_bruteforce'
+  | 'cloned_certificate'
+  | 'message_flood'
+  | 'new_listening_port'
+  | 'disallowed_connection'
+  | 'connection_churn';
 
 /** Something that needs an operator's eye, open until the condition ends. */
 export interface AlertRecord {

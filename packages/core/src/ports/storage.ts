@@ -38,6 +38,7 @@ import type { FirmwareStore } from './firmware.js';
 import type { FirmwarePolicyStore, RolloutStore } from './rollouts.js';
 import type { UpdateJobStore } from './updates.js';
 import type { AuditCheckStore } from './checks.js';
+import type { DetectStore } from './detect.js';
 import type {
   AlertStore,
   CommandStore,
@@ -286,6 +287,8 @@ export interface Storage {
   readonly provisioning: ProvisioningStore;
   /** Fleet audit checks: findings, suppressions, firmware advisories, run leases (0031). */
   readonly checks: AuditCheckStore;
+  /** Detection rule settings and per-device baselines (decision 0034). */
+  readonly detect: DetectStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

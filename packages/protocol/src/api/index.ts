@@ -12,4 +12,5 @@ export * from './updates.js';
 export * from './rollouts.js';
 export * from './provisioning.js';
 export * from './checks.js';
+export * from './detect.js';
 export * from './route-wire.js';

@@ -203,6 +203,13 @@ export const ALERT_KINDS = [
   'auto_upgrade_paused',
   'credential_conflict',
   'audit_finding',
+  // Detection rules (decision 0034): one kind per rule, named as the rule.
+  'auth_bruteforce',
+  'cloned_certificate',
+  'message_flood',
+  'new_listening_port',
+  'disallowed_connection',
+  'connection_churn',
 ] as const;
 export const AlertStateSchema = Type.Union([Type.Literal('open'), Type.Literal('resolved')]);
 

@@ -181,5 +181,9 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
     status: 204,
   },
   listFirmwareAdvisories: { method: 'GET', path: '/firmware/advisories', status: 200 },
+  listDetectRules: { method: 'GET', path: '/detect/rules', status: 200 },
+  getDetectRule: { method: 'GET', path: '/detect/rules/:id', status: 200 },
+  updateDetectRule: { method: 'PATCH', path: '/detect/rules/:id', status: 200, body: true },
+  getDeviceDetect: { method: 'GET', path: '/detect/devices/:id', status: 200 },
   listAudit: { method: 'GET', path: '/audit', status: 200 },
 };

@@ -25,6 +25,7 @@ import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
 import { provisioningHandlers } from './handlers/provisioning.js';
 import { checkHandlers } from './handlers/checks.js';
+import { detectHandlers } from './handlers/detect.js';
 import { managementHandlers } from './handlers/management.js';
 import { ticketHandlers } from './handlers/tickets.js';
 import { rolloutHandlers } from './handlers/rollouts.js';
@@ -120,6 +121,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),
     ...checkHandlers(s),
+    ...detectHandlers(s),
   };
   const checkResponse = responseValidators();
 

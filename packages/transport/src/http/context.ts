@@ -24,6 +24,7 @@ import type {
   ClaimService,
   DeviceImportService,
   AuditCheckService,
+  DetectService,
   FirmwareAdvisoryService,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
@@ -60,6 +61,8 @@ export interface HttpServices {
   checks: AuditCheckService;
   /** Withdrawn / vulnerable marks on firmware artifacts (decision 0031). */
   advisories: FirmwareAdvisoryService;
+  /** Detection rules and per-device baselines (decision 0034). */
+  detect: DetectService;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */
