@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { auditSuite } from './audit.js';
 import { checksSuite } from './checks.js';
+import { detectSuite } from './detect.js';
 import { deviceKeySuite, deviceSuite, locationSuite } from './devices.js';
 import type { OpenStorage } from './harness.js';
 import {
@@ -72,5 +73,6 @@ export function storageContract(
     mqttStateSuite(open);
     provisioningSuite(open);
     checksSuite(open);
+    detectSuite(open);
   });
 }
