@@ -3,6 +3,7 @@ import type { BodyOf, Call } from './types.js';
 import { createCall, type CallOptions } from './call.js';
 import { auditApi } from './resources/audit.js';
 import { checksApi } from './resources/checks.js';
+import { detectApi } from './resources/detect.js';
 import { channelsApi } from './resources/channels.js';
 import { authApi, setupApi } from './resources/auth.js';
 import { devicesApi } from './resources/devices.js';
@@ -49,6 +50,8 @@ export interface BulwarkClient {
   readonly provisioning: ReturnType<typeof provisioningApi>;
   /** Fleet audit checks: findings and suppressions (decision 0031). */
   readonly checks: ReturnType<typeof checksApi>;
+  /** Detection rules and per-device baselines (decision 0034). */
+  readonly detect: ReturnType<typeof detectApi>;
   /** Who the caller is, in which organization, with which permissions. */
   me(): Promise<OperationOutput<'getMe'>>;
   /** Device enrollment: a one-time token and a CSR in, a certificate and its chain out. */
@@ -79,6 +82,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     updates: updatesApi(call),
     provisioning: provisioningApi(call),
     checks: checksApi(call),
+    detect: detectApi(call),
     me: () => call('getMe'),
     enroll: (body) => call('enroll', { body }),
   };

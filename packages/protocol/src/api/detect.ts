@@ -9,10 +9,7 @@ import { DETECT_RULE_IDS, FINDING_SEVERITIES } from './enums.js';
 
 export { DETECT_RULE_IDS };
 
-export const DetectRuleIdSchema = Type.Union(
-  DETECT_RULE_IDS.map((v) => Type.Literal(v)),
-  { errorMessage: `must be one of ${DETECT_RULE_IDS.join(', ')}` },
-);
+export const DetectRuleIdSchema = Type.Union(DETECT_RULE_IDS.map((v) => Type.Literal(v)));
 
 /** How a rule decides. */
 export const DETECT_RULE_KINDS = ['threshold', 'baseline', 'new_value', 'event'] as const;
@@ -63,7 +60,7 @@ export const DetectRuleParams = Type.Object(
 );
 
 const bounded = (min: number, max: number, what: string) =>
-  Type.Integer({ minimum: min, maximum: max, errorMessage: `must be ${what} (${min}..${max})` });
+  Type.Integer({ minimum: min, maximum: max, description: `must be ${what} (${min}..${max})` });
 
 /**
  * A change to one rule's settings; omitted fields keep their value. A setting the rule does not
@@ -71,24 +68,24 @@ const bounded = (min: number, max: number, what: string) =>
  */
 export const UpdateDetectRuleRequest = Type.Object(
   {
-    enabled: Type.Optional(Type.Boolean({ errorMessage: 'must be true or false' })),
+    enabled: Type.Optional(Type.Boolean({ description: 'must be true or false' })),
     // Windows are whole 10-second counter buckets, at most 15 minutes (the counters' memory).
     windowSeconds: Type.Optional(
       Type.Integer({
         minimum: 10,
         maximum: 900,
         multipleOf: 10,
-        errorMessage: 'must be a multiple of 10 seconds from 10 to 900',
+        description: 'must be a multiple of 10 seconds from 10 to 900',
       }),
     ),
     threshold: Type.Optional(
-      Type.Number({ minimum: 1, maximum: 1e12, errorMessage: 'must be a number from 1 to 1e12' }),
+      Type.Number({ minimum: 1, maximum: 1e12, description: 'must be a number from 1 to 1e12' }),
     ),
     k: Type.Optional(
-      Type.Number({ minimum: 1, maximum: 100, errorMessage: 'must be a number from 1 to 100' }),
+      Type.Number({ minimum: 1, maximum: 100, description: 'must be a number from 1 to 100' }),
     ),
     minDeviation: Type.Optional(
-      Type.Number({ minimum: 0, maximum: 1e12, errorMessage: 'must be a number from 0 to 1e12' }),
+      Type.Number({ minimum: 0, maximum: 1e12, description: 'must be a number from 0 to 1e12' }),
     ),
     learningMinutes: Type.Optional(bounded(1, 43_200, 'whole minutes, up to 30 days')),
     resolveAfterSeconds: Type.Optional(bounded(10, 604_800, 'seconds, up to a week')),
