@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
 import { checkCommands } from './checks.js';
+import { detectCommands } from './detect.js';
 import { channelCommands } from './channel.js';
 import { deviceCommands } from './device.js';
 import { commandCommands } from './device-command.js';
@@ -43,6 +44,7 @@ export const COMMANDS: readonly Command[] = [
   ...channelCommands,
   ...auditCommands,
   ...checkCommands,
+  ...detectCommands,
   ...sessionCommands,
   ...pkiCommands,
   ...keysCommands,
