@@ -155,6 +155,26 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       [],
       () => services.messaging.writer.stats.pressured,
     );
+    // Detection (decision 0034): what this node tracks and how often rules fired or were held.
+    const detectEngine = services.detect.engine;
+    metrics.gauge(
+      'bulwark_detect_tracked_devices',
+      'Devices the detection engine of this node holds counters for',
+      [],
+      () => detectEngine.size.devices,
+    );
+    metrics.gauge(
+      'bulwark_detect_fired',
+      'Detection rules fired on this node since start (one per device and rule until it resolves)',
+      [],
+      () => detectEngine.fired,
+    );
+    metrics.gauge(
+      'bulwark_detect_suppressed',
+      'Rule breaches held by an open alert or a cool-down on this node since start',
+      [],
+      () => detectEngine.gates.suppressed,
+    );
     // The server certificate, and the bundle devices and the CLI trust for it (decision 0025).
     const served = await loadServerTls(config, services.pki);
     services.pki.setServerIssuers(served.issuers);

@@ -499,7 +499,10 @@ export class DetectEngine {
     try {
       await this.#d.store.putBaselines(rows);
     } catch (err) {
-      this.onError?.(err, final ? 'persist (stop)' : 'persist');
+      // One bad row (a device deleted meanwhile) must not lose the others: row by row.
+      let failed = 0;
+      for (const row of rows) await this.#d.store.putBaselines([row]).catch(() => failed++);
+      if (failed > 0) this.onError?.(err, final ? 'persist (stop)' : 'persist');
     }
   }
 
