@@ -7,6 +7,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { DomainEvent, DomainEventOf } from '@bulwark/core';
 import type { AlertView } from '@bulwark/protocol';
@@ -284,5 +287,66 @@ describe('detection end to end', () => {
     const mine = (await s.api.devices.list()).items[0]!;
     const res = await raw(t, 'GET', `/detect/devices/${mine.id}`, undefined, token);
     assert.equal(res.status, 404);
+  });
+});
+
+describe('detection baselines across a hub restart', () => {
+  let t: TestHub | undefined;
+  let dir: string | undefined;
+  after(async () => {
+    await t?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a learned baseline is stored, read back after a restart and judged by at once', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bulwark-detect-restart-'));
+    t = await startTestHub([], { dir });
+    const s = await setupOwner(t);
+    const { key } = await s.owner.apiKeys.create({
+      name: 'secops',
+      permissions: ['audit:read', 'detect:manage', 'devices:read'],
+    });
+    await t.client(key).detect.updateRule('message_flood', { learningMinutes: 10 });
+    const channelId = (await s.api.channels.create({ name: 'data', persisted: false })).id;
+    const d = await s.api.devices.create({ name: 'steady', type: 'meter' });
+    const deviceKey = (await s.api.devices.createKey(d.id)).key;
+    await s.api.channels.connect(channelId, {
+      clientType: 'device',
+      clientId: d.id,
+      publish: true,
+      subscribe: false,
+    });
+    const creds = { username: d.id, password: deviceKey, clientId: d.id };
+    let c = await connectTls(t, creds);
+    for (let w = 0; w < 12; w++) {
+      await Promise.all(
+        Array.from({ length: 8 }, () => publish(c, `channels/${channelId}/messages`, 'x')),
+      );
+      t.clock.advance(60_000);
+      await t.hub.services.detect.engine.tick();
+    }
+    c.end(true);
+    const learnedAt = t.clock.now();
+    await t.hub.stop(); // writes what the engine learned
+
+    t = await startTestHub([], { dir });
+    t.clock.t = learnedAt + 60_000; // the restarted hub's clock goes on from there
+    const secops = t.client(key);
+    const stored = await secops.detect.device(d.id);
+    assert.equal(stored.tracked, false);
+    const flood = stored.metrics.find((m) => m.ruleId === 'message_flood')!;
+    assert.equal(flood.baseline?.learned, true, JSON.stringify(flood));
+    assert.ok(flood.baseline.samples >= 10);
+    assert.equal(flood.baseline.median, 8);
+    // Right after the restart, a flood is judged against the device's own stored band.
+    c = await connectTls(t, creds);
+    await Promise.all(
+      Array.from({ length: 200 }, () => publish(c, `channels/${channelId}/messages`, 'x')),
+    );
+    await t.hub.services.detect.engine.tick();
+    const alert = await waitForAlert(t.client(key), 'message_flood', d.id);
+    assert.equal(alert.detail['basis'], 'device');
+    assert.equal(alert.detail['median'], 8);
+    c.end(true);
   });
 });
