@@ -94,6 +94,7 @@ export function testEngine(
     events,
     store,
     alerts,
+    nodeId: 'n1',
     deviceType: async (_org, id) => o.types?.[id] ?? 'sensor',
     resolveSubject: async (subject) => {
       const id = subject.replace(/^device:/, '');

@@ -128,6 +128,7 @@ export function createServices(
     events,
     store: storage.detect,
     alerts: detectAlerts(alerts),
+    nodeId: messaging.nodeId,
     deviceType: async (orgId, deviceId) => (await storage.devices.get(orgId, deviceId))?.type,
     resolveSubject: async (subject) => {
       // A device key's claimed device: its live keys name its organization.

@@ -81,6 +81,11 @@ export interface DetectEngineDeps {
   deviceType(orgId: string, deviceId: string): Promise<string | undefined>;
   /** The device a refused credential claimed (`device:<id>`), when it is one. */
   resolveSubject(subject: string): Promise<{ orgId: string; deviceId: string } | undefined>;
+  /**
+   * This node's id: a device's edge events count where they happened (the node that holds its
+   * session and its counters); authentication failures count from every node.
+   */
+  nodeId?: string;
   onError?: (err: unknown, what: string) => void;
 }
 
@@ -209,10 +214,14 @@ export class DetectEngine {
 
   #onEvent(e: DomainEvent): void {
     try {
+      if (e.type === 'auth.failed') {
+        this.#authFailed(e.source, e.subject, e.orgId);
+        return;
+      }
+      // Another node's device: that node counts it (and reads its baselines when it arrives here).
+      if (e.origin !== undefined && this.#d.nodeId !== undefined && e.origin !== this.#d.nodeId)
+        return;
       switch (e.type) {
-        case 'auth.failed':
-          this.#authFailed(e.source, e.subject, e.orgId);
-          return;
         case 'device.connected': {
           const now = this.#d.clock.now();
           const s = this.#device(e.orgId, e.deviceId, now);
