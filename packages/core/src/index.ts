@@ -81,7 +81,8 @@ export { BucketCounter, BUCKET_MS } from './detect/buckets.js';
 export { Baseline, bandOf, median, mad, groupStats, MAD_SCALE } from './detect/baseline.js';
 export { Gates, type Gate, type DetectTarget } from './detect/gates.js';
 export { detectAlerts, type DetectAlerts } from './detect/detect-alerts.js';
-export { DetectEngine, type DetectEngineDeps, type DetectDeviceState } from './detect/engine.js';
+export { DetectEngine, type DetectEngineDeps } from './detect/engine.js';
+export type { DetectDeviceState } from './detect/device-state.js';
 export {
   DetectService,
   type OrgDetectRule,

@@ -9,7 +9,8 @@ import type { DetectStore } from '../ports/detect.js';
 import type { DetectEvidence } from '../ports/events.js';
 import type { DeviceService } from '../devices/device-service.js';
 import { Baseline } from './baseline.js';
-import { parsePorts, type DetectEngine, type DetectDeviceState } from './engine.js';
+import { parsePorts, type DetectDeviceState } from './device-state.js';
+import type { DetectEngine } from './engine.js';
 import {
   DETECT_RULES,
   checkRuleUpdate,

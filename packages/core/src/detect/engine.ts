@@ -12,9 +12,30 @@ import type { DeviceEvent, DeviceMetrics } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
 import type { DetectStore } from '../ports/detect.js';
 import type { DetectEvidence, DomainEvent, DomainEvents, StopListening } from '../ports/events.js';
-import { Baseline, MIN_SAMPLES, bandOf, groupStats, type BaselineStats } from './baseline.js';
-import { BUCKET_MS, BucketCounter, bucketOf } from './buckets.js';
+import type { BaselineStats } from './baseline.js';
+import { BucketCounter, bucketOf } from './buckets.js';
 import type { DetectAlerts } from './detect-alerts.js';
+import {
+  applyStored,
+  baselineRows,
+  counterOf,
+  counterValue,
+  deviceSubject,
+  hostOf,
+  newDeviceState,
+  remember,
+  windowBuckets,
+  type DetectDeviceState,
+  type DeviceMetric,
+} from './device-state.js';
+import {
+  floodBand,
+  floodEvidence,
+  groupBaselines,
+  learnFloodWindows,
+  type FloodBand,
+} from './flood.js';
+import { disallowedEvidence, judgePorts } from './agent-reports.js';
 import { Gates, type DetectTarget, type Gate } from './gates.js';
 import { OrgRuleSettings } from './org-settings.js';
 import { DETECT_RULES, type DetectRuleId, type RuleParams } from './rules.js';
@@ -25,44 +46,6 @@ const IDLE_MS = 20 * 60_000;
 const PERSIST_MS = 60_000;
 /** Sources tracked at once (the oldest are forgotten first). */
 const MAX_SOURCES = 10_000;
-/** A group's baseline needs this many learned members. */
-const MIN_GROUP_MEMBERS = 5;
-/** Evidence lists (sources, subjects, ports) are cut to this many. */
-const EVIDENCE_LIST = 10;
-/** Ports remembered per device (the agent reports at most 1,024). */
-const MAX_PORTS = 1024;
-
-/** Counters of one device, by metric. */
-type DeviceMetric =
-  | 'messages_in'
-  | 'bytes_in'
-  | 'connects'
-  | 'cross_source_takeovers'
-  | 'authz_denied'
-  | 'renewals'
-  | 'disallowed_connections';
-
-/** What the engine keeps of one device. */
-export interface DetectDeviceState {
-  orgId: string;
-  deviceId: string;
-  subject: string;
-  /** Its type (the baseline group), once loaded. */
-  group: string | null;
-  loaded: boolean;
-  loading: Promise<void>;
-  lastSeen: number;
-  messages: BucketCounter;
-  bytes: BucketCounter;
-  counters: Map<DeviceMetric, BucketCounter>;
-  flood: Baseline | undefined;
-  /** The last flood window learned (or skipped). */
-  floodWindow: number;
-  ports: { known: Set<number>; firstAt: number } | undefined;
-  /** Recent source addresses (for evidence). */
-  sources: string[];
-  dirty: boolean;
-}
 
 interface SourceState {
   source: string;
@@ -88,14 +71,6 @@ export interface DetectEngineDeps {
   nodeId?: string;
   onError?: (err: unknown, what: string) => void;
 }
-
-const deviceSubject = (orgId: string, deviceId: string) => `device:${orgId}:${deviceId}`;
-const remember = (list: string[], v: string) => {
-  if (list.includes(v)) return;
-  list.push(v);
-  if (list.length > EVIDENCE_LIST) list.shift();
-};
-const windowBuckets = (p: RuleParams) => Math.ceil((p.windowSeconds * 1000) / BUCKET_MS);
 
 /** The detection engine of one node. */
 export class DetectEngine {
@@ -153,30 +128,8 @@ export class DetectEngine {
     await s.loading;
     const p = await this.settings.params(orgId, 'new_listening_port');
     if (!p.enabled) return;
-    const ports = m.listeningPorts;
-    if (!s.ports) {
-      s.ports = { known: new Set(ports.slice(0, MAX_PORTS)), firstAt: now };
-      s.dirty = true;
-      return;
-    }
-    const known = s.ports.known;
-    const fresh = [...new Set(ports)].filter((x) => !known.has(x));
-    if (fresh.length === 0) return;
-    const learning = now - s.ports.firstAt < (p.learningMinutes ?? 0) * 60_000;
-    const before = [...known].sort((a, b) => a - b);
-    for (const x of fresh) if (known.size < MAX_PORTS) known.add(x);
-    s.dirty = true;
-    if (learning) return;
-    this.#breach('new_listening_port', s, now, {
-      metric: 'listening_ports',
-      windowSeconds: p.windowSeconds,
-      observed: fresh.length,
-      expected: { low: null, high: 0 },
-      basis: 'known_set',
-      newPorts: fresh.sort((a, b) => a - b).slice(0, EVIDENCE_LIST),
-      knownPorts: before.slice(0, 50),
-      reportedAt: m.at,
-    });
+    const evidence = judgePorts(s, m.listeningPorts, m.at, p, now);
+    if (evidence) this.#breach('new_listening_port', s, now, evidence);
   }
 
   /** Events the agent reported: a connection outside its allowlist fires at once. */
@@ -189,27 +142,16 @@ export class DetectEngine {
     if (hits.length === 0) return;
     const now = this.#d.clock.now();
     const s = this.#device(orgId, deviceId, now);
-    const c = this.#counter(s, 'disallowed_connections');
+    const c = counterOf(s, 'disallowed_connections');
     c.add(now, hits.length);
     const p = await this.settings.params(orgId, 'disallowed_connection');
     if (!p.enabled) return;
-    const destinations = hits
-      .map((e) =>
-        `${JSON.stringify(e.detail['remoteAddress'] ?? null)}:${JSON.stringify(e.detail['remotePort'] ?? null)}`.replace(
-          /"/g,
-          '',
-        ),
-      )
-      .slice(0, EVIDENCE_LIST);
-    this.#breach('disallowed_connection', s, now, {
-      metric: 'disallowed_connections',
-      windowSeconds: p.windowSeconds,
-      observed: c.sliding(now, p.windowSeconds * 1000),
-      expected: { low: null, high: 0 },
-      basis: 'event',
-      destinations,
-      reportedAt: hits[0]!.at,
-    });
+    this.#breach(
+      'disallowed_connection',
+      s,
+      now,
+      disallowedEvidence(hits, c.sliding(now, p.windowSeconds * 1000), p),
+    );
   }
 
   #onEvent(e: DomainEvent): void {
@@ -226,7 +168,7 @@ export class DetectEngine {
           const now = this.#d.clock.now();
           const s = this.#device(e.orgId, e.deviceId, now);
           remember(s.sources, e.source);
-          this.#counter(s, 'connects').add(now);
+          counterOf(s, 'connects').add(now);
           this.#threshold('connection_churn', s, 'connects', now, { sources: [...s.sources] });
           return;
         }
@@ -236,7 +178,7 @@ export class DetectEngine {
           const s = this.#device(e.orgId, e.deviceId, now);
           remember(s.sources, e.previousSource);
           remember(s.sources, e.source);
-          this.#counter(s, 'cross_source_takeovers').add(now);
+          counterOf(s, 'cross_source_takeovers').add(now);
           this.#threshold('cloned_certificate', s, 'cross_source_takeovers', now, {
             sources: [...s.sources],
             transport: e.transport,
@@ -246,12 +188,12 @@ export class DetectEngine {
         case 'authz.denied':
           if (e.principal.type === 'device') {
             const now = this.#d.clock.now();
-            this.#counter(this.#device(e.orgId, e.principal.id, now), 'authz_denied').add(now);
+            counterOf(this.#device(e.orgId, e.principal.id, now), 'authz_denied').add(now);
           }
           return;
         case 'certificate.renewed': {
           const now = this.#d.clock.now();
-          this.#counter(this.#device(e.orgId, e.deviceId, now), 'renewals').add(now);
+          counterOf(this.#device(e.orgId, e.deviceId, now), 'renewals').add(now);
           return;
         }
         default:
@@ -323,7 +265,7 @@ export class DetectEngine {
       .params(s.orgId, ruleId)
       .then((p) => {
         if (!p.enabled || p.threshold === null) return;
-        const c = this.#counter(s, metric);
+        const c = counterOf(s, metric);
         c.grow(windowBuckets(p) + 1);
         const observed = c.sliding(now, p.windowSeconds * 1000);
         if (observed < p.threshold) return;
@@ -364,91 +306,29 @@ export class DetectEngine {
     if (!p?.enabled) return;
     s.messages.grow(windowBuckets(p) + 2);
     const observed = s.messages.sliding(now, p.windowSeconds * 1000);
-    const band = this.floodBand(s, p, now);
-    const ceiling = p.threshold ?? Infinity;
-    if (observed >= ceiling) {
-      this.#breach('message_flood', s, now, {
-        metric: 'messages_in',
-        windowSeconds: p.windowSeconds,
-        observed,
-        expected: { low: null, high: ceiling - 1 },
-        basis: 'threshold',
-      });
-    } else if (band.basis !== 'none' && observed > band.high!) {
-      this.#breach('message_flood', s, now, {
-        metric: 'messages_in',
-        windowSeconds: p.windowSeconds,
-        observed,
-        expected: { low: band.low, high: band.high },
-        basis: band.basis,
-        median: band.stats!.median,
-        mad: band.stats!.mad,
-        samples: band.stats!.samples,
-      });
-    }
+    const evidence = floodEvidence(observed, p, this.floodBand(s, p, now));
+    if (evidence) this.#breach('message_flood', s, now, evidence);
   }
 
   /** The band a device's messages per window are held to, and where it comes from. */
-  floodBand(
-    s: DetectDeviceState,
-    p: RuleParams,
-    now: number,
-  ): {
-    basis: 'device' | 'group' | 'none';
-    low: number | null;
-    high: number | null;
-    stats?: BaselineStats;
-  } {
-    const learningMs = (p.learningMinutes ?? 0) * 60_000;
-    let basis: 'device' | 'group' | 'none' = 'none';
-    let stats: BaselineStats | undefined;
-    if (s.flood?.learned(now, learningMs)) {
-      basis = 'device';
-      stats = s.flood.stats();
-    } else if (s.group !== null) {
-      stats = this.#groups.get(`${s.orgId}|${s.group}`);
-      if (stats) basis = 'group';
-    }
-    if (!stats) return { basis: 'none', low: null, high: null };
-    const band = bandOf(stats, p.k ?? 0, p.minDeviation ?? 0);
-    return { basis, ...band, stats };
+  floodBand(s: DetectDeviceState, p: RuleParams, now: number): FloodBand {
+    return floodBand(s, p, now, this.#groups);
   }
 
-  /** Learns every device's closed flood windows (only active ones, never while alerting). */
+  /** Learns every device's closed flood windows and recomputes the group baselines. */
   #learn(now: number): void {
-    const groups = new Map<string, BaselineStats[]>();
+    const members = new Map<string, BaselineStats[]>();
     for (const s of this.#devices.values()) {
       const p = this.settings.cached(s.orgId, 'message_flood');
       if (!p?.enabled || !s.loaded) continue;
-      const w = p.windowSeconds * 1000;
-      const current = Math.floor(now / w);
       const alerting = this.gates.get('message_flood', s.subject)?.state === 'open';
-      // Only the window that just closed is still wholly in the ring (the pass runs every bucket).
-      for (let i = Math.max(s.floodWindow + 1, current - 1); i < current; i++) {
-        const from = bucketOf(i * w);
-        const value = s.messages.sumBuckets(from, from + windowBuckets(p) - 1);
-        // Windows without a message say nothing about its rate (offline, idle), and what it sends
-        // while a flood alert is open is not learned as normal.
-        if (value === 0 || alerting) continue;
-        s.flood ??= new Baseline({ s: [], f: now });
-        s.flood.push(value);
-        s.dirty = true;
-      }
-      s.floodWindow = Math.max(s.floodWindow, current - 1);
-      if (s.group !== null && s.flood?.learned(now, (p.learningMinutes ?? 0) * 60_000)) {
+      const learned = learnFloodWindows(s, p, now, alerting);
+      if (learned && s.group !== null) {
         const key = `${s.orgId}|${s.group}`;
-        const list = groups.get(key) ?? [];
-        list.push(s.flood.stats());
-        groups.set(key, list);
+        members.set(key, [...(members.get(key) ?? []), learned]);
       }
     }
-    const next = new Map<string, BaselineStats>();
-    for (const [key, members] of groups) {
-      if (members.length < MIN_GROUP_MEMBERS) continue;
-      const g = groupStats(members);
-      if (g && g.samples >= MIN_SAMPLES) next.set(key, g);
-    }
-    this.#groups = next;
+    this.#groups = groupBaselines(members);
   }
 
   async #resolveQuiet(now: number): Promise<void> {
@@ -487,22 +367,7 @@ export class DetectEngine {
     for (const s of this.#devices.values()) {
       if (!s.dirty || !s.loaded) continue;
       s.dirty = false;
-      if (s.flood)
-        rows.push({
-          orgId: s.orgId,
-          deviceId: s.deviceId,
-          key: 'message_flood',
-          data: JSON.stringify(s.flood.toData()),
-          updatedAt: now,
-        });
-      if (s.ports)
-        rows.push({
-          orgId: s.orgId,
-          deviceId: s.deviceId,
-          key: 'listening_ports',
-          data: JSON.stringify({ p: [...s.ports.known].sort((a, b) => a - b), f: s.ports.firstAt }),
-          updatedAt: now,
-        });
+      rows.push(...baselineRows(s, now));
     }
     if (rows.length === 0) return;
     try {
@@ -586,23 +451,7 @@ export class DetectEngine {
       return s;
     }
     const p = this.settings.cached(orgId, 'message_flood') ?? DETECT_RULES.message_flood.defaults;
-    const created: DetectDeviceState = {
-      orgId,
-      deviceId,
-      subject: key,
-      group: null,
-      loaded: false,
-      loading: Promise.resolve(),
-      lastSeen: now,
-      messages: new BucketCounter(windowBuckets(p) + 2),
-      bytes: new BucketCounter(windowBuckets(p) + 2),
-      counters: new Map(),
-      flood: undefined,
-      floodWindow: Math.floor(now / (p.windowSeconds * 1000)),
-      ports: undefined,
-      sources: [],
-      dirty: false,
-    };
+    const created = newDeviceState(orgId, deviceId, now, p);
     created.loading = this.#load(created);
     this.#devices.set(key, created);
     return created;
@@ -615,25 +464,12 @@ export class DetectEngine {
         this.#d.store.getBaselines(s.orgId, s.deviceId),
         this.settings.load(s.orgId),
       ]);
-      s.group = type ?? 'unknown';
-      for (const r of rows) {
-        if (r.key === 'message_flood') s.flood = Baseline.parse(r.data) ?? s.flood;
-        if (r.key === 'listening_ports') s.ports = parsePorts(r.data) ?? s.ports;
-      }
+      applyStored(s, type, rows);
     } catch (err) {
       this.onError?.(err, 'load baselines');
     } finally {
       s.loaded = true;
     }
-  }
-
-  #counter(s: DetectDeviceState, metric: DeviceMetric): BucketCounter {
-    let c = s.counters.get(metric);
-    if (!c) {
-      c = new BucketCounter(31);
-      s.counters.set(metric, c);
-    }
-    return c;
   }
 
   /** This node's state of a device, if it tracks it (for the API's view). */
@@ -643,36 +479,11 @@ export class DetectEngine {
 
   /** Counter value of a device metric over a window (for the API's view). */
   counterValue(s: DetectDeviceState, metric: string, windowSeconds: number): number {
-    const now = this.#d.clock.now();
-    if (metric === 'messages_in') return s.messages.sliding(now, windowSeconds * 1000);
-    if (metric === 'bytes_in') return s.bytes.sliding(now, windowSeconds * 1000);
-    return s.counters.get(metric as DeviceMetric)?.sliding(now, windowSeconds * 1000) ?? 0;
+    return counterValue(s, metric, windowSeconds, this.#d.clock.now());
   }
 
   /** How many devices and sources this node tracks. */
   get size(): { devices: number; sources: number; gates: number } {
     return { devices: this.#devices.size, sources: this.#sources.size, gates: this.gates.size };
-  }
-}
-
-/** The host of a source (`addr` or `addr:port`; IPv6 in brackets or bare). */
-function hostOf(source: string): string {
-  const bracket = /^\[([^\]]+)\]/.exec(source);
-  if (bracket) return bracket[1]!;
-  const colons = source.split(':').length - 1;
-  return colons === 1 ? source.slice(0, source.indexOf(':')) : source;
-}
-
-/** The stored set of listening ports. */
-export function parsePorts(json: string): { known: Set<number>; firstAt: number } | undefined {
-  try {
-    const d = JSON.parse(json) as { p?: unknown; f?: unknown };
-    if (!Array.isArray(d.p) || typeof d.f !== 'number') return undefined;
-    return {
-      known: new Set(d.p.filter((x): x is number => Number.isInteger(x)).slice(0, MAX_PORTS)),
-      firstAt: d.f,
-    };
-  } catch {
-    return undefined;
   }
 }
