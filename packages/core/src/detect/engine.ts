@@ -46,6 +46,8 @@ const IDLE_MS = 20 * 60_000;
 const PERSIST_MS = 60_000;
 /** Sources tracked at once (the oldest are forgotten first). */
 const MAX_SOURCES = 10_000;
+/** How long the device a failed credential claimed is remembered (one lookup per guesser). */
+const SUBJECT_TTL_MS = 60_000;
 
 interface SourceState {
   source: string;
@@ -79,6 +81,11 @@ export class DetectEngine {
   readonly gates = new Gates();
   readonly #devices = new Map<string, DetectDeviceState>();
   readonly #sources = new Map<string, SourceState>();
+  /** Claimed subjects of failed credentials → the device they name (see #resolve). */
+  readonly #subjects = new Map<
+    string,
+    { at: number; target: { orgId: string; deviceId: string } | undefined }
+  >();
   /** Devices that published since the last tick (their flood rule is judged then). */
   readonly #dirty = new Set<DetectDeviceState>();
   /** Per group (org + type): its learned flood baseline, recomputed each pass. */
@@ -233,8 +240,11 @@ export class DetectEngine {
     const open = this.gates.get('auth_bruteforce', gateSubject);
     if (open?.state === 'open') open.lastBreachAt = now;
     const target: DetectTarget = (subject !== null
-      ? await this.#d.resolveSubject(subject)
-      : undefined) ?? { orgId, deviceId: null };
+      ? await this.#claimed(subject, now)
+      : undefined) ?? {
+      orgId,
+      deviceId: null,
+    };
     const p =
       target.orgId !== null
         ? await this.settings.params(target.orgId, 'auth_bruteforce')
@@ -251,6 +261,21 @@ export class DetectEngine {
       source: s.source,
       subjects: [...s.subjects],
     });
+  }
+
+  /** The device a claimed subject names, remembered for a minute (a guesser repeats it). */
+  async #claimed(
+    subject: string,
+    now: number,
+  ): Promise<{ orgId: string; deviceId: string } | undefined> {
+    const hit = this.#subjects.get(subject);
+    if (hit && now - hit.at < SUBJECT_TTL_MS) return hit.target;
+    const target = await this.#d.resolveSubject(subject);
+    this.#subjects.delete(subject);
+    if (this.#subjects.size >= MAX_SOURCES)
+      this.#subjects.delete(this.#subjects.keys().next().value!);
+    this.#subjects.set(subject, { at: now, target });
+    return target;
   }
 
   /** A static threshold rule of a device, judged when its counter moves. */
