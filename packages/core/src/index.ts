@@ -132,3 +132,25 @@ export {
   recordValue,
   type RuleValue,
 } from './rules/condition.js';
+export {
+  DETECT_RULES,
+  checkRuleUpdate,
+  effectiveParams,
+  type DetectRule,
+  type DetectRuleId,
+  type DetectRuleKind,
+  type RuleParams,
+  type RuleUpdate,
+} from './detect/rules.js';
+export { BucketCounter, BUCKET_MS } from './detect/buckets.js';
+export { Baseline, bandOf, median, mad, groupStats, MAD_SCALE } from './detect/baseline.js';
+export { Gates, type Gate, type DetectTarget } from './detect/gates.js';
+export { detectAlerts, type DetectAlerts } from './detect/detect-alerts.js';
+export { DetectEngine, type DetectEngineDeps } from './detect/engine.js';
+export type { DetectDeviceState } from './detect/device-state.js';
+export {
+  DetectService,
+  type OrgDetectRule,
+  type DeviceDetectView,
+  type DeviceRuleView,
+} from './detect/detect-service.js';

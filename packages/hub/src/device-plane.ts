@@ -50,6 +50,7 @@ export function createDevicePlane(d: {
     signals: s.managementSignals,
     link: mqttDeviceLink(() => engine),
     log: d.log,
+    detect: s.detect.engine,
   });
   return {
     hook: mqttDevicePlaneHook(plane),

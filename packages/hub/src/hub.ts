@@ -18,6 +18,7 @@ import {
 import { BulwarkError } from '@bulwark/protocol';
 import { startCoap } from './coap.js';
 import { startEdge, type EdgeWiring } from './edge.js';
+import { startDetect, type DetectWiring } from './detect.js';
 import { newNodeId, startBrokers, type Brokers } from './messaging.js';
 import { natsSettings, openBlobs, openBus, openEvents, type OpenedBlobs } from './cluster.js';
 import { createMetrics } from './metrics.js';
@@ -116,6 +117,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   let brokers: Brokers | undefined;
   let coap: Awaited<ReturnType<typeof startCoap>>;
   let edge: EdgeWiring | undefined;
+  let detect: DetectWiring | undefined;
   let tickets: SessionTickets | undefined;
   let rulesRunner: RulesRunner | undefined;
   // What this node listens on, for the hub-configuration audit checks (set once bound).
@@ -172,6 +174,26 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       'Rules on telemetry on this node since start: messages a rule looked at (matched), firings, clears (decision 0035)',
       ['kind'],
       () => ({ ...services.ruleEvaluation.engine.stats }),
+    );
+    // Detection (decision 0034): what this node tracks and how often rules fired or were held.
+    const detectEngine = services.detect.engine;
+    metrics.gauge(
+      'bulwark_detect_tracked_devices',
+      'Devices the detection engine of this node holds counters for',
+      [],
+      () => detectEngine.size.devices,
+    );
+    metrics.gauge(
+      'bulwark_detect_fired',
+      'Detection rules fired on this node since start (one per device and rule until it resolves)',
+      [],
+      () => detectEngine.fired,
+    );
+    metrics.gauge(
+      'bulwark_detect_suppressed',
+      'Rule breaches held by an open alert or a cool-down on this node since start',
+      [],
+      () => detectEngine.gates.suppressed,
     );
     // The server certificate, and the bundle devices and the CLI trust for it (decision 0025).
     const served = await loadServerTls(config, services.pki);
@@ -242,6 +264,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       log,
       metrics,
     });
+    detect = startDetect({ engine: services.detect.engine, log });
     const sweep = () =>
       services.messaging.sweepRetention().then(
         (n) => n > 0 && log.info({ deleted: n }, 'retention sweep'),
@@ -350,7 +373,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       },
       'hub started',
     );
-    const started = { app, bus, brokers, coap, edge, blobs, tickets };
+    const started = { app, bus, brokers, coap, edge, detect, blobs, tickets };
     const reloadTls = tlsReloader({
       config,
       pki: services.pki,
@@ -397,6 +420,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await started.app.close();
         await services.messaging.close();
         await rulesRunner?.stop();
+        // After the brokers stopped: nothing more is counted; what was learned is written.
+        await started.detect.stop();
         await started.bus.close();
         await events?.close();
         await started.blobs.close();
@@ -406,6 +431,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     };
   } catch (err) {
     edge?.stop();
+    await detect?.stop().catch(() => undefined);
     tickets?.stop();
     await rulesRunner?.stop().catch(() => undefined);
     await brokers?.stop().catch(() => undefined);

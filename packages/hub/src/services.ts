@@ -40,6 +40,9 @@ import {
   createMemoryBus,
   cacheCertificateChecks,
   createEdgeThrottle,
+  DetectEngine,
+  DetectService,
+  detectAlerts,
   createMemoryEvents,
   DEFAULT_EDGE_THROTTLE,
   deriveKey,
@@ -130,6 +133,24 @@ export function createServices(
       scrypt: { ...DEFAULT_IDENTITY_CONFIG.scrypt, ln: config.scryptLn },
     },
   });
+  // The one owner of alerts (core/src/alerts).
+  const alerts = new AlertService({ storage, clock, events });
+  // Detection (decision 0034): counts what this node sees, judges the rules, raises alerts.
+  const detectEngine = new DetectEngine({
+    clock,
+    events,
+    store: storage.detect,
+    alerts: detectAlerts(alerts),
+    nodeId: messaging.nodeId,
+    deviceType: async (orgId, deviceId) => (await storage.devices.get(orgId, deviceId))?.type,
+    resolveSubject: async (subject) => {
+      // A device key's claimed device: its live keys name its organization.
+      if (!subject.startsWith('device:')) return undefined;
+      const deviceId = subject.slice('device:'.length);
+      const [key] = await storage.deviceKeys.listLiveByDeviceId(deviceId);
+      return key ? { orgId: key.orgId, deviceId } : undefined;
+    },
+  });
   const locations = new LocationService({ storage, clock });
   const devices = new DeviceService({ storage, clock, locations, events });
   // Before the PKI: decommissioning a device removes its channel rights.
@@ -147,6 +168,10 @@ export function createServices(
     },
     ...(messaging.onBatch ? { onBatch: messaging.onBatch } : {}),
     ...(messaging.onIngest ? { onIngest: messaging.onIngest } : {}),
+    // Every accepted device message is counted by the detection engine (decision 0034).
+    onAccepted: (client, bytes) => {
+      if (client.type === 'device') detectEngine.message(client.orgId, client.id, bytes);
+    },
     events,
   });
   const pki = new PkiService({
@@ -169,7 +194,7 @@ export function createServices(
     clock,
     key: deriveKey(masterKey, 'audit-chain'),
   });
-  // The one admission rule of the device edge and the one owner of alerts (core/src/edge).
+  // The one admission rule of the device edge (core/src/edge).
   // A reconnect storm is not serialised on the database (decision 0022).
   const certificateCache = cacheCertificateChecks(pki, { events, clock });
   const admission = new Admission({
@@ -185,7 +210,6 @@ export function createServices(
       clock,
     ),
   });
-  const alerts = new AlertService({ storage, clock, events });
   // Notification endpoints and rules; the hub's notification runner routes and delivers
   // (decision 0030). Endpoint secrets are sealed with the master key like CA keys.
   const notifications = new NotificationService({ storage, clock, box });
@@ -340,6 +364,13 @@ export function createServices(
       },
     }),
     advisories: new FirmwareAdvisoryService({ storage, clock }),
+    detect: new DetectService({
+      store: storage.detect,
+      clock,
+      devices,
+      engine: detectEngine,
+      nodeId: messaging.nodeId,
+    }),
     deviceImport: new DeviceImportService({
       storage,
       clock,

@@ -4,6 +4,7 @@ import { createCall, type CallOptions } from './call.js';
 import { auditApi } from './resources/audit.js';
 import { checksApi } from './resources/checks.js';
 import { rulesApi } from './resources/rules.js';
+import { detectApi } from './resources/detect.js';
 import { channelsApi } from './resources/channels.js';
 import { authApi, setupApi } from './resources/auth.js';
 import { devicesApi } from './resources/devices.js';
@@ -58,6 +59,8 @@ export interface BulwarkClient {
   readonly checks: ReturnType<typeof checksApi>;
   /** Rules on telemetry (decision 0035). */
   readonly rules: ReturnType<typeof rulesApi>;
+  /** Detection rules and per-device baselines (decision 0034). */
+  readonly detect: ReturnType<typeof detectApi>;
   /** Who the caller is, in which organization, with which permissions. */
   me(): Promise<OperationOutput<'getMe'>>;
   /** Device enrollment: a one-time token and a CSR in, a certificate and its chain out. */
@@ -91,6 +94,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     provisioning: provisioningApi(call),
     checks: checksApi(call),
     rules: rulesApi(call),
+    detect: detectApi(call),
     me: () => call('getMe'),
     enroll: (body) => call('enroll', { body }),
   };

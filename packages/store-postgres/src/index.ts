@@ -30,6 +30,7 @@ import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
 import { createPostgresCheckStore } from './check-store.js';
 import { createPostgresRuleStore } from './rule-store.js';
+import { createPostgresDetectStore } from './detect-store.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -123,6 +124,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       provisioning: createPostgresProvisioningStore(pool),
       checks: createPostgresCheckStore(pool),
       rules: createPostgresRuleStore(pool),
+      detect: createPostgresDetectStore(pool),
       schemaVersion,
       async ping() {
         try {

@@ -6,6 +6,7 @@ import {
   mqttStateSchema,
   checksSchema,
   rulesSchema,
+  detectSchema,
   firmwarePolicyGateSchema,
   deviceLogSchema,
   alertLifecycleSchema,
@@ -458,6 +459,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 14 item 3 (decision 0036): mitigation policies bound to alerts and the log of
     // mitigation actions (applied, dry runs, failures, reverts) with what a revert restores.
     up: mitigationSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
+  },
+  {
+    version: 22,
+    name: 'detect-baselines',
+    // Issue 14 item 1 (decision 0034): detection rule settings per organization and learned
+    // baselines per device.
+    up: detectSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
   },
 ];
 

@@ -123,3 +123,4 @@ export { createAlertStore, toAlert, type AlertRow } from './alert-store.js';
 export { createNotificationStore } from './notification-store.js';
 export { rulesSchema, createRuleStore } from './rule-stores.js';
 export { createMitigationStore, mitigationSchema } from './mitigation-store.js';
+export { detectSchema, createDetectStore } from './detect-stores.js';

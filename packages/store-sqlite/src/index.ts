@@ -31,6 +31,7 @@ import { createFirmwareStore } from './firmware-store.js';
 import { createUserStore } from './user-store.js';
 import { createSqliteCheckStore } from './check-store.js';
 import { createSqliteRuleStore } from './rule-store.js';
+import { createSqliteDetectStore } from './detect-store.js';
 import { cachePreparedStatements } from './statement-cache.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
@@ -109,6 +110,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       provisioning: createProvisioningStore(db),
       checks: createSqliteCheckStore(db),
       rules: createSqliteRuleStore(db),
+      detect: createSqliteDetectStore(db),
       schemaVersion,
       async ping() {
         try {

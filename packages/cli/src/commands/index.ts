@@ -5,6 +5,7 @@ import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
 import { checkCommands } from './checks.js';
 import { ruleCommands } from './rules.js';
+import { detectCommands } from './detect.js';
 import { channelCommands } from './channel.js';
 import { deviceCommands } from './device.js';
 import { commandCommands } from './device-command.js';
@@ -51,6 +52,7 @@ export const COMMANDS: readonly Command[] = [
   ...auditCommands,
   ...checkCommands,
   ...ruleCommands,
+  ...detectCommands,
   ...sessionCommands,
   ...pkiCommands,
   ...keysCommands,

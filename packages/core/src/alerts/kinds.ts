@@ -40,6 +40,7 @@ export const KNOWN_ALERT_KINDS: Readonly<Record<string, AlertSeverity>> = {
   message_flood: 'medium',
   new_listening_port: 'medium',
   disallowed_connection: 'high',
+  connection_churn: 'medium',
   telemetry_rule: 'medium',
 };
 

@@ -29,6 +29,7 @@ import {
 import type { CommandService } from '../management/command-service.js';
 import type { DeviceLogService } from '../logs/device-log-service.js';
 import { parseDeviceLogBatch } from '../logs/log-payloads.js';
+import type { DetectEngine } from '../detect/engine.js';
 import type { PresenceService } from '../management/presence-service.js';
 import type { ManagementSignals } from '../management/signals.js';
 import type { TwinService } from '../management/twin-service.js';
@@ -71,6 +72,8 @@ export interface DevicePlaneDeps {
   signals: ManagementSignals;
   link: DeviceLink;
   log: DevicePlaneLog;
+  /** Told what the agent reports — its metrics and events — for detection (decision 0034). */
+  detect?: Pick<DetectEngine, 'metrics' | 'deviceEvents'>;
 }
 
 /** The device plane of one hub node. */
@@ -161,6 +164,7 @@ export class DevicePlane implements DevicePlaneInbound {
       case 'events': {
         const events = parseDeviceEvents(payload);
         await s.presence.events(orgId, deviceId, events);
+        s.detect?.deviceEvents(orgId, deviceId, events).catch(this.#fail('detect (events)'));
         // Sessions on the device's local management port belong in the audit log too.
         for (const e of events) await s.tickets.recordLocalSession(orgId, deviceId, e);
         return true;
@@ -169,9 +173,12 @@ export class DevicePlane implements DevicePlaneInbound {
         // Stored before the PUBACK: the agent drops from its buffer only what the hub holds.
         await s.logs.ingest(orgId, deviceId, parseDeviceLogBatch(payload));
         return true;
-      case 'metrics':
-        await s.presence.metrics(orgId, deviceId, sessionId, parseDeviceMetrics(payload));
+      case 'metrics': {
+        const metrics = parseDeviceMetrics(payload);
+        await s.presence.metrics(orgId, deviceId, sessionId, metrics);
+        s.detect?.metrics(orgId, deviceId, metrics).catch(this.#fail('detect (metrics)'));
         return true;
+      }
       case 'presence':
         await s.presence.report(
           orgId,

@@ -89,6 +89,8 @@ export class MessagingService {
       onBatch?: (batch: { rows: number; ms: number; error?: unknown }) => void;
       /** Told about every ingest: accepted, or refused with its error code. */
       onIngest?: (protocol: IngestProtocol, outcome: string) => void;
+      /** Told about every accepted message, with its publisher (the detection engine counts them). */
+      onAccepted?: (client: MessagingClient, bytes: number) => void;
       /** Told about changed rights: live subscriptions are authorized again on every node. */
       events?: DomainEvents;
     },
@@ -285,6 +287,7 @@ export class MessagingService {
     try {
       const envelope = await this.#ingest(client, m, entry);
       this.d.onIngest?.(m.protocol, 'accepted');
+      this.d.onAccepted?.(client, m.payload.length);
       return envelope;
     } catch (err) {
       this.d.onIngest?.(m.protocol, err instanceof BulwarkError ? err.code : 'internal_error');

@@ -30,6 +30,24 @@ export interface PrincipalRef {
   id: string;
 }
 
+/**
+ * Why a detection rule fired: the metric, the window, the band it was expected in and what was
+ * observed, plus rule-specific facts (sources, ports, destinations …).
+ */
+export interface DetectEvidence {
+  metric: string;
+  windowSeconds: number;
+  observed: number;
+  /** The band; a side with no limit is null. */
+  expected: { low: number | null; high: number | null };
+  /** Where the band comes from. */
+  basis: 'threshold' | 'device' | 'group' | 'known_set' | 'event';
+  median?: number;
+  mad?: number;
+  samples?: number;
+  [fact: string]: string | number | boolean | null | string[] | number[] | object | undefined;
+}
+
 /** Fields every event carries. */
 interface Base {
   /** The organization, or null when it is not known (e.g. an unknown credential). */
@@ -134,6 +152,28 @@ export type DomainEvent =
       orgId: string;
       deviceId: string;
       version: number;
+    })
+  | (Base & {
+      /**
+       * A detection rule fired (decision 0034): mitigations bind here. `deviceId` is the device
+       * the alert went on (null when the subject names none, e.g. a source guessing unknown ids).
+       */
+      type: 'detect.fired';
+      orgId: string | null;
+      deviceId: string | null;
+      ruleId: string;
+      severity: 'low' | 'medium' | 'high' | 'critical';
+      /** What was counted: `device:<id>` or `source:<address>`. */
+      subject: string;
+      evidence: DetectEvidence;
+    })
+  | (Base & {
+      /** The rule's metric stayed back in band for its resolve delay; the alert was resolved. */
+      type: 'detect.resolved';
+      orgId: string | null;
+      deviceId: string | null;
+      ruleId: string;
+      subject: string;
     })
   | (Base & {
       /**

@@ -21,3 +21,4 @@ export type * from './mqtt-state.js';
 export type * from './provisioning.js';
 export type * from './checks.js';
 export type * from './rules.js';
+export type * from './detect.js';

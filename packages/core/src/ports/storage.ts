@@ -44,6 +44,7 @@ import type { NotificationStore } from './notifications.js';
 import type { MitigationStore } from './mitigations.js';
 import type { CommandStore, DeviceEventStore, PresenceStore, TwinStore } from './management.js';
 import type { RuleStore } from './rules.js';
+import type { DetectStore } from './detect.js';
 
 export interface OrganizationStore {
   create(org: Organization): Promise<void>;
@@ -293,6 +294,8 @@ export interface Storage {
   readonly checks: AuditCheckStore;
   /** Rules on telemetry (decision 0035). */
   readonly rules: RuleStore;
+  /** Detection rule settings and per-device baselines (decision 0034). */
+  readonly detect: DetectStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

@@ -15,6 +15,9 @@ export const PERMISSIONS = [
   // Run the fleet audit checks and suppress their findings (decision 0031); reading them is
   // `audit:read`.
   'checks:manage',
+  // Tune or disable the detection rules of the organization (decision 0034); reading them and a
+  // device's baselines is `audit:read`.
+  'detect:manage',
   'metrics:read',
   'devices:read',
   'devices:manage',
@@ -124,3 +127,16 @@ export const RULE_MAX_FOR_SECONDS = 86_400;
 export const RULE_MAX_PER_ORG = 200;
 /** Most actions one rule may take. */
 export const RULE_MAX_ACTIONS = 5;
+
+/**
+ * The detection rules every organization has (decision 0034): each can be disabled or tuned per
+ * organization; the alert kind a rule raises has the rule's name.
+ */
+export const DETECT_RULE_IDS = [
+  'auth_bruteforce',
+  'cloned_certificate',
+  'message_flood',
+  'new_listening_port',
+  'disallowed_connection',
+  'connection_churn',
+] as const;

@@ -17,4 +17,5 @@ export * from './rollouts.js';
 export * from './provisioning.js';
 export * from './checks.js';
 export * from './rules.js';
+export * from './detect.js';
 export * from './route-wire.js';

@@ -11,6 +11,7 @@ import * as N from './notifications.js';
 import * as MI from './mitigations.js';
 import * as C from './common.js';
 import * as K from './checks.js';
+import * as X from './detect.js';
 import * as M from './channels.js';
 import * as D from './devices.js';
 import * as F from './firmware.js';
@@ -1692,6 +1693,52 @@ export const ROUTES = {
     body: C.Empty,
     status: 200,
     response: RL.RuleSchema,
+  }),
+  // detection rules and baselines (decision 0034)
+  listDetectRules: route({
+    method: 'GET',
+    path: '/detect/rules',
+    summary: "The detection rules with the organization's settings and the shipped defaults",
+    tag: 'detect',
+    auth: 'principal',
+    permission: 'audit:read',
+    status: 200,
+    response: Type.Array(X.DetectRuleSchema),
+  }),
+  getDetectRule: route({
+    method: 'GET',
+    path: '/detect/rules/:id',
+    summary: 'One detection rule',
+    tag: 'detect',
+    auth: 'principal',
+    permission: 'audit:read',
+    params: X.DetectRuleParams,
+    status: 200,
+    response: X.DetectRuleSchema,
+  }),
+  updateDetectRule: route({
+    method: 'PATCH',
+    path: '/detect/rules/:id',
+    summary: 'Enable, disable or tune a detection rule for the organization',
+    tag: 'detect',
+    auth: 'principal',
+    permission: 'detect:manage',
+    params: X.DetectRuleParams,
+    body: X.UpdateDetectRuleRequest,
+    status: 200,
+    response: X.DetectRuleSchema,
+  }),
+  getDeviceDetect: route({
+    method: 'GET',
+    path: '/detect/devices/:id',
+    summary:
+      "A device's detection counters and learned baselines on the answering node, with the band each rule holds it to and the rules that fired",
+    tag: 'detect',
+    auth: 'principal',
+    permission: 'audit:read',
+    params: C.IdParams,
+    status: 200,
+    response: X.DetectDeviceSchema,
   }),
   // audit
   listAudit: route({

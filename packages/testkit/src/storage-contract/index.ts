@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { auditSuite } from './audit.js';
 import { checksSuite } from './checks.js';
 import { rulesSuite } from './rules.js';
+import { detectSuite } from './detect.js';
 import { deviceKeySuite, deviceSuite, locationSuite } from './devices.js';
 import type { OpenStorage } from './harness.js';
 import {
@@ -80,5 +81,6 @@ export function storageContract(
     provisioningSuite(open);
     checksSuite(open);
     rulesSuite(open);
+    detectSuite(open);
   });
 }

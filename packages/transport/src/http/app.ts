@@ -28,6 +28,7 @@ import { checkHandlers } from './handlers/checks.js';
 import { alertHandlers } from './handlers/alerts.js';
 import { ruleHandlers } from './handlers/rules.js';
 import { mitigationHandlers } from './handlers/mitigations.js';
+import { detectHandlers } from './handlers/detect.js';
 import { managementHandlers } from './handlers/management.js';
 import { logHandlers } from './handlers/logs.js';
 import { ticketHandlers } from './handlers/tickets.js';
@@ -128,6 +129,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...provisioningHandlers(s),
     ...checkHandlers(s),
     ...ruleHandlers(s),
+    ...detectHandlers(s),
   };
   const checkResponse = responseValidators();
 

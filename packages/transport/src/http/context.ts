@@ -24,6 +24,7 @@ import type {
   ClaimService,
   DeviceImportService,
   AuditCheckService,
+  DetectService,
   FirmwareAdvisoryService,
   DeviceLogService,
   NotificationService,
@@ -72,6 +73,8 @@ export interface HttpServices {
   advisories: FirmwareAdvisoryService;
   /** Rules on telemetry (decision 0035). */
   rules: RuleService;
+  /** Detection rules and per-device baselines (decision 0034). */
+  detect: DetectService;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */

@@ -1,0 +1,514 @@
+/**
+ * The detection engine of one hub node (decision 0034). It counts, per device and per source
+ * address, in 10 s buckets: messages and bytes a device published (told by the ingest path),
+ * connections, cross-source take-overs, authorization denials and renewals (domain events from
+ * every node), authentication failures per source (events), and what the agent reports (its
+ * listening ports, connections outside its allowlist). Rules read the counters: static thresholds
+ * at once, learned baselines at each window, and one gate per rule and subject suppresses
+ * repeats. Baselines are persisted per device, so they survive a restart and follow a device that
+ * moves to another node.
+ */
+import type { DeviceEvent, DeviceMetrics } from '@bulwark/protocol';
+import type { Clock } from '../ports/clock.js';
+import type { DetectStore } from '../ports/detect.js';
+import type { DetectEvidence, DomainEvent, DomainEvents, StopListening } from '../ports/events.js';
+import type { BaselineStats } from './baseline.js';
+import { BucketCounter, bucketOf } from './buckets.js';
+import type { DetectAlerts } from './detect-alerts.js';
+import {
+  applyStored,
+  baselineRows,
+  counterOf,
+  counterValue,
+  deviceSubject,
+  hostOf,
+  newDeviceState,
+  remember,
+  windowBuckets,
+  type DetectDeviceState,
+  type DeviceMetric,
+} from './device-state.js';
+import {
+  floodBand,
+  floodEvidence,
+  groupBaselines,
+  learnFloodWindows,
+  type FloodBand,
+} from './flood.js';
+import { disallowedEvidence, judgePorts } from './agent-reports.js';
+import { Gates, type DetectTarget, type Gate } from './gates.js';
+import { OrgRuleSettings } from './org-settings.js';
+import { DETECT_RULES, type DetectRuleId, type RuleParams } from './rules.js';
+
+/** A device idle this long (and without an open alert) is forgotten; its baselines are kept. */
+const IDLE_MS = 20 * 60_000;
+/** Dirty baselines are written this often (and when the engine stops). */
+const PERSIST_MS = 60_000;
+/** Sources tracked at once (the oldest are forgotten first). */
+const MAX_SOURCES = 10_000;
+/** How long the device a failed credential claimed is remembered (one lookup per guesser). */
+const SUBJECT_TTL_MS = 60_000;
+
+interface SourceState {
+  source: string;
+  failures: BucketCounter;
+  subjects: string[];
+  lastSeen: number;
+}
+
+/** What the engine needs. */
+export interface DetectEngineDeps {
+  clock: Clock;
+  events: DomainEvents;
+  store: DetectStore;
+  alerts: DetectAlerts;
+  /** A device's type (its baseline group); undefined when it does not exist. */
+  deviceType(orgId: string, deviceId: string): Promise<string | undefined>;
+  /** The device a refused credential claimed (`device:<id>`), when it is one. */
+  resolveSubject(subject: string): Promise<{ orgId: string; deviceId: string } | undefined>;
+  /**
+   * This node's id: a device's edge events count where they happened (the node that holds its
+   * session and its counters); authentication failures count from every node.
+   */
+  nodeId?: string;
+  onError?: (err: unknown, what: string) => void;
+}
+
+/** The detection engine of one node. */
+export class DetectEngine {
+  readonly #d: DetectEngineDeps;
+  readonly settings: OrgRuleSettings;
+  readonly gates = new Gates();
+  readonly #devices = new Map<string, DetectDeviceState>();
+  readonly #sources = new Map<string, SourceState>();
+  /** Claimed subjects of failed credentials → the device they name (see #resolve). */
+  readonly #subjects = new Map<
+    string,
+    { at: number; target: { orgId: string; deviceId: string } | undefined }
+  >();
+  /** Devices that published since the last tick (their flood rule is judged then). */
+  readonly #dirty = new Set<DetectDeviceState>();
+  /** Per group (org + type): its learned flood baseline, recomputed each pass. */
+  #groups = new Map<string, BaselineStats>();
+  #lastBucket = 0;
+  #lastPersist = 0;
+  #unlisten: StopListening | undefined;
+  /** Rules fired (gates opened) since start. */
+  fired = 0;
+  /** Where failures of the engine's background work go (the hub logs them). */
+  onError: ((err: unknown, what: string) => void) | undefined;
+
+  constructor(d: DetectEngineDeps) {
+    this.#d = d;
+    this.onError = d.onError;
+    this.settings = new OrgRuleSettings({ store: d.store, clock: d.clock });
+    this.#lastPersist = d.clock.now();
+  }
+
+  /** Subscribes to the domain events (every node's). */
+  start(): void {
+    this.#unlisten ??= this.#d.events.listen((e) => this.#onEvent(e));
+  }
+
+  /** Stops listening and writes what it learned. */
+  async stop(): Promise<void> {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+    await this.persist(true);
+  }
+
+  // ── observations ─────────────────────────────────────────────────────────────────────────────
+
+  /** A device published a message of `bytes` (the ingest path, every protocol). Hot path. */
+  message(orgId: string, deviceId: string, bytes: number): void {
+    const now = this.#d.clock.now();
+    const s = this.#device(orgId, deviceId, now);
+    s.messages.add(now);
+    s.bytes.add(now, bytes);
+    this.#dirty.add(s);
+  }
+
+  /** The agent's health snapshot: its listening ports. */
+  async metrics(orgId: string, deviceId: string, m: DeviceMetrics): Promise<void> {
+    const now = this.#d.clock.now();
+    const s = this.#device(orgId, deviceId, now);
+    await s.loading;
+    const p = await this.settings.params(orgId, 'new_listening_port');
+    if (!p.enabled) return;
+    const evidence = judgePorts(s, m.listeningPorts, m.at, p, now);
+    if (evidence) this.#breach('new_listening_port', s, now, evidence);
+  }
+
+  /** Events the agent reported: a connection outside its allowlist fires at once. */
+  async deviceEvents(
+    orgId: string,
+    deviceId: string,
+    events: readonly DeviceEvent[],
+  ): Promise<void> {
+    const hits = events.filter((e) => e.kind === 'connection_not_allowed');
+    if (hits.length === 0) return;
+    const now = this.#d.clock.now();
+    const s = this.#device(orgId, deviceId, now);
+    const c = counterOf(s, 'disallowed_connections');
+    c.add(now, hits.length);
+    const p = await this.settings.params(orgId, 'disallowed_connection');
+    if (!p.enabled) return;
+    this.#breach(
+      'disallowed_connection',
+      s,
+      now,
+      disallowedEvidence(hits, c.sliding(now, p.windowSeconds * 1000), p),
+    );
+  }
+
+  #onEvent(e: DomainEvent): void {
+    try {
+      if (e.type === 'auth.failed') {
+        this.#authFailed(e.source, e.subject, e.orgId);
+        return;
+      }
+      // Another node's device: that node counts it (and reads its baselines when it arrives here).
+      if (e.origin !== undefined && this.#d.nodeId !== undefined && e.origin !== this.#d.nodeId)
+        return;
+      switch (e.type) {
+        case 'device.connected': {
+          const now = this.#d.clock.now();
+          const s = this.#device(e.orgId, e.deviceId, now);
+          remember(s.sources, e.source);
+          counterOf(s, 'connects').add(now);
+          this.#threshold('connection_churn', s, 'connects', now, { sources: [...s.sources] });
+          return;
+        }
+        case 'device.session_taken_over': {
+          if (hostOf(e.previousSource) === hostOf(e.source)) return; // a reconnect
+          const now = this.#d.clock.now();
+          const s = this.#device(e.orgId, e.deviceId, now);
+          remember(s.sources, e.previousSource);
+          remember(s.sources, e.source);
+          counterOf(s, 'cross_source_takeovers').add(now);
+          this.#threshold('cloned_certificate', s, 'cross_source_takeovers', now, {
+            sources: [...s.sources],
+            transport: e.transport,
+          });
+          return;
+        }
+        case 'authz.denied':
+          if (e.principal.type === 'device') {
+            const now = this.#d.clock.now();
+            counterOf(this.#device(e.orgId, e.principal.id, now), 'authz_denied').add(now);
+          }
+          return;
+        case 'certificate.renewed': {
+          const now = this.#d.clock.now();
+          counterOf(this.#device(e.orgId, e.deviceId, now), 'renewals').add(now);
+          return;
+        }
+        default:
+          return;
+      }
+    } catch (err) {
+      this.onError?.(err, `event ${e.type}`);
+    }
+  }
+
+  #authFailed(source: string, subject: string | null, orgId: string | null): void {
+    const now = this.#d.clock.now();
+    let s = this.#sources.get(source);
+    if (!s) {
+      if (this.#sources.size >= MAX_SOURCES)
+        this.#sources.delete(this.#sources.keys().next().value!);
+      s = { source, failures: new BucketCounter(90), subjects: [], lastSeen: now };
+      this.#sources.set(source, s);
+    }
+    s.failures.add(now);
+    s.lastSeen = now;
+    if (subject !== null) remember(s.subjects, subject);
+    const src = s;
+    void this.#judgeSource(src, subject, orgId, now).catch((err: unknown) =>
+      this.onError?.(err, 'auth_bruteforce'),
+    );
+  }
+
+  /** The source's failures against the threshold of the organization the credential claimed. */
+  async #judgeSource(
+    s: SourceState,
+    subject: string | null,
+    orgId: string | null,
+    now: number,
+  ): Promise<void> {
+    const gateSubject = `source:${s.source}`;
+    const open = this.gates.get('auth_bruteforce', gateSubject);
+    if (open?.state === 'open') open.lastBreachAt = now;
+    const target: DetectTarget = (subject !== null
+      ? await this.#claimed(subject, now)
+      : undefined) ?? {
+      orgId,
+      deviceId: null,
+    };
+    const p =
+      target.orgId !== null
+        ? await this.settings.params(target.orgId, 'auth_bruteforce')
+        : DETECT_RULES.auth_bruteforce.defaults;
+    if (!p.enabled || p.threshold === null) return;
+    const observed = s.failures.sliding(now, p.windowSeconds * 1000);
+    if (observed < p.threshold) return;
+    this.#open('auth_bruteforce', gateSubject, target, now, {
+      metric: 'auth_failures',
+      windowSeconds: p.windowSeconds,
+      observed,
+      expected: { low: null, high: p.threshold - 1 },
+      basis: 'threshold',
+      source: s.source,
+      subjects: [...s.subjects],
+    });
+  }
+
+  /** The device a claimed subject names, remembered for a minute (a guesser repeats it). */
+  async #claimed(
+    subject: string,
+    now: number,
+  ): Promise<{ orgId: string; deviceId: string } | undefined> {
+    const hit = this.#subjects.get(subject);
+    if (hit && now - hit.at < SUBJECT_TTL_MS) return hit.target;
+    const target = await this.#d.resolveSubject(subject);
+    this.#subjects.delete(subject);
+    if (this.#subjects.size >= MAX_SOURCES)
+      this.#subjects.delete(this.#subjects.keys().next().value!);
+    this.#subjects.set(subject, { at: now, target });
+    return target;
+  }
+
+  /** A static threshold rule of a device, judged when its counter moves. */
+  #threshold(
+    ruleId: DetectRuleId,
+    s: DetectDeviceState,
+    metric: DeviceMetric,
+    now: number,
+    facts: Record<string, string | string[]>,
+  ): void {
+    void this.settings
+      .params(s.orgId, ruleId)
+      .then((p) => {
+        if (!p.enabled || p.threshold === null) return;
+        const c = counterOf(s, metric);
+        c.grow(windowBuckets(p) + 1);
+        const observed = c.sliding(now, p.windowSeconds * 1000);
+        if (observed < p.threshold) return;
+        this.#breach(ruleId, s, now, {
+          metric,
+          windowSeconds: p.windowSeconds,
+          observed,
+          expected: { low: null, high: p.threshold - 1 },
+          basis: 'threshold',
+          ...facts,
+        });
+      })
+      .catch((err: unknown) => this.onError?.(err, ruleId));
+  }
+
+  // ── the clock ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Judges the devices that published since the last tick (message flood), and at each new
+   * bucket learns closed windows, resolves quiet gates, forgets idle devices and writes dirty
+   * baselines. The hub calls it every second; tests call it after moving their clock.
+   */
+  async tick(): Promise<void> {
+    const now = this.#d.clock.now();
+    for (const s of this.#dirty) this.#judgeFlood(s, now);
+    this.#dirty.clear();
+    const bucket = bucketOf(now);
+    if (bucket === this.#lastBucket) return;
+    this.#lastBucket = bucket;
+    this.#learn(now);
+    await this.#resolveQuiet(now);
+    this.#evict(now);
+    if (now - this.#lastPersist >= PERSIST_MS) await this.persist();
+  }
+
+  #judgeFlood(s: DetectDeviceState, now: number): void {
+    const p = this.settings.cached(s.orgId, 'message_flood');
+    if (!p?.enabled) return;
+    s.messages.grow(windowBuckets(p) + 2);
+    const observed = s.messages.sliding(now, p.windowSeconds * 1000);
+    const evidence = floodEvidence(observed, p, this.floodBand(s, p, now));
+    if (evidence) this.#breach('message_flood', s, now, evidence);
+  }
+
+  /** The band a device's messages per window are held to, and where it comes from. */
+  floodBand(s: DetectDeviceState, p: RuleParams, now: number): FloodBand {
+    return floodBand(s, p, now, this.#groups);
+  }
+
+  /** Learns every device's closed flood windows and recomputes the group baselines. */
+  #learn(now: number): void {
+    const members = new Map<string, BaselineStats[]>();
+    for (const s of this.#devices.values()) {
+      const p = this.settings.cached(s.orgId, 'message_flood');
+      if (!p?.enabled || !s.loaded) continue;
+      const alerting = this.gates.get('message_flood', s.subject)?.state === 'open';
+      const learned = learnFloodWindows(s, p, now, alerting);
+      if (learned && s.group !== null) {
+        const key = `${s.orgId}|${s.group}`;
+        members.set(key, [...(members.get(key) ?? []), learned]);
+      }
+    }
+    this.#groups = groupBaselines(members);
+  }
+
+  async #resolveQuiet(now: number): Promise<void> {
+    const resolved = this.gates.sweep(now, (ruleId, target) => {
+      const p =
+        (target.orgId !== null ? this.settings.cached(target.orgId, ruleId) : undefined) ??
+        DETECT_RULES[ruleId].defaults;
+      return { resolveMs: p.resolveAfterSeconds * 1000, cooldownMs: p.cooldownSeconds * 1000 };
+    });
+    for (const g of resolved) {
+      try {
+        await this.#resolve(g, now);
+      } catch (err) {
+        this.onError?.(err, `resolve ${g.ruleId}`);
+      }
+    }
+  }
+
+  #evict(now: number): void {
+    for (const [key, s] of this.#devices) {
+      if (now - s.lastSeen < IDLE_MS || this.gates.holds(s.subject)) continue;
+      if (s.dirty) continue; // written by the next persist, then forgotten
+      this.#devices.delete(key);
+    }
+    for (const [key, s] of this.#sources) {
+      if (now - s.lastSeen >= IDLE_MS && !this.gates.holds(`source:${key}`))
+        this.#sources.delete(key);
+    }
+  }
+
+  /** Writes dirty baselines (all of them when stopping). */
+  async persist(final = false): Promise<void> {
+    const now = this.#d.clock.now();
+    this.#lastPersist = now;
+    const rows = [];
+    for (const s of this.#devices.values()) {
+      if (!s.dirty || !s.loaded) continue;
+      s.dirty = false;
+      rows.push(...baselineRows(s, now));
+    }
+    if (rows.length === 0) return;
+    try {
+      await this.#d.store.putBaselines(rows);
+    } catch (err) {
+      // One bad row (a device deleted meanwhile) must not lose the others: row by row.
+      let failed = 0;
+      for (const row of rows) await this.#d.store.putBaselines([row]).catch(() => failed++);
+      if (failed > 0) this.onError?.(err, final ? 'persist (stop)' : 'persist');
+    }
+  }
+
+  // ── firing ───────────────────────────────────────────────────────────────────────────────────
+
+  #breach(ruleId: DetectRuleId, s: DetectDeviceState, now: number, evidence: DetectEvidence): void {
+    this.#open(ruleId, s.subject, { orgId: s.orgId, deviceId: s.deviceId }, now, evidence);
+  }
+
+  #open(
+    ruleId: DetectRuleId,
+    subject: string,
+    target: DetectTarget,
+    now: number,
+    evidence: DetectEvidence,
+  ): void {
+    if (this.gates.breach(ruleId, subject, now, evidence, target) !== 'fired') return;
+    this.fired++;
+    void this.#fire(ruleId, subject, target, now, evidence).catch((err: unknown) =>
+      this.onError?.(err, `fire ${ruleId}`),
+    );
+  }
+
+  async #fire(
+    ruleId: DetectRuleId,
+    subject: string,
+    target: DetectTarget,
+    now: number,
+    evidence: DetectEvidence,
+  ): Promise<void> {
+    const severity = DETECT_RULES[ruleId].severity;
+    // One alert per device and rule across nodes: the node whose alert opened tells the rest.
+    if (target.orgId !== null && target.deviceId !== null) {
+      if (!(await this.#d.alerts.open(target.orgId, target.deviceId, ruleId, severity, evidence)))
+        return;
+    }
+    this.#d.events.emit({
+      type: 'detect.fired',
+      orgId: target.orgId,
+      at: now,
+      deviceId: target.deviceId,
+      ruleId,
+      severity,
+      subject,
+      evidence,
+    });
+  }
+
+  async #resolve(g: Gate, now: number): Promise<void> {
+    const { orgId, deviceId } = g.target;
+    if (orgId !== null && deviceId !== null) {
+      if (!(await this.#d.alerts.resolve(orgId, deviceId, g.ruleId))) return;
+    }
+    this.#d.events.emit({
+      type: 'detect.resolved',
+      orgId,
+      at: now,
+      deviceId,
+      ruleId: g.ruleId,
+      subject: g.subject,
+    });
+  }
+
+  // ── state ────────────────────────────────────────────────────────────────────────────────────
+
+  /** The device's state, created (and its baselines loaded) on first sight. */
+  #device(orgId: string, deviceId: string, now: number): DetectDeviceState {
+    const key = deviceSubject(orgId, deviceId);
+    const s = this.#devices.get(key);
+    if (s) {
+      s.lastSeen = now;
+      return s;
+    }
+    const p = this.settings.cached(orgId, 'message_flood') ?? DETECT_RULES.message_flood.defaults;
+    const created = newDeviceState(orgId, deviceId, now, p);
+    created.loading = this.#load(created);
+    this.#devices.set(key, created);
+    return created;
+  }
+
+  async #load(s: DetectDeviceState): Promise<void> {
+    try {
+      const [type, rows] = await Promise.all([
+        this.#d.deviceType(s.orgId, s.deviceId),
+        this.#d.store.getBaselines(s.orgId, s.deviceId),
+        this.settings.load(s.orgId),
+      ]);
+      applyStored(s, type, rows);
+    } catch (err) {
+      this.onError?.(err, 'load baselines');
+    } finally {
+      s.loaded = true;
+    }
+  }
+
+  /** This node's state of a device, if it tracks it (for the API's view). */
+  tracked(orgId: string, deviceId: string): DetectDeviceState | undefined {
+    return this.#devices.get(deviceSubject(orgId, deviceId));
+  }
+
+  /** Counter value of a device metric over a window (for the API's view). */
+  counterValue(s: DetectDeviceState, metric: string, windowSeconds: number): number {
+    return counterValue(s, metric, windowSeconds, this.#d.clock.now());
+  }
+
+  /** How many devices and sources this node tracks. */
+  get size(): { devices: number; sources: number; gates: number } {
+    return { devices: this.#devices.size, sources: this.#sources.size, gates: this.gates.size };
+  }
+}
