@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { alertCommands } from './alerts.js';
+import { notifyCommands } from './notify.js';
 import { mitigationCommands } from './mitigations.js';
 import { apiKeyCommands } from './api-key.js';
 import { auditCommands } from './audit.js';
@@ -42,6 +43,7 @@ export const COMMANDS: readonly Command[] = [
   ...presenceCommands,
   ...logsCommands,
   ...alertCommands,
+  ...notifyCommands,
   ...mitigationCommands,
   ...ticketCommands,
   ...apiKeyCommands,
