@@ -283,6 +283,13 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     const stopRetirement = startCertificateRetirement({ pki: services.pki, log });
     const stopLogPruner = startDeviceLogPruner({ logs: services.deviceLogs, log });
     // Alerts → routing rules → the persisted delivery queue → webhooks and email (decision 0030).
+    const notificationAttempts: Record<string, number> = {};
+    metrics.gauge(
+      'bulwark_notification_attempts',
+      'Notification delivery attempts by this node since start, by outcome (delivered; retried: failed, tried again later; dead: dead-lettered after the last try)',
+      ['outcome'],
+      () => notificationAttempts,
+    );
     const notificationRunner = startNotificationRunner({
       storage,
       events: services.events,
@@ -292,6 +299,9 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       sender: createNotificationSender(),
       intervalMs: config.notifyTickMs,
       log,
+      onAttempt: (outcome) => {
+        notificationAttempts[outcome] = (notificationAttempts[outcome] ?? 0) + 1;
+      },
     });
     // Alerts → mitigation policies → actions on the device, at once (decision 0036). Only this
     // node's alerts: in a cluster each alert is mitigated once, by the node that raised it.

@@ -258,6 +258,17 @@ describe('alerts → notifications, end to end', () => {
     assert.equal(d.state, 'delivered');
     assert.equal((await api.endpoints.get(broken.id)).breaker.state, 'closed');
     await rejectsCode(api.deliveries.redrive(d.id), 'delivery_not_dead');
+    // The attempts are counted by outcome for Prometheus.
+    const { key } = await s.owner.apiKeys.create({ name: 'prom', permissions: ['metrics:read'] });
+    const res = await t.fetchWith()(`${t.url}/metrics`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    const text = await res.text();
+    for (const outcome of ['delivered', 'retried', 'dead'])
+      assert.match(
+        text,
+        new RegExp(`bulwark_notification_attempts\\{outcome="${outcome}"\\} [1-9]`),
+      );
   });
 
   it('permissions, tenancy and the audit trail', async () => {
