@@ -57,6 +57,8 @@ export interface SimulatorOptions {
    * Without it the simulated agents ship no logs, so load figures stay comparable.
    */
   logLinesPerMinute?: number;
+  /** Each device's metrics report interval (default: the agent's, 60 s). */
+  metricsIntervalSeconds?: number;
   /**
    * Where every device may connect (its agent's allowlist, checked by the connection watcher).
    * Default: the documentation network 192.0.2.0/24 on 443 and 8883, standing in for the hub.
@@ -173,6 +175,9 @@ export class Simulator {
         backoffMinMs: this.o.backoffMinMs ?? 1000,
         backoffMaxMs: this.o.backoffMaxMs ?? 60_000,
       },
+      ...(this.o.metricsIntervalSeconds
+        ? { metrics: { intervalSeconds: this.o.metricsIntervalSeconds } }
+        : {}),
       logs: { agent: this.o.logLinesPerMinute ? 'info' : 'off' },
     });
   }
