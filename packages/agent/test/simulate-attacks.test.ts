@@ -31,6 +31,7 @@ describe('simulator attacks', () => {
   let t: TestHub;
   let sim: Simulator | undefined;
   const seen: DomainEvent[] = [];
+  let owner: Awaited<ReturnType<typeof setupOwner>> | undefined;
 
   before(async () => {
     t = await startTestHub();
@@ -50,7 +51,7 @@ describe('simulator attacks', () => {
   });
 
   it('each attack has its effect at the hub; normal devices are left alone', async () => {
-    const s = await setupOwner(t);
+    const s = (owner = await setupOwner(t));
     const channelId = (await s.api.call('createChannel', { body: { name: 'attacks' } })).id;
     const announced: (AttackStarted | AttackEnded)[] = [];
     const fleet = new Simulator({
@@ -182,6 +183,58 @@ describe('simulator attacks', () => {
     }
     // The fleet is connected again after the clone gave up.
     await fleet.waitConnected(8, 15_000);
+  });
+
+  it('bulwark simulate --attack prints each start and end as a JSON line, after --attack-after', async () => {
+    const s = owner ?? (owner = await setupOwner(t));
+    const t0 = Date.now();
+    const r = await run(process.execPath, [
+      BIN,
+      'simulate',
+      '--devices',
+      '3',
+      '--prefix',
+      'cliatk',
+      '--hub',
+      t.url,
+      '--api-key',
+      s.apiKey,
+      '--ca',
+      t.caFile,
+      '--mqtt',
+      `mqtts://127.0.0.1:${t.mqttPort}`,
+      '--attack',
+      'backdoor-port',
+      '--attack',
+      'c2-connection',
+      '--attack-after',
+      '1',
+      '--duration',
+      '6',
+      '--json',
+    ]);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = lines.find((l) => l['event'] === undefined)!;
+    assert.deepEqual([summary['devices'], summary['connected']], [3, 3]);
+    const started = lines.filter((l) => l['event'] === 'attack_started');
+    assert.deepEqual(started.map((l) => [l['attack'], l['device']]).sort(), [
+      ['backdoor-port', 'cliatk-0003'],
+      ['c2-connection', 'cliatk-0002'],
+    ]);
+    for (const l of started) assert.ok(Date.parse(l['startedAt'] as string) >= t0 + 1000);
+    const ended = lines.filter((l) => l['event'] === 'attack_ended');
+    assert.deepEqual(
+      ended
+        .map((l) => l['result'])
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [{ port: 4444 }, { remote: '203.0.113.66:443' }],
+    );
+    const backdoor = started.find((l) => l['attack'] === 'backdoor-port')!;
+    const p = await s.api.call('getPresence', { params: { id: backdoor['deviceId'] as string } });
+    assert.ok(p.metrics?.listeningPorts.includes(4444));
   });
 
   it('the CLI refuses a bad --attack and a flood without a channel before registering anything', async () => {
