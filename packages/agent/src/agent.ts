@@ -322,6 +322,17 @@ export class Agent extends EventEmitter {
     }
   }
 
+  /**
+   * Samples health now instead of at the next period: one metrics snapshot (published when
+   * connected) and, when an allowlist is configured, one connection check. The simulator calls it
+   * when a simulated attack changes what the device would report, so latency figures measure the
+   * hub, not the sampling interval.
+   */
+  async sampleHealthNow(): Promise<void> {
+    await this.metrics.sample();
+    await this.watcher?.check();
+  }
+
   private stopPeriodicWork(): void {
     this.metrics.stop();
     this.enrollment.stopRenewal();

@@ -24,6 +24,13 @@ const USAGE = `usage: bulwark simulate --devices N [options]
   --telemetry-seconds S interval of that telemetry (default 10)
   --log-lines-per-minute N  each device ships its agent log and N synthetic log lines a
                         minute (central device logs; default 0: no logs shipped)
+  --attack KIND[:COUNT] make COUNT devices (default 1, taken from the end of the fleet)
+                        misbehave; repeatable. KIND: password-guess, cloned-cert, flood
+                        (needs --channel), backdoor-port, c2-connection, unpatched
+                        (decision 0037). Each start and end is printed as a JSON line
+                        {"event":"attack_started","attack","device","deviceId","startedAt"}
+  --attack-after S      seconds after the fleet is connected before the attacks begin
+                        (default 30), so baselines can learn
   --duration S          stop after S seconds (default: until Ctrl-C)
   --json                print the summary as JSON
 `;
@@ -33,7 +40,7 @@ const DEVICE_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Runs `bulwark simulate` with argv after the command name; returns the exit code. */
 export async function simulateCommand(argv: string[]): Promise<number> {
-  let v: Record<string, string | boolean | undefined>;
+  let v: Record<string, string | boolean | string[] | undefined>;
   try {
     v = parseArgs({
       args: argv,
@@ -53,6 +60,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
         'telemetry-seconds': { type: 'string' },
         'log-lines-per-minute': { type: 'string' },
         duration: { type: 'string' },
+        attack: { type: 'string', multiple: true },
+        'attack-after': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -106,6 +115,21 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     );
   if (firmwareVersion.trim() === '' || firmwareVersion.length > 64)
     return fail('--firmware-version must be 1 to 64 characters');
+  const { parseAttackSpec } = await import('../sim/attacks.js');
+  let attacks;
+  try {
+    attacks = ((v['attack'] as string[] | undefined) ?? []).map(parseAttackSpec);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  const attackAfter = Number(v['attack-after'] ?? 30);
+  if (!Number.isFinite(attackAfter) || attackAfter < 0 || attackAfter > 86_400)
+    return fail('--attack-after must be a number of seconds from 0 to 86400');
+  const attacking = attacks.reduce((n, a) => n + a.count, 0);
+  if (attacking > devices)
+    return fail(`the attacks need ${attacking} devices; --devices is ${devices}`);
+  if (attacks.some((a) => a.kind === 'flood') && !v['channel'])
+    return fail('the flood attack needs --channel (the channel it floods)');
   const ca = await readFile(caFile, 'utf8');
   // The claim token is a secret: read from a file, never taken on the command line.
   const claim = claimFile === undefined ? undefined : (await readFile(claimFile, 'utf8')).trim();
@@ -124,6 +148,9 @@ export async function simulateCommand(argv: string[]): Promise<number> {
       ? { telemetry: { channelId: v['channel'] as string, intervalMs: telemetrySeconds * 1000 } }
       : {}),
     ...(logLines > 0 ? { logLinesPerMinute: logLines } : {}),
+    attacks,
+    attackAfterMs: attackAfter * 1000,
+    onAttack: (e) => process.stdout.write(`${JSON.stringify(e)}\n`),
     log,
   });
   const t0 = Date.now();
@@ -156,6 +183,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
           (summary.connectSeconds === null ? '' : ` in ${summary.connectSeconds} s`) +
           ` (RSS ${summary.rssMiB} MiB)\n`,
       );
+    if (ms >= 0)
+      sim.startAttacks().catch((err: unknown) => log(`attacks: ${(err as Error).message}`));
     // Watch reconnects (e.g. after a hub restart) until asked to stop.
     let down = 0;
     let downSince = 0;

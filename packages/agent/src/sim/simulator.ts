@@ -14,6 +14,15 @@ import { MemoryFiles } from '../files/memory-files.js';
 import { httpsFetch } from '../runtime/https-fetch.js';
 import { MemorySlots } from '../update/memory-slots.js';
 import { SyntheticSystem } from './synthetic-system.js';
+import {
+  DEFAULT_TUNING,
+  runAttack,
+  type AttackEnded,
+  type AttackKind,
+  type AttackSpec,
+  type AttackStarted,
+  type AttackTuning,
+} from './attacks.js';
 
 /** Options of a simulated fleet. */
 export interface SimulatorOptions {
@@ -48,6 +57,23 @@ export interface SimulatorOptions {
    * Without it the simulated agents ship no logs, so load figures stay comparable.
    */
   logLinesPerMinute?: number;
+  /** Each device's metrics report interval (default: the agent's, 60 s). */
+  metricsIntervalSeconds?: number;
+  /**
+   * Where every device may connect (its agent's allowlist, checked by the connection watcher).
+   * Default: the documentation network 192.0.2.0/24 on 443 and 8883, standing in for the hub.
+   */
+  allowlist?: string[];
+  /**
+   * Simulated attacks (decision 0037): COUNT devices per kind, taken from the end of the fleet
+   * (the last device does the first kind). `startAttacks()` runs them.
+   */
+  attacks?: AttackSpec[];
+  /** How long `startAttacks()` waits before the attacks begin (default 30 s). */
+  attackAfterMs?: number;
+  attackTuning?: Partial<AttackTuning>;
+  /** Told when each attack starts and when its bounded activity ends. */
+  onAttack?: (e: AttackStarted | AttackEnded) => void;
   log?: (msg: string) => void;
 }
 
@@ -59,6 +85,8 @@ export interface SimDevice {
   system: SyntheticSystem;
   slots: MemorySlots;
   agent: Agent;
+  /** The attack this device makes (`startAttacks()`), if any. */
+  attack?: AttackKind;
 }
 
 /** The factory image of a simulated device (tiny: the slots hold real bytes). */
@@ -90,10 +118,27 @@ export class Simulator {
   private telemetryTimer: NodeJS.Timeout | undefined;
   private logTimer: NodeJS.Timeout | undefined;
   private logLine = 0;
+  /** The attack of device i, if any. */
+  private readonly attackOf: (AttackKind | undefined)[];
+  readonly tuning: AttackTuning;
+  private readonly aborter = new AbortController();
 
   constructor(private readonly o: SimulatorOptions) {
     if ((o.apiKey === undefined) === (o.claim === undefined))
       throw new Error('a simulated fleet needs either an API key or a claim token');
+    this.tuning = { ...DEFAULT_TUNING, ...o.attackTuning };
+    this.attackOf = new Array<AttackKind | undefined>(o.devices).fill(undefined);
+    let next = o.devices - 1;
+    for (const a of o.attacks ?? [])
+      for (let k = 0; k < a.count; k++) {
+        if (next < 0)
+          throw new Error(
+            `the attacks need ${(o.attacks ?? []).reduce((n, x) => n + x.count, 0)} devices; the fleet has ${o.devices}`,
+          );
+        this.attackOf[next--] = a.kind;
+      }
+    if (this.attackOf.includes('flood') && o.telemetry === undefined)
+      throw new Error('the flood attack needs a telemetry channel (--channel)');
     this.api = createClient({
       baseUrl: o.hubUrl,
       ...(o.apiKey === undefined ? {} : { token: o.apiKey }),
@@ -110,7 +155,11 @@ export class Simulator {
     return `${this.o.prefix ?? 'sim'}-hw-${String(i + 1).padStart(4, '0')}`;
   }
 
-  private config(deviceId: string, enrollment: AgentConfig['enrollment']): AgentConfig {
+  private config(
+    deviceId: string,
+    enrollment: AgentConfig['enrollment'],
+    firmwareVersion: string,
+  ): AgentConfig {
     return parseAgentConfig({
       hubUrl: this.o.hubUrl,
       mqttUrl: this.o.mqttUrl,
@@ -119,12 +168,16 @@ export class Simulator {
       enrollment,
       device: {
         type: this.o.deviceType ?? 'simulated',
-        firmwareVersion: this.o.firmwareVersion ?? '1.0.0',
+        firmwareVersion,
       },
+      allowlist: this.o.allowlist ?? ['192.0.2.0/24:443', '192.0.2.0/24:8883'],
       connection: {
         backoffMinMs: this.o.backoffMinMs ?? 1000,
         backoffMaxMs: this.o.backoffMaxMs ?? 60_000,
       },
+      ...(this.o.metricsIntervalSeconds
+        ? { metrics: { intervalSeconds: this.o.metricsIntervalSeconds } }
+        : {}),
       logs: { agent: this.o.logLinesPerMinute ? 'info' : 'off' },
     });
   }
@@ -183,10 +236,15 @@ export class Simulator {
             deviceId: '',
             enrollment: { claim, hardwareId: this.hardwareId(i) },
           }));
-    await pool(provisioned, n, async (p) => {
+    await pool(provisioned, n, async (p, i) => {
       const files = new MemoryFiles();
       const system = new SyntheticSystem(() => Math.random() * 10 - 5);
-      const config = this.config(p.deviceId || p.name, p.enrollment);
+      const attack = this.attackOf[i];
+      const config = this.config(
+        p.deviceId || p.name,
+        p.enrollment,
+        attack === 'unpatched' ? this.tuning.unpatchedVersion : (this.o.firmwareVersion ?? '1.0.0'),
+      );
       const slots = await MemorySlots.provisioned(FACTORY_IMAGE, {
         version: config.device.firmwareVersion,
         counter: 0,
@@ -195,6 +253,7 @@ export class Simulator {
       });
       const d: SimDevice = {
         ...p,
+        ...(attack ? { attack } : {}),
         files,
         system,
         slots,
@@ -304,8 +363,49 @@ export class Simulator {
     }
   }
 
+  /**
+   * Waits `attackAfterMs` (so baselines can learn), then runs every device's attack at once;
+   * resolves when their bounded activity is over. `onAttack` hears each start and end.
+   */
+  async startAttacks(): Promise<void> {
+    const attackers = this.devices.filter((d) => d.attack !== undefined);
+    if (attackers.length === 0) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.o.attackAfterMs ?? 30_000);
+      this.aborter.signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    await Promise.all(
+      attackers.map((d) =>
+        this.attack(d.attack!, d).catch((err: unknown) =>
+          this.o.log?.(`${d.name}: attack ${d.attack} failed: ${(err as Error).message}`),
+        ),
+      ),
+    );
+  }
+
+  /** Runs one attack of `kind` by device `d` now; resolves with what it did. */
+  async attack(kind: AttackKind, d: SimDevice): Promise<Record<string, number | string>> {
+    if (this.aborter.signal.aborted) throw new Error('the simulator is stopping');
+    const who = { attack: kind, device: d.name, deviceId: d.deviceId };
+    this.o.onAttack?.({ event: 'attack_started', ...who, startedAt: new Date().toISOString() });
+    const result = await runAttack(kind, {
+      device: d,
+      mqttUrl: this.o.mqttUrl,
+      ca: this.o.ca,
+      ...(this.o.telemetry ? { channelId: this.o.telemetry.channelId } : {}),
+      tuning: this.tuning,
+      signal: this.aborter.signal,
+    });
+    this.o.onAttack?.({ event: 'attack_ended', ...who, endedAt: new Date().toISOString(), result });
+    return result;
+  }
+
   /** Stops every agent (presence offline where connected). */
   async stop(): Promise<void> {
+    this.aborter.abort();
     clearInterval(this.telemetryTimer);
     clearInterval(this.logTimer);
     await pool(this.devices, 64, (d) => d.agent.stop());

@@ -1,0 +1,308 @@
+#!/usr/bin/env node
+// `npm run bench:monitor`: does the hub's security monitoring see the simulator's attacks, how
+// fast, does a mitigation policy contain them, is a normal fleet left alone, and what does it cost
+// (issue 14; decision 0037 says how each attack is simulated).
+//
+// 1. Attacks: a real hub process; ATTACK_NORMAL normal simulated devices plus one device per attack
+//    kind (`Simulator` attacks, after ATTACK_AFTER s so baselines can learn). A quarantine
+//    mitigation policy is bound to every expected alert kind. For each attack: the time from its
+//    start to the first alert about that device of the expected kind (GET /alerts, polled every
+//    500 ms, at most DETECT_SECONDS after the start), then from that alert to the device contained
+//    (a quarantine in GET /mitigations, the device's state quarantined). `unpatched`: at its start
+//    the old version's artifact is marked vulnerable and POST /checks/run runs (every 10 s until
+//    seen). Detectors missing on this hub show as "not detected within N s".
+// 2. False positives: a fresh hub, DEVICES normal devices (metrics and telemetry every 10 s) for
+//    NORMAL_SECONDS with the default rules: the alerts opened (goal: none), by kind.
+// 3. Cost: the hub process's CPU time (/proc) over phase 2, per device per report. With
+//    MONITOR_OFF_FLAGS (hub flags that switch monitoring off, if this hub has them) the same fleet
+//    runs again with them for the comparison; without, only the figure with monitoring on.
+//
+// Every phase is bounded in time; traffic stays on loopback. Run after `tsc -b`.
+// Env: DEVICES (1000), NORMAL_SECONDS (600), ATTACK_NORMAL (20), ATTACK_AFTER (30),
+//      DETECT_SECONDS (90), MONITOR_OFF_FLAGS (none).
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createClient } from '../packages/sdk/dist/src/index.js';
+import {
+  createRelease,
+  createRoot,
+  expiryAfter,
+  generateSigningKey,
+  signMetadata,
+} from '../packages/firmware/dist/src/index.js';
+import { Simulator } from '../packages/agent/dist/src/sim/simulator.js';
+import { httpsFetch } from '../packages/agent/dist/src/runtime/https-fetch.js';
+import { parseAttackSpec, ATTACK_KINDS } from '../packages/agent/dist/src/sim/attacks.js';
+import { hubProcess } from './hub-process.mjs';
+
+const DEVICES = Number(process.env.DEVICES ?? 1000);
+const NORMAL_SECONDS = Number(process.env.NORMAL_SECONDS ?? 600);
+const ATTACK_NORMAL = Number(process.env.ATTACK_NORMAL ?? 20);
+const ATTACK_AFTER = Number(process.env.ATTACK_AFTER ?? 30);
+const DETECT_SECONDS = Number(process.env.DETECT_SECONDS ?? 90);
+const MONITOR_OFF_FLAGS = (process.env.MONITOR_OFF_FLAGS ?? '').split(' ').filter(Boolean);
+const TYPE = 'simulated';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+
+/** The alert kinds that count as detecting each attack. */
+const EXPECTED = {
+  'password-guess': ['auth_bruteforce'],
+  'cloned-cert': ['cloned_certificate', 'credential_conflict'],
+  flood: ['message_flood'],
+  'backdoor-port': ['new_listening_port'],
+  'c2-connection': ['disallowed_connection'],
+  unpatched: ['audit_finding'],
+};
+
+/** The hub process's CPU time so far, ms (utime + stime, ticks of 10 ms). */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+const json = (m) => JSON.parse(JSON.stringify(m.toJSON()));
+
+/** Pushes a signing root and publishes a ready artifact of `version` for the simulated type. */
+async function publishFirmware(api, version) {
+  const rootKey = generateSigningKey('ed25519');
+  const releaseKey = generateSigningKey('ed25519');
+  await api.firmware.pushRoot(
+    json(
+      signMetadata(
+        createRoot({
+          version: 1,
+          expires: expiryAfter(365 * 86400),
+          rootKeys: [rootKey.publicKey],
+          rootThreshold: 1,
+          releaseKeys: [releaseKey.publicKey],
+          releaseThreshold: 1,
+        }),
+        [rootKey],
+      ),
+    ),
+  );
+  const image = randomBytes(4096);
+  const meta = signMetadata(
+    createRelease({
+      name: `${TYPE}-${version}.img`,
+      types: [TYPE],
+      hardware: [],
+      version,
+      releaseCounter: 1,
+      length: image.byteLength,
+      sha256: createHash('sha256').update(image).digest('hex'),
+      expires: expiryAfter(30 * 86400),
+    }),
+    [releaseKey],
+  );
+  const a = await api.firmware.create(json(meta));
+  await api.firmware.uploadImage(a.id, image);
+  return a.id;
+}
+
+/** Every alert of the organization (newest first), all pages. */
+async function allAlerts(api) {
+  const out = [];
+  let cursor;
+  for (let i = 0; i < 50; i++) {
+    const page = await api.call('listAlerts', {
+      query: { limit: 200, ...(cursor ? { cursor } : {}) },
+    });
+    out.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+    if (!cursor) break;
+  }
+  return out;
+}
+
+async function attackPhase() {
+  const hub = hubProcess('bulwark-bench-monitor-');
+  let sim;
+  try {
+    const info = await hub.start();
+    const ca = readFileSync(info.caFile, 'utf8');
+    const api = createClient({ baseUrl: info.url, token: hub.apiKey, fetch: httpsFetch({ ca }) });
+    const channel = await api.channels.create({ name: 'telemetry' });
+    const tuning = { unpatchedVersion: '0.9.0' };
+    const oldArtifact = await publishFirmware(api, tuning.unpatchedVersion);
+    const kinds = [...new Set(Object.values(EXPECTED).flat())];
+    const policy = await api.call('createMitigationPolicy', {
+      body: { name: 'contain attacks', kinds, minSeverity: 'info', action: 'quarantine' },
+    });
+    log(`mitigation policy ${policy.id}: quarantine on ${kinds.join(', ')}`);
+    const starts = new Map();
+    sim = new Simulator({
+      hubUrl: info.url,
+      mqttUrl: `mqtts://127.0.0.1:${info.mqttPort}`,
+      ca,
+      apiKey: hub.apiKey,
+      devices: ATTACK_NORMAL + ATTACK_KINDS.length,
+      prefix: 'mon',
+      deviceType: TYPE,
+      telemetry: { channelId: channel.id, intervalMs: 10_000 },
+      metricsIntervalSeconds: 10,
+      attacks: ATTACK_KINDS.map((k) => parseAttackSpec(k)),
+      attackAfterMs: ATTACK_AFTER * 1000,
+      attackTuning: tuning,
+      onAttack: (e) => {
+        process.stdout.write(`${JSON.stringify(e)}\n`);
+        if (e.event === 'attack_started') starts.set(e.attack, e);
+      },
+      log,
+    });
+    await sim.start();
+    await sim.waitConnected(sim.devices.length, 120_000);
+    log(`${sim.devices.length} devices connected; attacks in ${ATTACK_AFTER} s`);
+    const found = new Map(); // attack → first alert
+    const contained = new Map(); // attack → mitigation
+    const attacks = sim.startAttacks();
+    // unpatched: the operator marks the old version vulnerable once the attack has begun.
+    const checks = (async () => {
+      while (!starts.has('unpatched')) await sleep(100);
+      await api.call('setFirmwareAdvisory', {
+        params: { id: oldArtifact },
+        body: { status: 'vulnerable', reason: 'bench: remote code execution in 0.9.0' },
+      });
+      const t0 = Date.now();
+      while (Date.now() - t0 < DETECT_SECONDS * 1000 && !found.has('unpatched')) {
+        await api.call('runChecks', { body: {} }).catch((err) => log(`checks: ${err.message}`));
+        await sleep(10_000);
+      }
+    })();
+    const deadline = () =>
+      Math.max(...[...starts.values()].map((s) => Date.parse(s.startedAt))) + DETECT_SECONDS * 1000;
+    while (starts.size < ATTACK_KINDS.length) await sleep(100);
+    while (Date.now() < deadline()) {
+      const alerts = await allAlerts(api);
+      for (const [attack, s] of starts) {
+        if (found.has(attack)) continue;
+        const hits = alerts
+          .filter((a) => a.deviceId === s.deviceId && EXPECTED[attack].includes(a.kind))
+          .sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt));
+        if (hits[0]) found.set(attack, hits[0]);
+      }
+      for (const [attack, alert] of found) {
+        if (contained.has(attack)) continue;
+        const m = await api.call('listMitigations', {
+          query: { deviceId: alert.deviceId, limit: 50 },
+        });
+        const q = m.items.find((x) => x.action === 'quarantine' && x.state === 'applied');
+        if (q) {
+          const dev = await api.devices.get(alert.deviceId);
+          contained.set(attack, { mitigation: q, state: dev.state });
+        }
+      }
+      if (found.size === ATTACK_KINDS.length && contained.size === found.size) break;
+      await sleep(500);
+    }
+    await attacks;
+    await checks;
+    const rows = ATTACK_KINDS.map((attack) => {
+      const s = starts.get(attack);
+      const a = found.get(attack);
+      const c = contained.get(attack);
+      return {
+        attack,
+        device: s?.device ?? '-',
+        detected: a
+          ? `${((Date.parse(a.openedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s (${a.kind})`
+          : `not detected within ${DETECT_SECONDS} s`,
+        contained: !a
+          ? '-'
+          : c
+            ? `${((Date.parse(c.mitigation.at) - Date.parse(a.openedAt)) / 1000).toFixed(1)} s (state ${c.state})`
+            : `not contained within ${DETECT_SECONDS} s`,
+      };
+    });
+    return rows;
+  } finally {
+    await sim?.stop();
+    await hub.stop();
+    hub.remove();
+  }
+}
+
+/** A normal fleet for NORMAL_SECONDS: alerts opened, and the hub's CPU per device per report. */
+async function normalPhase(flags) {
+  const hub = hubProcess('bulwark-bench-monitor-fp-', flags);
+  let sim;
+  try {
+    const info = await hub.start();
+    const ca = readFileSync(info.caFile, 'utf8');
+    const api = createClient({ baseUrl: info.url, token: hub.apiKey, fetch: httpsFetch({ ca }) });
+    const channel = await api.channels.create({ name: 'telemetry' });
+    sim = new Simulator({
+      hubUrl: info.url,
+      mqttUrl: `mqtts://127.0.0.1:${info.mqttPort}`,
+      ca,
+      apiKey: hub.apiKey,
+      devices: DEVICES,
+      prefix: 'norm',
+      deviceType: TYPE,
+      telemetry: { channelId: channel.id, intervalMs: 10_000 },
+      metricsIntervalSeconds: 10,
+      concurrency: 8,
+      log,
+    });
+    await sim.start();
+    await sim.waitConnected(DEVICES, 600_000);
+    const before = new Set((await allAlerts(api)).map((a) => a.id));
+    log(
+      `${DEVICES} devices connected (${before.size} alerts so far); normal run of ${NORMAL_SECONDS} s`,
+    );
+    const cpu0 = cpuMs(hub.pid);
+    const t0 = Date.now();
+    await sleep(NORMAL_SECONDS * 1000);
+    const seconds = (Date.now() - t0) / 1000;
+    const cpu = cpuMs(hub.pid) - cpu0;
+    const alerts = (await allAlerts(api)).filter((a) => !before.has(a.id));
+    const byKind = {};
+    for (const a of alerts) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
+    // Each device sends a metrics snapshot and a telemetry message every 10 s: one "report".
+    const reports = DEVICES * (seconds / 10);
+    return {
+      alerts: alerts.length,
+      byKind,
+      cpuPercent: (cpu / (seconds * 1000)) * 100,
+      msPerDeviceReport: cpu / reports,
+      connected: sim.connected(),
+    };
+  } finally {
+    await sim?.stop();
+    await hub.stop();
+    hub.remove();
+  }
+}
+
+const rows = await attackPhase();
+console.log('\nAttacks (one device each, detection = first alert of the expected kind about it):');
+console.log(
+  `  ${'attack'.padEnd(15)} ${'detected after'.padEnd(40)} contained after (quarantine policy)`,
+);
+for (const r of rows)
+  console.log(`  ${r.attack.padEnd(15)} ${r.detected.padEnd(40)} ${r.contained}`);
+
+const on = await normalPhase([]);
+console.log(
+  `\nFalse positives: ${DEVICES} normal devices for ${NORMAL_SECONDS} s (default rules): ${on.alerts} alerts${
+    on.alerts ? ` ${JSON.stringify(on.byKind)}` : ''
+  } (goal 0); ${on.connected}/${DEVICES} connected at the end`,
+);
+console.log('\nHub CPU (metrics + telemetry every 10 s per device):');
+const line = (label, r) =>
+  console.log(
+    `  ${label.padEnd(16)} ${r.cpuPercent.toFixed(1).padStart(6)} % of a core   ${r.msPerDeviceReport.toFixed(3)} ms per device per report`,
+  );
+line('monitoring on', on);
+if (MONITOR_OFF_FLAGS.length > 0) {
+  const off = await normalPhase(MONITOR_OFF_FLAGS);
+  line('monitoring off', off);
+  console.log(
+    `  ratio ${(on.msPerDeviceReport / off.msPerDeviceReport).toFixed(3)}× (goal ≤ 1.10×)`,
+  );
+} else
+  console.log(
+    '  (no MONITOR_OFF_FLAGS given: this hub has no switch for monitoring, so only the figure with it on)',
+  );
