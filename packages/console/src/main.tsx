@@ -52,7 +52,15 @@ function App() {
   const [setupRequired, setSetupRequired] = useState<boolean | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  useEffect(() => onSession(setS), []);
+  useEffect(
+    () =>
+      onSession((next) => {
+        setS(next);
+        // Someone signed in: setup is done (the owner just created, or long ago).
+        if (next !== null) setSetupRequired(false);
+      }),
+    [],
+  );
   useEffect(() => {
     anonymous.setup
       .status()
