@@ -365,6 +365,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       `Bulwark hub ${VERSION} listening on ${info.url} (storage: ${info.storage}, durability ${storage.durability})`,
     );
     print(`  config file: ${config.config || 'none (flags and BULWARK_* variables only)'}`);
+    print(`  web console: ${info.url}/`);
     printTls(print, served);
     if (setup) {
       print('');
@@ -380,6 +381,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         `          -d '{"token":"…","organization":"Acme","email":"you@example.com","name":"You","password":"…"}'`,
       );
       print(`  or, with access to the data dir:  bulwark ${adminHint(config)}`);
+      print(`  or in the web console: ${info.url}/`);
       print('');
     }
     writeStorageMarker(config);
