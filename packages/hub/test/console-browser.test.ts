@@ -2,7 +2,8 @@
  * The web console in a real browser (decision 0038): Debian's Chromium, driven by playwright-core,
  * against a real hub serving the built console on loopback. First-run setup → sign out → sign in
  * → a device created through the API shows in the fleet list → an alert raised by the hub's alert
- * service is acknowledged in the browser; a viewer sees no actions (and the API refuses them).
+ * service is acknowledged in the browser; a viewer signs in with a TOTP code and sees no actions
+ * (the API refuses them).
  * No CSP violation and no console error on any page; the initial JS size (gzipped) and the first
  * contentful paint are reported as diagnostics.
  *
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { decodeTotpSecret, totp } from '@bulwark/core';
 import { PASSWORD, startTestHub, type TestHub } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -184,7 +186,7 @@ describe('console in Chromium', { skip: missing }, () => {
     assert.equal(seen.state, 'acknowledged');
   });
 
-  it('hides the alert actions from a viewer (whom the API refuses anyway)', async () => {
+  it('signs a viewer in with password and TOTP, and hides the actions the API refuses them', async () => {
     const tokens = await t.client().auth.login({ email: 'owner@example.com', password: PASSWORD });
     await t.client(tokens.accessToken).users.create({
       email: 'viewer@example.com',
@@ -192,20 +194,30 @@ describe('console in Chromium', { skip: missing }, () => {
       password: PASSWORD,
       role: 'viewer',
     });
+    const vt = await t.client().auth.login({ email: 'viewer@example.com', password: PASSWORD });
+    const v = t.client(vt.accessToken);
+    const [a] = (await v.alerts.list({ state: 'active' })).items;
+    await assert.rejects(v.alerts.resolve(a!.id), { code: 'forbidden' });
+    const key = decodeTotpSecret((await v.auth.beginTotp()).secret);
+    await v.auth.confirmTotp(totp(key, t.clock.now()));
+    t.clock.advance(30_000); // a fresh code: the one just used is not accepted twice
+
     const viewer = await context.newPage();
     watch(viewer);
     await viewer.goto(`${t.url}/login`);
     await viewer.getByLabel('Email').fill('viewer@example.com');
     await viewer.getByLabel('Password').fill(PASSWORD);
     await viewer.getByRole('button', { name: 'Sign in' }).click();
+    await viewer.getByLabel('TOTP code').fill(totp(key, t.clock.now()));
+    assert.deepEqual(problems.splice(0), [
+      'console: Failed to load resource: the server responded with a status of 401 (Unauthorized)',
+    ]);
+    await viewer.getByRole('button', { name: 'Sign in' }).click();
     await viewer.waitForURL('**/fleet');
     await viewer.getByRole('link', { name: 'Alerts' }).click();
     await viewer.locator('tr[data-alert-id]').first().waitFor();
     assert.equal(await viewer.getByRole('button', { name: /Acknowledge|Resolve/ }).count(), 0);
     assert.equal(await viewer.getByRole('columnheader', { name: 'Actions' }).count(), 0);
-    const vt = await t.client().auth.login({ email: 'viewer@example.com', password: PASSWORD });
-    const [a] = (await t.client(vt.accessToken).alerts.list({ state: 'active' })).items;
-    await assert.rejects(t.client(vt.accessToken).alerts.resolve(a!.id), { code: 'forbidden' });
     assert.deepEqual(await violations(viewer), []);
     await viewer.close();
   });
