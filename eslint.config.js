@@ -43,6 +43,8 @@ const ALLOWED = {
     '@bulwark/protocol',
     '@bulwark/core',
     'fastify',
+    // The web console's assets (decision 0038).
+    '@fastify/static',
     'ajv',
     'ajv-formats',
     'mqtt-packet',
@@ -61,6 +63,8 @@ const ALLOWED = {
   senml: ['@bulwark/protocol', 'cbor-x'],
   firmware: ['@bulwark/protocol', '@tufjs/models', ...PURE_NODE],
   sdk: ['@bulwark/protocol', '@peculiar/x509', 'reflect-metadata'],
+  // The web console runs in a browser: the SDK's browser entry and Preact, nothing else.
+  console: ['@bulwark/sdk', 'preact'],
   cli: ['@bulwark/protocol', '@bulwark/sdk', '@bulwark/firmware', 'undici', ...NODE],
   testkit: ['@bulwark/protocol', '@bulwark/core', 'pg', ...NODE],
   agent: [

@@ -11,6 +11,7 @@ import {
   chmodSync,
   copyFileSync,
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -123,6 +124,14 @@ function packageHub(version, out, work) {
   const lib = join(stage, 'usr', 'lib', 'bulwark-hub');
   const closure = dependencyClosure(root, ['@bulwark/cli', '@bulwark/hub']);
   copyClosure(closure, lib);
+  // The web console's built files (decision 0038), where the hub looks for them: next to its own
+  // package, node_modules/@bulwark/console/dist.
+  const consoleDist = join(root, 'packages', 'console', 'dist');
+  if (!existsSync(join(consoleDist, 'index.html')))
+    throw new Error('the web console is not built: run `npm run build:console` first');
+  cpSync(consoleDist, join(lib, 'node_modules', '@bulwark', 'console', 'dist'), {
+    recursive: true,
+  });
   put(
     join(lib, 'package.json'),
     JSON.stringify(

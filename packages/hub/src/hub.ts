@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
@@ -46,6 +47,12 @@ import { printTls, tlsReloader, writePrivateFile, type TlsReload } from './tls-r
 import { writeStorageMarker } from './storage-marker.js';
 import { VERSION } from './version.js';
 
+/**
+ * The built web console (decision 0038): packages/console/dist next to this package in the
+ * repository (dist/src/hub.js → ../../../console/dist). Not built: `/` says how to build it.
+ */
+const CONSOLE_DIR = fileURLToPath(new URL('../../../console/dist', import.meta.url));
+
 /** A running hub. */
 export interface Hub {
   readonly info: RuntimeInfo;
@@ -76,6 +83,8 @@ export interface HubOptions {
   logger?: Logger;
   /** Time source for the services (tests step through expiries). */
   clock?: Clock;
+  /** The built web console's directory (default: packages/console/dist of this repository). */
+  consoleDir?: string;
 }
 
 /** The data dir's master key path unless the operator gave one. */
@@ -227,6 +236,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       onAuthFailure: (reason) => metrics.authFailures.inc({ protocol: 'http', reason }),
       onAnonymousFailure: () => metrics.anonymousFailures.inc(),
       now: () => clock.now(),
+      consoleDir: opts.consoleDir ?? CONSOLE_DIR,
     });
     app.get('/metrics', async (req, reply) => {
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -355,6 +365,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       `Bulwark hub ${VERSION} listening on ${info.url} (storage: ${info.storage}, durability ${storage.durability})`,
     );
     print(`  config file: ${config.config || 'none (flags and BULWARK_* variables only)'}`);
+    print(`  web console: ${info.url}/`);
     printTls(print, served);
     if (setup) {
       print('');
@@ -370,6 +381,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         `          -d '{"token":"…","organization":"Acme","email":"you@example.com","name":"You","password":"…"}'`,
       );
       print(`  or, with access to the data dir:  bulwark ${adminHint(config)}`);
+      print(`  or in the web console: ${info.url}/`);
       print('');
     }
     writeStorageMarker(config);

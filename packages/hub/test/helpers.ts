@@ -37,7 +37,7 @@ export interface TestHub {
  */
 export async function startTestHub(
   extra: string[] = [],
-  opts: { dir?: string } = {},
+  opts: { dir?: string; consoleDir?: string } = {},
 ): Promise<TestHub> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'bulwark-hub-'));
   const config = loadConfig(
@@ -61,6 +61,7 @@ export async function startTestHub(
     print: () => undefined,
     logger: pino({ level: 'silent' }),
     clock,
+    ...(opts.consoleDir !== undefined ? { consoleDir: opts.consoleDir } : {}),
   });
   const ca = readFileSync(hub.info.caFile, 'utf8');
   const fetchWith = (client?: { cert: string; key: string }) => {

@@ -41,6 +41,7 @@ import { authFailureReason, type AuthFailureReason } from './auth-failures.js';
 import { asyncApiDocument } from './asyncapi.js';
 import { openApiDocument } from './openapi.js';
 import { setSecurityHeaders } from './security-headers.js';
+import { isConsolePage, registerConsole } from './console.js';
 import { normalizeError, toProblem } from './problem.js';
 import { responseValidators } from './response-validator.js';
 
@@ -64,6 +65,8 @@ export interface HttpApiOptions {
   now?: () => number;
   /** Sampling of anonymous failures in the audit log (decision 0013). */
   anonymousAudit?: { windowMs: number; rowBudget: number; maxKeys: number };
+  /** The built web console's directory (decision 0038); without it, no console is served. */
+  consoleDir?: string;
 }
 
 /**
@@ -148,7 +151,10 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
       reply.header('retry-after', String(e.extra['retryAfter']));
     return reply.code(problem.status).type('application/problem+json').send(problem);
   });
+  const consolePage = opts.consoleDir ? await registerConsole(app, opts.consoleDir) : undefined;
   app.setNotFoundHandler(async (req, reply) => {
+    // A client-side route of the console (a browser asking for a page), never an API path.
+    if (consolePage && isConsolePage(req)) return consolePage(req, reply);
     const problem = toProblem(
       new BulwarkError('route_not_found', `no route ${req.method} ${req.url.split('?')[0]}`),
       req.url,

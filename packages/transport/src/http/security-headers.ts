@@ -23,6 +23,10 @@ const HEADERS: Readonly<Record<string, string>> = {
  * own caching: answers carry tenant data and tokens that no shared cache may keep.
  */
 export function setSecurityHeaders(reply: FastifyReply): void {
-  for (const [name, value] of Object.entries(HEADERS)) reply.header(name, value);
+  for (const [name, value] of Object.entries(HEADERS)) {
+    // The console's pages and assets carry their own policy (console.ts).
+    if (name === 'content-security-policy' && reply.hasHeader(name)) continue;
+    reply.header(name, value);
+  }
   if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
 }

@@ -1,0 +1,85 @@
+/** The Bulwark web console (decision 0038): first run, sign-in, the fleet and its alerts. */
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { anonymous, onSession, session, signOut, type Session } from './session.js';
+import { navigate, usePath } from './router.js';
+import { message } from './errors.js';
+import { Setup } from './views/Setup.js';
+import { Login } from './views/Login.js';
+import { Fleet } from './views/Fleet.js';
+import { Alerts } from './views/Alerts.js';
+
+function Shell({ s, path }: { s: Session; path: string }) {
+  const link = (to: '/fleet' | '/alerts', label: string) => (
+    <a
+      href={to}
+      aria-current={path === to ? 'page' : undefined}
+      onClick={(e) => {
+        e.preventDefault();
+        navigate(to);
+      }}
+    >
+      {label}
+    </a>
+  );
+  return (
+    <>
+      <header>
+        <strong>Bulwark</strong>
+        <nav aria-label="Main">
+          {link('/fleet', 'Fleet')}
+          {link('/alerts', 'Alerts')}
+        </nav>
+        <span class="who">
+          {s.me.name} · {s.me.organization.name}
+        </span>
+        <button
+          onClick={() => {
+            void signOut().then(() => navigate('/login', true));
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      {path === '/alerts' ? <Alerts session={s} /> : <Fleet session={s} />}
+    </>
+  );
+}
+
+function App() {
+  const path = usePath();
+  const [s, setS] = useState<Session | null>(session());
+  const [setupRequired, setSetupRequired] = useState<boolean | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(
+    () =>
+      onSession((next) => {
+        setS(next);
+        // Someone signed in: setup is done (the owner just created, or long ago).
+        if (next !== null) setSetupRequired(false);
+      }),
+    [],
+  );
+  useEffect(() => {
+    anonymous.setup
+      .status()
+      .then((r) => setSetupRequired(r.required))
+      .catch((err: unknown) => setError(message(err)));
+  }, []);
+
+  // Where each state of the session belongs.
+  useEffect(() => {
+    if (setupRequired === null) return;
+    if (setupRequired && s === null) navigate('/setup', true);
+    else if (s === null && path !== '/login') navigate('/login', true);
+    else if (s !== null && path !== '/fleet' && path !== '/alerts') navigate('/fleet', true);
+  }, [setupRequired, s, path]);
+
+  if (error) return <p class="error">The hub did not answer: {error}</p>;
+  if (setupRequired === null) return <p>Loading…</p>;
+  if (s !== null) return <Shell s={s} path={path} />;
+  return setupRequired ? <Setup /> : <Login />;
+}
+
+render(<App />, document.getElementById('app')!);
