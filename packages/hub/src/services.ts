@@ -264,7 +264,15 @@ export function createServices(
     clock,
     nodeId: messaging.nodeId,
     events,
-    actions: new RuleActions({ alerts, commands, twins, audit, clock, events }),
+    actions: new RuleActions({
+      alerts,
+      commands,
+      twins,
+      audit,
+      clock,
+      events,
+      notifications: storage.notifications,
+    }),
   });
   const rules = new RuleService({
     storage,

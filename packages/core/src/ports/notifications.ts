@@ -101,7 +101,13 @@ export interface MaintenanceWindowRecord {
 }
 
 /** What a delivery announces. */
-export type DeliveryEvent = 'alert.opened' | 'alert.resolved' | 'alert.escalated' | 'test';
+export type DeliveryEvent =
+  | 'alert.opened'
+  | 'alert.resolved'
+  | 'alert.escalated'
+  /** A rule on telemetry's webhook action (decision 0035, amendment); no alert. */
+  | 'rule.fired'
+  | 'test';
 
 /** `pending` (waiting or retrying) → `delivered` | `dead` (attempts exhausted) | `canceled`. */
 export type DeliveryState = 'pending' | 'delivered' | 'dead' | 'canceled';

@@ -185,6 +185,7 @@ export const DeliverySchema = Type.Object(
       Type.Literal('alert.opened'),
       Type.Literal('alert.resolved'),
       Type.Literal('alert.escalated'),
+      Type.Literal('rule.fired'),
       Type.Literal('test'),
     ]),
     state: DeliveryStateSchema,
