@@ -50,6 +50,10 @@ ${rows}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = new URL('../packages/protocol/src/api/route-wire.ts', import.meta.url);
-  writeFileSync(out, routeWireSource(ROUTES));
-  console.log(`wrote ${fileURLToPath(out)}`);
+  // Written in the repository's Prettier style, so `npm run lint` passes on a fresh generation.
+  const prettier = await import('prettier');
+  const filepath = fileURLToPath(out);
+  const options = (await prettier.resolveConfig(filepath)) ?? {};
+  writeFileSync(out, await prettier.format(routeWireSource(ROUTES), { ...options, filepath }));
+  console.log(`wrote ${filepath}`);
 }

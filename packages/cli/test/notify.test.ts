@@ -1,7 +1,7 @@
 /**
  * `bulwark notify …` against a real hub process (decision 0030): an endpoint and a routing rule
  * made from files, listed and shown without their secrets, a test delivery queued and listed,
- * a bad file refused, deletion.
+ * a bad file refused, deletion; maintenance windows scheduled, listed and deleted.
  */
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,5 +101,74 @@ describe('bulwark notify against a real hub', { timeout: 120_000 }, () => {
     assert.equal((await hub.run(['notify', 'rule', 'delete', rule.id])).code, 0);
     assert.equal((await hub.run(['notify', 'endpoint', 'delete', endpoint.id])).code, 0);
     assert.deepEqual(await hub.json(['notify', 'endpoints']), { items: [], nextCursor: null });
+  });
+
+  test('maintenance windows: create, list, show, delete; bad flags refused', async () => {
+    const w = await hub.json<{ id: string; status: string; kinds: string[]; endsAt: string }>([
+      'notify',
+      'window',
+      'create',
+      '--minutes',
+      '90',
+      '--reason',
+      'line retooling',
+      '--kind',
+      'device_offline',
+      '--kind',
+      'message_flood',
+    ]);
+    assert.equal(w.status, 'active');
+    assert.deepEqual(w.kinds, ['device_offline', 'message_flood']);
+    const ends = Date.parse(w.endsAt) - Date.now();
+    assert.ok(ends > 85 * 60_000 && ends <= 90 * 60_000, `ends in ~90 min (${ends} ms)`);
+    const table = await hub.run(['notify', 'windows']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(
+      table.stdout,
+      /active\s+organization\s+device_offline,message_flood\s+[-0-9: ]+line retooling/,
+    );
+    const listed = await hub.json<{ items: { id: string }[]; nextCursor: null }>([
+      'notify',
+      'windows',
+      '--all',
+    ]);
+    assert.deepEqual(
+      listed.items.map((x) => x.id),
+      [w.id],
+    );
+    const shown = await hub.run(['notify', 'window', 'show', w.id]);
+    assert.match(shown.stdout, /reason\s+line retooling/);
+    assert.match(shown.stdout, /created by\s+(user|api_key):/);
+
+    const both = await hub.run([
+      'notify',
+      'window',
+      'create',
+      '--minutes',
+      '5',
+      '--end',
+      '2030-01-01T00:00:00Z',
+      '--reason',
+      'x',
+    ]);
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /exactly one of --end and --minutes/);
+    const noReason = await hub.run(['notify', 'window', 'create', '--minutes', '5']);
+    assert.notEqual(noReason.code, 0);
+    assert.match(noReason.stderr, /--reason/);
+    const tooLong = await hub.run([
+      'notify',
+      'window',
+      'create',
+      '--minutes',
+      String(31 * 24 * 60),
+      '--reason',
+      'x',
+    ]);
+    assert.notEqual(tooLong.code, 0);
+    assert.match(tooLong.stderr, /at most 30 days/);
+
+    assert.equal((await hub.run(['notify', 'window', 'delete', w.id])).code, 0);
+    assert.deepEqual(await hub.json(['notify', 'windows']), { items: [], nextCursor: null });
   });
 });

@@ -49,6 +49,18 @@ export * from './alerts/kinds.js';
 export { NotificationService, openEndpointSecrets } from './notifications/notification-service.js';
 export { startNotificationRouter, type NotificationRouter } from './notifications/router.js';
 export {
+  MaintenanceWindowService,
+  MAX_OPEN_WINDOWS,
+  windowStatus,
+} from './notifications/maintenance-service.js';
+export {
+  WINDOW_HOLD,
+  WINDOW_RECHECK_MS,
+  coveringWindow,
+  heldUntil,
+  windowCovers,
+} from './notifications/maintenance.js';
+export {
   DeliveryWorker,
   type AttemptReport,
   type DeliveryWorkerDeps,

@@ -362,7 +362,7 @@ describe('rule checks refuse with the field named', () => {
       /two twin actions/,
     );
   });
-  it('refuses a bad command and a webhook (not yet)', () => {
+  it('refuses a bad command and two webhooks to one endpoint', () => {
     refused(
       def({ actions: [{ type: 'command', name: '9lives' }] }),
       'actions[0].name',
@@ -373,10 +373,16 @@ describe('rule checks refuse with the field named', () => {
       'actions[0].params',
       /finite/,
     );
+    const endpointId = '0190a0a0-0000-7000-8000-000000000001';
     refused(
-      def({ actions: [{ type: 'webhook', url: 'https://x' }] }),
-      'actions[0].type',
-      /not available yet/,
+      def({
+        actions: [
+          { type: 'webhook', endpointId },
+          { type: 'webhook', endpointId },
+        ],
+      }),
+      'actions',
+      /same endpoint/,
     );
     refused(def({ actions: [] }), 'actions', /1\.\.5/);
     refused(def({ actions: [{ type: 'alert' }, { type: 'alert' }] }), 'actions', /one alert/);

@@ -32,6 +32,7 @@ import {
   LocationService,
   MessagingService,
   NotificationService,
+  MaintenanceWindowService,
   MitigationService,
   OrgService,
   PkiService,
@@ -213,6 +214,7 @@ export function createServices(
   // Notification endpoints and rules; the hub's notification runner routes and delivers
   // (decision 0030). Endpoint secrets are sealed with the master key like CA keys.
   const notifications = new NotificationService({ storage, clock, box });
+  const maintenanceWindows = new MaintenanceWindowService({ storage, clock });
   // Device management: the device plane (hub/device-plane.ts) listens to the signals to push
   // desired twins and commands to devices connected to this node at once.
   const managementSignals = new ManagementSignals();
@@ -262,7 +264,15 @@ export function createServices(
     clock,
     nodeId: messaging.nodeId,
     events,
-    actions: new RuleActions({ alerts, commands, twins, audit, clock, events }),
+    actions: new RuleActions({
+      alerts,
+      commands,
+      twins,
+      audit,
+      clock,
+      events,
+      notifications: storage.notifications,
+    }),
   });
   const rules = new RuleService({
     storage,
@@ -313,6 +323,7 @@ export function createServices(
     admission,
     alerts,
     notifications,
+    maintenanceWindows,
     tickets,
     updates,
     rollouts,

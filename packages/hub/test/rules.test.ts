@@ -98,7 +98,6 @@ describe('rules on telemetry, end to end', () => {
         'actions[0].path',
         /not writable/,
       ],
-      [{ ...base, actions: [{ type: 'webhook' }] }, 'actions[0].type', /not available yet/],
       [{ ...base, scope: { channelId: device.id } }, 'scope.channelId', /no such channel/],
       [{ ...base, condition: { op: 'eq', value: { a: 1 } } }, 'condition.value', /a boolean/],
     ];

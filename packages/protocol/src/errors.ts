@@ -301,6 +301,11 @@ export const ERRORS = {
     kind: 'invalid',
     title: 'The notification rule is not acceptable (unknown endpoint or location)',
   },
+  maintenance_window_invalid: {
+    kind: 'invalid',
+    title:
+      'The maintenance window is not acceptable (end before start or past, over 30 days, unknown location)',
+  },
   notification_endpoint_in_use: {
     kind: 'conflict',
     title: 'A notification rule still routes to this endpoint',

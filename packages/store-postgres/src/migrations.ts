@@ -10,6 +10,7 @@ import {
   firmwarePolicyGateSchema,
   deviceLogSchema,
   alertLifecycleSchema,
+  maintenanceWindowSchema,
   notificationSchema,
   mitigationSchema,
   provisioningSchema,
@@ -466,6 +467,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 14 item 1 (decision 0034): detection rule settings per organization and learned
     // baselines per device.
     up: detectSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
+  },
+  {
+    version: 23,
+    name: 'maintenance-windows',
+    // Issue 14 (decision 0030, amendment): maintenance windows that hold notifications back.
+    up: maintenanceWindowSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
   },
 ];
 

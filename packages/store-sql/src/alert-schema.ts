@@ -129,3 +129,25 @@ CREATE INDEX notification_deliveries_settled ON notification_deliveries (updated
   WHERE state IN ('delivered', 'canceled');
 `;
 }
+
+/**
+ * Migration 23: maintenance windows (decision 0030, amendment) — an organization's scheduled
+ * periods, organization-wide or on a location subtree, during which notifications are held back.
+ */
+export function maintenanceWindowSchema(t: { int: string; idText: string }): string {
+  const { int, idText } = t;
+  return `
+CREATE TABLE maintenance_windows (
+  id ${idText} PRIMARY KEY,
+  org_id ${idText} NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  location_id ${idText},
+  kinds text NOT NULL,
+  starts_at ${int} NOT NULL,
+  ends_at ${int} NOT NULL,
+  reason text NOT NULL,
+  created_by text NOT NULL,
+  created_at ${int} NOT NULL
+);
+CREATE INDEX maintenance_windows_org ON maintenance_windows (org_id, ends_at);
+`;
+}

@@ -118,7 +118,11 @@ export {
 } from './provisioning-rows.js';
 export { checksSchema, createAuditCheckStore } from './check-stores.js';
 export { createDeviceLogStore, deviceLogSchema } from './device-log-store.js';
-export { alertLifecycleSchema, notificationSchema } from './alert-schema.js';
+export {
+  alertLifecycleSchema,
+  maintenanceWindowSchema,
+  notificationSchema,
+} from './alert-schema.js';
 export { createAlertStore, toAlert, type AlertRow } from './alert-store.js';
 export { createNotificationStore } from './notification-store.js';
 export { rulesSchema, createRuleStore } from './rule-stores.js';

@@ -5,6 +5,7 @@
  */
 import type {
   DeliveryRecord,
+  MaintenanceWindowRecord,
   NotificationEndpointRecord,
   NotificationRuleRecord,
   NotificationStore,
@@ -108,6 +109,30 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   deliveredAt: r.delivered_at,
+});
+
+interface WindowRow {
+  id: string;
+  org_id: string;
+  location_id: string | null;
+  kinds: string;
+  starts_at: number;
+  ends_at: number;
+  reason: string;
+  created_by: string;
+  created_at: number;
+}
+
+const toWindow = (r: WindowRow): MaintenanceWindowRecord => ({
+  id: r.id,
+  orgId: r.org_id,
+  locationId: r.location_id,
+  kinds: JSON.parse(r.kinds) as string[],
+  startsAt: Number(r.starts_at),
+  endsAt: Number(r.ends_at),
+  reason: r.reason,
+  createdBy: r.created_by,
+  createdAt: Number(r.created_at),
 });
 
 const ruleValues = (r: NotificationRuleRecord) => [
@@ -341,5 +366,46 @@ export function createNotificationStore(db: SqlRunner): NotificationStore {
          WHERE org_id = ? AND id = ? AND state = 'dead' RETURNING *`,
         [at, at, orgId, id],
       ),
+
+    async createWindow(w) {
+      await db.run(
+        `INSERT INTO maintenance_windows (id, org_id, location_id, kinds, starts_at, ends_at,
+           reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          w.id,
+          w.orgId,
+          w.locationId,
+          JSON.stringify(w.kinds),
+          w.startsAt,
+          w.endsAt,
+          w.reason,
+          w.createdBy,
+          w.createdAt,
+        ],
+      );
+    },
+    async getWindow(orgId, id) {
+      const row = (
+        await db.all<WindowRow>('SELECT * FROM maintenance_windows WHERE org_id = ? AND id = ?', [
+          orgId,
+          id,
+        ])
+      )[0];
+      return row && toWindow(row);
+    },
+    async listWindows(orgId, filter, limit) {
+      const rows = await db.all<WindowRow>(
+        `SELECT * FROM maintenance_windows WHERE org_id = ?${filter.endsAfter === undefined ? '' : ' AND ends_at > ?'}
+         ORDER BY starts_at, id LIMIT ?`,
+        [orgId, ...(filter.endsAfter === undefined ? [] : [filter.endsAfter]), limit],
+      );
+      return rows.map(toWindow);
+    },
+    async deleteWindow(orgId, id) {
+      return (
+        (await db.run('DELETE FROM maintenance_windows WHERE org_id = ? AND id = ?', [orgId, id])) >
+        0
+      );
+    },
   };
 }

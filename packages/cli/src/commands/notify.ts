@@ -1,14 +1,16 @@
 /**
  * `bulwark notify …` (decision 0030): where alerts go. Endpoints (signed webhooks, email through
  * SMTP; their secrets are sealed by the hub and never shown), routing rules (location subtree ×
- * severity × kinds → endpoints, with escalation), and the delivery queue with its dead letters.
- * Creating and changing need `notifications:manage`.
+ * severity × kinds → endpoints, with escalation), the delivery queue with its dead letters, and
+ * maintenance windows (alerts still recorded, their notifications held back). Creating and
+ * changing need `notifications:manage`.
  */
 import type {
   CreateEndpointRequest,
   CreateNotificationRuleRequest,
   DeliveryView,
   EndpointView,
+  MaintenanceWindowView,
   NotificationRuleView,
   UpdateEndpointRequest,
   UpdateNotificationRuleRequest,
@@ -52,6 +54,54 @@ const DELIVERY_COLUMNS: Column<DeliveryView>[] = [
   { header: 'LAST ERROR', value: (d) => d.lastError },
   { header: 'CREATED', value: (d) => d.createdAt },
 ];
+
+const WINDOW_COLUMNS: Column<MaintenanceWindowView>[] = [
+  { header: 'ID', value: (w) => w.id },
+  { header: 'STATUS', value: (w) => w.status },
+  { header: 'LOCATION', value: (w) => w.locationId ?? 'organization' },
+  { header: 'KINDS', value: (w) => (w.kinds.length === 0 ? 'any' : w.kinds.join(',')) },
+  { header: 'STARTS', value: (w) => w.startsAt },
+  { header: 'ENDS', value: (w) => w.endsAt },
+  { header: 'REASON', value: (w) => w.reason },
+];
+
+/** `--start`/`--end` as ISO dates; `--minutes N` is an end N minutes after the start. */
+function windowTimes(ctx: Context): { startsAt?: string; endsAt: string } {
+  const start = ctx.str('start');
+  const end = ctx.str('end');
+  const minutes = ctx.int('minutes');
+  if ((end === undefined) === (minutes === undefined))
+    throw ctx.usage('give exactly one of --end and --minutes');
+  const iso = (v: string, flag: string) => {
+    const ms = Date.parse(v);
+    if (!Number.isFinite(ms))
+      throw ctx.usage(`--${flag} must be a date (e.g. 2026-12-24T18:00:00Z)`);
+    return new Date(ms).toISOString();
+  };
+  const startsAt = start === undefined ? undefined : iso(start, 'start');
+  if (end !== undefined)
+    return { ...(startsAt !== undefined ? { startsAt } : {}), endsAt: iso(end, 'end') };
+  if (minutes === 0) throw ctx.usage('--minutes must be at least 1');
+  const from = startsAt === undefined ? Date.now() : Date.parse(startsAt);
+  return {
+    ...(startsAt !== undefined ? { startsAt } : {}),
+    endsAt: new Date(from + (minutes ?? 0) * 60_000).toISOString(),
+  };
+}
+
+const showWindow = (ctx: Context, w: MaintenanceWindowView) =>
+  ctx.print(w, () =>
+    formatFields([
+      ['id', w.id],
+      ['status', w.status],
+      ['location', w.locationId ?? 'the whole organization'],
+      ['kinds', w.kinds.length === 0 ? 'any' : w.kinds.join(', ')],
+      ['starts', w.startsAt],
+      ['ends', w.endsAt],
+      ['reason', w.reason],
+      ['created by', w.createdBy],
+    ]),
+  );
 
 /** Where an endpoint sends, without its secrets (the hub keeps a webhook's full URL sealed). */
 function endpointTarget(e: EndpointView): string {
@@ -111,7 +161,7 @@ const showRule = (ctx: Context, r: NotificationRuleView) =>
     ]),
   );
 
-/** `bulwark notify endpoints|endpoint …|rules|rule …|deliveries|redrive`. */
+/** `bulwark notify endpoints|endpoint …|rules|rule …|deliveries|redrive|windows|window …`. */
 export const notifyCommands: Command[] = [
   {
     path: ['notify', 'endpoints'],
@@ -240,6 +290,69 @@ export const notifyCommands: Command[] = [
     run: async (ctx) => {
       const d = await ctx.client().notifications.deliveries.redrive(ctx.args[0] ?? '');
       ctx.print(d, () => `delivery ${d.id} queued again (${d.state})\n`);
+    },
+  },
+  {
+    path: ['notify', 'windows'],
+    summary:
+      'List maintenance windows, soonest first: scheduled and active ones (--all: ended ones too).',
+    options: { all: { type: 'boolean', help: 'also the windows that have ended' } },
+    run: async (ctx) => {
+      const items = await ctx
+        .client()
+        .notifications.windows.list(ctx.flag('all') ? { includeEnded: true } : {});
+      ctx.print(listJson(items), () => formatTable(items, WINDOW_COLUMNS));
+    },
+  },
+  {
+    path: ['notify', 'window', 'show'],
+    args: ['ID'],
+    summary: 'Show one maintenance window.',
+    run: async (ctx) =>
+      showWindow(ctx, await ctx.client().notifications.windows.get(ctx.args[0] ?? '')),
+  },
+  {
+    path: ['notify', 'window', 'create'],
+    summary:
+      'Schedule a maintenance window (at most 30 days): alerts are still recorded, their notifications and escalations held back until it ends, then sent if the alert is still active.',
+    options: {
+      reason: { type: 'string', value: 'TEXT', help: 'why (required; shown and audited)' },
+      start: { type: 'string', value: 'DATE', help: 'when it starts (ISO 8601; default now)' },
+      end: { type: 'string', value: 'DATE', help: 'when it ends (ISO 8601)' },
+      minutes: { type: 'string', value: 'N', help: 'or: how long it lasts, in minutes' },
+      location: {
+        type: 'string',
+        value: 'ID',
+        help: 'only devices in this location and below (default: the whole organization)',
+      },
+      kind: {
+        type: 'string',
+        value: 'KIND',
+        multiple: true,
+        help: 'only alerts of this kind (repeatable; default: every kind)',
+      },
+    },
+    run: async (ctx) => {
+      const reason = ctx.need('reason');
+      const location = ctx.str('location');
+      const kinds = ctx.strs('kind');
+      const w = await ctx.client().notifications.windows.create({
+        ...windowTimes(ctx),
+        reason,
+        ...(location !== undefined ? { locationId: location } : {}),
+        ...(kinds.length > 0 ? { kinds } : {}),
+      });
+      showWindow(ctx, w);
+    },
+  },
+  {
+    path: ['notify', 'window', 'delete'],
+    args: ['ID'],
+    summary: 'Delete a maintenance window (ending it early: held notifications go out).',
+    run: async (ctx) => {
+      const id = ctx.args[0] ?? '';
+      await ctx.client().notifications.windows.delete(id);
+      ctx.print({ id, deleted: true }, () => `maintenance window ${id} deleted\n`);
     },
   },
 ];

@@ -3,20 +3,25 @@
  * breaker is not open (a lease per delivery, so in a cluster one node attempts each at a time),
  * sends them through the NotificationSender port, and settles each: delivered; retried later with
  * exponential backoff; dead-lettered after the last attempt; deferred while its alert is muted;
- * canceled when an escalation is no longer needed (the alert was acknowledged or resolved).
+ * canceled when an escalation is no longer needed (the alert was acknowledged or resolved); held
+ * back while a maintenance window covers its alert, then sent if the alert is still active and
+ * dropped if it resolved meanwhile.
  * Failures count against the endpoint's circuit breaker; while it is open nothing is sent there,
  * and once its time is up one delivery probes the endpoint (half-open).
  */
+import type { AlertRecord } from '../ports/alerts.js';
 import type { Clock } from '../ports/clock.js';
 import type {
   DeliveryRecord,
   DeliverySettle,
+  MaintenanceWindowRecord,
   NotificationEndpointRecord,
   NotificationSender,
 } from '../ports/notifications.js';
 import type { Storage } from '../ports/storage.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import { openEndpointSecrets } from './notification-service.js';
+import { WINDOW_HOLD, coveringWindow, heldUntil } from './maintenance.js';
 import { emailContent, webhookBody } from './payload.js';
 import {
   DEFAULT_BREAKER_POLICY,
@@ -27,6 +32,7 @@ import {
   type BreakerPolicy,
   type RetryPolicy,
 } from './policy.js';
+import { locationPath } from './routing.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook } from './signature.js';
 
 /** What one tick did. */
@@ -48,7 +54,7 @@ export interface AttemptReport {
 }
 
 export interface DeliveryWorkerDeps {
-  storage: Pick<Storage, 'notifications' | 'alerts'>;
+  storage: Pick<Storage, 'notifications' | 'alerts' | 'devices' | 'locations'>;
   clock: Clock;
   box: SecretBox;
   sender: NotificationSender;
@@ -68,10 +74,15 @@ export interface DeliveryWorkerDeps {
 
 const MAX_ERROR = 300;
 
+/** An organization's running windows are read once per tick (a few at most). */
+const WINDOWS_PER_ORG = 200;
+
 export class DeliveryWorker {
   readonly #retry: RetryPolicy;
   readonly #breaker: BreakerPolicy;
   readonly #timeoutMs: number;
+  /** This tick's running windows per organization. */
+  #windows = new Map<string, Promise<MaintenanceWindowRecord[]>>();
 
   constructor(private readonly d: DeliveryWorkerDeps) {
     this.#retry = d.retry ?? DEFAULT_RETRY_POLICY;
@@ -83,6 +94,7 @@ export class DeliveryWorker {
   async tick(): Promise<TickResult> {
     const result: TickResult = { delivered: 0, retried: 0, dead: 0, deferred: 0, canceled: 0 };
     const now = this.d.clock.now();
+    this.#windows = new Map();
     const leaseMs = this.d.leaseMs ?? this.#timeoutMs * 3;
     const claimed = await this.d.storage.notifications.claimDue(
       now,
@@ -173,6 +185,7 @@ export class DeliveryWorker {
         }
         return undefined;
       }
+      if (await this.#heldByWindow(delivery, alert, now, result)) return undefined;
     }
     const attempts = delivery.attempts + 1;
     try {
@@ -221,6 +234,78 @@ export class DeliveryWorker {
     result.delivered++;
     this.#report(delivery, 'delivered');
     return true;
+  }
+
+  /**
+   * Holds a delivery back while a maintenance window covers its alert (a resolution is dropped at
+   * once); once no window covers it, a held delivery of an alert that resolved meanwhile is
+   * dropped. Returns whether the delivery was settled here.
+   */
+  async #heldByWindow(
+    delivery: DeliveryRecord,
+    alert: AlertRecord,
+    now: number,
+    result: TickResult,
+  ): Promise<boolean> {
+    const windows = await this.#windowsOf(alert.orgId, now);
+    const path = windows.some((w) => w.locationId !== null) ? await this.#pathOf(alert) : [];
+    const w = coveringWindow(windows, alert, path, now);
+    if (w !== undefined) {
+      if (delivery.event === 'alert.resolved') {
+        await this.#settle(
+          delivery,
+          'canceled',
+          delivery.attempts,
+          `dropped: maintenance window ${w.id}`,
+          result,
+        );
+        return true;
+      }
+      await this.d.storage.notifications.settle(
+        delivery.id,
+        this.d.holder,
+        {
+          state: 'pending',
+          attempts: delivery.attempts,
+          nextAttemptAt: heldUntil(w, now),
+          lastError: `${WINDOW_HOLD} ${w.id} until ${new Date(w.endsAt).toISOString()}`,
+          deliveredAt: null,
+        },
+        now,
+      );
+      result.deferred++;
+      return true;
+    }
+    if (delivery.lastError?.startsWith(WINDOW_HOLD) === true && alert.state === 'resolved') {
+      await this.#settle(
+        delivery,
+        'canceled',
+        delivery.attempts,
+        'dropped: the alert resolved during a maintenance window',
+        result,
+      );
+      return true;
+    }
+    return false;
+  }
+
+  #windowsOf(orgId: string, now: number): Promise<MaintenanceWindowRecord[]> {
+    let p = this.#windows.get(orgId);
+    if (p === undefined) {
+      p = this.d.storage.notifications
+        .listWindows(orgId, { endsAfter: now }, WINDOWS_PER_ORG)
+        .then((all) => all.filter((w) => w.startsAt <= now));
+      this.#windows.set(orgId, p);
+    }
+    return p;
+  }
+
+  async #pathOf(alert: AlertRecord): Promise<string[]> {
+    if (alert.deviceId === null) return [];
+    const device = await this.d.storage.devices.get(alert.orgId, alert.deviceId);
+    if (!device?.locationId) return [];
+    const all = await this.d.storage.locations.list(alert.orgId);
+    return locationPath(device.locationId, new Map(all.map((l) => [l.id, l.parentId])));
   }
 
   async #send(d: DeliveryRecord, e: NotificationEndpointRecord, now: number): Promise<void> {

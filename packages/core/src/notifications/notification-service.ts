@@ -84,7 +84,7 @@ function checkPem(pem: string | null | undefined): string | null {
 export class NotificationService {
   constructor(
     private readonly d: {
-      storage: Pick<Storage, 'notifications' | 'locations'>;
+      storage: Pick<Storage, 'notifications' | 'locations' | 'rules'>;
       clock: Clock;
       box: SecretBox;
       breaker?: BreakerPolicy;
@@ -208,6 +208,12 @@ export class NotificationService {
         'notification_endpoint_in_use',
         `rules still route to it: ${users.map((r) => r.name).join(', ')}`,
       );
+    const hooks = await this.#telemetryRulesUsing(orgId, id);
+    if (hooks.length > 0)
+      throw new BulwarkError(
+        'notification_endpoint_in_use',
+        `rules on telemetry still send webhooks to it: ${hooks.join(', ')}`,
+      );
     await this.d.storage.notifications.deleteEndpoint(orgId, id);
   }
 
@@ -325,6 +331,22 @@ export class NotificationService {
     const again = await this.d.storage.notifications.redrive(orgId, id, this.d.clock.now());
     if (!again) throw new BulwarkError('delivery_not_dead', `the delivery is ${d.state}`);
     return again;
+  }
+
+  /** Names of the organization's rules on telemetry with a webhook action to `endpointId`. */
+  async #telemetryRulesUsing(orgId: string, endpointId: string): Promise<string[]> {
+    const names: string[] = [];
+    let cursor: string | null = null;
+    // Bounded: an organization has at most RULE_MAX_PER_ORG rules; 100 pages is far past that.
+    for (let i = 0; i < 100; i++) {
+      const page = await this.d.storage.rules.list(orgId, { limit: 200, cursor });
+      for (const r of page.items)
+        if (r.actions.some((a) => a.type === 'webhook' && a.endpointId === endpointId))
+          names.push(r.name);
+      cursor = page.nextCursor;
+      if (cursor === null) break;
+    }
+    return names;
   }
 
   async #checkRule(r: NotificationRuleRecord): Promise<void> {

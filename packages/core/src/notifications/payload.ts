@@ -42,7 +42,38 @@ export function alertPayload(
   };
 }
 
+/** What a rule on telemetry's webhook action sends (decision 0035, amendment). */
+export interface RuleFiredFacts {
+  orgId: string;
+  rule: { id: string; name: string; condition: string; forSeconds: number };
+  deviceId: string;
+  channelId: string;
+  record: string;
+  value: unknown;
+  messageId: string;
+  at: number;
+}
+
+/** The stored payload of a `rule.fired` delivery. */
+export function ruleFiredPayload(f: RuleFiredFacts): { [key: string]: unknown } {
+  return {
+    type: 'rule.fired',
+    organizationId: f.orgId,
+    occurredAt: iso(f.at),
+    rule: { ...f.rule },
+    deviceId: f.deviceId,
+    channelId: f.channelId,
+    record: f.record,
+    value: f.value,
+    messageId: f.messageId,
+  };
+}
+
 interface Snapshot {
+  rule?: { name?: string; condition?: string };
+  record?: string;
+  value?: unknown;
+  deviceId?: string;
   type?: string;
   alert?: {
     title?: string;
@@ -63,6 +94,8 @@ const VERB: Readonly<Record<string, string>> = {
 /** One line, ASCII (it is an email subject too): `[HIGH] Rollout paused: device … - opened`. */
 export function headline(d: Pick<DeliveryRecord, 'event' | 'payload'>): string {
   const p = d.payload as Snapshot;
+  if (d.event === 'rule.fired')
+    return `Rule ${p.rule?.name ?? ''} fired: ${p.record ?? ''} = ${JSON.stringify(p.value ?? null)} (${p.rule?.condition ?? ''})`;
   if (d.event === 'test' || !p.alert) return 'Bulwark test notification';
   const a = p.alert;
   return `[${String(a.severity ?? '').toUpperCase()}] ${a.title ?? a.kind ?? 'alert'} - ${VERB[d.event] ?? d.event}`;
@@ -72,14 +105,17 @@ export function headline(d: Pick<DeliveryRecord, 'event' | 'payload'>): string {
 export function webhookBody(d: DeliveryRecord, format: 'json' | 'slack'): string {
   if (format === 'slack') {
     const p = d.payload as Snapshot;
-    const fields = p.alert
-      ? [
-          `*Kind:* ${p.alert.kind ?? ''}`,
-          `*Severity:* ${p.alert.severity ?? ''}`,
-          `*Device:* ${p.alert.deviceId ?? 'fleet'}`,
-          `*Alert:* ${p.alert.id ?? ''}`,
-        ]
-      : [];
+    const fields =
+      d.event === 'rule.fired'
+        ? [`*Device:* ${p.deviceId ?? ''}`, `*Record:* ${p.record ?? ''}`]
+        : p.alert
+          ? [
+              `*Kind:* ${p.alert.kind ?? ''}`,
+              `*Severity:* ${p.alert.severity ?? ''}`,
+              `*Device:* ${p.alert.deviceId ?? 'fleet'}`,
+              `*Alert:* ${p.alert.id ?? ''}`,
+            ]
+          : [];
     return JSON.stringify({
       text: headline(d),
       blocks: [

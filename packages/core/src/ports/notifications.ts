@@ -80,8 +80,34 @@ export interface NotificationRuleRecord {
   updatedAt: number;
 }
 
+/**
+ * A maintenance window (decision 0030, amendment): from `startsAt` to `endsAt` (30 days at most),
+ * alerts about the organization — or about devices in a location subtree — of the given kinds (all
+ * when empty) are still raised and recorded, but their notifications and escalations are held
+ * back; when it ends, held ones of an alert still active are sent, the others dropped.
+ */
+export interface MaintenanceWindowRecord {
+  id: string;
+  orgId: string;
+  /** Devices there and in every location below; null: the whole organization. */
+  locationId: string | null;
+  kinds: string[];
+  startsAt: number;
+  endsAt: number;
+  reason: string;
+  /** `user:<id>` or `api_key:<id>`. */
+  createdBy: string;
+  createdAt: number;
+}
+
 /** What a delivery announces. */
-export type DeliveryEvent = 'alert.opened' | 'alert.resolved' | 'alert.escalated' | 'test';
+export type DeliveryEvent =
+  | 'alert.opened'
+  | 'alert.resolved'
+  | 'alert.escalated'
+  /** A rule on telemetry's webhook action (decision 0035, amendment); no alert. */
+  | 'rule.fired'
+  | 'test';
 
 /** `pending` (waiting or retrying) → `delivered` | `dead` (attempts exhausted) | `canceled`. */
 export type DeliveryState = 'pending' | 'delivered' | 'dead' | 'canceled';
@@ -165,6 +191,19 @@ export interface NotificationStore {
   pruneSettled(before: number): Promise<number>;
   /** A dead delivery becomes pending again with a fresh count of attempts; returns it. */
   redrive(orgId: string, id: string, at: number): Promise<DeliveryRecord | undefined>;
+
+  createWindow(w: MaintenanceWindowRecord): Promise<void>;
+  getWindow(orgId: string, id: string): Promise<MaintenanceWindowRecord | undefined>;
+  /**
+   * The organization's windows ending after `endsAfter` (all when absent), soonest start first,
+   * at most `limit`.
+   */
+  listWindows(
+    orgId: string,
+    filter: { endsAfter?: number },
+    limit: number,
+  ): Promise<MaintenanceWindowRecord[]>;
+  deleteWindow(orgId: string, id: string): Promise<boolean>;
 }
 
 /** One webhook request, as the sender makes it. */

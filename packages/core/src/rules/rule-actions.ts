@@ -1,8 +1,9 @@
 /**
  * What a rule on telemetry does when it fires or clears (decision 0035): raise the device's alert,
- * queue a command for it, or set a path of its desired twin, through the services that own those.
- * Each action taken is audited with the rule as the actor (`rule.alert`, `rule.command`,
- * `rule.twin`), success or failure; one action failing does not stop the next. A firing is a
+ * queue a command for it, set a path of its desired twin, or queue a signed webhook to a
+ * notification endpoint, through the services and queue that own those. Each action taken is
+ * audited with the rule as the actor (`rule.alert`, `rule.command`, `rule.twin`, `rule.webhook`),
+ * success or failure; one action failing does not stop the next. A firing is a
  * `rule.fired` domain event.
  */
 import type { AlertService } from '../alerts/alert-service.js';
@@ -12,7 +13,9 @@ import type { Actor } from '../management/signals.js';
 import type { TwinService } from '../management/twin-service.js';
 import type { Clock } from '../ports/clock.js';
 import type { DomainEvents } from '../ports/events.js';
+import type { NotificationStore } from '../ports/notifications.js';
 import type { RuleRecord } from '../ports/rules.js';
+import { queueRuleWebhook } from '../notifications/rule-webhook.js';
 import { describeCondition, type RuleValue } from './condition.js';
 import { raiseRuleAlert, resolveRuleAlert } from './rule-alert.js';
 import { twinPatchFor } from './validate.js';
@@ -44,6 +47,10 @@ export class RuleActions {
       audit: Pick<AuditService, 'record'>;
       clock: Clock;
       events?: DomainEvents;
+      /** The notification delivery queue (webhook actions); without it they fail, audited. */
+      notifications?: Pick<NotificationStore, 'getEndpoint' | 'enqueue'>;
+      /** Told after a webhook was queued (the delivery worker may run at once). */
+      onQueued?: () => void;
     },
   ) {}
 
@@ -102,9 +109,27 @@ export class RuleActions {
             detail = { path: action.path, value: action.value, changed: t.changed };
             break;
           }
-          case 'webhook':
-            // Refused when the rule is saved (validate.ts); a stored one is skipped, not sent.
-            throw new Error('webhook actions are not available yet');
+          case 'webhook': {
+            if (!this.d.notifications) throw new Error('this hub has no notification queue');
+            const queued = await queueRuleWebhook(this.d.notifications, action.endpointId, {
+              orgId: o.orgId,
+              rule: {
+                id: rule.id,
+                name: rule.name,
+                condition: base.condition,
+                forSeconds: rule.forSeconds,
+              },
+              deviceId: o.deviceId,
+              channelId: o.channelId,
+              record: o.record,
+              value: o.value,
+              messageId: o.messageId,
+              at: this.d.clock.now(),
+            });
+            this.d.onQueued?.();
+            detail = { endpointId: action.endpointId, deliveryId: queued.id };
+            break;
+          }
         }
         await this.#audit(rule, o, `rule.${action.type}`, 'success', { ...base, ...detail });
       } catch (err) {

@@ -21,11 +21,23 @@ import type { RuleDefinition, RuleRecord } from '../ports/rules.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
 import { compileCondition, recordValue } from './condition.js';
+import { checkRuleWebhookEndpoint } from '../notifications/rule-webhook.js';
 import { checkRuleDefinition, ruleInvalid } from './validate.js';
+
+/**
+ * The permission a webhook action needs of whoever saves the rule: it sends the organization's
+ * telemetry to a receiver outside, which is what `notifications:manage` decides (decision 0030).
+ */
+export const RULE_WEBHOOK_PERMISSION = 'notifications:manage';
+
+/** Who saves a rule: their permissions (a webhook action needs RULE_WEBHOOK_PERMISSION). */
+export interface RuleEditor {
+  permissions: readonly string[];
+}
 
 /** Dependencies of RuleService. */
 export interface RuleServiceDeps {
-  storage: Pick<Storage, 'rules' | 'channels' | 'devices' | 'locations'>;
+  storage: Pick<Storage, 'rules' | 'channels' | 'devices' | 'locations' | 'notifications'>;
   clock: Clock;
   events?: DomainEvents;
   /**
@@ -49,9 +61,10 @@ export class RuleService {
     orgId: string,
     createdBy: string | null,
     req: CreateRuleRequest,
+    editor?: RuleEditor,
   ): Promise<RuleRecord> {
     const def = definitionOf(req);
-    await this.#check(orgId, def);
+    await this.#check(orgId, def, editor);
     const max = this.d.maxPerOrg ?? RULE_MAX_PER_ORG;
     if ((await this.d.storage.rules.count(orgId)) >= max)
       throw new BulwarkError('rule_limit', `an organization may have at most ${max} rules`, {
@@ -86,7 +99,12 @@ export class RuleService {
   }
 
   /** Changes fields; the rule as changed is checked as a whole, and starts afresh. */
-  async update(orgId: string, id: string, req: UpdateRuleRequest): Promise<RuleRecord> {
+  async update(
+    orgId: string,
+    id: string,
+    req: UpdateRuleRequest,
+    editor?: RuleEditor,
+  ): Promise<RuleRecord> {
     const cur = await this.get(orgId, id);
     const def: RuleDefinition = {
       record: req.record ?? cur.record,
@@ -95,7 +113,7 @@ export class RuleService {
       scope: req.scope ?? cur.scope,
       actions: req.actions ?? cur.actions,
     };
-    await this.#check(orgId, def);
+    await this.#check(orgId, def, req.actions !== undefined ? editor : undefined);
     const updated = await this.d.storage.rules.update(orgId, id, {
       ...def,
       ...(req.name !== undefined ? { name: req.name } : {}),
@@ -167,8 +185,18 @@ export class RuleService {
   }
 
   /** The meaning checks, then the scope's references belong to the organization. */
-  async #check(orgId: string, def: RuleDefinition): Promise<void> {
+  async #check(orgId: string, def: RuleDefinition, editor?: RuleEditor): Promise<void> {
     checkRuleDefinition(def);
+    for (const [i, a] of def.actions.entries()) {
+      if (a.type !== 'webhook') continue;
+      if (editor !== undefined && !editor.permissions.includes(RULE_WEBHOOK_PERMISSION))
+        throw new BulwarkError(
+          'forbidden',
+          `a webhook action needs the ${RULE_WEBHOOK_PERMISSION} permission`,
+        );
+      const why = await checkRuleWebhookEndpoint(this.d.storage.notifications, orgId, a.endpointId);
+      if (why !== null) throw ruleInvalid(`actions[${i}].endpointId`, why);
+    }
     const s = def.scope;
     if (s.channelId !== undefined && !(await this.d.storage.channels.get(orgId, s.channelId)))
       throw ruleInvalid('scope.channelId', 'no such channel in this organization');

@@ -114,10 +114,8 @@ function checkAction(a: RuleAction, i: number): void {
       return;
     }
     case 'webhook':
-      throw ruleInvalid(
-        `${f}.type`,
-        'webhook actions are not available yet (they come with notifications); use an alert',
-      );
+      // The endpoint's existence and kind are checked against the store (RuleService).
+      return;
     default:
       throw ruleInvalid(
         `${f}.type`,
@@ -151,4 +149,7 @@ export function checkRuleDefinition(def: RuleDefinition): void {
     );
   if (def.actions.filter((a) => a.type === 'alert').length > 1)
     throw ruleInvalid('actions', 'at most one alert action');
+  const hooks = def.actions.flatMap((a) => (a.type === 'webhook' ? [a.endpointId] : []));
+  if (new Set(hooks).size !== hooks.length)
+    throw ruleInvalid('actions', 'two webhook actions name the same endpoint');
 }

@@ -185,6 +185,7 @@ export const DeliverySchema = Type.Object(
       Type.Literal('alert.opened'),
       Type.Literal('alert.resolved'),
       Type.Literal('alert.escalated'),
+      Type.Literal('rule.fired'),
       Type.Literal('test'),
     ]),
     state: DeliveryStateSchema,
@@ -210,3 +211,47 @@ export const DeliveryListQuery = Type.Object(
   { additionalProperties: false },
 );
 export type DeliveryListQuery = Static<typeof DeliveryListQuery>;
+
+/** A maintenance window: at most 30 days long (decision 0030, amendment). */
+export const MAX_WINDOW_DAYS = 30;
+
+export const CreateMaintenanceWindowRequest = Type.Object(
+  {
+    /** Devices there and in every location below; null or absent: the whole organization. */
+    locationId: Type.Optional(Nullable(Id)),
+    /** Absent: now. */
+    startsAt: Type.Optional(Timestamp),
+    endsAt: Timestamp,
+    /** Alert kinds held back; absent or empty: every kind. */
+    kinds: Type.Optional(Type.Array(AlertKindSchema, { maxItems: 50 })),
+    reason: Type.String({ minLength: 1, maxLength: 500 }),
+  },
+  { additionalProperties: false },
+);
+export type CreateMaintenanceWindowRequest = Static<typeof CreateMaintenanceWindowRequest>;
+
+export const MaintenanceWindowSchema = Type.Object(
+  {
+    id: Id,
+    locationId: Nullable(Id),
+    kinds: Type.Array(Type.String()),
+    startsAt: Timestamp,
+    endsAt: Timestamp,
+    reason: Type.String(),
+    createdBy: Type.String(),
+    createdAt: Timestamp,
+    /** `scheduled`, `active` or `ended`, at the time of the answer. */
+    status: Type.Union([Type.Literal('scheduled'), Type.Literal('active'), Type.Literal('ended')]),
+  },
+  { additionalProperties: false },
+);
+export type MaintenanceWindowView = Static<typeof MaintenanceWindowSchema>;
+
+export const MaintenanceWindowListQuery = Type.Object(
+  {
+    /** Also list windows that have ended (the most recent 200). */
+    includeEnded: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type MaintenanceWindowListQuery = Static<typeof MaintenanceWindowListQuery>;

@@ -818,6 +818,53 @@ export const ROUTES = {
     status: 200,
     response: N.DeliverySchema,
   }),
+  // maintenance windows (decision 0030, amendment)
+  listMaintenanceWindows: route({
+    method: 'GET',
+    path: '/notifications/windows',
+    summary:
+      'Maintenance windows, soonest start first: scheduled and active ones (includeEnded: recent ended ones too)',
+    tag: 'notifications',
+    auth: 'principal',
+    permission: 'notifications:manage',
+    query: N.MaintenanceWindowListQuery,
+    status: 200,
+    response: Type.Array(N.MaintenanceWindowSchema),
+  }),
+  createMaintenanceWindow: route({
+    method: 'POST',
+    path: '/notifications/windows',
+    summary:
+      'Schedule a maintenance window (organization or location subtree, ≤ 30 days, optional kinds): alerts are still recorded, their notifications and escalations held back',
+    tag: 'notifications',
+    auth: 'principal',
+    permission: 'notifications:manage',
+    body: N.CreateMaintenanceWindowRequest,
+    status: 201,
+    response: N.MaintenanceWindowSchema,
+  }),
+  getMaintenanceWindow: route({
+    method: 'GET',
+    path: '/notifications/windows/:id',
+    summary: 'One maintenance window',
+    tag: 'notifications',
+    auth: 'principal',
+    permission: 'notifications:manage',
+    params: C.IdParams,
+    status: 200,
+    response: N.MaintenanceWindowSchema,
+  }),
+  deleteMaintenanceWindow: route({
+    method: 'DELETE',
+    path: '/notifications/windows/:id',
+    summary:
+      'Delete a maintenance window (ends it early: held notifications are sent within a minute)',
+    tag: 'notifications',
+    auth: 'principal',
+    permission: 'notifications:manage',
+    params: C.IdParams,
+    status: 204,
+  }),
   // mitigations (issue 14 item 3, decision 0036): the route needs devices:manage, the service
   // also the action's own permission (start_update: firmware:update)
   mitigateDevice: route({

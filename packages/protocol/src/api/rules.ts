@@ -80,8 +80,16 @@ export const RuleActionSchema = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object(
-    { type: Type.Literal('webhook'), url: Type.Optional(Type.String({ maxLength: 2048 })) },
-    { additionalProperties: false, description: 'Not yet: refused until notifications land.' },
+    {
+      type: Type.Literal('webhook'),
+      /** A webhook notification endpoint of the organization (signed, retried, dead-lettered). */
+      endpointId: Id,
+    },
+    {
+      additionalProperties: false,
+      description:
+        'Queue a signed `rule.fired` delivery to a webhook notification endpoint (needs notifications:manage to set).',
+    },
   ),
 ]);
 export type RuleAction = Static<typeof RuleActionSchema>;

@@ -65,5 +65,15 @@ export function notificationsApi(call: Call) {
       redrive: (deliveryId: string) =>
         call('redriveNotificationDelivery', { ...id(deliveryId), body: {} }),
     },
+    /** Maintenance windows: alerts still recorded, their notifications held back. */
+    windows: {
+      /** Scheduled and active windows, soonest start first. */
+      list: (query: QueryOf<'listMaintenanceWindows'> = {}) =>
+        call('listMaintenanceWindows', { query }),
+      create: (body: BodyOf<'createMaintenanceWindow'>) =>
+        call('createMaintenanceWindow', { body }),
+      get: (windowId: string) => call('getMaintenanceWindow', id(windowId)),
+      delete: (windowId: string) => call('deleteMaintenanceWindow', id(windowId)),
+    },
   };
 }

@@ -5,6 +5,7 @@ import {
   type AlertFilter,
   type AlertRecord,
   type DeliveryRecord,
+  type MaintenanceWindowRecord,
   type NotificationEndpointRecord,
   type NotificationRuleRecord,
 } from '@bulwark/core';
@@ -430,6 +431,55 @@ export function alertSuite(open: OpenStorage): void {
       assert.equal(await s().notifications.pruneSettled(T0 + 7_000), 0, 'not older than');
       assert.equal(await s().notifications.pruneSettled(T0 + 7_001), 1);
       assert.equal(await s().notifications.getDelivery(org.id, blocked.id), undefined);
+    });
+
+    it('maintenance windows: create, read, list by end (soonest start first, limited), delete; tenancy', async () => {
+      const org = await seedOrg(s());
+      const other = await seedOrg(s());
+      const fx = (over: Partial<MaintenanceWindowRecord>): MaintenanceWindowRecord => ({
+        id: newId(),
+        orgId: org.id,
+        locationId: null,
+        kinds: [],
+        startsAt: T0,
+        endsAt: T0 + 1_000,
+        reason: 'firmware rollout at the plant',
+        createdBy: 'user:u1',
+        createdAt: T0,
+        ...over,
+      });
+      const ended = fx({ startsAt: T0 - 2_000, endsAt: T0 - 1_000 });
+      const site = fx({
+        locationId: newId(),
+        kinds: ['device_offline', 'message_flood'],
+        startsAt: T0 + 500,
+        endsAt: T0 + 5_000,
+      });
+      const now = fx({});
+      for (const w of [site, ended, now]) await s().notifications.createWindow(w);
+      assert.deepEqual(await s().notifications.getWindow(org.id, site.id), site);
+      assert.equal(await s().notifications.getWindow(other.id, site.id), undefined);
+      assert.deepEqual(
+        (await s().notifications.listWindows(org.id, {}, 10)).map((w) => w.id),
+        [ended.id, now.id, site.id],
+      );
+      assert.deepEqual(await s().notifications.listWindows(org.id, { endsAfter: T0 }, 10), [
+        now,
+        site,
+      ]);
+      assert.deepEqual(
+        (await s().notifications.listWindows(org.id, { endsAfter: T0 + 1_000 }, 10)).map(
+          (w) => w.id,
+        ),
+        [site.id],
+        'a window ending exactly then is over',
+      );
+      assert.equal((await s().notifications.listWindows(org.id, {}, 2)).length, 2);
+      assert.deepEqual(await s().notifications.listWindows(other.id, {}, 10), []);
+      assert.equal(await s().notifications.deleteWindow(other.id, site.id), false);
+      assert.equal(await s().notifications.deleteWindow(org.id, site.id), true);
+      assert.equal(await s().notifications.deleteWindow(org.id, site.id), false);
+      assert.equal(await s().notifications.getWindow(org.id, site.id), undefined);
     });
   });
 }

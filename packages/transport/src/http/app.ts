@@ -26,6 +26,7 @@ import { pkiHandlers } from './handlers/pki.js';
 import { provisioningHandlers } from './handlers/provisioning.js';
 import { checkHandlers } from './handlers/checks.js';
 import { alertHandlers } from './handlers/alerts.js';
+import { maintenanceWindowHandlers } from './handlers/maintenance-windows.js';
 import { ruleHandlers } from './handlers/rules.js';
 import { mitigationHandlers } from './handlers/mitigations.js';
 import { detectHandlers } from './handlers/detect.js';
@@ -126,6 +127,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...managementHandlers(s),
     ...logHandlers(s),
     ...alertHandlers(s),
+    ...maintenanceWindowHandlers(s),
     ...mitigationHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),

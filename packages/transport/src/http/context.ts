@@ -10,6 +10,7 @@ import type {
   DeviceService,
   FirmwareRepoService,
   LocationService,
+  MaintenanceWindowService,
   MessagingService,
   OrgService,
   PkiService,
@@ -42,6 +43,8 @@ export interface HttpServices {
   alerts: AlertService;
   /** Notification endpoints, routing rules and deliveries (decision 0030). */
   notifications: NotificationService;
+  /** Maintenance windows that hold notifications back (decision 0030, amendment). */
+  maintenanceWindows: MaintenanceWindowService;
   /** Mitigation actions and policies (decision 0036). */
   mitigations: MitigationService;
   apiKeys: ApiKeyService;

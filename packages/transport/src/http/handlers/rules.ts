@@ -57,7 +57,7 @@ export function ruleHandlers(s: HttpServices): RuleHandlers {
     },
     createRule: async ({ body }, ctx) => {
       const p = principalOf(ctx);
-      const r = await s.rules.create(p.orgId, p.id, body);
+      const r = await s.rules.create(p.orgId, p.id, body, p);
       ctx.audit.targetId = r.id;
       ctx.audit.detail = auditOf(r);
       return ruleView(r);
@@ -66,7 +66,8 @@ export function ruleHandlers(s: HttpServices): RuleHandlers {
     getRule: async ({ params }, ctx) =>
       ruleView(await s.rules.get(principalOf(ctx).orgId, params.id)),
     updateRule: async ({ params, body }, ctx) => {
-      const r = await s.rules.update(principalOf(ctx).orgId, params.id, body);
+      const p = principalOf(ctx);
+      const r = await s.rules.update(p.orgId, params.id, body, p);
       ctx.audit.detail = { changed: Object.keys(body), ...auditOf(r) };
       return ruleView(r);
     },
