@@ -15,7 +15,7 @@ import type {
   PresenceStore,
   TwinStore,
 } from '@bulwark/core';
-import { decodeIdCursor, encodeIdCursor } from '@bulwark/core';
+import { encodeIdCursor } from '@bulwark/core';
 import {
   groupBy,
   marks,
@@ -32,7 +32,7 @@ import {
 } from './management-rows.js';
 import { createAlertStore } from './alert-store.js';
 import { createNotificationStore } from './notification-store.js';
-import { pageOf } from './page.js';
+import { newestFirst as newestFirstOf, pageOf } from './page.js';
 
 /** Runs one statement: `all` returns rows, `run` the number of rows changed. `?` placeholders. */
 export interface SqlRunner {
@@ -57,27 +57,11 @@ const CAS_ATTEMPTS = 5;
 export function createManagementStores(db: SqlRunner): ManagementStores {
   const one = async <R>(sql: string, params: readonly unknown[]) =>
     (await db.all<R>(sql, params))[0];
-  /**
-   * A newest-first page of one table (ids are time-ordered UUIDv7): the columns with a defined value
-   * must equal it; the cursor is the last id seen.
-   */
-  const newestFirst = async <R extends { id: string }>(
+  const newestFirst = <R extends { id: string }>(
     table: string,
     equal: Record<string, unknown>,
     page: PageRequest,
-  ): Promise<R[]> => {
-    const set = Object.entries(equal).filter(([, v]) => v !== undefined);
-    const where = set.map(([column]) => `${column} = ?`);
-    const params = set.map(([, v]) => v);
-    if (page.cursor) {
-      where.push('id < ?');
-      params.push(decodeIdCursor(page.cursor));
-    }
-    return db.all<R>(
-      `SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
-      [...params, page.limit + 1],
-    );
-  };
+  ) => newestFirstOf<R>(db, table, equal, page);
 
   const twins: TwinStore = {
     async getDesired(orgId, deviceId) {

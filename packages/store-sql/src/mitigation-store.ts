@@ -4,9 +4,9 @@
  * racing on two nodes mark it once.
  */
 import type { MitigationPolicyRecord, MitigationRecord, MitigationStore } from '@bulwark/core';
-import { decodeIdCursor, encodeIdCursor } from '@bulwark/core';
+import { encodeIdCursor } from '@bulwark/core';
 import type { SqlRunner } from './management-stores.js';
-import { pageOf } from './page.js';
+import { newestFirst, pageOf } from './page.js';
 
 /**
  * Migration 21: mitigation policies and actions. The location of a policy is not a foreign key on
@@ -242,24 +242,16 @@ export function createMitigationStore(db: SqlRunner): MitigationStore {
     get: (orgId, id) =>
       oneMitigation('SELECT * FROM mitigations WHERE org_id = ? AND id = ?', [orgId, id]),
     async list(orgId, filter, page) {
-      const where = ['org_id = ?'];
-      const params: unknown[] = [orgId];
-      for (const [column, v] of [
-        ['device_id', filter.deviceId],
-        ['alert_id', filter.alertId],
-        ['state', filter.state],
-      ] as const) {
-        if (v === undefined) continue;
-        where.push(`${column} = ?`);
-        params.push(v);
-      }
-      if (page.cursor) {
-        where.push('id < ?');
-        params.push(decodeIdCursor(page.cursor));
-      }
-      const rows = await db.all<MitigationRow>(
-        `SELECT * FROM mitigations WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
-        [...params, page.limit + 1],
+      const rows = await newestFirst<MitigationRow>(
+        db,
+        'mitigations',
+        {
+          org_id: orgId,
+          device_id: filter.deviceId,
+          alert_id: filter.alertId,
+          state: filter.state,
+        },
+        page,
       );
       return pageOf(rows, page.limit, toMitigation, (m) => encodeIdCursor(m.id));
     },

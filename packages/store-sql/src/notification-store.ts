@@ -10,9 +10,9 @@ import type {
   NotificationRuleRecord,
   NotificationStore,
 } from '@bulwark/core';
-import { decodeIdCursor, encodeIdCursor } from '@bulwark/core';
+import { encodeIdCursor } from '@bulwark/core';
 import type { SqlRunner } from './management-stores.js';
-import { pageOf } from './page.js';
+import { newestFirst, pageOf } from './page.js';
 
 interface EndpointRow {
   id: string;
@@ -332,24 +332,16 @@ export function createNotificationStore(db: SqlRunner): NotificationStore {
     getDelivery: (orgId, id) =>
       oneDelivery('SELECT * FROM notification_deliveries WHERE org_id = ? AND id = ?', [orgId, id]),
     async listDeliveries(orgId, filter, page) {
-      const where = ['org_id = ?'];
-      const params: unknown[] = [orgId];
-      for (const [column, v] of [
-        ['state', filter.state],
-        ['endpoint_id', filter.endpointId],
-        ['alert_id', filter.alertId],
-      ] as const) {
-        if (v === undefined) continue;
-        where.push(`${column} = ?`);
-        params.push(v);
-      }
-      if (page.cursor) {
-        where.push('id < ?');
-        params.push(decodeIdCursor(page.cursor));
-      }
-      const rows = await db.all<DeliveryRow>(
-        `SELECT * FROM notification_deliveries WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
-        [...params, page.limit + 1],
+      const rows = await newestFirst<DeliveryRow>(
+        db,
+        'notification_deliveries',
+        {
+          org_id: orgId,
+          state: filter.state,
+          endpoint_id: filter.endpointId,
+          alert_id: filter.alertId,
+        },
+        page,
       );
       return pageOf(rows, page.limit, toDelivery, (d) => encodeIdCursor(d.id));
     },
