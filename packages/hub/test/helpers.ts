@@ -164,3 +164,20 @@ export async function rejectsWith(
     throw new Error(`expected code ${code}, got ${String(e.code)}: ${e.message}`);
   return e as { code: string; message: string; status?: number };
 }
+
+/**
+ * Polls `check` until it answers something other than undefined, every `everyMs` (100), at most
+ * `tries` times (100); then fails naming `what`.
+ */
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  opts: { tries?: number; everyMs?: number } = {},
+): Promise<T> {
+  for (let i = 0; i < (opts.tries ?? 100); i++) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, opts.everyMs ?? 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyWebhook } from '@bulwark/core';
-import { raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { eventually, raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import {
   startHttpsReceiver,
   startSmtpSink,
@@ -19,18 +19,6 @@ import {
 } from './notify-fixtures.js';
 
 const SECRET = 'whsec-window-0123456789abcdef';
-
-async function eventually<T>(
-  f: () => T | undefined | Promise<T | undefined>,
-  what: string,
-): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (e: { code?: string }) => {

@@ -6,8 +6,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { deviceTopic } from '@bulwark/protocol';
-import { PASSWORD, raw, rejectsWith, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import {
+  eventually as poll,
+  PASSWORD,
+  raw,
+  rejectsWith,
+  setupOwner,
+  startTestHub,
+  type TestHub,
+} from './helpers.js';
 import { connectTls, publish, subscribe } from './mqtt-helpers.js';
+
+const eventually = <T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  what: string,
+): Promise<T> => poll(check, what, { everyMs: 50 });
 
 type Owner = Awaited<ReturnType<typeof setupOwner>>;
 interface Received {
@@ -17,14 +30,6 @@ interface Received {
 }
 
 /** Waits until `check` returns a value (not undefined), polling a bounded number of times. */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Collects every message a client receives; `next(topicPart)` waits for the next matching one. */
 function inbox(client: MqttClient) {

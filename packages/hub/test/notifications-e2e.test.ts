@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyWebhook } from '@bulwark/core';
-import { raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { eventually, raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import {
   startHttpsReceiver,
   startSmtpSink,
@@ -20,17 +20,6 @@ import {
 const SECRET = 'whsec-test-0123456789abcdef';
 
 /** Polls `f` until it returns a value (10 s at most). */
-async function eventually<T>(
-  f: () => T | undefined | Promise<T | undefined>,
-  what: string,
-): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('alerts → notifications, end to end', () => {
   let t: TestHub;

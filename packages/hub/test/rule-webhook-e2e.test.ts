@@ -10,20 +10,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { verifyWebhook } from '@bulwark/core';
-import { raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { eventually, raw, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { connectTls, publish } from './mqtt-helpers.js';
 import { startHttpsReceiver, type HttpsReceiver } from './notify-fixtures.js';
 
 const SECRET = 'whsec-rules-0123456789abcdef';
-
-async function eventually<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('rules on telemetry → signed webhook, end to end', () => {
   let t: TestHub;

@@ -8,20 +8,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { requireNats, requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
-import { setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { eventually as poll, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { connectTls, publish } from './mqtt-helpers.js';
+
+const eventually = <T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  what: string,
+): Promise<T> => poll(check, what, { tries: 200, everyMs: 50 });
 
 const skip = (await requirePostgres()) || (await requireNats());
 const schemas = withPostgresSchemas();
-
-async function eventually<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('rules on telemetry in a two-node cluster', { skip, timeout: 60_000 }, () => {
   let a: TestHub;

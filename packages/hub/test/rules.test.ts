@@ -10,20 +10,25 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { deviceTopic } from '@bulwark/protocol';
 import type { BulwarkClient } from '@bulwark/sdk';
-import { PASSWORD, raw, rejectsWith, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import {
+  eventually as poll,
+  PASSWORD,
+  raw,
+  rejectsWith,
+  setupOwner,
+  startTestHub,
+  type TestHub,
+} from './helpers.js';
 import { connectTls, publish, subscribe } from './mqtt-helpers.js';
+
+const eventually = <T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  what: string,
+): Promise<T> => poll(check, what, { everyMs: 50 });
 
 type Owner = Awaited<ReturnType<typeof setupOwner>>;
 
 /** Waits until `check` returns a value (not undefined), polling a bounded number of times. */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('rules on telemetry, end to end', () => {
   let t: TestHub;
