@@ -100,6 +100,34 @@ describe('detection end to end', () => {
     assert.equal(e[0]!.orgId, s.orgId);
   });
 
+  it('guessing one device key until the edge throttle locks the source raises auth_bruteforce', async () => {
+    const v = await device('locked-victim');
+    // From 127.0.0.4: 20 wrong keys; the throttle locks (source, device) after 5, so only 5 are
+    // counted as failures (under the rule's 10), but the lock itself is reported once.
+    let refused = 0;
+    for (let i = 0; i < 20; i++)
+      await connectTls(t, {
+        username: v.id,
+        password: `bwd_wrong${i}`,
+        clientId: v.id,
+        ...{ localAddress: '127.0.0.4' }, // passed on to the socket (not in MQTT.js's types)
+      }).then(
+        (c) => c.end(true),
+        () => refused++,
+      );
+    assert.equal(refused, 20);
+    const alert = await waitForAlert(s.api, 'auth_bruteforce', v.id);
+    assert.equal(alert.evidence['source'], '127.0.0.4');
+    assert.equal(alert.evidence['lockedBy'], 'the edge failure throttle');
+    assert.equal(alert.evidence['basis'], 'event');
+    assert.match(alert.title, /failed authentications from 127\.0\.0\.4, then locked/);
+    // Told once per lock episode, not at every refused attempt.
+    const locked = seen.filter(
+      (e) => e.type === 'auth.failed' && e.source === '127.0.0.4' && e.reason === 'locked',
+    );
+    assert.equal(locked.length, 1);
+  });
+
   it('one device key connected from two source addresses at once raises cloned_certificate', async () => {
     const d = await device('cloned');
     await online(d, '127.0.0.2');

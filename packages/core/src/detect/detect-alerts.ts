@@ -27,6 +27,8 @@ export const detectAlertKey = (ruleId: DetectRuleId, deviceId: string): string =
 
 /** Why it fired, in words, for the alert's title. */
 function titleOf(ruleId: DetectRuleId, e: DetectEvidence): string {
+  if (typeof e['lockedBy'] === 'string')
+    return `${ruleId.replaceAll('_', ' ')}: ${e.observed} failed authentications from ${typeof e['source'] === 'string' ? e['source'] : 'one source'}, then locked by ${e['lockedBy']}`;
   const band =
     e.expected.high !== null && e.observed > e.expected.high
       ? `above ${e.expected.high}`

@@ -164,7 +164,7 @@ export class DetectEngine {
   #onEvent(e: DomainEvent): void {
     try {
       if (e.type === 'auth.failed') {
-        this.#authFailed(e.source, e.subject, e.orgId);
+        this.#authFailed(e.source, e.subject, e.orgId, e.reason === 'locked');
         return;
       }
       // Another node's device: that node counts it (and reads its baselines when it arrives here).
@@ -211,7 +211,12 @@ export class DetectEngine {
     }
   }
 
-  #authFailed(source: string, subject: string | null, orgId: string | null): void {
+  /**
+   * A failed authentication from `source`. `locked`: the edge throttle locked the source for this
+   * subject (told once per lock episode): guessing the throttle had to stop, a brute force however
+   * few attempts got through to be counted.
+   */
+  #authFailed(source: string, subject: string | null, orgId: string | null, locked = false): void {
     const now = this.#d.clock.now();
     let s = this.#sources.get(source);
     if (!s) {
@@ -220,11 +225,11 @@ export class DetectEngine {
       s = { source, failures: new BucketCounter(90), subjects: [], lastSeen: now };
       this.#sources.set(source, s);
     }
-    s.failures.add(now);
+    if (!locked) s.failures.add(now);
     s.lastSeen = now;
     if (subject !== null) remember(s.subjects, subject);
     const src = s;
-    void this.#judgeSource(src, subject, orgId, now).catch((err: unknown) =>
+    void this.#judgeSource(src, subject, orgId, now, locked).catch((err: unknown) =>
       this.onError?.(err, 'auth_bruteforce'),
     );
   }
@@ -235,6 +240,7 @@ export class DetectEngine {
     subject: string | null,
     orgId: string | null,
     now: number,
+    locked: boolean,
   ): Promise<void> {
     const gateSubject = `source:${s.source}`;
     const open = this.gates.get('auth_bruteforce', gateSubject);
@@ -251,13 +257,14 @@ export class DetectEngine {
         : DETECT_RULES.auth_bruteforce.defaults;
     if (!p.enabled || p.threshold === null) return;
     const observed = s.failures.sliding(now, p.windowSeconds * 1000);
-    if (observed < p.threshold) return;
+    if (observed < p.threshold && !locked) return;
     this.#open('auth_bruteforce', gateSubject, target, now, {
       metric: 'auth_failures',
       windowSeconds: p.windowSeconds,
       observed,
       expected: { low: null, high: p.threshold - 1 },
-      basis: 'threshold',
+      basis: locked ? 'event' : 'threshold',
+      ...(locked ? { lockedBy: 'the edge failure throttle' } : {}),
       source: s.source,
       subjects: [...s.subjects],
     });

@@ -78,6 +78,9 @@ function certificateRefusal(err: unknown): RefusalReason {
 
 /** The one admission rule. */
 export class Admission {
+  /** (source, subject) lock episodes monitoring was told of, until when. */
+  readonly #lockedToldUntil = new Map<string, number>();
+
   constructor(private readonly d: AdmissionDeps) {}
 
   /**
@@ -99,7 +102,7 @@ export class Admission {
           { extra: { retryAfter } },
         ),
         null,
-        false,
+        this.#firstLockedRefusal(keys[1]!, wait),
       );
     }
     let principal: EdgePrincipal;
@@ -129,13 +132,30 @@ export class Admission {
     return { ...p, device, state: device.state };
   }
 
+  /**
+   * Is this the first refusal of a lock episode of (source, subject)? Monitoring is told once per
+   * episode (the lock is the strongest sign of guessing: detection raises a brute force on it),
+   * not at every refused attempt. Bounded: the oldest episodes are forgotten first.
+   */
+  #firstLockedRefusal(key: string, waitMs: number): boolean {
+    const now = this.d.clock.now();
+    const until = this.#lockedToldUntil.get(key);
+    if (until !== undefined && until > now) return false;
+    this.#lockedToldUntil.delete(key);
+    if (this.#lockedToldUntil.size >= 10_000)
+      this.#lockedToldUntil.delete(this.#lockedToldUntil.keys().next().value!);
+    this.#lockedToldUntil.set(key, now + waitMs);
+    return true;
+  }
+
   #refuse(
     req: AdmissionRequest,
     err: AdmissionError,
     orgId: string | null,
     counted: boolean,
   ): never {
-    // A locked source is not told again and again to monitoring: the first refusals were.
+    // A locked source is not told again and again to monitoring: the first refusals were, and the
+    // first refusal of each lock episode is (`#firstLockedRefusal`).
     if (counted) {
       this.d.events?.emit({
         type: 'auth.failed',
