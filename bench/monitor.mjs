@@ -279,6 +279,7 @@ async function normalPhase(flags) {
     return {
       alerts: alerts.length,
       byKind,
+      titles: alerts.map((a) => `${a.kind} (${a.deviceId ?? 'fleet-wide'}): ${a.title}`),
       cpuPercent: (cpu / (seconds * 1000)) * 100,
       msPerDeviceReport: cpu / reports,
       connected: sim.connected(),
@@ -304,6 +305,7 @@ console.log(
     on.alerts ? ` ${JSON.stringify(on.byKind)}` : ''
   } (goal 0); ${on.connected}/${DEVICES} connected at the end`,
 );
+for (const t of on.titles) console.log(`  - ${t}`);
 console.log('\nHub CPU (metrics + telemetry every 10 s per device):');
 const line = (label, r) =>
   console.log(
