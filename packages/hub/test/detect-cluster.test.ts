@@ -6,10 +6,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { DomainEvent } from '@bulwark/core';
 import { requireNats, requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
-import { setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { setupOwner, startClusterPair, type TestHub } from './helpers.js';
 import { connectTls, publish } from './mqtt-helpers.js';
 import { waitForAlert } from './detect-helpers.js';
 
@@ -24,17 +23,7 @@ describe('detection in a two-node cluster', { skip, timeout: 90_000 }, () => {
   const seenOnA: DomainEvent[] = [];
 
   before(async () => {
-    const schema = schemas.next();
-    const shared = [
-      '--database',
-      schemas.url,
-      '--database-schema',
-      schema,
-      '--bus',
-      'nats://127.0.0.1:4222',
-    ];
-    a = await startTestHub(shared);
-    b = await startTestHub([...shared, '--master-key-file', join(a.dir, 'master.key')]);
+    ({ a, b } = await startClusterPair(schemas, 'detect'));
     s = await setupOwner(b);
     a.hub.services.events.listen((e) => seenOnA.push(e));
     channelId = (await s.api.channels.create({ name: 'data', persisted: false })).id;

@@ -6,6 +6,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import pino from 'pino';
 import { createClient, type BulwarkClient } from '@bulwark/sdk';
 import type { Clock } from '@bulwark/core';
+import type { PostgresSchemas } from '@bulwark/testkit';
 import { loadConfig, startHub, type Hub } from '@bulwark/hub';
 
 /** A clock tests can move forward. */
@@ -180,4 +181,30 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, opts.everyMs ?? 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Two hub nodes sharing one PostgreSQL schema (a fresh one from `schemas`), NATS on loopback under
+ * their own deployment prefix (`test-<name>`: test files running at once must not see each other's
+ * events and messages) and node A's master key. Close B before A.
+ */
+export async function startClusterPair(
+  schemas: PostgresSchemas,
+  name: string,
+  extra: string[] = [],
+): Promise<{ a: TestHub; b: TestHub }> {
+  const shared = [
+    '--database',
+    schemas.url,
+    '--database-schema',
+    schemas.next(),
+    '--bus',
+    'nats://127.0.0.1:4222',
+    '--nats-prefix',
+    `test-${name}`,
+    ...extra,
+  ];
+  const a = await startTestHub(shared);
+  const b = await startTestHub([...shared, '--master-key-file', join(a.dir, 'master.key')]);
+  return { a, b };
 }

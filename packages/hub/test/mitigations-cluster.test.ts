@@ -5,10 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { requireNats, requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
-import { setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { setupOwner, startClusterPair, type TestHub } from './helpers.js';
 import { connectTls } from './mqtt-helpers.js';
 
 const skip = (await requirePostgres()) || (await requireNats());
@@ -20,16 +19,7 @@ describe('mitigations in a two-node cluster', { skip, timeout: 60_000 }, () => {
   let s: Awaited<ReturnType<typeof setupOwner>>;
 
   before(async () => {
-    const shared = [
-      '--database',
-      schemas.url,
-      '--database-schema',
-      schemas.next(),
-      '--bus',
-      'nats://127.0.0.1:4222',
-    ];
-    a = await startTestHub(shared);
-    b = await startTestHub([...shared, '--master-key-file', join(a.dir, 'master.key')]);
+    ({ a, b } = await startClusterPair(schemas, 'mitigations'));
     s = await setupOwner(b);
   });
   after(async () => {

@@ -6,9 +6,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { requireNats, requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
-import { eventually as poll, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { eventually as poll, setupOwner, startClusterPair, type TestHub } from './helpers.js';
 import { connectTls, publish } from './mqtt-helpers.js';
 
 const eventually = <T>(
@@ -26,16 +25,7 @@ describe('rules on telemetry in a two-node cluster', { skip, timeout: 60_000 }, 
   const engine = (t: TestHub) => t.hub.services.ruleEvaluation.engine;
 
   before(async () => {
-    const shared = [
-      '--database',
-      schemas.url,
-      '--database-schema',
-      schemas.next(),
-      '--bus',
-      'nats://127.0.0.1:4222',
-    ];
-    a = await startTestHub(shared);
-    b = await startTestHub([...shared, '--master-key-file', join(a.dir, 'master.key')]);
+    ({ a, b } = await startClusterPair(schemas, 'rules'));
     s = await setupOwner(b);
   });
   after(async () => {
