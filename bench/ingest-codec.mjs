@@ -60,18 +60,29 @@ export function parseConnack(buf) {
   return out;
 }
 
-// The payload: two SenML records, the second carrying the message's identity and timing as a fixed
-// layout string so the subscriber and the storage check read it without JSON.parse:
-//   pub(5).seq(8).intended(10).written(10), times in µs since the cell's epoch.
-const HEAD = '[{"bn":"urn:dev:bench:","n":"temp","u":"Cel","v":21.5},{"n":"id","vs":"';
-const TAIL = '"}]';
-const ID_LEN = 5 + 1 + 8 + 1 + 10 + 1 + 10;
-/** Bytes of every benchmark payload. */
-export const PAYLOAD_BYTES = HEAD.length + ID_LEN + TAIL.length;
 const pad = (n, w) =>
   String(Math.max(0, Math.round(n)))
     .padStart(w, '0')
     .slice(-w);
+
+// The payload: RECORDS SenML records (default 2: a gateway or a batching device sends more in one
+// pack), the last carrying the message's identity and timing as a fixed layout string so the
+// subscriber and the storage check read it without JSON.parse:
+//   pub(5).seq(8).intended(10).written(10), times in µs since the cell's epoch.
+/** SenML records in every benchmark payload (env RECORDS, at least 2). */
+export const RECORDS = Math.max(2, Number(process.env.RECORDS ?? 2));
+// Each device its own base name, as real devices have (urn:dev:bench:00042:temp): the store keeps
+// one series per device and name.
+const VALUES = ['{"n":"temp","u":"Cel","v":21.5}'];
+for (let i = 1; i < RECORDS - 1; i++) VALUES.push(`{"n":"v${i}","u":"%RH","v":${40 + i}.25}`);
+const head = (pub) =>
+  `[{"bn":"urn:dev:bench:${pad(pub, 5)}:",${VALUES.join(',').slice(1)},{"n":"id","vs":"`;
+const heads = [];
+const headOf = (pub) => (heads[pub] ??= head(pub));
+const TAIL = '"}]';
+const ID_LEN = 5 + 1 + 8 + 1 + 10 + 1 + 10;
+/** Bytes of every benchmark payload. */
+export const PAYLOAD_BYTES = head(0).length + ID_LEN + TAIL.length;
 
 /**
  * A v5 PUBLISH on `topic` with content type SenML JSON and the payload above; `intended` and
@@ -83,7 +94,7 @@ export function publish5(topic, qos, packetId, pub, seq, intended, written) {
   const props = Buffer.concat([Buffer.from([ct.length + 1, 0x03]), ct]);
   const id = qos > 0 ? Buffer.from([packetId >> 8, packetId & 0xff]) : Buffer.alloc(0);
   const payload = Buffer.from(
-    `${HEAD}${pad(pub, 5)}.${pad(seq, 8)}.${pad(intended, 10)}.${pad(written, 10)}${TAIL}`,
+    `${headOf(pub)}${pad(pub, 5)}.${pad(seq, 8)}.${pad(intended, 10)}.${pad(written, 10)}${TAIL}`,
   );
   return packet(0x30 | (qos << 1), Buffer.concat([t, id, props, payload]));
 }

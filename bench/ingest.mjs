@@ -12,7 +12,7 @@
 // --durability, when given), HUB_FLAGS (more hub flags), HUB_NODE_ARGS (Node flags for the hub,
 // e.g. --cpu-prof --cpu-prof-dir=DIR), BULWARK_BENCH_DATABASE_URL
 // (postgres://postgres@127.0.0.1:5432/test), MOSQUITTO=0 (skip the reference), OUT (a JSON file
-// for the figures).
+// for the figures), RECORDS (SenML records per message, 2).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { hubProcess } from './hub-process.mjs';
 import { idleMemory, runCell } from './ingest-cell.mjs';
+import { PAYLOAD_BYTES, RECORDS } from './ingest-codec.mjs';
 import { hubCounters } from './ingest-metrics.mjs';
 import { MOSQUITTO_SETTINGS, startMosquitto } from './ingest-mosquitto.mjs';
 import { provision } from './ingest-provision.mjs';
@@ -47,6 +48,8 @@ const cfg = {
   hubNodeArgs: (process.env.HUB_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
   pgUrl: process.env.BULWARK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   mosquitto: process.env.MOSQUITTO !== '0',
+  records: RECORDS,
+  payloadBytes: PAYLOAD_BYTES,
 };
 const log = (m) => console.error(`[bench:ingest] ${m}`);
 const GC_PRELOAD = new URL('./gc-on-signal.mjs', import.meta.url).pathname;

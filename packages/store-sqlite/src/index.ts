@@ -33,6 +33,7 @@ import { createSqliteCheckStore } from './check-store.js';
 import { createSqliteRuleStore } from './rule-store.js';
 import { createSqliteDetectStore } from './detect-store.js';
 import { cachePreparedStatements } from './statement-cache.js';
+import { tuneForIngest } from './connection-tuning.js';
 
 export { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -73,6 +74,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
     if (db.pragma('synchronous', { simple: true }) !== SYNCHRONOUS[durability])
       throw new Error(`SQLite did not accept synchronous=${durability.toUpperCase()}`);
     db.pragma('foreign_keys = ON');
+    tuneForIngest(db);
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
     const schemaVersion = migrate(db);
     cachePreparedStatements(db);

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
+import { tuneForIngest } from './connection-tuning.js';
 import { createAppend } from './message-append.js';
 import type { WriterReply, WriterRequest, WriterThreadData } from './message-writer.js';
 import { unpackBatch } from './writer-batch.js';
@@ -16,6 +17,7 @@ const db = new BetterSqlite3(data.path);
 // The main connection made the database WAL; these settings are per connection.
 db.pragma(`synchronous = ${data.synchronous}`);
 db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
+tuneForIngest(db);
 const append = createAppend(db);
 
 port.on('message', (m: WriterRequest) => {
