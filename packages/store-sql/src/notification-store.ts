@@ -295,6 +295,18 @@ export function createNotificationStore(db: SqlRunner): NotificationStore {
         );
     },
     async claimDue(now, holder, leaseUntil, limit) {
+      // Most ticks find nothing due: ask with a read first. The UPDATE takes the database's write
+      // lock even when it changes nothing, and on SQLite that waits (blocking the event loop) while
+      // the message writer thread commits a batch.
+      const due = await db.all<{ id: string }>(
+        `SELECT d.id FROM notification_deliveries d
+           JOIN notification_endpoints e ON e.id = d.endpoint_id
+         WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.lease_until < ?
+           AND e.enabled = 1 AND e.breaker_open_until <= ?
+         LIMIT 1`,
+        [now, now, now],
+      );
+      if (due.length === 0) return [];
       const rows = await db.all<DeliveryRow>(
         `UPDATE notification_deliveries SET lease_holder = ?, lease_until = ?
          WHERE id IN (
