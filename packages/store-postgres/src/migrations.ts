@@ -474,6 +474,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 14 (decision 0030, amendment): maintenance windows that hold notifications back.
     up: maintenanceWindowSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
   },
+  {
+    version: 24,
+    name: 'telemetry-series-keys',
+    // Issue 12 (decision 0024, amendment): SQLite's SenML values moved to integer series keys (its
+    // b-tree writes per record); PostgreSQL's layout is unchanged. Kept in step with SQLite's.
+    up: 'SELECT 1',
+  },
 ];
 
 /** The error thrown when the database was migrated by a newer hub than this one. */

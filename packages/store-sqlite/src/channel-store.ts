@@ -37,7 +37,9 @@ export function createChannelStore(db: Database): ChannelStore {
       .pluck()
       .get(orgId, id);
     if (chan !== undefined) {
-      db.prepare('DELETE FROM telemetry_values WHERE chan = ?').run(chan);
+      db.prepare(
+        'DELETE FROM telemetry_values WHERE msg IN (SELECT seq FROM telemetry_messages WHERE chan = ?)',
+      ).run(chan);
       db.prepare('DELETE FROM telemetry_messages WHERE chan = ?').run(chan);
     }
     // Connections go by ON DELETE CASCADE on (org_id, channel_id).

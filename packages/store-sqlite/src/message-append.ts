@@ -34,6 +34,30 @@ export function channelKeyLookup(db: Database): {
   };
 }
 
+/** The integer key of a (channel key, SenML name) series (migration 24), made on first use. */
+export function seriesKeyLookup(db: Database): {
+  get(chan: number, name: string): number | undefined;
+  make(chan: number, name: string): number;
+} {
+  const select = db.prepare('SELECT key FROM telemetry_series WHERE chan = ? AND name = ?').pluck();
+  const insert = db.prepare(
+    `INSERT INTO telemetry_series (chan, name) VALUES (?, ?) ON CONFLICT (chan, name) DO NOTHING`,
+  );
+  const get = (chan: number, name: string) => select.get(chan, name) as number | undefined;
+  return {
+    get,
+    make(chan, name) {
+      const found = get(chan, name);
+      if (found !== undefined) return found;
+      insert.run(chan, name);
+      return get(chan, name) as number;
+    },
+  };
+}
+
+/** Series keys the writer remembers at most; past it the cache starts over (keys never change). */
+const MAX_CACHED_SERIES = 200_000;
+
 /**
  * The one transaction that appends a batch of envelopes (messages and their SenML values) on `db`
  * (BEGIN IMMEDIATE: the write lock up front): shared by the main connection and the writer thread.
@@ -54,6 +78,18 @@ export function createAppend(db: Database): (envelopes: readonly Envelope[]) => 
     }
     return key;
   };
+  const series = seriesKeyLookup(db);
+  const seriesCache = new Map<string, number>();
+  const seriesMade = new Map<string, number>();
+  const seriesOf = (chan: number, name: string): number => {
+    const k = `${chan}\0${name}`;
+    let key = seriesCache.get(k) ?? seriesMade.get(k);
+    if (key === undefined) {
+      key = series.make(chan, name);
+      seriesMade.set(k, key);
+    }
+    return key;
+  };
   const insertMessage = db.prepare(
     `INSERT INTO telemetry_messages (chan, id, subtopic, publisher_type, publisher_id, protocol,
        content_type, received_at, payload, senml, origin)
@@ -61,8 +97,8 @@ export function createAppend(db: Database): (envelopes: readonly Envelope[]) => 
      ON CONFLICT (chan, received_at, id) DO NOTHING`,
   );
   const insertValue = db.prepare(
-    `INSERT INTO telemetry_values (msg, idx, chan, name, t, v, vs, vb, vd, u, s)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO telemetry_values (msg, idx, series, t, v, vs, vb, vd, u, s)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const append = db.transaction((envelopes: readonly Envelope[]): void => {
     for (const e of envelopes) {
@@ -81,8 +117,7 @@ export function createAppend(db: Database): (envelopes: readonly Envelope[]) => 
         insertValue.run(
           seq,
           idx,
-          chan,
-          r.n,
+          seriesOf(chan, r.n),
           r.t,
           r.v ?? null,
           r.vs ?? null,
@@ -99,8 +134,11 @@ export function createAppend(db: Database): (envelopes: readonly Envelope[]) => 
       append.immediate(envelopes);
       // Committed: keep the keys made. Rolled back (thrown): forget them, they were never stored.
       for (const [k, v] of made) cache.set(k, v);
+      if (seriesCache.size + seriesMade.size > MAX_CACHED_SERIES) seriesCache.clear();
+      for (const [k, v] of seriesMade) seriesCache.set(k, v);
     } finally {
       made.clear();
+      seriesMade.clear();
     }
   };
 }

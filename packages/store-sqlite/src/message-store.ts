@@ -14,12 +14,12 @@ import {
   type BucketRow,
   type MessageRow,
 } from '@bulwark/store-sql';
-import { channelKeyLookup, createAppend } from './message-append.js';
+import { channelKeyLookup, createAppend, seriesKeyLookup } from './message-append.js';
 import type { ThreadAppender } from './message-writer.js';
 
 /**
- * The telemetry tables (migration 14: telemetry_channels, telemetry_messages, telemetry_values)
- * behind the MessageStore port. Batches are appended on the writer thread when one is given (a
+ * The telemetry tables (migration 14: telemetry_channels, telemetry_messages, telemetry_values;
+ * migration 24: telemetry_series) behind the MessageStore port. Batches are appended on the writer thread when one is given (a
  * database file), else on this connection. Reads resolve the channel's integer key first: a
  * channel that never had telemetry has none, and reads nothing.
  *
@@ -32,6 +32,7 @@ import type { ThreadAppender } from './message-writer.js';
 export function createMessageStore(db: Database, thread?: ThreadAppender): MessageStore {
   const append = createAppend(db);
   const keys = channelKeyLookup(db);
+  const series = seriesKeyLookup(db);
   const deleteBefore = db.transaction((orgId: string, channelId: string, before: number) => {
     const chan = keys.get(orgId, channelId);
     if (chan === undefined) return 0;
@@ -72,7 +73,8 @@ export function createMessageStore(db: Database, thread?: ThreadAppender): Messa
       }
       if (q.senmlName !== undefined) {
         where.push(
-          'EXISTS (SELECT 1 FROM telemetry_values tv WHERE tv.msg = m.seq AND tv.name = ?)',
+          `EXISTS (SELECT 1 FROM telemetry_values tv WHERE tv.msg = m.seq AND tv.series =
+             (SELECT key FROM telemetry_series WHERE chan = m.chan AND name = ?))`,
         );
         values.push(q.senmlName);
       }
@@ -96,15 +98,16 @@ export function createMessageStore(db: Database, thread?: ThreadAppender): Messa
       const w = aggregateWindow(q, bucketMs);
       const chan = keys.get(orgId, channelId);
       if (chan === undefined) return [];
+      const key = series.get(chan, q.senmlName);
+      if (key === undefined) return [];
       const where = [
-        'chan = ?',
-        'name = ?',
+        'series = ?',
         'v IS NOT NULL',
         // A range the series index can use, one ms wider than [from, to]; `us` decides exactly.
         't >= ?',
         't <= ?',
       ];
-      const values: unknown[] = [chan, q.senmlName, w.tFrom, w.tTo];
+      const values: unknown[] = [key, w.tFrom, w.tTo];
       const onMessage: string[] = [];
       if (q.publisherId !== undefined) {
         onMessage.push('m.publisher_id = ?');

@@ -17,7 +17,7 @@ import {
   UPDATE_JOB_CANCEL_REQUEST_SQL,
   updateJobSchema,
 } from '@bulwark/store-sql';
-import { TELEMETRY_SCHEMA_SQL } from './telemetry-schema.js';
+import { TELEMETRY_SCHEMA_SQL, TELEMETRY_SERIES_SQL } from './telemetry-schema.js';
 
 /** One step of the schema: applied once, in order, inside a transaction. */
 export interface Migration {
@@ -469,6 +469,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'maintenance-windows',
     // Issue 14 (decision 0030, amendment): maintenance windows that hold notifications back.
     up: maintenanceWindowSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 24,
+    name: 'telemetry-series-keys',
+    // Issue 12 (decision 0024, amendment): SenML values keyed by an integer series.
+    up: TELEMETRY_SERIES_SQL,
   },
 ];
 

@@ -51,7 +51,7 @@ function version12(path: string): void {
   db.close();
 }
 
-describe('SQLite migration 14 (telemetry keyed by integers)', () => {
+describe('SQLite migrations 14 and 24 (telemetry keyed by integers, values by series)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-sqlite-telemetry-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -85,6 +85,42 @@ describe('SQLite migration 14 (telemetry keyed by integers)', () => {
       assert.deepEqual(await sum(A, 'count'), [{ start: T0, value: 3, count: 3 }]);
       assert.deepEqual(await sum(A, 'last'), [{ start: T0, value: 23, count: 3 }]);
       assert.deepEqual(await sum(B, 'count'), [{ start: T0, value: 1, count: 1 }]);
+      // Migration 24: one series per (channel, name); a new record of a migrated series joins it.
+      await storage.messages.appendBatch([
+        {
+          id: '01900000-0000-7000-8000-000000000105',
+          orgId: ORG,
+          channelId: A,
+          subtopic: '',
+          publisher: { type: 'device', id: 'd1' },
+          protocol: 'mqtt',
+          contentType: 'application/senml+json',
+          receivedAt: T0 + 3,
+          payload: new Uint8Array([5]),
+          senml: [{ n: 'temp', u: 'Cel', v: 24, t: (T0 + 3) / 1000 }],
+          origin: 'mqtt',
+        },
+      ]);
+      assert.deepEqual(
+        (
+          await storage.messages.aggregate(
+            ORG,
+            A,
+            { senmlName: 'temp', from: T0, to: T0 + 3 },
+            60_000,
+            'count',
+          )
+        )[0]?.count,
+        4,
+      );
+      assert.deepEqual(
+        (await storage.messages.query(ORG, A, { senmlName: 'temp' }, { limit: 10 })).items.length,
+        4,
+      );
+      assert.deepEqual(
+        (await storage.messages.query(ORG, A, { senmlName: 'hum' }, { limit: 10 })).items,
+        [],
+      );
       // The old tables are gone; deleting a channel removes its moved telemetry.
       await storage.channels.delete(ORG, A);
       assert.deepEqual((await storage.messages.query(ORG, A, {}, { limit: 10 })).items, []);
@@ -101,6 +137,11 @@ describe('SQLite migration 14 (telemetry keyed by integers)', () => {
         .all();
       assert.deepEqual(tables, []);
       assert.equal(db.prepare('SELECT count(*) FROM telemetry_values').pluck().get(), 1);
+      // Series rows stay (keys are never reused): A's and B's 'temp'.
+      assert.deepEqual(db.prepare('SELECT name FROM telemetry_series ORDER BY key').pluck().all(), [
+        'temp',
+        'temp',
+      ]);
     } finally {
       db.close();
     }
