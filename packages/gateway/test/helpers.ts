@@ -291,3 +291,35 @@ export async function stored(api: BulwarkClient, channelId: string) {
     });
   return out;
 }
+
+/**
+ * Tries to connect a device to the gateway: 'connected' (and ends it), or the refusal — a TLS
+ * failure or a refused CONNECT, seen as an error or the connection closing.
+ */
+export function tryConnect(
+  g: { port: number; brokerCa: string },
+  dev: Pick<SiteDevice, 'deviceId' | 'keyPem' | 'certPem' | 'chain'>,
+): Promise<string> {
+  return new Promise((resolve) => {
+    const c = mqtt.connect(`mqtts://127.0.0.1:${g.port}`, {
+      clientId: dev.deviceId,
+      key: dev.keyPem,
+      cert: dev.certPem + (dev.chain[0] ?? ''),
+      ca: g.brokerCa,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+    });
+    const done = (what: string) => {
+      clearTimeout(timer);
+      c.removeAllListeners();
+      c.on('error', () => undefined);
+      c.end(true);
+      resolve(what);
+    };
+    const timer = setTimeout(() => done('timeout'), 8_000);
+    c.once('connect', () => done('connected'));
+    c.once('error', (err) => done(`refused: ${err.message}`));
+    c.once('close', () => done('refused: closed'));
+  });
+}
