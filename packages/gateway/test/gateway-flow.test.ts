@@ -69,3 +69,45 @@ describe('gateway: site devices → local broker → durable queue → hub stora
     await c.endAsync();
   });
 });
+
+describe('gateway overflow: a full queue refuses with Quota exceeded', () => {
+  let t: TestHub;
+  let s: Awaited<ReturnType<typeof setupOrg>>;
+  let g: RunningGateway;
+
+  before(async () => {
+    t = await startTestHub();
+    s = await setupOrg(t);
+    g = await startGateway(t, s.api, s.siteId, { queue: { maxMessages: 5 } });
+  });
+  after(async () => {
+    await g?.stop();
+    await t?.close();
+  });
+
+  it('refuses the message beyond the bound while the hub is away, keeps the five, forwards them later', async () => {
+    const d = await enrollDevice(t, s.api, 'fills', {
+      locationId: s.siteId,
+      channelId: s.channelId,
+    });
+    await g.gateway.sync.syncNow();
+    const c = await connectDevice(g, d);
+    await t.stop();
+    for (let n = 0; n < 5; n++)
+      await c.publishAsync(`channels/${s.channelId}/messages/x`, `m${n}`, { qos: 1 });
+    await assert.rejects(
+      c.publishAsync(`channels/${s.channelId}/messages/x`, 'm5', { qos: 1 }),
+      /Quota exceeded|0x97|151/i,
+    );
+    await t.restart();
+    await waitFor(async () => (await stored(s.api, s.channelId)).length === 5, 'the five stored');
+    await waitFor(() => g.gateway.status().queue.messages === 0, 'the queue emptied');
+    await c.publishAsync(`channels/${s.channelId}/messages/x`, 'm5', { qos: 1 });
+    await waitFor(async () => (await stored(s.api, s.channelId)).length === 6, 'the sixth stored');
+    assert.deepEqual(
+      (await stored(s.api, s.channelId)).map((r) => r.text),
+      ['m0', 'm1', 'm2', 'm3', 'm4', 'm5'],
+    );
+    await c.endAsync();
+  });
+});
