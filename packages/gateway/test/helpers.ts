@@ -42,7 +42,8 @@ export function tempDir(prefix = 'bulwark-gw-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestHub(): Promise<TestHub> {
+/** Starts a hub on `host` (default 127.0.0.1), any free ports, in a fresh temp dir. */
+export async function startTestHub(host = '127.0.0.1'): Promise<TestHub> {
   const dir = tempDir('bulwark-gw-hub-');
   let running = true;
   const boot = (httpPort: number, mqttPort: number) =>
@@ -56,7 +57,7 @@ export async function startTestHub(): Promise<TestHub> {
           '--mqtt-port',
           String(mqttPort),
           '--http-host',
-          '127.0.0.1',
+          host,
           '--log-level',
           'warn',
         ],
