@@ -355,6 +355,24 @@ export class Agent extends EventEmitter {
     return this.outbox.publish(channelId, subtopic, payload, contentType);
   }
 
+  /**
+   * Publishes on the device's own plane (`$devices/{id}/{rest}`) over the link, QoS 1, without
+   * the outbox: resolves on the hub's acknowledgement, rejects when offline or refused. For a
+   * gateway's uplink (decision 0040), which keeps its own durable queue.
+   */
+  publishOwn(rest: string, payload: Uint8Array): Promise<void> {
+    const id = this.identity?.deviceId;
+    const link = this.connection.link;
+    if (id === undefined || link === undefined || !this.connection.connected)
+      return Promise.reject(new Error('not connected'));
+    return link.publish(`$devices/${id}/${rest}`, payload, { qos: 1 });
+  }
+
+  /** The CA(s) trusted for the hub's TLS server certificate. */
+  get hubCa(): string {
+    return this.enrollment.hubCa;
+  }
+
   /** Records an event; it reaches the hub (`events`) when connected, in order. */
   report(event: DeviceEvent): void {
     this.emit('event', event);

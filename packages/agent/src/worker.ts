@@ -11,8 +11,14 @@ import { HEARTBEAT } from './supervisor.js';
 
 const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
+/** What a program built on the agent (the gateway) runs beside it; returns how to stop it. */
+export type WorkerExtension = (
+  agent: Agent,
+  log: (level: 'error' | 'warn' | 'info' | 'debug', msg: string) => void,
+) => Promise<() => Promise<void>>;
+
 /** Runs the agent until SIGTERM/SIGINT; resolves with the exit code. */
-export async function runWorker(config: AgentConfig): Promise<number> {
+export async function runWorker(config: AgentConfig, extension?: WorkerExtension): Promise<number> {
   const files = await DirFiles.open(config.stateDir);
   const holder: { agent?: Agent } = {};
   const log = (level: (typeof LEVELS)[number], msg: string) => {
@@ -40,11 +46,13 @@ export async function runWorker(config: AgentConfig): Promise<number> {
   agent.on('reboot', () => log('info', 'rebooting the device'));
   await agent.start();
   const stopLocal = runLocalServices(agent, config, log);
+  const stopExtension = extension ? await extension(agent, log) : async () => undefined;
   log('info', `agent started (state in ${config.stateDir})`);
   return new Promise<number>((resolve) => {
     const stop = () => {
       clearInterval(beat);
-      void stopLocal()
+      void stopExtension()
+        .then(stopLocal)
         .then(() => agent.stop())
         .finally(() => resolve(0));
     };

@@ -20,7 +20,13 @@ export const ENVELOPE_HEADER = 'Bulwark-Envelope';
 /** Bumped on an incompatible change of the header's JSON, so old nodes refuse rather than guess. */
 const CODEC_VERSION = 1;
 
-const PROTOCOLS: ReadonlySet<string> = new Set<IngestProtocol>(['mqtt', 'http', 'coap', 'ws']);
+const PROTOCOLS: ReadonlySet<string> = new Set<IngestProtocol>([
+  'mqtt',
+  'http',
+  'coap',
+  'ws',
+  'gateway',
+]);
 const PUBLISHER_TYPES: ReadonlySet<string> = new Set(['device', 'api_key']);
 /** A subject token we produce: no separators, wildcards or whitespace (ids are UUIDs). */
 const TOKEN = /^[A-Za-z0-9_-]+$/;

@@ -3,8 +3,10 @@ import { groupHelp } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import {
   isAgentCommand,
+  isGatewayCommand,
   isLocalCommand,
   runAgentCommand,
+  runGatewayCommand,
   runLocalCommand,
 } from './commands/local.js';
 import { dispatch } from './dispatch.js';
@@ -27,6 +29,7 @@ device commands (run by the agent package on this machine):
   bulwark agent setup --config FILE                prepare and check its update slots
   bulwark simulate --devices N …                   run N simulated agents against a hub
   bulwark discover [--timeout S]                   list Bulwark devices announced on the LAN
+  bulwark gateway --config FILE                    run the gateway (site controller; gateway package)
 `;
 
 const ENV_HELP = `environment:
@@ -108,10 +111,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       // `bulwark help device list` is `bulwark device list --help`.
       if (isLocalCommand(rest)) return await runLocalCommand([...rest, '--help'], io);
       if (isAgentCommand(rest)) return await runAgentCommand([...rest, '--help'], io);
+      if (isGatewayCommand(rest)) return await runGatewayCommand([...rest, '--help'], io);
       return await dispatch(COMMANDS, [...rest, '--help'], io);
     }
     if (isLocalCommand(argv)) return await runLocalCommand(argv, io);
     if (isAgentCommand(argv)) return await runAgentCommand(argv, io);
+    if (isGatewayCommand(argv)) return await runGatewayCommand(argv, io);
     return await dispatch(COMMANDS, argv, io);
   } catch (err) {
     return reportError(err, io, wantsJson(argv));

@@ -166,3 +166,5 @@ export {
   type DeviceDetectView,
   type DeviceRuleView,
 } from './detect/detect-service.js';
+export * from './gateway/gateway-sites.js';
+export * from './gateway/gateway-uplink.js';

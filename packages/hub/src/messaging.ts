@@ -75,6 +75,7 @@ export async function startBrokers(d: {
     messaging: services.messaging,
     events: services.events,
     devicePlane: devicePlane.hook,
+    gatewayUplink: services.gatewayUplink,
     // A device's last seen is written with its presence by the device plane, in batches.
   });
   const state = mqttStateOptions(config, d.storage);

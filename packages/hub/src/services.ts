@@ -30,6 +30,8 @@ import {
   FirmwareRepoService,
   DEFAULT_MESSAGING_CONFIG,
   LocationService,
+  GatewaySites,
+  GatewayUplink,
   MessagingService,
   NotificationService,
   MaintenanceWindowService,
@@ -75,6 +77,8 @@ export type HubServices = HttpServices & {
    * bus. Held one level down so the call instrumentation does not wrap the per-message handler.
    */
   ruleEvaluation: { engine: RuleEngine };
+  /** Messages a gateway forwards for its site's devices (decision 0040). */
+  gatewayUplink: GatewayUplink;
 };
 
 /** Builds the core services (no sockets): used by the hub process and the local commands. */
@@ -154,6 +158,7 @@ export function createServices(
   });
   const locations = new LocationService({ storage, clock });
   const devices = new DeviceService({ storage, clock, locations, events });
+  const gatewaySites = new GatewaySites({ storage, clock });
   // Before the PKI: decommissioning a device removes its channel rights.
   const channels = new MessagingService({
     storage,
@@ -341,6 +346,8 @@ export function createServices(
       usage: storage,
     }),
     messaging: channels,
+    gatewaySites,
+    gatewayUplink: new GatewayUplink({ sites: gatewaySites, messaging: channels, clock, events }),
     // Fleet provisioning (decision 0027): bulk registration and claims.
     claims: new ClaimService({
       storage,

@@ -11,3 +11,4 @@ export * from './updates.js';
 export * from './update-schemas.js';
 export * from './versions.js';
 export * from './tls.js';
+export * from './gateway-uplink.js';

@@ -63,3 +63,17 @@ export async function runAgentCommand(argv: string[], io: Io): Promise<number> {
   );
   return agent ? agent.runAgentCommand(argv) : 1;
 }
+
+/** `bulwark gateway`: run by the gateway package. */
+export function isGatewayCommand(argv: readonly string[]): boolean {
+  return argv[0] === 'gateway';
+}
+
+/** Runs `bulwark gateway …` in the gateway package. */
+export async function runGatewayCommand(argv: string[], io: Io): Promise<number> {
+  const gateway = await loadOptional<{ runGatewayCommand(argv: string[]): Promise<number> }>(
+    '@bulwark/gateway',
+    io,
+  );
+  return gateway ? gateway.runGatewayCommand(argv) : 1;
+}

@@ -64,6 +64,11 @@ export interface Inbound {
   contentType: string | undefined;
   payload: Uint8Array;
   protocol: IngestProtocol;
+  /**
+   * Accepted elsewhere first (a gateway, decision 0040): the id and time it was given there. The
+   * stores skip an id they hold, so a message forwarded twice after a reconnect is stored once.
+   */
+  accepted?: { id: string; at: number };
 }
 
 /**
@@ -320,14 +325,14 @@ export class MessagingService {
     const contentType = m.contentType ?? channel.contentType ?? UNDECLARED_CONTENT_TYPE;
     const senml = this.d.normalize(contentType, m.payload, now);
     const envelope: Envelope = {
-      id: newId(now),
+      id: m.accepted?.id ?? newId(now),
       orgId: client.orgId,
       channelId: m.channelId,
       subtopic: m.subtopic,
       publisher: { type: client.type, id: client.id },
       protocol: m.protocol,
       contentType,
-      receivedAt: now,
+      receivedAt: m.accepted?.at ?? now,
       payload: m.payload,
       ...(senml ? { senml } : {}),
       origin: this.d.nodeId,

@@ -34,7 +34,7 @@ export interface ChannelConnection {
 }
 
 /** The protocol a message arrived on. */
-export type IngestProtocol = 'mqtt' | 'http' | 'coap' | 'ws';
+export type IngestProtocol = 'mqtt' | 'http' | 'coap' | 'ws' | 'gateway';
 
 /** One resolved SenML record (RFC 8428 §4.6: base values applied, times absolute, in seconds). */
 export interface SenmlRecord {

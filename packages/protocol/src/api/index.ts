@@ -19,3 +19,4 @@ export * from './checks.js';
 export * from './rules.js';
 export * from './detect.js';
 export * from './route-wire.js';
+export * from './gateway.js';

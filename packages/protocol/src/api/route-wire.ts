@@ -182,6 +182,7 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   renewCertificate: { method: 'POST', path: '/certificates/renew', status: 201, body: true },
   getCaBundle: { method: 'GET', path: '/pki/ca', status: 200 },
   getCrl: { method: 'GET', path: '/orgs/:id/crl', status: 200, produces: 'application/x-pem-file' },
+  getGatewaySite: { method: 'GET', path: '/gateway/site', status: 200 },
   listLocations: { method: 'GET', path: '/locations', status: 200 },
   createLocation: { method: 'POST', path: '/locations', status: 201, body: true },
   getLocation: { method: 'GET', path: '/locations/:id', status: 200 },

@@ -16,6 +16,7 @@ import * as M from './channels.js';
 import * as D from './devices.js';
 import * as F from './firmware.js';
 import * as G from './management.js';
+import * as GW from './gateway.js';
 import * as I from './identity.js';
 import * as LG from './logs.js';
 import * as P from './pki.js';
@@ -1101,6 +1102,17 @@ export const ROUTES = {
     params: C.IdParams,
     status: 200,
     produces: 'application/x-pem-file',
+  }),
+  // gateways (decision 0040)
+  getGatewaySite: route({
+    method: 'GET',
+    path: '/gateway/site',
+    summary:
+      "A gateway's site: its organization's CAs and CRL, the devices it may speak for, their certificate serials and channel rights",
+    tag: 'gateways',
+    auth: 'device-cert',
+    status: 200,
+    response: GW.GatewaySiteSchema,
   }),
   // locations
   listLocations: route({

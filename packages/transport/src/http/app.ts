@@ -23,6 +23,7 @@ import { firmwareHandlers } from './handlers/firmware.js';
 import { identityHandlers } from './handlers/identity.js';
 import { messagingHandlers } from './handlers/messaging.js';
 import { pkiHandlers } from './handlers/pki.js';
+import { gatewayHandlers } from './handlers/gateway.js';
 import { provisioningHandlers } from './handlers/provisioning.js';
 import { checkHandlers } from './handlers/checks.js';
 import { alertHandlers } from './handlers/alerts.js';
@@ -120,6 +121,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...identityHandlers(s),
     ...deviceHandlers(s),
     ...pkiHandlers(s),
+    ...gatewayHandlers(s),
     ...auditHandlers(s),
     ...updateHandlers(s),
     ...messagingHandlers(s),

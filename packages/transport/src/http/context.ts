@@ -31,6 +31,7 @@ import type {
   NotificationService,
   RuleService,
   MitigationService,
+  GatewaySites,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -78,6 +79,8 @@ export interface HttpServices {
   rules: RuleService;
   /** Detection rules and per-device baselines (decision 0034). */
   detect: DetectService;
+  /** Which devices a gateway speaks for (decision 0040). */
+  gatewaySites: GatewaySites;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */

@@ -14,6 +14,7 @@ import {
 } from '@bulwark/core';
 import {
   DEVICE_PLANE,
+  GATEWAY_UPLINK,
   parseDevicePlaneTopic,
   parseTopic,
   type DevicePlaneKind,
@@ -90,6 +91,11 @@ export interface MqttHookServices {
   onDenied?(client: HubClient, what: 'publish' | 'subscribe', topic: string): void;
   /** Device management (twin, commands, presence …); without it the plane is routed as is. */
   devicePlane?: DevicePlaneHook;
+  /**
+   * A gateway's batches of its site devices' messages on `$devices/{gatewayId}/uplink` (decision
+   * 0040); resolves once every message is stored or refused for good.
+   */
+  gatewayUplink?: { accept(orgId: string, gatewayId: string, batch: Uint8Array): Promise<unknown> };
 }
 
 const client = (c: ClientIdentity) => c.principal as HubClient;
@@ -231,6 +237,17 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
       const t = parseTopic(msg.topic);
       if (t?.kind === 'device') {
         const who = client(c);
+        if (s.gatewayUplink && who.type === 'device' && t.rest === GATEWAY_UPLINK) {
+          try {
+            await s.gatewayUplink.accept(who.orgId, who.id, msg.payload);
+            return false;
+          } catch (err) {
+            throw new MqttRefusal(
+              mqttReasonCode(err),
+              err instanceof Error ? err.message : 'refused',
+            );
+          }
+        }
         if (!s.devicePlane || who.type !== 'device') return; // routed as is
         const plane = s.devicePlane;
         try {

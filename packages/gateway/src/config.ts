@@ -1,0 +1,138 @@
+/**
+ * The gateway's configuration file: the agent's fields (the gateway is an enrolled device, run by
+ * the agent) plus a `gateway` section for the local broker, the uplink queue and the site sync.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseAgentConfig, type AgentConfig } from '@bulwark/agent';
+
+export class GatewayConfigError extends Error {}
+
+export interface GatewayConfig {
+  agent: AgentConfig;
+  broker: {
+    host: string;
+    port: number;
+    /** The TLS server certificate (chain) and key site devices see. */
+    certFile: string;
+    keyFile: string;
+  };
+  queue: {
+    /** The queue refuses new messages (MQTT 0x97 Quota exceeded) beyond this many… */
+    maxMessages: number;
+    /** …or this many payload bytes. */
+    maxBytes: number;
+  };
+  uplink: {
+    /** Messages per batch, and the bytes of a batch's payloads. */
+    batchMessages: number;
+    batchBytes: number;
+    /** Batches awaiting the hub's acknowledgement at once. */
+    inflight: number;
+    /** Messages per second forwarded at most (backlog and live traffic together). */
+    ratePerSecond: number;
+  };
+  /** How often the site (CAs, CRL, devices, rights) is fetched from the hub. */
+  syncIntervalMs: number;
+}
+
+const DEFAULTS = {
+  broker: { host: '0.0.0.0', port: 8883 },
+  queue: { maxMessages: 1_000_000, maxBytes: 1024 * 1024 * 1024 },
+  uplink: { batchMessages: 500, batchBytes: 192 * 1024, inflight: 4, ratePerSecond: 20_000 },
+  syncIntervalSeconds: 60,
+};
+
+type Raw = Record<string, unknown>;
+const obj = (v: unknown, path: string, keys: string[]): Raw => {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new GatewayConfigError(`${path} must be an object`);
+  for (const k of Object.keys(v))
+    if (!keys.includes(k)) throw new GatewayConfigError(`${path}.${k} is not a known field`);
+  return v as Raw;
+};
+const int = (v: unknown, path: string, dflt: number, min: number, max: number): number => {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new GatewayConfigError(`${path} must be a whole number from ${min} to ${max}`);
+  return v;
+};
+const str = (v: unknown, path: string, dflt?: string): string => {
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (typeof v !== 'string' || v === '') throw new GatewayConfigError(`${path} must be a string`);
+  return v;
+};
+
+/** Checks a parsed configuration file; paths are relative to `baseDir`. */
+export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): GatewayConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new GatewayConfigError('the configuration must be an object');
+  const { gateway, ...agentRaw } = raw as Raw;
+  const g = obj(gateway, 'gateway', ['broker', 'queue', 'uplink', 'syncIntervalSeconds']);
+  const b = obj(g['broker'], 'gateway.broker', ['host', 'port', 'certFile', 'keyFile']);
+  const q = obj(g['queue'], 'gateway.queue', ['maxMessages', 'maxBytes']);
+  const u = obj(g['uplink'], 'gateway.uplink', [
+    'batchMessages',
+    'batchBytes',
+    'inflight',
+    'ratePerSecond',
+  ]);
+  const D = DEFAULTS;
+  return {
+    agent: parseAgentConfig(agentRaw, baseDir),
+    broker: {
+      host: str(b['host'], 'gateway.broker.host', D.broker.host),
+      port: int(b['port'], 'gateway.broker.port', D.broker.port, 0, 65535),
+      certFile: resolve(baseDir, str(b['certFile'], 'gateway.broker.certFile')),
+      keyFile: resolve(baseDir, str(b['keyFile'], 'gateway.broker.keyFile')),
+    },
+    queue: {
+      maxMessages: int(q['maxMessages'], 'gateway.queue.maxMessages', D.queue.maxMessages, 1, 1e9),
+      maxBytes: int(q['maxBytes'], 'gateway.queue.maxBytes', D.queue.maxBytes, 1024, 2 ** 50),
+    },
+    uplink: {
+      batchMessages: int(
+        u['batchMessages'],
+        'gateway.uplink.batchMessages',
+        D.uplink.batchMessages,
+        1,
+        1000,
+      ),
+      batchBytes: int(
+        u['batchBytes'],
+        'gateway.uplink.batchBytes',
+        D.uplink.batchBytes,
+        1024,
+        192 * 1024,
+      ),
+      inflight: int(u['inflight'], 'gateway.uplink.inflight', D.uplink.inflight, 1, 64),
+      ratePerSecond: int(
+        u['ratePerSecond'],
+        'gateway.uplink.ratePerSecond',
+        D.uplink.ratePerSecond,
+        1,
+        1e7,
+      ),
+    },
+    syncIntervalMs:
+      int(
+        g['syncIntervalSeconds'],
+        'gateway.syncIntervalSeconds',
+        D.syncIntervalSeconds,
+        1,
+        86_400,
+      ) * 1000,
+  };
+}
+
+/** Reads and checks a configuration file. */
+export async function loadGatewayConfig(file: string): Promise<GatewayConfig> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new GatewayConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  return parseGatewayConfig(raw, dirname(resolve(file)));
+}

@@ -1,0 +1,106 @@
+/**
+ * One gateway: the agent (identity, enrollment, supervision, updates, its one mutual-TLS link to
+ * the hub) with the site copy, the local broker, the durable queue and the forwarder beside it.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Agent } from '@bulwark/agent';
+import { startLocalBroker, type LocalBroker } from './broker.js';
+import type { GatewayConfig } from './config.js';
+import { Forwarder } from './forwarder.js';
+import { UplinkQueue } from './queue.js';
+import { SiteSync } from './site.js';
+
+export type GatewayLog = (level: 'error' | 'warn' | 'info' | 'debug', msg: string) => void;
+
+export interface GatewayStatus {
+  brokerPort: number | undefined;
+  queue: { messages: number; bytes: number };
+  forwarded: { batches: number; messages: number; failures: number };
+  siteSyncs: number;
+  siteDevices: number;
+}
+
+export class Gateway {
+  readonly queue: UplinkQueue;
+  readonly sync: SiteSync;
+  readonly forwarder: Forwarder;
+  #broker: LocalBroker | undefined;
+  readonly #onConnected = () => this.forwarder.kick();
+  readonly #onDisconnected = () => this.forwarder.reset();
+
+  constructor(
+    private readonly agent: Agent,
+    private readonly config: GatewayConfig,
+    private readonly dir: string,
+    private readonly log: GatewayLog,
+  ) {
+    this.queue = new UplinkQueue(join(dir, 'queue.db'), config.queue);
+    this.forwarder = new Forwarder({
+      queue: this.queue,
+      send: (rest, payload) => agent.publishOwn(rest, payload),
+      connected: () => agent.connected,
+      ...config.uplink,
+      log,
+    });
+    this.sync = new SiteSync({
+      agent,
+      dir,
+      intervalMs: config.syncIntervalMs,
+      log,
+      onChange: (site) => this.#broker?.apply(site),
+    });
+  }
+
+  /** Opens the gateway's state in `dir` (created 0700) and starts it beside a started agent. */
+  static async start(agent: Agent, config: GatewayConfig, log: GatewayLog): Promise<Gateway> {
+    const dir = join(config.agent.stateDir, 'gateway');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const g = new Gateway(agent, config, dir, log);
+    await g.#start();
+    return g;
+  }
+
+  async #start(): Promise<void> {
+    await this.sync.load();
+    const [cert, key] = await Promise.all([
+      readFile(this.config.broker.certFile, 'utf8'),
+      readFile(this.config.broker.keyFile, 'utf8'),
+    ]);
+    this.#broker = await startLocalBroker({
+      host: this.config.broker.host,
+      port: this.config.broker.port,
+      cert,
+      key,
+      site: () => this.sync.site,
+      queue: this.queue,
+      accepted: () => this.forwarder.kick(),
+      maxPacketSize: 256 * 1024,
+      onTlsError: (err) => this.log('debug', `device TLS refused: ${err.message}`),
+    });
+    this.agent.on('connected', this.#onConnected);
+    this.agent.on('disconnected', this.#onDisconnected);
+    this.sync.start();
+    this.forwarder.kick();
+    this.log('info', `gateway broker listening on ${this.config.broker.host}:${this.#broker.port}`);
+  }
+
+  status(): GatewayStatus {
+    return {
+      brokerPort: this.#broker?.port,
+      queue: this.queue.size,
+      forwarded: { ...this.forwarder.stats },
+      siteSyncs: this.sync.syncs,
+      siteDevices: this.sync.site?.devices.size ?? 0,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.agent.off('connected', this.#onConnected);
+    this.agent.off('disconnected', this.#onDisconnected);
+    this.forwarder.stop();
+    await this.sync.stop();
+    await this.#broker?.close();
+    this.queue.close();
+  }
+}

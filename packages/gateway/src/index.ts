@@ -1,0 +1,13 @@
+/** The Bulwark gateway (site controller), decision 0040. */
+export { runGatewayCommand } from './command.js';
+export { Gateway, type GatewayLog, type GatewayStatus } from './gateway.js';
+export {
+  GatewayConfigError,
+  loadGatewayConfig,
+  parseGatewayConfig,
+  type GatewayConfig,
+} from './config.js';
+export { UplinkQueue, QueueFullError, type NewMessage, type QueuedMessage } from './queue.js';
+export { Forwarder, type ForwarderOptions } from './forwarder.js';
+export { SiteSync, type Site, type SiteDevice } from './site.js';
+export { gatewayHooks, startLocalBroker, type LocalBroker } from './broker.js';

@@ -1,0 +1,37 @@
+import { requirePlane } from '@bulwark/core';
+import { BulwarkError } from '@bulwark/protocol';
+import type { Handlers, HttpServices } from '../context.js';
+
+/** A gateway's site bundle (decision 0040): for a device of type gateway, its own org only. */
+export function gatewayHandlers(s: HttpServices): Pick<Handlers, 'getGatewaySite'> {
+  return {
+    getGatewaySite: async (_i, ctx) => {
+      if (!ctx.device?.cert) throw new BulwarkError('certificate_required');
+      requirePlane(ctx.device.principal, 'channels');
+      const { orgId, id } = ctx.device.device;
+      // Scoped by the certificate's own organization: there is no way to name another one.
+      const g = await s.gatewaySites.gateway(orgId, id);
+      const [{ siteId, members }, cas, crl] = await Promise.all([
+        s.gatewaySites.site(g),
+        s.pki.caBundle(orgId),
+        s.pki.crl(orgId),
+      ]);
+      ctx.audit.detail = { siteId, devices: members.length };
+      return {
+        orgId,
+        gatewayId: id,
+        siteId,
+        root: cas.root,
+        issuing: cas.issuing,
+        crl,
+        devices: members.map((m) => ({
+          id: m.device.id,
+          state: m.device.state,
+          serials: m.serials,
+          channels: m.channels,
+        })),
+        generatedAt: new Date().toISOString(),
+      };
+    },
+  };
+}
