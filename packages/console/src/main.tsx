@@ -45,15 +45,17 @@ function Shell({ s, path }: { s: Session; path: string }) {
           Sign out
         </button>
       </header>
-      {path === '/alerts' ? (
-        <Alerts session={s} />
-      ) : path === '/telemetry' ? (
-        <Telemetry session={s} />
-      ) : devicePath(path) !== null ? (
-        <Device session={s} id={devicePath(path)!} />
-      ) : (
-        <Fleet session={s} />
-      )}
+      <main>
+        {path === '/alerts' ? (
+          <Alerts session={s} />
+        ) : path === '/telemetry' ? (
+          <Telemetry session={s} />
+        ) : devicePath(path) !== null ? (
+          <Device session={s} id={devicePath(path)!} />
+        ) : (
+          <Fleet session={s} />
+        )}
+      </main>
     </>
   );
 }
