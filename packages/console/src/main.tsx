@@ -2,15 +2,18 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { anonymous, onSession, session, signOut, type Session } from './session.js';
-import { navigate, usePath } from './router.js';
+import { devicePath, isAppPath, navigate, usePath } from './router.js';
+import { liveFor } from './live.js';
 import { message } from './errors.js';
 import { Setup } from './views/Setup.js';
 import { Login } from './views/Login.js';
 import { Fleet } from './views/Fleet.js';
 import { Alerts } from './views/Alerts.js';
+import { Device } from './views/Device.js';
+import { Telemetry } from './views/Telemetry.js';
 
 function Shell({ s, path }: { s: Session; path: string }) {
-  const link = (to: '/fleet' | '/alerts', label: string) => (
+  const link = (to: '/fleet' | '/alerts' | '/telemetry', label: string) => (
     <a
       href={to}
       aria-current={path === to ? 'page' : undefined}
@@ -29,6 +32,7 @@ function Shell({ s, path }: { s: Session; path: string }) {
         <nav aria-label="Main">
           {link('/fleet', 'Fleet')}
           {link('/alerts', 'Alerts')}
+          {link('/telemetry', 'Telemetry')}
         </nav>
         <span class="who">
           {s.me.name} · {s.me.organization.name}
@@ -41,7 +45,17 @@ function Shell({ s, path }: { s: Session; path: string }) {
           Sign out
         </button>
       </header>
-      {path === '/alerts' ? <Alerts session={s} /> : <Fleet session={s} />}
+      <main>
+        {path === '/alerts' ? (
+          <Alerts session={s} />
+        ) : path === '/telemetry' ? (
+          <Telemetry session={s} />
+        ) : devicePath(path) !== null ? (
+          <Device session={s} id={devicePath(path)!} />
+        ) : (
+          <Fleet session={s} />
+        )}
+      </main>
     </>
   );
 }
@@ -56,6 +70,7 @@ function App() {
     () =>
       onSession((next) => {
         setS(next);
+        liveFor(next);
         // Someone signed in: setup is done (the owner just created, or long ago).
         if (next !== null) setSetupRequired(false);
       }),
@@ -73,7 +88,7 @@ function App() {
     if (setupRequired === null) return;
     if (setupRequired && s === null) navigate('/setup', true);
     else if (s === null && path !== '/login') navigate('/login', true);
-    else if (s !== null && path !== '/fleet' && path !== '/alerts') navigate('/fleet', true);
+    else if (s !== null && !isAppPath(path)) navigate('/fleet', true);
   }, [setupRequired, s, path]);
 
   if (error) return <p class="error">The hub did not answer: {error}</p>;

@@ -1,8 +1,21 @@
 /** A tiny history router: the console's few client-side paths (the hub serves index.html). */
 import { useEffect, useState } from 'preact/hooks';
 
-export const PATHS = ['/setup', '/login', '/fleet', '/alerts'] as const;
-export type Path = (typeof PATHS)[number];
+export const PATHS = ['/setup', '/login', '/fleet', '/alerts', '/telemetry'] as const;
+export type Path = (typeof PATHS)[number] | `/devices/${string}`;
+
+/** The device id of a device page's path (`/devices/<id>`), else null. */
+export function devicePath(path: string): string | null {
+  const m = /^\/devices\/([0-9a-f-]{36})$/.exec(path);
+  return m ? m[1]! : null;
+}
+
+/** The paths of a signed-in user (the rest go to the fleet). */
+export function isAppPath(path: string): boolean {
+  return (
+    path === '/fleet' || path === '/alerts' || path === '/telemetry' || devicePath(path) !== null
+  );
+}
 
 const listeners = new Set<() => void>();
 window.addEventListener('popstate', () => listeners.forEach((fn) => fn()));

@@ -23,7 +23,7 @@ import { startDetect, type DetectWiring } from './detect.js';
 import { newNodeId, startBrokers, type Brokers } from './messaging.js';
 import { natsSettings, openBlobs, openBus, openEvents, type OpenedBlobs } from './cluster.js';
 import { createMetrics } from './metrics.js';
-import { TLS_SERVER_POLICY, createHttpApi } from '@bulwark/transport';
+import { TLS_SERVER_POLICY, createHttpApi, type EventStreamSettings } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
 import { instrumentAll, logCalls } from './instrument.js';
 import { createLogger } from './logger.js';
@@ -85,6 +85,8 @@ export interface HubOptions {
   clock?: Clock;
   /** The built web console's directory (default: packages/console/dist of this repository). */
   consoleDir?: string;
+  /** The live event stream's heartbeat, backlog bound and history (tests shorten them). */
+  eventStream?: Partial<EventStreamSettings>;
 }
 
 /** The data dir's master key path unless the operator gave one. */
@@ -220,8 +222,24 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       hours: config.tlsTicketKeyHours,
       log,
     });
+    // Live event streams: open now, and closed since start by why (decision 0038 amendment).
+    const eventStreams: Record<string, number> = { open: 0 };
+    metrics.gauge(
+      'bulwark_event_streams',
+      'Live event streams (GET /events/stream) of this node: open now (open), and closed since start by why (client: went away; slow: cut off for not reading; credential_invalid; shutdown)',
+      ['state'],
+      () => eventStreams,
+    );
     app = await createHttpApi({
       services,
+      ...(opts.eventStream ? { eventStream: opts.eventStream } : {}),
+      onEventStream: (what) => {
+        if (what === 'open') eventStreams['open']!++;
+        else {
+          eventStreams['open']!--;
+          eventStreams[what] = (eventStreams[what] ?? 0) + 1;
+        }
+      },
       https: {
         ...tls,
         ...TLS_SERVER_POLICY,

@@ -223,8 +223,21 @@ export function createServices(
   // Device management: the device plane (hub/device-plane.ts) listens to the signals to push
   // desired twins and commands to devices connected to this node at once.
   const managementSignals = new ManagementSignals();
-  const twins = new TwinService({ storage, clock, devices, audit, signals: managementSignals });
-  const commands = new CommandService({ storage, clock, devices, signals: managementSignals });
+  const twins = new TwinService({
+    storage,
+    clock,
+    devices,
+    audit,
+    signals: managementSignals,
+    events,
+  });
+  const commands = new CommandService({
+    storage,
+    clock,
+    devices,
+    signals: managementSignals,
+    events,
+  });
   const presence = new PresenceService({ storage, clock, devices, alerts });
   const updates = new UpdateJobService({
     storage,
@@ -232,6 +245,7 @@ export function createServices(
     devices,
     signals: managementSignals,
     audit,
+    events,
   });
   // Rollouts and the auto-upgrade policy start jobs through the job service (decision 0011); the
   // hub's rollout runner ticks them and feeds call-home reports to the policy.

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { createClient, type BulwarkClient } from '@bulwark/sdk';
 import type { Clock } from '@bulwark/core';
 import type { PostgresSchemas } from '@bulwark/testkit';
-import { loadConfig, startHub, type Hub } from '@bulwark/hub';
+import { loadConfig, startHub, type Hub, type HubOptions } from '@bulwark/hub';
 
 /** A clock tests can move forward. */
 export class FakeClock implements Clock {
@@ -38,7 +38,7 @@ export interface TestHub {
  */
 export async function startTestHub(
   extra: string[] = [],
-  opts: { dir?: string; consoleDir?: string } = {},
+  opts: { dir?: string; consoleDir?: string; eventStream?: HubOptions['eventStream'] } = {},
 ): Promise<TestHub> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'bulwark-hub-'));
   const config = loadConfig(
@@ -63,6 +63,7 @@ export async function startTestHub(
     logger: pino({ level: 'silent' }),
     clock,
     ...(opts.consoleDir !== undefined ? { consoleDir: opts.consoleDir } : {}),
+    ...(opts.eventStream !== undefined ? { eventStream: opts.eventStream } : {}),
   });
   const ca = readFileSync(hub.info.caFile, 'utf8');
   const fetchWith = (client?: { cert: string; key: string }) => {

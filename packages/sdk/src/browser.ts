@@ -7,3 +7,5 @@ export { createClient, type BulwarkClient, type ClientOptions } from './client.j
 export { ApiError } from './errors.js';
 export { paginate, type Page } from './paginate.js';
 export type { BodyOf, Call, CallArgs, QueryOf } from './types.js';
+export { parseEventStream, type StreamFrame } from './resources/events.js';
+export type { LiveEvent, LiveEventType } from '@bulwark/protocol';

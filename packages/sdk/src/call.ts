@@ -21,6 +21,10 @@ interface LooseInput {
   body?: unknown;
   contentType?: string;
   range?: string;
+  /** A streamed answer's resume point (the event stream's `Last-Event-ID`). */
+  lastEventId?: string;
+  /** Aborts the request, or a streamed answer being read. */
+  signal?: AbortSignal;
 }
 
 /** A path or query value as text: strings as they are, numbers and booleans printed, else JSON. */
@@ -76,7 +80,10 @@ export function createCall(opts: CallOptions): Call {
     };
     if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
     if (route.streamResponse && input.range !== undefined) headers.range = input.range;
+    if (route.streamResponse && input.lastEventId !== undefined)
+      headers['last-event-id'] = input.lastEventId;
     const init: RequestInit = { method: route.method, headers };
+    if (input.signal !== undefined) init.signal = input.signal;
     // Only send a body (and its content type) where the route takes one: an empty body labelled
     // application/json is a malformed request.
     if (route.rawBody) {

@@ -5,6 +5,7 @@ import { auditApi } from './resources/audit.js';
 import { checksApi } from './resources/checks.js';
 import { rulesApi } from './resources/rules.js';
 import { detectApi } from './resources/detect.js';
+import { eventsApi } from './resources/events.js';
 import { channelsApi } from './resources/channels.js';
 import { authApi, setupApi } from './resources/auth.js';
 import { devicesApi } from './resources/devices.js';
@@ -61,6 +62,8 @@ export interface BulwarkClient {
   readonly rules: ReturnType<typeof rulesApi>;
   /** Detection rules and per-device baselines (decision 0034). */
   readonly detect: ReturnType<typeof detectApi>;
+  /** The organization's live events (Server-Sent Events read with fetch). */
+  readonly events: ReturnType<typeof eventsApi>;
   /** Who the caller is, in which organization, with which permissions. */
   me(): Promise<OperationOutput<'getMe'>>;
   /** Device enrollment: a one-time token and a CSR in, a certificate and its chain out. */
@@ -95,6 +98,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     checks: checksApi(call),
     rules: rulesApi(call),
     detect: detectApi(call),
+    events: eventsApi(call),
     me: () => call('getMe'),
     enroll: (body) => call('enroll', { body }),
   };

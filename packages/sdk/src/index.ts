@@ -14,5 +14,6 @@ export {
   type WaitOptions,
 } from './resources/management.js';
 export { UpdateWaitTimeout } from './resources/updates.js';
+export { parseEventStream, type StreamFrame } from './resources/events.js';
 export type { BodyOf, Call, CallArgs, QueryOf } from './types.js';
 export * from './csr.js';

@@ -9,3 +9,4 @@ export { CONSOLE_CSP } from './http/console.js';
 export * from './mqtt/index.js';
 export * from './messaging/index.js';
 export * from './coap/index.js';
+export { liveView, type EventStreamSettings, type StreamCloseReason } from './http/event-stream.js';

@@ -5,6 +5,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Session } from '../session.js';
 import { message } from '../errors.js';
+import { navigate } from '../router.js';
+import { useLive } from '../live.js';
 
 type Device = Awaited<ReturnType<Session['client']['devices']['list']>>['items'][number];
 const PAGE = 25;
@@ -17,6 +19,17 @@ export function Fleet({ session }: { session: Session }) {
   const [page, setPage] = useState<{ items: Device[]; nextCursor: string | null } | null>(null);
   const [online, setOnline] = useState<Record<string, boolean>>({});
   const [error, setError] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+
+  // Presence of the listed devices changes live; a reset of the stream reloads the page.
+  useLive((e) => {
+    if (e === null) setTick((n) => n + 1);
+    else if (e.type === 'device.connected' || e.type === 'device.disconnected') {
+      const up = e.type === 'device.connected';
+      setOnline((o) => (e.deviceId in o ? { ...o, [e.deviceId]: up } : o));
+    } else if (e.type === 'device.state_changed' || e.type === 'update_job.transition')
+      setTick((n) => n + 1);
+  });
 
   // The filter applies 250 ms after the last keystroke, from the first page.
   useEffect(() => {
@@ -52,7 +65,7 @@ export function Fleet({ session }: { session: Session }) {
     return () => {
       live = false;
     };
-  }, [session, filter, cursor]);
+  }, [session, filter, cursor, tick]);
 
   return (
     <section>
@@ -90,7 +103,17 @@ export function Fleet({ session }: { session: Session }) {
           <tbody>
             {page.items.map((d) => (
               <tr key={d.id} data-device-id={d.id}>
-                <td>{d.name}</td>
+                <td>
+                  <a
+                    href={`/devices/${d.id}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      navigate(`/devices/${d.id}`);
+                    }}
+                  >
+                    {d.name}
+                  </a>
+                </td>
                 <td>{d.type}</td>
                 <td>{d.state}</td>
                 <td>{d.firmwareVersion ?? '—'}</td>

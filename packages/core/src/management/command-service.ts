@@ -14,6 +14,7 @@ import type { Clock } from '../ports/clock.js';
 import type { CommandRecord } from '../ports/management.js';
 import type { Device, Page } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
+import type { DomainEvents } from '../ports/events.js';
 import { newId } from '../shared/ids.js';
 import { forEachMatchingDevice } from './bulk.js';
 import type { Actor, ManagementSignals } from './signals.js';
@@ -44,8 +45,21 @@ export class CommandService {
       clock: Clock;
       devices: DeviceService;
       signals: ManagementSignals;
+      /** Told every state change (`command.transition`: the console's live views). */
+      events?: DomainEvents;
     },
   ) {}
+
+  #emit(c: CommandRecord): void {
+    this.d.events?.emit({
+      type: 'command.transition',
+      orgId: c.orgId,
+      deviceId: c.deviceId,
+      commandId: c.id,
+      state: c.state,
+      at: c.updatedAt,
+    });
+  }
 
   /** Queues a command for a device. */
   async send(
@@ -108,6 +122,7 @@ export class CommandService {
       });
     }
     this.d.signals.emit('commandCanceled', c);
+    this.#emit(c);
     return c;
   }
 
@@ -138,7 +153,9 @@ export class CommandService {
               error: status.error ?? { code: 'failed', message: 'the device reported no reason' },
             }),
     });
-    return c ? 'applied' : 'ignored';
+    if (!c) return 'ignored';
+    this.#emit(c);
+    return 'applied';
   }
 
   /** Queued, unexpired commands of these devices, oldest first: what to deliver now. */
@@ -160,7 +177,10 @@ export class CommandService {
             c.state === 'queued' ? 'received it' : 'finished it'
           }`,
         });
-        if (done) n++;
+        if (done) {
+          n++;
+          this.#emit(done);
+        }
       }
       if (due.length < batch) break;
     }
@@ -204,6 +224,7 @@ export class CommandService {
     };
     await this.d.storage.commands.create(c);
     this.d.signals.emit('commandQueued', c);
+    this.#emit(c);
     return c;
   }
 }

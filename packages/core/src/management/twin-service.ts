@@ -10,6 +10,7 @@ import type { Clock } from '../ports/clock.js';
 import type { DesiredTwinRecord, ReportedTwinRecord } from '../ports/management.js';
 import type { Device } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
+import type { DomainEvents } from '../ports/events.js';
 import { forEachMatchingDevice } from './bulk.js';
 import type { Actor, ManagementSignals } from './signals.js';
 import { checkTwinState, jsonEqual, mergePatch, twinDelta } from './twin-json.js';
@@ -40,6 +41,8 @@ export class TwinService {
       devices: DeviceService;
       audit: AuditService;
       signals: ManagementSignals;
+      /** Told every stored change (`twin.desired_changed`, `twin.reported_changed`). */
+      events?: DomainEvents;
     },
   ) {}
 
@@ -106,15 +109,25 @@ export class TwinService {
    * Returns whether it was stored.
    */
   async acceptReported(orgId: string, deviceId: string, report: ReportedTwin): Promise<boolean> {
-    return this.d.storage.twins.putReported({
+    const at = this.d.clock.now();
+    const stored = await this.d.storage.twins.putReported({
       orgId,
       deviceId,
       version: report.version,
       desiredVersion: report.desiredVersion,
       state: report.state,
       errors: report.errors,
-      updatedAt: this.d.clock.now(),
+      updatedAt: at,
     });
+    if (stored)
+      this.d.events?.emit({
+        type: 'twin.reported_changed',
+        orgId,
+        deviceId,
+        version: report.version,
+        at,
+      });
+    return stored;
   }
 
   async #patch(
@@ -159,6 +172,13 @@ export class TwinService {
           detail: { patch, fromVersion: version, toVersion: next.version },
         });
         this.d.signals.emit('desiredChanged', next);
+        this.d.events?.emit({
+          type: 'twin.desired_changed',
+          orgId,
+          deviceId,
+          version: next.version,
+          at: next.updatedAt,
+        });
         return { desired: next, changed: true };
       }
       if (opts.ifVersion !== undefined) {

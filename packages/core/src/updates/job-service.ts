@@ -28,6 +28,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Page } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import type { UpdateJobRecord } from '../ports/updates.js';
+import type { DomainEvents } from '../ports/events.js';
 import { decodeIdCursor, encodeIdCursor } from '../shared/cursor.js';
 import { newId } from '../shared/ids.js';
 import type { Actor, ManagementSignals } from '../management/signals.js';
@@ -77,8 +78,21 @@ export class UpdateJobService {
        * by its route like every mutation).
        */
       audit?: AuditService;
+      /** Told every job state change (`update_job.transition`: the console's live views). */
+      events?: DomainEvents;
     },
   ) {}
+
+  #emit(job: UpdateJobRecord): void {
+    this.d.events?.emit({
+      type: 'update_job.transition',
+      orgId: job.orgId,
+      deviceId: job.deviceId,
+      jobId: job.id,
+      state: job.state,
+      at: this.d.clock.now(),
+    });
+  }
 
   /**
    * Creates a job installing `artifactId` on the device. Refuses, changing nothing, a device that
@@ -162,6 +176,7 @@ export class UpdateJobService {
       });
     }
     this.d.signals.emit('updateJobQueued', job);
+    this.#emit(job);
     return job;
   }
 
@@ -305,6 +320,7 @@ export class UpdateJobService {
         job,
       );
       this.d.signals.emit('updateJobChanged', job);
+      this.#emit(job);
       return job;
     }
     throw new BulwarkError('conflict', 'the job kept changing; try again');
@@ -391,7 +407,9 @@ export class UpdateJobService {
 
   async #changed(orgId: string, id: string): Promise<void> {
     const job = await this.d.storage.updateJobs.get(orgId, id);
-    if (job) this.d.signals.emit('updateJobChanged', job);
+    if (!job) return;
+    this.d.signals.emit('updateJobChanged', job);
+    this.#emit(job);
   }
 }
 

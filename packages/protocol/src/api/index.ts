@@ -18,5 +18,6 @@ export * from './provisioning.js';
 export * from './checks.js';
 export * from './rules.js';
 export * from './detect.js';
+export * from './events.js';
 export * from './route-wire.js';
 export * from './gateway.js';

@@ -87,6 +87,13 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   listDeviceEvents: { method: 'GET', path: '/devices/:id/events', status: 200 },
   listDeviceLogs: { method: 'GET', path: '/devices/:id/logs', status: 200 },
   followDeviceLogs: { method: 'GET', path: '/devices/:id/logs/follow', status: 200 },
+  streamEvents: {
+    method: 'GET',
+    path: '/events/stream',
+    status: 200,
+    produces: 'text/event-stream',
+    streamResponse: true,
+  },
   listAlerts: { method: 'GET', path: '/alerts', status: 200 },
   listAlertGroups: { method: 'GET', path: '/alerts/groups', status: 200 },
   getAlert: { method: 'GET', path: '/alerts/:id', status: 200 },

@@ -23,6 +23,7 @@ import * as P from './pki.js';
 import * as V from './provisioning.js';
 import * as R from './rollouts.js';
 import * as RL from './rules.js';
+import * as EV from './events.js';
 import * as T from './tickets.js';
 import * as U from './updates.js';
 
@@ -580,6 +581,19 @@ export const ROUTES = {
     query: LG.DeviceLogFollowQuery,
     status: 200,
     response: LG.DeviceLogFollowSchema,
+  }),
+  streamEvents: route({
+    method: 'GET',
+    path: '/events/stream',
+    summary:
+      "The organization's live events as Server-Sent Events: presence, device state, twin, commands, update jobs, certificates, alerts (detection with audit:read); heartbeats; resumes from Last-Event-ID; ends when the credential is no longer valid",
+    tag: 'management',
+    auth: 'principal',
+    permission: 'devices:read',
+    query: EV.EventStreamQuery,
+    status: 200,
+    produces: 'text/event-stream',
+    streamResponse: true,
   }),
   listAlerts: route({
     method: 'GET',
@@ -1825,7 +1839,9 @@ type InputOf<R> = (R extends { params: infer S extends TSchema }
   (R extends { streamBody: true }
     ? { body: AsyncIterable<Uint8Array>; contentType?: string }
     : unknown) &
-  (R extends { streamResponse: true } ? { range?: string } : unknown);
+  (R extends { streamResponse: true }
+    ? { range?: string; lastEventId?: string; signal?: AbortSignal }
+    : unknown);
 type OutputOf<R> = R extends { streamResponse: true }
   ? StreamedResponse
   : R extends { response: infer S extends TSchema }

@@ -45,7 +45,14 @@ import { openApiDocument } from './openapi.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { isConsolePage, registerConsole } from './console.js';
 import { normalizeError, toProblem } from './problem.js';
+import { eventHandlers } from './handlers/events.js';
 import { responseValidators } from './response-validator.js';
+import {
+  DEFAULT_EVENT_STREAM,
+  LiveEvents,
+  type EventStreamSettings,
+  type StreamCloseReason,
+} from './event-stream.js';
 
 /** Options of the REST API server. */
 export interface HttpApiOptions {
@@ -69,6 +76,10 @@ export interface HttpApiOptions {
   anonymousAudit?: { windowMs: number; rowBudget: number; maxKeys: number };
   /** The built web console's directory (decision 0038); without it, no console is served. */
   consoleDir?: string;
+  /** The live event stream's heartbeat, backlog bound and history (decision 0038 amendment). */
+  eventStream?: Partial<EventStreamSettings>;
+  /** Called when an event stream opens and when one closes, with why (the hub counts them). */
+  onEventStream?: (what: 'open' | StreamCloseReason) => void;
 }
 
 /**
@@ -116,7 +127,11 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
+  const live = new LiveEvents(s.events, { ...DEFAULT_EVENT_STREAM, ...opts.eventStream });
+  // Open streams end before the server closes (it waits for its connections).
+  app.addHook('preClose', async () => live.close());
   const handlers: Handlers = {
+    ...eventHandlers(live, opts.onEventStream),
     ...authHandlers(s),
     ...identityHandlers(s),
     ...deviceHandlers(s),
@@ -246,12 +261,16 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
           body: r.streamBody ? req.raw : req.body,
           contentType: req.headers['content-type'],
           ...(r.streamResponse && req.headers.range ? { range: req.headers.range } : {}),
+          ...(r.streamResponse && typeof req.headers['last-event-id'] === 'string'
+            ? { lastEventId: req.headers['last-event-id'] }
+            : {}),
         };
         const out = await handler(input, req.bulwark);
         if (r.streamResponse) {
           const o = out as StreamedResponse;
           reply.code(o.status).headers(o.headers);
-          return o.body ? reply.send(Readable.from(o.body)) : reply.send();
+          if (!o.body) return reply.send();
+          return reply.send(o.body instanceof Readable ? o.body : Readable.from(o.body));
         }
         reply.code(r.status);
         if (r.status === 204) return reply.send();
@@ -315,7 +334,9 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
         'unauthenticated',
         'the Authorization header must be "Bearer <token>"',
       );
-    ctx.principal = await s.auth.authenticate(m[1], ctx.source);
+    const bearer = m[1];
+    ctx.principal = await s.auth.authenticate(bearer, ctx.source);
+    ctx.reauthenticate = () => s.auth.authenticate(bearer, ctx.source);
     if (r.auth === 'user' && ctx.principal.kind !== 'user') {
       throw new BulwarkError('forbidden', 'this action is for users, not API keys');
     }

@@ -32,6 +32,7 @@ import type {
   RuleService,
   MitigationService,
   GatewaySites,
+  DomainEvents,
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
@@ -81,6 +82,8 @@ export interface HttpServices {
   detect: DetectService;
   /** Which devices a gateway speaks for (decision 0040). */
   gatewaySites: GatewaySites;
+  /** Typed domain events (the live event stream reads them). */
+  events: DomainEvents;
 }
 
 /** What a handler knows about the call, and what it tells the audit log. */
@@ -89,6 +92,11 @@ export interface HandlerContext {
   /** The device admitted by its certificate or key, on `device` routes. */
   device: { device: Device; cert: CertificateRecord | null; principal: DevicePrincipal } | null;
   source: string;
+  /**
+   * Checks the request's bearer credential again (long-lived answers such as the event stream):
+   * the principal it stands for now, or a throw once it is revoked, expired or no longer a member.
+   */
+  reauthenticate?: () => Promise<Principal>;
   /** Filled by handlers where the route params don't say it (e.g. the id of a created device). */
   audit: {
     orgId?: string;
