@@ -8,9 +8,16 @@ import { Setup } from './views/Setup.js';
 import { Login } from './views/Login.js';
 import { Fleet } from './views/Fleet.js';
 import { Alerts } from './views/Alerts.js';
+import { OPS_PATHS, OpsView } from './lazy.js';
+import { IDLE_CHOICES, idleMinutes, setIdleMinutes, watchIdle } from './idle.js';
 
 function Shell({ s, path }: { s: Session; path: string }) {
-  const link = (to: '/fleet' | '/alerts', label: string) => (
+  const [idle, setIdle] = useState(idleMinutes());
+  useEffect(() => watchIdle(() => void signOut().then(() => navigate('/login', true))), []);
+  const link = (
+    to: '/fleet' | '/alerts' | '/firmware' | '/rollouts' | '/security' | '/admin',
+    label: string,
+  ) => (
     <a
       href={to}
       aria-current={path === to ? 'page' : undefined}
@@ -29,10 +36,31 @@ function Shell({ s, path }: { s: Session; path: string }) {
         <nav aria-label="Main">
           {link('/fleet', 'Fleet')}
           {link('/alerts', 'Alerts')}
+          {link('/firmware', 'Firmware')}
+          {link('/rollouts', 'Rollouts')}
+          {link('/security', 'Security')}
+          {link('/admin', 'Admin')}
         </nav>
         <span class="who">
           {s.me.name} · {s.me.organization.name}
         </span>
+        <label class="idle">
+          Sign out when idle
+          <select
+            value={idle}
+            onChange={(e) => {
+              const n = Number(e.currentTarget.value);
+              setIdleMinutes(n);
+              setIdle(n);
+            }}
+          >
+            {IDLE_CHOICES.map((n) => (
+              <option key={n} value={n}>
+                {n} min
+              </option>
+            ))}
+          </select>
+        </label>
         <button
           onClick={() => {
             void signOut().then(() => navigate('/login', true));
@@ -41,7 +69,15 @@ function Shell({ s, path }: { s: Session; path: string }) {
           Sign out
         </button>
       </header>
-      {path === '/alerts' ? <Alerts session={s} /> : <Fleet session={s} />}
+      <main>
+        {path === '/alerts' ? (
+          <Alerts session={s} />
+        ) : OPS_PATHS.includes(path) ? (
+          <OpsView path={path} session={s} />
+        ) : (
+          <Fleet session={s} />
+        )}
+      </main>
     </>
   );
 }
@@ -73,7 +109,8 @@ function App() {
     if (setupRequired === null) return;
     if (setupRequired && s === null) navigate('/setup', true);
     else if (s === null && path !== '/login') navigate('/login', true);
-    else if (s !== null && path !== '/fleet' && path !== '/alerts') navigate('/fleet', true);
+    else if (s !== null && path !== '/fleet' && path !== '/alerts' && !OPS_PATHS.includes(path))
+      navigate('/fleet', true);
   }, [setupRequired, s, path]);
 
   if (error) return <p class="error">The hub did not answer: {error}</p>;

@@ -1,7 +1,17 @@
 /** A tiny history router: the console's few client-side paths (the hub serves index.html). */
 import { useEffect, useState } from 'preact/hooks';
 
-export const PATHS = ['/setup', '/login', '/fleet', '/alerts'] as const;
+export const PATHS = [
+  '/setup',
+  '/login',
+  '/fleet',
+  '/alerts',
+  // operations views (firmware, rollouts, security, administration)
+  '/firmware',
+  '/rollouts',
+  '/security',
+  '/admin',
+] as const;
 export type Path = (typeof PATHS)[number];
 
 const listeners = new Set<() => void>();
