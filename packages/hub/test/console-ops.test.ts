@@ -58,8 +58,8 @@ describe('console operations views in Chromium', { skip: missing }, () => {
     p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   };
   const violations = async (p: Page) => p.evaluate<string[]>('window.__csp ?? []');
-  const shot = async (name: string) =>
-    page.screenshot({ path: join(shots, `${name}.png`), animations: 'disabled', fullPage: true });
+  const shot = async (name: string, fullPage = true) =>
+    page.screenshot({ path: join(shots, `${name}.png`), animations: 'disabled', fullPage });
   /**
    * Runs axe-core (WCAG 2.0/2.1 A and AA) on the page as it is; fails naming each violation. The
    * library is evaluated through DevTools (not a script tag), so the page's CSP stays as it is.
@@ -155,10 +155,24 @@ describe('console operations views in Chromium', { skip: missing }, () => {
     await page.getByLabel('New name of Hall A').fill('Hall B');
     await page.getByRole('button', { name: 'Rename' }).click();
     await tree.getByText('Hall B').waitFor();
-    const locs = await owner.locations.list();
+    let locs = await owner.locations.list();
     const site = locs.find((l) => l.name === 'Plant 1');
-    const hall = locs.find((l) => l.name === 'Hall B');
-    assert.equal(hall?.parentId, site?.id, 'the building is inside the site');
+    assert.equal(locs.find((l) => l.name === 'Hall B')?.parentId, site?.id, 'inside the site');
+    // Move: a second site, and the building moved under it.
+    await page.getByLabel('Location name').fill('Plant 2');
+    await page.getByLabel('Kind').selectOption('site');
+    await page.getByLabel('Inside').selectOption('');
+    await page.getByRole('button', { name: 'Add location' }).click();
+    await tree.getByText('Plant 2').waitFor();
+    const site2 = (await owner.locations.list()).find((l) => l.name === 'Plant 2');
+    await page.getByRole('button', { name: 'Edit Hall B' }).click();
+    // A location is never offered as a parent of itself.
+    const parents = await page.getByLabel('Move Hall B under').locator('option').allTextContents();
+    assert.ok(!parents.includes('building: Hall B'));
+    await page.getByLabel('Move Hall B under').selectOption({ label: 'site: Plant 2' });
+    await tree.locator(`li[data-location-id="${site2?.id}"] .loc`, { hasText: 'Hall B' }).waitFor();
+    locs = await owner.locations.list();
+    assert.equal(locs.find((l) => l.name === 'Hall B')?.parentId, site2?.id, 'moved');
     await axe(page, 'admin: locations');
     await shot('admin');
   });
@@ -355,7 +369,7 @@ describe('console operations views in Chromium', { skip: missing }, () => {
       .first()
       .waitFor();
     await axe(page, 'security: audit log');
-    await shot('security');
+    await shot('security', false);
     await page.getByRole('tab', { name: 'Findings' }).click();
     await page.getByRole('button', { name: 'Run checks now' }).click();
     await page.getByRole('table', { name: 'Findings' }).or(page.getByText('No findings')).waitFor();

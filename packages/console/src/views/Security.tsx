@@ -388,6 +388,16 @@ function Notifications({ session }: { session: Session }) {
   );
 }
 
+/** An id shortened to its last 8 characters; the whole id is its title. */
+function Short({ id }: { id: string | null }) {
+  if (id === null) return null;
+  return (
+    <span class="mono" title={id}>
+      …{id.slice(-8)}
+    </span>
+  );
+}
+
 function AuditLog({ session }: { session: Session }) {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [action, setAction] = useState('');
@@ -451,10 +461,12 @@ function AuditLog({ session }: { session: Session }) {
                 <td>{e.seq}</td>
                 <td>{when(e.at)}</td>
                 <td>
-                  {e.actorType} {e.actorId ?? ''}
+                  {e.actorType} <Short id={e.actorId} />
                 </td>
                 <td>{e.action}</td>
-                <td>{e.targetType ? `${e.targetType} ${e.targetId ?? ''}` : '—'}</td>
+                <td>
+                  {e.targetType ?? '—'} <Short id={e.targetId} />
+                </td>
                 <td>{e.result}</td>
               </tr>
             ))}
