@@ -7,4 +7,4 @@ export { createClient, type BulwarkClient, type ClientOptions } from './client.j
 export { ApiError } from './errors.js';
 export { paginate, type Page } from './paginate.js';
 export type { BodyOf, Call, CallArgs, QueryOf } from './types.js';
-export { PERMISSIONS, ROLES, LOCATION_KINDS } from '@bulwark/protocol/lite';
+export { PERMISSIONS, ROLES, ROLE_PRESETS, LOCATION_KINDS } from '@bulwark/protocol/lite';

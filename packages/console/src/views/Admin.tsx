@@ -3,11 +3,12 @@
  * organizations, and the location tree (site → building → floor → room: create, rename, move).
  *
  * The page never offers more than the signed-in principal holds: a role is offered only when its
- * preset is within one's own permissions, and only one's own permissions are offered as grants or
+ * preset (the protocol's ROLE_PRESETS, the hub's own table) is within one's own permissions, and only one's own permissions are offered as grants or
  * API-key permissions. The API refuses the rest anyway (`forbidden`).
  */
 import { useState } from 'preact/hooks';
-import { LOCATION_KINDS, PERMISSIONS, ROLES } from '@bulwark/sdk/browser';
+import type { PERMISSIONS } from '@bulwark/sdk/browser';
+import { LOCATION_KINDS, ROLE_PRESETS, ROLES } from '@bulwark/sdk/browser';
 import { can, type Session } from '../session.js';
 import { Empty, Problem, Tabs, useAction, useLoad, when } from '../ui.js';
 
@@ -15,19 +16,7 @@ type Role = (typeof ROLES)[number];
 type Permission = (typeof PERMISSIONS)[number];
 type Location = Awaited<ReturnType<Session['client']['locations']['list']>>[number];
 
-/** The preset of each role (as the hub's ROLE_PERMISSIONS, decision 0013); used only to decide what to offer. */
-const PRESET: Record<Role, readonly Permission[]> = {
-  owner: PERMISSIONS,
-  admin: PERMISSIONS.filter((p) => p !== 'org:manage'),
-  operator: [
-    'devices:read',
-    'devices:manage',
-    'firmware:update',
-    'application:update',
-    'network:configure',
-  ],
-  viewer: ['devices:read'],
-};
+const PRESET = ROLE_PRESETS;
 
 const mine = (s: Session): Permission[] => s.me.permissions as Permission[];
 /** Roles one may hand out: never owner (ownership is transferred), else within one's own. */
