@@ -11,9 +11,16 @@ import { Fleet } from './views/Fleet.js';
 import { Alerts } from './views/Alerts.js';
 import { Device } from './views/Device.js';
 import { Telemetry } from './views/Telemetry.js';
+import { OPS_PATHS, OpsView } from './lazy.js';
+import { IDLE_CHOICES, idleMinutes, setIdleMinutes, watchIdle } from './idle.js';
 
 function Shell({ s, path }: { s: Session; path: string }) {
-  const link = (to: '/fleet' | '/alerts' | '/telemetry', label: string) => (
+  const [idle, setIdle] = useState(idleMinutes());
+  useEffect(() => watchIdle(() => void signOut().then(() => navigate('/login', true))), []);
+  const link = (
+    to: '/fleet' | '/alerts' | '/telemetry' | '/firmware' | '/rollouts' | '/security' | '/admin',
+    label: string,
+  ) => (
     <a
       href={to}
       aria-current={path === to ? 'page' : undefined}
@@ -33,10 +40,31 @@ function Shell({ s, path }: { s: Session; path: string }) {
           {link('/fleet', 'Fleet')}
           {link('/alerts', 'Alerts')}
           {link('/telemetry', 'Telemetry')}
+          {link('/firmware', 'Firmware')}
+          {link('/rollouts', 'Rollouts')}
+          {link('/security', 'Security')}
+          {link('/admin', 'Admin')}
         </nav>
         <span class="who">
           {s.me.name} · {s.me.organization.name}
         </span>
+        <label class="idle">
+          Sign out when idle
+          <select
+            value={idle}
+            onChange={(e) => {
+              const n = Number(e.currentTarget.value);
+              setIdleMinutes(n);
+              setIdle(n);
+            }}
+          >
+            {IDLE_CHOICES.map((n) => (
+              <option key={n} value={n}>
+                {n} min
+              </option>
+            ))}
+          </select>
+        </label>
         <button
           onClick={() => {
             void signOut().then(() => navigate('/login', true));
@@ -52,6 +80,8 @@ function Shell({ s, path }: { s: Session; path: string }) {
           <Telemetry session={s} />
         ) : devicePath(path) !== null ? (
           <Device session={s} id={devicePath(path)!} />
+        ) : OPS_PATHS.includes(path) ? (
+          <OpsView path={path} session={s} />
         ) : (
           <Fleet session={s} />
         )}

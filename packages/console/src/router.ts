@@ -1,7 +1,18 @@
 /** A tiny history router: the console's few client-side paths (the hub serves index.html). */
 import { useEffect, useState } from 'preact/hooks';
 
-export const PATHS = ['/setup', '/login', '/fleet', '/alerts', '/telemetry'] as const;
+export const PATHS = [
+  '/setup',
+  '/login',
+  '/fleet',
+  '/alerts',
+  '/telemetry',
+  // operations views (firmware, rollouts, security, administration)
+  '/firmware',
+  '/rollouts',
+  '/security',
+  '/admin',
+] as const;
 export type Path = (typeof PATHS)[number] | `/devices/${string}`;
 
 /** The device id of a device page's path (`/devices/<id>`), else null. */
@@ -13,7 +24,8 @@ export function devicePath(path: string): string | null {
 /** The paths of a signed-in user (the rest go to the fleet). */
 export function isAppPath(path: string): boolean {
   return (
-    path === '/fleet' || path === '/alerts' || path === '/telemetry' || devicePath(path) !== null
+    ((PATHS as readonly string[]).includes(path) && path !== '/setup' && path !== '/login') ||
+    devicePath(path) !== null
   );
 }
 

@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { can, type Session } from '../session.js';
 import { message } from '../errors.js';
+import { AlertDetail } from './AlertDetail.js';
 
 type Alert = Awaited<ReturnType<Session['client']['alerts']['list']>>['items'][number];
 const STATES = ['active', 'open', 'acknowledged', 'resolved'] as const;
@@ -14,6 +15,7 @@ export function Alerts({ session }: { session: Session }) {
   const [items, setItems] = useState<Alert[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
+  const [open, setOpen] = useState<string | null>(null);
   const manage = can(session, 'devices:manage');
 
   useEffect(() => {
@@ -71,11 +73,12 @@ export function Alerts({ session }: { session: Session }) {
               <th scope="col">State</th>
               <th scope="col">Seen</th>
               <th scope="col">Last seen</th>
+              <th scope="col">Details</th>
               {manage && <th scope="col">Actions</th>}
             </tr>
           </thead>
           <tbody>
-            {items.map((a) => (
+            {items.flatMap((a) => [
               <tr key={a.id} data-alert-id={a.id}>
                 <td>
                   <span class={`badge sev-${a.severity}`}>{a.severity}</span>
@@ -84,6 +87,14 @@ export function Alerts({ session }: { session: Session }) {
                 <td class="state">{a.state}</td>
                 <td>{a.occurrences}×</td>
                 <td>{new Date(a.lastSeenAt).toLocaleString()}</td>
+                <td>
+                  <button
+                    aria-expanded={open === a.id}
+                    onClick={() => setOpen(open === a.id ? null : a.id)}
+                  >
+                    {open === a.id ? 'Hide' : 'Details'}
+                  </button>
+                </td>
                 {manage && (
                   <td class="actions">
                     {a.state === 'open' && (
@@ -100,8 +111,15 @@ export function Alerts({ session }: { session: Session }) {
                     )}
                   </td>
                 )}
-              </tr>
-            ))}
+              </tr>,
+              open === a.id && (
+                <tr key={`${a.id}-detail`}>
+                  <td colSpan={manage ? 7 : 6}>
+                    <AlertDetail session={session} id={a.id} />
+                  </td>
+                </tr>
+              ),
+            ])}
           </tbody>
         </table>
       )}

@@ -1,18 +1,7 @@
-import { PERMISSIONS, type Permission, type RoleName } from '@bulwark/protocol';
+import { ROLE_PRESETS, type Permission, type RoleName } from '@bulwark/protocol';
 
-/** What each preset role may do. A membership's `grants` add to its role's preset. */
-export const ROLE_PERMISSIONS: Readonly<Record<RoleName, readonly Permission[]>> = {
-  owner: PERMISSIONS,
-  admin: PERMISSIONS.filter((p) => p !== 'org:manage'),
-  operator: [
-    'devices:read',
-    'devices:manage',
-    'firmware:update',
-    'application:update',
-    'network:configure',
-  ],
-  viewer: ['devices:read'],
-};
+/** What each preset role may do (the protocol's ROLE_PRESETS). A membership's `grants` add to its role's preset. */
+export const ROLE_PERMISSIONS: Readonly<Record<RoleName, readonly Permission[]>> = ROLE_PRESETS;
 
 /** The permissions of a role plus extra grants, without duplicates. */
 export function permissionsFor(role: RoleName, grants: readonly string[] = []): Permission[] {

@@ -20,7 +20,14 @@ import type { RolloutPatch, RolloutRecord, RolloutState } from '../ports/rollout
 import { encodeIdCursor, decodeIdCursor } from '../shared/cursor.js';
 import { newId } from '../shared/ids.js';
 import { releaseExpired } from '../firmware/release-expiry.js';
-import { FAILED_STATES, planStep, type RolloutProgress, type StepPlan } from './rollout-engine.js';
+import {
+  FAILED_STATES,
+  phaseLimits,
+  planStep,
+  type RolloutProgress,
+  type StepPlan,
+} from './rollout-engine.js';
+import { nextWindowOpen, windowOpen } from './rollout-window.js';
 import {
   SYSTEM_ACTOR,
   engineDevices,
@@ -57,6 +64,32 @@ export interface RolloutServiceDeps extends RolloutDeps {
   nodeId: string;
   /** How long a node's claim on stepping a rollout lasts (renewed every tick it holds it). */
   leaseMs?: number;
+}
+
+/** Devices listed by a preview, at most. */
+export const PREVIEW_DEVICES = 100;
+
+/**
+ * What a rollout request would do if it were created now: the devices its target matches (of a
+ * type the artifact fits, not decommissioned), which of them are already current, how many each
+ * phase would end at, and whether the window is open. Nothing is stored.
+ */
+export interface RolloutPreview {
+  /** Matching devices the artifact fits. */
+  total: number;
+  /** Of those, already on the artifact's version or newer. */
+  current: number;
+  /** Of those, the ones the rollout would update. */
+  toUpdate: number;
+  /** Each phase's cumulative device count, from `toUpdate`. */
+  phases: { index: number; name: string | null; limit: number }[];
+  windowOpen: boolean;
+  /** When the window next opens, if it is closed now. */
+  nextWindowAt: number | null;
+  /** The first PREVIEW_DEVICES matching devices, by id. */
+  devices: Device[];
+  /** Which of `devices` are current. */
+  currentIds: Set<string>;
 }
 
 /** A rollout with its live progress. */
@@ -96,6 +129,35 @@ export class RolloutService {
     };
     await this.d.storage.rollouts.create(r);
     return r;
+  }
+
+  /**
+   * Checks a request as `create` does (same refusals) and answers what it would do now — the
+   * devices it matches and the phase sizes — without storing anything or starting a job.
+   */
+  async preview(orgId: string, req: CreateRolloutRequest): Promise<RolloutPreview> {
+    const artifact = await this.d.storage.firmware.getArtifact(orgId, req.artifactId);
+    if (!artifact) throw new BulwarkError('not_found', 'no such firmware artifact');
+    const now = this.d.clock.now();
+    await validateRolloutRequest(this.d, orgId, req, artifact, now);
+    const devices = await targetDevices(this.d, { orgId, target: req.target }, artifact);
+    const engine = engineDevices(devices, artifact);
+    const currentIds = new Set(engine.filter((e) => e.current).map((e) => e.id));
+    const toUpdate = devices.length - currentIds.size;
+    const phases = req.phases ?? [{ percent: 100 }];
+    const limits = phaseLimits({ phases }, toUpdate);
+    const window = req.window ? { ...req.window, timezone: req.window.timezone ?? 'UTC' } : null;
+    const open = windowOpen(window, now);
+    return {
+      total: devices.length,
+      current: currentIds.size,
+      toUpdate,
+      phases: phases.map((p, index) => ({ index, name: p.name ?? null, limit: limits[index]! })),
+      windowOpen: open,
+      nextWindowAt: open ? null : nextWindowOpen(window, now),
+      devices: devices.slice(0, PREVIEW_DEVICES),
+      currentIds,
+    };
   }
 
   /** One rollout, or not_found. */

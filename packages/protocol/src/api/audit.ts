@@ -32,3 +32,23 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 export type AuditQuery = Static<typeof AuditQuery>;
+
+/**
+ * The audit hash chain's verification (decision 0016), walked by the hub over every row of every
+ * organization: intact or not, and where it first breaks. The answer is cached for a minute per
+ * hub node (walking the chain reads every row). The id of a bad row is not given (it may be
+ * another organization's).
+ */
+export const AuditVerificationSchema = Type.Object(
+  {
+    ok: Type.Boolean(),
+    /** The last row of the chain (ok), or the first row that does not fit (broken). */
+    seq: Type.Integer({ minimum: 0 }),
+    /** The first row sealed with the keyed hash (ok only). */
+    keyedFrom: Nullable(Type.Integer({ minimum: 0 })),
+    reason: Nullable(Type.String()),
+    checkedAt: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type AuditVerificationView = Static<typeof AuditVerificationSchema>;

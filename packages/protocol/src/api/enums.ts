@@ -65,6 +65,26 @@ export const MITIGATION_STATES = ['applied', 'dry_run', 'failed', 'reverted'] as
 
 export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
 
+/**
+ * What each preset role may do; a membership's grants add to it. Here (not only in the hub) so a
+ * client — the console — can tell which roles are within the caller's own permissions and offer
+ * only those (the hub decides again).
+ */
+export const ROLE_PRESETS: Readonly<
+  Record<(typeof ROLES)[number], readonly (typeof PERMISSIONS)[number][]>
+> = {
+  owner: PERMISSIONS,
+  admin: PERMISSIONS.filter((p) => p !== 'org:manage'),
+  operator: [
+    'devices:read',
+    'devices:manage',
+    'firmware:update',
+    'application:update',
+    'network:configure',
+  ],
+  viewer: ['devices:read'],
+};
+
 export const COMMAND_STATES = [
   'queued',
   'delivered',

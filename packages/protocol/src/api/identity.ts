@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Name, Nullable, Timestamp } from './common.js';
-import { PERMISSIONS, ROLES } from './enums.js';
+import { PERMISSIONS, ROLE_PRESETS, ROLES } from './enums.js';
 
-export { PERMISSIONS, ROLES };
+export { PERMISSIONS, ROLE_PRESETS, ROLES };
 
 export type Permission = (typeof PERMISSIONS)[number] | `port:${string}`;
 

@@ -237,3 +237,41 @@ export const FirmwarePolicyList = Type.Object(
   { items: Type.Array(FirmwarePolicySchema) },
   { additionalProperties: false },
 );
+
+/**
+ * What a rollout request would do if created now (`POST /rollouts/preview`, nothing stored): the
+ * devices its target matches that the artifact fits, which are current already, each phase's
+ * cumulative size, and whether its window is open.
+ */
+export const RolloutPreviewSchema = Type.Object(
+  {
+    total: Count,
+    current: Count,
+    toUpdate: Count,
+    phases: Type.Array(
+      Type.Object(
+        { index: Count, name: Nullable(Type.String()), limit: Count },
+        { additionalProperties: false },
+      ),
+    ),
+    windowOpen: Type.Boolean(),
+    nextWindowAt: Nullable(Timestamp),
+    /** The first 100 matching devices, by id. */
+    devices: Type.Array(
+      Type.Object(
+        {
+          id: Id,
+          name: Type.String(),
+          type: Type.String(),
+          firmwareVersion: Nullable(Type.String()),
+          current: Type.Boolean(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** More devices match than are listed. */
+    truncated: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type RolloutPreviewView = Static<typeof RolloutPreviewSchema>;

@@ -235,6 +235,7 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   getUpdateJob: { method: 'GET', path: '/updates/jobs/:id', status: 200 },
   cancelUpdateJob: { method: 'POST', path: '/updates/jobs/:id/cancel', status: 200, body: true },
   createRollout: { method: 'POST', path: '/rollouts', status: 201, body: true },
+  previewRollout: { method: 'POST', path: '/rollouts/preview', status: 200, body: true },
   listRollouts: { method: 'GET', path: '/rollouts', status: 200 },
   getRollout: { method: 'GET', path: '/rollouts/:id', status: 200 },
   pauseRollout: { method: 'POST', path: '/rollouts/:id/pause', status: 200, body: true },
@@ -276,4 +277,5 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   updateDetectRule: { method: 'PATCH', path: '/detect/rules/:id', status: 200, body: true },
   getDeviceDetect: { method: 'GET', path: '/detect/devices/:id', status: 200 },
   listAudit: { method: 'GET', path: '/audit', status: 200 },
+  verifyAudit: { method: 'GET', path: '/audit/verification', status: 200 },
 };

@@ -1464,6 +1464,18 @@ export const ROUTES = {
     status: 201,
     response: R.RolloutSchema,
   }),
+  previewRollout: route({
+    method: 'POST',
+    path: '/rollouts/preview',
+    summary:
+      'What a rollout would do if started now: the devices its target matches, the phase sizes (nothing is stored)',
+    tag: 'rollouts',
+    auth: 'principal',
+    permission: 'firmware:update',
+    body: R.CreateRolloutRequest,
+    status: 200,
+    response: R.RolloutPreviewSchema,
+  }),
   listRollouts: route({
     method: 'GET',
     path: '/rollouts',
@@ -1824,6 +1836,17 @@ export const ROUTES = {
     query: A.AuditQuery,
     status: 200,
     response: C.PageOf(A.AuditEventSchema),
+  }),
+  verifyAudit: route({
+    method: 'GET',
+    path: '/audit/verification',
+    summary:
+      "The audit hash chain's verification: intact, or where it first breaks (cached a minute)",
+    tag: 'audit',
+    auth: 'principal',
+    permission: 'audit:read',
+    status: 200,
+    response: A.AuditVerificationSchema,
   }),
 } as const;
 

@@ -5,6 +5,8 @@ export function rolloutsApi(call: Call) {
   return {
     /** Starts a rollout; the answer carries its initial progress. */
     create: (body: BodyOf<'createRollout'>) => call('createRollout', { body }),
+    /** What `create` would do now (same checks): matched devices and phase sizes; nothing stored. */
+    preview: (body: BodyOf<'previewRollout'>) => call('previewRollout', { body }),
     /** The organization's rollouts, newest first (without progress). */
     list: (query: QueryOf<'listRollouts'> = {}) => call('listRollouts', { query }),
     /** One rollout with its live progress. */

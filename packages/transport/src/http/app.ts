@@ -70,7 +70,10 @@ export interface HttpApiOptions {
   onAuthFailure?: (reason: AuthFailureReason) => void;
   /** Called for every failed request of an anonymous caller (counted; the audit log samples). */
   onAnonymousFailure?: () => void;
-  /** The time the audit sampler's windows run on (the hub's clock; default Date.now). */
+  /**
+   * The time the audit sampler's windows and the audit verification's cache run on (the hub's
+   * clock; default Date.now).
+   */
   now?: () => number;
   /** Sampling of anonymous failures in the audit log (decision 0013). */
   anonymousAudit?: { windowMs: number; rowBudget: number; maxKeys: number };
@@ -137,7 +140,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...deviceHandlers(s),
     ...pkiHandlers(s),
     ...gatewayHandlers(s),
-    ...auditHandlers(s),
+    ...auditHandlers(s, opts.now ?? Date.now),
     ...updateHandlers(s),
     ...messagingHandlers(s),
     ...ticketHandlers(s),

@@ -4,6 +4,7 @@ import { principalOf, type HandlerContext, type Handlers, type HttpServices } fr
 
 type RolloutOps =
   | 'createRollout'
+  | 'previewRollout'
   | 'listRollouts'
   | 'getRollout'
   | 'pauseRollout'
@@ -86,6 +87,26 @@ export function rolloutHandlers(s: HttpServices): Pick<Handlers, RolloutOps> {
       ctx.audit.targetId = r.id;
       ctx.audit.detail = { artifactId: r.artifactId, target: r.target };
       return withProgress(orgId, r.id);
+    },
+    previewRollout: async ({ body }, ctx) => {
+      const p = await s.rollouts.preview(principalOf(ctx).orgId, body);
+      ctx.audit.detail = { artifactId: body.artifactId, target: body.target, total: p.total };
+      return {
+        total: p.total,
+        current: p.current,
+        toUpdate: p.toUpdate,
+        phases: p.phases,
+        windowOpen: p.windowOpen,
+        nextWindowAt: p.nextWindowAt === null ? null : iso(p.nextWindowAt),
+        devices: p.devices.map((d) => ({
+          id: d.id,
+          name: d.name,
+          type: d.type,
+          firmwareVersion: d.firmwareVersion,
+          current: p.currentIds.has(d.id),
+        })),
+        truncated: p.total > p.devices.length,
+      };
     },
     listRollouts: async ({ query }, ctx) => {
       const page = await s.rollouts.list(principalOf(ctx).orgId, query ?? {});
