@@ -49,12 +49,29 @@ const MAX_SOURCES = 10_000;
 /** How long the device a failed credential claimed is remembered (one lookup per guesser). */
 const SUBJECT_TTL_MS = 60_000;
 
+/** Failures from one source against one organization (its own view of the guessing). */
+interface SourceOrgState {
+  failures: BucketCounter;
+  /** The identities tried against this organization (never the secrets). */
+  subjects: string[];
+}
+
 interface SourceState {
   source: string;
-  failures: BucketCounter;
-  subjects: string[];
+  /** Per organization the failures were attributed to (the hub operator's for unattributed ones). */
+  byOrg: Map<string, SourceOrgState>;
   lastSeen: number;
 }
+
+/** Organizations one source's failures are counted against at once (the oldest are forgotten). */
+const MAX_ORGS_PER_SOURCE = 64;
+/** An attempted identity is cut to this many characters in evidence (it is attacker-chosen). */
+const MAX_SUBJECT_CHARS = 128;
+/** How long the hub operator's organization is remembered. */
+const OPERATOR_TTL_MS = 60_000;
+
+/** The gate subject of one source's failures against one organization. */
+const sourceSubject = (source: string, orgId: string): string => `source:${source}|org:${orgId}`;
 
 /** What the engine needs. */
 export interface DetectEngineDeps {
@@ -64,8 +81,16 @@ export interface DetectEngineDeps {
   alerts: DetectAlerts;
   /** A device's type (its baseline group); undefined when it does not exist. */
   deviceType(orgId: string, deviceId: string): Promise<string | undefined>;
-  /** The device a refused credential claimed (`device:<id>`), when it is one. */
-  resolveSubject(subject: string): Promise<{ orgId: string; deviceId: string } | undefined>;
+  /**
+   * The organization (and device) a refused credential's claimed identity belongs to, when it
+   * names one that exists: `device:<id>` a device of an organization, `key:<id>` an API key.
+   */
+  resolveSubject(subject: string): Promise<{ orgId: string; deviceId: string | null } | undefined>;
+  /**
+   * The hub operator's organization (the one that sees hub-wide findings, `--checks-hub-org`):
+   * authentication failures no organization can be told about go there.
+   */
+  operatorOrgId?(): Promise<string | undefined>;
   /**
    * This node's id: a device's edge events count where they happened (the node that holds its
    * session and its counters); authentication failures count from every node.
@@ -84,8 +109,9 @@ export class DetectEngine {
   /** Claimed subjects of failed credentials → the device they name (see #resolve). */
   readonly #subjects = new Map<
     string,
-    { at: number; target: { orgId: string; deviceId: string } | undefined }
+    { at: number; target: { orgId: string; deviceId: string | null } | undefined }
   >();
+  #operator: { at: number; orgId: string | undefined } | undefined;
   /** Devices that published since the last tick (their flood rule is judged then). */
   readonly #dirty = new Set<DetectDeviceState>();
   /** Per group (org + type): its learned flood baseline, recomputed each pass. */
@@ -222,41 +248,52 @@ export class DetectEngine {
     if (!s) {
       if (this.#sources.size >= MAX_SOURCES)
         this.#sources.delete(this.#sources.keys().next().value!);
-      s = { source, failures: new BucketCounter(90), subjects: [], lastSeen: now };
+      s = { source, byOrg: new Map(), lastSeen: now };
       this.#sources.set(source, s);
     }
-    if (!locked) s.failures.add(now);
     s.lastSeen = now;
-    if (subject !== null) remember(s.subjects, subject);
     const src = s;
     void this.#judgeSource(src, subject, orgId, now, locked).catch((err: unknown) =>
       this.onError?.(err, 'auth_bruteforce'),
     );
   }
 
-  /** The source's failures against the threshold of the organization the credential claimed. */
+  /**
+   * Counts the failure against the organization it is attributed to, and judges that count by
+   * the organization's threshold. Attributed: the claimed identity is a device or key of an
+   * organization (a guess naming device X of org A is a failure against org A's device), or the
+   * admission check proved the credential an organization's (`orgId`, e.g. a revoked
+   * certificate). Anything else — unknown ids, a certificate of no known CA, a malformed key —
+   * names no organization truthfully, so it goes to the hub operator's organization: an attacker
+   * cannot steer an alert (or its evidence) into an organization by naming ids that are not its.
+   * Each organization sees only the identities tried against it.
+   */
   async #judgeSource(
     s: SourceState,
     subject: string | null,
-    orgId: string | null,
+    eventOrgId: string | null,
     now: number,
     locked: boolean,
   ): Promise<void> {
-    const gateSubject = `source:${s.source}`;
+    const claimed = subject !== null ? await this.#claimed(subject, now) : undefined;
+    const attributed = claimed !== undefined || eventOrgId !== null;
+    const orgId = claimed?.orgId ?? eventOrgId ?? (await this.#operatorOrg(now));
+    if (orgId === undefined) return; // a hub without any organization yet
+    let g = s.byOrg.get(orgId);
+    if (!g) {
+      if (s.byOrg.size >= MAX_ORGS_PER_SOURCE) s.byOrg.delete(s.byOrg.keys().next().value!);
+      g = { failures: new BucketCounter(90), subjects: [] };
+      s.byOrg.set(orgId, g);
+    }
+    if (!locked) g.failures.add(now);
+    if (subject !== null) remember(g.subjects, subject.slice(0, MAX_SUBJECT_CHARS));
+    const gateSubject = sourceSubject(s.source, orgId);
     const open = this.gates.get('auth_bruteforce', gateSubject);
     if (open?.state === 'open') open.lastBreachAt = now;
-    const target: DetectTarget = (subject !== null
-      ? await this.#claimed(subject, now)
-      : undefined) ?? {
-      orgId,
-      deviceId: null,
-    };
-    const p =
-      target.orgId !== null
-        ? await this.settings.params(target.orgId, 'auth_bruteforce')
-        : DETECT_RULES.auth_bruteforce.defaults;
+    const target: DetectTarget = { orgId, deviceId: claimed?.deviceId ?? null };
+    const p = await this.settings.params(orgId, 'auth_bruteforce');
     if (!p.enabled || p.threshold === null) return;
-    const observed = s.failures.sliding(now, p.windowSeconds * 1000);
+    const observed = g.failures.sliding(now, p.windowSeconds * 1000);
     if (observed < p.threshold && !locked) return;
     this.#open('auth_bruteforce', gateSubject, target, now, {
       metric: 'auth_failures',
@@ -266,15 +303,25 @@ export class DetectEngine {
       basis: locked ? 'event' : 'threshold',
       ...(locked ? { lockedBy: 'the edge failure throttle' } : {}),
       source: s.source,
-      subjects: [...s.subjects],
+      subjects: [...g.subjects],
+      // Why this organization sees it: the identities tried were its own, or they named none.
+      attribution: attributed ? 'organization' : 'hub_operator',
     });
+  }
+
+  /** The hub operator's organization, remembered for a minute. */
+  async #operatorOrg(now: number): Promise<string | undefined> {
+    if (this.#operator && now - this.#operator.at < OPERATOR_TTL_MS) return this.#operator.orgId;
+    const orgId = await this.#d.operatorOrgId?.();
+    this.#operator = { at: now, orgId };
+    return orgId;
   }
 
   /** The device a claimed subject names, remembered for a minute (a guesser repeats it). */
   async #claimed(
     subject: string,
     now: number,
-  ): Promise<{ orgId: string; deviceId: string } | undefined> {
+  ): Promise<{ orgId: string; deviceId: string | null } | undefined> {
     const hit = this.#subjects.get(subject);
     if (hit && now - hit.at < SUBJECT_TTL_MS) return hit.target;
     const target = await this.#d.resolveSubject(subject);
@@ -386,8 +433,9 @@ export class DetectEngine {
       this.#devices.delete(key);
     }
     for (const [key, s] of this.#sources) {
-      if (now - s.lastSeen >= IDLE_MS && !this.gates.holds(`source:${key}`))
-        this.#sources.delete(key);
+      if (now - s.lastSeen < IDLE_MS) continue;
+      if ([...s.byOrg.keys()].some((org) => this.gates.holds(sourceSubject(key, org)))) continue;
+      this.#sources.delete(key);
     }
   }
 
@@ -440,10 +488,18 @@ export class DetectEngine {
     evidence: DetectEvidence,
   ): Promise<void> {
     const severity = DETECT_RULES[ruleId].severity;
-    // One alert per device and rule across nodes: the node whose alert opened tells the rest.
-    if (target.orgId !== null && target.deviceId !== null) {
-      if (!(await this.#d.alerts.open(target.orgId, target.deviceId, ruleId, severity, evidence)))
-        return;
+    // One alert per device (or source) and rule across nodes: the node whose alert opened tells
+    // the rest.
+    if (target.orgId !== null) {
+      const opened = await this.#d.alerts.open(
+        target.orgId,
+        target.deviceId,
+        ruleId,
+        severity,
+        evidence,
+        subject,
+      );
+      if (!opened) return;
     }
     this.#d.events.emit({
       type: 'detect.fired',
@@ -459,8 +515,8 @@ export class DetectEngine {
 
   async #resolve(g: Gate, now: number): Promise<void> {
     const { orgId, deviceId } = g.target;
-    if (orgId !== null && deviceId !== null) {
-      if (!(await this.#d.alerts.resolve(orgId, deviceId, g.ruleId))) return;
+    if (orgId !== null) {
+      if (!(await this.#d.alerts.resolve(orgId, deviceId, g.ruleId, g.subject))) return;
     }
     this.#d.events.emit({
       type: 'detect.resolved',
