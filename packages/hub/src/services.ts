@@ -105,6 +105,7 @@ export function createServices(
     | 'claimFailuresPerSource'
     | 'claimsPerMinute'
     | 'checksIntervalHours'
+    | 'detect'
     | 'checksHubOrg'
     | 'checksCertExpiryDays'
     | 'checksCertMaxAgeDays'
@@ -147,6 +148,7 @@ export function createServices(
   const alerts = new AlertService({ storage, clock, events });
   // Detection (decision 0034): counts what this node sees, judges the rules, raises alerts.
   const detectEngine = new DetectEngine({
+    enabled: config.detect === 'on',
     clock,
     events,
     store: storage.detect,

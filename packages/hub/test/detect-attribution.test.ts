@@ -107,3 +107,33 @@ describe('brute force attribution end to end', () => {
     assert.ok(!theirs.some((a) => a.evidence['source'] === '127.0.0.7'), JSON.stringify(theirs));
   });
 });
+
+describe('security monitoring switched off (--detect off)', () => {
+  let t: TestHub;
+  let s: Awaited<ReturnType<typeof setupOwner>>;
+  before(async () => {
+    t = await startTestHub(['--detect', 'off']);
+    s = await setupOwner(t);
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('counts, learns and raises nothing; the rules API still answers', async () => {
+    const engine = t.hub.services.detect.engine;
+    assert.equal(engine.enabled, false);
+    for (let i = 0; i < 12; i++)
+      await assert.rejects(
+        connectTls(t, { username: `nobody-${i}`, password: 'bwd_x', clientId: `nobody-${i}` }),
+      );
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(engine.size, { devices: 0, sources: 0, gates: 0 });
+    assert.equal(engine.fired, 0);
+    assert.deepEqual(
+      (await s.api.alerts.list({ limit: 100 })).items.filter((a) => a.kind === 'auth_bruteforce'),
+      [],
+    );
+    const rule = await s.api.detect.rule('auth_bruteforce');
+    assert.equal(rule.settings.enabled, true);
+  });
+});

@@ -75,6 +75,11 @@ const sourceSubject = (source: string, orgId: string): string => `source:${sourc
 
 /** What the engine needs. */
 export interface DetectEngineDeps {
+  /**
+   * False: monitoring is switched off on this node (`--detect off`): the engine counts, learns
+   * and raises nothing, and does not listen to events. Default true.
+   */
+  enabled?: boolean;
   clock: Clock;
   events: DomainEvents;
   store: DetectStore;
@@ -131,8 +136,14 @@ export class DetectEngine {
     this.#lastPersist = d.clock.now();
   }
 
+  /** Is monitoring on for this node (`--detect`)? */
+  get enabled(): boolean {
+    return this.#d.enabled !== false;
+  }
+
   /** Subscribes to the domain events (every node's). */
   start(): void {
+    if (!this.enabled) return;
     this.#unlisten ??= this.#d.events.listen((e) => this.#onEvent(e));
   }
 
@@ -147,6 +158,7 @@ export class DetectEngine {
 
   /** A device published a message of `bytes` (the ingest path, every protocol). Hot path. */
   message(orgId: string, deviceId: string, bytes: number): void {
+    if (!this.enabled) return;
     const now = this.#d.clock.now();
     const s = this.#device(orgId, deviceId, now);
     s.messages.add(now);
@@ -156,6 +168,7 @@ export class DetectEngine {
 
   /** The agent's health snapshot: its listening ports. */
   async metrics(orgId: string, deviceId: string, m: DeviceMetrics): Promise<void> {
+    if (!this.enabled) return;
     const now = this.#d.clock.now();
     const s = this.#device(orgId, deviceId, now);
     await s.loading;
@@ -171,6 +184,7 @@ export class DetectEngine {
     deviceId: string,
     events: readonly DeviceEvent[],
   ): Promise<void> {
+    if (!this.enabled) return;
     const hits = events.filter((e) => e.kind === 'connection_not_allowed');
     if (hits.length === 0) return;
     const now = this.#d.clock.now();
@@ -368,6 +382,7 @@ export class DetectEngine {
    * baselines. The hub calls it every second; tests call it after moving their clock.
    */
   async tick(): Promise<void> {
+    if (!this.enabled) return;
     const now = this.#d.clock.now();
     for (const s of this.#dirty) this.#judgeFlood(s, now);
     this.#dirty.clear();
