@@ -430,11 +430,15 @@ if (MONITOR_OFF_FLAGS.length > 0) {
   const off = await normalPhase(MONITOR_OFF_FLAGS);
   console.log('\nHub CPU (metrics + telemetry every 10 s per device):');
   line('monitoring on', on);
-  line(`off (${MONITOR_OFF_FLAGS.join(' ')})`, off);
+  line('monitoring off', off);
+  console.log(`  (off: the hub ran with ${MONITOR_OFF_FLAGS.join(' ')})`);
   const overhead = (on.msPerDeviceReport / off.msPerDeviceReport - 1) * 100;
   console.log(
-    `  monitoring overhead ${overhead >= 0 ? '+' : ''}${overhead.toFixed(1)} % of the hub's CPU (goal ≤ 10 %); alerts with monitoring off: ${off.alerts}`,
+    `  monitoring overhead ${overhead >= 0 ? '+' : ''}${overhead.toFixed(1)} % of the hub's CPU (goal ≤ 10 %); alerts with monitoring off: ${off.alerts}${
+      off.alerts ? ` ${JSON.stringify(off.byKind)}` : ''
+    }`,
   );
+  for (const t of off.titles) console.log(`  - (off) ${t}`);
 } else {
   console.log('\nHub CPU (metrics + telemetry every 10 s per device):');
   line('monitoring on', on);

@@ -171,6 +171,7 @@ export function createServices(
     },
     // Unattributable failures go where hub-wide findings go (decision 0031's hub organization).
     operatorOrgId: () => hubOrgId(storage, config.checksHubOrg),
+    certificates: (orgId, deviceId) => storage.pki.listCertificates(orgId, deviceId),
   });
   const locations = new LocationService({ storage, clock });
   const devices = new DeviceService({ storage, clock, locations, events });

@@ -252,6 +252,7 @@ describe('detection end to end', () => {
       'disallowed_connection',
       'message_flood',
       'new_listening_port',
+      'renewal_outside_schedule',
     ]);
     const churn = await admin.detect.rule('connection_churn');
     assert.equal(churn.settings.threshold, 20);

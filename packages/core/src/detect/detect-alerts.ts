@@ -42,6 +42,8 @@ export const detectAlertKey = (
 
 /** Why it fired, in words, for the alert's title. */
 function titleOf(ruleId: DetectRuleId, e: DetectEvidence): string {
+  if (e.metric === 'certificate_lifetime_used')
+    return `${ruleId.replaceAll('_', ' ')}: renewed at ${Math.round(e.observed * 100)} % of the certificate's lifetime (expected at least ${Math.round((e.expected.low ?? 0) * 100)} %)`;
   if (typeof e['lockedBy'] === 'string')
     return `${ruleId.replaceAll('_', ' ')}: ${e.observed} failed authentications from ${typeof e['source'] === 'string' ? e['source'] : 'one source'}, then locked by ${e['lockedBy']}`;
   const band =

@@ -10,6 +10,7 @@
  */
 import type { DeviceEvent, DeviceMetrics } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
+import type { CertificateRecord } from '../ports/records.js';
 import type { DetectStore } from '../ports/detect.js';
 import type { DetectEvidence, DomainEvent, DomainEvents, StopListening } from '../ports/events.js';
 import type { BaselineStats } from './baseline.js';
@@ -96,6 +97,8 @@ export interface DetectEngineDeps {
    * authentication failures no organization can be told about go there.
    */
   operatorOrgId?(): Promise<string | undefined>;
+  /** A device's certificates (renewal_outside_schedule reads their lineage and lifetimes). */
+  certificates?(orgId: string, deviceId: string): Promise<readonly CertificateRecord[]>;
   /**
    * This node's id: a device's edge events count where they happened (the node that holds its
    * session and its counters); authentication failures count from every node.
@@ -240,7 +243,11 @@ export class DetectEngine {
           return;
         case 'certificate.renewed': {
           const now = this.#d.clock.now();
-          counterOf(this.#device(e.orgId, e.deviceId, now), 'renewals').add(now);
+          const s = this.#device(e.orgId, e.deviceId, now);
+          counterOf(s, 'renewals').add(now);
+          void this.#judgeRenewal(s, e.serial, now).catch((err: unknown) =>
+            this.onError?.(err, 'renewal_outside_schedule'),
+          );
           return;
         }
         default:
@@ -344,6 +351,63 @@ export class DetectEngine {
       this.#subjects.delete(this.#subjects.keys().next().value!);
     this.#subjects.set(subject, { at: now, target });
     return target;
+  }
+
+  /**
+   * A renewal against the agent's schedule (it renews once `renewal.atFraction`, 2/3 by default,
+   * of its certificate's lifetime has passed): too early in the renewed certificate's life, or
+   * too many renewals within the window. Read from the stored certificates (renewals are rare; the
+   * window may be days), on the node that made the renewal.
+   */
+  async #judgeRenewal(s: DetectDeviceState, serial: string, now: number): Promise<void> {
+    if (!this.#d.certificates) return;
+    const p = await this.settings.params(s.orgId, 'renewal_outside_schedule');
+    if (!p.enabled) return;
+    const certs = await this.#d.certificates(s.orgId, s.deviceId);
+    const cert = certs.find((c) => c.serial === serial);
+    if (!cert) return;
+    const prev = certs.find((c) => c.serial === cert.renewedFrom);
+    const since = now - p.windowSeconds * 1000;
+    const renewals = certs
+      .filter((c) => c.renewedFrom !== null && c.createdAt > since && c.createdAt <= now)
+      .sort((a, b) => a.createdAt - b.createdAt);
+    const lifetime = prev ? prev.notAfter - prev.notBefore : 0;
+    const used = lifetime > 0 ? (cert.createdAt - prev!.notBefore) / lifetime : null;
+    const facts = {
+      serial: cert.serial,
+      renewedFrom: cert.renewedFrom,
+      lifetimeUsed: used === null ? null : Math.round(used * 1000) / 1000,
+      renewedFromValidity: prev
+        ? {
+            notBefore: new Date(prev.notBefore).toISOString(),
+            notAfter: new Date(prev.notAfter).toISOString(),
+          }
+        : null,
+      renewals: renewals.slice(-10).map((c) => new Date(c.createdAt).toISOString()),
+      schedule:
+        "the agent renews once renewal.atFraction (default 2/3) of its certificate's lifetime has passed",
+    };
+    const early = p.minLifetimeFraction ?? 0;
+    if (used !== null && early > 0 && used < early) {
+      this.#breach('renewal_outside_schedule', s, now, {
+        metric: 'certificate_lifetime_used',
+        windowSeconds: p.windowSeconds,
+        observed: facts.lifetimeUsed!,
+        expected: { low: early, high: null },
+        basis: 'threshold',
+        ...facts,
+      });
+      return;
+    }
+    if (p.threshold !== null && renewals.length >= p.threshold)
+      this.#breach('renewal_outside_schedule', s, now, {
+        metric: 'renewals',
+        windowSeconds: p.windowSeconds,
+        observed: renewals.length,
+        expected: { low: null, high: p.threshold - 1 },
+        basis: 'threshold',
+        ...facts,
+      });
   }
 
   /** A static threshold rule of a device, judged when its counter moves. */
