@@ -21,9 +21,9 @@ describe('bulwark detect against a real hub', { timeout: 120_000 }, () => {
   });
   after(() => hub?.close());
 
-  test('rules lists the six default rules; rule shows and tunes one', async () => {
+  test('rules lists the seven default rules; rule shows and tunes one', async () => {
     const list = await hub.json<{ items: Rule[]; nextCursor: null }>(['detect', 'rules']);
-    assert.equal(list.items.length, 6);
+    assert.equal(list.items.length, 7);
     assert.equal(list.nextCursor, null);
     const table = await hub.run(['detect', 'rules']);
     assert.equal(table.code, 0, table.stderr);
@@ -81,6 +81,6 @@ describe('bulwark detect against a real hub', { timeout: 120_000 }, () => {
       created.id,
     ]);
     assert.equal(json.deviceId, created.id);
-    assert.equal(json.metrics.length, 5);
+    assert.equal(json.metrics.length, 6);
   });
 });

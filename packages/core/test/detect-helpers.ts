@@ -46,7 +46,7 @@ export function memoryDetectStore(): DetectStore & {
 export interface AlertCall {
   op: 'open' | 'resolve';
   orgId: string;
-  deviceId: string;
+  deviceId: string | null;
   ruleId: DetectRuleId;
   evidence?: Record<string, unknown>;
 }
@@ -57,15 +57,15 @@ export function recordingAlerts(): DetectAlerts & { calls: AlertCall[] } {
   const calls: AlertCall[] = [];
   return {
     calls,
-    async open(orgId, deviceId, ruleId, _severity, evidence) {
-      const key = `${orgId}|${deviceId}|${ruleId}`;
+    async open(orgId, deviceId, ruleId, _severity, evidence, subject) {
+      const key = `${orgId}|${deviceId ?? subject}|${ruleId}`;
       if (open.has(key)) return false;
       open.add(key);
       calls.push({ op: 'open', orgId, deviceId, ruleId, evidence: { ...evidence } });
       return true;
     },
-    async resolve(orgId, deviceId, ruleId) {
-      const key = `${orgId}|${deviceId}|${ruleId}`;
+    async resolve(orgId, deviceId, ruleId, subject) {
+      const key = `${orgId}|${deviceId ?? subject}|${ruleId}`;
       if (!open.delete(key)) return false;
       calls.push({ op: 'resolve', orgId, deviceId, ruleId });
       return true;
@@ -80,6 +80,8 @@ export function testEngine(
     clock?: TestClock;
     types?: Record<string, string>;
     keys?: Record<string, string>;
+    /** The hub operator's organization (unattributable failures go there). */
+    operator?: string;
   } = {},
 ) {
   const clock = o.clock ?? new TestClock();
@@ -101,6 +103,7 @@ export function testEngine(
       const orgId = o.keys?.[id];
       return orgId ? { orgId, deviceId: id } : undefined;
     },
+    ...(o.operator !== undefined ? { operatorOrgId: async () => o.operator } : {}),
     onError: (err) => errors.push(err),
   });
   engine.start();

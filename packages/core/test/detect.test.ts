@@ -216,7 +216,7 @@ describe('message flood: learned baseline', () => {
 
 describe('threshold rules on edge events', () => {
   it('auth brute force per source: one alert on the claimed device, resolved after quiet, cool-down, again', async () => {
-    const t = testEngine({ keys: { victim: ORG } });
+    const t = testEngine({ keys: { victim: ORG }, operator: 'org-op' });
     const fail = (subject = 'device:victim', source = '10.0.0.9') =>
       t.events.emit({
         type: 'auth.failed',
@@ -229,18 +229,25 @@ describe('threshold rules on edge events', () => {
         subject,
       });
     for (let i = 0; i < 9; i++) fail();
-    fail('device:other'); // claims an id no key names // the 10th failure from that source, another claimed id
+    // An id no device has: not counted against ORG (it goes to the operator's count: 1 there).
+    fail('device:other');
     for (let i = 0; i < 5; i++) fail('device:victim', '10.0.0.10'); // another source: its own count
+    await t.settle();
+    await t.settle();
+    assert.equal(t.fired().length, 0);
+    fail(); // the 10th failure against ORG from that source
     await t.settle();
     await t.settle();
     const fired = t.fired() as DomainEventOf<'detect.fired'>[];
     assert.equal(fired.length, 1, JSON.stringify(fired));
     const e = fired[0]!;
     assert.equal(e.ruleId, 'auth_bruteforce');
-    assert.equal(e.subject, 'source:10.0.0.9');
+    assert.equal(e.subject, `source:10.0.0.9|org:${ORG}`);
     assert.equal(e.evidence.source, '10.0.0.9');
     assert.equal(e.evidence.observed, 10);
-    assert.deepEqual(e.evidence.subjects, ['device:victim', 'device:other']);
+    assert.equal(e.evidence['attribution'], 'organization');
+    // Only the identities tried against this organization.
+    assert.deepEqual(e.evidence.subjects, ['device:victim']);
     // The alert goes on the device a failing credential claimed (a key of the organization names it).
     assert.equal(e.deviceId, 'victim');
     assert.equal(e.orgId, ORG);
@@ -269,6 +276,81 @@ describe('threshold rules on edge events', () => {
         ['open', 'victim', 'auth_bruteforce'],
       ],
     );
+  });
+
+  it('auth brute force attribution: unknown ids go to the hub operator, named devices to their own organization, each seeing only its own', async () => {
+    const t = testEngine({ keys: { a1: ORG, b1: 'org-b' }, operator: 'org-op' });
+    const fail = (subject: string | null, orgId: string | null = null, source = '10.9.9.9') =>
+      t.events.emit({
+        type: 'auth.failed',
+        orgId,
+        at: t.clock.now(),
+        transport: 'mqtt',
+        source,
+        reason: 'unknown',
+        credential: 'device_key',
+        subject,
+      });
+    // One source: 12 unknown ids, 3 guesses at org-b's b1, 10 at ORG's a1, 2 certificates of no CA.
+    for (let i = 0; i < 12; i++) fail(`device:nobody-${i % 3}`);
+    for (let i = 0; i < 3; i++) fail('device:b1');
+    for (let i = 0; i < 10; i++) fail('device:a1');
+    fail('org:org-b'); // a certificate claiming org-b that no CA of it signed: names nothing truly
+    fail('org:org-b');
+    for (let i = 0; i < 6; i++) await t.settle();
+    const fired = t.fired() as DomainEventOf<'detect.fired'>[];
+    const byOrg = new Map(fired.map((e) => [e.orgId, e]));
+    assert.deepEqual([...byOrg.keys()].sort(), [ORG, 'org-op'], JSON.stringify(fired));
+    const op = byOrg.get('org-op')!;
+    assert.equal(op.deviceId, null);
+    assert.equal(op.subject, 'source:10.9.9.9|org:org-op');
+    assert.equal(op.evidence['attribution'], 'hub_operator');
+    assert.equal(op.evidence.source, '10.9.9.9');
+    assert.equal(op.evidence.observed, 10); // fired at the 10th unknown id
+    assert.deepEqual(op.evidence.subjects, [
+      'device:nobody-0',
+      'device:nobody-1',
+      'device:nobody-2',
+    ]);
+    const a = byOrg.get(ORG)!;
+    assert.equal(a.deviceId, 'a1');
+    assert.deepEqual(a.evidence.subjects, ['device:a1']);
+    // org-b: 3 failures against its device (under its threshold), and none of the forged claims.
+    assert.ok(!fired.some((e) => e.orgId === 'org-b'));
+    // The alerts: one on a1 in ORG, one without a device in the operator's organization.
+    assert.deepEqual(t.alerts.calls.map((c) => [c.op, c.orgId, c.deviceId]).sort(), [
+      ['open', ORG, 'a1'],
+      ['open', 'org-op', null],
+    ]);
+    // A failure the admission check proved an organization's (a revoked certificate): that one.
+    for (let i = 0; i < 10; i++) fail('org:org-b', 'org-b', '10.8.8.8');
+    for (let i = 0; i < 4; i++) await t.settle();
+    const b = (t.fired() as DomainEventOf<'detect.fired'>[]).find((e) => e.orgId === 'org-b');
+    assert.equal(b?.subject, 'source:10.8.8.8|org:org-b');
+    assert.equal(b?.evidence['attribution'], 'organization');
+    // Quiet for the resolve delay: the operator's alert resolves by its source key too.
+    await t.run(620_000);
+    assert.ok(
+      t.alerts.calls.some((c) => c.op === 'resolve' && c.orgId === 'org-op' && c.deviceId === null),
+    );
+  });
+
+  it('auth brute force with no organization on the hub at all raises nothing and fails nothing', async () => {
+    const t = testEngine();
+    for (let i = 0; i < 15; i++)
+      t.events.emit({
+        type: 'auth.failed',
+        orgId: null,
+        at: t.clock.now(),
+        transport: 'mqtt',
+        source: '10.7.7.7',
+        reason: 'unknown',
+        credential: 'device_key',
+        subject: 'device:ghost',
+      });
+    for (let i = 0; i < 4; i++) await t.settle();
+    assert.equal(t.fired().length, 0);
+    assert.deepEqual(t.errors, []);
   });
 
   it('cloned certificate: take-overs from another address, twice; a same-address reconnect is not one', async () => {

@@ -420,6 +420,17 @@ export const CONFIG_FIELDS = {
     max: 86400,
     doc: 'Polling interval announced to hawkBit DDI controllers (decision 0012)',
   },
+  // Decision 0034 (amendment of 2026-12-07). Security monitoring's detection rules on by default;
+  // off stops this node counting and judging (no detection alerts, no baselines learned) — to
+  // measure what monitoring costs, or on a node that must not spend the CPU. Audit checks,
+  // mitigations, alerts and notifications stay on.
+  detect: {
+    kind: 'choice',
+    flag: 'detect',
+    default: 'on',
+    choices: ['on', 'off'],
+    doc: 'Security monitoring on this node: on = detection rules count and judge device traffic, edge events and agent reports (decision 0034); off = nothing is counted, learned or raised by detection (audit checks, mitigations and notifications still run)',
+  },
   // Decision 0031. The fleet audit checks: a daily pass finds what drifts slowly (expiries,
   // unused keys, old firmware) long before it bites; one node runs each pass. A run reads every
   // device's certificates, so an hour is the floor on a large fleet; `bulwark checks run` any time.

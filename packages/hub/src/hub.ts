@@ -292,7 +292,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       log,
       metrics,
     });
-    detect = startDetect({ engine: services.detect.engine, log });
+    // `--detect off`: the engine stays idle (it counts nothing) and is not ticked.
+    if (config.detect === 'on') detect = startDetect({ engine: services.detect.engine, log });
     const sweep = () =>
       services.messaging.sweepRetention().then(
         (n) => n > 0 && log.info({ deleted: n }, 'retention sweep'),
@@ -461,7 +462,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await services.messaging.close();
         await rulesRunner?.stop();
         // After the brokers stopped: nothing more is counted; what was learned is written.
-        await started.detect.stop();
+        await started.detect?.stop();
         await started.bus.close();
         await events?.close();
         await started.blobs.close();

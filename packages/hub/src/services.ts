@@ -81,6 +81,15 @@ export type HubServices = HttpServices & {
   gatewayUplink: GatewayUplink;
 };
 
+/**
+ * The organization that operates the hub (`--checks-hub-org`; empty: the oldest organization, the
+ * one first-start setup made): it sees hub-wide findings and unattributable attacks.
+ */
+export async function hubOrgId(storage: Storage, configured: string): Promise<string | undefined> {
+  if (configured !== '') return configured;
+  return (await storage.organizations.list(1))[0]?.id;
+}
+
 /** Builds the core services (no sockets): used by the hub process and the local commands. */
 export function createServices(
   storage: Storage,
@@ -100,6 +109,7 @@ export function createServices(
     | 'claimFailuresPerSource'
     | 'claimsPerMinute'
     | 'checksIntervalHours'
+    | 'detect'
     | 'checksHubOrg'
     | 'checksCertExpiryDays'
     | 'checksCertMaxAgeDays'
@@ -142,6 +152,7 @@ export function createServices(
   const alerts = new AlertService({ storage, clock, events });
   // Detection (decision 0034): counts what this node sees, judges the rules, raises alerts.
   const detectEngine = new DetectEngine({
+    enabled: config.detect === 'on',
     clock,
     events,
     store: storage.detect,
@@ -149,12 +160,22 @@ export function createServices(
     nodeId: messaging.nodeId,
     deviceType: async (orgId, deviceId) => (await storage.devices.get(orgId, deviceId))?.type,
     resolveSubject: async (subject) => {
-      // A device key's claimed device: its live keys name its organization.
-      if (!subject.startsWith('device:')) return undefined;
-      const deviceId = subject.slice('device:'.length);
-      const [key] = await storage.deviceKeys.listLiveByDeviceId(deviceId);
-      return key ? { orgId: key.orgId, deviceId } : undefined;
+      // A device key's claimed device (a certificate-only device too: its id names its
+      // organization), or an API key's id. Anything else names no organization truthfully.
+      if (subject.startsWith('device:')) {
+        const deviceId = subject.slice('device:'.length);
+        const orgId = deviceId === '' ? undefined : await storage.devices.orgOf(deviceId);
+        return orgId !== undefined ? { orgId, deviceId } : undefined;
+      }
+      if (subject.startsWith('key:')) {
+        const key = await storage.apiKeys.get(subject.slice('key:'.length));
+        return key ? { orgId: key.orgId, deviceId: null } : undefined;
+      }
+      return undefined;
     },
+    // Unattributable failures go where hub-wide findings go (decision 0031's hub organization).
+    operatorOrgId: () => hubOrgId(storage, config.checksHubOrg),
+    certificates: (orgId, deviceId) => storage.pki.listCertificates(orgId, deviceId),
   });
   const locations = new LocationService({ storage, clock });
   const devices = new DeviceService({ storage, clock, locations, events });

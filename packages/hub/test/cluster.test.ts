@@ -4,10 +4,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { requireNats, requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
-import { setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { setupOwner, startClusterPair, type TestHub } from './helpers.js';
 import { connectTls, nextMessages, publish, subscribe } from './mqtt-helpers.js';
 
 const skip = (await requirePostgres()) || (await requireNats());
@@ -23,17 +22,7 @@ describe('a two-node cluster on PostgreSQL and NATS', { skip, timeout: 60_000 },
   let sub: { id: string; key: string };
 
   before(async () => {
-    const schema = schemas.next();
-    const shared = [
-      '--database',
-      schemas.url,
-      '--database-schema',
-      schema,
-      '--bus',
-      'nats://127.0.0.1:4222',
-    ];
-    a = await startTestHub(shared);
-    b = await startTestHub([...shared, '--master-key-file', join(a.dir, 'master.key')]);
+    ({ a, b } = await startClusterPair(schemas, 'cluster'));
     s = await setupOwner(b);
     channelId = (
       await s.api.call('createChannel', {

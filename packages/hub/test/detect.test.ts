@@ -96,7 +96,8 @@ describe('detection end to end', () => {
     );
     const e = fired('auth_bruteforce');
     assert.equal(e.length, 1);
-    assert.equal(e[0]!.subject, 'source:127.0.0.1');
+    assert.equal(e[0]!.subject, `source:127.0.0.1|org:${s.orgId}`);
+    assert.equal(d['attribution'], 'organization');
     assert.equal(e[0]!.orgId, s.orgId);
   });
 
@@ -251,6 +252,7 @@ describe('detection end to end', () => {
       'disallowed_connection',
       'message_flood',
       'new_listening_port',
+      'renewal_outside_schedule',
     ]);
     const churn = await admin.detect.rule('connection_churn');
     assert.equal(churn.settings.threshold, 20);

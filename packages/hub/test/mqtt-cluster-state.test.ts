@@ -5,9 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { requireNats, requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
-import { setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { setupOwner, startClusterPair, type TestHub } from './helpers.js';
 import { connectCollecting, publishAcked } from './mqtt-state-helpers.js';
 
 const skip = (await requirePostgres()) || (await requireNats());
@@ -33,16 +32,7 @@ describe('MQTT state in a two-node cluster', { skip, timeout: 60_000 }, () => {
     new Promise<void>((r, j) => c.client.subscribe(filter, { qos: 1 }, (e) => (e ? j(e) : r())));
 
   before(async () => {
-    const shared = [
-      '--database',
-      schemas.url,
-      '--database-schema',
-      schemas.next(),
-      '--bus',
-      'nats://127.0.0.1:4222',
-    ];
-    a = await startTestHub(shared);
-    b = await startTestHub([...shared, '--master-key-file', join(a.dir, 'master.key')]);
+    ({ a, b } = await startClusterPair(schemas, 'mqtt-state'));
     const s = await setupOwner(b);
     channelId = (await s.api.call('createChannel', { body: { name: 'cluster-state' } })).id;
     for (const name of ['pub', 'roamer', 'reader']) {

@@ -105,6 +105,12 @@ export function createDeviceStore(pool: Pool): DeviceStore {
       );
       return r.rows[0] && toDevice(r.rows[0]);
     },
+    async orgOf(id) {
+      const r = await query<{ org_id: string }>(pool, 'SELECT org_id FROM devices WHERE id = $1', [
+        id,
+      ]);
+      return r.rows[0]?.org_id;
+    },
     async countInLocations(orgId, locationIds) {
       if (locationIds.length === 0) return 0;
       const r = await query<{ n: number }>(

@@ -109,6 +109,11 @@ export function createDeviceStore(db: Database): DeviceStore {
       );
       return row && toDevice(row);
     },
+    async orgOf(id) {
+      const row = db.prepare('SELECT org_id FROM devices WHERE id = ?').get(id) as
+        { org_id: string } | undefined;
+      return row?.org_id;
+    },
     async countInLocations(orgId, locationIds) {
       if (locationIds.length === 0) return 0;
       const row = db

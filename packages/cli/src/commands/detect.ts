@@ -40,6 +40,7 @@ const ruleFields = (r: DetectRuleView): [string, unknown][] => {
     ['k (× MAD)', row('k')],
     ['min deviation', row('minDeviation')],
     ['learning minutes', row('learningMinutes')],
+    ['min lifetime fraction', row('minLifetimeFraction')],
     ['resolve after seconds', row('resolveAfterSeconds')],
     ['cool-down seconds', row('cooldownSeconds')],
     ['changed', r.updatedAt ?? 'never (defaults)'],
@@ -95,6 +96,7 @@ function updateOf(ctx: Context): UpdateDetectRuleRequest {
   set('k', num(ctx, 'k'));
   set('minDeviation', num(ctx, 'min-deviation'));
   set('learningMinutes', ctx.int('learning-minutes'));
+  set('minLifetimeFraction', num(ctx, 'min-lifetime-fraction'));
   set('resolveAfterSeconds', ctx.int('resolve-after'));
   set('cooldownSeconds', ctx.int('cooldown'));
   return out;
@@ -118,7 +120,11 @@ export const detectCommands: Command[] = [
     options: {
       enable: { type: 'boolean', help: 'turn the rule on' },
       disable: { type: 'boolean', help: 'turn the rule off' },
-      window: { type: 'string', value: 'SECONDS', help: 'counting window (10-900, whole 10 s)' },
+      window: {
+        type: 'string',
+        value: 'SECONDS',
+        help: 'counting window (10-900, whole 10 s; renewal_outside_schedule up to 604800)',
+      },
       threshold: {
         type: 'string',
         value: 'N',
@@ -134,6 +140,11 @@ export const detectCommands: Command[] = [
         type: 'string',
         value: 'N',
         help: 'how long a device learns before its baseline is judged',
+      },
+      'min-lifetime-fraction': {
+        type: 'string',
+        value: 'F',
+        help: "renewal_outside_schedule: a renewal before this fraction (0-1) of the certificate's lifetime fires",
       },
       'resolve-after': {
         type: 'string',

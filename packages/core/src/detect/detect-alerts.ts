@@ -9,24 +9,41 @@ import type { DetectRuleId } from './rules.js';
 
 /** What the engine asks of alerts. */
 export interface DetectAlerts {
-  /** Opens the device's alert of the rule; false when one was already open. */
+  /**
+   * Opens the alert of the rule on the device (or, with no device, on the counted subject: a
+   * source guessing identities of no device); false when one was already open.
+   */
   open(
     orgId: string,
-    deviceId: string,
+    deviceId: string | null,
     ruleId: DetectRuleId,
     severity: FindingSeverity,
     evidence: DetectEvidence,
+    subject: string,
   ): Promise<boolean>;
   /** Resolves it; false when none was open. */
-  resolve(orgId: string, deviceId: string, ruleId: DetectRuleId): Promise<boolean>;
+  resolve(
+    orgId: string,
+    deviceId: string | null,
+    ruleId: DetectRuleId,
+    subject: string,
+  ): Promise<boolean>;
 }
 
-/** The dedup key of a rule's alert on a device: one active alert per (rule, device). */
-export const detectAlertKey = (ruleId: DetectRuleId, deviceId: string): string =>
-  `${ruleId}:${deviceId}`;
+/**
+ * The dedup key of a rule's alert: one active alert per (rule, device), or per (rule, subject)
+ * when it names no device (`auth_bruteforce:source:<address>|org:<org>`).
+ */
+export const detectAlertKey = (
+  ruleId: DetectRuleId,
+  deviceId: string | null,
+  subject = '',
+): string => `${ruleId}:${deviceId ?? subject}`;
 
 /** Why it fired, in words, for the alert's title. */
 function titleOf(ruleId: DetectRuleId, e: DetectEvidence): string {
+  if (e.metric === 'certificate_lifetime_used')
+    return `${ruleId.replaceAll('_', ' ')}: renewed at ${Math.round(e.observed * 100)} % of the certificate's lifetime (expected at least ${Math.round((e.expected.low ?? 0) * 100)} %)`;
   if (typeof e['lockedBy'] === 'string')
     return `${ruleId.replaceAll('_', ' ')}: ${e.observed} failed authentications from ${typeof e['source'] === 'string' ? e['source'] : 'one source'}, then locked by ${e['lockedBy']}`;
   const band =
@@ -45,7 +62,7 @@ function titleOf(ruleId: DetectRuleId, e: DetectEvidence): string {
  */
 export function detectAlerts(alerts: Pick<AlertService, 'raise' | 'resolveKey'>): DetectAlerts {
   return {
-    async open(orgId, deviceId, ruleId, severity, evidence) {
+    async open(orgId, deviceId, ruleId, severity, evidence, subject) {
       const json = JSON.parse(JSON.stringify({ rule: ruleId, ...evidence })) as {
         [key: string]: TwinValue;
       };
@@ -56,12 +73,14 @@ export function detectAlerts(alerts: Pick<AlertService, 'raise' | 'resolveKey'>)
         severity,
         title: titleOf(ruleId, evidence),
         evidence: json,
-        dedupKey: detectAlertKey(ruleId, deviceId),
+        dedupKey: detectAlertKey(ruleId, deviceId, subject),
       });
       return outcome !== 'repeated';
     },
-    async resolve(orgId, deviceId, ruleId) {
-      return (await alerts.resolveKey(orgId, detectAlertKey(ruleId, deviceId))) !== undefined;
+    async resolve(orgId, deviceId, ruleId, subject) {
+      return (
+        (await alerts.resolveKey(orgId, detectAlertKey(ruleId, deviceId, subject))) !== undefined
+      );
     },
   };
 }

@@ -10,6 +10,7 @@
  */
 import type { DeviceEvent, DeviceMetrics } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
+import type { CertificateRecord } from '../ports/records.js';
 import type { DetectStore } from '../ports/detect.js';
 import type { DetectEvidence, DomainEvent, DomainEvents, StopListening } from '../ports/events.js';
 import type { BaselineStats } from './baseline.js';
@@ -49,23 +50,55 @@ const MAX_SOURCES = 10_000;
 /** How long the device a failed credential claimed is remembered (one lookup per guesser). */
 const SUBJECT_TTL_MS = 60_000;
 
+/** Failures from one source against one organization (its own view of the guessing). */
+interface SourceOrgState {
+  failures: BucketCounter;
+  /** The identities tried against this organization (never the secrets). */
+  subjects: string[];
+}
+
 interface SourceState {
   source: string;
-  failures: BucketCounter;
-  subjects: string[];
+  /** Per organization the failures were attributed to (the hub operator's for unattributed ones). */
+  byOrg: Map<string, SourceOrgState>;
   lastSeen: number;
 }
 
+/** Organizations one source's failures are counted against at once (the oldest are forgotten). */
+const MAX_ORGS_PER_SOURCE = 64;
+/** An attempted identity is cut to this many characters in evidence (it is attacker-chosen). */
+const MAX_SUBJECT_CHARS = 128;
+/** How long the hub operator's organization is remembered. */
+const OPERATOR_TTL_MS = 60_000;
+
+/** The gate subject of one source's failures against one organization. */
+const sourceSubject = (source: string, orgId: string): string => `source:${source}|org:${orgId}`;
+
 /** What the engine needs. */
 export interface DetectEngineDeps {
+  /**
+   * False: monitoring is switched off on this node (`--detect off`): the engine counts, learns
+   * and raises nothing, and does not listen to events. Default true.
+   */
+  enabled?: boolean;
   clock: Clock;
   events: DomainEvents;
   store: DetectStore;
   alerts: DetectAlerts;
   /** A device's type (its baseline group); undefined when it does not exist. */
   deviceType(orgId: string, deviceId: string): Promise<string | undefined>;
-  /** The device a refused credential claimed (`device:<id>`), when it is one. */
-  resolveSubject(subject: string): Promise<{ orgId: string; deviceId: string } | undefined>;
+  /**
+   * The organization (and device) a refused credential's claimed identity belongs to, when it
+   * names one that exists: `device:<id>` a device of an organization, `key:<id>` an API key.
+   */
+  resolveSubject(subject: string): Promise<{ orgId: string; deviceId: string | null } | undefined>;
+  /**
+   * The hub operator's organization (the one that sees hub-wide findings, `--checks-hub-org`):
+   * authentication failures no organization can be told about go there.
+   */
+  operatorOrgId?(): Promise<string | undefined>;
+  /** A device's certificates (renewal_outside_schedule reads their lineage and lifetimes). */
+  certificates?(orgId: string, deviceId: string): Promise<readonly CertificateRecord[]>;
   /**
    * This node's id: a device's edge events count where they happened (the node that holds its
    * session and its counters); authentication failures count from every node.
@@ -84,8 +117,9 @@ export class DetectEngine {
   /** Claimed subjects of failed credentials → the device they name (see #resolve). */
   readonly #subjects = new Map<
     string,
-    { at: number; target: { orgId: string; deviceId: string } | undefined }
+    { at: number; target: { orgId: string; deviceId: string | null } | undefined }
   >();
+  #operator: { at: number; orgId: string | undefined } | undefined;
   /** Devices that published since the last tick (their flood rule is judged then). */
   readonly #dirty = new Set<DetectDeviceState>();
   /** Per group (org + type): its learned flood baseline, recomputed each pass. */
@@ -105,8 +139,14 @@ export class DetectEngine {
     this.#lastPersist = d.clock.now();
   }
 
+  /** Is monitoring on for this node (`--detect`)? */
+  get enabled(): boolean {
+    return this.#d.enabled !== false;
+  }
+
   /** Subscribes to the domain events (every node's). */
   start(): void {
+    if (!this.enabled) return;
     this.#unlisten ??= this.#d.events.listen((e) => this.#onEvent(e));
   }
 
@@ -121,6 +161,7 @@ export class DetectEngine {
 
   /** A device published a message of `bytes` (the ingest path, every protocol). Hot path. */
   message(orgId: string, deviceId: string, bytes: number): void {
+    if (!this.enabled) return;
     const now = this.#d.clock.now();
     const s = this.#device(orgId, deviceId, now);
     s.messages.add(now);
@@ -130,6 +171,7 @@ export class DetectEngine {
 
   /** The agent's health snapshot: its listening ports. */
   async metrics(orgId: string, deviceId: string, m: DeviceMetrics): Promise<void> {
+    if (!this.enabled) return;
     const now = this.#d.clock.now();
     const s = this.#device(orgId, deviceId, now);
     await s.loading;
@@ -145,6 +187,7 @@ export class DetectEngine {
     deviceId: string,
     events: readonly DeviceEvent[],
   ): Promise<void> {
+    if (!this.enabled) return;
     const hits = events.filter((e) => e.kind === 'connection_not_allowed');
     if (hits.length === 0) return;
     const now = this.#d.clock.now();
@@ -200,7 +243,11 @@ export class DetectEngine {
           return;
         case 'certificate.renewed': {
           const now = this.#d.clock.now();
-          counterOf(this.#device(e.orgId, e.deviceId, now), 'renewals').add(now);
+          const s = this.#device(e.orgId, e.deviceId, now);
+          counterOf(s, 'renewals').add(now);
+          void this.#judgeRenewal(s, e.serial, now).catch((err: unknown) =>
+            this.onError?.(err, 'renewal_outside_schedule'),
+          );
           return;
         }
         default:
@@ -222,41 +269,52 @@ export class DetectEngine {
     if (!s) {
       if (this.#sources.size >= MAX_SOURCES)
         this.#sources.delete(this.#sources.keys().next().value!);
-      s = { source, failures: new BucketCounter(90), subjects: [], lastSeen: now };
+      s = { source, byOrg: new Map(), lastSeen: now };
       this.#sources.set(source, s);
     }
-    if (!locked) s.failures.add(now);
     s.lastSeen = now;
-    if (subject !== null) remember(s.subjects, subject);
     const src = s;
     void this.#judgeSource(src, subject, orgId, now, locked).catch((err: unknown) =>
       this.onError?.(err, 'auth_bruteforce'),
     );
   }
 
-  /** The source's failures against the threshold of the organization the credential claimed. */
+  /**
+   * Counts the failure against the organization it is attributed to, and judges that count by
+   * the organization's threshold. Attributed: the claimed identity is a device or key of an
+   * organization (a guess naming device X of org A is a failure against org A's device), or the
+   * admission check proved the credential an organization's (`orgId`, e.g. a revoked
+   * certificate). Anything else — unknown ids, a certificate of no known CA, a malformed key —
+   * names no organization truthfully, so it goes to the hub operator's organization: an attacker
+   * cannot steer an alert (or its evidence) into an organization by naming ids that are not its.
+   * Each organization sees only the identities tried against it.
+   */
   async #judgeSource(
     s: SourceState,
     subject: string | null,
-    orgId: string | null,
+    eventOrgId: string | null,
     now: number,
     locked: boolean,
   ): Promise<void> {
-    const gateSubject = `source:${s.source}`;
+    const claimed = subject !== null ? await this.#claimed(subject, now) : undefined;
+    const attributed = claimed !== undefined || eventOrgId !== null;
+    const orgId = claimed?.orgId ?? eventOrgId ?? (await this.#operatorOrg(now));
+    if (orgId === undefined) return; // a hub without any organization yet
+    let g = s.byOrg.get(orgId);
+    if (!g) {
+      if (s.byOrg.size >= MAX_ORGS_PER_SOURCE) s.byOrg.delete(s.byOrg.keys().next().value!);
+      g = { failures: new BucketCounter(90), subjects: [] };
+      s.byOrg.set(orgId, g);
+    }
+    if (!locked) g.failures.add(now);
+    if (subject !== null) remember(g.subjects, subject.slice(0, MAX_SUBJECT_CHARS));
+    const gateSubject = sourceSubject(s.source, orgId);
     const open = this.gates.get('auth_bruteforce', gateSubject);
     if (open?.state === 'open') open.lastBreachAt = now;
-    const target: DetectTarget = (subject !== null
-      ? await this.#claimed(subject, now)
-      : undefined) ?? {
-      orgId,
-      deviceId: null,
-    };
-    const p =
-      target.orgId !== null
-        ? await this.settings.params(target.orgId, 'auth_bruteforce')
-        : DETECT_RULES.auth_bruteforce.defaults;
+    const target: DetectTarget = { orgId, deviceId: claimed?.deviceId ?? null };
+    const p = await this.settings.params(orgId, 'auth_bruteforce');
     if (!p.enabled || p.threshold === null) return;
-    const observed = s.failures.sliding(now, p.windowSeconds * 1000);
+    const observed = g.failures.sliding(now, p.windowSeconds * 1000);
     if (observed < p.threshold && !locked) return;
     this.#open('auth_bruteforce', gateSubject, target, now, {
       metric: 'auth_failures',
@@ -266,15 +324,25 @@ export class DetectEngine {
       basis: locked ? 'event' : 'threshold',
       ...(locked ? { lockedBy: 'the edge failure throttle' } : {}),
       source: s.source,
-      subjects: [...s.subjects],
+      subjects: [...g.subjects],
+      // Why this organization sees it: the identities tried were its own, or they named none.
+      attribution: attributed ? 'organization' : 'hub_operator',
     });
+  }
+
+  /** The hub operator's organization, remembered for a minute. */
+  async #operatorOrg(now: number): Promise<string | undefined> {
+    if (this.#operator && now - this.#operator.at < OPERATOR_TTL_MS) return this.#operator.orgId;
+    const orgId = await this.#d.operatorOrgId?.();
+    this.#operator = { at: now, orgId };
+    return orgId;
   }
 
   /** The device a claimed subject names, remembered for a minute (a guesser repeats it). */
   async #claimed(
     subject: string,
     now: number,
-  ): Promise<{ orgId: string; deviceId: string } | undefined> {
+  ): Promise<{ orgId: string; deviceId: string | null } | undefined> {
     const hit = this.#subjects.get(subject);
     if (hit && now - hit.at < SUBJECT_TTL_MS) return hit.target;
     const target = await this.#d.resolveSubject(subject);
@@ -283,6 +351,63 @@ export class DetectEngine {
       this.#subjects.delete(this.#subjects.keys().next().value!);
     this.#subjects.set(subject, { at: now, target });
     return target;
+  }
+
+  /**
+   * A renewal against the agent's schedule (it renews once `renewal.atFraction`, 2/3 by default,
+   * of its certificate's lifetime has passed): too early in the renewed certificate's life, or
+   * too many renewals within the window. Read from the stored certificates (renewals are rare; the
+   * window may be days), on the node that made the renewal.
+   */
+  async #judgeRenewal(s: DetectDeviceState, serial: string, now: number): Promise<void> {
+    if (!this.#d.certificates) return;
+    const p = await this.settings.params(s.orgId, 'renewal_outside_schedule');
+    if (!p.enabled) return;
+    const certs = await this.#d.certificates(s.orgId, s.deviceId);
+    const cert = certs.find((c) => c.serial === serial);
+    if (!cert) return;
+    const prev = certs.find((c) => c.serial === cert.renewedFrom);
+    const since = now - p.windowSeconds * 1000;
+    const renewals = certs
+      .filter((c) => c.renewedFrom !== null && c.createdAt > since && c.createdAt <= now)
+      .sort((a, b) => a.createdAt - b.createdAt);
+    const lifetime = prev ? prev.notAfter - prev.notBefore : 0;
+    const used = lifetime > 0 ? (cert.createdAt - prev!.notBefore) / lifetime : null;
+    const facts = {
+      serial: cert.serial,
+      renewedFrom: cert.renewedFrom,
+      lifetimeUsed: used === null ? null : Math.round(used * 1000) / 1000,
+      renewedFromValidity: prev
+        ? {
+            notBefore: new Date(prev.notBefore).toISOString(),
+            notAfter: new Date(prev.notAfter).toISOString(),
+          }
+        : null,
+      renewals: renewals.slice(-10).map((c) => new Date(c.createdAt).toISOString()),
+      schedule:
+        "the agent renews once renewal.atFraction (default 2/3) of its certificate's lifetime has passed",
+    };
+    const early = p.minLifetimeFraction ?? 0;
+    if (used !== null && early > 0 && used < early) {
+      this.#breach('renewal_outside_schedule', s, now, {
+        metric: 'certificate_lifetime_used',
+        windowSeconds: p.windowSeconds,
+        observed: facts.lifetimeUsed!,
+        expected: { low: early, high: null },
+        basis: 'threshold',
+        ...facts,
+      });
+      return;
+    }
+    if (p.threshold !== null && renewals.length >= p.threshold)
+      this.#breach('renewal_outside_schedule', s, now, {
+        metric: 'renewals',
+        windowSeconds: p.windowSeconds,
+        observed: renewals.length,
+        expected: { low: null, high: p.threshold - 1 },
+        basis: 'threshold',
+        ...facts,
+      });
   }
 
   /** A static threshold rule of a device, judged when its counter moves. */
@@ -321,6 +446,7 @@ export class DetectEngine {
    * baselines. The hub calls it every second; tests call it after moving their clock.
    */
   async tick(): Promise<void> {
+    if (!this.enabled) return;
     const now = this.#d.clock.now();
     for (const s of this.#dirty) this.#judgeFlood(s, now);
     this.#dirty.clear();
@@ -386,8 +512,9 @@ export class DetectEngine {
       this.#devices.delete(key);
     }
     for (const [key, s] of this.#sources) {
-      if (now - s.lastSeen >= IDLE_MS && !this.gates.holds(`source:${key}`))
-        this.#sources.delete(key);
+      if (now - s.lastSeen < IDLE_MS) continue;
+      if ([...s.byOrg.keys()].some((org) => this.gates.holds(sourceSubject(key, org)))) continue;
+      this.#sources.delete(key);
     }
   }
 
@@ -440,10 +567,18 @@ export class DetectEngine {
     evidence: DetectEvidence,
   ): Promise<void> {
     const severity = DETECT_RULES[ruleId].severity;
-    // One alert per device and rule across nodes: the node whose alert opened tells the rest.
-    if (target.orgId !== null && target.deviceId !== null) {
-      if (!(await this.#d.alerts.open(target.orgId, target.deviceId, ruleId, severity, evidence)))
-        return;
+    // One alert per device (or source) and rule across nodes: the node whose alert opened tells
+    // the rest.
+    if (target.orgId !== null) {
+      const opened = await this.#d.alerts.open(
+        target.orgId,
+        target.deviceId,
+        ruleId,
+        severity,
+        evidence,
+        subject,
+      );
+      if (!opened) return;
     }
     this.#d.events.emit({
       type: 'detect.fired',
@@ -459,8 +594,8 @@ export class DetectEngine {
 
   async #resolve(g: Gate, now: number): Promise<void> {
     const { orgId, deviceId } = g.target;
-    if (orgId !== null && deviceId !== null) {
-      if (!(await this.#d.alerts.resolve(orgId, deviceId, g.ruleId))) return;
+    if (orgId !== null) {
+      if (!(await this.#d.alerts.resolve(orgId, deviceId, g.ruleId, g.subject))) return;
     }
     this.#d.events.emit({
       type: 'detect.resolved',

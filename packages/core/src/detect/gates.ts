@@ -16,7 +16,7 @@ export interface DetectTarget {
 /** One rule's state for one subject. */
 export interface Gate {
   ruleId: DetectRuleId;
-  /** `device:<org>:<id>` or `source:<address>`. */
+  /** `device:<org>:<id>` or `source:<address>|org:<org>`. */
   subject: string;
   state: 'open' | 'cooldown';
   since: number;

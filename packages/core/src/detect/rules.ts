@@ -28,6 +28,11 @@ export interface RuleParams {
   minDeviation: number | null;
   /** Baseline and new-value rules: nothing fires from what a device learns before this long. */
   learningMinutes: number | null;
+  /**
+   * renewal_outside_schedule: a renewal before this fraction of the renewed certificate's
+   * lifetime had passed fires (0: never; the agent renews at 2/3 by default).
+   */
+  minLifetimeFraction: number | null;
   /** An open alert resolves once the rule has not been breached for this long. */
   resolveAfterSeconds: number;
   /** After it resolves, the rule stays quiet for the device (or source) this long. */
@@ -47,7 +52,12 @@ export interface DetectRule {
   defaults: RuleParams;
 }
 
-const base = { k: null, minDeviation: null, learningMinutes: null } as const;
+const base = {
+  k: null,
+  minDeviation: null,
+  learningMinutes: null,
+  minLifetimeFraction: null,
+} as const;
 
 /** Every rule, with its shipped defaults (the table in decision 0034). */
 export const DETECT_RULES: Readonly<Record<DetectRuleId, DetectRule>> = {
@@ -105,6 +115,7 @@ export const DETECT_RULES: Readonly<Record<DetectRuleId, DetectRule>> = {
       k: 8,
       minDeviation: 120,
       learningMinutes: 30,
+      minLifetimeFraction: null,
       resolveAfterSeconds: 300,
       cooldownSeconds: 900,
     },
@@ -162,6 +173,36 @@ export const DETECT_RULES: Readonly<Record<DetectRuleId, DetectRule>> = {
       cooldownSeconds: 1800,
     },
   },
+  renewal_outside_schedule: {
+    id: 'renewal_outside_schedule',
+    kind: 'threshold',
+    severity: 'medium',
+    metric: 'renewals',
+    per: 'device',
+    description:
+      "A device renewed its certificate outside the agent's schedule: before minLifetimeFraction of the renewed certificate's lifetime had passed (the agent renews at 2/3 of it by default), or at least the threshold times within the window — a copied key renewing for itself, or a device pushed off its schedule.",
+    // A device renews once every ~8 months (2/3 of 365 days); twice in a day, or at less than
+    // half of the lifetime, is not the agent's schedule. A lost answer retried is no new renewal.
+    defaults: {
+      ...base,
+      enabled: true,
+      windowSeconds: 86_400,
+      threshold: 2,
+      minLifetimeFraction: 0.5,
+      resolveAfterSeconds: 86_400,
+      cooldownSeconds: 86_400,
+    },
+  },
+};
+
+/** Counter windows are at most this long (the 10 s buckets' memory); see WINDOW_FROM_STORE. */
+const MAX_COUNTER_WINDOW_SECONDS = 900;
+/** Rules that count from the store, not the in-memory buckets: their window may be longer. */
+const WINDOW_FROM_STORE: readonly DetectRuleId[] = ['renewal_outside_schedule'];
+
+/** Settings only one rule uses, beside those of its kind. */
+const EXTRA: Partial<Record<DetectRuleId, readonly (keyof RuleParams)[]>> = {
+  renewal_outside_schedule: ['minLifetimeFraction'],
 };
 
 /** The settings an organization may change (the request's fields). */
@@ -186,15 +227,27 @@ const ALWAYS: readonly (keyof RuleParams)[] = [
 export function checkRuleUpdate(rule: DetectRule, update: RuleUpdate): void {
   for (const key of Object.keys(update) as (keyof RuleParams)[]) {
     if (ALWAYS.includes(key) || USES[rule.kind].includes(key)) continue;
+    if (EXTRA[rule.id]?.includes(key)) continue;
     throw new BulwarkError('validation_failed', `rule ${rule.id} has no setting ${key}`);
   }
+  const w = update.windowSeconds;
+  if (
+    w !== undefined &&
+    w !== null &&
+    w > MAX_COUNTER_WINDOW_SECONDS &&
+    !WINDOW_FROM_STORE.includes(rule.id)
+  )
+    throw new BulwarkError(
+      'validation_failed',
+      `rule ${rule.id} counts over at most ${MAX_COUNTER_WINDOW_SECONDS} s (windowSeconds)`,
+    );
 }
 
 /** The settings in force: the defaults with the organization's changes over them. */
 export function effectiveParams(rule: DetectRule, changed: RuleUpdate | undefined): RuleParams {
   if (!changed) return rule.defaults;
   const out: RuleParams = { ...rule.defaults };
-  for (const key of [...ALWAYS, ...USES[rule.kind]]) {
+  for (const key of [...ALWAYS, ...USES[rule.kind], ...(EXTRA[rule.id] ?? [])]) {
     const v = changed[key];
     if (v !== undefined && v !== null) (out as unknown as Record<string, unknown>)[key] = v;
   }

@@ -163,7 +163,7 @@ export type DomainEvent =
       deviceId: string | null;
       ruleId: string;
       severity: 'low' | 'medium' | 'high' | 'critical';
-      /** What was counted: `device:<id>` or `source:<address>`. */
+      /** What was counted: `device:<org>:<id>` or `source:<address>|org:<org>`. */
       subject: string;
       evidence: DetectEvidence;
     })

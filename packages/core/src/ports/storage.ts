@@ -116,6 +116,11 @@ export interface DeviceStore {
   /** @throws BulwarkError `device_name_taken`. Returns the updated device, or undefined if none. */
   update(orgId: string, id: string, patch: DevicePatch): Promise<Device | undefined>;
   countInLocations(orgId: string, locationIds: readonly string[]): Promise<number>;
+  /**
+   * Hub-wide: the organization a device id belongs to (ids are unique across organizations).
+   * Only for telling a failed authentication's claimed device to its organization (detection).
+   */
+  orgOf(id: string): Promise<string | undefined>;
 }
 
 export interface DeviceKeyStore {

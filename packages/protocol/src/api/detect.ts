@@ -26,6 +26,7 @@ export const DetectRuleParamsSchema = Type.Object(
     k: Nullable(Type.Number()),
     minDeviation: Nullable(Type.Number()),
     learningMinutes: Nullable(Type.Integer()),
+    minLifetimeFraction: Nullable(Type.Number()),
     resolveAfterSeconds: Type.Integer(),
     cooldownSeconds: Type.Integer(),
   },
@@ -69,13 +70,15 @@ const bounded = (min: number, max: number, what: string) =>
 export const UpdateDetectRuleRequest = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean({ description: 'must be true or false' })),
-    // Windows are whole 10-second counter buckets, at most 15 minutes (the counters' memory).
+    // Windows are whole 10-second counter buckets, at most 15 minutes (the counters' memory) —
+    // except renewal_outside_schedule's, counted from the stored certificates (up to a week).
     windowSeconds: Type.Optional(
       Type.Integer({
         minimum: 10,
-        maximum: 900,
+        maximum: 604_800,
         multipleOf: 10,
-        description: 'must be a multiple of 10 seconds from 10 to 900',
+        description:
+          'must be a multiple of 10 seconds from 10 to 900 (renewal_outside_schedule: up to 604800)',
       }),
     ),
     threshold: Type.Optional(
@@ -88,6 +91,9 @@ export const UpdateDetectRuleRequest = Type.Object(
       Type.Number({ minimum: 0, maximum: 1e12, description: 'must be a number from 0 to 1e12' }),
     ),
     learningMinutes: Type.Optional(bounded(1, 43_200, 'whole minutes, up to 30 days')),
+    minLifetimeFraction: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'must be a number from 0 to 1' }),
+    ),
     resolveAfterSeconds: Type.Optional(bounded(10, 604_800, 'seconds, up to a week')),
     cooldownSeconds: Type.Optional(bounded(0, 604_800, 'seconds, up to a week')),
   },

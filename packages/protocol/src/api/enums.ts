@@ -47,6 +47,7 @@ export const KNOWN_ALERT_KINDS = [
   'message_flood',
   'new_listening_port',
   'disallowed_connection',
+  'renewal_outside_schedule',
   'telemetry_rule',
 ] as const;
 
@@ -159,4 +160,5 @@ export const DETECT_RULE_IDS = [
   'new_listening_port',
   'disallowed_connection',
   'connection_churn',
+  'renewal_outside_schedule',
 ] as const;

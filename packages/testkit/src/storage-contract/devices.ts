@@ -28,7 +28,7 @@ async function listAll(
 
 const ids = (devices: readonly Device[]): string[] => devices.map((d) => d.id);
 
-/** DeviceStore: create, get, getByName, list (filters, pagination), update, countInLocations. */
+/** DeviceStore: create, get, getByName, list (filters, pagination), update, countInLocations, orgOf. */
 export function deviceSuite(open: OpenStorage): void {
   describe('DeviceStore', () => {
     const s = useStorage(open);
@@ -77,6 +77,17 @@ export function deviceSuite(open: OpenStorage): void {
       assert.equal(await s().devices.update(b.id, device.id, { name: 'stolen' }), undefined);
       assert.equal(await s().devices.countInLocations(b.id, [loc.id]), 0);
       assert.deepEqual(await s().devices.get(a.id, device.id), device);
+    });
+
+    it('orgOf names the organization of a device id, hub-wide; undefined for an unknown id', async () => {
+      const a = await seedOrg(s());
+      const b = await seedOrg(s());
+      const da = await seedDevice(s(), a.id);
+      const db = await seedDevice(s(), b.id);
+      assert.equal(await s().devices.orgOf(da.id), a.id);
+      assert.equal(await s().devices.orgOf(db.id), b.id);
+      assert.equal(await s().devices.orgOf('no-such-device'), undefined);
+      assert.equal(await s().devices.orgOf(''), undefined);
     });
 
     it('update applies the patch and returns the updated device', async () => {

@@ -17,6 +17,7 @@ const paramsView = (p: RuleParams): DetectRuleParamsView => ({
   k: p.k,
   minDeviation: p.minDeviation,
   learningMinutes: p.learningMinutes,
+  minLifetimeFraction: p.minLifetimeFraction,
   resolveAfterSeconds: p.resolveAfterSeconds,
   cooldownSeconds: p.cooldownSeconds,
 });
