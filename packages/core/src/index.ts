@@ -78,6 +78,7 @@ export {
 export { startMitigationRunner, type MitigationRunner } from './mitigations/runner.js';
 export {
   ACTION_PERMISSIONS,
+  DEVICE_PUNISHING_ACTIONS,
   MITIGATION_ACTIONS,
   MITIGATION_NOTICE_KIND,
   POLICY_ACTIONS,
@@ -86,6 +87,8 @@ export {
   missingForAction,
   policyMatches,
   restoringPatch,
+  TARGET_ALERT_KINDS,
+  targetRefusal,
 } from './mitigations/policy.js';
 export { notReversible } from './mitigations/actions.js';
 export { alertSnapshot, emailContent, webhookBody } from './notifications/payload.js';

@@ -16,6 +16,7 @@ import {
   notReversible,
   policyMatches,
   restoringPatch,
+  targetRefusal,
   type MitigationRecord,
 } from '@bulwark/core';
 
@@ -116,6 +117,31 @@ describe('mitigation actions: parameters and permissions', () => {
     assert.deepEqual(missingForAction(['devices:read'], 'revoke'), ['devices:manage']);
     assert.deepEqual(missingForAction(['devices:manage'], 'start_update'), ['firmware:update']);
     assert.deepEqual(missingForAction(['firmware:update'], 'start_update'), []);
+  });
+});
+
+describe('never punish the target of an alert', () => {
+  it('quarantine and revoke are refused on auth_bruteforce, alone or among other kinds; other actions and kinds pass', () => {
+    for (const action of ['quarantine', 'revoke'] as const) {
+      assert.match(targetRefusal(['auth_bruteforce'], action) ?? '', /guessed at/);
+      assert.match(
+        targetRefusal(['message_flood', 'auth_bruteforce'], action) ?? '',
+        new RegExp(`may not ${action} on auth_bruteforce`),
+      );
+      for (const kind of [
+        'cloned_certificate',
+        'message_flood',
+        'new_listening_port',
+        'disallowed_connection',
+        'connection_churn',
+        'renewal_outside_schedule',
+      ])
+        assert.equal(targetRefusal([kind], action), null, kind);
+    }
+    for (const action of ['notify', 'set_desired', 'start_update'] as const)
+      assert.equal(targetRefusal(['auth_bruteforce'], action), null, action);
+    // A lookalike key on the prototype is no kind of ours.
+    assert.equal(targetRefusal(['toString', 'constructor'], 'quarantine'), null);
   });
 });
 

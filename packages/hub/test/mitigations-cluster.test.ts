@@ -30,7 +30,7 @@ describe('mitigations in a two-node cluster', { skip, timeout: 60_000 }, () => {
   it('an alert raised on node A is mitigated once, and the device on node B is cut', async (ctx) => {
     const policy = await s.api.mitigations.policies.create({
       name: 'contain',
-      kinds: ['auth_bruteforce'],
+      kinds: ['cloned_certificate'],
       action: 'quarantine',
     });
     const d = await s.api.devices.create({ name: 'on-b', type: 'sensor' });
@@ -47,7 +47,7 @@ describe('mitigations in a two-node cluster', { skip, timeout: 60_000 }, () => {
     const { alert } = await a.hub.services.alerts.raise({
       orgId: s.orgId,
       deviceId: d.id,
-      kind: 'auth_bruteforce',
+      kind: 'cloned_certificate',
     });
     await closed;
     ctx.diagnostic(`alert on A → session on B cut in ${(performance.now() - t0).toFixed(0)} ms`);

@@ -427,7 +427,7 @@ describe('mitigations: alerts → policies → actions on live devices', () => {
     const m = await a.api.mitigations.apply(d.id, { action: 'notify', dryRun: true });
     const policy = await a.api.mitigations.policies.create({
       name: 'a only',
-      kinds: ['auth_bruteforce'],
+      kinds: ['cloned_certificate'],
       action: 'quarantine',
     });
     await rejectsWith(orgB.api.mitigations.get(m.id), 'not_found');
@@ -444,10 +444,14 @@ describe('mitigations: alerts → policies → actions on live devices', () => {
     // A's policy never hears of it.
     await orgB.api.mitigations.policies.create({
       name: 'b',
-      kinds: ['auth_bruteforce'],
+      kinds: ['cloned_certificate'],
       action: 'quarantine',
     });
-    await t.hub.services.alerts.raise({ orgId: orgB.id, deviceId: d.id, kind: 'auth_bruteforce' });
+    await t.hub.services.alerts.raise({
+      orgId: orgB.id,
+      deviceId: d.id,
+      kind: 'cloned_certificate',
+    });
     await t.hub.mitigationRunner.idle();
     assert.equal((await a.api.devices.get(d.id)).state, 'active');
     assert.equal((await a.api.mitigations.list({ deviceId: d.id })).items.length, 1);

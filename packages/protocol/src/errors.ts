@@ -314,6 +314,11 @@ export const ERRORS = {
     kind: 'invalid',
     title: 'The mitigation or policy is not acceptable (action, parameters, kinds or location)',
   },
+  mitigation_punishes_target: {
+    kind: 'invalid',
+    title:
+      'The policy would quarantine or revoke the device an alert names as the target of someone else’s action (e.g. auth_bruteforce), not the culprit',
+  },
   mitigation_not_reversible: {
     kind: 'conflict',
     title:

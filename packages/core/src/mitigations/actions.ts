@@ -186,6 +186,7 @@ export async function planAction(
 export function notReversible(m: MitigationRecord): string | null {
   if (m.state === 'dry_run') return 'a dry run changed nothing: there is nothing to revert';
   if (m.state === 'failed') return 'the action failed: there is nothing to revert';
+  if (m.state === 'skipped') return 'the action was skipped: there is nothing to revert';
   if (m.state === 'reverted') return 'the action was already reverted';
   if (m.action === 'revoke')
     return 'a revocation is final: a revoked certificate stays in the CRL and a revoked key stays dead; the device must enroll again with a new token';

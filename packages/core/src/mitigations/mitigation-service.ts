@@ -38,6 +38,7 @@ import {
   checkParams,
   missingForAction,
   policyMatches,
+  targetRefusal,
 } from './policy.js';
 
 /** A person's request to act on one device. */
@@ -284,6 +285,15 @@ export class MitigationService {
         reason: `policy ${policy.name} on alert ${alert.kind} (${alert.severity})`,
         throwOnFailure: false,
       };
+      // A policy stored before device-punishing actions on target kinds were refused (or written
+      // to the store directly) still must not act: recorded `skipped` with the reason.
+      const skip = targetRefusal([alert.kind], policy.action);
+      if (skip !== null) {
+        out.push(
+          await this.#record(device, policy.action, policy.params, 'skipped', ctx, [], null, skip),
+        );
+        continue;
+      }
       const refusal = await this.#authorityRefusal(policy);
       if (refusal !== null) {
         out.push(
@@ -401,7 +411,7 @@ export class MitigationService {
       targetType: 'device',
       targetId: m.deviceId,
       source,
-      result: m.state === 'failed' ? 'failure' : 'success',
+      result: m.state === 'failed' || m.state === 'skipped' ? 'failure' : 'success',
       detail: {
         mitigationId: m.id,
         action: m.action,
@@ -426,6 +436,12 @@ export class MitigationService {
         `a policy cannot ${input.action}: ${input.action === 'release' ? 'letting a device back in is a person’s decision' : 'unknown action'}`,
       );
     requireFor(p.permissions, input.action, 'its creator');
+    const kinds = checkKinds(input.kinds);
+    const target = targetRefusal(kinds, input.action);
+    if (target !== null)
+      throw new BulwarkError('mitigation_punishes_target', target, {
+        extra: { action: input.action },
+      });
     const name = input.name.trim();
     if (name.length === 0 || name.length > MAX_NAME)
       throw new BulwarkError('mitigation_invalid', `a policy name has 1 to ${MAX_NAME} characters`);
@@ -435,7 +451,7 @@ export class MitigationService {
     return {
       name,
       enabled: input.enabled ?? true,
-      kinds: checkKinds(input.kinds),
+      kinds,
       minSeverity: input.minSeverity ?? 'high',
       locationId,
       action: input.action,

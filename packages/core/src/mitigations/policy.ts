@@ -52,6 +52,38 @@ export const POLICY_ACTIONS: readonly MitigationAction[] = MITIGATION_ACTIONS.fi
  */
 export const MITIGATION_NOTICE_KIND = 'mitigation_notice';
 
+/**
+ * Actions that punish the alert's device: they cut it off (quarantine) or kill its credentials
+ * (revoke). A policy may take them only on alerts whose device is the misbehaving party.
+ */
+export const DEVICE_PUNISHING_ACTIONS: readonly MitigationAction[] = ['quarantine', 'revoke'];
+
+/**
+ * Alert kinds whose device is the *target* of someone else's action, not the party misbehaving,
+ * with why (decision 0036, amendment 2026-12-07). Anyone may cause such an alert without holding
+ * the device's credential, so a policy punishing the device on it would be a denial of service
+ * anyone who knows a device id can trigger. `auth_bruteforce` names the device whose id was
+ * guessed at; the guesser never authenticated. The other detect rules count what only a holder of
+ * the device's credential can do (connect and take a session over, publish, renew, or the agent's
+ * own reports), so they stay open to every action: a `cloned_certificate` take-over needs the
+ * credential itself, which is then compromised whichever copy is the genuine one.
+ */
+export const TARGET_ALERT_KINDS: Readonly<Record<string, string>> = {
+  auth_bruteforce:
+    'an auth_bruteforce alert names the device whose id was guessed at, not the guesser: anyone who knows a device id can cause it without its credential',
+};
+
+/**
+ * Why a policy answering `kinds` may not take `action` (null: it may): a device-punishing action
+ * on an alert kind whose device is the target, not the culprit.
+ */
+export function targetRefusal(kinds: readonly string[], action: MitigationAction): string | null {
+  if (!DEVICE_PUNISHING_ACTIONS.includes(action)) return null;
+  const hit = kinds.find((k) => Object.hasOwn(TARGET_ALERT_KINDS, k));
+  if (hit === undefined) return null;
+  return `a policy may not ${action} on ${hit} alerts: ${TARGET_ALERT_KINDS[hit]}; bind ${hit} to notify instead`;
+}
+
 /** The permissions of `action` that `held` lacks (empty: it may act). */
 export function missingForAction(held: readonly string[], action: MitigationAction): Permission[] {
   return ACTION_PERMISSIONS[action].filter((p) => !held.includes(p));

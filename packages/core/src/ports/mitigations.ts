@@ -19,8 +19,12 @@ export type MitigationAction =
 /** An action's parameters (free JSON, checked per action by the service). */
 export type MitigationParams = { [key: string]: TwinValue };
 
-/** `applied` (done), `dry_run` (said what it would do), `failed`, `reverted` (undone). */
-export type MitigationState = 'applied' | 'dry_run' | 'failed' | 'reverted';
+/**
+ * `applied` (done), `dry_run` (said what it would do), `failed`, `reverted` (undone), `skipped`
+ * (a policy's action not taken on purpose, e.g. a quarantine on an alert whose device is the
+ * target of someone else's action; the reason is in `error`).
+ */
+export type MitigationState = 'applied' | 'dry_run' | 'failed' | 'reverted' | 'skipped';
 
 /** Who asked for an action or owns a policy: a user or an API key (its authority is theirs). */
 export interface MitigationActor {

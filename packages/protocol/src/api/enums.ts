@@ -62,7 +62,7 @@ export const MITIGATION_ACTIONS = [
 ] as const;
 
 /** A mitigation action's state: applied, a dry run, failed, or reverted. */
-export const MITIGATION_STATES = ['applied', 'dry_run', 'failed', 'reverted'] as const;
+export const MITIGATION_STATES = ['applied', 'dry_run', 'failed', 'reverted', 'skipped'] as const;
 
 export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
 
