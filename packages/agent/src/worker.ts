@@ -17,6 +17,9 @@ export type WorkerExtension = (
   log: (level: 'error' | 'warn' | 'info' | 'debug', msg: string) => void,
 ) => Promise<() => Promise<void>>;
 
+/** How long a clean stop may take before the worker exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
 /** Runs the agent until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runWorker(config: AgentConfig, extension?: WorkerExtension): Promise<number> {
   const files = await DirFiles.open(config.stateDir);
@@ -51,10 +54,19 @@ export async function runWorker(config: AgentConfig, extension?: WorkerExtension
   return new Promise<number>((resolve) => {
     const stop = () => {
       clearInterval(beat);
+      // A stop that hangs (a peer that never answers) must not keep the process: bounded.
+      const forced = setTimeout(() => {
+        log('warn', `stopping took over ${STOP_TIMEOUT_MS / 1000} s: exiting anyway`);
+        resolve(0);
+      }, STOP_TIMEOUT_MS);
+      forced.unref();
       void stopExtension()
         .then(stopLocal)
         .then(() => agent.stop())
-        .finally(() => resolve(0));
+        .finally(() => {
+          clearTimeout(forced);
+          resolve(0);
+        });
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
