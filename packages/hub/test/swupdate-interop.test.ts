@@ -237,12 +237,14 @@ describe('SWUpdate (suricatta, hawkBit mode) against the hub', { skip }, () => {
     // whether the error lines collected before it (signature) make it into the same feedback is
     // a race inside SWUpdate. Its own log always names the cause, which must be the signature —
     // and since every feedback message is kept (decision 0015), so does the job's history: the
-    // log lines suricatta sent while it ran name it.
+    // log lines suricatta sent while it ran name it — or, when the installer has already closed
+    // its IPC stream on the bad signature before suricatta forwards the line (seen once in CI),
+    // the download cut short by that close.
     assert.match(failed.message ?? '', /No suitable \.swu image found$/);
     assert.match(run.log(), /Authentication of all signatures failed/);
     assert.match(
       failed.history.map((h) => h.message ?? '').join('\n'),
-      /Authentication of all signatures failed/,
+      /Authentication of all signatures failed|Writing into SWUpdate IPC stream failed/,
       JSON.stringify(failed.history),
     );
     assert.equal(existsSync(target), false);
