@@ -5,53 +5,68 @@ import { messageValues } from '@bulwark/store-sql';
 /** The integer key of a channel's telemetry (migration 14), made on its first message. */
 export type ChannelKeys = (orgId: string, channelId: string) => number;
 
-/**
- * Looks up (and on first use makes) a channel's telemetry key on `db`. `create: false` answers
- * undefined for a channel that never had telemetry. Keys are never reused or deleted, so a key
- * read from a committed row may be cached for the connection's life.
- */
-export function channelKeyLookup(db: Database): {
-  get(orgId: string, channelId: string): number | undefined;
-  make(orgId: string, channelId: string): number;
-} {
-  const select = db
-    .prepare('SELECT key FROM telemetry_channels WHERE org_id = ? AND channel_id = ?')
-    .pluck();
+/** Reads (and on first use makes) the integer key of a row named by two columns of `table`. */
+function keyLookup<A, B>(
+  db: Database,
+  table: string,
+  [a, b]: readonly [string, string],
+): { get(x: A, y: B): number | undefined; make(x: A, y: B): number } {
+  const select = db.prepare(`SELECT key FROM ${table} WHERE ${a} = ? AND ${b} = ?`).pluck();
   const insert = db.prepare(
-    `INSERT INTO telemetry_channels (org_id, channel_id) VALUES (?, ?)
-     ON CONFLICT (org_id, channel_id) DO NOTHING`,
+    `INSERT INTO ${table} (${a}, ${b}) VALUES (?, ?) ON CONFLICT (${a}, ${b}) DO NOTHING`,
   );
-  const get = (orgId: string, channelId: string) =>
-    select.get(orgId, channelId) as number | undefined;
+  const get = (x: A, y: B) => select.get(x, y) as number | undefined;
   return {
     get,
-    make(orgId, channelId) {
-      const found = get(orgId, channelId);
+    make(x, y) {
+      const found = get(x, y);
       if (found !== undefined) return found;
-      insert.run(orgId, channelId);
-      return get(orgId, channelId) as number;
+      insert.run(x, y);
+      return get(x, y) as number;
     },
   };
 }
 
+/**
+ * Looks up (and on first use makes) a channel's telemetry key on `db`; `get` answers
+ * undefined for a channel that never had telemetry. Keys are never reused or deleted, so a key
+ * read from a committed row may be cached for the connection's life.
+ */
+export function channelKeyLookup(db: Database) {
+  return keyLookup<string, string>(db, 'telemetry_channels', ['org_id', 'channel_id']);
+}
+
 /** The integer key of a (channel key, SenML name) series (migration 24), made on first use. */
-export function seriesKeyLookup(db: Database): {
-  get(chan: number, name: string): number | undefined;
-  make(chan: number, name: string): number;
-} {
-  const select = db.prepare('SELECT key FROM telemetry_series WHERE chan = ? AND name = ?').pluck();
-  const insert = db.prepare(
-    `INSERT INTO telemetry_series (chan, name) VALUES (?, ?) ON CONFLICT (chan, name) DO NOTHING`,
-  );
-  const get = (chan: number, name: string) => select.get(chan, name) as number | undefined;
+export function seriesKeyLookup(db: Database) {
+  return keyLookup<number, string>(db, 'telemetry_series', ['chan', 'name']);
+}
+
+/**
+ * Keys made inside a transaction, remembered only once it commits: a key made in a transaction
+ * that rolls back may be given to another row by the next one. Past `max` entries the cache starts
+ * over (keys never change, so forgetting costs only a lookup).
+ */
+function committedKeys<A, B>(
+  lookup: { make(x: A, y: B): number },
+  max = Infinity,
+): { of(x: A, y: B): number; commit(): void; forgetMade(): void } {
+  const cache = new Map<string, number>();
+  const made = new Map<string, number>();
   return {
-    get,
-    make(chan, name) {
-      const found = get(chan, name);
-      if (found !== undefined) return found;
-      insert.run(chan, name);
-      return get(chan, name) as number;
+    of(x, y) {
+      const k = `${String(x)}\0${String(y)}`;
+      let key = cache.get(k) ?? made.get(k);
+      if (key === undefined) {
+        key = lookup.make(x, y);
+        made.set(k, key);
+      }
+      return key;
     },
+    commit() {
+      if (cache.size + made.size > max) cache.clear();
+      for (const [k, v] of made) cache.set(k, v);
+    },
+    forgetMade: () => made.clear(),
   };
 }
 
@@ -64,32 +79,8 @@ const MAX_CACHED_SERIES = 200_000;
  * Statements are prepared once; a channel's key is cached once its row is committed.
  */
 export function createAppend(db: Database): (envelopes: readonly Envelope[]) => void {
-  const keys = channelKeyLookup(db);
-  // Committed keys only: a key made in a transaction that rolls back may be given to another
-  // channel by the next one.
-  const cache = new Map<string, number>();
-  const made = new Map<string, number>();
-  const keyOf = (orgId: string, channelId: string): number => {
-    const k = `${orgId}/${channelId}`;
-    let key = cache.get(k) ?? made.get(k);
-    if (key === undefined) {
-      key = keys.make(orgId, channelId);
-      made.set(k, key);
-    }
-    return key;
-  };
-  const series = seriesKeyLookup(db);
-  const seriesCache = new Map<string, number>();
-  const seriesMade = new Map<string, number>();
-  const seriesOf = (chan: number, name: string): number => {
-    const k = `${chan}\0${name}`;
-    let key = seriesCache.get(k) ?? seriesMade.get(k);
-    if (key === undefined) {
-      key = series.make(chan, name);
-      seriesMade.set(k, key);
-    }
-    return key;
-  };
+  const channels = committedKeys(channelKeyLookup(db));
+  const series = committedKeys(seriesKeyLookup(db), MAX_CACHED_SERIES);
   const insertMessage = db.prepare(
     `INSERT INTO telemetry_messages (chan, id, subtopic, publisher_type, publisher_id, protocol,
        content_type, received_at, payload, senml, origin)
@@ -102,7 +93,7 @@ export function createAppend(db: Database): (envelopes: readonly Envelope[]) => 
   );
   const append = db.transaction((envelopes: readonly Envelope[]): void => {
     for (const e of envelopes) {
-      const chan = keyOf(e.orgId, e.channelId);
+      const chan = channels.of(e.orgId, e.channelId);
       // messageValues' column order without org_id and channel_id (the key stands for both).
       const values = messageValues(e);
       values.splice(1, 2);
@@ -117,7 +108,7 @@ export function createAppend(db: Database): (envelopes: readonly Envelope[]) => 
         insertValue.run(
           seq,
           idx,
-          seriesOf(chan, r.n),
+          series.of(chan, r.n),
           r.t,
           r.v ?? null,
           r.vs ?? null,
@@ -133,12 +124,11 @@ export function createAppend(db: Database): (envelopes: readonly Envelope[]) => 
     try {
       append.immediate(envelopes);
       // Committed: keep the keys made. Rolled back (thrown): forget them, they were never stored.
-      for (const [k, v] of made) cache.set(k, v);
-      if (seriesCache.size + seriesMade.size > MAX_CACHED_SERIES) seriesCache.clear();
-      for (const [k, v] of seriesMade) seriesCache.set(k, v);
+      channels.commit();
+      series.commit();
     } finally {
-      made.clear();
-      seriesMade.clear();
+      channels.forgetMade();
+      series.forgetMade();
     }
   };
 }
