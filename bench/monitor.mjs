@@ -40,6 +40,7 @@ import {
 import { Simulator } from '../packages/agent/dist/src/sim/simulator.js';
 import { httpsFetch } from '../packages/agent/dist/src/runtime/https-fetch.js';
 import { parseAttackSpec, ATTACK_KINDS } from '../packages/agent/dist/src/sim/attacks.js';
+import { TARGET_ALERT_KINDS } from '../packages/core/dist/src/index.js';
 import { startHttpsReceiver } from '../packages/hub/dist/test/notify-fixtures.js';
 import { hubProcess } from './hub-process.mjs';
 
@@ -74,6 +75,9 @@ const EXPECTED = {
   'c2-connection': ['disallowed_connection'],
   unpatched: ['audit_finding'],
 };
+
+/** An attack whose alerts name the device attacked, not the attacker: no quarantine policy applies. */
+const victimOnly = (attack) => EXPECTED[attack].every((k) => Object.hasOwn(TARGET_ALERT_KINDS, k));
 
 /** The hub process's CPU time so far, ms (utime + stime, ticks of 10 ms). */
 function cpuMs(pid) {
@@ -207,10 +211,18 @@ async function attackPhase() {
     }
     const oldArtifact = await publishFirmware(api, tuning.unpatchedVersion);
     const kinds = [...new Set(Object.values(EXPECTED).flat())];
+    // A quarantine policy may not act on alerts that name the victim, not the culprit
+    // (auth_bruteforce: decision 0036): those attacks are detected and routed, never quarantined.
+    const culpritKinds = kinds.filter((k) => !Object.hasOwn(TARGET_ALERT_KINDS, k));
     const policy = await api.call('createMitigationPolicy', {
-      body: { name: 'contain attacks', kinds, minSeverity: 'info', action: 'quarantine' },
+      body: {
+        name: 'contain attacks',
+        kinds: culpritKinds,
+        minSeverity: 'info',
+        action: 'quarantine',
+      },
     });
-    log(`mitigation policy ${policy.id}: quarantine on ${kinds.join(', ')}`);
+    log(`mitigation policy ${policy.id}: quarantine on ${culpritKinds.join(', ')}`);
     const sites = await routeBySite(api, rx, kinds);
     log('notification rules: site North → /north, site South → /south (webhooks, HTTPS)');
     const starts = new Map();
@@ -273,7 +285,7 @@ async function attackPhase() {
         if (hits[0]) found.set(attack, hits[0]);
       }
       for (const [attack, alert] of found) {
-        if (contained.has(attack)) continue;
+        if (contained.has(attack) || victimOnly(attack)) continue;
         const m = await api.call('listMitigations', {
           query: { deviceId: alert.deviceId, limit: 50 },
         });
@@ -289,7 +301,7 @@ async function attackPhase() {
       }
       if (
         found.size === ATTACK_KINDS.length &&
-        contained.size === found.size &&
+        contained.size === [...found.keys()].filter((a) => !victimOnly(a)).length &&
         routed.size === found.size
       )
         break;
@@ -327,9 +339,11 @@ async function attackPhase() {
           : `not detected within ${DETECT_SECONDS} s`,
         contained: !a
           ? '-'
-          : c
-            ? `${((Date.parse(c.mitigation.at) - Date.parse(a.openedAt)) / 1000).toFixed(1)} s (state ${c.state})`
-            : `not contained within ${DETECT_SECONDS} s`,
+          : victimOnly(attack)
+            ? 'not quarantined: the alert names the victim (decision 0036)'
+            : c
+              ? `${((Date.parse(c.mitigation.at) - Date.parse(a.openedAt)) / 1000).toFixed(1)} s (state ${c.state})`
+              : `not contained within ${DETECT_SECONDS} s`,
       };
     });
     return rows;
