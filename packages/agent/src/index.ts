@@ -32,5 +32,11 @@ export { openBootIntegration, type BootIntegration } from './boot/open-slots.js'
 export { setupSlots, type SetupCheck } from './boot/setup.js';
 export type { UpdateConfig, UpdateMode } from './update/update-config.js';
 export { httpsFetch } from './runtime/https-fetch.js';
+export {
+  discoverDevices,
+  MdnsAnnouncer,
+  type DiscoveredDevice,
+  type DiscoverOptions,
+} from './discovery/index.js';
 export { runWorker, type WorkerExtension } from './worker.js';
 export { runSupervisor } from './supervisor.js';

@@ -34,6 +34,19 @@ export interface GatewayConfig {
   };
   /** How often the site (CAs, CRL, devices, rights) is fetched from the hub. */
   syncIntervalMs: number;
+  /** The site inventory from mDNS announcements on the LAN (inventory.ts). */
+  inventory: {
+    enabled: boolean;
+    /** Time between scan rounds, and how long each round listens. */
+    intervalMs: number;
+    listenMs: number;
+    /** Rounds a device may go unheard before it is reported gone. */
+    missedRounds: number;
+    /** The IPv4 address of the LAN interface to scan on; unset: every interface. */
+    interface?: string;
+    /** The mDNS UDP port (5353). */
+    mdnsPort: number;
+  };
 }
 
 const DEFAULTS = {
@@ -41,6 +54,7 @@ const DEFAULTS = {
   queue: { maxMessages: 1_000_000, maxBytes: 1024 * 1024 * 1024 },
   uplink: { batchMessages: 500, batchBytes: 192 * 1024, inflight: 4, ratePerSecond: 20_000 },
   syncIntervalSeconds: 60,
+  inventory: { intervalSeconds: 60, listenMs: 3000, missedRounds: 3, mdnsPort: 5353 },
 };
 
 type Raw = Record<string, unknown>;
@@ -69,7 +83,24 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new GatewayConfigError('the configuration must be an object');
   const { gateway, ...agentRaw } = raw as Raw;
-  const g = obj(gateway, 'gateway', ['broker', 'queue', 'uplink', 'syncIntervalSeconds']);
+  const g = obj(gateway, 'gateway', [
+    'broker',
+    'queue',
+    'uplink',
+    'syncIntervalSeconds',
+    'inventory',
+  ]);
+  const inv = obj(g['inventory'], 'gateway.inventory', [
+    'enabled',
+    'intervalSeconds',
+    'listenMs',
+    'missedRounds',
+    'interface',
+    'mdnsPort',
+  ]);
+  const enabled = inv['enabled'] ?? true;
+  if (typeof enabled !== 'boolean')
+    throw new GatewayConfigError('gateway.inventory.enabled must be true or false');
   const b = obj(g['broker'], 'gateway.broker', ['host', 'port', 'certFile', 'keyFile']);
   const q = obj(g['queue'], 'gateway.queue', ['maxMessages', 'maxBytes']);
   const u = obj(g['uplink'], 'gateway.uplink', [
@@ -123,6 +154,27 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
         1,
         86_400,
       ) * 1000,
+    inventory: inventoryConfig(inv, enabled),
+  };
+}
+
+function inventoryConfig(inv: Raw, enabled: boolean): GatewayConfig['inventory'] {
+  const D = DEFAULTS.inventory;
+  const path = 'gateway.inventory';
+  const intervalMs =
+    int(inv['intervalSeconds'], `${path}.intervalSeconds`, D.intervalSeconds, 5, 86_400) * 1000;
+  const listenMs = int(inv['listenMs'], `${path}.listenMs`, D.listenMs, 100, 60_000);
+  if (listenMs >= intervalMs)
+    throw new GatewayConfigError(`${path}.listenMs must be shorter than intervalSeconds`);
+  return {
+    enabled,
+    intervalMs,
+    listenMs,
+    missedRounds: int(inv['missedRounds'], `${path}.missedRounds`, D.missedRounds, 1, 100),
+    mdnsPort: int(inv['mdnsPort'], `${path}.mdnsPort`, D.mdnsPort, 1, 65535),
+    ...(inv['interface'] === undefined
+      ? {}
+      : { interface: str(inv['interface'], `${path}.interface`) }),
   };
 }
 

@@ -4,10 +4,11 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Agent } from '@bulwark/agent';
+import { discoverDevices, type Agent } from '@bulwark/agent';
 import { startLocalBroker, type LocalBroker } from './broker.js';
 import type { GatewayConfig } from './config.js';
 import { Forwarder } from './forwarder.js';
+import { InventoryScanner } from './inventory-scan.js';
 import { UplinkQueue } from './queue.js';
 import { SiteSync } from './site.js';
 
@@ -19,12 +20,15 @@ export interface GatewayStatus {
   forwarded: { batches: number; messages: number; failures: number };
   siteSyncs: number;
   siteDevices: number;
+  /** Devices heard on the LAN (mDNS) and scan rounds so far; undefined when the scan is off. */
+  inventory: { devices: number; unknown: number; rounds: number; failures: number } | undefined;
 }
 
 export class Gateway {
   readonly queue: UplinkQueue;
   readonly sync: SiteSync;
   readonly forwarder: Forwarder;
+  readonly inventory: InventoryScanner | undefined;
   #broker: LocalBroker | undefined;
   readonly #onConnected = () => this.forwarder.kick();
   readonly #onDisconnected = () => this.forwarder.reset();
@@ -50,6 +54,18 @@ export class Gateway {
       log,
       onChange: (site) => this.#broker?.apply(site),
     });
+    const inv = config.inventory;
+    this.inventory = inv.enabled
+      ? new InventoryScanner({
+          options: inv,
+          dir,
+          discover: (o) => discoverDevices(o),
+          isSiteDevice: (id) => this.sync.site?.devices.has(id) ?? false,
+          ready: () => this.sync.site !== undefined,
+          report: (e) => agent.report(e),
+          log,
+        })
+      : undefined;
   }
 
   /** Opens the gateway's state in `dir` (created 0700) and starts it beside a started agent. */
@@ -81,6 +97,7 @@ export class Gateway {
     this.agent.on('connected', this.#onConnected);
     this.agent.on('disconnected', this.#onDisconnected);
     this.sync.start();
+    await this.inventory?.start();
     this.forwarder.kick();
     this.log('info', `gateway broker listening on ${this.config.broker.host}:${this.#broker.port}`);
   }
@@ -92,6 +109,12 @@ export class Gateway {
       forwarded: { ...this.forwarder.stats },
       siteSyncs: this.sync.syncs,
       siteDevices: this.sync.site?.devices.size ?? 0,
+      inventory: this.inventory && {
+        devices: this.inventory.inventory.size,
+        unknown: this.inventory.inventory.list().filter((e) => !e.known).length,
+        rounds: this.inventory.rounds,
+        failures: this.inventory.failures,
+      },
     };
   }
 
@@ -99,6 +122,7 @@ export class Gateway {
     this.agent.off('connected', this.#onConnected);
     this.agent.off('disconnected', this.#onDisconnected);
     this.forwarder.stop();
+    await this.inventory?.stop();
     await this.sync.stop();
     await this.#broker?.close();
     this.queue.close();

@@ -55,6 +55,7 @@ describe('bulwark gateway --config FILE', () => {
         gateway: {
           broker: { host: '127.0.0.1', port: 0, certFile: tls.certFile, keyFile: tls.keyFile },
           syncIntervalSeconds: 1,
+          inventory: { enabled: false },
         },
       }),
     );

@@ -223,6 +223,8 @@ export async function startGateway(
     gateway: {
       broker: { host: '127.0.0.1', port: 0, certFile: tls.certFile, keyFile: tls.keyFile },
       syncIntervalSeconds: 3600,
+      // No mDNS scan unless a test asks for one (on loopback): tests never query a real LAN.
+      inventory: { enabled: false },
       ...gw,
     },
   });
