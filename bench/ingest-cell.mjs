@@ -9,7 +9,7 @@ import { subscriber } from './ingest-sub.mjs';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Acknowledged ids (bitmaps from the load child) missing from `seen`, per publisher. */
-function ackedMissing(acked, has) {
+export function ackedMissing(acked, has) {
   let n = 0;
   let missing = 0;
   acked.forEach((b64, pub) => {
@@ -143,7 +143,7 @@ async function quiet(counters) {
 }
 
 /** A process's CPU time (user + system, all threads) so far, in ms, from /proc. */
-function cpuMs(pid) {
+export function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command (which may hold spaces) start at state; utime and stime are 14, 15.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -22,10 +22,11 @@ async function pool(n, width, fn) {
 }
 
 /**
+ * `locationId` places every device there (e.g. a gateway's site).
  * Returns { channelId, publishers: [{clientId, cert, key}], subscriber, chain (org CA PEMs),
  * hubCa, ms }; `file` receives the publishers as JSON.
  */
-export async function provision({ url, ca, apiKey, count, file, prefix = 'bench' }) {
+export async function provision({ url, ca, apiKey, count, file, prefix = 'bench', locationId }) {
   const t0 = Date.now();
   const api = createClient({ baseUrl: url, token: apiKey, fetch: httpsFetch({ ca }) });
   const channel = await api.call('createChannel', { body: { name: `${prefix}-ingest` } });
@@ -35,6 +36,7 @@ export async function provision({ url, ca, apiKey, count, file, prefix = 'bench'
     const d = await api.devices.create({
       name: `${prefix}-${String(i).padStart(5, '0')}`,
       type: 'bench',
+      ...(locationId ? { locationId } : {}),
     });
     await api.call('connectClient', {
       params: { id: channel.id },
