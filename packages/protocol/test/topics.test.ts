@@ -82,5 +82,17 @@ describe('published subtopics (issue 11): one check for every protocol', () => {
     // bytes, not characters: 400 × 3-byte characters is over 1024 bytes
     assert.match(subtopicProblem('€'.repeat(400)) ?? '', /bytes/);
     assert.equal(subtopicProblem('x'.repeat(MAX_SUBTOPIC_LENGTH)), undefined);
+    // At the boundary, counted as UTF-8 does: 2-byte, 3-byte and 4-byte (surrogate pair) characters.
+    const enc = new TextEncoder();
+    for (const [unit, n] of [
+      ['é', 512],
+      ['€', 341],
+      ['😀', 256],
+    ] as const) {
+      for (const s of [unit.repeat(n), unit.repeat(n) + 'x', `a/${unit.repeat(n - 1)}`]) {
+        const over = enc.encode(s).length > MAX_SUBTOPIC_LENGTH;
+        assert.equal(subtopicProblem(s) !== undefined, over, `${unit} × ${s.length}`);
+      }
+    }
   });
 });
