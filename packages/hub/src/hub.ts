@@ -292,13 +292,15 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       clock: opts.clock ?? systemClock,
     });
     const liveCoap = coap?.live;
+    const liveLwm2m = lwm2m?.live;
     const liveMqtt = brokers.live;
     edge = startEdge({
       services,
       storage,
       clock: opts.clock ?? systemClock,
       nodeId,
-      sessions: () => (liveCoap ? [liveMqtt, liveCoap] : [liveMqtt]),
+      sessions: () =>
+        [liveMqtt, liveCoap, liveLwm2m].filter((l): l is NonNullable<typeof l> => l !== undefined),
       log,
       metrics,
     });

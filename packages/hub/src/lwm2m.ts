@@ -4,7 +4,7 @@
  * without a credential (no DTLS yet), so the hub says loudly that this is for trusted networks.
  */
 import type { Logger } from 'pino';
-import { Lwm2mService, type Clock, type Storage } from '@bulwark/core';
+import { Lwm2mService, type Clock, type LiveSessions, type Storage } from '@bulwark/core';
 import { startLwm2mServer, type Lwm2mServer } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
 import type { HubMetrics } from './metrics.js';
@@ -17,6 +17,8 @@ const HEARTBEAT_MS = 30_000;
 export interface HubLwm2m {
   server: Lwm2mServer;
   service: Lwm2mService;
+  /** Access changes: a cut ends the matching registrations (the client must register again). */
+  live: LiveSessions;
   stop(): Promise<void>;
 }
 
@@ -85,6 +87,15 @@ export async function startLwm2m(d: {
   return {
     server,
     service,
+    live: {
+      cut(match) {
+        const hit = service.principals().filter((p) => match(p.principal));
+        for (const p of hit) void server.cut(p.location);
+        return hit.length;
+      },
+      // Nothing per channel is held: every notification and Send is authorized at ingest.
+      reauthorize: () => Promise.resolve(0),
+    },
     async stop() {
       clearInterval(heartbeat);
       service.stop();

@@ -236,6 +236,38 @@ describe('LwM2M server (Wakaama lwm2mclient over plain CoAP)', { skip, timeout: 
     assert.equal(msg.senml?.[0]?.vs, 'Open Mobile Alliance');
   });
 
+  it('quarantine cuts the registration; re-registered, the quarantined device may not Send', async () => {
+    await s.api.devices.update(deviceId, { state: 'quarantined' });
+    await until('the cut', async () => at(await reported(), 'lwm2m', 'registered') === false);
+    assert.equal(await online(), false);
+    // The client's next Update gets 4.04 (Wakaama then wants a bootstrap server, which this
+    // slice does not have): a restart registers again. Quarantine keeps the management plane
+    // (policy.ts), so the registration is accepted …
+    await stop(client);
+    client = startClient(port, deviceId);
+    await until(
+      'registered again',
+      async () => at(await reported(), 'lwm2m', 'registered') === true,
+    );
+    assert.equal(await online(), true);
+    // … but channel data is closed: a Send lands nowhere.
+    client.say('send 0 /3/0/1');
+    await new Promise((r) => setTimeout(r, 3000));
+    const page = await s.api.channels.messages(channelId, { name: `${deviceId}/3/0/1` });
+    assert.equal(page.items.length, 0);
+    await s.api.devices.update(deviceId, { state: 'active' });
+    await until(
+      'cut on release',
+      async () => at(await reported(), 'lwm2m', 'registered') === false,
+    );
+    await stop(client);
+    client = startClient(port, deviceId);
+    await until(
+      'registered after release',
+      async () => at(await reported(), 'lwm2m', 'registered') === true,
+    );
+  });
+
   it('de-registration takes the device offline and the twin says unregistered', async () => {
     client!.say('quit');
     await until('the exit', async () => client!.proc.exitCode !== null, 10_000);

@@ -16,6 +16,7 @@ import type { MessagingService } from '../messaging/messaging-service.js';
 import type { Clock } from '../ports/clock.js';
 import type { CommandRecord } from '../ports/management.js';
 import type { Storage } from '../ports/storage.js';
+import type { EdgePrincipal } from '../edge/principal.js';
 import type { Lwm2mRecord } from './content.js';
 import { runLwm2mCommand, isLwm2mCommand } from './commands.js';
 import { formatPath, parsePath } from './path.js';
@@ -41,6 +42,7 @@ interface Held {
   reg: Lwm2mRegistration;
   orgId: string;
   deviceId: string;
+  device: Lwm2mBinding['device'];
   sessionId: string;
   observing: Set<string>;
 }
@@ -113,7 +115,7 @@ export class Lwm2mService {
     if (!DEVICE_PLANES[device.state].includes('management')) {
       return refuse(orgId, `a ${device.state} device has no management plane`);
     }
-    return { orgId, deviceId: device.id };
+    return { orgId, deviceId: device.id, device };
   }
 
   /** A client registered (after its 2.01): presence, twin, first read, desired, observations. */
@@ -165,7 +167,8 @@ export class Lwm2mService {
       this.#byDevice.delete(`${h.orgId}/${h.deviceId}`);
     if (why === 'shutdown') return; // another node may take the client over; reapStale decides
     await this.d.presence.disconnected(h.orgId, h.deviceId, h.sessionId, {
-      clean: why === 'deregistered' || why === 'replaced',
+      // A cut (quarantine, decommission) is the hub's doing, not a lost device: no offline alert.
+      clean: why === 'deregistered' || why === 'replaced' || why === 'cut',
       reason: `LwM2M registration ${why}`,
     });
     await this.d.audit.record({
@@ -215,6 +218,25 @@ export class Lwm2mService {
       byOrg.set(h.orgId, l);
     }
     for (const [orgId, ids] of byOrg) await this.d.presence.heartbeat(orgId, ids);
+  }
+
+  /**
+   * The registrations of this node as edge principals, for access changes (quarantine,
+   * decommission cut them). A plain-CoAP registration holds no credential: its reference names
+   * the registration (`lwm2m:<location>`), which no key or certificate revocation matches.
+   */
+  principals(): { location: string; principal: EdgePrincipal }[] {
+    return [...this.#held.values()].map((h) => ({
+      location: h.reg.location,
+      principal: {
+        type: 'device',
+        id: h.deviceId,
+        orgId: h.orgId,
+        state: h.device.state,
+        device: h.device,
+        credential: { kind: 'device_key', keyId: `lwm2m:${h.reg.location}` },
+      },
+    }));
   }
 
   /** The registration of a device on this node, if any. */

@@ -1,4 +1,5 @@
 /** The registration interface's records and the wire port the LwM2M service drives (decision 0043). */
+import type { Device } from '../ports/records.js';
 import type { Lwm2mRecord } from './content.js';
 import type { Lwm2mObjectLink } from './link-format.js';
 import type { Lwm2mValue } from './tlv.js';
@@ -28,10 +29,12 @@ export interface Lwm2mRegistration {
 export interface Lwm2mBinding {
   orgId: string;
   deviceId: string;
+  /** The device record at binding (for access changes' matching). */
+  device: Device;
 }
 
 /** Why a registration ended. */
-export type Lwm2mEnd = 'deregistered' | 'expired' | 'replaced' | 'shutdown';
+export type Lwm2mEnd = 'deregistered' | 'expired' | 'replaced' | 'shutdown' | 'cut';
 
 /**
  * What the server asks of a registered client, by registration location (the wire adapter

@@ -9,6 +9,7 @@ import {
   decodeContent,
   parseObjectLinks,
   type Lwm2mBinding,
+  type Lwm2mEnd,
   type Lwm2mRegistration,
 } from '@bulwark/core';
 import type { CoapReply, CoapRequestIn } from './endpoint.js';
@@ -61,6 +62,14 @@ export class RegistrationTable {
       await this.#end(reg, 'expired');
     }
     return n;
+  }
+
+  /** Ends a registration the hub no longer allows (an access change); its next Update gets 4.04. */
+  async cut(location: string): Promise<boolean> {
+    const reg = this.byLocation.get(location);
+    if (!reg) return false;
+    await this.#end(reg, 'cut');
+    return true;
   }
 
   /** Ends every registration quietly (the hub stops). */
@@ -152,7 +161,7 @@ export class RegistrationTable {
     return { code: '2.04' };
   }
 
-  async #end(reg: Lwm2mRegistration, why: 'deregistered' | 'expired' | 'replaced' | 'shutdown') {
+  async #end(reg: Lwm2mRegistration, why: Lwm2mEnd) {
     if (this.byLocation.get(reg.location) === undefined) return;
     this.byLocation.delete(reg.location);
     if (this.#byEndpoint.get(reg.endpoint) === reg.location) this.#byEndpoint.delete(reg.endpoint);

@@ -33,6 +33,8 @@ export interface Lwm2mServer {
   link: Lwm2mLink;
   /** Registrations held and requests in flight. */
   stats(): { registrations: number; pending: number; observations: number };
+  /** Ends a registration (an access change cut it); false when it is not held here. */
+  cut(location: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -182,6 +184,7 @@ export async function startLwm2mServer(o: {
     port,
     link,
     stats: () => ({ registrations: table.byLocation.size, ...endpoint.stats }),
+    cut: (location) => table.cut(location),
     async close() {
       clearInterval(timer);
       await table.shutdown();
