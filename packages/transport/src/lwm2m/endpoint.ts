@@ -265,6 +265,15 @@ export class CoapEndpoint {
   }
 
   #onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    try {
+      this.#dispatch(msg, rinfo);
+    } catch (err) {
+      // Nothing a datagram carries may take the socket down.
+      this.d.log.debug({ err, from: `${rinfo.address}:${rinfo.port}` }, 'LwM2M: datagram dropped');
+    }
+  }
+
+  #dispatch(msg: Buffer, rinfo: RemoteInfo): void {
     let p: ParsedPacket;
     try {
       p = parse(msg);
@@ -272,6 +281,16 @@ export class CoapEndpoint {
       return; // RFC 7252 §4.2/§4.3: a message we cannot parse is dropped
     }
     const from = `${rinfo.address}:${rinfo.port}`;
+    // RFC 7252 §3: TKL 9-15 is a format error; classes 1, 6 and 7 are reserved. A Confirmable
+    // one gets a Reset (§4.2), anything else is dropped (§4.3).
+    const cls = p.code[0];
+    if (p.token.length > 8 || cls === '1' || cls === '6' || cls === '7') {
+      if (p.confirmable)
+        this.#send(generate({ code: '0.00', reset: true, messageId: p.messageId }), rinfo);
+      return;
+    }
+    // A Reset is always empty and never answered (§4.2); anything else claiming to be one is dropped.
+    if (p.reset && p.code !== '0.00') return;
     if (p.code === '0.00') {
       // An empty ACK (a separate response follows) or a Reset of our request or notification.
       const key = this.#byMid.get(`${from}:${p.messageId}`);
@@ -352,9 +371,14 @@ export class CoapEndpoint {
       this.d.log.warn({ err, from }, 'LwM2M request handler failed');
       reply = { code: '5.00' };
     }
-    const buf = this.#reply(p, rinfo, reply);
-    if (p.confirmable) this.#remember(dk, buf);
-    else this.#dedup.delete(dk);
+    try {
+      const buf = this.#reply(p, rinfo, reply);
+      if (p.confirmable) this.#remember(dk, buf);
+      else this.#dedup.delete(dk);
+    } catch (err) {
+      this.#dedup.delete(dk);
+      this.d.log.warn({ err, from }, 'LwM2M: answer could not be encoded');
+    }
   }
 
   #reply(p: ParsedPacket, rinfo: RemoteInfo, r: CoapReply): Buffer {
