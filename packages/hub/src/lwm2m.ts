@@ -12,6 +12,8 @@ import type { HubServices } from './services.js';
 
 /** Heartbeats vouch for this node's registrations well inside presence's 120 s staleness. */
 const HEARTBEAT_MS = 30_000;
+/** Changes made on other nodes (desired twins, commands) reach a registration within this. */
+const SWEEP_MS = 5_000;
 
 /** The running LwM2M server and its service. */
 export interface HubLwm2m {
@@ -73,6 +75,16 @@ export async function startLwm2m(d: {
     service.heartbeat().catch((err: unknown) => log.warn({ err }, 'LwM2M heartbeat failed'));
   }, HEARTBEAT_MS);
   heartbeat.unref();
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    service
+      .sweep()
+      .catch((err: unknown) => log.warn({ err }, 'LwM2M sweep failed'))
+      .finally(() => (sweeping = false));
+  }, SWEEP_MS);
+  sweep.unref();
   log.warn(
     { port: server.port, host: config.lwm2mHost },
     'LwM2M is enabled over plain CoAP WITHOUT transport security: any host that can reach this port can register as a device carrying the "lwm2m" tag by naming its id — use it only on trusted networks',
@@ -98,6 +110,7 @@ export async function startLwm2m(d: {
     },
     async stop() {
       clearInterval(heartbeat);
+      clearInterval(sweep);
       service.stop();
       await server.close();
     },

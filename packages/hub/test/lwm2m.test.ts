@@ -236,6 +236,30 @@ describe('LwM2M server (Wakaama lwm2mclient over plain CoAP)', { skip, timeout: 
     assert.equal(msg.senml?.[0]?.vs, 'Open Mobile Alliance');
   });
 
+  it('commands read, write, discover and execute any path; a refusal fails the command with its code', async () => {
+    const run = async (name: string, params: Record<string, string | number>) =>
+      s.api.commands.wait((await s.api.commands.send(deviceId, { name, params })).id, {
+        timeoutMs: 15_000,
+      });
+    const read = await run('lwm2m.read', { path: '/3/0/1' });
+    assert.equal(read.state, 'succeeded');
+    assert.deepEqual(read.result, { '/3/0/1': 'Lightweight M2M Client' });
+    const write = await run('lwm2m.write', { path: '/3/0/14', value: '+03:00' });
+    assert.equal(write.state, 'succeeded');
+    assert.deepEqual((await run('lwm2m.read', { path: '/3/0/14' })).result, {
+      '/3/0/14': '+03:00',
+    });
+    const disc = await run('lwm2m.discover', { path: '/3/0' });
+    assert.equal(disc.state, 'succeeded');
+    assert.match(String(disc.result?.['links']), /<\/3\/0\/4>/);
+    const bad = await run('lwm2m.execute', { path: '/3/0/0' }); // Manufacturer is not executable
+    assert.equal(bad.state, 'failed');
+    assert.match(bad.error?.code ?? '', /^coap_4_0[05]$/);
+    const gone = await run('lwm2m.read', { path: '/999/0' });
+    assert.equal(gone.state, 'failed');
+    assert.equal(gone.error?.code, 'coap_4_04');
+  });
+
   it('quarantine cuts the registration; re-registered, the quarantined device may not Send', async () => {
     await s.api.devices.update(deviceId, { state: 'quarantined' });
     await until('the cut', async () => at(await reported(), 'lwm2m', 'registered') === false);

@@ -45,6 +45,8 @@ interface Held {
   device: Lwm2mBinding['device'];
   sessionId: string;
   observing: Set<string>;
+  /** The desired version last synced (-1: never). */
+  synced: number;
 }
 
 /** What the service reports to an operator. */
@@ -56,7 +58,7 @@ export interface Lwm2mLogger {
 /** The LwM2M service's dependencies. */
 export interface Lwm2mDeps {
   storage: Pick<Storage, 'devices'>;
-  twins: Pick<TwinService, 'get' | 'acceptReported'>;
+  twins: Pick<TwinService, 'get' | 'acceptReported' | 'desiredVersions'>;
   presence: Pick<PresenceService, 'connected' | 'disconnected' | 'heartbeat' | 'report'>;
   commands: Pick<CommandService, 'acceptStatus' | 'pending'>;
   messaging: Pick<MessagingService, 'ingest'>;
@@ -122,7 +124,13 @@ export class Lwm2mService {
   async registered(reg: Lwm2mRegistration, b: Lwm2mBinding): Promise<void> {
     const old = this.#find(b.orgId, b.deviceId);
     if (old && old.reg.location !== reg.location) await this.ended(old.reg, 'replaced');
-    const h: Held = { reg, ...b, sessionId: `lwm2m:${reg.location}`, observing: new Set() };
+    const h: Held = {
+      reg,
+      ...b,
+      sessionId: `lwm2m:${reg.location}`,
+      observing: new Set(),
+      synced: -1,
+    };
     this.#held.set(reg.location, h);
     this.#byDevice.set(`${b.orgId}/${b.deviceId}`, reg.location);
     await this.d.presence.connected(b.orgId, b.deviceId, h.sessionId);
@@ -209,6 +217,32 @@ export class Lwm2mService {
     await this.#ingest(h, channel, records);
   }
 
+  /**
+   * Catches up with changes made on other hub nodes (their signals do not reach this one): desired
+   * versions not yet synced and queued commands of the devices registered here, per organization.
+   */
+  async sweep(): Promise<void> {
+    const byOrg = new Map<string, Held[]>();
+    for (const h of this.#held.values()) byOrg.set(h.orgId, [...(byOrg.get(h.orgId) ?? []), h]);
+    for (const [orgId, hs] of byOrg) {
+      const versions = await this.d.twins.desiredVersions(
+        orgId,
+        hs.map((h) => h.deviceId),
+      );
+      for (const h of hs) {
+        const v = versions.get(h.deviceId) ?? 0;
+        if (v > h.synced && h.synced >= 0) {
+          void this.#serial(h, () => this.#sync(h)).catch(this.#warn(h, 'desired sync'));
+        }
+      }
+      const byDevice = new Map(hs.map((h) => [h.deviceId, h]));
+      for (const c of await this.d.commands.pending(orgId, [...byDevice.keys()])) {
+        const h = byDevice.get(c.deviceId);
+        if (h && isLwm2mCommand(c.name)) void this.#command(h, c);
+      }
+    }
+  }
+
   /** Vouches for this node's registrations (presence reaping spares them). */
   async heartbeat(): Promise<void> {
     const byOrg = new Map<string, string[]>();
@@ -277,6 +311,7 @@ export class Lwm2mService {
   async #sync(h: Held): Promise<void> {
     if (!this.#live(h)) return;
     const twin = await this.d.twins.get(h.orgId, h.deviceId);
+    h.synced = twin.desired.version;
     const want = desiredOf(twin.desired.state);
     const reported = twin.reported?.state;
     const errors: { path: string; code: string; message: string }[] = [];
