@@ -327,4 +327,19 @@ describe('LwM2M server (Wakaama lwm2mclient over plain CoAP)', { skip, timeout: 
     ]);
     assert.equal(code, 1);
   });
+  it('a decommissioned device is cut and may not register again (4.03)', async () => {
+    client = startClient(port, deviceId);
+    await until('registered', async () => at(await reported(), 'lwm2m', 'registered') === true);
+    const cuts = async () =>
+      (await s.api.audit.list({ action: 'lwm2m.deregistered', target: deviceId })).items.filter(
+        (a) => at(a.detail, 'reason') === 'cut',
+      ).length;
+    const before = await cuts(); // the quarantine test's two
+    await s.api.devices.decommission(deviceId);
+    await until('the cut', async () => (await cuts()) > before);
+    await stop(client);
+    assert.equal(await rawRegister(port, deviceId), '4.03');
+    const audit = await s.api.audit.list({ action: 'lwm2m.register.refused', target: deviceId });
+    assert.match(JSON.stringify(audit.items[0]?.detail), /decommissioned/);
+  });
 });
