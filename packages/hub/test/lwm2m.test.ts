@@ -249,6 +249,11 @@ describe('LwM2M server (Wakaama lwm2mclient over plain CoAP)', { skip, timeout: 
     assert.deepEqual((await run('lwm2m.read', { path: '/3/0/14' })).result, {
       '/3/0/14': '+03:00',
     });
+    // The twin shows what the command wrote (the delta then shows the desired value differs).
+    await until(
+      'the written value in the twin',
+      async () => at(await reported(), 'objects', '3', '0', '14') === '+03:00',
+    );
     const disc = await run('lwm2m.discover', { path: '/3/0' });
     assert.equal(disc.state, 'succeeded');
     assert.match(String(disc.result?.['links']), /<\/3\/0\/4>/);

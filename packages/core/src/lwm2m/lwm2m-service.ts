@@ -360,6 +360,22 @@ export class Lwm2mService {
         return;
       const status = await runLwm2mCommand(this.d.link, h.reg.location, c);
       await this.d.commands.acceptStatus(h.orgId, h.deviceId, c.id, status);
+      // What a command read or wrote is the device's state now: the twin shows it too.
+      const path = c.params['path'];
+      if (status.state === 'succeeded' && typeof path === 'string') {
+        const seen =
+          c.name === 'lwm2m.write'
+            ? await this.d.link.read(h.reg.location, path)
+            : c.name === 'lwm2m.read'
+              ? Object.entries(status.result ?? {}).flatMap(([p, value]) =>
+                  typeof value === 'object' || value === null ? [] : [{ path: p, value }],
+                )
+              : [];
+        if (seen.length > 0)
+          await this.#serial(h, () =>
+            this.#report(h, (st) => ({ ...st, objects: mergeRecords(objectsOf(st), seen) })),
+          );
+      }
     } catch (err) {
       this.#warn(h, `command ${c.id}`)(err);
     } finally {
