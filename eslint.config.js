@@ -50,6 +50,8 @@ const ALLOWED = {
     'mqtt-packet',
     'ws',
     'coap',
+    // The LwM2M server's own message layer on one socket, server and client (decision 0043).
+    'coap-packet',
     ...NODE,
   ],
   'bus-nats': [

@@ -171,3 +171,4 @@ export {
 } from './detect/detect-service.js';
 export * from './gateway/gateway-sites.js';
 export * from './gateway/gateway-uplink.js';
+export * from './lwm2m/index.js';

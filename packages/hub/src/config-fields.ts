@@ -267,6 +267,28 @@ export const CONFIG_FIELDS = {
     default: '127.0.0.1',
     doc: 'Address CoAP binds (loopback by default while it has no transport security)',
   },
+  lwm2mPort: {
+    kind: 'port?',
+    flag: 'lwm2m-port',
+    default: '',
+    doc: 'LwM2M 1.1 server over plain CoAP/UDP (decision 0043; endpoints register unauthenticated, so trusted networks only; off unless given; 0 = any free port)',
+  },
+  lwm2mHost: {
+    kind: 'string',
+    flag: 'lwm2m-host',
+    default: '127.0.0.1',
+    doc: 'Address the LwM2M server binds (loopback by default: plain CoAP has no transport security)',
+  },
+  // Issue 17's goal is 10,000 registrations per hub; twice that leaves headroom, and each one is a
+  // few KB of memory, so the cap keeps a registration flood from growing the heap without bound.
+  lwm2mMaxRegistrations: {
+    kind: 'int',
+    flag: 'lwm2m-max-registrations',
+    default: 20000,
+    min: 1,
+    max: 1000000,
+    doc: 'LwM2M registrations one hub node holds; beyond it Register gets 5.03',
+  },
   deviceCertDays: {
     kind: 'int',
     flag: 'device-cert-days',

@@ -18,6 +18,7 @@ import {
 } from '@bulwark/core';
 import { BulwarkError } from '@bulwark/protocol';
 import { startCoap } from './coap.js';
+import { startLwm2m, type HubLwm2m } from './lwm2m.js';
 import { startEdge, type EdgeWiring } from './edge.js';
 import { startDetect, type DetectWiring } from './detect.js';
 import { newNodeId, startBrokers, type Brokers } from './messaging.js';
@@ -127,6 +128,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   let blobs: OpenedBlobs | undefined;
   let brokers: Brokers | undefined;
   let coap: Awaited<ReturnType<typeof startCoap>>;
+  let lwm2m: HubLwm2m | undefined;
   let edge: EdgeWiring | undefined;
   let detect: DetectWiring | undefined;
   let tickets: SessionTickets | undefined;
@@ -281,14 +283,24 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       metrics,
     });
     coap = await startCoap({ config, services, bus, log, metrics });
+    lwm2m = await startLwm2m({
+      config,
+      services,
+      storage,
+      log,
+      metrics,
+      clock: opts.clock ?? systemClock,
+    });
     const liveCoap = coap?.live;
+    const liveLwm2m = lwm2m?.live;
     const liveMqtt = brokers.live;
     edge = startEdge({
       services,
       storage,
       clock: opts.clock ?? systemClock,
       nodeId,
-      sessions: () => (liveCoap ? [liveMqtt, liveCoap] : [liveMqtt]),
+      sessions: () =>
+        [liveMqtt, liveCoap, liveLwm2m].filter((l): l is NonNullable<typeof l> => l !== undefined),
       log,
       metrics,
     });
@@ -374,6 +386,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       mqttPort: brokers.mqttPort,
       mqttOpenPort: brokers.openPort,
       coapPort: coap?.server.port ?? null,
+      lwm2mPort: lwm2m?.server.port ?? null,
       nodeId,
       caFile,
       dataDir: config.dataDir,
@@ -414,7 +427,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       },
       'hub started',
     );
-    const started = { app, bus, brokers, coap, edge, detect, blobs, tickets };
+    const started = { app, bus, brokers, coap, lwm2m, edge, detect, blobs, tickets };
     const reloadTls = tlsReloader({
       config,
       pki: services.pki,
@@ -458,6 +471,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         // Stop taking messages, flush what was accepted, then close the bus and the database.
         await started.brokers.stop();
         await started.coap?.stop();
+        await started.lwm2m?.stop();
         await started.app.close();
         await services.messaging.close();
         await rulesRunner?.stop();
@@ -477,6 +491,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     await rulesRunner?.stop().catch(() => undefined);
     await brokers?.stop().catch(() => undefined);
     await coap?.stop().catch(() => undefined);
+    await lwm2m?.stop().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
     await events?.close().catch(() => undefined);

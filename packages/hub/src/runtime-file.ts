@@ -15,6 +15,8 @@ export interface RuntimeInfo {
   mqttOpenPort: number | null;
   /** CoAP (UDP) when enabled. */
   coapPort: number | null;
+  /** The LwM2M server's UDP port, when enabled. */
+  lwm2mPort?: number | null;
   /** This hub process's id on the bus. */
   nodeId: string;
   /** PEM bundle to trust for the hub's TLS server certificate. */

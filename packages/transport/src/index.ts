@@ -10,3 +10,4 @@ export * from './mqtt/index.js';
 export * from './messaging/index.js';
 export * from './coap/index.js';
 export { liveView, type EventStreamSettings, type StreamCloseReason } from './http/event-stream.js';
+export * from './lwm2m/index.js';

@@ -1,0 +1,16 @@
+export { decodeTlv, encodeTlv, tlvBytes, tlvValue } from './tlv.js';
+export type { TlvEntry, TlvKind, Lwm2mType, Lwm2mValue } from './tlv.js';
+export { decodeContent, LWM2M_FORMATS, type Lwm2mRecord } from './content.js';
+export { parsePath, formatPath, type Lwm2mPath } from './path.js';
+export { resourceType } from './model.js';
+export { parseObjectLinks, MAX_OBJECT_LINKS, type Lwm2mObjectLink } from './link-format.js';
+export {
+  Lwm2mRequestError,
+  type Lwm2mBinding,
+  type Lwm2mEnd,
+  type Lwm2mLink,
+  type Lwm2mRegistration,
+} from './registration.js';
+export { isLwm2mCommand, runLwm2mCommand } from './commands.js';
+export { desiredOf, mergeRecords, valueAt, type Lwm2mDesired } from './twin-shape.js';
+export { Lwm2mService, LWM2M_TAG, type Lwm2mDeps, type Lwm2mLogger } from './lwm2m-service.js';

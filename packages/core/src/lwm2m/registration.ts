@@ -1,0 +1,68 @@
+/** The registration interface's records and the wire port the LwM2M service drives (decision 0043). */
+import type { Device } from '../ports/records.js';
+import type { Lwm2mRecord } from './content.js';
+import type { Lwm2mObjectLink } from './link-format.js';
+import type { Lwm2mValue } from './tlv.js';
+
+/** A client's registration as the wire adapter holds it (Core §6.2.1). */
+export interface Lwm2mRegistration {
+  /** The Location-Path the server assigned: "rd/<id>". */
+  location: string;
+  /** The endpoint client name (`ep`). */
+  endpoint: string;
+  /** Seconds (`lt`, default 86400). */
+  lifetime: number;
+  /** The LwM2M version (`lwm2m`, default "1.0"). */
+  version: string;
+  /** The binding mode (`b`, default "U"). */
+  binding: string;
+  /** Queue mode (`Q` in 1.1, or a 1.0 binding with Q). */
+  queueMode: boolean;
+  objects: Lwm2mObjectLink[];
+  /** "ip:port" the client registered from; requests go there. */
+  address: string;
+  registeredAt: number;
+  updatedAt: number;
+}
+
+/** The Bulwark device an endpoint is bound to. */
+export interface Lwm2mBinding {
+  orgId: string;
+  deviceId: string;
+  /** The device record at binding (for access changes' matching). */
+  device: Device;
+}
+
+/** Why a registration ended. */
+export type Lwm2mEnd = 'deregistered' | 'expired' | 'replaced' | 'shutdown' | 'cut';
+
+/**
+ * What the server asks of a registered client, by registration location (the wire adapter
+ * implements it over CoAP). Every call fails with an `Lwm2mRequestError` (a 4.xx/5.xx answer) or a
+ * timeout error.
+ */
+export interface Lwm2mLink {
+  read(location: string, path: string): Promise<Lwm2mRecord[]>;
+  /** Write (Replace) of one resource. */
+  write(location: string, path: string, value: Lwm2mValue): Promise<void>;
+  execute(location: string, path: string, args?: string): Promise<void>;
+  /** The link-format answer of a Discover. */
+  discover(location: string, path: string): Promise<string>;
+  /** Starts an observation; each notification (and the first answer) goes to `onRecords`. */
+  observe(
+    location: string,
+    path: string,
+    onRecords: (records: Lwm2mRecord[]) => void,
+  ): Promise<Lwm2mRecord[]>;
+}
+
+/** A device's refusal of a request: its CoAP response code ("4.04"). */
+export class Lwm2mRequestError extends Error {
+  override readonly name = 'Lwm2mRequestError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The LwM2M server's wire (decision 0043): one UDP socket (`CoapEndpoint`) carrying the
+ * registration interface in and device management requests out, the registration table with its
+ * lifetime sweep, and the `Lwm2mLink` the service drives.
+ */
+import {
+  decodeContent,
+  encodeTlv,
+  LWM2M_FORMATS,
+  Lwm2mRequestError,
+  parsePath,
+  resourceType,
+  tlvBytes,
+  type Lwm2mLink,
+  type Lwm2mRecord,
+} from '@bulwark/core';
+import type { NamedOption } from 'coap-packet';
+import { decodeBlock, encodeBlock } from '../coap/block-option.js';
+import {
+  CoapEndpoint,
+  uintOption,
+  type CoapRequestOut,
+  type CoapResponseIn,
+  type EndpointLogger,
+} from './endpoint.js';
+import { DEFAULT_LWM2M_LIMITS, type Lwm2mHooks, type Lwm2mLimits } from './hooks.js';
+import { RegistrationTable } from './registrations.js';
+
+/** A running LwM2M server. */
+export interface Lwm2mServer {
+  port: number;
+  /** The device management link (Read, Write, Execute, Discover, Observe) by registration. */
+  link: Lwm2mLink;
+  /** Registrations held and requests in flight. */
+  stats(): { registrations: number; pending: number; observations: number };
+  /** Ends a registration (an access change cut it); false when it is not held here. */
+  cut(location: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Blocks fetched for one Read answer at most (64 × 1024 bytes: far above any object we read). */
+const MAX_BLOCKS = 64;
+/** How often lifetimes are checked (a registration outlives its lifetime by at most this + grace). */
+const SWEEP_MS = 1000;
+
+/** Starts the LwM2M server on UDP. */
+export async function startLwm2mServer(o: {
+  port: number;
+  host: string;
+  hooks: Lwm2mHooks;
+  log: EndpointLogger;
+  limits?: Partial<Lwm2mLimits>;
+}): Promise<Lwm2mServer> {
+  const limits = { ...DEFAULT_LWM2M_LIMITS, ...o.limits };
+  const tokens = new Map<string, Set<string>>();
+  const table = new RegistrationTable({
+    hooks: o.hooks,
+    limits,
+    onEnd: (location) => {
+      endpoint.forget(tokens.get(location) ?? []);
+      tokens.delete(location);
+    },
+  });
+  const endpoint = new CoapEndpoint({ onRequest: (r) => table.handle(r), log: o.log });
+  const port = await endpoint.listen(o.port, o.host);
+  const timer = setInterval(() => void table.expire(Date.now()), SWEEP_MS);
+  timer.unref();
+
+  const target = (location: string) => {
+    const reg = table.byLocation.get(location);
+    if (!reg) throw new Lwm2mRequestError('4.04', `registration ${location} is gone`);
+    const i = reg.address.lastIndexOf(':');
+    return { address: reg.address.slice(0, i), port: Number(reg.address.slice(i + 1)) };
+  };
+  const segs = (path: string) => parsePath(path).map(String);
+  const accept = (path: string): number =>
+    // TLV where the server knows the types (objects 1 and 3), else SenML JSON, which carries them.
+    [1, 3].includes(parsePath(path)[0]!) ? LWM2M_FORMATS.tlv : LWM2M_FORMATS.senmlJson;
+  const expect = (r: CoapResponseIn, want: string, what: string) => {
+    if (r.code !== want)
+      throw new Lwm2mRequestError(r.code, `${what}: the device answered ${r.code}`);
+  };
+  const records = (r: CoapResponseIn, path: string, payload = r.payload): Lwm2mRecord[] =>
+    decodeContent(r.contentFormat ?? LWM2M_FORMATS.text, payload, parsePath(path));
+
+  /** A GET, following Block2 (RFC 7959 §2.4) when the answer does not fit one datagram. */
+  const get = async (location: string, path: string, format: number): Promise<CoapResponseIn> => {
+    const t = target(location);
+    const base: CoapRequestOut = {
+      method: 'GET',
+      path: segs(path),
+      options: [{ name: 'Accept', value: uintOption(format) }],
+    };
+    let r = await endpoint.request(t.address, t.port, base);
+    const parts = [r.payload];
+    for (let n = 1; r.code === '2.05' && r.block2; n++) {
+      const b = decodeBlock(r.block2);
+      if (!b?.more) break;
+      if (n >= MAX_BLOCKS)
+        throw new Lwm2mRequestError('4.13', `${path}: more than ${MAX_BLOCKS} blocks`);
+      r = await endpoint.request(t.address, t.port, {
+        ...base,
+        options: [
+          ...base.options!,
+          { name: 'Block2', value: encodeBlock({ num: n, more: false, szx: b.szx }) },
+        ],
+      });
+      parts.push(r.payload);
+    }
+    return { ...r, payload: Buffer.concat(parts) };
+  };
+
+  const link: Lwm2mLink = {
+    async read(location, path) {
+      const r = await get(location, path, accept(path));
+      expect(r, '2.05', `Read ${path}`);
+      return records(r, path);
+    },
+    async write(location, path, value) {
+      const ids = parsePath(path);
+      if (ids.length !== 3)
+        throw new Lwm2mRequestError('4.00', 'Write needs /object/instance/resource');
+      const t = target(location);
+      const type = resourceType(ids[0]!, ids[2]!);
+      const payload = Buffer.from(
+        encodeTlv([{ kind: 'resource', id: ids[2]!, value: tlvBytes(value, type) }]),
+      );
+      const options: NamedOption[] = [
+        { name: 'Content-Format', value: uintOption(LWM2M_FORMATS.tlv) },
+      ];
+      const r = await endpoint.request(t.address, t.port, {
+        method: 'PUT',
+        path: segs(path),
+        options,
+        payload,
+      });
+      expect(r, '2.04', `Write ${path}`);
+    },
+    async execute(location, path, args) {
+      const t = target(location);
+      const r = await endpoint.request(t.address, t.port, {
+        method: 'POST',
+        path: segs(path),
+        ...(args ? { payload: Buffer.from(args) } : {}),
+      });
+      expect(r, '2.04', `Execute ${path}`);
+    },
+    async discover(location, path) {
+      const r = await get(location, path, 40);
+      expect(r, '2.05', `Discover ${path}`);
+      return r.payload.toString('utf8');
+    },
+    async observe(location, path, onRecords) {
+      const t = target(location);
+      const { token, first } = await endpoint.observe(
+        t.address,
+        t.port,
+        {
+          method: 'GET',
+          path: segs(path),
+          options: [{ name: 'Accept', value: uintOption(accept(path)) }],
+        },
+        (n) => {
+          if (!n.code.startsWith('2.')) return;
+          try {
+            onRecords(records(n, path));
+          } catch (err) {
+            o.log.warn({ err, location, path }, 'LwM2M: undecodable notification dropped');
+          }
+        },
+      );
+      expect(first, '2.05', `Observe ${path}`);
+      if (first.observe === undefined) {
+        throw new Lwm2mRequestError('2.05', `Observe ${path}: the device did not register it`);
+      }
+      const set = tokens.get(location) ?? new Set<string>();
+      set.add(token);
+      tokens.set(location, set);
+      return records(first, path);
+    },
+  };
+
+  return {
+    port,
+    link,
+    stats: () => ({ registrations: table.byLocation.size, ...endpoint.stats }),
+    cut: (location) => table.cut(location),
+    async close() {
+      clearInterval(timer);
+      await table.shutdown();
+      await endpoint.close();
+    },
+  };
+}
