@@ -21,6 +21,7 @@ export {
 export {
   toDeviceWith,
   DEVICE_COLUMNS,
+  deviceOrderBy,
   toDeviceKey,
   toLocation,
   type DeviceRow,

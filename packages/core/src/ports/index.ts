@@ -1,5 +1,5 @@
 export type * from './records.js';
-export { HUB_SCOPE } from './records.js';
+export { DEVICE_SORT_KEYS, HUB_SCOPE } from './records.js';
 export type * from './storage.js';
 export type * from './pki.js';
 export type * from './tokens.js';

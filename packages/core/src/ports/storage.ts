@@ -20,6 +20,8 @@ import type {
   Device,
   DeviceFilter,
   DeviceKey,
+  DeviceWindow,
+  DeviceWindowRequest,
   DevicePatch,
   EnrollmentToken,
   Location,
@@ -113,6 +115,8 @@ export interface DeviceStore {
   getByName(orgId: string, name: string): Promise<Device | undefined>;
   /** Ordered by id (creation time). */
   list(orgId: string, filter: DeviceFilter, page: PageRequest): Promise<Page<Device>>;
+  /** Sorted and filtered, by position: the window's rows with presence, and the match count. */
+  window(orgId: string, filter: DeviceFilter, req: DeviceWindowRequest): Promise<DeviceWindow>;
   /** @throws BulwarkError `device_name_taken`. Returns the updated device, or undefined if none. */
   update(orgId: string, id: string, patch: DevicePatch): Promise<Device | undefined>;
   countInLocations(orgId: string, locationIds: readonly string[]): Promise<number>;

@@ -296,7 +296,7 @@ export const ROUTES = {
     permission: 'devices:read',
     query: D.DeviceListQuery,
     status: 200,
-    response: C.PageOf(D.DeviceSchema),
+    response: D.DevicePageSchema,
   }),
   createDevice: route({
     method: 'POST',
