@@ -129,3 +129,4 @@ export { createNotificationStore } from './notification-store.js';
 export { rulesSchema, createRuleStore } from './rule-stores.js';
 export { createMitigationStore, mitigationSchema } from './mitigation-store.js';
 export { detectSchema, createDetectStore } from './detect-stores.js';
+export { createSavedViewStore, savedViewSchema } from './saved-view-store.js';

@@ -22,3 +22,4 @@ export type * from './provisioning.js';
 export type * from './checks.js';
 export type * from './rules.js';
 export type * from './detect.js';
+export type * from './saved-views.js';

@@ -34,6 +34,7 @@ import type {
 } from './records.js';
 import type { ChannelStore, MessageStore } from './messaging.js';
 import type { TicketStore } from './tickets.js';
+import type { SavedViewStore } from './saved-views.js';
 import type { MqttStateStore } from './mqtt-state.js';
 import type { ProvisioningStore } from './provisioning.js';
 import type { DeviceLogStore } from './device-logs.js';
@@ -305,6 +306,8 @@ export interface Storage {
   readonly rules: RuleStore;
   /** Detection rule settings and per-device baselines (decision 0034). */
   readonly detect: DetectStore;
+  /** Saved fleet views: named filters per user (decision 0038 amendment). */
+  readonly savedViews: SavedViewStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

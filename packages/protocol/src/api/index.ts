@@ -1,6 +1,7 @@
 export * from './common.js';
 export * from './identity.js';
 export * from './devices.js';
+export * from './views.js';
 export * from './pki.js';
 export * from './audit.js';
 export * from './routes.js';

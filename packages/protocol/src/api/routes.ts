@@ -26,6 +26,7 @@ import * as RL from './rules.js';
 import * as EV from './events.js';
 import * as T from './tickets.js';
 import * as U from './updates.js';
+import * as VW from './views.js';
 
 /** Who may call a route. */
 export type RouteAuth =
@@ -297,6 +298,37 @@ export const ROUTES = {
     query: D.DeviceListQuery,
     status: 200,
     response: D.DevicePageSchema,
+  }),
+  listSavedViews: route({
+    method: 'GET',
+    path: '/views',
+    summary: "The caller's saved fleet views (named filters), by name",
+    tag: 'devices',
+    auth: 'principal',
+    permission: 'devices:read',
+    status: 200,
+    response: Type.Array(VW.SavedViewSchema),
+  }),
+  saveView: route({
+    method: 'POST',
+    path: '/views',
+    summary: 'Saves a named fleet filter for the caller; a view of the same name is replaced',
+    tag: 'devices',
+    auth: 'principal',
+    permission: 'devices:read',
+    body: VW.SaveViewRequest,
+    status: 200,
+    response: VW.SavedViewSchema,
+  }),
+  deleteSavedView: route({
+    method: 'DELETE',
+    path: '/views/:id',
+    summary: "Deletes one of the caller's saved views",
+    tag: 'devices',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    status: 204,
   }),
   createDevice: route({
     method: 'POST',

@@ -6,6 +6,7 @@ import { rulesSuite } from './rules.js';
 import { detectSuite } from './detect.js';
 import { deviceKeySuite, deviceSuite, locationSuite } from './devices.js';
 import { deviceWindowSuite } from './device-window.js';
+import { savedViewSuite } from './saved-views.js';
 import type { OpenStorage } from './harness.js';
 import {
   apiKeySuite,
@@ -63,6 +64,7 @@ export function storageContract(
     apiKeySuite(open);
     deviceSuite(open);
     deviceWindowSuite(open);
+    savedViewSuite(open);
     deviceKeySuite(open);
     locationSuite(open);
     pkiSuite(open);

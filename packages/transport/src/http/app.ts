@@ -30,6 +30,7 @@ import { alertHandlers } from './handlers/alerts.js';
 import { maintenanceWindowHandlers } from './handlers/maintenance-windows.js';
 import { ruleHandlers } from './handlers/rules.js';
 import { mitigationHandlers } from './handlers/mitigations.js';
+import { viewHandlers } from './handlers/views.js';
 import { detectHandlers } from './handlers/detect.js';
 import { managementHandlers } from './handlers/management.js';
 import { logHandlers } from './handlers/logs.js';
@@ -149,6 +150,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...alertHandlers(s),
     ...maintenanceWindowHandlers(s),
     ...mitigationHandlers(s),
+    ...viewHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),

@@ -8,6 +8,7 @@ import type {
   Device,
   DevicePrincipal,
   DeviceService,
+  SavedViewService,
   FirmwareRepoService,
   LocationService,
   MaintenanceWindowService,
@@ -52,6 +53,8 @@ export interface HttpServices {
   apiKeys: ApiKeyService;
   orgs: OrgService;
   devices: DeviceService;
+  /** Saved fleet views, each principal's own (decision 0038 amendment). */
+  savedViews: SavedViewService;
   locations: LocationService;
   pki: PkiService;
   audit: AuditService;
