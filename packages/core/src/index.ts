@@ -32,6 +32,7 @@ export * from './management/twin-json.js';
 export * from './management/device-payloads.js';
 export * from './management/twin-service.js';
 export * from './management/command-service.js';
+export * from './management/bulk-actions.js';
 export * from './management/presence-service.js';
 export * from './updates/job-service.js';
 export * from './updates/job-history.js';

@@ -2,6 +2,7 @@ export * from './common.js';
 export * from './identity.js';
 export * from './devices.js';
 export * from './views.js';
+export * from './bulk-actions.js';
 export * from './pki.js';
 export * from './audit.js';
 export * from './routes.js';

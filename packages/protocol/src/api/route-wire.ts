@@ -170,6 +170,7 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
     body: true,
   },
   deleteMitigationPolicy: { method: 'DELETE', path: '/mitigation-policies/:id', status: 204 },
+  bulkDeviceActions: { method: 'POST', path: '/devices/bulk/actions', status: 200, body: true },
   bulkPatchDesired: { method: 'POST', path: '/devices/bulk/twin', status: 200, body: true },
   bulkSendCommand: { method: 'POST', path: '/devices/bulk/commands', status: 201, body: true },
   importDevices: { method: 'POST', path: '/devices/import', status: 201, body: true },

@@ -27,6 +27,7 @@ import * as EV from './events.js';
 import * as T from './tickets.js';
 import * as U from './updates.js';
 import * as VW from './views.js';
+import * as BA from './bulk-actions.js';
 
 /** Who may call a route. */
 export type RouteAuth =
@@ -1016,6 +1017,18 @@ export const ROUTES = {
     permission: 'devices:manage',
     params: C.IdParams,
     status: 204,
+  }),
+  bulkDeviceActions: route({
+    method: 'POST',
+    path: '/devices/bulk/actions',
+    summary:
+      'Tag, move, quarantine, release or update the named devices, each on its own: a device the caller may not act on (permission, other organization, decommissioned, unfit artifact) is refused alone with its error code and left unchanged',
+    tag: 'management',
+    auth: 'principal',
+    permission: 'devices:read',
+    body: BA.BulkActionRequest,
+    status: 200,
+    response: BA.BulkActionResponse,
   }),
   bulkPatchDesired: route({
     method: 'POST',

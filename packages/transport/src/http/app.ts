@@ -31,6 +31,7 @@ import { maintenanceWindowHandlers } from './handlers/maintenance-windows.js';
 import { ruleHandlers } from './handlers/rules.js';
 import { mitigationHandlers } from './handlers/mitigations.js';
 import { viewHandlers } from './handlers/views.js';
+import { bulkActionHandlers } from './handlers/bulk-actions.js';
 import { detectHandlers } from './handlers/detect.js';
 import { managementHandlers } from './handlers/management.js';
 import { logHandlers } from './handlers/logs.js';
@@ -151,6 +152,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...maintenanceWindowHandlers(s),
     ...mitigationHandlers(s),
     ...viewHandlers(s),
+    ...bulkActionHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),

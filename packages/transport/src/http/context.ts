@@ -9,6 +9,7 @@ import type {
   DevicePrincipal,
   DeviceService,
   SavedViewService,
+  BulkActionService,
   FirmwareRepoService,
   LocationService,
   MaintenanceWindowService,
@@ -55,6 +56,8 @@ export interface HttpServices {
   devices: DeviceService;
   /** Saved fleet views, each principal's own (decision 0038 amendment). */
   savedViews: SavedViewService;
+  /** Bulk actions on a device selection, per device (decision 0038 amendment). */
+  bulkActions: BulkActionService;
   locations: LocationService;
   pki: PkiService;
   audit: AuditService;
