@@ -35,20 +35,21 @@ describe('console fleet table at 10,000 devices in Chromium', { skip: consoleMis
   let t: TestHub;
   let b: ConsoleBrowser;
   let page: Page;
+  let owner: Awaited<ReturnType<typeof setupOwner>>;
+  let ids: string[];
   const count = (pred: (d: ReturnType<typeof fleetDevice>) => boolean) => {
     let n = 0;
     for (let i = 0; i < N; i++) if (pred(fleetDevice(i))) n++;
     return n;
   };
-  const rowNames = () =>
-    page.locator('.fleet-scroll tbody tr[data-device-id] td:first-child').allTextContents();
+  const rowNames = () => page.locator('.fleet-scroll tbody tr[data-device-id] a').allTextContents();
   const domRows = () => page.locator('.fleet-scroll tbody tr:not(.spacer)').count();
 
   before(async () => {
     t = await startTestHub();
-    const s = await setupOwner(t);
+    owner = await setupOwner(t);
     const started = Date.now();
-    await provisionFleet(t.hub.storage, s.orgId, N);
+    ids = await provisionFleet(t.hub.storage, owner.orgId, N);
     console.log(
       `# ${N} devices provisioned through the storage port in ${Date.now() - started} ms`,
     );
@@ -132,6 +133,54 @@ describe('console fleet table at 10,000 devices in Chromium', { skip: consoleMis
     await page.locator('.fleet-scroll tr[data-device-id]', { hasText: fleetName(N - 1) }).waitFor();
     assert.equal(await header.getAttribute('aria-sort'), 'descending');
     assert.deepEqual((await rowNames()).slice(0, 3), [N - 1, N - 2, N - 3].map(fleetName));
+  });
+
+  it('saves the filters as a view and applies it again', async () => {
+    await timeFilter(page, 'dev-0004', 10);
+    await page.getByLabel('Save these filters as').fill('forties');
+    await page.getByRole('button', { name: 'Save view' }).click();
+    await page
+      .getByLabel('Saved view', { exact: false })
+      .and(page.locator('select'))
+      .locator('option', { hasText: 'forties' })
+      .waitFor({
+        state: 'attached',
+      });
+    const [view] = await owner.owner.views.list();
+    assert.deepEqual(view?.query, { q: 'dev-0004', sort: '-name' });
+    await timeFilter(page, '', N);
+    await page
+      .getByLabel('Saved view', { exact: false })
+      .and(page.locator('select'))
+      .selectOption({ label: 'forties' });
+    await waitForFleet(page, 10);
+    assert.equal(await page.getByLabel('Filter by name').inputValue(), 'dev-0004');
+    assert.equal((await rowNames())[0], fleetName(49));
+  });
+
+  it('acts on the filtered selection after a confirm step, with a result per device', async () => {
+    // One of the ten is decommissioned meanwhile: the hub refuses it alone.
+    await t.hub.storage.devices.update(owner.orgId, ids[42]!, { state: 'decommissioned' });
+    await page.getByRole('button', { name: 'Select all 10 matching' }).click();
+    await page.getByText('10 selected').waitFor();
+    const bulk = page.getByRole('region', { name: 'Bulk action' });
+    await bulk.getByLabel('Action').selectOption('tag');
+    await bulk.getByLabel('Add tags').fill('checked');
+    await bulk.getByRole('button', { name: 'Review' }).click();
+    const confirm = page.getByRole('alertdialog', { name: 'Confirm bulk action' });
+    await confirm.getByText('Change tags on 10 devices?').waitFor();
+    assert.deepEqual((await owner.owner.devices.get(ids[41]!)).tags, ['line-1'], 'nothing yet');
+    await confirm.getByRole('button', { name: 'Confirm' }).click();
+    await bulk.getByText('9 done, 1 refused.').waitFor();
+    const refused = bulk.locator('tr[data-result="refused"]');
+    assert.equal(await refused.count(), 1);
+    assert.match((await refused.textContent()) ?? '', /dev-00042.*device_decommissioned/);
+    assert.deepEqual((await owner.owner.devices.get(ids[41]!)).tags, ['line-1', 'checked']);
+    assert.deepEqual((await owner.owner.devices.get(ids[42]!)).tags, ['line-2']);
+    await b.axe(page, 'fleet (bulk results)');
+    await b.shot(page, 'fleet-bulk', false);
+    await bulk.getByRole('button', { name: 'Done' }).click();
+    assert.equal(await page.getByRole('region', { name: 'Bulk action' }).count(), 0);
   });
 
   it('ran without a CSP violation or a console error', async () => {

@@ -5,12 +5,19 @@
  * load in blocks as they scroll into view. Presence changes live from the event stream.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { FunctionComponent } from 'preact';
 import type { Session } from '../session.js';
+import { can } from '../session.js';
 import { navigate } from '../router.js';
 import { useLive } from '../live.js';
 import { Problem } from '../ui.js';
 import { useFleetWindow, type FleetQuery, type FleetRow } from '../fleet-data.js';
 import { FleetFilters } from './FleetFilters.js';
+import { FleetViews } from './FleetViews.js';
+import type { FleetBulk as FleetBulkView } from './FleetBulk.js';
+
+/** The most devices one bulk action takes (the API's MAX_BULK_ACTION_DEVICES). */
+const MAX_SELECT = 500;
 
 /** Height of one row in px: styles.css sets `.fleet tbody tr` to the same. */
 const ROW = 36;
@@ -30,6 +37,16 @@ const COLUMNS: { key: SortKey | null; label: string }[] = [
 
 export function Fleet({ session }: { session: Session }) {
   const [filter, setFilter] = useState<Omit<FleetQuery, 'sort'>>({});
+  // A saved view applied: the filters remount from its query.
+  const [applied, setApplied] = useState<{ n: number; filter: Omit<FleetQuery, 'sort'> }>({
+    n: 0,
+    filter: {},
+  });
+  const [selected, setSelected] = useState<Map<string, string>>(new Map());
+  const [Bulk, setBulk] = useState<FunctionComponent<Parameters<typeof FleetBulkView>[0]> | null>(
+    null,
+  );
+  const mayAct = can(session, 'devices:manage') || can(session, 'firmware:update');
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
@@ -41,12 +58,30 @@ export function Fleet({ session }: { session: Session }) {
   const w = useFleetWindow(session, query, first, last);
   const total = w.total;
 
-  // A new query starts at the top.
+  // A new query starts at the top, with nothing selected.
   const key = JSON.stringify(query);
   useEffect(() => {
     if (box.current) box.current.scrollTop = 0;
     setScrollTop(0);
+    setSelected(new Map());
   }, [key]);
+
+  // The bulk actions are their own chunk, fetched once something is selected.
+  useEffect(() => {
+    if (selected.size === 0 || Bulk !== null) return;
+    void import('./FleetBulk.js').then((m) => setBulk(() => m.FleetBulk));
+  }, [selected.size > 0]);
+
+  const toggle = (d: FleetRow) => {
+    const next = new Map(selected);
+    if (next.has(d.id)) next.delete(d.id);
+    else next.set(d.id, d.name);
+    setSelected(next);
+  };
+  const selectAll = async () => {
+    const page = await session.client.devices.list({ ...query, offset: 0, limit: MAX_SELECT });
+    setSelected(new Map(page.items.map((d) => [d.id, d.name])));
+  };
 
   useLayoutEffect(() => {
     const el = box.current;
@@ -75,13 +110,53 @@ export function Fleet({ session }: { session: Session }) {
   return (
     <section class="fleet" data-fleet={w.ready ? 'ready' : 'loading'}>
       <h1>Fleet</h1>
-      <FleetFilters session={session} onChange={setFilter} />
+      <FleetViews
+        session={session}
+        current={query}
+        onApply={(v) => {
+          const { sort: s, ...f } = v.query;
+          if (s !== undefined)
+            setSort({ key: s.replace(/^-/, '') as SortKey, desc: s.startsWith('-') });
+          setApplied({ n: applied.n + 1, filter: f });
+        }}
+      />
+      <FleetFilters
+        key={applied.n}
+        session={session}
+        initial={applied.filter}
+        onChange={setFilter}
+      />
       <Problem error={w.error} />
       <p class="count" aria-live="polite" data-total={w.ready ? total : undefined}>
         {total === null
           ? 'Loading…'
           : `${total.toLocaleString()} device${total === 1 ? '' : 's'}${filtered ? ' match' : ''}`}
+        {mayAct && selected.size > 0 && ` · ${selected.size} selected`}
       </p>
+      {mayAct && total !== null && total > 0 && (
+        <p class="selection">
+          {total <= MAX_SELECT ? (
+            <button onClick={() => void selectAll()}>
+              Select all {total.toLocaleString()} matching
+            </button>
+          ) : (
+            <span>Filter to at most {MAX_SELECT} devices to select them all.</span>
+          )}
+          {selected.size > 0 && (
+            <button onClick={() => setSelected(new Map())}>Clear selection</button>
+          )}
+        </p>
+      )}
+      {mayAct && selected.size > 0 && Bulk !== null && (
+        <Bulk
+          session={session}
+          selected={selected}
+          onDone={() => {
+            setSelected(new Map());
+            w.reload();
+          }}
+        />
+      )}
       {total === 0 ? (
         <p class="empty">
           {filtered
@@ -100,6 +175,11 @@ export function Fleet({ session }: { session: Session }) {
           <table aria-label="Devices" aria-rowcount={total + 1}>
             <thead>
               <tr aria-rowindex={1}>
+                {mayAct && (
+                  <th scope="col" class="check">
+                    Select
+                  </th>
+                )}
                 {COLUMNS.map((c) => (
                   <th
                     key={c.label}
@@ -139,10 +219,20 @@ export function Fleet({ session }: { session: Session }) {
               {rows.map(({ index, d }) =>
                 d === undefined ? (
                   <tr key={`pending-${index}`} aria-rowindex={index + 2} class="pending">
-                    <td colSpan={COLUMNS.length}>…</td>
+                    <td colSpan={COLUMNS.length + (mayAct ? 1 : 0)}>…</td>
                   </tr>
                 ) : (
                   <tr key={d.id} aria-rowindex={index + 2} data-device-id={d.id}>
+                    {mayAct && (
+                      <td class="check">
+                        <input
+                          type="checkbox"
+                          aria-label={`Select ${d.name}`}
+                          checked={selected.has(d.id)}
+                          onChange={() => toggle(d)}
+                        />
+                      </td>
+                    )}
                     <td>
                       <a
                         href={`/devices/${d.id}`}

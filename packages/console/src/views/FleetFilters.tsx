@@ -29,24 +29,37 @@ function treeOrder(all: Location[]): { l: Location; depth: number }[] {
 /** The filter fields; `onChange` gets the filter part of the query (no sort). */
 export function FleetFilters({
   session,
+  initial = {},
   onChange,
 }: {
   session: Session;
+  /** The filters to start from (a saved view's); the parent remounts this to apply another. */
+  initial?: Omit<FleetQuery, 'sort'>;
   onChange: (q: Omit<FleetQuery, 'sort'>) => void;
 }) {
-  const [text, setText] = useState({ q: '', type: '', firmwareVersion: '', tag: '' });
-  const [state, setState] = useState('');
-  const [online, setOnline] = useState('');
-  const [location, setLocation] = useState('');
+  const [text, setText] = useState({
+    q: initial.q ?? '',
+    type: initial.type ?? '',
+    firmwareVersion: initial.firmwareVersion ?? '',
+    tag: Array.isArray(initial.tag) ? initial.tag.join(' ') : (initial.tag ?? ''),
+  });
+  const [state, setState] = useState<string>(initial.state ?? '');
+  const [online, setOnline] = useState(
+    initial.online === undefined ? '' : initial.online ? 'online' : 'offline',
+  );
+  const [location, setLocation] = useState(initial.location ?? '');
   const locations = useLoad(() => session.client.locations.list(), [session]);
 
   useEffect(() => {
     const t = setTimeout(() => {
       const q: Omit<FleetQuery, 'sort'> = {};
-      for (const k of ['q', 'type', 'firmwareVersion', 'tag'] as const) {
+      for (const k of ['q', 'type', 'firmwareVersion'] as const) {
         const v = text[k].trim();
         if (v !== '') q[k] = v;
       }
+      // Tags: every one given must be on the device.
+      const tags = text.tag.split(/[\s,]+/).filter((x) => x !== '');
+      if (tags.length > 0) q.tag = tags.length === 1 ? tags[0]! : tags;
       if (state !== '') q.state = state as (typeof STATES)[number];
       if (online !== '') q.online = online === 'online';
       if (location !== '') q.location = location;
@@ -90,7 +103,7 @@ export function FleetFilters({
         </select>
       </label>
       {field('firmwareVersion', 'Firmware version', 'e.g. 1.4.2')}
-      {field('tag', 'Tag', 'e.g. line-a')}
+      {field('tag', 'Tags', 'e.g. line-a roof')}
       <label class="filter">
         Location
         <select value={location} onChange={(e) => setLocation(e.currentTarget.value)}>
