@@ -165,6 +165,27 @@ describe('console device page in Chromium', { skip: consoleMissing }, () => {
     await shot('device');
   });
 
+  it('lists the device keys; a new key is shown once and revoked from the page', async () => {
+    const keys = page.getByRole('table', { name: 'Device keys' });
+    await keys.locator('tr[data-key-id]').first().waitFor();
+    assert.equal(await keys.locator('tr[data-key-id]').count(), 1);
+    const before = new Set((await owner.owner.devices.keys(dev.id)).map((k) => k.id));
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = await page.getByLabel('New device key').inputValue();
+    assert.ok(secret.length >= 20, 'the secret is shown');
+    await keys.locator('tr[data-key-id]').nth(1).waitFor();
+    const fresh = (await owner.owner.devices.keys(dev.id)).find((k) => !before.has(k.id));
+    assert.ok(fresh);
+    await page.getByRole('button', { name: 'Done' }).click();
+    assert.equal(await page.getByLabel('New device key').count(), 0, 'shown once');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: `Revoke key ${fresh.id}` }).click();
+    await keys.locator(`tr[data-key-id="${fresh.id}"]`, { hasText: 'revoked' }).waitFor();
+    const after = await owner.owner.devices.keys(dev.id);
+    assert.equal(after.filter((k) => k.revokedAt === null).length, 1, 'the device keeps its own');
+    await axe('device keys');
+  });
+
   it('goes offline live when the device disconnects', async () => {
     device?.end(true);
     device = undefined;
