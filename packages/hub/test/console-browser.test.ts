@@ -11,23 +11,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { decodeTotpSecret, totp } from '@bulwark/core';
 import { PASSWORD, startTestHub, type TestHub } from './helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const DIST = fileURLToPath(new URL('../../../console/dist', import.meta.url));
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed (apt-get install chromium)`
-  : !existsSync(join(DIST, 'index.html'))
-    ? 'the console is not built (npm run build:console)'
-    : undefined;
-if (missing && process.env.CI === 'true') throw new Error(missing);
+import {
+  CONSOLE_DIST as DIST,
+  consoleMissing,
+  launchConsoleBrowser,
+  type ConsoleBrowser,
+} from './console-helpers.js';
 
 /** The initial JS of the built console: the scripts index.html loads, gzipped. */
 function initialJsGzipBytes(): number {
@@ -39,62 +34,22 @@ function initialJsGzipBytes(): number {
   return srcs.reduce((n, m) => n + gzipSync(readFileSync(join(DIST, m[1]!))).length, 0);
 }
 
-describe('console in Chromium', { skip: missing }, () => {
+describe('console in Chromium', { skip: consoleMissing }, () => {
   let t: TestHub;
-  let browser: Browser;
+  let b: ConsoleBrowser;
   let context: BrowserContext;
   let page: Page;
-  const shots = process.env.BULWARK_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'bulwark-shots-'));
-  const problems: string[] = [];
-
-  const watch = (p: Page) => {
-    p.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-    p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  };
-  // Page-side code is given as text: this package compiles without the DOM's types.
-  const violations = async (p: Page) => p.evaluate<string[]>('window.__csp ?? []');
-  const shot = async (name: string) =>
-    page.screenshot({ path: join(shots, `${name}.png`), animations: 'disabled' });
+  const shot = async (name: string) => b.shot(page, name, false);
 
   before(async () => {
-    mkdirSync(shots, { recursive: true });
     t = await startTestHub();
-    const root = process.getuid?.() === 0;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // Chromium's sandbox needs user namespaces that root (CI) cannot use.
-      args: [
-        ...(root ? ['--no-sandbox'] : []),
-        // Loopback only: no name resolves, no background traffic.
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
-    // The hub's certificate is issued by its own CA (the API clients trust it via caFile).
-    context = await browser.newContext({
-      ignoreHTTPSErrors: true,
-      viewport: { width: 1100, height: 560 },
-    });
-    await context.route('**/*', (route) =>
-      new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort(),
-    );
-    // CSP violations, as the page sees them (the init script is the browser's, not the page's).
-    await context.addInitScript(
-      "document.addEventListener('securitypolicyviolation', (e) => {" +
-        ' (window.__csp ??= []).push(`${e.violatedDirective} ${e.blockedURI}`); });',
-    );
-    context.setDefaultTimeout(10_000);
-    page = await context.newPage();
-    watch(page);
+    b = await launchConsoleBrowser();
+    context = await b.newContext({ width: 1100, height: 560 });
+    page = await b.newPage({ context });
   });
   after(async () => {
-    await browser?.close();
+    await b?.close();
     await t?.close();
-    if (process.env.BULWARK_SCREENSHOTS === undefined)
-      rmSync(shots, { recursive: true, force: true });
   });
 
   it('is small: the initial JS is at most 250 KB gzipped', (ctx) => {
@@ -132,7 +87,7 @@ describe('console in Chromium', { skip: missing }, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').waitFor();
     // The refused login is the one failed request the browser reports.
-    assert.deepEqual(problems.splice(0), [
+    assert.deepEqual(b.problems.splice(0), [
       'console: Failed to load resource: the server responded with a status of 401 (Unauthorized)',
     ]);
     await page.getByLabel('Password').fill(PASSWORD);
@@ -203,13 +158,13 @@ describe('console in Chromium', { skip: missing }, () => {
     t.clock.advance(30_000); // a fresh code: the one just used is not accepted twice
 
     const viewer = await context.newPage();
-    watch(viewer);
+    b.watch(viewer);
     await viewer.goto(`${t.url}/login`);
     await viewer.getByLabel('Email').fill('viewer@example.com');
     await viewer.getByLabel('Password').fill(PASSWORD);
     await viewer.getByRole('button', { name: 'Sign in' }).click();
     await viewer.getByLabel('TOTP code').fill(totp(key, t.clock.now()));
-    assert.deepEqual(problems.splice(0), [
+    assert.deepEqual(b.problems.splice(0), [
       'console: Failed to load resource: the server responded with a status of 401 (Unauthorized)',
     ]);
     await viewer.getByRole('button', { name: 'Sign in' }).click();
@@ -218,12 +173,12 @@ describe('console in Chromium', { skip: missing }, () => {
     await viewer.locator('tr[data-alert-id]').first().waitFor();
     assert.equal(await viewer.getByRole('button', { name: /Acknowledge|Resolve/ }).count(), 0);
     assert.equal(await viewer.getByRole('columnheader', { name: 'Actions' }).count(), 0);
-    assert.deepEqual(await violations(viewer), []);
+    assert.deepEqual(await b.cspViolations(viewer), []);
     await viewer.close();
   });
 
   it('ran without a CSP violation or a console error', async () => {
-    assert.deepEqual(await violations(page), []);
-    assert.deepEqual(problems, []);
+    assert.deepEqual(await b.cspViolations(page), []);
+    assert.deepEqual(b.problems, []);
   });
 });

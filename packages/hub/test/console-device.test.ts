@@ -11,60 +11,25 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { channelTopic, deviceTopic } from '@bulwark/protocol';
 import { PASSWORD, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { connectTls } from './mqtt-helpers.js';
+import { consoleMissing, launchConsoleBrowser, type ConsoleBrowser } from './console-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const DIST = fileURLToPath(new URL('../../../console/dist', import.meta.url));
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed (apt-get install chromium)`
-  : !existsSync(join(DIST, 'index.html'))
-    ? 'the console is not built (npm run build:console)'
-    : undefined;
-if (missing && process.env.CI === 'true') throw new Error(missing);
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-}
-
-describe('console device page in Chromium', { skip: missing }, () => {
+describe('console device page in Chromium', { skip: consoleMissing }, () => {
   let t: TestHub;
   let owner: Awaited<ReturnType<typeof setupOwner>>;
-  let browser: Browser;
+  let b: ConsoleBrowser;
   let page: Page;
   let device: MqttClient | undefined;
   let dev: { id: string; key: string };
   let channelId: string;
-  const shots = process.env.BULWARK_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'bulwark-shots-'));
-  const problems: string[] = [];
 
-  const shot = async (name: string) =>
-    page.screenshot({ path: join(shots, `${name}.png`), animations: 'disabled', fullPage: true });
-  /** axe-core on the page as it is now: every violation fails the test. */
-  const axe = async (what: string) => {
-    // Evaluated through the DevTools protocol (the page's CSP allows no inline script).
-    await page.evaluate(AXE);
-    const r = await page.evaluate<AxeResult>(
-      "axe.run(document, { resultTypes: ['violations'] }).then((r) => ({ violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })) }))",
-    );
-    assert.deepEqual(
-      r.violations.map(
-        (v) =>
-          `${what}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-      ),
-      [],
-    );
-  };
+  const shot = async (name: string) => b.shot(page, name);
+  /** axe-core on the page as it is now (all rules): every violation fails the test. */
+  const axe = async (what: string) => b.axe(page, what);
 
   /** The simulated device: reports each desired state back, runs each command. */
   const connectDevice = async () => {
@@ -103,7 +68,6 @@ describe('console device page in Chromium', { skip: missing }, () => {
   };
 
   before(async () => {
-    mkdirSync(shots, { recursive: true });
     t = await startTestHub();
     owner = await setupOwner(t);
     const d = await owner.owner.devices.create({
@@ -123,40 +87,13 @@ describe('console device page in Chromium', { skip: missing }, () => {
       publish: true,
       subscribe: false,
     });
-    const root = process.getuid?.() === 0;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        ...(root ? ['--no-sandbox'] : []),
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
-    const context = await browser.newContext({
-      ignoreHTTPSErrors: true,
-      viewport: { width: 1100, height: 700 },
-    });
-    await context.route('**/*', (route) =>
-      new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort(),
-    );
-    await context.addInitScript(
-      "document.addEventListener('securitypolicyviolation', (e) => {" +
-        ' (window.__csp ??= []).push(`${e.violatedDirective} ${e.blockedURI}`); });',
-    );
-    context.setDefaultTimeout(10_000);
-    page = await context.newPage();
-    page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    b = await launchConsoleBrowser();
+    page = await b.newPage({ viewport: { width: 1100, height: 700 } });
   });
   after(async () => {
     device?.end(true);
-    await browser?.close();
+    await b?.close();
     await t?.close();
-    if (process.env.BULWARK_SCREENSHOTS === undefined)
-      rmSync(shots, { recursive: true, force: true });
   });
 
   it('signs in; the fleet shows the device go online without a reload', async (ctx) => {
@@ -210,7 +147,7 @@ describe('console device page in Chromium', { skip: missing }, () => {
       .waitFor();
     assert.equal((await owner.owner.twins.get(dev.id)).desired.version, before.desired.version);
     // The refusal is the one failed request the browser reports.
-    assert.deepEqual(problems.splice(0), [
+    assert.deepEqual(b.problems.splice(0), [
       'console: Failed to load resource: the server responded with a status of 400 (Bad Request)',
     ]);
     await page.getByLabel('Change desired (JSON merge patch)').fill('');
@@ -226,6 +163,27 @@ describe('console device page in Chromium', { skip: missing }, () => {
     ctx.diagnostic(`command sent → succeeded shown: ${Date.now() - started} ms`);
     await axe('device');
     await shot('device');
+  });
+
+  it('lists the device keys; a new key is shown once and revoked from the page', async () => {
+    const keys = page.getByRole('table', { name: 'Device keys' });
+    await keys.locator('tr[data-key-id]').first().waitFor();
+    assert.equal(await keys.locator('tr[data-key-id]').count(), 1);
+    const before = new Set((await owner.owner.devices.keys(dev.id)).map((k) => k.id));
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = await page.getByLabel('New device key').inputValue();
+    assert.ok(secret.length >= 20, 'the secret is shown');
+    await keys.locator('tr[data-key-id]').nth(1).waitFor();
+    const fresh = (await owner.owner.devices.keys(dev.id)).find((k) => !before.has(k.id));
+    assert.ok(fresh);
+    await page.getByRole('button', { name: 'Done' }).click();
+    assert.equal(await page.getByLabel('New device key').count(), 0, 'shown once');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: `Revoke key ${fresh.id}` }).click();
+    await keys.locator(`tr[data-key-id="${fresh.id}"]`, { hasText: 'revoked' }).waitFor();
+    const after = await owner.owner.devices.keys(dev.id);
+    assert.equal(after.filter((k) => k.revokedAt === null).length, 1, 'the device keeps its own');
+    await axe('device keys');
   });
 
   it('goes offline live when the device disconnects', async () => {
@@ -261,7 +219,7 @@ describe('console device page in Chromium', { skip: missing }, () => {
   });
 
   it('ran without a CSP violation or a console error', async () => {
-    assert.deepEqual(await page.evaluate<string[]>('window.__csp ?? []'), []);
-    assert.deepEqual(problems, []);
+    assert.deepEqual(await b.cspViolations(page), []);
+    assert.deepEqual(b.problems, []);
   });
 });

@@ -14,125 +14,51 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { BulwarkClient } from '@bulwark/sdk';
 import { PASSWORD, rejectsWith, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { drive } from './rollout-helpers.js';
 import { signingKeys } from './signing-fixture.js';
+import {
+  consoleMissing,
+  launchConsoleBrowser,
+  signIn as signInAt,
+  type ConsoleBrowser,
+} from './console-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const DIST = fileURLToPath(new URL('../../../console/dist', import.meta.url));
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed (apt-get install chromium)`
-  : !existsSync(join(DIST, 'index.html'))
-    ? 'the console is not built (npm run build:console)'
-    : undefined;
-if (missing && process.env.CI === 'true') throw new Error(missing);
-
-interface AxeViolation {
-  id: string;
-  help: string;
-  nodes: { target: string[] }[];
-}
-
-describe('console operations views in Chromium', { skip: missing }, () => {
+describe('console operations views in Chromium', { skip: consoleMissing }, () => {
   let t: TestHub;
   let s: Awaited<ReturnType<typeof setupOwner>>;
   let owner: BulwarkClient;
-  let browser: Browser;
+  let b: ConsoleBrowser;
   let context: BrowserContext;
   let page: Page;
   const files = mkdtempSync(join(tmpdir(), 'bulwark-fw-'));
-  const shots = process.env.BULWARK_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'bulwark-shots-'));
-  const problems: string[] = [];
-  const axeSource = readFileSync(AXE, 'utf8');
 
-  const watch = (p: Page) => {
-    p.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-    p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  };
-  const violations = async (p: Page) => p.evaluate<string[]>('window.__csp ?? []');
-  const shot = async (name: string, fullPage = true) =>
-    page.screenshot({ path: join(shots, `${name}.png`), animations: 'disabled', fullPage });
-  /**
-   * Runs axe-core (WCAG 2.0/2.1 A and AA) on the page as it is; fails naming each violation. The
-   * library is evaluated through DevTools (not a script tag), so the page's CSP stays as it is.
-   */
-  const axe = async (p: Page, where: string) => {
-    if (!(await p.evaluate<boolean>('typeof window.axe === "object"'))) await p.evaluate(axeSource);
-    const { passes, violations: found } = await p.evaluate<{
-      passes: number;
-      violations: AxeViolation[];
-    }>(
-      "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })" +
-        '.then((r) => ({ passes: r.passes.length, violations: r.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })) }))',
-    );
-    assert.ok(passes > 5, `axe-core checked ${where} (${passes} rules passed)`);
-    assert.deepEqual(
-      found.map(
-        (v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-      ),
-      [],
-      `axe-core violations in ${where}`,
-    );
-  };
-  const launchContext = async () => {
-    const c = await browser.newContext({
-      ignoreHTTPSErrors: true,
-      viewport: { width: 1200, height: 800 },
-    });
-    await c.route('**/*', (route) =>
-      new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort(),
-    );
-    await c.addInitScript(
-      "document.addEventListener('securitypolicyviolation', (e) => {" +
-        ' (window.__csp ??= []).push(`${e.violatedDirective} ${e.blockedURI}`); });',
-    );
-    c.setDefaultTimeout(10_000);
-    return c;
-  };
-  const signIn = async (p: Page, email: string) => {
-    await p.goto(`${t.url}/login`);
-    await p.getByLabel('Email').fill(email);
-    await p.getByLabel('Password').fill(PASSWORD);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.waitForURL('**/fleet');
-  };
+  const watch = (p: Page) => b.watch(p);
+  const violations = async (p: Page) => b.cspViolations(p);
+  const shot = async (name: string, fullPage = true) => b.shot(page, name, fullPage);
+  /** axe-core, WCAG 2.0/2.1 A and AA, on the page as it is; fails naming each violation. */
+  const axe = async (p: Page, where: string) => b.axe(p, where, { wcag: true });
+  const launchContext = async () => b.newContext({ width: 1200, height: 800 });
+  const signIn = async (p: Page, email: string) => signInAt(p, t.url, email);
 
   before(async () => {
-    mkdirSync(shots, { recursive: true });
     // The rollout timer is slow: the test steps rollouts itself, between device reports.
     t = await startTestHub(['--rollout-tick-ms', '60000']);
     s = await setupOwner(t);
     owner = s.owner;
-    const root = process.getuid?.() === 0;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        ...(root ? ['--no-sandbox'] : []),
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    b = await launchConsoleBrowser();
     context = await launchContext();
-    page = await context.newPage();
-    watch(page);
+    page = await b.newPage({ context });
   });
   after(async () => {
-    await browser?.close();
+    await b?.close();
     await t?.close();
     rmSync(files, { recursive: true, force: true });
-    if (process.env.BULWARK_SCREENSHOTS === undefined)
-      rmSync(shots, { recursive: true, force: true });
   });
 
   it('signs the owner in and builds a location tree: create, rename', async () => {
@@ -489,6 +415,6 @@ describe('console operations views in Chromium', { skip: missing }, () => {
 
   it('ran without a CSP violation or a console error', async () => {
     assert.deepEqual(await violations(page), []);
-    assert.deepEqual(problems, []);
+    assert.deepEqual(b.problems, []);
   });
 });

@@ -15,6 +15,7 @@ import { apiKeysApi, orgsApi, usersApi } from './resources/identity.js';
 import { locationsApi } from './resources/locations.js';
 import { alertsApi, notificationsApi } from './resources/alerts.js';
 import { mitigationsApi } from './resources/mitigations.js';
+import { viewsApi } from './resources/views.js';
 import { commandsApi, deviceStatusApi, twinsApi } from './resources/management.js';
 import { pkiApi } from './resources/pki.js';
 import { provisioningApi } from './resources/provisioning.js';
@@ -36,6 +37,8 @@ export interface BulwarkClient {
   readonly notifications: ReturnType<typeof notificationsApi>;
   /** Mitigation actions, their log and policies (decision 0036). */
   readonly mitigations: ReturnType<typeof mitigationsApi>;
+  /** Saved fleet views (named device filters) of the caller. */
+  readonly views: ReturnType<typeof viewsApi>;
   readonly apiKeys: ReturnType<typeof apiKeysApi>;
   readonly users: ReturnType<typeof usersApi>;
   readonly orgs: ReturnType<typeof orgsApi>;
@@ -81,6 +84,7 @@ export function createClient(opts: ClientOptions): BulwarkClient {
     alerts: alertsApi(call),
     notifications: notificationsApi(call),
     mitigations: mitigationsApi(call),
+    views: viewsApi(call),
     apiKeys: apiKeysApi(call),
     users: usersApi(call),
     orgs: orgsApi(call),

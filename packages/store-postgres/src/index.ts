@@ -13,6 +13,7 @@ import {
   createPostgresManagementStores,
   createPostgresDeviceLogStore,
   createPostgresMitigationStore,
+  createPostgresSavedViewStore,
 } from './management-store.js';
 import { createPostgresUpdateJobStore } from './update-job-store.js';
 import { createPostgresRolloutStores } from './rollout-store.js';
@@ -121,6 +122,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       mqttState: createMqttStateStore(pool),
       deviceLogs: createPostgresDeviceLogStore(pool),
       mitigations: createPostgresMitigationStore(pool),
+      savedViews: createPostgresSavedViewStore(pool),
       provisioning: createPostgresProvisioningStore(pool),
       checks: createPostgresCheckStore(pool),
       rules: createPostgresRuleStore(pool),

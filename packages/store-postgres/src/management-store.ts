@@ -1,8 +1,9 @@
 import type { Pool, QueryResultRow } from 'pg';
-import type { DeviceLogStore, MitigationStore } from '@bulwark/core';
+import type { DeviceLogStore, MitigationStore, SavedViewStore } from '@bulwark/core';
 import {
   createDeviceLogStore,
   createMitigationStore,
+  createSavedViewStore,
   createManagementStores,
   type ManagementStores,
   type SqlRunner,
@@ -43,4 +44,9 @@ export function createPostgresDeviceLogStore(pool: Pool): DeviceLogStore {
 /** Mitigation policies and actions (migration 21, decision 0036). */
 export function createPostgresMitigationStore(pool: Pool): MitigationStore {
   return createMitigationStore(postgresRunner(pool));
+}
+
+/** Saved fleet views (migration 26, decision 0038 amendment). */
+export function createPostgresSavedViewStore(pool: Pool): SavedViewStore {
+  return createSavedViewStore(postgresRunner(pool));
 }

@@ -13,6 +13,7 @@ import {
   maintenanceWindowSchema,
   notificationSchema,
   mitigationSchema,
+  savedViewSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -480,6 +481,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 12 (decision 0024, amendment): SQLite's SenML values moved to integer series keys (its
     // b-tree writes per record); PostgreSQL's layout is unchanged. Kept in step with SQLite's.
     up: 'SELECT 1',
+  },
+  {
+    // 25 is another branch's (issue 15 work in parallel); versions only need to ascend.
+    version: 26,
+    name: 'saved-views',
+    // Issue 15 item 2 (decision 0038 amendment): named fleet filters per user, one per name.
+    up: savedViewSchema({ int: 'bigint', idText: 'text COLLATE "C"' }),
   },
 ];
 

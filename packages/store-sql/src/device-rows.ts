@@ -2,6 +2,7 @@ import type {
   Device,
   DeviceKey,
   DevicePatch,
+  DeviceSortKey,
   DeviceState,
   Location,
   LocationKind,
@@ -98,3 +99,25 @@ export const toLocation = (r: LocationRow): Location => ({
   name: r.name,
   createdAt: r.created_at,
 });
+
+/** The `devices` column behind each sort key of a device window. */
+export const DEVICE_SORT_COLUMNS = {
+  name: 'name',
+  type: 'type',
+  state: 'state',
+  firmwareVersion: 'firmware_version',
+  lastSeenAt: 'last_seen_at',
+  createdAt: 'created_at',
+} as const satisfies Record<DeviceSortKey, string>;
+
+/**
+ * ORDER BY of a device window in either dialect: empty values last both ways, then the column
+ * (text compared bytewise: `collate` is PostgreSQL's `COLLATE "C"`, SQLite's BINARY default),
+ * then id, so the order is total and positions are stable.
+ */
+export function deviceOrderBy(sort: DeviceSortKey, descending: boolean, collate = ''): string {
+  const column = DEVICE_SORT_COLUMNS[sort];
+  const dir = descending ? 'DESC' : 'ASC';
+  const text = sort === 'lastSeenAt' || sort === 'createdAt' ? '' : collate;
+  return `(devices.${column} IS NULL), devices.${column}${text} ${dir}, devices.id ${dir}`;
+}

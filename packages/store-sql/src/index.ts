@@ -21,6 +21,7 @@ export {
 export {
   toDeviceWith,
   DEVICE_COLUMNS,
+  deviceOrderBy,
   toDeviceKey,
   toLocation,
   type DeviceRow,
@@ -128,3 +129,4 @@ export { createNotificationStore } from './notification-store.js';
 export { rulesSchema, createRuleStore } from './rule-stores.js';
 export { createMitigationStore, mitigationSchema } from './mitigation-store.js';
 export { detectSchema, createDetectStore } from './detect-stores.js';
+export { createSavedViewStore, savedViewSchema } from './saved-view-store.js';

@@ -13,6 +13,7 @@ import {
   createSqliteManagementStores,
   createSqliteDeviceLogStore,
   createSqliteMitigationStore,
+  createSqliteSavedViewStore,
 } from './management-store.js';
 import { createSqliteUpdateJobStore } from './update-job-store.js';
 import { createSqliteRolloutStores } from './rollout-store.js';
@@ -109,6 +110,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       mqttState: createMqttStateStore(db),
       deviceLogs: createSqliteDeviceLogStore(db),
       mitigations: createSqliteMitigationStore(db),
+      savedViews: createSqliteSavedViewStore(db),
       provisioning: createProvisioningStore(db),
       checks: createSqliteCheckStore(db),
       rules: createSqliteRuleStore(db),

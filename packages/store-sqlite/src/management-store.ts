@@ -1,8 +1,9 @@
 import type { Database } from 'better-sqlite3';
-import type { DeviceLogStore, MitigationStore } from '@bulwark/core';
+import type { DeviceLogStore, MitigationStore, SavedViewStore } from '@bulwark/core';
 import {
   createDeviceLogStore,
   createMitigationStore,
+  createSavedViewStore,
   createManagementStores,
   type ManagementStores,
   type SqlRunner,
@@ -36,4 +37,9 @@ export function createSqliteDeviceLogStore(db: Database): DeviceLogStore {
 /** Mitigation policies and actions (migration 21, decision 0036). */
 export function createSqliteMitigationStore(db: Database): MitigationStore {
   return createMitigationStore(sqliteRunner(db));
+}
+
+/** Saved fleet views (migration 26, decision 0038 amendment). */
+export function createSqliteSavedViewStore(db: Database): SavedViewStore {
+  return createSavedViewStore(sqliteRunner(db));
 }

@@ -12,6 +12,7 @@ import {
   maintenanceWindowSchema,
   notificationSchema,
   mitigationSchema,
+  savedViewSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -475,6 +476,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'telemetry-series-keys',
     // Issue 12 (decision 0024, amendment): SenML values keyed by an integer series.
     up: TELEMETRY_SERIES_SQL,
+  },
+  {
+    // 25 is another branch's (issue 15 work in parallel); versions only need to ascend.
+    version: 26,
+    name: 'saved-views',
+    // Issue 15 item 2 (decision 0038 amendment): named fleet filters per user, one per name.
+    up: savedViewSchema({ int: 'INTEGER', idText: 'TEXT' }),
   },
 ];
 

@@ -10,6 +10,7 @@ import { message } from '../errors.js';
 import { navigate } from '../router.js';
 import { useLive } from '../live.js';
 import { Bars, PresenceStrip } from './charts.js';
+import { DeviceKeys } from './DeviceKeys.js';
 
 type Api = Session['client'];
 type Device = Awaited<ReturnType<Api['devices']['get']>>;
@@ -194,6 +195,7 @@ export function Device({ session, id }: { session: Session; id: string }) {
             manage={manage}
             onChange={certs.reload}
           />
+          <DeviceKeys session={session} id={id} manage={manage} />
           <Tickets session={session} id={id} />
           <DeviceEvents session={session} id={id} />
           <Logs session={session} id={id} />

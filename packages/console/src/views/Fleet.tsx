@@ -1,148 +1,273 @@
 /**
- * The fleet: one page of devices at a time (the API's cursor pagination), filtered by a name
- * substring, with each listed device's online state.
+ * The fleet (issue 15 item 2; decision 0038 amendment "the fleet at 10,000 devices"): a
+ * virtualised table — only the rows in view (and a few around them) are in the DOM — over the
+ * hub's sorted, filtered list read by position. The scrollbar spans every matching device; rows
+ * load in blocks as they scroll into view. Presence changes live from the event stream.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { FunctionComponent } from 'preact';
 import type { Session } from '../session.js';
-import { message } from '../errors.js';
+import { can } from '../session.js';
 import { navigate } from '../router.js';
 import { useLive } from '../live.js';
+import { Problem } from '../ui.js';
+import { useFleetWindow, type FleetQuery, type FleetRow } from '../fleet-data.js';
+import { FleetFilters } from './FleetFilters.js';
+import { FleetViews } from './FleetViews.js';
+import type { FleetBulk as FleetBulkView } from './FleetBulk.js';
 
-type Device = Awaited<ReturnType<Session['client']['devices']['list']>>['items'][number];
-const PAGE = 25;
+/** The most devices one bulk action takes (the API's MAX_BULK_ACTION_DEVICES). */
+const MAX_SELECT = 500;
+
+/** Height of one row in px: styles.css sets `.fleet tbody tr` to the same. */
+const ROW = 36;
+/** Rows rendered above and below the visible ones, so a scroll shows no blank edge. */
+const OVERSCAN = 8;
+
+type SortKey = 'name' | 'type' | 'state' | 'firmwareVersion' | 'lastSeenAt';
+const COLUMNS: { key: SortKey | null; label: string }[] = [
+  { key: 'name', label: 'Name' },
+  { key: 'type', label: 'Type' },
+  { key: 'state', label: 'State' },
+  { key: 'firmwareVersion', label: 'Firmware' },
+  { key: null, label: 'Online' },
+  { key: 'lastSeenAt', label: 'Last seen' },
+  { key: null, label: 'Tags' },
+];
 
 export function Fleet({ session }: { session: Session }) {
-  const [q, setQ] = useState('');
-  const [filter, setFilter] = useState('');
-  // The cursors of the pages before this one (Previous), and this page's cursor.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const [page, setPage] = useState<{ items: Device[]; nextCursor: string | null } | null>(null);
-  const [online, setOnline] = useState<Record<string, boolean>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [tick, setTick] = useState(0);
+  const [filter, setFilter] = useState<Omit<FleetQuery, 'sort'>>({});
+  // A saved view applied: the filters remount from its query.
+  const [applied, setApplied] = useState<{ n: number; filter: Omit<FleetQuery, 'sort'> }>({
+    n: 0,
+    filter: {},
+  });
+  const [selected, setSelected] = useState<Map<string, string>>(new Map());
+  const [Bulk, setBulk] = useState<FunctionComponent<Parameters<typeof FleetBulkView>[0]> | null>(
+    null,
+  );
+  const mayAct = can(session, 'devices:manage') || can(session, 'firmware:update');
+  const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
+  const [scrollTop, setScrollTop] = useState(0);
+  const [height, setHeight] = useState(600);
+  const box = useRef<HTMLDivElement>(null);
 
-  // Presence of the listed devices changes live; a reset of the stream reloads the page.
+  const query: FleetQuery = { ...filter, sort: sort.desc ? `-${sort.key}` : sort.key };
+  const first = Math.max(0, Math.floor(scrollTop / ROW) - OVERSCAN);
+  const last = Math.floor((scrollTop + height) / ROW) + OVERSCAN;
+  const w = useFleetWindow(session, query, first, last);
+  const total = w.total;
+
+  // A new query starts at the top, with nothing selected.
+  const key = JSON.stringify(query);
+  useEffect(() => {
+    if (box.current) box.current.scrollTop = 0;
+    setScrollTop(0);
+    setSelected(new Map());
+  }, [key]);
+
+  // The bulk actions are their own chunk, fetched once something is selected.
+  useEffect(() => {
+    if (selected.size === 0 || Bulk !== null) return;
+    void import('./FleetBulk.js').then((m) => setBulk(() => m.FleetBulk));
+  }, [selected.size > 0]);
+
+  const toggle = (d: FleetRow) => {
+    const next = new Map(selected);
+    if (next.has(d.id)) next.delete(d.id);
+    else next.set(d.id, d.name);
+    setSelected(next);
+  };
+  const selectAll = async () => {
+    const page = await session.client.devices.list({ ...query, offset: 0, limit: MAX_SELECT });
+    setSelected(new Map(page.items.map((d) => [d.id, d.name])));
+  };
+
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const measure = () => setHeight(el.clientHeight || 600);
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [(total ?? 0) > 0]);
+
+  // Presence changes live; anything that may move rows between filters reloads what is in view.
   useLive((e) => {
-    if (e === null) setTick((n) => n + 1);
+    if (e === null) w.reload();
     else if (e.type === 'device.connected' || e.type === 'device.disconnected') {
       const up = e.type === 'device.connected';
-      setOnline((o) => (e.deviceId in o ? { ...o, [e.deviceId]: up } : o));
-    } else if (e.type === 'device.state_changed' || e.type === 'update_job.transition')
-      setTick((n) => n + 1);
+      w.patch((r) => (r.id === e.deviceId && r.online !== up ? { ...r, online: up } : r));
+    } else if (e.type === 'device.state_changed') w.reload();
   });
 
-  // The filter applies 250 ms after the last keystroke, from the first page.
-  useEffect(() => {
-    const t = setTimeout(() => {
-      setFilter(q.trim());
-      setCursors([undefined]);
-    }, 250);
-    return () => clearTimeout(t);
-  }, [q]);
-
-  const cursor = cursors[cursors.length - 1];
-  useEffect(() => {
-    let live = true;
-    const api = session.client;
-    setError(null);
-    api.devices
-      .list({ limit: PAGE, ...(filter ? { q: filter } : {}), ...(cursor ? { cursor } : {}) })
-      .then(async (p) => {
-        if (!live) return;
-        setPage(p);
-        // Presence per listed device (one page, at most PAGE calls in parallel).
-        const states = await Promise.all(
-          p.items.map((d) =>
-            api.devices.presence(d.id).then(
-              (s) => [d.id, s.online] as const,
-              () => [d.id, false] as const,
-            ),
-          ),
-        );
-        if (live) setOnline(Object.fromEntries(states));
-      })
-      .catch((err: unknown) => live && setError(message(err)));
-    return () => {
-      live = false;
-    };
-  }, [session, filter, cursor, tick]);
+  const rows: { index: number; d: FleetRow | undefined }[] = [];
+  const end = Math.min(total ?? 0, last + 1);
+  for (let i = first; i < end; i++) rows.push({ index: i, d: w.row(i) });
+  const filtered = Object.keys(filter).length > 0;
 
   return (
-    <section>
+    <section class="fleet" data-fleet={w.ready ? 'ready' : 'loading'}>
       <h1>Fleet</h1>
-      <label class="filter">
-        Filter by name
-        <input
-          type="search"
-          value={q}
-          placeholder="e.g. press"
-          onInput={(e) => setQ(e.currentTarget.value)}
-        />
-      </label>
-      {error && (
-        <p class="error" role="alert">
-          {error}
+      <FleetViews
+        session={session}
+        current={query}
+        onApply={(v) => {
+          const { sort: s, ...f } = v.query;
+          if (s !== undefined)
+            setSort({ key: s.replace(/^-/, '') as SortKey, desc: s.startsWith('-') });
+          setApplied({ n: applied.n + 1, filter: f });
+        }}
+      />
+      <FleetFilters
+        key={applied.n}
+        session={session}
+        initial={applied.filter}
+        onChange={setFilter}
+      />
+      <Problem error={w.error} />
+      <p class="count" aria-live="polite" data-total={w.ready ? total : undefined}>
+        {total === null
+          ? 'Loading…'
+          : `${total.toLocaleString()} device${total === 1 ? '' : 's'}${filtered ? ' match' : ''}`}
+        {mayAct && selected.size > 0 && ` · ${selected.size} selected`}
+      </p>
+      {mayAct && total !== null && total > 0 && (
+        <p class="selection">
+          {total <= MAX_SELECT ? (
+            <button onClick={() => void selectAll()}>
+              Select all {total.toLocaleString()} matching
+            </button>
+          ) : (
+            <span>Filter to at most {MAX_SELECT} devices to select them all.</span>
+          )}
+          {selected.size > 0 && (
+            <button onClick={() => setSelected(new Map())}>Clear selection</button>
+          )}
         </p>
       )}
-      {page === null ? (
-        <p>Loading…</p>
-      ) : page.items.length === 0 ? (
-        <p class="empty">No devices{filter ? ` match “${filter}”` : ' yet'}.</p>
-      ) : (
-        <table aria-label="Devices">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Type</th>
-              <th scope="col">State</th>
-              <th scope="col">Firmware</th>
-              <th scope="col">Online</th>
-              <th scope="col">Last seen</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.items.map((d) => (
-              <tr key={d.id} data-device-id={d.id}>
-                <td>
-                  <a
-                    href={`/devices/${d.id}`}
-                    onClick={(e) => {
-                      e.preventDefault();
-                      navigate(`/devices/${d.id}`);
-                    }}
-                  >
-                    {d.name}
-                  </a>
-                </td>
-                <td>{d.type}</td>
-                <td>{d.state}</td>
-                <td>{d.firmwareVersion ?? '—'}</td>
-                <td>
-                  {d.id in online ? (
-                    <span class={online[d.id] ? 'badge ok' : 'badge off'}>
-                      {online[d.id] ? 'online' : 'offline'}
-                    </span>
-                  ) : (
-                    '…'
-                  )}
-                </td>
-                <td>{d.lastSeenAt ? new Date(d.lastSeenAt).toLocaleString() : 'never'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+      {mayAct && selected.size > 0 && Bulk !== null && (
+        <Bulk
+          session={session}
+          selected={selected}
+          onDone={() => {
+            setSelected(new Map());
+            w.reload();
+          }}
+        />
       )}
-      <nav class="pager" aria-label="Pages">
-        <button disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous
-        </button>
-        <button
-          disabled={!page?.nextCursor}
-          onClick={() => page?.nextCursor && setCursors([...cursors, page.nextCursor])}
+      {total === 0 ? (
+        <p class="empty">
+          {filtered
+            ? 'No devices match these filters: clear or widen them.'
+            : 'No devices yet. Register one with `bulwark devices create` or the API.'}
+        </p>
+      ) : total !== null ? (
+        <div
+          class="fleet-scroll"
+          ref={box}
+          tabIndex={0}
+          role="region"
+          aria-label="Devices (scroll for more)"
+          onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
         >
-          Next
-        </button>
-      </nav>
+          <table aria-label="Devices" aria-rowcount={total + 1}>
+            <thead>
+              <tr aria-rowindex={1}>
+                {mayAct && (
+                  <th scope="col" class="check">
+                    Select
+                  </th>
+                )}
+                {COLUMNS.map((c) => (
+                  <th
+                    key={c.label}
+                    scope="col"
+                    aria-sort={
+                      c.key !== null && c.key === sort.key
+                        ? sort.desc
+                          ? 'descending'
+                          : 'ascending'
+                        : undefined
+                    }
+                  >
+                    {c.key === null ? (
+                      c.label
+                    ) : (
+                      <button
+                        class="sort"
+                        onClick={() =>
+                          setSort({
+                            key: c.key!,
+                            desc: c.key === sort.key ? !sort.desc : false,
+                          })
+                        }
+                      >
+                        {c.label}
+                        {c.key === sort.key ? (sort.desc ? ' ▼' : ' ▲') : ''}
+                      </button>
+                    )}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {first > 0 && (
+                <tr class="spacer" aria-hidden="true" style={{ height: `${first * ROW}px` }} />
+              )}
+              {rows.map(({ index, d }) =>
+                d === undefined ? (
+                  <tr key={`pending-${index}`} aria-rowindex={index + 2} class="pending">
+                    <td colSpan={COLUMNS.length + (mayAct ? 1 : 0)}>…</td>
+                  </tr>
+                ) : (
+                  <tr key={d.id} aria-rowindex={index + 2} data-device-id={d.id}>
+                    {mayAct && (
+                      <td class="check">
+                        <input
+                          type="checkbox"
+                          aria-label={`Select ${d.name}`}
+                          checked={selected.has(d.id)}
+                          onChange={() => toggle(d)}
+                        />
+                      </td>
+                    )}
+                    <td>
+                      <a
+                        href={`/devices/${d.id}`}
+                        onClick={(e) => {
+                          e.preventDefault();
+                          navigate(`/devices/${d.id}`);
+                        }}
+                      >
+                        {d.name}
+                      </a>
+                    </td>
+                    <td>{d.type}</td>
+                    <td>{d.state}</td>
+                    <td>{d.firmwareVersion ?? '—'}</td>
+                    <td>
+                      <span class={d.online ? 'badge ok' : 'badge off'}>
+                        {d.online ? 'online' : 'offline'}
+                      </span>
+                    </td>
+                    <td>{d.lastSeenAt ? new Date(d.lastSeenAt).toLocaleString() : 'never'}</td>
+                    <td class="tags">{d.tags.join(', ')}</td>
+                  </tr>
+                ),
+              )}
+              {end < total && (
+                <tr
+                  class="spacer"
+                  aria-hidden="true"
+                  style={{ height: `${(total - end) * ROW}px` }}
+                />
+              )}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
     </section>
   );
 }

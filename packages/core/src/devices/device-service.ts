@@ -6,7 +6,8 @@ import {
 } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
 import type { DomainEvents } from '../ports/events.js';
-import type { Device, DeviceFilter, DevicePatch, Page } from '../ports/records.js';
+import type { Device, DeviceFilter, DevicePatch, DeviceSortKey, Page } from '../ports/records.js';
+import { decodeOffsetCursor, encodeOffsetCursor } from '../shared/cursor.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
 import type { LocationService } from './location-service.js';
@@ -53,19 +54,51 @@ export class DeviceService {
     return device;
   }
 
-  /** Filtered, paginated list; `location` includes everything below that node. */
-  async list(orgId: string, q: DeviceListQuery): Promise<Page<Device>> {
+  /**
+   * Filtered, paginated list; `location` includes everything below that node. With `sort` or
+   * `offset` the list is sorted and read by position (`total` given, each device's `online`, the
+   * cursor a position); otherwise it is in id order with an id cursor, as it always was.
+   */
+  async list(
+    orgId: string,
+    q: DeviceListQuery,
+  ): Promise<Page<Device & { online?: boolean }> & { total?: number }> {
+    const filter = await this.#filter(orgId, q);
+    const limit = q.limit ?? 50;
+    if (q.sort === undefined && q.offset === undefined) {
+      return this.d.storage.devices.list(orgId, filter, { limit, cursor: q.cursor ?? null });
+    }
+    if (q.offset !== undefined && q.cursor !== undefined)
+      throw new BulwarkError('validation_failed', 'give cursor or offset, not both', {
+        extra: { field: 'offset' },
+      });
+    const sort = q.sort ?? 'name';
+    const offset = q.cursor !== undefined ? decodeOffsetCursor(q.cursor) : (q.offset ?? 0);
+    const w = await this.d.storage.devices.window(orgId, filter, {
+      sort: sort.replace(/^-/, '') as DeviceSortKey,
+      descending: sort.startsWith('-'),
+      offset,
+      limit,
+    });
+    const next = offset + w.items.length;
+    return {
+      items: w.items,
+      nextCursor: w.items.length === limit && next < w.total ? encodeOffsetCursor(next) : null,
+      total: w.total,
+    };
+  }
+
+  async #filter(orgId: string, q: DeviceListQuery): Promise<DeviceFilter> {
     const filter: DeviceFilter = {};
     if (q.type !== undefined) filter.type = q.type;
     if (q.state !== undefined) filter.state = q.state;
     if (q.tag !== undefined) filter.tags = Array.isArray(q.tag) ? q.tag : [q.tag];
     if (q.q !== undefined) filter.nameContains = q.q;
+    if (q.firmwareVersion !== undefined) filter.firmwareVersion = q.firmwareVersion;
+    if (q.online !== undefined) filter.online = q.online;
     if (q.location !== undefined)
       filter.locationIds = await this.d.locations.subtree(orgId, q.location);
-    return this.d.storage.devices.list(orgId, filter, {
-      limit: q.limit ?? 50,
-      cursor: q.cursor ?? null,
-    });
+    return filter;
   }
 
   /** Changes a device; a decommissioned device no longer changes. */

@@ -1,5 +1,5 @@
 export type * from './records.js';
-export { HUB_SCOPE } from './records.js';
+export { DEVICE_SORT_KEYS, HUB_SCOPE } from './records.js';
 export type * from './storage.js';
 export type * from './pki.js';
 export type * from './tokens.js';
@@ -22,3 +22,4 @@ export type * from './provisioning.js';
 export type * from './checks.js';
 export type * from './rules.js';
 export type * from './detect.js';
+export type * from './saved-views.js';

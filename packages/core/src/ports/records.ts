@@ -116,6 +116,38 @@ export interface DeviceFilter {
   locationIds?: string[];
   /** Case-insensitive substring of the name. */
   nameContains?: string;
+  /** The firmware version the device reports, exactly. */
+  firmwareVersion?: string;
+  /** Online (true) or not (false) by its presence record; a device never seen is offline. */
+  online?: boolean;
+}
+
+/** What a device window may be sorted by (then by id, so the order is total). */
+export const DEVICE_SORT_KEYS = [
+  'name',
+  'type',
+  'state',
+  'firmwareVersion',
+  'lastSeenAt',
+  'createdAt',
+] as const;
+export type DeviceSortKey = (typeof DEVICE_SORT_KEYS)[number];
+
+/**
+ * A window of the sorted, filtered device list by position (the console's virtualised fleet
+ * table jumps to any row). Empty values (no firmware version, never seen) sort last either way.
+ */
+export interface DeviceWindowRequest {
+  sort: DeviceSortKey;
+  descending: boolean;
+  offset: number;
+  limit: number;
+}
+
+/** A window of devices, each with its online state, and how many match the filter in all. */
+export interface DeviceWindow {
+  items: (Device & { online: boolean })[];
+  total: number;
 }
 
 /** A random secret for a constrained device without a certificate, stored hashed. */

@@ -20,6 +20,8 @@ import type {
   Device,
   DeviceFilter,
   DeviceKey,
+  DeviceWindow,
+  DeviceWindowRequest,
   DevicePatch,
   EnrollmentToken,
   Location,
@@ -32,6 +34,7 @@ import type {
 } from './records.js';
 import type { ChannelStore, MessageStore } from './messaging.js';
 import type { TicketStore } from './tickets.js';
+import type { SavedViewStore } from './saved-views.js';
 import type { MqttStateStore } from './mqtt-state.js';
 import type { ProvisioningStore } from './provisioning.js';
 import type { DeviceLogStore } from './device-logs.js';
@@ -113,6 +116,8 @@ export interface DeviceStore {
   getByName(orgId: string, name: string): Promise<Device | undefined>;
   /** Ordered by id (creation time). */
   list(orgId: string, filter: DeviceFilter, page: PageRequest): Promise<Page<Device>>;
+  /** Sorted and filtered, by position: the window's rows with presence, and the match count. */
+  window(orgId: string, filter: DeviceFilter, req: DeviceWindowRequest): Promise<DeviceWindow>;
   /** @throws BulwarkError `device_name_taken`. Returns the updated device, or undefined if none. */
   update(orgId: string, id: string, patch: DevicePatch): Promise<Device | undefined>;
   countInLocations(orgId: string, locationIds: readonly string[]): Promise<number>;
@@ -301,6 +306,8 @@ export interface Storage {
   readonly rules: RuleStore;
   /** Detection rule settings and per-device baselines (decision 0034). */
   readonly detect: DetectStore;
+  /** Saved fleet views: named filters per user (decision 0038 amendment). */
+  readonly savedViews: SavedViewStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

@@ -65,3 +65,17 @@ export function decodeMessageCursor(cursor: string): MessagePosition {
   }
   return { receivedAt, id };
 }
+
+/** Encodes a position in a sorted device window (`GET /devices?sort=…`) as an opaque cursor. */
+export function encodeOffsetCursor(offset: number): string {
+  return Buffer.from(`o${offset}`, 'utf8').toString('base64url');
+}
+
+/** Decodes a window cursor, or throws BulwarkError `invalid_cursor` (an id cursor is not one). */
+export function decodeOffsetCursor(cursor: string): number {
+  const m = /^o(0|[1-9][0-9]{0,8})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (m?.[1] === undefined || encodeOffsetCursor(Number(m[1])) !== cursor) {
+    throw new BulwarkError('invalid_cursor');
+  }
+  return Number(m[1]);
+}

@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Name, Nullable, PageQuery, Timestamp } from './common.js';
-import { DEVICE_STATES, LOCATION_KINDS } from './enums.js';
+import { DEVICE_SORTS, DEVICE_STATES, LOCATION_KINDS, MAX_DEVICE_OFFSET } from './enums.js';
 
-export { DEVICE_STATES, LOCATION_KINDS };
+export { DEVICE_SORTS, DEVICE_STATES, LOCATION_KINDS, MAX_DEVICE_OFFSET };
 
 export const DeviceStateSchema = Type.Union(DEVICE_STATES.map((s) => Type.Literal(s)));
 export const ModeSchema = Type.Union([Type.Literal('autonomous'), Type.Literal('controlled')]);
@@ -69,11 +69,49 @@ export const DeviceListQuery = Type.Object(
       Type.Union([Id], { description: 'Devices in this location or below it.' }),
     ),
     q: Type.Optional(Type.String({ maxLength: 128, description: 'Substring of the name.' })),
+    firmwareVersion: Type.Optional(Version),
+    online: Type.Optional(
+      Type.Boolean({ description: 'Online now (true) or not (false); never seen is offline.' }),
+    ),
+    sort: Type.Optional(
+      Type.Union(
+        DEVICE_SORTS.map((s) => Type.Literal(s)),
+        {
+          description:
+            "Sorted list by position: this column (a leading - for descending, then by id; empty values last). The answer gives `total` and each device's `online`; `cursor` is then a position.",
+        },
+      ),
+    ),
+    offset: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_DEVICE_OFFSET,
+        description:
+          'Skip this many devices of the sorted list (sort defaults to name); not with cursor.',
+      }),
+    ),
     ...PageQuery,
   },
   { additionalProperties: false },
 );
 export type DeviceListQuery = Static<typeof DeviceListQuery>;
+
+/** A listed device: with `online` when the list was sorted (`sort` or `offset`). */
+export const DeviceListItemSchema = Type.Object(
+  { ...DeviceSchema.properties, online: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+
+/** A page of devices; `total` (devices matching the filter) when the list was sorted. */
+export const DevicePageSchema = Type.Object(
+  {
+    items: Type.Array(DeviceListItemSchema),
+    nextCursor: Nullable(Type.String()),
+    total: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+export type DevicePage = Static<typeof DevicePageSchema>;
 
 export const LocationKindSchema = Type.Union(LOCATION_KINDS.map((k) => Type.Literal(k)));
 

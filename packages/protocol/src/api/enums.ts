@@ -4,6 +4,25 @@
  */
 export const DEVICE_STATES = ['provisioned', 'active', 'quarantined', 'decommissioned'] as const;
 
+/** How `GET /devices` can sort: a column, descending with a leading `-`. */
+export const DEVICE_SORTS = [
+  'name',
+  '-name',
+  'type',
+  '-type',
+  'state',
+  '-state',
+  'firmwareVersion',
+  '-firmwareVersion',
+  'lastSeenAt',
+  '-lastSeenAt',
+  'createdAt',
+  '-createdAt',
+] as const;
+
+/** The deepest position a sorted device list may start at (a bound on OFFSET's scan). */
+export const MAX_DEVICE_OFFSET = 1_000_000;
+
 export const LOCATION_KINDS = ['site', 'building', 'floor', 'room'] as const;
 
 /** Named permissions. `port:<name>` grants access to a named application port on devices. */

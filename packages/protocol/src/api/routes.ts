@@ -26,6 +26,8 @@ import * as RL from './rules.js';
 import * as EV from './events.js';
 import * as T from './tickets.js';
 import * as U from './updates.js';
+import * as VW from './views.js';
+import * as BA from './bulk-actions.js';
 
 /** Who may call a route. */
 export type RouteAuth =
@@ -296,7 +298,38 @@ export const ROUTES = {
     permission: 'devices:read',
     query: D.DeviceListQuery,
     status: 200,
-    response: C.PageOf(D.DeviceSchema),
+    response: D.DevicePageSchema,
+  }),
+  listSavedViews: route({
+    method: 'GET',
+    path: '/views',
+    summary: "The caller's saved fleet views (named filters), by name",
+    tag: 'devices',
+    auth: 'principal',
+    permission: 'devices:read',
+    status: 200,
+    response: Type.Array(VW.SavedViewSchema),
+  }),
+  saveView: route({
+    method: 'POST',
+    path: '/views',
+    summary: 'Saves a named fleet filter for the caller; a view of the same name is replaced',
+    tag: 'devices',
+    auth: 'principal',
+    permission: 'devices:read',
+    body: VW.SaveViewRequest,
+    status: 200,
+    response: VW.SavedViewSchema,
+  }),
+  deleteSavedView: route({
+    method: 'DELETE',
+    path: '/views/:id',
+    summary: "Deletes one of the caller's saved views",
+    tag: 'devices',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    status: 204,
   }),
   createDevice: route({
     method: 'POST',
@@ -984,6 +1017,18 @@ export const ROUTES = {
     permission: 'devices:manage',
     params: C.IdParams,
     status: 204,
+  }),
+  bulkDeviceActions: route({
+    method: 'POST',
+    path: '/devices/bulk/actions',
+    summary:
+      'Tag, move, quarantine, release or update the named devices, each on its own: a device the caller may not act on (permission, other organization, decommissioned, unfit artifact) is refused alone with its error code and left unchanged',
+    tag: 'management',
+    auth: 'principal',
+    permission: 'devices:read',
+    body: BA.BulkActionRequest,
+    status: 200,
+    response: BA.BulkActionResponse,
   }),
   bulkPatchDesired: route({
     method: 'POST',

@@ -12,6 +12,11 @@ export function devicesApi(call: Call) {
     /** Every device matching the filters, following `nextCursor` page by page. */
     all: (query: QueryOf<'listDevices'> = {}) =>
       paginate((cursor) => call('listDevices', { query: { ...query, cursor } })),
+    /**
+     * Tags, moves, quarantines, releases or updates the named devices, each on its own: the
+     * answer says per device whether it was done or why it was refused (nothing changed for it).
+     */
+    bulkAction: (body: BodyOf<'bulkDeviceActions'>) => call('bulkDeviceActions', { body }),
     /** Registers a device. */
     create: (body: BodyOf<'createDevice'>) => call('createDevice', { body }),
     /** One device by id. */

@@ -5,6 +5,8 @@ import { checksSuite } from './checks.js';
 import { rulesSuite } from './rules.js';
 import { detectSuite } from './detect.js';
 import { deviceKeySuite, deviceSuite, locationSuite } from './devices.js';
+import { deviceWindowSuite } from './device-window.js';
+import { savedViewSuite } from './saved-views.js';
 import type { OpenStorage } from './harness.js';
 import {
   apiKeySuite,
@@ -61,6 +63,8 @@ export function storageContract(
     sessionSuite(open);
     apiKeySuite(open);
     deviceSuite(open);
+    deviceWindowSuite(open);
+    savedViewSuite(open);
     deviceKeySuite(open);
     locationSuite(open);
     pkiSuite(open);

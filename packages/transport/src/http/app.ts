@@ -30,6 +30,8 @@ import { alertHandlers } from './handlers/alerts.js';
 import { maintenanceWindowHandlers } from './handlers/maintenance-windows.js';
 import { ruleHandlers } from './handlers/rules.js';
 import { mitigationHandlers } from './handlers/mitigations.js';
+import { viewHandlers } from './handlers/views.js';
+import { bulkActionHandlers } from './handlers/bulk-actions.js';
 import { detectHandlers } from './handlers/detect.js';
 import { managementHandlers } from './handlers/management.js';
 import { logHandlers } from './handlers/logs.js';
@@ -149,6 +151,8 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...alertHandlers(s),
     ...maintenanceWindowHandlers(s),
     ...mitigationHandlers(s),
+    ...viewHandlers(s),
+    ...bulkActionHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),

@@ -8,6 +8,8 @@ import type {
   Device,
   DevicePrincipal,
   DeviceService,
+  SavedViewService,
+  BulkActionService,
   FirmwareRepoService,
   LocationService,
   MaintenanceWindowService,
@@ -52,6 +54,10 @@ export interface HttpServices {
   apiKeys: ApiKeyService;
   orgs: OrgService;
   devices: DeviceService;
+  /** Saved fleet views, each principal's own (decision 0038 amendment). */
+  savedViews: SavedViewService;
+  /** Bulk actions on a device selection, per device (decision 0038 amendment). */
+  bulkActions: BulkActionService;
   locations: LocationService;
   pki: PkiService;
   audit: AuditService;

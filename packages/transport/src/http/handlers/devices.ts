@@ -21,7 +21,13 @@ export function deviceHandlers(s: HttpServices): DeviceHandlers {
   return {
     listDevices: async ({ query }, ctx) => {
       const page = await s.devices.list(principalOf(ctx).orgId, query ?? {});
-      return { items: page.items.map(deviceView), nextCursor: page.nextCursor };
+      return {
+        items: page.items.map((d) =>
+          d.online === undefined ? deviceView(d) : { ...deviceView(d), online: d.online },
+        ),
+        nextCursor: page.nextCursor,
+        ...(page.total !== undefined ? { total: page.total } : {}),
+      };
     },
     createDevice: async ({ body }, ctx) => {
       ctx.audit.detail = { name: body.name, type: body.type };

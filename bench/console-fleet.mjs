@@ -1,0 +1,99 @@
+// The console's fleet table at 10,000 devices (issue 15 item 2; decision 0038 amendment), in
+// Debian's Chromium against a hub on loopback: devices written through the storage port, then
+// medians of five runs of
+//   - filter → rendered rows (typing in the name filter until the table shows the matches; it
+//     includes the filter's 200 ms debounce), beside the same list call made straight to the API;
+//   - scroll frames (60 animation frames, 12 rows scrolled per frame), beside idle frames (the
+//     browser's own frame interval on the same page, nothing scrolled);
+//   - a jump to a far row until its device shows, beside the API call for that window.
+// The hub runs in this process and shares the machine with Chromium: figures, not a gate.
+// Usage: npm run build && node bench/console-fleet.mjs [devices] (after tsc -b and the console build).
+import { loadavg } from 'node:os';
+import { setupOwner, startTestHub } from '../packages/hub/dist/test/helpers.js';
+import { launchConsoleBrowser, signIn } from '../packages/hub/dist/test/console-helpers.js';
+import {
+  fleetName,
+  median,
+  provisionFleet,
+  scrollFrames,
+  timeFilter,
+  timeJump,
+  waitForFleet,
+  waitForRowsFilled,
+} from '../packages/hub/dist/test/console-fleet-scenario.js';
+
+const N = Number(process.argv[2] ?? 10_000);
+const RUNS = 5;
+const fmt = (ms) => `${ms.toFixed(1)} ms`;
+const row = (what, value, reference, refName) =>
+  console.log(
+    `| ${what} | ${fmt(value)} | ${refName} ${fmt(reference)} | ${(value / reference).toFixed(2)} |`,
+  );
+const timed = async (fn) => {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+};
+
+const t = await startTestHub();
+const b = await launchConsoleBrowser();
+try {
+  const s = await setupOwner(t);
+  const provisioned = await timed(() => provisionFleet(t.hub.storage, s.orgId, N));
+  const page = await b.newPage({ viewport: { width: 1200, height: 800 } });
+  await signIn(page, t.url, 'owner@example.com');
+  await waitForFleet(page, N);
+
+  const filter = [];
+  const filterApi = [];
+  for (let r = 0; r < RUNS; r++) {
+    const q = `dev-00${r}`; // 100 matches each (dev-00r00 … dev-00r99), first run warms up
+    filter.push(await timeFilter(page, q, Math.min(100, Math.max(0, N - r * 100))));
+    filterApi.push(
+      await timed(() => s.owner.devices.list({ q, sort: 'name', offset: 0, limit: 100 })),
+    );
+    await timeFilter(page, '', N);
+  }
+
+  const frames = [];
+  const idle = [];
+  for (let r = 0; r < RUNS; r++) {
+    await page.evaluate("document.querySelector('.fleet-scroll').scrollTop = 0");
+    await waitForRowsFilled(page);
+    idle.push(...(await scrollFrames(page, 60, 0)));
+    frames.push(...(await scrollFrames(page, 60, 12)));
+    await waitForRowsFilled(page);
+  }
+
+  const jumps = [];
+  const jumpApi = [];
+  for (let r = 0; r < RUNS; r++) {
+    const at = Math.floor(((r + 1) * N) / (RUNS + 2));
+    jumps.push(await timeJump(page, at, fleetName(at)));
+    jumpApi.push(
+      await timed(() =>
+        s.owner.devices.list({ sort: 'name', offset: at - (at % 100), limit: 100 }),
+      ),
+    );
+  }
+
+  const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)] ?? NaN;
+  console.log(
+    `${N} devices (provisioned through the storage port in ${provisioned.toFixed(0)} ms); ` +
+      `${RUNS} runs, medians; load average ${loadavg()[0].toFixed(1)}; the machine may be shared.\n`,
+  );
+  console.log('| measure | console | reference | ratio |');
+  console.log('|---|---|---|---|');
+  row(
+    'filter → rendered rows (incl. 200 ms debounce)',
+    median(filter),
+    median(filterApi),
+    'API list call',
+  );
+  row('scroll frame (12 rows/frame)', median(frames), median(idle), 'idle frame');
+  row('scroll frame p95', p95(frames), p95(idle), 'idle frame p95');
+  row('jump to a far row → shown', median(jumps), median(jumpApi), 'API window call');
+} finally {
+  await b.close();
+  await t.close();
+}
