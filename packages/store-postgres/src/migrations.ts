@@ -13,6 +13,7 @@ import {
   maintenanceWindowSchema,
   notificationSchema,
   mitigationSchema,
+  mitigationSourceBlocksSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -480,6 +481,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     // Issue 12 (decision 0024, amendment): SQLite's SenML values moved to integer series keys (its
     // b-tree writes per record); PostgreSQL's layout is unchanged. Kept in step with SQLite's.
     up: 'SELECT 1',
+  },
+  {
+    version: 25,
+    name: 'mitigation-source-blocks',
+    // Issue 14 item 3 (decision 0036, amendment "block_source"): an action on no device (a block
+    // of a source address) and the read of live blocks by action and time.
+    up: mitigationSourceBlocksSchema('postgres'),
   },
 ];
 

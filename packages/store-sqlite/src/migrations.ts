@@ -12,6 +12,7 @@ import {
   maintenanceWindowSchema,
   notificationSchema,
   mitigationSchema,
+  mitigationSourceBlocksSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -475,6 +476,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'telemetry-series-keys',
     // Issue 12 (decision 0024, amendment): SenML values keyed by an integer series.
     up: TELEMETRY_SERIES_SQL,
+  },
+  {
+    version: 25,
+    name: 'mitigation-source-blocks',
+    // Issue 14 item 3 (decision 0036, amendment "block_source"): an action on no device (a block
+    // of a source address) and the read of live blocks by action and time.
+    up: mitigationSourceBlocksSchema('sqlite'),
   },
 ];
 
