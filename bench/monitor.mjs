@@ -22,8 +22,8 @@
 //    baselines): the overhead of monitoring in % (goal ≤ 10%). MONITOR_OFF_FLAGS=none skips it.
 //    The machine's load average is printed with each figure (a shared machine is noisy).
 //
-// Every phase is bounded in time; traffic stays on loopback. Run after `tsc -b` (the receiver is
-// the hub tests' fixture, packages/hub/dist/test/notify-fixtures.js).
+// Every phase is bounded in time; traffic stays on loopback. Run after `tsc -b` (the webhook
+// receiver is bench/https-receiver.mjs; it needs openssl).
 // Env: DEVICES (1000), NORMAL_SECONDS (600), ATTACK_NORMAL (20), ATTACK_AFTER (150), LEARN_MINUTES (1),
 //      DETECT_SECONDS (90), MONITOR_OFF_FLAGS ('--detect off'; 'none' to skip), SKIP_ATTACKS (0).
 import { createHash, randomBytes } from 'node:crypto';
@@ -40,7 +40,7 @@ import {
 import { Simulator } from '../packages/agent/dist/src/sim/simulator.js';
 import { httpsFetch } from '../packages/agent/dist/src/runtime/https-fetch.js';
 import { parseAttackSpec, ATTACK_KINDS } from '../packages/agent/dist/src/sim/attacks.js';
-import { startHttpsReceiver } from '../packages/hub/dist/test/notify-fixtures.js';
+import { startHttpsReceiver } from './https-receiver.mjs';
 import { hubProcess } from './hub-process.mjs';
 
 const DEVICES = Number(process.env.DEVICES ?? 1000);
@@ -185,10 +185,8 @@ function deliveriesOf(rx, alertId) {
 async function attackPhase() {
   const hub = hubProcess('bulwark-bench-monitor-');
   let sim;
+  // The receiver records each request's path, headers, body and arrival time (`at`).
   const rx = await startHttpsReceiver();
-  // The receiver's arrival time of each request (the fixture records path, headers and body).
-  const push = rx.received.push.bind(rx.received);
-  rx.received.push = (...items) => push(...items.map((r) => ({ ...r, at: Date.now() })));
   try {
     const info = await hub.start();
     const ca = readFileSync(info.caFile, 'utf8');
