@@ -5,10 +5,12 @@
 //
 // 1. Attacks: a real hub process; ATTACK_NORMAL normal simulated devices plus one device per attack
 //    kind (`Simulator` attacks, after ATTACK_AFTER s so baselines can learn). A quarantine
-//    mitigation policy is bound to every expected alert kind. For each attack: the time from its
-//    start to the first alert about that device of the expected kind (GET /alerts, polled every
-//    500 ms, at most DETECT_SECONDS after the start), then from that alert to the device contained
-//    (a quarantine in GET /mitigations, the device's state quarantined). `unpatched`: at its start
+//    mitigation policy is bound to every expected alert kind but auth_bruteforce, whose device is
+//    the target: a block_source policy blocks the guessing address instead (decision 0036). For
+//    each attack: the time from its start to the first alert about that device of the expected
+//    kind (GET /alerts, polled every 500 ms, at most DETECT_SECONDS after the start), then from that
+//    alert to the device contained (a quarantine in GET /mitigations, the device's state
+//    quarantined; for the password guess, its source blocked). `unpatched`: at its start
 //    the old version's artifact is marked vulnerable and POST /checks/run runs (every 10 s until
 //    seen). Detectors missing on this hub show as "not detected within N s".
 // 2. False positives: a fresh hub, DEVICES normal devices (metrics and telemetry every 10 s) for
@@ -205,10 +207,28 @@ async function attackPhase() {
     }
     const oldArtifact = await publishFirmware(api, tuning.unpatchedVersion);
     const kinds = [...new Set(Object.values(EXPECTED).flat())];
+    // A brute force names its target, not its culprit (decision 0036): its source is blocked; the
+    // device is quarantined on every other kind.
+    const deviceKinds = kinds.filter((k) => k !== 'auth_bruteforce');
     const policy = await api.call('createMitigationPolicy', {
-      body: { name: 'contain attacks', kinds, minSeverity: 'info', action: 'quarantine' },
+      body: {
+        name: 'contain attacks',
+        kinds: deviceKinds,
+        minSeverity: 'info',
+        action: 'quarantine',
+      },
     });
-    log(`mitigation policy ${policy.id}: quarantine on ${kinds.join(', ')}`);
+    const blocking = await api.call('createMitigationPolicy', {
+      body: {
+        name: 'block guessers',
+        kinds: ['auth_bruteforce'],
+        minSeverity: 'info',
+        action: 'block_source',
+      },
+    });
+    log(
+      `mitigation policies: ${policy.id} quarantine on ${deviceKinds.join(', ')}; ${blocking.id} block_source on auth_bruteforce`,
+    );
     const sites = await routeBySite(api, rx, kinds);
     log('notification rules: site North → /north, site South → /south (webhooks, HTTPS)');
     const starts = new Map();
@@ -272,6 +292,14 @@ async function attackPhase() {
       }
       for (const [attack, alert] of found) {
         if (contained.has(attack)) continue;
+        if (alert.kind === 'auth_bruteforce') {
+          // Contained: the guessing source blocked at the edge (the target device is left alone).
+          const m = await api.call('listMitigations', { query: { alertId: alert.id, limit: 50 } });
+          const b = m.items.find((x) => x.action === 'block_source' && x.state === 'applied');
+          if (b)
+            contained.set(attack, { mitigation: b, state: `source ${b.params.source} blocked` });
+          continue;
+        }
         const m = await api.call('listMitigations', {
           query: { deviceId: alert.deviceId, limit: 50 },
         });
@@ -326,7 +354,7 @@ async function attackPhase() {
         contained: !a
           ? '-'
           : c
-            ? `${((Date.parse(c.mitigation.at) - Date.parse(a.openedAt)) / 1000).toFixed(1)} s (state ${c.state})`
+            ? `${((Date.parse(c.mitigation.at) - Date.parse(a.openedAt)) / 1000).toFixed(1)} s (${c.state.startsWith('source') ? c.state : `state ${c.state}`})`
             : `not contained within ${DETECT_SECONDS} s`,
       };
     });
@@ -401,7 +429,7 @@ if (!SKIP_ATTACKS) {
     '\nAttacks (one device each, detection = first alert of the expected kind about it):',
   );
   console.log(
-    `  ${'attack'.padEnd(15)} ${'detected after'.padEnd(40)} ${'contained after (quarantine policy)'.padEnd(40)} routed (site webhook)`,
+    `  ${'attack'.padEnd(15)} ${'detected after'.padEnd(40)} ${'contained after (quarantine / block_source)'.padEnd(40)} routed (site webhook)`,
   );
   for (const r of rows)
     console.log(
