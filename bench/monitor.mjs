@@ -5,10 +5,12 @@
 //
 // 1. Attacks: a real hub process; ATTACK_NORMAL normal simulated devices plus one device per attack
 //    kind (`Simulator` attacks, after ATTACK_AFTER s so baselines can learn). A quarantine
-//    mitigation policy is bound to every expected alert kind. For each attack: the time from its
-//    start to the first alert about that device of the expected kind (GET /alerts, polled every
-//    500 ms, at most DETECT_SECONDS after the start), then from that alert to the device contained
-//    (a quarantine in GET /mitigations, the device's state quarantined). `unpatched`: at its start
+//    mitigation policy is bound to every expected alert kind but auth_bruteforce, whose device is
+//    the target: a block_source policy blocks the guessing address instead (decision 0036). For
+//    each attack: the time from its start to the first alert about that device of the expected
+//    kind (GET /alerts, polled every 500 ms, at most DETECT_SECONDS after the start), then from that
+//    alert to the device contained (a quarantine in GET /mitigations, the device's state
+//    quarantined; for the password guess, its source blocked). `unpatched`: at its start
 //    the old version's artifact is marked vulnerable and POST /checks/run runs (every 10 s until
 //    seen). Detectors missing on this hub show as "not detected within N s".
 // 2. False positives: a fresh hub, DEVICES normal devices (metrics and telemetry every 10 s) for
@@ -22,8 +24,8 @@
 //    baselines): the overhead of monitoring in % (goal ≤ 10%). MONITOR_OFF_FLAGS=none skips it.
 //    The machine's load average is printed with each figure (a shared machine is noisy).
 //
-// Every phase is bounded in time; traffic stays on loopback. Run after `tsc -b` (the receiver is
-// the hub tests' fixture, packages/hub/dist/test/notify-fixtures.js).
+// Every phase is bounded in time; traffic stays on loopback. Run after `tsc -b` (the webhook
+// receiver is bench/https-receiver.mjs; it needs openssl).
 // Env: DEVICES (1000), NORMAL_SECONDS (600), ATTACK_NORMAL (20), ATTACK_AFTER (150), LEARN_MINUTES (1),
 //      DETECT_SECONDS (90), MONITOR_OFF_FLAGS ('--detect off'; 'none' to skip), SKIP_ATTACKS (0).
 import { createHash, randomBytes } from 'node:crypto';
@@ -40,8 +42,7 @@ import {
 import { Simulator } from '../packages/agent/dist/src/sim/simulator.js';
 import { httpsFetch } from '../packages/agent/dist/src/runtime/https-fetch.js';
 import { parseAttackSpec, ATTACK_KINDS } from '../packages/agent/dist/src/sim/attacks.js';
-import { TARGET_ALERT_KINDS } from '../packages/core/dist/src/index.js';
-import { startHttpsReceiver } from '../packages/hub/dist/test/notify-fixtures.js';
+import { startHttpsReceiver } from './https-receiver.mjs';
 import { hubProcess } from './hub-process.mjs';
 
 const DEVICES = Number(process.env.DEVICES ?? 1000);
@@ -75,9 +76,6 @@ const EXPECTED = {
   'c2-connection': ['disallowed_connection'],
   unpatched: ['audit_finding'],
 };
-
-/** An attack whose alerts name the device attacked, not the attacker: no quarantine policy applies. */
-const victimOnly = (attack) => EXPECTED[attack].every((k) => Object.hasOwn(TARGET_ALERT_KINDS, k));
 
 /** The hub process's CPU time so far, ms (utime + stime, ticks of 10 ms). */
 function cpuMs(pid) {
@@ -189,10 +187,8 @@ function deliveriesOf(rx, alertId) {
 async function attackPhase() {
   const hub = hubProcess('bulwark-bench-monitor-');
   let sim;
+  // The receiver records each request's path, headers, body and arrival time (`at`).
   const rx = await startHttpsReceiver();
-  // The receiver's arrival time of each request (the fixture records path, headers and body).
-  const push = rx.received.push.bind(rx.received);
-  rx.received.push = (...items) => push(...items.map((r) => ({ ...r, at: Date.now() })));
   try {
     const info = await hub.start();
     const ca = readFileSync(info.caFile, 'utf8');
@@ -211,18 +207,28 @@ async function attackPhase() {
     }
     const oldArtifact = await publishFirmware(api, tuning.unpatchedVersion);
     const kinds = [...new Set(Object.values(EXPECTED).flat())];
-    // A quarantine policy may not act on alerts that name the victim, not the culprit
-    // (auth_bruteforce: decision 0036): those attacks are detected and routed, never quarantined.
-    const culpritKinds = kinds.filter((k) => !Object.hasOwn(TARGET_ALERT_KINDS, k));
+    // A brute force names its target, not its culprit (decision 0036): its source is blocked; the
+    // device is quarantined on every other kind.
+    const deviceKinds = kinds.filter((k) => k !== 'auth_bruteforce');
     const policy = await api.call('createMitigationPolicy', {
       body: {
         name: 'contain attacks',
-        kinds: culpritKinds,
+        kinds: deviceKinds,
         minSeverity: 'info',
         action: 'quarantine',
       },
     });
-    log(`mitigation policy ${policy.id}: quarantine on ${culpritKinds.join(', ')}`);
+    const blocking = await api.call('createMitigationPolicy', {
+      body: {
+        name: 'block guessers',
+        kinds: ['auth_bruteforce'],
+        minSeverity: 'info',
+        action: 'block_source',
+      },
+    });
+    log(
+      `mitigation policies: ${policy.id} quarantine on ${deviceKinds.join(', ')}; ${blocking.id} block_source on auth_bruteforce`,
+    );
     const sites = await routeBySite(api, rx, kinds);
     log('notification rules: site North → /north, site South → /south (webhooks, HTTPS)');
     const starts = new Map();
@@ -285,7 +291,15 @@ async function attackPhase() {
         if (hits[0]) found.set(attack, hits[0]);
       }
       for (const [attack, alert] of found) {
-        if (contained.has(attack) || victimOnly(attack)) continue;
+        if (contained.has(attack)) continue;
+        if (alert.kind === 'auth_bruteforce') {
+          // Contained: the guessing source blocked at the edge (the target device is left alone).
+          const m = await api.call('listMitigations', { query: { alertId: alert.id, limit: 50 } });
+          const b = m.items.find((x) => x.action === 'block_source' && x.state === 'applied');
+          if (b)
+            contained.set(attack, { mitigation: b, state: `source ${b.params.source} blocked` });
+          continue;
+        }
         const m = await api.call('listMitigations', {
           query: { deviceId: alert.deviceId, limit: 50 },
         });
@@ -301,7 +315,7 @@ async function attackPhase() {
       }
       if (
         found.size === ATTACK_KINDS.length &&
-        contained.size === [...found.keys()].filter((a) => !victimOnly(a)).length &&
+        contained.size === found.size &&
         routed.size === found.size
       )
         break;
@@ -339,11 +353,9 @@ async function attackPhase() {
           : `not detected within ${DETECT_SECONDS} s`,
         contained: !a
           ? '-'
-          : victimOnly(attack)
-            ? 'not quarantined: the alert names the victim (decision 0036)'
-            : c
-              ? `${((Date.parse(c.mitigation.at) - Date.parse(a.openedAt)) / 1000).toFixed(1)} s (state ${c.state})`
-              : `not contained within ${DETECT_SECONDS} s`,
+          : c
+            ? `${((Date.parse(c.mitigation.at) - Date.parse(a.openedAt)) / 1000).toFixed(1)} s (${c.state.startsWith('source') ? c.state : `state ${c.state}`})`
+            : `not contained within ${DETECT_SECONDS} s`,
       };
     });
     return rows;
@@ -417,7 +429,7 @@ if (!SKIP_ATTACKS) {
     '\nAttacks (one device each, detection = first alert of the expected kind about it):',
   );
   console.log(
-    `  ${'attack'.padEnd(15)} ${'detected after'.padEnd(40)} ${'contained after (quarantine policy)'.padEnd(40)} routed (site webhook)`,
+    `  ${'attack'.padEnd(15)} ${'detected after'.padEnd(40)} ${'contained after (quarantine / block_source)'.padEnd(40)} routed (site webhook)`,
   );
   for (const r of rows)
     console.log(

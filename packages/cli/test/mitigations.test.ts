@@ -123,4 +123,70 @@ describe('bulwark mitigate / mitigations against a real hub', { timeout: 120_000
     assert.equal(del.code, 0, del.stderr);
     assert.equal((await api.mitigations.policies.list()).length, 0);
   });
+
+  test('mitigations block --source (dry run, any spelling), revert releases; a block_source policy from a file', async () => {
+    const dry = await hub.run([
+      'mitigations',
+      'block',
+      '--source',
+      '::ffff:192.0.2.7',
+      '--duration',
+      '120',
+      '--dry-run',
+    ]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /source\s+192\.0\.2\.7/);
+    assert.match(
+      dry.stdout,
+      /would do:\n {2}block new authentications from 192\.0\.2\.7 .* for 120 s/,
+    );
+    const b = await hub.json<Mitigation & { params: { source: string } }>([
+      'mitigations',
+      'block',
+      '--source',
+      '192.0.2.7',
+      '--reason',
+      'a scanner',
+    ]);
+    assert.equal(b.state, 'applied');
+    assert.equal(b.params.source, '192.0.2.7');
+    const table = await hub.run(['mitigations', 'list', '--state', 'applied']);
+    assert.match(table.stdout, /block_source\s+applied\s+192\.0\.2\.7/);
+    const released = await hub.json<Mitigation>(['mitigations', 'revert', b.id]);
+    assert.equal(released.state, 'reverted');
+    const loopback = await hub.run(['mitigations', 'block', '--source', '127.0.0.1']);
+    assert.equal(loopback.code, 1);
+    assert.match(loopback.stderr, /never blocked/);
+    const none = await hub.run(['mitigations', 'block']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--alert ID .* or --source ADDRESS/);
+
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-policy-'));
+    const file = join(dir, 'block.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'block guessers',
+        kinds: ['auth_bruteforce'],
+        action: 'block_source',
+        params: { durationSeconds: 900 },
+      }),
+    );
+    const p = await hub.json<{ id: string; action: string }>([
+      'mitigations',
+      'policy',
+      'create',
+      '--file',
+      file,
+    ]);
+    assert.equal(p.action, 'block_source');
+    writeFileSync(
+      file,
+      JSON.stringify({ name: 'x', kinds: ['message_flood'], action: 'block_source' }),
+    );
+    const bad = await hub.run(['mitigations', 'policy', 'create', '--file', file]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /name one source address/);
+    await api.mitigations.policies.delete(p.id);
+  });
 });

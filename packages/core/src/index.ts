@@ -101,6 +101,8 @@ export * from './edge/access-changes.js';
 export * from './edge/credential-conflicts.js';
 export * from './edge/pki-events.js';
 export * from './edge/edge-throttle.js';
+export * from './edge/address.js';
+export * from './edge/source-blocks.js';
 export * from './edge/revocation-sweep.js';
 export * from './edge/certificate-cache.js';
 export { parsedPeerCertificates } from './pki/issued-here.js';

@@ -364,6 +364,16 @@ export const CONFIG_FIELDS = {
     max: 1_000_000,
     doc: 'Failed MQTT/HTTP/DDI/CoAP authentications per source address per minute before it is throttled',
   },
+  // Decision 0036 (block_source): addresses a mitigation may never block. The hub's own loopback
+  // by default — local operators, the CLI, a gateway or a TLS proxy on the host connect from there,
+  // and a block on a proxy's address would let a remote guesser have the whole fleet refused. A
+  // hub behind a load balancer adds the balancer's addresses here.
+  edgeNeverBlock: {
+    kind: 'list',
+    flag: 'edge-never-block',
+    default: ['127.0.0.1', '::1'],
+    doc: "IP addresses a block_source mitigation may never block (comma-separated): the hub host's loopback, and the addresses of any proxy or load balancer in front of the hub",
+  },
   // Decision 0027. Twenty refused claims in ten minutes is past any honest retrying of a
   // misconfigured device; a factory behind one NAT with many bad devices may need more.
   claimFailuresPerSource: {

@@ -19,11 +19,15 @@ import type { HubServices } from './services.js';
 
 /** How often each node looks for revocations it may have missed ("within seconds"). */
 const REVOCATION_SWEEP_MS = 2000;
+/** How often each node reads the live source blocks (decision 0036) in case it missed an event. */
+const BLOCK_SWEEP_MS = 5000;
 
 /** The running edge wiring. */
 export interface EdgeWiring {
   /** One revocation sweep now (the timer calls this; tests too). */
   sweep(): Promise<void>;
+  /** One read of the live source blocks now (the timer calls this; tests too). */
+  syncBlocks(): Promise<void>;
   stop(): void;
 }
 
@@ -64,6 +68,36 @@ export function startEdge(d: {
     );
   });
 
+  // Source blocks (decision 0036, block_source): every node applies each block and release at
+  // once from its event, and reads the stored live blocks at start and every few seconds.
+  const blocks = services.edgeBlocks.list;
+  const unblock = services.events.listen((e) => {
+    if (e.type === 'edge.source_blocked') {
+      blocks.add({
+        id: e.mitigationId,
+        orgId: e.orgId,
+        source: e.source,
+        until: e.until,
+        hubWide: e.hubWide,
+      });
+      log.warn(
+        { source: e.source, until: new Date(e.until).toISOString(), hubWide: e.hubWide },
+        'source blocked by a mitigation',
+      );
+    } else if (e.type === 'edge.source_released') {
+      blocks.remove(e.mitigationId);
+      log.info({ source: e.source }, 'source block released');
+    }
+  });
+  const syncBlocks = async () => {
+    const startedAt = d.clock.now();
+    blocks.sync(await services.mitigations.liveSourceBlocks(), startedAt);
+  };
+  const blockSync = () =>
+    syncBlocks().catch((err: unknown) => log.warn({ err }, 'source block read failed'));
+  void blockSync();
+  const blockTimer = setInterval(() => void blockSync(), BLOCK_SWEEP_MS).unref();
+
   // The safety net for events this node missed (core/src/edge/revocation-sweep.ts).
   const revocations = createRevocationSweep({
     storage: d.storage,
@@ -81,8 +115,11 @@ export function startEdge(d: {
 
   return {
     sweep,
+    syncBlocks,
     stop() {
       clearInterval(timer);
+      clearInterval(blockTimer);
+      unblock();
       enforcer.stop();
       unbridge();
       unwatch();

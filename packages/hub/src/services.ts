@@ -45,6 +45,8 @@ import {
   createMemoryBus,
   cacheCertificateChecks,
   createEdgeThrottle,
+  canonicalAddress,
+  SourceBlocks,
   DetectEngine,
   DetectService,
   detectAlerts,
@@ -81,6 +83,11 @@ export type HubServices = HttpServices & {
   ruleEvaluation: { engine: RuleEngine };
   /** Messages a gateway forwards for its site's devices (decision 0040). */
   gatewayUplink: GatewayUplink;
+  /**
+   * Source addresses block_source mitigations locked, as admission reads them (decision 0036);
+   * one level down so the call instrumentation does not wrap the per-authentication check.
+   */
+  edgeBlocks: { list: SourceBlocks };
 };
 
 /**
@@ -90,6 +97,15 @@ export type HubServices = HttpServices & {
 export async function hubOrgId(storage: Storage, configured: string): Promise<string | undefined> {
   if (configured !== '') return configured;
   return (await storage.organizations.list(1))[0]?.id;
+}
+
+/** The never-block list, canonical; an entry that is no IP address stops the start. */
+function neverBlockList(list: readonly string[]): string[] {
+  return list.map((a) => {
+    const c = canonicalAddress(a.trim());
+    if (c === null) throw new Error(`edge-never-block: ${JSON.stringify(a)} is not an IP address`);
+    return c;
+  });
 }
 
 /** Builds the core services (no sockets): used by the hub process and the local commands. */
@@ -108,6 +124,7 @@ export function createServices(
     | 'maxImageBytes'
     | 'maxOrgsPerUser'
     | 'edgeFailuresPerSource'
+    | 'edgeNeverBlock'
     | 'claimFailuresPerSource'
     | 'claimsPerMinute'
     | 'checksIntervalHours'
@@ -226,11 +243,14 @@ export function createServices(
   // The one admission rule of the device edge (core/src/edge).
   // A reconnect storm is not serialised on the database (decision 0022).
   const certificateCache = cacheCertificateChecks(pki, { events, clock });
+  // Addresses block_source mitigations locked (decision 0036); hub/edge.ts keeps the list.
+  const sourceBlocks = new SourceBlocks(clock);
   const admission = new Admission({
     storage,
     clock,
     certificates: certificateCache,
     events,
+    blocks: sourceBlocks,
     throttle: createEdgeThrottle(
       {
         ...DEFAULT_EDGE_THROTTLE,
@@ -334,8 +354,12 @@ export function createServices(
     updates,
     alerts,
     audit,
+    events,
+    operatorOrgId: () => hubOrgId(storage, config.checksHubOrg),
+    neverBlock: neverBlockList(config.edgeNeverBlock),
   });
   return {
+    edgeBlocks: { list: sourceBlocks },
     rules,
     ruleEvaluation: { engine: ruleEngine },
     mitigations,

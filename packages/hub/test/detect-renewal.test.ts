@@ -89,6 +89,25 @@ describe('renewals outside the agent schedule', () => {
     assert.equal((alert.evidence['renewals'] as string[]).length, 2);
   });
 
+  it("the device view counts renewals over the rule's window, not the in-memory 15 minutes", async () => {
+    const d = await enrolled('counted');
+    const second = await renew(d.first);
+    await renew(second);
+    const count = async () => {
+      const v = await secops.detect.device(d.deviceId);
+      const m = v.metrics.find((x) => x.ruleId === 'renewal_outside_schedule');
+      assert.ok(m);
+      assert.equal(m.windowSeconds, 86_400);
+      return m.current;
+    };
+    assert.equal(await count(), 2);
+    // Past what the in-memory counters remember, still inside the rule's day.
+    t.clock.advance(20 * 60_000);
+    assert.equal(await count(), 2);
+    t.clock.advance(24 * 3_600_000);
+    assert.equal(await count(), 0, 'out of the window');
+  });
+
   it('a renewal at the schedule raises nothing; bad settings are refused and change nothing', async () => {
     await secops.detect.updateRule('renewal_outside_schedule', { minLifetimeFraction: 0.5 });
     const d = await enrolled('on-time');

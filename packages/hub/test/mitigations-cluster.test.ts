@@ -1,7 +1,8 @@
 /**
  * Mitigations in a two-node cluster on PostgreSQL and NATS (decision 0036): an alert raised on
  * node A is mitigated once — by A, whose event it is, not again by B, which hears it too — and the
- * quarantine cuts the device's live session on node B.
+ * quarantine cuts the device's live session on node B. A source blocked on node A (block_source)
+ * is refused on node B at once, and admitted there again once released on A.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,15 @@ import { performance } from 'node:perf_hooks';
 import { requireNats, requirePostgres, withPostgresSchemas } from '@bulwark/testkit';
 import { setupOwner, startClusterPair, type TestHub } from './helpers.js';
 import { connectTls } from './mqtt-helpers.js';
+
+/** Polls `ok` every 100 ms for at most 5 s. */
+async function until(ok: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting: ${what}`);
+}
 
 const skip = (await requirePostgres()) || (await requireNats());
 const schemas = withPostgresSchemas();
@@ -63,5 +73,33 @@ describe('mitigations in a two-node cluster', { skip, timeout: 60_000 }, () => {
     assert.equal(rows[0]!.state, 'applied');
     assert.equal((await s.api.devices.get(d.id)).state, 'quarantined');
     onB.end(true);
+  });
+
+  it('a source blocked on node A is refused on node B; released on A, B admits it again', async (ctx) => {
+    const d = await s.api.devices.create({ name: 'behind-the-scanner', type: 'sensor' });
+    const { key } = await s.api.devices.createKey(d.id);
+    const from = (localAddress: string) =>
+      connectTls(b, {
+        clientId: d.id,
+        username: d.id,
+        password: key,
+        ...{ localAddress },
+      }).then(
+        (c) => (c.end(true), 'admitted'),
+        (e: Error) => e.message,
+      );
+    assert.equal(await from('127.0.0.21'), 'admitted');
+    const t0 = performance.now();
+    const onA = a.client(s.apiKey);
+    const block = await onA.mitigations.blockSource({
+      action: 'block_source',
+      params: { source: '127.0.0.21', durationSeconds: 300 },
+    });
+    assert.equal(block.state, 'applied');
+    await until(async () => /Banned/i.test(await from('127.0.0.21')), 'refused on B');
+    ctx.diagnostic(`blocked on A → refused on B in ${(performance.now() - t0).toFixed(0)} ms`);
+    assert.equal(await from('127.0.0.22'), 'admitted', 'another source is not disturbed');
+    await onA.mitigations.revert(block.id);
+    await until(async () => (await from('127.0.0.21')) === 'admitted', 'admitted again on B');
   });
 });

@@ -165,6 +165,11 @@ export const ERRORS = {
     kind: 'forbidden',
     title: 'The credential belongs to another organization or device than the request names',
   },
+  source_blocked: {
+    kind: 'forbidden',
+    title:
+      'Authentications from this source address are blocked by a mitigation until it ends or is released',
+  },
   credential_locked: {
     kind: 'rate_limited',
     title: 'Too many failed authentications from this source; try again later',
@@ -318,6 +323,16 @@ export const ERRORS = {
     kind: 'invalid',
     title:
       'The policy would quarantine or revoke the device an alert names as the target of someone else’s action (e.g. auth_bruteforce), not the culprit',
+  },
+  mitigation_no_source: {
+    kind: 'invalid',
+    title:
+      'block_source needs one source address: the alert names none (or its kind never does), and none was given',
+  },
+  mitigation_source_exempt: {
+    kind: 'invalid',
+    title:
+      'The address may never be blocked: it is the hub’s own loopback (local operators, a proxy on the host) or on the never-block list',
   },
   mitigation_not_reversible: {
     kind: 'conflict',

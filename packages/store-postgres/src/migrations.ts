@@ -14,6 +14,7 @@ import {
   notificationSchema,
   mitigationSchema,
   savedViewSchema,
+  mitigationSourceBlocksSchema,
   provisioningSchema,
   rolloutSchema,
   UPDATE_JOB_CANCEL_REQUEST_SQL,
@@ -483,7 +484,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     up: 'SELECT 1',
   },
   {
-    // 25 is another branch's (issue 15 work in parallel); versions only need to ascend.
+    version: 25,
+    name: 'mitigation-source-blocks',
+    // Issue 14 item 3 (decision 0036, amendment "block_source"): an action on no device (a block
+    // of a source address) and the read of live blocks by action and time.
+    up: mitigationSourceBlocksSchema('postgres'),
+  },
+  {
     version: 26,
     name: 'saved-views',
     // Issue 15 item 2 (decision 0038 amendment): named fleet filters per user, one per name.

@@ -127,6 +127,10 @@ export {
 export { createAlertStore, toAlert, type AlertRow } from './alert-store.js';
 export { createNotificationStore } from './notification-store.js';
 export { rulesSchema, createRuleStore } from './rule-stores.js';
-export { createMitigationStore, mitigationSchema } from './mitigation-store.js';
+export {
+  createMitigationStore,
+  mitigationSchema,
+  mitigationSourceBlocksSchema,
+} from './mitigation-store.js';
 export { detectSchema, createDetectStore } from './detect-stores.js';
 export { createSavedViewStore, savedViewSchema } from './saved-view-store.js';

@@ -57,6 +57,49 @@ CREATE INDEX mitigations_alert ON mitigations (org_id, alert_id, id);
 `;
 }
 
+/**
+ * Migration 25 (decision 0036, amendment "block_source"): an action may act on no device (a
+ * `block_source` locks an address), so `device_id` may be null; and every node reads the live
+ * blocks of every organization every few seconds, by action and time. PostgreSQL drops the
+ * constraint in place; SQLite cannot, so `sqliteRebuild` copies the table (see the SQLite
+ * migration).
+ */
+export function mitigationSourceBlocksSchema(dialect: 'sqlite' | 'postgres'): string {
+  const index = 'CREATE INDEX mitigations_action_at ON mitigations (action, at);';
+  if (dialect === 'postgres')
+    return `ALTER TABLE mitigations ALTER COLUMN device_id DROP NOT NULL;\n${index}\n`;
+  // SQLite: a new table without the NOT NULL, the rows copied, the old one dropped (nothing
+  // references it), the indexes made again.
+  return `
+CREATE TABLE mitigations_v25 (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  device_id TEXT REFERENCES devices (id) ON DELETE CASCADE,
+  alert_id TEXT,
+  policy_id TEXT,
+  actor text NOT NULL,
+  action text NOT NULL,
+  params text NOT NULL,
+  state text NOT NULL,
+  reason text,
+  summary text NOT NULL,
+  previous text,
+  error text,
+  at INTEGER NOT NULL,
+  reverted_at INTEGER,
+  reverted_by text
+);
+INSERT INTO mitigations_v25 SELECT id, org_id, device_id, alert_id, policy_id, actor, action,
+  params, state, reason, summary, previous, error, at, reverted_at, reverted_by FROM mitigations;
+DROP TABLE mitigations;
+ALTER TABLE mitigations_v25 RENAME TO mitigations;
+CREATE INDEX mitigations_org ON mitigations (org_id, id);
+CREATE INDEX mitigations_device ON mitigations (org_id, device_id, id);
+CREATE INDEX mitigations_alert ON mitigations (org_id, alert_id, id);
+${index}
+`;
+}
+
 interface PolicyRow {
   id: string;
   org_id: string;
@@ -77,7 +120,7 @@ interface PolicyRow {
 interface MitigationRow {
   id: string;
   org_id: string;
-  device_id: string;
+  device_id: string | null;
   alert_id: string | null;
   policy_id: string | null;
   actor: string;
@@ -254,6 +297,14 @@ export function createMitigationStore(db: SqlRunner): MitigationStore {
         page,
       );
       return pageOf(rows, page.limit, toMitigation, (m) => encodeIdCursor(m.id));
+    },
+    async listSourceBlocks(since) {
+      const rows = await db.all<MitigationRow>(
+        `SELECT * FROM mitigations WHERE action = 'block_source' AND at >= ? AND state = 'applied'
+           ORDER BY at, id`,
+        [since],
+      );
+      return rows.map(toMitigation);
     },
     markReverted: (orgId, id, at, by) =>
       oneMitigation(

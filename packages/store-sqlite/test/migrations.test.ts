@@ -209,6 +209,58 @@ describe('SQLite migrations', () => {
     }
   });
 
+  it('mitigations recorded before source blocks keep their rows; a block has no device', async () => {
+    const step = MIGRATIONS.find((m) => m.name === 'mitigation-source-blocks');
+    assert.ok(step);
+    const path = join(dir, 'before-blocks.db');
+    const org = '01900000-0000-7000-8000-0000000000c1';
+    const device = '01900000-0000-7000-8000-0000000000c2';
+    const old = new BetterSqlite3(path);
+    old.exec(`CREATE TABLE schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    for (const m of MIGRATIONS.filter((m) => m.version < step.version)) {
+      old.exec(m.up);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    old.prepare("INSERT INTO organizations (id, name, created_at) VALUES (?, 'o', 1)").run(org);
+    old
+      .prepare(
+        `INSERT INTO devices (id, org_id, name, type, tags, mode, state, created_at, updated_at)
+         VALUES (?, ?, 'd', 't', '[]', 'controlled', 'active', 1, 1)`,
+      )
+      .run(device, org);
+    old
+      .prepare(
+        `INSERT INTO mitigations (id, org_id, device_id, actor, action, params, state, summary, at)
+         VALUES ('01900000-0000-7000-8000-0000000000c3', ?, ?, 'user:u', 'quarantine', '{}',
+           'applied', '[]', 5)`,
+      )
+      .run(org, device);
+    old.close();
+
+    const storage = await openSqliteStorage({ path });
+    try {
+      const kept = await storage.mitigations.get(org, '01900000-0000-7000-8000-0000000000c3');
+      assert.ok(kept);
+      assert.equal(kept.deviceId, device);
+      assert.equal(kept.action, 'quarantine');
+      await storage.mitigations.record({
+        ...kept,
+        id: '01900000-0000-7000-8000-0000000000c4',
+        deviceId: null,
+        action: 'block_source',
+        params: { source: '192.0.2.1', durationSeconds: 60 },
+        previous: { source: '192.0.2.1', until: 60_005, hubWide: true },
+      });
+      assert.deepEqual(
+        (await storage.mitigations.listSourceBlocks(0)).map((m) => m.deviceId),
+        [null],
+      );
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('a database at a newer schema version is refused with both versions named', async () => {
     const path = join(dir, 'newer.db');
     await (await openSqliteStorage({ path })).close();

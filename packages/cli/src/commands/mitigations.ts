@@ -1,5 +1,5 @@
 /**
- * `bulwark mitigate DEVICE …`, `bulwark mitigations list|show|revert` and
+ * `bulwark mitigate DEVICE …`, `bulwark mitigations block|list|show|revert` and
  * `bulwark mitigations policy list|create|delete` (decision 0036).
  */
 import { readFile } from 'node:fs/promises';
@@ -20,7 +20,8 @@ const COLUMNS: Column<MitigationView>[] = [
   { header: 'ID', value: (m) => m.id },
   { header: 'ACTION', value: (m) => m.action },
   { header: 'STATE', value: (m) => m.state },
-  { header: 'DEVICE', value: (m) => m.deviceId },
+  // A block acts on an address, not a device.
+  { header: 'TARGET', value: (m) => m.deviceId ?? m.params['source'] },
   { header: 'ALERT', value: (m) => m.alertId },
   { header: 'BY', value: (m) => m.actor },
   { header: 'AT', value: (m) => m.at },
@@ -45,6 +46,7 @@ export function formatMitigation(m: MitigationView): string {
       ['action', m.action],
       ['state', m.state],
       ['device', m.deviceId],
+      ['source', m.deviceId === null ? m.params['source'] : null],
       ['alert', m.alertId],
       ['policy', m.policyId],
       ['by', m.actor],
@@ -144,6 +146,43 @@ export const mitigationCommands: Command[] = [
     },
   },
   {
+    path: ['mitigations', 'block'],
+    summary:
+      "Block a source address at the edge of every hub node for a while: the alert's source (--alert) or --source (--dry-run: say what would be done; revert releases it).",
+    options: {
+      alert: { type: 'string', value: 'ID', help: 'block the source this alert names' },
+      source: { type: 'string', value: 'ADDRESS', help: 'the IPv4 or IPv6 address to block' },
+      duration: {
+        type: 'string',
+        value: 'SECONDS',
+        help: 'how long (60 to 86400; default 3600)',
+      },
+      'dry-run': { type: 'boolean', help: 'say exactly what would be done; change nothing' },
+      reason: { type: 'string', value: 'TEXT', help: 'why (recorded and audited)' },
+    },
+    run: async (ctx) => {
+      const alert = ctx.str('alert');
+      const source = ctx.str('source');
+      const duration = ctx.int('duration');
+      const reason = ctx.str('reason');
+      if (alert === undefined && source === undefined)
+        throw ctx.usage('give --alert ID (its source is blocked) or --source ADDRESS');
+      const m = await ctx.client().mitigations.blockSource({
+        action: 'block_source',
+        params: {
+          ...(source !== undefined ? { source } : {}),
+          ...(duration !== undefined ? { durationSeconds: duration } : {}),
+        },
+        dryRun: ctx.flag('dry-run'),
+        ...(reason !== undefined ? { reason } : {}),
+        ...(alert !== undefined
+          ? { alertId: idArg(ctx, 'ALERT', alert, 'bulwark alerts list') }
+          : {}),
+      });
+      ctx.print(m, () => formatMitigation(m));
+    },
+  },
+  {
     path: ['mitigations', 'list'],
     summary: 'List mitigation actions (and dry runs), newest first.',
     options: {
@@ -181,7 +220,7 @@ export const mitigationCommands: Command[] = [
     path: ['mitigations', 'revert'],
     args: ['ID'],
     summary:
-      'Undo an applied mitigation (release the quarantine, restore desired values, cancel the update job); a revocation cannot be undone.',
+      'Undo an applied mitigation (release the quarantine or the blocked source, restore desired values, cancel the update job); a revocation cannot be undone.',
     run: async (ctx) => {
       const m = await ctx.client().mitigations.revert(ctx.args[0] ?? '');
       ctx.print(m, () => formatMitigation(m));

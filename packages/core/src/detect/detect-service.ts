@@ -149,7 +149,14 @@ export class DetectService {
     const metrics: DeviceRuleView[] = [];
     for (const { rule, settings: p } of rules) {
       if (rule.per !== 'device') continue;
-      const current = s ? engine.counterValue(s, rule.metric, p.windowSeconds) : 0;
+      // Renewals count over the rule's window from the stored certificates, as the rule does: the
+      // in-memory counters remember 15 minutes, not the rule's day.
+      const current =
+        rule.id === 'renewal_outside_schedule'
+          ? await engine.renewalsInWindow(orgId, deviceId, p.windowSeconds)
+          : s
+            ? engine.counterValue(s, rule.metric, p.windowSeconds)
+            : 0;
       const view: DeviceRuleView = {
         ruleId: rule.id,
         metric: rule.metric,

@@ -367,10 +367,7 @@ export class DetectEngine {
     const cert = certs.find((c) => c.serial === serial);
     if (!cert) return;
     const prev = certs.find((c) => c.serial === cert.renewedFrom);
-    const since = now - p.windowSeconds * 1000;
-    const renewals = certs
-      .filter((c) => c.renewedFrom !== null && c.createdAt > since && c.createdAt <= now)
-      .sort((a, b) => a.createdAt - b.createdAt);
+    const renewals = renewalsWithin(certs, p.windowSeconds, now);
     const lifetime = prev ? prev.notAfter - prev.notBefore : 0;
     const used = lifetime > 0 ? (cert.createdAt - prev!.notBefore) / lifetime : null;
     const facts = {
@@ -649,8 +646,32 @@ export class DetectEngine {
     return counterValue(s, metric, windowSeconds, this.#d.clock.now());
   }
 
+  /**
+   * A device's certificate renewals within the last `windowSeconds`, counted from the stored
+   * certificates as renewal_outside_schedule counts them: its window (a day by default) is longer
+   * than the in-memory counters remember (15 min), and a renewal made on another node or before
+   * this node started counts too. 0 when the engine reads no certificates.
+   */
+  async renewalsInWindow(orgId: string, deviceId: string, windowSeconds: number): Promise<number> {
+    if (!this.#d.certificates) return 0;
+    const certs = await this.#d.certificates(orgId, deviceId);
+    return renewalsWithin(certs, windowSeconds, this.#d.clock.now()).length;
+  }
+
   /** How many devices and sources this node tracks. */
   get size(): { devices: number; sources: number; gates: number } {
     return { devices: this.#devices.size, sources: this.#sources.size, gates: this.gates.size };
   }
+}
+
+/** The renewals (certificates renewed from another) made in the `windowSeconds` before `now`, oldest first. */
+function renewalsWithin<C extends { renewedFrom: string | null; createdAt: number }>(
+  certs: readonly C[],
+  windowSeconds: number,
+  now: number,
+): C[] {
+  const since = now - windowSeconds * 1000;
+  return certs
+    .filter((c) => c.renewedFrom !== null && c.createdAt > since && c.createdAt <= now)
+    .sort((a, b) => a.createdAt - b.createdAt);
 }

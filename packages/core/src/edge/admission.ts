@@ -23,6 +23,7 @@ import {
   type EdgeCredential,
   type EdgePrincipal,
 } from './principal.js';
+import type { SourceBlockHit, SourceBlocks } from './source-blocks.js';
 
 /** Counts failures per key and says how long a key must wait (see core's failure throttle). */
 export interface AdmissionThrottle {
@@ -45,6 +46,8 @@ export interface AdmissionDeps {
   };
   events?: DomainEvents;
   throttle?: AdmissionThrottle;
+  /** Source addresses a `block_source` mitigation locked (decision 0036). */
+  blocks?: Pick<SourceBlocks, 'check'>;
 }
 
 /** The subject a credential claims, for throttling and events (never the secret). */
@@ -89,6 +92,14 @@ export class Admission {
    */
   async admit(req: AdmissionRequest): Promise<EdgePrincipal> {
     const subject = subjectOf(req.credential);
+    // A blocked source is refused before the throttle and before any lookup when the block is
+    // hub-wide (or names the organization a certificate claims); an organization's block on a
+    // device or API key is known once the key is resolved. Not counted: the block is the answer.
+    const blocked = this.d.blocks?.check(req.source) ?? null;
+    if (blocked) {
+      const claimed = req.credential.kind === 'certificate' ? req.credential.claimedOrgId : null;
+      this.#refuseIfBlocked(req, blocked, claimed);
+    }
     const keys = [`src:${req.source}`, `src:${req.source}|${subject ?? '-'}`];
     const wait = this.d.throttle?.retryAfterMs(keys) ?? 0;
     if (wait > 0) {
@@ -114,6 +125,7 @@ export class Admission {
       this.d.throttle?.failed(keys);
       return this.#refuse(req, err, err.orgId, true);
     }
+    if (blocked) this.#refuseIfBlocked(req, blocked, principal.orgId);
     this.d.throttle?.succeeded([keys[1]!]);
     return principal;
   }
@@ -146,6 +158,22 @@ export class Admission {
       this.#lockedToldUntil.delete(this.#lockedToldUntil.keys().next().value!);
     this.#lockedToldUntil.set(key, now + waitMs);
     return true;
+  }
+
+  /** Refuses `blocked` when a block covers every credential or the organization `orgId`. */
+  #refuseIfBlocked(req: AdmissionRequest, blocked: SourceBlockHit, orgId: string | null): void {
+    const until = Math.max(
+      blocked.hubWideUntil,
+      orgId === null ? 0 : (blocked.orgs.get(orgId) ?? 0),
+    );
+    if (until === 0) return;
+    const retryAfter = Math.max(1, Math.ceil((until - this.d.clock.now()) / 1000));
+    throw new AdmissionError(
+      'blocked',
+      req.credential.kind,
+      `authentications from ${req.source} are blocked by a mitigation until ${new Date(until).toISOString()}`,
+      { code: 'source_blocked', extra: { retryAfter } },
+    );
   }
 
   #refuse(

@@ -66,6 +66,7 @@ const CODES: Record<RefusalReason, ErrorCode> = {
   wrong_organization: 'wrong_organization',
   wrong_device: 'wrong_organization',
   locked: 'credential_locked',
+  blocked: 'source_blocked',
 };
 
 /** A typed refusal: the reason every transport maps (MQTT reason code, HTTP status, CoAP code). */

@@ -179,6 +179,9 @@ export async function planAction(
         },
       };
     }
+    case 'block_source':
+      // An action on an address, planned by block-source.ts (the service never comes here).
+      throw new BulwarkError('mitigation_invalid', 'block_source acts on a source, not a device');
   }
 }
 
@@ -203,10 +206,13 @@ export async function revertAction(
   actor: Actor,
 ): Promise<string[]> {
   const prev = m.previous ?? {};
+  if (m.deviceId === null)
+    throw new BulwarkError('mitigation_not_reversible', notReversible(m) ?? 'not reversible');
+  const deviceId = m.deviceId;
   switch (m.action) {
     case 'quarantine':
     case 'release': {
-      const device = await d.devices.get(m.orgId, m.deviceId);
+      const device = await d.devices.get(m.orgId, deviceId);
       const now = m.action === 'quarantine' ? 'quarantined' : 'active';
       if (device.state !== now)
         throw new BulwarkError(
@@ -214,12 +220,12 @@ export async function revertAction(
           `the device is ${device.state} now, not ${now}: someone changed it since; it is left as it is`,
         );
       const to = str(prev.state, 'active') as Device['state'];
-      await d.devices.setState(m.orgId, m.deviceId, to);
+      await d.devices.setState(m.orgId, deviceId, to);
       return [`set the device state ${now} → ${to}`];
     }
     case 'set_desired': {
       const restore = prev.restore as { [k: string]: TwinValue };
-      await d.twins.patchDesired(m.orgId, m.deviceId, restore, { actor });
+      await d.twins.patchDesired(m.orgId, deviceId, restore, { actor });
       return [`merged ${JSON.stringify(restore)} into the desired state`];
     }
     case 'start_update': {

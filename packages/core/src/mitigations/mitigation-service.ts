@@ -20,6 +20,7 @@ import type {
   MitigationPolicyRecord,
   MitigationRecord,
 } from '../ports/mitigations.js';
+import type { SourceBlock } from '../edge/source-blocks.js';
 import type { Device, Page, PageRequest } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
@@ -30,13 +31,17 @@ import {
   revertAction,
   type ActionContext,
   type ActionDeps,
+  type ActionPlan,
 } from './actions.js';
+import { blockOf, planBlock, releaseBlock, sourceToBlock, type BlockDeps } from './block-source.js';
 import {
   ACTION_PERMISSIONS,
+  MAX_BLOCK_SECONDS,
   POLICY_ACTIONS,
   checkKinds,
   checkParams,
   missingForAction,
+  noSourceRefusal,
   policyMatches,
   targetRefusal,
 } from './policy.js';
@@ -68,6 +73,12 @@ export interface PolicyInput {
 export interface MitigationCaller {
   principal: Principal;
   source: string | null;
+}
+
+/** What an action is recorded against: a device, or (block_source) none. */
+interface Target {
+  orgId: string;
+  deviceId: string | null;
 }
 
 const MAX_NAME = 100;
@@ -102,7 +113,7 @@ export class MitigationService {
         >;
       clock: Clock;
       audit: AuditService;
-    },
+    } & Omit<BlockDeps, 'clock'>,
   ) {}
 
   // --- a person's actions ---------------------------------------------------------------
@@ -120,6 +131,11 @@ export class MitigationService {
     const p = caller.principal;
     const actor = actorOf(p);
     requireFor(p.permissions, req.action, 'the caller');
+    if (req.action === 'block_source')
+      throw new BulwarkError(
+        'mitigation_invalid',
+        'block_source acts on a source address, not a device: POST /mitigations',
+      );
     const params = checkParams(req.action, (req.params ?? {}) as MitigationParams);
     const reason = checkReason(req.reason);
     const device = await this.d.devices.get(p.orgId, deviceId);
@@ -127,7 +143,7 @@ export class MitigationService {
       const alert = await this.d.storage.alerts.get(p.orgId, req.alertId);
       if (!alert) throw new BulwarkError('not_found', 'no such alert in this organization');
     }
-    return this.#execute(device, req.action, params, req.dryRun === true, {
+    return this.#executeOnDevice(device, req.action, params, req.dryRun === true, {
       label: actorLabel(actor),
       actor: { type: actor.type, id: actor.id, source: caller.source },
       alertId: req.alertId ?? null,
@@ -135,6 +151,50 @@ export class MitigationService {
       reason,
       throwOnFailure: true,
     });
+  }
+
+  /**
+   * Blocks a source address at the edge (`block_source`, the only action on no device): the one
+   * `params.source` names or the one the alert (`alertId`) names. Bad input — no source, an
+   * address on the never-block list, an alert of another organization — throws and records
+   * nothing.
+   */
+  async mitigateSource(caller: MitigationCaller, req: MitigateRequest): Promise<MitigationRecord> {
+    const p = caller.principal;
+    const actor = actorOf(p);
+    if (req.action !== 'block_source')
+      throw new BulwarkError(
+        'mitigation_invalid',
+        `${req.action} acts on a device: POST /devices/{id}/mitigations (this route takes block_source)`,
+      );
+    requireFor(p.permissions, req.action, 'the caller');
+    const params = checkParams(req.action, (req.params ?? {}) as MitigationParams);
+    const reason = checkReason(req.reason);
+    let alert: AlertRecord | null = null;
+    if (req.alertId !== undefined) {
+      alert = (await this.d.storage.alerts.get(p.orgId, req.alertId)) ?? null;
+      if (!alert) throw new BulwarkError('not_found', 'no such alert in this organization');
+    }
+    const source = sourceToBlock(this.d, params, alert);
+    return this.#executeBlock(p.orgId, source, params, req.dryRun === true, {
+      label: actorLabel(actor),
+      actor: { type: actor.type, id: actor.id, source: caller.source },
+      alertId: req.alertId ?? null,
+      policyId: null,
+      reason,
+      throwOnFailure: true,
+    });
+  }
+
+  /**
+   * The blocks every node's edge enforces: each organization's applied, unreleased
+   * `block_source` actions that have not ended (a node reads them at start and every few seconds,
+   * in case it missed an event).
+   */
+  async liveSourceBlocks(): Promise<SourceBlock[]> {
+    const now = this.d.clock.now();
+    const rows = await this.d.storage.mitigations.listSourceBlocks(now - MAX_BLOCK_SECONDS * 1000);
+    return rows.map((m) => blockOf(m, now)).filter((b): b is SourceBlock => b !== null);
   }
 
   /** One action of the organization (not_found for another's). */
@@ -166,11 +226,14 @@ export class MitigationService {
     const why = notReversible(m);
     if (why !== null) throw new BulwarkError('mitigation_not_reversible', why);
     const by = actorLabel(actor);
-    const done = await revertAction(this.d, m, {
-      type: actor.type,
-      id: actor.id,
-      source: caller.source,
-    });
+    const done =
+      m.action === 'block_source'
+        ? releaseBlock({ ...this.d, clock: this.d.clock }, m)
+        : await revertAction(this.d, m, {
+            type: actor.type,
+            id: actor.id,
+            source: caller.source,
+          });
     const after = await this.d.storage.mitigations.markReverted(
       p.orgId,
       id,
@@ -266,14 +329,20 @@ export class MitigationService {
   async onAlert(
     alert: Pick<AlertRecord, 'id' | 'orgId' | 'kind' | 'severity' | 'deviceId'>,
   ): Promise<MitigationRecord[]> {
-    if (alert.deviceId === null) return [];
     const policies = (await this.d.storage.mitigations.listPolicies(alert.orgId)).filter(
-      (p) => p.enabled && p.kinds.includes(alert.kind),
+      (p) =>
+        p.enabled &&
+        p.kinds.includes(alert.kind) &&
+        // An alert about no device can only have its source blocked.
+        (alert.deviceId !== null || p.action === 'block_source'),
     );
     if (policies.length === 0) return [];
-    const device = await this.d.storage.devices.get(alert.orgId, alert.deviceId);
-    if (!device) return [];
-    const path = await this.#pathOf(device);
+    const device =
+      alert.deviceId === null
+        ? null
+        : await this.d.storage.devices.get(alert.orgId, alert.deviceId);
+    if (alert.deviceId !== null && !device) return [];
+    const path = device ? await this.#pathOf(device) : [];
     const out: MitigationRecord[] = [];
     for (const policy of policies) {
       if (!policyMatches(policy, alert, path)) continue;
@@ -285,12 +354,13 @@ export class MitigationService {
         reason: `policy ${policy.name} on alert ${alert.kind} (${alert.severity})`,
         throwOnFailure: false,
       };
+      const target = { orgId: alert.orgId, deviceId: alert.deviceId };
       // A policy stored before device-punishing actions on target kinds were refused (or written
       // to the store directly) still must not act: recorded `skipped` with the reason.
       const skip = targetRefusal([alert.kind], policy.action);
       if (skip !== null) {
         out.push(
-          await this.#record(device, policy.action, policy.params, 'skipped', ctx, [], null, skip),
+          await this.#record(target, policy.action, policy.params, 'skipped', ctx, [], null, skip),
         );
         continue;
       }
@@ -298,7 +368,7 @@ export class MitigationService {
       if (refusal !== null) {
         out.push(
           await this.#record(
-            device,
+            target,
             policy.action,
             policy.params,
             'failed',
@@ -310,34 +380,121 @@ export class MitigationService {
         );
         continue;
       }
+      if (policy.action === 'block_source') {
+        out.push(await this.#blockFromAlert(alert, policy, ctx));
+        continue;
+      }
       // The device as it is now: an earlier policy may have changed it.
-      const current = (await this.d.storage.devices.get(alert.orgId, alert.deviceId)) ?? device;
-      out.push(await this.#execute(current, policy.action, policy.params, policy.dryRun, ctx));
+      const current = (await this.d.storage.devices.get(alert.orgId, alert.deviceId!)) ?? device!;
+      out.push(
+        await this.#executeOnDevice(current, policy.action, policy.params, policy.dryRun, ctx),
+      );
     }
     return out;
   }
 
   // --- inside -----------------------------------------------------------------------------
 
-  async #execute(
+  /**
+   * A block_source policy's answer to an alert: the alert's source blocked, or — when it names
+   * none, or one never blocked — recorded `failed` / `skipped` with the reason.
+   */
+  async #blockFromAlert(
+    alert: Pick<AlertRecord, 'id' | 'orgId'>,
+    policy: MitigationPolicyRecord,
+    ctx: ActionContext & { label: string; throwOnFailure: boolean },
+  ): Promise<MitigationRecord> {
+    const target = { orgId: alert.orgId, deviceId: null };
+    const full = await this.d.storage.alerts.get(alert.orgId, alert.id);
+    let source: string;
+    try {
+      source = sourceToBlock(this.d, policy.params, full ?? null);
+    } catch (err) {
+      const state = err instanceof BulwarkError && err.code === 'mitigation_source_exempt';
+      const message = err instanceof Error ? err.message : String(err);
+      return this.#record(
+        target,
+        'block_source',
+        policy.params,
+        state ? 'skipped' : 'failed',
+        ctx,
+        [],
+        null,
+        message,
+      );
+    }
+    return this.#executeBlock(alert.orgId, source, policy.params, policy.dryRun, ctx);
+  }
+
+  #executeOnDevice(
     device: Device,
     action: MitigationAction,
     params: MitigationParams,
     dryRun: boolean,
     ctx: ActionContext & { label: string; throwOnFailure: boolean },
   ): Promise<MitigationRecord> {
+    return this.#execute(
+      { orgId: device.orgId, deviceId: device.id },
+      action,
+      params,
+      dryRun,
+      ctx,
+      () => planAction(this.d, device, action, params, ctx),
+    );
+  }
+
+  #executeBlock(
+    orgId: string,
+    source: string,
+    params: MitigationParams,
+    dryRun: boolean,
+    ctx: ActionContext & { label: string; throwOnFailure: boolean },
+  ): Promise<MitigationRecord> {
+    // The record names the address it blocked (a policy's parameters do not).
+    const recorded = { ...params, source };
+    const id = newId(this.d.clock.now());
+    return this.#execute(
+      { orgId, deviceId: null },
+      'block_source',
+      recorded,
+      dryRun,
+      ctx,
+      () => planBlock({ ...this.d, clock: this.d.clock }, orgId, source, recorded, () => id),
+      id,
+    );
+  }
+
+  async #execute(
+    target: Target,
+    action: MitigationAction,
+    params: MitigationParams,
+    dryRun: boolean,
+    ctx: ActionContext & { label: string; throwOnFailure: boolean },
+    plan: () => Promise<ActionPlan>,
+    id?: string,
+  ): Promise<MitigationRecord> {
     let summary: string[] = [];
     try {
-      const plan = await planAction(this.d, device, action, params, ctx);
-      summary = plan.summary;
+      const planned = await plan();
+      summary = planned.summary;
       if (dryRun)
-        return await this.#record(device, action, params, 'dry_run', ctx, summary, null, null);
-      const previous = plan.run ? await plan.run() : null;
-      return await this.#record(device, action, params, 'applied', ctx, summary, previous, null);
+        return await this.#record(target, action, params, 'dry_run', ctx, summary, null, null, id);
+      const previous = planned.run ? await planned.run() : null;
+      return await this.#record(
+        target,
+        action,
+        params,
+        'applied',
+        ctx,
+        summary,
+        previous,
+        null,
+        id,
+      );
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const failed = await this.#record(
-        device,
+        target,
         action,
         params,
         'failed',
@@ -345,6 +502,7 @@ export class MitigationService {
         summary,
         null,
         message,
+        id,
       );
       if (ctx.throwOnFailure) throw err;
       return failed;
@@ -352,7 +510,7 @@ export class MitigationService {
   }
 
   async #record(
-    device: Device,
+    target: Target,
     action: MitigationAction,
     params: MitigationParams,
     state: MitigationRecord['state'],
@@ -360,12 +518,13 @@ export class MitigationService {
     summary: string[],
     previous: MitigationParams | null,
     error: string | null,
+    id?: string,
   ): Promise<MitigationRecord> {
     const now = this.d.clock.now();
     const m: MitigationRecord = {
-      id: newId(now),
-      orgId: device.orgId,
-      deviceId: device.id,
+      id: id ?? newId(now),
+      orgId: target.orgId,
+      deviceId: target.deviceId,
       alertId: ctx.alertId,
       policyId: ctx.policyId,
       actor: ctx.label,
@@ -408,8 +567,9 @@ export class MitigationService {
       actorType,
       actorId,
       action: auditAction,
-      targetType: 'device',
-      targetId: m.deviceId,
+      // A block acts on an address, every other action on a device.
+      targetType: m.deviceId === null ? 'source' : 'device',
+      targetId: m.deviceId ?? (typeof m.params.source === 'string' ? m.params.source : null),
       source,
       result: m.state === 'failed' || m.state === 'skipped' ? 'failure' : 'success',
       detail: {
@@ -442,6 +602,15 @@ export class MitigationService {
       throw new BulwarkError('mitigation_punishes_target', target, {
         extra: { action: input.action },
       });
+    if (input.action === 'block_source') {
+      const none = noSourceRefusal(kinds);
+      if (none !== null) throw new BulwarkError('mitigation_no_source', none);
+      if (input.params?.['source'] !== undefined)
+        throw new BulwarkError(
+          'mitigation_invalid',
+          "a block_source policy blocks each alert's own source: it takes durationSeconds, not source",
+        );
+    }
     const name = input.name.trim();
     if (name.length === 0 || name.length > MAX_NAME)
       throw new BulwarkError('mitigation_invalid', `a policy name has 1 to ${MAX_NAME} characters`);

@@ -5,6 +5,7 @@
  */
 import { BulwarkError, type Permission, type TwinValue } from '@bulwark/protocol';
 import { ALERT_KIND_PATTERN, severityAtLeast } from '../alerts/kinds.js';
+import { canonicalAddress } from '../edge/address.js';
 import type { AlertRecord, AlertSeverity } from '../ports/alerts.js';
 import type {
   MitigationAction,
@@ -20,6 +21,7 @@ export const MITIGATION_ACTIONS: readonly MitigationAction[] = [
   'set_desired',
   'start_update',
   'notify',
+  'block_source',
 ];
 
 /**
@@ -36,6 +38,9 @@ export const ACTION_PERMISSIONS: Readonly<Record<MitigationAction, readonly Perm
   set_desired: ['devices:manage'],
   start_update: ['firmware:update'],
   notify: ['devices:manage'],
+  // Blocking an address refuses the organization's own devices and keys from it (or, for the
+  // hub operator's organization, every credential): what managing devices already allows.
+  block_source: ['devices:manage'],
 };
 
 /**
@@ -84,6 +89,28 @@ export function targetRefusal(kinds: readonly string[], action: MitigationAction
   return `a policy may not ${action} on ${hit} alerts: ${TARGET_ALERT_KINDS[hit]}; bind ${hit} to notify instead`;
 }
 
+/**
+ * Alert kinds whose evidence names the one source address the misbehaviour came from (the
+ * `source` fact): the only kinds a `block_source` policy may answer. `auth_bruteforce` counts
+ * failed authentications per source; the other detect rules count what a device did, wherever
+ * from (a cloned certificate has two sources, neither of them known to be the clone's).
+ */
+export const SOURCE_ALERT_KINDS: readonly string[] = ['auth_bruteforce'];
+
+/** The longest block: a forgotten one (an address later given to someone honest) ends by itself. */
+export const MAX_BLOCK_SECONDS = 24 * 3600;
+/** The default block: an hour, twelve times the edge throttle's longest lock (5 min). */
+export const DEFAULT_BLOCK_SECONDS = 3600;
+/** The shortest block: less is what the edge throttle already does by itself. */
+const MIN_BLOCK_SECONDS = 60;
+
+/** Why a `block_source` policy may not answer `kinds` (null: it may). */
+export function noSourceRefusal(kinds: readonly string[]): string | null {
+  const bad = kinds.filter((k) => !SOURCE_ALERT_KINDS.includes(k));
+  if (bad.length === 0) return null;
+  return `a block_source policy answers only alert kinds that name one source address (${SOURCE_ALERT_KINDS.join(', ')}); ${bad.join(', ')} alerts name none`;
+}
+
 /** The permissions of `action` that `held` lacks (empty: it may act). */
 export function missingForAction(held: readonly string[], action: MitigationAction): Permission[] {
   return ACTION_PERMISSIONS[action].filter((p) => !held.includes(p));
@@ -129,7 +156,9 @@ const SEVERITIES: readonly AlertSeverity[] = ['info', 'low', 'medium', 'high', '
  *   one credential instead of all, `serial` (a certificate) or `keyId` (a device key);
  * - `set_desired`: `patch`, a non-empty JSON merge patch (object) of at most 8 KiB;
  * - `start_update`: `artifactId`, optional `timeoutSeconds`;
- * - `notify`: optional `severity` (default `high`) and `title`.
+ * - `notify`: optional `severity` (default `high`) and `title`;
+ * - `block_source`: optional `source` (an IP address literal, kept canonical) and
+ *   `durationSeconds` (60 to 86,400; default 3,600).
  */
 export function checkParams(action: MitigationAction, params: MitigationParams): MitigationParams {
   if (!MITIGATION_ACTIONS.includes(action)) throw invalid(`unknown action ${String(action)}`);
@@ -140,6 +169,7 @@ export function checkParams(action: MitigationAction, params: MitigationParams):
     set_desired: ['patch'],
     start_update: ['artifactId', 'timeoutSeconds'],
     notify: ['severity', 'title'],
+    block_source: ['source', 'durationSeconds'],
   };
   const extra = Object.keys(params).filter((k) => !allowed[action].includes(k));
   if (extra.length > 0)
@@ -195,6 +225,29 @@ export function checkParams(action: MitigationAction, params: MitigationParams):
       if (title !== undefined && (typeof title !== 'string' || title.length > MAX_REASON))
         throw invalid(`notify.title is a string of at most ${MAX_REASON} characters`);
       return title === undefined ? { severity } : { severity, title };
+    }
+    case 'block_source': {
+      const out: MitigationParams = {};
+      if (params.source !== undefined) {
+        const canon = typeof params.source === 'string' ? canonicalAddress(params.source) : null;
+        if (canon === null)
+          throw invalid(
+            'block_source.source is an IPv4 or IPv6 address literal (no name, no prefix)',
+          );
+        out.source = canon;
+      }
+      const t = params.durationSeconds ?? DEFAULT_BLOCK_SECONDS;
+      if (
+        typeof t !== 'number' ||
+        !Number.isInteger(t) ||
+        t < MIN_BLOCK_SECONDS ||
+        t > MAX_BLOCK_SECONDS
+      )
+        throw invalid(
+          `block_source.durationSeconds is an integer from ${MIN_BLOCK_SECONDS} to ${MAX_BLOCK_SECONDS}`,
+        );
+      out.durationSeconds = t;
+      return out;
     }
     default:
       return {};

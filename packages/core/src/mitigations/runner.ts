@@ -30,7 +30,7 @@ export function startMitigationRunner(d: {
   const stop = d.events.listen((e) => {
     if (e.type !== 'alert.opened' && e.type !== 'alert.reopened') return;
     if (e.origin !== undefined && e.origin !== d.nodeId) return;
-    if (e.deviceId === null) return;
+    // An alert about no device (a guesser naming unknown ids) may still have its source blocked.
     const p = d.mitigations
       .onAlert({
         id: e.alertId,

@@ -22,7 +22,9 @@ export type RefusalReason =
   | 'decommissioned'
   | 'wrong_organization'
   | 'wrong_device'
-  | 'locked';
+  | 'locked'
+  /** A `block_source` mitigation blocked the source address (decision 0036). */
+  | 'blocked';
 
 /** Who an event is about, as the edge knows them. */
 export interface PrincipalRef {
@@ -204,6 +206,25 @@ export type DomainEvent =
       value: number | string | boolean;
       /** The action types taken, in order. */
       actions: string[];
+    })
+  | (Base & {
+      /**
+       * A `block_source` mitigation locked an address at the edge (decision 0036): every node
+       * refuses authentications from it — all of them when `hubWide`, else the organization's.
+       */
+      type: 'edge.source_blocked';
+      orgId: string;
+      mitigationId: string;
+      source: string;
+      until: number;
+      hubWide: boolean;
+    })
+  | (Base & {
+      /** The block a mitigation made was released (reverted) before it ended. */
+      type: 'edge.source_released';
+      orgId: string;
+      mitigationId: string;
+      source: string;
     })
   | (Base & {
       /** A rule was created, changed or deleted: every node reloads the organization's rules. */

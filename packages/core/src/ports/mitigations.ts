@@ -11,10 +11,11 @@ import type { Page, PageRequest } from './records.js';
 /**
  * What a mitigation does to a device: cut it off (`quarantine`) or let it back (`release`),
  * revoke every live certificate and key (`revoke`), push a desired-twin merge patch
- * (`set_desired`), start a firmware update job (`start_update`), or raise an alert (`notify`).
+ * (`set_desired`), start a firmware update job (`start_update`), or raise an alert (`notify`);
+ * or, on no device, lock an alert's source address at the edge for a while (`block_source`).
  */
 export type MitigationAction =
-  'quarantine' | 'release' | 'revoke' | 'set_desired' | 'start_update' | 'notify';
+  'quarantine' | 'release' | 'revoke' | 'set_desired' | 'start_update' | 'notify' | 'block_source';
 
 /** An action's parameters (free JSON, checked per action by the service). */
 export type MitigationParams = { [key: string]: TwinValue };
@@ -53,11 +54,12 @@ export interface MitigationPolicyRecord {
   updatedAt: number;
 }
 
-/** One action taken (or that would have been taken) on one device. */
+/** One action taken (or that would have been taken) on one device, or on a source address. */
 export interface MitigationRecord {
   id: string;
   orgId: string;
-  deviceId: string;
+  /** The device acted on; null for `block_source` (its address is `params.source`). */
+  deviceId: string | null;
   /** The alert that triggered it, or the alert a person named; null for a plain manual action. */
   alertId: string | null;
   /** The policy that acted, or null for a person's action. */
@@ -131,4 +133,10 @@ export interface MitigationStore {
     at: number,
     by: string,
   ): Promise<MitigationRecord | undefined>;
+  /**
+   * Every organization's `block_source` actions still `applied` (not reverted) recorded at or
+   * after `since`, oldest first: what the edge of every node enforces (a block lasts at most a
+   * day, so `since` bounds the read).
+   */
+  listSourceBlocks(since: number): Promise<MitigationRecord[]>;
 }

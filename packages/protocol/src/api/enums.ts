@@ -78,6 +78,7 @@ export const MITIGATION_ACTIONS = [
   'set_desired',
   'start_update',
   'notify',
+  'block_source',
 ] as const;
 
 /** A mitigation action's state: applied, a dry run, failed, or reverted. */

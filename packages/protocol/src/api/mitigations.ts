@@ -14,8 +14,9 @@ export const MitigationActionSchema = Type.Union(MITIGATION_ACTIONS.map((a) => T
 export const MitigationStateSchema = Type.Union(MITIGATION_STATES.map((s) => Type.Literal(s)));
 
 /**
- * An action's parameters: `revoke` {reason?}, `set_desired` {patch}, `start_update`
- * {artifactId, timeoutSeconds?}, `notify` {severity?, title?}; `quarantine` and `release` none.
+ * An action's parameters: `revoke` {reason?, serial?, keyId?}, `set_desired` {patch},
+ * `start_update` {artifactId, timeoutSeconds?}, `notify` {severity?, title?}, `block_source`
+ * {source?, durationSeconds?}; `quarantine` and `release` none.
  */
 const Params = JsonObject;
 
@@ -36,7 +37,8 @@ export type MitigateRequest = Static<typeof MitigateRequest>;
 export const MitigationSchema = Type.Object(
   {
     id: Id,
-    deviceId: Id,
+    /** The device acted on; null for block_source (the address is params.source). */
+    deviceId: Nullable(Id),
     alertId: Nullable(Id),
     policyId: Nullable(Id),
     /** `user:ID`, `api_key:ID` or `policy:ID`. */

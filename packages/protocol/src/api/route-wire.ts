@@ -157,6 +157,7 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   getMaintenanceWindow: { method: 'GET', path: '/notifications/windows/:id', status: 200 },
   deleteMaintenanceWindow: { method: 'DELETE', path: '/notifications/windows/:id', status: 204 },
   mitigateDevice: { method: 'POST', path: '/devices/:id/mitigations', status: 201, body: true },
+  mitigateSource: { method: 'POST', path: '/mitigations', status: 201, body: true },
   listMitigations: { method: 'GET', path: '/mitigations', status: 200 },
   getMitigation: { method: 'GET', path: '/mitigations/:id', status: 200 },
   revertMitigation: { method: 'POST', path: '/mitigations/:id/revert', status: 200, body: true },

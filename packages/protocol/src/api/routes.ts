@@ -928,6 +928,18 @@ export const ROUTES = {
     status: 201,
     response: MI.MitigationSchema,
   }),
+  mitigateSource: route({
+    method: 'POST',
+    path: '/mitigations',
+    summary:
+      "Block a source address at the edge of every node for a while (block_source): the alert's source (alertId) or params.source; with dryRun say exactly what would be done",
+    tag: 'mitigations',
+    auth: 'principal',
+    permission: 'devices:manage',
+    body: MI.MitigateRequest,
+    status: 201,
+    response: MI.MitigationSchema,
+  }),
   listMitigations: route({
     method: 'GET',
     path: '/mitigations',
@@ -954,7 +966,7 @@ export const ROUTES = {
     method: 'POST',
     path: '/mitigations/:id/revert',
     summary:
-      'Undo an applied mitigation (release a quarantine, restore desired values, cancel an open update job); a revocation is refused',
+      'Undo an applied mitigation (release a quarantine or a blocked source, restore desired values, cancel an open update job); a revocation is refused',
     tag: 'mitigations',
     auth: 'principal',
     permission: 'devices:manage',

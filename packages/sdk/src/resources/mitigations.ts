@@ -11,6 +11,11 @@ export function mitigationsApi(call: Call) {
     /** Quarantine, release, revoke, set desired values, start an update or notify; `dryRun` changes nothing. */
     apply: (deviceId: string, body: BodyOf<'mitigateDevice'>) =>
       call('mitigateDevice', { ...id(deviceId), body }),
+    /**
+     * Blocks a source address at the edge of every node for a while (`block_source`): the
+     * alert's source (`alertId`) or `params.source`; a revert releases it.
+     */
+    blockSource: (body: BodyOf<'mitigateSource'>) => call('mitigateSource', { body }),
     /** One page of the action log, newest first. */
     list: (query: QueryOf<'listMitigations'> = {}) => call('listMitigations', { query }),
     /** Every action matching the query, following `nextCursor` page by page. */

@@ -27,7 +27,7 @@ const policyFx = (orgId: string, over: Partial<MitigationPolicyRecord> = {}) =>
     ...over,
   }) satisfies MitigationPolicyRecord;
 
-const actionFx = (orgId: string, deviceId: string, over: Partial<MitigationRecord> = {}) =>
+const actionFx = (orgId: string, deviceId: string | null, over: Partial<MitigationRecord> = {}) =>
   ({
     id: newId(),
     orgId,
@@ -174,6 +174,33 @@ export function mitigationSuite(open: OpenStorage): void {
         undefined,
       );
       assert.equal((await s().mitigations.get(org.id, a.id))?.revertedBy, 'user:u1');
+    });
+
+    it('listSourceBlocks: applied blocks of every organization since a time, on no device', async () => {
+      const org = await seedOrg(s());
+      const other = await seedOrg(s());
+      const d = await seedDevice(s(), org.id);
+      const block = (orgId: string, at: number, over: Partial<MitigationRecord> = {}) =>
+        actionFx(orgId, null, {
+          action: 'block_source',
+          params: { source: '192.0.2.7', durationSeconds: 600 },
+          previous: { source: '192.0.2.7', until: at + 600_000, hubWide: false },
+          summary: ['block new authentications from 192.0.2.7'],
+          at,
+          ...over,
+        });
+      const since = T0 + 10_000_000;
+      const mine = block(org.id, since + 1);
+      const theirs = block(other.id, since + 2, { params: { source: '2001:db8::7' } });
+      const old = block(org.id, since - 1);
+      const dry = block(org.id, since + 3, { state: 'dry_run', previous: null });
+      const released = block(org.id, since + 4);
+      const quarantine = actionFx(org.id, d.id, { at: since + 5 });
+      for (const m of [mine, theirs, old, dry, released, quarantine])
+        await s().mitigations.record(m);
+      await s().mitigations.markReverted(org.id, released.id, since + 6, 'user:u');
+      assert.deepEqual(await s().mitigations.listSourceBlocks(since), [mine, theirs]);
+      assert.deepEqual(await s().mitigations.get(org.id, mine.id), mine, 'a null device');
     });
   });
 }

@@ -5,6 +5,7 @@ import { principalOf, type HandlerContext, type Handlers, type HttpServices } fr
 type MitigationHandlers = Pick<
   Handlers,
   | 'mitigateDevice'
+  | 'mitigateSource'
   | 'listMitigations'
   | 'getMitigation'
   | 'revertMitigation'
@@ -73,6 +74,23 @@ export function mitigationHandlers(s: HttpServices): MitigationHandlers {
         ...(body.reason !== undefined ? { reason: body.reason } : {}),
         ...(body.alertId !== undefined ? { alertId: body.alertId } : {}),
       });
+      ctx.audit.detail = { ...ctx.audit.detail, mitigationId: m.id, state: m.state };
+      return mitigationView(m);
+    },
+    mitigateSource: async ({ body }, ctx) => {
+      ctx.audit.detail = {
+        action: body.action,
+        dryRun: body.dryRun ?? false,
+        alertId: body.alertId ?? null,
+      };
+      const m = await s.mitigations.mitigateSource(caller(ctx), {
+        action: body.action,
+        ...(body.params !== undefined ? { params: body.params } : {}),
+        ...(body.dryRun !== undefined ? { dryRun: body.dryRun } : {}),
+        ...(body.reason !== undefined ? { reason: body.reason } : {}),
+        ...(body.alertId !== undefined ? { alertId: body.alertId } : {}),
+      });
+      if (typeof m.params.source === 'string') ctx.audit.targetId = m.params.source;
       ctx.audit.detail = { ...ctx.audit.detail, mitigationId: m.id, state: m.state };
       return mitigationView(m);
     },
