@@ -267,6 +267,18 @@ export const CONFIG_FIELDS = {
     default: '127.0.0.1',
     doc: 'Address CoAP binds (loopback by default while it has no transport security)',
   },
+  coapsPort: {
+    kind: 'port?',
+    flag: 'coaps-port',
+    default: '',
+    doc: 'CoAP over DTLS 1.2 with pre-shared keys (5684 is its registered port; off unless given; 0 = any free port)',
+  },
+  coapsHost: {
+    kind: 'string',
+    flag: 'coaps-host',
+    default: '0.0.0.0',
+    doc: 'Address CoAP over DTLS binds (every interface: DTLS protects it)',
+  },
   deviceCertDays: {
     kind: 'int',
     flag: 'device-cert-days',

@@ -18,6 +18,7 @@ import {
 } from '@bulwark/core';
 import { BulwarkError } from '@bulwark/protocol';
 import { startCoap } from './coap.js';
+import { startCoaps } from './coaps.js';
 import { startEdge, type EdgeWiring } from './edge.js';
 import { startDetect, type DetectWiring } from './detect.js';
 import { newNodeId, startBrokers, type Brokers } from './messaging.js';
@@ -127,6 +128,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   let blobs: OpenedBlobs | undefined;
   let brokers: Brokers | undefined;
   let coap: Awaited<ReturnType<typeof startCoap>>;
+  let coaps: Awaited<ReturnType<typeof startCoaps>>;
   let edge: EdgeWiring | undefined;
   let detect: DetectWiring | undefined;
   let tickets: SessionTickets | undefined;
@@ -281,14 +283,17 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       metrics,
     });
     coap = await startCoap({ config, services, bus, log, metrics });
+    coaps = await startCoaps({ config, services, bus, log, metrics });
     const liveCoap = coap?.live;
+    const liveCoaps = coaps?.live;
     const liveMqtt = brokers.live;
     edge = startEdge({
       services,
       storage,
       clock: opts.clock ?? systemClock,
       nodeId,
-      sessions: () => (liveCoap ? [liveMqtt, liveCoap] : [liveMqtt]),
+      sessions: () =>
+        [liveMqtt, liveCoap, liveCoaps].filter((l): l is NonNullable<typeof l> => l !== undefined),
       log,
       metrics,
     });
@@ -374,6 +379,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       mqttPort: brokers.mqttPort,
       mqttOpenPort: brokers.openPort,
       coapPort: coap?.server.port ?? null,
+      coapsPort: coaps?.server.port ?? null,
       nodeId,
       caFile,
       dataDir: config.dataDir,
@@ -414,7 +420,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       },
       'hub started',
     );
-    const started = { app, bus, brokers, coap, edge, detect, blobs, tickets };
+    const started = { app, bus, brokers, coap, coaps, edge, detect, blobs, tickets };
     const reloadTls = tlsReloader({
       config,
       pki: services.pki,
@@ -458,6 +464,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         // Stop taking messages, flush what was accepted, then close the bus and the database.
         await started.brokers.stop();
         await started.coap?.stop();
+        await started.coaps?.stop();
         await started.app.close();
         await services.messaging.close();
         await rulesRunner?.stop();
@@ -477,6 +484,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     await rulesRunner?.stop().catch(() => undefined);
     await brokers?.stop().catch(() => undefined);
     await coap?.stop().catch(() => undefined);
+    await coaps?.stop().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
     await events?.close().catch(() => undefined);

@@ -15,6 +15,8 @@ export interface RuntimeInfo {
   mqttOpenPort: number | null;
   /** CoAP (UDP) when enabled. */
   coapPort: number | null;
+  /** CoAP over DTLS (decision 0041), null when off. */
+  coapsPort: number | null;
   /** This hub process's id on the bus. */
   nodeId: string;
   /** PEM bundle to trust for the hub's TLS server certificate. */

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   Admission,
+  DevicePskService,
   AlertService,
   ApiKeyService,
   AuditService,
@@ -67,6 +68,8 @@ import { jwtSigner } from './token-signer.js';
 
 /** Every core service, wired on one storage and master key. */
 export type HubServices = HttpServices & {
+  /** DTLS-PSK identities and keys of CoAP devices (decision 0041). */
+  devicePsks: DevicePskService;
   managementSignals: ManagementSignals;
   /** Admission's certificate checks between access changes (the revocation sweep forgets too). */
   certificateCache: CertificateCache;
@@ -224,10 +227,13 @@ export function createServices(
   // The one admission rule of the device edge (core/src/edge).
   // A reconnect storm is not serialised on the database (decision 0022).
   const certificateCache = cacheCertificateChecks(pki, { events, clock });
+  // DTLS-PSK keys of CoAP devices, sealed with the master key like CA keys (decision 0041).
+  const devicePsks = new DevicePskService({ storage, box, clock });
   const admission = new Admission({
     storage,
     clock,
     certificates: certificateCache,
+    psks: devicePsks,
     events,
     throttle: createEdgeThrottle(
       {
@@ -334,6 +340,7 @@ export function createServices(
     audit,
   });
   return {
+    devicePsks,
     rules,
     ruleEvaluation: { engine: ruleEngine },
     mitigations,
