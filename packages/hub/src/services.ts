@@ -68,8 +68,6 @@ import { jwtSigner } from './token-signer.js';
 
 /** Every core service, wired on one storage and master key. */
 export type HubServices = HttpServices & {
-  /** DTLS-PSK identities and keys of CoAP devices (decision 0041). */
-  devicePsks: DevicePskService;
   managementSignals: ManagementSignals;
   /** Admission's certificate checks between access changes (the revocation sweep forgets too). */
   certificateCache: CertificateCache;

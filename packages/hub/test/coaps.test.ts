@@ -118,9 +118,18 @@ describe('CoAP over DTLS at the hub (coap-client-openssl, PSK)', { skip }, () =>
 
   it('an identity belongs to one device: another device cannot take it', async () => {
     const other = await s.api.devices.create({ name: 'other', type: 'nrf52' });
-    await assert.rejects(
-      t.hub.services.devicePsks.set(s.orgId, other.id, { identity: 'node-7' }),
-      /another device/,
-    );
+    await assert.rejects(s.api.devices.setPsk(other.id, { identity: 'node-7' }), /another device/);
+    // A key the hub makes is 16 random bytes; a short one is refused by the schema.
+    const made = await s.api.devices.setPsk(other.id, { identity: 'other-1' });
+    assert.match(made.key, /^[0-9a-f]{32}$/);
+    await assert.rejects(s.api.devices.setPsk(other.id, { identity: 'x', key: '00' }));
+    await assert.rejects(s.api.devices.setPsk(other.id, { identity: 'bad id' }));
+  });
+
+  it('a removed key: the identity is unknown again', async () => {
+    await s.api.devices.removePsk(dev.id);
+    assert.deepEqual(await post('node-7', 'psk-fedcba987654', '[{"n":"urn:dtls:x","v":1}]'), []);
+    assert.equal(await stored('urn:dtls:x'), 0);
+    await assert.rejects(s.api.devices.removePsk(dev.id), /no pre-shared key/);
   });
 });

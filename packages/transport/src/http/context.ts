@@ -13,6 +13,7 @@ import type {
   MaintenanceWindowService,
   MessagingService,
   OrgService,
+  DevicePskService,
   PkiService,
   Principal,
   TicketService,
@@ -54,6 +55,8 @@ export interface HttpServices {
   devices: DeviceService;
   locations: LocationService;
   pki: PkiService;
+  /** DTLS-PSK identities and keys of CoAP devices (decision 0041). */
+  devicePsks: DevicePskService;
   audit: AuditService;
   messaging: MessagingService;
   tickets: TicketService;
