@@ -162,6 +162,15 @@ export class Connection {
     this.#end(reason);
   }
 
+  /**
+   * Forgets the association without a word: used when the peer started a new handshake from the
+   * same address (RFC 6347 §4.2.8), where an alert under the old keys would only reach the new
+   * handshake as a record it cannot read.
+   */
+  drop(reason: string): void {
+    this.#end(reason);
+  }
+
   async #record(r: DtlsRecord): Promise<void> {
     let body = r.fragment;
     if (r.epoch !== this.#readEpoch) {

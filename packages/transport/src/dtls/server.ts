@@ -208,7 +208,7 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
       return; // silence: the client retries later; an alert would cost a send per flood packet
     }
     // RFC 6347 §4.2.8: a valid cookie on an existing association starts a new one in its place.
-    existing?.close('the peer started a new handshake');
+    existing?.drop('the peer started a new handshake');
     stats.handshakes += 1;
     bump(perAddress.handshakes, peer.address, 1);
     let c: Connection;
