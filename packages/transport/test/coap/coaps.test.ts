@@ -12,7 +12,9 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { BulwarkError } from '@bulwark/protocol';
 import { startCoapsServer, type CoapClient } from '../../src/coap/index.js';
-import { CHANNEL, FakeHooks, IN_CI, until } from './helpers.js';
+import { CHANNEL, FakeHooks, IN_CI, path, until } from './helpers.js';
+import { handshake } from '../dtls/raw-client.js';
+import { CON, decode, encode } from './wire.js';
 
 const run = promisify(execFile);
 
@@ -202,3 +204,31 @@ describe(
     });
   },
 );
+
+describe('CoAP engine over DTLS (raw client)', () => {
+  it('a repeated Confirmable POST is answered from the cache and ingested once (RFC 7252 §4.5)', async () => {
+    const { server, hooks } = await start();
+    const c = await handshake(server.port, 'dev-psk', Buffer.from(KEY));
+    try {
+      const req = encode({
+        type: CON,
+        code: '0.02',
+        mid: 0x1234,
+        token: Buffer.from([1, 2]),
+        options: path(CHANNEL, ['dup'], null),
+        payload: Buffer.from('[{"n":"d","v":1}]'),
+      });
+      c.send(req);
+      const first = decode((await c.recv())!);
+      c.send(req); // the same message again, in a new record (as a retransmission is)
+      const second = decode((await c.recv())!);
+      assert.equal(first.code, '2.04');
+      assert.equal(second.code, '2.04');
+      assert.equal(second.mid, 0x1234);
+      assert.equal(hooks.ingested.length, 1);
+    } finally {
+      c.close();
+      await server.close();
+    }
+  });
+});

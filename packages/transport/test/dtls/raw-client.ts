@@ -56,8 +56,8 @@ export class Udp {
     });
   }
 
-  async open(): Promise<this> {
-    await new Promise<void>((r) => this.sock.bind(0, '127.0.0.1', r));
+  async open(localPort = 0): Promise<this> {
+    await new Promise<void>((r) => this.sock.bind(localPort, '127.0.0.1', r));
     return this;
   }
 
@@ -101,9 +101,9 @@ export async function handshake(
   port: number,
   identity: string,
   key: Buffer,
-  o: { ems?: boolean; suite?: number } = {},
+  o: { ems?: boolean; suite?: number; localPort?: number } = {},
 ): Promise<RawSession> {
-  const udp = await new Udp(port).open();
+  const udp = await new Udp(port).open(o.localPort);
   try {
     return await run(udp, identity, key, o);
   } catch (err) {

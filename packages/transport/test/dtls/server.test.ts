@@ -101,6 +101,27 @@ describe('DTLS 1.2 PSK server', () => {
     }
   });
 
+  it('a new handshake with a valid cookie from the same address replaces the association (§4.2.8)', async () => {
+    const { server, closed } = await start();
+    try {
+      const a = await handshake(server.port, 'dev-1', KEY);
+      const localPort = a.udp.sock.address().port;
+      a.close();
+      // The same client restarted on the same port (Wakaama does this after ~40 s idle).
+      const b = await handshake(server.port, 'dev-1', KEY, { localPort });
+      try {
+        b.send(Buffer.from('again'));
+        assert.equal((await b.recv())?.toString(), 'echo:again');
+        assert.equal(server.stats().sessions, 1);
+        assert.deepEqual(closed, ['the peer started a new handshake']);
+      } finally {
+        b.close();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it('a flood of ClientHellos from many sources keeps no state: only stateless HelloVerifyRequests', async () => {
     const { server } = await start();
     const senders = await Promise.all(
