@@ -289,6 +289,18 @@ export const CONFIG_FIELDS = {
     max: 1000000,
     doc: 'LwM2M registrations one hub node holds; beyond it Register gets 5.03',
   },
+  coapsPort: {
+    kind: 'port?',
+    flag: 'coaps-port',
+    default: '',
+    doc: 'CoAP over DTLS 1.2 with pre-shared keys (5684 is its registered port; off unless given; 0 = any free port)',
+  },
+  coapsHost: {
+    kind: 'string',
+    flag: 'coaps-host',
+    default: '0.0.0.0',
+    doc: 'Address CoAP over DTLS binds (every interface: DTLS protects it)',
+  },
   deviceCertDays: {
     kind: 'int',
     flag: 'device-cert-days',

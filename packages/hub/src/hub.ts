@@ -19,6 +19,7 @@ import {
 import { BulwarkError } from '@bulwark/protocol';
 import { startCoap } from './coap.js';
 import { startLwm2m, type HubLwm2m } from './lwm2m.js';
+import { startCoaps } from './coaps.js';
 import { startEdge, type EdgeWiring } from './edge.js';
 import { startDetect, type DetectWiring } from './detect.js';
 import { newNodeId, startBrokers, type Brokers } from './messaging.js';
@@ -129,6 +130,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   let brokers: Brokers | undefined;
   let coap: Awaited<ReturnType<typeof startCoap>>;
   let lwm2m: HubLwm2m | undefined;
+  let coaps: Awaited<ReturnType<typeof startCoaps>>;
   let edge: EdgeWiring | undefined;
   let detect: DetectWiring | undefined;
   let tickets: SessionTickets | undefined;
@@ -293,6 +295,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     });
     const liveCoap = coap?.live;
     const liveLwm2m = lwm2m?.live;
+    coaps = await startCoaps({ config, services, bus, log, metrics });
+    const liveCoaps = coaps?.live;
     const liveMqtt = brokers.live;
     edge = startEdge({
       services,
@@ -300,7 +304,9 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       clock: opts.clock ?? systemClock,
       nodeId,
       sessions: () =>
-        [liveMqtt, liveCoap, liveLwm2m].filter((l): l is NonNullable<typeof l> => l !== undefined),
+        [liveMqtt, liveCoap, liveLwm2m, liveCoaps].filter(
+          (l): l is NonNullable<typeof l> => l !== undefined,
+        ),
       log,
       metrics,
     });
@@ -387,6 +393,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       mqttOpenPort: brokers.openPort,
       coapPort: coap?.server.port ?? null,
       lwm2mPort: lwm2m?.server.port ?? null,
+      coapsPort: coaps?.server.port ?? null,
       nodeId,
       caFile,
       dataDir: config.dataDir,
@@ -427,7 +434,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       },
       'hub started',
     );
-    const started = { app, bus, brokers, coap, lwm2m, edge, detect, blobs, tickets };
+    const started = { app, bus, brokers, coap, coaps, lwm2m, edge, detect, blobs, tickets };
     const reloadTls = tlsReloader({
       config,
       pki: services.pki,
@@ -472,6 +479,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await started.brokers.stop();
         await started.coap?.stop();
         await started.lwm2m?.stop();
+        await started.coaps?.stop();
         await started.app.close();
         await services.messaging.close();
         await rulesRunner?.stop();
@@ -492,6 +500,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     await brokers?.stop().catch(() => undefined);
     await coap?.stop().catch(() => undefined);
     await lwm2m?.stop().catch(() => undefined);
+    await coaps?.stop().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
     await events?.close().catch(() => undefined);

@@ -17,6 +17,8 @@ export interface RuntimeInfo {
   coapPort: number | null;
   /** The LwM2M server's UDP port, when enabled. */
   lwm2mPort?: number | null;
+  /** CoAP over DTLS (decision 0041), null when off. */
+  coapsPort: number | null;
   /** This hub process's id on the bus. */
   nodeId: string;
   /** PEM bundle to trust for the hub's TLS server certificate. */

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   Admission,
+  DevicePskService,
   AlertService,
   ApiKeyService,
   AuditService,
@@ -245,10 +246,13 @@ export function createServices(
   const certificateCache = cacheCertificateChecks(pki, { events, clock });
   // Addresses block_source mitigations locked (decision 0036); hub/edge.ts keeps the list.
   const sourceBlocks = new SourceBlocks(clock);
+  // DTLS-PSK keys of CoAP devices, sealed with the master key like CA keys (decision 0041).
+  const devicePsks = new DevicePskService({ storage, box, clock });
   const admission = new Admission({
     storage,
     clock,
     certificates: certificateCache,
+    psks: devicePsks,
     events,
     blocks: sourceBlocks,
     throttle: createEdgeThrottle(
@@ -360,6 +364,7 @@ export function createServices(
   });
   return {
     edgeBlocks: { list: sourceBlocks },
+    devicePsks,
     rules,
     ruleEvaluation: { engine: ruleEngine },
     mitigations,

@@ -1,7 +1,7 @@
 import type { Command } from '../command.js';
 import { formatFields, formatTable, listJson } from '../output.js';
 
-/** `bulwark device key create|list|revoke`: keys for devices without a certificate. */
+/** `bulwark device key create|list|revoke` and `device psk set|remove`: credentials of devices without a certificate. */
 export const deviceKeyCommands: Command[] = [
   {
     path: ['device', 'key', 'create'],
@@ -45,6 +45,48 @@ export const deviceKeyCommands: Command[] = [
     run: async (ctx) => {
       await ctx.client().devices.revokeKey(ctx.args[0] ?? '', ctx.args[1] ?? '');
       ctx.print({ revoked: ctx.args[1] }, () => `revoked key ${ctx.args[1] ?? ''}\n`);
+    },
+  },
+  {
+    path: ['device', 'psk', 'set'],
+    args: ['ID', 'IDENTITY'],
+    ids: { ID: 'device' },
+    summary: 'Set the DTLS pre-shared key of a device for CoAP over DTLS (shown only once).',
+    options: {
+      key: {
+        type: 'string',
+        value: 'HEX',
+        help: 'the key in hex, 16-64 bytes (default: 16 random bytes)',
+      },
+    },
+    run: async (ctx) => {
+      const key = ctx.str('key');
+      const r = await ctx.client().devices.setPsk(ctx.args[0] ?? '', {
+        identity: ctx.args[1] ?? '',
+        ...(key === undefined ? {} : { key }),
+      });
+      ctx.print(r, () => {
+        const note = 'note: the key is shown only this once; store it on the device now\n';
+        return (
+          formatFields([
+            ['identity', r.identity],
+            ['key', r.key],
+          ]) + note
+        );
+      });
+    },
+  },
+  {
+    path: ['device', 'psk', 'remove'],
+    args: ['ID'],
+    ids: { ID: 'device' },
+    summary: "Remove a device's DTLS pre-shared key (its DTLS sessions are refused).",
+    run: async (ctx) => {
+      await ctx.client().devices.removePsk(ctx.args[0] ?? '');
+      ctx.print(
+        { removed: ctx.args[0] },
+        () => `removed the pre-shared key of ${ctx.args[0] ?? ''}\n`,
+      );
     },
   },
 ];

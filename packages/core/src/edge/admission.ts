@@ -48,6 +48,12 @@ export interface AdmissionDeps {
   throttle?: AdmissionThrottle;
   /** Source addresses a `block_source` mitigation locked (decision 0036). */
   blocks?: Pick<SourceBlocks, 'check'>;
+  /** DTLS-PSK identities (DevicePskService); without it a PSK credential is refused. */
+  psks?: {
+    resolve(
+      identity: string,
+    ): Promise<{ orgId: string; deviceId: string; ref: string } | undefined>;
+  };
 }
 
 /** The subject a credential claims, for throttling and events (never the secret). */
@@ -57,6 +63,8 @@ function subjectOf(c: EdgeCredential): string | null {
       return `org:${c.claimedOrgId}`;
     case 'device_key':
       return `device:${c.deviceId}`;
+    case 'psk':
+      return `psk:${c.identity}`;
     case 'api_key':
       return `key:${parseApiKey(c.secret)?.id ?? 'malformed'}`;
   }
@@ -225,6 +233,8 @@ export class Admission {
         return this.#byCertificate(c.claimedOrgId, c.der);
       case 'device_key':
         return this.#byDeviceKey(c.deviceId, c.secret);
+      case 'psk':
+        return this.#byPsk(c.identity, c.ref);
       case 'api_key':
         return this.#byApiKey(c.secret);
     }
@@ -267,6 +277,29 @@ export class Admission {
     throw new AdmissionError('unknown', 'device_key', 'the device id or device key is wrong', {
       code: 'device_key_invalid',
     });
+  }
+
+  /** The handshake proved the key; what is left is whose it is now, and whether it still is. */
+  async #byPsk(identity: string, ref: string): Promise<DevicePrincipal> {
+    const psk = await this.d.psks?.resolve(identity);
+    if (psk === undefined || psk.ref !== ref) {
+      throw new AdmissionError(
+        'unknown',
+        'psk',
+        'the PSK identity is unknown or its key was replaced',
+        {
+          code: 'unauthenticated',
+          ...(psk === undefined ? {} : { orgId: psk.orgId }),
+        },
+      );
+    }
+    const device = await this.d.storage.devices.get(psk.orgId, psk.deviceId);
+    if (!device) {
+      throw new AdmissionError('unknown', 'psk', 'the PSK identity names no device', {
+        code: 'unauthenticated',
+      });
+    }
+    return this.#device(device, 'psk', { kind: 'psk', identity });
   }
 
   #device(

@@ -10,12 +10,18 @@ export type EdgeCredential =
   /** A constrained device's id and random key (MQTT username/password, HTTP Basic, DDI token). */
   | { kind: 'device_key'; deviceId: string; secret: string }
   /** An application's API key (`bwk_…`). */
-  | { kind: 'api_key'; secret: string };
+  | { kind: 'api_key'; secret: string }
+  /**
+   * A DTLS-PSK identity whose key the handshake proved (decision 0041), with the version (`ref`)
+   * of the key it used: a key replaced since then no longer admits.
+   */
+  | { kind: 'psk'; identity: string; ref: string };
 
 /** How a device proved who it is, kept with its session so a revocation finds it. */
 export type DeviceCredentialRef =
   | { kind: 'certificate'; serial: string; cert: CertificateRecord }
-  | { kind: 'device_key'; keyId: string };
+  | { kind: 'device_key'; keyId: string }
+  | { kind: 'psk'; identity: string };
 
 /** A device admitted at the edge, with its state at admission. */
 export interface DevicePrincipal {

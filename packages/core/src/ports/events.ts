@@ -9,7 +9,8 @@
 export type EdgeTransport = 'mqtt' | 'mqtt-ws' | 'http' | 'ddi' | 'coap' | 'local';
 
 /** The kinds of credential the edge admits. */
-export type CredentialKind = 'certificate' | 'device_key' | 'api_key' | 'password' | 'token';
+export type CredentialKind =
+  'certificate' | 'device_key' | 'psk' | 'api_key' | 'password' | 'token';
 
 /** Why admission refused a credential (see core/src/edge/admission.ts). */
 export type RefusalReason =

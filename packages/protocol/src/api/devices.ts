@@ -144,3 +144,31 @@ export const CreatedDeviceKey = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Sets a device's DTLS pre-shared key (decision 0041); the hub makes the key unless one is given. */
+export const SetDevicePsk = Type.Object(
+  {
+    identity: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'The PSK identity the device presents (printable ASCII; unique in the hub).',
+    }),
+    key: Type.Optional(
+      Type.String({
+        pattern: '^([0-9a-fA-F]{2}){16,64}$',
+        description: 'The key in hex (16–64 bytes); omitted: 16 random bytes.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** A device's DTLS pre-shared key as set (the key is shown only in this response). */
+export const DevicePsk = Type.Object(
+  {
+    identity: Type.String(),
+    key: Type.String({ description: 'The key in hex; shown only in this response.' }),
+  },
+  { additionalProperties: false },
+);

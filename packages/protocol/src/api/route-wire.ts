@@ -72,6 +72,8 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   listDeviceKeys: { method: 'GET', path: '/devices/:id/keys', status: 200 },
   createDeviceKey: { method: 'POST', path: '/devices/:id/keys', status: 201, body: true },
   revokeDeviceKey: { method: 'DELETE', path: '/devices/:id/keys/:keyId', status: 204 },
+  setDevicePsk: { method: 'POST', path: '/devices/:id/psk', status: 200, body: true },
+  removeDevicePsk: { method: 'DELETE', path: '/devices/:id/psk', status: 204 },
   issueTicket: { method: 'POST', path: '/devices/:id/tickets', status: 201, body: true },
   listTickets: { method: 'GET', path: '/devices/:id/tickets', status: 200 },
   revokeTicket: {

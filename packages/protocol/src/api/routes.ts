@@ -458,6 +458,28 @@ export const ROUTES = {
     params: Type.Object({ id: C.Id, keyId: C.Id }, { additionalProperties: false }),
     status: 204,
   }),
+  setDevicePsk: route({
+    method: 'POST',
+    path: '/devices/:id/psk',
+    summary: "Set a device's DTLS pre-shared key for CoAP over DTLS (the key is shown once)",
+    tag: 'pki',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: D.SetDevicePsk,
+    status: 200,
+    response: D.DevicePsk,
+  }),
+  removeDevicePsk: route({
+    method: 'DELETE',
+    path: '/devices/:id/psk',
+    summary: "Remove a device's DTLS pre-shared key (its open DTLS sessions are refused)",
+    tag: 'pki',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    status: 204,
+  }),
   // local-port access tickets (the service checks the level-specific permissions)
   issueTicket: route({
     method: 'POST',

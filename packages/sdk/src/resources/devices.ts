@@ -49,5 +49,10 @@ export function devicesApi(call: Call) {
     createKey: (id: string) => call('createDeviceKey', { params: { id }, body: {} }),
     /** Revokes a device key. */
     revokeKey: (id: string, keyId: string) => call('revokeDeviceKey', { params: { id, keyId } }),
+    /** Sets the device's DTLS pre-shared key (made by the hub unless `key` is given, hex); shown once. */
+    setPsk: (id: string, body: { identity: string; key?: string }) =>
+      call('setDevicePsk', { params: { id }, body }),
+    /** Removes the device's DTLS pre-shared key. */
+    removePsk: (id: string) => call('removeDevicePsk', { params: { id } }),
   };
 }

@@ -20,6 +20,8 @@ export interface AdapterContext {
   representations: RepresentationStore;
   log: CoapLogger | undefined;
   counters: { requests: number; refused: number };
+  /** Over DTLS: the PSK identity of the association a request came on (dispatch.ts). */
+  sessionOf: SessionLookup | undefined;
   /** Set by close(): nothing is sent after it (the socket is gone). */
   closed: boolean;
   now(): number;
@@ -50,3 +52,9 @@ export interface Exchange {
   /** Sends the response (once) and counts refusals. */
   reply(code: string, options?: WireOption[], payload?: Buffer): void;
 }
+
+/** The PSK identity and key version of the DTLS association of an endpoint, if any. */
+export type SessionLookup = (
+  address: string,
+  port: number,
+) => { identity: string; pskRef: string } | undefined;

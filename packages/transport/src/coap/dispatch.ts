@@ -5,6 +5,7 @@
 import { BulwarkError } from '@bulwark/protocol';
 import type { IncomingMessage } from 'coap';
 import type { AdapterContext, Exchange, RequestMeta } from './context.js';
+import type { CoapClient } from './hooks.js';
 import { credentialsOf } from './auth.js';
 import { handleGet } from './handlers/get.js';
 import { handlePost } from './handlers/post.js';
@@ -51,12 +52,7 @@ export async function dispatch(
     if (meta.method !== GET && meta.method !== POST) {
       throw new CoapFault('4.05', 'only POST (publish) and GET (observe) are allowed here');
     }
-    const creds = credentialsOf(strings(meta.options, OPT.UriQuery));
-    if (creds === undefined)
-      throw new BulwarkError('unauthenticated', 'add ?auth=<deviceId>:<key>');
-    const client = await ctx.hooks.authenticate(creds.deviceId, creds.key, rsinfo.address);
-    if (client === undefined)
-      throw new BulwarkError('unauthenticated', 'device id or key is wrong');
+    const client = await authenticate(ctx, meta, rsinfo.address, rsinfo.port);
     const x: Exchange = {
       ctx,
       req,
@@ -78,6 +74,34 @@ export async function dispatch(
     if (r.code === '5.00') ctx.log?.warn({ err, from: rsinfo.address }, 'coap request failed');
     reply(r.code, r.options, r.diagnostic === '' ? undefined : Buffer.from(r.diagnostic));
   }
+}
+
+/**
+ * Who sent the request: over DTLS the association's PSK identity, admitted anew at every request
+ * (a quarantine or a replaced key takes effect on an open association), and an `auth` query is
+ * not looked at; over plain UDP the `auth` query's device key.
+ */
+async function authenticate(
+  ctx: AdapterContext,
+  meta: RequestMeta,
+  address: string,
+  port: number,
+): Promise<CoapClient> {
+  if (ctx.sessionOf !== undefined) {
+    const s = ctx.sessionOf(address, port);
+    if (s === undefined || ctx.hooks.authenticatePsk === undefined) {
+      throw new BulwarkError('unauthenticated', 'no DTLS association for this endpoint');
+    }
+    const client = await ctx.hooks.authenticatePsk(s.identity, s.pskRef, address);
+    if (client === undefined)
+      throw new BulwarkError('unauthenticated', 'the PSK identity is refused');
+    return client;
+  }
+  const creds = credentialsOf(strings(meta.options, OPT.UriQuery));
+  if (creds === undefined) throw new BulwarkError('unauthenticated', 'add ?auth=<deviceId>:<key>');
+  const client = await ctx.hooks.authenticate(creds.deviceId, creds.key, address);
+  if (client === undefined) throw new BulwarkError('unauthenticated', 'device id or key is wrong');
+  return client;
 }
 
 function strings(opts: readonly RawOption[], num: number): string[] {

@@ -31,6 +31,11 @@ export interface CoapHooks {
    * address. Return the client, or undefined or throw a BulwarkError (e.g. rate_limited) to refuse.
    */
   authenticate(deviceId: string, key: string, source: string): Promise<CoapClient | undefined>;
+  /**
+   * Over DTLS: the association's PSK identity and the version of the key its handshake used.
+   * Called at every request; undefined or a BulwarkError refuses. Absent: DTLS refuses everyone.
+   */
+  authenticatePsk?(identity: string, ref: string, source: string): Promise<CoapClient | undefined>;
   /** Accept a message; throw a BulwarkError (not_authorized, payload_too_large, senml_invalid, quota_exceeded, …) to refuse. */
   ingest(client: CoapClient, m: CoapInbound): Promise<void>;
   /** May this client observe this channel? */

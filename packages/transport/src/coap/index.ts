@@ -1,6 +1,10 @@
 /** The CoAP adapter of Bulwark: ingest and Observe subscriptions on UDP, transport-neutral of the hub. */
 export { startCoapServer } from './server.js';
 export type { CoapServerOptions } from './server.js';
+export { startCoapsServer } from './coaps.js';
+export type { CoapsServer, CoapsServerOptions } from './coaps.js';
+export { DEFAULT_DTLS_LIMITS } from '../dtls/index.js';
+export type { DtlsLimits, DtlsStats } from '../dtls/index.js';
 export type {
   CoapClient,
   CoapHooks,

@@ -19,6 +19,8 @@ import { OPT, removeOption, snapshotOptions } from './options.js';
 import { RepresentationStore } from './representations.js';
 import { resourceKey } from './resource.js';
 import type { CoapResponse } from './responder.js';
+import type { DtlsDatagramSocket } from './dtls-socket.js';
+import type { SessionLookup } from './context.js';
 
 /** Options of startCoapServer. */
 export interface CoapServerOptions {
@@ -32,6 +34,11 @@ export interface CoapServerOptions {
   log?: CoapLogger;
   /** Overrides of the bounds in limits.ts. */
   limits?: Partial<CoapLimits>;
+  /**
+   * CoAP over DTLS (coaps.ts): the datagrams come from this socket instead of a UDP port, and the
+   * client is whoever the association's PSK identity names — never an `auth` query.
+   */
+  secure?: { socket: DtlsDatagramSocket; sessionOf: SessionLookup };
 }
 
 // RFC 7252 §4.8.2: EXCHANGE_LIFETIME; a CON notification unanswered this long means the client is gone.
@@ -167,17 +174,25 @@ export async function startCoapServer(
     counters: { requests: 0, refused: 0 },
     closed: false,
     now: () => Date.now(),
+    sessionOf: opts.secure?.sessionOf,
   };
   const server = new AdapterServer(ctx);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host, (err?: Error) => (err ? reject(err) : resolve()));
+    const done = (err?: Error): void => (err ? reject(err) : resolve());
+    if (opts.secure) server.listen(opts.secure.socket, done);
+    else server.listen(opts.port, opts.host, done);
   });
   server.removeAllListeners('error');
   server.on('error', (err: unknown) => ctx.log?.warn({ err }, 'coap socket error'));
   const sock = server._sock as Socket;
   const port = sock.address().port;
-  ctx.log?.info({ host: opts.host, port }, 'coap listening (no DTLS: device keys travel in clear)');
+  if (opts.secure === undefined) {
+    ctx.log?.info(
+      { host: opts.host, port },
+      'coap listening (no DTLS: device keys travel in clear)',
+    );
+  }
 
   const deliver = (m: CoapMessage): void => {
     const resource = resourceKey(m);

@@ -15,6 +15,7 @@ import type {
   MaintenanceWindowService,
   MessagingService,
   OrgService,
+  DevicePskService,
   PkiService,
   Principal,
   TicketService,
@@ -60,6 +61,8 @@ export interface HttpServices {
   bulkActions: BulkActionService;
   locations: LocationService;
   pki: PkiService;
+  /** DTLS-PSK identities and keys of CoAP devices (decision 0041). */
+  devicePsks: DevicePskService;
   audit: AuditService;
   messaging: MessagingService;
   tickets: TicketService;

@@ -30,6 +30,15 @@ export function hubCoapHooks(s: {
       });
       return { type: 'device', id: p.id, orgId: p.orgId, principal: p };
     },
+    // Over DTLS the handshake proved the key; admission says whose it is now (decision 0041).
+    async authenticatePsk(identity, ref, source) {
+      const p = await s.admission.admit({
+        credential: { kind: 'psk', identity, ref },
+        transport: 'coap',
+        source,
+      });
+      return { type: 'device', id: p.id, orgId: p.orgId, principal: p };
+    },
     async ingest(client, m) {
       requirePlane(principalOf(client), 'channels');
       await s.messaging.ingest(client, { ...m, protocol: 'coap' });

@@ -13,6 +13,8 @@ type PkiHandlers = Pick<
   | 'listDeviceKeys'
   | 'createDeviceKey'
   | 'revokeDeviceKey'
+  | 'setDevicePsk'
+  | 'removeDevicePsk'
   | 'enroll'
   | 'renewCertificate'
   | 'getCaBundle'
@@ -58,6 +60,20 @@ export function pkiHandlers(s: HttpServices): PkiHandlers {
     revokeDeviceKey: async ({ params }, ctx) => {
       ctx.audit.detail = { keyId: params.keyId };
       await s.pki.revokeDeviceKey(principalOf(ctx).orgId, params.id, params.keyId);
+    },
+    setDevicePsk: async ({ params, body }, ctx) => {
+      const r = await s.devicePsks.set(principalOf(ctx).orgId, params.id, {
+        identity: body.identity,
+        ...(body.key === undefined ? {} : { key: Buffer.from(body.key, 'hex') }),
+      });
+      ctx.audit.detail = { identity: r.identity }; // never the key
+      return { identity: r.identity, key: r.key.toString('hex') };
+    },
+    removeDevicePsk: async ({ params }, ctx) => {
+      if (!(await s.devicePsks.remove(principalOf(ctx).orgId, params.id))) {
+        throw new BulwarkError('not_found', 'this device has no pre-shared key');
+      }
+      ctx.audit.detail = {};
     },
     enroll: async ({ body }, ctx) => {
       const e = await s.pki.enroll(body.token, body.csr);

@@ -1,0 +1,132 @@
+/**
+ * Pre-shared keys of devices for CoAP over DTLS (RFC 4279; decision 0041). The server must hold
+ * the key itself, so it is sealed with the master key (SecretBox) like the CA keys. One identity
+ * per device; an identity names one device hub-wide (the handshake knows nothing else). Kept in the
+ * system store as two rows: identity → sealed record, device → identity.
+ */
+import { randomBytes } from 'node:crypto';
+import { BulwarkError } from '@bulwark/protocol';
+import type { Clock } from '../ports/clock.js';
+import type { Storage } from '../ports/storage.js';
+import type { SecretBox } from '../shared/secret-box.js';
+
+const CONTEXT = 'bulwark device psk v1';
+const byIdentity = (identity: string): string => `dtls-psk/identity/${identity}`;
+const byDevice = (deviceId: string): string => `dtls-psk/device/${deviceId}`;
+
+/** What a PSK identity resolves to; `ref` changes whenever the key does. */
+export interface DevicePsk {
+  identity: string;
+  orgId: string;
+  deviceId: string;
+  key: Buffer;
+  ref: string;
+  createdAt: number;
+}
+
+/** The keys of devices' DTLS-PSK credentials. */
+export class DevicePskService {
+  constructor(
+    private readonly d: {
+      storage: Pick<Storage, 'system' | 'devices'>;
+      box: SecretBox;
+      clock: Clock;
+    },
+  ) {}
+
+  /**
+   * Sets (or replaces) a device's identity and key; a new key is made when none is given. The
+   * device's previous identity is removed, so a session made with the old key is refused at its
+   * next request (admission compares `ref`).
+   */
+  async set(
+    orgId: string,
+    deviceId: string,
+    req: { identity: string; key?: Buffer },
+  ): Promise<{ identity: string; key: Buffer }> {
+    const device = await this.d.storage.devices.get(orgId, deviceId);
+    if (!device) throw new BulwarkError('not_found', 'no such device in this organization');
+    if (device.state === 'decommissioned') {
+      throw new BulwarkError('device_decommissioned', `device ${deviceId} is decommissioned`);
+    }
+    const identity = req.identity;
+    // RFC 4279 §5.1: identities are UTF-8 of at most 128 bytes; printable ASCII keeps them
+    // typeable into device configuration (and out of log-injection trouble).
+    if (!/^[\x21-\x7e]{1,128}$/.test(identity)) {
+      throw new BulwarkError(
+        'validation_failed',
+        'a PSK identity is 1–128 printable ASCII characters',
+      );
+    }
+    const key = req.key ?? randomBytes(16);
+    // 16 bytes is what tinydtls (Wakaama) takes at most; below 16 a key is guessable offline from
+    // one recorded handshake (RFC 4279 §7).
+    if (key.length < 16 || key.length > 64) {
+      throw new BulwarkError('validation_failed', 'a PSK is 16–64 bytes');
+    }
+    const record = {
+      identity,
+      orgId,
+      deviceId,
+      key: key.toString('base64'),
+      ref: randomBytes(9).toString('base64url'),
+      createdAt: this.d.clock.now(),
+    };
+    const sealed = this.d.box.seal(JSON.stringify(record), `${CONTEXT}|${identity}`);
+    const current = await this.d.storage.system.get(byIdentity(identity));
+    if (current !== undefined) {
+      const owner = this.#open(identity, current);
+      if (owner?.deviceId !== deviceId) {
+        throw new BulwarkError('conflict', 'this PSK identity belongs to another device');
+      }
+    }
+    if (!(await this.d.storage.system.compareAndSet(byIdentity(identity), current, sealed))) {
+      throw new BulwarkError('conflict', 'the PSK identity changed meanwhile; try again');
+    }
+    const previous = await this.d.storage.system.get(byDevice(deviceId));
+    await this.d.storage.system.put(byDevice(deviceId), identity);
+    if (previous !== undefined && previous !== identity) {
+      await this.#removeIdentity(previous, deviceId);
+    }
+    return { identity, key };
+  }
+
+  /** The device's identity (never the key), or undefined. */
+  async identityOf(orgId: string, deviceId: string): Promise<string | undefined> {
+    const device = await this.d.storage.devices.get(orgId, deviceId);
+    if (!device) throw new BulwarkError('not_found', 'no such device in this organization');
+    return this.d.storage.system.get(byDevice(deviceId));
+  }
+
+  /** Removes a device's PSK: its sessions are refused at their next request. */
+  async remove(orgId: string, deviceId: string): Promise<boolean> {
+    const identity = await this.identityOf(orgId, deviceId);
+    if (identity === undefined) return false;
+    await this.#removeIdentity(identity, deviceId);
+    await this.d.storage.system.compareAndSet(byDevice(deviceId), identity, undefined);
+    return true;
+  }
+
+  /** The key of an identity, for the handshake and for admission; undefined when unknown. */
+  async resolve(identity: string): Promise<DevicePsk | undefined> {
+    const raw = await this.d.storage.system.get(byIdentity(identity));
+    return raw === undefined ? undefined : this.#open(identity, raw);
+  }
+
+  async #removeIdentity(identity: string, deviceId: string): Promise<void> {
+    const raw = await this.d.storage.system.get(byIdentity(identity));
+    if (raw === undefined || this.#open(identity, raw)?.deviceId !== deviceId) return;
+    await this.d.storage.system.compareAndSet(byIdentity(identity), raw, undefined);
+  }
+
+  #open(identity: string, sealed: string): DevicePsk | undefined {
+    try {
+      const r = JSON.parse(
+        this.d.box.open(sealed, `${CONTEXT}|${identity}`).toString('utf8'),
+      ) as Omit<DevicePsk, 'key'> & { key: string };
+      return { ...r, key: Buffer.from(r.key, 'base64') };
+    } catch {
+      return undefined; // sealed under another master key or altered: as good as absent
+    }
+  }
+}

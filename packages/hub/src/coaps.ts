@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { Bus, LiveSessions, Unsubscribe } from '@bulwark/core';
+import {
+  coapLiveSessions,
+  hubCoapHooks,
+  startCoapsServer,
+  type CoapsServer,
+} from '@bulwark/transport';
+import type { HubConfig } from './config.js';
+import type { HubMetrics } from './metrics.js';
+import type { HubServices } from './services.js';
+
+/**
+ * Starts CoAP over DTLS (PSK; decision 0041) when the operator gave it a port: the handshake takes
+ * the key of a PSK identity from the sealed store, and every request is admitted by the one rule
+ * as the device the identity names. Observations are fed from the bus like plain CoAP's.
+ */
+export async function startCoaps(d: {
+  config: HubConfig;
+  services: HubServices;
+  bus: Bus;
+  log: Logger;
+  metrics: HubMetrics;
+}): Promise<{ server: CoapsServer; live: LiveSessions; stop(): Promise<void> } | undefined> {
+  const { config, services, log } = d;
+  if (config.coapsPort === null) return undefined;
+  const server = await startCoapsServer({
+    port: config.coapsPort,
+    host: config.coapsHost,
+    maxPayloadBytes: config.maxPayloadBytes,
+    log: {
+      warn: (o, m) => log.warn(o, m),
+      info: (o, m) => log.info(o, m),
+      debug: (o, m) => log.debug(o, m),
+    },
+    hooks: hubCoapHooks(services),
+    psk: async (identity) => {
+      const p = await services.devicePsks.resolve(identity);
+      return p === undefined ? undefined : { key: p.key, ref: p.ref };
+    },
+  });
+  const unsubscribe: Unsubscribe = await d.bus.subscribe((env) =>
+    server.deliver({
+      channelId: env.channelId,
+      subtopic: env.subtopic,
+      contentType: env.contentType,
+      payload: env.payload,
+    }),
+  );
+  d.metrics.gauge(
+    'bulwark_coaps_sessions',
+    'Established DTLS associations',
+    [],
+    () => server.dtlsStats().sessions,
+  );
+  d.metrics.gauge(
+    'bulwark_coaps_handshakes',
+    'DTLS handshakes in progress',
+    [],
+    () => server.dtlsStats().handshakes,
+  );
+  return {
+    server,
+    live: coapLiveSessions(server),
+    async stop() {
+      await unsubscribe();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,405 @@
+/**
+ * One DTLS 1.2 association with a peer, from the second ClientHello (the one with a valid cookie)
+ * to close: the PSK handshake (RFC 4279 §2, RFC 6347 §4.2.4 flights 4–6), epochs, the replay
+ * window and record protection. It is created only after the cookie exchange (server.ts), so a
+ * spoofed source never gets one.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CcmCipher } from './ccm.js';
+import {
+  ALERT,
+  CT,
+  DTLS12,
+  EXT,
+  HT,
+  LEVEL,
+  SCSV_RENEGOTIATION,
+  SUITES,
+  tagLengthOf,
+} from './constants.js';
+import {
+  encodeHandshake,
+  parseFragments,
+  Reassembler,
+  type HandshakeMessage,
+} from './handshake.js';
+import { encodeServerHello, parsePskClientKeyExchange, type ClientHello } from './hello.js';
+import { keyBlock, prf, pskPremaster } from './prf.js';
+import { DecodeError } from './reader.js';
+import { encodeRecord, type DtlsRecord } from './record.js';
+import { ReplayWindow } from './replay.js';
+
+/** Where a datagram came from. */
+export interface Peer {
+  address: string;
+  port: number;
+}
+
+/** A key the hub holds for a PSK identity; `ref` names the key's version (a rotation changes it). */
+export interface PskEntry {
+  key: Buffer;
+  ref: string;
+}
+
+/** What a connection needs from its server. */
+export interface ConnectionDeps {
+  send(datagram: Buffer): void;
+  psk(identity: string, peer: Peer): Promise<PskEntry | undefined>;
+  /** The handshake completed. */
+  established(c: Connection): void;
+  /** Application data arrived (already authenticated and replay-checked). */
+  data(c: Connection, plaintext: Buffer): void;
+  /** The association ended; `reason` says why (for logs and counters). */
+  closed(c: Connection, reason: string): void;
+  maxHandshakeMessageBytes: number;
+  now(): number;
+}
+
+/** A fatal condition: the alert to send and the reason to log. */
+export class Fatal extends Error {
+  constructor(
+    readonly alert: number,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+type State = 'await_cke' | 'await_ccs' | 'await_finished' | 'established' | 'closed';
+
+/** The suites this server negotiates, in its order of preference (constants.ts). */
+const OFFERED = [SUITES.pskAes128Ccm8, SUITES.pskAes128Ccm];
+
+/** One association. */
+export class Connection {
+  state: State = 'await_cke';
+  /** The PSK identity, once the ClientKeyExchange named a known one. */
+  identity: string | undefined;
+  /** The version of the key the handshake used (PskEntry.ref). */
+  pskRef: string | undefined;
+  readonly createdAt: number;
+  lastSeen: number;
+  suite = 0;
+
+  readonly #d: ConnectionDeps;
+  readonly #clientRandom: Buffer;
+  readonly #serverRandom = randomBytes(32);
+  readonly #transcript: Buffer[] = [];
+  readonly #reasm: Reassembler;
+  readonly #replay = new ReplayWindow();
+  #ems = false;
+  #master: Buffer | undefined;
+  #readEpoch = 0;
+  #pendingRead: CcmCipher | undefined;
+  #read: CcmCipher | undefined;
+  #write: CcmCipher | undefined;
+  #writeEpoch = 0;
+  #seq0: number;
+  #seq1 = 0;
+  #nextServerMsgSeq: number;
+  /** Our last flight, sent again when the peer repeats its previous one (RFC 6347 §4.2.4). */
+  #lastFlight: Buffer | undefined;
+  #lastResend = 0;
+
+  constructor(
+    readonly peer: Peer,
+    hello: ClientHello,
+    helloMessage: HandshakeMessage,
+    helloRecordSeq: number,
+    deps: ConnectionDeps,
+  ) {
+    this.#d = deps;
+    this.createdAt = deps.now();
+    this.lastSeen = this.createdAt;
+    this.#clientRandom = hello.random;
+    this.#reasm = new Reassembler(deps.maxHandshakeMessageBytes);
+    // After a stateless HelloVerifyRequest the client is at message_seq 1 and so are we: our
+    // ServerHello takes the ClientHello's message_seq (RFC 6347 §4.2.2).
+    this.#reasm.expect(helloMessage.messageSeq + 1);
+    this.#nextServerMsgSeq = helloMessage.messageSeq;
+    // RFC 6347 §4.2.1: records answering the cookie-bearing hello continue from its record number.
+    this.#seq0 = helloRecordSeq;
+    this.#hello(hello, helloMessage);
+  }
+
+  /** The ClientHello this association began with (a repeat of it asks for our flight again). */
+  sameHello(h: ClientHello): boolean {
+    return h.random.equals(this.#clientRandom);
+  }
+
+  /** Sends our last flight again if the peer repeated its own (at most once a second). */
+  resend(): void {
+    const t = this.#d.now();
+    if (this.#lastFlight === undefined || t - this.#lastResend < 1000) return;
+    this.#lastResend = t;
+    this.#d.send(this.#lastFlight);
+  }
+
+  /** Processes the records of one datagram, in order. */
+  async receive(records: DtlsRecord[]): Promise<void> {
+    for (const r of records) {
+      if (this.state === 'closed') return;
+      try {
+        await this.#record(r);
+      } catch (err) {
+        if (err instanceof Fatal) this.#fail(err.alert, err.message);
+        else if (err instanceof DecodeError) this.#fail(ALERT.decodeError, err.message);
+        else this.#fail(ALERT.internalError, `internal error: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Sends application data (RFC 6347 §4.1: one record, epoch 1). */
+  send(plaintext: Buffer): void {
+    if (this.state !== 'established') return;
+    this.#d.send(this.#protected(CT.applicationData, plaintext));
+  }
+
+  /** Ends the association with close_notify (RFC 5246 §7.2.1). */
+  close(reason: string): void {
+    if (this.state === 'closed') return;
+    this.#alert(LEVEL.warning, ALERT.closeNotify);
+    this.#end(reason);
+  }
+
+  /**
+   * Forgets the association without a word: used when the peer started a new handshake from the
+   * same address (RFC 6347 §4.2.8), where an alert under the old keys would only reach the new
+   * handshake as a record it cannot read.
+   */
+  drop(reason: string): void {
+    this.#end(reason);
+  }
+
+  async #record(r: DtlsRecord): Promise<void> {
+    let body = r.fragment;
+    if (r.epoch !== this.#readEpoch) {
+      // Epoch 0 after the change: a repeat of the client's last flight (its CCS or handshake).
+      if (r.epoch === 0 && r.type === CT.handshake) this.#repeatedHandshake(r.fragment);
+      return; // RFC 6347 §4.1: records of another epoch are discarded (or buffered; we discard)
+    }
+    if (r.epoch > 0) {
+      // RFC 6347 §4.1.2.6: the replay check comes before authentication, the update after it.
+      if (!this.#replay.fresh(r.seq)) return;
+      const pt = this.#read!.open(r.type, r.version, r.epoch, r.seq, r.fragment);
+      if (pt === undefined) {
+        // RFC 6347 §4.1.2.7: invalid records are discarded; during the handshake the only epoch-1
+        // record is the Finished, and one that fails means a wrong key: say so and end.
+        if (this.state !== 'established') {
+          throw new Fatal(ALERT.badRecordMac, 'the Finished did not authenticate (wrong key)');
+        }
+        return;
+      }
+      this.#replay.accept(r.seq);
+      body = pt;
+    } else if (r.version !== DTLS12 && r.version !== 0xfeff) {
+      return;
+    }
+    this.lastSeen = this.#d.now();
+    switch (r.type) {
+      case CT.handshake:
+        return this.#handshakeRecord(body);
+      case CT.changeCipherSpec:
+        return this.#changeCipherSpec(body);
+      case CT.alert:
+        return this.#peerAlert(body);
+      case CT.applicationData:
+        if (this.state !== 'established' || r.epoch === 0) {
+          throw new Fatal(ALERT.unexpectedMessage, 'application data before the handshake ended');
+        }
+        this.#d.data(this, body);
+        return;
+      default:
+        return; // RFC 5246 §6: unknown content types are ignored by DTLS (§4.1.2.7)
+    }
+  }
+
+  #repeatedHandshake(fragment: Buffer): void {
+    try {
+      for (const f of parseFragments(fragment)) {
+        if (f.messageSeq < this.#reasm.next) {
+          this.resend();
+          return;
+        }
+      }
+    } catch {
+      // a garbled repeat: nothing to answer
+    }
+  }
+
+  async #handshakeRecord(body: Buffer): Promise<void> {
+    for (const f of parseFragments(body)) {
+      const { message, old } = this.#reasm.add(f);
+      if (old) {
+        this.resend();
+        continue;
+      }
+      if (message !== undefined) await this.#message(message);
+    }
+  }
+
+  async #message(m: HandshakeMessage): Promise<void> {
+    if (this.state === 'established') {
+      // RFC 5746 / RFC 6347 §4.2.8: we renegotiate nothing; a new handshake starts with a cookie.
+      this.#alert(LEVEL.warning, ALERT.noRenegotiation);
+      return;
+    }
+    if (this.state === 'await_cke' && m.msgType === HT.clientKeyExchange) {
+      await this.#clientKeyExchange(m);
+      return;
+    }
+    if (this.state === 'await_finished' && m.msgType === HT.finished) {
+      this.#finished(m);
+      return;
+    }
+    throw new Fatal(
+      ALERT.unexpectedMessage,
+      `handshake message ${m.msgType} in state ${this.state}`,
+    );
+  }
+
+  #hello(h: ClientHello, m: HandshakeMessage): void {
+    const n = negotiate(h);
+    this.suite = n.suite;
+    this.#ems = n.extendedMasterSecret;
+    this.#transcript.push(encodeHandshake(HT.clientHello, m.messageSeq, m.body));
+    const sh = encodeServerHello(this.#serverRandom, n.suite, n);
+    // RFC 4279 §2: no ServerKeyExchange without an identity hint; we give none.
+    const shMsg = encodeHandshake(HT.serverHello, this.#nextServerMsgSeq++, sh);
+    const doneMsg = encodeHandshake(HT.serverHelloDone, this.#nextServerMsgSeq++, Buffer.alloc(0));
+    this.#transcript.push(shMsg, doneMsg);
+    // One message per record: tinydtls reads only one handshake message from a record.
+    this.#flight([this.#plain(CT.handshake, shMsg), this.#plain(CT.handshake, doneMsg)]);
+  }
+
+  async #clientKeyExchange(m: HandshakeMessage): Promise<void> {
+    const identityBytes = parsePskClientKeyExchange(m.body);
+    const identity = identityBytes.toString('utf8');
+    if (identityBytes.length === 0 || !Buffer.from(identity, 'utf8').equals(identityBytes)) {
+      throw new Fatal(ALERT.unknownPskIdentity, 'the PSK identity is empty or not UTF-8');
+    }
+    this.#transcript.push(encodeHandshake(HT.clientKeyExchange, m.messageSeq, m.body));
+    const entry = await this.#d.psk(identity, this.peer);
+    if (this.state === 'closed') return;
+    // RFC 4279 §2: "If the server does not recognize the PSK identity, it MAY respond with an
+    // unknown_psk_identity alert" — we do; an identity is not a secret here (decision 0041).
+    if (entry === undefined) {
+      throw new Fatal(ALERT.unknownPskIdentity, `unknown PSK identity ${JSON.stringify(identity)}`);
+    }
+    this.identity = identity;
+    this.pskRef = entry.ref;
+    const pms = pskPremaster(entry.key);
+    // RFC 7627 §4: with extended master secret the master is bound to this handshake's transcript.
+    this.#master = this.#ems
+      ? prf(pms, 'extended master secret', this.#hash(), 48)
+      : prf(pms, 'master secret', Buffer.concat([this.#clientRandom, this.#serverRandom]), 48);
+    const kb = keyBlock(this.#master, this.#clientRandom, this.#serverRandom);
+    const tag = tagLengthOf(this.suite);
+    this.#pendingRead = new CcmCipher(kb.clientKey, kb.clientIv, tag);
+    this.#write = new CcmCipher(kb.serverKey, kb.serverIv, tag);
+    this.state = 'await_ccs';
+  }
+
+  #changeCipherSpec(body: Buffer): void {
+    if (body.length !== 1 || body[0] !== 1)
+      throw new Fatal(ALERT.decodeError, 'bad ChangeCipherSpec');
+    if (this.state !== 'await_ccs') return; // early (reordered) or repeated: the flight is resent
+    this.#read = this.#pendingRead;
+    this.#readEpoch = 1;
+    this.state = 'await_finished';
+  }
+
+  #finished(m: HandshakeMessage): void {
+    const expected = prf(this.#master!, 'client finished', this.#hash(), 12);
+    if (m.body.length !== 12 || !timingSafeEqual(m.body, expected)) {
+      throw new Fatal(ALERT.decryptError, 'the client Finished does not verify (wrong key)');
+    }
+    this.#transcript.push(encodeHandshake(HT.finished, m.messageSeq, m.body));
+    const verify = prf(this.#master!, 'server finished', this.#hash(), 12);
+    const fin = encodeHandshake(HT.finished, this.#nextServerMsgSeq++, verify);
+    const ccs = this.#plain(CT.changeCipherSpec, Buffer.from([1]));
+    this.#writeEpoch = 1;
+    this.#flight([ccs, this.#protected(CT.handshake, fin)]);
+    this.state = 'established';
+    this.#transcript.length = 0;
+    this.#d.established(this);
+  }
+
+  #peerAlert(body: Buffer): void {
+    if (body.length !== 2) return;
+    const [level, desc] = [body[0]!, body[1]!];
+    if (desc === ALERT.closeNotify) {
+      this.#alert(LEVEL.warning, ALERT.closeNotify);
+      this.#end('the peer sent close_notify');
+    } else if (level === LEVEL.fatal) {
+      this.#end(`the peer sent fatal alert ${desc}`);
+    }
+  }
+
+  #fail(alert: number, reason: string): void {
+    this.#alert(LEVEL.fatal, alert);
+    this.#end(reason);
+  }
+
+  #alert(level: number, desc: number): void {
+    const body = Buffer.from([level, desc]);
+    this.#d.send(
+      this.#writeEpoch === 0 ? this.#plain(CT.alert, body) : this.#protected(CT.alert, body),
+    );
+  }
+
+  #end(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.#lastFlight = undefined;
+    this.#d.closed(this, reason);
+  }
+
+  #hash(): Buffer {
+    const h = createHash('sha256');
+    for (const m of this.#transcript) h.update(m);
+    return h.digest();
+  }
+
+  #flight(records: Buffer[]): void {
+    this.#lastFlight = Buffer.concat(records);
+    this.#d.send(this.#lastFlight);
+  }
+
+  #plain(type: number, fragment: Buffer): Buffer {
+    return encodeRecord({ type, version: DTLS12, epoch: 0, seq: this.#seq0++, fragment });
+  }
+
+  #protected(type: number, plaintext: Buffer): Buffer {
+    const seq = this.#seq1++;
+    const fragment = this.#write!.seal(type, DTLS12, 1, seq, plaintext);
+    return encodeRecord({ type, version: DTLS12, epoch: 1, seq, fragment });
+  }
+}
+
+/** What a ClientHello and this server agree on; throws Fatal when they agree on nothing. */
+export function negotiate(h: ClientHello): {
+  suite: number;
+  renegotiationInfo: boolean;
+  extendedMasterSecret: boolean;
+} {
+  // DTLS versions count down: {254,253} (1.2) is numerically below {254,255} (1.0).
+  if (h.version > DTLS12) throw new Fatal(ALERT.protocolVersion, 'the client offers no DTLS 1.2');
+  if (!h.compressions.includes(0)) {
+    throw new Fatal(ALERT.illegalParameter, 'the client offers no null compression');
+  }
+  // The client's order decides among the suites we offer (RFC 5246 §7.4.1.3 leaves it to us).
+  const suite = h.suites.find((s) => (OFFERED as number[]).includes(s));
+  if (suite === undefined) {
+    throw new Fatal(ALERT.handshakeFailure, 'no common cipher suite (PSK with AES-128-CCM[_8])');
+  }
+  const ri = h.extensions.get(EXT.renegotiationInfo);
+  if (ri !== undefined && !(ri.length === 1 && ri[0] === 0)) {
+    throw new Fatal(ALERT.handshakeFailure, 'renegotiation_info not empty on a first handshake');
+  }
+  return {
+    suite,
+    renegotiationInfo: ri !== undefined || h.suites.includes(SCSV_RENEGOTIATION),
+    extendedMasterSecret: h.extensions.has(EXT.extendedMasterSecret), // RFC 7627 §5.1
+  };
+}

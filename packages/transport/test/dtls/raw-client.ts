@@ -1,0 +1,225 @@
+/**
+ * A minimal DTLS 1.2 PSK client for tests that need to misbehave on purpose (replays, floods,
+ * cookie games). It uses the server's own primitives, so it proves consistency only; the interop
+ * tests with OpenSSL (libcoap) and tinydtls (Wakaama) prove the wire format.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { CcmCipher } from '../../src/dtls/ccm.js';
+import { CT, DTLS12, HT } from '../../src/dtls/constants.js';
+import { encodeHandshake, parseFragments } from '../../src/dtls/handshake.js';
+import { keyBlock, prf, pskPremaster } from '../../src/dtls/prf.js';
+import { encodeRecord, parseRecords, type DtlsRecord } from '../../src/dtls/record.js';
+
+/** A ClientHello body. */
+export function clientHelloBody(o: {
+  random: Buffer;
+  cookie?: Buffer;
+  suites?: number[];
+  ems?: boolean;
+  version?: number;
+}): Buffer {
+  const suites = o.suites ?? [0xc0a8];
+  const cookie = o.cookie ?? Buffer.alloc(0);
+  const s = Buffer.alloc(2 + suites.length * 2);
+  s.writeUInt16BE(suites.length * 2, 0);
+  suites.forEach((x, i) => s.writeUInt16BE(x, 2 + 2 * i));
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(o.version ?? DTLS12, 0);
+  const parts = [head, o.random, Buffer.from([0]), Buffer.from([cookie.length]), cookie, s];
+  parts.push(Buffer.from([1, 0])); // compression: null
+  if (o.ems) parts.push(Buffer.from([0, 4, 0x00, 0x17, 0, 0]));
+  return Buffer.concat(parts);
+}
+
+/** One ClientHello record. */
+export function clientHelloRecord(body: Buffer, messageSeq: number, recordSeq: number): Buffer {
+  return encodeRecord({
+    type: CT.handshake,
+    version: DTLS12,
+    epoch: 0,
+    seq: recordSeq,
+    fragment: encodeHandshake(HT.clientHello, messageSeq, body),
+  });
+}
+
+/** A UDP socket with a queue of received datagrams. */
+export class Udp {
+  readonly sock: Socket = createSocket('udp4');
+  readonly #queue: Buffer[] = [];
+  #waiter: (() => void) | undefined;
+
+  constructor(private readonly port: number) {
+    this.sock.on('message', (m) => {
+      this.#queue.push(m);
+      this.#waiter?.();
+    });
+  }
+
+  async open(localPort = 0): Promise<this> {
+    await new Promise<void>((r) => this.sock.bind(localPort, '127.0.0.1', r));
+    return this;
+  }
+
+  send(b: Buffer): void {
+    this.sock.send(b, this.port, '127.0.0.1');
+  }
+
+  /** The next datagram, or undefined after `ms`. */
+  async next(ms = 2000): Promise<Buffer | undefined> {
+    if (this.#queue.length === 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        this.#waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.#waiter = undefined;
+    }
+    return this.#queue.shift();
+  }
+
+  close(): void {
+    this.sock.close();
+  }
+}
+
+/** An established test association. */
+export interface RawSession {
+  udp: Udp;
+  /** Sends application data with the next (or a given) record sequence number. */
+  send(data: Buffer, seq?: number): void;
+  /** The next application data record, decrypted. */
+  recv(ms?: number): Promise<Buffer | undefined>;
+  /** Records as received by the last `recv` call that were alerts: [level, description]. */
+  close(): void;
+}
+
+/** Runs the cookie exchange and the PSK handshake; throws with the alert when the server refuses. */
+export async function handshake(
+  port: number,
+  identity: string,
+  key: Buffer,
+  o: { ems?: boolean; suite?: number; localPort?: number } = {},
+): Promise<RawSession> {
+  const udp = await new Udp(port).open(o.localPort);
+  try {
+    return await run(udp, identity, key, o);
+  } catch (err) {
+    udp.close();
+    throw err;
+  }
+}
+
+async function run(
+  udp: Udp,
+  identity: string,
+  key: Buffer,
+  o: { ems?: boolean; suite?: number },
+): Promise<RawSession> {
+  const random = randomBytes(32);
+  const suites = [o.suite ?? 0xc0a8];
+  udp.send(clientHelloRecord(clientHelloBody({ random, suites, ems: o.ems ?? false }), 0, 0));
+  const hvr = await udp.next();
+  if (hvr === undefined) throw new Error('no HelloVerifyRequest');
+  const hvrFrag = parseFragments(parseRecords(hvr)[0]!.fragment)[0]!;
+  const cookie = hvrFrag.body.subarray(3, 3 + hvrFrag.body[2]!);
+  const ch2 = clientHelloBody({ random, cookie, suites, ems: o.ems ?? false });
+  udp.send(clientHelloRecord(ch2, 1, 1));
+  const transcript = [encodeHandshake(HT.clientHello, 1, ch2)];
+  const msgs: { type: number; seq: number; body: Buffer }[] = [];
+  while (msgs.length < 2) {
+    const d = await udp.next();
+    if (d === undefined) throw new Error('no ServerHello');
+    for (const r of parseRecords(d)) {
+      if (r.type === CT.alert) throw new Error(`alert ${r.fragment[1]}`);
+      for (const f of parseFragments(r.fragment))
+        msgs.push({ type: f.msgType, seq: f.messageSeq, body: f.body });
+    }
+  }
+  const [sh, done] = msgs as [(typeof msgs)[0], (typeof msgs)[0]];
+  transcript.push(
+    encodeHandshake(sh.type, sh.seq, sh.body),
+    encodeHandshake(done.type, done.seq, done.body),
+  );
+  const serverRandom = sh.body.subarray(2, 34);
+  const suite = sh.body.readUInt16BE(35);
+  const ems = sh.body.length > 38 && sh.body.includes(Buffer.from([0x00, 0x17, 0, 0]), 40);
+  const idb = Buffer.from(identity);
+  const cke = Buffer.concat([Buffer.from([idb.length >> 8, idb.length & 0xff]), idb]);
+  transcript.push(encodeHandshake(HT.clientKeyExchange, 2, cke));
+  const hash = (): Buffer => {
+    const h = createHash('sha256');
+    transcript.forEach((m) => h.update(m));
+    return h.digest();
+  };
+  const pms = pskPremaster(key);
+  const master = ems
+    ? prf(pms, 'extended master secret', hash(), 48)
+    : prf(pms, 'master secret', Buffer.concat([random, serverRandom]), 48);
+  const kb = keyBlock(master, random, serverRandom);
+  const tag = suite === 0xc0a8 ? 8 : 16;
+  const write = new CcmCipher(kb.clientKey, kb.clientIv, tag);
+  const read = new CcmCipher(kb.serverKey, kb.serverIv, tag);
+  let seq1 = 0;
+  const prot = (type: number, pt: Buffer, seq = seq1++): Buffer =>
+    encodeRecord({
+      type,
+      version: DTLS12,
+      epoch: 1,
+      seq,
+      fragment: write.seal(type, DTLS12, 1, seq, pt),
+    });
+  const fin = encodeHandshake(HT.finished, 3, prf(master, 'client finished', hash(), 12));
+  udp.send(
+    Buffer.concat([
+      encodeRecord({
+        type: CT.handshake,
+        version: DTLS12,
+        epoch: 0,
+        seq: 2,
+        fragment: encodeHandshake(HT.clientKeyExchange, 2, cke),
+      }),
+      encodeRecord({
+        type: CT.changeCipherSpec,
+        version: DTLS12,
+        epoch: 0,
+        seq: 3,
+        fragment: Buffer.from([1]),
+      }),
+      prot(CT.handshake, fin),
+    ]),
+  );
+  const open = (r: DtlsRecord): Buffer | undefined =>
+    r.epoch === 1 ? read.open(r.type, r.version, r.epoch, r.seq, r.fragment) : r.fragment;
+  const reply = await udp.next();
+  if (reply === undefined) throw new Error('no server Finished');
+  for (const r of parseRecords(reply)) {
+    const pt = open(r);
+    if (r.type === CT.alert) throw new Error(`alert ${pt?.[1]}`);
+    if (r.type === CT.handshake && r.epoch === 1) {
+      transcript.push(fin);
+      const expected = prf(master, 'server finished', hash(), 12);
+      if (pt === undefined || !pt.subarray(12).equals(expected))
+        throw new Error('bad server Finished');
+    }
+  }
+  return {
+    udp,
+    send: (data, seq) => udp.send(prot(CT.applicationData, data, seq)),
+    async recv(ms) {
+      for (;;) {
+        const d = await udp.next(ms);
+        if (d === undefined) return undefined;
+        for (const r of parseRecords(d)) {
+          const pt = open(r);
+          if (r.type === CT.applicationData && pt !== undefined) return pt;
+          if (r.type === CT.alert && pt !== undefined)
+            return Buffer.concat([Buffer.from('alert:'), pt]);
+        }
+      }
+    },
+    close: () => udp.close(),
+  };
+}
