@@ -16,6 +16,7 @@ export * from './devices/location-service.js';
 export * from './devices/device-service.js';
 export * from './pki/pki-service.js';
 export * from './tickets/ticket-service.js';
+export * from './tunnels/index.js';
 export * from './firmware/byte-range.js';
 export * from './firmware/firmware-repo-service.js';
 export * from './firmware/artifact-usage.js';
