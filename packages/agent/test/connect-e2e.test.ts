@@ -328,4 +328,31 @@ describe('bulwark connect: remote access through the hub relay', () => {
       (err: { code?: string }) => err.code === 'unauthenticated',
     );
   });
+
+  // Last: it quarantines the device.
+  it('quarantining the device closes its open tunnel', async () => {
+    const { tls, lines, tun } = await operatorLeg(`tcp:${echoPort}`);
+    tls.write(`ticket ${tun.ticket}\r\n`);
+    assert.match(await lines.line(), /^OK ticket accepted/);
+    const closedAt = new Promise<number>((r) => tls.once('close', () => r(Date.now())));
+    const t0 = Date.now();
+    await api.call('updateDevice', { params: { id: deviceId }, body: { state: 'quarantined' } });
+    assert.ok((await closedAt) - t0 < 5000, 'closed within the watch interval');
+    await waitFor(
+      async () =>
+        (await audit('tunnel.closed')).some(
+          (e) =>
+            (e.detail as Record<string, unknown>)['session'] === tun.sessionId &&
+            ['device_state', 'device_closed'].includes(
+              (e.detail as Record<string, unknown>)['reason'] as string,
+            ),
+        ),
+      'audited',
+    );
+    now();
+    await assert.rejects(
+      api.call('openTunnel', { params: { id: deviceId }, body: { target: 'local' } }),
+      (err: { code?: string }) => err.code === 'conflict',
+    );
+  });
 });
