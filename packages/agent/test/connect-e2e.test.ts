@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { BulwarkClient } from '@bulwark/sdk';
@@ -187,6 +188,32 @@ describe('bulwark connect: remote access through the hub relay', () => {
       'the device reports its session',
       15_000,
     );
+  });
+
+  it('bulwark connect without --listen: the tunnel is stdin/stdout, and it exits when done', async () => {
+    now();
+    const cli = spawn(process.execPath, [BIN, 'connect', deviceId, '--port', String(echoPort)], {
+      env: { ...process.env, ...env() },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => cli.once('exit', (c) => r(c)));
+    let out = '';
+    let err = '';
+    cli.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    cli.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    try {
+      await waitFor(() => /OK ticket accepted/.test(err), 'the device accepts the ticket', 20_000);
+      cli.stdin.write('through stdin\n');
+      await waitFor(() => out.includes('through stdin\n'), 'the echo on stdout', 10_000);
+      cli.stdin.end();
+      const code = await Promise.race([
+        exited,
+        new Promise<string>((r) => setTimeout(() => r('still running'), 10_000)),
+      ]);
+      assert.equal(code, 0, err);
+    } finally {
+      cli.kill('SIGKILL');
+    }
   });
 
   it('the local management protocol through the tunnel', async () => {

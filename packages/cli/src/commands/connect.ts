@@ -40,7 +40,12 @@ function splice(
     input.pipe(tunnel);
     tunnel.pipe(output);
     tunnel.resume();
-    const done = () => resolve();
+    const done = () => {
+      // Let go of stdin, or the process would wait on it after the tunnel closed.
+      input.unpipe(tunnel);
+      (input as NodeJS.ReadStream).pause?.();
+      resolve();
+    };
     tunnel.once('close', done);
     tunnel.once('error', done);
   });
