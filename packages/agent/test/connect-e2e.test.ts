@@ -6,7 +6,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { BulwarkClient } from '@bulwark/sdk';
@@ -22,8 +23,14 @@ import {
   type TestHub,
 } from './helpers.js';
 import { dialLeg, Lines, tlsInside } from './tunnel-client.js';
+import { openSerial, type SerialLink } from '../src/local/index.js';
 
 const MARKER = 'PLAINTEXT-MARKER-7f3a9c';
+// A socat pty pair stands in for the serial peripheral; under CI a missing socat is a failure.
+const noSocat =
+  spawnSync('socat', ['-V']).error !== undefined && process.env['CI'] !== 'true'
+    ? 'socat is not installed'
+    : false;
 
 describe('bulwark connect: remote access through the hub relay', () => {
   let t: TestHub;
@@ -37,6 +44,7 @@ describe('bulwark connect: remote access through the hub relay', () => {
   let echo: Server;
   let echoPort: number;
   let dir: string;
+  let socat: ChildProcess | undefined;
   /** Every byte the relay copied, both ways. */
   const relayed: Buffer[] = [];
   let relayedBytes = 0;
@@ -117,6 +125,23 @@ describe('bulwark connect: remote access through the hub relay', () => {
     const p = await provisionDevice(api, 'ra-1', channelId);
     deviceId = p.deviceId;
     dir = tempDir('bulwark-connect-');
+    if (!noSocat) {
+      socat = spawn(
+        'socat',
+        [
+          '-d',
+          '-d',
+          `pty,raw,echo=0,link=${join(dir, 'A')}`,
+          `pty,raw,echo=0,link=${join(dir, 'B')}`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let log = '';
+      socat.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+      for (let i = 0; i < 200 && !/starting data transfer loop/.test(log); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      assert.ok(existsSync(join(dir, 'A')) && existsSync(join(dir, 'B')), log);
+    }
     const file = writeConfig(join(dir, 'agent.json'), {
       hubUrl: t.url,
       mqttUrl: `mqtts://127.0.0.1:${t.mqttPort}`,
@@ -125,7 +150,7 @@ describe('bulwark connect: remote access through the hub relay', () => {
       enrollment: { token: p.token },
       connection: { backoffMinMs: 50, backoffMaxMs: 500 },
       // No LAN port: the only way in is the tunnel the device dials itself.
-      localPort: { enabled: false },
+      localPort: { enabled: false, ...(noSocat ? {} : { serialDevice: join(dir, 'A') }) },
       remoteAccess: { tcpPorts: [echoPort] },
     });
     agent = spawnAgent(file);
@@ -139,6 +164,7 @@ describe('bulwark connect: remote access through the hub relay', () => {
 
   after(async () => {
     await agent?.kill9();
+    socat?.kill('SIGTERM');
     echo?.close();
     await t?.close();
     cleanup(dir);
@@ -224,6 +250,25 @@ describe('bulwark connect: remote access through the hub relay', () => {
     tls.write('list\r\n');
     assert.match(await lines.line(), /^OK \{/);
     tls.destroy();
+  });
+
+  it('the serial pass-through as a raw tunnel', { skip: noSocat }, async () => {
+    const peripheral: SerialLink = await openSerial(join(dir, 'B'));
+    let received = '';
+    peripheral.input.on('data', (d: Buffer) => (received += d.toString()));
+    try {
+      const { tls, lines, banner, tun } = await operatorLeg('serial');
+      assert.match(banner, /^BULWARK-TUNNEL 1 device=\S+ target=serial$/);
+      tls.write(`ticket ${tun.ticket}\r\n`);
+      assert.match(await lines.line(), /^OK ticket accepted perm=operate target=serial/);
+      tls.write('AT+GMR\r');
+      await waitFor(() => received.includes('AT+GMR\r'), 'bytes at the peripheral');
+      peripheral.output.write('v1.2.3\r\n');
+      assert.equal(await lines.line(), 'v1.2.3');
+      tls.destroy();
+    } finally {
+      peripheral.close();
+    }
   });
 
   it('a certificate that is not pinned is refused before anything is sent', async () => {
