@@ -206,6 +206,8 @@ export class Agent extends EventEmitter {
         report,
         emit,
         updateOffer: (job, payload) => this.updates.handle(job, payload),
+        // The local services serve it (local-services.ts); nobody listening: nothing dials.
+        tunnel: (offer) => void this.emit('tunnel-offer', offer),
       }),
       onOnline: () => this.startPeriodicWork(),
       onOffline: () => this.stopPeriodicWork(),
@@ -475,6 +477,17 @@ export class Agent extends EventEmitter {
       reboot: () => this.reboot(),
       emit: (event, ...args) => void this.emit(event, ...args),
     });
+  }
+
+  /**
+   * How to reach the hub over HTTPS as this device (mutual TLS): its origin, the CAs it trusts for
+   * the hub, and the device's certificate chain and key. Undefined before enrollment.
+   */
+  hubTrust(): { origin: string; ca: string[]; cert: string; key: string } | undefined {
+    const m = this.identity;
+    if (m === undefined) return undefined;
+    const ca = [this.enrollment.hubCa, m.hubCa].filter((c) => c !== '');
+    return { origin: this.config.hubUrl, ca, cert: m.certPem + (m.chain[0] ?? ''), key: m.keyPem };
   }
 
   /** What the local port (LocalPortServer) needs; requires an identity. */

@@ -101,6 +101,12 @@ export interface AgentConfig {
   allowlist: string[];
   metrics: { intervalSeconds: number };
   localPort: { enabled: boolean; host: string; port: number; serialDevice?: string };
+  /**
+   * Remote access through the hub relay (decision 0042): whether the device dials the sessions
+   * the hub offers, and which loopback TCP ports a `tcp:PORT` ticket may reach (none by default:
+   * the device owner opts each port in).
+   */
+  remoteAccess: { enabled: boolean; tcpPorts: number[] };
   mdns: { enabled: boolean };
   renewal: {
     /** Renew when this fraction of the certificate's lifetime has passed. */
@@ -277,6 +283,7 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     'allowlist',
     'metrics',
     'localPort',
+    'remoteAccess',
     'mdns',
     'renewal',
     'watchdog',
@@ -358,6 +365,14 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
   if (!Array.isArray(al)) throw new AgentConfigError('allowlist must be an array');
   const m = object(top['metrics'], 'metrics', ['intervalSeconds']);
   const lp = object(top['localPort'], 'localPort', ['enabled', 'host', 'port', 'serialDevice']);
+  const ra = object(top['remoteAccess'], 'remoteAccess', ['enabled', 'tcpPorts']);
+  const tcpPorts = ra['tcpPorts'] ?? [];
+  if (
+    !Array.isArray(tcpPorts) ||
+    tcpPorts.length > 64 ||
+    !tcpPorts.every((p) => Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65535)
+  )
+    throw new AgentConfigError('remoteAccess.tcpPorts must be at most 64 port numbers 1-65535');
   const md = object(top['mdns'], 'mdns', ['enabled']);
   const rn = object(top['renewal'], 'renewal', ['atFraction']);
   const wd = object(top['watchdog'], 'watchdog', ['heartbeatSeconds', 'timeoutSeconds']);
@@ -414,6 +429,10 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
       host: str(lp, 'host', 'localPort.', '0.0.0.0'),
       port: int(lp, 'port', 'localPort.', 7443, 0, 65535),
       ...(serialDevice !== undefined ? { serialDevice } : {}),
+    },
+    remoteAccess: {
+      enabled: bool(ra, 'enabled', 'remoteAccess.', true),
+      tcpPorts: tcpPorts as number[],
     },
     mdns: { enabled: bool(md, 'enabled', 'mdns.', false) },
     renewal: { atFraction },

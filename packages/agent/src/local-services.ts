@@ -7,6 +7,8 @@
 import type { Agent } from './agent.js';
 import type { AgentConfig } from './config.js';
 import { MdnsAnnouncer } from './discovery/announcer.js';
+import type { TunnelOffer } from '@bulwark/protocol';
+import { dialRelay } from './local/relay-dial.js';
 import { LocalPortServer } from './local/server.js';
 
 /** Starts the local services when (and each time) the agent has an identity; returns a stop function. */
@@ -33,18 +35,24 @@ export function runLocalServices(
   const start = () =>
     serial(async () => {
       if (port !== undefined || agent.identity === undefined) return;
-      if (config.localPort.enabled) {
+      if (config.localPort.enabled || config.remoteAccess.enabled) {
         const p = new LocalPortServer({
           host: agent.localPortHost(),
           port: config.localPort.port,
           bindAddress: config.localPort.host,
+          listen: config.localPort.enabled,
+          tunnelPorts: config.remoteAccess.tcpPorts,
           ...(config.localPort.serialDevice !== undefined
             ? { serialDevice: config.localPort.serialDevice }
             : {}),
         });
         await p.start();
         port = p;
-        log('info', `local management port on ${config.localPort.host}:${p.port}`);
+        if (config.localPort.enabled)
+          log('info', `local management port on ${config.localPort.host}:${p.port}`);
+      }
+      if (port !== undefined && config.localPort.enabled) {
+        const p = port;
         if (config.mdns.enabled) {
           const m = new MdnsAnnouncer({
             deviceId: agent.identity.deviceId,
@@ -61,6 +69,28 @@ export function runLocalServices(
       }
     });
 
+  // Remote access (decision 0042): the hub's offer, dialed out with the device's certificate.
+  agent.on('tunnel-offer', (offer: TunnelOffer) => {
+    if (!config.remoteAccess.enabled) {
+      log('warn', `remote access: offer ${offer.id} ignored (remoteAccess.enabled is false)`);
+      return;
+    }
+    const trust = agent.hubTrust();
+    if (port === undefined || trust === undefined) return;
+    log('info', `remote access: session ${offer.id} to ${offer.target}`);
+    port
+      .acceptTunnel(offer, () =>
+        dialRelay({
+          origin: trust.origin,
+          path: offer.path,
+          secret: offer.secret,
+          ca: trust.ca,
+          cert: trust.cert,
+          key: trust.key,
+        }),
+      )
+      .catch((err: Error) => log('warn', `remote access: session ${offer.id}: ${err.message}`));
+  });
   agent.on('enrolled', () => void start());
   agent.on('renewed', () => port?.reloadCredentials());
   agent.on('factory-reset', () => void stop());

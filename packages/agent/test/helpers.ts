@@ -10,7 +10,7 @@ import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import pino from 'pino';
 import { createClient, type BulwarkClient } from '@bulwark/sdk';
 import type { Clock } from '@bulwark/core';
-import { loadConfig, startHub, type Hub } from '@bulwark/hub';
+import { loadConfig, startHub, type Hub, type HubOptions } from '@bulwark/hub';
 import {
   createMqttEngine,
   listenTcp,
@@ -47,7 +47,10 @@ export interface TestHub {
 }
 
 /** Starts a hub on 127.0.0.1, any free port, in a fresh temp dir. */
-export async function startTestHub(extra: string[] = []): Promise<TestHub> {
+export async function startTestHub(
+  extra: string[] = [],
+  hubOpts: Pick<HubOptions, 'relayTap'> = {},
+): Promise<TestHub> {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-agent-hub-'));
   const clock = new FakeClock();
   let running = true;
@@ -69,7 +72,12 @@ export async function startTestHub(extra: string[] = []): Promise<TestHub> {
       ],
       {},
     );
-    return startHub(config, { print: () => undefined, logger: pino({ level: 'silent' }), clock });
+    return startHub(config, {
+      print: () => undefined,
+      logger: pino({ level: 'silent' }),
+      clock,
+      ...hubOpts,
+    });
   };
   const first = await boot(0, 0);
   const t: TestHub = {

@@ -18,6 +18,7 @@ export * from './devices/saved-view-service.js';
 export * from './devices/device-psk-service.js';
 export * from './pki/pki-service.js';
 export * from './tickets/ticket-service.js';
+export * from './tunnels/index.js';
 export * from './firmware/byte-range.js';
 export * from './firmware/firmware-repo-service.js';
 export * from './firmware/artifact-usage.js';

@@ -10,6 +10,7 @@ import {
   type DevicePlaneHook,
   type MqttEngine,
 } from '@bulwark/transport';
+import type { TunnelOffer } from '@bulwark/protocol';
 import type { HubServices } from './services.js';
 
 /** How often each node sweeps for work made elsewhere and for expired commands. */
@@ -25,6 +26,8 @@ export interface DevicePlane {
   sweep(): Promise<void>;
   /** Vouch for this node's devices and reap stale presence now (every ~30 s on its own). */
   heartbeat(): Promise<void>;
+  /** Asks a device on this node to dial a relay session (decision 0042). */
+  offerTunnel(orgId: string, deviceId: string, offer: TunnelOffer): boolean;
   /** Stops the sweep; connections closing from now on are the hub shutting down. */
   stop(): void;
   /** Waits for presence changes and a sweep in progress (after the engine closed). */
@@ -59,6 +62,7 @@ export function createDevicePlane(d: {
       timer = setInterval(() => void plane.sweep(), d.sweepMs ?? DEVICE_PLANE_SWEEP_MS).unref();
     },
     sweep: () => plane.sweep(),
+    offerTunnel: (orgId, deviceId, offer) => plane.offerTunnel(orgId, deviceId, offer),
     heartbeat: () => plane.heartbeat(),
     stop() {
       clearInterval(timer);

@@ -25,7 +25,12 @@ import { startDetect, type DetectWiring } from './detect.js';
 import { newNodeId, startBrokers, type Brokers } from './messaging.js';
 import { natsSettings, openBlobs, openBus, openEvents, type OpenedBlobs } from './cluster.js';
 import { createMetrics } from './metrics.js';
-import { TLS_SERVER_POLICY, createHttpApi, type EventStreamSettings } from '@bulwark/transport';
+import {
+  TLS_SERVER_POLICY,
+  attachRelay,
+  createHttpApi,
+  type EventStreamSettings,
+} from '@bulwark/transport';
 import type { HubConfig } from './config.js';
 import { instrumentAll, logCalls } from './instrument.js';
 import { createLogger } from './logger.js';
@@ -89,6 +94,8 @@ export interface HubOptions {
   consoleDir?: string;
   /** The live event stream's heartbeat, backlog bound and history (tests shorten them). */
   eventStream?: Partial<EventStreamSettings>;
+  /** Sees every chunk the remote-access relay copies (tests: no plaintext crosses the hub). */
+  relayTap?: (to: 'device' | 'operator', chunk: Buffer) => void;
 }
 
 /** The data dir's master key path unless the operator gave one. */
@@ -149,6 +156,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         nodeId,
         events,
         blobs: blobs.store,
+        tunnelOffer: (orgId, deviceId, offer) =>
+          brokers?.devicePlane.offerTunnel(orgId, deviceId, offer) ?? false,
         hubChecks: hubCheckSource(() => {
           if (bound === undefined) throw new Error('the hub is not listening yet');
           return bound;
@@ -269,6 +278,15 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         );
       requirePermission(await services.auth.authenticate(bearer, req.ip), 'metrics:read');
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+    // Remote access (decision 0042): the relay upgrades on the HTTPS port, before any listener
+    // could see a device dial it.
+    const detachRelay = attachRelay(app.server, {
+      admission: services.admission,
+      auth: services.auth,
+      relay: services.tunnels.relay,
+      ...(opts.relayTap ? { tap: opts.relayTap } : {}),
+      onError: (err) => log.debug({ err }, 'relay leg refused'),
     });
     await app.listen({ port: config.httpPort, host: config.httpHost });
     tickets.attach(app.server as unknown as TlsServer);
@@ -475,6 +493,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await notificationRunner.stop();
         started.edge.stop();
         started.tickets.stop();
+        detachRelay();
+        services.tunnels.relay.closeAll();
         // Stop taking messages, flush what was accepted, then close the bus and the database.
         await started.brokers.stop();
         await started.coap?.stop();

@@ -43,6 +43,8 @@ import {
   PkiService,
   SecretBox,
   TicketService,
+  TunnelRelay,
+  TunnelService,
   createMemoryBus,
   cacheCertificateChecks,
   createEdgeThrottle,
@@ -61,6 +63,7 @@ import {
   type Clock,
   type DomainEvents,
   type Storage,
+  type TunnelOfferSink,
 } from '@bulwark/core';
 import { isSenmlContentType, parseSenml } from '@bulwark/senml';
 import { createCertificateAuthority } from '@bulwark/pki';
@@ -151,6 +154,8 @@ export function createServices(
     blobs?: BlobStore;
     /** The hub-configuration audit checks of this node's listeners (decision 0031). */
     hubChecks?: HubCheckSource;
+    /** Asks a device on this node to dial the relay (the device plane, once the brokers run). */
+    tunnelOffer?: TunnelOfferSink;
   } = {
     bus: createMemoryBus(),
     nodeId: 'local',
@@ -311,6 +316,9 @@ export function createServices(
   });
   // A ticket revocation reaches the device through its desired twin: `tickets.revoked` is the
   // list of revoked, unexpired ticket ids (a merge patch replaces the whole array).
+  // Remote access (decision 0042): the relay of this node, closed at once by a revocation here
+  // and within its watch interval by one on another node.
+  const relay = new TunnelRelay({ clock, audit, storage });
   const tickets = new TicketService({
     storage,
     clock,
@@ -321,6 +329,14 @@ export function createServices(
     revocations: async (orgId, deviceId, jtis, actor) => {
       await twins.patchDesired(orgId, deviceId, { tickets: { revoked: jtis } }, { actor });
     },
+    onRevoked: (orgId, jti) => relay.ticketRevoked(orgId, jti),
+  });
+  const tunnels = new TunnelService({
+    clock,
+    storage,
+    tickets,
+    relay,
+    offer: (orgId, deviceId, offer) => messaging.tunnelOffer?.(orgId, deviceId, offer) ?? false,
   });
   // Rules on telemetry (decision 0035): this node's evaluator reloads before a change returns;
   // other nodes reload on the `rule.changed` event.
@@ -398,6 +414,7 @@ export function createServices(
     notifications,
     maintenanceWindows,
     tickets,
+    tunnels,
     updates,
     rollouts,
     firmwarePolicies,

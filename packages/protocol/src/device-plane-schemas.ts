@@ -151,3 +151,28 @@ export const PresencePayload = object(
   },
   'Online or offline; the will (`{online: false}`) tells the hub of a lost link.',
 );
+
+/**
+ * `tunnels/{sessionId}` (hub → device): dial this remote-access relay session out to the hub
+ * (decision 0042). The secret authenticates the device's leg (with its certificate); the device
+ * refuses an offer past `expiresAt` or for a target it does not allow.
+ */
+export const TunnelOfferPayload = hubObject(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', errorMessage: 'must be a session id' }),
+    secret: Type.String({
+      pattern: '^[A-Za-z0-9_-]{32,64}$',
+      errorMessage: 'must be a base64url secret',
+    }),
+    path: Type.String({
+      pattern: '^/api/v1/relay/[A-Za-z0-9_-]{1,64}$',
+      errorMessage: 'must be the relay path',
+    }),
+    target: Type.String({
+      pattern: '^(local|serial|tcp:[1-9][0-9]{0,4})$',
+      errorMessage: 'must be local, serial or tcp:PORT',
+    }),
+    expiresAt: Rfc3339Schema,
+  },
+  'A remote-access session to dial out to the hub (HTTP Upgrade `bulwark-relay/1` at `path`).',
+);

@@ -53,6 +53,20 @@ export interface CommandRequest {
   deadline: string;
 }
 
+/** A remote-access session the device is to dial out to the hub relay (decision 0042). */
+export interface TunnelOffer {
+  /** The relay session's id. */
+  id: string;
+  /** Authenticates the device's leg, with its certificate; single use. */
+  secret: string;
+  /** Where to dial on the hub's HTTPS origin: `/api/v1/relay/{id}`. */
+  path: string;
+  /** `local`, `serial` or `tcp:PORT` (the ticket's `tgt`). */
+  target: string;
+  /** RFC 3339: the offer is void after this. */
+  expiresAt: string;
+}
+
 /** Command states. Terminal: succeeded, failed, expired, canceled. */
 export type CommandState = 'queued' | 'delivered' | 'succeeded' | 'failed' | 'expired' | 'canceled';
 
@@ -113,6 +127,22 @@ export interface AccessTicketClaims {
   exp: number;
   /** Issued ahead of time for an isolated site; revocable through the twin (`tickets.revoked`). */
   backup?: boolean;
+  /**
+   * What the ticket opens through a remote-access tunnel (decision 0042): `local` (the local
+   * management protocol; the same as no `tgt`), `serial` (the serial pass-through) or `tcp:PORT`
+   * (a TCP port on the device's loopback). Only a ticket without `tgt`, or with `local`, opens the
+   * LAN port's session.
+   */
+  tgt?: string;
+}
+
+/** A ticket's `tgt`: `local`, `serial` or `tcp:1`…`tcp:65535`. */
+export const TUNNEL_TARGET = /^(local|serial|tcp:([1-9][0-9]{0,4}))$/;
+
+/** Is `s` a valid tunnel target (`tcp:` ports 1-65535)? */
+export function isTunnelTarget(s: string): boolean {
+  const m = TUNNEL_TARGET.exec(s);
+  return m !== null && (m[2] === undefined || Number(m[2]) <= 65535);
 }
 
 /** What each permission level may do on the local port. */

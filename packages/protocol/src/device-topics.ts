@@ -13,6 +13,7 @@ import {
   DeviceMetricsPayload,
   PresencePayload,
   ReportedTwinPayload,
+  TunnelOfferPayload,
 } from './device-plane-schemas.js';
 import { DeviceLogBatchPayload } from './device-log-schemas.js';
 import {
@@ -126,6 +127,14 @@ export const DEVICE_PLANE = {
     retain: false,
     summary: 'What the device runs, after every connect and every commit',
     schema: InstalledFirmwarePayload,
+  },
+  tunnel: {
+    rest: 'tunnels/{sessionId}',
+    from: 'hub',
+    qos: 1,
+    retain: false,
+    summary: 'A remote-access session to dial out to the hub relay (decision 0042)',
+    schema: TunnelOfferPayload,
   },
 } as const satisfies Record<string, DevicePlaneMessage>;
 

@@ -155,6 +155,20 @@ export const ERRORS = {
     kind: 'unauthenticated',
     title: 'The client certificate has expired or is not valid yet',
   },
+  // remote access through the hub relay (decision 0042)
+  device_not_connected: {
+    kind: 'conflict',
+    title: 'The device is not connected to this hub node: it cannot be asked to dial the relay',
+  },
+  relay_refused: {
+    kind: 'forbidden',
+    title:
+      'The relay leg is refused: unknown or expired session, wrong secret, or another organization, device or principal than the session',
+  },
+  relay_busy: {
+    kind: 'rate_limited',
+    title: 'Too many remote-access sessions are open or pending; try again later',
+  },
   // the device edge (core/src/edge): one admission rule for every transport
   device_key_invalid: { kind: 'unauthenticated', title: 'The device id or device key is wrong' },
   device_quarantined: {

@@ -55,13 +55,14 @@ describe('device-plane topic grammar', () => {
       assert.equal(parseDevicePlaneTopic(rest), undefined, rest);
   });
 
-  it('says who sends what: the hub sends the twin, commands and update offers', () => {
+  it('says who sends what: the hub sends the twin, commands, update and tunnel offers', () => {
     const fromHub = DEVICE_PLANE_KINDS.filter((k) => DEVICE_PLANE[k].from === 'hub');
-    assert.deepEqual(fromHub, ['desired', 'command', 'updateOffer']);
+    assert.deepEqual(fromHub, ['desired', 'command', 'updateOffer', 'tunnel']);
     assert.deepEqual(deviceSubscriptions(D), [
       `$devices/${D}/twin/desired`,
       `$devices/${D}/commands/+`,
       `$devices/${D}/updates/+`,
+      `$devices/${D}/tunnels/+`,
     ]);
     assert.equal(DEVICE_PLANE.desired.retain, true);
     assert.equal(DEVICE_PLANE.metrics.qos, 0);
@@ -72,6 +73,7 @@ describe('device-plane topic grammar', () => {
       'desired',
       'command',
       'updateOffer',
+      'tunnel',
     ]);
     assert.deepEqual(hubMessagesCovered(D, `$devices/${D}/twin/+`), ['desired']);
     assert.deepEqual(hubMessagesCovered(D, `$devices/${D}/commands/+`), ['command']);

@@ -5,6 +5,13 @@ export { asyncApiDocument, ASYNCAPI_VERSION } from './http/asyncapi.js';
 export type { DdiDeps, DdiJobs } from './http/ddi/deps.js';
 export { httpStatus, normalizeError, toProblem } from './http/problem.js';
 export { TLS_SERVER_POLICY } from './tls-policy.js';
+export {
+  attachRelay,
+  isRelayPath,
+  RELAY_PROTOCOL,
+  RELAY_SECRET_HEADER,
+  type RelayDeps,
+} from './http/relay.js';
 export { CONSOLE_CSP } from './http/console.js';
 export * from './mqtt/index.js';
 export * from './messaging/index.js';

@@ -1,9 +1,12 @@
 import { constants, randomUUID } from 'node:crypto';
 import { TLS12_AEAD_CIPHERS } from '@bulwark/protocol';
-import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { createServer, TLSSocket, type Server } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { TunnelOffer } from '@bulwark/protocol';
 import type { LocalPortHost } from '../ports.js';
 import { openSerial, type SerialLink } from './serial.js';
 import { DEFAULT_LOCAL_PORT_LIMITS, LocalSession, type LocalPortLimits } from './session.js';
+import { TunnelSession } from './tunnel-session.js';
 import { UsedTickets } from './used-tickets.js';
 
 /**
@@ -33,6 +36,21 @@ export interface LocalPortOptions {
   limits?: Partial<LocalPortLimits>;
   /** Opens the serial device (default: the tty/file opener in serial.ts). */
   openSerial?: (path: string) => Promise<SerialLink>;
+  /** Listen on the LAN (default true); false serves relayed tunnels only. */
+  listen?: boolean;
+  /** Loopback TCP ports a `tcp:PORT` tunnel may reach (remoteAccess.tcpPorts). */
+  tunnelPorts?: readonly number[];
+}
+
+/** Why the device does not dial a tunnel offer. */
+export class TunnelOfferRefused extends Error {
+  override readonly name = 'TunnelOfferRefused';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -44,8 +62,9 @@ export class LocalPortServer {
   readonly #opts: LocalPortOptions;
   readonly #limits: LocalPortLimits;
   readonly #used: UsedTickets;
-  readonly #sessions = new Set<LocalSession>();
+  readonly #sessions = new Set<{ close(reason: string): void; closed: Promise<void> }>();
   #server: Server | undefined;
+  #started = false;
 
   constructor(opts: LocalPortOptions) {
     this.#opts = opts;
@@ -53,7 +72,7 @@ export class LocalPortServer {
     this.#used = new UsedTickets(opts.host.files, opts.host.clock, this.#limits.clockSkewSeconds);
   }
 
-  /** The bound port (after start). */
+  /** The bound port (after start with listen). */
   get port(): number {
     const addr = this.#server?.address();
     if (!addr || typeof addr === 'string') throw new Error('the local port is not listening');
@@ -67,7 +86,8 @@ export class LocalPortServer {
 
   /** Loads the record of used tickets and starts listening. */
   async start(): Promise<void> {
-    if (this.#server) throw new Error('the local port is already started');
+    if (this.#started) throw new Error('the local port is already started');
+    this.#started = true;
     const { host } = this.#opts;
     const { recovered } = await this.#used.load();
     if (recovered) {
@@ -81,6 +101,7 @@ export class LocalPortServer {
         },
       });
     }
+    if (this.#opts.listen === false) return;
     const creds = host.tlsCredentials();
     const server = createServer({
       key: creds.key,
@@ -112,18 +133,94 @@ export class LocalPortServer {
 
   /** Stops listening and closes every session (each reported as closed). */
   async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
     const server = this.#server;
-    if (!server) return;
     this.#server = undefined;
-    const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closing = server
+      ? new Promise<void>((resolve) => server.close(() => resolve()))
+      : Promise.resolve();
     for (const s of this.#sessions) s.close('server_stopped');
     await Promise.all([...this.#sessions].map((s) => s.closed));
     await closing;
   }
 
-  #accept(socket: TLSSocket): void {
+  /**
+   * Serves a remote-access session the hub offered (decision 0042): checks the offer, dials the
+   * relay with `dial`, runs the server side of TLS with the device's own certificate inside the
+   * relayed stream (the CLI pins it; the hub sees ciphertext only), then the local protocol or the
+   * raw target behind the ticket. Rejects with TunnelOfferRefused for an offer it will not dial.
+   */
+  async acceptTunnel(offer: TunnelOffer, dial: () => Promise<Socket>): Promise<void> {
     const { host } = this.#opts;
-    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    const refuse = (code: string, message: string) => {
+      host.report({
+        kind: 'local_session',
+        severity: 'warning',
+        at: new Date(host.clock.now()).toISOString(),
+        detail: { action: 'tunnel_refused', code, relaySession: offer.id, target: offer.target },
+      });
+      return new TunnelOfferRefused(code, message);
+    };
+    if (!this.#started) throw refuse('not_started', 'the local services are not running');
+    if (Date.parse(offer.expiresAt) <= host.clock.now())
+      throw refuse('offer_expired', 'the tunnel offer has expired');
+    if (offer.target === 'serial' && this.#opts.serialDevice === undefined)
+      throw refuse('target_unavailable', 'this device has no serial peripheral configured');
+    if (offer.target.startsWith('tcp:')) {
+      const port = Number(offer.target.slice(4));
+      if (!(this.#opts.tunnelPorts ?? []).includes(port))
+        throw refuse('target_not_allowed', `port ${port} is not in remoteAccess.tcpPorts`);
+    }
+    if (this.#sessions.size >= this.#limits.maxSessions)
+      throw refuse('busy', `${this.#limits.maxSessions} sessions are open`);
+    const raw = await dial();
+    const creds = host.tlsCredentials();
+    const tls = new TLSSocket(raw, {
+      isServer: true,
+      key: creds.key,
+      cert: creds.cert,
+      ...LOCAL_TLS_POLICY,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        tls.destroy();
+        reject(refuse('handshake_timeout', 'no TLS handshake inside the tunnel in time'));
+      }, this.#limits.handshakeTimeoutMs);
+      tls.once('secure', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      tls.once('error', (err: Error) => {
+        clearTimeout(timer);
+        tls.destroy();
+        reject(refuse('handshake_failed', err.message));
+      });
+      tls.once('close', () => {
+        clearTimeout(timer);
+        reject(refuse('handshake_failed', 'the relay closed before the handshake'));
+      });
+    });
+    const remote = `relay:${offer.id}`;
+    if (offer.target === 'local') return this.#accept(tls, remote);
+    const session = new TunnelSession(tls, {
+      host,
+      used: this.#used,
+      limits: this.#limits,
+      target: offer.target,
+      openSerial: () => (this.#opts.openSerial ?? openSerial)(this.#opts.serialDevice ?? ''),
+      id: randomUUID(),
+      remote,
+    });
+    this.#sessions.add(session);
+    void session.closed.then(() => this.#sessions.delete(session));
+    tls.setTimeout(this.#limits.idleTimeoutMs, () => session.close('idle_timeout'));
+    session.start();
+  }
+
+  #accept(socket: TLSSocket, relayed?: string): void {
+    const { host } = this.#opts;
+    const remote = relayed ?? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     if (this.#sessions.size >= this.#limits.maxSessions) {
       host.report({
         kind: 'local_session',

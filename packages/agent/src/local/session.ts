@@ -17,7 +17,8 @@ import { TICKET_PERMISSIONS, type AccessTicketClaims, type TwinValue } from '@bu
 import type { LocalPortHost } from '../ports.js';
 import { EscapeScanner, LineSplitter } from './lines.js';
 import type { SerialLink } from './serial.js';
-import { TicketRefusal, verifyTicket } from './ticket.js';
+import { admitTicket, TicketStorageError } from './admit.js';
+import { TicketRefusal } from './ticket.js';
 import type { UsedTickets } from './used-tickets.js';
 
 /** The limits of the local port; each bounds what one client can make the device do or hold. */
@@ -282,43 +283,34 @@ export class LocalSession {
   /** Admits the session's ticket, or refuses it precisely. */
   async #admit(jws: string): Promise<void> {
     const { host, used, limits } = this.d;
+    let claims: AccessTicketClaims;
     try {
-      if (jws === '') throw new TicketRefusal('ticket_malformed', 'usage: ticket <ticket>');
-      const claims = verifyTicket(jws, {
-        deviceId: host.deviceId,
-        orgId: host.orgId,
-        issuers: host.ticketIssuers(),
-        now: host.clock.now(),
-        skewSeconds: limits.clockSkewSeconds,
+      claims = await admitTicket(jws, {
+        host,
+        used,
+        clockSkewSeconds: limits.clockSkewSeconds,
+        target: 'local',
       });
-      if (host.revokedTickets().has(claims.jti))
-        throw new TicketRefusal('ticket_revoked', 'the ticket has been revoked');
-      if (claims.iat < used.issuedBefore || used.has(claims.jti))
-        throw new TicketRefusal('ticket_reused', 'the ticket has already been used');
-      let first: boolean;
-      try {
-        first = await used.claim(claims.jti, claims.exp);
-      } catch (err) {
-        // Fail closed: a use that cannot be recorded could be repeated after a reboot.
+    } catch (err) {
+      if (err instanceof TicketStorageError) {
         this.#reply(
-          `ERR storage_failed the ticket's use cannot be recorded (${oneLine(String((err as Error).message ?? err))}); the ticket is spent`,
+          `ERR storage_failed the ticket's use cannot be recorded (${oneLine(err.message)}); the ticket is spent`,
         );
-        this.#report('warning', 'refused', { code: 'storage_failed', jti: claims.jti });
+        this.#report('warning', 'refused', { code: 'storage_failed' });
         this.close('storage_failed');
         return;
       }
-      if (!first) throw new TicketRefusal('ticket_reused', 'the ticket has already been used');
-      this.#claims = claims;
-      this.#mode = 'commands';
-      clearTimeout(this.#ticketTimer);
-      this.#report('info', 'opened', { expiresAt: new Date(claims.exp * 1000).toISOString() });
-      this.#reply(
-        `OK ticket accepted perm=${claims.perm} by=${claims.by}; commands: ${[...TICKET_PERMISSIONS[claims.perm].map(usage), 'help', 'quit'].join(', ')}`,
-      );
-    } catch (err) {
       if (!(err instanceof TicketRefusal)) throw err;
       this.#refuse(err);
+      return;
     }
+    this.#claims = claims;
+    this.#mode = 'commands';
+    clearTimeout(this.#ticketTimer);
+    this.#report('info', 'opened', { expiresAt: new Date(claims.exp * 1000).toISOString() });
+    this.#reply(
+      `OK ticket accepted perm=${claims.perm} by=${claims.by}; commands: ${[...TICKET_PERMISSIONS[claims.perm].map(usage), 'help', 'quit'].join(', ')}`,
+    );
   }
 
   #refuse(err: TicketRefusal): void {

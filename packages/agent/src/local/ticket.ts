@@ -4,7 +4,7 @@
  * the device holds from enrollment. Nothing here talks to the hub.
  */
 import { X509Certificate, verify, type KeyObject } from 'node:crypto';
-import type { AccessTicketClaims } from '@bulwark/protocol';
+import { isTunnelTarget, type AccessTicketClaims } from '@bulwark/protocol';
 
 /** Why a ticket is refused; each is the `ERR <code>` the client sees. */
 export type TicketRefusalCode =
@@ -16,7 +16,8 @@ export type TicketRefusalCode =
   | 'ticket_not_yet_valid'
   | 'ticket_expired'
   | 'ticket_revoked'
-  | 'ticket_reused';
+  | 'ticket_reused'
+  | 'ticket_wrong_target';
 
 /** A refused ticket: the code and a message a person can act on. */
 export class TicketRefusal extends Error {
@@ -67,7 +68,7 @@ const isSeconds = (v: unknown): v is number =>
 
 /** The claims of a ticket, shape-checked but not yet trusted. */
 function parseClaims(payload: Record<string, unknown>): AccessTicketClaims {
-  const { typ, jti, sub, org, perm, by, iat, exp, backup } = payload;
+  const { typ, jti, sub, org, perm, by, iat, exp, backup, tgt } = payload;
   if (typ !== 'bulwark-ticket') throw malformed('this is not a Bulwark access ticket (typ)');
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 128)
     throw malformed('the ticket has no valid id (jti)');
@@ -79,6 +80,8 @@ function parseClaims(payload: Record<string, unknown>): AccessTicketClaims {
     throw malformed('the ticket has no valid iat/exp');
   if (backup !== undefined && typeof backup !== 'boolean')
     throw malformed('the ticket has an invalid backup flag');
+  if (tgt !== undefined && (typeof tgt !== 'string' || !isTunnelTarget(tgt)))
+    throw malformed('the ticket has an invalid target (tgt)');
   return {
     typ,
     jti,
@@ -89,6 +92,7 @@ function parseClaims(payload: Record<string, unknown>): AccessTicketClaims {
     iat,
     exp,
     ...(backup === true ? { backup: true } : {}),
+    ...(typeof tgt === 'string' ? { tgt } : {}),
   };
 }
 

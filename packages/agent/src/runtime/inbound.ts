@@ -5,11 +5,13 @@
  */
 import {
   DesiredTwinPayload,
+  TunnelOfferPayload,
   firstProblem,
   parseDevicePlaneTopic,
   parseTopic,
   type DesiredTwin,
   type DeviceEvent,
+  type TunnelOffer,
 } from '@bulwark/protocol';
 import type { AgentClock } from '../ports.js';
 import type { CommandRunner } from './commands.js';
@@ -31,6 +33,8 @@ export interface InboundDeps {
   emit(event: string, ...args: unknown[]): void;
   /** An update offer on `updates/{jobId}`. */
   updateOffer(jobId: string, payload: Uint8Array): void;
+  /** A remote-access session to dial (decision 0042), validated. */
+  tunnel(offer: TunnelOffer): void;
 }
 
 const dec = new TextDecoder();
@@ -68,6 +72,22 @@ export function inboundHandler(deps: InboundDeps): (topic: string, payload: Uint
     }
     if (m?.kind === 'updateOffer' && m.param !== undefined) {
       deps.updateOffer(m.param, payload);
+      return;
+    }
+    if (m?.kind === 'tunnel' && m.param !== undefined) {
+      try {
+        const v: unknown = JSON.parse(dec.decode(payload));
+        const problem = firstProblem(TunnelOfferPayload, v);
+        if (problem !== null) throw new Error(problem);
+        if ((v as TunnelOffer).id !== m.param) throw new Error('the id is not the topic id');
+        deps.tunnel(v as TunnelOffer);
+      } catch (err) {
+        deps.report(
+          deviceEvent(deps.clock, 'invalid-tunnel-offer', 'warning', {
+            message: (err as Error).message,
+          }),
+        );
+      }
       return;
     }
     if (m?.kind === 'command' && m.param !== undefined) {

@@ -28,6 +28,7 @@ import { presenceCommands } from './presence.js';
 import { logsCommands } from './logs.js';
 import { sessionCommands } from './session.js';
 import { ticketCommands } from './ticket.js';
+import { connectCommands } from './connect.js';
 import { twinCommands } from './twin.js';
 import { userCommands } from './user.js';
 
@@ -46,6 +47,7 @@ export const COMMANDS: readonly Command[] = [
   ...notifyCommands,
   ...mitigationCommands,
   ...ticketCommands,
+  ...connectCommands,
   ...apiKeyCommands,
   ...userCommands,
   ...orgCommands,

@@ -17,6 +17,7 @@ import {
   DEVICE_PLANE,
   parseDevicePlaneTopic,
   type CommandRequest,
+  type TunnelOffer,
   type DevicePlaneKind,
 } from '@bulwark/protocol';
 import {
@@ -101,6 +102,17 @@ export class DevicePlane implements DevicePlaneInbound {
         if (h) this.#sendCommand(h, c);
       },
     });
+  }
+
+  /**
+   * Asks the device to dial a remote-access relay session (decision 0042). False when the device
+   * has no session on this node that takes tunnel offers: nothing is queued, an offer is only
+   * good for the seconds its pairing lasts.
+   */
+  offerTunnel(orgId: string, deviceId: string, offer: TunnelOffer): boolean {
+    const h = this.#sessions.find(orgId, deviceId);
+    if (!h || !h.takes.has('tunnel')) return false;
+    return this.#d.link.deliver(h.session, { kind: 'tunnel', body: offer });
   }
 
   // ── inbound (DevicePlaneInbound) ─────────────────────────────────────────────────────────────

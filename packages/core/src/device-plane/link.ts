@@ -4,7 +4,13 @@
  * (`DeviceLink`) and tells the device plane what happens on it (`DevicePlaneInbound`). Neither
  * side knows the other's protocol: topics, packets and reason codes stay in the link's adapter.
  */
-import type { CommandRequest, DesiredTwin, DevicePlaneKind, UpdateOffer } from '@bulwark/protocol';
+import type {
+  CommandRequest,
+  DesiredTwin,
+  DevicePlaneKind,
+  TunnelOffer,
+  UpdateOffer,
+} from '@bulwark/protocol';
 
 /** A device's session on a link: the device, its organization, and this connection's own id. */
 export interface DeviceSession {
@@ -18,7 +24,8 @@ export interface DeviceSession {
 export type DeviceOutbound =
   | { kind: 'desired'; body: DesiredTwin }
   | { kind: 'command'; body: CommandRequest }
-  | { kind: 'updateOffer'; body: UpdateOffer };
+  | { kind: 'updateOffer'; body: UpdateOffer }
+  | { kind: 'tunnel'; body: TunnelOffer };
 
 /** What the device plane sends through. */
 export interface DeviceLink {

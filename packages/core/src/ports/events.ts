@@ -6,7 +6,7 @@
  */
 
 /** The ways into the hub an edge event can name. */
-export type EdgeTransport = 'mqtt' | 'mqtt-ws' | 'http' | 'ddi' | 'coap' | 'local';
+export type EdgeTransport = 'mqtt' | 'mqtt-ws' | 'http' | 'ddi' | 'coap' | 'local' | 'relay';
 
 /** The kinds of credential the edge admits. */
 export type CredentialKind =

@@ -58,6 +58,8 @@ export interface IssueTicketRequest {
   perm: TicketPerm;
   ttlSeconds?: number;
   backup?: boolean;
+  /** What a remote-access tunnel may reach with it (the `tgt` claim; decision 0042). */
+  target?: string;
 }
 
 /** A ticket just issued: the signed JWS (shown once, never stored) and its record. */
@@ -95,6 +97,8 @@ export class TicketService {
       config: TicketConfig;
       /** Sends the revocation list to the device (the twin); absent, revocation is hub-side only. */
       revocations?: RevocationSink;
+      /** Told of each revocation on this node (the relay closes the ticket's tunnel at once). */
+      onRevoked?: (orgId: string, jti: string) => void;
     },
   ) {}
 
@@ -160,6 +164,7 @@ export class TicketService {
       iat,
       exp,
       ...(backup ? { backup: true } : {}),
+      ...(req.target !== undefined ? { tgt: req.target } : {}),
     };
     const ticket = await this.d.pki.signJws(p.orgId, { ...claims }, { typ: TICKET_JOSE_TYPE });
     await this.d.storage.tickets.create(record);
@@ -196,6 +201,7 @@ export class TicketService {
       throw new BulwarkError('conflict', 'the ticket is already revoked');
     if (p.kind !== 'device')
       await this.publishRevocations(p.orgId, deviceId, { type: p.kind, id: p.id });
+    this.d.onRevoked?.(p.orgId, jti);
     return { ...t, revokedAt: now };
   }
 

@@ -82,6 +82,7 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
     status: 200,
     body: true,
   },
+  openTunnel: { method: 'POST', path: '/devices/:id/tunnels', status: 201, body: true },
   getTwin: { method: 'GET', path: '/devices/:id/twin', status: 200 },
   patchDesired: { method: 'PATCH', path: '/devices/:id/twin/desired', status: 200, body: true },
   sendCommand: { method: 'POST', path: '/devices/:id/commands', status: 201, body: true },

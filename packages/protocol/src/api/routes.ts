@@ -517,6 +517,19 @@ export const ROUTES = {
     status: 200,
     response: T.TicketSchema,
   }),
+  openTunnel: route({
+    method: 'POST',
+    path: '/devices/:id/tunnels',
+    summary:
+      'Open an end-to-end encrypted remote-access tunnel to the device through the hub relay (issues its one-time ticket; decision 0042)',
+    tag: 'tickets',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    body: T.OpenTunnelRequest,
+    status: 201,
+    response: T.TunnelSchema,
+  }),
   // device management: twin, commands, presence, events, alerts, bulk operations
   getTwin: route({
     method: 'GET',

@@ -79,3 +79,65 @@ export const TicketListQuery = Type.Object(
 export type TicketListQuery = Static<typeof TicketListQuery>;
 
 export const TicketParams = Type.Object({ id: Id, jti: Id }, { additionalProperties: false });
+
+/** `local`, `serial` or `tcp:PORT`: what a remote-access tunnel reaches on the device. */
+export const TunnelTargetSchema = Type.String({
+  pattern: '^(local|serial|tcp:[1-9][0-9]{0,4})$',
+  description:
+    'local (the local management protocol), serial (the serial pass-through) or tcp:PORT (a TCP port on the device loopback, e.g. tcp:22)',
+});
+
+export const OpenTunnelRequest = Type.Object(
+  {
+    target: TunnelTargetSchema,
+    perm: Type.Optional(
+      Type.Union([Type.Literal('read'), Type.Literal('operate'), Type.Literal('admin')], {
+        description:
+          'Ticket level (default operate; serial and tcp:PORT need operate or admin, local any).',
+      }),
+    ),
+    maxSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 10,
+        maximum: 8 * 3600,
+        description: 'The session is closed after this long (default 3600).',
+      }),
+    ),
+    maxBytes: Type.Optional(
+      Type.Integer({
+        minimum: 1024,
+        maximum: 64 * 1024 ** 3,
+        description:
+          'The session is closed once this many bytes crossed the relay, both ways together (default 1 GiB).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type OpenTunnelRequest = Static<typeof OpenTunnelRequest>;
+
+export const TunnelSchema = Type.Object(
+  {
+    sessionId: Id,
+    secret: Type.String({
+      description: "The operator leg's one-time pairing secret (header x-bulwark-relay-secret).",
+    }),
+    relayPath: Type.String({
+      description: 'Dial it on the hub origin with HTTP Upgrade: bulwark-relay/1.',
+    }),
+    ticket: Type.String({ description: 'Present inside the end-to-end TLS session.' }),
+    jti: Id,
+    deviceId: Id,
+    target: TunnelTargetSchema,
+    perm: TicketPermSchema,
+    pins: Type.Array(Type.String(), {
+      description:
+        "SHA-256 fingerprints (hex) of the device's live certificates: the CLI pins the device to these.",
+    }),
+    pairBy: Timestamp,
+    maxSeconds: Type.Integer(),
+    maxBytes: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
+export type TunnelView = Static<typeof TunnelSchema>;

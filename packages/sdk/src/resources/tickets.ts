@@ -12,5 +12,11 @@ export function ticketsApi(call: Call) {
     /** Revokes a ticket; a backup ticket's revocation reaches the device through its twin. */
     revoke: (deviceId: string, jti: string) =>
       call('revokeTicket', { params: { id: deviceId, jti }, body: {} }),
+    /**
+     * Opens a remote-access tunnel (decision 0042): issues its one-time ticket, creates the relay
+     * session and asks the device to dial it; the result says where to dial and what to pin.
+     */
+    openTunnel: (deviceId: string, body: BodyOf<'openTunnel'>) =>
+      call('openTunnel', { params: { id: deviceId }, body }),
   };
 }

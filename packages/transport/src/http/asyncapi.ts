@@ -42,6 +42,7 @@ const PARAMETERS: Record<string, string> = {
   deviceId: 'The device id (a UUID). Only that device and the hub use its plane.',
   commandId: 'The command id the hub gave it.',
   jobId: 'The update job id.',
+  sessionId: 'The remote-access relay session id (decision 0042).',
   channelId: 'The channel id (a UUID); access by the channel connection of the client.',
   subtopic: `One or more topic levels (at most ${MAX_SUBTOPIC_LENGTH} characters); subscriptions may use + and # here.`,
 };

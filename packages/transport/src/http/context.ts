@@ -19,6 +19,7 @@ import type {
   PkiService,
   Principal,
   TicketService,
+  TunnelService,
   TwinService,
   CommandService,
   PresenceService,
@@ -66,6 +67,8 @@ export interface HttpServices {
   audit: AuditService;
   messaging: MessagingService;
   tickets: TicketService;
+  /** Remote-access tunnels through the hub relay (decision 0042). */
+  tunnels: TunnelService;
   twins: TwinService;
   commands: CommandService;
   presence: PresenceService;

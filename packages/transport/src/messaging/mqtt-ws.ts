@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { MqttEngine } from '../mqtt/engine.js';
+import { isRelayPath } from '../http/relay.js';
 
 /**
  * MQTT over WebSocket on an existing HTTP(S) server at `path` (subprotocol `mqtt`, binary frames),
@@ -22,7 +23,8 @@ export function attachMqttWebSocket(
   });
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(req.url ?? '/', 'http://x').pathname !== opts.path) {
-      socket.destroy();
+      // The remote-access relay upgrades on its own path (http/relay.ts).
+      if (!isRelayPath(req.url)) socket.destroy();
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -3,7 +3,7 @@ import type { TicketView } from '@bulwark/protocol';
 import type { Handlers, HttpServices } from '../context.js';
 import { principalOf } from '../context.js';
 
-type TicketHandlers = Pick<Handlers, 'issueTicket' | 'listTickets' | 'revokeTicket'>;
+type TicketHandlers = Pick<Handlers, 'issueTicket' | 'listTickets' | 'revokeTicket' | 'openTunnel'>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -52,6 +52,19 @@ export function ticketHandlers(s: HttpServices): TicketHandlers {
           limit: query?.limit ?? 100,
         })
       ).map(ticketView),
+    openTunnel: async ({ params, body }, ctx) => {
+      ctx.audit.detail = { target: body.target };
+      const t = await s.tunnels.open(principalOf(ctx), params.id, body);
+      ctx.audit.detail = {
+        session: t.sessionId,
+        jti: t.jti,
+        target: t.target,
+        perm: t.perm,
+        maxSeconds: t.maxSeconds,
+        maxBytes: t.maxBytes,
+      };
+      return { ...t, pairBy: iso(t.pairBy) };
+    },
     revokeTicket: async ({ params }, ctx) => {
       ctx.audit.detail = { jti: params.jti };
       return ticketView(await s.tickets.revoke(principalOf(ctx), params.id, params.jti));
