@@ -15,7 +15,6 @@
 //     acknowledged-but-not-stored at the end (goal 0). SKIP_OUTAGE=1 skips it.
 // Env: DEVICES (1000), RATE (20000), DURATION_MS (10000), WINDOW (50), LIVE_RATE (2000),
 //      OUTAGE_SECONDS (60). One run; every phase bounded; loopback only. Run after `tsc -b`.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +25,7 @@ import { httpsFetch } from '../packages/agent/dist/src/runtime/https-fetch.js';
 import { hubProcess } from './hub-process.mjs';
 import { ackedMissing } from './ingest-cell.mjs';
 import { provision } from './ingest-provision.mjs';
+import { selfSignedCert } from './self-signed.mjs';
 import { storageReader } from './ingest-storage.mjs';
 import { child, killChildren, onCleanup } from './mqtt-child.mjs';
 
@@ -79,31 +79,7 @@ const gwDevice = await api.devices.create({
   locationId: site.id,
 });
 const { token } = await api.devices.createEnrollmentToken(gwDevice.id, {});
-const brokerCert = join(tmp, 'broker-cert.pem');
-const brokerKey = join(tmp, 'broker-key.pem');
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=gateway.local',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    brokerKey,
-    '-out',
-    brokerCert,
-  ],
-  { stdio: 'ignore' },
-);
+const { certFile: brokerCert, keyFile: brokerKey } = selfSignedCert(tmp, { name: 'broker' });
 const gwConfig = parseGatewayConfig({
   hubUrl: info.url,
   mqttUrl: `mqtts://127.0.0.1:${info.mqttPort}`,

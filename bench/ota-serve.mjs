@@ -1,12 +1,13 @@
 // Artifact serving throughput for `npm run bench:ota`: the same file fetched over TLS from the hub's
 // firmware image route and from a plain static TLS server (Debian's nginx in one process, master_process off, as
 // the hub is one Node process), by one client with a bounded number of keep-alive connections.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { selfSignedCert } from './self-signed.mjs';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
@@ -32,31 +33,7 @@ export async function startNginxTls(file, dir) {
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   mkdirSync(www, { recursive: true });
   copyFileSync(file, join(www, 'image.bin'));
-  const key = join(dir, 'key.pem');
-  const cert = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { certFile: cert, keyFile: key } = selfSignedCert(dir, { days: 1 });
   const port = await freePort();
   const t = join(dir, 'tmp');
   writeFileSync(
