@@ -4,6 +4,7 @@ import {
   coapLiveSessions,
   hubCoapHooks,
   startCoapServer,
+  type CoapLogger,
   type CoapServer,
 } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
@@ -30,25 +31,14 @@ export async function startCoap(d: {
     port: config.coapPort,
     host: config.coapHost,
     maxPayloadBytes: config.maxPayloadBytes,
-    log: {
-      warn: (o, m) => log.warn(o, m),
-      info: (o, m) => log.info(o, m),
-      debug: (o, m) => log.debug(o, m),
-    },
+    log: coapLogger(log),
     hooks: hubCoapHooks(services),
   });
   log.warn(
     { port: server.port, host: config.coapHost },
     'CoAP is enabled WITHOUT transport security (no DTLS yet): device keys and payloads cross the network in clear text — use it only on trusted networks',
   );
-  const unsubscribe: Unsubscribe = await d.bus.subscribe((env) =>
-    server.deliver({
-      channelId: env.channelId,
-      subtopic: env.subtopic,
-      contentType: env.contentType,
-      payload: env.payload,
-    }),
-  );
+  const unsubscribe = await observeFromBus(d.bus, server);
   d.metrics.gauge(
     'bulwark_coap_observers',
     'Registered CoAP observations',
@@ -64,4 +54,28 @@ export async function startCoap(d: {
       await server.close();
     },
   };
+}
+
+/** The CoAP servers' log, on the hub's. */
+export function coapLogger(log: Logger): CoapLogger {
+  return {
+    warn: (o, m) => log.warn(o, m),
+    info: (o, m) => log.info(o, m),
+    debug: (o, m) => log.debug(o, m),
+  };
+}
+
+/** Feeds a CoAP server's Observe subscriptions from the bus (plain CoAP and CoAP over DTLS alike). */
+export function observeFromBus(
+  bus: Bus,
+  server: Pick<CoapServer, 'deliver'>,
+): Promise<Unsubscribe> {
+  return bus.subscribe((env) =>
+    server.deliver({
+      channelId: env.channelId,
+      subtopic: env.subtopic,
+      contentType: env.contentType,
+      payload: env.payload,
+    }),
+  );
 }

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
-import type { Bus, LiveSessions, Unsubscribe } from '@bulwark/core';
+import type { Bus, LiveSessions } from '@bulwark/core';
 import {
   coapLiveSessions,
   hubCoapHooks,
   startCoapsServer,
   type CoapsServer,
 } from '@bulwark/transport';
+import { coapLogger, observeFromBus } from './coap.js';
 import type { HubConfig } from './config.js';
 import type { HubMetrics } from './metrics.js';
 import type { HubServices } from './services.js';
@@ -28,25 +29,14 @@ export async function startCoaps(d: {
     port: config.coapsPort,
     host: config.coapsHost,
     maxPayloadBytes: config.maxPayloadBytes,
-    log: {
-      warn: (o, m) => log.warn(o, m),
-      info: (o, m) => log.info(o, m),
-      debug: (o, m) => log.debug(o, m),
-    },
+    log: coapLogger(log),
     hooks: hubCoapHooks(services),
     psk: async (identity) => {
       const p = await services.devicePsks.resolve(identity);
       return p === undefined ? undefined : { key: p.key, ref: p.ref };
     },
   });
-  const unsubscribe: Unsubscribe = await d.bus.subscribe((env) =>
-    server.deliver({
-      channelId: env.channelId,
-      subtopic: env.subtopic,
-      contentType: env.contentType,
-      payload: env.payload,
-    }),
-  );
+  const unsubscribe = await observeFromBus(d.bus, server);
   d.metrics.gauge(
     'bulwark_coaps_sessions',
     'Established DTLS associations',
