@@ -234,6 +234,16 @@ export const CONFIG_FIELDS = {
     max: 10_000_000,
     doc: 'Messages waiting for the storage writer beyond which writes are refused (quota exceeded); from half of it MQTT connections stop reading until it drains to a quarter',
   },
+  // Messages read off MQTT connections and not yet stored and acknowledged, all connections
+  // together: past it connections stop reading, so a backlog waits in sockets, not in the heap.
+  mqttInboundBudget: {
+    kind: 'int',
+    flag: 'mqtt-inbound-budget',
+    default: 20_000,
+    min: 0,
+    max: 10_000_000,
+    doc: "MQTT messages read and not yet finished (authorized, stored, acknowledged) across all connections beyond which connections stop reading until it falls to three quarters (0 = no bound beyond each connection's window)",
+  },
   // Images are streamed to disk, never buffered, so the cap bounds disk use, not memory.
   maxImageBytes: {
     kind: 'int',

@@ -81,7 +81,10 @@ export async function startBrokers(d: {
   const state = mqttStateOptions(config, d.storage);
   const engine = createMqttEngine({
     hooks,
-    limits: { maxPacketSize: config.maxPayloadBytes + 64 * 1024 },
+    limits: {
+      maxPacketSize: config.maxPayloadBytes + 64 * 1024,
+      inboundBudget: config.mqttInboundBudget,
+    },
     log: mqttLog(log),
     state,
     onDenied: (x) => {
@@ -176,6 +179,18 @@ export async function startBrokers(d: {
     'Times an MQTT connection stopped reading because storage was behind',
     [],
     () => engine.stats().backpressured,
+  );
+  metrics.gauge(
+    'bulwark_mqtt_inbound_held',
+    'MQTT PUBLISH packets read and not yet finished (authorized, stored, acknowledged), all connections',
+    [],
+    () => engine.stats().inboundHeld,
+  );
+  metrics.gauge(
+    'bulwark_mqtt_over_budget',
+    'Times an MQTT connection stopped reading because the engine held its inbound budget',
+    [],
+    () => engine.stats().overBudget,
   );
   metrics.gauge(
     'bulwark_mqtt_messages_in',

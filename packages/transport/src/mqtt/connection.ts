@@ -91,6 +91,7 @@ export class Connection implements SessionLink {
           this.engine.log.warn({ err, clientId: this.clientId }, 'mqtt handler failed');
           this.fail(RC.UNSPECIFIED, 'handler_error');
         },
+        this.engine.holdInbound,
       );
     }
     return this.window;
@@ -303,6 +304,9 @@ export class Connection implements SessionLink {
       const w = this.window;
       if ((this.state as State) === 'closed') return;
       if (w !== null && w.isFull()) return w.whenRoom();
+      // The engine as a whole holds enough: the rest waits in the socket, not in the heap.
+      const over = this.engine.overBudget();
+      if (over !== undefined) return over;
       // Storage behind: stop reading until it catches up (decision 0033), rather than refuse.
       const behind = this.engine.hooks.backpressure?.();
       if (behind !== undefined) {
@@ -408,6 +412,7 @@ export class Connection implements SessionLink {
     if (this.window !== null && this.window.unacked > 0) {
       this.engine.countDrop('closed_before_ack', this.window.unacked);
     }
+    this.window?.detach();
     if (this.keepAliveTimer !== null) clearTimeout(this.keepAliveTimer);
     this.keepAliveTimer = null;
     this.flush();

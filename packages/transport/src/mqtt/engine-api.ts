@@ -82,6 +82,10 @@ export interface MqttStats {
   throttled: number;
   /** Times a connection stopped reading because storage was behind (`hooks.backpressure`). */
   backpressured: number;
+  /** Times a connection stopped reading because the engine held `inboundBudget` messages. */
+  overBudget: number;
+  /** PUBLISH packets read and not finished, across connections, now. */
+  inboundHeld: number;
   dropped: Record<string, number>;
   denied: { connect: number; publish: number; subscribe: number };
   protocolErrors: Record<string, number>;

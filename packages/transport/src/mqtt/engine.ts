@@ -62,6 +62,7 @@ export class Engine implements MqttEngine {
     publishersHeld: number;
     throttled: number;
     backpressured: number;
+    overBudget: number;
   } = {
     messagesIn: 0,
     messagesOut: 0,
@@ -69,8 +70,22 @@ export class Engine implements MqttEngine {
     publishersHeld: 0,
     throttled: 0,
     backpressured: 0,
+    overBudget: 0,
     dropped: {},
   };
+  /** PUBLISH packets read and not finished across connections (`limits.inboundBudget`). */
+  inboundHeld = 0;
+  private budgetWait: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** Bound once: every connection's window reports to it. */
+  readonly holdInbound = (delta: number): void => {
+    this.inboundHeld += delta;
+    const w = this.budgetWait;
+    if (w !== null && delta < 0 && this.inboundHeld <= this.budgetLow) {
+      this.budgetWait = null;
+      w.resolve();
+    }
+  };
+  private budgetLow = 0;
   private readonly retainedStore: RetainedStore;
   /** Where retained messages and persistent sessions are stored (decision 0020); null: memory only. */
   readonly persistence: Persistence | null;
@@ -90,6 +105,7 @@ export class Engine implements MqttEngine {
 
   constructor(private readonly opts: MqttEngineOptions) {
     this.limits = resolveLimits(opts.limits);
+    this.budgetLow = Math.floor((this.limits.inboundBudget * 3) / 4);
     this.hooks = opts.hooks ?? DENY_ALL;
     this.log = opts.log ?? NOOP_LOG;
     this.tree = new TopicTree<Session>(this.limits.matchCacheSize);
@@ -99,6 +115,22 @@ export class Engine implements MqttEngine {
       this.limits.maxRetainedBytes,
       (topic) => this.persistence?.unretained(topic),
     );
+  }
+
+  /**
+   * Undefined while the engine holds fewer PUBLISH packets than its budget; otherwise one promise,
+   * shared by every connection that stopped reading, settled once it is back under three quarters.
+   */
+  overBudget(): Promise<void> | undefined {
+    const budget = this.limits.inboundBudget;
+    if (budget === 0 || this.inboundHeld < budget) return undefined;
+    this.counters.overBudget++;
+    if (this.budgetWait === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.budgetWait = { promise, resolve };
+    }
+    return this.budgetWait.promise;
   }
 
   async restore(): Promise<{ retained: number; sessions: number; ended: number }> {
@@ -247,6 +279,8 @@ export class Engine implements MqttEngine {
       publishersHeld: this.counters.publishersHeld,
       throttled: this.counters.throttled,
       backpressured: this.counters.backpressured,
+      overBudget: this.counters.overBudget,
+      inboundHeld: this.inboundHeld,
       dropped: { ...this.counters.dropped },
       denied: { ...this.deniedCounts },
       protocolErrors: { ...this.protocolErrors },

@@ -74,10 +74,26 @@ export class InboundWindow {
    */
   readonly qos2 = new Map<number, number>();
 
+  /** Told how many messages entered (+) or left (−) the window: the engine's shared budget. */
+  private held: ((delta: number) => void) | null;
+
   constructor(
     private readonly bounds: WindowBounds,
     private readonly onError: (err: unknown) => void,
-  ) {}
+    held?: (delta: number) => void,
+  ) {
+    this.held = held ?? null;
+  }
+
+  /**
+   * The connection closed: give back what the window still holds to the shared budget now (its
+   * entries still finish, uncounted), so a message whose work never settles cannot keep it.
+   */
+  detach(): void {
+    const held = this.held;
+    this.held = null;
+    if (held !== null && this.size > 0) held(-this.size);
+  }
 
   /** Messages in the window. */
   get size(): number {
@@ -116,12 +132,14 @@ export class InboundWindow {
       this.entries.push({ commit: outcome, ready: true, acked: qos > 0, bytes });
       if (qos > 0) this.unacked++;
       this.bytes += bytes;
+      this.held?.(1);
       return;
     }
     const e: Entry = { commit: undefined, ready: false, acked: qos > 0, bytes };
     this.entries.push(e);
     if (qos > 0) this.unacked++;
     this.bytes += bytes;
+    this.held?.(1);
     outcome.then(
       (c) => {
         turn?.release();
@@ -198,6 +216,7 @@ export class InboundWindow {
       this.entries[this.head++] = undefined as unknown as Entry;
       if (e.acked) this.unacked--;
       this.bytes -= e.bytes;
+      this.held?.(-1);
       if (e.commit !== undefined) e.commit();
     }
     if (this.head === this.entries.length) {

@@ -41,6 +41,16 @@ export interface MqttLimits {
    */
   inboundWindowBytes: number;
   /**
+   * PUBLISH packets read and not finished across **all** connections (0 = off). Past it, a
+   * connection that reads one more stops reading until the engine is back under three quarters
+   * of it: the rest waits in the kernel's socket buffers and then in the devices, not in the
+   * heap. Each connection's window alone lets 1,000 devices × `receiveMaximum` messages be held
+   * in memory at once; with the hub's main thread as the bottleneck they all survived young
+   * collections and the collector took a third of the thread (issue 12 profiles). 20,000 keeps
+   * several writer batches in flight; a gateway's single connection is bounded by its own window.
+   */
+  inboundBudget: number;
+  /**
    * QoS 1/2 messages queued per session (online but slow, or offline). When full, publishers
    * wait (backpressure), so an acknowledged message is never dropped for lack of room.
    */
@@ -112,6 +122,7 @@ export const DEFAULT_LIMITS: Readonly<MqttLimits> = Object.freeze({
   receiveMaximum: 1000,
   inboundWindow: 1000,
   inboundWindowBytes: 4 * 1024 * 1024,
+  inboundBudget: 20_000,
   maxQueuedMessages: 10_000,
   maxQueuedBytes: 16 * 1024 * 1024,
   maxSessions: 100_000,
