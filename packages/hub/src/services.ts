@@ -306,6 +306,7 @@ export function createServices(
     ...rolloutDeps,
     audit,
     alerts,
+    events,
     nodeId: messaging.nodeId,
   });
   const firmwarePolicies = new FirmwarePolicyService({

@@ -197,7 +197,8 @@ describe('console operations views in Chromium', { skip: consoleMissing }, () =>
       if ((await owner.rollouts.get(r.id)).state === 'completed') break;
     }
     assert.equal((await owner.rollouts.get(r.id)).state, 'completed');
-    // The detail re-reads the rollout every 2 s while it runs: no click needed.
+    // The detail re-reads the rollout when the event stream says it or one of its jobs moved:
+    // no click and no polling.
     await detail.locator('[data-state="completed"]').waitFor();
     const overall = detail.getByRole('progressbar', { name: 'Overall' });
     assert.equal(await overall.getAttribute('aria-valuenow'), '3');
@@ -211,7 +212,7 @@ describe('console operations views in Chromium', { skip: consoleMissing }, () =>
       await detail.getByRole('button', { name: /Pause|Resume|Cancel rollout/ }).count(),
       0,
     );
-    await detail.getByText('Not refreshing (finished)').waitFor();
+    await detail.getByText('Finished: nothing more will change').waitFor();
     await axe(page, 'rollouts: detail');
     await shot('rollout');
   });

@@ -111,6 +111,57 @@ describe('live event stream', () => {
       assert.ok(!('origin' in e) && !('orgId' in e));
   });
 
+  it("carries rollout transitions and a job's rollout to its organization only, not to a device's stream", async () => {
+    const sa = follow(t, a.tokens.accessToken);
+    const sdev = follow(t, a.tokens.accessToken, { deviceId: devA });
+    const sb = follow(t, bToken);
+    await Promise.all([sa.ready(), sdev.ready(), sb.ready()]);
+    const at = Date.now();
+    const orgA = a.orgId;
+    t.hub.services.events.emit({
+      type: 'rollout.transition',
+      orgId: orgA,
+      rolloutId: 'r-1',
+      state: 'paused',
+      at,
+    });
+    t.hub.services.events.emit({
+      type: 'update_job.transition',
+      orgId: orgA,
+      deviceId: devA,
+      jobId: 'j-1',
+      state: 'downloading',
+      rolloutId: 'r-1',
+      at,
+    });
+    await eventually(() => (sa.events().length >= 2 ? true : undefined), "A's events");
+    await eventually(() => (sdev.events().length >= 1 ? true : undefined), "the device's events");
+    await t.hub.services.events.flush();
+    await Promise.all([sa.stop(), sdev.stop(), sb.stop()]);
+    assert.deepEqual(sa.events(), [
+      {
+        type: 'rollout.transition',
+        at: new Date(at).toISOString(),
+        deviceId: null,
+        rolloutId: 'r-1',
+        state: 'paused',
+      },
+      {
+        type: 'update_job.transition',
+        at: new Date(at).toISOString(),
+        deviceId: devA,
+        jobId: 'j-1',
+        state: 'downloading',
+        rolloutId: 'r-1',
+      },
+    ]);
+    assert.deepEqual(
+      sdev.events().map((e) => e.type),
+      ['update_job.transition'],
+    );
+    assert.equal(sb.events().length, 0);
+  });
+
   it('filters by device and by permission (detection needs audit:read)', async () => {
     const { key } = await a.owner.apiKeys.create({ name: 'viewer', permissions: ['devices:read'] });
     const viewer = follow(t, key);

@@ -192,6 +192,13 @@ describe('rollouts', () => {
 
   it('cancel ends it and cancels its jobs that have not started installing', async () => {
     const ids = await gateways(3, 'cxl', { tags: ['fleet-c'] });
+    // The console's live views follow these events (the rollout's own and its jobs').
+    const seen: string[] = [];
+    const stop = t.hub.services.events.listen((e) => {
+      if (e.type === 'rollout.transition') seen.push(`${e.rolloutId} ${e.state}`);
+      if (e.type === 'update_job.transition' && e.rolloutId !== null)
+        seen.push(`${e.rolloutId} job ${e.state}`);
+    });
     const r = await s.owner.rollouts.create({ artifactId: v2.id, target: { tags: ['fleet-c'] } });
     await tick();
     const jobs = await jobsOf(r.id);
@@ -207,6 +214,10 @@ describe('rollouts', () => {
     assert.equal(again.json['code'], 'rollout_state_conflict');
     await tick();
     assert.equal((await jobsOf(r.id)).length, 3);
+    stop();
+    assert.ok(seen.includes(`${r.id} canceled`), seen.join(', '));
+    assert.equal(seen.filter((x) => x === `${r.id} job canceled`).length, 2);
+    assert.ok(seen.includes(`${r.id} job installing`));
   });
 
   it('pauses, saying why, when its target location is deleted', async () => {

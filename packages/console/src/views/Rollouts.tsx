@@ -3,10 +3,13 @@
  * failure threshold) with a preview of the devices it matches (`POST /rollouts/preview`); a
  * rollout's detail with a progress bar per phase, pause, resume and cancel.
  *
- * Progress refreshes by re-reading the one rollout every 2 s while its detail is open and it is
- * running (and with the Refresh button) — until the hub's event stream is wired into the console.
+ * Live, without polling: the detail re-reads its rollout when the event stream reports one of its
+ * jobs or the rollout itself changing state (`update_job.transition` / `rollout.transition` with
+ * its id), at most one read at a time, coalesced; the list re-reads on any rollout's transition.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { LiveEvent } from '@bulwark/sdk/browser';
+import { useLive } from '../live.js';
 import { can, type Session } from '../session.js';
 import { Bar, Empty, Problem, useAction, useLoad, when, words } from '../ui.js';
 
@@ -20,7 +23,13 @@ interface PhaseRow {
   gate: string;
 }
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-const REFRESH_MS = 2000;
+/** True when `e` (null: the stream restarted) may have changed rollout `id` (any rollout: null). */
+function touches(e: LiveEvent | null, id: string | null): boolean {
+  if (e === null) return true;
+  if (e.type !== 'rollout.transition' && e.type !== 'update_job.transition') return false;
+  if (id === null) return e.type === 'rollout.transition';
+  return e.rolloutId === id;
+}
 
 function Create({ session, onCreated }: { session: Session; onCreated: (id: string) => void }) {
   const artifacts = useLoad(() => session.client.firmware.list({ limit: 100 }), [session]);
@@ -383,22 +392,30 @@ function Detail({ session, id, onBack }: { session: Session; id: string; onBack:
   const [checkedAt, setCheckedAt] = useState<Date | null>(null);
   const load = useAction();
   const act = useAction();
+  // One read at a time; events arriving meanwhile ask for one more read after it.
+  const reading = useRef<'idle' | 'reading' | 'again'>('idle');
   const refresh = async () => {
-    const next = await load.run(() => session.client.rollouts.get(id));
-    if (next) {
-      setR(next);
-      setCheckedAt(new Date());
+    if (reading.current !== 'idle') {
+      reading.current = 'again';
+      return;
     }
+    do {
+      reading.current = 'reading';
+      const next = await load.run(() => session.client.rollouts.get(id));
+      if (next) {
+        setR(next);
+        setCheckedAt(new Date());
+      }
+    } while ((reading.current as string) === 'again');
+    reading.current = 'idle';
   };
   useEffect(() => {
     void refresh();
   }, [id]);
+  useLive((e) => {
+    if (touches(e, id)) void refresh();
+  });
   const running = r?.state === 'running' || (r?.progress?.inFlight ?? 0) > 0;
-  useEffect(() => {
-    if (!running) return;
-    const t = setInterval(() => void refresh(), REFRESH_MS);
-    return () => clearInterval(t);
-  }, [running, id]);
 
   const change = (fn: () => Promise<Rollout>) =>
     void act.run(async () => {
@@ -495,7 +512,7 @@ function Detail({ session, id, onBack }: { session: Session; id: string; onBack:
             )}
           </div>
           <p class="hint" aria-live="polite">
-            {running ? `Refreshing every ${REFRESH_MS / 1000} s` : 'Not refreshing (finished)'}
+            {running ? 'Live: updates as its jobs move' : 'Finished: nothing more will change'}
             {checkedAt ? ` · last read ${checkedAt.toLocaleTimeString()}` : ''}
           </p>
         </>
@@ -512,6 +529,9 @@ export function Rollouts({ session }: { session: Session }) {
     () => session.client.rollouts.list({ limit: 100 }),
     [session, open, creating],
   );
+  useLive((e) => {
+    if (open === null && touches(e, null)) list.reload();
+  });
   if (open !== null)
     return (
       <section aria-labelledby="ro-h">

@@ -149,6 +149,15 @@ export type DomainEvent =
       deviceId: string;
       jobId: string;
       state: string;
+      /** The rollout that started the job, if one did. */
+      rolloutId: string | null;
+    })
+  | (Base & {
+      /** A rollout changed state (running, paused, canceled, completed). */
+      type: 'rollout.transition';
+      orgId: string;
+      rolloutId: string;
+      state: string;
     })
   | (Base & {
       type: 'twin.desired_changed' | 'twin.reported_changed';

@@ -90,6 +90,7 @@ export class UpdateJobService {
       deviceId: job.deviceId,
       jobId: job.id,
       state: job.state,
+      rolloutId: job.rolloutId ?? null,
       at: this.d.clock.now(),
     });
   }

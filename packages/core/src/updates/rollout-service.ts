@@ -14,6 +14,7 @@ import type { AlertService } from '../alerts/alert-service.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { Actor } from '../management/signals.js';
 import type { Clock } from '../ports/clock.js';
+import type { DomainEvents } from '../ports/events.js';
 import type { FirmwareArtifactRecord } from '../ports/firmware.js';
 import type { Device, Page } from '../ports/records.js';
 import type { RolloutPatch, RolloutRecord, RolloutState } from '../ports/rollouts.js';
@@ -60,6 +61,8 @@ export interface RolloutServiceDeps extends RolloutDeps {
   audit: AuditService;
   /** The one owner of alerts: an automatic pause raises `rollout_paused` there. */
   alerts: AlertService;
+  /** Told every rollout state change (`rollout.transition`: the console's live views). */
+  events?: DomainEvents;
   /** This hub node, as the holder of rollout tick leases. */
   nodeId: string;
   /** How long a node's claim on stepping a rollout lasts (renewed every tick it holds it). */
@@ -424,10 +427,20 @@ export class RolloutService {
     from: RolloutState[],
     patch: Omit<RolloutPatch, 'updatedAt'>,
   ): Promise<boolean> {
-    return this.d.storage.rollouts.update(r.orgId, r.id, from, {
+    const moved = await this.d.storage.rollouts.update(r.orgId, r.id, from, {
       ...patch,
       updatedAt: this.d.clock.now(),
     });
+    if (moved && patch.state !== undefined) {
+      this.d.events?.emit({
+        type: 'rollout.transition',
+        orgId: r.orgId,
+        rolloutId: r.id,
+        state: patch.state,
+        at: this.d.clock.now(),
+      });
+    }
+    return moved;
   }
 
   /** As #set, for an operator's call: refuses with `rollout_state_conflict`, returns the new record. */

@@ -43,7 +43,14 @@ export type LiveEvent = LiveBase &
       }
     | { type: 'device_key.revoked'; deviceId: string; keyId: string }
     | { type: 'command.transition'; deviceId: string; commandId: string; state: string }
-    | { type: 'update_job.transition'; deviceId: string; jobId: string; state: string }
+    | {
+        type: 'update_job.transition';
+        deviceId: string;
+        jobId: string;
+        state: string;
+        rolloutId: string | null;
+      }
+    | { type: 'rollout.transition'; deviceId: null; rolloutId: string; state: string }
     | {
         type: 'twin.desired_changed' | 'twin.reported_changed';
         deviceId: string;

@@ -81,7 +81,16 @@ export function liveView(e: DomainEvent): Viewed | null {
         state: e.state,
       });
     case 'update_job.transition':
-      return read({ type: e.type, at, deviceId: e.deviceId, jobId: e.jobId, state: e.state });
+      return read({
+        type: e.type,
+        at,
+        deviceId: e.deviceId,
+        jobId: e.jobId,
+        state: e.state,
+        rolloutId: e.rolloutId,
+      });
+    case 'rollout.transition':
+      return read({ type: e.type, at, deviceId: null, rolloutId: e.rolloutId, state: e.state });
     case 'twin.desired_changed':
     case 'twin.reported_changed':
       return read({ type: e.type, at, deviceId: e.deviceId, version: e.version });
