@@ -192,6 +192,15 @@ export class Lwm2mService {
   async updated(reg: Lwm2mRegistration): Promise<void> {
     const h = this.#held.get(reg.location);
     if (!h) return;
+    // Over DTLS the key is checked again at every Update (the safety net for a key revocation
+    // whose event this node missed): a refusal throws, and the wire ends the registration.
+    if (reg.security !== undefined) {
+      await this.#admitPsk(reg.endpoint, reg.address, reg.security).catch((err: unknown) => {
+        if (err instanceof AdmissionError)
+          throw new BulwarkError('forbidden', `LwM2M registration refused: ${err.message}`);
+        throw err;
+      });
+    }
     h.reg = reg;
     await this.d.presence.report(h.orgId, h.deviceId, h.sessionId, { online: true }, false);
     await this.#serial(h, () => this.#report(h, (s) => s));

@@ -140,7 +140,14 @@ export class RegistrationTable {
         : {}),
     };
     this.byLocation.set(next.location, next);
-    await this.d.hooks.updated(next);
+    try {
+      await this.d.hooks.updated(next);
+    } catch (err) {
+      // The hub no longer admits this client (its key was replaced, its device decommissioned):
+      // the registration ends; it must register again and be admitted afresh.
+      if (err instanceof BulwarkError && err.kind === 'forbidden') await this.#end(next, 'cut');
+      throw err;
+    }
     return { code: '2.04' };
   }
 
