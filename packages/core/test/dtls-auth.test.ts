@@ -198,11 +198,11 @@ describe('a replaced or removed PSK cuts the sessions made with it', () => {
     };
     const a = accessActionFor(e);
     assert.equal(a?.action, 'cut');
-    assert.equal(a!.match(principal('id-a1')), true);
-    assert.equal(a!.match(principal('id-other')), false);
-    assert.equal(a!.match(principal('id-a1', A2)), false);
+    assert.equal(a.match(principal('id-a1')), true);
+    assert.equal(a.match(principal('id-other')), false);
+    assert.equal(a.match(principal('id-a1', A2)), false);
     assert.equal(
-      a!.match({ ...principal('x'), credential: { kind: 'device_key', keyId: 'id-a1' } }),
+      a.match({ ...principal('x'), credential: { kind: 'device_key', keyId: 'id-a1' } }),
       false,
     );
   });

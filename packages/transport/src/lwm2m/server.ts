@@ -62,9 +62,9 @@ export interface Lwm2mSecureOptions {
   psk(identity: string, address: string): Promise<PskEntry | undefined>;
   dtlsLimits?: Partial<DtlsLimits>;
   /** How long a source must wait before its next handshake (the failure throttle; 0: now). */
-  retryAfterMs?(address: string): number;
+  retryAfterMs?: (address: string) => number;
   /** A handshake failed on its credential (unknown identity, wrong key). */
-  onAuthFailure?(f: DtlsAuthFailure): void;
+  onAuthFailure?: (f: DtlsAuthFailure) => void;
 }
 
 /**
