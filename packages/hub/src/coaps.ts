@@ -7,6 +7,7 @@ import {
   type CoapsServer,
 } from '@bulwark/transport';
 import { coapLogger, observeFromBus } from './coap.js';
+import { dtlsAuthHooks } from './dtls-auth.js';
 import type { HubConfig } from './config.js';
 import type { HubMetrics } from './metrics.js';
 import type { HubServices } from './services.js';
@@ -35,6 +36,7 @@ export async function startCoaps(d: {
       const p = await services.devicePsks.resolve(identity);
       return p === undefined ? undefined : { key: p.key, ref: p.ref };
     },
+    ...dtlsAuthHooks(services),
   });
   const unsubscribe = await observeFromBus(d.bus, server);
   d.metrics.gauge(
@@ -48,6 +50,12 @@ export async function startCoaps(d: {
     'DTLS handshakes in progress',
     [],
     () => server.dtlsStats().handshakes,
+  );
+  d.metrics.gauge(
+    'bulwark_coaps_handshakes_throttled',
+    'ClientHellos dropped since start because their source failed authentication too often',
+    [],
+    () => server.dtlsStats().handshakesThrottled,
   );
   return {
     server,

@@ -289,6 +289,18 @@ export const CONFIG_FIELDS = {
     default: '127.0.0.1',
     doc: 'Address the LwM2M server binds (loopback by default: plain CoAP has no transport security)',
   },
+  lwm2msPort: {
+    kind: 'port?',
+    flag: 'lwm2ms-port',
+    default: '',
+    doc: 'LwM2M 1.1 server over DTLS 1.2 with pre-shared keys (the PSK identity names the device; 5684 is the registered port; off unless given; 0 = any free port)',
+  },
+  lwm2msHost: {
+    kind: 'string',
+    flag: 'lwm2ms-host',
+    default: '0.0.0.0',
+    doc: 'Address LwM2M over DTLS binds (every interface: DTLS protects it)',
+  },
   // Issue 17's goal is 10,000 registrations per hub; twice that leaves headroom, and each one is a
   // few KB of memory, so the cap keeps a registration flood from growing the heap without bound.
   lwm2mMaxRegistrations: {

@@ -1,11 +1,14 @@
 /**
  * Starts the LwM2M 1.1 server (decision 0043) when the operator asked for it: core's
- * `Lwm2mService` on the hub's services, driven by transport's plain-CoAP wire. Endpoints register
- * without a credential (no DTLS yet), so the hub says loudly that this is for trusted networks.
+ * `Lwm2mService` on the hub's services, driven by transport's wire — over plain CoAP
+ * (`--lwm2m-port`, endpoints register without a credential, so the hub says loudly that this is
+ * for trusted networks) and/or over DTLS with pre-shared keys (`--lwm2ms-port`, the PSK identity
+ * is the credential, admitted by the one rule). One service, one registration per device.
  */
 import type { Logger } from 'pino';
 import { Lwm2mService, type Clock, type LiveSessions, type Storage } from '@bulwark/core';
-import { startLwm2mServer, type Lwm2mServer } from '@bulwark/transport';
+import { startLwm2mServer, type Lwm2mHooks, type Lwm2mServer } from '@bulwark/transport';
+import { dtlsAuthHooks } from './dtls-auth.js';
 import type { HubConfig } from './config.js';
 import type { HubMetrics } from './metrics.js';
 import type { HubServices } from './services.js';
@@ -15,9 +18,12 @@ const HEARTBEAT_MS = 30_000;
 /** Changes made on other nodes (desired twins, commands) reach a registration within this. */
 const SWEEP_MS = 5_000;
 
-/** The running LwM2M server and its service. */
+/** The running LwM2M servers and their service. */
 export interface HubLwm2m {
-  server: Lwm2mServer;
+  /** Plain CoAP (`--lwm2m-port`), when on. */
+  server: Lwm2mServer | undefined;
+  /** DTLS-PSK (`--lwm2ms-port`), when on. */
+  secure: Lwm2mServer | undefined;
   service: Lwm2mService;
   /** Access changes: a cut ends the matching registrations (the client must register again). */
   live: LiveSessions;
@@ -33,8 +39,11 @@ export async function startLwm2m(d: {
   clock: Clock;
 }): Promise<HubLwm2m | undefined> {
   const { config, services: s, log } = d;
-  if (config.lwm2mPort === null) return undefined;
-  const ref: { server?: Lwm2mServer } = {};
+  if (config.lwm2mPort === null && config.lwm2msPort === null) return undefined;
+  const servers: Lwm2mServer[] = [];
+  // A registration lives on the wire that took it: requests go back the same way.
+  const wire = (location: string): Lwm2mServer =>
+    servers.find((x) => x.holds(location)) ?? servers[0]!;
   const service: Lwm2mService = new Lwm2mService({
     storage: d.storage,
     twins: s.twins,
@@ -45,31 +54,64 @@ export async function startLwm2m(d: {
     signals: s.managementSignals,
     clock: d.clock,
     log: { warn: (o, m) => log.warn(o, m), info: (o, m) => log.info(o, m) },
-    // The link exists once the socket is bound; nothing calls it before a registration arrives.
+    admission: s.admission,
+    // The link exists once a socket is bound; nothing calls it before a registration arrives.
     link: {
-      read: (l, p) => ref.server!.link.read(l, p),
-      write: (l, p, v) => ref.server!.link.write(l, p, v),
-      execute: (l, p, a) => ref.server!.link.execute(l, p, a),
-      discover: (l, p) => ref.server!.link.discover(l, p),
-      observe: (l, p, on) => ref.server!.link.observe(l, p, on),
+      read: (l, p) => wire(l).link.read(l, p),
+      write: (l, p, v) => wire(l).link.write(l, p, v),
+      execute: (l, p, a) => wire(l).link.execute(l, p, a),
+      discover: (l, p) => wire(l).link.discover(l, p),
+      observe: (l, p, on) => wire(l).link.observe(l, p, on),
     },
   });
-  const server = (ref.server = await startLwm2mServer({
-    port: config.lwm2mPort,
-    host: config.lwm2mHost,
+  const hooks: Lwm2mHooks = {
+    bind: (ep, source, sec) => service.bind(ep, source, sec),
+    registered: (reg, b) =>
+      service.registered(reg, b).catch((err: unknown) => {
+        log.warn({ err, endpoint: reg.endpoint }, 'LwM2M: work after registration failed');
+      }),
+    updated: (reg) => service.updated(reg),
+    ended: (reg, why) => service.ended(reg, why),
+    sent: (location, records) => service.sent(location, records),
+  };
+  const common = {
+    hooks,
     limits: { maxRegistrations: config.lwm2mMaxRegistrations },
-    log: { warn: (o, m) => log.warn(o, m), debug: (o, m) => log.debug(o, m) },
-    hooks: {
-      bind: (ep, source) => service.bind(ep, source),
-      registered: (reg, b) =>
-        service.registered(reg, b).catch((err: unknown) => {
-          log.warn({ err, endpoint: reg.endpoint }, 'LwM2M: work after registration failed');
-        }),
-      updated: (reg) => service.updated(reg),
-      ended: (reg, why) => service.ended(reg, why),
-      sent: (location, records) => service.sent(location, records),
+    log: {
+      warn: (o: object, m: string) => log.warn(o, m),
+      info: (o: object, m: string) => log.info(o, m),
+      debug: (o: object, m: string) => log.debug(o, m),
     },
-  }));
+  };
+  const stopAll = () => Promise.all(servers.map((x) => x.close()));
+  try {
+    if (config.lwm2mPort !== null) {
+      servers.push(
+        await startLwm2mServer({ ...common, port: config.lwm2mPort, host: config.lwm2mHost }),
+      );
+    }
+    if (config.lwm2msPort !== null) {
+      servers.push(
+        await startLwm2mServer({
+          ...common,
+          port: config.lwm2msPort,
+          host: config.lwm2msHost,
+          secure: {
+            psk: async (identity) => {
+              const p = await s.devicePsks.resolve(identity);
+              return p === undefined ? undefined : { key: p.key, ref: p.ref };
+            },
+            ...dtlsAuthHooks(s),
+          },
+        }),
+      );
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const server = config.lwm2mPort !== null ? servers[0] : undefined;
+  const secure = config.lwm2msPort !== null ? servers[servers.length - 1] : undefined;
   service.start();
   const heartbeat = setInterval(() => {
     service.heartbeat().catch((err: unknown) => log.warn({ err }, 'LwM2M heartbeat failed'));
@@ -85,24 +127,35 @@ export async function startLwm2m(d: {
       .finally(() => (sweeping = false));
   }, SWEEP_MS);
   sweep.unref();
-  log.warn(
-    { port: server.port, host: config.lwm2mHost },
-    'LwM2M is enabled over plain CoAP WITHOUT transport security: any host that can reach this port can register as a device carrying the "lwm2m" tag by naming its id — use it only on trusted networks',
+  if (server) {
+    log.warn(
+      { port: server.port, host: config.lwm2mHost },
+      'LwM2M is enabled over plain CoAP WITHOUT transport security: any host that can reach this port can register as a device carrying the "lwm2m" tag by naming its id — use it only on trusted networks',
+    );
+  }
+  if (secure) {
+    log.info({ port: secure.port, host: config.lwm2msHost }, 'LwM2M over DTLS 1.2 (PSK) listening');
+  }
+  d.metrics.gauge('bulwark_lwm2m_registrations', 'LwM2M registrations held by this node', [], () =>
+    servers.reduce((n, x) => n + x.stats().registrations, 0),
   );
-  d.metrics.gauge(
-    'bulwark_lwm2m_registrations',
-    'LwM2M registrations held by this node',
-    [],
-    () => server.stats().registrations,
-  );
+  if (secure) {
+    d.metrics.gauge(
+      'bulwark_lwm2ms_handshakes_throttled',
+      'ClientHellos to LwM2M over DTLS dropped since start because their source failed authentication too often',
+      [],
+      () => secure.dtlsStats?.().handshakesThrottled ?? 0,
+    );
+  }
 
   return {
     server,
+    secure,
     service,
     live: {
       cut(match) {
         const hit = service.principals().filter((p) => match(p.principal));
-        for (const p of hit) void server.cut(p.location);
+        for (const p of hit) void wire(p.location).cut(p.location);
         return hit.length;
       },
       // Nothing per channel is held: every notification and Send is authorized at ingest.
@@ -112,7 +165,7 @@ export async function startLwm2m(d: {
       clearInterval(heartbeat);
       clearInterval(sweep);
       service.stop();
-      await server.close();
+      await stopAll();
     },
   };
 }

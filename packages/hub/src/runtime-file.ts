@@ -17,6 +17,8 @@ export interface RuntimeInfo {
   coapPort: number | null;
   /** The LwM2M server's UDP port, when enabled. */
   lwm2mPort?: number | null;
+  /** LwM2M over DTLS with pre-shared keys, when enabled. */
+  lwm2msPort?: number | null;
   /** CoAP over DTLS (decision 0041), null when off. */
   coapsPort: number | null;
   /** This hub process's id on the bus. */

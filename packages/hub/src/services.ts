@@ -252,7 +252,7 @@ export function createServices(
   // Addresses block_source mitigations locked (decision 0036); hub/edge.ts keeps the list.
   const sourceBlocks = new SourceBlocks(clock);
   // DTLS-PSK keys of CoAP devices, sealed with the master key like CA keys (decision 0041).
-  const devicePsks = new DevicePskService({ storage, box, clock });
+  const devicePsks = new DevicePskService({ storage, box, clock, events });
   const admission = new Admission({
     storage,
     clock,

@@ -29,6 +29,7 @@ describe('CoAP over DTLS at the hub (coap-client-openssl, PSK)', { skip }, () =>
   let s: Awaited<ReturnType<typeof setupOwner>>;
   let channelId: string;
   let dev: { id: string };
+  const failures: string[] = [];
 
   const post = async (identity: string, key: string, payload: string): Promise<string[]> => {
     const r = await run(
@@ -60,6 +61,9 @@ describe('CoAP over DTLS at the hub (coap-client-openssl, PSK)', { skip }, () =>
   before(async () => {
     t = await startTestHub(['--coaps-port', '0', '--coaps-host', '127.0.0.1']);
     s = await setupOwner(t);
+    t.hub.services.events.listen((e) => {
+      if (e.type === 'auth.failed' && e.credential === 'psk') failures.push(`${e.subject}`);
+    });
     channelId = (await s.api.channels.create({ name: 'coaps' })).id;
     const d = await s.api.devices.create({ name: 'coaps-node', type: 'nrf52' });
     await s.api.channels.connect(channelId, {
@@ -93,6 +97,8 @@ describe('CoAP over DTLS at the hub (coap-client-openssl, PSK)', { skip }, () =>
     assert.deepEqual(await post('node-7', 'not-the-key-0000', '[{"n":"urn:dtls:w","v":1}]'), []);
     assert.deepEqual(await post('nobody', KEY, '[{"n":"urn:dtls:w","v":1}]'), []);
     assert.equal(await stored('urn:dtls:w'), 0);
+    // Both handshakes are refused credentials, like a wrong MQTT password (decision 0041).
+    assert.deepEqual(failures.slice(0, 2), ['psk:node-7', 'psk:nobody']);
   });
 
   it('a quarantined device is refused (4.03) though its key is right', async () => {

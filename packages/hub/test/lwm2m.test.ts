@@ -6,90 +6,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { generate, parse } from 'coap-packet';
 import { setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { at, startWakaama, stopWakaama, until, wakaama, type Client } from './lwm2m-helpers.js';
 
-// packages/hub/dist/test → the repository root → ../shared/tools/lwm2m (present on every CI machine).
-const CLIENT = fileURLToPath(
-  new URL('../../../../../shared/tools/lwm2m/lwm2mclient', import.meta.url),
-);
-const present = existsSync(CLIENT);
-if (!present && process.env['CI'] === 'true') {
-  it('Wakaama lwm2mclient is present (required when CI=true)', () =>
-    assert.fail(`missing ${CLIENT}`));
-}
-const skip = present ? false : `Wakaama lwm2mclient not found at ${CLIENT}`;
+const { path: CLIENT, skip } = wakaama('lwm2mclient');
 
-/** The value at `keys` inside a JSON value, if any. */
-const at = (v: unknown, ...keys: string[]): unknown =>
-  keys.reduce<unknown>(
-    (o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
-    v,
-  );
-
-/** Polls `fn` until it returns a value other than undefined/false, at most `ms`. */
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000) {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (let i = 0; Date.now() < end && i < 1000; i++) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(
-    `timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
-  );
-}
-
-/** A running Wakaama client: its stdin stays open (at EOF it spins at 100% CPU). */
-interface Client {
-  proc: ChildProcess;
-  out: () => string;
-  say(line: string): void;
-  exited: Promise<number | null>;
-}
-
-function startClient(port: number, endpoint: string, lifetime = 300): Client {
-  const proc = spawn(
-    CLIENT,
-    [
-      '-4',
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-n',
-      endpoint,
-      '-l',
-      '0',
-      '-t',
-      String(lifetime),
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, out: () => out, say: (l) => proc.stdin.write(`${l}\n`), exited };
-}
-
-/** Stops a client for good (SIGKILL after 3 s), bounded. */
-async function stop(c: Client | undefined): Promise<void> {
-  if (!c || c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-  c.proc.kill('SIGINT');
-  const t = setTimeout(() => c.proc.kill('SIGKILL'), 3000);
-  await c.exited;
-  clearTimeout(t);
-}
+const startClient = (port: number, endpoint: string, lifetime = 300): Client =>
+  startWakaama(CLIENT, { port, endpoint, lifetime });
+const stop = stopWakaama;
 
 /** One raw CoAP Register, for the refusals; resolves with the response code. */
 function rawRegister(port: number, ep: string): Promise<string> {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { BulwarkError } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
+import type { DomainEvents } from '../ports/events.js';
 import type { Storage } from '../ports/storage.js';
 import type { SecretBox } from '../shared/secret-box.js';
 
@@ -31,6 +32,8 @@ export class DevicePskService {
       storage: Pick<Storage, 'system' | 'devices'>;
       box: SecretBox;
       clock: Clock;
+      /** Told when a key is replaced or removed, so live sessions made with it end. */
+      events?: Pick<DomainEvents, 'emit'>;
     },
   ) {}
 
@@ -88,6 +91,9 @@ export class DevicePskService {
     if (previous !== undefined && previous !== identity) {
       await this.#removeIdentity(previous, deviceId);
     }
+    // The old key no longer admits (its ref is gone): sessions made with it end now, everywhere.
+    if (previous !== undefined) this.#revoked(orgId, deviceId, previous);
+    if (current !== undefined && previous !== identity) this.#revoked(orgId, deviceId, identity);
     return { identity, key };
   }
 
@@ -104,6 +110,7 @@ export class DevicePskService {
     if (identity === undefined) return false;
     await this.#removeIdentity(identity, deviceId);
     await this.d.storage.system.compareAndSet(byDevice(deviceId), identity, undefined);
+    this.#revoked(orgId, deviceId, identity);
     return true;
   }
 
@@ -117,6 +124,16 @@ export class DevicePskService {
     const raw = await this.d.storage.system.get(byIdentity(identity));
     if (raw === undefined || this.#open(identity, raw)?.deviceId !== deviceId) return;
     await this.d.storage.system.compareAndSet(byIdentity(identity), raw, undefined);
+  }
+
+  #revoked(orgId: string, deviceId: string, identity: string): void {
+    this.d.events?.emit({
+      type: 'device_psk.revoked',
+      orgId,
+      deviceId,
+      identity,
+      at: this.d.clock.now(),
+    });
   }
 
   #open(identity: string, sealed: string): DevicePsk | undefined {

@@ -7,6 +7,7 @@
  * |-----------------------------------------|------------------------------------|---------------|
  * | certificate.revoked                     | that certificate                   | cut           |
  * | device_key.revoked                      | that key                           | cut           |
+ * | device_psk.revoked                      | that PSK identity                  | cut           |
  * | api_key.revoked                         | that API key                       | cut           |
  * | device.state_changed (to/from quarantine, decommissioned) | that device       | cut           |
  * | channel.access_changed                  | that client (or the whole org)     | re-authorize  |
@@ -64,6 +65,16 @@ export function accessActionFor(e: DomainEvent): AccessAction | null {
           p.type === 'device' &&
           p.credential.kind === 'device_key' &&
           p.credential.keyId === e.keyId,
+      };
+    case 'device_psk.revoked':
+      return {
+        action: 'cut',
+        reason: 'device_psk_revoked',
+        match: (p) =>
+          isDevice(e.orgId, e.deviceId)(p) &&
+          p.type === 'device' &&
+          p.credential.kind === 'psk' &&
+          p.credential.identity === e.identity,
       };
     case 'api_key.revoked':
       return {

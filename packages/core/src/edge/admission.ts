@@ -10,7 +10,12 @@
  */
 import { BulwarkError } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
-import type { CredentialKind, DomainEvents, RefusalReason } from '../ports/events.js';
+import type {
+  CredentialKind,
+  DomainEvents,
+  EdgeTransport,
+  RefusalReason,
+} from '../ports/events.js';
 import type { ApiKey, CertificateRecord, Device } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { safeEqual, sha256Hex } from '../shared/hash.js';
@@ -136,6 +141,60 @@ export class Admission {
     if (blocked) this.#refuseIfBlocked(req, blocked, principal.orgId);
     this.d.throttle?.succeeded([keys[1]!]);
     return principal;
+  }
+
+  /**
+   * How long a source must wait before the hub spends a handshake on it (0: it may try now): the
+   * source part of the same failure throttle `admit` uses, and hub-wide source blocks. Asked by
+   * DTLS before it keeps any state for a handshake (decision 0041); the first wait of each lock
+   * episode is an `auth.failed` event with reason `locked`, as in `admit`.
+   */
+  handshakeRetryAfterMs(transport: EdgeTransport, source: string, kind: CredentialKind): number {
+    const blocked = this.d.blocks?.check(source) ?? null;
+    const now = this.d.clock.now();
+    const wait = Math.max(
+      this.d.throttle?.retryAfterMs([`src:${source}`]) ?? 0,
+      blocked ? blocked.hubWideUntil - now : 0,
+    );
+    if (wait > 0 && this.#firstLockedRefusal(`src:${source}|handshake`, wait)) {
+      this.d.events?.emit({
+        type: 'auth.failed',
+        orgId: null,
+        at: now,
+        transport,
+        source,
+        reason: 'locked',
+        credential: kind,
+        subject: null,
+      });
+    }
+    return Math.max(0, wait);
+  }
+
+  /**
+   * A handshake that failed before a credential could reach `admit` — DTLS with an unknown PSK
+   * identity, or a Finished that did not verify (the wrong key): counted in the same throttle and
+   * reported as the same `auth.failed` event as any refused credential.
+   */
+  handshakeFailed(f: {
+    transport: EdgeTransport;
+    source: string;
+    credential: EdgeCredential;
+    reason: RefusalReason;
+    orgId?: string | null;
+  }): void {
+    const subject = subjectOf(f.credential);
+    this.d.throttle?.failed([`src:${f.source}`, `src:${f.source}|${subject ?? '-'}`]);
+    this.d.events?.emit({
+      type: 'auth.failed',
+      orgId: f.orgId ?? null,
+      at: this.d.clock.now(),
+      transport: f.transport,
+      source: f.source,
+      reason: f.reason,
+      credential: f.credential.kind as CredentialKind,
+      subject,
+    });
   }
 
   /** Reads a live principal again (its state or credential may have changed since admission). */

@@ -10,6 +10,7 @@ export {
   type Lwm2mEnd,
   type Lwm2mLink,
   type Lwm2mRegistration,
+  type Lwm2mSecurity,
 } from './registration.js';
 export { isLwm2mCommand, runLwm2mCommand } from './commands.js';
 export { desiredOf, mergeRecords, valueAt, type Lwm2mDesired } from './twin-shape.js';

@@ -16,7 +16,8 @@ import type { MessagingService } from '../messaging/messaging-service.js';
 import type { Clock } from '../ports/clock.js';
 import type { CommandRecord } from '../ports/management.js';
 import type { Storage } from '../ports/storage.js';
-import type { EdgePrincipal } from '../edge/principal.js';
+import { AdmissionError, type EdgePrincipal } from '../edge/principal.js';
+import type { Admission } from '../edge/admission.js';
 import type { Lwm2mRecord } from './content.js';
 import { runLwm2mCommand, isLwm2mCommand } from './commands.js';
 import { formatPath, parsePath } from './path.js';
@@ -26,6 +27,7 @@ import {
   type Lwm2mEnd,
   type Lwm2mLink,
   type Lwm2mRegistration,
+  type Lwm2mSecurity,
 } from './registration.js';
 import { desiredOf, mergeRecords, valueAt } from './twin-shape.js';
 
@@ -67,6 +69,8 @@ export interface Lwm2mDeps {
   link: Lwm2mLink;
   clock: Clock;
   log: Lwm2mLogger;
+  /** The one admission rule, for registrations over DTLS (without it they are refused). */
+  admission?: Pick<Admission, 'admit'>;
 }
 
 /** LwM2M device management on one hub node. */
@@ -100,16 +104,29 @@ export class Lwm2mService {
 
   /**
    * Binds an endpoint name to a device: the name is the device's id, the device carries the
-   * `lwm2m` tag and is not decommissioned. Anything else is `forbidden`, audited (throttled).
+   * `lwm2m` tag and is not decommissioned. Over DTLS (`security`) the PSK identity is the
+   * credential: the one admission rule must admit it as that very device. Anything else is
+   * `forbidden`, audited (throttled).
    */
-  async bind(endpoint: string, source: string): Promise<Lwm2mBinding> {
+  async bind(endpoint: string, source: string, security?: Lwm2mSecurity): Promise<Lwm2mBinding> {
     const refuse = async (orgId: string | null, why: string): Promise<never> => {
       await this.#auditRefusal(orgId, endpoint, source, why);
       throw new BulwarkError('forbidden', `LwM2M endpoint refused: ${why}`);
     };
-    if (!UUID.test(endpoint)) return refuse(null, 'the endpoint name is not a device id');
-    const orgId = await this.d.storage.devices.orgOf(endpoint);
-    const device = orgId ? await this.d.storage.devices.get(orgId, endpoint) : undefined;
+    let device: Lwm2mBinding['device'] | undefined;
+    let orgId: string | null | undefined;
+    if (security !== undefined) {
+      const admitted = await this.#admitPsk(endpoint, source, security).catch((err: unknown) => {
+        if (!(err instanceof AdmissionError)) throw err;
+        return err;
+      });
+      if (admitted instanceof AdmissionError) return refuse(admitted.orgId, admitted.message);
+      ({ device, orgId } = { device: admitted.device, orgId: admitted.orgId });
+    } else {
+      if (!UUID.test(endpoint)) return refuse(null, 'the endpoint name is not a device id');
+      orgId = await this.d.storage.devices.orgOf(endpoint);
+      device = orgId ? await this.d.storage.devices.get(orgId, endpoint) : undefined;
+    }
     if (!orgId || !device) return refuse(null, 'no such device');
     if (!device.tags.includes(LWM2M_TAG))
       return refuse(orgId, `the device lacks the "${LWM2M_TAG}" tag`);
@@ -118,6 +135,20 @@ export class Lwm2mService {
       return refuse(orgId, `a ${device.state} device has no management plane`);
     }
     return { orgId, deviceId: device.id, device };
+  }
+
+  /** The PSK identity of a DTLS association, admitted as the device the endpoint names. */
+  async #admitPsk(endpoint: string, source: string, sec: Lwm2mSecurity) {
+    if (!this.d.admission) throw new BulwarkError('forbidden', 'LwM2M over DTLS is not wired');
+    const p = await this.d.admission.admit({
+      credential: { kind: 'psk', identity: sec.identity, ref: sec.pskRef },
+      transport: 'coap',
+      source: source.slice(0, Math.max(0, source.lastIndexOf(':'))) || source,
+      claims: { deviceId: endpoint },
+    });
+    // A PSK names devices only (admission never makes an application of one).
+    if (p.type !== 'device') throw new BulwarkError('forbidden', 'a PSK names a device');
+    return p;
   }
 
   /** A client registered (after its 2.01): presence, twin, first read, desired, observations. */
@@ -161,6 +192,15 @@ export class Lwm2mService {
   async updated(reg: Lwm2mRegistration): Promise<void> {
     const h = this.#held.get(reg.location);
     if (!h) return;
+    // Over DTLS the key is checked again at every Update (the safety net for a key revocation
+    // whose event this node missed): a refusal throws, and the wire ends the registration.
+    if (reg.security !== undefined) {
+      await this.#admitPsk(reg.endpoint, reg.address, reg.security).catch((err: unknown) => {
+        if (err instanceof AdmissionError)
+          throw new BulwarkError('forbidden', `LwM2M registration refused: ${err.message}`);
+        throw err;
+      });
+    }
     h.reg = reg;
     await this.d.presence.report(h.orgId, h.deviceId, h.sessionId, { online: true }, false);
     await this.#serial(h, () => this.#report(h, (s) => s));
@@ -268,7 +308,10 @@ export class Lwm2mService {
         orgId: h.orgId,
         state: h.device.state,
         device: h.device,
-        credential: { kind: 'device_key', keyId: `lwm2m:${h.reg.location}` },
+        // Over DTLS the PSK identity, so replacing or removing the key ends the registration.
+        credential: h.reg.security
+          ? { kind: 'psk', identity: h.reg.security.identity }
+          : { kind: 'device_key', keyId: `lwm2m:${h.reg.location}` },
       },
     }));
   }

@@ -23,6 +23,15 @@ export interface Lwm2mRegistration {
   address: string;
   registeredAt: number;
   updatedAt: number;
+  /** Over DTLS: the PSK identity the association proved and its key's version (decision 0041). */
+  security?: Lwm2mSecurity;
+}
+
+/** The security context of a request that came over DTLS with a pre-shared key. */
+export interface Lwm2mSecurity {
+  identity: string;
+  /** The version of the key at the handshake: a replaced key makes it stale. */
+  pskRef: string;
 }
 
 /** The Bulwark device an endpoint is bound to. */

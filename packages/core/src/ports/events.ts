@@ -125,6 +125,13 @@ export type DomainEvent =
       reason: string | null;
     })
   | (Base & { type: 'device_key.revoked'; orgId: string; deviceId: string; keyId: string })
+  | (Base & {
+      /** A device's DTLS pre-shared key was replaced or removed (decision 0041): its sessions end. */
+      type: 'device_psk.revoked';
+      orgId: string;
+      deviceId: string;
+      identity: string;
+    })
   | (Base & { type: 'api_key.revoked'; orgId: string; keyId: string })
   | (Base & {
       /**

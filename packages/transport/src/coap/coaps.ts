@@ -3,7 +3,13 @@
  * datagrams feed the same CoAP engine as plain UDP through a dgram-like socket (dtls-socket.ts).
  * The PSK identity of the association is the client's credential (decision 0041).
  */
-import { startDtlsServer, type DtlsLimits, type DtlsStats, type PskEntry } from '../dtls/index.js';
+import {
+  startDtlsServer,
+  type DtlsAuthFailure,
+  type DtlsLimits,
+  type DtlsStats,
+  type PskEntry,
+} from '../dtls/index.js';
 import { DtlsDatagramSocket } from './dtls-socket.js';
 import type { CoapServer } from './hooks.js';
 import { startCoapServer, type CoapServerOptions } from './server.js';
@@ -13,6 +19,10 @@ export interface CoapsServerOptions extends Omit<CoapServerOptions, 'secure'> {
   /** The key of a PSK identity for the handshake, or undefined when the identity is unknown. */
   psk(identity: string, source: string): Promise<PskEntry | undefined>;
   dtlsLimits?: Partial<DtlsLimits>;
+  /** How long a source must wait before its next handshake (the failure throttle; 0: now). */
+  retryAfterMs?: (address: string) => number;
+  /** A handshake failed on its credential (unknown identity, wrong key). */
+  onAuthFailure?: (f: DtlsAuthFailure) => void;
 }
 
 /** A running CoAP-over-DTLS endpoint. */
@@ -33,6 +43,8 @@ export async function startCoapsServer(opts: CoapsServerOptions): Promise<CoapsS
     onData: (session, data) => socket.deliver(session, data),
     limits: opts.dtlsLimits,
     log: opts.log,
+    ...(opts.retryAfterMs ? { retryAfterMs: opts.retryAfterMs } : {}),
+    ...(opts.onAuthFailure ? { onAuthFailure: opts.onAuthFailure } : {}),
   });
   socket.attach(dtls);
   let coap: CoapServer & { port: number };

@@ -77,6 +77,10 @@ export class Connection {
   identity: string | undefined;
   /** The version of the key the handshake used (PskEntry.ref). */
   pskRef: string | undefined;
+  /** The identity the ClientKeyExchange named, known or not (for the failure report). */
+  claimedIdentity: string | undefined;
+  /** The fatal alert this side ended the handshake with, if it did. */
+  failedWith: number | undefined;
   readonly createdAt: number;
   lastSeen: number;
   suite = 0;
@@ -279,6 +283,7 @@ export class Connection {
       throw new Fatal(ALERT.unknownPskIdentity, 'the PSK identity is empty or not UTF-8');
     }
     this.#transcript.push(encodeHandshake(HT.clientKeyExchange, m.messageSeq, m.body));
+    this.claimedIdentity = identity;
     const entry = await this.#d.psk(identity, this.peer);
     if (this.state === 'closed') return;
     // RFC 4279 §2: "If the server does not recognize the PSK identity, it MAY respond with an
@@ -337,6 +342,7 @@ export class Connection {
   }
 
   #fail(alert: number, reason: string): void {
+    if (this.state !== 'established') this.failedWith ??= alert;
     this.#alert(LEVEL.fatal, alert);
     this.#end(reason);
   }

@@ -3,6 +3,7 @@ export { startDtlsServer } from './server.js';
 export type {
   DtlsServer,
   DtlsServerOptions,
+  DtlsAuthFailure,
   DtlsSession,
   DtlsStats,
   DtlsLogger,

@@ -6,7 +6,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { CT, DTLS10, DTLS12, HT, LEVEL, RECORD_HEADER } from './constants.js';
+import { ALERT, CT, DTLS10, DTLS12, HT, LEVEL, RECORD_HEADER } from './constants.js';
 import { CookieJar } from './cookie.js';
 import { Connection, Fatal, negotiate, type Peer, type PskEntry } from './connection.js';
 import { encodeHandshake, parseFragments } from './handshake.js';
@@ -31,9 +31,25 @@ export interface DtlsServerOptions {
   onData(session: DtlsSession, data: Buffer): void;
   /** An association ended (close_notify, alert, idle, limit, server close). */
   onClose?(session: DtlsSession, reason: string): void;
+  /**
+   * How long a source must wait before a ClientHello of it is looked at (0: now). Asked for every
+   * ClientHello before the cookie, so a throttled source costs one lookup and no answer.
+   */
+  retryAfterMs?(address: string): number;
+  /** A handshake failed on the credential: an unknown PSK identity or the wrong key. */
+  onAuthFailure?(f: DtlsAuthFailure): void;
   limits?: Partial<DtlsLimits>;
   log?: DtlsLogger;
   now?: () => number;
+}
+
+/** A handshake that failed on its credential, as the layer above is told of it. */
+export interface DtlsAuthFailure {
+  peer: Peer;
+  /** The PSK identity the client named. */
+  identity: string;
+  /** `unknown`: no such identity; `wrong_key`: its Finished did not verify under the key. */
+  reason: 'unknown' | 'wrong_key';
 }
 
 /** An established association as the layer above sees it. */
@@ -53,6 +69,8 @@ export interface DtlsStats {
   handshakesRefused: number;
   handshakesCompleted: number;
   handshakesFailed: number;
+  /** ClientHellos dropped because their source failed too often (retryAfterMs). */
+  handshakesThrottled: number;
 }
 
 /** A running DTLS server. */
@@ -90,6 +108,7 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
     handshakesRefused: 0,
     handshakesCompleted: 0,
     handshakesFailed: 0,
+    handshakesThrottled: 0,
   };
   let closed = false;
   const wasEstablished = new WeakSet<Connection>();
@@ -140,6 +159,8 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
       stats.handshakesFailed += 1;
       bump(perAddress.handshakes, c.peer.address, -1);
       log?.info({ peer: c.peer, identity: c.identity, reason }, 'dtls handshake failed');
+      const failure = authFailureOf(c);
+      if (failure !== undefined) opts.onAuthFailure?.(failure);
     }
   };
   /** A ClientHello on epoch 0: stateless until its cookie is valid (RFC 6347 §4.2.1). */
@@ -235,6 +256,10 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
     const rest: DtlsRecord[] = [];
     for (const r of records) {
       if (r.type === CT.handshake && r.epoch === 0 && r.fragment[0] === HT.clientHello) {
+        if ((opts.retryAfterMs?.(peer.address) ?? 0) > 0) {
+          stats.handshakesThrottled += 1; // silence, as for every bound: no send per flood packet
+          continue;
+        }
         onHello(peer, r, r.fragment);
       } else {
         rest.push(r);
@@ -317,4 +342,15 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
       await new Promise<void>((resolve) => sock.close(() => resolve()));
     },
   };
+}
+
+/** The credential failure a failed handshake stands for, if it failed on its credential. */
+function authFailureOf(c: Connection): DtlsAuthFailure | undefined {
+  if (c.claimedIdentity === undefined) return undefined;
+  if (c.failedWith === ALERT.unknownPskIdentity)
+    return { peer: c.peer, identity: c.claimedIdentity, reason: 'unknown' };
+  // A Finished that does not decrypt (bad_record_mac) or does not verify (decrypt_error).
+  if (c.failedWith === ALERT.badRecordMac || c.failedWith === ALERT.decryptError)
+    return { peer: c.peer, identity: c.claimedIdentity, reason: 'wrong_key' };
+  return undefined;
 }

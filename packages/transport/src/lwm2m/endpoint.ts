@@ -7,9 +7,27 @@
  * Confirmable requests with retransmission (§4.2), separate responses (§5.2.2), and notifications
  * matched by token (RFC 7641 §3.4) — unknown ones get a Reset (§3.6).
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes, randomInt } from 'node:crypto';
+import type { Lwm2mSecurity } from '@bulwark/core';
 import { generate, parse, type NamedOption, type ParsedPacket } from 'coap-packet';
+
+/** Where a datagram came from. */
+interface RemoteInfo {
+  address: string;
+  port: number;
+}
+
+/**
+ * The datagram socket the engine runs on: a UDP socket of its own, or a dgram-like socket over
+ * the associations of a DTLS server (`coap/dtls-socket.ts`) — the same engine either way.
+ */
+export interface DatagramSocket {
+  on(event: 'message', fn: (msg: Buffer, rinfo: RemoteInfo) => void): unknown;
+  on(event: 'error', fn: (err: Error) => void): unknown;
+  send(msg: Buffer, port: number, address: string): void;
+  close(cb?: () => void): void;
+}
 
 /** An incoming request as the handler sees it. */
 export interface CoapRequestIn {
@@ -22,6 +40,8 @@ export interface CoapRequestIn {
   payload: Buffer;
   /** "ip:port" of the sender. */
   source: string;
+  /** Over DTLS: the PSK identity the sender's association proved (absent on plain UDP). */
+  security?: Lwm2mSecurity;
 }
 
 /** A response to send. */
@@ -107,7 +127,9 @@ export interface EndpointLogger {
 
 /** One UDP socket, server and client. */
 export class CoapEndpoint {
-  readonly #socket: Socket;
+  readonly #socket: DatagramSocket;
+  /** The UDP socket, when the endpoint made its own. */
+  readonly #udp: Socket | undefined;
   #mid = randomInt(0, 0x10000);
   readonly #pending = new Map<string, Pending>();
   readonly #byMid = new Map<string, string>();
@@ -122,20 +144,27 @@ export class CoapEndpoint {
     private readonly d: {
       onRequest(req: CoapRequestIn): Promise<CoapReply>;
       log: EndpointLogger;
+      /** A socket to run on (DTLS); without it the endpoint makes a UDP socket and `listen`s. */
+      socket?: DatagramSocket;
+      /** The security context of a sender (DTLS: the association's PSK identity). */
+      securityOf?(address: string, port: number): Lwm2mSecurity | undefined;
     },
   ) {
-    this.#socket = createSocket('udp4');
+    this.#udp = d.socket === undefined ? createSocket('udp4') : undefined;
+    this.#socket = d.socket ?? this.#udp!;
     this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
     this.#socket.on('error', (err) => this.d.log.warn({ err }, 'LwM2M socket error'));
   }
 
-  /** Binds; resolves with the port. */
+  /** Binds its own UDP socket; resolves with the port. */
   listen(port: number, host: string): Promise<number> {
+    const udp = this.#udp;
+    if (udp === undefined) return Promise.reject(new Error('the endpoint runs on a given socket'));
     return new Promise((resolve, reject) => {
-      this.#socket.once('error', reject);
-      this.#socket.bind(port, host, () => {
-        this.#socket.off('error', reject);
-        resolve(this.#socket.address().port);
+      udp.once('error', reject);
+      udp.bind(port, host, () => {
+        udp.off('error', reject);
+        resolve(udp.address().port);
       });
     });
   }
@@ -366,6 +395,7 @@ export class CoapEndpoint {
         contentFormat: uint(opt(p, 'Content-Format')),
         payload: p.payload,
         source: from,
+        ...this.#security(rinfo),
       });
     } catch (err) {
       this.d.log.warn({ err, from }, 'LwM2M request handler failed');
@@ -379,6 +409,11 @@ export class CoapEndpoint {
       this.#dedup.delete(dk);
       this.d.log.warn({ err, from }, 'LwM2M: answer could not be encoded');
     }
+  }
+
+  #security(rinfo: RemoteInfo): { security?: Lwm2mSecurity } {
+    const s = this.d.securityOf?.(rinfo.address, rinfo.port);
+    return s === undefined ? {} : { security: s };
   }
 
   #reply(p: ParsedPacket, rinfo: RemoteInfo, r: CoapReply): Buffer {

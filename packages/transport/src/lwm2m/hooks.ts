@@ -1,10 +1,19 @@
 /** The narrow interface between the LwM2M wire adapter and the service that wires it (decision 0043). */
-import type { Lwm2mBinding, Lwm2mEnd, Lwm2mRecord, Lwm2mRegistration } from '@bulwark/core';
+import type {
+  Lwm2mBinding,
+  Lwm2mEnd,
+  Lwm2mRecord,
+  Lwm2mRegistration,
+  Lwm2mSecurity,
+} from '@bulwark/core';
 
 /** What the adapter asks of the hub; each throws a BulwarkError to refuse. */
 export interface Lwm2mHooks {
-  /** May this endpoint register from `source`? Throw `forbidden` to refuse (4.03). */
-  bind(endpoint: string, source: string): Promise<Lwm2mBinding>;
+  /**
+   * May this endpoint register from `source` (over DTLS: with this PSK identity)? Throw
+   * `forbidden` to refuse (4.03).
+   */
+  bind(endpoint: string, source: string, security?: Lwm2mSecurity): Promise<Lwm2mBinding>;
   /** After the 2.01 went out. */
   registered(reg: Lwm2mRegistration, binding: Lwm2mBinding): Promise<void>;
   updated(reg: Lwm2mRegistration): Promise<void>;

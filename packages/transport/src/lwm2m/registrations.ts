@@ -41,7 +41,7 @@ export class RegistrationTable {
       if (first === 'rd' && rest.length === 0) {
         if (id === undefined && req.method === 'POST') return await this.#register(req);
         if (id !== undefined && req.method === 'POST') return await this.#update(id, req);
-        if (id !== undefined && req.method === 'DELETE') return await this.#deregister(id);
+        if (id !== undefined && req.method === 'DELETE') return await this.#deregister(id, req);
         return { code: '4.05' };
       }
       if (first === 'dp' && id === undefined) {
@@ -94,7 +94,7 @@ export class RegistrationTable {
     if (old === undefined && this.byLocation.size >= this.d.limits.maxRegistrations) {
       return { code: '5.03', options: [{ name: 'Max-Age', value: Buffer.from([60]) }] };
     }
-    const b: Lwm2mBinding = await this.d.hooks.bind(ep, req.source);
+    const b: Lwm2mBinding = await this.d.hooks.bind(ep, req.source, req.security);
     // Core §6.2.1: a Register of an endpoint already registered replaces that registration.
     const prev = old === undefined ? undefined : this.byLocation.get(old);
     if (prev) await this.#end(prev, 'replaced');
@@ -110,6 +110,7 @@ export class RegistrationTable {
       address: req.source,
       registeredAt: now,
       updatedAt: now,
+      ...(req.security ? { security: req.security } : {}),
     };
     this.byLocation.set(reg.location, reg);
     this.#byEndpoint.set(ep, reg.location);
@@ -125,7 +126,7 @@ export class RegistrationTable {
 
   async #update(id: string, req: CoapRequestIn): Promise<CoapReply> {
     const reg = this.byLocation.get(`rd/${id}`);
-    if (!reg) return { code: '4.04' };
+    if (!reg || !sameSecurity(reg, req)) return { code: '4.04' };
     const q = queryOf(req.query);
     const next: Lwm2mRegistration = {
       ...reg,
@@ -139,20 +140,29 @@ export class RegistrationTable {
         : {}),
     };
     this.byLocation.set(next.location, next);
-    await this.d.hooks.updated(next);
+    try {
+      await this.d.hooks.updated(next);
+    } catch (err) {
+      // The hub no longer admits this client (its key was replaced, its device decommissioned):
+      // the registration ends; it must register again and be admitted afresh.
+      if (err instanceof BulwarkError && err.kind === 'forbidden') await this.#end(next, 'cut');
+      throw err;
+    }
     return { code: '2.04' };
   }
 
-  async #deregister(id: string): Promise<CoapReply> {
+  async #deregister(id: string, req: CoapRequestIn): Promise<CoapReply> {
     const reg = this.byLocation.get(`rd/${id}`);
-    if (!reg) return { code: '4.04' };
+    if (!reg || !sameSecurity(reg, req)) return { code: '4.04' };
     await this.#end(reg, 'deregistered');
     return { code: '2.02' };
   }
 
   async #send(req: CoapRequestIn): Promise<CoapReply> {
     // Plain CoAP has no security context: the client is the registration at this address.
-    const reg = [...this.byLocation.values()].find((r) => r.address === req.source);
+    const reg = [...this.byLocation.values()].find(
+      (r) => r.address === req.source && sameSecurity(r, req),
+    );
     if (!reg) return { code: '4.04', payload: Buffer.from('not registered') };
     // Send carries SenML (Core §6.4.7); CBOR (112) is not decoded yet.
     if (req.contentFormat !== 110) return { code: '4.15' };
@@ -168,6 +178,18 @@ export class RegistrationTable {
     this.d.onEnd(reg.location);
     await this.d.hooks.ended(reg, why).catch(() => undefined);
   }
+}
+
+/**
+ * Over DTLS a registration is the association's: Update, De-register and Send must come with the
+ * same PSK identity and key version it registered with (a location learned is not enough, and a
+ * replaced key must register again, admitted afresh). On plain UDP both are absent.
+ */
+function sameSecurity(reg: Lwm2mRegistration, req: CoapRequestIn): boolean {
+  return (
+    reg.security?.identity === req.security?.identity &&
+    reg.security?.pskRef === req.security?.pskRef
+  );
 }
 
 function queryOf(q: string[]): Map<string, string> {

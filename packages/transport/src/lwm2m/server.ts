@@ -16,6 +16,15 @@ import {
 } from '@bulwark/core';
 import type { NamedOption } from 'coap-packet';
 import { decodeBlock, encodeBlock } from '../coap/block-option.js';
+import { DtlsDatagramSocket } from '../coap/dtls-socket.js';
+import {
+  startDtlsServer,
+  type DtlsAuthFailure,
+  type DtlsLimits,
+  type DtlsServer,
+  type DtlsStats,
+  type PskEntry,
+} from '../dtls/index.js';
 import {
   CoapEndpoint,
   uintOption,
@@ -33,6 +42,10 @@ export interface Lwm2mServer {
   link: Lwm2mLink;
   /** Registrations held and requests in flight. */
   stats(): { registrations: number; pending: number; observations: number };
+  /** Over DTLS: the associations and handshakes. */
+  dtlsStats?(): DtlsStats;
+  /** Is this registration held here? */
+  holds(location: string): boolean;
   /** Ends a registration (an access change cut it); false when it is not held here. */
   cut(location: string): Promise<boolean>;
   close(): Promise<void>;
@@ -43,13 +56,29 @@ const MAX_BLOCKS = 64;
 /** How often lifetimes are checked (a registration outlives its lifetime by at most this + grace). */
 const SWEEP_MS = 1000;
 
-/** Starts the LwM2M server on UDP. */
+/** LwM2M over DTLS with pre-shared keys (Transport §5.2.8; decision 0041). */
+export interface Lwm2mSecureOptions {
+  /** The key of a PSK identity for the handshake, or undefined when the identity is unknown. */
+  psk(identity: string, address: string): Promise<PskEntry | undefined>;
+  dtlsLimits?: Partial<DtlsLimits>;
+  /** How long a source must wait before its next handshake (the failure throttle; 0: now). */
+  retryAfterMs?: (address: string) => number;
+  /** A handshake failed on its credential (unknown identity, wrong key). */
+  onAuthFailure?: (f: DtlsAuthFailure) => void;
+}
+
+/**
+ * Starts the LwM2M server on UDP, or over DTLS when `secure` is given: the same message layer and
+ * registration interface on a dgram-like socket over the DTLS associations, each request carrying
+ * the PSK identity its association proved, and the server's own requests going back over it.
+ */
 export async function startLwm2mServer(o: {
   port: number;
   host: string;
   hooks: Lwm2mHooks;
-  log: EndpointLogger;
+  log: EndpointLogger & { info?(obj: object, msg: string): void };
   limits?: Partial<Lwm2mLimits>;
+  secure?: Lwm2mSecureOptions;
 }): Promise<Lwm2mServer> {
   const limits = { ...DEFAULT_LWM2M_LIMITS, ...o.limits };
   const tokens = new Map<string, Set<string>>();
@@ -61,8 +90,42 @@ export async function startLwm2mServer(o: {
       tokens.delete(location);
     },
   });
-  const endpoint = new CoapEndpoint({ onRequest: (r) => table.handle(r), log: o.log });
-  const port = await endpoint.listen(o.port, o.host);
+  let dtls: DtlsServer | undefined;
+  let endpoint: CoapEndpoint;
+  let port: number;
+  if (o.secure) {
+    const sec = o.secure;
+    const socket = new DtlsDatagramSocket();
+    dtls = await startDtlsServer({
+      port: o.port,
+      host: o.host,
+      psk: (identity, peer) => sec.psk(identity, peer.address),
+      onData: (session, data) => socket.deliver(session, data),
+      limits: sec.dtlsLimits,
+      log: {
+        warn: (x, m) => o.log.warn(x, m),
+        debug: (x, m) => o.log.debug(x, m),
+        info: (x, m) => (o.log.info ?? o.log.debug).call(o.log, x, m),
+      },
+      ...(sec.retryAfterMs ? { retryAfterMs: sec.retryAfterMs } : {}),
+      ...(sec.onAuthFailure ? { onAuthFailure: sec.onAuthFailure } : {}),
+    });
+    socket.attach(dtls);
+    const server = dtls;
+    endpoint = new CoapEndpoint({
+      onRequest: (r) => table.handle(r),
+      log: o.log,
+      socket,
+      securityOf: (address, p) => {
+        const s = server.session({ address, port: p });
+        return s === undefined ? undefined : { identity: s.identity, pskRef: s.pskRef };
+      },
+    });
+    port = dtls.port;
+  } else {
+    endpoint = new CoapEndpoint({ onRequest: (r) => table.handle(r), log: o.log });
+    port = await endpoint.listen(o.port, o.host);
+  }
   const timer = setInterval(() => void table.expire(Date.now()), SWEEP_MS);
   timer.unref();
 
@@ -184,11 +247,14 @@ export async function startLwm2mServer(o: {
     port,
     link,
     stats: () => ({ registrations: table.byLocation.size, ...endpoint.stats }),
+    ...(dtls ? { dtlsStats: () => dtls.stats() } : {}),
+    holds: (location) => table.byLocation.has(location),
     cut: (location) => table.cut(location),
     async close() {
       clearInterval(timer);
       await table.shutdown();
       await endpoint.close();
+      await dtls?.close();
     },
   };
 }

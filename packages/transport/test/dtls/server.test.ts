@@ -2,19 +2,29 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { startDtlsServer, type DtlsLimits, type DtlsSession } from '../../src/dtls/index.js';
+import {
+  startDtlsServer,
+  type DtlsAuthFailure,
+  type DtlsLimits,
+  type DtlsServerOptions,
+  type DtlsSession,
+} from '../../src/dtls/index.js';
 import { parseRecords } from '../../src/dtls/record.js';
 import { clientHelloBody, clientHelloRecord, handshake, Udp } from './raw-client.js';
 
 const KEY = randomBytes(16);
 
-async function start(limits: Partial<DtlsLimits> = {}) {
+async function start(
+  limits: Partial<DtlsLimits> = {},
+  auth: Pick<DtlsServerOptions, 'retryAfterMs' | 'onAuthFailure'> = {},
+) {
   const got: { s: DtlsSession; d: Buffer }[] = [];
   const closed: string[] = [];
   const server = await startDtlsServer({
     port: 0,
     host: '127.0.0.1',
     limits,
+    ...auth,
     psk: async (id) => (id === 'dev-1' ? { key: KEY, ref: 'v1' } : undefined),
     onData: (s, d) => {
       got.push({ s, d });
@@ -77,6 +87,41 @@ describe('DTLS 1.2 PSK server', () => {
       assert.equal(server.stats().sessions, 0);
       assert.equal(server.stats().handshakes, 0);
       assert.equal(server.stats().handshakesFailed, 2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reports credential failures to the layer above and drops hellos of a source it throttles', async () => {
+    const failures: DtlsAuthFailure[] = [];
+    let throttled = false;
+    const { server } = await start(
+      {},
+      {
+        retryAfterMs: (a) => (throttled && a === '127.0.0.1' ? 5000 : 0),
+        onAuthFailure: (f) => void failures.push(f),
+      },
+    );
+    try {
+      await assert.rejects(handshake(server.port, 'dev-1', randomBytes(16)), /alert 20/);
+      await assert.rejects(handshake(server.port, 'nobody', KEY), /alert 115/);
+      assert.deepEqual(
+        failures.map((f) => [f.identity, f.reason, f.peer.address]),
+        [
+          ['dev-1', 'wrong_key', '127.0.0.1'],
+          ['nobody', 'unknown', '127.0.0.1'],
+        ],
+      );
+      // A refusal that is not about the credential (no common suite) is no auth failure.
+      await assert.rejects(handshake(server.port, 'dev-1', KEY, { suite: 0xc02b }), /alert 40/);
+      assert.equal(failures.length, 2);
+      throttled = true;
+      await assert.rejects(handshake(server.port, 'dev-1', KEY), /no HelloVerifyRequest/);
+      assert.equal(server.stats().handshakesThrottled, 1);
+      assert.equal(server.stats().helloVerifyRequests, 3, 'the throttled hello got no answer');
+      throttled = false;
+      const c = await handshake(server.port, 'dev-1', KEY);
+      c.close();
     } finally {
       await server.close();
     }

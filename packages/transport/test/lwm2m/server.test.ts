@@ -29,6 +29,8 @@ class FakeHooks implements Lwm2mHooks {
   ends: [string, Lwm2mEnd][] = [];
   sends: Lwm2mRecord[][] = [];
   refuse = new Set<string>();
+  /** Endpoints whose Update the hub no longer admits. */
+  refuseUpdate = new Set<string>();
   bind(ep: string): Promise<Lwm2mBinding> {
     this.binds.push(ep);
     if (this.refuse.has(ep)) return Promise.reject(new BulwarkError('forbidden', 'no'));
@@ -40,6 +42,8 @@ class FakeHooks implements Lwm2mHooks {
   }
   updated(reg: Lwm2mRegistration): Promise<void> {
     this.updates.push(reg);
+    if (this.refuseUpdate.has(reg.endpoint))
+      return Promise.reject(new BulwarkError('forbidden', 'the key was replaced'));
     return Promise.resolve();
   }
   ended(reg: Lwm2mRegistration, why: Lwm2mEnd): Promise<void> {
@@ -171,6 +175,16 @@ describe('LwM2M registration interface (Core §6.2)', () => {
     assert.equal((await peer.request({ code: '0.04', path: loc })).code, '2.02');
     assert.deepEqual(hooks.ends.at(-1), ['ep-a', 'deregistered']);
     assert.equal((await peer.request({ code: '0.04', path: loc })).code, '4.04');
+    assert.equal((await peer.request({ code: '0.02', path: loc })).code, '4.04');
+  });
+
+  it('an Update the hub no longer admits gets 4.03 and ends the registration', async () => {
+    await newPeer();
+    const loc = locationOf(await register(peer, 'ep-u'));
+    hooks.refuseUpdate.add('ep-u');
+    assert.equal((await peer.request({ code: '0.02', path: loc })).code, '4.03');
+    assert.deepEqual(hooks.ends.at(-1), ['ep-u', 'cut']);
+    assert.equal(server.holds(loc.join('/')), false);
     assert.equal((await peer.request({ code: '0.02', path: loc })).code, '4.04');
   });
 
