@@ -4,9 +4,16 @@
  * without a credential (no DTLS yet), so the hub says loudly that this is for trusted networks.
  */
 import type { Logger } from 'pino';
-import { Lwm2mService, type Clock, type LiveSessions, type Storage } from '@bulwark/core';
+import {
+  Lwm2mService,
+  type Clock,
+  type LiveSessions,
+  type Lwm2mFirmwareUrls,
+  type Storage,
+} from '@bulwark/core';
 import { startLwm2mServer, type Lwm2mServer } from '@bulwark/transport';
 import type { HubConfig } from './config.js';
+import { startLwm2mFirmware } from './lwm2m-firmware.js';
 import type { HubMetrics } from './metrics.js';
 import type { HubServices } from './services.js';
 
@@ -31,6 +38,8 @@ export async function startLwm2m(d: {
   log: Logger;
   metrics: HubMetrics;
   clock: Clock;
+  /** Package URIs of firmware jobs (decision 0044). */
+  firmwareUrls: Lwm2mFirmwareUrls;
 }): Promise<HubLwm2m | undefined> {
   const { config, services: s, log } = d;
   if (config.lwm2mPort === null) return undefined;
@@ -54,6 +63,22 @@ export async function startLwm2m(d: {
       observe: (l, p, on) => ref.server!.link.observe(l, p, on),
     },
   });
+  // Firmware over object 5 (decision 0044) follows the same registrations on the same link.
+  const firmware = startLwm2mFirmware({
+    services: s,
+    storage: d.storage,
+    urls: d.firmwareUrls,
+    link: {
+      read: (l, p) => ref.server!.link.read(l, p),
+      write: (l, p, v) => ref.server!.link.write(l, p, v),
+      execute: (l, p, a) => ref.server!.link.execute(l, p, a),
+      discover: (l, p) => ref.server!.link.discover(l, p),
+      observe: (l, p, on) => ref.server!.link.observe(l, p, on),
+    },
+    clock: d.clock,
+    log,
+  });
+  const fwFailed = (err: unknown) => log.warn({ err }, 'LwM2M: firmware work failed');
   const server = (ref.server = await startLwm2mServer({
     port: config.lwm2mPort,
     host: config.lwm2mHost,
@@ -62,11 +87,18 @@ export async function startLwm2m(d: {
     hooks: {
       bind: (ep, source) => service.bind(ep, source),
       registered: (reg, b) =>
-        service.registered(reg, b).catch((err: unknown) => {
-          log.warn({ err, endpoint: reg.endpoint }, 'LwM2M: work after registration failed');
-        }),
-      updated: (reg) => service.updated(reg),
-      ended: (reg, why) => service.ended(reg, why),
+        service
+          .registered(reg, b)
+          .catch((err: unknown) => {
+            log.warn({ err, endpoint: reg.endpoint }, 'LwM2M: work after registration failed');
+          })
+          .then(() => void firmware.driver.registered(reg, b).catch(fwFailed)),
+      updated: (reg) =>
+        service.updated(reg).then(() => void firmware.driver.updated(reg).catch(fwFailed)),
+      ended: (reg, why) => {
+        firmware.driver.ended(reg);
+        return service.ended(reg, why);
+      },
       sent: (location, records) => service.sent(location, records),
     },
   }));
@@ -111,6 +143,7 @@ export async function startLwm2m(d: {
     async stop() {
       clearInterval(heartbeat);
       clearInterval(sweep);
+      firmware.stop();
       service.stop();
       await server.close();
     },
