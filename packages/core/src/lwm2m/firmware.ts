@@ -217,8 +217,11 @@ export class Lwm2mFirmware {
     r.state = undefined;
     r.result = undefined; // a new download resets the device's Update Result
     r.heard = this.d.clock.now();
-    if (job.state === 'queued') await this.d.updates.delivered(job.orgId, job.id);
-    await this.#observe(r);
+    if (job.state === 'queued')
+      await this.d.updates.delivered(job.orgId, job.id, `Package URI (${FW.packageUri}) written`);
+    // Observed already (an earlier job on this registration): what it says now is read.
+    if (r.observing) await this.#read(r);
+    else await this.#observe(r);
     await this.#follow(r);
   }
 
