@@ -150,6 +150,8 @@ describe(
       );
       assert.equal(await c.register(), '2.01');
       const j = await ended(j0.id);
+      const first = c.seen.indexOf('GET /3/0/3');
+      assert.ok(first >= 0 && first < c.seen.indexOf('PUT /5/0/1'), 'version read at Register');
       assert.equal(j.state, 'succeeded', JSON.stringify(j.history));
       assert.deepEqual(
         j.history.filter((h) => !h.event).map((h) => h.state),
@@ -172,7 +174,7 @@ describe(
         'POST /5/0/2',
         'GET /3/0/3',
       ];
-      const at = order.map((x) => c.seen.indexOf(x));
+      const at = order.map((x) => c.seen.lastIndexOf(x));
       assert.ok(
         at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1]!)),
         c.seen.join(', '),
@@ -231,7 +233,16 @@ describe(
       const { id, c } = await device('m-rollout');
       script(c, v2.sha256, '2.0.0');
       assert.equal(await c.register(), '2.01');
-      const r = await s.owner.rollouts.create({ artifactId: v2.id, target: { deviceIds: [id] } });
+      // A device already on 2.0.0 (its /3/0/3 at Register) is current: no job.
+      const cur = await device('m-current', '2.0.0');
+      assert.equal(await cur.c.register(), '2.01');
+      await until('its version recorded', async () =>
+        (await s.owner.devices.get(cur.id)).firmwareVersion === '2.0.0' ? true : undefined,
+      );
+      const r = await s.owner.rollouts.create({
+        artifactId: v2.id,
+        target: { deviceIds: [id, cur.id] },
+      });
       const jobId = await until('the rollout job', async () => {
         const l = await s.owner.updates.list({ deviceId: id });
         return l.items[0]?.id;
@@ -240,6 +251,8 @@ describe(
       await until('the rollout to complete', async () =>
         (await s.owner.rollouts.get(r.id)).state === 'completed' ? true : undefined,
       );
+      assert.equal((await s.owner.updates.list({ deviceId: cur.id })).items.length, 0);
+      assert.ok(!cur.c.seen.includes('PUT /5/0/1'));
     });
 
     it("refuses an altered link, another job's, another organization's; honours Range (416) and HEAD", async () => {

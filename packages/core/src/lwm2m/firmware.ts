@@ -65,7 +65,7 @@ interface Reg {
 export interface Lwm2mFirmwareDeps {
   updates: Pick<
     UpdateJobService,
-    'openFor' | 'openForDevices' | 'report' | 'delivered' | 'abandon' | 'get'
+    'openFor' | 'openForDevices' | 'report' | 'delivered' | 'abandon' | 'get' | 'installedReported'
   >;
   storage: Pick<Storage, 'firmware' | 'devices'>;
   signals: ManagementSignals;
@@ -169,6 +169,7 @@ export class Lwm2mFirmware {
   /** The device's open job, from wherever it stands. */
   async #resume(r: Reg, why: 'register' | 'update' | 'job'): Promise<void> {
     if (!this.#live(r)) return;
+    if (why === 'register') await this.#running(r);
     const job = await this.d.updates.openFor(r.orgId, r.deviceId);
     if (!job) return;
     if (job.cancelRequested !== null) return this.#cancel(r, job);
@@ -328,6 +329,30 @@ export class Lwm2mFirmware {
       `the device reports Firmware Version ${JSON.stringify(runs ?? null)} (${FW.version}) after ` +
         `the update, not ${artifact.version}`,
     );
+  }
+
+  /**
+   * What the device runs (/3/0/3) after each Register becomes the device record's firmware
+   * version, as an agent's `firmware` report does: rollouts count a device on the target version
+   * as current, and the auto-upgrade policy sees it. LwM2M has no release counter (0).
+   */
+  async #running(r: Reg): Promise<void> {
+    const device = await this.d.storage.devices.get(r.orgId, r.deviceId);
+    if (!device) return;
+    let runs: unknown;
+    try {
+      runs = (await this.d.link.read(r.location, FW.version)).find(
+        (x) => x.path === FW.version,
+      )?.value;
+    } catch (err) {
+      return this.#warn(r, `read ${FW.version}`)(err);
+    }
+    if (typeof runs !== 'string' || runs === '' || runs.length > 64) return;
+    await this.d.updates.installedReported(r.orgId, r.deviceId, {
+      type: device.type,
+      version: runs,
+      releaseCounter: 0,
+    });
   }
 
   /** A cancel request: clearing the Package URI resets the device; its answer decides. */

@@ -17,7 +17,7 @@ export interface Lwm2mFirmwareDownloadDeps {
     expires: string,
     mac: string,
   ): Promise<FirmwareDownloadGrant>;
-  firmware: Pick<FirmwareRepoService, 'download'>;
+  firmware: Pick<FirmwareRepoService, 'get' | 'download'>;
 }
 
 type Params = { orgId: string; jobId: string; expires: string; mac: string };
@@ -30,6 +30,18 @@ export function registerLwm2mFirmwareRoutes(
   const serve = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const { orgId, jobId, expires, mac } = req.params;
     const grant = await d.resolve(orgId, jobId, expires, mac);
+    if (req.method === 'HEAD') {
+      // The length and validators only: no image stream is opened.
+      const a = await d.firmware.get(grant.principal, grant.artifactId);
+      return reply
+        .code(200)
+        .header('accept-ranges', 'bytes')
+        .header('etag', `"${a.sha256}"`)
+        .header('cache-control', 'no-store')
+        .header('content-length', String(a.length))
+        .type('application/octet-stream')
+        .send();
+    }
     const dl = await d.firmware.download(grant.principal, grant.artifactId, req.headers.range);
     const len = dl.artifact.length;
     reply
@@ -48,6 +60,7 @@ export function registerLwm2mFirmwareRoutes(
       .header('content-length', String(end - start + 1))
       .send(Readable.from(dl.body));
   };
-  // GET routes answer HEAD too (Fastify's exposeHeadRoutes), without the body.
-  app.get<{ Params: Params }>('/lwm2m/firmware/:orgId/:jobId/:expires/:mac', serve);
+  const path = '/lwm2m/firmware/:orgId/:jobId/:expires/:mac';
+  app.head<{ Params: Params }>(path, serve);
+  app.get<{ Params: Params }>(path, { exposeHeadRoute: false }, serve);
 }
