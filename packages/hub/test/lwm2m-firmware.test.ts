@@ -188,6 +188,33 @@ describe(
       await gone.arrayBuffer();
     });
 
+    it('a device that restarts mid-download (Idle at its Register) gets a fresh link and finishes', async () => {
+      const { id, c } = await device('m-restart');
+      const first: string[] = [];
+      c.onWrite = (path, uri) => {
+        if (path === '/5/0/1' && uri !== '') {
+          first.push(uri);
+          c.set('/5/0/3', 1); // starts, then "loses power"
+        }
+      };
+      assert.equal(await c.register(), '2.01');
+      const j0 = await s.owner.updates.deploy(id, v2.id);
+      await until('downloading', async () =>
+        (await job(j0.id)).state === 'downloading' ? true : undefined,
+      );
+      // Back from the restart: Idle, no result, a new registration.
+      const uris: string[] = [];
+      script(c, v2.sha256, '2.0.0', uris);
+      c.values.set('/5/0/3', 0);
+      t.clock.advance(10_000);
+      assert.equal(await c.register(), '2.01');
+      const j = await ended(j0.id);
+      assert.equal(j.state, 'succeeded', JSON.stringify(j.history));
+      assert.equal(first.length, 1);
+      assert.equal(uris.length, 1);
+      assert.notEqual(uris[0], first[0], 'a fresh link (a later expiry)');
+    });
+
     it('Update Result failures fail the job with their meaning (5 integrity, 7 invalid URI, 9 protocol)', async () => {
       // 5: the client's integrity check fails (it expects another image).
       const bad = await device('m-integrity');
