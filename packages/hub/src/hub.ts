@@ -19,6 +19,7 @@ import {
 import { BulwarkError } from '@bulwark/protocol';
 import { startCoap } from './coap.js';
 import { startLwm2m, type HubLwm2m } from './lwm2m.js';
+import { lwm2mFirmwareDownload, lwm2mFirmwareUrls } from './lwm2m-firmware.js';
 import { startCoaps } from './coaps.js';
 import { startEdge, type EdgeWiring } from './edge.js';
 import { startDetect, type DetectWiring } from './detect.js';
@@ -243,6 +244,10 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       ['state'],
       () => eventStreams,
     );
+    // Package URIs of LwM2M firmware jobs (decision 0044) are served on the HTTPS port.
+    const firmwareUrls = lwm2mFirmwareUrls(storage, masterKey, clock, () =>
+      publicOrigin(config, app),
+    );
     app = await createHttpApi({
       services,
       ...(opts.eventStream ? { eventStream: opts.eventStream } : {}),
@@ -264,6 +269,9 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       bodyLimit: config.maxBodyBytes,
       ready: () => storage.ping(),
       ddi: ddiDeps(services, storage, config, () => publicOrigin(config, app)),
+      ...(config.lwm2mPort !== null
+        ? { lwm2mFirmware: lwm2mFirmwareDownload(firmwareUrls, services) }
+        : {}),
       onAuthFailure: (reason) => metrics.authFailures.inc({ protocol: 'http', reason }),
       onAnonymousFailure: () => metrics.anonymousFailures.inc(),
       now: () => clock.now(),
@@ -310,6 +318,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       log,
       metrics,
       clock: opts.clock ?? systemClock,
+      firmwareUrls,
     });
     const liveCoap = coap?.live;
     const liveLwm2m = lwm2m?.live;

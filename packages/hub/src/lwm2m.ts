@@ -6,10 +6,18 @@
  * is the credential, admitted by the one rule). One service, one registration per device.
  */
 import type { Logger } from 'pino';
-import { Lwm2mService, type Clock, type LiveSessions, type Storage } from '@bulwark/core';
+import {
+  Lwm2mService,
+  type Clock,
+  type LiveSessions,
+  type Lwm2mFirmwareUrls,
+  type Lwm2mLink,
+  type Storage,
+} from '@bulwark/core';
 import { startLwm2mServer, type Lwm2mHooks, type Lwm2mServer } from '@bulwark/transport';
 import { dtlsAuthHooks } from './dtls-auth.js';
 import type { HubConfig } from './config.js';
+import { startLwm2mFirmware } from './lwm2m-firmware.js';
 import type { HubMetrics } from './metrics.js';
 import type { HubServices } from './services.js';
 
@@ -37,6 +45,8 @@ export async function startLwm2m(d: {
   log: Logger;
   metrics: HubMetrics;
   clock: Clock;
+  /** Package URIs of firmware jobs (decision 0044). */
+  firmwareUrls: Lwm2mFirmwareUrls;
 }): Promise<HubLwm2m | undefined> {
   const { config, services: s, log } = d;
   if (config.lwm2mPort === null && config.lwm2msPort === null) return undefined;
@@ -44,6 +54,14 @@ export async function startLwm2m(d: {
   // A registration lives on the wire that took it: requests go back the same way.
   const wire = (location: string): Lwm2mServer =>
     servers.find((x) => x.holds(location)) ?? servers[0]!;
+  // The link exists once a socket is bound; nothing calls it before a registration arrives.
+  const link: Lwm2mLink = {
+    read: (l, p) => wire(l).link.read(l, p),
+    write: (l, p, v) => wire(l).link.write(l, p, v),
+    execute: (l, p, a) => wire(l).link.execute(l, p, a),
+    discover: (l, p) => wire(l).link.discover(l, p),
+    observe: (l, p, on) => wire(l).link.observe(l, p, on),
+  };
   const service: Lwm2mService = new Lwm2mService({
     storage: d.storage,
     twins: s.twins,
@@ -55,23 +73,33 @@ export async function startLwm2m(d: {
     clock: d.clock,
     log: { warn: (o, m) => log.warn(o, m), info: (o, m) => log.info(o, m) },
     admission: s.admission,
-    // The link exists once a socket is bound; nothing calls it before a registration arrives.
-    link: {
-      read: (l, p) => wire(l).link.read(l, p),
-      write: (l, p, v) => wire(l).link.write(l, p, v),
-      execute: (l, p, a) => wire(l).link.execute(l, p, a),
-      discover: (l, p) => wire(l).link.discover(l, p),
-      observe: (l, p, on) => wire(l).link.observe(l, p, on),
-    },
+    link,
   });
+  // Firmware over object 5 (decision 0044) follows the same registrations on the same link.
+  const firmware = startLwm2mFirmware({
+    services: s,
+    storage: d.storage,
+    urls: d.firmwareUrls,
+    link,
+    clock: d.clock,
+    log,
+  });
+  const fwFailed = (err: unknown) => log.warn({ err }, 'LwM2M: firmware work failed');
   const hooks: Lwm2mHooks = {
     bind: (ep, source, sec) => service.bind(ep, source, sec),
     registered: (reg, b) =>
-      service.registered(reg, b).catch((err: unknown) => {
-        log.warn({ err, endpoint: reg.endpoint }, 'LwM2M: work after registration failed');
-      }),
-    updated: (reg) => service.updated(reg),
-    ended: (reg, why) => service.ended(reg, why),
+      service
+        .registered(reg, b)
+        .catch((err: unknown) => {
+          log.warn({ err, endpoint: reg.endpoint }, 'LwM2M: work after registration failed');
+        })
+        .then(() => void firmware.driver.registered(reg, b).catch(fwFailed)),
+    updated: (reg) =>
+      service.updated(reg).then(() => void firmware.driver.updated(reg).catch(fwFailed)),
+    ended: (reg, why) => {
+      firmware.driver.ended(reg);
+      return service.ended(reg, why);
+    },
     sent: (location, records) => service.sent(location, records),
   };
   const common = {
@@ -164,6 +192,7 @@ export async function startLwm2m(d: {
     async stop() {
       clearInterval(heartbeat);
       clearInterval(sweep);
+      firmware.stop();
       service.stop();
       await stopAll();
     },

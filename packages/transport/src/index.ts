@@ -3,6 +3,7 @@ export type { HttpServices, HandlerContext, Handlers } from './http/context.js';
 export { openApiDocument } from './http/openapi.js';
 export { asyncApiDocument, ASYNCAPI_VERSION } from './http/asyncapi.js';
 export type { DdiDeps, DdiJobs } from './http/ddi/deps.js';
+export type { Lwm2mFirmwareDownloadDeps } from './http/lwm2m-firmware.js';
 export { httpStatus, normalizeError, toProblem } from './http/problem.js';
 export { TLS_SERVER_POLICY } from './tls-policy.js';
 export {

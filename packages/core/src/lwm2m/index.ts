@@ -15,3 +15,10 @@ export {
 export { isLwm2mCommand, runLwm2mCommand } from './commands.js';
 export { desiredOf, mergeRecords, valueAt, type Lwm2mDesired } from './twin-shape.js';
 export { Lwm2mService, LWM2M_TAG, type Lwm2mDeps, type Lwm2mLogger } from './lwm2m-service.js';
+export { Lwm2mFirmware, type Lwm2mFirmwareDeps } from './firmware.js';
+export {
+  Lwm2mFirmwareUrls,
+  FIRMWARE_URL_SECONDS,
+  type FirmwareDownloadGrant,
+} from './firmware-url.js';
+export { fwReport, FW, FW_STATE, FW_RESULT_FAILURES } from './firmware-states.js';

@@ -245,14 +245,21 @@ export class UpdateJobService {
     return 'ignored';
   }
 
-  /** The hub handed the offer to the device's session: queued → delivered (else nothing). */
-  async delivered(orgId: string, jobId: string): Promise<boolean> {
+  /**
+   * The hub handed the offer to the device's session (or wrote an LwM2M device's Package URI):
+   * queued → delivered (else nothing).
+   */
+  async delivered(
+    orgId: string,
+    jobId: string,
+    message = 'offer sent to the device',
+  ): Promise<boolean> {
     const at = this.d.clock.now();
     const ok = await this.d.storage.updateJobs.transition(orgId, jobId, {
       from: 'queued',
       to: 'delivered',
       at,
-      entries: [{ state: 'delivered', at, by: 'hub', message: 'offer sent to the device' }],
+      entries: [{ state: 'delivered', at, by: 'hub', message }],
     });
     if (ok) await this.#changed(orgId, jobId);
     return ok;

@@ -40,6 +40,7 @@ import { rolloutHandlers } from './handlers/rollouts.js';
 import { updateHandlers } from './handlers/updates.js';
 import type { DdiDeps } from './ddi/deps.js';
 import { registerDdiRoutes } from './ddi/routes.js';
+import { registerLwm2mFirmwareRoutes, type Lwm2mFirmwareDownloadDeps } from './lwm2m-firmware.js';
 import { AnonymousAuditSampler } from './anonymous-audit.js';
 import { authFailureReason, type AuthFailureReason } from './auth-failures.js';
 import { asyncApiDocument } from './asyncapi.js';
@@ -68,6 +69,8 @@ export interface HttpApiOptions {
   ready: () => Promise<boolean>;
   /** The hawkBit DDI device API (decision 0012), when the hub serves it. */
   ddi?: DdiDeps;
+  /** The download links of LwM2M firmware jobs (decision 0044), when the hub serves LwM2M. */
+  lwm2mFirmware?: Lwm2mFirmwareDownloadDeps;
   /** Called for every failed HTTP authentication (the hub counts them by reason). */
   onAuthFailure?: (reason: AuthFailureReason) => void;
   /** Called for every failed request of an anonymous caller (counted; the audit log samples). */
@@ -391,6 +394,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
   }
 
   if (opts.ddi) await registerDdiRoutes(app, opts.ddi);
+  if (opts.lwm2mFirmware) registerLwm2mFirmwareRoutes(app, opts.lwm2mFirmware);
   app.get(`${PREFIX}/openapi.json`, async () => openApiDocument({ version: API_VERSION }));
   app.get(`${PREFIX}/asyncapi.json`, async () => asyncApiDocument({ version: API_VERSION }));
   app.get('/healthz', async () => ({ status: 'ok' }));
