@@ -13,6 +13,8 @@ import {
   type ArtifactFacts,
   type ArtifactSource,
 } from '../src/firmware-cache.js';
+import { parseAgentConfig } from '@bulwark/agent';
+import { parseGatewayConfig } from '../src/config.js';
 import { tempDir } from './helpers.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -143,5 +145,55 @@ describe('firmware cache store', () => {
     assert.equal(src.describes, 0);
     await assert.rejects(c.acquire(big), (e: CacheError) => e.code === 'too_large');
     await assert.rejects(c.acquire(randomUUID()), (e: CacheError) => e.code === 'not_found');
+  });
+});
+
+describe('firmware cache configuration', () => {
+  const base = {
+    hubUrl: 'https://hub.example:8443',
+    mqttUrl: 'mqtts://hub.example:8883',
+    caFile: 'ca.pem',
+    stateDir: '/tmp/x',
+    gateway: { broker: { certFile: 'c.pem', keyFile: 'k.pem' } },
+  };
+  const { gateway: _g, ...agentBase } = base;
+  const withCache = (cache: unknown) => ({ ...base, gateway: { ...base.gateway, cache } });
+
+  it('is off unless enabled; checks its fields', () => {
+    assert.deepEqual(parseGatewayConfig(base, '/tmp').cache, {
+      enabled: false,
+      host: '0.0.0.0',
+      port: 8443,
+      maxBytes: 4 * 1024 ** 3,
+      reportIntervalMs: 300_000,
+    });
+    const on = parseGatewayConfig(withCache({ enabled: true, port: 9443, maxBytes: 1e9 }), '/tmp');
+    assert.equal(on.cache.enabled, true);
+    assert.equal(on.cache.port, 9443);
+    assert.equal(on.cache.maxBytes, 1e9);
+    for (const [cache, msg] of [
+      [{ enabled: 1 }, /gateway\.cache\.enabled must be true or false/],
+      [{ maxBytes: 10 }, /gateway\.cache\.maxBytes must be a whole number from 1024/],
+      [{ port: 70000 }, /gateway\.cache\.port must be a whole number/],
+      [{ reportIntervalSeconds: 0 }, /reportIntervalSeconds must be a whole number from 1/],
+      [{ dir: '/etc' }, /gateway\.cache\.dir is not a known field/],
+    ] as const)
+      assert.throws(() => parseGatewayConfig(withCache(cache), '/tmp'), msg);
+  });
+
+  it("names the agent's download origin: an https origin and its CA", () => {
+    const agent = (cache: unknown) =>
+      parseAgentConfig({ ...agentBase, update: { slotsDir: 'slots', cache } }, '/etc/bulwark');
+    assert.deepEqual(
+      agent({ url: 'https://192.168.1.2:8443', caFile: 'gw.pem' }).update.cache,
+      { url: 'https://192.168.1.2:8443', caFile: '/etc/bulwark/gw.pem' },
+    );
+    for (const [cache, msg] of [
+      [{ url: 'http://192.168.1.2:8443', caFile: 'gw.pem' }, /https origin/],
+      [{ url: 'https://gw:8443/api', caFile: 'gw.pem' }, /https origin/],
+      [{ url: 'https://gw:8443' }, /update\.cache\.caFile/],
+      [{ url: 'not a url', caFile: 'gw.pem' }, /must be a URL/],
+    ] as const)
+      assert.throws(() => agent(cache), msg);
   });
 });
