@@ -195,7 +195,8 @@ function cacheConfig(raw: unknown, host: string): GatewayConfig['cache'] {
   const path = 'gateway.cache';
   const c = obj(raw, path, ['enabled', 'host', 'port', 'maxBytes', 'reportIntervalSeconds']);
   const enabled = c['enabled'] ?? false;
-  if (typeof enabled !== 'boolean') throw new GatewayConfigError(`${path}.enabled must be true or false`);
+  if (typeof enabled !== 'boolean')
+    throw new GatewayConfigError(`${path}.enabled must be true or false`);
   return {
     enabled,
     host: str(c['host'], `${path}.host`, host),

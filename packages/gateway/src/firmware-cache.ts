@@ -231,7 +231,10 @@ export class FirmwareCache {
           n += chunk.byteLength;
           this.stats.fetchedBytes += chunk.byteLength;
           if (n > facts.length)
-            throw new CacheError('verification_failed', `more than the ${facts.length} bytes signed`);
+            throw new CacheError(
+              'verification_failed',
+              `more than the ${facts.length} bytes signed`,
+            );
           hash.update(chunk);
           await fh.write(chunk);
         }
@@ -241,10 +244,16 @@ export class FirmwareCache {
         throw new CacheError('unavailable', `fetching ${id}: ${(err as Error).message}`);
       }
       if (n !== facts.length)
-        throw new CacheError('verification_failed', `${n} bytes, the metadata signs ${facts.length}`);
+        throw new CacheError(
+          'verification_failed',
+          `${n} bytes, the metadata signs ${facts.length}`,
+        );
       const digest = hash.digest('hex');
       if (digest !== facts.sha256)
-        throw new CacheError('verification_failed', `sha256 ${digest}, the metadata signs ${facts.sha256}`);
+        throw new CacheError(
+          'verification_failed',
+          `sha256 ${digest}, the metadata signs ${facts.sha256}`,
+        );
       await fh.sync();
     } catch (err) {
       await fh.close().catch(() => undefined);

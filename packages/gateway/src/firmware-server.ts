@@ -21,7 +21,10 @@ const IMAGE_PATH = /^\/api\/v1\/firmware\/artifacts\/([^/?#]+)\/image(?:\?.*)?$/
 export const PER_DEVICE_REQUESTS = 4;
 
 /** The site device a client certificate is, as the local broker admits it; undefined: none. */
-export function admittedDevice(site: Site | undefined, der: Buffer | undefined): string | undefined {
+export function admittedDevice(
+  site: Site | undefined,
+  der: Buffer | undefined,
+): string | undefined {
   if (site === undefined || der === undefined || der.length === 0) return undefined;
   let cert: X509Certificate;
   try {

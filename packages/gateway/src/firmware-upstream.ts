@@ -26,7 +26,10 @@ function trustOf(agent: Agent) {
 }
 
 /** Artifacts from the hub the gateway's agent is enrolled with. */
-export function hubArtifactSource(agent: Agent, now: () => Date = () => new Date()): ArtifactSource {
+export function hubArtifactSource(
+  agent: Agent,
+  now: () => Date = () => new Date(),
+): ArtifactSource {
   const hub = () => new URL(agent.config.hubUrl);
   return {
     async describe(id) {

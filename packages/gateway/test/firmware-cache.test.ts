@@ -105,7 +105,7 @@ describe('firmware cache store', () => {
     const refused = await Promise.allSettled([c.acquire(a), c.acquire(a), c.acquire(b)]);
     for (const r of refused) {
       assert.equal(r.status, 'rejected');
-      assert.equal(((r as PromiseRejectedResult).reason as CacheError).code, 'verification_failed');
+      assert.equal((r.reason as CacheError).code, 'verification_failed');
     }
     assert.match(String((refused[0] as PromiseRejectedResult).reason), /sha256/);
     assert.match(String((refused[2] as PromiseRejectedResult).reason), /40000 bytes/);
@@ -184,10 +184,10 @@ describe('firmware cache configuration', () => {
   it("names the agent's download origin: an https origin and its CA", () => {
     const agent = (cache: unknown) =>
       parseAgentConfig({ ...agentBase, update: { slotsDir: 'slots', cache } }, '/etc/bulwark');
-    assert.deepEqual(
-      agent({ url: 'https://192.168.1.2:8443', caFile: 'gw.pem' }).update.cache,
-      { url: 'https://192.168.1.2:8443', caFile: '/etc/bulwark/gw.pem' },
-    );
+    assert.deepEqual(agent({ url: 'https://192.168.1.2:8443', caFile: 'gw.pem' }).update.cache, {
+      url: 'https://192.168.1.2:8443',
+      caFile: '/etc/bulwark/gw.pem',
+    });
     for (const [cache, msg] of [
       [{ url: 'http://192.168.1.2:8443', caFile: 'gw.pem' }, /https origin/],
       [{ url: 'https://gw:8443/api', caFile: 'gw.pem' }, /https origin/],

@@ -197,7 +197,11 @@ export function cacheGet(
         res.on('data', (c: Buffer) => parts.push(c));
         res.on('end', () => {
           agent.destroy();
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(parts),
+          });
         });
         res.on('error', reject);
       },
@@ -213,7 +217,7 @@ export function cacheGet(
 
 /** Runs `f` over `items`, `n` at a time. */
 export async function pool<T, R>(items: T[], n: number, f: (x: T, i: number) => Promise<R>) {
-  const out: R[] = new Array(items.length);
+  const out: R[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(n, items.length) }, async () => {

@@ -266,7 +266,8 @@ describe('gateway firmware cache: 100 site devices, one image from the hub', () 
       const served = g.gateway.status().cache!.servedBytes;
       const job = await s.owner.updates.deploy(dev.id, a.id);
       await waitFor(
-        async () => ['succeeded', 'failed', 'rejected'].includes((await s.owner.updates.get(job.id)).state),
+        async () =>
+          ['succeeded', 'failed', 'rejected'].includes((await s.owner.updates.get(job.id)).state),
         'the update job to finish',
         60_000,
       );
