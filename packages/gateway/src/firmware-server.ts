@@ -4,8 +4,10 @@
  * hub — to the site's devices, admitted exactly as the local broker admits them: a client
  * certificate chaining to the organization's CAs as last synced (the TLS layer), its subject's O
  * the organization, its CN a device the gateway speaks for, its serial among that device's live
- * ones. Range requests are served from disk (206; 416 for a range past the end). Everything else
- * is refused with a status and a sentence, and counts nothing.
+ * ones — on every request, against the current site copy; after each sync, open connections of
+ * certificates no longer admitted (revoked, device moved or quarantined) are cut. Range requests
+ * are served from disk (206; 416 for a range past the end). Everything else is refused with a
+ * status and a sentence.
  */
 import { X509Certificate } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -19,6 +21,9 @@ import { normalizeSerial, type Site } from './site.js';
 const IMAGE_PATH = /^\/api\/v1\/firmware\/artifacts\/([^/?#]+)\/image(?:\?.*)?$/;
 /** Requests one device may have open at once (a flood from one device is refused 429). */
 export const PER_DEVICE_REQUESTS = 4;
+/** Connections at once (all devices), and the time a TLS handshake may take. */
+const MAX_CONNECTIONS = 2048;
+const HANDSHAKE_MS = 10_000;
 
 /** The site device a client certificate is, as the local broker admits it; undefined: none. */
 export function admittedDevice(
@@ -115,6 +120,7 @@ export async function startFirmwareServer(o: {
       requestCert: true,
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
+      handshakeTimeout: HANDSHAKE_MS,
       ...trust(o.site()),
     },
     (req, res) => {
@@ -124,6 +130,12 @@ export async function startFirmwareServer(o: {
       });
     },
   );
+  const sockets = new Set<TLSSocket>();
+  server.on('secureConnection', (sock: TLSSocket) => {
+    sockets.add(sock);
+    sock.once('close', () => sockets.delete(sock));
+  });
+  server.maxConnections = MAX_CONNECTIONS;
   server.headersTimeout = 10_000;
   server.requestTimeout = 0; // a large image on a slow LAN: bounded by the idle timeout instead
   server.setTimeout(30_000, (s) => s.destroy());
@@ -142,6 +154,11 @@ export async function startFirmwareServer(o: {
     refused,
     apply(site) {
       server.setSecureContext({ cert: o.cert, key: o.key, minVersion: 'TLSv1.2', ...trust(site) });
+      for (const sock of sockets)
+        if (admittedDevice(site, sock.getPeerCertificate(false)?.raw) === undefined) {
+          refused['cut'] = (refused['cut'] ?? 0) + 1;
+          sock.destroy();
+        }
     },
     async close() {
       const closed = new Promise<void>((r) => server.close(() => r()));

@@ -168,6 +168,8 @@ export interface Got {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** The connection (kept open when `keepAlive` was given). */
+  socket: Socket;
 }
 
 /** One GET to the cache as `dev` (a raw path: nothing normalizes it), with its own TLS session. */
@@ -176,9 +178,10 @@ export function cacheGet(
   dev: DeviceTls,
   path: string,
   headers: Record<string, string> = {},
+  keepAlive?: HttpsAgent,
 ): Promise<Got> {
   return new Promise((resolve, reject) => {
-    const agent = new HttpsAgent({ keepAlive: false, maxCachedSessions: 0 });
+    const agent = keepAlive ?? new HttpsAgent({ keepAlive: false, maxCachedSessions: 0 });
     const req = request(
       {
         host: '127.0.0.1',
@@ -196,19 +199,22 @@ export function cacheGet(
         const parts: Buffer[] = [];
         res.on('data', (c: Buffer) => parts.push(c));
         res.on('end', () => {
-          agent.destroy();
+          if (keepAlive === undefined) agent.destroy();
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(parts),
+            socket: socket!,
           });
         });
         res.on('error', reject);
       },
     );
+    let socket: Socket | undefined;
+    req.on('socket', (sock: Socket) => (socket = sock));
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err) => {
-      agent.destroy();
+      if (keepAlive === undefined) agent.destroy();
       reject(err);
     });
     req.end();

@@ -7,6 +7,7 @@
  * from the gateway's cache.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -115,12 +116,19 @@ describe('gateway firmware cache: 100 site devices, one image from the hub', () 
     const outsider = await enrollDevice(t, s.api, 'outsider'); // same organization, no site
     const revoked = await enrollDevice(t, s.api, 'revoked', { locationId: s.siteId });
     await g.gateway.sync.syncNow();
-    assert.equal((await cacheGet(g, revoked, imagePath(a.id))).status, 200);
+    // A kept-alive connection of the device: cut at the sync that learns of the revocation.
+    const keep = new HttpsAgent({ keepAlive: true });
+    const first = await cacheGet(g, revoked, imagePath(a.id), {}, keep);
+    assert.equal(first.status, 200);
+    const cut = new Promise<void>((r) => first.socket.once('close', () => r()));
     await s.api.call('revokeCertificate', {
       params: { id: revoked.deviceId, serial: revoked.serial },
       body: { reason: 'keyCompromise' },
     });
     assert.ok(await g.gateway.sync.syncNow());
+    await cut;
+    keep.destroy();
+    assert.equal(g.gateway.status().cache!.refused['cut'], 1);
     for (const dev of [outsider, revoked]) {
       const r = await cacheGet(g, dev, imagePath(a.id));
       assert.equal(r.status, 403);
