@@ -24,8 +24,8 @@ import { serverCert, tempDir, waitFor, type RunningGateway, type TestHub } from 
 
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** A TCP proxy to `port` on loopback counting the bytes from the hub to its clients. */
-export async function countingProxy(port: number) {
+/** A TCP proxy to the hub's `port` on `host` counting the bytes from the hub to its clients. */
+export async function countingProxy(port: number, host = '127.0.0.1') {
   const sockets = new Set<Socket>();
   const p = {
     fromHub: 0,
@@ -37,7 +37,7 @@ export async function countingProxy(port: number) {
     },
   };
   p.server = createServer((client) => {
-    const hub = connect(port, '127.0.0.1');
+    const hub = connect(port, host);
     sockets.add(client).add(hub);
     hub.on('data', (c: Buffer) => (p.fromHub += c.byteLength));
     client.pipe(hub).pipe(client);
@@ -50,7 +50,7 @@ export async function countingProxy(port: number) {
     client.on('error', end).on('close', end);
     hub.on('error', end).on('close', end);
   });
-  await new Promise<void>((r) => p.server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => p.server.listen(0, host, () => r()));
   p.port = (p.server.address() as { port: number }).port;
   return p;
 }
