@@ -12,6 +12,7 @@
 import { X509Certificate } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { finished } from 'node:stream';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { contentRange, decideRange } from '@bulwark/core';
@@ -192,7 +193,8 @@ function send(req: IncomingMessage, res: ServerResponse, lease: Lease, cache: Fi
     const file = createReadStream(lease.path, { start: range.start, end: range.end });
     file.on('data', (c) => cache.served((c as Buffer).byteLength));
     file.on('error', () => res.destroy());
-    res.on('close', () => {
+    // Also when the device left while its image was fetched (the response is closed already).
+    finished(res, () => {
       file.destroy();
       resolve();
     });
