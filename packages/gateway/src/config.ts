@@ -47,6 +47,17 @@ export interface GatewayConfig {
     /** The mDNS UDP port (5353). */
     mdnsPort: number;
   };
+  /** The firmware cache for the site's devices (firmware-cache.ts, firmware-server.ts). */
+  cache: {
+    enabled: boolean;
+    /** Its HTTPS listener on the LAN (the broker's certificate). */
+    host: string;
+    port: number;
+    /** Images kept at most (least recently used evicted; an image being served never). */
+    maxBytes: number;
+    /** How often a changed cache status is reported to the hub as an event. */
+    reportIntervalMs: number;
+  };
 }
 
 const DEFAULTS = {
@@ -89,6 +100,7 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
     'uplink',
     'syncIntervalSeconds',
     'inventory',
+    'cache',
   ]);
   const inv = obj(g['inventory'], 'gateway.inventory', [
     'enabled',
@@ -155,6 +167,7 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
         86_400,
       ) * 1000,
     inventory: inventoryConfig(inv, enabled),
+    cache: cacheConfig(g['cache'], D.broker.host),
   };
 }
 
@@ -175,6 +188,22 @@ function inventoryConfig(inv: Raw, enabled: boolean): GatewayConfig['inventory']
     ...(inv['interface'] === undefined
       ? {}
       : { interface: str(inv['interface'], `${path}.interface`) }),
+  };
+}
+
+function cacheConfig(raw: unknown, host: string): GatewayConfig['cache'] {
+  const path = 'gateway.cache';
+  const c = obj(raw, path, ['enabled', 'host', 'port', 'maxBytes', 'reportIntervalSeconds']);
+  const enabled = c['enabled'] ?? false;
+  if (typeof enabled !== 'boolean')
+    throw new GatewayConfigError(`${path}.enabled must be true or false`);
+  return {
+    enabled,
+    host: str(c['host'], `${path}.host`, host),
+    port: int(c['port'], `${path}.port`, 8443, 0, 65535),
+    maxBytes: int(c['maxBytes'], `${path}.maxBytes`, 4 * 1024 ** 3, 1024, 2 ** 50),
+    reportIntervalMs:
+      int(c['reportIntervalSeconds'], `${path}.reportIntervalSeconds`, 300, 1, 86_400) * 1000,
   };
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { discoverDevices, type Agent } from '@bulwark/agent';
 import { startLocalBroker, type LocalBroker } from './broker.js';
 import type { GatewayConfig } from './config.js';
+import { FirmwareCacheService, type FirmwareCacheStatus } from './firmware-cache-service.js';
 import { Forwarder } from './forwarder.js';
 import { InventoryScanner } from './inventory-scan.js';
 import { UplinkQueue } from './queue.js';
@@ -22,6 +23,8 @@ export interface GatewayStatus {
   siteDevices: number;
   /** Devices heard on the LAN (mDNS) and scan rounds so far; undefined when the scan is off. */
   inventory: { devices: number; unknown: number; rounds: number; failures: number } | undefined;
+  /** The firmware cache (bytes served, fetched, saved …); undefined when it is off. */
+  cache: FirmwareCacheStatus | undefined;
 }
 
 export class Gateway {
@@ -29,6 +32,7 @@ export class Gateway {
   readonly sync: SiteSync;
   readonly forwarder: Forwarder;
   readonly inventory: InventoryScanner | undefined;
+  readonly firmware: FirmwareCacheService | undefined;
   #broker: LocalBroker | undefined;
   readonly #onConnected = () => this.forwarder.kick();
   readonly #onDisconnected = () => this.forwarder.reset();
@@ -52,8 +56,20 @@ export class Gateway {
       dir,
       intervalMs: config.syncIntervalMs,
       log,
-      onChange: (site) => this.#broker?.apply(site),
+      onChange: (site) => {
+        this.#broker?.apply(site);
+        this.firmware?.apply(site);
+      },
     });
+    this.firmware = config.cache.enabled
+      ? new FirmwareCacheService({
+          agent,
+          config: config.cache,
+          dir,
+          site: () => this.sync.site,
+          log,
+        })
+      : undefined;
     const inv = config.inventory;
     this.inventory = inv.enabled
       ? new InventoryScanner({
@@ -94,6 +110,7 @@ export class Gateway {
       maxPacketSize: 256 * 1024,
       onTlsError: (err) => this.log('debug', `device TLS refused: ${err.message}`),
     });
+    await this.firmware?.start(cert, key);
     this.agent.on('connected', this.#onConnected);
     this.agent.on('disconnected', this.#onDisconnected);
     this.sync.start();
@@ -115,6 +132,7 @@ export class Gateway {
         rounds: this.inventory.rounds,
         failures: this.inventory.failures,
       },
+      cache: this.firmware?.status(),
     };
   }
 
@@ -123,6 +141,7 @@ export class Gateway {
     this.agent.off('disconnected', this.#onDisconnected);
     this.forwarder.stop();
     await this.inventory?.stop();
+    await this.firmware?.stop();
     await this.sync.stop();
     await this.#broker?.close();
     this.queue.close();

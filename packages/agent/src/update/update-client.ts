@@ -96,6 +96,8 @@ export class UpdateClient {
   /** Firmware reports being sent (awaited by `stop`). */
   private readonly reporting = new Set<Promise<void>>();
   private stopped = true;
+  /** PEM of the CA of `update.cache` (the gateway's firmware cache), read at open. */
+  private cacheCa: string | undefined;
 
   constructor(private readonly deps: UpdateClientDeps) {
     this.root = new RootTrust(deps.files, deps.config.update.rootFile);
@@ -127,6 +129,8 @@ export class UpdateClient {
     this.unsupported = NOT_CONFIGURED;
     await this.jobs.load();
     try {
+      const cache = this.deps.config.update.cache;
+      this.cacheCa = cache === undefined ? undefined : await readFile(cache.caFile, 'utf8');
       await this.openInstall();
     } catch (err) {
       // The agent keeps running (link, twin, commands); offers are refused with this reason.
@@ -466,7 +470,7 @@ export class UpdateClient {
       installer: this.installer!,
       slots: this.slots!,
       url: this.imageUrl(job.imagePath),
-      trust: () => this.deps.trust(),
+      trust: () => this.downloadTrust(),
       source: this.deps.source ?? imageSource,
       ...(job.chunkIndex !== undefined ? { index: job.chunkIndex } : {}),
       stash: this.scratch.active ? this.scratch : undefined,
@@ -491,11 +495,22 @@ export class UpdateClient {
     if (!v.ok) throw Object.assign(new Error(v.message), { code: v.reason });
   }
 
-  /** The image URL: a path on the hub's origin (the device's certificate goes nowhere else). */
+  /**
+   * The image URL: a path on the hub's origin, served from the configured firmware cache's origin
+   * when there is one (`update.cache`); the device's certificate goes nowhere else.
+   */
   private imageUrl(path: string): string {
     const hub = new URL(this.deps.config.hubUrl);
     const u = new URL(path, hub);
     if (u.origin !== hub.origin) throw new Error(`imagePath ${path} is not on the hub`);
-    return u.href;
+    const cache = this.deps.config.update.cache;
+    return cache === undefined ? u.href : new URL(u.pathname + u.search, cache.url).href;
+  }
+
+  /** The device identity, trusting the cache's CA too when downloads go to the cache. */
+  private downloadTrust(): DownloadTrust | undefined {
+    const t = this.deps.trust();
+    if (t === undefined || this.cacheCa === undefined) return t;
+    return { ...t, ca: [...t.ca, this.cacheCa] };
   }
 }

@@ -68,6 +68,12 @@ export interface UpdateConfig {
   grubEnvFile: string;
   /** rauc: RAUC's system.conf (default: RAUC's own, /etc/rauc/system.conf). */
   raucConfigFile?: string;
+  /**
+   * The site gateway's firmware cache (decision 0040): images are downloaded from this HTTPS
+   * origin instead of the hub's (same path, same device certificate). Offers still come from the
+   * hub and every image is still checked against its signed metadata here.
+   */
+  cache?: { url: string; caFile: string };
   /** Boot names of the slots (RAUC's `bootname`, `rauc.slot=` on the kernel command line). */
   bootnames: Record<SlotName, string>;
   /** Where the booted slot is read (default /proc/cmdline). */
@@ -94,6 +100,7 @@ export function parseUpdateConfig(raw: unknown, path: (p: string) => string): Up
     'bootnames',
     'cmdlineFile',
     'bootIdFile',
+    'cache',
   ]);
   const p = 'update.';
   const slotsDir = optStr(up, 'slotsDir', p);
@@ -114,6 +121,7 @@ export function parseUpdateConfig(raw: unknown, path: (p: string) => string): Up
   const bn = object(up['bootnames'], 'update.bootnames', ['a', 'b']);
   const ubootConfigFile = optPath('ubootConfigFile');
   const raucConfigFile = optPath('raucConfigFile');
+  const cache = cacheSection(up['cache'], path);
   const config: UpdateConfig = {
     mode,
     ...(slotsDir !== undefined ? { slotsDir: path(slotsDir) } : {}),
@@ -135,6 +143,7 @@ export function parseUpdateConfig(raw: unknown, path: (p: string) => string): Up
     ...(ubootConfigFile !== undefined ? { ubootConfigFile } : {}),
     grubEnvFile: path(str(up, 'grubEnvFile', p, '/boot/grub/grubenv')),
     ...(raucConfigFile !== undefined ? { raucConfigFile } : {}),
+    ...(cache !== undefined ? { cache } : {}),
     bootnames: {
       a: str(bn, 'a', 'update.bootnames.', 'A'),
       b: str(bn, 'b', 'update.bootnames.', 'B'),
@@ -156,6 +165,22 @@ function checkMode(c: UpdateConfig): void {
     need(c.slotImages !== undefined, 'update.slotImages (the slot partitions, a and b)');
   if (c.bootnames.a === c.bootnames.b)
     throw new AgentConfigError('update.bootnames.a and .b must differ');
+}
+
+/** `update.cache`: an https origin (nothing but scheme, host and port) and the CA it is signed by. */
+function cacheSection(raw: unknown, path: (p: string) => string): UpdateConfig['cache'] {
+  if (raw === undefined) return undefined;
+  const c = object(raw, 'update.cache', ['url', 'caFile']);
+  const url = str(c, 'url', 'update.cache.');
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new AgentConfigError('update.cache.url must be a URL');
+  }
+  if (u.protocol !== 'https:' || u.href !== `${u.origin}/`)
+    throw new AgentConfigError('update.cache.url must be an https origin (https://host:port)');
+  return { url: u.origin, caFile: path(str(c, 'caFile', 'update.cache.')) };
 }
 
 function healthCheck(v: unknown, path: string): UpdateConfig['healthChecks'][number] {
