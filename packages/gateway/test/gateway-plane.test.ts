@@ -1,0 +1,115 @@
+/**
+ * The device plane through the gateway (decision 0040, amendment "device plane"): a real hub, a
+ * real gateway and an unmodified agent as the site device, connected to the gateway's local broker
+ * only. Its desired twin and commands come through the gateway; its reports go up the durable
+ * uplink as its own; a result produced while the hub is down lands once when it is back.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, DirFiles, SyntheticSystem, parseAgentConfig } from '@bulwark/agent';
+import {
+  setupOrg,
+  startGateway,
+  startTestHub,
+  tempDir,
+  waitFor,
+  type RunningGateway,
+  type TestHub,
+} from './helpers.js';
+
+describe('gateway device plane: an unmodified agent behind the gateway', () => {
+  let t: TestHub;
+  let s: Awaited<ReturnType<typeof setupOrg>>;
+  let g: RunningGateway;
+  let agent: Agent;
+  let id: string;
+  let release: () => void = () => undefined;
+  let slowStarted = false;
+
+  before(async () => {
+    t = await startTestHub();
+    s = await setupOrg(t);
+    g = await startGateway(t, s.api, s.siteId);
+    const d = await s.api.devices.create({
+      name: 'agent-behind-gateway',
+      type: 'sensor',
+      locationId: s.siteId,
+    });
+    const { token } = await s.api.devices.createEnrollmentToken(d.id, {});
+    const dir = tempDir('bulwark-gw-agent-');
+    // The agent trusts the hub (enrollment over HTTPS) and the gateway's broker (MQTT).
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, `${t.ca}\n${g.brokerCa}`);
+    agent = new Agent({
+      config: parseAgentConfig({
+        hubUrl: t.url,
+        mqttUrl: `mqtts://127.0.0.1:${g.port}`,
+        caFile,
+        stateDir: join(dir, 'state'),
+        enrollment: { token },
+        connection: { backoffMinMs: 50, backoffMaxMs: 300 },
+      }),
+      files: await DirFiles.open(join(dir, 'state')),
+      system: new SyntheticSystem(),
+    });
+    agent.commands.register('slow', {
+      run: () => {
+        slowStarted = true;
+        return new Promise((r) => (release = () => r({ slow: true })));
+      },
+    });
+    await agent.start();
+    await waitFor(() => agent.deviceId !== undefined, 'the agent enrolled', 20_000);
+    id = agent.deviceId!;
+    assert.equal(id, d.id);
+    // The gateway learns the new certificate at its next sync.
+    await g.gateway.sync.syncNow();
+    await agent.whenConnected(20_000);
+    await waitFor(
+      async () => (await s.api.devices.presence(id)).online,
+      'the device online through its gateway',
+    );
+  });
+  after(async () => {
+    await agent?.stop();
+    await g?.stop();
+    await t?.close();
+  });
+
+  it('a desired twin change reaches the agent, and the hub sees its report', async () => {
+    await s.api.twins.patchDesired(id, { sampling: { intervalSeconds: 17 } });
+    await waitFor(() => agent.twin.get('sampling.intervalSeconds') === 17, 'applied on the agent');
+    await waitFor(async () => {
+      const tw = await s.api.twins.get(id);
+      return tw.inSync && tw.reported !== null && tw.reported.desiredVersion === tw.desired.version;
+    }, 'the report at the hub');
+  });
+
+  it('a command runs on the agent and the hub sees it succeeded', async () => {
+    const c = await s.api.commands.send(id, { name: 'ping' });
+    const done = await s.api.commands.wait(c.id, { timeoutMs: 15_000 });
+    assert.equal(done.state, 'succeeded');
+    assert.equal((done.result as { pong?: boolean } | null)?.pong, true);
+  });
+
+  it('a result produced while the hub is down is queued on the gateway and lands once', async () => {
+    const c = await s.api.commands.send(id, { name: 'slow' });
+    await waitFor(() => slowStarted, 'the agent running the command');
+    await t.stop();
+    release();
+    // The agent's result is durable on the gateway (acknowledged there), waiting for the hub.
+    await waitFor(() => g.gateway.status().queue.messages > 0, 'the result queued on the gateway');
+    await t.restart();
+    const done = await s.api.commands.wait(c.id, { timeoutMs: 20_000 });
+    assert.equal(done.state, 'succeeded');
+    assert.deepEqual(done.result, { slow: true });
+    await waitFor(() => g.gateway.status().queue.messages === 0, 'the queue drained');
+    const again = await s.api.commands.get(c.id);
+    assert.equal(again.history.filter((h) => h.state === 'succeeded').length, 1);
+    // And the plane works again after the outage.
+    const p = await s.api.commands.send(id, { name: 'ping' });
+    assert.equal((await s.api.commands.wait(p.id, { timeoutMs: 15_000 })).state, 'succeeded');
+  });
+});
