@@ -45,7 +45,8 @@ export class Gateway {
     this.forwarder.kick();
     void this.plane.linkUp();
   };
-  readonly #onOwnMessage = (rest: string, payload: Uint8Array) => this.plane.downlink(rest, payload);
+  readonly #onOwnMessage = (rest: string, payload: Uint8Array) =>
+    this.plane.downlink(rest, payload);
   readonly #onDisconnected = () => this.forwarder.reset();
 
   constructor(

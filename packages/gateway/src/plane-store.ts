@@ -77,8 +77,7 @@ export class PlaneStore {
    */
   put(m: HeldMessage): boolean {
     const cur = this.#get.get(m.device, m.kind, m.param) as
-      | { payload: Buffer; answered: number }
-      | undefined;
+      { payload: Buffer; answered: number } | undefined;
     if (cur && m.kind === 'command') return true;
     if (cur && m.kind === 'updateOffer' && Buffer.from(m.payload).equals(cur.payload)) return true;
     if (!cur && this.size >= this.maxRows) {
@@ -92,7 +91,9 @@ export class PlaneStore {
   /** What to hand device `device` now, oldest first; commands past their deadline are dropped. */
   pending(device: string): HeldMessage[] {
     const now = this.now();
-    const rows = this.#pending.all(device) as (Omit<HeldMessage, 'payload'> & { payload: Buffer })[];
+    const rows = this.#pending.all(device) as (Omit<HeldMessage, 'payload'> & {
+      payload: Buffer;
+    })[];
     const out: HeldMessage[] = [];
     for (const r of rows) {
       if (r.deadline !== 0 && r.deadline <= now) {

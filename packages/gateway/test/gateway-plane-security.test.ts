@@ -126,7 +126,8 @@ describe('gateway device plane: whom a gateway may report for and take delivery 
       { qos: 1 },
     );
     await waitFor(
-      () => downlink.some((m) => m.topic.endsWith(`/downlink/${inSite.deviceId}/commands/${cIn.id}`)),
+      () =>
+        downlink.some((m) => m.topic.endsWith(`/downlink/${inSite.deviceId}/commands/${cIn.id}`)),
       'the site device’s command through the gateway',
     );
     // Its presence follows the gateway's snapshot.
@@ -173,7 +174,10 @@ describe('gateway device plane: whom a gateway may report for and take delivery 
     ]);
     assert.equal((await s.api.commands.wait(cq.id, { timeoutMs: 10_000 })).state, 'succeeded');
     const refused = denied.slice(before).map((e) => e.resource);
-    assert.ok(refused.some((r) => r.startsWith(`gateway:${dec.deviceId}:commands/`)), refused.join());
+    assert.ok(
+      refused.some((r) => r.startsWith(`gateway:${dec.deviceId}:commands/`)),
+      refused.join(),
+    );
     assert.ok(refused.includes(`gateway:${q.deviceId}`), refused.join());
     assert.ok(!(await stored(s.api, s.channelId)).some((m) => m.text.startsWith('attack-')));
     assert.notEqual((await s.api.commands.get(cd.id)).state, 'succeeded');
@@ -183,11 +187,9 @@ describe('gateway device plane: whom a gateway may report for and take delivery 
     const plain = await enrollDevice(t, s.api, 'not-a-gateway', { locationId: s.siteId });
     const c = await connectRaw(plain);
     await assert.rejects(
-      c.publishAsync(
-        `$devices/${plain.deviceId}/sessions`,
-        JSON.stringify({ v: 1, devices: [] }),
-        { qos: 1 },
-      ),
+      c.publishAsync(`$devices/${plain.deviceId}/sessions`, JSON.stringify({ v: 1, devices: [] }), {
+        qos: 1,
+      }),
       /0x87|135|Not authorized|gateway/i,
     );
     await c.endAsync();

@@ -18,7 +18,7 @@ describe('the gateway’s store of hub messages for its site devices', () => {
   it('keeps them across a restart until the device answers; a resent command is not run twice', () => {
     const dir = tempDir();
     const file = join(dir, 'plane.db');
-    let now = 1_000_000;
+    const now = 1_000_000;
     let st = new PlaneStore(file, 100, () => now);
     assert.ok(st.put(msg({ kind: 'desired', param: '', payload: Buffer.from('{"version":1}') })));
     assert.ok(st.put(msg({ kind: 'command', param: 'c1', deadline: now + 60_000 })));
@@ -38,7 +38,10 @@ describe('the gateway’s store of hub messages for its site devices', () => {
     st.answered(X, 'updateOffer', 'j1');
     st.put(msg({ kind: 'updateOffer', param: 'j1', payload: Buffer.from('{"action":"cancel"}') }));
     const p = st.pending(X);
-    assert.equal(Buffer.from(p.find((m) => m.kind === 'desired')!.payload).toString(), '{"version":2}');
+    assert.equal(
+      Buffer.from(p.find((m) => m.kind === 'desired')!.payload).toString(),
+      '{"version":2}',
+    );
     assert.equal(
       Buffer.from(p.find((m) => m.kind === 'updateOffer')!.payload).toString(),
       '{"action":"cancel"}',

@@ -57,17 +57,19 @@ export function createDevicePlane(d: {
     logs: s.deviceLogs,
     updates: s.updates,
     signals: s.managementSignals,
-    link: gateways.link(mqttDeviceLink(() => engine), (gw, rest, payload) =>
-      // The gateway's session key is its device id (sessionKeyOf), as for any device.
-      engine === null
-        ? false
-        : engine.deliverTo(gw.gatewayId, {
-            topic: `$devices/${gw.gatewayId}/${rest}`,
-            payload,
-            qos: 1,
-            retain: false,
-            properties: { contentType: 'application/json' },
-          }),
+    link: gateways.link(
+      mqttDeviceLink(() => engine),
+      (gw, rest, payload) =>
+        // The gateway's session key is its device id (sessionKeyOf), as for any device.
+        engine === null
+          ? false
+          : engine.deliverTo(gw.gatewayId, {
+              topic: `$devices/${gw.gatewayId}/${rest}`,
+              payload,
+              qos: 1,
+              retain: false,
+              properties: { contentType: 'application/json' },
+            }),
     ),
     log: d.log,
     detect: s.detect.engine,

@@ -17,17 +17,38 @@ const X = '01a2b3c4-0000-7000-8000-000000000001';
 const ID7 = '01a2b3c4-0000-7000-8000-0000000000aa';
 const bytes = (v: unknown) => Buffer.from(JSON.stringify(v));
 const refused = (f: () => unknown, re: RegExp) =>
-  assert.throws(f, (e: unknown) => e instanceof BulwarkError && e.code === 'device_payload_invalid' && re.test(e.message));
+  assert.throws(
+    f,
+    (e: unknown) =>
+      e instanceof BulwarkError && e.code === 'device_payload_invalid' && re.test(e.message),
+  );
 
 describe('gateway plane wire contract', () => {
   it('a session snapshot lists devices with the hub messages they take, nothing else', () => {
-    const ok = parseGatewaySessions(bytes({ v: 1, devices: [{ id: X, takes: ['desired', 'command'] }] }));
+    const ok = parseGatewaySessions(
+      bytes({ v: 1, devices: [{ id: X, takes: ['desired', 'command'] }] }),
+    );
     assert.deepEqual(ok.devices[0]?.takes, ['desired', 'command']);
     refused(() => parseGatewaySessions(bytes({ v: 2, devices: [] })), /expected/);
-    refused(() => parseGatewaySessions(bytes({ v: 1, devices: [{ id: 'x', takes: [] }] })), /device id/);
-    refused(() => parseGatewaySessions(bytes({ v: 1, devices: [{ id: X, takes: ['tunnel'] }] })), /takes/);
     refused(
-      () => parseGatewaySessions(bytes({ v: 1, devices: [{ id: X, takes: [] }, { id: X, takes: [] }] })),
+      () => parseGatewaySessions(bytes({ v: 1, devices: [{ id: 'x', takes: [] }] })),
+      /device id/,
+    );
+    refused(
+      () => parseGatewaySessions(bytes({ v: 1, devices: [{ id: X, takes: ['tunnel'] }] })),
+      /takes/,
+    );
+    refused(
+      () =>
+        parseGatewaySessions(
+          bytes({
+            v: 1,
+            devices: [
+              { id: X, takes: [] },
+              { id: X, takes: [] },
+            ],
+          }),
+        ),
       /twice/,
     );
     refused(() => parseGatewaySessions(Buffer.from('{')), /not JSON/);
@@ -53,9 +74,25 @@ describe('gateway plane wire contract', () => {
     assert.equal(relayedReport('updates/j1/status'), 'updateStatus');
     assert.equal(relayedReport('presence'), undefined);
     assert.equal(relayedReport('twin/desired'), undefined);
-    const m = { id: ID7, device: X, channel: '', subtopic: '', plane: 'twin/reported', payload: '' };
-    assert.equal(parseUplinkBatch(bytes({ v: 1, messages: [m] })).messages[0]?.plane, 'twin/reported');
-    refused(() => parseUplinkBatch(bytes({ v: 1, messages: [{ ...m, plane: 'presence' }] })), /plane/);
-    refused(() => parseUplinkBatch(bytes({ v: 1, messages: [{ ...m, channel: X }] })), /no channel/);
+    const m = {
+      id: ID7,
+      device: X,
+      channel: '',
+      subtopic: '',
+      plane: 'twin/reported',
+      payload: '',
+    };
+    assert.equal(
+      parseUplinkBatch(bytes({ v: 1, messages: [m] })).messages[0]?.plane,
+      'twin/reported',
+    );
+    refused(
+      () => parseUplinkBatch(bytes({ v: 1, messages: [{ ...m, plane: 'presence' }] })),
+      /plane/,
+    );
+    refused(
+      () => parseUplinkBatch(bytes({ v: 1, messages: [{ ...m, channel: X }] })),
+      /no channel/,
+    );
   });
 });

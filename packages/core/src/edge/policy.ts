@@ -55,7 +55,11 @@ export function requirePlane(p: EdgePrincipal, plane: Plane): void {
 }
 
 /** The device-plane messages of the updates plane (open to a quarantined device). */
-const UPDATE_KINDS: ReadonlySet<DevicePlaneKind> = new Set(['updateOffer', 'updateStatus', 'firmware']);
+const UPDATE_KINDS: ReadonlySet<DevicePlaneKind> = new Set([
+  'updateOffer',
+  'updateStatus',
+  'firmware',
+]);
 
 /** The plane one device-plane message belongs to (undefined: not a message of the plane). */
 export function planeOfKind(kind: DevicePlaneKind | undefined): Plane {

@@ -138,9 +138,11 @@ export class GatewayPlane {
       .catch(() => undefined)
       .then(() => this.#apply(gw, snapshot.devices));
     this.#chains.set(gw.id, next);
-    void next.finally(() => {
-      if (this.#chains.get(gw.id) === next) this.#chains.delete(gw.id);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.#chains.get(gw.id) === next) this.#chains.delete(gw.id);
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -154,8 +156,17 @@ export class GatewayPlane {
     const kind = parseDevicePlaneTopic(rest)?.kind;
     const x = await this.d.sites.member(g, deviceId);
     // The caller reports the denial (GatewayUplink: authz.denied, principal G).
-    if (!kind || DEVICE_PLANE[kind].from !== 'device' || kind === 'presence' || !x || !opens(x, kind))
-      throw new BulwarkError('not_authorized', `the gateway may not report ${rest} for ${deviceId}`);
+    if (
+      !kind ||
+      DEVICE_PLANE[kind].from !== 'device' ||
+      kind === 'presence' ||
+      !x ||
+      !opens(x, kind)
+    )
+      throw new BulwarkError(
+        'not_authorized',
+        `the gateway may not report ${rest} for ${deviceId}`,
+      );
     const entry = this.#gateways.get(g.id);
     const proxy = entry?.orgId === g.orgId ? entry.proxies.get(deviceId) : undefined;
     const session: DeviceSession = proxy?.session ?? {

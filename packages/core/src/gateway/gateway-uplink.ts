@@ -13,12 +13,7 @@
  * too — and an id applied recently on this node is not applied again (a batch resent after a
  * failure); command and job transitions are idempotent besides.
  */
-import {
-  BulwarkError,
-  parseUplinkBatch,
-  uuidV7Time,
-  type UplinkMessage,
-} from '@bulwark/protocol';
+import { BulwarkError, parseUplinkBatch, uuidV7Time, type UplinkMessage } from '@bulwark/protocol';
 import type { Device } from '../ports/records.js';
 import type { Clock } from '../ports/clock.js';
 import type { DomainEvents } from '../ports/events.js';
@@ -82,9 +77,7 @@ export class GatewayUplink {
       if (m.plane === undefined || uuidV7Time(m.id)! > ahead) continue;
       const key = `${orgId}|${m.device}`;
       const prev = this.#tails.get(key) ?? Promise.resolve();
-      const step = prev
-        .catch(() => undefined)
-        .then(async () => this.#report(await gate, m));
+      const step = prev.catch(() => undefined).then(async () => this.#report(await gate, m));
       turns.set(m, step);
       this.#tails.set(key, step);
       void step

@@ -240,7 +240,11 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
         const who = client(c);
         const gw = s.gatewayUplink;
         const uplink = t.rest === GATEWAY_UPLINK;
-        if (gw && who.type === 'device' && (uplink || (gw.sessions && t.rest === GATEWAY_SESSIONS))) {
+        if (
+          gw &&
+          who.type === 'device' &&
+          (uplink || (gw.sessions && t.rest === GATEWAY_SESSIONS))
+        ) {
           try {
             if (uplink) await gw.accept(who.orgId, who.id, msg.payload);
             else await gw.sessions?.(who, msg.payload);
