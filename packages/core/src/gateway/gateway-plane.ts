@@ -133,7 +133,12 @@ export class GatewayPlane {
 
   /** Applies gateway G's snapshot of its connected devices (`$devices/G/sessions`). */
   sessions(gw: { orgId: string; id: string; sessionId: string }, bytes: Uint8Array): Promise<void> {
-    const snapshot = parseGatewaySessions(bytes);
+    let snapshot: ReturnType<typeof parseGatewaySessions>;
+    try {
+      snapshot = parseGatewaySessions(bytes);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const next = (this.#chains.get(gw.id) ?? Promise.resolve())
       .catch(() => undefined)
       .then(() => this.#apply(gw, snapshot.devices));
@@ -194,15 +199,6 @@ export class GatewayPlane {
     devices: { id: string; takes: DevicePlaneKind[] }[],
   ): Promise<void> {
     const gateway = await this.d.sites.gateway(gw.orgId, gw.id);
-    let g = this.#gateways.get(gw.id);
-    if (g && g.sessionId !== gw.sessionId) {
-      this.#drop(g, 'gateway_reconnected');
-      g = undefined;
-    }
-    if (!g) {
-      g = { orgId: gw.orgId, gatewayId: gw.id, sessionId: gw.sessionId, proxies: new Map() };
-      this.#gateways.set(gw.id, g);
-    }
     const wanted = new Map<string, DevicePlaneKind[]>();
     for (const d of devices) {
       const x = await this.d.sites.member(gateway, d.id);
@@ -213,8 +209,17 @@ export class GatewayPlane {
       }
       wanted.set(d.id, takes);
     }
-    // The gateway's connection may have ended while this snapshot was looked up.
-    if (this.#gateways.get(gw.id) !== g) return;
+    // Only the gateway's live connection holds proxies: it may have ended during the lookups.
+    if (this.#direct.get(gw.id) !== gw.sessionId) return;
+    let g = this.#gateways.get(gw.id);
+    if (g && g.sessionId !== gw.sessionId) {
+      this.#drop(g, 'gateway_reconnected');
+      g = undefined;
+    }
+    if (!g) {
+      g = { orgId: gw.orgId, gatewayId: gw.id, sessionId: gw.sessionId, proxies: new Map() };
+      this.#gateways.set(gw.id, g);
+    }
     for (const [id, p] of g.proxies)
       if (!wanted.has(id)) {
         g.proxies.delete(id);
