@@ -201,6 +201,11 @@ export class LocalPlane {
     this.#deliver(m.deviceId);
   }
 
+  /** Commands dropped at their deadline without reaching their device. */
+  get expired(): number {
+    return this.o.store.expired;
+  }
+
   /** Drops expired commands (the gateway's timer). */
   prune(): void {
     this.o.store.prune();

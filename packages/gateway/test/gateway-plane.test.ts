@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, DirFiles, SyntheticSystem, parseAgentConfig } from '@bulwark/agent';
@@ -27,6 +28,8 @@ describe('gateway device plane: an unmodified agent behind the gateway', () => {
   let id: string;
   let release: () => void = () => undefined;
   let slowStarted = false;
+  const marks: number[] = [];
+  let reopen: () => Promise<void>;
 
   before(async () => {
     t = await startTestHub();
@@ -42,24 +45,39 @@ describe('gateway device plane: an unmodified agent behind the gateway', () => {
     // The agent trusts the hub (enrollment over HTTPS) and the gateway's broker (MQTT).
     const caFile = join(dir, 'ca.pem');
     writeFileSync(caFile, `${t.ca}\n${g.brokerCa}`);
-    agent = new Agent({
-      config: parseAgentConfig({
-        hubUrl: t.url,
-        mqttUrl: `mqtts://127.0.0.1:${g.port}`,
-        caFile,
-        stateDir: join(dir, 'state'),
-        enrollment: { token },
-        connection: { backoffMinMs: 50, backoffMaxMs: 300 },
-      }),
-      files: await DirFiles.open(join(dir, 'state')),
-      system: new SyntheticSystem(),
-    });
-    agent.commands.register('slow', {
-      run: () => {
-        slowStarted = true;
-        return new Promise((r) => (release = () => r({ slow: true })));
-      },
-    });
+    const open = async () => {
+      const a = new Agent({
+        config: parseAgentConfig({
+          hubUrl: t.url,
+          mqttUrl: `mqtts://127.0.0.1:${g.port}`,
+          caFile,
+          stateDir: join(dir, 'state'),
+          enrollment: { token },
+          connection: { backoffMinMs: 50, backoffMaxMs: 300 },
+        }),
+        files: await DirFiles.open(join(dir, 'state')),
+        system: new SyntheticSystem(),
+      });
+      a.commands.register('slow', {
+        run: () => {
+          slowStarted = true;
+          return new Promise((r) => (release = () => r({ slow: true })));
+        },
+      });
+      a.commands.register('mark', {
+        run: (p) => {
+          marks.push(p['n'] as number);
+          return Promise.resolve({});
+        },
+      });
+      return a;
+    };
+    reopen = async () => {
+      agent = await open();
+      await agent.start();
+      await agent.whenConnected(20_000);
+    };
+    agent = await open();
     await agent.start();
     await waitFor(() => agent.deviceId !== undefined, 'the agent enrolled', 20_000);
     id = agent.deviceId!;
@@ -111,5 +129,36 @@ describe('gateway device plane: an unmodified agent behind the gateway', () => {
     // And the plane works again after the outage.
     const p = await s.api.commands.send(id, { name: 'ping' });
     assert.equal((await s.api.commands.wait(p.id, { timeoutMs: 15_000 })).state, 'succeeded');
+  });
+
+  it('commands held on the gateway while the device is away are delivered when it is back, unless past their deadline', async () => {
+    await agent.stop();
+    await waitFor(
+      async () => !(await s.api.devices.presence(id)).online,
+      'the device offline once it left the gateway',
+    );
+    // What the hub's downlink hands the gateway (GatewayPlane → `own-message`), for a device that
+    // went away meanwhile: one command due in 300 ms, one in a minute.
+    const hold = (n: number, ms: number, cid = randomUUID()) =>
+      g.gateway.plane.downlink(
+        `downlink/${id}/commands/${cid}`,
+        Buffer.from(
+          JSON.stringify({
+            id: cid,
+            name: 'mark',
+            params: { n },
+            deadline: new Date(Date.now() + ms).toISOString(),
+          }),
+        ),
+      );
+    hold(1, 300);
+    hold(2, 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+    await reopen();
+    await waitFor(() => marks.includes(2), 'the command still due, run');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(marks, [2], 'the expired one is never run');
+    // Not even handed to the agent (which would refuse it as deadline_passed itself).
+    assert.equal(g.gateway.plane.expired, 1);
   });
 });
