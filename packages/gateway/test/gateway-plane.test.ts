@@ -11,6 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, DirFiles, SyntheticSystem, parseAgentConfig } from '@bulwark/agent';
 import {
+  connectDevice,
+  enrollDevice,
   setupOrg,
   startGateway,
   startTestHub,
@@ -160,5 +162,36 @@ describe('gateway device plane: an unmodified agent behind the gateway', () => {
     assert.deepEqual(marks, [2], 'the expired one is never run');
     // Not even handed to the agent (which would refuse it as deadline_passed itself).
     assert.equal(g.gateway.plane.expired, 1);
+  });
+
+  it('a quarantined site device keeps its own plane through the gateway and loses its channels, as on the hub', async () => {
+    const q = await enrollDevice(t, s.api, 'quarantined-behind-gateway', {
+      locationId: s.siteId,
+      channelId: s.channelId,
+    });
+    await s.api.devices.update(q.deviceId, { state: 'quarantined' });
+    await g.gateway.sync.syncNow();
+    const c = await connectDevice(g, q);
+    await assert.rejects(
+      c.publishAsync(`channels/${s.channelId}/messages/x`, 'nope', { qos: 1 }),
+      /0x87|Not authorized|135/i,
+    );
+    const commands: { topic: string; body: { id: string } }[] = [];
+    c.on('message', (topic, payload) =>
+      commands.push({ topic, body: JSON.parse(payload.toString()) as { id: string } }),
+    );
+    const granted = await c.subscribeAsync(`$devices/${q.deviceId}/commands/+`, { qos: 1 });
+    assert.equal(granted[0]?.qos, 1);
+    const cmd = await s.api.commands.send(q.deviceId, { name: 'inspect' });
+    await waitFor(() => commands.some((m) => m.body.id === cmd.id), 'the command via the gateway');
+    assert.equal(commands[0]?.topic, `$devices/${q.deviceId}/commands/${cmd.id}`);
+    await c.publishAsync(
+      `$devices/${q.deviceId}/commands/${cmd.id}/status`,
+      JSON.stringify({ state: 'succeeded', result: { inspected: true } }),
+      { qos: 1 },
+    );
+    const done = await s.api.commands.wait(cmd.id, { timeoutMs: 15_000 });
+    assert.equal(done.state, 'succeeded');
+    await c.endAsync();
   });
 });
