@@ -132,13 +132,12 @@ export class GatewayPlane {
   }
 
   /** Applies gateway G's snapshot of its connected devices (`$devices/G/sessions`). */
-  sessions(gw: { orgId: string; id: string; sessionId: string }, bytes: Uint8Array): Promise<void> {
-    let snapshot: ReturnType<typeof parseGatewaySessions>;
-    try {
-      snapshot = parseGatewaySessions(bytes);
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+  async sessions(
+    gw: { orgId: string; id: string; sessionId: string },
+    bytes: Uint8Array,
+  ): Promise<void> {
+    // Parsed, then in line, before anything is awaited: snapshots apply in the order sent.
+    const snapshot = parseGatewaySessions(bytes);
     const next = (this.#chains.get(gw.id) ?? Promise.resolve())
       .catch(() => undefined)
       .then(() => this.#apply(gw, snapshot.devices));
