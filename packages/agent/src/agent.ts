@@ -370,6 +370,20 @@ export class Agent extends EventEmitter {
     return link.publish(`$devices/${id}/${rest}`, payload, { qos: 1 });
   }
 
+  /**
+   * Subscribes the current connection to levels of the device's own plane beyond the agent's
+   * (`downlink/#` for a gateway, decision 0040); their messages are emitted as `own-message`
+   * (rest, payload). Call again after every `connected`.
+   */
+  async subscribeOwn(filters: string[]): Promise<void> {
+    const id = this.identity?.deviceId;
+    const link = this.connection.link;
+    if (id === undefined || link === undefined || !this.connection.connected)
+      throw new Error('not connected');
+    const granted = await link.subscribe(filters.map((f) => `$devices/${id}/${f}`));
+    if (granted.some((g) => g >= 0x80)) throw new Error('the hub refused the subscription');
+  }
+
   /** The CA(s) trusted for the hub's TLS server certificate. */
   get hubCa(): string {
     return this.enrollment.hubCa;

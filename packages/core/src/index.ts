@@ -177,4 +177,5 @@ export {
 } from './detect/detect-service.js';
 export * from './gateway/gateway-sites.js';
 export * from './gateway/gateway-uplink.js';
+export * from './gateway/gateway-plane.js';
 export * from './lwm2m/index.js';

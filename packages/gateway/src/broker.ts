@@ -17,6 +17,7 @@ import {
   type MqttEngine,
   type MqttHooks,
 } from '@bulwark/transport';
+import type { LocalPlane } from './plane.js';
 import { QueueFullError, type UplinkQueue } from './queue.js';
 import { normalizeSerial, type Site } from './site.js';
 
@@ -28,13 +29,30 @@ export interface LocalClient {
 
 const who = (c: ClientIdentity) => c.principal as LocalClient;
 
+/** States whose channels are open (core's policy: a quarantined device keeps only its plane). */
+const CHANNEL_STATES: ReadonlySet<string> = new Set(['active', 'provisioned']);
+
 /** The hooks: pure functions of the current site copy and the queue. */
 export function gatewayHooks(o: {
   site: () => Site | undefined;
   queue: UplinkQueue;
   accepted: () => void;
+  /** The device plane through the gateway; without it only channels are served. */
+  plane?: LocalPlane;
 }): MqttHooks {
   const device = (c: ClientIdentity) => o.site()?.devices.get(who(c).deviceId);
+  /** A channel-open device's record, or undefined. */
+  const channelDevice = (c: ClientIdentity) => {
+    const d = device(c);
+    return d && CHANNEL_STATES.has(d.state) ? d : undefined;
+  };
+  /** The levels after `$devices/{own id}/` of a topic on the client's own plane, else undefined. */
+  const ownRest = (c: ClientIdentity, topic: string) => {
+    const t = parseTopic(topic);
+    return o.plane && t?.kind === 'device' && t.deviceId === who(c).deviceId && t.rest !== ''
+      ? t.rest
+      : undefined;
+  };
   return {
     authenticate(info) {
       const site = o.site();
@@ -54,18 +72,30 @@ export function gatewayHooks(o: {
       return { id: cn!, clientId: cn!, principal: { deviceId: cn!, serial } satisfies LocalClient };
     },
     authorizePublish(c, topic) {
+      const rest = ownRest(c, topic);
+      const state = device(c)?.state;
+      if (rest !== undefined) return state && o.plane?.mayPublish(state, rest) ? 0 : 0x87;
       const t = parseTopic(topic);
-      const d = device(c);
+      const d = channelDevice(c);
       const ok =
         t?.kind === 'channel' && t.subtopic !== '#' && d?.publish.has(t.channelId) === true;
       return ok ? 0 : 0x87;
     },
     authorizeSubscribe(c, filter, qos) {
+      const own = ownRest(c, filter);
+      const state = device(c)?.state;
+      if (own !== undefined)
+        return state && o.plane?.maySubscribe(who(c).deviceId, state, filter) ? qos : 0x87;
       const t = parseTopic(filter);
-      const d = device(c);
+      const d = channelDevice(c);
       return t?.kind === 'channel' && d?.subscribe.has(t.channelId) === true ? qos : 0x87;
     },
     async onPublish(c, msg) {
+      const rest = ownRest(c, msg.topic);
+      if (rest !== undefined && o.plane) {
+        await o.plane.report(who(c).deviceId, rest, msg);
+        return false; // forwarded to the hub, not routed here
+      }
       const t = parseTopic(msg.topic);
       if (t?.kind !== 'channel' || msg.will) throw new MqttRefusal(0x87, 'not here');
       const bad = subtopicProblem(t.subtopic);
@@ -84,6 +114,13 @@ export function gatewayHooks(o: {
       }
       o.accepted();
     },
+    onConnect: (c) => o.plane?.connected(who(c).deviceId, c.principal as object),
+    onDisconnect: (c) => o.plane?.disconnected(who(c).deviceId, c.principal as object),
+    onSubscribed: (c, subs) =>
+      o.plane?.subscribed(
+        who(c).deviceId,
+        subs.map((x) => x.filter),
+      ),
   };
 }
 
@@ -105,6 +142,7 @@ export async function startLocalBroker(o: {
   site: () => Site | undefined;
   queue: UplinkQueue;
   accepted: () => void;
+  plane?: LocalPlane;
   maxPacketSize: number;
   /** A device's handshake failed (unknown CA, revoked, expired …). */
   onTlsError?: (err: Error) => void;

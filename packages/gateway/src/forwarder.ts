@@ -106,7 +106,9 @@ export class Forwarder {
         id: m.id,
         device: m.device,
         channel: m.channel,
-        subtopic: m.subtopic,
+        subtopic: m.channel === '' ? '' : m.subtopic,
+        // A report on the device's own plane is queued with no channel (plane.ts).
+        ...(m.channel === '' ? { plane: m.subtopic } : {}),
         ...(m.contentType !== undefined ? { contentType: m.contentType } : {}),
         payload: Buffer.from(m.payload).toString('base64'),
       })),

@@ -10,8 +10,15 @@ import type { GatewayConfig } from './config.js';
 import { FirmwareCacheService, type FirmwareCacheStatus } from './firmware-cache-service.js';
 import { Forwarder } from './forwarder.js';
 import { InventoryScanner } from './inventory-scan.js';
+import { LocalPlane } from './plane.js';
+import { PlaneStore } from './plane-store.js';
 import { UplinkQueue } from './queue.js';
 import { SiteSync } from './site.js';
+
+/** Hub messages held for site devices at most (desired twins, commands, offers): ~10 per device. */
+const PLANE_MAX_HELD = 100_000;
+/** Expired commands are dropped this often (they are never handed out past their deadline). */
+const PLANE_PRUNE_MS = 30_000;
 
 export type GatewayLog = (level: 'error' | 'warn' | 'info' | 'debug', msg: string) => void;
 
@@ -33,8 +40,17 @@ export class Gateway {
   readonly forwarder: Forwarder;
   readonly inventory: InventoryScanner | undefined;
   readonly firmware: FirmwareCacheService | undefined;
+  /** The device plane through the gateway: twins, commands, offers down; reports up. */
+  readonly plane: LocalPlane;
+  readonly #planeStore: PlaneStore;
+  #pruneTimer: NodeJS.Timeout | undefined;
   #broker: LocalBroker | undefined;
-  readonly #onConnected = () => this.forwarder.kick();
+  readonly #onConnected = () => {
+    this.forwarder.kick();
+    void this.plane.linkUp();
+  };
+  readonly #onOwnMessage = (rest: string, payload: Uint8Array) =>
+    this.plane.downlink(rest, payload);
   readonly #onDisconnected = () => this.forwarder.reset();
 
   constructor(
@@ -49,6 +65,19 @@ export class Gateway {
       send: (rest, payload) => agent.publishOwn(rest, payload),
       connected: () => agent.connected,
       ...config.uplink,
+      log,
+    });
+    this.#planeStore = new PlaneStore(join(dir, 'plane.db'), PLANE_MAX_HELD);
+    this.plane = new LocalPlane({
+      store: this.#planeStore,
+      queue: this.queue,
+      uplink: {
+        connected: () => agent.connected,
+        publishOwn: (rest, payload) => agent.publishOwn(rest, payload),
+        subscribeOwn: (filters) => agent.subscribeOwn(filters),
+      },
+      site: () => this.sync.site,
+      accepted: () => this.forwarder.kick(),
       log,
     });
     this.sync = new SiteSync({
@@ -107,12 +136,17 @@ export class Gateway {
       site: () => this.sync.site,
       queue: this.queue,
       accepted: () => this.forwarder.kick(),
+      plane: this.plane,
       maxPacketSize: 256 * 1024,
       onTlsError: (err) => this.log('debug', `device TLS refused: ${err.message}`),
     });
     await this.firmware?.start(cert, key);
+    this.plane.attach(this.#broker.engine);
     this.agent.on('connected', this.#onConnected);
     this.agent.on('disconnected', this.#onDisconnected);
+    this.agent.on('own-message', this.#onOwnMessage);
+    this.#pruneTimer = setInterval(() => this.plane.prune(), PLANE_PRUNE_MS).unref();
+    if (this.agent.connected) void this.plane.linkUp();
     this.sync.start();
     await this.inventory?.start();
     this.forwarder.kick();
@@ -139,11 +173,15 @@ export class Gateway {
   async stop(): Promise<void> {
     this.agent.off('connected', this.#onConnected);
     this.agent.off('disconnected', this.#onDisconnected);
+    this.agent.off('own-message', this.#onOwnMessage);
+    clearInterval(this.#pruneTimer);
+    this.plane.stop();
     this.forwarder.stop();
     await this.inventory?.stop();
     await this.firmware?.stop();
     await this.sync.stop();
     await this.#broker?.close();
     this.queue.close();
+    this.#planeStore.close();
   }
 }

@@ -23,8 +23,11 @@ export interface Site {
   devices: ReadonlyMap<string, SiteDevice>;
 }
 
-/** States in which a site device may connect and publish. */
-const OPEN_STATES: ReadonlySet<string> = new Set(['active', 'provisioned']);
+/**
+ * States in which a site device may connect (as on the hub: a quarantined device is admitted to
+ * its own plane only; the broker closes its channels).
+ */
+const OPEN_STATES: ReadonlySet<string> = new Set(['active', 'provisioned', 'quarantined']);
 
 export const normalizeSerial = (s: string): string => s.toLowerCase().replace(/^0+(?=.)/, '');
 

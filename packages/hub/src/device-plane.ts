@@ -3,7 +3,7 @@
  * services, its MQTT link and hook from transport, and the node's 2 s sweep timer.
  */
 import type { Logger } from 'pino';
-import { DevicePlane as CorePlane } from '@bulwark/core';
+import { DevicePlane as CorePlane, GatewayPlane } from '@bulwark/core';
 import {
   mqttDeviceLink,
   mqttDevicePlaneHook,
@@ -43,6 +43,12 @@ export function createDevicePlane(d: {
   const { services: s } = d;
   let engine: MqttEngine | null = null;
   let timer: NodeJS.Timeout | undefined;
+  // Site devices behind a gateway get proxy sessions, delivered through the gateway (0040).
+  const gateways = new GatewayPlane({
+    sites: s.gatewaySites,
+    clock: { now: () => Date.now() },
+    events: s.events,
+  });
   const plane = new CorePlane({
     twins: s.twins,
     commands: s.commands,
@@ -51,12 +57,26 @@ export function createDevicePlane(d: {
     logs: s.deviceLogs,
     updates: s.updates,
     signals: s.managementSignals,
-    link: mqttDeviceLink(() => engine),
+    link: gateways.link(
+      mqttDeviceLink(() => engine),
+      (gw, rest, payload) =>
+        // The gateway's session key is its device id (sessionKeyOf), as for any device.
+        engine === null
+          ? false
+          : engine.deliverTo(gw.gatewayId, {
+              topic: `$devices/${gw.gatewayId}/${rest}`,
+              payload,
+              qos: 1,
+              retain: false,
+              properties: { contentType: 'application/json' },
+            }),
+    ),
     log: d.log,
     detect: s.detect.engine,
   });
+  s.gatewayUplink.plane = gateways;
   return {
-    hook: mqttDevicePlaneHook(plane),
+    hook: mqttDevicePlaneHook(gateways.inbound(plane)),
     start(e) {
       engine = e;
       timer = setInterval(() => void plane.sweep(), d.sweepMs ?? DEVICE_PLANE_SWEEP_MS).unref();

@@ -6,6 +6,7 @@
  * adds nothing. Per device, messages are sent in the order the gateway accepted them.
  */
 import { BulwarkError } from './errors.js';
+import { relayedReport } from './gateway-plane.js';
 
 /** The device-plane topic level of the uplink. */
 export const GATEWAY_UPLINK = 'uplink';
@@ -18,8 +19,14 @@ export interface UplinkMessage {
   id: string;
   /** The publishing device (a member of the gateway's site). */
   device: string;
+  /** A channel message: its channel and subtopic (empty when `plane` is set). */
   channel: string;
   subtopic: string;
+  /**
+   * A message of the device's own plane instead (`twin/reported`, `commands/{id}/status` …: the
+   * levels after `$devices/{device}/`, gateway-plane.ts); `channel` and `subtopic` are then ''.
+   */
+  plane?: string;
   contentType?: string;
   /** The payload, base64. */
   payload: string;
@@ -62,8 +69,15 @@ export function parseUplinkBatch(bytes: Uint8Array): UplinkBatch {
     if (typeof m !== 'object' || m === null) throw bad('a message is not an object');
     if (!str(x['id'], 36) || uuidV7Time(x['id']) === undefined) throw bad('id is not a UUIDv7');
     if (!str(x['device'], 36) || !ID.test(x['device'])) throw bad('device is not an id');
-    if (!str(x['channel'], 36) || !ID.test(x['channel'])) throw bad('channel is not an id');
-    if (!str(x['subtopic'], 1024)) throw bad('subtopic is not a string');
+    if (x['plane'] !== undefined) {
+      if (!str(x['plane'], 128) || relayedReport(x['plane']) === undefined)
+        throw bad('plane is not a device report');
+      if (x['channel'] !== '' || x['subtopic'] !== '')
+        throw bad('a plane message has no channel or subtopic');
+    } else {
+      if (!str(x['channel'], 36) || !ID.test(x['channel'])) throw bad('channel is not an id');
+      if (!str(x['subtopic'], 1024)) throw bad('subtopic is not a string');
+    }
     if (x['contentType'] !== undefined && !str(x['contentType'], 255))
       throw bad('contentType is not a string');
     if (typeof x['payload'] !== 'string' || !B64.test(x['payload']))

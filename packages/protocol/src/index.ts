@@ -12,3 +12,4 @@ export * from './update-schemas.js';
 export * from './versions.js';
 export * from './tls.js';
 export * from './gateway-uplink.js';
+export * from './gateway-plane.js';

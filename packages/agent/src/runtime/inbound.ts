@@ -49,6 +49,11 @@ export function inboundHandler(deps: InboundDeps): (topic: string, payload: Uint
     const t = parseTopic(topic);
     if (t?.kind !== 'device' || t.deviceId !== id) return;
     const m = parseDevicePlaneTopic(t.rest);
+    // Not a message of the device plane: a gateway's own levels (downlink, decision 0040).
+    if (m === undefined) {
+      deps.emit('own-message', t.rest, payload);
+      return;
+    }
     if (m?.kind === 'desired') {
       let d: DesiredTwin;
       try {

@@ -4,6 +4,7 @@
  * reconfigure, command or reflash it — and loses channel data (telemetry in, subscriptions out)
  * and credential renewal. Decommissioned devices are never admitted.
  */
+import type { DevicePlaneKind } from '@bulwark/protocol';
 import type { DeviceState } from '../ports/records.js';
 import { AdmissionError, type EdgePrincipal } from './principal.js';
 
@@ -51,4 +52,16 @@ export function requirePlane(p: EdgePrincipal, plane: Plane): void {
   throw new AdmissionError('unknown', kind, `this credential cannot use the ${plane} plane`, {
     code: 'forbidden',
   });
+}
+
+/** The device-plane messages of the updates plane (open to a quarantined device). */
+const UPDATE_KINDS: ReadonlySet<DevicePlaneKind> = new Set([
+  'updateOffer',
+  'updateStatus',
+  'firmware',
+]);
+
+/** The plane one device-plane message belongs to (undefined: not a message of the plane). */
+export function planeOfKind(kind: DevicePlaneKind | undefined): Plane {
+  return kind !== undefined && UPDATE_KINDS.has(kind) ? 'updates' : 'management';
 }

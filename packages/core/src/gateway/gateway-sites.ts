@@ -30,10 +30,10 @@ export interface SiteMember {
 }
 
 export class GatewaySites {
-  readonly #speak: TtlCache<boolean>;
+  readonly #member: TtlCache<Device | null>;
 
   constructor(private readonly d: { storage: Storage; clock: Clock; cacheMs?: number }) {
-    this.#speak = new TtlCache(d.cacheMs ?? 5_000, 100_000, () => d.clock.now());
+    this.#member = new TtlCache(d.cacheMs ?? 5_000, 100_000, () => d.clock.now());
   }
 
   /** The gateway device, or not_authorized when it is no gateway or its state closes it. */
@@ -117,21 +117,31 @@ export class GatewaySites {
    * member of its site, in a state that opens channels. Cached for a few seconds.
    */
   async maySpeakFor(g: Device, deviceId: string): Promise<boolean> {
-    return this.#speak.load(`${g.orgId}|${g.id}|${deviceId}`, async () => {
-      if (deviceId === g.id) return false;
+    const x = await this.member(g, deviceId);
+    return x !== null && SPEAKING_STATES.has(x.state);
+  }
+
+  /**
+   * Device `deviceId` if it is a member of `g`'s site, whatever its state (what its state opens
+   * is the caller's to check, policy.ts), else null. Same organization: the lookup is scoped by
+   * it. Cached for a few seconds.
+   */
+  async member(g: Device, deviceId: string): Promise<Device | null> {
+    return await this.#member.load(`${g.orgId}|${g.id}|${deviceId}`, async () => {
+      if (deviceId === g.id) return null;
       const x = await this.d.storage.devices.get(g.orgId, deviceId);
-      if (!x || !SPEAKING_STATES.has(x.state)) return false;
-      if (x.tags.includes(gatewayTag(g.id))) return true;
+      if (!x) return null;
+      if (x.tags.includes(gatewayTag(g.id))) return x;
       const site = await this.siteOf(g);
-      if (site === null || x.locationId === null) return false;
+      if (site === null || x.locationId === null) return null;
       const all = await this.d.storage.locations.list(g.orgId);
       const byId = new Map(all.map((l) => [l.id, l]));
       let at = byId.get(x.locationId);
       for (let i = 0; at && i < 8; i++) {
-        if (at.id === site) return true;
+        if (at.id === site) return x;
         at = at.parentId === null ? undefined : byId.get(at.parentId);
       }
-      return false;
+      return null;
     });
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AdmissionError,
   mayUse,
+  planeOfKind,
   sessionKeyOf,
   type Admission,
   type DomainEvents,
@@ -16,8 +17,8 @@ import {
   DEVICE_PLANE,
   GATEWAY_UPLINK,
   parseDevicePlaneTopic,
+  GATEWAY_SESSIONS,
   parseTopic,
-  type DevicePlaneKind,
 } from '@bulwark/protocol';
 import {
   MqttRefusal,
@@ -52,18 +53,8 @@ const fromHub = (rest: string): boolean => {
   return kind !== undefined && DEVICE_PLANE[kind].from === 'hub';
 };
 
-/** The device-plane messages of the updates plane (open to a quarantined device, policy.ts). */
-const UPDATE_KINDS: ReadonlySet<DevicePlaneKind> = new Set([
-  'updateOffer',
-  'updateStatus',
-  'firmware',
-]);
-
-/** The plane a `$devices/{id}/…` topic (or filter) belongs to. */
-const planeOf = (rest: string): Plane => {
-  const kind = parseDevicePlaneTopic(rest)?.kind;
-  return kind !== undefined && UPDATE_KINDS.has(kind) ? 'updates' : 'management';
-};
+/** The plane a `$devices/{id}/…` topic (or filter) belongs to (one rule: core's policy). */
+const planeOf = (rest: string): Plane => planeOfKind(parseDevicePlaneTopic(rest)?.kind);
 
 /**
  * The hub's side of the device management plane: what a device publishes on its own plane, and
@@ -95,7 +86,17 @@ export interface MqttHookServices {
    * A gateway's batches of its site devices' messages on `$devices/{gatewayId}/uplink` (decision
    * 0040); resolves once every message is stored or refused for good.
    */
-  gatewayUplink?: { accept(orgId: string, gatewayId: string, batch: Uint8Array): Promise<unknown> };
+  gatewayUplink?: {
+    accept(orgId: string, gatewayId: string, batch: Uint8Array): Promise<unknown>;
+    /**
+     * The gateway's snapshot of its devices' sessions on `$devices/{gatewayId}/sessions` (the
+     * device plane through the gateway); `sessionId` is the gateway's own connection.
+     */
+    sessions?(
+      gateway: { orgId: string; id: string; sessionId: string },
+      snapshot: Uint8Array,
+    ): Promise<unknown>;
+  };
 }
 
 const client = (c: ClientIdentity) => c.principal as HubClient;
@@ -237,9 +238,16 @@ export function hubMqttHooks(s: MqttHookServices): MqttHooks {
       const t = parseTopic(msg.topic);
       if (t?.kind === 'device') {
         const who = client(c);
-        if (s.gatewayUplink && who.type === 'device' && t.rest === GATEWAY_UPLINK) {
+        const gw = s.gatewayUplink;
+        const uplink = t.rest === GATEWAY_UPLINK;
+        if (
+          gw &&
+          who.type === 'device' &&
+          (uplink || (gw.sessions && t.rest === GATEWAY_SESSIONS))
+        ) {
           try {
-            await s.gatewayUplink.accept(who.orgId, who.id, msg.payload);
+            if (uplink) await gw.accept(who.orgId, who.id, msg.payload);
+            else await gw.sessions?.(who, msg.payload);
             return false;
           } catch (err) {
             throw new MqttRefusal(
