@@ -7,10 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { connect } from 'node:net';
-import { randomBytes, randomInt } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,46 +21,12 @@ import {
   waitFor,
   type TestHub,
 } from './helpers.js';
+import { exited, netnsSkip, siteNetns } from './site-netns.js';
 
-const has = (cmd: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const ready = has('ip') && process.getuid?.() === 0;
-if (!ready && process.env['CI'] === 'true') {
-  it('iproute2 is installed and the tests run as root (required when CI=true)', () =>
-    assert.fail(has('ip') ? 'network namespace tests need root' : 'apt-get install iproute2'));
-}
-const skip = ready ? false : 'needs root and `ip` (iproute2) to create network namespaces';
-
+const skip = netnsSkip();
+const site = siteNetns('bg', 79);
 const BIN = fileURLToPath(new URL('../../../cli/bin/bulwark.js', import.meta.url));
 const DEVICE = fileURLToPath(new URL('./netns-device-child.js', import.meta.url));
-const TAG = `bg${randomBytes(3).toString('hex')}`;
-const NS = `${TAG}s`;
-const V_HUB = `${TAG}h`;
-const V_SITE = `${TAG}v`;
-const NET = `10.79.${randomInt(1, 250)}`;
-const HUB_ADDR = `${NET}.1`;
-const SITE_ADDR = `${NET}.2`;
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
-const inSite = (...args: string[]) => ip('netns', 'exec', NS, ...args);
-
-/** The child's exit code, waiting at most `ms` (then SIGKILL, and the test fails). */
-async function exited(c: ChildProcess, ms: number): Promise<number | null> {
-  if (c.exitCode !== null) return c.exitCode;
-  const timer = setTimeout(() => c.kill('SIGKILL'), ms);
-  try {
-    const [code] = (await once(c, 'exit')) as [number | null];
-    assert.ok(code !== null, `the child did not exit within ${ms} ms (killed)`);
-    return code;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe(
   'gateway in a site network namespace, uplink cut with ip link',
@@ -72,43 +35,20 @@ describe(
     let t: TestHub;
     let s: Awaited<ReturnType<typeof setupOrg>>;
     let dir: string;
-    const children = new Set<ChildProcess>();
 
     before(async () => {
-      ip('netns', 'add', NS);
-      ip('link', 'add', V_HUB, 'type', 'veth', 'peer', 'name', V_SITE);
-      ip('link', 'set', V_SITE, 'netns', NS);
-      ip('addr', 'add', `${HUB_ADDR}/24`, 'dev', V_HUB);
-      ip('link', 'set', V_HUB, 'up');
-      inSite('ip', 'addr', 'add', `${SITE_ADDR}/24`, 'dev', V_SITE);
-      inSite('ip', 'link', 'set', V_SITE, 'up');
-      inSite('ip', 'link', 'set', 'lo', 'up');
-      t = await startTestHub(HUB_ADDR);
+      site.up();
+      t = await startTestHub(site.hubAddr);
       s = await setupOrg(t);
       dir = tempDir();
     });
     after(async () => {
-      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-      await Promise.all([...children].map((c) => exited(c, 10_000).catch(() => undefined)));
+      await site.down();
       await t?.close();
-      try {
-        ip('netns', 'del', NS); // takes the veth pair with it
-      } catch {
-        /* already gone */
-      }
       rmSync(dir, { recursive: true, force: true });
     });
 
-    const start = (args: string[]) => {
-      const c = spawn('ip', ['netns', 'exec', NS, process.execPath, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.add(c);
-      const out = { text: '' };
-      c.stdout.on('data', (b: Buffer) => (out.text += b.toString()));
-      c.stderr.on('data', (b: Buffer) => (out.text += b.toString()));
-      return { c, out };
-    };
+    const start = site.start;
 
     it('keeps acknowledging the device while the uplink is down; nothing lost, doubled or reordered', async () => {
       const d = await s.api.devices.create({
@@ -127,7 +67,7 @@ describe(
         config,
         JSON.stringify({
           hubUrl: t.url,
-          mqttUrl: `mqtts://${HUB_ADDR}:${t.mqttPort}`,
+          mqttUrl: `mqtts://${site.hubAddr}:${t.mqttPort}`,
           caFile: t.caFile,
           stateDir: join(dir, 'state'),
           enrollment: { token },
@@ -145,7 +85,7 @@ describe(
       // The hub's side cannot reach the site's devices: the broker is on the site's loopback.
       await assert.rejects(
         new Promise((resolve, reject) => {
-          const sock = connect({ host: SITE_ADDR, port, timeout: 3_000 }, () =>
+          const sock = connect({ host: site.siteAddr, port, timeout: 3_000 }, () =>
             resolve(sock.end()),
           );
           sock.on('error', reject);
@@ -167,14 +107,14 @@ describe(
         }),
       ]);
       await waitFor(() => /acked 21/.test(device.out.text), 'the first messages', 20_000);
-      inSite('ip', 'link', 'set', V_SITE, 'down');
+      site.inSite('ip', 'link', 'set', site.vSite, 'down');
       const ackedAt = (text: string) =>
         Number(/acked (\d+)\n(?![\s\S]*acked)/.exec(text)?.[1] ?? 0);
       const before = ackedAt(device.out.text);
       await new Promise((r) => setTimeout(r, 6_000));
       const during = ackedAt(device.out.text) - before;
       const storedDuring = (await stored(s.api, s.channelId)).length;
-      inSite('ip', 'link', 'set', V_SITE, 'up');
+      site.inSite('ip', 'link', 'set', site.vSite, 'up');
       assert.ok(
         during > 0,
         `the device was acknowledged while the uplink was down\n${device.out.text}`,

@@ -5,9 +5,9 @@
  * constrained client cannot add a header to a URI it is given. One HTTP Range is honoured (206,
  * 416) so a device resumes; HEAD answers the length. A refused link changes nothing.
  */
-import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { contentRange, type FirmwareDownloadGrant, type FirmwareRepoService } from '@bulwark/core';
+import type { FirmwareDownloadGrant, FirmwareRepoService } from '@bulwark/core';
+import { sendImage } from './send-image.js';
 
 /** What the route needs: the link check and the repository that serves the image. */
 export interface Lwm2mFirmwareDownloadDeps {
@@ -43,22 +43,7 @@ export function registerLwm2mFirmwareRoutes(
         .send();
     }
     const dl = await d.firmware.download(grant.principal, grant.artifactId, req.headers.range);
-    const len = dl.artifact.length;
-    reply
-      .header('accept-ranges', 'bytes')
-      .header('etag', `"${dl.artifact.sha256}"`)
-      .header('cache-control', 'no-store');
-    if (dl.kind === 'unsatisfiable')
-      return reply.code(416).header('content-range', contentRange(len)).send();
-    reply.type('application/octet-stream');
-    if (dl.kind === 'full')
-      return reply.code(200).header('content-length', String(len)).send(Readable.from(dl.body));
-    const { start, end } = dl.range;
-    return reply
-      .code(206)
-      .header('content-range', contentRange(len, dl.range))
-      .header('content-length', String(end - start + 1))
-      .send(Readable.from(dl.body));
+    return sendImage(reply, dl, dl.artifact, { 'cache-control': 'no-store' });
   };
   const path = '/lwm2m/firmware/:orgId/:jobId/:expires/:mac';
   app.head<{ Params: Params }>(path, serve);

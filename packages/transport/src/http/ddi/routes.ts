@@ -9,11 +9,9 @@
  *   GET  …/cancelAction/{actionId}                POST …/cancelAction/{actionId}/feedback
  *   PUT  …/configData                             GET  …/softwaremodules/{moduleId}/artifacts/{file}[.MD5SUM]
  */
-import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  contentRange,
   requirePlane,
   type EdgeCredential,
   type FirmwareArtifactRecord,
@@ -28,6 +26,7 @@ import {
   type UpdateStatusReport,
 } from '@bulwark/protocol';
 import { httpStatus, normalizeError } from '../problem.js';
+import { sendImage as sendDownload } from '../send-image.js';
 import type { DdiCaller, DdiDeps } from './deps.js';
 import {
   cancelAnswer,
@@ -319,19 +318,7 @@ export async function registerDdiRoutes(app: FastifyInstance, d: DdiDeps): Promi
     reply: FastifyReply,
   ) {
     const dl = await d.firmware.download(principal(c), artifact.id, req.headers.range);
-    const len = artifact.length;
-    reply.header('accept-ranges', 'bytes').header('etag', `"${artifact.sha256}"`);
-    if (dl.kind === 'unsatisfiable')
-      return reply.code(416).header('content-range', contentRange(len)).send();
-    reply.type('application/octet-stream');
-    if (dl.kind === 'full')
-      return reply.code(200).header('content-length', String(len)).send(Readable.from(dl.body));
-    const { start, end } = dl.range;
-    return reply
-      .code(206)
-      .header('content-range', contentRange(len, dl.range))
-      .header('content-length', String(end - start + 1))
-      .send(Readable.from(dl.body));
+    return sendDownload(reply, dl, artifact);
   }
 }
 
