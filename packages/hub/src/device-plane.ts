@@ -54,6 +54,7 @@ export function createDevicePlane(d: {
     link: mqttDeviceLink(() => engine),
     log: d.log,
     detect: s.detect.engine,
+    history: s.metricsHistory,
   });
   return {
     hook: mqttDevicePlaneHook(plane),
