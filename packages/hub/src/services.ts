@@ -293,7 +293,7 @@ export function createServices(
     signals: managementSignals,
     events,
   });
-  const presence = new PresenceService({ storage, clock, devices, alerts });
+  const presence = new PresenceService({ storage, clock, devices, alerts, events });
   const updates = new UpdateJobService({
     storage,
     clock,
@@ -414,6 +414,7 @@ export function createServices(
       store: storage.deviceLogs,
       devices,
       clock,
+      events,
       config: {
         retentionDays: config.logRetentionDays,
         maxRowsPerDevice: config.logMaxRowsPerDevice,

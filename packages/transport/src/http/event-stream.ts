@@ -82,6 +82,9 @@ export function liveView(e: DomainEvent): Viewed | null {
       });
     case 'update_job.transition':
       return read({ type: e.type, at, deviceId: e.deviceId, jobId: e.jobId, state: e.state });
+    case 'device.events_reported':
+    case 'device.logs_stored':
+      return read({ type: e.type, at, deviceId: e.deviceId, count: e.count });
     case 'twin.desired_changed':
     case 'twin.reported_changed':
       return read({ type: e.type, at, deviceId: e.deviceId, version: e.version });
