@@ -425,7 +425,7 @@ export const CONFIG_FIELDS = {
     min: 0,
     max: 100_000_000,
     doc: 'Device log records kept per device, the oldest pruned first (0: no count limit)',
-  },  // Decision 0038 (amendment of 2026-12-07 (3)). A week answers "since last Monday" on the
+  }, // Decision 0038 (amendment of 2026-12-07 (3)). A week answers "since last Monday" on the
   // device page; at 1,000 devices reporting every 30 s that is ~20 million rows of ~50 bytes.
   // 0 keeps no history (the latest report is still shown).
   metricsHistoryDays: {

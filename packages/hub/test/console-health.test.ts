@@ -83,10 +83,15 @@ describe(
         label,
         /^CPU over the last hour: 6 points, average 35\.0 %, lowest 10\.0 %, highest 60\.0 %, latest 60\.0 %$/,
       );
-      assert.deepEqual(
-        await cpu.locator('circle').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-avg'))),
-        ['10', '20', '30', '40', '50', '60'],
-      );
+      const dots = await cpu.locator('circle').all();
+      assert.deepEqual(await Promise.all(dots.map((d) => d.getAttribute('data-avg'))), [
+        '10',
+        '20',
+        '30',
+        '40',
+        '50',
+        '60',
+      ]);
       // Memory 25 % and disk 40 % used in every report.
       assert.match(
         (await page.locator('figure[data-series="memory"] svg').getAttribute('aria-label')) ?? '',
@@ -192,7 +197,7 @@ describe(
         });
       assert.deepEqual((await owner.owner.twins.get(valves[3]!)).desired.state, {});
       await b.axe(page, 'fleet (bulk twin results)');
-      // A command to the same selection is offered the same way.
+      await b.shot(page, 'fleet-bulk-twin', false);
       await bulk.getByRole('button', { name: 'Done' }).click();
     });
 

@@ -1,5 +1,10 @@
 import type { Pool, QueryResultRow } from 'pg';
-import type { DeviceLogStore, MitigationStore, SavedViewStore, MetricsHistoryStore } from '@bulwark/core';
+import type {
+  DeviceLogStore,
+  MitigationStore,
+  SavedViewStore,
+  MetricsHistoryStore,
+} from '@bulwark/core';
 import {
   createDeviceLogStore,
   createMitigationStore,

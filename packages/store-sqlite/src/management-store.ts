@@ -1,5 +1,10 @@
 import type { Database } from 'better-sqlite3';
-import type { DeviceLogStore, MitigationStore, SavedViewStore, MetricsHistoryStore } from '@bulwark/core';
+import type {
+  DeviceLogStore,
+  MitigationStore,
+  SavedViewStore,
+  MetricsHistoryStore,
+} from '@bulwark/core';
 import {
   createDeviceLogStore,
   createMitigationStore,

@@ -496,7 +496,12 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     version: 27,
     name: 'device-metrics-history',
     // Issue 15 item 3 (decision 0038 amendment): each kept metrics report, for the health charts.
-    up: metricsHistorySchema({ int: 'INTEGER', small: 'INTEGER', idText: 'TEXT', tail: ' WITHOUT ROWID' }),
+    up: metricsHistorySchema({
+      int: 'INTEGER',
+      small: 'INTEGER',
+      idText: 'TEXT',
+      tail: ' WITHOUT ROWID',
+    }),
   },
 ];
 
