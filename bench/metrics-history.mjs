@@ -1,4 +1,4 @@
-// The cost of the health history (decision 0038, amendment of 2026-12-07 (3)): 1,000 devices
+// The cost of the health history (decision 0038, third amendment of 2026-12-07): 1,000 devices
 // reporting every 30 s, written as the hub writes them (MetricsHistoryService: one statement per
 // second of reports, ~33 rows), for one simulated hour; then the bytes a report costs on disk, a
 // device's hour/day/week queries over a week of its reports, and one retention pass over the fleet.

@@ -1,5 +1,5 @@
 /**
- * The hub's side of the health history (decision 0038 amendment of 2026-12-07 (3)): the node's
+ * The hub's side of the health history (decision 0038 third amendment of 2026-12-07): the node's
  * retention timer, the log line for a batch that could not be written, and the last flush at stop.
  */
 import type { Logger } from 'pino';

@@ -1,10 +1,11 @@
 /**
  * The device page's health history, live events and logs, and bulk twin changes from the fleet's
- * selection, in Chromium (decision 0038, amendment of 2026-12-07 (3)). A device connected over
+ * selection, in Chromium (decision 0038, third amendment of 2026-12-07). A device connected over
  * MQTT reports its health six times a minute apart: the CPU chart has six points with the right
  * summary and the table fallback the same numbers (data, not pixels); events and log lines it
- * sends appear on its page without a reload; a desired-twin patch to four selected devices is
- * applied to three and the decommissioned one is shown refused. axe-core clean, no CSP violation.
+ * sends appear on its page without a reload; a bad command name is caught in the page before
+ * review; a desired-twin patch to four selected devices is applied to three and the
+ * decommissioned one is shown refused. axe-core clean, no CSP violation.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -171,6 +172,20 @@ describe(
       // One of the four is decommissioned meanwhile: the hub refuses it alone.
       await t.hub.storage.devices.update(owner.orgId, valves[3]!, { state: 'decommissioned' });
       const bulk = page.getByRole('region', { name: 'Bulk action' });
+      // A command is checked in the page before review, and the confirm says what will be sent.
+      await bulk.getByLabel('Action').selectOption('command');
+      await bulk.getByRole('textbox', { name: 'Command' }).fill('1reboot');
+      await bulk.getByText(/A command name starts with a letter/).waitFor();
+      assert.equal(await bulk.getByRole('button', { name: 'Review' }).isDisabled(), true);
+      await bulk.getByRole('textbox', { name: 'Command' }).fill('reboot');
+      await bulk.getByLabel('Parameters (JSON, optional)').fill('{"delay": 5}');
+      await bulk.getByRole('button', { name: 'Review' }).click();
+      const ask = page.getByRole('alertdialog', { name: 'Confirm bulk action' });
+      await ask
+        .getByText('Send “reboot” with {"delay":5} on 4 devices?', { exact: false })
+        .waitFor();
+      await ask.getByRole('button', { name: 'Cancel' }).click();
+      assert.equal((await owner.owner.commands.list(valves[0]!)).items.length, 0, 'nothing sent');
       await bulk.getByLabel('Action').selectOption('twin');
       const patch = bulk.getByLabel('Desired patch (JSON merge patch)');
       await patch.fill('{"valve": open}');

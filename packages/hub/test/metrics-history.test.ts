@@ -1,5 +1,5 @@
 /**
- * A device's health history (issue 15 item 3, decision 0038 amendment of 2026-12-07 (3)): the
+ * A device's health history (issue 15 item 3, decision 0038 third amendment of 2026-12-07): the
  * metrics reports a device publishes are kept and answered in time buckets with avg/min/max per
  * series; another organization's device is not found; bad parameters get problem+json; a device
  * reporting faster than the interval has one report kept per interval; retention deletes by age.

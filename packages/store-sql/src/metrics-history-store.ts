@@ -1,7 +1,7 @@
 /**
- * Devices' health history (migration 27, decision 0038 amendment of 2026-12-07 (3)): one small row
- * per kept metrics report, keyed by (device, time) so a device's range is one index range and
- * retention deletes device by device along the same key (no second index to keep up).
+ * Devices' health history (migration 27, decision 0038 third amendment of 2026-12-07): one small
+ * row per kept metrics report, keyed by (device, time) so a device's range is one index range
+ * and retention deletes device by device along the same key (no second index to keep up).
  */
 import type { HealthSeries, MetricsBucket, MetricsHistoryStore, SeriesStats } from '@bulwark/core';
 import type { SqlRunner } from './management-stores.js';

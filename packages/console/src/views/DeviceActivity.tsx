@@ -1,5 +1,5 @@
 /**
- * A device's events and logs on its page, live (decision 0038, amendment of 2026-12-07 (3)): the
+ * A device's events and logs on its page, live (decision 0038, third amendment of 2026-12-07): the
  * hub's event stream says when the device reported events or a log batch was stored, and the list
  * (the newest 20 events, 50 log records) loads again — at most once a second, so a chatty device
  * cannot turn the page into a request storm. Nothing polls.

@@ -1,7 +1,7 @@
 /**
- * The device's health over the last hour, day or week (decision 0038, amendment of 2026-12-07
- * (3)): the hub's buckets (`GET /devices/:id/metrics/history`) as charts — the chart code is its
- * own lazy chunk — with the same numbers in a table for whoever does not read charts.
+ * The device's health over the last hour, day or week (decision 0038, third amendment of
+ * 2026-12-07): the hub's buckets (`GET /devices/:id/metrics/history`) as charts — the chart code
+ * is its own lazy chunk — with the same numbers in a table for whoever does not read charts.
  */
 import type { FunctionComponent } from 'preact';
 import { useEffect, useState } from 'preact/hooks';

@@ -1,5 +1,5 @@
 /**
- * A device's health history (issue 15 item 3, decision 0038 amendment of 2026-12-07 (3)): each
+ * A device's health history (issue 15 item 3, decision 0038 third amendment of 2026-12-07): each
  * metrics report a device sends is kept as four small numbers (CPU, memory and disk use, open
  * connections) and answered in time buckets with avg/min/max. Writes are gathered for up to a
  * second into one statement; a device reporting faster than `minIntervalSeconds` has only one
@@ -102,7 +102,11 @@ export class MetricsHistoryService {
     this.#lastKept.set(deviceId, now);
     this.#pending.push(sampleOf(deviceId, now, m));
     if (this.#pending.length >= BATCH_MAX) void this.flush();
-    else this.#timer ??= setTimeout(() => void this.flush(), BATCH_MS);
+    else if (this.#timer === null) {
+      this.#timer = setTimeout(() => void this.flush(), BATCH_MS);
+      // A pending batch never keeps the process alive: the hub flushes at stop.
+      (this.#timer as { unref?: () => void }).unref?.();
+    }
   }
 
   /** Writes the reports waiting now; resolves when they (and earlier batches) are stored. */

@@ -1,5 +1,5 @@
 /**
- * A device's health over time (issue 15 item 3, decision 0038 amendment of 2026-12-07 (3);
+ * A device's health over time (issue 15 item 3, decision 0038 third amendment of 2026-12-07;
  * migration 27): every metrics report the hub keeps, as a few small numbers, queried in time
  * buckets and pruned by age.
  */

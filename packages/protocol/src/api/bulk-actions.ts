@@ -21,7 +21,8 @@ export const BulkActionSchema = Type.Union([
   Type.Object({ kind: Type.Literal('quarantine') }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('release') }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('update'), artifactId: Id }, { additionalProperties: false }),
-  // The same patch and command the single-device routes take (decision 0038, 2026-12-07 (3)).
+  // The same patch and command the single-device routes take (decision 0038, third amendment
+  // of 2026-12-07).
   Type.Object(
     { kind: Type.Literal('twin'), patch: PatchDesiredRequest.properties.patch },
     { additionalProperties: false },

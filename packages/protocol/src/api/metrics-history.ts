@@ -1,6 +1,6 @@
 /**
  * A device's health history (`GET /devices/:id/metrics/history`, issue 15 item 3, decision 0038
- * amendment of 2026-12-07 (3)): the metrics reports the hub kept, in time buckets with the
+ * third amendment of 2026-12-07): the metrics reports the hub kept, in time buckets with the
  * average, least and greatest value of each series.
  */
 import { Type, type Static } from '@sinclair/typebox';

@@ -4,7 +4,7 @@ import { iso } from '../views.js';
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** A device's health history in buckets (decision 0038 amendment of 2026-12-07 (3)). */
+/** A device's health history in buckets (decision 0038 third amendment of 2026-12-07). */
 export function metricsHistoryHandlers(s: HttpServices): Pick<Handlers, 'getMetricsHistory'> {
   return {
     getMetricsHistory: async ({ params, query }, ctx) => {
