@@ -15,6 +15,7 @@ export * from './identity/org-service.js';
 export * from './devices/location-service.js';
 export * from './devices/device-service.js';
 export * from './devices/saved-view-service.js';
+export * from './management/metrics-history.js';
 export * from './devices/device-psk-service.js';
 export * from './pki/pki-service.js';
 export * from './tickets/ticket-service.js';

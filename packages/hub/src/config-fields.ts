@@ -448,6 +448,28 @@ export const CONFIG_FIELDS = {
     max: 100_000_000,
     doc: 'Device log records kept per device, the oldest pruned first (0: no count limit)',
   },
+  // Decision 0038 (third amendment of 2026-12-07). A week answers "since last Monday" on the
+  // device page; at 1,000 devices reporting every 30 s that is ~20 million rows, 1.3 GiB on
+  // SQLite and 3.2 GiB on PostgreSQL (bench:metrics-history). 0 keeps no history (the latest
+  // report is still shown).
+  metricsHistoryDays: {
+    kind: 'int',
+    flag: 'metrics-history-days',
+    default: 7,
+    min: 0,
+    max: 366,
+    doc: 'Days the health history (each kept metrics report) is kept for the device page charts (0: keep none)',
+  },
+  // The agent reports every 60 s by default; a device reporting faster has one report kept per
+  // interval, so one chatty or hostile device cannot make the hub store more.
+  metricsHistoryIntervalSeconds: {
+    kind: 'int',
+    flag: 'metrics-history-interval-seconds',
+    default: 20,
+    min: 1,
+    max: 3600,
+    doc: 'A device has at most one metrics report kept in its health history per this many seconds',
+  },
   // Decision 0022. A ticket lives at most as long as the key that sealed it (Node's TLS opens
   // tickets with one key), and TLS 1.3 caps a ticket at 7 days (RFC 8446 §4.6.1): a week lets
   // a fleet that connected after last week's deploy resume after this one.

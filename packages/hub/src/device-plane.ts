@@ -73,6 +73,7 @@ export function createDevicePlane(d: {
     ),
     log: d.log,
     detect: s.detect.engine,
+    history: s.metricsHistory,
   });
   s.gatewayUplink.plane = gateways;
   return {

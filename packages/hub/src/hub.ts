@@ -47,6 +47,7 @@ import { startNotificationRunner, type NotificationRunner } from './notification
 import { createNotificationSender } from './notification-sender.js';
 import { startCertificateRetirement } from './certificate-retirement.js';
 import { enableLinearRegex, startDeviceLogPruner } from './device-logs.js';
+import { startMetricsHistory } from './metrics-history.js';
 import { createServices, type HubServices } from './services.js';
 import { startSessionTickets, type SessionTickets } from './session-tickets.js';
 import { describeStorage, openStorage } from './storage.js';
@@ -356,6 +357,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     });
     const stopRetirement = startCertificateRetirement({ pki: services.pki, log });
     const stopLogPruner = startDeviceLogPruner({ logs: services.deviceLogs, log });
+    const stopMetricsHistory = startMetricsHistory({ history: services.metricsHistory, log });
     // Alerts → routing rules → the persisted delivery queue → webhooks and email (decision 0030).
     const notificationAttempts: Record<string, number> = {};
     metrics.gauge(
@@ -513,6 +515,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         await started.app.close();
         await services.messaging.close();
         await rulesRunner?.stop();
+        await stopMetricsHistory(); // the reports accepted before the brokers stopped
         // After the brokers stopped: nothing more is counted; what was learned is written.
         await started.detect?.stop();
         await started.bus.close();

@@ -25,6 +25,7 @@ import {
   RuleService,
   type HubCheckSource,
   DeviceLogService,
+  MetricsHistoryService,
   DEFAULT_TICKET_CONFIG,
   DeviceService,
   DEFAULT_FIRMWARE_REPO_CONFIG,
@@ -142,6 +143,8 @@ export function createServices(
     | 'checksCaExpiryDays'
     | 'logRetentionDays'
     | 'logMaxRowsPerDevice'
+    | 'metricsHistoryDays'
+    | 'metricsHistoryIntervalSeconds'
   >,
   clock: Clock = systemClock,
   messaging: {
@@ -290,7 +293,7 @@ export function createServices(
     signals: managementSignals,
     events,
   });
-  const presence = new PresenceService({ storage, clock, devices, alerts });
+  const presence = new PresenceService({ storage, clock, devices, alerts, events });
   const updates = new UpdateJobService({
     storage,
     clock,
@@ -390,18 +393,29 @@ export function createServices(
     orgs: new OrgService({ storage, clock, auth, maxOrgsPerUser: config.maxOrgsPerUser }),
     devices,
     savedViews: new SavedViewService({ storage, clock }),
-    bulkActions: new BulkActionService({ devices, updates }),
+    bulkActions: new BulkActionService({ devices, updates, twins, commands }),
     locations,
     pki,
     audit,
     twins,
     commands,
     presence,
+    // Health history (decision 0038 amendment); the hub prunes it every hour (metrics-history.ts).
+    metricsHistory: new MetricsHistoryService({
+      store: storage.metricsHistory,
+      devices,
+      clock,
+      config: {
+        retentionDays: config.metricsHistoryDays,
+        minIntervalSeconds: config.metricsHistoryIntervalSeconds,
+      },
+    }),
     // Central device logs (decision 0032); the hub prunes them every minute (device-logs.ts).
     deviceLogs: new DeviceLogService({
       store: storage.deviceLogs,
       devices,
       clock,
+      events,
       config: {
         retentionDays: config.logRetentionDays,
         maxRowsPerDevice: config.logMaxRowsPerDevice,

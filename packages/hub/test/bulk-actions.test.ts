@@ -109,6 +109,59 @@ describe('bulk actions, per device', () => {
     assert.equal((await s.owner.updates.list({ deviceId: ids[0]! })).items.length, 0);
   });
 
+  it('patches the desired twin and queues a command per device; foreign and decommissioned refused', async () => {
+    const tw = await s.api.devices.bulkAction({
+      deviceIds: [ids[0]!, foreign, ids[1]!, gone],
+      action: { kind: 'twin', patch: { led: 'on', rate: 5 } },
+    });
+    assert.deepEqual(
+      tw.results.map((x) => [x.deviceId, x.ok, x.code]),
+      [
+        [ids[0], true, undefined],
+        [foreign, false, 'not_found'],
+        [ids[1], true, undefined],
+        [gone, false, 'device_decommissioned'],
+      ],
+    );
+    assert.deepEqual((await s.api.twins.get(ids[1]!)).desired.state, { led: 'on', rate: 5 });
+    assert.deepEqual((await s.api.twins.get(ids[2]!)).desired.state, {}, 'not selected');
+    assert.deepEqual((await s.owner.twins.get(gone)).desired.state, {});
+    const cmd = await s.api.devices.bulkAction({
+      deviceIds: [ids[2]!, gone],
+      action: { kind: 'command', name: 'reboot', params: { delay: 5 }, timeoutSeconds: 60 },
+    });
+    assert.deepEqual(
+      cmd.results.map((x) => [x.ok, x.code]),
+      [
+        [true, undefined],
+        [false, 'device_decommissioned'],
+      ],
+    );
+    const queued = (await s.api.commands.list(ids[2]!)).items;
+    assert.deepEqual(
+      queued.map((c) => [c.name, c.params]),
+      [['reboot', { delay: 5 }]],
+    );
+    assert.equal((await s.api.commands.list(ids[0]!)).items.length, 0);
+    // Bad twin and command bodies are refused whole (the single-device schemas).
+    for (const action of [
+      { kind: 'twin' },
+      { kind: 'twin', patch: [1] },
+      { kind: 'command', name: '1bad' },
+      { kind: 'command', name: 'reboot', params: 'x' },
+      { kind: 'command', name: 'reboot', extra: 1 },
+    ]) {
+      const r = await raw(
+        t,
+        'POST',
+        '/devices/bulk/actions',
+        { deviceIds: [ids[0]], action },
+        s.apiKey,
+      );
+      assert.equal(r.status, 400, JSON.stringify(action));
+    }
+  });
+
   it('refuses a malformed request whole: no devices, too many, duplicates, unknown action', async () => {
     const many = Array.from({ length: MAX_BULK_ACTION_DEVICES + 1 }, () => newId());
     for (const body of [

@@ -14,6 +14,7 @@ import {
   createPostgresDeviceLogStore,
   createPostgresMitigationStore,
   createPostgresSavedViewStore,
+  createPostgresMetricsHistoryStore,
 } from './management-store.js';
 import { createPostgresUpdateJobStore } from './update-job-store.js';
 import { createPostgresRolloutStores } from './rollout-store.js';
@@ -123,6 +124,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       deviceLogs: createPostgresDeviceLogStore(pool),
       mitigations: createPostgresMitigationStore(pool),
       savedViews: createPostgresSavedViewStore(pool),
+      metricsHistory: createPostgresMetricsHistoryStore(pool),
       provisioning: createPostgresProvisioningStore(pool),
       checks: createPostgresCheckStore(pool),
       rules: createPostgresRuleStore(pool),

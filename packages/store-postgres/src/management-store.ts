@@ -1,9 +1,15 @@
 import type { Pool, QueryResultRow } from 'pg';
-import type { DeviceLogStore, MitigationStore, SavedViewStore } from '@bulwark/core';
+import type {
+  DeviceLogStore,
+  MitigationStore,
+  SavedViewStore,
+  MetricsHistoryStore,
+} from '@bulwark/core';
 import {
   createDeviceLogStore,
   createMitigationStore,
   createSavedViewStore,
+  createMetricsHistoryStore,
   createManagementStores,
   type ManagementStores,
   type SqlRunner,
@@ -49,4 +55,9 @@ export function createPostgresMitigationStore(pool: Pool): MitigationStore {
 /** Saved fleet views (migration 26, decision 0038 amendment). */
 export function createPostgresSavedViewStore(pool: Pool): SavedViewStore {
   return createSavedViewStore(postgresRunner(pool));
+}
+
+/** Devices' health history (migration 27, decision 0038 amendment). */
+export function createPostgresMetricsHistoryStore(pool: Pool): MetricsHistoryStore {
+  return createMetricsHistoryStore(postgresRunner(pool));
 }

@@ -134,3 +134,4 @@ export {
 } from './mitigation-store.js';
 export { detectSchema, createDetectStore } from './detect-stores.js';
 export { createSavedViewStore, savedViewSchema } from './saved-view-store.js';
+export { createMetricsHistoryStore, metricsHistorySchema } from './metrics-history-store.js';

@@ -14,6 +14,7 @@ import {
   createSqliteDeviceLogStore,
   createSqliteMitigationStore,
   createSqliteSavedViewStore,
+  createSqliteMetricsHistoryStore,
 } from './management-store.js';
 import { createSqliteUpdateJobStore } from './update-job-store.js';
 import { createSqliteRolloutStores } from './rollout-store.js';
@@ -111,6 +112,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       deviceLogs: createSqliteDeviceLogStore(db),
       mitigations: createSqliteMitigationStore(db),
       savedViews: createSqliteSavedViewStore(db),
+      metricsHistory: createSqliteMetricsHistoryStore(db),
       provisioning: createProvisioningStore(db),
       checks: createSqliteCheckStore(db),
       rules: createSqliteRuleStore(db),

@@ -1,9 +1,15 @@
 import type { Database } from 'better-sqlite3';
-import type { DeviceLogStore, MitigationStore, SavedViewStore } from '@bulwark/core';
+import type {
+  DeviceLogStore,
+  MitigationStore,
+  SavedViewStore,
+  MetricsHistoryStore,
+} from '@bulwark/core';
 import {
   createDeviceLogStore,
   createMitigationStore,
   createSavedViewStore,
+  createMetricsHistoryStore,
   createManagementStores,
   type ManagementStores,
   type SqlRunner,
@@ -42,4 +48,9 @@ export function createSqliteMitigationStore(db: Database): MitigationStore {
 /** Saved fleet views (migration 26, decision 0038 amendment). */
 export function createSqliteSavedViewStore(db: Database): SavedViewStore {
   return createSavedViewStore(sqliteRunner(db));
+}
+
+/** Devices' health history (migration 27, decision 0038 amendment). */
+export function createSqliteMetricsHistoryStore(db: Database): MetricsHistoryStore {
+  return createMetricsHistoryStore(sqliteRunner(db));
 }

@@ -13,6 +13,7 @@ import {
   notificationSchema,
   mitigationSchema,
   savedViewSchema,
+  metricsHistorySchema,
   mitigationSourceBlocksSchema,
   provisioningSchema,
   rolloutSchema,
@@ -490,6 +491,17 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
     name: 'saved-views',
     // Issue 15 item 2 (decision 0038 amendment): named fleet filters per user, one per name.
     up: savedViewSchema({ int: 'INTEGER', idText: 'TEXT' }),
+  },
+  {
+    version: 27,
+    name: 'device-metrics-history',
+    // Issue 15 item 3 (decision 0038 amendment): each kept metrics report, for the health charts.
+    up: metricsHistorySchema({
+      int: 'INTEGER',
+      small: 'INTEGER',
+      idText: 'TEXT',
+      tail: ' WITHOUT ROWID',
+    }),
   },
 ];
 

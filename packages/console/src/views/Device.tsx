@@ -1,8 +1,8 @@
 /**
- * A device's page: presence and health, twin (desired beside reported, delta, edit), commands with
- * their live state, firmware jobs, certificates, one-time access tickets, events and logs. Live
- * from the event stream (presence, twin, commands, jobs, certificates); actions the principal may
- * not take are not offered (the API refuses them anyway).
+ * A device's page: presence, health now and over time, twin (desired beside reported, delta,
+ * edit), commands with their live state, firmware jobs, certificates, one-time access tickets,
+ * events and logs. Live from the event stream (presence, twin, commands, jobs, certificates,
+ * events, logs); actions the principal may not take are not offered (the API refuses them anyway).
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { can, type Session } from '../session.js';
@@ -11,6 +11,8 @@ import { navigate } from '../router.js';
 import { useLive } from '../live.js';
 import { Bars, PresenceStrip } from './charts.js';
 import { DeviceKeys } from './DeviceKeys.js';
+import { DeviceEvents, Logs } from './DeviceActivity.js';
+import { HealthHistory } from './HealthHistory.js';
 
 type Api = Session['client'];
 type Device = Awaited<ReturnType<Api['devices']['get']>>;
@@ -20,8 +22,6 @@ type Command = Awaited<ReturnType<Api['commands']['list']>>['items'][number];
 type Job = Awaited<ReturnType<Api['updates']['list']>>['items'][number];
 type Cert = Awaited<ReturnType<Api['devices']['certificates']>>[number];
 type Ticket = Awaited<ReturnType<Api['tickets']['list']>>[number];
-type DevEvent = Awaited<ReturnType<Api['devices']['events']>>['items'][number];
-type Log = Awaited<ReturnType<Api['devices']['logs']>>['items'][number];
 
 const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
 const json = (v: unknown) => JSON.stringify(v, null, 2);
@@ -169,7 +169,7 @@ export function Device({ session, id }: { session: Session; id: string }) {
             <dt>{p?.online ? 'Online since' : 'Offline since'}</dt>
             <dd>{when(p?.since)}</dd>
           </dl>
-          <Health presence={p} spans={spans} />
+          <Health presence={p} spans={spans} session={session} id={id} />
           <TwinPanel
             session={session}
             id={id}
@@ -208,9 +208,13 @@ export function Device({ session, id }: { session: Session; id: string }) {
 function Health({
   presence,
   spans,
+  session,
+  id,
 }: {
   presence: Presence | null;
   spans: { from: number; to: number; online: boolean }[];
+  session: Session;
+  id: string;
 }) {
   const m = presence?.metrics;
   const used = (x: { totalBytes: number; availableBytes: number }) =>
@@ -234,6 +238,7 @@ function Health({
       ) : (
         <p class="empty">The device has not reported health metrics yet (the agent sends them).</p>
       )}
+      <HealthHistory session={session} id={id} />
     </div>
   );
 }
@@ -647,102 +652,6 @@ function Tickets({ session, id }: { session: Session; id: string }) {
                 <td>
                   <button onClick={() => void revoke(t)}>Revoke</button>
                 </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </div>
-  );
-}
-
-function DeviceEvents({ session, id }: { session: Session; id: string }) {
-  const api = session.client;
-  const list = useLoad(() => api.devices.events(id, { limit: 20 }), [api, id]);
-  const items: DevEvent[] = list.value?.items ?? [];
-  return (
-    <div class="panel">
-      <h2>
-        Events <button onClick={list.reload}>Refresh</button>
-      </h2>
-      <Problem error={list.error} />
-      {items.length === 0 ? (
-        <p class="empty">The device has reported no events.</p>
-      ) : (
-        <table aria-label="Device events">
-          <thead>
-            <tr>
-              <th scope="col">At</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Severity</th>
-              <th scope="col">Detail</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((e) => (
-              <tr key={e.id}>
-                <td>{when(e.at)}</td>
-                <td>{e.kind}</td>
-                <td>{e.severity}</td>
-                <td class="mono">{JSON.stringify(e.detail)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </div>
-  );
-}
-
-function Logs({ session, id }: { session: Session; id: string }) {
-  const api = session.client;
-  const [q, setQ] = useState('');
-  const [filter, setFilter] = useState('');
-  const list = useLoad(
-    () => api.devices.logs(id, { limit: 50, ...(filter ? { grep: filter } : {}) }),
-    [api, id, filter],
-  );
-  const items: Log[] = list.value?.items ?? [];
-  return (
-    <div class="panel">
-      <h2>
-        Logs <button onClick={list.reload}>Refresh</button>
-      </h2>
-      <form
-        class="inline"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setFilter(q.trim());
-        }}
-      >
-        <label>
-          Search logs
-          <input type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
-        </label>
-        <button type="submit">Search</button>
-      </form>
-      <Problem error={list.error} />
-      {items.length === 0 ? (
-        <p class="empty">
-          No log records{filter ? ` match “${filter}”` : ': the agent ships them (decision 0032)'}.
-        </p>
-      ) : (
-        <table aria-label="Logs">
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Level</th>
-              <th scope="col">Source</th>
-              <th scope="col">Message</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((l) => (
-              <tr key={l.id}>
-                <td>{when(l.ts)}</td>
-                <td>{l.level}</td>
-                <td>{l.source}</td>
-                <td class="mono">{l.message}</td>
               </tr>
             ))}
           </tbody>

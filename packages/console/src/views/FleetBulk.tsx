@@ -1,5 +1,6 @@
 /**
- * Bulk actions on the fleet's selection (issue 15 item 2; its own lazy chunk): choose an action,
+ * Bulk actions on the fleet's selection (issue 15 item 2; its own lazy chunk): choose an action —
+ * tags, location, quarantine, firmware update, a desired-twin patch or a command —
  * review it (how many devices, what changes), confirm, then read what happened to each device —
  * the hub applies or refuses every device on its own (`POST /devices/bulk/actions`).
  */
@@ -18,7 +19,40 @@ const LABELS: Record<Kind, string> = {
   quarantine: 'Quarantine',
   release: 'Release from quarantine',
   update: 'Start a firmware update',
+  twin: 'Change the desired twin',
+  command: 'Send a command',
 };
+
+/** A JSON object typed in a field: its value, or why it is not one (shown beside the field). */
+function jsonObject(
+  text: string,
+  what: string,
+): { value?: Record<string, unknown>; error?: string } {
+  if (text.trim() === '') return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      return { error: `${what} must be a JSON object.` };
+    return { value: v as Record<string, unknown> };
+  } catch (err) {
+    return { error: `${what} is not JSON: ${(err as Error).message}` };
+  }
+}
+
+/** The command names the API takes (protocol's CommandName). */
+const COMMAND_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
+
+/** What the review says the action will do. */
+function summary(a: Action): string {
+  switch (a.kind) {
+    case 'twin':
+      return `Merge ${JSON.stringify(a.patch)} into the desired twin`;
+    case 'command':
+      return `Send “${a.name}”${a.params ? ` with ${JSON.stringify(a.params)}` : ''}`;
+    default:
+      return LABELS[a.kind];
+  }
+}
 
 export function FleetBulk({
   session,
@@ -38,6 +72,9 @@ export function FleetBulk({
   const [remove, setRemove] = useState('');
   const [locationId, setLocationId] = useState('');
   const [artifactId, setArtifactId] = useState('');
+  const [patch, setPatch] = useState('');
+  const [command, setCommand] = useState('');
+  const [params, setParams] = useState('');
   const [review, setReview] = useState<Action | null>(null);
   const [result, setResult] = useState<Result | null>(null);
   const act = useAction();
@@ -54,6 +91,19 @@ export function FleetBulk({
   );
   if (kinds.length === 0) return null;
 
+  const patchIn = jsonObject(patch, 'The patch');
+  const paramsIn = jsonObject(params, 'The parameters');
+  const commandError =
+    command.trim() !== '' && !COMMAND_NAME.test(command.trim())
+      ? 'A command name starts with a letter, then letters, digits, “.”, “_” or “-” (at most 64).'
+      : undefined;
+  const fieldError =
+    kind === 'twin'
+      ? patchIn.error
+      : kind === 'command'
+        ? (commandError ?? paramsIn.error)
+        : undefined;
+
   const action = (): Action | null => {
     if (kind === 'tag') {
       const a = words(add);
@@ -63,6 +113,15 @@ export function FleetBulk({
     }
     if (kind === 'move') return { kind, locationId: locationId === '' ? null : locationId };
     if (kind === 'update') return artifactId === '' ? null : { kind, artifactId };
+    if (kind === 'twin') return patchIn.value ? { kind, patch: patchIn.value } : null;
+    if (kind === 'command') {
+      if (command.trim() === '' || commandError || paramsIn.error) return null;
+      return {
+        kind,
+        name: command.trim(),
+        ...(paramsIn.value ? { params: paramsIn.value } : {}),
+      };
+    }
     return { kind };
   };
   const n = selected.size;
@@ -128,16 +187,55 @@ export function FleetBulk({
               </select>
             </label>
           )}
+          {kind === 'twin' && (
+            <label class="filter">
+              Desired patch (JSON merge patch)
+              <textarea
+                rows={2}
+                value={patch}
+                placeholder='{"led": "on"}'
+                aria-invalid={patchIn.error ? 'true' : 'false'}
+                onInput={(e) => setPatch(e.currentTarget.value)}
+              />
+            </label>
+          )}
+          {kind === 'command' && (
+            <>
+              <label class="filter">
+                Command
+                <input
+                  value={command}
+                  placeholder="reboot"
+                  aria-invalid={commandError ? 'true' : 'false'}
+                  onInput={(e) => setCommand(e.currentTarget.value)}
+                />
+              </label>
+              <label class="filter">
+                Parameters (JSON, optional)
+                <input
+                  value={params}
+                  placeholder='{"delay": 5}'
+                  aria-invalid={paramsIn.error ? 'true' : 'false'}
+                  onInput={(e) => setParams(e.currentTarget.value)}
+                />
+              </label>
+            </>
+          )}
           <button type="submit" disabled={action() === null}>
             Review
           </button>
+          {fieldError && (
+            <p class="error" role="alert">
+              {fieldError}
+            </p>
+          )}
         </form>
       )}
       {review !== null && (
         <div role="alertdialog" aria-label="Confirm bulk action" class="confirm">
           <p>
-            {LABELS[review.kind]} on {n} device{n === 1 ? '' : 's'}? Each device is applied or
-            refused on its own; refused devices stay as they are.
+            {summary(review)} on {n} device{n === 1 ? '' : 's'}? Each device is applied or refused
+            on its own; refused devices stay as they are.
           </p>
           <button
             disabled={act.busy}

@@ -31,6 +31,7 @@ import type { CommandService } from '../management/command-service.js';
 import type { DeviceLogService } from '../logs/device-log-service.js';
 import { parseDeviceLogBatch } from '../logs/log-payloads.js';
 import type { DetectEngine } from '../detect/engine.js';
+import type { MetricsHistoryService } from '../management/metrics-history.js';
 import type { PresenceService } from '../management/presence-service.js';
 import type { ManagementSignals } from '../management/signals.js';
 import type { TwinService } from '../management/twin-service.js';
@@ -75,6 +76,8 @@ export interface DevicePlaneDeps {
   log: DevicePlaneLog;
   /** Told what the agent reports — its metrics and events — for detection (decision 0034). */
   detect?: Pick<DetectEngine, 'metrics' | 'deviceEvents'>;
+  /** Keeps each metrics report for the health charts (decision 0038 amendment). */
+  history?: Pick<MetricsHistoryService, 'record'>;
 }
 
 /** The device plane of one hub node. */
@@ -188,6 +191,7 @@ export class DevicePlane implements DevicePlaneInbound {
       case 'metrics': {
         const metrics = parseDeviceMetrics(payload);
         await s.presence.metrics(orgId, deviceId, sessionId, metrics);
+        s.history?.record(deviceId, metrics);
         s.detect?.metrics(orgId, deviceId, metrics).catch(this.#fail('detect (metrics)'));
         return true;
       }

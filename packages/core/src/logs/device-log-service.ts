@@ -15,6 +15,7 @@ import {
 } from '@bulwark/protocol';
 import type { DeviceService } from '../devices/device-service.js';
 import type { Clock } from '../ports/clock.js';
+import type { DomainEvents } from '../ports/events.js';
 import type { DeviceLogFilter, DeviceLogRow, DeviceLogStore } from '../ports/device-logs.js';
 import type { Page } from '../ports/records.js';
 import { encodeIdCursor } from '../shared/cursor.js';
@@ -51,6 +52,8 @@ export interface DeviceLogDeps {
   devices: Pick<DeviceService, 'get'>;
   clock: Clock;
   config?: DeviceLogConfig;
+  /** Told of each stored batch (the console's live device page). */
+  events?: DomainEvents;
   /** How often a follower re-checks for other nodes' writes (tests shorten it). */
   recheckMs?: number;
 }
@@ -106,6 +109,13 @@ export class DeviceLogService {
       });
     if (rows.length === 0) return 0;
     await this.#d.store.append(rows);
+    this.#d.events?.emit({
+      type: 'device.logs_stored',
+      orgId,
+      deviceId,
+      count: rows.length,
+      at: now,
+    });
     const k = key(orgId, deviceId);
     this.#touched.set(k, { orgId, deviceId });
     const waiting = this.#waiters.get(k);

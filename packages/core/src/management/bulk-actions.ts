@@ -8,6 +8,8 @@ import type { DeviceService } from '../devices/device-service.js';
 import { hasPermission } from '../identity/permissions.js';
 import type { Actor } from './signals.js';
 import type { UpdateJobService } from '../updates/job-service.js';
+import type { TwinService } from './twin-service.js';
+import type { CommandService } from './command-service.js';
 
 /** The permission each bulk action needs, per device (the route itself needs only devices:read). */
 const NEEDS: Record<BulkAction['kind'], Permission> = {
@@ -16,6 +18,9 @@ const NEEDS: Record<BulkAction['kind'], Permission> = {
   quarantine: 'devices:manage',
   release: 'devices:manage',
   update: 'firmware:update',
+  // The permission of PATCH /devices/:id/twin/desired and POST /devices/:id/commands.
+  twin: 'devices:manage',
+  command: 'devices:manage',
 };
 
 /** Who acts: the organization, the permissions they hold, and the actor for audit and jobs. */
@@ -33,7 +38,14 @@ export interface BulkCaller {
  * The others are applied. Results come back in the order of the request.
  */
 export class BulkActionService {
-  constructor(private readonly d: { devices: DeviceService; updates: UpdateJobService }) {}
+  constructor(
+    private readonly d: {
+      devices: DeviceService;
+      updates: UpdateJobService;
+      twins: Pick<TwinService, 'patchDesired'>;
+      commands: Pick<CommandService, 'send'>;
+    },
+  ) {}
 
   async apply(
     caller: BulkCaller,
@@ -79,6 +91,23 @@ export class BulkActionService {
         return;
       case 'update':
         await this.d.updates.deploy(orgId, deviceId, action.artifactId, { actor: caller.actor });
+        return;
+      case 'twin':
+        await this.d.twins.patchDesired(orgId, deviceId, action.patch, { actor: caller.actor });
+        return;
+      case 'command':
+        await this.d.commands.send(
+          orgId,
+          deviceId,
+          {
+            name: action.name,
+            ...(action.params !== undefined ? { params: action.params } : {}),
+            ...(action.timeoutSeconds !== undefined
+              ? { timeoutSeconds: action.timeoutSeconds }
+              : {}),
+          },
+          caller.actor,
+        );
         return;
     }
   }

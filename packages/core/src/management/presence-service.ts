@@ -6,6 +6,7 @@ import type { AlertRecord } from '../ports/alerts.js';
 import type { DeviceEventRecord, PresenceRecord } from '../ports/management.js';
 import type { OperatingMode, Page } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
+import type { DomainEvents } from '../ports/events.js';
 import { newId } from '../shared/ids.js';
 import { tickBatch } from '../shared/tick-batch.js';
 
@@ -44,6 +45,8 @@ export class PresenceService {
       /** The one owner of alerts: `device_offline` opens and resolves there. */
       alerts: AlertService;
       config?: PresenceConfig;
+      /** Told of each stored batch of device events (the console's live device page). */
+      events?: DomainEvents;
     },
   ) {}
 
@@ -182,6 +185,14 @@ export class PresenceService {
     await this.d.storage.deviceEvents.append(rows);
     const keep = (this.d.config ?? DEFAULT_PRESENCE_CONFIG).eventsPerDevice;
     await this.d.storage.deviceEvents.prune(orgId, deviceId, keep);
+    if (rows.length > 0)
+      this.d.events?.emit({
+        type: 'device.events_reported',
+        orgId,
+        deviceId,
+        count: rows.length,
+        at: now,
+      });
     return rows.length;
   }
 

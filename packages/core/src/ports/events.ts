@@ -167,6 +167,20 @@ export type DomainEvent =
       state: string;
     })
   | (Base & {
+      /** A device reported events (stored): the live device page shows them (decision 0038). */
+      type: 'device.events_reported';
+      orgId: string;
+      deviceId: string;
+      count: number;
+    })
+  | (Base & {
+      /** A batch of a device's log records was stored (decision 0032; live device page). */
+      type: 'device.logs_stored';
+      orgId: string;
+      deviceId: string;
+      count: number;
+    })
+  | (Base & {
       type: 'twin.desired_changed' | 'twin.reported_changed';
       orgId: string;
       deviceId: string;

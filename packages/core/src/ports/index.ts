@@ -23,3 +23,4 @@ export type * from './checks.js';
 export type * from './rules.js';
 export type * from './detect.js';
 export type * from './saved-views.js';
+export type * from './metrics-history.js';

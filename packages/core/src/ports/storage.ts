@@ -35,6 +35,7 @@ import type {
 import type { ChannelStore, MessageStore } from './messaging.js';
 import type { TicketStore } from './tickets.js';
 import type { SavedViewStore } from './saved-views.js';
+import type { MetricsHistoryStore } from './metrics-history.js';
 import type { MqttStateStore } from './mqtt-state.js';
 import type { ProvisioningStore } from './provisioning.js';
 import type { DeviceLogStore } from './device-logs.js';
@@ -308,6 +309,8 @@ export interface Storage {
   readonly detect: DetectStore;
   /** Saved fleet views: named filters per user (decision 0038 amendment). */
   readonly savedViews: SavedViewStore;
+  /** Devices' health metrics over time (migration 27, decision 0038 amendment). */
+  readonly metricsHistory: MetricsHistoryStore;
   /** The schema version the database is at after migrations. */
   readonly schemaVersion: number;
   /** Is the database reachable right now (for /readyz)? */

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Nullable } from './common.js';
+import { PatchDesiredRequest, SendCommandRequest } from './management.js';
 
 const Tag = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:=/-]{0,63}$' });
 const Tags = Type.Array(Tag, { minItems: 1, maxItems: 32, uniqueItems: true });
@@ -20,6 +21,21 @@ export const BulkActionSchema = Type.Union([
   Type.Object({ kind: Type.Literal('quarantine') }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('release') }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('update'), artifactId: Id }, { additionalProperties: false }),
+  // The same patch and command the single-device routes take (decision 0038, third amendment
+  // of 2026-12-07).
+  Type.Object(
+    { kind: Type.Literal('twin'), patch: PatchDesiredRequest.properties.patch },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('command'),
+      name: SendCommandRequest.properties.name,
+      params: SendCommandRequest.properties.params,
+      timeoutSeconds: SendCommandRequest.properties.timeoutSeconds,
+    },
+    { additionalProperties: false },
+  ),
 ]);
 export type BulkAction = Static<typeof BulkActionSchema>;
 

@@ -52,6 +52,12 @@ export type LiveEvent = LiveBase &
       }
     | { type: 'rollout.transition'; deviceId: null; rolloutId: string; state: string }
     | {
+        /** The device reported `count` events, or `count` of its log records were stored. */
+        type: 'device.events_reported' | 'device.logs_stored';
+        deviceId: string;
+        count: number;
+      }
+    | {
         type: 'twin.desired_changed' | 'twin.reported_changed';
         deviceId: string;
         version: number;

@@ -9,6 +9,7 @@ export * from './routes.js';
 export * from './channels.js';
 export * from './tickets.js';
 export * from './management.js';
+export * from './metrics-history.js';
 export * from './logs.js';
 export * from './alerts.js';
 export * from './notifications.js';

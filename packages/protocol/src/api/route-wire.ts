@@ -90,6 +90,7 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   getCommand: { method: 'GET', path: '/commands/:id', status: 200 },
   cancelCommand: { method: 'POST', path: '/commands/:id/cancel', status: 200, body: true },
   getPresence: { method: 'GET', path: '/devices/:id/presence', status: 200 },
+  getMetricsHistory: { method: 'GET', path: '/devices/:id/metrics/history', status: 200 },
   listDeviceEvents: { method: 'GET', path: '/devices/:id/events', status: 200 },
   listDeviceLogs: { method: 'GET', path: '/devices/:id/logs', status: 200 },
   followDeviceLogs: { method: 'GET', path: '/devices/:id/logs/follow', status: 200 },

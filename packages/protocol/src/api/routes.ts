@@ -28,6 +28,7 @@ import * as T from './tickets.js';
 import * as U from './updates.js';
 import * as VW from './views.js';
 import * as BA from './bulk-actions.js';
+import * as MH from './metrics-history.js';
 
 /** Who may call a route. */
 export type RouteAuth =
@@ -611,6 +612,18 @@ export const ROUTES = {
     params: C.IdParams,
     status: 200,
     response: G.PresenceSchema,
+  }),
+  getMetricsHistory: route({
+    method: 'GET',
+    path: '/devices/:id/metrics/history',
+    summary: 'A device’s health metrics over time, in buckets (avg/min/max per series)',
+    tag: 'management',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    query: MH.MetricsHistoryQuery,
+    status: 200,
+    response: MH.MetricsHistorySchema,
   }),
   listDeviceEvents: route({
     method: 'GET',

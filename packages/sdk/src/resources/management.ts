@@ -91,6 +91,12 @@ export function deviceStatusApi(call: Call) {
   return {
     /** Whether the device is online, since when, in which mode, with its latest health metrics. */
     presence: (deviceId: string) => call('getPresence', { params: { id: deviceId } }),
+    /**
+     * The device's health history (CPU, memory, disk, connections) in time buckets with
+     * avg/min/max each; by default the last hour in about 60 buckets.
+     */
+    metricsHistory: (deviceId: string, query: QueryOf<'getMetricsHistory'> = {}) =>
+      call('getMetricsHistory', { params: { id: deviceId }, query }),
     /** One page of the events the device reported, newest first. */
     events: (deviceId: string, query: QueryOf<'listDeviceEvents'> = {}) =>
       call('listDeviceEvents', { params: { id: deviceId }, query }),

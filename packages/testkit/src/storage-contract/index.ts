@@ -7,6 +7,7 @@ import { detectSuite } from './detect.js';
 import { deviceKeySuite, deviceSuite, locationSuite } from './devices.js';
 import { deviceWindowSuite } from './device-window.js';
 import { savedViewSuite } from './saved-views.js';
+import { metricsHistorySuite } from './metrics-history.js';
 import type { OpenStorage } from './harness.js';
 import {
   apiKeySuite,
@@ -65,6 +66,7 @@ export function storageContract(
     deviceSuite(open);
     deviceWindowSuite(open);
     savedViewSuite(open);
+    metricsHistorySuite(open);
     deviceKeySuite(open);
     locationSuite(open);
     pkiSuite(open);

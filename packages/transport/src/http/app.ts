@@ -32,6 +32,7 @@ import { ruleHandlers } from './handlers/rules.js';
 import { mitigationHandlers } from './handlers/mitigations.js';
 import { viewHandlers } from './handlers/views.js';
 import { bulkActionHandlers } from './handlers/bulk-actions.js';
+import { metricsHistoryHandlers } from './handlers/metrics-history.js';
 import { detectHandlers } from './handlers/detect.js';
 import { managementHandlers } from './handlers/management.js';
 import { logHandlers } from './handlers/logs.js';
@@ -156,6 +157,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...mitigationHandlers(s),
     ...viewHandlers(s),
     ...bulkActionHandlers(s),
+    ...metricsHistoryHandlers(s),
     ...firmwareHandlers(s),
     ...rolloutHandlers(s),
     ...provisioningHandlers(s),

@@ -23,6 +23,7 @@ import type {
   TwinService,
   CommandService,
   PresenceService,
+  MetricsHistoryService,
   UpdateJobService,
   RolloutService,
   FirmwarePolicyService,
@@ -72,6 +73,8 @@ export interface HttpServices {
   twins: TwinService;
   commands: CommandService;
   presence: PresenceService;
+  /** Devices' health history (decision 0038 amendment). */
+  metricsHistory: MetricsHistoryService;
   /** Central device logs (decision 0032). */
   deviceLogs: DeviceLogService;
   firmware: FirmwareRepoService;

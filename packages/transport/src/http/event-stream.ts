@@ -91,6 +91,9 @@ export function liveView(e: DomainEvent): Viewed | null {
       });
     case 'rollout.transition':
       return read({ type: e.type, at, deviceId: null, rolloutId: e.rolloutId, state: e.state });
+    case 'device.events_reported':
+    case 'device.logs_stored':
+      return read({ type: e.type, at, deviceId: e.deviceId, count: e.count });
     case 'twin.desired_changed':
     case 'twin.reported_changed':
       return read({ type: e.type, at, deviceId: e.deviceId, version: e.version });
