@@ -168,7 +168,13 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
 
   app.decorateRequest('bulwark', null as unknown as HandlerContext);
   app.addHook('onRequest', async (req) => {
-    req.bulwark = { principal: null, device: null, source: req.ip, audit: {}, web: webSession(req) };
+    req.bulwark = {
+      principal: null,
+      device: null,
+      source: req.ip,
+      audit: {},
+      web: webSession(req),
+    };
   });
   // The refresh cookie a handler set or cleared goes with its answer, an error included.
   app.addHook('onSend', async (req, reply, payload) => {

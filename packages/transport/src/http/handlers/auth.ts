@@ -26,7 +26,8 @@ function sessionToken(fromBody: string | undefined, ctx: HandlerContext): string
   const web = ctx.web;
   if (!web) throw new BulwarkError('refresh_token_missing');
   checkCookieRequest(web);
-  if (web.cookie === undefined || web.cookie === '') throw new BulwarkError('refresh_token_missing');
+  if (web.cookie === undefined || web.cookie === '')
+    throw new BulwarkError('refresh_token_missing');
   if (web.cookie.length > MAX_TOKEN_LENGTH) {
     clearRefreshCookie(web);
     throw new BulwarkError('refresh_token_invalid');
