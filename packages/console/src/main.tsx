@@ -1,7 +1,7 @@
 /** The Bulwark web console (decision 0038): first run, sign-in, the fleet and its alerts. */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { anonymous, onSession, session, signOut, type Session } from './session.js';
+import { anonymous, onSession, restore, session, signOut, type Session } from './session.js';
 import { devicePath, isAppPath, navigate, usePath } from './router.js';
 import { liveFor } from './live.js';
 import { message } from './errors.js';
@@ -109,7 +109,11 @@ function App() {
   useEffect(() => {
     anonymous.setup
       .status()
-      .then((r) => setSetupRequired(r.required))
+      // A session cookie from before a reload signs the user back in before any page shows.
+      .then(async (r) => {
+        if (!r.required) await restore();
+        setSetupRequired(r.required);
+      })
       .catch((err: unknown) => setError(message(err)));
   }, []);
 

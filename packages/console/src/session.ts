@@ -1,7 +1,9 @@
 /**
- * The signed-in session (decision 0038): the access and refresh tokens live in this module's
- * memory only — never in localStorage, sessionStorage or a readable cookie — so a reload signs the
- * user out. The access token is renewed with the refresh token shortly before it expires.
+ * The signed-in session (decision 0038): the access token lives in this module's memory only —
+ * never in localStorage, sessionStorage or a readable cookie. The refresh token is never seen by
+ * script at all: the hub keeps it in an HttpOnly, `SameSite=Strict`, `__Host-` cookie (the
+ * requests say `X-Bulwark-Session: cookie`), so a reload restores the session with a refresh
+ * (`restore`), and the access token is renewed the same way shortly before it expires.
  */
 import { createClient, type BulwarkClient } from '@bulwark/sdk/browser';
 
@@ -19,9 +21,14 @@ const origin = (): string => window.location.origin;
 /** A client without credentials: setup status, setup, login. */
 export const anonymous: BulwarkClient = createClient({ baseUrl: origin() });
 
+/** Login, refresh and logout of the browser session: the refresh token is the hub's cookie. */
+const cookieSession: BulwarkClient = createClient({
+  baseUrl: origin(),
+  headers: { 'x-bulwark-session': 'cookie' },
+});
+
 let current: Session | null = null;
 let accessToken: string | null = null;
-let refreshToken: string | null = null;
 let timer: ReturnType<typeof setTimeout> | undefined;
 const listeners = new Set<(s: Session | null) => void>();
 
@@ -42,7 +49,6 @@ function publish(s: Session | null): void {
 async function adopt(tokens: Tokens): Promise<Session> {
   const client = createClient({ baseUrl: origin(), token: tokens.accessToken });
   const me = await client.me();
-  refreshToken = tokens.refreshToken;
   accessToken = tokens.accessToken;
   clearTimeout(timer);
   // Renew a minute before expiry (at least 10 s from now); a failed renewal signs out.
@@ -56,9 +62,9 @@ async function adopt(tokens: Tokens): Promise<Session> {
 }
 
 async function renew(): Promise<void> {
-  if (refreshToken === null) return;
+  if (accessToken === null) return;
   try {
-    await adopt(await anonymous.auth.refresh(refreshToken));
+    await adopt(await cookieSession.auth.refresh());
   } catch {
     forget();
   }
@@ -66,13 +72,27 @@ async function renew(): Promise<void> {
 
 function forget(): void {
   clearTimeout(timer);
-  refreshToken = null;
   accessToken = null;
   publish(null);
 }
 
+/**
+ * On start: a refresh with the session cookie, if the browser holds one, restores the session
+ * after a reload. No cookie leaves the user signed out without an error; a dead one (its session
+ * revoked elsewhere) is refused once and cleared by the hub.
+ */
+export async function restore(): Promise<Session | null> {
+  try {
+    // Asked first so that a browser without a session makes no failing request.
+    if (!(await cookieSession.auth.sessionCookie()).cookie) return null;
+    return await adopt(await cookieSession.auth.refresh());
+  } catch {
+    return null;
+  }
+}
+
 export async function signIn(email: string, password: string, totp?: string): Promise<Session> {
-  const tokens = await anonymous.auth.login({
+  const tokens = await cookieSession.auth.login({
     email,
     password,
     ...(totp !== undefined && totp !== '' ? { totp } : {}),
@@ -80,11 +100,13 @@ export async function signIn(email: string, password: string, totp?: string): Pr
   return adopt(tokens);
 }
 
-/** Revokes the refresh token on the hub, then drops both tokens. */
+/**
+ * Revokes the session on the hub (which clears its cookie), then drops the access token: the
+ * cookie is gone before the sign-in page shows, so a reload right after does not sign back in.
+ */
 export async function signOut(): Promise<void> {
-  const token = refreshToken;
+  await cookieSession.auth.logout().catch(() => undefined);
   forget();
-  if (token !== null) await anonymous.auth.logout(token).catch(() => undefined);
 }
 
 /** Whether the signed-in principal holds a permission (the API checks again). */

@@ -10,6 +10,7 @@ export * from './identity/config.js';
 export { FailureThrottle, type ThrottlePolicy } from './identity/failure-throttle.js';
 export { checkGrant, checkManage } from './identity/grant-policy.js';
 export * from './identity/auth-service.js';
+export type { SessionPair } from './identity/session-tokens.js';
 export * from './identity/api-key-service.js';
 export * from './identity/org-service.js';
 export * from './devices/location-service.js';

@@ -157,8 +157,8 @@ describe('console in Chromium', { skip: consoleMissing }, () => {
     await v.auth.confirmTotp(totp(key, t.clock.now()));
     t.clock.advance(30_000); // a fresh code: the one just used is not accepted twice
 
-    const viewer = await context.newPage();
-    b.watch(viewer);
+    // Another browser profile: a tab of the owner's would restore the owner's session (its cookie).
+    const viewer = await b.newPage();
     await viewer.goto(`${t.url}/login`);
     await viewer.getByLabel('Email').fill('viewer@example.com');
     await viewer.getByLabel('Password').fill(PASSWORD);

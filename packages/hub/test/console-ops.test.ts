@@ -326,7 +326,8 @@ describe('console operations views in Chromium', { skip: consoleMissing }, () =>
       role: 'operator',
       grants: ['users:manage'],
     });
-    const ops = await context.newPage();
+    // Its own browser profile: a tab beside the owner's would restore the owner's session cookie.
+    const ops = await (await launchContext()).newPage();
     watch(ops);
     await signIn(ops, 'ops@example.com');
     await ops.getByRole('link', { name: 'Admin' }).click();

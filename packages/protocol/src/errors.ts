@@ -47,6 +47,18 @@ export const ERRORS = {
     kind: 'unauthenticated',
     title: 'The refresh token is not valid or was revoked',
   },
+  refresh_token_missing: {
+    kind: 'unauthenticated',
+    title: 'No refresh token: neither in the body nor in the session cookie',
+  },
+  session_header_required: {
+    kind: 'forbidden',
+    title: 'Using the session cookie needs the X-Bulwark-Session: cookie header',
+  },
+  origin_mismatch: {
+    kind: 'forbidden',
+    title: "The request's Origin is not this hub's",
+  },
   api_key_invalid: { kind: 'unauthenticated', title: 'The API key is not valid' },
   api_key_revoked: { kind: 'unauthenticated', title: 'The API key has been revoked' },
   invalid_credentials: { kind: 'unauthenticated', title: 'The email or password is wrong' },

@@ -3,7 +3,6 @@ import {
   type ErrorCode,
   type LoginRequest,
   type SetupRequest,
-  type TokenPair,
 } from '@bulwark/protocol';
 import type { AccessTokenSigner } from '../ports/tokens.js';
 import type { Clock } from '../ports/clock.js';
@@ -16,7 +15,7 @@ import type { IdentityConfig } from './config.js';
 import { checkPasswordPolicy, DUMMY_HASH_INPUT, hashPassword, verifyPassword } from './password.js';
 import { permissionsFor } from './permissions.js';
 import type { Principal } from './principal.js';
-import { SessionTokens } from './session-tokens.js';
+import { SessionTokens, type SessionPair } from './session-tokens.js';
 import { SetupTokens } from './setup-token.js';
 import { base32Decode, base32Encode, newTotpSecret, otpauthUrl, verifyTotp } from './totp.js';
 import { verifyApiKey } from './api-key-service.js';
@@ -184,7 +183,7 @@ export class AuthService {
   async login(
     req: LoginRequest,
     source: string | null = null,
-  ): Promise<TokenPair & { userId: string }> {
+  ): Promise<SessionPair & { userId: string }> {
     const { storage, clock } = this.#d;
     this.#throttles.checkLogin(source, req.email);
     const now = clock.now();
@@ -261,7 +260,7 @@ export class AuthService {
   async refresh(
     refreshToken: string,
     source: string | null = null,
-  ): Promise<TokenPair & { userId: string }> {
+  ): Promise<SessionPair & { userId: string }> {
     return this.#credential(source, () =>
       this.#sessions.rotate(refreshToken, async (s) =>
         Boolean(await this.#d.storage.memberships.get(s.orgId, s.userId)),

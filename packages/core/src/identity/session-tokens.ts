@@ -21,12 +21,15 @@ export interface SessionTokenDeps {
   refreshTokenTtlSeconds: number;
 }
 
+/** A token pair and how long its refresh token lives (the browser session cookie's Max-Age). */
+export type SessionPair = TokenPair & { refreshToken: string; refreshExpiresIn: number };
+
 /** Opens, rotates and ends sessions; says whether an access token's session still lives. */
 export class SessionTokens {
   constructor(private readonly d: SessionTokenDeps) {}
 
   /** A new session for the user in the organization, and its first token pair. */
-  async open(userId: string, orgId: string): Promise<TokenPair> {
+  async open(userId: string, orgId: string): Promise<SessionPair> {
     const session = this.#newSession(userId, orgId, this.d.clock.now());
     await this.d.sessions.create(session.record);
     return this.#pair(session);
@@ -40,7 +43,7 @@ export class SessionTokens {
   async rotate(
     refreshToken: string,
     stillMember: (s: RefreshSession) => Promise<boolean>,
-  ): Promise<TokenPair & { userId: string }> {
+  ): Promise<SessionPair & { userId: string }> {
     const { sessions, clock } = this.d;
     const now = clock.now();
     const s = await sessions.getByTokenHash(sha256Hex(refreshToken));
@@ -94,7 +97,7 @@ export class SessionTokens {
     return { record, refreshToken };
   }
 
-  async #pair(s: { record: RefreshSession; refreshToken: string }): Promise<TokenPair> {
+  async #pair(s: { record: RefreshSession; refreshToken: string }): Promise<SessionPair> {
     const ttl = this.d.accessTokenTtlSeconds;
     const { userId: sub, orgId: org, id: sid } = s.record;
     const accessToken = await this.d.tokens.sign({ sub, org, sid }, ttl);
@@ -104,6 +107,7 @@ export class SessionTokens {
       tokenType: 'Bearer',
       expiresIn: ttl,
       organizationId: org,
+      refreshExpiresIn: Math.max(0, Math.floor((s.record.expiresAt - this.d.clock.now()) / 1000)),
     };
   }
 }

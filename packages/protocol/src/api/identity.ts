@@ -74,7 +74,12 @@ export type LoginRequest = Static<typeof LoginRequest>;
 export const TokenPair = Type.Object(
   {
     accessToken: Type.String(),
-    refreshToken: Type.String(),
+    refreshToken: Type.Optional(
+      Type.String({
+        description:
+          'Absent when the request asked for a browser session (`X-Bulwark-Session: cookie`): the refresh token is then only in the HttpOnly `__Host-bulwark_refresh` cookie.',
+      }),
+    ),
     tokenType: Type.Literal('Bearer'),
     expiresIn: Type.Integer({ description: 'Seconds until the access token expires.' }),
     organizationId: Id,
@@ -83,8 +88,18 @@ export const TokenPair = Type.Object(
 );
 export type TokenPair = Static<typeof TokenPair>;
 
-export const RefreshRequest = Type.Object(
-  { refreshToken: Type.String({ minLength: 1, maxLength: 500 }) },
+/**
+ * Refresh and logout: the refresh token in the body, or — a browser session, with the
+ * `X-Bulwark-Session: cookie` header — none in the body and the `__Host-bulwark_refresh` cookie.
+ */
+export const SessionTokenRequest = Type.Object(
+  { refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) },
+  { additionalProperties: false },
+);
+
+/** Whether the browser sent the refresh cookie (its value is never shown to the page). */
+export const SessionCookieStatus = Type.Object(
+  { cookie: Type.Boolean() },
   { additionalProperties: false },
 );
 

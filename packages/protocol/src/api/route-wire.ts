@@ -21,6 +21,7 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   login: { method: 'POST', path: '/auth/login', status: 200, body: true },
   refresh: { method: 'POST', path: '/auth/refresh', status: 200, body: true },
   logout: { method: 'POST', path: '/auth/logout', status: 204, body: true },
+  getSessionCookie: { method: 'GET', path: '/auth/session', status: 200 },
   getMe: { method: 'GET', path: '/me', status: 200 },
   beginTotp: { method: 'POST', path: '/me/totp', status: 200, body: true },
   confirmTotp: { method: 'POST', path: '/me/totp/confirm', status: 204, body: true },

@@ -107,21 +107,33 @@ export const ROUTES = {
   refresh: route({
     method: 'POST',
     path: '/auth/refresh',
-    summary: 'Exchange a refresh token for new tokens (the old one is revoked)',
+    summary:
+      'Exchange a refresh token (in the body, or the session cookie with X-Bulwark-Session: cookie) for new tokens (the old one is revoked)',
     tag: 'auth',
     auth: 'none',
-    body: I.RefreshRequest,
+    body: I.SessionTokenRequest,
     status: 200,
     response: I.TokenPair,
   }),
   logout: route({
     method: 'POST',
     path: '/auth/logout',
-    summary: 'Revoke a refresh token',
+    summary:
+      'Revoke a refresh token (in the body, or the session cookie with X-Bulwark-Session: cookie; the cookie is cleared)',
     tag: 'auth',
     auth: 'none',
-    body: I.RefreshRequest,
+    body: I.SessionTokenRequest,
     status: 204,
+  }),
+  getSessionCookie: route({
+    method: 'GET',
+    path: '/auth/session',
+    summary:
+      'Did this browser send a session cookie? The console asks before refreshing with it (it cannot read the HttpOnly cookie)',
+    tag: 'auth',
+    auth: 'none',
+    status: 200,
+    response: I.SessionCookieStatus,
   }),
   getMe: route({
     method: 'GET',

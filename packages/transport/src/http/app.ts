@@ -16,6 +16,7 @@ import {
 } from '@bulwark/protocol';
 import type { EdgePrincipal } from '@bulwark/core';
 import type { HandlerContext, Handlers, HttpServices } from './context.js';
+import { webSession } from './session-cookie.js';
 import { auditHandlers } from './handlers/audit.js';
 import { authHandlers } from './handlers/auth.js';
 import { deviceHandlers } from './handlers/devices.js';
@@ -169,7 +170,19 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
 
   app.decorateRequest('bulwark', null as unknown as HandlerContext);
   app.addHook('onRequest', async (req) => {
-    req.bulwark = { principal: null, device: null, source: req.ip, audit: {} };
+    req.bulwark = {
+      principal: null,
+      device: null,
+      source: req.ip,
+      audit: {},
+      web: webSession(req),
+    };
+  });
+  // The refresh cookie a handler set or cleared goes with its answer, an error included.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const cookies = req.bulwark?.web?.setCookies;
+    if (cookies !== undefined && cookies.length > 0) reply.header('set-cookie', cookies);
+    return payload;
   });
 
   app.setErrorHandler(async (err, req, reply) => {

@@ -41,6 +41,7 @@ import type {
 } from '@bulwark/core';
 import type { OperationId, OperationInput, OperationOutput } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
+import type { WebSession } from './session-cookie.js';
 
 /** The core services the REST API calls. */
 export interface HttpServices {
@@ -112,6 +113,8 @@ export interface HandlerContext {
    * the principal it stands for now, or a throw once it is revoked, expired or no longer a member.
    */
   reauthenticate?: () => Promise<Principal>;
+  /** The browser session's cookie and headers (login, refresh, logout read it; decision 0038). */
+  web?: WebSession;
   /** Filled by handlers where the route params don't say it (e.g. the id of a created device). */
   audit: {
     orgId?: string;
