@@ -74,7 +74,8 @@ export class BootstrapPskService {
     const previous = await this.d.storage.system.get(byDevice(deviceId));
     await this.d.storage.system.put(byDevice(deviceId), identity);
     const was = await this.#spentOf(identity);
-    if (was !== undefined) await this.d.storage.system.compareAndSet(spent(identity), was, undefined);
+    if (was !== undefined)
+      await this.d.storage.system.compareAndSet(spent(identity), was, undefined);
     if (previous !== undefined && previous !== identity) await this.#drop(previous, deviceId);
     return { identity, key };
   }
@@ -116,7 +117,8 @@ export class BootstrapPskService {
 
   async rotationDone(deviceId: string): Promise<void> {
     const cur = await this.d.storage.system.get(rotation(deviceId));
-    if (cur !== undefined) await this.d.storage.system.compareAndSet(rotation(deviceId), cur, undefined);
+    if (cur !== undefined)
+      await this.d.storage.system.compareAndSet(rotation(deviceId), cur, undefined);
   }
 
   #spentOf(identity: string): Promise<string | undefined> {

@@ -55,7 +55,11 @@ export class Lwm2mBootstrap {
   ) {}
 
   /** A Bootstrap-Request: the plan, or a `forbidden` BulwarkError (audited). */
-  async request(endpoint: string, source: string, sec?: Lwm2mSecurity): Promise<Lwm2mBootstrapPlan> {
+  async request(
+    endpoint: string,
+    source: string,
+    sec?: Lwm2mSecurity,
+  ): Promise<Lwm2mBootstrapPlan> {
     const refuse = async (orgId: string | null, why: string): Promise<never> => {
       await this.#audit(orgId, endpoint, source, 'lwm2m.bootstrap.refused', 'failure', {
         reason: why,
@@ -75,18 +79,23 @@ export class Lwm2mBootstrap {
           : refuse(owner.orgId, 'the factory bootstrap credential was already exchanged');
       }
       if (!(await this.d.bootstrapPsks.rotationRequested(dm.deviceId))) {
-        return refuse(dm.orgId, 'a device PSK may bootstrap only after an operator asked for rotation');
+        return refuse(
+          dm.orgId,
+          'a device PSK may bootstrap only after an operator asked for rotation',
+        );
       }
       cred = dm;
       rotating = true;
     }
-    if (cred.ref !== sec.pskRef) return refuse(cred.orgId, 'the credential changed since the handshake');
+    if (cred.ref !== sec.pskRef)
+      return refuse(cred.orgId, 'the credential changed since the handshake');
     if (cred.deviceId !== endpoint) {
       return refuse(cred.orgId, 'the endpoint name is not the device this credential is bound to');
     }
     const device = await this.d.storage.devices.get(cred.orgId, cred.deviceId);
     if (!device) return refuse(cred.orgId, 'no such device');
-    if (device.state === 'decommissioned') return refuse(cred.orgId, 'the device is decommissioned');
+    if (device.state === 'decommissioned')
+      return refuse(cred.orgId, 'the device is decommissioned');
     if (!DEVICE_PLANES[device.state].includes('management')) {
       return refuse(cred.orgId, `a ${device.state} device has no management plane`);
     }
