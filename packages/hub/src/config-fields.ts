@@ -301,6 +301,12 @@ export const CONFIG_FIELDS = {
     default: '0.0.0.0',
     doc: 'Address LwM2M over DTLS binds (every interface: DTLS protects it)',
   },
+  lwm2mServerUri: {
+    kind: 'string',
+    flag: 'lwm2m-server-uri',
+    default: '',
+    doc: 'The DM server URI the LwM2M bootstrap server (POST /bs on --lwm2ms-port) writes to devices; empty: coaps://<--lwm2ms-host, 127.0.0.1 when it is every interface>:<its port>',
+  },
   // Issue 17's goal is 10,000 registrations per hub; twice that leaves headroom, and each one is a
   // few KB of memory, so the cap keeps a registration flood from growing the heap without bound.
   lwm2mMaxRegistrations: {

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import {
+  Lwm2mBootstrap,
   Lwm2mService,
   type Clock,
   type LiveSessions,
@@ -23,6 +24,8 @@ import type { HubServices } from './services.js';
 
 /** Heartbeats vouch for this node's registrations well inside presence's 120 s staleness. */
 const HEARTBEAT_MS = 30_000;
+/** Registration lifetime a bootstrap writes to /1/0/1 (Wakaama's default; decision 0045). */
+const BOOTSTRAP_LIFETIME_S = 300;
 /** Changes made on other nodes (desired twins, commands) reach a registration within this. */
 const SWEEP_MS = 5_000;
 
@@ -119,20 +122,46 @@ export async function startLwm2m(d: {
       );
     }
     if (config.lwm2msPort !== null) {
-      servers.push(
-        await startLwm2mServer({
-          ...common,
-          port: config.lwm2msPort,
-          host: config.lwm2msHost,
-          secure: {
-            psk: async (identity) => {
-              const p = await s.devicePsks.resolve(identity);
-              return p === undefined ? undefined : { key: p.key, ref: p.ref };
-            },
-            ...dtlsAuthHooks(s),
+      // The bootstrap server (decision 0045) shares the DTLS port; its URI needs the bound port.
+      let dmUri = config.lwm2mServerUri;
+      const bootstrap = new Lwm2mBootstrap({
+        storage: d.storage,
+        devicePsks: s.devicePsks,
+        bootstrapPsks: s.bootstrapPsks,
+        audit: s.audit,
+        clock: d.clock,
+        dmUri: () => dmUri,
+        lifetime: BOOTSTRAP_LIFETIME_S,
+      });
+      const auth = dtlsAuthHooks(s);
+      const secure = await startLwm2mServer({
+        ...common,
+        hooks: { ...hooks, bootstrap: (ep, source, sec) => bootstrap.request(ep, source, sec) },
+        port: config.lwm2msPort,
+        host: config.lwm2msHost,
+        secure: {
+          // A device PSK or a factory bootstrap credential (one identity space); only the
+          // bootstrap interface takes the latter — admission knows device PSKs only.
+          psk: async (identity) => {
+            const p =
+              (await s.devicePsks.resolve(identity)) ?? (await s.bootstrapPsks.resolve(identity));
+            return p === undefined ? undefined : { key: p.key, ref: p.ref };
           },
-        }),
-      );
+          ...auth,
+          onAuthFailure: (f) => {
+            auth.onAuthFailure(f);
+            if (f.reason !== 'unknown') return;
+            bootstrap.handshakeRefused(f.identity, f.peer.address).catch((err: unknown) => {
+              log.warn({ err }, 'LwM2M: auditing a refused bootstrap credential failed');
+            });
+          },
+        },
+      });
+      servers.push(secure);
+      if (dmUri === '') {
+        const host = config.lwm2msHost === '0.0.0.0' ? '127.0.0.1' : config.lwm2msHost;
+        dmUri = `coaps://${host.includes(':') ? `[${host}]` : host}:${secure.port}`;
+      }
     }
   } catch (err) {
     await stopAll();

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   Admission,
   DevicePskService,
+  BootstrapPskService,
   AlertService,
   ApiKeyService,
   AuditService,
@@ -255,7 +256,20 @@ export function createServices(
   // Addresses block_source mitigations locked (decision 0036); hub/edge.ts keeps the list.
   const sourceBlocks = new SourceBlocks(clock);
   // DTLS-PSK keys of CoAP devices, sealed with the master key like CA keys (decision 0041).
-  const devicePsks = new DevicePskService({ storage, box, clock, events });
+  const devicePsks: DevicePskService = new DevicePskService({
+    storage,
+    box,
+    clock,
+    events,
+    reserved: async (identity) => (await bootstrapPsks.resolve(identity)) !== undefined,
+  });
+  // Factory bootstrap credentials of LwM2M devices: bootstrap-only, never admitted (decision 0045).
+  const bootstrapPsks = new BootstrapPskService({
+    storage,
+    box,
+    clock,
+    deviceIdentity: (identity) => devicePsks.resolve(identity),
+  });
   const admission = new Admission({
     storage,
     clock,
@@ -385,6 +399,7 @@ export function createServices(
   return {
     edgeBlocks: { list: sourceBlocks },
     devicePsks,
+    bootstrapPsks,
     rules,
     ruleEvaluation: { engine: ruleEngine },
     mitigations,

@@ -67,11 +67,14 @@ export function startWakaama(
     endpoint: string;
     lifetime?: number;
     psk?: { identity: string; hexKey: string };
+    /** `-b`: the server is a bootstrap server; the client bootstraps first (decision 0045). */
+    bootstrap?: boolean;
   },
 ): Client {
   const args = ['-4', '-h', '127.0.0.1', '-p', String(o.port), '-n', o.endpoint, '-l', '0'];
   args.push('-t', String(o.lifetime ?? 300));
   if (o.psk) args.push('-i', o.psk.identity, '-s', o.psk.hexKey);
+  if (o.bootstrap) args.push('-b');
   const proc = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -58,12 +58,17 @@ export const deviceKeyCommands: Command[] = [
         value: 'HEX',
         help: 'the key in hex, 16-64 bytes (default: 16 random bytes)',
       },
+      bootstrap: {
+        type: 'boolean',
+        help: 'a factory LwM2M bootstrap credential: only bootstraps, exchanged for a fresh PSK, then refused',
+      },
     },
     run: async (ctx) => {
       const key = ctx.str('key');
       const r = await ctx.client().devices.setPsk(ctx.args[0] ?? '', {
         identity: ctx.args[1] ?? '',
         ...(key === undefined ? {} : { key }),
+        ...(ctx.flag('bootstrap') ? { bootstrap: true } : {}),
       });
       ctx.print(r, () => {
         const note = 'note: the key is shown only this once; store it on the device now\n';

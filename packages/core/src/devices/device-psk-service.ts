@@ -34,6 +34,8 @@ export class DevicePskService {
       clock: Clock;
       /** Told when a key is replaced or removed, so live sessions made with it end. */
       events?: Pick<DomainEvents, 'emit'>;
+      /** Is this identity taken by another kind of PSK (a factory bootstrap credential, 0045)? */
+      reserved?: (identity: string) => Promise<boolean>;
     },
   ) {}
 
@@ -75,6 +77,9 @@ export class DevicePskService {
       ref: randomBytes(9).toString('base64url'),
       createdAt: this.d.clock.now(),
     };
+    if ((await this.d.reserved?.(identity)) === true) {
+      throw new BulwarkError('conflict', 'this PSK identity is a factory bootstrap credential');
+    }
     const sealed = this.d.box.seal(JSON.stringify(record), `${CONTEXT}|${identity}`);
     const current = await this.d.storage.system.get(byIdentity(identity));
     if (current !== undefined) {

@@ -22,3 +22,4 @@ export {
   type FirmwareDownloadGrant,
 } from './firmware-url.js';
 export { fwReport, FW, FW_STATE, FW_RESULT_FAILURES } from './firmware-states.js';
+export { Lwm2mBootstrap, type Lwm2mBootstrapPlan, type Lwm2mBootstrapStep } from './bootstrap.js';

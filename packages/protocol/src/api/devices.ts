@@ -160,6 +160,12 @@ export const SetDevicePsk = Type.Object(
         description: 'The key in hex (16–64 bytes); omitted: 16 random bytes.',
       }),
     ),
+    bootstrap: Type.Optional(
+      Type.Boolean({
+        description:
+          "A factory LwM2M bootstrap credential (decision 0045): it may only bootstrap (POST /bs on the LwM2M DTLS port), is exchanged there for a fresh device PSK and refused afterwards; the device's PSK is left as it is.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -50,7 +50,7 @@ export function devicesApi(call: Call) {
     /** Revokes a device key. */
     revokeKey: (id: string, keyId: string) => call('revokeDeviceKey', { params: { id, keyId } }),
     /** Sets the device's DTLS pre-shared key (made by the hub unless `key` is given, hex); shown once. */
-    setPsk: (id: string, body: { identity: string; key?: string }) =>
+    setPsk: (id: string, body: { identity: string; key?: string; bootstrap?: boolean }) =>
       call('setDevicePsk', { params: { id }, body }),
     /** Removes the device's DTLS pre-shared key. */
     removePsk: (id: string) => call('removeDevicePsk', { params: { id } }),

@@ -16,6 +16,7 @@ import type {
   MessagingService,
   OrgService,
   DevicePskService,
+  BootstrapPskService,
   PkiService,
   Principal,
   TicketService,
@@ -66,6 +67,8 @@ export interface HttpServices {
   pki: PkiService;
   /** DTLS-PSK identities and keys of CoAP devices (decision 0041). */
   devicePsks: DevicePskService;
+  /** Factory bootstrap credentials and rotation marks of LwM2M devices (decision 0045). */
+  bootstrapPsks: BootstrapPskService;
   audit: AuditService;
   messaging: MessagingService;
   tickets: TicketService;

@@ -1,6 +1,7 @@
 /** The narrow interface between the LwM2M wire adapter and the service that wires it (decision 0043). */
 import type {
   Lwm2mBinding,
+  Lwm2mBootstrapPlan,
   Lwm2mEnd,
   Lwm2mRecord,
   Lwm2mRegistration,
@@ -20,6 +21,15 @@ export interface Lwm2mHooks {
   ended(reg: Lwm2mRegistration, why: Lwm2mEnd): Promise<void>;
   /** A Send (POST /dp) of a registered client. */
   sent(location: string, records: Lwm2mRecord[]): Promise<void>;
+  /**
+   * A Bootstrap-Request (POST /bs?ep=…, decision 0045): the plan to run, or throw `forbidden`.
+   * Absent: the socket offers no bootstrap (4.04).
+   */
+  bootstrap?(
+    endpoint: string,
+    source: string,
+    security?: Lwm2mSecurity,
+  ): Promise<Lwm2mBootstrapPlan>;
 }
 
 /** Limits of the adapter, each with its reason. */

@@ -192,7 +192,7 @@ function sameSecurity(reg: Lwm2mRegistration, req: CoapRequestIn): boolean {
   );
 }
 
-function queryOf(q: string[]): Map<string, string> {
+export function queryOf(q: string[]): Map<string, string> {
   const m = new Map<string, string>();
   for (const s of q) {
     const i = s.indexOf('=');

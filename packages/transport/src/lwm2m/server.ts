@@ -28,12 +28,14 @@ import {
 import {
   CoapEndpoint,
   uintOption,
+  type CoapRequestIn,
   type CoapRequestOut,
   type CoapResponseIn,
   type EndpointLogger,
 } from './endpoint.js';
 import { DEFAULT_LWM2M_LIMITS, type Lwm2mHooks, type Lwm2mLimits } from './hooks.js';
 import { RegistrationTable } from './registrations.js';
+import { bootstrapInterface } from './bootstrap.js';
 
 /** A running LwM2M server. */
 export interface Lwm2mServer {
@@ -92,6 +94,18 @@ export async function startLwm2mServer(o: {
   });
   let dtls: DtlsServer | undefined;
   let endpoint: CoapEndpoint;
+  const bootstrap = bootstrapInterface({
+    hooks: o.hooks,
+    endpoint: () => endpoint,
+    log: o.log,
+    maxEndpointLength: limits.maxEndpointLength,
+    endAssociation: (address, p) =>
+      void dtls?.closeSessions(
+        (x) => x.peer.address === address && x.peer.port === p,
+        'bootstrap finished',
+      ),
+  });
+  const onRequest = (r: CoapRequestIn) => bootstrap(r) ?? table.handle(r);
   let port: number;
   if (o.secure) {
     const sec = o.secure;
@@ -113,7 +127,7 @@ export async function startLwm2mServer(o: {
     socket.attach(dtls);
     const server = dtls;
     endpoint = new CoapEndpoint({
-      onRequest: (r) => table.handle(r),
+      onRequest,
       log: o.log,
       socket,
       securityOf: (address, p) => {
@@ -123,7 +137,7 @@ export async function startLwm2mServer(o: {
     });
     port = dtls.port;
   } else {
-    endpoint = new CoapEndpoint({ onRequest: (r) => table.handle(r), log: o.log });
+    endpoint = new CoapEndpoint({ onRequest, log: o.log });
     port = await endpoint.listen(o.port, o.host);
   }
   const timer = setInterval(() => void table.expire(Date.now()), SWEEP_MS);

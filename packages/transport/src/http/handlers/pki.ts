@@ -62,11 +62,12 @@ export function pkiHandlers(s: HttpServices): PkiHandlers {
       await s.pki.revokeDeviceKey(principalOf(ctx).orgId, params.id, params.keyId);
     },
     setDevicePsk: async ({ params, body }, ctx) => {
-      const r = await s.devicePsks.set(principalOf(ctx).orgId, params.id, {
+      const store = body.bootstrap === true ? s.bootstrapPsks : s.devicePsks;
+      const r = await store.set(principalOf(ctx).orgId, params.id, {
         identity: body.identity,
         ...(body.key === undefined ? {} : { key: Buffer.from(body.key, 'hex') }),
       });
-      ctx.audit.detail = { identity: r.identity }; // never the key
+      ctx.audit.detail = { identity: r.identity, bootstrap: body.bootstrap === true }; // never the key
       return { identity: r.identity, key: r.key.toString('hex') };
     },
     removeDevicePsk: async ({ params }, ctx) => {
