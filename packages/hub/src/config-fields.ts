@@ -239,7 +239,7 @@ export const CONFIG_FIELDS = {
   mqttInboundBudget: {
     kind: 'int',
     flag: 'mqtt-inbound-budget',
-    default: 20_000,
+    default: 4_000,
     min: 0,
     max: 10_000_000,
     doc: "MQTT messages read and not yet finished (authorized, stored, acknowledged) across all connections beyond which connections stop reading until it falls to three quarters (0 = no bound beyond each connection's window)",

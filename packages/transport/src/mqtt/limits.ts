@@ -46,8 +46,9 @@ export interface MqttLimits {
    * of it: the rest waits in the kernel's socket buffers and then in the devices, not in the
    * heap. Each connection's window alone lets 1,000 devices × `receiveMaximum` messages be held
    * in memory at once; with the hub's main thread as the bottleneck they all survived young
-   * collections and the collector took a third of the thread (issue 12 profiles). 20,000 keeps
-   * several writer batches in flight; a gateway's single connection is bounded by its own window.
+   * collections and the collector took a third of the thread (issue 12 profiles). 4,000 keeps
+   * several writer batches in flight and measured best of 0 / 4,000 / 20,000 (decision 0033,
+   * amendment); a gateway's single connection is bounded by its own window.
    */
   inboundBudget: number;
   /**
@@ -122,7 +123,7 @@ export const DEFAULT_LIMITS: Readonly<MqttLimits> = Object.freeze({
   receiveMaximum: 1000,
   inboundWindow: 1000,
   inboundWindowBytes: 4 * 1024 * 1024,
-  inboundBudget: 20_000,
+  inboundBudget: 4_000,
   maxQueuedMessages: 10_000,
   maxQueuedBytes: 16 * 1024 * 1024,
   maxSessions: 100_000,
