@@ -53,7 +53,7 @@ describe(
       rmSync(dir, { recursive: true, force: true });
     });
 
-    const start = site.start;
+    const start = (args: string[]) => site.start(args);
 
     it('serves 100 site devices one verified image that crossed the uplink once', async () => {
       const pub = await firmwarePublisher(s.owner);

@@ -48,7 +48,7 @@ describe(
       rmSync(dir, { recursive: true, force: true });
     });
 
-    const start = site.start;
+    const start = (args: string[]) => site.start(args);
 
     it('keeps acknowledging the device while the uplink is down; nothing lost, doubled or reordered', async () => {
       const d = await s.api.devices.create({
