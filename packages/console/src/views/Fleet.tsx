@@ -16,8 +16,13 @@ import { FleetFilters } from './FleetFilters.js';
 import { FleetViews } from './FleetViews.js';
 import type { FleetBulk as FleetBulkView } from './FleetBulk.js';
 
-/** The most devices one bulk action takes (the API's MAX_BULK_ACTION_DEVICES). */
-const MAX_SELECT = 500;
+/**
+ * The most devices "Select all matching" takes: their ids are read from the list 500 at a time and
+ * the bulk panel sends them in chunks of the API's MAX_BULK_ACTION_DEVICES (500).
+ */
+const MAX_SELECT = 10_000;
+/** The list API's largest page. */
+const PAGE = 500;
 
 /** Height of one row in px: styles.css sets `.fleet tbody tr` to the same. */
 const ROW = 36;
@@ -78,9 +83,26 @@ export function Fleet({ session }: { session: Session }) {
     else next.set(d.id, d.name);
     setSelected(next);
   };
-  const selectAll = async () => {
-    const page = await session.client.devices.list({ ...query, offset: 0, limit: MAX_SELECT });
-    setSelected(new Map(page.items.map((d) => [d.id, d.name])));
+  // Every matching device's id, paged from the list by position (in the table's order).
+  const [selecting, setSelecting] = useState<{ got: number; of: number } | null>(null);
+  const [selectError, setSelectError] = useState<unknown>(null);
+  const selectAll = async (of: number) => {
+    const all = new Map<string, string>();
+    setSelectError(null);
+    setSelecting({ got: 0, of });
+    try {
+      for (let offset = 0; offset < Math.min(of, MAX_SELECT); offset += PAGE) {
+        const page = await session.client.devices.list({ ...query, offset, limit: PAGE });
+        for (const d of page.items) all.set(d.id, d.name);
+        setSelecting({ got: all.size, of });
+        if (page.items.length < PAGE) break;
+      }
+      setSelected(all);
+    } catch (err) {
+      setSelectError(err);
+    } finally {
+      setSelecting(null);
+    }
   };
 
   useLayoutEffect(() => {
@@ -131,22 +153,28 @@ export function Fleet({ session }: { session: Session }) {
         {total === null
           ? 'Loading…'
           : `${total.toLocaleString()} device${total === 1 ? '' : 's'}${filtered ? ' match' : ''}`}
-        {mayAct && selected.size > 0 && ` · ${selected.size} selected`}
+        {mayAct && selected.size > 0 && ` · ${selected.size.toLocaleString()} selected`}
       </p>
       {mayAct && total !== null && total > 0 && (
         <p class="selection">
           {total <= MAX_SELECT ? (
-            <button onClick={() => void selectAll()}>
+            <button disabled={selecting !== null} onClick={() => void selectAll(total)}>
               Select all {total.toLocaleString()} matching
             </button>
           ) : (
-            <span>Filter to at most {MAX_SELECT} devices to select them all.</span>
+            <span>Filter to at most {MAX_SELECT.toLocaleString()} devices to select them all.</span>
+          )}
+          {selecting !== null && (
+            <span role="status">
+              Reading ids: {selecting.got.toLocaleString()} of {selecting.of.toLocaleString()}…
+            </span>
           )}
           {selected.size > 0 && (
             <button onClick={() => setSelected(new Map())}>Clear selection</button>
           )}
         </p>
       )}
+      <Problem error={selectError} />
       {mayAct && selected.size > 0 && Bulk !== null && (
         <Bulk
           session={session}

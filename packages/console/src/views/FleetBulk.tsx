@@ -2,16 +2,48 @@
  * Bulk actions on the fleet's selection (issue 15 item 2; its own lazy chunk): choose an action —
  * tags, location, quarantine, firmware update, a desired-twin patch or a command —
  * review it (how many devices, what changes), confirm, then read what happened to each device —
- * the hub applies or refuses every device on its own (`POST /devices/bulk/actions`).
+ * the hub applies or refuses every device on its own (`POST /devices/bulk/actions`). A selection
+ * of more than 500 goes in chunks of 500, one after the other, with a progress bar; a chunk the
+ * API refuses as a whole marks its devices refused and the next chunk is still sent; Cancel stops
+ * before the next chunk.
  */
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { Session } from '../session.js';
 import { can } from '../session.js';
-import { Problem, useAction, useLoad, words } from '../ui.js';
+import { message } from '../errors.js';
+import { Bar, Problem, useAction, useLoad, words } from '../ui.js';
 
 type Result = Awaited<ReturnType<Session['client']['devices']['bulkAction']>>;
 type Action = Parameters<Session['client']['devices']['bulkAction']>[0]['action'];
 type Kind = Action['kind'];
+
+/** The most devices one request takes (the API's MAX_BULK_ACTION_DEVICES). */
+export const CHUNK = 500;
+
+/** The action on `ids` in chunks of ≤ CHUNK, in order; each chunk's outcome reported. */
+export async function inChunks(
+  send: (ids: string[]) => Promise<Result>,
+  ids: readonly string[],
+  onChunk: (sent: number, r: Result['results']) => void,
+  cancelled: () => boolean,
+): Promise<{ results: Result['results']; cancelled: boolean }> {
+  const results: Result['results'] = [];
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    if (cancelled()) return { results, cancelled: true };
+    const chunk = ids.slice(i, i + CHUNK);
+    let r: Result['results'];
+    try {
+      r = (await send(chunk)).results;
+    } catch (err) {
+      // The whole chunk refused (e.g. 429, 403, a session ended): each of its devices is refused.
+      const code = (err as { code?: string }).code ?? 'request_failed';
+      r = chunk.map((deviceId) => ({ deviceId, ok: false, code, detail: message(err) }));
+    }
+    results.push(...r);
+    onChunk(i + chunk.length, r);
+  }
+  return { results, cancelled: false };
+}
 
 const LABELS: Record<Kind, string> = {
   tag: 'Change tags',
@@ -76,7 +108,12 @@ export function FleetBulk({
   const [command, setCommand] = useState('');
   const [params, setParams] = useState('');
   const [review, setReview] = useState<Action | null>(null);
-  const [result, setResult] = useState<Result | null>(null);
+  const [result, setResult] = useState<{
+    results: Result['results'];
+    cancelled: boolean;
+  } | null>(null);
+  const [progress, setProgress] = useState<{ sent: number; chunk: number } | null>(null);
+  const cancel = useRef(false);
   const act = useAction();
   const locations = useLoad(
     () => (kind === 'move' ? session.client.locations.list() : Promise.resolve([])),
@@ -125,11 +162,14 @@ export function FleetBulk({
     return { kind };
   };
   const n = selected.size;
+  const chunks = Math.ceil(n / CHUNK);
+  const applied = result?.results.filter((r) => r.ok).length ?? 0;
+  const refused = (result?.results.length ?? 0) - applied;
 
   return (
     <div class="panel bulk" role="region" aria-label="Bulk action">
       <h2>
-        Act on {n} selected device{n === 1 ? '' : 's'}
+        Act on {n.toLocaleString()} selected device{n === 1 ? '' : 's'}
       </h2>
       {review === null && result === null && (
         <form
@@ -234,17 +274,24 @@ export function FleetBulk({
       {review !== null && (
         <div role="alertdialog" aria-label="Confirm bulk action" class="confirm">
           <p>
-            {summary(review)} on {n} device{n === 1 ? '' : 's'}? Each device is applied or refused
-            on its own; refused devices stay as they are.
+            {summary(review)} on {n.toLocaleString()} device{n === 1 ? '' : 's'}? Each device is
+            applied or refused on its own; refused devices stay as they are.
+            {chunks > 1 && ` Sent in ${chunks} chunks of at most ${CHUNK}, one after the other.`}
           </p>
           <button
             disabled={act.busy}
             onClick={() =>
               void act.run(async () => {
-                const r = await session.client.devices.bulkAction({
-                  deviceIds: [...selected.keys()],
-                  action: review,
-                });
+                const action = review;
+                cancel.current = false;
+                setProgress({ sent: 0, chunk: 0 });
+                const r = await inChunks(
+                  (deviceIds) => session.client.devices.bulkAction({ deviceIds, action }),
+                  [...selected.keys()],
+                  (sent) => setProgress((p) => ({ sent, chunk: (p?.chunk ?? 0) + 1 })),
+                  () => cancel.current,
+                );
+                setProgress(null);
                 setReview(null);
                 setResult(r);
               })
@@ -252,14 +299,29 @@ export function FleetBulk({
           >
             Confirm
           </button>
-          <button onClick={() => setReview(null)}>Cancel</button>
+          {progress === null ? (
+            <button onClick={() => setReview(null)}>Cancel</button>
+          ) : (
+            <>
+              <Bar
+                label="Bulk action progress"
+                value={progress.sent}
+                max={n}
+                text={`${progress.sent.toLocaleString()} of ${n.toLocaleString()} devices, chunk ${progress.chunk} of ${chunks}`}
+              />
+              <button onClick={() => (cancel.current = true)}>Cancel the remaining chunks</button>
+            </>
+          )}
         </div>
       )}
       <Problem error={act.error} />
       {result !== null && (
         <>
           <p role="status">
-            {result.applied} done, {result.refused} refused.
+            {applied.toLocaleString()} done, {refused.toLocaleString()} refused
+            {result.cancelled
+              ? `; cancelled: ${(n - result.results.length).toLocaleString()} not sent.`
+              : '.'}
           </p>
           <table aria-label="Bulk action results">
             <thead>
@@ -269,12 +331,14 @@ export function FleetBulk({
               </tr>
             </thead>
             <tbody>
-              {result.results.map((r) => (
-                <tr key={r.deviceId} data-result={r.ok ? 'ok' : 'refused'}>
-                  <td>{selected.get(r.deviceId) ?? r.deviceId}</td>
-                  <td>{r.ok ? 'done' : `refused: ${r.code ?? ''} — ${r.detail ?? ''}`}</td>
-                </tr>
-              ))}
+              {[...result.results]
+                .sort((a, b) => Number(a.ok) - Number(b.ok))
+                .map((r) => (
+                  <tr key={r.deviceId} data-result={r.ok ? 'ok' : 'refused'}>
+                    <td>{selected.get(r.deviceId) ?? r.deviceId}</td>
+                    <td>{r.ok ? 'done' : `refused: ${r.code ?? ''} — ${r.detail ?? ''}`}</td>
+                  </tr>
+                ))}
             </tbody>
           </table>
           <button onClick={onDone}>Done</button>

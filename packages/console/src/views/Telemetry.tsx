@@ -1,12 +1,14 @@
 /**
  * Telemetry: a channel's recent messages as a table, and one SenML record name charted over time,
  * aggregated into time buckets by the hub (`GET /channels/{id}/aggregate`: min, max, avg, count or
- * last per bucket) — the page draws what the hub computed, it aggregates nothing itself.
+ * last per bucket) — the page draws what the hub computed, it aggregates nothing itself — and
+ * who may publish or subscribe on the channel (`ChannelRights`).
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Session } from '../session.js';
 import { message } from '../errors.js';
 import { LineChart } from './charts.js';
+import { ChannelRights } from './ChannelRights.js';
 
 type Api = Session['client'];
 type Channel = Awaited<ReturnType<Api['channels']['list']>>['items'][number];
@@ -152,6 +154,7 @@ export function Telemetry({ session }: { session: Session }) {
           <button onClick={() => setTick((n) => n + 1)}>Refresh</button>
         </div>
       )}
+      {channelId && <ChannelRights key={channelId} session={session} channelId={channelId} />}
       {name && buckets !== null && (
         <LineChart
           label={`${name}, ${fn} per ${RANGES[range]!.bucket}, ${RANGES[range]!.label}`}
