@@ -133,8 +133,10 @@ describe('simulator: a batch provisioned by one claim', () => {
         t.caFile,
         '--mqtt',
         `mqtts://127.0.0.1:${t.mqttPort}`,
+        // Long enough for three claims and connects on a loaded CI machine; the command returns
+        // when it ends (its summary counts who connected by then).
         '--duration',
-        '3',
+        '15',
         '--json',
       ],
       { encoding: 'utf8', timeout: 60_000, env },

@@ -155,9 +155,11 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   });
   const t0 = Date.now();
   let stopping = false;
+  const waiting = new AbortController();
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       stopping = true;
+      waiting.abort();
       resolve();
     };
     process.once('SIGINT', stop);
@@ -167,7 +169,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   try {
     await sim.start();
     const ms = await Promise.race([
-      sim.waitConnected(devices, 600_000, (n) => log(`connected ${n}/${devices}`)),
+      sim.waitConnected(devices, 600_000, (n) => log(`connected ${n}/${devices}`), waiting.signal),
       stopped.then(() => -1),
     ]);
     const summary = {

@@ -342,15 +342,20 @@ export class Simulator {
     return { connects, resumed };
   }
 
-  /** Resolves with the milliseconds until `count` devices are connected (polling every 50 ms). */
+  /**
+   * Resolves with the milliseconds until `count` devices are connected (polling every 50 ms), or
+   * with -1 once `signal` aborts (nothing keeps polling after its caller stopped waiting).
+   */
   async waitConnected(
     count = this.o.devices,
     timeoutMs = 300_000,
     onTick?: (n: number) => void,
+    signal?: AbortSignal,
   ): Promise<number> {
     const t0 = Date.now();
     let lastTick = 0;
     for (;;) {
+      if (signal?.aborted) return -1;
       const n = this.connected();
       if (onTick && Date.now() - lastTick >= 1000) {
         lastTick = Date.now();
