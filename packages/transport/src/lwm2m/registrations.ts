@@ -144,8 +144,10 @@ export class RegistrationTable {
       await this.d.hooks.updated(next);
     } catch (err) {
       // The hub no longer admits this client (its key was replaced, its device decommissioned):
-      // the registration ends; it must register again and be admitted afresh.
-      if (err instanceof BulwarkError && err.kind === 'forbidden') await this.#end(next, 'cut');
+      // the registration ends; it must register again and be admitted afresh. `gone`: an operator
+      // asked it to bootstrap again (decision 0045 amendment) — 4.04 makes the client do so.
+      if (err instanceof BulwarkError && (err.kind === 'forbidden' || err.kind === 'gone'))
+        await this.#end(next, 'cut');
       throw err;
     }
     return { code: '2.04' };
