@@ -15,6 +15,7 @@ import {
   type Lwm2mLink,
   type Storage,
 } from '@bulwark/core';
+import { BulwarkError } from '@bulwark/protocol';
 import { startLwm2mServer, type Lwm2mHooks, type Lwm2mServer } from '@bulwark/transport';
 import { dtlsAuthHooks } from './dtls-auth.js';
 import type { HubConfig } from './config.js';
@@ -136,7 +137,19 @@ export async function startLwm2m(d: {
       const auth = dtlsAuthHooks(s);
       const secure = await startLwm2mServer({
         ...common,
-        hooks: { ...hooks, bootstrap: (ep, source, sec) => bootstrap.request(ep, source, sec) },
+        hooks: {
+          ...hooks,
+          bootstrap: (ep, source, sec) => bootstrap.request(ep, source, sec),
+          // An operator asked for rotation (decision 0045 amendment): the Update is refused 4.04
+          // and the registration ends, so the client bootstraps again with its bootstrap
+          // account /0/0 — its current DM PSK, accepted once at /bs.
+          updated: async (reg) => {
+            if (await s.bootstrapPsks.rotationRequested(reg.endpoint)) {
+              throw new BulwarkError('lwm2m_rebootstrap_requested');
+            }
+            return hooks.updated(reg);
+          },
+        },
         port: config.lwm2msPort,
         host: config.lwm2msHost,
         secure: {

@@ -319,6 +319,19 @@ export const ERRORS = {
     kind: 'gone',
     title: 'The update action (job) has finished; no more feedback is taken for it',
   },
+  // LwM2M credential rotation (decision 0045 amendment)
+  lwm2m_psk_required: {
+    kind: 'conflict',
+    title: 'The device has no DTLS pre-shared key to rotate (set one or bootstrap it first)',
+  },
+  lwm2m_device_required: {
+    kind: 'conflict',
+    title: 'The device is not an LwM2M device (it lacks the "lwm2m" tag)',
+  },
+  lwm2m_rebootstrap_requested: {
+    kind: 'gone',
+    title: 'An operator asked this LwM2M device to bootstrap again: its registration has ended',
+  },
   // server side
   alert_state_conflict: {
     kind: 'conflict',

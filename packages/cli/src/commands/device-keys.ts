@@ -1,7 +1,10 @@
 import type { Command } from '../command.js';
 import { formatFields, formatTable, listJson } from '../output.js';
 
-/** `bulwark device key create|list|revoke` and `device psk set|remove`: credentials of devices without a certificate. */
+/**
+ * `bulwark device key create|list|revoke`, `device psk set|remove` and `device lwm2m rebootstrap`:
+ * credentials of devices without a certificate.
+ */
 export const deviceKeyCommands: Command[] = [
   {
     path: ['device', 'key', 'create'],
@@ -91,6 +94,21 @@ export const deviceKeyCommands: Command[] = [
       ctx.print(
         { removed: ctx.args[0] },
         () => `removed the pre-shared key of ${ctx.args[0] ?? ''}\n`,
+      );
+    },
+  },
+  {
+    path: ['device', 'lwm2m', 'rebootstrap'],
+    args: ['ID'],
+    ids: { ID: 'device' },
+    summary:
+      "Rotate an LwM2M device's PSK: its next Update is refused and it bootstraps again (decision 0045).",
+    run: async (ctx) => {
+      await ctx.client().devices.rebootstrapLwm2m(ctx.args[0] ?? '');
+      ctx.print(
+        { rebootstrap: ctx.args[0] },
+        () =>
+          `asked ${ctx.args[0] ?? ''} to bootstrap again: a fresh PSK is issued at its next Update\n`,
       );
     },
   },

@@ -4,6 +4,10 @@
  * current DM PSK) gets a plan — Delete /0 and /1, Write /0/1 (the DM server, PSK mode, a fresh
  * identity and key) and /1/0 (short server id, lifetime), Bootstrap-Finish. The fresh key becomes
  * the device's PSK only when Finish is acknowledged; then the credential used is refused.
+ *
+ * The bootstrap account /0/0 is rewritten too, with the same fresh identity and key: a later
+ * re-bootstrap (an operator's rotation request, decision 0045 amendment) then rides the device's
+ * current DM PSK, never the spent factory key.
  */
 import { randomBytes } from 'node:crypto';
 import { BulwarkError } from '@bulwark/protocol';
@@ -35,6 +39,8 @@ export interface Lwm2mBootstrapPlan {
 /** Short server id and instance ids the plan writes (one DM server account). */
 const SHORT_SERVER_ID = 1;
 const DM_SECURITY_INSTANCE = 1;
+/** The bootstrap account (Wakaama's example client keeps it at /0/0; Delete /0 spares it). */
+const BS_SECURITY_INSTANCE = 0;
 
 export class Lwm2mBootstrap {
   constructor(
@@ -123,6 +129,19 @@ export class Lwm2mBootstrap {
             [4, Buffer.alloc(0)],
             [5, key],
             [10, tlvBytes(SHORT_SERVER_ID)],
+          ]),
+        },
+        {
+          method: 'PUT',
+          path: `/0/${BS_SECURITY_INSTANCE}`,
+          contentFormat: LWM2M_FORMATS.tlv,
+          payload: tlv([
+            [0, tlvBytes(this.d.dmUri())], // the bootstrap interface shares the DTLS port
+            [1, tlvBytes(true)],
+            [2, tlvBytes(0)],
+            [3, Buffer.from(identity)],
+            [4, Buffer.alloc(0)],
+            [5, key],
           ]),
         },
         {

@@ -75,6 +75,12 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   revokeDeviceKey: { method: 'DELETE', path: '/devices/:id/keys/:keyId', status: 204 },
   setDevicePsk: { method: 'POST', path: '/devices/:id/psk', status: 200, body: true },
   removeDevicePsk: { method: 'DELETE', path: '/devices/:id/psk', status: 204 },
+  rebootstrapLwm2m: {
+    method: 'POST',
+    path: '/devices/:id/lwm2m/rebootstrap',
+    status: 204,
+    body: true,
+  },
   issueTicket: { method: 'POST', path: '/devices/:id/tickets', status: 201, body: true },
   listTickets: { method: 'GET', path: '/devices/:id/tickets', status: 200 },
   revokeTicket: {

@@ -493,6 +493,18 @@ export const ROUTES = {
     params: C.IdParams,
     status: 204,
   }),
+  rebootstrapLwm2m: route({
+    method: 'POST',
+    path: '/devices/:id/lwm2m/rebootstrap',
+    summary:
+      "Rotate an LwM2M device's PSK: its next Update is refused and it bootstraps again with its current key",
+    tag: 'pki',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: C.Empty,
+    status: 204,
+  }),
   // local-port access tickets (the service checks the level-specific permissions)
   issueTicket: route({
     method: 'POST',

@@ -54,5 +54,10 @@ export function devicesApi(call: Call) {
       call('setDevicePsk', { params: { id }, body }),
     /** Removes the device's DTLS pre-shared key. */
     removePsk: (id: string) => call('removeDevicePsk', { params: { id } }),
+    /**
+     * Rotates an LwM2M device's PSK (decision 0045): its next Update is refused, it bootstraps
+     * again with its current key and is given a fresh one.
+     */
+    rebootstrapLwm2m: (id: string) => call('rebootstrapLwm2m', { params: { id }, body: {} }),
   };
 }

@@ -30,7 +30,13 @@ export class RegistrationTable {
   readonly #byEndpoint = new Map<string, string>();
 
   constructor(
-    private readonly d: { hooks: Lwm2mHooks; limits: Lwm2mLimits; onEnd(location: string): void },
+    private readonly d: {
+      hooks: Lwm2mHooks;
+      limits: Lwm2mLimits;
+      onEnd(location: string): void;
+      /** An Update was refused because the device must bootstrap again (its 4.04 goes out first). */
+      onRebootstrap?(source: string): void;
+    },
   ) {}
 
   /** Handles a request on the registration interface or /dp. */
@@ -144,8 +150,11 @@ export class RegistrationTable {
       await this.d.hooks.updated(next);
     } catch (err) {
       // The hub no longer admits this client (its key was replaced, its device decommissioned):
-      // the registration ends; it must register again and be admitted afresh.
-      if (err instanceof BulwarkError && err.kind === 'forbidden') await this.#end(next, 'cut');
+      // the registration ends; it must register again and be admitted afresh. `gone`: an operator
+      // asked it to bootstrap again (decision 0045 amendment) — 4.04 makes the client do so.
+      if (err instanceof BulwarkError && (err.kind === 'forbidden' || err.kind === 'gone'))
+        await this.#end(next, 'cut');
+      if (err instanceof BulwarkError && err.kind === 'gone') this.d.onRebootstrap?.(req.source);
       throw err;
     }
     return { code: '2.04' };

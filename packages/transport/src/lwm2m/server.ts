@@ -37,6 +37,9 @@ import { DEFAULT_LWM2M_LIMITS, type Lwm2mHooks, type Lwm2mLimits } from './hooks
 import { RegistrationTable } from './registrations.js';
 import { bootstrapInterface } from './bootstrap.js';
 
+/** Delay between a rebootstrap 4.04 and the end of the association (the reply leaves first). */
+const REBOOTSTRAP_CLOSE_MS = 250;
+
 /** A running LwM2M server. */
 export interface Lwm2mServer {
   port: number;
@@ -90,6 +93,21 @@ export async function startLwm2mServer(o: {
     onEnd: (location) => {
       endpoint.forget(tokens.get(location) ?? []);
       tokens.delete(location);
+    },
+    // Decision 0045 amendment: after the 4.04 has left, the association ends, so the client's
+    // Bootstrap-Request comes over a fresh handshake with its bootstrap account (/0/0).
+    onRebootstrap: (source) => {
+      const i = source.lastIndexOf(':');
+      const address = source.slice(0, i);
+      const p = Number(source.slice(i + 1));
+      setTimeout(
+        () =>
+          void dtls?.closeSessions(
+            (x) => x.peer.address === address && x.peer.port === p,
+            'rebootstrap requested',
+          ),
+        REBOOTSTRAP_CLOSE_MS,
+      ).unref();
     },
   });
   let dtls: DtlsServer | undefined;

@@ -15,6 +15,7 @@ type PkiHandlers = Pick<
   | 'revokeDeviceKey'
   | 'setDevicePsk'
   | 'removeDevicePsk'
+  | 'rebootstrapLwm2m'
   | 'enroll'
   | 'renewCertificate'
   | 'getCaBundle'
@@ -75,6 +76,15 @@ export function pkiHandlers(s: HttpServices): PkiHandlers {
         throw new BulwarkError('not_found', 'this device has no pre-shared key');
       }
       ctx.audit.detail = {};
+    },
+    rebootstrapLwm2m: async ({ params }, ctx) => {
+      const orgId = principalOf(ctx).orgId;
+      const device = await s.devices.get(orgId, params.id); // another org's device: 404
+      if (!device.tags.includes('lwm2m')) throw new BulwarkError('lwm2m_device_required');
+      const identity = await s.devicePsks.identityOf(orgId, params.id);
+      if (identity === undefined) throw new BulwarkError('lwm2m_psk_required');
+      await s.bootstrapPsks.requestRotation(orgId, params.id);
+      ctx.audit.detail = { identity }; // never a key
     },
     enroll: async ({ body }, ctx) => {
       const e = await s.pki.enroll(body.token, body.csr);
