@@ -168,7 +168,7 @@ describe(
       await page.waitForURL('**/fleet');
       await page.getByLabel('Filter by name').fill('valve');
       await page.getByRole('button', { name: 'Select all 4 matching' }).click();
-      await page.getByText('4 selected').waitFor();
+      await page.locator('p.count').getByText('4 selected').waitFor();
       // One of the four is decommissioned meanwhile: the hub refuses it alone.
       await t.hub.storage.devices.update(owner.orgId, valves[3]!, { state: 'decommissioned' });
       const bulk = page.getByRole('region', { name: 'Bulk action' });
