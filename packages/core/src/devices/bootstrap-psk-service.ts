@@ -11,6 +11,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Storage } from '../ports/storage.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import type { DevicePsk } from './device-psk-service.js';
+import { checkPskRequest } from './psk-request.js';
 
 const CONTEXT = 'bulwark device bootstrap psk v1';
 const byIdentity = (identity: string): string => `dtls-psk-bs/identity/${identity}`;
@@ -36,22 +37,7 @@ export class BootstrapPskService {
     deviceId: string,
     req: { identity: string; key?: Buffer },
   ): Promise<{ identity: string; key: Buffer }> {
-    const device = await this.d.storage.devices.get(orgId, deviceId);
-    if (!device) throw new BulwarkError('not_found', 'no such device in this organization');
-    if (device.state === 'decommissioned') {
-      throw new BulwarkError('device_decommissioned', `device ${deviceId} is decommissioned`);
-    }
-    const { identity } = req;
-    if (!/^[\x21-\x7e]{1,128}$/.test(identity)) {
-      throw new BulwarkError(
-        'validation_failed',
-        'a PSK identity is 1–128 printable ASCII characters',
-      );
-    }
-    const key = req.key ?? randomBytes(16);
-    if (key.length < 16 || key.length > 64) {
-      throw new BulwarkError('validation_failed', 'a PSK is 16–64 bytes');
-    }
+    const { identity, key } = await checkPskRequest(this.d.storage.devices, orgId, deviceId, req);
     if ((await this.d.deviceIdentity(identity)) !== undefined) {
       throw new BulwarkError('conflict', 'this PSK identity is a device PSK identity');
     }

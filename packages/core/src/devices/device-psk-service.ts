@@ -10,6 +10,7 @@ import type { Clock } from '../ports/clock.js';
 import type { DomainEvents } from '../ports/events.js';
 import type { Storage } from '../ports/storage.js';
 import type { SecretBox } from '../shared/secret-box.js';
+import { checkPskRequest } from './psk-request.js';
 
 const CONTEXT = 'bulwark device psk v1';
 const byIdentity = (identity: string): string => `dtls-psk/identity/${identity}`;
@@ -49,26 +50,7 @@ export class DevicePskService {
     deviceId: string,
     req: { identity: string; key?: Buffer },
   ): Promise<{ identity: string; key: Buffer }> {
-    const device = await this.d.storage.devices.get(orgId, deviceId);
-    if (!device) throw new BulwarkError('not_found', 'no such device in this organization');
-    if (device.state === 'decommissioned') {
-      throw new BulwarkError('device_decommissioned', `device ${deviceId} is decommissioned`);
-    }
-    const identity = req.identity;
-    // RFC 4279 §5.1: identities are UTF-8 of at most 128 bytes; printable ASCII keeps them
-    // typeable into device configuration (and out of log-injection trouble).
-    if (!/^[\x21-\x7e]{1,128}$/.test(identity)) {
-      throw new BulwarkError(
-        'validation_failed',
-        'a PSK identity is 1–128 printable ASCII characters',
-      );
-    }
-    const key = req.key ?? randomBytes(16);
-    // 16 bytes is what tinydtls (Wakaama) takes at most; below 16 a key is guessable offline from
-    // one recorded handshake (RFC 4279 §7).
-    if (key.length < 16 || key.length > 64) {
-      throw new BulwarkError('validation_failed', 'a PSK is 16–64 bytes');
-    }
+    const { identity, key } = await checkPskRequest(this.d.storage.devices, orgId, deviceId, req);
     const record = {
       identity,
       orgId,
