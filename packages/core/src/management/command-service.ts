@@ -95,7 +95,7 @@ export class CommandService {
       orgId,
       deviceId,
       name: c.name,
-      params: c.params as { [key: string]: TwinValue },
+      params: c.params,
       state: 'delivered',
       deadline: c.deadline,
       createdAt: gateway.at,
