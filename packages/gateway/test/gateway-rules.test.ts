@@ -208,6 +208,9 @@ describe('gateway: rules on telemetry at the site, with the uplink down', () => 
       ],
     };
     await g.agent.publishOwn('uplink', Buffer.from(JSON.stringify(batch)));
+    // The same firing again, under new ids, within the rule's minute: refused (a flood bound).
+    const replay = { v: 1, messages: [firing(boiler.deviceId, [cmd('fan.on')])] };
+    await g.agent.publishOwn('uplink', Buffer.from(JSON.stringify(replay)));
     const alerts = await s.api.alerts.list({ kind: 'telemetry_rule' });
     assert.deepEqual(
       alerts.items.map((a) => a.deviceId),
@@ -217,5 +220,9 @@ describe('gateway: rules on telemetry at the site, with the uplink down', () => 
     assert.equal((await s.api.commands.list(sensor.deviceId)).items.length, 0);
     const names = (await s.api.commands.list(boiler.deviceId)).items.map((c) => c.name);
     assert.deepEqual(names, ['fan.on', 'fan.on'], 'the control recorded, no reboot');
+    assert.deepEqual(
+      alerts.items.map((a) => a.occurrences),
+      [1, 1],
+    );
   });
 });

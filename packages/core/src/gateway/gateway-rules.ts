@@ -20,14 +20,20 @@ import type { Device } from '../ports/records.js';
 import type { RuleRecord, RuleStore } from '../ports/rules.js';
 import type { Storage } from '../ports/storage.js';
 import type { RuleActions } from '../rules/rule-actions.js';
+import { DEFAULT_RULE_REFIRE_MS } from '../rules/evaluator.js';
 import { locationSubtree, scopeTakesDevice } from '../rules/scope.js';
 import type { GatewaySites } from './gateway-sites.js';
 
 /** A firing stamped further than this from the hub's clock is refused (clock skew, forgery). */
 const MAX_FIRING_AGE_MS = 30 * 86_400_000;
 const MAX_AHEAD_MS = 5 * 60_000;
+/** (rule, device) pairs whose last firing time is remembered; past it the oldest is forgotten. */
+const MAX_PAIRS = 100_000;
 
 export class GatewayRules {
+  /** `rule|device` → the time of the last firing applied (the refire bound, decision 0035). */
+  readonly #lastFired = new Map<string, number>();
+
   constructor(
     private readonly d: {
       store: Pick<RuleStore, 'get' | 'listEnabled'>;
@@ -35,6 +41,8 @@ export class GatewayRules {
       sites: Pick<GatewaySites, 'maySpeakFor' | 'member'>;
       actions: Pick<RuleActions, 'fire' | 'clear'>;
       clock: Clock;
+      /** Least time between two firings of one (rule, device), by firing time (default 60 s). */
+      minRefireMs?: number;
     },
   ) {}
 
@@ -95,6 +103,16 @@ export class GatewayRules {
       gateway: { id: g.id, at: f.at, commands: f.commands },
     };
     if (f.t === 'clear') return this.d.actions.clear(rule, occasion);
+    // The evaluator's minute between two firings of a pair, held here too: a gateway reporting
+    // firings faster than its own evaluator would (forged, or replayed with new ids) is refused.
+    const pair = `${rule.id}|${deviceId}`;
+    const last = this.#lastFired.get(pair);
+    if (last !== undefined && f.at < last + (this.d.minRefireMs ?? DEFAULT_RULE_REFIRE_MS))
+      throw refuse("fired again within the rule's least interval");
+    this.#lastFired.delete(pair);
+    if (this.#lastFired.size >= MAX_PAIRS)
+      this.#lastFired.delete(this.#lastFired.keys().next().value!);
+    this.#lastFired.set(pair, f.at);
     // The site ran the version it held: its commands happened and are recorded as they were;
     // the alert, twin and webhook actions are the rule's as it stands now.
     const acted: RuleRecord = {
