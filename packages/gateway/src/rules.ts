@@ -85,7 +85,7 @@ export class LocalRules {
       actions: r.actions,
     }));
     this.evaluator.setOrg(v.orgId, records);
-    this.#devices = new Map((v.rules ?? []).map((r) => [r.id, new Set(r.devices)]));
+    this.#devices = new Map((v.rules ?? []).map((r) => [r.id, new Set(r.devices ?? [])]));
   }
 
   /**

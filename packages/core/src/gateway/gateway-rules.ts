@@ -2,8 +2,8 @@
  * Rules on telemetry at a site (decision 0040, amendment "local operation"; rules: decision 0035).
  *
  * **Down:** the site view a gateway syncs carries the organization's enabled rules whose scope
- * takes at least one site device, each with those devices resolved here (the gateway holds no
- * types, tags or locations). Only the gateway's own certificate fetches it (`GET /gateway/site`).
+ * takes at least one site device, a group scope with those devices resolved here (the gateway
+ * holds no types, tags or locations). Only the gateway's own certificate fetches it (`GET /gateway/site`).
  *
  * **Up:** a gateway evaluates the rules on the channel messages its broker accepts and marks them
  * `ruled` (the hub's engine skips them); when one fires or clears it sends a `RuleFiring` in its
@@ -21,7 +21,7 @@ import type { RuleRecord, RuleStore } from '../ports/rules.js';
 import type { Storage } from '../ports/storage.js';
 import type { RuleActions } from '../rules/rule-actions.js';
 import { DEFAULT_RULE_REFIRE_MS } from '../rules/evaluator.js';
-import { locationSubtree, scopeTakesDevice } from '../rules/scope.js';
+import { isGroupScope, locationSubtree, scopeTakesDevice } from '../rules/scope.js';
 import type { GatewaySites } from './gateway-sites.js';
 
 /** A firing stamped further than this from the hub's clock is refused (clock skew, forgery). */
@@ -65,7 +65,8 @@ export class GatewayRules {
         scope: r.scope,
         actions: r.actions,
         updatedAt: r.updatedAt,
-        devices,
+        // Only a group scope needs the list (the evaluator checks device and channel itself).
+        ...(isGroupScope(r.scope) ? { devices } : {}),
       });
     }
     return out;

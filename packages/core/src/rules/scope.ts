@@ -20,6 +20,10 @@ export function locationSubtree(all: readonly Location[], rootId: string): Set<s
   return out;
 }
 
+/** Does the scope name a type, tag or location (the device's record decides)? */
+export const isGroupScope = (s: RuleScope): boolean =>
+  s.type !== undefined || s.tag !== undefined || s.location !== undefined;
+
 /** Does the device's type and tags match the scope (and has it a location when one is asked)? */
 export function groupMatches(s: RuleScope, device: Device): boolean {
   if (s.type !== undefined && device.type !== s.type) return false;

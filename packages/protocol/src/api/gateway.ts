@@ -26,9 +26,9 @@ export type GatewaySiteDevice = Static<typeof GatewaySiteDeviceSchema>;
 /**
  * An enabled rule on telemetry (decision 0035) whose scope takes at least one site device, as the
  * gateway evaluates it while the site's messages pass through it (decision 0040, amendment "local
- * operation"). `devices` are the site devices its type/tag/location scope takes, resolved by the
- * hub (the gateway holds no device types, tags or locations); channel and device scope are in
- * `scope` and checked per message.
+ * operation"). For a type/tag/location scope, `devices` are the site devices it takes, resolved
+ * by the hub (the gateway holds no device types, tags or locations); absent otherwise. The channel
+ * and device parts of the scope are checked per message.
  */
 export const GatewayRuleSchema = Type.Object(
   {
@@ -41,7 +41,7 @@ export const GatewayRuleSchema = Type.Object(
     actions: Type.Array(RuleActionSchema, { maxItems: 5 }),
     /** Epoch ms of the rule's last change (a changed rule starts afresh, as on the hub). */
     updatedAt: Type.Integer({ minimum: 0 }),
-    devices: Type.Array(Id),
+    devices: Type.Optional(Type.Array(Id)),
   },
   { additionalProperties: false },
 );
