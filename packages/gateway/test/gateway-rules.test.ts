@@ -177,7 +177,7 @@ describe('gateway: rules on telemetry at the site, with the uplink down', () => 
       scope: { type: 'boiler' },
       actions: [{ type: 'alert' }, { type: 'command', name: 'fan.on' }],
     });
-    const firing = (device: string, commands: unknown[]) => ({
+    const firing = (device: string, commands: unknown[], extra = {}) => ({
       id: newId(),
       device,
       channel: '',
@@ -195,6 +195,7 @@ describe('gateway: rules on telemetry at the site, with the uplink down', () => 
           messageId: newId(),
           at: Date.now(),
           commands,
+          ...extra,
         }),
       ).toString('base64'),
     });
@@ -224,5 +225,14 @@ describe('gateway: rules on telemetry at the site, with the uplink down', () => 
       alerts.items.map((a) => a.occurrences),
       [1, 1],
     );
+
+    // The rule changed after the gateway's last sync: a firing of the version the site held (a
+    // minute later) records the command the site ran as it was, and acts as the rule now says.
+    await s.api.rules.update(rule.id, { actions: [{ type: 'alert' }] });
+    const stale = firing(boiler.deviceId, [cmd('fan.slow')], { at: Date.now() + 61_000 });
+    await g.agent.publishOwn('uplink', Buffer.from(JSON.stringify({ v: 1, messages: [stale] })));
+    const after = (await s.api.commands.list(boiler.deviceId)).items.map((c) => [c.name, c.state]);
+    assert.deepEqual(after[0], ['fan.slow', 'delivered']);
+    assert.equal(after.length, 3);
   });
 });
