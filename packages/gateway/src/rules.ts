@@ -97,6 +97,11 @@ export class LocalRules {
     const orgId = this.#orgId;
     if (orgId === undefined || m.contentType === undefined) return undefined;
     if (!isSenmlContentType(m.contentType)) return undefined;
+    // No rules for the site: nothing could fire, and the pack need not be parsed.
+    if (this.evaluator.size === 0) {
+      this.stats.evaluated++;
+      return [];
+    }
     let senml;
     try {
       senml = parseSenml(m.contentType, m.payload, { now: m.at });
