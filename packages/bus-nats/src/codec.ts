@@ -4,7 +4,7 @@
  * deduplication key), and the remaining fields are one compact JSON header:
  *
  *   Bulwark-Envelope: {"v":1,"st":subtopic,"pt":publisher.type,"pi":publisher.id,"pr":protocol,
- *                      "ct":contentType,"ra":receivedAt,"o":origin,"sm":senml (only when present)}
+ *                      "ct":contentType,"ra":receivedAt,"o":origin,"sm":senml and "rl":1 (ruled) only when present}
  *
  * Header values are kept to printable ASCII (non-ASCII escaped as JSON `\uXXXX`): NATS headers
  * follow RFC 822 field bodies, and JSON already escapes CR and LF, so no field can forge a header.
@@ -42,6 +42,8 @@ interface Meta {
   ra: number;
   o: string;
   sm?: SenmlRecord[];
+  /** 1: a gateway evaluated the rules on it (Envelope.ruled). */
+  rl?: 1;
 }
 
 /** A NATS message ready to publish: subject, headers and raw payload. */
@@ -96,6 +98,7 @@ export function encodeEnvelope(prefix: string, e: Envelope): EncodedEnvelope {
     o: e.origin,
   };
   if (e.senml !== undefined) meta.sm = e.senml;
+  if (e.ruled) meta.rl = 1;
   const h = natsHeaders();
   h.set(MSG_ID_HEADER, e.id);
   h.set(ENVELOPE_HEADER, asciiJson(meta));
@@ -129,7 +132,7 @@ export function decodeEnvelope(
   }
   if (typeof m !== 'object' || m === null) throw malformed(`envelope header of ${id}`);
   if (m.v !== CODEC_VERSION) throw malformed(`envelope ${id} has codec version ${String(m.v)}`);
-  const { st, pt, pi, pr, ct, ra, o, sm } = m;
+  const { st, pt, pi, pr, ct, ra, o, sm, rl } = m;
   if (
     !isString(st) ||
     !isString(pt) ||
@@ -172,5 +175,6 @@ export function decodeEnvelope(
     origin: o,
   };
   if (sm !== undefined) envelope.senml = sm as SenmlRecord[];
+  if (rl === 1) envelope.ruled = true;
   return envelope;
 }

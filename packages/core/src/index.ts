@@ -180,5 +180,8 @@ export {
 } from './detect/detect-service.js';
 export * from './gateway/gateway-sites.js';
 export * from './gateway/gateway-uplink.js';
+export * from './gateway/gateway-rules.js';
+export { locationSubtree, scopeTakesDevice } from './rules/scope.js';
+
 export * from './gateway/gateway-plane.js';
 export * from './lwm2m/index.js';

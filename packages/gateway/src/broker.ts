@@ -17,8 +17,11 @@ import {
   type MqttEngine,
   type MqttHooks,
 } from '@bulwark/transport';
+import { newId } from '@bulwark/core';
+import { uuidV7Time } from '@bulwark/protocol';
 import type { LocalPlane } from './plane.js';
-import { QueueFullError, type UplinkQueue } from './queue.js';
+import { QUEUE_RULED, QueueFullError, type UplinkQueue } from './queue.js';
+import type { LocalRules } from './rules.js';
 import { normalizeSerial, type Site } from './site.js';
 
 /** A site device connected here. */
@@ -39,6 +42,8 @@ export function gatewayHooks(o: {
   accepted: () => void;
   /** The device plane through the gateway; without it only channels are served. */
   plane?: LocalPlane;
+  /** Rules on telemetry at the site (rules.ts); without it the hub evaluates everything. */
+  rules?: LocalRules;
 }): MqttHooks {
   const device = (c: ClientIdentity) => o.site()?.devices.get(who(c).deviceId);
   /** A channel-open device's record, or undefined. */
@@ -100,14 +105,31 @@ export function gatewayHooks(o: {
       if (t?.kind !== 'channel' || msg.will) throw new MqttRefusal(0x87, 'not here');
       const bad = subtopicProblem(t.subtopic);
       if (bad !== undefined) throw new MqttRefusal(0x90, bad);
+      const deviceId = who(c).deviceId;
+      // Refused before the rules see it: a message the device must send again is not evaluated.
+      if (!o.queue.fits(msg.payload.byteLength))
+        throw new MqttRefusal(0x97, "the gateway's queue is full");
+      const id = newId();
+      const m = {
+        device: deviceId,
+        channel: t.channelId,
+        subtopic: t.subtopic,
+        contentType: msg.contentType,
+        payload: msg.payload,
+      };
+      const firings = o.rules?.evaluate({
+        ...m,
+        id,
+        at: uuidV7Time(id)!,
+        deviceId,
+        channelId: t.channelId,
+      });
       try {
-        await o.queue.add({
-          device: who(c).deviceId,
-          channel: t.channelId,
-          subtopic: t.subtopic,
-          contentType: msg.contentType,
-          payload: msg.payload,
-        });
+        // One commit: the message and what the rules made of it are durable together.
+        await Promise.all([
+          o.queue.add({ ...m, id, flags: firings ? QUEUE_RULED : 0 }),
+          ...(firings ?? []).map((f) => o.queue.add(f, true)),
+        ]);
       } catch (err) {
         // Full (or the disk is): the device is refused and keeps its message (decision 0040).
         throw new MqttRefusal(0x97, err instanceof QueueFullError ? err.message : 'storage failed');
@@ -143,6 +165,7 @@ export async function startLocalBroker(o: {
   queue: UplinkQueue;
   accepted: () => void;
   plane?: LocalPlane;
+  rules?: LocalRules;
   maxPacketSize: number;
   /** A device's handshake failed (unknown CA, revoked, expired …). */
   onTlsError?: (err: Error) => void;

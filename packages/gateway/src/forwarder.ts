@@ -6,7 +6,7 @@
  * the hub's stores skip the ids they already hold.
  */
 import { GATEWAY_UPLINK, type UplinkBatch } from '@bulwark/protocol';
-import type { QueuedMessage, UplinkQueue } from './queue.js';
+import { QUEUE_FIRING, QUEUE_RULED, type QueuedMessage, type UplinkQueue } from './queue.js';
 
 export interface ForwarderOptions {
   queue: UplinkQueue;
@@ -107,8 +107,11 @@ export class Forwarder {
         device: m.device,
         channel: m.channel,
         subtopic: m.channel === '' ? '' : m.subtopic,
-        // A report on the device's own plane is queued with no channel (plane.ts).
-        ...(m.channel === '' ? { plane: m.subtopic } : {}),
+        // A report on the device's own plane is queued with no channel (plane.ts); so is a
+        // rule's firing (rules.ts), which has no subtopic either.
+        ...(m.channel === '' && (m.flags ?? 0) & QUEUE_FIRING ? { firing: true as const } : {}),
+        ...(m.channel === '' && !((m.flags ?? 0) & QUEUE_FIRING) ? { plane: m.subtopic } : {}),
+        ...(m.channel !== '' && (m.flags ?? 0) & QUEUE_RULED ? { ruled: true as const } : {}),
         ...(m.contentType !== undefined ? { contentType: m.contentType } : {}),
         payload: Buffer.from(m.payload).toString('base64'),
       })),

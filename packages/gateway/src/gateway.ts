@@ -13,6 +13,7 @@ import { InventoryScanner } from './inventory-scan.js';
 import { LocalPlane } from './plane.js';
 import { PlaneStore } from './plane-store.js';
 import { UplinkQueue } from './queue.js';
+import { LocalRules } from './rules.js';
 import { SiteSync } from './site.js';
 
 /** Hub messages held for site devices at most (desired twins, commands, offers): ~10 per device. */
@@ -28,6 +29,8 @@ export interface GatewayStatus {
   forwarded: { batches: number; messages: number; failures: number };
   siteSyncs: number;
   siteDevices: number;
+  /** Rules held for the site; messages evaluated; firings, clears and commands sent. */
+  rules: { held: number; evaluated: number; fired: number; cleared: number; commands: number };
   /** Devices heard on the LAN (mDNS) and scan rounds so far; undefined when the scan is off. */
   inventory: { devices: number; unknown: number; rounds: number; failures: number } | undefined;
   /** The firmware cache (bytes served, fetched, saved …); undefined when it is off. */
@@ -42,6 +45,8 @@ export class Gateway {
   readonly firmware: FirmwareCacheService | undefined;
   /** The device plane through the gateway: twins, commands, offers down; reports up. */
   readonly plane: LocalPlane;
+  /** Rules on telemetry evaluated at the site, online or not (rules.ts). */
+  readonly rules: LocalRules;
   readonly #planeStore: PlaneStore;
   #pruneTimer: NodeJS.Timeout | undefined;
   #broker: LocalBroker | undefined;
@@ -80,12 +85,14 @@ export class Gateway {
       accepted: () => this.forwarder.kick(),
       log,
     });
+    this.rules = new LocalRules({ plane: this.plane, log });
     this.sync = new SiteSync({
       agent,
       dir,
       intervalMs: config.syncIntervalMs,
       log,
       onChange: (site) => {
+        this.rules.apply(site);
         this.#broker?.apply(site);
         this.firmware?.apply(site);
       },
@@ -137,6 +144,7 @@ export class Gateway {
       queue: this.queue,
       accepted: () => this.forwarder.kick(),
       plane: this.plane,
+      rules: this.rules,
       maxPacketSize: 256 * 1024,
       onTlsError: (err) => this.log('debug', `device TLS refused: ${err.message}`),
     });
@@ -160,6 +168,7 @@ export class Gateway {
       forwarded: { ...this.forwarder.stats },
       siteSyncs: this.sync.syncs,
       siteDevices: this.sync.site?.devices.size ?? 0,
+      rules: { held: this.rules.size, ...this.rules.stats },
       inventory: this.inventory && {
         devices: this.inventory.inventory.size,
         unknown: this.inventory.inventory.list().filter((e) => !e.known).length,

@@ -26,6 +26,7 @@ import {
   parseDevicePlaneTopic,
   parseGatewayDownlink,
   relayedReport,
+  type CommandRequest,
   type DevicePlaneKind,
   type GatewaySessions,
 } from '@bulwark/protocol';
@@ -199,6 +200,23 @@ export class LocalPlane {
     // A new message of the same command/job/twin is handed out again.
     this.#sent.get(m.deviceId)?.delete(`${m.kind}|${m.param ?? ''}`);
     this.#deliver(m.deviceId);
+  }
+
+  /**
+   * A command the gateway itself sends site device `id` (a rule fired here, rules.ts): held
+   * durably like one from the hub and handed out the same way; the device's result goes up in
+   * the uplink as usual. False when the plane store is full.
+   */
+  localCommand(id: string, body: CommandRequest, deadline: number): boolean {
+    const kept = this.o.store.put({
+      device: id,
+      kind: 'command',
+      param: body.id,
+      payload: Buffer.from(JSON.stringify(body)),
+      deadline,
+    });
+    if (kept) this.#deliver(id);
+    return kept;
   }
 
   /** Commands dropped at their deadline without reaching their device. */

@@ -14,7 +14,16 @@ export interface NewMessage {
   subtopic: string;
   contentType: string | undefined;
   payload: Uint8Array;
+  /** Its id when the caller needs it before the commit (rules.ts); else made at `add`. */
+  id?: string;
+  /** QUEUE_RULED, QUEUE_FIRING (rules at the site, rules.ts); 0 or absent for neither. */
+  flags?: number;
 }
+
+/** A channel message the gateway evaluated the site's rules on. */
+export const QUEUE_RULED = 1;
+/** Not a device's message: a RuleFiring document (rules.ts). */
+export const QUEUE_FIRING = 2;
 
 export interface QueuedMessage extends NewMessage {
   seq: number;
@@ -30,6 +39,7 @@ export class QueueFullError extends Error {
 
 interface Pending {
   m: NewMessage;
+  id: string;
   resolve: (id: string) => void;
   reject: (err: Error) => void;
 }
@@ -62,17 +72,21 @@ export class UplinkQueue {
       content_type TEXT,
       payload BLOB NOT NULL
     )`);
+    // Queues made before rules ran at the site lack the flags (every old row: 0).
+    const cols = this.#db.prepare('PRAGMA table_info(uplink)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'flags'))
+      this.#db.exec('ALTER TABLE uplink ADD COLUMN flags INTEGER NOT NULL DEFAULT 0');
     const c = this.#db
       .prepare('SELECT count(*) AS n, coalesce(sum(length(payload)), 0) AS b FROM uplink')
       .get() as { n: number; b: number };
     this.#count = c.n;
     this.#bytes = c.b;
     this.#insert = this.#db.prepare(
-      `INSERT INTO uplink (id, device, channel, subtopic, content_type, payload)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO uplink (id, device, channel, subtopic, content_type, payload, flags)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#peek = this.#db.prepare(
-      'SELECT seq, id, device, channel, subtopic, content_type, payload FROM uplink WHERE seq > ? ORDER BY seq LIMIT ?',
+      'SELECT seq, id, device, channel, subtopic, content_type, payload, flags FROM uplink WHERE seq > ? ORDER BY seq LIMIT ?',
     );
     this.#remove = this.#db.prepare('DELETE FROM uplink WHERE seq BETWEEN ? AND ?');
     this.#rangeBytes = this.#db.prepare(
@@ -85,19 +99,29 @@ export class UplinkQueue {
     return { messages: this.#count, bytes: this.#bytes };
   }
 
+  /** Would a message of `bytes` fit now (`add` refuses it otherwise)? */
+  fits(bytes: number): boolean {
+    return (
+      this.#count + 1 <= this.limits.maxMessages && this.#bytes + bytes <= this.limits.maxBytes
+    );
+  }
+
   /**
    * Accepts a message: resolves with its id once it is durable; rejects with QueueFullError at
    * once when the queue is full, or with the storage's error (disk full) after the commit failed.
+   * `overLimit`: taken even when full (a rule's firing that goes with a message just accepted:
+   * small, and at most one per rule and device a minute). Ids are made here, in `add` order.
    */
-  add(m: NewMessage): Promise<string> {
-    if (this.#count + 1 > this.limits.maxMessages)
+  add(m: NewMessage, overLimit = false): Promise<string> {
+    if (!overLimit && this.#count + 1 > this.limits.maxMessages)
       return Promise.reject(new QueueFullError('messages'));
-    if (this.#bytes + m.payload.byteLength > this.limits.maxBytes)
+    if (!overLimit && this.#bytes + m.payload.byteLength > this.limits.maxBytes)
       return Promise.reject(new QueueFullError('bytes'));
     this.#count++;
     this.#bytes += m.payload.byteLength;
+    const id = m.id ?? newId();
     return new Promise((resolve, reject) => {
-      this.#pending.push({ m, resolve, reject });
+      this.#pending.push({ m, id, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
@@ -110,20 +134,18 @@ export class UplinkQueue {
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length === 0) return;
-    const ids: string[] = [];
     try {
       this.#db.transaction(() => {
         for (const p of batch) {
-          const id = newId();
-          ids.push(id);
           const m = p.m;
           this.#insert.run(
-            id,
+            p.id,
             m.device,
             m.channel,
             m.subtopic,
             m.contentType ?? null,
             Buffer.from(m.payload),
+            m.flags ?? 0,
           );
         }
       })();
@@ -135,7 +157,7 @@ export class UplinkQueue {
       }
       return;
     }
-    batch.forEach((p, i) => p.resolve(ids[i]!));
+    for (const p of batch) p.resolve(p.id);
   }
 
   /** Up to `limit` committed messages after `afterSeq`, oldest first, within `maxBytes`. */
@@ -148,6 +170,7 @@ export class UplinkQueue {
       subtopic: string;
       content_type: string | null;
       payload: Buffer;
+      flags: number;
     }[];
     const out: QueuedMessage[] = [];
     let bytes = 0;
@@ -162,6 +185,7 @@ export class UplinkQueue {
         subtopic: r.subtopic,
         contentType: r.content_type ?? undefined,
         payload: r.payload,
+        flags: r.flags,
       });
     }
     return out;

@@ -9,7 +9,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent, DirFiles, SyntheticSystem, parseAgentConfig } from '@bulwark/agent';
+import { connect } from 'node:tls';
+import {
+  Agent,
+  DirFiles,
+  LocalPortServer,
+  SyntheticSystem,
+  parseAgentConfig,
+} from '@bulwark/agent';
 import {
   connectDevice,
   enrollDevice,
@@ -21,6 +28,34 @@ import {
   type RunningGateway,
   type TestHub,
 } from './helpers.js';
+
+/** Opens the device's local management port, presents a ticket, returns the answer line. */
+function presentTicket(port: number, ticket: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // The port presents the device's own certificate (named for the device, not a host).
+    const sock = connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    let buf = '';
+    let banner = false;
+    const timer = setTimeout(() => reject(new Error('no answer from the local port')), 5_000);
+    sock.on('error', reject);
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).replace(/\r$/, '');
+        buf = buf.slice(nl + 1);
+        if (!banner) {
+          banner = true;
+          sock.write(`ticket ${ticket}\r\n`);
+          continue;
+        }
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(line);
+      }
+    });
+  });
+}
 
 describe('gateway device plane: an unmodified agent behind the gateway', () => {
   let t: TestHub;
@@ -193,5 +228,35 @@ describe('gateway device plane: an unmodified agent behind the gateway', () => {
     const done = await s.api.commands.wait(cmd.id, { timeoutMs: 15_000 });
     assert.equal(done.state, 'succeeded');
     await c.endAsync();
+  });
+
+  it('ticketed local management works with the uplink cut: issuer and revocations are on the device', async () => {
+    const good = await s.owner.tickets.issue(id, { perm: 'read' });
+    const bad = await s.owner.tickets.issue(id, {
+      perm: 'operate',
+      backup: true,
+      ttlSeconds: 86_400,
+    });
+    await s.owner.tickets.revoke(id, bad.jti);
+    // The revocation list travels in the desired twin, through the gateway like everything else.
+    await waitFor(
+      () => ((agent.twin.get('tickets.revoked') as string[] | undefined) ?? []).includes(bad.jti),
+      'the revocation on the agent',
+    );
+    const port = new LocalPortServer({
+      host: agent.localPortHost(),
+      port: 0,
+      bindAddress: '127.0.0.1',
+    });
+    await port.start();
+    await t.stop(); // the uplink is cut: nothing below can ask the hub
+    try {
+      assert.match(await presentTicket(port.port, good.ticket), /^OK ticket accepted perm=read/);
+      assert.match(await presentTicket(port.port, good.ticket), /^ERR ticket_reused /);
+      assert.match(await presentTicket(port.port, bad.ticket), /^ERR ticket_revoked /);
+    } finally {
+      await port.stop();
+      await t.restart();
+    }
   });
 });

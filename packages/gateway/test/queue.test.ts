@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { QueueFullError, UplinkQueue } from '../src/queue.js';
+import Database from 'better-sqlite3';
+import { QUEUE_FIRING, QUEUE_RULED, QueueFullError, UplinkQueue } from '../src/queue.js';
 import { tempDir } from './helpers.js';
 
 const msg = (device: string, text: string) => ({
@@ -82,6 +83,39 @@ describe('uplink queue', () => {
       assert.equal(q.peek(0, 10, 1000).length, 1);
       assert.equal(q.peek(0, 10, 1200).length, 2);
       assert.equal(q.peek(0, 10, 100).length, 1);
+      q.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a queue made before rules ran at the site gains the flags; old rows have none', async () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir, 'q.db');
+      const old = new Database(file);
+      old.exec(`CREATE TABLE uplink (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+        device TEXT NOT NULL, channel TEXT NOT NULL, subtopic TEXT NOT NULL, content_type TEXT,
+        payload BLOB NOT NULL)`);
+      old
+        .prepare(
+          `INSERT INTO uplink (id, device, channel, subtopic, payload) VALUES (?, ?, ?, ?, ?)`,
+        )
+        .run('01a24df3-5fc3-7000-97a7-cf5e3f0a7f9d', 'd1', 'c', 's', Buffer.from('old'));
+      old.close();
+      const q = new UplinkQueue(file, { maxMessages: 2, maxBytes: 1 << 20 });
+      await q.add({ ...msg('d1', 'new'), flags: QUEUE_RULED });
+      // Full, but a firing that goes with an accepted message is still taken.
+      await assert.rejects(q.add(msg('d1', 'x')), QueueFullError);
+      await q.add({ ...msg('d1', '{}'), channel: '', subtopic: '', flags: QUEUE_FIRING }, true);
+      assert.deepEqual(
+        q.peek(0, 10, 1 << 20).map((r) => [Buffer.from(r.payload).toString(), r.flags]),
+        [
+          ['old', 0],
+          ['new', QUEUE_RULED],
+          ['{}', QUEUE_FIRING],
+        ],
+      );
       q.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -34,6 +34,7 @@ import {
   DEFAULT_MESSAGING_CONFIG,
   LocationService,
   GatewaySites,
+  GatewayRules,
   GatewayUplink,
   MessagingService,
   NotificationService,
@@ -358,22 +359,38 @@ export function createServices(
   });
   // Rules on telemetry (decision 0035): this node's evaluator reloads before a change returns;
   // other nodes reload on the `rule.changed` event.
+  const ruleActions = new RuleActions({
+    alerts,
+    commands,
+    twins,
+    audit,
+    clock,
+    events,
+    notifications: storage.notifications,
+  });
   const ruleEngine = new RuleEngine({
     store: storage.rules,
     storage,
     clock,
     nodeId: messaging.nodeId,
     events,
-    actions: new RuleActions({
-      alerts,
-      commands,
-      twins,
-      audit,
-      clock,
-      events,
-      notifications: storage.notifications,
-    }),
+    actions: ruleActions,
   });
+  // Rules at gateway sites (decision 0040, local operation): synced down, firings applied here.
+  const gatewayRules = new GatewayRules({
+    store: storage.rules,
+    storage,
+    sites: gatewaySites,
+    actions: ruleActions,
+    clock,
+  });
+  const gatewayUplink = new GatewayUplink({
+    sites: gatewaySites,
+    messaging: channels,
+    clock,
+    events,
+  });
+  gatewayUplink.rules = gatewayRules;
   const rules = new RuleService({
     storage,
     clock,
@@ -462,7 +479,8 @@ export function createServices(
     }),
     messaging: channels,
     gatewaySites,
-    gatewayUplink: new GatewayUplink({ sites: gatewaySites, messaging: channels, clock, events }),
+    gatewayRules,
+    gatewayUplink,
     // Fleet provisioning (decision 0027): bulk registration and claims.
     claims: new ClaimService({
       storage,

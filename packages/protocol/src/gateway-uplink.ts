@@ -28,8 +28,36 @@ export interface UplinkMessage {
    */
   plane?: string;
   contentType?: string;
+  /**
+   * A channel message the gateway evaluated the site's rules on (decision 0040, "local
+   * operation"): the hub's rule engine skips it, so a crossing fires once, where it was seen.
+   */
+  ruled?: true;
+  /**
+   * Not a device's message: a rule the gateway evaluated fired or cleared on `device` — the
+   * payload (base64) is a `RuleFiring` document; `channel` and `subtopic` are ''.
+   */
+  firing?: true;
   /** The payload, base64. */
   payload: string;
+}
+
+/** A rule fired (or cleared) on a gateway: what it did locally and what the hub is to do. */
+export interface RuleFiring {
+  v: 1;
+  t: 'fire' | 'clear';
+  ruleId: string;
+  /** The version of the rule the gateway evaluated (its `updatedAt`). */
+  ruleUpdatedAt: number;
+  channelId: string;
+  record: string;
+  value: number | string | boolean;
+  /** The uplink id of the message that made it fire or clear. */
+  messageId: string;
+  /** Epoch ms the gateway saw it fire (the message's acceptance time). */
+  at: number;
+  /** Commands the gateway handed to the device itself (the rule's `command` actions, in order). */
+  commands: { id: string; name: string; params: Record<string, unknown>; deadline: number }[];
 }
 
 export interface UplinkBatch {
@@ -69,7 +97,14 @@ export function parseUplinkBatch(bytes: Uint8Array): UplinkBatch {
     if (typeof m !== 'object' || m === null) throw bad('a message is not an object');
     if (!str(x['id'], 36) || uuidV7Time(x['id']) === undefined) throw bad('id is not a UUIDv7');
     if (!str(x['device'], 36) || !ID.test(x['device'])) throw bad('device is not an id');
-    if (x['plane'] !== undefined) {
+    if (x['ruled'] !== undefined && (x['ruled'] !== true || x['plane'] !== undefined))
+      throw bad('ruled is true, on a channel message');
+    if (x['firing'] !== undefined) {
+      if (x['firing'] !== true || x['plane'] !== undefined || x['ruled'] !== undefined)
+        throw bad('firing is true, alone');
+      // The document itself is checked by parseRuleFiring when it is applied.
+      if (x['channel'] !== '' || x['subtopic'] !== '') throw bad('a firing has no channel');
+    } else if (x['plane'] !== undefined) {
       if (!str(x['plane'], 128) || relayedReport(x['plane']) === undefined)
         throw bad('plane is not a device report');
       if (x['channel'] !== '' || x['subtopic'] !== '')
@@ -84,4 +119,41 @@ export function parseUplinkBatch(bytes: Uint8Array): UplinkBatch {
       throw bad('payload is not base64');
   }
   return doc as UplinkBatch;
+}
+
+const badFiring = (msg: string) =>
+  new BulwarkError('device_payload_invalid', `rule firing: ${msg}`);
+const isMs = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** Parses and checks a `RuleFiring` document (shape only; the hub checks the rule and device). */
+export function parseRuleFiring(bytes: Uint8Array): RuleFiring {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw badFiring('not JSON');
+  }
+  const f = doc as Record<string, unknown>;
+  if (typeof doc !== 'object' || doc === null || f['v'] !== 1) throw badFiring('expected v 1');
+  if (f['t'] !== 'fire' && f['t'] !== 'clear') throw badFiring('t is fire or clear');
+  for (const k of ['ruleId', 'channelId', 'messageId'])
+    if (!str(f[k], 36) || !ID.test(f[k])) throw badFiring(`${k} is not an id`);
+  if (!str(f['record'], 256) || f['record'] === '') throw badFiring('record is not a name');
+  const v = f['value'];
+  if (!(typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || str(v, 200)))
+    throw badFiring('value is not a number, string or boolean');
+  if (!isMs(f['at']) || !isMs(f['ruleUpdatedAt'])) throw badFiring('at is not epoch ms');
+  const cmds = f['commands'];
+  if (!Array.isArray(cmds) || cmds.length > 5) throw badFiring('commands: at most 5');
+  for (const c of cmds as Record<string, unknown>[]) {
+    if (typeof c !== 'object' || c === null) throw badFiring('a command is not an object');
+    if (!str(c['id'], 36) || uuidV7Time(c['id']) === undefined)
+      throw badFiring('a command id is not a UUIDv7');
+    if (!str(c['name'], 64) || !/^[A-Za-z][A-Za-z0-9._-]*$/.test(c['name']))
+      throw badFiring('a command name is not a name');
+    if (typeof c['params'] !== 'object' || c['params'] === null || Array.isArray(c['params']))
+      throw badFiring('command params are an object');
+    if (!isMs(c['deadline'])) throw badFiring('a command deadline is not epoch ms');
+  }
+  return doc as RuleFiring;
 }

@@ -12,13 +12,24 @@
  * changes: one device's are applied one after another in the order G sent them — across batches
  * too — and an id applied recently on this node is not applied again (a batch resent after a
  * failure); command and job transitions are idempotent besides.
+ *
+ * A `firing` message (a rule the gateway evaluated fired or cleared on X, gateway-rules.ts) takes
+ * its place in X's order the same way, so the commands it records exist before X's results for
+ * them arrive. A channel message marked `ruled` was evaluated there: the hub's rules skip it.
  */
-import { BulwarkError, parseUplinkBatch, uuidV7Time, type UplinkMessage } from '@bulwark/protocol';
+import {
+  BulwarkError,
+  parseRuleFiring,
+  parseUplinkBatch,
+  uuidV7Time,
+  type UplinkMessage,
+} from '@bulwark/protocol';
 import type { Device } from '../ports/records.js';
 import type { Clock } from '../ports/clock.js';
 import type { DomainEvents } from '../ports/events.js';
 import type { MessagingService } from '../messaging/messaging-service.js';
 import type { GatewayPlane } from './gateway-plane.js';
+import type { GatewayRules } from './gateway-rules.js';
 import type { GatewaySites } from './gateway-sites.js';
 import { TtlCache } from '../messaging/ttl-cache.js';
 
@@ -45,6 +56,8 @@ export interface UplinkOutcome {
 export class GatewayUplink {
   /** The device plane through gateways; set by the hub once its device plane exists. */
   plane: Pick<GatewayPlane, 'report' | 'sessions'> | undefined;
+  /** Rules at sites; set by the hub once its rule engine exists. */
+  rules: Pick<GatewayRules, 'apply'> | undefined;
   /** Per site device: its last plane report in flight (reports apply in order). */
   readonly #tails = new Map<string, Promise<unknown>>();
   readonly #seen: TtlCache<true>;
@@ -74,7 +87,7 @@ export class GatewayUplink {
     const turns = new Map<UplinkMessage, Promise<void>>();
     const ahead = this.d.clock.now() + MAX_AHEAD_MS;
     for (const m of batch.messages) {
-      if (m.plane === undefined || uuidV7Time(m.id)! > ahead) continue;
+      if ((m.plane === undefined && !m.firing) || uuidV7Time(m.id)! > ahead) continue;
       const key = `${orgId}|${m.device}`;
       const prev = this.#tails.get(key) ?? Promise.resolve();
       const step = prev.catch(() => undefined).then(async () => this.#report(await gate, m));
@@ -114,7 +127,12 @@ export class GatewayUplink {
             return;
           } catch (err) {
             if (err instanceof BulwarkError && FINAL.has(err.code))
-              return refuse(m.id, m.device, err.code, `gateway:${m.device}:${m.plane}`);
+              return refuse(
+                m.id,
+                m.device,
+                err.code,
+                `gateway:${m.device}:${m.plane ?? 'rule_firing'}`,
+              );
             throw err;
           }
         }
@@ -130,6 +148,7 @@ export class GatewayUplink {
               payload: Buffer.from(m.payload, 'base64'),
               protocol: 'gateway',
               accepted: { id: m.id, at },
+              ...(m.ruled ? { ruled: true as const } : {}),
             },
           );
           out.accepted++;
@@ -145,12 +164,18 @@ export class GatewayUplink {
     return out;
   }
 
-  /** One plane report of a site device, as the device's (once per id on this node). */
+  /** One plane report or rule firing of a site device (once per id on this node). */
   async #report(g: Device, m: UplinkMessage): Promise<void> {
     const key = `${g.id}|${m.id}`;
     if (this.#seen.get(key)) return;
-    if (!this.plane) throw new BulwarkError('unavailable', 'the device plane is not started');
-    await this.plane.report(g, m.device, m.plane!, Buffer.from(m.payload, 'base64'));
+    const bytes = Buffer.from(m.payload, 'base64');
+    if (m.firing) {
+      if (!this.rules) throw new BulwarkError('unavailable', 'rules are not started');
+      await this.rules.apply(g, m.device, parseRuleFiring(bytes));
+    } else {
+      if (!this.plane) throw new BulwarkError('unavailable', 'the device plane is not started');
+      await this.plane.report(g, m.device, m.plane!, bytes);
+    }
     this.#seen.set(key, true);
   }
 }

@@ -72,6 +72,50 @@ export class CommandService {
     return this.#queue(device, req, actor);
   }
 
+  /**
+   * Records a command a gateway handed to its site device itself (a rule fired there, decision
+   * 0040 "local operation") as `delivered`, under the gateway's id for it, so the device's status
+   * report lands on it; nothing is sent. Once per id: a repeat (or an id of another device's
+   * command) changes nothing.
+   */
+  async recordDelivered(
+    orgId: string,
+    deviceId: string,
+    c: { id: string; name: string; params: Record<string, unknown>; deadline: number },
+    actor: Actor,
+    gateway: { id: string; at: number },
+  ): Promise<CommandRecord | undefined> {
+    const device = await this.d.devices.get(orgId, deviceId);
+    if (device.state === 'decommissioned') throw new BulwarkError('device_decommissioned');
+    checkTwinState(c.params, 'the command params');
+    if (await this.d.storage.commands.get(orgId, c.id)) return undefined;
+    const now = this.d.clock.now();
+    const rec: CommandRecord = {
+      id: c.id,
+      orgId,
+      deviceId,
+      name: c.name,
+      params: c.params,
+      state: 'delivered',
+      deadline: c.deadline,
+      createdAt: gateway.at,
+      updatedAt: now,
+      result: null,
+      error: null,
+      history: [
+        {
+          state: 'queued',
+          at: gateway.at,
+          reason: `sent by ${actor.type}${actor.id ? ` ${actor.id}` : ''} on gateway ${gateway.id}`,
+        },
+        { state: 'delivered', at: gateway.at, reason: 'handed to the device by its gateway' },
+      ],
+    };
+    await this.d.storage.commands.create(rec);
+    this.#emit(rec);
+    return rec;
+  }
+
   /** Queues one command for every device matching the filter (decommissioned ones never). */
   async bulkSend(
     orgId: string,

@@ -69,6 +69,8 @@ export interface Inbound {
    * stores skip an id they hold, so a message forwarded twice after a reconnect is stored once.
    */
   accepted?: { id: string; at: number };
+  /** The gateway that accepted it evaluated the site's rules on it (decision 0040). */
+  ruled?: true;
 }
 
 /**
@@ -336,6 +338,7 @@ export class MessagingService {
       payload: m.payload,
       ...(senml ? { senml } : {}),
       origin: this.d.nodeId,
+      ...(m.ruled ? { ruled: true as const } : {}),
     };
     entry.counted = false;
     this.#entering--;

@@ -74,6 +74,8 @@ export interface Envelope {
   senml?: SenmlRecord[];
   /** The hub node that accepted it (a node does not re-deliver its own MQTT messages from the bus). */
   origin: string;
+  /** A gateway evaluated the rules on telemetry on it already (decision 0040): rules skip it. */
+  ruled?: true;
 }
 
 /** A stored message (an envelope as kept) and the query over them. */

@@ -16,6 +16,7 @@ import {
   type CompiledCondition,
   type RuleValue,
 } from './condition.js';
+import { isGroupScope } from './scope.js';
 
 /** A rule made ready for evaluation. */
 export interface CompiledRule {
@@ -81,7 +82,7 @@ export function compileRule(rule: RuleRecord): CompiledRule {
     rule,
     holds: compileCondition(rule.condition),
     forMs: rule.forSeconds * 1000,
-    group: s.type !== undefined || s.tag !== undefined || s.location !== undefined,
+    group: isGroupScope(s),
     pairs: new Map(),
   };
 }

@@ -29,6 +29,15 @@ export interface RuleOccasion {
   value: RuleValue;
   /** The envelope, for the audit trail. */
   messageId: string;
+  /**
+   * Fired on a gateway (decision 0040, "local operation"): which gateway, when it fired there, and
+   * the commands it handed to the device itself — recorded here as delivered, not sent again.
+   */
+  gateway?: {
+    id: string;
+    at: number;
+    commands: { id: string; name: string; params: Record<string, unknown>; deadline: number }[];
+  };
 }
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -42,7 +51,7 @@ export class RuleActions {
   constructor(
     private readonly d: {
       alerts: Pick<AlertService, 'raise' | 'resolveKey'>;
-      commands: Pick<CommandService, 'send'>;
+      commands: Pick<CommandService, 'send' | 'recordDelivered'>;
       twins: Pick<TwinService, 'patchDesired'>;
       audit: Pick<AuditService, 'record'>;
       clock: Clock;
@@ -65,7 +74,11 @@ export class RuleActions {
       forSeconds: rule.forSeconds,
       channelId: o.channelId,
       messageId: o.messageId,
+      ...(o.gateway
+        ? { gatewayId: o.gateway.id, firedAt: new Date(o.gateway.at).toISOString() }
+        : {}),
     };
+    const local = [...(o.gateway?.commands ?? [])];
     for (const action of rule.actions) {
       let detail: Record<string, unknown> = {};
       try {
@@ -79,11 +92,20 @@ export class RuleActions {
               condition: base.condition,
               forSeconds: rule.forSeconds,
               channelId: o.channelId,
+              ...(base.firedAt !== undefined ? { firedAt: base.firedAt } : {}),
             });
             detail = { alertId: opened.alert.id, alreadyOpen: opened.alreadyOpen };
             break;
           }
           case 'command': {
+            const taken = o.gateway ? local.shift() : undefined;
+            if (o.gateway) {
+              // The gateway ran this action itself: its command is recorded, not sent again.
+              if (!taken) throw new Error('the gateway took no command for this action');
+              await this.d.commands.recordDelivered(o.orgId, o.deviceId, taken, actor, o.gateway);
+              detail = { commandId: taken.id, name: taken.name, local: true };
+              break;
+            }
             const c = await this.d.commands.send(
               o.orgId,
               o.deviceId,

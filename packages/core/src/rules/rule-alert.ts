@@ -21,6 +21,8 @@ export interface RuleAlertDetail {
   condition: string;
   forSeconds: number;
   channelId: string;
+  /** When it fired on a gateway while the hub heard nothing (RFC 3339); absent on the hub. */
+  firedAt?: string;
 }
 
 /** Raises the rule's alert on the device: `alreadyOpen` when it was active and counted again. */

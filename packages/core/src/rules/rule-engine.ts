@@ -14,6 +14,7 @@ import type { RuleStore } from '../ports/rules.js';
 import type { Storage } from '../ports/storage.js';
 import { RuleEvaluator, type CompiledRule, type RuleOutcome } from './evaluator.js';
 import type { RuleActions } from './rule-actions.js';
+import { groupMatches, locationSubtree } from './scope.js';
 
 /** How long a device's type, tags and location (and a location's subtree) are trusted, ms. */
 const GROUP_CACHE_MS = 30_000;
@@ -112,7 +113,8 @@ export class RuleEngine {
    * (type, tag, location) must be read first.
    */
   readonly handle = (env: Envelope): void | Promise<void> => {
-    if (env.origin !== this.d.nodeId) return undefined;
+    // A message a gateway evaluated the site's rules on is not evaluated again (decision 0040).
+    if (env.origin !== this.d.nodeId || env.ruled === true) return undefined;
     const out = this.evaluator.evaluate(env, this.#groupCheck);
     if (out === undefined) return undefined;
     this.stats.matched++;
@@ -161,11 +163,7 @@ export class RuleEngine {
   }
 
   #matches(rule: CompiledRule, device: Device): boolean {
-    const s = rule.rule.scope;
-    if (s.type !== undefined && device.type !== s.type) return false;
-    if (s.tag !== undefined && !device.tags.includes(s.tag)) return false;
-    if (s.location !== undefined && device.locationId === null) return false;
-    return true;
+    return groupMatches(rule.rule.scope, device);
   }
 
   /** Does the device fall in the rule's type / tag / location scope? */
@@ -192,18 +190,7 @@ export class RuleEngine {
   }
 
   async #subtree(orgId: string, rootId: string): Promise<Set<string>> {
-    const all = await this.d.storage.locations.list(orgId);
-    const out = new Set<string>([rootId]);
-    let grew = true;
-    while (grew) {
-      grew = false;
-      for (const l of all)
-        if (l.parentId !== null && out.has(l.parentId) && !out.has(l.id)) {
-          out.add(l.id);
-          grew = true;
-        }
-    }
-    return out;
+    return locationSubtree(await this.d.storage.locations.list(orgId), rootId);
   }
 
   #report(err: unknown): void {

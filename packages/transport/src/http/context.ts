@@ -37,6 +37,7 @@ import type {
   NotificationService,
   RuleService,
   MitigationService,
+  GatewayRules,
   GatewaySites,
   DomainEvents,
 } from '@bulwark/core';
@@ -101,6 +102,8 @@ export interface HttpServices {
   detect: DetectService;
   /** Which devices a gateway speaks for (decision 0040). */
   gatewaySites: GatewaySites;
+  /** The rules a gateway evaluates at its site (decision 0040, local operation). */
+  gatewayRules: Pick<GatewayRules, 'forSite'>;
   /** Typed domain events (the live event stream reads them). */
   events: DomainEvents;
 }

@@ -16,7 +16,12 @@ export function gatewayHandlers(s: HttpServices): Pick<Handlers, 'getGatewaySite
         s.pki.caBundle(orgId),
         s.pki.crl(orgId),
       ]);
-      ctx.audit.detail = { siteId, devices: members.length };
+      // The rules the gateway evaluates on its site's messages (decision 0040, local operation).
+      const rules = await s.gatewayRules.forSite(
+        g,
+        members.map((m) => m.device),
+      );
+      ctx.audit.detail = { siteId, devices: members.length, rules: rules.length };
       return {
         orgId,
         gatewayId: id,
@@ -30,6 +35,7 @@ export function gatewayHandlers(s: HttpServices): Pick<Handlers, 'getGatewaySite
           serials: m.serials,
           channels: m.channels,
         })),
+        rules,
         generatedAt: new Date().toISOString(),
       };
     },
