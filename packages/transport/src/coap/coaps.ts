@@ -5,6 +5,7 @@
  */
 import {
   startDtlsServer,
+  type DtlsServerOptions,
   type DtlsAuthFailure,
   type DtlsLimits,
   type DtlsStats,
@@ -23,6 +24,8 @@ export interface CoapsServerOptions extends Omit<CoapServerOptions, 'secure'> {
   retryAfterMs?: (address: string) => number;
   /** A handshake failed on its credential (unknown identity, wrong key). */
   onAuthFailure?: (f: DtlsAuthFailure) => void;
+  /** Certificate authentication (ECDHE-ECDSA suites); without it PSK only. */
+  certificates?: DtlsServerOptions['certificates'];
 }
 
 /** A running CoAP-over-DTLS endpoint. */
@@ -45,6 +48,7 @@ export async function startCoapsServer(opts: CoapsServerOptions): Promise<CoapsS
     log: opts.log,
     ...(opts.retryAfterMs ? { retryAfterMs: opts.retryAfterMs } : {}),
     ...(opts.onAuthFailure ? { onAuthFailure: opts.onAuthFailure } : {}),
+    ...(opts.certificates ? { certificates: opts.certificates } : {}),
   });
   socket.attach(dtls);
   let coap: CoapServer & { port: number };
@@ -55,7 +59,9 @@ export async function startCoapsServer(opts: CoapsServerOptions): Promise<CoapsS
         socket,
         sessionOf: (address, port) => {
           const s = dtls.session({ address, port });
-          return s === undefined ? undefined : { identity: s.identity, pskRef: s.pskRef };
+          if (s === undefined) return undefined;
+          const cert = s.certificate?.[0];
+          return { identity: s.identity, pskRef: s.pskRef, ...(cert ? { certificate: cert } : {}) };
         },
       },
     });
@@ -63,7 +69,11 @@ export async function startCoapsServer(opts: CoapsServerOptions): Promise<CoapsS
     await dtls.close();
     throw err;
   }
-  opts.log?.info({ host: opts.host, port: dtls.port }, 'coaps (CoAP over DTLS 1.2, PSK) listening');
+  const modes = opts.certificates ? 'PSK and certificates' : 'PSK';
+  opts.log?.info(
+    { host: opts.host, port: dtls.port },
+    `coaps (CoAP over DTLS 1.2, ${modes}) listening`,
+  );
   return {
     ...coap,
     port: dtls.port,

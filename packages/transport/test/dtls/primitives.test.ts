@@ -1,7 +1,7 @@
 /** Known-answer tests of the DTLS building blocks: PRF, AES-CCM, replay window, cookies, parsing. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CcmCipher } from '../../src/dtls/ccm.js';
+import { AeadCipher as CcmCipher } from '../../src/dtls/aead.js';
 import { CookieJar } from '../../src/dtls/cookie.js';
 import { parseFragments, Reassembler } from '../../src/dtls/handshake.js';
 import { parseClientHello } from '../../src/dtls/hello.js';
