@@ -357,6 +357,9 @@ export class Connection {
     const verdict = await this.#d.clientCertificate!(this.certificate!, this.peer);
     if (this.state === 'closed') return;
     if (!verdict.ok) throw new Fatal(REFUSAL_ALERT[verdict.refusal], verdict.reason);
+    // A certificate session has no PSK identity (DtlsSession: '' and the certificate instead).
+    this.identity = '';
+    this.pskRef = '';
     this.state = 'await_ccs';
   }
 
