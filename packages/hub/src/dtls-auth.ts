@@ -113,7 +113,15 @@ export async function dtlsServerCredential(
   };
 }
 
+/**
+ * The DER chain of a PEM bundle without its self-signed root: a client must already trust the
+ * root, and leaving it out keeps the Certificate record inside one datagram (RFC 5246 §7.4.2
+ * allows omitting it).
+ */
 function pemChain(pem: string): Buffer[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new X509Certificate(b).raw);
+  const certs = blocks.map((b) => new X509Certificate(b));
+  return certs
+    .filter((c, i) => i === 0 || !(c.checkIssued(c) && c.verify(c.publicKey)))
+    .map((c) => c.raw);
 }

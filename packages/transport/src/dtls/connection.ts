@@ -81,6 +81,9 @@ export interface ConnectionDeps {
   now(): number;
 }
 
+/** The most bytes of a flight's datagram: under IPv6's minimum MTU, 1280, less its headers. */
+const FLIGHT_DATAGRAM = 1200;
+
 type State =
   | 'await_certificate'
   | 'await_cke'
@@ -128,7 +131,7 @@ export class Connection {
   #seq1 = 0;
   #nextServerMsgSeq: number;
   /** Our last flight, sent again when the peer repeats its previous one (RFC 6347 §4.2.4). */
-  #lastFlight: Buffer | undefined;
+  #lastFlight: Buffer[] | undefined;
   #lastResend = 0;
 
   constructor(
@@ -162,7 +165,7 @@ export class Connection {
     const t = this.#d.now();
     if (this.#lastFlight === undefined || t - this.#lastResend < 1000) return;
     this.#lastResend = t;
-    this.#d.send(this.#lastFlight);
+    for (const d of this.#lastFlight) this.#d.send(d);
   }
 
   /** Processes the records of one datagram, in order. */
@@ -472,9 +475,24 @@ export class Connection {
     return h.digest();
   }
 
+  /**
+   * Sends a flight in as few datagrams as fit FLIGHT_DATAGRAM bytes each, on record boundaries
+   * (RFC 6347 §4.1.1: a record never spans datagrams): a certificate flight exceeds one Ethernet
+   * MTU, and IP fragments are often dropped on the way.
+   */
   #flight(records: Buffer[]): void {
-    this.#lastFlight = Buffer.concat(records);
-    this.#d.send(this.#lastFlight);
+    const datagrams: Buffer[][] = [];
+    let size = Infinity;
+    for (const r of records) {
+      if (size + r.length > FLIGHT_DATAGRAM) {
+        datagrams.push([]);
+        size = 0;
+      }
+      datagrams[datagrams.length - 1]!.push(r);
+      size += r.length;
+    }
+    this.#lastFlight = datagrams.map((d) => Buffer.concat(d));
+    for (const d of this.#lastFlight) this.#d.send(d);
   }
 
   #plain(type: number, fragment: Buffer): Buffer {
