@@ -190,11 +190,29 @@ describe('CoAP over DTLS at the hub (coap-client-openssl, device certificates)',
     assert.equal(await stored('urn:cert:o'), 0);
   });
 
-  it('a revoked certificate is refused at the handshake; auth.failed says revoked', async () => {
-    const before = failures.length;
-    await s.api.devices.revokeCertificate(dev.deviceId, dev.serial, 'keyCompromise');
-    assert.deepEqual(await post(dev, '[{"n":"urn:cert:r","v":1}]'), []);
-    assert.equal(await stored('urn:cert:r'), 0);
-    assert.deepEqual(failures.slice(before), ['revoked']);
+  it('revoking the certificate ends an open observation (4.01) and refuses the next handshake', async () => {
+    const obs = spawn(CLIENT, ['-s', '10', ...args(dev)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    obs.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    obs.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const closed = new Promise<void>((r) => obs.once('close', () => r()));
+    try {
+      for (let i = 0; i < 10 && !out.includes('urn:cert:live'); i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        await post(dev, '[{"n":"urn:cert:live","v":1}]');
+      }
+      assert.match(out, /urn:cert:live/, 'the observation is registered');
+      const before = failures.length;
+      await s.api.devices.revokeCertificate(dev.deviceId, dev.serial, 'keyCompromise');
+      for (let i = 0; i < 30 && !/4\.01 /.test(out); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.match(out, /4\.01 /, 'the observation ends with 4.01 on the open association');
+      assert.deepEqual(await post(dev, '[{"n":"urn:cert:r","v":1}]'), []);
+      assert.equal(await stored('urn:cert:r'), 0);
+      assert.deepEqual(failures.slice(before), ['revoked']);
+    } finally {
+      obs.kill();
+      await closed;
+    }
   });
 });
