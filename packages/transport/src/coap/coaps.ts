@@ -32,7 +32,7 @@ export interface CoapsServerOptions extends Omit<CoapServerOptions, 'secure'> {
 export interface CoapsServer extends CoapServer {
   port: number;
   dtlsStats(): DtlsStats;
-  /** Ends the DTLS associations whose PSK identity matches (close_notify); returns how many. */
+  /** Ends the PSK associations whose identity matches (close_notify); returns how many. */
   closeSessions(match: (identity: string) => boolean, reason: string): number;
 }
 
@@ -78,7 +78,8 @@ export async function startCoapsServer(opts: CoapsServerOptions): Promise<CoapsS
     ...coap,
     port: dtls.port,
     dtlsStats: () => dtls.stats(),
-    closeSessions: (match, reason) => dtls.closeSessions((s) => match(s.identity), reason),
+    closeSessions: (match, reason) =>
+      dtls.closeSessions((s) => s.certificate === undefined && match(s.identity), reason),
     async close() {
       await coap.close();
       await dtls.close();

@@ -8,17 +8,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AeadCipher } from './aead.js';
 import { ALERT, CT, DTLS12, ECDSA_SUITES, HT, LEVEL, aeadOf, tagLengthOf } from './constants.js';
-import {
-  certificateVerifies,
-  ecdhePremaster,
-  encodeCertificate,
-  encodeCertificateRequest,
-  encodeServerKeyExchange,
-  ephemeralKey,
-  leafKey,
-  parseCertificate,
-  type ServerCredential,
-} from './ecdhe.js';
+import { CertificateHandshake, REFUSAL_ALERT, type CertificateVerdict } from './cert-handshake.js';
+import type { ServerCredential } from './ecdhe.js';
 import {
   encodeHandshake,
   parseFragments,
@@ -27,13 +18,13 @@ import {
 } from './handshake.js';
 import { encodeServerHello, parsePskClientKeyExchange, type ClientHello } from './hello.js';
 import { Fatal, negotiate } from './negotiate.js';
-
-export { Fatal };
 import { keyBlock, prf, pskPremaster } from './prf.js';
 import { DecodeError } from './reader.js';
-import { encodeRecord, type DtlsRecord } from './record.js';
+import { encodeRecord, packDatagrams, type DtlsRecord } from './record.js';
 import { ReplayWindow } from './replay.js';
-import type { ECDH, KeyObject } from 'node:crypto';
+
+export { Fatal };
+export type { CertificateVerdict };
 
 /** Where a datagram came from. */
 export interface Peer {
@@ -46,22 +37,6 @@ export interface PskEntry {
   key: Buffer;
   ref: string;
 }
-
-/**
- * What the layer above says of a client certificate whose key the handshake proved: accepted, or
- * refused (`revoked`, `expired`, `unknown`: not this hub's / not a device's, `denied`: the
- * device may not connect). The layer above reports its own refusals (admission).
- */
-export type CertificateVerdict =
-  | { ok: true }
-  | { ok: false; refusal: 'revoked' | 'expired' | 'unknown' | 'denied'; reason: string };
-
-const REFUSAL_ALERT = {
-  revoked: ALERT.certificateRevoked,
-  expired: ALERT.certificateExpired,
-  unknown: ALERT.badCertificate,
-  denied: ALERT.accessDenied,
-} as const;
 
 /** What a connection needs from its server. */
 export interface ConnectionDeps {
@@ -80,9 +55,6 @@ export interface ConnectionDeps {
   maxHandshakeMessageBytes: number;
   now(): number;
 }
-
-/** The most bytes of a flight's datagram: under IPv6's minimum MTU, 1280, less its headers. */
-const FLIGHT_DATAGRAM = 1200;
 
 type State =
   | 'await_certificate'
@@ -104,10 +76,6 @@ export class Connection {
   claimedIdentity: string | undefined;
   /** The fatal alert this side ended the handshake with, if it did. */
   failedWith: number | undefined;
-  /** The client's certificate chain (leaf first), once its Certificate message came. */
-  certificate: Buffer[] | undefined;
-  /** The client's CertificateVerify did not verify under its certificate's key. */
-  certificateUnproven = false;
   readonly createdAt: number;
   lastSeen: number;
   suite = 0;
@@ -119,8 +87,7 @@ export class Connection {
   readonly #reasm: Reassembler;
   readonly #replay = new ReplayWindow();
   #ems = false;
-  #ecdh: ECDH | undefined;
-  #clientKey: KeyObject | undefined;
+  #cert: CertificateHandshake | undefined;
   #master: Buffer | undefined;
   #readEpoch = 0;
   #pendingRead: AeadCipher | undefined;
@@ -153,6 +120,16 @@ export class Connection {
     // RFC 6347 §4.2.1: records answering the cookie-bearing hello continue from its record number.
     this.#seq0 = helloRecordSeq;
     this.#hello(hello, helloMessage);
+  }
+
+  /** The client's certificate chain (leaf first), once its Certificate message came. */
+  get certificate(): Buffer[] | undefined {
+    return this.#cert?.chain;
+  }
+
+  /** The client's CertificateVerify did not verify under its certificate's key. */
+  get certificateUnproven(): boolean {
+    return this.#cert?.unproven ?? false;
   }
 
   /** The ClientHello this association began with (a repeat of it asks for our flight again). */
@@ -282,7 +259,7 @@ export class Connection {
       return;
     }
     if (this.state === 'await_cke' && m.msgType === HT.clientKeyExchange) {
-      if (this.#ecdh !== undefined) this.#ecdheKeyExchange(m);
+      if (this.#cert !== undefined) this.#ecdheKeyExchange(m);
       else await this.#clientKeyExchange(m);
       return;
     }
@@ -312,18 +289,8 @@ export class Connection {
     if (ECDSA_SUITES.includes(n.suite)) {
       // RFC 8422 §2.2 / RFC 5246 §7.3: our certificate, the signed ephemeral key, and a request
       // for the client's certificate (it is the device's credential).
-      this.#ecdh = ephemeralKey();
-      const ske = encodeServerKeyExchange(
-        this.#ecdh,
-        this.#clientRandom,
-        this.#serverRandom,
-        cred!.key,
-      );
-      bodies.push(
-        [HT.certificate, encodeCertificate(cred!.chain)],
-        [HT.serverKeyExchange, ske],
-        [HT.certificateRequest, encodeCertificateRequest()],
-      );
+      this.#cert = new CertificateHandshake(cred!);
+      bodies.push(...this.#cert.serverMessages(this.#clientRandom, this.#serverRandom));
       this.state = 'await_certificate';
     }
     // RFC 4279 §2: no PSK ServerKeyExchange without an identity hint; we give none.
@@ -334,15 +301,9 @@ export class Connection {
     this.#flight(msgs.map((msg) => this.#plain(CT.handshake, msg)));
   }
 
-  /** The client's Certificate (RFC 5246 §7.4.6): a device must send one, for an ECDSA P-256 key. */
+  /** The client's Certificate (RFC 5246 §7.4.6). */
   #clientCertificate(m: HandshakeMessage): void {
-    const chain = parseCertificate(m.body);
-    if (chain.length === 0)
-      throw new Fatal(ALERT.handshakeFailure, 'the client sent no certificate');
-    this.certificate = chain;
-    const key = leafKey(chain[0]!);
-    if (typeof key === 'string') throw new Fatal(ALERT.unsupportedCertificate, key);
-    this.#clientKey = key;
+    this.#cert!.clientCertificate(m.body);
     this.#transcript.push(encodeHandshake(HT.certificate, m.messageSeq, m.body));
     this.state = 'await_cke';
   }
@@ -352,12 +313,9 @@ export class Connection {
    * is the certificate itself judged by the layer above (chain, revocation, device state).
    */
   async #certificateVerify(m: HandshakeMessage): Promise<void> {
-    if (!certificateVerifies(m.body, this.#clientKey!, Buffer.concat(this.#transcript))) {
-      this.certificateUnproven = true;
-      throw new Fatal(ALERT.decryptError, 'the CertificateVerify does not verify');
-    }
+    this.#cert!.verify(m.body, Buffer.concat(this.#transcript));
     this.#transcript.push(encodeHandshake(HT.certificateVerify, m.messageSeq, m.body));
-    const verdict = await this.#d.clientCertificate!(this.certificate!, this.peer);
+    const verdict = await this.#d.clientCertificate!(this.#cert!.chain!, this.peer);
     if (this.state === 'closed') return;
     if (!verdict.ok) throw new Fatal(REFUSAL_ALERT[verdict.refusal], verdict.reason);
     // A certificate session has no PSK identity (DtlsSession: '' and the certificate instead).
@@ -389,12 +347,7 @@ export class Connection {
 
   /** An ECDHE ClientKeyExchange (RFC 8422 §5.7); the CertificateVerify comes next. */
   #ecdheKeyExchange(m: HandshakeMessage): void {
-    let pms: Buffer;
-    try {
-      pms = ecdhePremaster(this.#ecdh!, m.body);
-    } catch (err) {
-      throw new Fatal(ALERT.illegalParameter, (err as Error).message);
-    }
+    const pms = this.#cert!.premaster(m.body);
     this.#transcript.push(encodeHandshake(HT.clientKeyExchange, m.messageSeq, m.body));
     this.#keys(pms);
     this.state = 'await_cv';
@@ -475,23 +428,9 @@ export class Connection {
     return h.digest();
   }
 
-  /**
-   * Sends a flight in as few datagrams as fit FLIGHT_DATAGRAM bytes each, on record boundaries
-   * (RFC 6347 §4.1.1: a record never spans datagrams): a certificate flight exceeds one Ethernet
-   * MTU, and IP fragments are often dropped on the way.
-   */
+  /** Sends a flight (record boundaries kept; record.ts packDatagrams) and keeps it to resend. */
   #flight(records: Buffer[]): void {
-    const datagrams: Buffer[][] = [];
-    let size = Infinity;
-    for (const r of records) {
-      if (size + r.length > FLIGHT_DATAGRAM) {
-        datagrams.push([]);
-        size = 0;
-      }
-      datagrams[datagrams.length - 1]!.push(r);
-      size += r.length;
-    }
-    this.#lastFlight = datagrams.map((d) => Buffer.concat(d));
+    this.#lastFlight = packDatagrams(records);
     for (const d of this.#lastFlight) this.#d.send(d);
   }
 
