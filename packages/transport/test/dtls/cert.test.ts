@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import {
+  X509Certificate,
+  createECDH,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+} from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +24,75 @@ import {
   type DtlsServer,
   type DtlsSession,
 } from '../../src/dtls/index.js';
+import { CT, HT } from '../../src/dtls/constants.js';
+import { encodeCertificate } from '../../src/dtls/ecdhe.js';
+import { encodeHandshake, parseFragments } from '../../src/dtls/handshake.js';
+import { encodeRecord, parseRecords } from '../../src/dtls/record.js';
+import { clientHelloBody, clientHelloRecord, Udp } from './raw-client.js';
+
+/** A ClientHello for ECDHE_ECDSA_WITH_AES_128_CCM_8 with signature_algorithms ecdsa_secp256r1_sha256. */
+const certHello = (random: Buffer, cookie?: Buffer): Buffer =>
+  Buffer.concat([
+    clientHelloBody({ random, suites: [0xc0ae], ...(cookie ? { cookie } : {}) }),
+    Buffer.from([0, 8, 0x00, 0x0d, 0, 4, 0, 2, 0x04, 0x03]),
+  ]);
+
+/**
+ * Runs a certificate handshake up to CertificateVerify, signed with `signer` (maybe not the key of
+ * the certificate sent); returns the alert description the server answers with, if any.
+ */
+async function forgedCertificateVerify(
+  port: number,
+  certDer: Buffer,
+  signer: string,
+): Promise<number | undefined> {
+  const udp = await new Udp(port).open();
+  try {
+    const random = randomBytes(32);
+    udp.send(clientHelloRecord(certHello(random), 0, 0));
+    const hvr = parseFragments(parseRecords((await udp.next())!)[0]!.fragment)[0]!;
+    const ch = certHello(random, hvr.body.subarray(3, 3 + hvr.body[2]!));
+    udp.send(clientHelloRecord(ch, 1, 1));
+    const transcript = [encodeHandshake(HT.clientHello, 1, ch)];
+    while (transcript.length < 6) {
+      const d = await udp.next();
+      if (d === undefined) throw new Error('the server flight did not come');
+      for (const r of parseRecords(d))
+        for (const fr of parseFragments(r.fragment))
+          transcript.push(encodeHandshake(fr.msgType, fr.messageSeq, fr.body));
+    }
+    const point = createECDH('prime256v1').generateKeys();
+    const mine: [number, Buffer][] = [
+      [HT.certificate, encodeCertificate([certDer])],
+      [HT.clientKeyExchange, Buffer.concat([Buffer.from([point.length]), point])],
+    ];
+    mine.forEach(([type, body], i) => transcript.push(encodeHandshake(type, 2 + i, body)));
+    const sig = sign('sha256', Buffer.concat(transcript), createPrivateKey(signer));
+    mine.push([
+      HT.certificateVerify,
+      Buffer.concat([Buffer.from([4, 3, sig.length >> 8, sig.length & 0xff]), sig]),
+    ]);
+    mine.forEach(([type, body], i) =>
+      udp.send(
+        encodeRecord({
+          type: CT.handshake,
+          version: 0xfefd,
+          epoch: 0,
+          seq: 2 + i,
+          fragment: encodeHandshake(type, 2 + i, body),
+        }),
+      ),
+    );
+    for (;;) {
+      const d = await udp.next(1000);
+      if (d === undefined) return undefined;
+      const alert = parseRecords(d).find((r) => r.type === CT.alert);
+      if (alert) return alert.fragment[1];
+    }
+  } finally {
+    udp.close();
+  }
+}
 
 const present = spawnSync('openssl', ['version']).error === undefined;
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-dtls-cert-'));
@@ -197,6 +273,24 @@ describe(
         ...client,
       ]);
       assert.match(out, /alert handshake failure|alert number 40/);
+    });
+
+    it('a CertificateVerify not made with the certificate’s key: decrypt_error, reported as a wrong key, never judged', async () => {
+      const n = judged.length;
+      const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const der = new X509Certificate(readFileSync(f('client.pem'))).raw;
+      const pem = other.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      assert.equal(await forgedCertificateVerify(server.port, der, pem), 51);
+      assert.equal(judged.length, n);
+      assert.equal(failures.length, 1);
+      assert.equal(failures[0]!.reason, 'wrong_key');
+      assert.deepEqual(failures[0]!.certificate, der);
+      // The same exchange signed with the certificate's own key reaches the judge (the test
+      // client stops there: no Finished follows, so no alert either).
+      const own = readFileSync(f('client.key'), 'utf8');
+      assert.equal(await forgedCertificateVerify(server.port, der, own), undefined);
+      assert.equal(judged.length, n + 1);
+      assert.equal(failures.length, 1);
     });
   },
 );
