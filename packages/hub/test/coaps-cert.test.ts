@@ -20,6 +20,9 @@ if (!present && process.env['CI'] === 'true') {
     assert.fail('apt-get install libcoap3-bin'));
 }
 const skip = present ? false : `${CLIENT} not installed (apt-get install libcoap3-bin)`;
+/** libcoap on GnuTLS: a second DTLS implementation we did not write. */
+const GNUTLS = 'coap-client-gnutls';
+const gnutls = spawnSync(GNUTLS, ['-h']).error === undefined;
 const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'bulwark-coaps-cert-'));
 const file = (name: string, content: string): string => {
@@ -94,9 +97,10 @@ describe('CoAP over DTLS at the hub (coap-client-openssl, device certificates)',
     payload: string,
     channel = channelId,
     from?: string,
+    client = CLIENT,
   ) => {
     const r = await run(
-      CLIENT,
+      client,
       ['-m', 'post', '-t', '110', '-e', payload, ...args(c, channel, from)],
       { timeout: 20_000 },
     );
@@ -159,6 +163,18 @@ describe('CoAP over DTLS at the hub (coap-client-openssl, device certificates)',
     assert.equal(page.items[0]!.protocol, 'coap');
     assert.deepEqual(page.items[0]!.publisher, { type: 'device', id: dev.deviceId });
   });
+
+  it(
+    'GnuTLS (coap-client-gnutls) with the same certificate: 2.04, stored',
+    { skip: !gnutls },
+    async () => {
+      assert.deepEqual(
+        await post(dev, '[{"n":"urn:cert:gnutls","v":1}]', channelId, undefined, GNUTLS),
+        ['2.04'],
+      );
+      assert.equal(await stored('urn:cert:gnutls'), 1);
+    },
+  );
 
   it('GET with observe: the device is told of a message posted after it registered', async () => {
     const obs = spawn(CLIENT, ['-s', '6', ...args(dev)], { stdio: ['ignore', 'pipe', 'pipe'] });
