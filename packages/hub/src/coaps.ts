@@ -7,15 +7,17 @@ import {
   type CoapsServer,
 } from '@bulwark/transport';
 import { coapLogger, observeFromBus } from './coap.js';
-import { dtlsAuthHooks } from './dtls-auth.js';
+import { dtlsAuthHooks, dtlsCertificateJudge, dtlsServerCredential } from './dtls-auth.js';
 import type { HubConfig } from './config.js';
 import type { HubMetrics } from './metrics.js';
+import type { ServerTls } from './server-tls.js';
 import type { HubServices } from './services.js';
 
 /**
- * Starts CoAP over DTLS (PSK; decision 0041) when the operator gave it a port: the handshake takes
- * the key of a PSK identity from the sealed store, and every request is admitted by the one rule
- * as the device the identity names. Observations are fed from the bus like plain CoAP's.
+ * Starts CoAP over DTLS (decision 0041) when the operator gave it a port: with PSK the handshake
+ * takes the key of a PSK identity from the sealed store; with a certificate (ECDHE-ECDSA) it
+ * serves the hub's server certificate and admits the device's as MQTT's mutual TLS does. Every
+ * request is admitted again by the one rule. Observations are fed from the bus like plain CoAP's.
  */
 export async function startCoaps(d: {
   config: HubConfig;
@@ -23,6 +25,8 @@ export async function startCoaps(d: {
   bus: Bus;
   log: Logger;
   metrics: HubMetrics;
+  /** The hub's TLS server certificate (its key must be ECDSA P-256, or DTLS gets its own). */
+  served: Pick<ServerTls, 'key' | 'cert'>;
 }): Promise<{ server: CoapsServer; live: LiveSessions; stop(): Promise<void> } | undefined> {
   const { config, services, log } = d;
   if (config.coapsPort === null) return undefined;
@@ -37,6 +41,10 @@ export async function startCoaps(d: {
       return p === undefined ? undefined : { key: p.key, ref: p.ref };
     },
     ...dtlsAuthHooks(services),
+    certificates: {
+      credential: await dtlsServerCredential(d.served, config, services.pki),
+      verify: dtlsCertificateJudge(services),
+    },
   });
   const unsubscribe = await observeFromBus(d.bus, server);
   d.metrics.gauge(

@@ -323,7 +323,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     });
     const liveCoap = coap?.live;
     const liveLwm2m = lwm2m?.live;
-    coaps = await startCoaps({ config, services, bus, log, metrics });
+    coaps = await startCoaps({ config, services, bus, log, metrics, served });
     const liveCoaps = coaps?.live;
     const liveMqtt = brokers.live;
     edge = startEdge({

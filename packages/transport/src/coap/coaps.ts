@@ -5,6 +5,7 @@
  */
 import {
   startDtlsServer,
+  type DtlsServerOptions,
   type DtlsAuthFailure,
   type DtlsLimits,
   type DtlsStats,
@@ -23,13 +24,15 @@ export interface CoapsServerOptions extends Omit<CoapServerOptions, 'secure'> {
   retryAfterMs?: (address: string) => number;
   /** A handshake failed on its credential (unknown identity, wrong key). */
   onAuthFailure?: (f: DtlsAuthFailure) => void;
+  /** Certificate authentication (ECDHE-ECDSA suites); without it PSK only. */
+  certificates?: DtlsServerOptions['certificates'];
 }
 
 /** A running CoAP-over-DTLS endpoint. */
 export interface CoapsServer extends CoapServer {
   port: number;
   dtlsStats(): DtlsStats;
-  /** Ends the DTLS associations whose PSK identity matches (close_notify); returns how many. */
+  /** Ends the PSK associations whose identity matches (close_notify); returns how many. */
   closeSessions(match: (identity: string) => boolean, reason: string): number;
 }
 
@@ -45,6 +48,7 @@ export async function startCoapsServer(opts: CoapsServerOptions): Promise<CoapsS
     log: opts.log,
     ...(opts.retryAfterMs ? { retryAfterMs: opts.retryAfterMs } : {}),
     ...(opts.onAuthFailure ? { onAuthFailure: opts.onAuthFailure } : {}),
+    ...(opts.certificates ? { certificates: opts.certificates } : {}),
   });
   socket.attach(dtls);
   let coap: CoapServer & { port: number };
@@ -55,7 +59,9 @@ export async function startCoapsServer(opts: CoapsServerOptions): Promise<CoapsS
         socket,
         sessionOf: (address, port) => {
           const s = dtls.session({ address, port });
-          return s === undefined ? undefined : { identity: s.identity, pskRef: s.pskRef };
+          if (s === undefined) return undefined;
+          const cert = s.certificate?.[0];
+          return { identity: s.identity, pskRef: s.pskRef, ...(cert ? { certificate: cert } : {}) };
         },
       },
     });
@@ -63,12 +69,17 @@ export async function startCoapsServer(opts: CoapsServerOptions): Promise<CoapsS
     await dtls.close();
     throw err;
   }
-  opts.log?.info({ host: opts.host, port: dtls.port }, 'coaps (CoAP over DTLS 1.2, PSK) listening');
+  const modes = opts.certificates ? 'PSK and certificates' : 'PSK';
+  opts.log?.info(
+    { host: opts.host, port: dtls.port },
+    `coaps (CoAP over DTLS 1.2, ${modes}) listening`,
+  );
   return {
     ...coap,
     port: dtls.port,
     dtlsStats: () => dtls.stats(),
-    closeSessions: (match, reason) => dtls.closeSessions((s) => match(s.identity), reason),
+    closeSessions: (match, reason) =>
+      dtls.closeSessions((s) => s.certificate === undefined && match(s.identity), reason),
     async close() {
       await coap.close();
       await dtls.close();

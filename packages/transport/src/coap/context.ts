@@ -53,8 +53,11 @@ export interface Exchange {
   reply(code: string, options?: WireOption[], payload?: Buffer): void;
 }
 
-/** The PSK identity and key version of the DTLS association of an endpoint, if any. */
+/**
+ * The credential of the DTLS association of an endpoint, if any: its PSK identity and key version,
+ * or its client certificate (leaf, DER).
+ */
 export type SessionLookup = (
   address: string,
   port: number,
-) => { identity: string; pskRef: string } | undefined;
+) => { identity: string; pskRef: string; certificate?: Buffer } | undefined;

@@ -77,7 +77,7 @@ export async function dispatch(
 }
 
 /**
- * Who sent the request: over DTLS the association's PSK identity, admitted anew at every request
+ * Who sent the request: over DTLS the association's PSK identity or certificate, admitted anew at every request
  * (a quarantine or a replaced key takes effect on an open association), and an `auth` query is
  * not looked at; over plain UDP the `auth` query's device key.
  */
@@ -89,10 +89,17 @@ async function authenticate(
 ): Promise<CoapClient> {
   if (ctx.sessionOf !== undefined) {
     const s = ctx.sessionOf(address, port);
-    if (s === undefined || ctx.hooks.authenticatePsk === undefined) {
+    const hooks = ctx.hooks;
+    if (s?.certificate !== undefined && hooks.authenticateCertificate !== undefined) {
+      const client = await hooks.authenticateCertificate(s.certificate, address);
+      if (client === undefined)
+        throw new BulwarkError('unauthenticated', 'the certificate is refused');
+      return client;
+    }
+    if (s === undefined || s.certificate !== undefined || hooks.authenticatePsk === undefined) {
       throw new BulwarkError('unauthenticated', 'no DTLS association for this endpoint');
     }
-    const client = await ctx.hooks.authenticatePsk(s.identity, s.pskRef, address);
+    const client = await hooks.authenticatePsk(s.identity, s.pskRef, address);
     if (client === undefined)
       throw new BulwarkError('unauthenticated', 'the PSK identity is refused');
     return client;

@@ -36,6 +36,11 @@ export interface CoapHooks {
    * Called at every request; undefined or a BulwarkError refuses. Absent: DTLS refuses everyone.
    */
   authenticatePsk?(identity: string, ref: string, source: string): Promise<CoapClient | undefined>;
+  /**
+   * Over DTLS with a certificate: the client certificate (leaf, DER) the handshake proved. Called
+   * at every request (a revocation or a device state takes effect on an open association).
+   */
+  authenticateCertificate?(der: Buffer, source: string): Promise<CoapClient | undefined>;
   /** Accept a message; throw a BulwarkError (not_authorized, payload_too_large, senml_invalid, quota_exceeded, …) to refuse. */
   ingest(client: CoapClient, m: CoapInbound): Promise<void>;
   /** May this client observe this channel? */

@@ -4,7 +4,13 @@ export type { CoapServerOptions } from './server.js';
 export { startCoapsServer } from './coaps.js';
 export type { CoapsServer, CoapsServerOptions } from './coaps.js';
 export { DEFAULT_DTLS_LIMITS } from '../dtls/index.js';
-export type { DtlsAuthFailure, DtlsLimits, DtlsStats } from '../dtls/index.js';
+export type {
+  CertificateVerdict,
+  DtlsAuthFailure,
+  DtlsLimits,
+  DtlsStats,
+  ServerCredential,
+} from '../dtls/index.js';
 export type {
   CoapClient,
   CoapHooks,

@@ -1,22 +1,15 @@
 /**
  * One DTLS 1.2 association with a peer, from the second ClientHello (the one with a valid cookie)
- * to close: the PSK handshake (RFC 4279 §2, RFC 6347 §4.2.4 flights 4–6), epochs, the replay
- * window and record protection. It is created only after the cookie exchange (server.ts), so a
+ * to close: the PSK handshake (RFC 4279 §2, RFC 6347 §4.2.4 flights 4–6) or the certificate one
+ * (ECDHE_ECDSA with a client certificate, RFC 8422, RFC 5246 §7.3), epochs, the replay window and
+ * record protection. It is created only after the cookie exchange (server.ts), so a
  * spoofed source never gets one.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CcmCipher } from './ccm.js';
-import {
-  ALERT,
-  CT,
-  DTLS12,
-  EXT,
-  HT,
-  LEVEL,
-  SCSV_RENEGOTIATION,
-  SUITES,
-  tagLengthOf,
-} from './constants.js';
+import { AeadCipher } from './aead.js';
+import { ALERT, CT, DTLS12, ECDSA_SUITES, HT, LEVEL, aeadOf, tagLengthOf } from './constants.js';
+import { CertificateHandshake, REFUSAL_ALERT, type CertificateVerdict } from './cert-handshake.js';
+import type { ServerCredential } from './ecdhe.js';
 import {
   encodeHandshake,
   parseFragments,
@@ -24,10 +17,14 @@ import {
   type HandshakeMessage,
 } from './handshake.js';
 import { encodeServerHello, parsePskClientKeyExchange, type ClientHello } from './hello.js';
+import { Fatal, negotiate } from './negotiate.js';
 import { keyBlock, prf, pskPremaster } from './prf.js';
 import { DecodeError } from './reader.js';
-import { encodeRecord, type DtlsRecord } from './record.js';
+import { encodeRecord, packDatagrams, type DtlsRecord } from './record.js';
 import { ReplayWindow } from './replay.js';
+
+export { Fatal };
+export type { CertificateVerdict };
 
 /** Where a datagram came from. */
 export interface Peer {
@@ -45,6 +42,10 @@ export interface PskEntry {
 export interface ConnectionDeps {
   send(datagram: Buffer): void;
   psk(identity: string, peer: Peer): Promise<PskEntry | undefined>;
+  /** Our certificate and key: without them no certificate suite is negotiated. */
+  credential?: ServerCredential;
+  /** Decides on a client certificate chain (leaf first) once its key is proven. */
+  clientCertificate?(chain: Buffer[], peer: Peer): Promise<CertificateVerdict>;
   /** The handshake completed. */
   established(c: Connection): void;
   /** Application data arrived (already authenticated and replay-checked). */
@@ -55,20 +56,14 @@ export interface ConnectionDeps {
   now(): number;
 }
 
-/** A fatal condition: the alert to send and the reason to log. */
-export class Fatal extends Error {
-  constructor(
-    readonly alert: number,
-    reason: string,
-  ) {
-    super(reason);
-  }
-}
-
-type State = 'await_cke' | 'await_ccs' | 'await_finished' | 'established' | 'closed';
-
-/** The suites this server negotiates, in its order of preference (constants.ts). */
-const OFFERED = [SUITES.pskAes128Ccm8, SUITES.pskAes128Ccm];
+type State =
+  | 'await_certificate'
+  | 'await_cke'
+  | 'await_cv'
+  | 'await_ccs'
+  | 'await_finished'
+  | 'established'
+  | 'closed';
 
 /** One association. */
 export class Connection {
@@ -92,17 +87,18 @@ export class Connection {
   readonly #reasm: Reassembler;
   readonly #replay = new ReplayWindow();
   #ems = false;
+  #cert: CertificateHandshake | undefined;
   #master: Buffer | undefined;
   #readEpoch = 0;
-  #pendingRead: CcmCipher | undefined;
-  #read: CcmCipher | undefined;
-  #write: CcmCipher | undefined;
+  #pendingRead: AeadCipher | undefined;
+  #read: AeadCipher | undefined;
+  #write: AeadCipher | undefined;
   #writeEpoch = 0;
   #seq0: number;
   #seq1 = 0;
   #nextServerMsgSeq: number;
   /** Our last flight, sent again when the peer repeats its previous one (RFC 6347 §4.2.4). */
-  #lastFlight: Buffer | undefined;
+  #lastFlight: Buffer[] | undefined;
   #lastResend = 0;
 
   constructor(
@@ -126,6 +122,16 @@ export class Connection {
     this.#hello(hello, helloMessage);
   }
 
+  /** The client's certificate chain (leaf first), once its Certificate message came. */
+  get certificate(): Buffer[] | undefined {
+    return this.#cert?.chain;
+  }
+
+  /** The client's CertificateVerify did not verify under its certificate's key. */
+  get certificateUnproven(): boolean {
+    return this.#cert?.unproven ?? false;
+  }
+
   /** The ClientHello this association began with (a repeat of it asks for our flight again). */
   sameHello(h: ClientHello): boolean {
     return h.random.equals(this.#clientRandom);
@@ -136,7 +142,7 @@ export class Connection {
     const t = this.#d.now();
     if (this.#lastFlight === undefined || t - this.#lastResend < 1000) return;
     this.#lastResend = t;
-    this.#d.send(this.#lastFlight);
+    for (const d of this.#lastFlight) this.#d.send(d);
   }
 
   /** Processes the records of one datagram, in order. */
@@ -248,8 +254,17 @@ export class Connection {
       this.#alert(LEVEL.warning, ALERT.noRenegotiation);
       return;
     }
+    if (this.state === 'await_certificate' && m.msgType === HT.certificate) {
+      this.#clientCertificate(m);
+      return;
+    }
     if (this.state === 'await_cke' && m.msgType === HT.clientKeyExchange) {
-      await this.#clientKeyExchange(m);
+      if (this.#cert !== undefined) this.#ecdheKeyExchange(m);
+      else await this.#clientKeyExchange(m);
+      return;
+    }
+    if (this.state === 'await_cv' && m.msgType === HT.certificateVerify) {
+      await this.#certificateVerify(m);
       return;
     }
     if (this.state === 'await_finished' && m.msgType === HT.finished) {
@@ -263,17 +278,50 @@ export class Connection {
   }
 
   #hello(h: ClientHello, m: HandshakeMessage): void {
-    const n = negotiate(h);
+    const cred = this.#d.credential;
+    const n = negotiate(h, cred !== undefined && this.#d.clientCertificate !== undefined);
     this.suite = n.suite;
     this.#ems = n.extendedMasterSecret;
     this.#transcript.push(encodeHandshake(HT.clientHello, m.messageSeq, m.body));
-    const sh = encodeServerHello(this.#serverRandom, n.suite, n);
-    // RFC 4279 §2: no ServerKeyExchange without an identity hint; we give none.
-    const shMsg = encodeHandshake(HT.serverHello, this.#nextServerMsgSeq++, sh);
-    const doneMsg = encodeHandshake(HT.serverHelloDone, this.#nextServerMsgSeq++, Buffer.alloc(0));
-    this.#transcript.push(shMsg, doneMsg);
+    const bodies: [number, Buffer][] = [
+      [HT.serverHello, encodeServerHello(this.#serverRandom, n.suite, n)],
+    ];
+    if (ECDSA_SUITES.includes(n.suite)) {
+      // RFC 8422 §2.2 / RFC 5246 §7.3: our certificate, the signed ephemeral key, and a request
+      // for the client's certificate (it is the device's credential).
+      this.#cert = new CertificateHandshake(cred!);
+      bodies.push(...this.#cert.serverMessages(this.#clientRandom, this.#serverRandom));
+      this.state = 'await_certificate';
+    }
+    // RFC 4279 §2: no PSK ServerKeyExchange without an identity hint; we give none.
+    bodies.push([HT.serverHelloDone, Buffer.alloc(0)]);
+    const msgs = bodies.map(([t, b]) => encodeHandshake(t, this.#nextServerMsgSeq++, b));
+    this.#transcript.push(...msgs);
     // One message per record: tinydtls reads only one handshake message from a record.
-    this.#flight([this.#plain(CT.handshake, shMsg), this.#plain(CT.handshake, doneMsg)]);
+    this.#flight(msgs.map((msg) => this.#plain(CT.handshake, msg)));
+  }
+
+  /** The client's Certificate (RFC 5246 §7.4.6). */
+  #clientCertificate(m: HandshakeMessage): void {
+    this.#cert!.clientCertificate(m.body);
+    this.#transcript.push(encodeHandshake(HT.certificate, m.messageSeq, m.body));
+    this.state = 'await_cke';
+  }
+
+  /**
+   * CertificateVerify (RFC 5246 §7.4.8) proves the client holds its certificate's key; only then
+   * is the certificate itself judged by the layer above (chain, revocation, device state).
+   */
+  async #certificateVerify(m: HandshakeMessage): Promise<void> {
+    this.#cert!.verify(m.body, Buffer.concat(this.#transcript));
+    this.#transcript.push(encodeHandshake(HT.certificateVerify, m.messageSeq, m.body));
+    const verdict = await this.#d.clientCertificate!(this.#cert!.chain!, this.peer);
+    if (this.state === 'closed') return;
+    if (!verdict.ok) throw new Fatal(REFUSAL_ALERT[verdict.refusal], verdict.reason);
+    // A certificate session has no PSK identity (DtlsSession: '' and the certificate instead).
+    this.identity = '';
+    this.pskRef = '';
+    this.state = 'await_ccs';
   }
 
   async #clientKeyExchange(m: HandshakeMessage): Promise<void> {
@@ -293,16 +341,29 @@ export class Connection {
     }
     this.identity = identity;
     this.pskRef = entry.ref;
-    const pms = pskPremaster(entry.key);
+    this.#keys(pskPremaster(entry.key));
+    this.state = 'await_ccs';
+  }
+
+  /** An ECDHE ClientKeyExchange (RFC 8422 §5.7); the CertificateVerify comes next. */
+  #ecdheKeyExchange(m: HandshakeMessage): void {
+    const pms = this.#cert!.premaster(m.body);
+    this.#transcript.push(encodeHandshake(HT.clientKeyExchange, m.messageSeq, m.body));
+    this.#keys(pms);
+    this.state = 'await_cv';
+  }
+
+  /** The master secret and the record keys from a premaster secret (transcript up to the CKE). */
+  #keys(pms: Buffer): void {
     // RFC 7627 §4: with extended master secret the master is bound to this handshake's transcript.
     this.#master = this.#ems
       ? prf(pms, 'extended master secret', this.#hash(), 48)
       : prf(pms, 'master secret', Buffer.concat([this.#clientRandom, this.#serverRandom]), 48);
     const kb = keyBlock(this.#master, this.#clientRandom, this.#serverRandom);
     const tag = tagLengthOf(this.suite);
-    this.#pendingRead = new CcmCipher(kb.clientKey, kb.clientIv, tag);
-    this.#write = new CcmCipher(kb.serverKey, kb.serverIv, tag);
-    this.state = 'await_ccs';
+    const aead = aeadOf(this.suite);
+    this.#pendingRead = new AeadCipher(kb.clientKey, kb.clientIv, tag, aead);
+    this.#write = new AeadCipher(kb.serverKey, kb.serverIv, tag, aead);
   }
 
   #changeCipherSpec(body: Buffer): void {
@@ -367,9 +428,10 @@ export class Connection {
     return h.digest();
   }
 
+  /** Sends a flight (record boundaries kept; record.ts packDatagrams) and keeps it to resend. */
   #flight(records: Buffer[]): void {
-    this.#lastFlight = Buffer.concat(records);
-    this.#d.send(this.#lastFlight);
+    this.#lastFlight = packDatagrams(records);
+    for (const d of this.#lastFlight) this.#d.send(d);
   }
 
   #plain(type: number, fragment: Buffer): Buffer {
@@ -381,31 +443,4 @@ export class Connection {
     const fragment = this.#write!.seal(type, DTLS12, 1, seq, plaintext);
     return encodeRecord({ type, version: DTLS12, epoch: 1, seq, fragment });
   }
-}
-
-/** What a ClientHello and this server agree on; throws Fatal when they agree on nothing. */
-export function negotiate(h: ClientHello): {
-  suite: number;
-  renegotiationInfo: boolean;
-  extendedMasterSecret: boolean;
-} {
-  // DTLS versions count down: {254,253} (1.2) is numerically below {254,255} (1.0).
-  if (h.version > DTLS12) throw new Fatal(ALERT.protocolVersion, 'the client offers no DTLS 1.2');
-  if (!h.compressions.includes(0)) {
-    throw new Fatal(ALERT.illegalParameter, 'the client offers no null compression');
-  }
-  // The client's order decides among the suites we offer (RFC 5246 §7.4.1.3 leaves it to us).
-  const suite = h.suites.find((s) => (OFFERED as number[]).includes(s));
-  if (suite === undefined) {
-    throw new Fatal(ALERT.handshakeFailure, 'no common cipher suite (PSK with AES-128-CCM[_8])');
-  }
-  const ri = h.extensions.get(EXT.renegotiationInfo);
-  if (ri !== undefined && !(ri.length === 1 && ri[0] === 0)) {
-    throw new Fatal(ALERT.handshakeFailure, 'renegotiation_info not empty on a first handshake');
-  }
-  return {
-    suite,
-    renegotiationInfo: ri !== undefined || h.suites.includes(SCSV_RENEGOTIATION),
-    extendedMasterSecret: h.extensions.has(EXT.extendedMasterSecret), // RFC 7627 §5.1
-  };
 }

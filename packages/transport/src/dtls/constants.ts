@@ -1,4 +1,7 @@
-/** Wire constants of DTLS 1.2 (RFC 6347), TLS 1.2 (RFC 5246) and the PSK suites (RFC 4279, RFC 6655). */
+/**
+ * Wire constants of DTLS 1.2 (RFC 6347), TLS 1.2 (RFC 5246), the PSK suites (RFC 4279, RFC 6655)
+ * and the ECDHE-ECDSA suites (RFC 8422, RFC 7251, RFC 5289).
+ */
 
 /** ContentType (RFC 5246 §6.2.1). */
 export const CT = { changeCipherSpec: 20, alert: 21, handshake: 22, applicationData: 23 } as const;
@@ -9,8 +12,11 @@ export const HT = {
   clientHello: 1,
   serverHello: 2,
   helloVerifyRequest: 3,
+  certificate: 11,
   serverKeyExchange: 12,
+  certificateRequest: 13,
   serverHelloDone: 14,
+  certificateVerify: 15,
   clientKeyExchange: 16,
   finished: 20,
 } as const;
@@ -29,6 +35,10 @@ export const ALERT = {
   badRecordMac: 20,
   recordOverflow: 22,
   handshakeFailure: 40,
+  badCertificate: 42,
+  unsupportedCertificate: 43,
+  certificateRevoked: 44,
+  certificateExpired: 45,
   illegalParameter: 47,
   accessDenied: 49,
   decodeError: 50,
@@ -46,17 +56,46 @@ export const SUITES = {
   pskAes128Ccm8: 0xc0a8,
   /** TLS_PSK_WITH_AES_128_CCM (RFC 6655 §4). */
   pskAes128Ccm: 0xc0a4,
+  /** TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (RFC 7251 §2): CoAP's certificate suite (RFC 7252 §9.1.3.3). */
+  ecdsaAes128Ccm8: 0xc0ae,
+  /** TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (RFC 5289 §3). */
+  ecdsaAes128Gcm: 0xc02b,
+  /** TLS_ECDHE_ECDSA_WITH_AES_128_CCM (RFC 7251 §2). */
+  ecdsaAes128Ccm: 0xc0ac,
 } as const;
+
+/** The suites authenticated with certificates (ECDHE key exchange, ECDSA signatures). */
+export const ECDSA_SUITES: readonly number[] = [
+  SUITES.ecdsaAes128Ccm8,
+  SUITES.ecdsaAes128Gcm,
+  SUITES.ecdsaAes128Ccm,
+];
 
 /** TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746 §3.3). */
 export const SCSV_RENEGOTIATION = 0x00ff;
 
 /** Extension types we answer (RFC 5746, RFC 7627); every other extension is ignored. */
-export const EXT = { renegotiationInfo: 0xff01, extendedMasterSecret: 0x0017 } as const;
+export const EXT = {
+  renegotiationInfo: 0xff01,
+  extendedMasterSecret: 0x0017,
+  supportedGroups: 0x000a,
+  ecPointFormats: 0x000b,
+  signatureAlgorithms: 0x000d,
+} as const;
 
-/** Authentication tag length of a suite (8 for the _8 variant, 16 otherwise). */
+/** secp256r1 in supported_groups (RFC 8422 §5.1.1), the only group we do ECDHE on. */
+export const SECP256R1 = 23;
+/** ecdsa_secp256r1_sha256 in signature_algorithms (RFC 5246 §7.4.1.4.1: hash sha256, sig ecdsa). */
+export const ECDSA_SHA256 = 0x0403;
+
+/** Authentication tag length of a suite (8 for the _8 variants, 16 otherwise). */
 export function tagLengthOf(suite: number): 8 | 16 {
-  return suite === SUITES.pskAes128Ccm8 ? 8 : 16;
+  return suite === SUITES.pskAes128Ccm8 || suite === SUITES.ecdsaAes128Ccm8 ? 8 : 16;
+}
+
+/** The record AEAD of a suite. */
+export function aeadOf(suite: number): 'aes-128-ccm' | 'aes-128-gcm' {
+  return suite === SUITES.ecdsaAes128Gcm ? 'aes-128-gcm' : 'aes-128-ccm';
 }
 
 /** The record header: type(1) version(2) epoch(2) sequence_number(6) length(2). */

@@ -60,7 +60,7 @@ export function encodeHelloVerifyRequest(cookie: Buffer): Buffer {
 export function encodeServerHello(
   random: Buffer,
   suite: number,
-  ext: { renegotiationInfo: boolean; extendedMasterSecret: boolean },
+  ext: { renegotiationInfo: boolean; extendedMasterSecret: boolean; ecPointFormats?: boolean },
 ): Buffer {
   const exts: Buffer[] = [];
   // RFC 5746 §3.6: an empty renegotiation_info tells the client we do no insecure renegotiation.
@@ -68,6 +68,9 @@ export function encodeServerHello(
   if (ext.extendedMasterSecret) {
     exts.push(Buffer.from([EXT.extendedMasterSecret >> 8, EXT.extendedMasterSecret & 0xff, 0, 0]));
   }
+  // RFC 8422 §5.2: answering an ECC hello's ec_point_formats with the one we use, uncompressed.
+  if (ext.ecPointFormats)
+    exts.push(Buffer.from([0x00, EXT.ecPointFormats, 0x00, 0x02, 0x01, 0x00]));
   const extBlock = Buffer.concat(exts);
   const head = Buffer.alloc(2 + 32 + 1 + 2 + 1);
   head.writeUInt16BE(DTLS12, 0);

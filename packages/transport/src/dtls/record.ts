@@ -46,3 +46,25 @@ export function encodeRecord(r: DtlsRecord): Buffer {
   r.fragment.copy(b, RECORD_HEADER);
   return b;
 }
+
+/** The most bytes of a flight's datagram: under IPv6's minimum MTU, 1280, less its headers. */
+export const FLIGHT_DATAGRAM = 1200;
+
+/**
+ * Packs a flight's records into as few datagrams of at most `max` bytes as fit, on record
+ * boundaries (RFC 6347 §4.1.1: a record never spans datagrams; a larger record goes alone): a
+ * certificate flight exceeds one Ethernet MTU, and IP fragments are often dropped on the way.
+ */
+export function packDatagrams(records: readonly Buffer[], max = FLIGHT_DATAGRAM): Buffer[] {
+  const datagrams: Buffer[][] = [];
+  let size = Infinity;
+  for (const r of records) {
+    if (size + r.length > max) {
+      datagrams.push([]);
+      size = 0;
+    }
+    datagrams[datagrams.length - 1]!.push(r);
+    size += r.length;
+  }
+  return datagrams.map((d) => Buffer.concat(d));
+}

@@ -8,7 +8,9 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { ALERT, CT, DTLS10, DTLS12, HT, LEVEL, RECORD_HEADER } from './constants.js';
 import { CookieJar } from './cookie.js';
-import { Connection, Fatal, negotiate, type Peer, type PskEntry } from './connection.js';
+import { Connection, type CertificateVerdict, type Peer, type PskEntry } from './connection.js';
+import type { ServerCredential } from './ecdhe.js';
+import { Fatal, negotiate } from './negotiate.js';
 import { encodeHandshake, parseFragments } from './handshake.js';
 import { encodeHelloVerifyRequest, parseClientHello, type ClientHello } from './hello.js';
 import { DEFAULT_DTLS_LIMITS, type DtlsLimits } from './limits.js';
@@ -38,6 +40,15 @@ export interface DtlsServerOptions {
   retryAfterMs?(address: string): number;
   /** A handshake failed on the credential: an unknown PSK identity or the wrong key. */
   onAuthFailure?(f: DtlsAuthFailure): void;
+  /**
+   * Certificate authentication (ECDHE_ECDSA suites): our chain and ECDSA P-256 key, and the judge
+   * of a client's chain once its CertificateVerify proved the key (it reports its own refusals).
+   * Without it only the PSK suites are negotiated.
+   */
+  certificates?: {
+    credential: ServerCredential;
+    verify(chain: Buffer[], peer: Peer): Promise<CertificateVerdict>;
+  };
   limits?: Partial<DtlsLimits>;
   log?: DtlsLogger;
   now?: () => number;
@@ -46,19 +57,26 @@ export interface DtlsServerOptions {
 /** A handshake that failed on its credential, as the layer above is told of it. */
 export interface DtlsAuthFailure {
   peer: Peer;
-  /** The PSK identity the client named. */
+  /** The PSK identity the client named ('' for a certificate). */
   identity: string;
-  /** `unknown`: no such identity; `wrong_key`: its Finished did not verify under the key. */
+  /** The client's certificate (leaf, DER) when it authenticated with one. */
+  certificate?: Buffer;
+  /**
+   * `unknown`: no such identity; `wrong_key`: its Finished did not verify under the key (PSK), or
+   * its CertificateVerify did not verify under its certificate's key.
+   */
   reason: 'unknown' | 'wrong_key';
 }
 
 /** An established association as the layer above sees it. */
 export interface DtlsSession {
   readonly peer: Peer;
-  /** The PSK identity the peer proved it holds the key of. */
+  /** The PSK identity the peer proved it holds the key of ('' for a certificate session). */
   readonly identity: string;
   /** The version of that key at the handshake (a new key makes it stale). */
   readonly pskRef: string;
+  /** The client's certificate chain (leaf first, DER) of a certificate session. */
+  readonly certificate: Buffer[] | undefined;
 }
 
 /** Counters for metrics and tests. */
@@ -125,9 +143,16 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
     });
   };
 
+  const certs = opts.certificates;
   const deps = (peer: Peer) => ({
     send: (b: Buffer) => sendTo(peer, b),
     psk: (identity: string, peer: Peer) => opts.psk(identity, peer),
+    ...(certs
+      ? {
+          credential: certs.credential,
+          clientCertificate: (chain: Buffer[], p: Peer) => certs.verify(chain, p),
+        }
+      : {}),
     maxHandshakeMessageBytes: limits.maxHandshakeMessageBytes,
     now,
     established: (c: Connection) => {
@@ -199,7 +224,7 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
       return;
     }
     try {
-      negotiate(hello);
+      negotiate(hello, opts.certificates !== undefined);
     } catch (err) {
       if (!(err instanceof Fatal)) throw err;
       stats.handshakesRefused += 1;
@@ -346,6 +371,9 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
 
 /** The credential failure a failed handshake stands for, if it failed on its credential. */
 function authFailureOf(c: Connection): DtlsAuthFailure | undefined {
+  // A certificate refused by the judge was reported there; one whose key is not proven is here.
+  if (c.certificateUnproven)
+    return { peer: c.peer, identity: '', certificate: c.certificate![0]!, reason: 'wrong_key' };
   if (c.claimedIdentity === undefined) return undefined;
   if (c.failedWith === ALERT.unknownPskIdentity)
     return { peer: c.peer, identity: c.claimedIdentity, reason: 'unknown' };

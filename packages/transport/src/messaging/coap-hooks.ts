@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import {
   mayUse,
   requirePlane,
@@ -39,6 +40,15 @@ export function hubCoapHooks(s: {
       });
       return { type: 'device', id: p.id, orgId: p.orgId, principal: p };
     },
+    // A certificate the DTLS handshake proved: admitted as MQTT's mutual TLS is (decision 0041).
+    async authenticateCertificate(der, source) {
+      const p = await s.admission.admit({
+        credential: { kind: 'certificate', der, claimedOrgId: subjectOrganization(der) },
+        transport: 'coap',
+        source,
+      });
+      return { type: 'device', id: p.id, orgId: p.orgId, principal: p };
+    },
     async ingest(client, m) {
       requirePlane(principalOf(client), 'channels');
       await s.messaging.ingest(client, { ...m, protocol: 'coap' });
@@ -46,6 +56,18 @@ export function hubCoapHooks(s: {
     canSubscribe: async (client, channelId) =>
       mayUse(principalOf(client), 'channels') && s.messaging.canSubscribe(client, channelId),
   };
+}
+
+/**
+ * The organization a certificate's subject names (its O): a claim only — admission verifies the
+ * certificate against that organization's CA. '' when it names none or does not parse.
+ */
+export function subjectOrganization(der: Uint8Array): string {
+  try {
+    return /^O=(.*)$/m.exec(new X509Certificate(der).subject)?.[1] ?? '';
+  } catch {
+    return '';
+  }
 }
 
 /**

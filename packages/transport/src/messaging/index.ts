@@ -5,7 +5,7 @@ export {
   type MqttHookServices,
 } from './mqtt-hooks.js';
 export { admissionConnectCode } from './admission-codes.js';
-export { coapLiveSessions, hubCoapHooks } from './coap-hooks.js';
+export { coapLiveSessions, hubCoapHooks, subjectOrganization } from './coap-hooks.js';
 export { mqttLiveSessions } from './mqtt-live-sessions.js';
 export { mqttDeviceLink, mqttDevicePlaneHook } from './mqtt-device-link.js';
 export { listenMqttTls, type MqttTlsListener, type MqttTlsOptions } from './mqtt-tls.js';

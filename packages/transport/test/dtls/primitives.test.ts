@@ -1,14 +1,15 @@
 /** Known-answer tests of the DTLS building blocks: PRF, AES-CCM, replay window, cookies, parsing. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CcmCipher } from '../../src/dtls/ccm.js';
+import { AeadCipher as CcmCipher, AeadCipher, seqNum } from '../../src/dtls/aead.js';
+import { certificateVerifies, encodeCertificate, parseCertificate } from '../../src/dtls/ecdhe.js';
 import { CookieJar } from '../../src/dtls/cookie.js';
 import { parseFragments, Reassembler } from '../../src/dtls/handshake.js';
 import { parseClientHello } from '../../src/dtls/hello.js';
 import { prf, pskPremaster } from '../../src/dtls/prf.js';
 import { encodeRecord, parseRecords } from '../../src/dtls/record.js';
 import { ReplayWindow } from '../../src/dtls/replay.js';
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, generateKeyPairSync, sign } from 'node:crypto';
 import { clientHelloBody } from './raw-client.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -69,6 +70,75 @@ describe('AES-128-CCM record protection (RFC 6655)', () => {
       assert.equal(c.open(23, 0xfefd, 1, 7, frag.subarray(0, 5)), undefined, 'too short');
     });
   }
+});
+
+describe('AES-128-GCM record protection (RFC 5288)', () => {
+  const K = hex('feffe9928665731c6d6a8f9467308308');
+  const IV = hex('cafebabefacedbaddecaf888');
+  const P = hex(
+    'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39',
+  );
+  const C =
+    '42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091';
+  const T = '5bc94fbc3221a5db94fae95ae7121a47';
+
+  it('node:crypto GCM matches the GCM specification test case 4 (AES-128, 20-byte AAD)', () => {
+    const c = createCipheriv('aes-128-gcm', K, IV);
+    c.setAAD(hex('feedfacedeadbeeffeedfacedeadbeefabaddad2'));
+    const out = Buffer.concat([c.update(P), c.final()]);
+    assert.equal(out.toString('hex'), C);
+    assert.equal(c.getAuthTag().toString('hex'), T);
+  });
+
+  it('the record nonce is salt (4) + explicit nonce (8, epoch|seq) and the AAD seq|type|version|length', () => {
+    // The test case's 12-byte IV split as RFC 5288 §3 does: cafebabe is the salt, the rest the
+    // explicit nonce, here epoch 0xfaced and so on read as DTLS's epoch + sequence number.
+    const explicit = IV.subarray(4);
+    const epoch = explicit.readUInt16BE(0);
+    const seq = explicit.readUIntBE(2, 6);
+    assert.deepEqual(seqNum(epoch, seq), explicit);
+    const g = new AeadCipher(K, IV.subarray(0, 4), 16, 'aes-128-gcm');
+    const frag = g.seal(23, 0xfefd, epoch, seq, P);
+    const c = createCipheriv('aes-128-gcm', K, IV);
+    const aad = Buffer.concat([explicit, hex('17fefd'), Buffer.from([0, P.length])]);
+    c.setAAD(aad);
+    const ct = Buffer.concat([c.update(P), c.final()]);
+    // Same key and nonce as the test vector: the same keystream, so the same ciphertext.
+    assert.equal(ct.toString('hex'), C);
+    assert.deepEqual(frag, Buffer.concat([explicit, ct, c.getAuthTag()]));
+    assert.deepEqual(g.open(23, 0xfefd, epoch, seq, frag), P);
+    assert.equal(g.open(23, 0xfefd, epoch, seq + 1, frag), undefined, 'another sequence number');
+    const bad = Buffer.from(frag);
+    bad[frag.length - 1]! ^= 1;
+    assert.equal(g.open(23, 0xfefd, epoch, seq, bad), undefined, 'a flipped tag bit');
+  });
+});
+
+describe('ECDHE-ECDSA handshake pieces (RFC 8422, RFC 5246 §7.4)', () => {
+  it('a Certificate message round-trips; an empty list is a client without a certificate', () => {
+    const chain = [Buffer.from('leaf-der'), Buffer.from('ca-der')];
+    assert.deepEqual(parseCertificate(encodeCertificate(chain)), chain);
+    assert.deepEqual(parseCertificate(encodeCertificate([])), []);
+    assert.throws(() => parseCertificate(Buffer.from([0, 0, 5, 0, 0])), /truncated/);
+  });
+
+  it('CertificateVerify verifies with the signer’s key only, over exactly the transcript', () => {
+    const a = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const b = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const transcript = Buffer.from('client hello … client key exchange');
+    const sig = sign('sha256', transcript, a.privateKey);
+    const body = Buffer.concat([
+      hex('0403'),
+      Buffer.from([sig.length >> 8, sig.length & 0xff]),
+      sig,
+    ]);
+    assert.equal(certificateVerifies(body, a.publicKey, transcript), true);
+    assert.equal(certificateVerifies(body, b.publicKey, transcript), false, 'another key');
+    assert.equal(certificateVerifies(body, a.publicKey, Buffer.from('other')), false);
+    const sha1 = Buffer.from(body);
+    sha1[0] = 0x02; // ecdsa_sha1: not what we asked for
+    assert.equal(certificateVerifies(sha1, a.publicKey, transcript), false);
+  });
 });
 
 describe('replay window (RFC 6347 §4.1.2.6)', () => {

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { CcmCipher } from '../../src/dtls/ccm.js';
+import { AeadCipher as CcmCipher } from '../../src/dtls/aead.js';
 import { CT, DTLS12, HT } from '../../src/dtls/constants.js';
 import { encodeHandshake, parseFragments } from '../../src/dtls/handshake.js';
 import { keyBlock, prf, pskPremaster } from '../../src/dtls/prf.js';

@@ -1,0 +1,296 @@
+/**
+ * The DTLS server's certificate handshake (ECDHE-ECDSA, decision 0041 2026-12-07) against OpenSSL's
+ * own DTLS client (`openssl s_client -dtls1_2`): each certificate suite, the server certificate
+ * verified by the client, the client certificate proven and judged, and the refusals.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  X509Certificate,
+  createECDH,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+} from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  startDtlsServer,
+  type CertificateVerdict,
+  type DtlsAuthFailure,
+  type DtlsServer,
+  type DtlsSession,
+} from '../../src/dtls/index.js';
+import { CT, HT } from '../../src/dtls/constants.js';
+import { encodeCertificate } from '../../src/dtls/ecdhe.js';
+import { encodeHandshake, parseFragments } from '../../src/dtls/handshake.js';
+import { encodeRecord, parseRecords } from '../../src/dtls/record.js';
+import { clientHelloBody, clientHelloRecord, Udp } from './raw-client.js';
+
+/** A ClientHello for ECDHE_ECDSA_WITH_AES_128_CCM_8 with signature_algorithms ecdsa_secp256r1_sha256. */
+const certHello = (random: Buffer, cookie?: Buffer): Buffer =>
+  Buffer.concat([
+    clientHelloBody({ random, suites: [0xc0ae], ...(cookie ? { cookie } : {}) }),
+    Buffer.from([0, 8, 0x00, 0x0d, 0, 4, 0, 2, 0x04, 0x03]),
+  ]);
+
+/**
+ * Runs a certificate handshake up to CertificateVerify, signed with `signer` (maybe not the key of
+ * the certificate sent); returns the alert description the server answers with, if any.
+ */
+async function forgedCertificateVerify(
+  port: number,
+  certDer: Buffer,
+  signer: string,
+): Promise<number | undefined> {
+  const udp = await new Udp(port).open();
+  try {
+    const random = randomBytes(32);
+    udp.send(clientHelloRecord(certHello(random), 0, 0));
+    const hvr = parseFragments(parseRecords((await udp.next())!)[0]!.fragment)[0]!;
+    const ch = certHello(random, hvr.body.subarray(3, 3 + hvr.body[2]!));
+    udp.send(clientHelloRecord(ch, 1, 1));
+    const transcript = [encodeHandshake(HT.clientHello, 1, ch)];
+    while (transcript.length < 6) {
+      const d = await udp.next();
+      if (d === undefined) throw new Error('the server flight did not come');
+      for (const r of parseRecords(d))
+        for (const fr of parseFragments(r.fragment))
+          transcript.push(encodeHandshake(fr.msgType, fr.messageSeq, fr.body));
+    }
+    const point = createECDH('prime256v1').generateKeys();
+    const mine: [number, Buffer][] = [
+      [HT.certificate, encodeCertificate([certDer])],
+      [HT.clientKeyExchange, Buffer.concat([Buffer.from([point.length]), point])],
+    ];
+    mine.forEach(([type, body], i) => transcript.push(encodeHandshake(type, 2 + i, body)));
+    const sig = sign('sha256', Buffer.concat(transcript), createPrivateKey(signer));
+    mine.push([
+      HT.certificateVerify,
+      Buffer.concat([Buffer.from([4, 3, sig.length >> 8, sig.length & 0xff]), sig]),
+    ]);
+    mine.forEach(([type, body], i) =>
+      udp.send(
+        encodeRecord({
+          type: CT.handshake,
+          version: 0xfefd,
+          epoch: 0,
+          seq: 2 + i,
+          fragment: encodeHandshake(type, 2 + i, body),
+        }),
+      ),
+    );
+    for (;;) {
+      const d = await udp.next(1000);
+      if (d === undefined) return undefined;
+      const alert = parseRecords(d).find((r) => r.type === CT.alert);
+      if (alert) return alert.fragment[1];
+    }
+  } finally {
+    udp.close();
+  }
+}
+
+const present = spawnSync('openssl', ['version']).error === undefined;
+const dir = mkdtempSync(join(tmpdir(), 'bulwark-dtls-cert-'));
+const f = (n: string): string => join(dir, n);
+const openssl = (...args: string[]): void => {
+  execFileSync('openssl', args, { stdio: 'ignore' });
+};
+
+/** A P-256 CA, a server and a client certificate it signs. */
+function makePki(): void {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=test-ca',
+  );
+  for (const [name, subj] of [
+    ['server', '/CN=127.0.0.1'],
+    ['client', '/O=org-1/CN=dev-1'],
+  ] as const) {
+    openssl('req', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subj);
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-set_serial',
+      name === 'server' ? '1' : '2',
+      '-days',
+      '1',
+      '-out',
+      f(`${name}.pem`),
+    );
+  }
+}
+
+/** Runs s_client, sends `ping` once connected; resolves with its output when it echoes or ends. */
+function sClient(port: number, extra: string[]): Promise<string> {
+  const p = spawn(
+    'openssl',
+    [
+      's_client',
+      '-dtls1_2',
+      '-connect',
+      `127.0.0.1:${port}`,
+      '-CAfile',
+      f('ca.pem'),
+      '-verify_return_error',
+      '-brief',
+      ...extra,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      p.kill();
+      resolve(out);
+    };
+    const timer = setTimeout(done, 5000);
+    const take = (b: Buffer): void => {
+      out += b.toString();
+      if (out.includes('CONNECTION ESTABLISHED') && !out.includes('ping-sent')) {
+        out += '\nping-sent\n';
+        p.stdin.write('ping\n');
+      }
+      if (out.includes('echo:ping')) done();
+    };
+    p.stdout.on('data', take);
+    p.stderr.on('data', take);
+    p.once('close', done);
+  });
+}
+
+describe(
+  'DTLS 1.2 certificate handshake against openssl s_client',
+  { skip: !present && 'openssl missing' },
+  () => {
+    let server: DtlsServer;
+    const sessions: DtlsSession[] = [];
+    const judged: number[] = [];
+    const failures: DtlsAuthFailure[] = [];
+    let verdict: CertificateVerdict = { ok: true };
+
+    before(async () => {
+      makePki();
+      server = await startDtlsServer({
+        port: 0,
+        host: '127.0.0.1',
+        psk: async () => undefined,
+        onData: (s, d) => {
+          sessions.push(s);
+          server.send(s.peer, Buffer.concat([Buffer.from('echo:'), d]));
+        },
+        onAuthFailure: (x) => failures.push(x),
+        certificates: {
+          credential: {
+            chain: [new X509Certificate(readFileSync(f('server.pem'))).raw],
+            key: createPrivateKey(readFileSync(f('server.key'))),
+          },
+          verify: async (chain) => {
+            judged.push(chain.length);
+            return verdict;
+          },
+        },
+      });
+    });
+    after(async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const client = ['-cert', f('client.pem'), '-key', f('client.key')];
+    for (const suite of [
+      'ECDHE-ECDSA-AES128-CCM8',
+      'ECDHE-ECDSA-AES128-GCM-SHA256',
+      'ECDHE-ECDSA-AES128-CCM',
+    ]) {
+      it(`${suite}: both certificates verify and application data goes both ways`, async () => {
+        const before = sessions.length;
+        const out = await sClient(server.port, ['-cipher', suite, ...client]);
+        assert.match(out, new RegExp(`Ciphersuite: ${suite}\\b`));
+        assert.match(out, /Verification: OK/); // the client verified our certificate and signature
+        assert.match(out, /echo:ping/);
+        const s = sessions[before]!;
+        const leaf = new X509Certificate(s.certificate![0]!);
+        assert.match(leaf.subject, /CN=dev-1/);
+        assert.equal(s.identity, '');
+      });
+    }
+
+    it('a client without a certificate is refused (handshake_failure) and judged not at all', async () => {
+      const n = judged.length;
+      const out = await sClient(server.port, ['-cipher', 'ECDHE-ECDSA-AES128-CCM8']);
+      assert.match(out, /alert handshake failure|alert number 40/);
+      assert.doesNotMatch(out, /echo:ping/);
+      assert.equal(judged.length, n);
+    });
+
+    it('a certificate the judge refuses ends the handshake with its alert; no session', async () => {
+      verdict = { ok: false, refusal: 'revoked', reason: 'revoked in the test' };
+      try {
+        const before = server.stats().handshakesFailed;
+        const out = await sClient(server.port, [
+          '-cipher',
+          'ECDHE-ECDSA-AES128-GCM-SHA256',
+          ...client,
+        ]);
+        assert.match(out, /certificate revoked|alert number 44/);
+        assert.doesNotMatch(out, /echo:ping/);
+        assert.equal(server.stats().handshakesFailed, before + 1);
+        // The judge reports its own refusals (admission); the server does not count them again.
+        assert.equal(failures.length, 0);
+      } finally {
+        verdict = { ok: true };
+      }
+    });
+
+    it('a client that offers no P-256 cannot use a certificate suite (handshake_failure)', async () => {
+      const out = await sClient(server.port, [
+        '-cipher',
+        'ECDHE-ECDSA-AES128-CCM8',
+        '-curves',
+        'X25519',
+        ...client,
+      ]);
+      assert.match(out, /alert handshake failure|alert number 40/);
+    });
+
+    it('a CertificateVerify not made with the certificate’s key: decrypt_error, reported as a wrong key, never judged', async () => {
+      const n = judged.length;
+      const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const der = new X509Certificate(readFileSync(f('client.pem'))).raw;
+      const pem = other.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      assert.equal(await forgedCertificateVerify(server.port, der, pem), 51);
+      assert.equal(judged.length, n);
+      assert.equal(failures.length, 1);
+      assert.equal(failures[0]!.reason, 'wrong_key');
+      assert.deepEqual(failures[0]!.certificate, der);
+      // The same exchange signed with the certificate's own key reaches the judge (the test
+      // client stops there: no Finished follows, so no alert either).
+      const own = readFileSync(f('client.key'), 'utf8');
+      assert.equal(await forgedCertificateVerify(server.port, der, own), undefined);
+      assert.equal(judged.length, n + 1);
+      assert.equal(failures.length, 1);
+    });
+  },
+);
