@@ -37,6 +37,13 @@ import {
 const BIN = fileURLToPath(new URL('../../../cli/bin/bulwark.js', import.meta.url));
 const EMAIL = 'owner@example.com';
 
+/** The environment of the agent's process: not a test child, and no API key. */
+function agentEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, BULWARK_API_KEY: '' };
+  delete env['NODE_TEST_CONTEXT'];
+  return env;
+}
+
 describe('console walk (issue 15) in Chromium', { skip: consoleMissing }, () => {
   let t: TestHub;
   let b: ConsoleBrowser;
@@ -195,7 +202,8 @@ describe('console walk (issue 15) in Chromium', { skip: consoleMissing }, () => 
           '--duration',
           '120',
         ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
+        // A process of its own, not part of this test run; it needs no API key.
+        { stdio: ['ignore', 'pipe', 'pipe'], env: agentEnv() },
       );
       agent.stdout?.on('data', (c: Buffer) => (agentOut += c.toString()));
       agent.stderr?.on('data', (c: Buffer) => (agentOut += c.toString()));
