@@ -173,6 +173,7 @@ describe('console walk (issue 15) in Chromium', { skip: consoleMissing }, () => 
     deviceId = d.id;
     await page.locator(`tr[data-device-id="${deviceId}"]`).getByText('offline').waitFor();
     await axe('fleet: register a device');
+    await shot('fleet-register');
     await page.getByRole('button', { name: 'Done' }).click();
     assert.equal(await page.getByLabel('Enrollment token').count(), 0, 'shown once');
     writeFileSync(join(files, 'tokens'), `${token}\n`, { mode: 0o600 });

@@ -113,7 +113,7 @@ export function FleetRegister({
       <Problem error={act.error} />
       <Problem error={locations.error} />
       {made && (
-        <div role="status" data-registered={made.id}>
+        <div class="once" role="status" data-registered={made.id}>
           <p>
             <a
               href={`/devices/${made.id}`}
