@@ -161,6 +161,10 @@ describe('console walk (issue 15) in Chromium', { skip: consoleMissing }, () => 
     await page.getByRole('button', { name: 'Register a device' }).click();
     const form = page.getByRole('form', { name: 'Register a device' });
     await form.getByLabel('Device name').fill('gw-1');
+    // A type the API would refuse is caught in the page: nothing is sent.
+    await form.getByLabel('Device type').fill('not a type!');
+    await page.getByRole('alert').getByText('A type is letters, digits').waitFor();
+    assert.equal(await form.getByRole('button', { name: 'Register' }).isDisabled(), true);
     await form.getByLabel('Device type').fill('gateway');
     await form.getByLabel('Firmware version (optional)').fill('1.0.0');
     await form.getByLabel('Location').selectOption({ label: 'Plant 1 (site)' });
