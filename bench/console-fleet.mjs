@@ -6,11 +6,19 @@
 //   - scroll frames (60 animation frames, 12 rows scrolled per frame), beside idle frames (the
 //     browser's own frame interval on the same page, nothing scrolled);
 //   - a jump to a far row until its device shows, beside the API call for that window.
+// Before them: the initial JS (gzipped), the first contentful paint of /login in a fresh page
+// (beside the page's time to first byte), and sign-in → the first rows of the N-device fleet
+// shown (the first meaningful paint after signing in), each the median of five fresh pages.
 // The hub runs in this process and shares the machine with Chromium: figures, not a gate.
 // Usage: npm run build && node bench/console-fleet.mjs [devices] (after tsc -b and the console build).
 import { loadavg } from 'node:os';
 import { setupOwner, startTestHub } from '../packages/hub/dist/test/helpers.js';
-import { launchConsoleBrowser, signIn } from '../packages/hub/dist/test/console-helpers.js';
+import {
+  initialJsGzipBytes,
+  launchConsoleBrowser,
+  signIn,
+} from '../packages/hub/dist/test/console-helpers.js';
+import { PASSWORD } from '../packages/hub/dist/test/helpers.js';
 import {
   fleetName,
   median,
@@ -40,6 +48,34 @@ const b = await launchConsoleBrowser();
 try {
   const s = await setupOwner(t);
   const provisioned = await timed(() => provisionFleet(t.hub.storage, s.orgId, N));
+  // Fresh pages (no cache, no session cookie): paint of the sign-in page, then sign-in → rows.
+  const fcp = [];
+  const ttfb = [];
+  const firstRows = [];
+  const signInApi = [];
+  for (let r = 0; r < RUNS; r++) {
+    const p = await b.newPage({ viewport: { width: 1200, height: 800 } });
+    await p.goto(`${t.url}/login`);
+    await p.waitForFunction("performance.getEntriesByName('first-contentful-paint').length > 0");
+    const v = await p.evaluate(
+      "({ fcp: performance.getEntriesByName('first-contentful-paint')[0].startTime, ttfb: performance.getEntriesByType('navigation')[0].responseStart })",
+    );
+    fcp.push(v.fcp);
+    ttfb.push(v.ttfb);
+    await p.getByLabel('Email').fill('owner@example.com');
+    await p.getByLabel('Password').fill(PASSWORD);
+    firstRows.push(
+      await timed(async () => {
+        await p.getByRole('button', { name: 'Sign in' }).click();
+        await waitForFleet(p, N);
+      }),
+    );
+    signInApi.push(
+      await timed(() => t.client().auth.login({ email: 'owner@example.com', password: PASSWORD })),
+    );
+    await p.context().close();
+  }
+
   const page = await b.newPage({ viewport: { width: 1200, height: 800 } });
   await signIn(page, t.url, 'owner@example.com');
   await waitForFleet(page, N);
@@ -82,8 +118,16 @@ try {
     `${N} devices (provisioned through the storage port in ${provisioned.toFixed(0)} ms); ` +
       `${RUNS} runs, medians; load average ${loadavg()[0].toFixed(1)}; the machine may be shared.\n`,
   );
+  console.log(`initial JS: ${(initialJsGzipBytes() / 1024).toFixed(1)} KiB gzipped\n`);
   console.log('| measure | console | reference | ratio |');
   console.log('|---|---|---|---|');
+  row('first contentful paint of /login', median(fcp), median(ttfb), 'time to first byte');
+  row(
+    `sign-in → first fleet rows (${N} devices)`,
+    median(firstRows),
+    median(signInApi),
+    'API login call',
+  );
   row(
     'filter → rendered rows (incl. 200 ms debounce)',
     median(filter),

@@ -101,6 +101,35 @@ describe('simulator: a batch provisioned by one claim', () => {
     assert.equal(audited.items.filter((r) => r.result === 'success').length, N);
   });
 
+  it('bulwark simulate --token-file refuses a claim beside it and a count that does not match', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-tokens-'));
+    const tokens = join(dir, 'tokens');
+    writeFileSync(tokens, 'one-token\nanother-token\n', { mode: 0o600 });
+    const env: NodeJS.ProcessEnv = { ...process.env, BULWARK_API_KEY: '' };
+    delete env['NODE_TEST_CONTEXT'];
+    const common = ['--hub', t.url, '--ca', t.caFile, '--token-file', tokens];
+    for (const [extra, message] of [
+      [['--claim-file', tokens], '--claim-file and --token-file do not go together'],
+      [['--devices', '3'], '--token-file holds 2 tokens; --devices is 3'],
+    ] as const) {
+      await assert.rejects(
+        run(process.execPath, [BIN, 'simulate', ...common, ...extra], { encoding: 'utf8', env }),
+        (err: { code?: number; stderr?: string }) =>
+          err.code === 2 && (err.stderr ?? '').includes(message),
+      );
+    }
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '\n');
+    await assert.rejects(
+      run(process.execPath, [BIN, 'simulate', '--hub', t.url, '--token-file', empty], {
+        encoding: 'utf8',
+        env,
+      }),
+      (err: { code?: number; stderr?: string }) =>
+        err.code === 2 && (err.stderr ?? '').includes('holds no token'),
+    );
+  });
+
   it('bulwark simulate --claim-file runs a batch with no API key', async () => {
     const { token } = await s.api.provisioning.createClaim({
       name: 'cli batch',

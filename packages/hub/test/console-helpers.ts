@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { PASSWORD } from './helpers.js';
@@ -26,6 +27,16 @@ export const consoleMissing: string | undefined = !existsSync(CHROMIUM)
     ? 'the console is not built (npm run build -w @bulwark/console)'
     : undefined;
 if (consoleMissing && process.env.CI === 'true') throw new Error(consoleMissing);
+
+/** The initial JS of the built console: the scripts index.html loads, gzipped. */
+export function initialJsGzipBytes(): number {
+  const html = readFileSync(join(CONSOLE_DIST, 'index.html'), 'utf8');
+  const srcs = [
+    ...html.matchAll(/<(?:script[^>]*src|link[^>]*rel="modulepreload"[^>]*href)="\/([^"]+)"/g),
+  ];
+  assert.ok(srcs.length > 0, 'index.html loads a script');
+  return srcs.reduce((n, m) => n + gzipSync(readFileSync(join(CONSOLE_DIST, m[1]!))).length, 0);
+}
 
 interface AxeViolation {
   id: string;
@@ -57,7 +68,10 @@ export interface ConsoleBrowser {
    * WCAG 2.0/2.1 A and AA with `wcag: true`.
    */
   axe(p: Page, where: string, opts?: { wcag?: boolean }): Promise<void>;
-  /** A PNG of the page (full page unless told otherwise) into `shots`. */
+  /**
+   * A PNG of the viewport (the whole page only with `fullPage`: never for long tables) into
+   * `shots`.
+   */
   shot(p: Page, name: string, fullPage?: boolean): Promise<void>;
   close(): Promise<void>;
 }
@@ -140,7 +154,7 @@ export async function launchConsoleBrowser(): Promise<ConsoleBrowser> {
         `axe-core violations in ${where}`,
       );
     },
-    async shot(p, name, fullPage = true) {
+    async shot(p, name, fullPage = false) {
       await p.screenshot({ path: join(shots, `${name}.png`), animations: 'disabled', fullPage });
     },
     async close() {

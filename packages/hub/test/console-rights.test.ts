@@ -90,8 +90,11 @@ describe(
       await grant.getByLabel('Client id').press('Enter');
       const row = rights.locator(`tr[data-client-id="${ids[5]}"]`);
       await row.waitFor();
-      assert.deepEqual((await row.locator('td').allTextContents()).slice(0, 4), [
+      // The device's name beside its id, read with the list (no request per row).
+      const name5 = (await owner.api.devices.get(ids[5]!)).name;
+      assert.deepEqual((await row.locator('td').allTextContents()).slice(0, 5), [
         'Device',
+        name5,
         ids[5],
         'yes',
         'no',
@@ -104,7 +107,7 @@ describe(
       await b.axe(page, 'telemetry (one right)');
       await b.shot(page, 'telemetry-rights', false);
 
-      await row.getByRole('button', { name: `Revoke Device ${ids[5]}` }).click();
+      await row.getByRole('button', { name: `Revoke Device ${name5}` }).click();
       await rights.getByText('has no rights on this channel any more').waitFor();
       await row.waitFor({ state: 'detached' });
       assert.deepEqual(await owner.api.channels.connections(channelId), []);
@@ -123,8 +126,9 @@ describe(
       const rights = viewer.getByRole('region', { name: 'Channel rights' });
       const row = rights.locator(`tr[data-client-id="${ids[6]}"]`);
       await row.waitFor();
-      assert.deepEqual((await row.locator('td').allTextContents()).slice(0, 4), [
+      assert.deepEqual((await row.locator('td').allTextContents()).slice(0, 5), [
         'Device',
+        (await owner.api.devices.get(ids[6]!)).name,
         ids[6],
         'yes',
         'yes',

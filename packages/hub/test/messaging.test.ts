@@ -61,6 +61,18 @@ describe('messaging: channels, ingest on every protocol, storage and queries', (
     );
     const conns = await s.api.call('listConnections', { params: { id: channelId } });
     assert.equal(conns.length, 3);
+    // Each client's name comes with the list (the console shows names, not bare ids).
+    assert.deepEqual(conns.map((c) => c.clientName).sort(), ['display', 'sensor', 'stranger']);
+    const [key] = await s.api.apiKeys.list();
+    await s.api.channels.connect(channelId, {
+      clientType: 'api_key',
+      clientId: key!.id,
+      publish: false,
+      subscribe: true,
+    });
+    const withKey = await s.api.channels.connections(channelId);
+    assert.equal(withKey.find((c) => c.clientType === 'api_key')?.clientName, key!.name);
+    await s.api.channels.disconnect(channelId, 'api_key', key!.id);
   });
 
   it('HTTP ingest with a device key stores the message before answering 202, SenML resolved', async () => {

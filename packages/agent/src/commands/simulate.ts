@@ -15,6 +15,10 @@ const USAGE = `usage: bulwark simulate --devices N [options]
   --claim-file FILE     a provisioning claim token (decision 0027): no API key needed; the
                         devices share it and each claims its own identity, hardware ids
                         P-hw-0001…, as a production batch would (--type must be the claim's)
+  --token-file FILE     one-time enrollment tokens, one a line, of devices already registered
+                        (in the console or by bulwark devices create): no API key
+                        needed; each device enrolls with its token (--devices defaults to
+                        their number and must equal it)
   --prefix P            device names P-0001… (default sim)
   --type T              the devices' registered type (default simulated): rollouts and
                         auto-upgrade select devices by it, artifacts must list it
@@ -51,6 +55,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
         hub: { type: 'string' },
         'api-key': { type: 'string' },
         'claim-file': { type: 'string' },
+        'token-file': { type: 'string' },
         ca: { type: 'string' },
         mqtt: { type: 'string' },
         prefix: { type: 'string' },
@@ -78,7 +83,17 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     process.stderr.write(`error: ${msg}\n${USAGE}`);
     return 2;
   };
-  const devices = Number(v['devices']);
+  const tokenFile = v['token-file'] as string | undefined;
+  // Enrollment tokens are secrets: read from a file, never taken on the command line.
+  const tokens =
+    tokenFile === undefined
+      ? undefined
+      : (await readFile(tokenFile, 'utf8'))
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l !== '');
+  if (tokens !== undefined && tokens.length === 0) return fail(`${tokenFile} holds no token`);
+  const devices = Number(v['devices'] ?? tokens?.length);
   // 100,000 is far past what one process holds; the bound catches a typo, not a capacity limit.
   if (!Number.isInteger(devices) || devices < 1 || devices > 100_000)
     return fail('--devices must be a whole number from 1 to 100000');
@@ -87,8 +102,12 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   const caFile = (v['ca'] as string | undefined) ?? process.env['BULWARK_CA'];
   if (!hub) return fail('--hub or BULWARK_HUB is required');
   const claimFile = v['claim-file'] as string | undefined;
-  if (!apiKey && claimFile === undefined)
-    return fail('--api-key or BULWARK_API_KEY is required (or --claim-file)');
+  if (claimFile !== undefined && tokens !== undefined)
+    return fail('--claim-file and --token-file do not go together');
+  if (tokens !== undefined && tokens.length !== devices)
+    return fail(`--token-file holds ${tokens.length} tokens; --devices is ${devices}`);
+  if (!apiKey && claimFile === undefined && tokens === undefined)
+    return fail('--api-key or BULWARK_API_KEY is required (or --claim-file, or --token-file)');
   if (!caFile) return fail('--ca or BULWARK_CA is required');
   let hubUrl: URL;
   try {
@@ -139,7 +158,13 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     hubUrl: hub,
     mqttUrl,
     ca,
-    ...(claim !== undefined ? { claim } : apiKey ? { apiKey } : {}),
+    ...(tokens !== undefined
+      ? { tokens }
+      : claim !== undefined
+        ? { claim }
+        : apiKey
+          ? { apiKey }
+          : {}),
     devices,
     deviceType,
     firmwareVersion,

@@ -39,6 +39,12 @@ export interface SimulatorOptions {
    * Nothing is registered through the API; names, channels and tags come from the claim.
    */
   claim?: string;
+  /**
+   * One-time enrollment tokens of devices already registered (in the console or with
+   * `bulwark devices create`): device i enrolls with token i. Nothing is registered here; a
+   * device's id is known once it has enrolled. `devices` must equal their number.
+   */
+  tokens?: string[];
   devices: number;
   /** Device names are `{prefix}-0001`…; default `sim`. */
   prefix?: string;
@@ -124,8 +130,13 @@ export class Simulator {
   private readonly aborter = new AbortController();
 
   constructor(private readonly o: SimulatorOptions) {
-    if ((o.apiKey === undefined) === (o.claim === undefined))
-      throw new Error('a simulated fleet needs either an API key or a claim token');
+    const modes = [o.apiKey, o.claim, o.tokens].filter((m) => m !== undefined).length;
+    if (modes !== 1)
+      throw new Error(
+        'a simulated fleet needs exactly one of an API key, a claim token or enrollment tokens',
+      );
+    if (o.tokens !== undefined && o.tokens.length !== o.devices)
+      throw new Error(`${o.tokens.length} enrollment tokens for ${o.devices} devices`);
     this.tuning = { ...DEFAULT_TUNING, ...o.attackTuning };
     this.attackOf = new Array<AttackKind | undefined>(o.devices).fill(undefined);
     let next = o.devices - 1;
@@ -227,15 +238,19 @@ export class Simulator {
   async start(): Promise<void> {
     const n = this.o.concurrency ?? 16;
     const claim = this.o.claim;
-    // With a claim, a device's id is known only once it has claimed (`deviceId` is set then).
+    const tokens = this.o.tokens;
+    // With a claim or a token, a device's id is known only once it has enrolled (`deviceId` is
+    // set then).
     const provisioned: { name: string; deviceId: string; enrollment: AgentConfig['enrollment'] }[] =
-      claim === undefined
-        ? await this.register(n)
-        : Array.from({ length: this.o.devices }, (_, i) => ({
-            name: this.hardwareId(i),
-            deviceId: '',
-            enrollment: { claim, hardwareId: this.hardwareId(i) },
-          }));
+      tokens !== undefined
+        ? tokens.map((token, i) => ({ name: this.name(i), deviceId: '', enrollment: { token } }))
+        : claim === undefined
+          ? await this.register(n)
+          : Array.from({ length: this.o.devices }, (_, i) => ({
+              name: this.hardwareId(i),
+              deviceId: '',
+              enrollment: { claim, hardwareId: this.hardwareId(i) },
+            }));
     await pool(provisioned, n, async (p, i) => {
       const files = new MemoryFiles();
       const system = new SyntheticSystem(() => Math.random() * 10 - 5);

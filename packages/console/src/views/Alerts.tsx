@@ -1,10 +1,12 @@
 /**
- * The organization's alerts, newest first, filtered by state. Acknowledge and Resolve are shown
- * only to a principal holding `devices:manage`; the API refuses the others anyway.
+ * The organization's alerts, newest first, filtered by state, reloaded when the event stream says
+ * an alert opened or moved (or after a stream reset). Acknowledge and Resolve are shown only to a
+ * principal holding `devices:manage`; the API refuses the others anyway.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { can, type Session } from '../session.js';
 import { message } from '../errors.js';
+import { useLive } from '../live.js';
 import { AlertDetail } from './AlertDetail.js';
 
 type Alert = Awaited<ReturnType<Session['client']['alerts']['list']>>['items'][number];
@@ -28,6 +30,10 @@ export function Alerts({ session }: { session: Session }) {
       live = false;
     };
   }, [session, state, tick]);
+
+  useLive((e) => {
+    if (e === null || e.type.startsWith('alert.')) setTick((n) => n + 1);
+  });
 
   const act = async (fn: () => Promise<unknown>) => {
     setError(null);

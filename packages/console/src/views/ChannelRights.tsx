@@ -65,6 +65,7 @@ export function ChannelRights({ session, channelId }: { session: Session; channe
           <thead>
             <tr>
               <th scope="col">Client</th>
+              <th scope="col">Name</th>
               <th scope="col">Id</th>
               <th scope="col">Publish</th>
               <th scope="col">Subscribe</th>
@@ -76,6 +77,7 @@ export function ChannelRights({ session, channelId }: { session: Session; channe
             {list.data.map((c) => (
               <tr key={`${c.clientType}/${c.clientId}`} data-client-id={c.clientId}>
                 <td>{TYPE_LABEL[c.clientType]}</td>
+                <td>{c.clientName ?? '(removed)'}</td>
                 <td class="mono">{c.clientId}</td>
                 <td>{c.publish ? 'yes' : 'no'}</td>
                 <td>{c.subscribe ? 'yes' : 'no'}</td>
@@ -84,7 +86,7 @@ export function ChannelRights({ session, channelId }: { session: Session; channe
                   <td>
                     <button
                       disabled={act.busy}
-                      aria-label={`Revoke ${TYPE_LABEL[c.clientType]} ${c.clientId}`}
+                      aria-label={`Revoke ${TYPE_LABEL[c.clientType]} ${c.clientName ?? c.clientId}`}
                       onClick={() => revoke(c.clientType, c.clientId)}
                     >
                       Revoke

@@ -15,6 +15,7 @@ import { useFleetWindow, type FleetQuery, type FleetRow } from '../fleet-data.js
 import { FleetFilters } from './FleetFilters.js';
 import { FleetViews } from './FleetViews.js';
 import type { FleetBulk as FleetBulkView } from './FleetBulk.js';
+import type { FleetRegister as FleetRegisterView } from './FleetRegister.js';
 
 /**
  * The most devices "Select all matching" takes: their ids are read from the list 500 at a time and
@@ -52,6 +53,12 @@ export function Fleet({ session }: { session: Session }) {
     null,
   );
   const mayAct = can(session, 'devices:manage') || can(session, 'firmware:update');
+  // Registering is its own chunk, fetched when asked for.
+  const [Register, setRegister] = useState<FunctionComponent<
+    Parameters<typeof FleetRegisterView>[0]
+  > | null>(null);
+  const openRegister = () =>
+    void import('./FleetRegister.js').then((m) => setRegister(() => m.FleetRegister));
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
@@ -132,6 +139,12 @@ export function Fleet({ session }: { session: Session }) {
   return (
     <section class="fleet" data-fleet={w.ready ? 'ready' : 'loading'}>
       <h1>Fleet</h1>
+      {can(session, 'devices:manage') && Register === null && (
+        <p>
+          <button onClick={openRegister}>Register a device</button>
+        </p>
+      )}
+      {Register !== null && <Register session={session} onRegistered={() => w.reload()} />}
       <FleetViews
         session={session}
         current={query}
@@ -189,7 +202,7 @@ export function Fleet({ session }: { session: Session }) {
         <p class="empty">
           {filtered
             ? 'No devices match these filters: clear or widen them.'
-            : 'No devices yet. Register one with `bulwark devices create` or the API.'}
+            : 'No devices yet. Register one here, with `bulwark devices create` or the API.'}
         </p>
       ) : total !== null ? (
         <div

@@ -12,7 +12,7 @@ type Location = Awaited<ReturnType<Session['client']['locations']['list']>>[numb
 const STATES = ['provisioned', 'active', 'quarantined', 'decommissioned'] as const;
 
 /** Locations in tree order (site → building → floor → room), each with its depth. */
-function treeOrder(all: Location[]): { l: Location; depth: number }[] {
+export function treeOrder(all: Location[]): { l: Location; depth: number }[] {
   const out: { l: Location; depth: number }[] = [];
   const walk = (parent: string | null, depth: number) => {
     for (const l of all

@@ -23,6 +23,7 @@ import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
 import { BatchWriter, DEFAULT_WRITER_OPTIONS, type BatchWriterOptions } from './batch-writer.js';
 import { TtlCache } from './ttl-cache.js';
+import { connectionNames } from './connection-names.js';
 
 /** A publisher or subscriber as messaging sees it. */
 export interface MessagingClient {
@@ -239,6 +240,19 @@ export class MessagingService {
   async listConnections(orgId: string, channelId: string): Promise<ChannelConnection[]> {
     await this.getChannel(orgId, channelId);
     return this.d.storage.channels.listConnections(orgId, channelId);
+  }
+
+  /** `listConnections`, each with its client's name (null once the client is gone). */
+  async listConnectionsNamed(
+    orgId: string,
+    channelId: string,
+  ): Promise<(ChannelConnection & { clientName: string | null })[]> {
+    const conns = await this.listConnections(orgId, channelId);
+    const names = await connectionNames(this.d.storage, orgId, conns);
+    return conns.map((c) => ({
+      ...c,
+      clientName: names.get(`${c.clientType}/${c.clientId}`) ?? null,
+    }));
   }
 
   // ---- authorization (hot path) ----------------------------------------------------------------

@@ -56,6 +56,14 @@ export const ConnectionSchema = Type.Object(
     publish: Type.Boolean(),
     subscribe: Type.Boolean(),
     createdAt: Timestamp,
+    clientName: Type.Optional(
+      Nullable(
+        Type.String({
+          description:
+            "The device's or API key's name (listing only; null once the client is gone).",
+        }),
+      ),
+    ),
   },
   { additionalProperties: false },
 );

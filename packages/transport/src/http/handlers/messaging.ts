@@ -32,13 +32,14 @@ const channelView = (c: Channel): ChannelView => ({
   topic: `channels/${c.id}/messages`,
 });
 
-const connectionView = (c: ChannelConnection): ConnectionView => ({
+const connectionView = (c: ChannelConnection & { clientName?: string | null }): ConnectionView => ({
   channelId: c.channelId,
   clientType: c.clientType,
   clientId: c.clientId,
   publish: c.publish,
   subscribe: c.subscribe,
   createdAt: iso(c.createdAt),
+  ...(c.clientName !== undefined ? { clientName: c.clientName } : {}),
 });
 
 /** An envelope as the API shows it: payload in base64. */
@@ -109,7 +110,9 @@ export function messagingHandlers(s: HttpServices): MessagingHandlers {
     deleteChannel: async ({ params }, ctx) =>
       s.messaging.deleteChannel(principalOf(ctx).orgId, params.id),
     listConnections: async ({ params }, ctx) =>
-      (await s.messaging.listConnections(principalOf(ctx).orgId, params.id)).map(connectionView),
+      (await s.messaging.listConnectionsNamed(principalOf(ctx).orgId, params.id)).map(
+        connectionView,
+      ),
     connectClient: async ({ params, body }, ctx) => {
       ctx.audit.detail = { ...body };
       return connectionView(await s.messaging.connect(principalOf(ctx).orgId, params.id, body));
