@@ -4,7 +4,8 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { discoverDevices, type Agent } from '@bulwark/agent';
+import { dialRelay, discoverDevices, type Agent } from '@bulwark/agent';
+import { RELAY_DEVICE_HEADER, RELAY_DEVICE_SERIAL_HEADER } from '@bulwark/transport';
 import { startLocalBroker, type LocalBroker } from './broker.js';
 import type { GatewayConfig } from './config.js';
 import { FirmwareCacheService, type FirmwareCacheStatus } from './firmware-cache-service.js';
@@ -12,6 +13,7 @@ import { Forwarder } from './forwarder.js';
 import { InventoryScanner } from './inventory-scan.js';
 import { LocalPlane } from './plane.js';
 import { PlaneStore } from './plane-store.js';
+import { relayForwarder, type RelayForwardDeps, type RelayForwardStats } from './relay-forward.js';
 import { UplinkQueue } from './queue.js';
 import { SiteSync } from './site.js';
 
@@ -32,6 +34,8 @@ export interface GatewayStatus {
   inventory: { devices: number; unknown: number; rounds: number; failures: number } | undefined;
   /** The firmware cache (bytes served, fetched, saved …); undefined when it is off. */
   cache: FirmwareCacheStatus | undefined;
+  /** Remote-access legs forwarded to the hub relay (on the cache's LAN server). */
+  relay: RelayForwardStats;
 }
 
 export class Gateway {
@@ -43,6 +47,7 @@ export class Gateway {
   /** The device plane through the gateway: twins, commands, offers down; reports up. */
   readonly plane: LocalPlane;
   readonly #planeStore: PlaneStore;
+  readonly #relay: ReturnType<typeof relayForwarder>;
   #pruneTimer: NodeJS.Timeout | undefined;
   #broker: LocalBroker | undefined;
   readonly #onConnected = () => {
@@ -58,6 +63,7 @@ export class Gateway {
     private readonly config: GatewayConfig,
     private readonly dir: string,
     private readonly log: GatewayLog,
+    relayTap?: RelayForwardDeps['tap'],
   ) {
     this.queue = new UplinkQueue(join(dir, 'queue.db'), config.queue);
     this.forwarder = new Forwarder({
@@ -90,6 +96,26 @@ export class Gateway {
         this.firmware?.apply(site);
       },
     });
+    // Remote access for site devices: their relay legs go to the hub with the gateway's identity.
+    this.#relay = relayForwarder({
+      site: () => this.sync.site,
+      offeredTo: (id) => this.plane.offeredTo(id),
+      dial: (path, secret, device) => {
+        const trust = agent.hubTrust();
+        if (trust === undefined) return Promise.reject(new Error('the gateway is not enrolled'));
+        return dialRelay({
+          origin: trust.origin,
+          path,
+          secret,
+          ca: trust.ca,
+          cert: trust.cert,
+          key: trust.key,
+          headers: { [RELAY_DEVICE_HEADER]: device.id, [RELAY_DEVICE_SERIAL_HEADER]: device.serial },
+        });
+      },
+      log,
+      ...(relayTap ? { tap: relayTap } : {}),
+    });
     this.firmware = config.cache.enabled
       ? new FirmwareCacheService({
           agent,
@@ -97,6 +123,7 @@ export class Gateway {
           dir,
           site: () => this.sync.site,
           log,
+          relay: this.#relay.onUpgrade,
         })
       : undefined;
     const inv = config.inventory;
@@ -114,10 +141,15 @@ export class Gateway {
   }
 
   /** Opens the gateway's state in `dir` (created 0700) and starts it beside a started agent. */
-  static async start(agent: Agent, config: GatewayConfig, log: GatewayLog): Promise<Gateway> {
+  static async start(
+    agent: Agent,
+    config: GatewayConfig,
+    log: GatewayLog,
+    relayTap?: RelayForwardDeps['tap'],
+  ): Promise<Gateway> {
     const dir = join(config.agent.stateDir, 'gateway');
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const g = new Gateway(agent, config, dir, log);
+    const g = new Gateway(agent, config, dir, log, relayTap);
     await g.#start();
     return g;
   }
@@ -167,6 +199,7 @@ export class Gateway {
         failures: this.inventory.failures,
       },
       cache: this.firmware?.status(),
+      relay: { ...this.#relay.stats, refused: { ...this.#relay.stats.refused } },
     };
   }
 
