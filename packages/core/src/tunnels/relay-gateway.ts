@@ -37,7 +37,7 @@ export class RelayGatewayLegs {
   constructor(
     private readonly d: {
       sites: Pick<GatewaySites, 'gateway' | 'member'>;
-      storage: Pick<Storage, 'pki'>;
+      storage: Pick<Storage, 'pki' | 'devices'>;
       clock: Clock;
       relay: Pick<TunnelRelay, 'refusedGatewayLeg'>;
     },
@@ -66,10 +66,13 @@ export class RelayGatewayLegs {
       throw refuse('relay_refused', `only a gateway carries legs for others: ${(err as Error).message}`);
     }
     // Same organization (the lookup is scoped by the gateway's), in its site or tagged for it.
-    const x = await this.d.sites.member(gateway, claim.deviceId);
-    if (x === null)
+    const member = await this.d.sites.member(gateway, claim.deviceId);
+    if (member === null)
       throw refuse('relay_refused', 'the gateway does not speak for that device');
-    if (x.state !== 'active') throw refuse('device_quarantined', `the device is ${x.state}`);
+    // Membership is cached for seconds; the state is read now (a quarantine takes effect at once).
+    const x = await this.d.storage.devices.get(gw.orgId, member.id);
+    if (x?.state !== 'active')
+      throw refuse('device_quarantined', `the device is ${x?.state ?? 'gone'}`);
     const now = this.d.clock.now();
     const cert = await this.d.storage.pki.getCertificate(gw.orgId, claim.serial);
     if (
