@@ -110,7 +110,10 @@ export class Gateway {
           ca: trust.ca,
           cert: trust.cert,
           key: trust.key,
-          headers: { [RELAY_DEVICE_HEADER]: device.id, [RELAY_DEVICE_SERIAL_HEADER]: device.serial },
+          headers: {
+            [RELAY_DEVICE_HEADER]: device.id,
+            [RELAY_DEVICE_SERIAL_HEADER]: device.serial,
+          },
         });
       },
       log,

@@ -99,7 +99,13 @@ export function relayForwarder(d: RelayForwardDeps): {
     const id = m[1];
     // Only the device the offer went to dials its session here (the hub checks it again).
     if (d.offeredTo(id) !== device)
-      return no(socket, 403, 'relay_refused', 'not_offered', 'no tunnel was offered to this device');
+      return no(
+        socket,
+        403,
+        'relay_refused',
+        'not_offered',
+        'no tunnel was offered to this device',
+      );
     const n = perDevice.get(device) ?? 0;
     if (n >= PER_DEVICE || stats.open >= MAX_LEGS)
       return no(socket, 429, 'relay_busy', 'busy', 'too many remote sessions through this gateway');

@@ -44,7 +44,7 @@ export interface UplinkOutcome {
 
 export class GatewayUplink {
   /** The device plane through gateways; set by the hub once its device plane exists. */
-  plane: Pick<GatewayPlane, 'report' | 'sessions'> | undefined;
+  plane: Pick<GatewayPlane, 'report' | 'sessions' | 'held'> | undefined;
   /** Per site device: its last plane report in flight (reports apply in order). */
   readonly #tails = new Map<string, Promise<unknown>>();
   readonly #seen: TtlCache<true>;

@@ -19,8 +19,4 @@ export {
   type OpenedTunnel,
   type TunnelOfferSink,
 } from './tunnel-service.js';
-export {
-  RelayGatewayLegs,
-  type GatewayLegClaim,
-  type GatewayLegDialer,
-} from './relay-gateway.js';
+export { RelayGatewayLegs, type GatewayLegClaim, type GatewayLegDialer } from './relay-gateway.js';

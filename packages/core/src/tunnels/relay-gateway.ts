@@ -63,7 +63,10 @@ export class RelayGatewayLegs {
     try {
       gateway = await this.d.sites.gateway(gw.orgId, gw.gatewayId);
     } catch (err) {
-      throw refuse('relay_refused', `only a gateway carries legs for others: ${(err as Error).message}`);
+      throw refuse(
+        'relay_refused',
+        `only a gateway carries legs for others: ${(err as Error).message}`,
+      );
     }
     // Same organization (the lookup is scoped by the gateway's), in its site or tagged for it.
     const member = await this.d.sites.member(gateway, claim.deviceId);

@@ -245,7 +245,9 @@ export class TunnelRelay<L extends RelayLeg = RelayLeg> {
         result: 'failure',
         detail: { session, reason, via: who.via?.gatewayId ?? null },
       })
-      .catch((err: unknown) => this.d.log?.warn({ err, session }, 'audit of a relay refusal failed'));
+      .catch((err: unknown) =>
+        this.d.log?.warn({ err, session }, 'audit of a relay refusal failed'),
+      );
   }
 
   #join(id: string, secret: string, who: RelayJoiner, conn: L): JoinResult<L> {
