@@ -233,6 +233,30 @@ describe(
         await s.owner.call('listAudit', { query: { action: 'tunnel.opened', limit: 10 } })
       ).items;
       assert.equal(opened[0]?.detail?.['via'], gwDevice.id);
+
+      // Revoking the ticket closes the tunnel end to end: the hub closes the gateway's leg, the
+      // gateway the device's, and the device its side (its report comes back through the gateway).
+      const audit = async (action: string) =>
+        (await s.owner.call('listAudit', { query: { action, limit: 20 } })).items;
+      const c2 = tcpConnect(localPort, '127.0.0.1');
+      let echoed = '';
+      c2.on('data', (b: Buffer) => (echoed += b.toString()));
+      c2.write('ping\n');
+      await waitFor(() => echoed === 'ping\n', 'the second tunnel echoes', 20_000);
+      const second = (await audit('tunnel.opened')).find((e) => e.id !== opened[0]?.id);
+      const jti = second?.detail?.['jti'] as string;
+      const closed = once(c2, 'close');
+      const t0 = Date.now();
+      await s.api.tickets.revoke(device.id, jti);
+      await closed;
+      const closedMs = Date.now() - t0;
+      assert.ok(closedMs < 5_000, `closed in ${closedMs} ms`);
+      await waitFor(
+        async () => (await audit('local_session.closed')).some((e) => e.detail?.['jti'] === jti),
+        'the device reports its side closed',
+        15_000,
+      );
+      process.stdout.write(`# revoked ticket: operator connection closed in ${closedMs} ms\n`);
     });
   },
 );
