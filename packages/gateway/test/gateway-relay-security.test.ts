@@ -16,6 +16,7 @@ import {
   enrollDevice,
   PASSWORD,
   setupOrg,
+  startGateway,
   startTestHub,
   type SiteDevice,
   type TestHub,
@@ -126,6 +127,33 @@ describe('hub relay: legs carried by a gateway', () => {
     for (let i = 0; i < 3; i++)
       await assert.rejects(leg(gw, S.id, 'wrong', x), /relay_refused: wrong relay secret/);
     await assert.rejects(leg(gw, S.id, S.deviceSecret, x), /no such pending relay session/);
+  });
+
+  it('the gateway’s LAN server admits a leg only from a site device the session was offered to', async () => {
+    const g = await startGateway(t, s.api, s.siteId, {
+      cache: { enabled: true, host: '127.0.0.1', port: 0 },
+    });
+    try {
+      const S = await session(x);
+      const lanLeg = (dialer: SiteDevice) =>
+        dialRelay({
+          origin: `https://127.0.0.1:${g.gateway.status().cache!.port!}`,
+          path: `/api/v1/relay/${S.id}`,
+          secret: S.deviceSecret,
+          ca: g.brokerCa,
+          cert: dialer.certPem + (dialer.chain[0] ?? ''),
+          key: dialer.keyPem,
+          timeoutMs: 5_000,
+        });
+      // A site device, but the hub offered this session to nobody through this gateway.
+      await assert.rejects(lanLeg(x), /relay_refused: no tunnel was offered to this device/);
+      // A device of the organization outside the site.
+      await assert.rejects(lanLeg(outside), /relay_refused: not a device of this site/);
+      assert.deepEqual(g.gateway.status().relay.refused, { not_offered: 1, not_admitted: 1 });
+      assert.equal(g.gateway.status().relay.forwarded, 0);
+    } finally {
+      await g.stop();
+    }
   });
 
   it('a quarantined site device’s leg is refused through its gateway too', async () => {
