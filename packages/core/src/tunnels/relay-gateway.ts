@@ -9,10 +9,11 @@
  * `device_quarantined`) and audited under the gateway.
  */
 import { BulwarkError } from '@bulwark/protocol';
+import type { AuditService } from '../audit/audit-service.js';
 import type { Clock } from '../ports/clock.js';
 import type { Storage } from '../ports/storage.js';
 import type { GatewaySites } from '../gateway/gateway-sites.js';
-import type { RelayJoiner, TunnelRelay } from './tunnel-relay.js';
+import type { RelayJoiner, RelayVia, TunnelRelay } from './tunnel-relay.js';
 
 /** What the gateway claims about the leg it carries (headers of its upgrade request). */
 export interface GatewayLegClaim {
@@ -27,6 +28,36 @@ export interface GatewayLegDialer {
   gatewayId: string;
   serial: string | null;
   source: string;
+}
+
+/** A leg a gateway carried (or claimed to) that was refused. */
+export interface RefusedGatewayLeg {
+  orgId: string;
+  deviceId: string;
+  source: string;
+  via?: RelayVia;
+}
+
+/** Audits a refused gateway leg: `tunnel.refused` in the dialer's organization, actor the dialer. */
+export function auditGatewayRefusal(
+  d: { audit: AuditService; log?: { warn(obj: object, msg: string): void } },
+  who: RefusedGatewayLeg,
+  session: string,
+  reason: string,
+): void {
+  d.audit
+    .record({
+      orgId: who.orgId,
+      actorType: 'device',
+      actorId: who.via?.gatewayId ?? who.deviceId,
+      action: 'tunnel.refused',
+      targetType: 'device',
+      targetId: who.deviceId,
+      source: who.source,
+      result: 'failure',
+      detail: { session, reason, via: who.via?.gatewayId ?? null },
+    })
+    .catch((err: unknown) => d.log?.warn({ err, session }, 'audit of a relay refusal failed'));
 }
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

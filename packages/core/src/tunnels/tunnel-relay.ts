@@ -17,6 +17,7 @@ import type { AuditService } from '../audit/audit-service.js';
 import type { Clock } from '../ports/clock.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
+import { auditGatewayRefusal, type RefusedGatewayLeg } from './relay-gateway.js';
 
 /** The limits of the relay; each bounds what a client can make a hub node hold. */
 export interface TunnelRelayLimits {
@@ -228,26 +229,8 @@ export class TunnelRelay<L extends RelayLeg = RelayLeg> {
   }
 
   /** Audits a refused gateway leg (`tunnel.refused`, actor the gateway, target the device). */
-  refusedGatewayLeg(
-    who: { orgId: string; deviceId: string; source: string; via?: RelayVia },
-    session: string,
-    reason: string,
-  ): void {
-    this.d.audit
-      .record({
-        orgId: who.orgId,
-        actorType: 'device',
-        actorId: who.via?.gatewayId ?? who.deviceId,
-        action: 'tunnel.refused',
-        targetType: 'device',
-        targetId: who.deviceId,
-        source: who.source,
-        result: 'failure',
-        detail: { session, reason, via: who.via?.gatewayId ?? null },
-      })
-      .catch((err: unknown) =>
-        this.d.log?.warn({ err, session }, 'audit of a relay refusal failed'),
-      );
+  refusedGatewayLeg(who: RefusedGatewayLeg, session: string, reason: string): void {
+    auditGatewayRefusal(this.d, who, session, reason);
   }
 
   #join(id: string, secret: string, who: RelayJoiner, conn: L): JoinResult<L> {
