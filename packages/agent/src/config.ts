@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { TwinValue } from '@bulwark/protocol';
 import { parseAllowRule } from './health/allowlist.js';
-import { parseUpdateConfig, type UpdateConfig } from './update/update-config.js';
+import { originSection, parseUpdateConfig, type UpdateConfig } from './update/update-config.js';
 import { parseLogsConfig, type LogsConfig } from './logs/logs-config.js';
 
 /** How the agent keeps its link to the hub. */
@@ -103,10 +103,15 @@ export interface AgentConfig {
   localPort: { enabled: boolean; host: string; port: number; serialDevice?: string };
   /**
    * Remote access through the hub relay (decision 0042): whether the device dials the sessions
-   * the hub offers, and which loopback TCP ports a `tcp:PORT` ticket may reach (none by default:
-   * the device owner opts each port in).
+   * the hub offers, which loopback TCP ports a `tcp:PORT` ticket may reach (none by default:
+   * the device owner opts each port in), and, behind a gateway, the HTTPS origin of the gateway's
+   * LAN server to dial the relay at instead of the hub's (`relay`, with the CA of its certificate).
    */
-  remoteAccess: { enabled: boolean; tcpPorts: number[] };
+  remoteAccess: {
+    enabled: boolean;
+    tcpPorts: number[];
+    relay?: { url: string; caFile: string };
+  };
   mdns: { enabled: boolean };
   renewal: {
     /** Renew when this fraction of the certificate's lifetime has passed. */
@@ -365,7 +370,8 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
   if (!Array.isArray(al)) throw new AgentConfigError('allowlist must be an array');
   const m = object(top['metrics'], 'metrics', ['intervalSeconds']);
   const lp = object(top['localPort'], 'localPort', ['enabled', 'host', 'port', 'serialDevice']);
-  const ra = object(top['remoteAccess'], 'remoteAccess', ['enabled', 'tcpPorts']);
+  const ra = object(top['remoteAccess'], 'remoteAccess', ['enabled', 'tcpPorts', 'relay']);
+  const relay = originSection(ra['relay'], 'remoteAccess.relay', path);
   const tcpPorts = ra['tcpPorts'] ?? [];
   if (
     !Array.isArray(tcpPorts) ||
@@ -433,6 +439,7 @@ export function parseAgentConfig(raw: unknown, baseDir = process.cwd()): AgentCo
     remoteAccess: {
       enabled: bool(ra, 'enabled', 'remoteAccess.', true),
       tcpPorts: tcpPorts as number[],
+      ...(relay !== undefined ? { relay } : {}),
     },
     mdns: { enabled: bool(md, 'enabled', 'mdns.', false) },
     renewal: { atFraction },

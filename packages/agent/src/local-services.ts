@@ -4,6 +4,7 @@
  * Both need the device identity, so they start once the agent has one, reload the TLS credentials
  * after a certificate renewal, and stop on a factory reset (until the device enrolls again).
  */
+import { readFile } from 'node:fs/promises';
 import type { Agent } from './agent.js';
 import type { AgentConfig } from './config.js';
 import { MdnsAnnouncer } from './discovery/announcer.js';
@@ -69,7 +70,10 @@ export function runLocalServices(
       }
     });
 
-  // Remote access (decision 0042): the hub's offer, dialed out with the device's certificate.
+  // Remote access (decision 0042): the hub's offer, dialed out with the device's certificate —
+  // to the hub, or behind a gateway to the gateway's LAN server (`remoteAccess.relay`), which
+  // forwards the leg; the end-to-end TLS session is the same either way.
+  const relay = config.remoteAccess.relay;
   agent.on('tunnel-offer', (offer: TunnelOffer) => {
     if (!config.remoteAccess.enabled) {
       log('warn', `remote access: offer ${offer.id} ignored (remoteAccess.enabled is false)`);
@@ -79,12 +83,12 @@ export function runLocalServices(
     if (port === undefined || trust === undefined) return;
     log('info', `remote access: session ${offer.id} to ${offer.target}`);
     port
-      .acceptTunnel(offer, () =>
+      .acceptTunnel(offer, async () =>
         dialRelay({
-          origin: trust.origin,
+          origin: relay?.url ?? trust.origin,
           path: offer.path,
           secret: offer.secret,
-          ca: trust.ca,
+          ca: relay ? [...trust.ca, await readFile(relay.caFile, 'utf8')] : trust.ca,
           cert: trust.cert,
           key: trust.key,
         }),

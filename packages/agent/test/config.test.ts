@@ -184,6 +184,31 @@ describe('agent configuration', () => {
       assert.throws(() => parseAgentConfig({ ...base, update }), re, JSON.stringify(update));
   });
 
+  it('remoteAccess.relay names the gateway’s LAN origin to dial relay legs at (an https origin)', () => {
+    const c = parseAgentConfig(
+      {
+        ...base,
+        remoteAccess: { relay: { url: 'https://192.168.1.2:8443', caFile: 'gw.pem' } },
+      },
+      '/etc/bulwark',
+    );
+    assert.deepEqual(c.remoteAccess.relay, {
+      url: 'https://192.168.1.2:8443',
+      caFile: '/etc/bulwark/gw.pem',
+    });
+    assert.equal(parseAgentConfig(base).remoteAccess.relay, undefined);
+    for (const url of ['http://192.168.1.2:8443', 'https://gw.local/api', 'not a url'])
+      assert.throws(
+        () => parseAgentConfig({ ...base, remoteAccess: { relay: { url, caFile: 'gw.pem' } } }),
+        AgentConfigError,
+        url,
+      );
+    assert.throws(
+      () => parseAgentConfig({ ...base, remoteAccess: { relay: { url: 'https://gw:1' } } }),
+      /remoteAccess\.relay\.caFile is required/,
+    );
+  });
+
   it('loads a file and reports bad JSON clearly', async () => {
     const dir = tempDir();
     try {

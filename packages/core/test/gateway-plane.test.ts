@@ -66,7 +66,7 @@ describe('gateway plane: proxy sessions', () => {
     assert.deepEqual(r.gp.held(G), []);
   });
 
-  it('routes a proxy session’s desired twin, command and offer to the gateway; not a tunnel', async () => {
+  it('routes a proxy session’s desired twin, command, offer and tunnel offer to the gateway', async () => {
     const r = rig();
     const sessions: DeviceSession[] = [];
     const gp = r.gp;
@@ -78,7 +78,7 @@ describe('gateway plane: proxy sessions', () => {
     };
     const inbound = gp.inbound(recorder);
     inbound.connected(r.gwSession);
-    await r.snapshot([{ id: X, takes: ['desired', 'command', 'updateOffer'] }]);
+    await r.snapshot([{ id: X, takes: ['desired', 'command', 'updateOffer', 'tunnel'] }]);
     const s = sessions.find((x) => x.deviceId === X)!;
     assert.ok(r.link.deliver(s, { kind: 'desired', body: { version: 2, state: {} } }));
     assert.ok(
@@ -87,8 +87,12 @@ describe('gateway plane: proxy sessions', () => {
         body: { id: 'c1', name: 'ping', params: {}, deadline: new Date().toISOString() },
       }),
     );
-    assert.equal(r.link.deliver(s, { kind: 'tunnel', body: { id: 't1' } as never }), false);
-    assert.deepEqual(r.sent, [`${G} downlink/${X}/twin/desired`, `${G} downlink/${X}/commands/c1`]);
+    assert.ok(r.link.deliver(s, { kind: 'tunnel', body: { id: 't1' } as never }));
+    assert.deepEqual(r.sent, [
+      `${G} downlink/${X}/twin/desired`,
+      `${G} downlink/${X}/commands/c1`,
+      `${G} downlink/${X}/tunnels/t1`,
+    ]);
   });
 
   it('a direct connection wins; the proxy comes back when it ends', async () => {

@@ -6,7 +6,9 @@
  * `reportIntervalMs` when the counters moved — so the hub shows the bytes saved without a new
  * wire contract.
  */
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Agent } from '@bulwark/agent';
 import type { DeviceEvent } from '@bulwark/protocol';
 import type { GatewayConfig } from './config.js';
@@ -38,6 +40,8 @@ export class FirmwareCacheService {
       log: (level: 'warn' | 'info' | 'debug', msg: string) => void;
       /** The hub by default. */
       source?: ArtifactSource;
+      /** Remote-access relay legs on the same LAN server (relay-forward.ts). */
+      relay?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
     },
   ) {
     this.cache = new FirmwareCache({
@@ -64,6 +68,7 @@ export class FirmwareCacheService {
       site: this.o.site,
       cache: this.cache,
       log: this.o.log,
+      ...(this.o.relay ? { relay: this.o.relay } : {}),
     });
     this.#timer = setInterval(() => this.reportStatus(), this.o.config.reportIntervalMs);
     this.#timer.unref();

@@ -7,11 +7,13 @@
  * ones — on every request, against the current site copy; after each sync, open connections of
  * certificates no longer admitted (revoked, device moved or quarantined) are cut. Range requests
  * are served from disk (206; 416 for a range past the end). Everything else is refused with a
- * status and a sentence.
+ * status and a sentence. Remote-access relay legs of site devices upgrade on the same server
+ * (relay-forward.ts), admitted the same way; a sync that no longer admits a device cuts them too.
  */
 import { X509Certificate } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { finished } from 'node:stream';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -71,6 +73,8 @@ export async function startFirmwareServer(o: {
   site: () => Site | undefined;
   cache: FirmwareCache;
   log: (level: 'warn' | 'info' | 'debug', msg: string) => void;
+  /** Relay legs of site devices (relay-forward.ts), upgraded on this server. */
+  relay?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }): Promise<FirmwareServer> {
   const trust = (s: Site | undefined) => ({ ca: s ? [s.view.root, s.view.issuing] : [] });
   const open = new Map<string, number>();
@@ -136,6 +140,7 @@ export async function startFirmwareServer(o: {
     sockets.add(sock);
     sock.once('close', () => sockets.delete(sock));
   });
+  if (o.relay) server.on('upgrade', o.relay);
   server.maxConnections = MAX_CONNECTIONS;
   server.headersTimeout = 10_000;
   server.requestTimeout = 0; // a large image on a slow LAN: bounded by the idle timeout instead

@@ -4,7 +4,8 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { discoverDevices, type Agent } from '@bulwark/agent';
+import { dialRelay, discoverDevices, type Agent } from '@bulwark/agent';
+import { RELAY_DEVICE_HEADER, RELAY_DEVICE_SERIAL_HEADER } from '@bulwark/transport';
 import { startLocalBroker, type LocalBroker } from './broker.js';
 import type { GatewayConfig } from './config.js';
 import { FirmwareCacheService, type FirmwareCacheStatus } from './firmware-cache-service.js';
@@ -12,6 +13,7 @@ import { Forwarder } from './forwarder.js';
 import { InventoryScanner } from './inventory-scan.js';
 import { LocalPlane } from './plane.js';
 import { PlaneStore } from './plane-store.js';
+import { relayForwarder, type RelayForwardDeps, type RelayForwardStats } from './relay-forward.js';
 import { UplinkQueue } from './queue.js';
 import { LocalRules } from './rules.js';
 import { SiteSync } from './site.js';
@@ -35,6 +37,8 @@ export interface GatewayStatus {
   inventory: { devices: number; unknown: number; rounds: number; failures: number } | undefined;
   /** The firmware cache (bytes served, fetched, saved …); undefined when it is off. */
   cache: FirmwareCacheStatus | undefined;
+  /** Remote-access legs forwarded to the hub relay (on the cache's LAN server). */
+  relay: RelayForwardStats;
 }
 
 export class Gateway {
@@ -48,6 +52,7 @@ export class Gateway {
   /** Rules on telemetry evaluated at the site, online or not (rules.ts). */
   readonly rules: LocalRules;
   readonly #planeStore: PlaneStore;
+  readonly #relay: ReturnType<typeof relayForwarder>;
   #pruneTimer: NodeJS.Timeout | undefined;
   #broker: LocalBroker | undefined;
   readonly #onConnected = () => {
@@ -63,6 +68,7 @@ export class Gateway {
     private readonly config: GatewayConfig,
     private readonly dir: string,
     private readonly log: GatewayLog,
+    relayTap?: RelayForwardDeps['tap'],
   ) {
     this.queue = new UplinkQueue(join(dir, 'queue.db'), config.queue);
     this.forwarder = new Forwarder({
@@ -97,6 +103,29 @@ export class Gateway {
         this.firmware?.apply(site);
       },
     });
+    // Remote access for site devices: their relay legs go to the hub with the gateway's identity.
+    this.#relay = relayForwarder({
+      site: () => this.sync.site,
+      offeredTo: (id) => this.plane.offeredTo(id),
+      dial: (path, secret, device) => {
+        const trust = agent.hubTrust();
+        if (trust === undefined) return Promise.reject(new Error('the gateway is not enrolled'));
+        return dialRelay({
+          origin: trust.origin,
+          path,
+          secret,
+          ca: trust.ca,
+          cert: trust.cert,
+          key: trust.key,
+          headers: {
+            [RELAY_DEVICE_HEADER]: device.id,
+            [RELAY_DEVICE_SERIAL_HEADER]: device.serial,
+          },
+        });
+      },
+      log,
+      ...(relayTap ? { tap: relayTap } : {}),
+    });
     this.firmware = config.cache.enabled
       ? new FirmwareCacheService({
           agent,
@@ -104,6 +133,7 @@ export class Gateway {
           dir,
           site: () => this.sync.site,
           log,
+          relay: this.#relay.onUpgrade,
         })
       : undefined;
     const inv = config.inventory;
@@ -121,10 +151,15 @@ export class Gateway {
   }
 
   /** Opens the gateway's state in `dir` (created 0700) and starts it beside a started agent. */
-  static async start(agent: Agent, config: GatewayConfig, log: GatewayLog): Promise<Gateway> {
+  static async start(
+    agent: Agent,
+    config: GatewayConfig,
+    log: GatewayLog,
+    relayTap?: RelayForwardDeps['tap'],
+  ): Promise<Gateway> {
     const dir = join(config.agent.stateDir, 'gateway');
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const g = new Gateway(agent, config, dir, log);
+    const g = new Gateway(agent, config, dir, log, relayTap);
     await g.#start();
     return g;
   }
@@ -176,6 +211,7 @@ export class Gateway {
         failures: this.inventory.failures,
       },
       cache: this.firmware?.status(),
+      relay: { ...this.#relay.stats, refused: { ...this.#relay.stats.refused } },
     };
   }
 

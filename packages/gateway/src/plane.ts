@@ -48,6 +48,10 @@ export interface PlaneUplink {
 const SNAPSHOT_DELAY_MS = 50;
 /** A snapshot the hub did not acknowledge is sent again after this. */
 const SNAPSHOT_RETRY_MS = 1_000;
+/** Tunnel offers remembered at once (the hub holds at most 256 relay sessions per node). */
+const MAX_OFFERS = 1_024;
+/** An offer is good while its session waits for its legs (the hub's pair timeout is 30 s). */
+const OFFER_MS = 60_000;
 
 const dec = new TextDecoder();
 
@@ -58,6 +62,8 @@ export class LocalPlane {
   /** Per connected device, what was handed to this connection (`kind|param`). */
   readonly #sent = new Map<string, Set<string>>();
   readonly #conn = new Map<string, object>();
+  /** Tunnel offers handed to site devices: session id → device and until when it may dial. */
+  readonly #offers = new Map<string, { device: string; until: number }>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   /** Snapshots sent and acknowledged; downlink messages received; refused. */
@@ -173,6 +179,7 @@ export class LocalPlane {
       this.stats.dropped++;
       return;
     }
+    if (m.kind === 'tunnel') return this.#offerTunnel(m.deviceId, m.param ?? '', payload);
     let deadline = 0;
     if (m.kind === 'command') {
       try {
@@ -217,6 +224,41 @@ export class LocalPlane {
     });
     if (kept) this.#deliver(id);
     return kept;
+  }
+
+  /**
+   * The device a tunnel offer for relay session `sessionId` was handed to, while it may still
+   * dial (the relay on the LAN server admits only that device's leg for it).
+   */
+  offeredTo(sessionId: string): string | undefined {
+    const o = this.#offers.get(sessionId);
+    if (o === undefined || o.until < Date.now()) return undefined;
+    return o.device;
+  }
+
+  /**
+   * A tunnel offer is handed on at once to the device's connection, or dropped: it is good only
+   * while its relay session waits (the hub does not queue offers either), so it is never held.
+   */
+  #offerTunnel(id: string, sessionId: string, payload: Uint8Array): void {
+    const engine = this.#engine;
+    const now = Date.now();
+    for (const [k, o] of this.#offers) if (o.until < now) this.#offers.delete(k);
+    if (!engine || !this.#sessions.get(id)?.has('tunnel') || this.#offers.size >= MAX_OFFERS) {
+      this.stats.dropped++;
+      this.o.log('warn', `tunnel offer ${sessionId} for ${id}: the device cannot take it now`);
+      return;
+    }
+    this.stats.downlink++;
+    this.#offers.set(sessionId, { device: id, until: now + OFFER_MS });
+    const spec = DEVICE_PLANE.tunnel;
+    engine.deliverTo(id, {
+      topic: devicePlaneTopic('tunnel', id, sessionId),
+      payload,
+      qos: spec.qos,
+      retain: spec.retain,
+      properties: { contentType: 'application/json' },
+    });
   }
 
   /** Commands dropped at their deadline without reaching their device. */

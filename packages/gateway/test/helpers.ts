@@ -43,7 +43,10 @@ export function tempDir(prefix = 'bulwark-gw-'): string {
 }
 
 /** Starts a hub on `host` (default 127.0.0.1), any free ports, in a fresh temp dir. */
-export async function startTestHub(host = '127.0.0.1'): Promise<TestHub> {
+export async function startTestHub(
+  host = '127.0.0.1',
+  o: { relayTap?: (to: 'device' | 'operator', chunk: Buffer) => void } = {},
+): Promise<TestHub> {
   const dir = tempDir('bulwark-gw-hub-');
   let running = true;
   const boot = (httpPort: number, mqttPort: number) =>
@@ -63,7 +66,11 @@ export async function startTestHub(host = '127.0.0.1'): Promise<TestHub> {
         ],
         {},
       ),
-      { print: () => undefined, logger: pino({ level: 'silent' }) },
+      {
+        print: () => undefined,
+        logger: pino({ level: 'silent' }),
+        ...(o.relayTap ? { relayTap: o.relayTap } : {}),
+      },
     );
   const first = await boot(0, 0);
   const t: TestHub = {
@@ -157,8 +164,11 @@ export async function enrollDevice(
   };
 }
 
-/** A self-signed TLS server certificate for 127.0.0.1 (the gateway's local broker). */
-export function serverCert(dir: string): { certFile: string; keyFile: string; pem: string } {
+/** A self-signed TLS server certificate for 127.0.0.1 and `ips` (the gateway's local broker). */
+export function serverCert(
+  dir: string,
+  ips: string[] = [],
+): { certFile: string; keyFile: string; pem: string } {
   const certFile = join(dir, 'broker-cert.pem');
   const keyFile = join(dir, 'broker-key.pem');
   execFileSync(
@@ -176,7 +186,7 @@ export function serverCert(dir: string): { certFile: string; keyFile: string; pe
       '-subj',
       '/CN=gateway.local',
       '-addext',
-      'subjectAltName=IP:127.0.0.1',
+      `subjectAltName=${['127.0.0.1', ...ips].map((ip) => `IP:${ip}`).join(',')}`,
       '-keyout',
       keyFile,
       '-out',

@@ -31,6 +31,8 @@ export function netnsSkip(): false | string {
 /** The child's exit code, waiting at most `ms` (then SIGKILL, and the test fails). */
 export async function exited(c: ChildProcess, ms: number): Promise<number | null> {
   if (c.exitCode !== null) return c.exitCode;
+  // Killed by a signal already: its 'exit' has been emitted, so waiting for it would never end.
+  assert.ok(c.signalCode === null, `the child was killed (${c.signalCode})`);
   const timer = setTimeout(() => c.kill('SIGKILL'), ms);
   try {
     const [code] = (await once(c, 'exit')) as [number | null];

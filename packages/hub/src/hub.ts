@@ -294,6 +294,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       admission: services.admission,
       auth: services.auth,
       relay: services.tunnels.relay,
+      gateways: services.relayGateways,
       ...(opts.relayTap ? { tap: opts.relayTap } : {}),
       onError: (err) => log.debug({ err }, 'relay leg refused'),
     });

@@ -47,6 +47,7 @@ import {
   SecretBox,
   TicketService,
   TunnelRelay,
+  RelayGatewayLegs,
   TunnelService,
   createMemoryBus,
   cacheCertificateChecks,
@@ -90,6 +91,8 @@ export type HubServices = HttpServices & {
   ruleEvaluation: { engine: RuleEngine };
   /** Messages a gateway forwards for its site's devices (decision 0040). */
   gatewayUplink: GatewayUplink;
+  /** Device legs of the relay a gateway carries for its site devices (decision 0042). */
+  relayGateways: RelayGatewayLegs;
   /**
    * Source addresses block_source mitigations locked, as admission reads them (decision 0036);
    * one level down so the call instrumentation does not wrap the per-authentication check.
@@ -357,6 +360,8 @@ export function createServices(
     relay,
     offer: (orgId, deviceId, offer) => messaging.tunnelOffer?.(orgId, deviceId, offer) ?? false,
   });
+  // A site device's leg comes through its gateway, admitted by the uplink's site rule.
+  const relayGateways = new RelayGatewayLegs({ sites: gatewaySites, storage, clock, relay });
   // Rules on telemetry (decision 0035): this node's evaluator reloads before a change returns;
   // other nodes reload on the `rule.changed` event.
   const ruleActions = new RuleActions({
@@ -462,6 +467,7 @@ export function createServices(
     maintenanceWindows,
     tickets,
     tunnels,
+    relayGateways,
     updates,
     rollouts,
     firmwarePolicies,

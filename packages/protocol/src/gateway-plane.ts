@@ -7,8 +7,9 @@
  *   snapshot, sent on every change and after every (re)connect; the hub opens, updates and closes
  *   one device-plane session per device from it.
  * - `$devices/{gatewayId}/downlink/{deviceId}/{rest}` (hub → gateway, QoS 1): a hub message for
- *   site device `deviceId` (its desired twin, a command, an update offer or cancel), `rest` being
- *   the levels of the device's own topic (`twin/desired`, `commands/{id}`, `updates/{jobId}`) and
+ *   site device `deviceId` (its desired twin, a command, an update offer or cancel, a tunnel offer),
+ *   `rest` being the levels of the device's own topic (`twin/desired`, `commands/{id}`,
+ *   `updates/{jobId}`, `tunnels/{sessionId}`) and
  *   the payload the one the device would get on `$devices/{deviceId}/{rest}`.
  * - uplink batch messages with `plane` (gateway → hub): what a site device published on its own
  *   plane (reported twin, command and update statuses, events, logs, metrics, firmware), in the
@@ -24,8 +25,17 @@ export const GATEWAY_DOWNLINK = 'downlink';
 /** A snapshot names at most this many devices (a site's bound, decision 0040). */
 export const MAX_GATEWAY_SESSIONS = 10_000;
 
-/** The hub messages a gateway relays to its devices (tunnels are not relayed yet). */
-export const RELAYED_KINDS: readonly DevicePlaneKind[] = ['desired', 'command', 'updateOffer'];
+/**
+ * The hub messages a gateway relays to its devices. Tunnel offers (decision 0042, "through a
+ * gateway") are handed on at once and never held: an offer is only good while its relay session
+ * waits for its legs.
+ */
+export const RELAYED_KINDS: readonly DevicePlaneKind[] = [
+  'desired',
+  'command',
+  'updateOffer',
+  'tunnel',
+];
 
 /** One site device connected to the gateway, and the hub messages it subscribed to. */
 export interface GatewaySession {

@@ -35,7 +35,7 @@ describe('gateway plane wire contract', () => {
       /device id/,
     );
     refused(
-      () => parseGatewaySessions(bytes({ v: 1, devices: [{ id: X, takes: ['tunnel'] }] })),
+      () => parseGatewaySessions(bytes({ v: 1, devices: [{ id: X, takes: ['presence'] }] })),
       /takes/,
     );
     refused(
@@ -63,7 +63,8 @@ describe('gateway plane wire contract', () => {
     });
     assert.equal(parseGatewayDownlink(gatewayDownlinkRest(X, 'twin/desired'))?.kind, 'desired');
     assert.equal(parseGatewayDownlink(gatewayDownlinkRest(X, 'twin/reported')), undefined);
-    assert.equal(parseGatewayDownlink(gatewayDownlinkRest(X, 'tunnels/t1')), undefined);
+    // Tunnel offers are relayed too (decision 0042, through a gateway).
+    assert.equal(parseGatewayDownlink(gatewayDownlinkRest(X, 'tunnels/t1'))?.kind, 'tunnel');
     assert.equal(parseGatewayDownlink(`downlink/not-an-id/commands/c1`), undefined);
     assert.equal(parseGatewayDownlink('uplink'), undefined);
   });

@@ -10,6 +10,8 @@ export {
   attachRelay,
   isRelayPath,
   RELAY_PROTOCOL,
+  RELAY_DEVICE_HEADER,
+  RELAY_DEVICE_SERIAL_HEADER,
   RELAY_SECRET_HEADER,
   type RelayDeps,
 } from './http/relay.js';

@@ -4,3 +4,4 @@ export { DEFAULT_LOCAL_PORT_LIMITS, LocalSession, type LocalPortLimits } from '.
 export { verifyTicket, TicketRefusal, type TicketCheck, type TicketRefusalCode } from './ticket.js';
 export { UsedTickets, USED_TICKETS_FILE } from './used-tickets.js';
 export { openSerial, type SerialLink } from './serial.js';
+export { dialRelay, RELAY_PROTOCOL, type RelayDial } from './relay-dial.js';

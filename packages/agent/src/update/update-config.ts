@@ -121,7 +121,7 @@ export function parseUpdateConfig(raw: unknown, path: (p: string) => string): Up
   const bn = object(up['bootnames'], 'update.bootnames', ['a', 'b']);
   const ubootConfigFile = optPath('ubootConfigFile');
   const raucConfigFile = optPath('raucConfigFile');
-  const cache = cacheSection(up['cache'], path);
+  const cache = originSection(up['cache'], 'update.cache', path);
   const config: UpdateConfig = {
     mode,
     ...(slotsDir !== undefined ? { slotsDir: path(slotsDir) } : {}),
@@ -168,19 +168,28 @@ function checkMode(c: UpdateConfig): void {
 }
 
 /** `update.cache`: an https origin (nothing but scheme, host and port) and the CA it is signed by. */
-function cacheSection(raw: unknown, path: (p: string) => string): UpdateConfig['cache'] {
+/**
+ * `{ url, caFile }` naming another HTTPS origin the device's certificate may go to (the site
+ * gateway's LAN server): `update.cache` and `remoteAccess.relay`.
+ * @internal config parsing helper (also used by config.ts).
+ */
+export function originSection(
+  raw: unknown,
+  where: string,
+  path: (p: string) => string,
+): { url: string; caFile: string } | undefined {
   if (raw === undefined) return undefined;
-  const c = object(raw, 'update.cache', ['url', 'caFile']);
-  const url = str(c, 'url', 'update.cache.');
+  const c = object(raw, where, ['url', 'caFile']);
+  const url = str(c, 'url', `${where}.`);
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new AgentConfigError('update.cache.url must be a URL');
+    throw new AgentConfigError(`${where}.url must be a URL`);
   }
   if (u.protocol !== 'https:' || u.href !== `${u.origin}/`)
-    throw new AgentConfigError('update.cache.url must be an https origin (https://host:port)');
-  return { url: u.origin, caFile: path(str(c, 'caFile', 'update.cache.')) };
+    throw new AgentConfigError(`${where}.url must be an https origin (https://host:port)`);
+  return { url: u.origin, caFile: path(str(c, 'caFile', `${where}.`)) };
 }
 
 function healthCheck(v: unknown, path: string): UpdateConfig['healthChecks'][number] {

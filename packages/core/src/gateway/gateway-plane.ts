@@ -288,7 +288,7 @@ export class GatewayPlane {
 const opens = (x: Device, kind: DevicePlaneKind): boolean =>
   DEVICE_PLANES[x.state].includes(planeOfKind(kind));
 
-/** The levels of the device's own topic a hub message goes to (tunnels are not relayed). */
+/** The levels of the device's own topic a hub message goes to. */
 function relayRest(m: DeviceOutbound): string | undefined {
   switch (m.kind) {
     case 'desired':
@@ -297,6 +297,8 @@ function relayRest(m: DeviceOutbound): string | undefined {
       return `commands/${m.body.id}`;
     case 'updateOffer':
       return `updates/${m.body.id}`;
+    case 'tunnel':
+      return `tunnels/${m.body.id}`;
     default:
       return undefined;
   }

@@ -55,7 +55,7 @@ export interface UplinkOutcome {
 
 export class GatewayUplink {
   /** The device plane through gateways; set by the hub once its device plane exists. */
-  plane: Pick<GatewayPlane, 'report' | 'sessions'> | undefined;
+  plane: Pick<GatewayPlane, 'report' | 'sessions' | 'held'> | undefined;
   /** Rules at sites; set by the hub once its rule engine exists. */
   rules: Pick<GatewayRules, 'apply'> | undefined;
   /** Per site device: its last plane report in flight (reports apply in order). */

@@ -9,6 +9,7 @@ export {
   type RelayJoiner,
   type RelayLeg,
   type RelaySessionSpec,
+  type RelayVia,
   type TunnelRelayLimits,
 } from './tunnel-relay.js';
 export {
@@ -18,3 +19,4 @@ export {
   type OpenedTunnel,
   type TunnelOfferSink,
 } from './tunnel-service.js';
+export { RelayGatewayLegs, type GatewayLegClaim, type GatewayLegDialer } from './relay-gateway.js';

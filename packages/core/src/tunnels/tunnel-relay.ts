@@ -6,7 +6,8 @@
  *
  * A session is bound to organization + device + ticket at creation. The operator leg must be the
  * principal that asked for it, the device leg the device itself (its certificate, through the one
- * admission rule), each with its own single-use secret. Everything that can be asked for is
+ * admission rule) or its gateway speaking for it (relay-gateway.ts), each with its own single-use
+ * secret. Everything that can be asked for is
  * bounded: pending and open sessions per node, per organization and per device, wrong secrets per
  * session, the time a session may wait for its legs.
  */
@@ -16,6 +17,7 @@ import type { AuditService } from '../audit/audit-service.js';
 import type { Clock } from '../ports/clock.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
+import { auditGatewayRefusal, type RefusedGatewayLeg } from './relay-gateway.js';
 
 /** The limits of the relay; each bounds what a client can make a hub node hold. */
 export interface TunnelRelayLimits {
@@ -52,10 +54,26 @@ export interface RelayLeg {
   close(reason: string): void;
 }
 
+/** The gateway that carries a device leg for a site device (relay-gateway.ts admitted it). */
+export interface RelayVia {
+  gatewayId: string;
+  /** The serial of the certificate the gateway dialed with. */
+  serial: string | null;
+}
+
 /** Who dials a leg, as authenticated by the transport. */
 export type RelayJoiner =
   | { leg: 'operator'; orgId: string; principalId: string; source: string }
-  | { leg: 'device'; orgId: string; deviceId: string; serial: string | null; source: string };
+  | {
+      leg: 'device';
+      orgId: string;
+      deviceId: string;
+      /** The device's certificate (the one the gateway admitted, for a leg through a gateway). */
+      serial: string | null;
+      source: string;
+      /** Present when the leg comes through the device's gateway (decision 0042). */
+      via?: RelayVia;
+    };
 
 /** What a new session is bound to and limited by. */
 export interface RelaySessionSpec {
@@ -101,6 +119,7 @@ interface Session<L extends RelayLeg> extends RelaySessionSpec {
   operator: L | undefined;
   device: L | undefined;
   deviceSerial: string | null;
+  via: RelayVia | undefined;
   openedAt: number | undefined;
   bytes: { toDevice: number; toOperator: number };
   state: 'pending' | 'open' | 'closed';
@@ -179,6 +198,7 @@ export class TunnelRelay<L extends RelayLeg = RelayLeg> {
       operator: undefined,
       device: undefined,
       deviceSerial: null,
+      via: undefined,
       openedAt: undefined,
       bytes: { toDevice: 0, toOperator: 0 },
       state: 'pending',
@@ -199,6 +219,21 @@ export class TunnelRelay<L extends RelayLeg = RelayLeg> {
    * leg learns nothing from the secret check.
    */
   join(id: string, secret: string, who: RelayJoiner, conn: L): JoinResult<L> {
+    try {
+      return this.#join(id, secret, who, conn);
+    } catch (err) {
+      // A gateway speaking for a device is audited when refused (its org's log, actor the gateway).
+      if (who.leg === 'device' && who.via) this.refusedGatewayLeg(who, id, (err as Error).message);
+      throw err;
+    }
+  }
+
+  /** Audits a refused gateway leg (`tunnel.refused`, actor the gateway, target the device). */
+  refusedGatewayLeg(who: RefusedGatewayLeg, session: string, reason: string): void {
+    auditGatewayRefusal(this.d, who, session, reason);
+  }
+
+  #join(id: string, secret: string, who: RelayJoiner, conn: L): JoinResult<L> {
     const s = this.#sessions.get(id);
     if (!s || s.state !== 'pending') throw refused('no such pending relay session');
     if (s.orgId !== who.orgId) throw refused('no such pending relay session');
@@ -214,14 +249,21 @@ export class TunnelRelay<L extends RelayLeg = RelayLeg> {
       throw refused('wrong relay secret');
     }
     s[who.leg] = conn;
-    if (who.leg === 'device') s.deviceSerial = who.serial;
+    if (who.leg === 'device') {
+      s.deviceSerial = who.serial;
+      s.via = who.via;
+    }
     if (s.operator === undefined || s.device === undefined) return { paired: false, id };
     s.state = 'open';
     s.openedAt = this.d.clock.now();
     clearTimeout(s.timer);
     s.timer = setTimeout(() => this.close(s.id, 'max_duration'), s.maxSeconds * 1000);
     s.timer.unref();
-    this.#audit(s, 'tunnel.opened', 'success', { target: s.target, source: who.source });
+    this.#audit(s, 'tunnel.opened', 'success', {
+      target: s.target,
+      source: who.source,
+      ...(s.via ? { via: s.via.gatewayId } : {}),
+    });
     return { paired: true, session: { id, operator: s.operator, device: s.device } };
   }
 
@@ -293,9 +335,14 @@ export class TunnelRelay<L extends RelayLeg = RelayLeg> {
           this.close(s.id, 'device_state');
           continue;
         }
-        if (s.deviceSerial !== null) {
-          const cert = await this.d.storage.pki.getCertificate(s.orgId, s.deviceSerial);
-          if (!cert || cert.revokedAt !== null) this.close(s.id, 'certificate_revoked');
+        // The device's certificate, and the gateway's when the leg comes through one.
+        for (const serial of [s.deviceSerial, s.via?.serial ?? null]) {
+          if (serial === null) continue;
+          const cert = await this.d.storage.pki.getCertificate(s.orgId, serial);
+          if (!cert || cert.revokedAt !== null) {
+            this.close(s.id, 'certificate_revoked');
+            break;
+          }
         }
       } catch (err) {
         this.d.log?.warn({ err, session: s.id }, 'relay session check failed');

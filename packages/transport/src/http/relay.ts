@@ -15,6 +15,7 @@ import {
   type Admission,
   type AuthService,
   type RelayJoiner,
+  type RelayGatewayLegs,
   type RelayLeg,
   type TunnelRelay,
 } from '@bulwark/core';
@@ -25,6 +26,12 @@ import { normalizeError, toProblem } from './problem.js';
 export const RELAY_PROTOCOL = 'bulwark-relay/1';
 /** The header that carries a leg's pairing secret. */
 export const RELAY_SECRET_HEADER = 'x-bulwark-relay-secret';
+/**
+ * Headers of a gateway carrying a site device's leg: the device it admitted on its LAN and the
+ * serial of that device's certificate (decision 0042, through a gateway).
+ */
+export const RELAY_DEVICE_HEADER = 'x-bulwark-relay-device';
+export const RELAY_DEVICE_SERIAL_HEADER = 'x-bulwark-relay-device-serial';
 const PATH = /^\/api\/v1\/relay\/([A-Za-z0-9_-]{1,64})$/;
 
 /** Is this upgrade request for the relay (so other upgrade handlers leave it alone)? */
@@ -36,6 +43,8 @@ export interface RelayDeps {
   admission: Pick<Admission, 'admit'>;
   auth: Pick<AuthService, 'authenticate'>;
   relay: TunnelRelay<RelayLeg>;
+  /** Admits device legs a gateway carries for its site devices. */
+  gateways: Pick<RelayGatewayLegs, 'joiner'>;
   /**
    * Sees every chunk the relay copies (tests assert that no plaintext crosses the hub); absent in
    * production.
@@ -64,7 +73,7 @@ function refuse(socket: Duplex, err: unknown): void {
 }
 
 /** Who dials this leg: a bearer token is the operator; else the device by its certificate. */
-async function joinerOf(req: IncomingMessage, d: RelayDeps): Promise<RelayJoiner> {
+async function joinerOf(req: IncomingMessage, d: RelayDeps, id: string): Promise<RelayJoiner> {
   const source = req.socket.remoteAddress ?? 'unknown';
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
   if (bearer !== undefined) {
@@ -86,10 +95,23 @@ async function joinerOf(req: IncomingMessage, d: RelayDeps): Promise<RelayJoiner
     source,
   });
   if (p.type !== 'device') throw new BulwarkError('certificate_required', 'not a device');
+  const serial = p.credential.kind === 'certificate' ? p.credential.cert.serial : null;
+  const forDevice = req.headers[RELAY_DEVICE_HEADER];
+  if (forDevice !== undefined) {
+    // A gateway carrying a site device's leg: the site rule decides, not the gateway's word.
+    const claimed = req.headers[RELAY_DEVICE_SERIAL_HEADER];
+    return await d.gateways.joiner(
+      { orgId: p.orgId, gatewayId: p.id, serial, source },
+      {
+        session: id,
+        deviceId: typeof forDevice === 'string' ? forDevice : '',
+        serial: typeof claimed === 'string' ? claimed : '',
+      },
+    );
+  }
   // A quarantined device is admitted to its management plane only (DESIGN.md §4.1).
   if (p.state !== 'active')
     throw new BulwarkError('device_quarantined', `the device is ${p.state}`);
-  const serial = p.credential.kind === 'certificate' ? p.credential.cert.serial : null;
   return { leg: 'device', orgId: p.orgId, deviceId: p.id, serial, source };
 }
 
@@ -124,7 +146,7 @@ export function attachRelay(server: Server, d: RelayDeps): () => void {
       return refuse(socket, new BulwarkError('relay_refused', `send the ${RELAY_SECRET_HEADER}`));
     const id = m[1];
     socket.pause();
-    void joinerOf(req, d).then(
+    void joinerOf(req, d, id).then(
       (who) => {
         if (socket.destroyed) return;
         const leg = new SocketLeg(socket);
