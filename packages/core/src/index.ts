@@ -8,7 +8,16 @@ export * from './identity/password.js';
 export * from './identity/totp.js';
 export * from './identity/config.js';
 export { FailureThrottle, type ThrottlePolicy } from './identity/failure-throttle.js';
-export { checkGrant, checkManage } from './identity/grant-policy.js';
+export { checkGrant, checkManage, checkScopedGrant } from './identity/grant-policy.js';
+export {
+  DeviceAccess,
+  permissionsAt,
+  scopeCovers,
+  type Holder,
+  type Place,
+  type Scope,
+} from './identity/device-scope.js';
+export { ScopedGrantService } from './identity/scoped-grant-service.js';
 export * from './identity/auth-service.js';
 export type { SessionPair } from './identity/session-tokens.js';
 export * from './identity/api-key-service.js';
