@@ -32,7 +32,7 @@ describe('scoped grants on device groups', () => {
         name: email.split('@')[0]!,
         password: PASSWORD,
         role: 'viewer',
-        ...(grants.length ? { grants: grants as never } : {}),
+        ...(grants.length ? { grants: grants } : {}),
       })
     ).id;
 
@@ -58,21 +58,21 @@ describe('scoped grants on device groups', () => {
           ...(locationId ? { locationId } : {}),
         })
       ).id;
-    dev['in'] = await mk('in-b3', loc['f1']!);
-    dev['in2'] = await mk('in-b3-2', loc['b3']!);
-    dev['out'] = await mk('out-b4', loc['b4']!);
+    dev['in'] = await mk('in-b3', loc['f1']);
+    dev['in2'] = await mk('in-b3-2', loc['b3']);
+    dev['out'] = await mk('out-b4', loc['b4']);
     dev['tagged'] = await mk('tagged', null, ['pumps']);
     aliceId = await addUser('alice@example.com');
     await s.owner.users.addScopedGrant(aliceId, {
       permissions: ['devices:manage', 'firmware:update'],
-      locationId: loc['b3']!,
+      locationId: loc['b3'],
     });
     aliceToken = await login('alice@example.com');
     alice = t.client(aliceToken);
     daveId = await addUser('dave@example.com', ['users:manage']);
     await s.owner.users.addScopedGrant(daveId, {
       permissions: ['devices:manage'],
-      locationId: loc['b3']!,
+      locationId: loc['b3'],
     });
     dave = t.client(await login('dave@example.com'));
     erinId = await addUser('erin@example.com');
