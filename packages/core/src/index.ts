@@ -9,14 +9,7 @@ export * from './identity/totp.js';
 export * from './identity/config.js';
 export { FailureThrottle, type ThrottlePolicy } from './identity/failure-throttle.js';
 export { checkGrant, checkManage, checkScopedGrant } from './identity/grant-policy.js';
-export {
-  DeviceAccess,
-  permissionsAt,
-  scopeCovers,
-  type Holder,
-  type Place,
-  type Scope,
-} from './identity/device-scope.js';
+export { DeviceAccess, placeOfScope, type Holder } from './identity/device-scope.js';
 export { ScopedGrantService } from './identity/scoped-grant-service.js';
 export * from './identity/auth-service.js';
 export type { SessionPair } from './identity/session-tokens.js';

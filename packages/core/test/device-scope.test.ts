@@ -4,14 +4,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Permission } from '@bulwark/protocol';
+import { permissionsAt, scopeCovers, type Permission } from '@bulwark/protocol';
 import { checkScopedGrant } from '../src/identity/grant-policy.js';
-import {
-  DeviceAccess,
-  permissionsAt,
-  placeOfScope,
-  scopeCovers,
-} from '../src/identity/device-scope.js';
+import { DeviceAccess, placeOfScope } from '../src/identity/device-scope.js';
 import type { Principal } from '../src/identity/principal.js';
 import type { Device, Location, ScopedGrant } from '../src/ports/records.js';
 import type { Storage } from '../src/ports/storage.js';

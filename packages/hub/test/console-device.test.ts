@@ -5,7 +5,9 @@
  * desired twin back and runs commands) goes online in the fleet list and on its page without a
  * reload; a twin change made in the page is followed by the device's report; a command sent from
  * the page is watched until it succeeds; the telemetry page charts the hub's bucket aggregation
- * of the device's SenML. axe-core checks the fleet, device and telemetry pages (violations fail).
+ * of the device's SenML; a viewer with `devices:manage` on one building (a scoped grant, decision
+ * 0046) is offered the twin editor on a device there only, and the owner's Admin page lists the
+ * grant. axe-core checks the fleet, device and telemetry pages (violations fail).
  *
  * Screenshots go to a temporary directory, or to $BULWARK_SCREENSHOTS (e.g. docs/screenshots).
  */
@@ -16,7 +18,12 @@ import type { Page } from 'playwright-core';
 import { channelTopic, deviceTopic } from '@bulwark/protocol';
 import { PASSWORD, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { connectTls } from './mqtt-helpers.js';
-import { consoleMissing, launchConsoleBrowser, type ConsoleBrowser } from './console-helpers.js';
+import {
+  consoleMissing,
+  launchConsoleBrowser,
+  signIn,
+  type ConsoleBrowser,
+} from './console-helpers.js';
 
 describe('console device page in Chromium', { skip: consoleMissing }, () => {
   let t: TestHub;
@@ -216,6 +223,45 @@ describe('console device page in Chromium', { skip: consoleMissing }, () => {
     assert.match(label, /from 20 to 22\.8/);
     await axe('telemetry');
     await shot('telemetry');
+  });
+
+  it('offers a scoped grant holder the twin editor inside its group only', async () => {
+    const api = owner.owner;
+    const site = await api.locations.create({ name: 'Plant', kind: 'site' });
+    const building = (name: string) =>
+      api.locations.create({ name, kind: 'building', parentId: site.id });
+    const [b3, b4] = [await building('building-3'), await building('building-4')];
+    const place = async (name: string, locationId: string) =>
+      (await api.devices.create({ name, type: 'press', locationId })).id;
+    const [inside, outside] = [await place('press-b3', b3.id), await place('press-b4', b4.id)];
+    const alice = await api.users.create({
+      email: 'alice@example.com',
+      name: 'Alice',
+      password: PASSWORD,
+      role: 'viewer',
+    });
+    await api.users.addScopedGrant(alice.id, {
+      permissions: ['devices:manage'],
+      locationId: b3.id,
+    });
+    const p = await b.newPage({ viewport: { width: 1100, height: 700 } });
+    await signIn(p, t.url, 'alice@example.com');
+    const editor = p.getByLabel('Change desired (JSON merge patch)');
+    await p.goto(`${t.url}/devices/${inside}`);
+    await editor.waitFor();
+    await p.goto(`${t.url}/devices/${outside}`);
+    await p.getByRole('heading', { name: /press-b4/ }).waitFor();
+    await p.getByLabel('Reported state').waitFor();
+    assert.equal(await editor.count(), 0, 'no editor outside the group');
+    assert.deepEqual(await b.cspViolations(p), []);
+    // The owner's Admin page names the group by its location.
+    await page.getByRole('link', { name: 'Admin' }).click();
+    await page.waitForURL('**/admin');
+    await page
+      .locator('tr', { hasText: 'alice@example.com' })
+      .getByText('devices:manage on building-3 (and below)')
+      .waitFor();
+    await axe('admin: scoped grants');
   });
 
   it('ran without a CSP violation or a console error', async () => {

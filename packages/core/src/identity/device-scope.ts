@@ -3,48 +3,24 @@
  * tag — rather than on the whole organization. One rule decides both whether a grant covers a
  * device and whether it covers another scope (for the grant policy): a scope is matched against a
  * **place** (a location with its ancestors, and tags), and a scope's own place is the place every
- * device it matches shares.
+ * device it matches shares. The pure rules (`scopeCovers`, `permissionsAt`) are in the protocol
+ * package, so the console offers actions by the same rule; this file reads the places from storage.
  */
-import { BulwarkError, type Permission } from '@bulwark/protocol';
-import type { Device, ScopedGrant } from '../ports/records.js';
+import {
+  BulwarkError,
+  MAX_LOCATION_DEPTH,
+  scopeCovers,
+  type Permission,
+  type Place,
+  type Scope,
+} from '@bulwark/protocol';
+import type { Device } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { covers } from './permissions.js';
 import type { Principal } from './principal.js';
 
-/** Where something sits, as scopes see it: a location and every ancestor of it, and its tags. */
-export interface Place {
-  /** The location first, then its parent, up to the root; empty when it has no location. */
-  locations: readonly string[];
-  tags: readonly string[];
-}
-
-/** A device group: a location subtree and/or a tag (null: any). */
-export type Scope = Pick<ScopedGrant, 'locationId' | 'tag'>;
-
 /** The part of a principal that scopes look at. */
 export type Holder = Pick<Principal, 'orgId' | 'permissions' | 'scopedGrants'>;
-
-/** Is `place` within `scope`? (Within the location's subtree, and carrying the tag.) */
-export function scopeCovers(scope: Scope, place: Place): boolean {
-  return (
-    (scope.locationId === null || place.locations.includes(scope.locationId)) &&
-    (scope.tag === null || place.tags.includes(scope.tag))
-  );
-}
-
-/**
- * What `holder` may do at `place`: the organization-wide permissions plus those of every scoped
- * grant covering it.
- */
-export function permissionsAt(holder: Holder, place: Place): string[] {
-  const held = new Set<string>(holder.permissions);
-  for (const g of holder.scopedGrants ?? [])
-    if (scopeCovers(g, place)) for (const p of g.permissions) held.add(p);
-  return [...held];
-}
-
-/** Most parent links followed up a location tree (its kinds are four deep; a bound on a cycle). */
-const MAX_DEPTH = 16;
 
 /** A location id and its ancestors' ids, nearest first (empty for null or an unknown id). */
 export async function locationChain(
@@ -54,7 +30,7 @@ export async function locationChain(
 ): Promise<string[]> {
   const chain: string[] = [];
   let id = locationId;
-  while (id !== null && chain.length < MAX_DEPTH && !chain.includes(id)) {
+  while (id !== null && chain.length < MAX_LOCATION_DEPTH && !chain.includes(id)) {
     const loc = await storage.locations.get(orgId, id);
     if (!loc) break;
     chain.push(loc.id);

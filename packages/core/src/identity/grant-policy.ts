@@ -14,9 +14,8 @@
  * never exceeds what the granter holds there (org-wide, or by a scoped grant of their own whose
  * group contains it), and only a caller who could give it takes it back.
  */
-import { BulwarkError, type RoleName } from '@bulwark/protocol';
+import { BulwarkError, permissionsAt, type Place, type RoleName } from '@bulwark/protocol';
 import type { Membership } from '../ports/records.js';
-import { permissionsAt, type Place } from './device-scope.js';
 import { missingPermissions, permissionsFor } from './permissions.js';
 import type { Principal } from './principal.js';
 
