@@ -125,6 +125,19 @@ export function hasScopedGrants(s: Session | null): boolean {
 }
 
 /**
+ * Whether the principal holds a permission anywhere: organization-wide or on some device group
+ * (decision 0046). For actions on a selection, which the hub then refuses device by device.
+ */
+export function canSomewhere(s: Session | null, permission: string): boolean {
+  return (
+    can(s, permission) ||
+    (s?.me.scopedGrants ?? []).some((g) =>
+      (g.permissions as readonly string[]).includes(permission),
+    )
+  );
+}
+
+/**
  * Whether the principal holds a permission on one device: organization-wide, or by a scoped grant
  * whose group (location subtree and/or tag) contains the device — the hub's rule, from the
  * protocol (decision 0046). `tree` is the organization's locations (the API checks again).

@@ -246,6 +246,8 @@ describe('console device page in Chromium', { skip: consoleMissing }, () => {
     });
     const p = await b.newPage({ viewport: { width: 1100, height: 700 } });
     await signIn(p, t.url, 'alice@example.com');
+    // Selections are offered (the hub refuses devices outside the group one by one).
+    await p.getByLabel('Select press-b3').waitFor();
     const editor = p.getByLabel('Change desired (JSON merge patch)');
     await p.goto(`${t.url}/devices/${inside}`);
     await editor.waitFor();

@@ -7,7 +7,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { FunctionComponent } from 'preact';
 import type { Session } from '../session.js';
-import { can } from '../session.js';
+import { canSomewhere } from '../session.js';
 import { navigate } from '../router.js';
 import { useLive } from '../live.js';
 import { Problem } from '../ui.js';
@@ -51,7 +51,8 @@ export function Fleet({ session }: { session: Session }) {
   const [Bulk, setBulk] = useState<FunctionComponent<Parameters<typeof FleetBulkView>[0]> | null>(
     null,
   );
-  const mayAct = can(session, 'devices:manage') || can(session, 'firmware:update');
+  const mayAct =
+    canSomewhere(session, 'devices:manage') || canSomewhere(session, 'firmware:update');
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
