@@ -5,7 +5,12 @@
  * requests say `X-Bulwark-Session: cookie`), so a reload restores the session with a refresh
  * (`restore`), and the access token is renewed the same way shortly before it expires.
  */
-import { createClient, type BulwarkClient } from '@bulwark/sdk/browser';
+import {
+  createClient,
+  locationChainIn,
+  permissionsAt,
+  type BulwarkClient,
+} from '@bulwark/sdk/browser';
 
 export type Me = Awaited<ReturnType<BulwarkClient['me']>>;
 type Tokens = Awaited<ReturnType<BulwarkClient['auth']['login']>>;
@@ -112,6 +117,41 @@ export async function signOut(): Promise<void> {
 /** Whether the signed-in principal holds a permission (the API checks again). */
 export function can(s: Session | null, permission: string): boolean {
   return s !== null && (s.me.permissions as readonly string[]).includes(permission);
+}
+
+/** Whether the principal holds any scoped grant (decision 0046): then device pages load the tree. */
+export function hasScopedGrants(s: Session | null): boolean {
+  return (s?.me.scopedGrants?.length ?? 0) > 0;
+}
+
+/**
+ * Whether the principal holds a permission anywhere: organization-wide or on some device group
+ * (decision 0046). For actions on a selection, which the hub then refuses device by device.
+ */
+export function canSomewhere(s: Session | null, permission: string): boolean {
+  return (
+    can(s, permission) ||
+    (s?.me.scopedGrants ?? []).some((g) =>
+      (g.permissions as readonly string[]).includes(permission),
+    )
+  );
+}
+
+/**
+ * Whether the principal holds a permission on one device: organization-wide, or by a scoped grant
+ * whose group (location subtree and/or tag) contains the device — the hub's rule, from the
+ * protocol (decision 0046). `tree` is the organization's locations (the API checks again).
+ */
+export function canOnDevice(
+  s: Session | null,
+  permission: string,
+  device: { locationId: string | null; tags: readonly string[] } | null,
+  tree: readonly { id: string; parentId: string | null }[],
+): boolean {
+  if (can(s, permission)) return true;
+  if (s === null || device === null) return false;
+  const place = { locations: locationChainIn(tree, device.locationId), tags: device.tags };
+  return permissionsAt(s.me, place).includes(permission);
 }
 
 /**

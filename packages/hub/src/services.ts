@@ -41,6 +41,8 @@ import {
   MaintenanceWindowService,
   MitigationService,
   OrgService,
+  ScopedGrantService,
+  DeviceAccess,
   SavedViewService,
   BulkActionService,
   PkiService,
@@ -341,7 +343,10 @@ export function createServices(
   // Remote access (decision 0042): the relay of this node, closed at once by a revocation here
   // and within its watch interval by one on another node.
   const relay = new TunnelRelay({ clock, audit, storage });
+  // Per-device decisions with scoped grants (decision 0046): tickets, bulk actions, device routes.
+  const deviceAccess = new DeviceAccess({ storage });
   const tickets = new TicketService({
+    access: deviceAccess,
     storage,
     clock,
     pki,
@@ -428,9 +433,17 @@ export function createServices(
     auth,
     apiKeys: new ApiKeyService({ storage, clock, events }),
     orgs: new OrgService({ storage, clock, auth, maxOrgsPerUser: config.maxOrgsPerUser }),
+    scopedGrants: new ScopedGrantService({ storage, clock }),
+    deviceAccess,
     devices,
     savedViews: new SavedViewService({ storage, clock }),
-    bulkActions: new BulkActionService({ devices, updates, twins, commands }),
+    bulkActions: new BulkActionService({
+      devices,
+      updates,
+      twins,
+      commands,
+      access: deviceAccess,
+    }),
     locations,
     pki,
     audit,

@@ -5,9 +5,11 @@
  * desired twin back) goes online on its page without a reload; a malformed or refused twin patch
  * is shown readably and changes nothing, a change made elsewhere shows live with the device's
  * report; device keys are made and revoked; the telemetry page charts the hub's bucket aggregation
- * of the device's SenML. axe-core checks the device and telemetry pages (violations fail). The
- * in-page twin change, the command and the fleet's online state are in the walk
- * (console-walk.test.ts), with a real agent.
+ * of the device's SenML; a viewer with `devices:manage` on one building (a scoped grant, decision
+ * 0046) is offered the twin editor on a device there only, and the owner's Admin page lists the
+ * grant. axe-core checks the device and telemetry pages (violations fail). The in-page twin
+ * change, the command and the fleet's online state are in the walk (console-walk.test.ts), with a
+ * real agent.
  *
  * Screenshots go to a temporary directory, or to $BULWARK_SCREENSHOTS (e.g. docs/screenshots).
  */
@@ -189,6 +191,47 @@ describe('console device page in Chromium', { skip: consoleMissing }, () => {
     assert.match(label, /from 20 to 22\.8/);
     await axe('telemetry');
     await shot('telemetry');
+  });
+
+  it('offers a scoped grant holder the twin editor inside its group only', async () => {
+    const api = owner.owner;
+    const site = await api.locations.create({ name: 'Plant', kind: 'site' });
+    const building = (name: string) =>
+      api.locations.create({ name, kind: 'building', parentId: site.id });
+    const [b3, b4] = [await building('building-3'), await building('building-4')];
+    const place = async (name: string, locationId: string) =>
+      (await api.devices.create({ name, type: 'press', locationId })).id;
+    const [inside, outside] = [await place('press-b3', b3.id), await place('press-b4', b4.id)];
+    const alice = await api.users.create({
+      email: 'alice@example.com',
+      name: 'Alice',
+      password: PASSWORD,
+      role: 'viewer',
+    });
+    await api.users.addScopedGrant(alice.id, {
+      permissions: ['devices:manage'],
+      locationId: b3.id,
+    });
+    const p = await b.newPage({ viewport: { width: 1100, height: 700 } });
+    await signIn(p, t.url, 'alice@example.com');
+    // Selections are offered (the hub refuses devices outside the group one by one).
+    await p.getByLabel('Select press-b3').waitFor();
+    const editor = p.getByLabel('Change desired (JSON merge patch)');
+    await p.goto(`${t.url}/devices/${inside}`);
+    await editor.waitFor();
+    await p.goto(`${t.url}/devices/${outside}`);
+    await p.getByRole('heading', { name: /press-b4/ }).waitFor();
+    await p.getByLabel('Reported state').waitFor();
+    assert.equal(await editor.count(), 0, 'no editor outside the group');
+    assert.deepEqual(await b.cspViolations(p), []);
+    // The owner's Admin page names the group by its location.
+    await page.getByRole('link', { name: 'Admin' }).click();
+    await page.waitForURL('**/admin');
+    await page
+      .locator('tr', { hasText: 'alice@example.com' })
+      .getByText('devices:manage on building-3 (and below)')
+      .waitFor();
+    await axe('admin: scoped grants');
   });
 
   it('ran without a CSP violation or a console error', async () => {

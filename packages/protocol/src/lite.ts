@@ -7,5 +7,6 @@
 export * from './errors.js';
 export * from './updates.js';
 export * from './api/enums.js';
+export * from './api/scopes.js';
 export * from './device-logs.js';
 export { ROUTE_WIRE, type WireRoute } from './api/route-wire.js';

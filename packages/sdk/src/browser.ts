@@ -9,4 +9,13 @@ export { paginate, type Page } from './paginate.js';
 export type { BodyOf, Call, CallArgs, QueryOf } from './types.js';
 export { parseEventStream, type StreamFrame } from './resources/events.js';
 export type { LiveEvent, LiveEventType } from '@bulwark/protocol';
-export { PERMISSIONS, ROLES, ROLE_PRESETS, LOCATION_KINDS } from '@bulwark/protocol/lite';
+export {
+  PERMISSIONS,
+  ROLES,
+  ROLE_PRESETS,
+  LOCATION_KINDS,
+  SCOPABLE_PERMISSIONS,
+  locationChainIn,
+  permissionsAt,
+  scopeCovers,
+} from '@bulwark/protocol/lite';

@@ -10,11 +10,11 @@ const toMembership = toMembershipWith(PG_COLUMNS);
 export async function insertMembership(db: Queryable, m: Membership): Promise<void> {
   await query(
     db,
-    `INSERT INTO memberships (org_id, user_id, role, grants, created_at)
-     VALUES ($1, $2, $3, $4::text[], $5)
+    `INSERT INTO memberships (org_id, user_id, role, grants, scoped_grants, created_at)
+     VALUES ($1, $2, $3, $4::text[], $5, $6)
      ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role, grants = excluded.grants,
-       created_at = excluded.created_at`,
-    [m.orgId, m.userId, m.role, m.grants, m.createdAt],
+       scoped_grants = excluded.scoped_grants, created_at = excluded.created_at`,
+    [m.orgId, m.userId, m.role, m.grants, JSON.stringify(m.scopedGrants ?? []), m.createdAt],
   );
 }
 

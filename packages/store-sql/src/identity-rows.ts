@@ -1,4 +1,12 @@
-import type { ApiKey, Membership, Organization, RefreshSession, Role, User } from '@bulwark/core';
+import type {
+  ApiKey,
+  Membership,
+  Organization,
+  RefreshSession,
+  Role,
+  ScopedGrant,
+  User,
+} from '@bulwark/core';
 import type { ColumnCodec, ColumnTypes } from './columns.js';
 
 /** A row of `organizations`. */
@@ -63,6 +71,8 @@ export interface MembershipRow<T extends ColumnTypes> {
   user_id: string;
   role: string;
   grants: T['strings'];
+  /** JSON text: the ScopedGrant list (decision 0046); older rows read as '[]'. */
+  scoped_grants?: string | null;
   created_at: number;
 }
 
@@ -74,6 +84,7 @@ export const toMembershipWith =
     userId: r.user_id,
     role: r.role as Role,
     grants: codec.strings(r.grants),
+    scopedGrants: r.scoped_grants ? (JSON.parse(r.scoped_grants) as ScopedGrant[]) : [],
     createdAt: r.created_at,
   });
 

@@ -8,10 +8,18 @@ const toMembership = toMembershipWith(SQLITE_COLUMNS);
 /** Inserts or replaces a membership row (shared with the organization bootstrap transaction). */
 export function insertMembership(db: Database, m: Membership): void {
   db.prepare(
-    `INSERT INTO memberships (org_id, user_id, role, grants, created_at) VALUES (?, ?, ?, ?, ?)
+    `INSERT INTO memberships (org_id, user_id, role, grants, scoped_grants, created_at)
+     VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role, grants = excluded.grants,
-       created_at = excluded.created_at`,
-  ).run(m.orgId, m.userId, m.role, JSON.stringify(m.grants), m.createdAt);
+       scoped_grants = excluded.scoped_grants, created_at = excluded.created_at`,
+  ).run(
+    m.orgId,
+    m.userId,
+    m.role,
+    JSON.stringify(m.grants),
+    JSON.stringify(m.scopedGrants ?? []),
+    m.createdAt,
+  );
 }
 
 /** The memberships table behind the MembershipStore port. */

@@ -503,6 +503,13 @@ CREATE INDEX firmware_artifacts_blob ON firmware_artifacts (blob_key) WHERE blob
       tail: ' WITHOUT ROWID',
     }),
   },
+  {
+    version: 28,
+    name: 'scoped-grants',
+    // Decision 0046: a member's permissions on device groups, as a JSON list on the membership
+    // (read with it at every request, removed with it; at most MAX_SCOPED_GRANTS entries).
+    up: `ALTER TABLE memberships ADD COLUMN scoped_grants TEXT NOT NULL DEFAULT '[]'`,
+  },
 ];
 
 /** The error thrown when the database was migrated by a newer hub than this one. */

@@ -31,6 +31,7 @@ import { ticketCommands } from './ticket.js';
 import { connectCommands } from './connect.js';
 import { twinCommands } from './twin.js';
 import { userCommands } from './user.js';
+import { userScopeCommands } from './user-scopes.js';
 
 /** Every remote command, in the order `bulwark help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -50,6 +51,7 @@ export const COMMANDS: readonly Command[] = [
   ...connectCommands,
   ...apiKeyCommands,
   ...userCommands,
+  ...userScopeCommands,
   ...orgCommands,
   ...locationCommands,
   ...channelCommands,

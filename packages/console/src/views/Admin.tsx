@@ -11,6 +11,7 @@ import type { PERMISSIONS } from '@bulwark/sdk/browser';
 import { LOCATION_KINDS, ROLE_PRESETS, ROLES } from '@bulwark/sdk/browser';
 import { can, type Session } from '../session.js';
 import { Empty, Problem, Tabs, useAction, useLoad, when } from '../ui.js';
+import { ScopeList } from './ScopedGrants.js';
 
 type Role = (typeof ROLES)[number];
 type Permission = (typeof PERMISSIONS)[number];
@@ -62,6 +63,8 @@ function PermissionChecks({
 
 function Users({ session }: { session: Session }) {
   const list = useLoad(() => session.client.users.list(), [session]);
+  const tree = useLoad(() => session.client.locations.list(), [session]);
+  const names = new Map((tree.data ?? []).map((l) => [l.id, l.name]));
   const act = useAction();
   const roles = offerableRoles(session);
   const [email, setEmail] = useState('');
@@ -85,6 +88,7 @@ function Users({ session }: { session: Session }) {
               <th scope="col">Email</th>
               <th scope="col">Role</th>
               <th scope="col">Grants</th>
+              <th scope="col">Device groups</th>
               <th scope="col">TOTP</th>
               <th scope="col">Actions</th>
             </tr>
@@ -123,6 +127,9 @@ function Users({ session }: { session: Session }) {
                     )}
                   </td>
                   <td>{u.grants.length ? u.grants.join(', ') : '—'}</td>
+                  <td>
+                    <ScopeList grants={u.scopedGrants} names={names} />
+                  </td>
                   <td>{u.totpEnabled ? 'on' : 'off'}</td>
                   <td>
                     {changeable && (

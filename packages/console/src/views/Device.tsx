@@ -5,7 +5,7 @@
  * events, logs); actions the principal may not take are not offered (the API refuses them anyway).
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { can, type Session } from '../session.js';
+import { can, canOnDevice, hasScopedGrants, type Session } from '../session.js';
 import { message } from '../errors.js';
 import { navigate } from '../router.js';
 import { useLive } from '../live.js';
@@ -61,6 +61,13 @@ export function Device({ session, id }: { session: Session; id: string }) {
   const api = session.client;
   const manage = can(session, 'devices:manage');
   const device = useLoad(() => api.devices.get(id), [api, id]);
+  // With a scoped grant (decision 0046), twin and commands are offered on devices in its group;
+  // certificates and keys stay organization-wide.
+  const tree = useLoad(
+    () => (hasScopedGrants(session) ? api.locations.list() : Promise.resolve([])),
+    [api],
+  );
+  const manageHere = canOnDevice(session, 'devices:manage', device.value, tree.value ?? []);
   const presence = useLoad(() => api.devices.presence(id), [api, id]);
   const twin = useLoad(() => api.twins.get(id), [api, id]);
   const commands = useLoad(() => api.commands.list(id, { limit: 10 }), [api, id]);
@@ -175,7 +182,7 @@ export function Device({ session, id }: { session: Session; id: string }) {
             id={id}
             twin={twin.value}
             error={twin.error}
-            manage={manage}
+            manage={manageHere}
             onChange={twin.reload}
           />
           <Commands
@@ -183,7 +190,7 @@ export function Device({ session, id }: { session: Session; id: string }) {
             id={id}
             items={commands.value?.items ?? null}
             error={commands.error}
-            manage={manage}
+            manage={manageHere}
             onSent={commands.reload}
           />
           <Jobs items={jobs.value?.items ?? null} error={jobs.error} />

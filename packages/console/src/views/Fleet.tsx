@@ -7,7 +7,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { FunctionComponent } from 'preact';
 import type { Session } from '../session.js';
-import { can } from '../session.js';
+import { can, canSomewhere } from '../session.js';
 import { navigate } from '../router.js';
 import { useLive } from '../live.js';
 import { Problem } from '../ui.js';
@@ -52,7 +52,8 @@ export function Fleet({ session }: { session: Session }) {
   const [Bulk, setBulk] = useState<FunctionComponent<Parameters<typeof FleetBulkView>[0]> | null>(
     null,
   );
-  const mayAct = can(session, 'devices:manage') || can(session, 'firmware:update');
+  const mayAct =
+    canSomewhere(session, 'devices:manage') || canSomewhere(session, 'firmware:update');
   // Registering is its own chunk, fetched when asked for.
   const [Register, setRegister] = useState<FunctionComponent<
     Parameters<typeof FleetRegisterView>[0]

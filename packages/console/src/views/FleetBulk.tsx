@@ -9,7 +9,7 @@
  */
 import { useRef, useState } from 'preact/hooks';
 import type { Session } from '../session.js';
-import { can } from '../session.js';
+import { can, canSomewhere } from '../session.js';
 import { message } from '../errors.js';
 import { Bar, Problem, useAction, useLoad, words } from '../ui.js';
 
@@ -96,8 +96,12 @@ export function FleetBulk({
   selected: Map<string, string>;
   onDone: () => void;
 }) {
+  // Tags and location decide which device groups a device is in: organization-wide only. The
+  // rest may be held on a group (decision 0046); the hub refuses devices outside it one by one.
   const kinds = (Object.keys(LABELS) as Kind[]).filter((k) =>
-    can(session, k === 'update' ? 'firmware:update' : 'devices:manage'),
+    k === 'tag' || k === 'move'
+      ? can(session, 'devices:manage')
+      : canSomewhere(session, k === 'update' ? 'firmware:update' : 'devices:manage'),
   );
   const [kind, setKind] = useState<Kind>(kinds[0] ?? 'tag');
   const [add, setAdd] = useState('');

@@ -305,6 +305,7 @@ export class AuthService {
       name: user.name,
       role: m.role,
       permissions: permissionsFor(m.role, m.grants),
+      scopedGrants: m.scopedGrants ?? [],
       sessionId: claims.sid,
     };
   }

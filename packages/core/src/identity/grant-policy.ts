@@ -9,8 +9,12 @@
  *    an owner (a user, never an API key) touches an owner.
  * 3. The owner role is never handed out by create or update: only an ownership transfer by a
  *    current owner makes one.
+ *
+ * Scoped grants (decision 0046) follow rules 1 and 2 on their scope: a grant on a device group
+ * never exceeds what the granter holds there (org-wide, or by a scoped grant of their own whose
+ * group contains it), and only a caller who could give it takes it back.
  */
-import { BulwarkError, type RoleName } from '@bulwark/protocol';
+import { BulwarkError, permissionsAt, type Place, type RoleName } from '@bulwark/protocol';
 import type { Membership } from '../ports/records.js';
 import { missingPermissions, permissionsFor } from './permissions.js';
 import type { Principal } from './principal.js';
@@ -43,6 +47,25 @@ export function checkManage(by: Principal, target: Membership): void {
     throw new BulwarkError(
       'forbidden',
       `the member holds permissions the caller lacks: ${missing.join(', ')}`,
+      { extra: { missing } },
+    );
+  }
+}
+
+/**
+ * Throws `forbidden` unless `by` holds `permissions` on every device of the group whose place is
+ * `place` — the scope of a scoped grant being given or taken back.
+ */
+export function checkScopedGrant(
+  by: Principal,
+  place: Place,
+  permissions: readonly string[],
+): void {
+  const missing = missingPermissions(permissionsAt(by, place), permissions);
+  if (missing.length > 0) {
+    throw new BulwarkError(
+      'forbidden',
+      `a scoped grant cannot exceed the granter's own permissions on that device group; missing: ${missing.join(', ')}`,
       { extra: { missing } },
     );
   }

@@ -6,6 +6,7 @@ import { newId } from '../shared/ids.js';
 import type { AuthService } from './auth-service.js';
 import { checkGrant, checkManage } from './grant-policy.js';
 import type { Principal } from './principal.js';
+import { checkManageScoped } from './scoped-grant-service.js';
 
 /** A member as the API shows it. */
 export interface Member {
@@ -70,6 +71,13 @@ export class OrgService {
     return org;
   }
 
+  /** One user by id, or not_found. */
+  async user(userId: string): Promise<User> {
+    const user = await this.d.storage.users.get(userId);
+    if (!user) throw new BulwarkError('not_found', 'no such user');
+    return user;
+  }
+
   /** Members of the organization. */
   async listMembers(orgId: string): Promise<Member[]> {
     const ms = await this.d.storage.memberships.listByOrg(orgId);
@@ -109,6 +117,7 @@ export class OrgService {
   ): Promise<Member> {
     const { user, membership } = await this.#member(orgId, userId);
     checkManage(by, membership);
+    await checkManageScoped(this.d.storage, by, membership);
     const next: Membership = {
       ...membership,
       role: req.role ?? membership.role,
@@ -126,6 +135,7 @@ export class OrgService {
   async removeMember(orgId: string, by: Principal, userId: string): Promise<void> {
     const { membership } = await this.#member(orgId, userId);
     checkManage(by, membership);
+    await checkManageScoped(this.d.storage, by, membership);
     if (membership.role === 'owner') await this.#keepOwner(orgId);
     await this.d.storage.memberships.remove(orgId, userId);
     await this.d.storage.sessions.revokeAllForUser(userId, this.d.clock.now());
@@ -150,6 +160,7 @@ export class OrgService {
     }
     const { membership } = await this.#member(orgId, userId);
     checkManage(by, membership);
+    await checkManageScoped(this.d.storage, by, membership);
     const elsewhere = (await this.d.storage.memberships.listByUser(userId)).some(
       (m) => m.orgId !== orgId,
     );
@@ -178,8 +189,13 @@ export class OrgService {
       throw new BulwarkError('conflict', 'the caller already owns the organization');
     const to = await this.#member(orgId, toUserId);
     const from = await this.#member(orgId, by.id);
-    const owner: Membership = { ...to.membership, role: 'owner', grants: [] };
-    const previous: Membership = { ...from.membership, role: 'admin', grants: [] };
+    const owner: Membership = { ...to.membership, role: 'owner', grants: [], scopedGrants: [] };
+    const previous: Membership = {
+      ...from.membership,
+      role: 'admin',
+      grants: [],
+      scopedGrants: [],
+    };
     // Promote first: if the demotion fails, the organization has two owners, never none.
     await this.d.storage.memberships.put(owner);
     await this.d.storage.memberships.put(previous);

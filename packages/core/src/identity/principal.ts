@@ -1,5 +1,6 @@
 import type { Permission, RoleName } from '@bulwark/protocol';
 import { BulwarkError } from '@bulwark/protocol';
+import type { ScopedGrant } from '../ports/records.js';
 
 /** Who is calling: a user (access token), an API key, or a device (client certificate). */
 export interface Principal {
@@ -9,6 +10,8 @@ export interface Principal {
   name: string;
   role: RoleName | null;
   permissions: Permission[];
+  /** A user's permissions on device groups only (decision 0046); `permissions` stay org-wide. */
+  scopedGrants?: readonly ScopedGrant[];
   /** The refresh session behind a user's access token. */
   sessionId?: string;
 }

@@ -5,7 +5,9 @@ import {
   type Permission,
 } from '@bulwark/protocol';
 import type { DeviceService } from '../devices/device-service.js';
+import type { DeviceAccess } from '../identity/device-scope.js';
 import { hasPermission } from '../identity/permissions.js';
+import type { ScopedGrant } from '../ports/records.js';
 import type { Actor } from './signals.js';
 import type { UpdateJobService } from '../updates/job-service.js';
 import type { TwinService } from './twin-service.js';
@@ -23,10 +25,20 @@ const NEEDS: Record<BulkAction['kind'], Permission> = {
   command: 'devices:manage',
 };
 
-/** Who acts: the organization, the permissions they hold, and the actor for audit and jobs. */
+/**
+ * Moving a device or changing its tags changes which scoped grants cover it, so those stay
+ * organization-wide: a scoped holder could otherwise carry devices into another group.
+ */
+const ORG_WIDE_ONLY: ReadonlySet<BulkAction['kind']> = new Set(['tag', 'move']);
+
+/**
+ * Who acts: the organization, the permissions they hold (org-wide and on device groups), and the
+ * actor for audit and jobs.
+ */
 export interface BulkCaller {
   orgId: string;
   permissions: readonly string[];
+  scopedGrants?: readonly ScopedGrant[];
   actor: Actor;
 }
 
@@ -44,6 +56,8 @@ export class BulkActionService {
       updates: UpdateJobService;
       twins: Pick<TwinService, 'patchDesired'>;
       commands: Pick<CommandService, 'send'>;
+      /** Decides per device, with the caller's scoped grants (decision 0046). */
+      access: Pick<DeviceAccess, 'permits'>;
     },
   ) {}
 
@@ -55,8 +69,15 @@ export class BulkActionService {
     const results: BulkActionResponse['results'] = [];
     for (const deviceId of deviceIds) {
       try {
-        if (!hasPermission(caller.permissions, NEEDS[action.kind]))
-          throw new BulwarkError('forbidden', `needs ${NEEDS[action.kind]}`);
+        const need = NEEDS[action.kind];
+        const allowed = ORG_WIDE_ONLY.has(action.kind)
+          ? hasPermission(caller.permissions, need)
+          : await this.d.access.permits(
+              { ...caller, permissions: caller.permissions as Permission[] },
+              deviceId,
+              need,
+            );
+        if (!allowed) throw new BulwarkError('forbidden', `needs ${need} on this device`);
         await this.#one(caller, deviceId, action);
         results.push({ deviceId, ok: true });
       } catch (err) {

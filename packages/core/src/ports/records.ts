@@ -37,6 +37,22 @@ export interface Membership {
   userId: string;
   role: Role;
   grants: string[];
+  /** Extra permissions on device groups only (decision 0046); absent means none. */
+  scopedGrants?: ScopedGrant[];
+  createdAt: number;
+}
+
+/**
+ * Permissions held on a device group (decision 0046): the devices in the subtree of `locationId`
+ * and/or carrying `tag` (both set: a device must match both; at least one is set).
+ */
+export interface ScopedGrant {
+  id: string;
+  permissions: string[];
+  locationId: string | null;
+  tag: string | null;
+  /** The user or API key that gave it. */
+  grantedBy: string;
   createdAt: number;
 }
 

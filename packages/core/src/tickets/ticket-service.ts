@@ -10,7 +10,7 @@ import type { Storage } from '../ports/storage.js';
 import type { AccessTicketRecord, TicketPerm } from '../ports/tickets.js';
 import type { DeviceService } from '../devices/device-service.js';
 import type { Principal } from '../identity/principal.js';
-import { requirePermission } from '../identity/principal.js';
+import type { DeviceAccess } from '../identity/device-scope.js';
 import type { PkiService } from '../pki/pki-service.js';
 import { newId } from '../shared/ids.js';
 
@@ -95,6 +95,8 @@ export class TicketService {
       devices: DeviceService;
       audit: AuditService;
       config: TicketConfig;
+      /** Org-wide or scoped permission on the device (decision 0046). */
+      access: Pick<DeviceAccess, 'require'>;
       /** Sends the revocation list to the device (the twin); absent, revocation is hub-side only. */
       revocations?: RevocationSink;
       /** Told of each revocation on this node (the relay closes the ticket's tunnel at once). */
@@ -105,7 +107,8 @@ export class TicketService {
   /** Issues a ticket for one device and one permission level. */
   async issue(p: Principal, deviceId: string, req: IssueTicketRequest): Promise<IssuedTicket> {
     if (p.kind === 'device') throw new BulwarkError('forbidden', 'devices cannot issue tickets');
-    for (const needed of TICKET_ISSUE_PERMISSIONS[req.perm]) requirePermission(p, needed);
+    for (const needed of TICKET_ISSUE_PERMISSIONS[req.perm])
+      await this.d.access.require(p, deviceId, needed);
     const c = this.d.config;
     const backup = req.backup === true;
     const ttl = req.ttlSeconds ?? (backup ? c.defaultBackupTtlSeconds : c.defaultTtlSeconds);
@@ -193,7 +196,8 @@ export class TicketService {
     const t = await this.d.storage.tickets.get(p.orgId, jti);
     if (!t || t.deviceId !== deviceId)
       throw new BulwarkError('not_found', 'no such ticket for this device');
-    for (const needed of TICKET_ISSUE_PERMISSIONS[t.perm]) requirePermission(p, needed);
+    for (const needed of TICKET_ISSUE_PERMISSIONS[t.perm])
+      await this.d.access.require(p, deviceId, needed);
     if (t.revokedAt !== null) throw new BulwarkError('conflict', 'the ticket is already revoked');
     const now = this.d.clock.now();
     if (t.expiresAt <= now) throw new BulwarkError('conflict', 'the ticket has already expired');

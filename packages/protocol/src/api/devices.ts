@@ -6,7 +6,8 @@ export { DEVICE_SORTS, DEVICE_STATES, LOCATION_KINDS, MAX_DEVICE_OFFSET };
 
 export const DeviceStateSchema = Type.Union(DEVICE_STATES.map((s) => Type.Literal(s)));
 export const ModeSchema = Type.Union([Type.Literal('autonomous'), Type.Literal('controlled')]);
-const Tag = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:=/-]{0,63}$' });
+/** A device tag. */
+export const Tag = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:=/-]{0,63}$' });
 const Tags = Type.Array(Tag, { maxItems: 32, uniqueItems: true });
 const DeviceType = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
 const Version = Type.String({ minLength: 1, maxLength: 64 });

@@ -87,6 +87,21 @@ export const MITIGATION_STATES = ['applied', 'dry_run', 'failed', 'reverted', 's
 export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
 
 /**
+ * The permissions a scoped grant may carry (decision 0046): those that act on one device. Besides
+ * these, `port:<name>`. Reading stays organization-wide (`devices:read`), and so does everything
+ * that is not about one device (users, keys, rollouts, audit).
+ */
+export const SCOPABLE_PERMISSIONS = [
+  'devices:manage',
+  'firmware:update',
+  'application:update',
+  'network:configure',
+] as const;
+
+/** Most scoped grants one member holds (a bound on the per-request check). */
+export const MAX_SCOPED_GRANTS = 32;
+
+/**
  * What each preset role may do; a membership's grants add to it. Here (not only in the hub) so a
  * client — the console — can tell which roles are within the caller's own permissions and offer
  * only those (the hub decides again).

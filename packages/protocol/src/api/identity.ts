@@ -1,8 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Name, Nullable, Timestamp } from './common.js';
-import { PERMISSIONS, ROLE_PRESETS, ROLES } from './enums.js';
+import { Tag } from './devices.js';
+import {
+  MAX_SCOPED_GRANTS,
+  PERMISSIONS,
+  ROLE_PRESETS,
+  ROLES,
+  SCOPABLE_PERMISSIONS,
+} from './enums.js';
 
-export { PERMISSIONS, ROLE_PRESETS, ROLES };
+export { MAX_SCOPED_GRANTS, PERMISSIONS, ROLE_PRESETS, ROLES, SCOPABLE_PERMISSIONS };
 
 export type Permission = (typeof PERMISSIONS)[number] | `port:${string}`;
 
@@ -13,6 +20,45 @@ export type RoleName = (typeof ROLES)[number];
 export const PermissionSchema = Type.String({
   pattern: `^(${PERMISSIONS.join('|')}|port:[a-z0-9][a-z0-9._-]{0,62})$`,
 });
+
+/** A permission a scoped grant may carry: one of SCOPABLE_PERMISSIONS, or `port:<name>`. */
+export const ScopablePermissionSchema = Type.String({
+  pattern: `^(${SCOPABLE_PERMISSIONS.join('|')}|port:[a-z0-9][a-z0-9._-]{0,62})$`,
+});
+
+/**
+ * A scoped grant (decision 0046): extra permissions on the devices in a location subtree and/or
+ * carrying a tag. When both are set, a device must match both.
+ */
+export const ScopedGrantSchema = Type.Object(
+  {
+    id: Id,
+    permissions: Type.Array(ScopablePermissionSchema, { minItems: 1, maxItems: 16 }),
+    locationId: Nullable(Id),
+    tag: Nullable(Tag),
+    grantedBy: Id,
+    createdAt: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type ScopedGrantView = Static<typeof ScopedGrantSchema>;
+
+/** A new scoped grant: at least one of `locationId` and `tag`. */
+export const CreateScopedGrantRequest = Type.Object(
+  {
+    permissions: Type.Array(ScopablePermissionSchema, { minItems: 1, maxItems: 16 }),
+    locationId: Type.Optional(Id),
+    tag: Type.Optional(Tag),
+  },
+  { additionalProperties: false },
+);
+export type CreateScopedGrantRequest = Static<typeof CreateScopedGrantRequest>;
+
+/** `{ id, grantId }`: a member and one of their scoped grants. */
+export const ScopedGrantParams = Type.Object(
+  { id: Id, grantId: Id },
+  { additionalProperties: false },
+);
 
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const Password = Type.String({ minLength: 12, maxLength: 1024 });
@@ -31,6 +77,7 @@ export const UserSchema = Type.Object(
     name: Name,
     role: RoleSchema,
     grants: Type.Array(PermissionSchema),
+    scopedGrants: Type.Array(ScopedGrantSchema, { maxItems: MAX_SCOPED_GRANTS }),
     totpEnabled: Type.Boolean(),
     createdAt: Timestamp,
   },
@@ -112,6 +159,11 @@ export const MeSchema = Type.Object(
     organization: OrganizationSchema,
     role: Nullable(RoleSchema),
     permissions: Type.Array(PermissionSchema),
+    scopedGrants: Type.Optional(
+      Type.Array(ScopedGrantSchema, {
+        description: 'Permissions the caller holds on device groups only (decision 0046).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
 export * from './common.js';
+export * from './scopes.js';
 export * from './identity.js';
 export * from './devices.js';
 export * from './views.js';

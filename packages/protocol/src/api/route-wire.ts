@@ -35,6 +35,8 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   updateUser: { method: 'PATCH', path: '/users/:id', status: 200, body: true },
   removeUser: { method: 'DELETE', path: '/users/:id', status: 204 },
   resetUserPassword: { method: 'POST', path: '/users/:id/password', status: 200, body: true },
+  addScopedGrant: { method: 'POST', path: '/users/:id/scoped-grants', status: 201, body: true },
+  removeScopedGrant: { method: 'DELETE', path: '/users/:id/scoped-grants/:grantId', status: 200 },
   listApiKeys: { method: 'GET', path: '/api-keys', status: 200 },
   createApiKey: { method: 'POST', path: '/api-keys', status: 201, body: true },
   revokeApiKey: { method: 'DELETE', path: '/api-keys/:id', status: 204 },

@@ -47,6 +47,12 @@ export interface RouteDef {
   readonly tag: string;
   readonly auth: RouteAuth;
   readonly permission?: Permission;
+  /**
+   * The route acts on the one device named by the `:id` parameter: `permission` may also be held
+   * through a scoped grant covering that device (decision 0046), checked against the device's
+   * location and tags at each request.
+   */
+  readonly deviceScoped?: true;
   readonly params?: TSchema;
   readonly query?: TSchema;
   readonly body?: TSchema;
@@ -270,6 +276,30 @@ export const ROUTES = {
     status: 200,
     response: I.PasswordChangedSchema,
   }),
+  addScopedGrant: route({
+    method: 'POST',
+    path: '/users/:id/scoped-grants',
+    summary:
+      'Give a member extra permissions on a device group (a location subtree and/or a tag), never beyond your own there',
+    tag: 'users',
+    auth: 'principal',
+    permission: 'users:manage',
+    params: C.IdParams,
+    body: I.CreateScopedGrantRequest,
+    status: 201,
+    response: I.UserSchema,
+  }),
+  removeScopedGrant: route({
+    method: 'DELETE',
+    path: '/users/:id/scoped-grants/:grantId',
+    summary: "Take back one of a member's scoped grants (one you could have given)",
+    tag: 'users',
+    auth: 'principal',
+    permission: 'users:manage',
+    params: I.ScopedGrantParams,
+    status: 200,
+    response: I.UserSchema,
+  }),
   listApiKeys: route({
     method: 'GET',
     path: '/api-keys',
@@ -373,6 +403,7 @@ export const ROUTES = {
     tag: 'devices',
     auth: 'principal',
     permission: 'devices:manage',
+    deviceScoped: true,
     params: C.IdParams,
     body: D.UpdateDeviceRequest,
     status: 200,
@@ -574,6 +605,7 @@ export const ROUTES = {
     tag: 'management',
     auth: 'principal',
     permission: 'devices:manage',
+    deviceScoped: true,
     params: C.IdParams,
     body: G.PatchDesiredRequest,
     status: 200,
@@ -586,6 +618,7 @@ export const ROUTES = {
     tag: 'management',
     auth: 'principal',
     permission: 'devices:manage',
+    deviceScoped: true,
     params: C.IdParams,
     body: G.SendCommandRequest,
     status: 201,
@@ -1541,6 +1574,7 @@ export const ROUTES = {
     tag: 'updates',
     auth: 'principal',
     permission: 'firmware:update',
+    deviceScoped: true,
     params: C.IdParams,
     body: U.DeployUpdateRequest,
     status: 201,

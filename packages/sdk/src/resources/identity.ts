@@ -27,6 +27,12 @@ export function usersApi(call: Call) {
     /** Resets a member's password (one you may manage, in no other organization); all their sessions end. */
     resetPassword: (id: string, password: string) =>
       call('resetUserPassword', { params: { id }, body: { password } }),
+    /** Gives a member permissions on a device group (a location subtree and/or a tag). */
+    addScopedGrant: (id: string, body: BodyOf<'addScopedGrant'>) =>
+      call('addScopedGrant', { params: { id }, body }),
+    /** Takes back one of a member's scoped grants. */
+    removeScopedGrant: (id: string, grantId: string) =>
+      call('removeScopedGrant', { params: { id, grantId } }),
   };
 }
 

@@ -57,7 +57,15 @@ export const membershipFx = (
   orgId: string,
   userId: string,
   over: Partial<Membership> = {},
-): Membership => ({ orgId, userId, role: 'viewer', grants: [], createdAt: T0, ...over });
+): Membership => ({
+  orgId,
+  userId,
+  role: 'viewer',
+  grants: [],
+  scopedGrants: [],
+  createdAt: T0,
+  ...over,
+});
 
 /** A live refresh session. */
 export const sessionFx = (

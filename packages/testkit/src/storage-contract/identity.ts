@@ -179,6 +179,28 @@ export function membershipSuite(open: OpenStorage): void {
       assert.equal((await s().memberships.listByOrg(org.id)).length, 1);
     });
 
+    it('keeps scoped grants with the membership, replaced whole by put (decision 0046)', async () => {
+      const org = await seedOrg(s());
+      const user = await seedUser(s());
+      const grant = {
+        id: newId(),
+        permissions: ['devices:manage', 'port:ssh'],
+        locationId: newId(),
+        tag: null,
+        grantedBy: newId(),
+        createdAt: 1_700_000_000_123,
+      };
+      const m = membershipFx(org.id, user.id, {
+        scopedGrants: [grant, { ...grant, id: newId(), locationId: null, tag: 'pumps' }],
+      });
+      await s().memberships.put(m);
+      assert.deepEqual(await s().memberships.get(org.id, user.id), m);
+      assert.deepEqual((await s().memberships.listByOrg(org.id))[0], m);
+      const fewer = { ...m, scopedGrants: [grant] };
+      await s().memberships.put(fewer);
+      assert.deepEqual(await s().memberships.get(org.id, user.id), fewer);
+    });
+
     it('listByUser and listByOrg return the right memberships', async () => {
       const a = await seedOrg(s());
       const b = await seedOrg(s());

@@ -366,6 +366,10 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
       throw new BulwarkError('forbidden', 'this action is for users, not API keys');
     }
     if (r.permission && !ctx.principal.permissions.includes(r.permission)) {
+      // A device route may be allowed by a scoped grant covering that device (decision 0046).
+      const deviceId = (req.params as { id?: string } | undefined)?.id;
+      if (r.deviceScoped && deviceId !== undefined)
+        return s.deviceAccess.require(ctx.principal, deviceId, r.permission);
       throw new BulwarkError('forbidden', `this action needs the '${r.permission}' permission`, {
         extra: { permission: r.permission },
       });

@@ -15,6 +15,8 @@ import type {
   MaintenanceWindowService,
   MessagingService,
   OrgService,
+  ScopedGrantService,
+  DeviceAccess,
   DevicePskService,
   BootstrapPskService,
   PkiService,
@@ -59,6 +61,10 @@ export interface HttpServices {
   mitigations: MitigationService;
   apiKeys: ApiKeyService;
   orgs: OrgService;
+  /** Members' permissions on device groups (decision 0046). */
+  scopedGrants: ScopedGrantService;
+  /** May this principal act on this device — org-wide or by a scoped grant (decision 0046)? */
+  deviceAccess: DeviceAccess;
   devices: DeviceService;
   /** Saved fleet views, each principal's own (decision 0038 amendment). */
   savedViews: SavedViewService;

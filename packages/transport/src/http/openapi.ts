@@ -65,6 +65,8 @@ export function openApiDocument(info: { version: string; serverUrl?: string }): 
       tags: [r.tag],
       security,
       ...(r.permission ? { 'x-bulwark-permission': r.permission } : {}),
+      // The permission may also be held by a scoped grant covering the device (decision 0046).
+      ...(r.deviceScoped ? { 'x-bulwark-device-scoped': true } : {}),
       parameters: parameters(r),
       ...(r.streamBody
         ? {

@@ -9,9 +9,11 @@ import type {
   Member,
   Organization,
   Enrollment,
+  ScopedGrant,
 } from '@bulwark/core';
 import type {
   ApiKeyView,
+  ScopedGrantView,
   AuditEventView,
   CertificateView,
   DeviceView,
@@ -30,12 +32,23 @@ export const orgView = (o: Organization): OrganizationView => ({
   createdAt: iso(o.createdAt),
 });
 
+/** A scoped grant as the API shows it (decision 0046). */
+export const scopedGrantView = (g: ScopedGrant): ScopedGrantView => ({
+  id: g.id,
+  permissions: g.permissions,
+  locationId: g.locationId,
+  tag: g.tag,
+  grantedBy: g.grantedBy,
+  createdAt: iso(g.createdAt),
+});
+
 export const userView = ({ user, membership }: Member): UserView => ({
   id: user.id,
   email: user.email,
   name: user.name,
   role: membership.role,
   grants: membership.grants,
+  scopedGrants: (membership.scopedGrants ?? []).map(scopedGrantView),
   totpEnabled: user.totpEnabled,
   createdAt: iso(user.createdAt),
 });

@@ -1,6 +1,6 @@
 import type { Handlers, HttpServices } from '../context.js';
 import { principalOf } from '../context.js';
-import { orgView, userView } from '../views.js';
+import { orgView, scopedGrantView, userView } from '../views.js';
 import { BulwarkError, type TokenPair } from '@bulwark/protocol';
 import type { SessionPair } from '@bulwark/core';
 import type { HandlerContext } from '../context.js';
@@ -135,6 +135,7 @@ export function authHandlers(s: HttpServices): AuthHandlers {
         organization: orgView(org),
         role: p.role,
         permissions: p.permissions,
+        ...(p.scopedGrants ? { scopedGrants: p.scopedGrants.map(scopedGrantView) } : {}),
       };
     },
     beginTotp: async (_input, ctx) => s.auth.beginTotp(principalOf(ctx).id),

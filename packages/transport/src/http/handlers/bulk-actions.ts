@@ -10,6 +10,7 @@ export function bulkActionHandlers(s: HttpServices): Pick<Handlers, 'bulkDeviceA
         {
           orgId: p.orgId,
           permissions: p.permissions,
+          ...(p.scopedGrants ? { scopedGrants: p.scopedGrants } : {}),
           actor: { type: p.kind, id: p.id, source: ctx.source },
         },
         body.deviceIds,

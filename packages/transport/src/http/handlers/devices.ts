@@ -1,3 +1,5 @@
+import { hasPermission } from '@bulwark/core';
+import { BulwarkError } from '@bulwark/protocol';
 import type { Handlers, HttpServices } from '../context.js';
 import { principalOf } from '../context.js';
 import { deviceView, locationView } from '../views.js';
@@ -39,6 +41,18 @@ export function deviceHandlers(s: HttpServices): DeviceHandlers {
       deviceView(await s.devices.get(principalOf(ctx).orgId, params.id)),
     updateDevice: async ({ params, body }, ctx) => {
       ctx.audit.detail = { ...body };
+      // Allowed by a scoped grant (decision 0046): quarantine and release only. Name, tags and
+      // location decide which groups a device is in, so they stay organization-wide.
+      const p = principalOf(ctx);
+      if (
+        !hasPermission(p.permissions, 'devices:manage') &&
+        Object.keys(body).some((k) => k !== 'state')
+      )
+        throw new BulwarkError(
+          'forbidden',
+          "a scoped grant of 'devices:manage' changes only a device's state (quarantine, release)",
+          { extra: { permission: 'devices:manage' } },
+        );
       return deviceView(await s.devices.update(principalOf(ctx).orgId, params.id, body));
     },
     decommissionDevice: async ({ params }, ctx) =>

@@ -12,6 +12,8 @@ type IdentityHandlers = Pick<
   | 'removeUser'
   | 'resetUserPassword'
   | 'transferOwnership'
+  | 'addScopedGrant'
+  | 'removeScopedGrant'
   | 'listApiKeys'
   | 'createApiKey'
   | 'revokeApiKey'
@@ -54,6 +56,21 @@ export function identityHandlers(s: HttpServices): IdentityHandlers {
       ctx.audit.targetId = body.userId;
       const r = await s.orgs.transferOwnership(p.orgId, p, body.userId);
       return { owner: userView(r.owner), previousOwner: userView(r.previousOwner) };
+    },
+    addScopedGrant: async ({ params, body }, ctx) => {
+      const p = principalOf(ctx);
+      ctx.audit.targetId = params.id;
+      ctx.audit.detail = { ...body };
+      const { membership, grant } = await s.scopedGrants.add(p.orgId, p, params.id, body);
+      ctx.audit.detail = { ...body, grantId: grant.id };
+      return userView({ user: await s.orgs.user(membership.userId), membership });
+    },
+    removeScopedGrant: async ({ params }, ctx) => {
+      const p = principalOf(ctx);
+      ctx.audit.targetId = params.id;
+      ctx.audit.detail = { grantId: params.grantId };
+      const membership = await s.scopedGrants.remove(p.orgId, p, params.id, params.grantId);
+      return userView({ user: await s.orgs.user(membership.userId), membership });
     },
     listApiKeys: async (_i, ctx) => (await s.apiKeys.list(principalOf(ctx).orgId)).map(apiKeyView),
     createApiKey: async ({ body }, ctx) => {
