@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 // Runs every package's compiled tests (packages/*/dist/test/**/*.test.js) with Node's built-in
 // test runner. `npm test` builds (the type check) and lints before calling this.
-// Usage: node scripts/run-tests.mjs [filter-substring ...]
-import { readdirSync, statSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+// Usage: node scripts/run-tests.mjs [--record-weights] [filter-substring ...]
+import { readdirSync, statSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+// --record-weights: also write each file's measured seconds into scripts/test-weights.json.
+const record = args.includes('--record-weights');
+const filters = args.filter((a) => a !== '--record-weights');
+const weightsFile = join(root, 'scripts', 'test-weights.json');
+const weights = existsSync(weightsFile) ? JSON.parse(readFileSync(weightsFile, 'utf8')) : {};
 const files = [];
 const walk = (dir) => {
   for (const name of readdirSync(dir)) {
@@ -20,9 +26,12 @@ for (const pkg of readdirSync(join(root, 'packages'))) {
   const dir = join(root, 'packages', pkg, 'dist', 'test');
   if (existsSync(dir)) walk(dir);
 }
+// Longest files first (their last measured seconds; a file not measured yet counts 20 s): with
+// two files at a time, a long file started last would run alone at the end.
+const weight = (f) => weights[relative(root, f)] ?? 20;
 const selected = files
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
-  .sort();
+  .sort((a, b) => weight(b) - weight(a) || (a < b ? -1 : 1));
 if (selected.length === 0) {
   console.error('no test files found: run `tsc -b` first');
   process.exit(1);
@@ -30,10 +39,20 @@ if (selected.length === 0) {
 // Two cores: run files two at a time; each file's own tests run in order. The TAP stream passes
 // through unchanged; at the end every failed or cancelled test is listed again with its path and
 // reason, because a CI log keeps only its tail.
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...selected], {
-  stdio: ['inherit', 'pipe', 'inherit'],
-  cwd: root,
-});
+const recorded = join(tmpdir(), `bulwark-test-weights-${process.pid}.json`);
+const reporters = record
+  ? [
+      '--test-reporter=tap',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'scripts', 'durations-reporter.mjs')}`,
+      `--test-reporter-destination=${recorded}`,
+    ]
+  : [];
+const child = spawn(
+  process.execPath,
+  ['--test', '--test-concurrency=2', ...reporters, ...selected],
+  { stdio: ['inherit', 'pipe', 'inherit'], cwd: root },
+);
 const failures = [];
 const names = []; // subtest name per indentation level
 let open = null; // the failure whose YAML block is being read
@@ -72,6 +91,12 @@ child.stdout.on('data', (chunk) => {
 });
 child.on('close', (code, signal) => {
   if (pending) onLine(pending);
+  if (record && existsSync(recorded)) {
+    const merged = { ...weights, ...JSON.parse(readFileSync(recorded, 'utf8')) };
+    const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => (a < b ? -1 : 1)));
+    writeFileSync(weightsFile, `${JSON.stringify(sorted, null, 2)}\n`);
+    rmSync(recorded, { force: true });
+  }
   // A parent suite fails when a child does: list only the deepest failures.
   const leaves = failures.filter(
     (f) => !failures.some((g) => g !== f && g.depth > f.depth && g.path.startsWith(f.path + ' › ')),

@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { channelTopic, deviceTopic } from '@bulwark/protocol';
-import { setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { PASSWORD, setupOwner, startTestHub, type TestHub } from './helpers.js';
 import { connectTls } from './mqtt-helpers.js';
 import {
   consoleMissing,
