@@ -12,7 +12,8 @@
 // --durability, when given), HUB_FLAGS (more hub flags), HUB_NODE_ARGS (Node flags for the hub,
 // e.g. --cpu-prof --cpu-prof-dir=DIR), BULWARK_BENCH_DATABASE_URL
 // (postgres://postgres@127.0.0.1:5432/test), MOSQUITTO=0 (skip the reference), OUT (a JSON file
-// for the figures), RECORDS (SenML records per message, 2).
+// for the figures), RECORDS (SenML records per message, 2), REPEAT (runs of every cell on the same
+// hub, 1: several samples of CPU per message without provisioning again).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +50,7 @@ const cfg = {
   pgUrl: process.env.BULWARK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   mosquitto: process.env.MOSQUITTO !== '0',
   records: RECORDS,
+  repeat: Math.max(1, Number(process.env.REPEAT ?? 1)),
   payloadBytes: PAYLOAD_BYTES,
 };
 const log = (m) => console.error(`[bench:ingest] ${m}`);
@@ -147,27 +149,28 @@ async function bulwarkStore(store, schema) {
       out.memory.bulwark = { store, ...m };
       log(`${store}: idle memory ${JSON.stringify(m)}`);
     }
-    for (const devices of cfg.devices)
-      for (const qos of cfg.qos) {
-        const r = await cellOrFailure(devices, qos, () =>
-          runCell({
-            ...cfg,
-            port: info.mqttPort,
-            caFile,
-            idsFile,
-            identity: prov.subscriber,
-            channelId: prov.channelId,
-            subtopic: `d${devices}q${qos}`,
-            devices,
-            qos,
-            reader,
-            counters,
-            pid: hub.pid,
-          }),
-        );
-        out.cells.push({ broker: 'bulwark', store, ...r });
-        log(`${store} ${devices} devices QoS ${qos}: ${JSON.stringify(r)}`);
-      }
+    for (let rep = 0; rep < cfg.repeat; rep++)
+      for (const devices of cfg.devices)
+        for (const qos of cfg.qos) {
+          const r = await cellOrFailure(devices, qos, () =>
+            runCell({
+              ...cfg,
+              port: info.mqttPort,
+              caFile,
+              idsFile,
+              identity: prov.subscriber,
+              channelId: prov.channelId,
+              subtopic: `d${devices}q${qos}${rep > 0 ? `r${rep}` : ''}`,
+              devices,
+              qos,
+              reader,
+              counters,
+              pid: hub.pid,
+            }),
+          );
+          out.cells.push({ broker: 'bulwark', store, ...r });
+          log(`${store} ${devices} devices QoS ${qos}: ${JSON.stringify(r)}`);
+        }
   } finally {
     await hub.stop();
     hub.remove();

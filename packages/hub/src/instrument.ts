@@ -23,35 +23,35 @@ export function instrument<T extends object>(service: string, target: T, observe
       const cached = wrappers.get(prop);
       if (cached !== undefined && cached.fn === value) return cached.wrapped;
       const fn = value as (...args: unknown[]) => unknown;
+      // Made once per method, not per call: the ingest path calls several per message.
+      const done = (t0: number, error?: unknown): void =>
+        observe(
+          error === undefined
+            ? { service, method: prop, ms: performance.now() - t0 }
+            : { service, method: prop, ms: performance.now() - t0, error },
+        );
       const wrapped = function instrumented(...args: unknown[]): unknown {
         const t0 = performance.now();
-        const done = (error?: unknown) =>
-          observe({
-            service,
-            method: prop,
-            ms: performance.now() - t0,
-            ...(error === undefined ? {} : { error }),
-          });
         let result: unknown;
         try {
           result = fn.apply(obj, args);
         } catch (err) {
-          done(err);
+          done(t0, err);
           throw err;
         }
         if (result instanceof Promise) {
           return result.then(
             (v: unknown) => {
-              done();
+              done(t0);
               return v;
             },
             (err: unknown) => {
-              done(err);
+              done(t0, err);
               throw err;
             },
           );
         }
-        done();
+        done(t0);
         return result;
       };
       wrappers.set(prop, { fn: value, wrapped });

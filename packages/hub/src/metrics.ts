@@ -43,7 +43,9 @@ export function createMetrics(): HubMetrics {
     [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registry,
   );
-  const callSlots = new Map<string, HistogramSlot>();
+  // service → method → [ok, error] (each made on first use): found without a string per call.
+  type SlotPair = [HistogramSlot | undefined, HistogramSlot | undefined];
+  const callSlots = new Map<string, Map<string, SlotPair>>();
   return {
     registry,
     messagesIn: new FastCounter(
@@ -107,14 +109,20 @@ export function createMetrics(): HubMetrics {
     observeCalls: ({ service, method, ms, error }) => {
       // A call per message on the ingest path: the label set's slot is found once per
       // (service, method, outcome), and observing is a bucket search and three additions.
-      const outcome = error === undefined ? 'ok' : 'error';
-      const key = `${service}\0${method}\0${outcome}`;
-      let slot = callSlots.get(key);
-      if (slot === undefined) {
-        slot = serviceCalls.slot(service, method, outcome);
-        callSlots.set(key, slot);
+      let methods = callSlots.get(service);
+      if (methods === undefined) {
+        methods = new Map<string, SlotPair>();
+        callSlots.set(service, methods);
       }
-      slot.observe(ms / 1000);
+      let slots = methods.get(method);
+      if (slots === undefined) {
+        slots = [undefined, undefined];
+        methods.set(method, slots);
+      }
+      const i = error === undefined ? 0 : 1;
+      (slots[i] ??= serviceCalls.slot(service, method, i === 0 ? 'ok' : 'error')).observe(
+        ms / 1000,
+      );
     },
   };
 }

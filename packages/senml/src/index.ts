@@ -31,6 +31,9 @@ export const DEFAULT_MAX_RECORDS = 1000;
 
 /** The representation a content type names, ignoring case and parameters; undefined if not SenML. */
 export function senmlFormatOf(contentType: string): SenmlFormat | undefined {
+  // The usual spelling first: asked for every message, without a string made for it.
+  if (contentType === SENML_CONTENT_TYPES.json) return 'json';
+  if (contentType === SENML_CONTENT_TYPES.cbor) return 'cbor';
   const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
   if (mediaType === SENML_CONTENT_TYPES.json) return 'json';
   if (mediaType === SENML_CONTENT_TYPES.cbor) return 'cbor';

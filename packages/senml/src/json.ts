@@ -29,8 +29,10 @@ export function readJsonPack(payload: Uint8Array, maxRecords: number): RawRecord
       throw invalid(index, undefined, 'must be a JSON object (RFC 8428 §5)');
     }
     const record: RawRecord = {};
-    for (const [label, value] of Object.entries(item)) {
-      if (isSenmlLabel(label)) setField(record, index, label, value, 'json');
+    // A parsed JSON object has only own enumerable keys: for…in spares an array per label.
+    const fields = item as Record<string, unknown>;
+    for (const label in fields) {
+      if (isSenmlLabel(label)) setField(record, index, label, fields[label], 'json');
       else checkUnknownLabel(index, label);
     }
     return record;

@@ -18,7 +18,14 @@ describe('the writer thread batch format', () => {
         contentType: 'application/senml+json',
         receivedAt: 1_735_689_600_123,
         payload: chunk.subarray(0, 100),
-        senml: [{ n: 'urn:dev:temp', t: 1_735_689_600, v: 21.5, u: 'Cel' }],
+        // Every field of a record, each kind of value, and fields left out stay left out.
+        senml: [
+          { n: 'urn:dev:temp', t: 1_735_689_600, v: 21.5, u: 'Cel' },
+          { n: 'urn:dev:door', t: 1_735_689_600.25, vb: false, ut: 60 },
+          { n: 'urn:dev:label', t: 0, vs: '' },
+          { n: 'urn:dev:blob', t: 1, vd: 'AAE', s: 3.5 },
+          { n: 'urn:dev:sum', t: 2, s: 0 },
+        ],
         origin: 'node-a',
       },
       {
@@ -43,6 +50,7 @@ describe('the writer thread batch format', () => {
         contentType: 'text/plain',
         receivedAt: 1_735_689_600_125,
         payload: new Uint8Array(0),
+        senml: [],
         origin: 'node-a',
       },
     ];

@@ -21,6 +21,7 @@ import type {
 import type { Page, PageRequest } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { newId } from '../shared/ids.js';
+import { thenMaybe, type Maybe } from '../shared/maybe.js';
 import { BatchWriter, DEFAULT_WRITER_OPTIONS, type BatchWriterOptions } from './batch-writer.js';
 import { TtlCache } from './ttl-cache.js';
 import { connectionNames } from './connection-names.js';
@@ -257,18 +258,20 @@ export class MessagingService {
 
   // ---- authorization (hot path) ----------------------------------------------------------------
 
-  async #channel(client: MessagingClient, channelId: string): Promise<Channel | null> {
+  // Answered synchronously from the caches (the usual case: every message asks), as a promise
+  // only when a lookup has to read the store.
+  #channel(client: MessagingClient, channelId: string): Maybe<Channel | null> {
     // Cache only hits keyed by id (a miss may be another tenant's channel); lookups in flight
     // are shared per organization, so a burst of first messages makes one query.
-    const c = await this.#channels.load(
+    const c = this.#channels.load(
       channelId,
       async () => (await this.d.storage.channels.get(client.orgId, channelId)) ?? null,
       { keep: (found) => found !== null, flightKey: `${client.orgId}|${channelId}` },
     );
-    return c && c.orgId === client.orgId ? c : null;
+    return thenMaybe(c, (found) => (found && found.orgId === client.orgId ? found : null));
   }
 
-  async #connection(client: MessagingClient, channelId: string): Promise<ChannelConnection | null> {
+  #connection(client: MessagingClient, channelId: string): Maybe<ChannelConnection | null> {
     const key = `${channelId}|${client.type}|${client.id}`;
     return this.#conns.load(
       key,
@@ -282,16 +285,29 @@ export class MessagingService {
     );
   }
 
+  /** The channel when the client holds `right` on it (another tenant's channel is null). */
+  #rightOn(
+    client: MessagingClient,
+    channelId: string,
+    right: 'publish' | 'subscribe',
+  ): Maybe<Channel | null> {
+    return thenMaybe(this.#channel(client, channelId), (channel) =>
+      channel === null
+        ? null
+        : thenMaybe(this.#connection(client, channelId), (conn) =>
+            conn?.[right] === true ? channel : null,
+          ),
+    );
+  }
+
   /** May the client publish to the channel? (Another tenant's channel is simply "no".) */
-  async canPublish(client: MessagingClient, channelId: string): Promise<boolean> {
-    if (!(await this.#channel(client, channelId))) return false;
-    return (await this.#connection(client, channelId))?.publish === true;
+  canPublish(client: MessagingClient, channelId: string): Maybe<boolean> {
+    return thenMaybe(this.#rightOn(client, channelId, 'publish'), (c) => c !== null);
   }
 
   /** May the client subscribe to the channel? */
-  async canSubscribe(client: MessagingClient, channelId: string): Promise<boolean> {
-    if (!(await this.#channel(client, channelId))) return false;
-    return (await this.#connection(client, channelId))?.subscribe === true;
+  canSubscribe(client: MessagingClient, channelId: string): Maybe<boolean> {
+    return thenMaybe(this.#rightOn(client, channelId, 'subscribe'), (c) => c !== null);
   }
 
   // ---- ingest ----------------------------------------------------------------------------------
@@ -300,34 +316,46 @@ export class MessagingService {
    * Accepts one message: refuses it visibly (not_authorized, payload_too_large, senml_invalid,
    * quota_exceeded) or returns its envelope once it is stored (persisted channels) and on the bus.
    */
-  async ingest(client: MessagingClient, m: Inbound): Promise<Envelope> {
+  ingest(client: MessagingClient, m: Inbound): Promise<Envelope> {
     // Counted from the first (synchronous) step until the writer holds it or it is refused, so
     // backpressure sees a burst handed over in one turn before any of it reaches the writer.
     const entry = { counted: true };
     this.#entering++;
+    let p: Promise<Envelope>;
     try {
-      const envelope = await this.#ingest(client, m, entry);
-      this.d.onIngest?.(m.protocol, 'accepted');
-      this.d.onAccepted?.(client, m.payload.length);
-      return envelope;
+      // The one subtopic rule for every protocol (protocol/topics.ts), before anything is read.
+      const bad = subtopicProblem(m.subtopic);
+      if (bad !== undefined) throw new BulwarkError('topic_invalid', bad);
+      const r = thenMaybe(this.#rightOn(client, m.channelId, 'publish'), (channel) =>
+        this.#accept(client, m, channel, entry),
+      );
+      p = r instanceof Promise ? r : Promise.resolve(r);
     } catch (err) {
-      this.d.onIngest?.(m.protocol, err instanceof BulwarkError ? err.code : 'internal_error');
-      throw err;
-    } finally {
-      if (entry.counted) this.#entering--;
+      p = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    return p.then(
+      (envelope) => {
+        if (entry.counted) this.#entering--;
+        this.d.onIngest?.(m.protocol, 'accepted');
+        this.d.onAccepted?.(client, m.payload.length);
+        return envelope;
+      },
+      (err: unknown) => {
+        if (entry.counted) this.#entering--;
+        this.d.onIngest?.(m.protocol, err instanceof BulwarkError ? err.code : 'internal_error');
+        throw err;
+      },
+    );
   }
 
-  async #ingest(
+  /** Checks and normalizes an authorized (or not) message, then stores and publishes it. */
+  #accept(
     client: MessagingClient,
     m: Inbound,
+    channel: Channel | null,
     entry: { counted: boolean },
   ): Promise<Envelope> {
-    // The one subtopic rule for every protocol (protocol/topics.ts), before anything is read.
-    const bad = subtopicProblem(m.subtopic);
-    if (bad !== undefined) throw new BulwarkError('topic_invalid', bad);
-    const channel = await this.#channel(client, m.channelId);
-    if (!channel || !(await this.#connection(client, m.channelId))?.publish) {
+    if (channel === null) {
       throw new BulwarkError('not_authorized', 'the client may not publish to this channel');
     }
     if (m.payload.length > this.d.config.maxPayloadBytes) {
@@ -356,9 +384,8 @@ export class MessagingService {
     };
     entry.counted = false;
     this.#entering--;
-    if (channel.persisted) await this.writer.write(envelope);
-    await this.d.bus.publish(envelope);
-    return envelope;
+    const publish = () => this.d.bus.publish(envelope).then(() => envelope);
+    return channel.persisted ? this.writer.write(envelope).then(publish) : publish();
   }
 
   // ---- queries and retention ---------------------------------------------------------------------

@@ -321,6 +321,12 @@ export class Connection implements SessionLink {
       this.write(PINGRESP);
       return;
     }
+    if (header === 0x40 && end - start === 2) {
+      // PUBACK in its short form (success; every QoS 1 delivery gets one): read here, not by the
+      // general decoder. Packet id 0 ([MQTT-2.2.1-3]) still goes the long way.
+      const messageId = buf.readUInt16BE(start);
+      if (messageId !== 0) return handleAck(this, { cmd: 'puback', messageId });
+    }
     if (type === 1) return this.fail(RC.PROTOCOL_ERROR, 'second_connect'); // [MQTT-3.1.0-2]
     let packet: Packet;
     try {
