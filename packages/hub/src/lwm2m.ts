@@ -65,6 +65,9 @@ export async function startLwm2m(d: {
     execute: (l, p, a) => wire(l).link.execute(l, p, a),
     discover: (l, p) => wire(l).link.discover(l, p),
     observe: (l, p, on) => wire(l).link.observe(l, p, on),
+    create: (l, p, v, i) => wire(l).link.create(l, p, v, i),
+    delete: (l, p) => wire(l).link.delete(l, p),
+    writeAttributes: (l, p, a) => wire(l).link.writeAttributes(l, p, a),
   };
   const service: Lwm2mService = new Lwm2mService({
     storage: d.storage,
