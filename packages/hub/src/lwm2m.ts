@@ -80,6 +80,7 @@ export async function startLwm2m(d: {
     clock: d.clock,
     log: { warn: (o, m) => log.warn(o, m), info: (o, m) => log.info(o, m) },
     admission: s.admission,
+    awakeMs: config.lwm2mQueueAwakeSeconds * 1000,
     link,
   });
   // Firmware over object 5 (decision 0044) follows the same registrations on the same link.

@@ -5,7 +5,7 @@
  * the one messaging ingest path), and runs commands as Execute / Read / Write. The CoAP wire is
  * the `Lwm2mLink` port; this service holds the registrations of this hub node.
  */
-import { BulwarkError, type TwinState } from '@bulwark/protocol';
+import { BulwarkError, type TwinState, type TwinValue } from '@bulwark/protocol';
 import type { AuditService } from '../audit/audit-service.js';
 import { DEVICE_PLANES } from '../edge/policy.js';
 import type { CommandService } from '../management/command-service.js';
@@ -20,6 +20,7 @@ import { AdmissionError, type EdgePrincipal } from '../edge/principal.js';
 import type { Admission } from '../edge/admission.js';
 import type { Lwm2mRecord } from './content.js';
 import { runLwm2mCommand, isLwm2mCommand } from './commands.js';
+import { checkAttributes, checkAttributesPath } from './operations.js';
 import { formatPath, parsePath } from './path.js';
 import {
   Lwm2mRequestError,
@@ -49,7 +50,20 @@ interface Held {
   observing: Set<string>;
   /** The desired version last synced (-1: never). */
   synced: number;
+  /** Queue mode (Core §6.5): reachable until then, after its last message; else work is held. */
+  awakeUntil: number;
+  /** A desired sync and/or commands wait for the client's next message (queue mode). */
+  heldSync: boolean;
+  heldCommands: boolean;
+  /** Notification attributes written (path → their JSON). */
+  attributes: Map<string, string>;
 }
+
+/**
+ * How long a client in queue mode listens after its last message: CoAP's MAX_TRANSMIT_WAIT
+ * (93 s, RFC 7252 §4.8.2), which Core §6.5 names as the default.
+ */
+export const QUEUE_AWAKE_MS = 93_000;
 
 /** What the service reports to an operator. */
 export interface Lwm2mLogger {
@@ -71,6 +85,8 @@ export interface Lwm2mDeps {
   log: Lwm2mLogger;
   /** The one admission rule, for registrations over DTLS (without it they are refused). */
   admission?: Pick<Admission, 'admit'>;
+  /** Queue mode's awake window after each client message (default `QUEUE_AWAKE_MS`). */
+  awakeMs?: number;
 }
 
 /** LwM2M device management on one hub node. */
@@ -89,7 +105,7 @@ export class Lwm2mService {
     this.#unlisten = this.d.signals.listen({
       desiredChanged: (r) => {
         const h = this.#find(r.orgId, r.deviceId);
-        if (h) void this.#serial(h, () => this.#sync(h)).catch(this.#warn(h, 'desired sync'));
+        if (h) this.#syncSoon(h);
       },
       commandQueued: (c) => {
         const h = this.#find(c.orgId, c.deviceId);
@@ -161,6 +177,10 @@ export class Lwm2mService {
       sessionId: `lwm2m:${reg.location}`,
       observing: new Set(),
       synced: -1,
+      awakeUntil: this.d.clock.now() + this.#awakeMs,
+      heldSync: false,
+      heldCommands: false,
+      attributes: new Map(),
     };
     this.#held.set(reg.location, h);
     this.#byDevice.set(`${b.orgId}/${b.deviceId}`, reg.location);
@@ -204,6 +224,7 @@ export class Lwm2mService {
     h.reg = reg;
     await this.d.presence.report(h.orgId, h.deviceId, h.sessionId, { online: true }, false);
     await this.#serial(h, () => this.#report(h, (s) => s));
+    this.#woke(h);
   }
 
   /** A registration ended: offline (unclean unless de-registered), the twin says unregistered. */
@@ -231,12 +252,14 @@ export class Lwm2mService {
       detail: { endpoint: reg.endpoint, reason: why },
     });
     await this.#serial(h, () => this.#report(h, (s) => s, false)).catch(this.#warn(h, 'twin'));
+    if (why === 'cut') await this.#dropQueued(h).catch(this.#warn(h, 'dropping queued requests'));
   }
 
   /** An Observe notification: into the twin and, when the desired twin names one, a channel. */
   async notified(location: string, records: Lwm2mRecord[]): Promise<void> {
     const h = this.#held.get(location);
     if (!h || records.length === 0) return;
+    this.#woke(h);
     await this.#serial(h, () =>
       this.#report(h, (s) => ({ ...s, objects: mergeRecords(objectsOf(s), records) })),
     );
@@ -252,6 +275,7 @@ export class Lwm2mService {
   async sent(location: string, records: Lwm2mRecord[]): Promise<void> {
     const h = this.#held.get(location);
     if (!h) throw new BulwarkError('not_found', 'not registered');
+    this.#woke(h);
     const channel = desiredOf((await this.d.twins.get(h.orgId, h.deviceId)).desired.state).channel;
     if (!channel) throw new BulwarkError('not_found', 'no channel is configured (lwm2m.channel)');
     await this.#ingest(h, channel, records);
@@ -271,9 +295,7 @@ export class Lwm2mService {
       );
       for (const h of hs) {
         const v = versions.get(h.deviceId) ?? 0;
-        if (v > h.synced && h.synced >= 0) {
-          void this.#serial(h, () => this.#sync(h)).catch(this.#warn(h, 'desired sync'));
-        }
+        if (v > h.synced && h.synced >= 0) this.#syncSoon(h);
       }
       const byDevice = new Map(hs.map((h) => [h.deviceId, h]));
       for (const c of await this.d.commands.pending(orgId, [...byDevice.keys()])) {
@@ -353,6 +375,10 @@ export class Lwm2mService {
   /** Writes the desired values the device does not report yet, then observes what is asked. */
   async #sync(h: Held): Promise<void> {
     if (!this.#live(h)) return;
+    if (!this.#reachable(h)) {
+      h.heldSync = true; // queue mode: at the client's next message
+      return;
+    }
     const twin = await this.d.twins.get(h.orgId, h.deviceId);
     h.synced = twin.desired.version;
     const want = desiredOf(twin.desired.state);
@@ -370,6 +396,7 @@ export class Lwm2mService {
     }
     const readBack: Lwm2mRecord[] = [];
     for (const path of written) readBack.push(...(await this.d.link.read(h.reg.location, path)));
+    await this.#writeAttributes(h, want.attributes, errors);
     for (const path of want.observe) {
       if (h.observing.has(path)) continue;
       try {
@@ -392,7 +419,33 @@ export class Lwm2mService {
     );
   }
 
+  /**
+   * Desired notification attributes (`lwm2m.attributes`), written once per registration and value
+   * before the observations they shape; a bad one or a refusal is a twin error.
+   */
+  async #writeAttributes(
+    h: Held,
+    want: Map<string, TwinValue>,
+    errors: { path: string; code: string; message: string }[],
+  ): Promise<void> {
+    for (const [path, raw] of want) {
+      const key = JSON.stringify(raw);
+      if (h.attributes.get(path) === key) continue;
+      try {
+        const p = checkAttributesPath(path);
+        await this.d.link.writeAttributes(h.reg.location, p, checkAttributes(raw));
+        h.attributes.set(path, key);
+      } catch (err) {
+        errors.push({ path, code: codeOf(err), message: (err as Error).message });
+      }
+    }
+  }
+
   async #command(h: Held, c: CommandRecord): Promise<void> {
+    if (!this.#reachable(h)) {
+      h.heldCommands = true; // queue mode: the command stays queued until the client's next message
+      return;
+    }
     if (this.#running.has(c.id)) return;
     this.#running.add(c.id);
     try {
@@ -423,6 +476,62 @@ export class Lwm2mService {
       this.#warn(h, `command ${c.id}`)(err);
     } finally {
       this.#running.delete(c.id);
+    }
+  }
+
+  get #awakeMs(): number {
+    return this.d.awakeMs ?? QUEUE_AWAKE_MS;
+  }
+
+  /** A client in queue mode listens only for a while after its last message (Core §6.5). */
+  #reachable(h: Held): boolean {
+    return !h.reg.queueMode || this.d.clock.now() < h.awakeUntil;
+  }
+
+  #syncSoon(h: Held): void {
+    void this.#serial(h, () => this.#sync(h)).catch(this.#warn(h, 'desired sync'));
+  }
+
+  /**
+   * The client sent something (Update, Send, a notification): in queue mode it listens now, so
+   * what was held goes out — after the device's state is read again: a device decommissioned or
+   * left without a management plane meanwhile gets nothing.
+   */
+  #woke(h: Held): void {
+    h.awakeUntil = this.d.clock.now() + this.#awakeMs;
+    if (!h.heldSync && !h.heldCommands) return;
+    const [sync, commands] = [h.heldSync, h.heldCommands];
+    h.heldSync = h.heldCommands = false;
+    void (async () => {
+      const device = await this.d.storage.devices.get(h.orgId, h.deviceId);
+      if (!device || !DEVICE_PLANES[device.state].includes('management') || !this.#live(h)) return;
+      if (sync) await this.#serial(h, () => this.#sync(h));
+      if (!commands) return;
+      // One at a time, oldest first: a sleepy client gets its requests in order.
+      for (const c of await this.d.commands.pending(h.orgId, [h.deviceId])) {
+        if (isLwm2mCommand(c.name) && this.#live(h)) await this.#command(h, c);
+      }
+    })().catch(this.#warn(h, 'held requests'));
+  }
+
+  /**
+   * An access change cut the registration: when it left the device quarantined or decommissioned,
+   * requests still queued for it were asked for before that — none is delivered later. They fail
+   * with `lwm2m_access_changed`; the operator may send them again.
+   */
+  async #dropQueued(h: Held): Promise<void> {
+    const device = await this.d.storage.devices.get(h.orgId, h.deviceId);
+    // A release or a replaced key leaves the device its full access: its requests still stand.
+    if (device && DEVICE_PLANES[device.state].includes('channels')) return;
+    for (const c of await this.d.commands.pending(h.orgId, [h.deviceId])) {
+      if (!isLwm2mCommand(c.name)) continue;
+      await this.d.commands.acceptStatus(h.orgId, h.deviceId, c.id, {
+        state: 'failed',
+        error: {
+          code: 'lwm2m_access_changed',
+          message: 'not delivered: the device was quarantined, decommissioned or lost its key',
+        },
+      });
     }
   }
 
@@ -481,6 +590,12 @@ export class Lwm2mService {
         registeredAt: new Date(r.registeredAt).toISOString(),
         updatedAt: new Date(r.updatedAt).toISOString(),
         observe: [...h.observing],
+        ...(r.queueMode
+          ? {
+              awakeUntil: new Date(h.awakeUntil).toISOString(),
+              held: h.heldSync || h.heldCommands,
+            }
+          : {}),
         ...(await this.#channelOf(h)),
       },
     };
