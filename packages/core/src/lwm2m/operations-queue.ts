@@ -100,8 +100,13 @@ function paramsOf(r: Lwm2mOperationRequest): { [k: string]: TwinValue } {
       if (ids.length !== 3) throw invalid('Write takes /object/instance/resource');
       if (BOOTSTRAP_ONLY_OBJECTS.includes(ids[0]!))
         throw invalid(`object /${ids[0]} is written by the bootstrap server only`);
-      if (r.value === undefined) throw invalid('Write needs a value');
-      return { path: formatPath(ids), value: r.value };
+      const v: unknown = r.value;
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+        throw invalid('Write needs a value: a string, number or boolean');
+      if (typeof v === 'string' && v.length > 1024)
+        throw invalid('a value is at most 1024 characters');
+      if (typeof v === 'number' && !Number.isFinite(v)) throw invalid('a number must be finite');
+      return { path: formatPath(ids), value: v };
     }
     case 'execute': {
       const ids = parsePath(r.path);

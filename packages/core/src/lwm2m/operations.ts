@@ -45,6 +45,9 @@ export function checkCreate(
     if (!/^(0|[1-9]\d{0,4})$/.test(k) || Number(k) > 65535) throw bad(`"${k}" is no resource id`);
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
       throw bad(`resource ${k}: a value is a string, number or boolean`);
+    if (typeof v === 'number' && !Number.isFinite(v)) throw bad(`resource ${k}: not finite`);
+    if (typeof v === 'string' && v.length > 1024)
+      throw bad(`resource ${k}: at most 1024 characters`);
     out.set(Number(k), v);
   }
   if (out.size > MAX_CREATE_VALUES) throw bad(`at most ${MAX_CREATE_VALUES} values`);

@@ -260,8 +260,14 @@ export const Lwm2mReadRequest = Type.Object(
 );
 export type Lwm2mReadRequest = Static<typeof Lwm2mReadRequest>;
 
-const Lwm2mScalar = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
-const Threshold = Type.Optional(Type.Union([Type.Number(), Type.Null()]));
+// Unchecked here and checked by the hub (`operations.ts`): the API coerces types, and a union with a
+// string would turn 7 into "7" (and a number null into 0) — the device must get what was sent.
+const Lwm2mScalar = Type.Unsafe<string | number | boolean>({
+  description: 'A string, number or boolean.',
+});
+const Threshold = Type.Optional(
+  Type.Unsafe<number | null>({ description: 'A number, or null to remove the attribute.' }),
+);
 
 /**
  * An operation that changes an LwM2M device (decision 0043, 2026-12-07): Write (`path`, `value`),
