@@ -1,14 +1,17 @@
 /**
  * SenML CBOR (Content-Format 112) against the examples of OMA-TS-LightweightM2M-V1_1 Core §7.4.5
- * (as Eclipse Wakaama's data tests carry them), byte for byte both ways, and cbor-x as the
- * independent reference; the checks of Create, Delete and Write-Attributes (decision 0043,
+ * (as Eclipse Wakaama's data tests carry them), byte for byte both ways; core's own CBOR codec
+ * (cbor-x is its reference in `hub/test/lwm2m-cbor-interop.test.ts`); the checks of Create, Delete and Write-Attributes (decision 0043,
  * 2026-12-07).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Encoder } from 'cbor-x/encode';
 import { BulwarkError } from '@bulwark/protocol';
 import {
+  CborError,
+  type CborValue,
+  decodeCbor,
+  encodeCbor,
   attributeQuery,
   checkAttributes,
   checkCreate,
@@ -66,25 +69,24 @@ describe('SenML CBOR (LwM2M 1.1 Core §7.4.5)', () => {
     ]);
   });
 
-  it('reads what cbor-x (an independent encoder) writes: data, booleans, object links', () => {
-    const enc = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false });
+  it('reads data, booleans, object links; ignores units', () => {
     const pack = [
-      new Map<number | string, unknown>([
+      new Map<CborValue, CborValue>([
         [-2, '/31024/0/'],
         [0, '1'],
         [4, true],
       ]),
-      new Map<number | string, unknown>([
+      new Map<CborValue, CborValue>([
         [0, '2'],
         [8, Uint8Array.of(1, 2, 255)],
       ]),
-      new Map<number | string, unknown>([
+      new Map<CborValue, CborValue>([
         [0, '3'],
         ['vlo', '3:0'],
         [1, 'Cel'], // a unit: carried, not used
       ]),
     ];
-    assert.deepEqual(cbor(enc.encode(pack)), [
+    assert.deepEqual(cbor(encodeCbor(pack)), [
       { path: '/31024/0/1', value: true },
       { path: '/31024/0/2', value: 'AQL/' },
       { path: '/31024/0/3', value: '3:0' },
@@ -103,6 +105,55 @@ describe('SenML CBOR (LwM2M 1.1 Core §7.4.5)', () => {
       '81a2006131 02 c1 1a01020304'.replace(/ /g, ''), // a tagged date as "v"
     ];
     for (const b of bad) assert.throws(() => cbor(hex(b)), invalid, b);
+  });
+});
+
+describe("core's CBOR (RFC 8949)", () => {
+  it('decodes indefinite lengths, half/single/double floats, negative and 64-bit integers', () => {
+    assert.deepEqual(decodeCbor(hex('9f01820203ff')), [1, [2, 3]]);
+    assert.deepEqual(decodeCbor(hex('bf616101ff')), new Map([['a', 1]]));
+    assert.equal(decodeCbor(hex('f93e00')), 1.5);
+    assert.equal(decodeCbor(hex('f90001')), 5.960464477539063e-8);
+    assert.equal(decodeCbor(hex('fa47c35000')), 100000);
+    assert.equal(decodeCbor(hex('fb3ff199999999999a')), 1.1);
+    assert.equal(decodeCbor(hex('3903e7')), -1000);
+    assert.equal(decodeCbor(hex('1b001fffffffffffff')), Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(decodeCbor(hex('83f4f5f6')), [false, true, null]);
+  });
+
+  it('refuses what SenML never carries, and malformed input', () => {
+    for (const b of [
+      '', // nothing
+      '1b0020000000000000', // beyond 2^53
+      'c11a01020304', // a tag
+      'f7', // undefined
+      'e0', // an unassigned simple value
+      '7f6161ff', // an indefinite text string
+      '62c328', // invalid UTF-8
+      'a2616101616102', // a duplicate key
+      '9a7fffffff', // a count beyond the data
+      'ff', // a lone break
+      '1c', // reserved additional information
+      '0101', // trailing bytes
+      '81'.repeat(18) + '00', // nested 18 deep
+    ]) {
+      assert.throws(() => decodeCbor(hex(b)), CborError, b);
+    }
+  });
+
+  it('encodes integers shortest, other numbers as doubles, and round-trips', () => {
+    assert.equal(
+      Buffer.from(encodeCbor([0, 23, 24, 255, 256, 65536, -1, -25])).toString('hex'),
+      '880017181818ff1901001a000100002038 18'.replace(' ', ''),
+    );
+    const v = new Map<CborValue, CborValue>([
+      [-2, '/3/0/'],
+      [2, 22.4],
+      [4, true],
+      [8, Uint8Array.of(0, 255)],
+      ['x', null],
+    ]);
+    assert.deepEqual(decodeCbor(encodeCbor([v])), [v]);
   });
 });
 

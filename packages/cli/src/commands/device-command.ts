@@ -49,7 +49,8 @@ export function formatCommand(c: CommandView): string {
   ])}`;
 }
 
-export const showCommand = (ctx: Context, c: CommandView): void => ctx.print(c, () => formatCommand(c));
+export const showCommand = (ctx: Context, c: CommandView): void =>
+  ctx.print(c, () => formatCommand(c));
 
 // After the deadline the hub marks an unfinished command expired on its next sweep (every ~2 s);
 // waiting a little past the deadline lets the wait end on that final state.

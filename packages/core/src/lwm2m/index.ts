@@ -23,6 +23,7 @@ export {
   BOOTSTRAP_ONLY_OBJECTS,
 } from './operations.js';
 export { encodeSenmlCbor, readSenmlCbor } from './senml-cbor.js';
+export { decodeCbor, encodeCbor, CborError, type CborValue } from './cbor.js';
 export { desiredOf, mergeRecords, valueAt, type Lwm2mDesired } from './twin-shape.js';
 export { Lwm2mService, LWM2M_TAG, type Lwm2mDeps, type Lwm2mLogger } from './lwm2m-service.js';
 export { Lwm2mFirmware, type Lwm2mFirmwareDeps } from './firmware.js';

@@ -126,7 +126,7 @@ function paramsOf(r: Lwm2mOperationRequest): { [k: string]: TwinValue } {
     case 'attributes': {
       const path = checkAttributesPath(r.path);
       const a = checkAttributes(r.attributes ?? {});
-      return { path, attributes: { ...a } as { [k: string]: TwinValue } };
+      return { path, attributes: { ...a } };
     }
   }
 }

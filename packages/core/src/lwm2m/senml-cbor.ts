@@ -2,11 +2,11 @@
  * SenML CBOR (Content-Format 112, RFC 8428 §6) as LwM2M 1.1 uses it (Core §7.4.5): integer labels,
  * names that are paths ("/3/0/" + "9"), and the LwM2M extension "vlo" (an object link, a text key).
  * LwM2M names begin with "/", which RFC 8428's name rule forbids, so `@bulwark/senml`'s validating
- * parser cannot take them: this decodes to the same records SenML JSON gives (`content.ts`).
+ * parser cannot take them: this decodes to the same records SenML JSON gives (`content.ts`), on
+ * core's own CBOR (`cbor.ts`).
  */
-import { Decoder } from 'cbor-x/decode';
-import { Encoder } from 'cbor-x/encode';
 import { BulwarkError } from '@bulwark/protocol';
+import { decodeCbor, encodeCbor, type CborValue } from './cbor.js';
 import type { Lwm2mRecord } from './content.js';
 
 /** RFC 8428 Table 6 labels LwM2M uses; "vlo" (object link) has no integer label. */
@@ -24,10 +24,6 @@ const LABEL: Record<number, string> = {
 /** Labels a record may carry but the server does not use (units, sums, base value/sum/unit). */
 const IGNORED = new Set([-6, -5, -4, 1, 5, 7]);
 
-// Maps decode as Map (integer keys stay integers); no cbor-x record extension.
-const decoder = new Decoder({ mapsAsObjects: false, useRecords: false });
-const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false });
-
 /** A SenML record with its labels by name, values as CBOR gave them ("vd" as base64). */
 export type SenmlFields = Record<string, unknown>;
 
@@ -35,7 +31,7 @@ export type SenmlFields = Record<string, unknown>;
 export function readSenmlCbor(payload: Uint8Array): SenmlFields[] {
   let root: unknown;
   try {
-    root = decoder.decode(payload);
+    root = decodeCbor(payload);
   } catch (err) {
     throw bad(`malformed CBOR (${err instanceof Error ? err.message : String(err)})`);
   }
@@ -60,7 +56,7 @@ export function readSenmlCbor(payload: Uint8Array): SenmlFields[] {
  */
 export function encodeSenmlCbor(records: readonly Lwm2mRecord[], bn = ''): Uint8Array {
   const pack = records.map((r, i) => {
-    const m = new Map<number, unknown>();
+    const m = new Map<CborValue, CborValue>();
     if (i === 0 && bn !== '') m.set(-2, bn);
     const n = r.path.startsWith(bn) ? r.path.slice(bn.length) : r.path;
     if (n !== '') m.set(0, n);
@@ -68,7 +64,7 @@ export function encodeSenmlCbor(records: readonly Lwm2mRecord[], bn = ''): Uint8
     if (r.time !== undefined) m.set(6, r.time);
     return m;
   });
-  return Uint8Array.from(encoder.encode(pack));
+  return encodeCbor(pack);
 }
 
 function bad(why: string): BulwarkError {
