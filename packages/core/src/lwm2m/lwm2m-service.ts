@@ -5,7 +5,7 @@
  * the one messaging ingest path), and runs commands as Execute / Read / Write. The CoAP wire is
  * the `Lwm2mLink` port; this service holds the registrations of this hub node.
  */
-import { BulwarkError, type TwinState, type TwinValue } from '@bulwark/protocol';
+import { BulwarkError, type TwinState } from '@bulwark/protocol';
 import type { AuditService } from '../audit/audit-service.js';
 import { DEVICE_PLANES } from '../edge/policy.js';
 import type { CommandService } from '../management/command-service.js';
@@ -20,10 +20,9 @@ import { AdmissionError, type EdgePrincipal } from '../edge/principal.js';
 import type { Admission } from '../edge/admission.js';
 import type { Lwm2mRecord } from './content.js';
 import { runLwm2mCommand, isLwm2mCommand } from './commands.js';
-import { checkAttributes, checkAttributesPath } from './operations.js';
+import { codeOf, dropQueuedAfterCut, writeAttributes } from './held-work.js';
 import { formatPath, parsePath } from './path.js';
 import {
-  Lwm2mRequestError,
   type Lwm2mBinding,
   type Lwm2mEnd,
   type Lwm2mLink,
@@ -252,7 +251,11 @@ export class Lwm2mService {
       detail: { endpoint: reg.endpoint, reason: why },
     });
     await this.#serial(h, () => this.#report(h, (s) => s, false)).catch(this.#warn(h, 'twin'));
-    if (why === 'cut') await this.#dropQueued(h).catch(this.#warn(h, 'dropping queued requests'));
+    if (why === 'cut') {
+      await dropQueuedAfterCut(this.d, h.orgId, h.deviceId).catch(
+        this.#warn(h, 'dropping queued requests'),
+      );
+    }
   }
 
   /** An Observe notification: into the twin and, when the desired twin names one, a channel. */
@@ -396,7 +399,7 @@ export class Lwm2mService {
     }
     const readBack: Lwm2mRecord[] = [];
     for (const path of written) readBack.push(...(await this.d.link.read(h.reg.location, path)));
-    await this.#writeAttributes(h, want.attributes, errors);
+    await writeAttributes(this.d.link, h.reg.location, want.attributes, h.attributes, errors);
     for (const path of want.observe) {
       if (h.observing.has(path)) continue;
       try {
@@ -417,28 +420,6 @@ export class Lwm2mService {
       twin.desired.version,
       errors,
     );
-  }
-
-  /**
-   * Desired notification attributes (`lwm2m.attributes`), written once per registration and value
-   * before the observations they shape; a bad one or a refusal is a twin error.
-   */
-  async #writeAttributes(
-    h: Held,
-    want: Map<string, TwinValue>,
-    errors: { path: string; code: string; message: string }[],
-  ): Promise<void> {
-    for (const [path, raw] of want) {
-      const key = JSON.stringify(raw);
-      if (h.attributes.get(path) === key) continue;
-      try {
-        const p = checkAttributesPath(path);
-        await this.d.link.writeAttributes(h.reg.location, p, checkAttributes(raw));
-        h.attributes.set(path, key);
-      } catch (err) {
-        errors.push({ path, code: codeOf(err), message: (err as Error).message });
-      }
-    }
   }
 
   async #command(h: Held, c: CommandRecord): Promise<void> {
@@ -512,27 +493,6 @@ export class Lwm2mService {
         if (isLwm2mCommand(c.name) && this.#live(h)) await this.#command(h, c);
       }
     })().catch(this.#warn(h, 'held requests'));
-  }
-
-  /**
-   * An access change cut the registration: when it left the device quarantined or decommissioned,
-   * requests still queued for it were asked for before that — none is delivered later. They fail
-   * with `lwm2m_access_changed`; the operator may send them again.
-   */
-  async #dropQueued(h: Held): Promise<void> {
-    const device = await this.d.storage.devices.get(h.orgId, h.deviceId);
-    // A release or a replaced key leaves the device its full access: its requests still stand.
-    if (device && DEVICE_PLANES[device.state].includes('channels')) return;
-    for (const c of await this.d.commands.pending(h.orgId, [h.deviceId])) {
-      if (!isLwm2mCommand(c.name)) continue;
-      await this.d.commands.acceptStatus(h.orgId, h.deviceId, c.id, {
-        state: 'failed',
-        error: {
-          code: 'lwm2m_access_changed',
-          message: 'not delivered: the device was quarantined, decommissioned or lost its key',
-        },
-      });
-    }
   }
 
   async #ingest(h: Held, channelId: string, records: Lwm2mRecord[]): Promise<void> {
@@ -653,9 +613,3 @@ const objectsOf = (s: TwinState): TwinState => {
   const o = s['objects'];
   return typeof o === 'object' && o !== null && !Array.isArray(o) ? o : {};
 };
-
-function codeOf(err: unknown): string {
-  if (err instanceof Lwm2mRequestError) return `coap_${err.code.replace('.', '_')}`;
-  if (err instanceof BulwarkError) return err.code;
-  return 'lwm2m_request_failed';
-}
