@@ -248,6 +248,22 @@ describe('LwM2M operations: queue mode, SenML CBOR, Create/Delete/Write-Attribut
       assert.match(String(disc.result?.['links']), /pmin=1/);
       assert.match(String(disc.result?.['links']), /pmax=30/);
 
+      // Desired attributes are written by the sync; a bad one is a twin error.
+      await s.api.twins.patchDesired(id, {
+        lwm2m: { attributes: { '/3/0/9': { pmin: 2, pmax: 20 }, '/3/0/7': { pmin: 5, pmax: 1 } } },
+      });
+      const errs = await until('the bad attributes as a twin error', async () => {
+        const tw = await s.api.twins.get(id);
+        const e = tw.reported?.errors ?? [];
+        return e.some((x) => x.path === '/3/0/7') && e;
+      });
+      assert.match(errs.find((x) => x.path === '/3/0/7')!.message, /pmin must not exceed pmax/);
+      const disc2 = await wait(
+        (await s.api.devices.lwm2mRead(id, { path: '/3/0/9', discover: true })).id,
+      );
+      assert.match(String(disc2.result?.['links']), /pmin=2/);
+      assert.match(String(disc2.result?.['links']), /pmax=20/);
+
       const missing = await op({ operation: 'delete', path: '/31024/99' });
       assert.equal(missing.state, 'failed');
       assert.equal(missing.error?.code, 'coap_4_04');
