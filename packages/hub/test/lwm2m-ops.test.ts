@@ -204,6 +204,11 @@ describe('LwM2M operations: queue mode, SenML CBOR, Create/Delete/Write-Attribut
         'lwm2m_queue_full',
       );
       assert.equal(e.status, 429);
+      // The generic command route is held to the same bound for lwm2m.* names.
+      await rejectsWith(
+        s.api.commands.send(id, { name: 'lwm2m.read', params: { path: '/3/0/1' } }),
+        'lwm2m_queue_full',
+      );
       // Canceling one makes room.
       const open = await s.api.commands.list(id, { limit: 1 });
       await s.api.commands.cancel(open.items[0]!.id);

@@ -59,14 +59,11 @@ export class Lwm2mOperations {
     });
   }
 
-  async #queue(
-    orgId: string,
-    deviceId: string,
-    name: string,
-    o: { params: { [k: string]: TwinValue }; timeoutSeconds?: number; actor: Actor },
-  ): Promise<CommandRecord> {
-    const device = await this.d.devices.get(orgId, deviceId); // another org's device: not_found
-    if (!device.tags.includes('lwm2m')) throw new BulwarkError('lwm2m_device_required');
+  /**
+   * Refuses (`lwm2m_queue_full`) when the device already has `maxOpen` LwM2M commands open — also
+   * asked by the generic command route for an `lwm2m.*` name, so no door skips the bound.
+   */
+  async checkRoom(orgId: string, deviceId: string): Promise<void> {
     const max = this.d.maxOpen ?? MAX_OPEN_LWM2M_REQUESTS;
     const open = (await this.d.commands.pending(orgId, [deviceId], max + 1)).filter((c) =>
       isLwm2mCommand(c.name),
@@ -77,6 +74,17 @@ export class Lwm2mOperations {
         `${open.length} LwM2M requests are already queued for this device (at most ${max}); wait for it to wake or cancel some`,
       );
     }
+  }
+
+  async #queue(
+    orgId: string,
+    deviceId: string,
+    name: string,
+    o: { params: { [k: string]: TwinValue }; timeoutSeconds?: number; actor: Actor },
+  ): Promise<CommandRecord> {
+    const device = await this.d.devices.get(orgId, deviceId); // another org's device: not_found
+    if (!device.tags.includes('lwm2m')) throw new BulwarkError('lwm2m_device_required');
+    await this.checkRoom(orgId, deviceId);
     return this.d.commands.send(
       orgId,
       deviceId,
