@@ -1,7 +1,7 @@
 import { Lwm2mOperations } from '@bulwark/core';
 import type { Handlers, HttpServices } from '../context.js';
 import { principalOf } from '../context.js';
-import { commandView } from './management.js';
+import { actorOf, commandView } from './management.js';
 
 type Lwm2mHandlers = Pick<Handlers, 'lwm2mRead' | 'lwm2mOperate'>;
 
@@ -12,20 +12,16 @@ type Lwm2mHandlers = Pick<Handlers, 'lwm2mRead' | 'lwm2mOperate'>;
  */
 export function lwm2mHandlers(s: HttpServices): Lwm2mHandlers {
   const ops = new Lwm2mOperations({ devices: s.devices, commands: s.commands });
-  const actor = (ctx: Parameters<Handlers['lwm2mRead']>[1]) => {
-    const p = principalOf(ctx);
-    return { type: p.kind, id: p.id, source: ctx.source };
-  };
   return {
     lwm2mRead: async ({ params, body }, ctx) => {
       ctx.audit.detail = { path: body.path, discover: body.discover === true };
-      const c = await ops.read(principalOf(ctx).orgId, params.id, body, actor(ctx));
+      const c = await ops.read(principalOf(ctx).orgId, params.id, body, actorOf(ctx));
       ctx.audit.detail = { ...ctx.audit.detail, commandId: c.id };
       return commandView(c);
     },
     lwm2mOperate: async ({ params, body }, ctx) => {
       ctx.audit.detail = { operation: body.operation, path: body.path };
-      const c = await ops.operate(principalOf(ctx).orgId, params.id, body, actor(ctx));
+      const c = await ops.operate(principalOf(ctx).orgId, params.id, body, actorOf(ctx));
       ctx.audit.detail = { ...ctx.audit.detail, commandId: c.id };
       return commandView(c);
     },

@@ -85,7 +85,7 @@ const eventView = (e: DeviceEventRecord): DeviceEventView => ({
 });
 
 /** The caller as the management services record it. */
-const actorOf = (ctx: HandlerContext): Actor => {
+export const actorOf = (ctx: HandlerContext): Actor => {
   const p = principalOf(ctx);
   return { type: p.kind, id: p.id, source: ctx.source };
 };
