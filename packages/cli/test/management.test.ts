@@ -366,4 +366,68 @@ describe('management verbs against a real hub', { timeout: 120_000 }, () => {
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no device named "pump-99"/);
   });
+
+  test('device lwm2m read|write|execute|create|delete|attributes queue commands; /1 is refused', async () => {
+    await api.devices.create({ name: 'meter-1', type: 'meter', tags: ['lwm2m'] });
+    const q = async (argv: string[]) => hub.json<Cmd & { name: string; params: object }>(argv);
+    const read = await q(['device', 'lwm2m', 'read', 'meter-1', '/3/0/9']);
+    assert.equal(read.name, 'lwm2m.read');
+    assert.equal(read.state, 'queued');
+    assert.deepEqual(read.params, { path: '/3/0/9' });
+    const disc = await q(['device', 'lwm2m', 'discover', 'meter-1', '/3/0']);
+    assert.equal(disc.name, 'lwm2m.discover');
+    const write = await q(['device', 'lwm2m', 'write', 'meter-1', '/3/0/14', '+02:00']);
+    assert.deepEqual(write.params, { path: '/3/0/14', value: '+02:00' });
+    const num = await q(['device', 'lwm2m', 'write', 'meter-1', '/31024/0/1', '7']);
+    assert.deepEqual(num.params, { path: '/31024/0/1', value: 7 });
+    const exec = await q(['device', 'lwm2m', 'execute', 'meter-1', '/3/0/4', '--args', "0='x'"]);
+    assert.deepEqual(exec.params, { path: '/3/0/4', args: "0='x'" });
+    const create = await q([
+      'device',
+      'lwm2m',
+      'create',
+      'meter-1',
+      '/31024',
+      '--instance',
+      '5',
+      '--value',
+      '1=7',
+      '--value',
+      '5=hello',
+    ]);
+    assert.equal(create.name, 'lwm2m.create');
+    assert.deepEqual(create.params, {
+      path: '/31024',
+      instance: 5,
+      values: { '1': 7, '5': 'hello' },
+    });
+    const del = await q(['device', 'lwm2m', 'delete', 'meter-1', '/31024/5']);
+    assert.deepEqual(del.params, { path: '/31024/5' });
+    const attrs = await q([
+      'device',
+      'lwm2m',
+      'attributes',
+      'meter-1',
+      '/3/0/9',
+      '--pmin',
+      '10',
+      '--pmax',
+      'none',
+    ]);
+    assert.deepEqual(attrs.params, { path: '/3/0/9', attributes: { pmin: 10, pmax: null } });
+    const refused = await hub.run([
+      'device',
+      'lwm2m',
+      'create',
+      'meter-1',
+      '/1',
+      '--value',
+      '1=60',
+    ]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /bootstrap server only.*\(validation_failed\)\n$/s);
+    const plain = await hub.run(['device', 'lwm2m', 'read', 'pump-1', '/3/0']);
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /\(lwm2m_device_required\)\n$/);
+  });
 });

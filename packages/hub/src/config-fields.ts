@@ -317,6 +317,16 @@ export const CONFIG_FIELDS = {
     max: 1000000,
     doc: 'LwM2M registrations one hub node holds; beyond it Register gets 5.03',
   },
+  // Core §6.5: a client in queue mode listens for MAX_TRANSMIT_WAIT (93 s) after each message it
+  // sends; requests for it are held in between. Tests shorten it.
+  lwm2mQueueAwakeSeconds: {
+    kind: 'int',
+    flag: 'lwm2m-queue-awake-seconds',
+    default: 93,
+    min: 1,
+    max: 3600,
+    doc: 'How long an LwM2M client in queue mode is taken to listen after each message it sends; requests for it wait for its next message otherwise',
+  },
   coapsPort: {
     kind: 'port?',
     flag: 'coaps-port',

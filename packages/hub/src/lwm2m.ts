@@ -65,6 +65,9 @@ export async function startLwm2m(d: {
     execute: (l, p, a) => wire(l).link.execute(l, p, a),
     discover: (l, p) => wire(l).link.discover(l, p),
     observe: (l, p, on) => wire(l).link.observe(l, p, on),
+    create: (l, p, v, i) => wire(l).link.create(l, p, v, i),
+    delete: (l, p) => wire(l).link.delete(l, p),
+    writeAttributes: (l, p, a) => wire(l).link.writeAttributes(l, p, a),
   };
   const service: Lwm2mService = new Lwm2mService({
     storage: d.storage,
@@ -77,6 +80,7 @@ export async function startLwm2m(d: {
     clock: d.clock,
     log: { warn: (o, m) => log.warn(o, m), info: (o, m) => log.info(o, m) },
     admission: s.admission,
+    awakeMs: config.lwm2mQueueAwakeSeconds * 1000,
     link,
   });
   // Firmware over object 5 (decision 0044) follows the same registrations on the same link.

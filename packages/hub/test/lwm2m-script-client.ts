@@ -52,11 +52,11 @@ export class ScriptClient {
   }
 
   /** Registers (objects: link format); resolves with the response code. */
-  async register(objects = '</1/0>,</3/0>,</5/0>'): Promise<string> {
+  async register(objects = '</1/0>,</3/0>,</5/0>', query: string[] = []): Promise<string> {
     const r = await this.#request(
       '0.02',
       ['rd'],
-      [`ep=${this.endpoint}`, 'lwm2m=1.1', 'lt=300'],
+      [`ep=${this.endpoint}`, 'lwm2m=1.1', 'lt=300', ...query],
       objects,
     );
     const loc = r.options.filter((o) => o.name === 'Location-Path').map((o) => o.value.toString());
@@ -68,6 +68,11 @@ export class ScriptClient {
   /** A registration Update (no parameters); resolves with the response code. */
   async update(): Promise<string> {
     return (await this.#request('0.02', this.location.split('/'), [], undefined)).code;
+  }
+
+  /** The 1.1 Send operation (POST /dp) with this payload and Content-Format; the response code. */
+  async send(payload: Uint8Array, format: number): Promise<string> {
+    return (await this.#request('0.02', ['dp'], [], Buffer.from(payload), format)).code;
   }
 
   /** Sets a resource; an observer of it gets a notification. */
@@ -107,7 +112,13 @@ export class ScriptClient {
     this.sock.send(generate(p), this.port, '127.0.0.1');
   }
 
-  #request(code: string, path: string[], query: string[], payload: string | undefined) {
+  #request(
+    code: string,
+    path: string[],
+    query: string[],
+    payload: string | Buffer | undefined,
+    format = 40,
+  ) {
     const token = Buffer.from([
       Math.floor(Math.random() * 256),
       Math.floor(Math.random() * 256),
@@ -131,7 +142,9 @@ export class ScriptClient {
         token,
         options: [
           ...path.map((s) => ({ name: 'Uri-Path' as const, value: Buffer.from(s) })),
-          ...(payload !== undefined ? [{ name: 'Content-Format' as const, value: uint(40) }] : []),
+          ...(payload !== undefined
+            ? [{ name: 'Content-Format' as const, value: uint(format) }]
+            : []),
           ...query.map((q) => ({ name: 'Uri-Query' as const, value: Buffer.from(q) })),
         ],
         ...(payload !== undefined ? { payload: Buffer.from(payload) } : {}),

@@ -328,6 +328,11 @@ export const ERRORS = {
     kind: 'conflict',
     title: 'The device is not an LwM2M device (it lacks the "lwm2m" tag)',
   },
+  lwm2m_queue_full: {
+    kind: 'rate_limited',
+    title:
+      'The LwM2M device already has the most requests open (queued or held for its next wake-up); wait for them or cancel some',
+  },
   lwm2m_rebootstrap_requested: {
     kind: 'gone',
     title: 'An operator asked this LwM2M device to bootstrap again: its registration has ended',

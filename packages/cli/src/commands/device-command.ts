@@ -49,7 +49,8 @@ export function formatCommand(c: CommandView): string {
   ])}`;
 }
 
-const showCommand = (ctx: Context, c: CommandView): void => ctx.print(c, () => formatCommand(c));
+export const showCommand = (ctx: Context, c: CommandView): void =>
+  ctx.print(c, () => formatCommand(c));
 
 // After the deadline the hub marks an unfinished command expired on its next sweep (every ~2 s);
 // waiting a little past the deadline lets the wait end on that final state.
@@ -60,7 +61,7 @@ const WAIT_GRACE_MS = 5000;
  * at once and each new state after it (decision 0029), so a wait of hours is neither silent nor
  * lost if interrupted: `bulwark command get ID` picks it up.
  */
-async function waitAndShow(ctx: Context, sent: CommandView): Promise<number> {
+export async function waitAndShow(ctx: Context, sent: CommandView): Promise<number> {
   const timeoutMs = Math.max(0, Date.parse(sent.deadline) - Date.now()) + WAIT_GRACE_MS;
   ctx.io.err(`command ${sent.id}: ${sent.state} (waiting until ${sent.deadline})\n`);
   let last = sent.state;

@@ -12,6 +12,7 @@ import { deviceCommands } from './device.js';
 import { commandCommands } from './device-command.js';
 import { deviceEnrollCommands } from './device-enroll.js';
 import { deviceKeyCommands } from './device-keys.js';
+import { deviceLwm2mCommands } from './device-lwm2m.js';
 import { deviceImportCommands } from './device-import.js';
 import { provisioningCommands } from './provisioning.js';
 import { firmwareCommands } from './firmware.js';
@@ -40,6 +41,7 @@ export const COMMANDS: readonly Command[] = [
   ...provisioningCommands,
   ...deviceCommands,
   ...deviceKeyCommands,
+  ...deviceLwm2mCommands,
   ...twinCommands,
   ...commandCommands,
   ...presenceCommands,

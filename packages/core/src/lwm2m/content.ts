@@ -1,10 +1,12 @@
 /**
  * Payloads of LwM2M reads, notifications and Send, decoded into (path, value) records: TLV (11542),
- * LwM2M JSON (11543, 1.0), SenML JSON (110, 1.1 Core §7.4.4) and text/plain (0) for one resource.
+ * LwM2M JSON (11543, 1.0), SenML JSON (110, 1.1 Core §7.4.4), SenML CBOR (112, §7.4.5) and
+ * text/plain (0) for one resource.
  */
 import { BulwarkError } from '@bulwark/protocol';
 import { formatPath, parsePath, type Lwm2mPath } from './path.js';
 import { guessType, resourceType } from './model.js';
+import { readSenmlCbor } from './senml-cbor.js';
 import { decodeTlv, tlvValue, type Lwm2mValue, type TlvEntry } from './tlv.js';
 
 /** One resource (instance) value read from a device. */
@@ -32,7 +34,9 @@ export function decodeContent(format: number, payload: Uint8Array, base: Lwm2mPa
     case LWM2M_FORMATS.tlv:
       return fromTlv(decodeTlv(payload), base);
     case LWM2M_FORMATS.senmlJson:
-      return fromSenmlJson(payload);
+      return fromSenml(parseJson(payload));
+    case LWM2M_FORMATS.senmlCbor:
+      return fromSenml(readSenmlCbor(payload));
     case LWM2M_FORMATS.json:
       return fromLwm2mJson(payload);
     case LWM2M_FORMATS.text: {
@@ -91,9 +95,9 @@ interface SenmlJsonRecord {
   vlo?: unknown;
 }
 
-function fromSenmlJson(payload: Uint8Array): Lwm2mRecord[] {
-  const recs = parseJson(payload);
-  if (!Array.isArray(recs)) throw bad('SenML JSON is an array of records');
+/** SenML records (JSON, or CBOR with its labels named) into path/value records. */
+function fromSenml(recs: unknown): Lwm2mRecord[] {
+  if (!Array.isArray(recs)) throw bad('SenML is an array of records');
   let bn = '';
   let bt = 0;
   const out: Lwm2mRecord[] = [];

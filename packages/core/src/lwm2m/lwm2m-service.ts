@@ -20,9 +20,9 @@ import { AdmissionError, type EdgePrincipal } from '../edge/principal.js';
 import type { Admission } from '../edge/admission.js';
 import type { Lwm2mRecord } from './content.js';
 import { runLwm2mCommand, isLwm2mCommand } from './commands.js';
+import { codeOf, dropQueuedAfterCut, writeAttributes } from './held-work.js';
 import { formatPath, parsePath } from './path.js';
 import {
-  Lwm2mRequestError,
   type Lwm2mBinding,
   type Lwm2mEnd,
   type Lwm2mLink,
@@ -49,7 +49,20 @@ interface Held {
   observing: Set<string>;
   /** The desired version last synced (-1: never). */
   synced: number;
+  /** Queue mode (Core §6.5): reachable until then, after its last message; else work is held. */
+  awakeUntil: number;
+  /** A desired sync and/or commands wait for the client's next message (queue mode). */
+  heldSync: boolean;
+  heldCommands: boolean;
+  /** Notification attributes written (path → their JSON). */
+  attributes: Map<string, string>;
 }
+
+/**
+ * How long a client in queue mode listens after its last message: CoAP's MAX_TRANSMIT_WAIT
+ * (93 s, RFC 7252 §4.8.2), which Core §6.5 names as the default.
+ */
+export const QUEUE_AWAKE_MS = 93_000;
 
 /** What the service reports to an operator. */
 export interface Lwm2mLogger {
@@ -71,6 +84,8 @@ export interface Lwm2mDeps {
   log: Lwm2mLogger;
   /** The one admission rule, for registrations over DTLS (without it they are refused). */
   admission?: Pick<Admission, 'admit'>;
+  /** Queue mode's awake window after each client message (default `QUEUE_AWAKE_MS`). */
+  awakeMs?: number;
 }
 
 /** LwM2M device management on one hub node. */
@@ -89,7 +104,7 @@ export class Lwm2mService {
     this.#unlisten = this.d.signals.listen({
       desiredChanged: (r) => {
         const h = this.#find(r.orgId, r.deviceId);
-        if (h) void this.#serial(h, () => this.#sync(h)).catch(this.#warn(h, 'desired sync'));
+        if (h) this.#syncSoon(h);
       },
       commandQueued: (c) => {
         const h = this.#find(c.orgId, c.deviceId);
@@ -161,6 +176,10 @@ export class Lwm2mService {
       sessionId: `lwm2m:${reg.location}`,
       observing: new Set(),
       synced: -1,
+      awakeUntil: this.d.clock.now() + this.#awakeMs,
+      heldSync: false,
+      heldCommands: false,
+      attributes: new Map(),
     };
     this.#held.set(reg.location, h);
     this.#byDevice.set(`${b.orgId}/${b.deviceId}`, reg.location);
@@ -204,6 +223,7 @@ export class Lwm2mService {
     h.reg = reg;
     await this.d.presence.report(h.orgId, h.deviceId, h.sessionId, { online: true }, false);
     await this.#serial(h, () => this.#report(h, (s) => s));
+    this.#woke(h);
   }
 
   /** A registration ended: offline (unclean unless de-registered), the twin says unregistered. */
@@ -231,12 +251,18 @@ export class Lwm2mService {
       detail: { endpoint: reg.endpoint, reason: why },
     });
     await this.#serial(h, () => this.#report(h, (s) => s, false)).catch(this.#warn(h, 'twin'));
+    if (why === 'cut') {
+      await dropQueuedAfterCut(this.d, h.orgId, h.deviceId).catch(
+        this.#warn(h, 'dropping queued requests'),
+      );
+    }
   }
 
   /** An Observe notification: into the twin and, when the desired twin names one, a channel. */
   async notified(location: string, records: Lwm2mRecord[]): Promise<void> {
     const h = this.#held.get(location);
     if (!h || records.length === 0) return;
+    this.#woke(h);
     await this.#serial(h, () =>
       this.#report(h, (s) => ({ ...s, objects: mergeRecords(objectsOf(s), records) })),
     );
@@ -252,6 +278,7 @@ export class Lwm2mService {
   async sent(location: string, records: Lwm2mRecord[]): Promise<void> {
     const h = this.#held.get(location);
     if (!h) throw new BulwarkError('not_found', 'not registered');
+    this.#woke(h);
     const channel = desiredOf((await this.d.twins.get(h.orgId, h.deviceId)).desired.state).channel;
     if (!channel) throw new BulwarkError('not_found', 'no channel is configured (lwm2m.channel)');
     await this.#ingest(h, channel, records);
@@ -271,9 +298,7 @@ export class Lwm2mService {
       );
       for (const h of hs) {
         const v = versions.get(h.deviceId) ?? 0;
-        if (v > h.synced && h.synced >= 0) {
-          void this.#serial(h, () => this.#sync(h)).catch(this.#warn(h, 'desired sync'));
-        }
+        if (v > h.synced && h.synced >= 0) this.#syncSoon(h);
       }
       const byDevice = new Map(hs.map((h) => [h.deviceId, h]));
       for (const c of await this.d.commands.pending(orgId, [...byDevice.keys()])) {
@@ -353,6 +378,10 @@ export class Lwm2mService {
   /** Writes the desired values the device does not report yet, then observes what is asked. */
   async #sync(h: Held): Promise<void> {
     if (!this.#live(h)) return;
+    if (!this.#reachable(h)) {
+      h.heldSync = true; // queue mode: at the client's next message
+      return;
+    }
     const twin = await this.d.twins.get(h.orgId, h.deviceId);
     h.synced = twin.desired.version;
     const want = desiredOf(twin.desired.state);
@@ -370,6 +399,7 @@ export class Lwm2mService {
     }
     const readBack: Lwm2mRecord[] = [];
     for (const path of written) readBack.push(...(await this.d.link.read(h.reg.location, path)));
+    await writeAttributes(this.d.link, h.reg.location, want.attributes, h.attributes, errors);
     for (const path of want.observe) {
       if (h.observing.has(path)) continue;
       try {
@@ -393,6 +423,10 @@ export class Lwm2mService {
   }
 
   async #command(h: Held, c: CommandRecord): Promise<void> {
+    if (!this.#reachable(h)) {
+      h.heldCommands = true; // queue mode: the command stays queued until the client's next message
+      return;
+    }
     if (this.#running.has(c.id)) return;
     this.#running.add(c.id);
     try {
@@ -424,6 +458,41 @@ export class Lwm2mService {
     } finally {
       this.#running.delete(c.id);
     }
+  }
+
+  get #awakeMs(): number {
+    return this.d.awakeMs ?? QUEUE_AWAKE_MS;
+  }
+
+  /** A client in queue mode listens only for a while after its last message (Core §6.5). */
+  #reachable(h: Held): boolean {
+    return !h.reg.queueMode || this.d.clock.now() < h.awakeUntil;
+  }
+
+  #syncSoon(h: Held): void {
+    void this.#serial(h, () => this.#sync(h)).catch(this.#warn(h, 'desired sync'));
+  }
+
+  /**
+   * The client sent something (Update, Send, a notification): in queue mode it listens now, so
+   * what was held goes out — after the device's state is read again: a device decommissioned or
+   * left without a management plane meanwhile gets nothing.
+   */
+  #woke(h: Held): void {
+    h.awakeUntil = this.d.clock.now() + this.#awakeMs;
+    if (!h.heldSync && !h.heldCommands) return;
+    const [sync, commands] = [h.heldSync, h.heldCommands];
+    h.heldSync = h.heldCommands = false;
+    void (async () => {
+      const device = await this.d.storage.devices.get(h.orgId, h.deviceId);
+      if (!device || !DEVICE_PLANES[device.state].includes('management') || !this.#live(h)) return;
+      if (sync) await this.#serial(h, () => this.#sync(h));
+      if (!commands) return;
+      // One at a time, oldest first: a sleepy client gets its requests in order.
+      for (const c of await this.d.commands.pending(h.orgId, [h.deviceId])) {
+        if (isLwm2mCommand(c.name) && this.#live(h)) await this.#command(h, c);
+      }
+    })().catch(this.#warn(h, 'held requests'));
   }
 
   async #ingest(h: Held, channelId: string, records: Lwm2mRecord[]): Promise<void> {
@@ -481,6 +550,12 @@ export class Lwm2mService {
         registeredAt: new Date(r.registeredAt).toISOString(),
         updatedAt: new Date(r.updatedAt).toISOString(),
         observe: [...h.observing],
+        ...(r.queueMode
+          ? {
+              awakeUntil: new Date(h.awakeUntil).toISOString(),
+              held: h.heldSync || h.heldCommands,
+            }
+          : {}),
         ...(await this.#channelOf(h)),
       },
     };
@@ -538,9 +613,3 @@ const objectsOf = (s: TwinState): TwinState => {
   const o = s['objects'];
   return typeof o === 'object' && o !== null && !Array.isArray(o) ? o : {};
 };
-
-function codeOf(err: unknown): string {
-  if (err instanceof Lwm2mRequestError) return `coap_${err.code.replace('.', '_')}`;
-  if (err instanceof BulwarkError) return err.code;
-  return 'lwm2m_request_failed';
-}

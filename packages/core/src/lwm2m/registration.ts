@@ -57,12 +57,39 @@ export interface Lwm2mLink {
   execute(location: string, path: string, args?: string): Promise<void>;
   /** The link-format answer of a Discover. */
   discover(location: string, path: string): Promise<string>;
+  /**
+   * Create (Core §6.3.5): a new instance of object `objectPath` ("/31024") with these resource
+   * values (resource id → value); `instance` chosen by the client when absent. The new instance's
+   * path.
+   */
+  create(
+    location: string,
+    objectPath: string,
+    values: ReadonlyMap<number, Lwm2mValue>,
+    instance?: number,
+  ): Promise<string>;
+  /** Delete (Core §6.3.6) of an object instance ("/31024/5"). */
+  delete(location: string, path: string): Promise<void>;
+  /** Write-Attributes (Core §6.3.4): `PUT path?pmin=…&pmax=…` (notification attributes). */
+  writeAttributes(location: string, path: string, attributes: Lwm2mAttributes): Promise<void>;
   /** Starts an observation; each notification (and the first answer) goes to `onRecords`. */
   observe(
     location: string,
     path: string,
     onRecords: (records: Lwm2mRecord[]) => void,
   ): Promise<Lwm2mRecord[]>;
+}
+
+/**
+ * Notification attributes (Core §5.1.2): periods in seconds, thresholds; `null` removes one
+ * (`?pmin` without a value).
+ */
+export interface Lwm2mAttributes {
+  pmin?: number | null;
+  pmax?: number | null;
+  gt?: number | null;
+  lt?: number | null;
+  st?: number | null;
 }
 
 /** A device's refusal of a request: its CoAP response code ("4.04"). */

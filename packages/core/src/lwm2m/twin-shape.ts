@@ -4,7 +4,9 @@
  *   the paths observed and the channel notifications land in;
  * - reported `objects`: values read, nested by path ("/3/0/9" → objects["3"]["0"]["9"]);
  * - desired `objects`: values to write, in the same shape; desired `lwm2m.observe` (paths) and
- *   `lwm2m.channel` (a channel id) say what to observe and where notifications go.
+ *   `lwm2m.channel` (a channel id) say what to observe and where notifications go; desired
+ *   `lwm2m.attributes` ({ "/3/0/9": { pmin, pmax, gt, lt, st } }) is written (Write-Attributes)
+ *   before those observations.
  */
 import type { TwinState, TwinValue } from '@bulwark/protocol';
 import type { Lwm2mRecord } from './content.js';
@@ -17,6 +19,8 @@ export interface Lwm2mDesired {
   writes: Map<string, Lwm2mValue>;
   observe: string[];
   channel: string | null;
+  /** Path → notification attributes to write before observing (`lwm2m.attributes`), unchecked. */
+  attributes: Map<string, TwinValue>;
 }
 
 const isObj = (v: unknown): v is { [k: string]: TwinValue } =>
@@ -50,7 +54,9 @@ export function desiredOf(state: TwinState | undefined): Lwm2mDesired {
       ? l['observe'].filter((p): p is string => typeof p === 'string').slice(0, 32)
       : [];
   const channel = isObj(l) && typeof l['channel'] === 'string' ? l['channel'] : null;
-  return { writes, observe, channel };
+  const attrs = isObj(l) && isObj(l['attributes']) ? l['attributes'] : {};
+  const attributes = new Map(Object.entries(attrs).slice(0, 32));
+  return { writes, observe, channel, attributes };
 }
 
 /** Merges read records into a reported `objects` tree (a copy). */

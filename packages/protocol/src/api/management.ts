@@ -243,3 +243,60 @@ export const BulkCommandResultSchema = Type.Object(
   { additionalProperties: false },
 );
 export type BulkCommandResult = Static<typeof BulkCommandResultSchema>;
+
+/** An LwM2M path as the API takes it: /object[/instance[/resource[/resource instance]]]. */
+const Lwm2mPath = Type.String({ pattern: '^/?[0-9]{1,5}(/[0-9]{1,5}){0,3}$', maxLength: 32 });
+
+/** A Read or Discover of an LwM2M device (decision 0043): queued as a command, audited. */
+export const Lwm2mReadRequest = Type.Object(
+  {
+    path: Lwm2mPath,
+    discover: Type.Optional(
+      Type.Boolean({ description: 'Discover (link format with attributes) instead of Read.' }),
+    ),
+    timeoutSeconds: Type.Optional(TimeoutSeconds),
+  },
+  { additionalProperties: false },
+);
+export type Lwm2mReadRequest = Static<typeof Lwm2mReadRequest>;
+
+// Unchecked here and checked by the hub (`operations.ts`): the API coerces types, and a union with a
+// string would turn 7 into "7" (and a number null into 0) — the device must get what was sent.
+const Lwm2mScalar = Type.Unsafe<string | number | boolean>({
+  description: 'A string, number or boolean.',
+});
+const Threshold = Type.Optional(
+  Type.Unsafe<number | null>({ description: 'A number, or null to remove the attribute.' }),
+);
+
+/**
+ * An operation that changes an LwM2M device (decision 0043, 2026-12-07): Write (`path`, `value`),
+ * Execute (`path`, `args`), Create (`path` /object, `instance`?, `values`), Delete (`path`
+ * /object/instance) or Write-Attributes (`path`, `attributes`). Queued as a command; a device in
+ * queue mode gets it when it next wakes.
+ */
+export const Lwm2mOperationRequest = Type.Object(
+  {
+    operation: Type.Union([
+      Type.Literal('write'),
+      Type.Literal('execute'),
+      Type.Literal('create'),
+      Type.Literal('delete'),
+      Type.Literal('attributes'),
+    ]),
+    path: Lwm2mPath,
+    value: Type.Optional(Lwm2mScalar),
+    args: Type.Optional(Type.String({ maxLength: 256 })),
+    instance: Type.Optional(Type.Integer({ minimum: 0, maximum: 65534 })),
+    values: Type.Optional(Type.Record(Type.String({ pattern: '^[0-9]{1,5}$' }), Lwm2mScalar)),
+    attributes: Type.Optional(
+      Type.Object(
+        { pmin: Threshold, pmax: Threshold, gt: Threshold, lt: Threshold, st: Threshold },
+        { additionalProperties: false },
+      ),
+    ),
+    timeoutSeconds: Type.Optional(TimeoutSeconds),
+  },
+  { additionalProperties: false },
+);
+export type Lwm2mOperationRequest = Static<typeof Lwm2mOperationRequest>;

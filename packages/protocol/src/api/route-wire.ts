@@ -83,6 +83,8 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
     status: 204,
     body: true,
   },
+  lwm2mRead: { method: 'POST', path: '/devices/:id/lwm2m/read', status: 201, body: true },
+  lwm2mOperate: { method: 'POST', path: '/devices/:id/lwm2m/operations', status: 201, body: true },
   issueTicket: { method: 'POST', path: '/devices/:id/tickets', status: 201, body: true },
   listTickets: { method: 'GET', path: '/devices/:id/tickets', status: 200 },
   revokeTicket: {

@@ -536,6 +536,32 @@ export const ROUTES = {
     body: C.Empty,
     status: 204,
   }),
+  lwm2mRead: route({
+    method: 'POST',
+    path: '/devices/:id/lwm2m/read',
+    summary:
+      'Read or Discover a path of an LwM2M device: queued as a command (held for a device in queue mode until it wakes); its result holds the values',
+    tag: 'management',
+    auth: 'principal',
+    permission: 'devices:read',
+    params: C.IdParams,
+    body: G.Lwm2mReadRequest,
+    status: 201,
+    response: G.CommandSchema,
+  }),
+  lwm2mOperate: route({
+    method: 'POST',
+    path: '/devices/:id/lwm2m/operations',
+    summary:
+      'Write, Execute, Create, Delete or Write-Attributes on an LwM2M device: queued as a command (held for a device in queue mode until it wakes, at most 32 open per device)',
+    tag: 'management',
+    auth: 'principal',
+    permission: 'devices:manage',
+    params: C.IdParams,
+    body: G.Lwm2mOperationRequest,
+    status: 201,
+    response: G.CommandSchema,
+  }),
   // local-port access tickets (the service checks the level-specific permissions)
   issueTicket: route({
     method: 'POST',

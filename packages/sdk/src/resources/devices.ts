@@ -59,5 +59,17 @@ export function devicesApi(call: Call) {
      * again with its current key and is given a fresh one.
      */
     rebootstrapLwm2m: (id: string) => call('rebootstrapLwm2m', { params: { id }, body: {} }),
+    /**
+     * Reads (or Discovers, `discover: true`) a path of an LwM2M device: a command whose result
+     * holds the values by path; wait for it with `commands.wait` (decision 0043).
+     */
+    lwm2mRead: (id: string, body: BodyOf<'lwm2mRead'>) =>
+      call('lwm2mRead', { params: { id }, body }),
+    /**
+     * Write, Execute, Create, Delete or Write-Attributes on an LwM2M device: a command (held for a
+     * device in queue mode until it wakes; `lwm2m_queue_full` beyond 32 open per device).
+     */
+    lwm2mOperate: (id: string, body: BodyOf<'lwm2mOperate'>) =>
+      call('lwm2mOperate', { params: { id }, body }),
   };
 }

@@ -35,6 +35,7 @@ import { viewHandlers } from './handlers/views.js';
 import { bulkActionHandlers } from './handlers/bulk-actions.js';
 import { metricsHistoryHandlers } from './handlers/metrics-history.js';
 import { detectHandlers } from './handlers/detect.js';
+import { lwm2mHandlers } from './handlers/lwm2m.js';
 import { managementHandlers } from './handlers/management.js';
 import { logHandlers } from './handlers/logs.js';
 import { ticketHandlers } from './handlers/tickets.js';
@@ -152,6 +153,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     ...messagingHandlers(s),
     ...ticketHandlers(s),
     ...managementHandlers(s),
+    ...lwm2mHandlers(s),
     ...logHandlers(s),
     ...alertHandlers(s),
     ...maintenanceWindowHandlers(s),

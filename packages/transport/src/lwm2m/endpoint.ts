@@ -57,6 +57,8 @@ export interface CoapResponseIn {
   contentFormat: number | undefined;
   observe: number | undefined;
   block2: Buffer | undefined;
+  /** Location-Path segments (a Create's new instance, Core §6.3.5). */
+  locationPath?: string[];
   payload: Buffer;
 }
 
@@ -351,6 +353,9 @@ export class CoapEndpoint {
       contentFormat: uint(opt(p, 'Content-Format')),
       observe: uint(opt(p, 'Observe')),
       block2: opt(p, 'Block2'),
+      locationPath: p.options
+        .filter((o) => o.name === 'Location-Path')
+        .map((o) => o.value.toString('utf8')),
       payload: p.payload,
     };
     // A separate response or a notification is acknowledged when Confirmable (§5.2.2).

@@ -173,8 +173,8 @@ export class RegistrationTable {
       (r) => r.address === req.source && sameSecurity(r, req),
     );
     if (!reg) return { code: '4.04', payload: Buffer.from('not registered') };
-    // Send carries SenML (Core §6.4.7); CBOR (112) is not decoded yet.
-    if (req.contentFormat !== 110) return { code: '4.15' };
+    // Send carries SenML JSON (110) or SenML CBOR (112) (Core §6.4.7); malformed is 4.00.
+    if (req.contentFormat !== 110 && req.contentFormat !== 112) return { code: '4.15' };
     const records = decodeContent(req.contentFormat, req.payload, []);
     await this.d.hooks.sent(reg.location, records);
     return { code: '2.04' };

@@ -4,6 +4,7 @@
  * lifetime sweep, and the `Lwm2mLink` the service drives.
  */
 import {
+  attributeQuery,
   decodeContent,
   encodeTlv,
   LWM2M_FORMATS,
@@ -244,6 +245,50 @@ export async function startLwm2mServer(o: {
       const r = await get(location, path, 40);
       expect(r, '2.05', `Discover ${path}`);
       return r.payload.toString('utf8');
+    },
+    async create(location, objectPath, values, instance) {
+      const t = target(location);
+      const objectId = parsePath(objectPath)[0]!;
+      const resources = [...values].map(([id, v]) => ({
+        kind: 'resource' as const,
+        id,
+        value: tlvBytes(v, resourceType(objectId, id)),
+      }));
+      // With an instance id the resources are wrapped in it; without, the client picks one.
+      const entries =
+        instance === undefined
+          ? resources
+          : [{ kind: 'instance' as const, id: instance, children: resources }];
+      const r = await endpoint.request(t.address, t.port, {
+        method: 'POST',
+        path: segs(objectPath),
+        options: [{ name: 'Content-Format', value: uintOption(LWM2M_FORMATS.tlv) }],
+        payload: Buffer.from(encodeTlv(entries)),
+      });
+      expect(r, '2.01', `Create ${objectPath}`);
+      const loc = r.locationPath ?? [];
+      return loc.length > 0
+        ? `/${loc.join('/')}`
+        : instance === undefined
+          ? objectPath
+          : `${objectPath}/${instance}`;
+    },
+    async delete(location, path) {
+      const t = target(location);
+      const r = await endpoint.request(t.address, t.port, { method: 'DELETE', path: segs(path) });
+      expect(r, '2.02', `Delete ${path}`);
+    },
+    async writeAttributes(location, path, attributes) {
+      const t = target(location);
+      const r = await endpoint.request(t.address, t.port, {
+        method: 'PUT',
+        path: segs(path),
+        options: attributeQuery(attributes).map((q) => ({
+          name: 'Uri-Query',
+          value: Buffer.from(q),
+        })),
+      });
+      expect(r, '2.04', `Write-Attributes ${path}`);
     },
     async observe(location, path, onRecords) {
       const t = target(location);

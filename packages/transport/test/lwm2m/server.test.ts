@@ -266,7 +266,7 @@ describe('LwM2M registration interface (Core §6.2)', () => {
     assert.ok(took >= 1500 && took < 4000, `expired after ${took} ms`);
   });
 
-  it('Send (POST /dp): SenML JSON from a registered address; others 4.04, CBOR 4.15', async () => {
+  it('Send (POST /dp): SenML JSON or CBOR from a registered address; others 4.04; bad CBOR 4.00', async () => {
     await newPeer();
     const senml = JSON.stringify([{ bn: '/3/0/', n: '9', v: 77 }]);
     assert.equal(
@@ -279,8 +279,21 @@ describe('LwM2M registration interface (Core §6.2)', () => {
       '2.04',
     );
     assert.deepEqual(hooks.sends.at(-1), [{ path: '/3/0/9', value: 77 }]);
+    // SenML CBOR (112): [{-2: "/3/0/", 0: "9", 2: 78}]
+    const cbor = Buffer.from('81a321652f332f302f0061390218 4e'.replace(' ', ''), 'hex');
+    assert.equal(
+      (await peer.request({ code: '0.02', path: ['dp'], cf: 112, payload: cbor })).code,
+      '2.04',
+    );
+    assert.deepEqual(hooks.sends.at(-1), [{ path: '/3/0/9', value: 78 }]);
+    const sends = hooks.sends.length;
     assert.equal(
       (await peer.request({ code: '0.02', path: ['dp'], cf: 112, payload: 'x' })).code,
+      '4.00',
+    );
+    assert.equal(hooks.sends.length, sends); // nothing reached the hub
+    assert.equal(
+      (await peer.request({ code: '0.02', path: ['dp'], cf: 11544, payload: 'x' })).code,
       '4.15',
     );
     assert.equal(

@@ -1,4 +1,11 @@
-import type { Actor, CommandRecord, DeviceEventRecord, DevicePresence, Twin } from '@bulwark/core';
+import {
+  Lwm2mOperations,
+  type Actor,
+  type CommandRecord,
+  type DeviceEventRecord,
+  type DevicePresence,
+  type Twin,
+} from '@bulwark/core';
 import type { CommandView, DeviceEventView, PresenceView, TwinView } from '@bulwark/protocol';
 import type { HandlerContext, Handlers, HttpServices } from '../context.js';
 import { principalOf } from '../context.js';
@@ -78,13 +85,14 @@ const eventView = (e: DeviceEventRecord): DeviceEventView => ({
 });
 
 /** The caller as the management services record it. */
-const actorOf = (ctx: HandlerContext): Actor => {
+export const actorOf = (ctx: HandlerContext): Actor => {
   const p = principalOf(ctx);
   return { type: p.kind, id: p.id, source: ctx.source };
 };
 
 /** Device management: twin, commands, presence, events, bulk operations. */
 export function managementHandlers(s: HttpServices): ManagementHandlers {
+  const lwm2mOps = new Lwm2mOperations({ devices: s.devices, commands: s.commands });
   return {
     getTwin: async ({ params }, ctx) =>
       twinView(await s.twins.get(principalOf(ctx).orgId, params.id)),
@@ -98,6 +106,9 @@ export function managementHandlers(s: HttpServices): ManagementHandlers {
     },
     sendCommand: async ({ params, body }, ctx) => {
       ctx.audit.detail = { name: body.name };
+      // The LwM2M operations' bound per device holds at this door too (decision 0043).
+      if (body.name.startsWith('lwm2m.'))
+        await lwm2mOps.checkRoom(principalOf(ctx).orgId, params.id);
       const c = await s.commands.send(principalOf(ctx).orgId, params.id, body, actorOf(ctx));
       ctx.audit.detail = { name: body.name, commandId: c.id };
       return commandView(c);
