@@ -26,6 +26,34 @@ export function treeOrder(all: Location[]): { l: Location; depth: number }[] {
   return out;
 }
 
+/** A location picker in tree order; `empty` names the choice of no location. */
+export function LocationSelect({
+  locations,
+  value,
+  onChange,
+  empty,
+}: {
+  locations: Location[];
+  value: string;
+  onChange: (id: string) => void;
+  empty: string;
+}) {
+  return (
+    <label class="filter">
+      Location
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        <option value="">{empty}</option>
+        {treeOrder(locations).map(({ l, depth }) => (
+          <option key={l.id} value={l.id}>
+            {'\u00a0\u00a0'.repeat(depth)}
+            {l.name} ({l.kind})
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** The filter fields; `onChange` gets the filter part of the query (no sort). */
 export function FleetFilters({
   session,
@@ -104,18 +132,12 @@ export function FleetFilters({
       </label>
       {field('firmwareVersion', 'Firmware version', 'e.g. 1.4.2')}
       {field('tag', 'Tags', 'e.g. line-a roof')}
-      <label class="filter">
-        Location
-        <select value={location} onChange={(e) => setLocation(e.currentTarget.value)}>
-          <option value="">anywhere</option>
-          {treeOrder(locations.data ?? []).map(({ l, depth }) => (
-            <option key={l.id} value={l.id}>
-              {'\u00a0\u00a0'.repeat(depth)}
-              {l.name} ({l.kind})
-            </option>
-          ))}
-        </select>
-      </label>
+      <LocationSelect
+        locations={locations.data ?? []}
+        value={location}
+        onChange={setLocation}
+        empty="anywhere"
+      />
     </div>
   );
 }

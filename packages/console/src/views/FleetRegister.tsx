@@ -10,7 +10,7 @@ import { useState } from 'preact/hooks';
 import type { Session } from '../session.js';
 import { navigate } from '../router.js';
 import { Problem, useAction, useLoad, when } from '../ui.js';
-import { treeOrder } from './FleetFilters.js';
+import { LocationSelect } from './FleetFilters.js';
 
 /** The hub's device type pattern (protocol api/devices.ts), checked before anything is sent. */
 const DEVICE_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -86,18 +86,12 @@ export function FleetRegister({
           Firmware version (optional)
           <input value={firmware} onInput={(e) => setFirmware(e.currentTarget.value)} />
         </label>
-        <label class="filter">
-          Location
-          <select value={location} onChange={(e) => setLocation(e.currentTarget.value)}>
-            <option value="">none</option>
-            {treeOrder(locations.data ?? []).map(({ l, depth }) => (
-              <option key={l.id} value={l.id}>
-                {'\u00a0\u00a0'.repeat(depth)}
-                {l.name} ({l.kind})
-              </option>
-            ))}
-          </select>
-        </label>
+        <LocationSelect
+          locations={locations.data ?? []}
+          value={location}
+          onChange={setLocation}
+          empty="none"
+        />
         <button
           type="submit"
           disabled={act.busy || name.trim() === '' || type === '' || typeError !== undefined}
