@@ -59,6 +59,10 @@ export interface AdmissionDeps {
       identity: string,
     ): Promise<{ orgId: string; deviceId: string; ref: string } | undefined>;
   };
+  /** Pinned raw public keys by SHA-256 of the SPKI (DeviceRpkService); without it RPK is refused. */
+  rpks?: {
+    resolve(fingerprint: string): Promise<{ orgId: string; deviceId: string } | undefined>;
+  };
 }
 
 /** The subject a credential claims, for throttling and events (never the secret). */
@@ -70,6 +74,8 @@ function subjectOf(c: EdgeCredential): string | null {
       return `device:${c.deviceId}`;
     case 'psk':
       return `psk:${c.identity}`;
+    case 'rpk':
+      return `rpk:${sha256Hex(c.spki)}`;
     case 'api_key':
       return `key:${parseApiKey(c.secret)?.id ?? 'malformed'}`;
   }
@@ -294,6 +300,8 @@ export class Admission {
         return this.#byDeviceKey(c.deviceId, c.secret);
       case 'psk':
         return this.#byPsk(c.identity, c.ref);
+      case 'rpk':
+        return this.#byRawKey(sha256Hex(c.spki));
       case 'api_key':
         return this.#byApiKey(c.secret);
     }
@@ -359,6 +367,18 @@ export class Admission {
       });
     }
     return this.#device(device, 'psk', { kind: 'psk', identity });
+  }
+
+  /** The handshake proved the key; its pin says which device it is now (RFC 7250). */
+  async #byRawKey(fingerprint: string): Promise<DevicePrincipal> {
+    const pin = await this.d.rpks?.resolve(fingerprint);
+    const device = pin && (await this.d.storage.devices.get(pin.orgId, pin.deviceId));
+    if (!device) {
+      throw new AdmissionError('unknown', 'rpk', 'the raw public key is pinned to no device', {
+        code: 'unauthenticated',
+      });
+    }
+    return this.#device(device, 'rpk', { kind: 'rpk', fingerprint });
   }
 
   #device(

@@ -10,7 +10,7 @@ export type EdgeTransport = 'mqtt' | 'mqtt-ws' | 'http' | 'ddi' | 'coap' | 'loca
 
 /** The kinds of credential the edge admits. */
 export type CredentialKind =
-  'certificate' | 'device_key' | 'psk' | 'api_key' | 'password' | 'token';
+  'certificate' | 'device_key' | 'psk' | 'rpk' | 'api_key' | 'password' | 'token';
 
 /** Why admission refused a credential (see core/src/edge/admission.ts). */
 export type RefusalReason =

@@ -1,0 +1,166 @@
+/**
+ * CoAP over DTLS with raw public keys (RFC 7250; decision 0041, 2026-12-07): libcoap's
+ * coap-client-gnutls (`-M`, a DTLS implementation we did not write) authenticates with a P-256 key
+ * pinned to its device through the API; an unpinned key is refused and counted; a removed pin
+ * refuses the next request and handshake.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ApiError } from '@bulwark/sdk';
+import { PASSWORD, setupOwner, startTestHub, type TestHub } from './helpers.js';
+
+const CLIENT = 'coap-client-gnutls';
+const present = spawnSync(CLIENT, ['-h']).error === undefined;
+if (!present && process.env['CI'] === 'true') {
+  it(`${CLIENT} is installed (required when CI=true)`, () =>
+    assert.fail('apt-get install libcoap3-bin'));
+}
+const skip = present ? false : `${CLIENT} not installed (apt-get install libcoap3-bin)`;
+const run = promisify(execFile);
+const tmp = mkdtempSync(join(tmpdir(), 'bulwark-coaps-rpk-'));
+
+/** A fresh P-256 key pair: the private key file (SEC1 PEM, what -M takes) and the public PEM. */
+const keyPair = (name: string): { keyFile: string; publicPem: string } => {
+  const keyFile = join(tmp, `${name}.key`);
+  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', keyFile]);
+  const publicPem = execFileSync('openssl', ['ec', '-in', keyFile, '-pubout'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).toString();
+  return { keyFile, publicPem };
+};
+
+/** The response codes coap-client logged, empty when there was no exchange. */
+const codes = (out: string): string[] =>
+  [...out.matchAll(/v:1 t:(?:ACK|CON|NON) c:(\d\.\d\d)/g)]
+    .map((m) => m[1]!)
+    .filter((c) => c !== '0.00');
+
+const status = async (p: Promise<unknown>): Promise<number> => {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    if (err instanceof ApiError) return err.status;
+    throw err;
+  }
+};
+
+describe('CoAP over DTLS at the hub with raw public keys (coap-client-gnutls -M)', { skip }, () => {
+  let t: TestHub;
+  let s: Awaited<ReturnType<typeof setupOwner>>;
+  let channelId: string;
+  let deviceId: string;
+  let pair: { keyFile: string; publicPem: string };
+  const failures: { reason: string; subject: string | null }[] = [];
+
+  const post = async (keyFile: string, name: string): Promise<string[]> => {
+    const r = await run(
+      CLIENT,
+      [
+        ...['-m', 'post', '-t', '110', '-e', `[{"n":"${name}","v":1}]`],
+        ...['-v', '6', '-B', '5', '-M', keyFile],
+        `coaps://127.0.0.1:${t.hub.info.coapsPort}/channels/${channelId}/messages/lab`,
+      ],
+      { timeout: 20_000 },
+    );
+    return codes(`${r.stdout}\n${r.stderr}`);
+  };
+  const stored = async (name: string): Promise<number> =>
+    (await s.api.channels.messages(channelId, { name })).items.length;
+
+  before(async () => {
+    t = await startTestHub(['--coaps-port', '0', '--coaps-host', '127.0.0.1']);
+    s = await setupOwner(t);
+    t.hub.services.events.listen((e) => {
+      if (e.type === 'auth.failed' && e.transport === 'coap' && e.credential === 'rpk')
+        failures.push({ reason: e.reason, subject: e.subject });
+    });
+    channelId = (await s.api.channels.create({ name: 'coaps-rpk' })).id;
+    deviceId = (await s.api.devices.create({ name: 'rpk-node', type: 'nrf52' })).id;
+    await s.api.channels.connect(channelId, {
+      clientType: 'device',
+      clientId: deviceId,
+      publish: true,
+      subscribe: true,
+    });
+    pair = keyPair('node');
+  });
+  after(async () => {
+    await t.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('an unpinned key is refused at the handshake (auth.failed), nothing stored', async () => {
+    assert.deepEqual(await post(pair.keyFile, 'urn:rpk:unpinned'), []);
+    assert.equal(await stored('urn:rpk:unpinned'), 0);
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0]!.reason, 'unknown');
+    assert.match(failures[0]!.subject ?? '', /^rpk:[0-9a-f]{64}$/);
+  });
+
+  it('pinned through the API: SenML posted with the key is stored as the device', async () => {
+    const pin = await s.api.devices.setRpk(deviceId, pair.publicPem);
+    assert.match(pin.fingerprint, /^[0-9a-f]{64}$/);
+    assert.deepEqual(await post(pair.keyFile, 'urn:rpk:t'), ['2.04']);
+    const page = await s.api.channels.messages(channelId, { name: 'urn:rpk:t' });
+    assert.equal(page.items.length, 1);
+    assert.equal(page.items[0]!.protocol, 'coap');
+    assert.deepEqual(page.items[0]!.publisher, { type: 'device', id: deviceId });
+  });
+
+  it('provisioning: bad keys 400, a key pinned to another device 409, another org 404', async () => {
+    assert.equal(await status(s.api.devices.setRpk(deviceId, 'not a key')), 400);
+    const rsa = execFileSync('openssl', [
+      'genpkey',
+      '-algorithm',
+      'RSA',
+      '-pkeyopt',
+      'rsa_keygen_bits:1024',
+    ]).toString();
+    const rsaPub = execFileSync('openssl', ['pkey', '-pubout'], { input: rsa }).toString();
+    assert.equal(await status(s.api.devices.setRpk(deviceId, rsaPub)), 400);
+    const other = (await s.api.devices.create({ name: 'rpk-other', type: 'nrf52' })).id;
+    assert.equal(await status(s.api.devices.setRpk(other, pair.publicPem)), 409);
+    const org2 = await s.owner.orgs.create({ name: 'Elsewhere' });
+    const login = await t.client().auth.login({
+      email: 'owner@example.com',
+      password: PASSWORD,
+      organizationId: org2.id,
+    });
+    const api2 = t.client(login.accessToken);
+    assert.equal(await status(api2.devices.setRpk(deviceId, keyPair('x').publicPem)), 404);
+    assert.equal(await status(api2.devices.removeRpk(deviceId)), 404);
+    // Still our device's key, and it still posts.
+    assert.deepEqual(await post(pair.keyFile, 'urn:rpk:still'), ['2.04']);
+  });
+
+  it('a quarantined device is refused (4.03) though its key is pinned', async () => {
+    await s.api.devices.update(deviceId, { state: 'quarantined' });
+    try {
+      assert.deepEqual(await post(pair.keyFile, 'urn:rpk:q'), ['4.03']);
+      assert.equal(await stored('urn:rpk:q'), 0);
+    } finally {
+      await s.api.devices.update(deviceId, { state: 'active' });
+    }
+  });
+
+  it('a removed pin refuses the next handshake; pin and removal are audited', async () => {
+    const pin = await s.api.devices.setRpk(deviceId, pair.publicPem); // the same key again
+    await s.api.devices.removeRpk(deviceId);
+    const before = failures.length;
+    assert.deepEqual(await post(pair.keyFile, 'urn:rpk:removed'), []);
+    assert.equal(await stored('urn:rpk:removed'), 0);
+    assert.equal(failures.length, before + 1);
+    const audited = async (action: string) =>
+      (await s.api.audit.list({ action, target: deviceId, limit: 10 })).items
+        .filter((e) => e.result === 'success')
+        .map((e) => e.detail?.['fingerprint'] ?? null);
+    assert.deepEqual(await audited('setDeviceRpk'), [pin.fingerprint, pin.fingerprint]);
+    assert.deepEqual(await audited('removeDeviceRpk'), [null]);
+  });
+});
