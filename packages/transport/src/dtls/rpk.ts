@@ -90,5 +90,6 @@ export function parseRawKeyCertificate(body: Buffer): { spki: Buffer; key: KeyOb
 
 /** The SubjectPublicKeyInfo (DER) of a private or public key. */
 export function spkiOf(key: KeyObject): Buffer {
-  return createPublicKey(key).export({ format: 'der', type: 'spki' });
+  const pub = key.type === 'public' ? key : createPublicKey(key);
+  return pub.export({ format: 'der', type: 'spki' });
 }
