@@ -273,7 +273,7 @@ export function createServices(
     deviceIdentity: (identity) => devicePsks.resolve(identity),
   });
   // Pinned DTLS raw public keys (RFC 7250; decision 0041, 2026-12-07).
-  const deviceRpks = new DeviceRpkService({ storage, clock });
+  const deviceRpks = new DeviceRpkService({ storage, clock, events });
   const admission = new Admission({
     storage,
     clock,

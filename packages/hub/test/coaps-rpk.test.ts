@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,14 +58,14 @@ describe('CoAP over DTLS at the hub with raw public keys (coap-client-gnutls -M)
   let pair: { keyFile: string; publicPem: string };
   const failures: { reason: string; subject: string | null }[] = [];
 
+  const args = (keyFile: string): string[] => [
+    ...['-v', '6', '-B', '5', '-M', keyFile],
+    `coaps://127.0.0.1:${t.hub.info.coapsPort}/channels/${channelId}/messages/lab`,
+  ];
   const post = async (keyFile: string, name: string): Promise<string[]> => {
     const r = await run(
       CLIENT,
-      [
-        ...['-m', 'post', '-t', '110', '-e', `[{"n":"${name}","v":1}]`],
-        ...['-v', '6', '-B', '5', '-M', keyFile],
-        `coaps://127.0.0.1:${t.hub.info.coapsPort}/channels/${channelId}/messages/lab`,
-      ],
+      ['-m', 'post', '-t', '110', '-e', `[{"n":"${name}","v":1}]`, ...args(keyFile)],
       { timeout: 20_000 },
     );
     return codes(`${r.stdout}\n${r.stderr}`);
@@ -149,9 +149,29 @@ describe('CoAP over DTLS at the hub with raw public keys (coap-client-gnutls -M)
     }
   });
 
-  it('a removed pin refuses the next handshake; pin and removal are audited', async () => {
+  it('removing the pin ends an open observation (4.01) and refuses the next handshake; audited', async () => {
     const pin = await s.api.devices.setRpk(deviceId, pair.publicPem); // the same key again
-    await s.api.devices.removeRpk(deviceId);
+    const obs = spawn(CLIENT, ['-s', '10', ...args(pair.keyFile)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    obs.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    obs.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const closed = new Promise<void>((r) => obs.once('close', () => r()));
+    try {
+      for (let i = 0; i < 10 && !out.includes('urn:rpk:live'); i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        await post(pair.keyFile, 'urn:rpk:live');
+      }
+      assert.match(out, /urn:rpk:live/, 'the observation is registered');
+      await s.api.devices.removeRpk(deviceId);
+      for (let i = 0; i < 30 && !/4\.01 /.test(out); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.match(out, /4\.01 /, 'the observation ends with 4.01 on the open association');
+    } finally {
+      obs.kill();
+      await closed;
+    }
     const before = failures.length;
     assert.deepEqual(await post(pair.keyFile, 'urn:rpk:removed'), []);
     assert.equal(await stored('urn:rpk:removed'), 0);

@@ -7,6 +7,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { BulwarkError } from '@bulwark/protocol';
 import type { Clock } from '../ports/clock.js';
+import type { DomainEvents } from '../ports/events.js';
 import type { Storage } from '../ports/storage.js';
 import { sha256Hex } from '../shared/hash.js';
 
@@ -36,7 +37,14 @@ export function rpkSpki(publicKeyPem: string): Buffer {
 
 /** Devices' pinned DTLS raw public keys. */
 export class DeviceRpkService {
-  constructor(private readonly d: { storage: Pick<Storage, 'system' | 'devices'>; clock: Clock }) {}
+  constructor(
+    private readonly d: {
+      storage: Pick<Storage, 'system' | 'devices'>;
+      clock: Clock;
+      /** Told when a pin is replaced or removed, so live sessions made with the key end. */
+      events?: Pick<DomainEvents, 'emit'>;
+    },
+  ) {}
 
   /** Pins a device's key (replacing its previous one); a key pinned to another device: conflict. */
   async set(orgId: string, deviceId: string, publicKeyPem: string): Promise<DeviceRpk> {
@@ -55,7 +63,10 @@ export class DeviceRpkService {
       throw new BulwarkError('conflict', 'the pin changed meanwhile; try again');
     const previous = await this.d.storage.system.get(byDevice(deviceId));
     await this.d.storage.system.put(byDevice(deviceId), fingerprint);
-    if (previous !== undefined && previous !== fingerprint) await this.#unpin(previous, deviceId);
+    if (previous !== undefined && previous !== fingerprint) {
+      await this.#unpin(previous, deviceId);
+      this.#revoked(orgId, deviceId, previous);
+    }
     return pin;
   }
 
@@ -72,6 +83,7 @@ export class DeviceRpkService {
     if (fingerprint === undefined) return false;
     await this.#unpin(fingerprint, deviceId);
     await this.d.storage.system.compareAndSet(byDevice(deviceId), fingerprint, undefined);
+    this.#revoked(orgId, deviceId, fingerprint);
     return true;
   }
 
@@ -79,6 +91,16 @@ export class DeviceRpkService {
   async resolve(fingerprint: string): Promise<DeviceRpk | undefined> {
     const raw = await this.d.storage.system.get(byKey(fingerprint));
     return raw === undefined ? undefined : (JSON.parse(raw) as DeviceRpk);
+  }
+
+  #revoked(orgId: string, deviceId: string, fingerprint: string): void {
+    this.d.events?.emit({
+      type: 'device_rpk.revoked',
+      orgId,
+      deviceId,
+      fingerprint,
+      at: this.d.clock.now(),
+    });
   }
 
   async #unpin(fingerprint: string, deviceId: string): Promise<void> {

@@ -132,6 +132,13 @@ export type DomainEvent =
       deviceId: string;
       identity: string;
     })
+  | (Base & {
+      /** A device's pinned DTLS raw public key was replaced or removed (0041): its sessions end. */
+      type: 'device_rpk.revoked';
+      orgId: string;
+      deviceId: string;
+      fingerprint: string;
+    })
   | (Base & { type: 'api_key.revoked'; orgId: string; keyId: string })
   | (Base & {
       /**
