@@ -50,6 +50,9 @@ const status = async (p: Promise<unknown>): Promise<number> => {
   }
 };
 
+/** Failed authentications one address may make a minute before it waits. */
+const FAILURES = 3;
+
 describe('CoAP over DTLS at the hub with raw public keys (coap-client-gnutls -M)', { skip }, () => {
   let t: TestHub;
   let s: Awaited<ReturnType<typeof setupOwner>>;
@@ -58,14 +61,15 @@ describe('CoAP over DTLS at the hub with raw public keys (coap-client-gnutls -M)
   let pair: { keyFile: string; publicPem: string };
   const failures: { reason: string; subject: string | null }[] = [];
 
-  const args = (keyFile: string): string[] => [
-    ...['-v', '6', '-B', '5', '-M', keyFile],
+  const args = (keyFile: string, from?: string): string[] => [
+    ...(from ? ['-a', from] : []),
+    ...['-v', '6', '-B', from ? '2' : '5', '-M', keyFile],
     `coaps://127.0.0.1:${t.hub.info.coapsPort}/channels/${channelId}/messages/lab`,
   ];
-  const post = async (keyFile: string, name: string): Promise<string[]> => {
+  const post = async (keyFile: string, name: string, from?: string): Promise<string[]> => {
     const r = await run(
       CLIENT,
-      ['-m', 'post', '-t', '110', '-e', `[{"n":"${name}","v":1}]`, ...args(keyFile)],
+      ['-m', 'post', '-t', '110', '-e', `[{"n":"${name}","v":1}]`, ...args(keyFile, from)],
       { timeout: 20_000 },
     );
     return codes(`${r.stdout}\n${r.stderr}`);
@@ -74,7 +78,10 @@ describe('CoAP over DTLS at the hub with raw public keys (coap-client-gnutls -M)
     (await s.api.channels.messages(channelId, { name })).items.length;
 
   before(async () => {
-    t = await startTestHub(['--coaps-port', '0', '--coaps-host', '127.0.0.1']);
+    t = await startTestHub([
+      ...['--coaps-port', '0', '--coaps-host', '127.0.0.1'],
+      ...['--edge-failures-per-source', String(FAILURES)],
+    ]);
     s = await setupOwner(t);
     t.hub.services.events.listen((e) => {
       if (e.type === 'auth.failed' && e.transport === 'coap' && e.credential === 'rpk')
@@ -182,5 +189,22 @@ describe('CoAP over DTLS at the hub with raw public keys (coap-client-gnutls -M)
         .map((e) => e.detail?.['fingerprint'] ?? null);
     assert.deepEqual(await audited('setDeviceRpk'), [pin.fingerprint, pin.fingerprint]);
     assert.deepEqual(await audited('removeDeviceRpk'), [null]);
+  });
+
+  it('unpinned keys from one address: throttled after the limit; another address still gets in', async () => {
+    const flood = '127.0.0.5';
+    const stranger = keyPair('stranger');
+    const before = failures.length;
+    for (let i = 0; i <= FAILURES; i++)
+      assert.deepEqual(await post(stranger.keyFile, 'urn:rpk:f', flood), []);
+    // FAILURES refusals by admission; the next hello is dropped unread.
+    assert.deepEqual(
+      failures.slice(before).map((f) => f.reason),
+      [...Array<string>(FAILURES).fill('unknown')],
+    );
+    await s.api.devices.setRpk(deviceId, pair.publicPem);
+    assert.deepEqual(await post(pair.keyFile, 'urn:rpk:f', flood), []);
+    assert.deepEqual(await post(pair.keyFile, 'urn:rpk:f'), ['2.04']);
+    assert.equal(await stored('urn:rpk:f'), 1);
   });
 });
