@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -122,6 +122,8 @@ describe('CoAP over DTLS at the hub with raw public keys (coap-client-gnutls -M)
 
   it('provisioning: bad keys 400, a key pinned to another device 409, another org 404', async () => {
     assert.equal(await status(s.api.devices.setRpk(deviceId, 'not a key')), 400);
+    const privatePem = readFileSync(pair.keyFile, 'utf8'); // a private key is never taken
+    assert.equal(await status(s.api.devices.setRpk(deviceId, privatePem)), 400);
     const rsa = execFileSync('openssl', [
       'genpkey',
       '-algorithm',

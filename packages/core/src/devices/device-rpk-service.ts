@@ -24,6 +24,10 @@ export interface DeviceRpk {
 
 /** The SPKI (DER) of a PEM public key, which must be ECDSA P-256 (the DTLS suites are ECDSA). */
 export function rpkSpki(publicKeyPem: string): Buffer {
+  // createPublicKey would derive a public key from a private one: a private key is refused, never
+  // taken (it must not travel to the hub).
+  if (/PRIVATE KEY/.test(publicKeyPem))
+    throw new BulwarkError('validation_failed', 'publicKey is a private key; send the public key');
   let key: KeyObject;
   try {
     key = createPublicKey({ key: publicKeyPem, format: 'pem' });
