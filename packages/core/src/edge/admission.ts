@@ -20,6 +20,7 @@ import type { ApiKey, CertificateRecord, Device } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { safeEqual, sha256Hex } from '../shared/hash.js';
 import { parseApiKey, verifyApiKey } from '../identity/api-key-service.js';
+import { certificateRefusal, subjectOf } from './admission-subjects.js';
 import {
   AdmissionError,
   type AdmissionRequest,
@@ -63,39 +64,6 @@ export interface AdmissionDeps {
   rpks?: {
     resolve(fingerprint: string): Promise<{ orgId: string; deviceId: string } | undefined>;
   };
-}
-
-/** The subject a credential claims, for throttling and events (never the secret). */
-function subjectOf(c: EdgeCredential): string | null {
-  switch (c.kind) {
-    case 'certificate':
-      return `org:${c.claimedOrgId}`;
-    case 'device_key':
-      return `device:${c.deviceId}`;
-    case 'psk':
-      return `psk:${c.identity}`;
-    case 'rpk':
-      return `rpk:${sha256Hex(c.spki)}`;
-    case 'api_key':
-      return `key:${parseApiKey(c.secret)?.id ?? 'malformed'}`;
-  }
-}
-
-/** The refusal a BulwarkError from the certificate check stands for. */
-function certificateRefusal(err: unknown): RefusalReason {
-  if (!(err instanceof BulwarkError)) return 'unknown';
-  switch (err.code) {
-    case 'certificate_revoked':
-      return 'revoked';
-    case 'certificate_expired':
-      return 'expired';
-    case 'certificate_superseded':
-      return 'superseded';
-    case 'device_decommissioned':
-      return 'decommissioned';
-    default:
-      return 'unknown';
-  }
 }
 
 /** The one admission rule. */
