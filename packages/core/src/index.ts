@@ -20,6 +20,7 @@ export * from './devices/device-service.js';
 export * from './devices/saved-view-service.js';
 export * from './management/metrics-history.js';
 export * from './devices/device-psk-service.js';
+export * from './devices/device-rpk-service.js';
 export * from './devices/bootstrap-psk-service.js';
 export * from './pki/pki-service.js';
 export * from './tickets/ticket-service.js';

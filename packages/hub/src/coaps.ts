@@ -7,7 +7,12 @@ import {
   type CoapsServer,
 } from '@bulwark/transport';
 import { coapLogger, observeFromBus } from './coap.js';
-import { dtlsAuthHooks, dtlsCertificateJudge, dtlsServerCredential } from './dtls-auth.js';
+import {
+  dtlsAuthHooks,
+  dtlsCertificateJudge,
+  dtlsRawKeyJudge,
+  dtlsServerCredential,
+} from './dtls-auth.js';
 import type { HubConfig } from './config.js';
 import type { HubMetrics } from './metrics.js';
 import type { ServerTls } from './server-tls.js';
@@ -44,6 +49,7 @@ export async function startCoaps(d: {
     certificates: {
       credential: await dtlsServerCredential(d.served, config, services.pki),
       verify: dtlsCertificateJudge(services),
+      verifyRawKey: dtlsRawKeyJudge(services),
     },
   });
   const unsubscribe = await observeFromBus(d.bus, server);

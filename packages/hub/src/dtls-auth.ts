@@ -25,6 +25,16 @@ export function dtlsAuthHooks(services: Pick<HubServices, 'admission' | 'deviceP
   return {
     retryAfterMs: (address) => services.admission.handshakeRetryAfterMs('coap', address, 'psk'),
     onAuthFailure: (f) => {
+      if (f.rawPublicKey !== undefined) {
+        // A CertificateVerify that does not verify under the raw key the client sent.
+        services.admission.handshakeFailed({
+          transport: 'coap',
+          source: f.peer.address,
+          credential: { kind: 'rpk', spki: f.rawPublicKey },
+          reason: 'unknown',
+        });
+        return;
+      }
       if (f.certificate !== undefined) {
         // A CertificateVerify that does not verify: the key is not the certificate's.
         const der = f.certificate;
@@ -87,6 +97,33 @@ export function dtlsCertificateJudge(
               ? 'unknown'
               : 'denied';
       return { ok: false, refusal, reason: `certificate refused (${err.reason}): ${err.message}` };
+    }
+  };
+}
+
+/**
+ * The judge of a raw public key (RFC 7250) a DTLS handshake proved: admission by its pin (the
+ * device's existence and state as for every kind). An unpinned key is `auth.failed`, throttled.
+ */
+export function dtlsRawKeyJudge(
+  services: Pick<HubServices, 'admission'>,
+): (spki: Buffer, peer: { address: string }) => Promise<CertificateVerdict> {
+  return async (spki, peer) => {
+    try {
+      await services.admission.admit({
+        credential: { kind: 'rpk', spki },
+        transport: 'coap',
+        source: peer.address,
+      });
+      return { ok: true };
+    } catch (err) {
+      if (!(err instanceof AdmissionError)) throw err;
+      const refusal = err.reason === 'unknown' || err.reason === 'malformed' ? 'unknown' : 'denied';
+      return {
+        ok: false,
+        refusal,
+        reason: `raw public key refused (${err.reason}): ${err.message}`,
+      };
     }
   };
 }

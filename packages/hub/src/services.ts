@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   Admission,
   DevicePskService,
+  DeviceRpkService,
   BootstrapPskService,
   AlertService,
   ApiKeyService,
@@ -276,11 +277,14 @@ export function createServices(
     clock,
     deviceIdentity: (identity) => devicePsks.resolve(identity),
   });
+  // Pinned DTLS raw public keys (RFC 7250; decision 0041, 2026-12-07).
+  const deviceRpks = new DeviceRpkService({ storage, clock, events });
   const admission = new Admission({
     storage,
     clock,
     certificates: certificateCache,
     psks: devicePsks,
+    rpks: deviceRpks,
     events,
     blocks: sourceBlocks,
     throttle: createEdgeThrottle(
@@ -426,6 +430,7 @@ export function createServices(
   return {
     edgeBlocks: { list: sourceBlocks },
     devicePsks,
+    deviceRpks,
     bootstrapPsks,
     rules,
     ruleEvaluation: { engine: ruleEngine },

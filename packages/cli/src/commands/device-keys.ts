@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from '../command.js';
+import { CliError } from '../errors.js';
 import { formatFields, formatTable, listJson } from '../output.js';
 
 /**
@@ -94,6 +97,36 @@ export const deviceKeyCommands: Command[] = [
       ctx.print(
         { removed: ctx.args[0] },
         () => `removed the pre-shared key of ${ctx.args[0] ?? ''}\n`,
+      );
+    },
+  },
+  {
+    path: ['device', 'rpk', 'set'],
+    args: ['ID'],
+    ids: { ID: 'device' },
+    summary:
+      "Pin a device's ECDSA P-256 public key for CoAP over DTLS with raw public keys (RFC 7250).",
+    options: {
+      'public-key': { type: 'string', value: 'FILE', help: 'the public key, PEM (required)' },
+    },
+    run: async (ctx) => {
+      const file = ctx.str('public-key');
+      if (file === undefined) throw new CliError('--public-key FILE is required');
+      const pem = await readFile(resolve(ctx.io.cwd, file), 'utf8');
+      const r = await ctx.client().devices.setRpk(ctx.args[0] ?? '', pem);
+      ctx.print(r, () => formatFields([['fingerprint', r.fingerprint]]));
+    },
+  },
+  {
+    path: ['device', 'rpk', 'remove'],
+    args: ['ID'],
+    ids: { ID: 'device' },
+    summary: "Remove a device's pinned raw public key (its next DTLS request is refused).",
+    run: async (ctx) => {
+      await ctx.client().devices.removeRpk(ctx.args[0] ?? '');
+      ctx.print(
+        { removed: ctx.args[0] },
+        () => `removed the raw public key of ${ctx.args[0] ?? ''}\n`,
       );
     },
   },

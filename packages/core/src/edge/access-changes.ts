@@ -8,6 +8,7 @@
  * | certificate.revoked                     | that certificate                   | cut           |
  * | device_key.revoked                      | that key                           | cut           |
  * | device_psk.revoked                      | that PSK identity                  | cut           |
+ * | device_rpk.revoked                      | that pinned raw public key         | cut           |
  * | api_key.revoked                         | that API key                       | cut           |
  * | device.state_changed (to/from quarantine, decommissioned) | that device       | cut           |
  * | channel.access_changed                  | that client (or the whole org)     | re-authorize  |
@@ -75,6 +76,16 @@ export function accessActionFor(e: DomainEvent): AccessAction | null {
           p.type === 'device' &&
           p.credential.kind === 'psk' &&
           p.credential.identity === e.identity,
+      };
+    case 'device_rpk.revoked':
+      return {
+        action: 'cut',
+        reason: 'device_rpk_revoked',
+        match: (p) =>
+          isDevice(e.orgId, e.deviceId)(p) &&
+          p.type === 'device' &&
+          p.credential.kind === 'rpk' &&
+          p.credential.fingerprint === e.fingerprint,
       };
     case 'api_key.revoked':
       return {

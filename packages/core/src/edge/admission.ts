@@ -20,6 +20,7 @@ import type { ApiKey, CertificateRecord, Device } from '../ports/records.js';
 import type { Storage } from '../ports/storage.js';
 import { safeEqual, sha256Hex } from '../shared/hash.js';
 import { parseApiKey, verifyApiKey } from '../identity/api-key-service.js';
+import { certificateRefusal, subjectOf } from './admission-subjects.js';
 import {
   AdmissionError,
   type AdmissionRequest,
@@ -59,37 +60,10 @@ export interface AdmissionDeps {
       identity: string,
     ): Promise<{ orgId: string; deviceId: string; ref: string } | undefined>;
   };
-}
-
-/** The subject a credential claims, for throttling and events (never the secret). */
-function subjectOf(c: EdgeCredential): string | null {
-  switch (c.kind) {
-    case 'certificate':
-      return `org:${c.claimedOrgId}`;
-    case 'device_key':
-      return `device:${c.deviceId}`;
-    case 'psk':
-      return `psk:${c.identity}`;
-    case 'api_key':
-      return `key:${parseApiKey(c.secret)?.id ?? 'malformed'}`;
-  }
-}
-
-/** The refusal a BulwarkError from the certificate check stands for. */
-function certificateRefusal(err: unknown): RefusalReason {
-  if (!(err instanceof BulwarkError)) return 'unknown';
-  switch (err.code) {
-    case 'certificate_revoked':
-      return 'revoked';
-    case 'certificate_expired':
-      return 'expired';
-    case 'certificate_superseded':
-      return 'superseded';
-    case 'device_decommissioned':
-      return 'decommissioned';
-    default:
-      return 'unknown';
-  }
+  /** Pinned raw public keys by SHA-256 of the SPKI (DeviceRpkService); without it RPK is refused. */
+  rpks?: {
+    resolve(fingerprint: string): Promise<{ orgId: string; deviceId: string } | undefined>;
+  };
 }
 
 /** The one admission rule. */
@@ -294,6 +268,8 @@ export class Admission {
         return this.#byDeviceKey(c.deviceId, c.secret);
       case 'psk':
         return this.#byPsk(c.identity, c.ref);
+      case 'rpk':
+        return this.#byRawKey(sha256Hex(c.spki));
       case 'api_key':
         return this.#byApiKey(c.secret);
     }
@@ -359,6 +335,18 @@ export class Admission {
       });
     }
     return this.#device(device, 'psk', { kind: 'psk', identity });
+  }
+
+  /** The handshake proved the key; its pin says which device it is now (RFC 7250). */
+  async #byRawKey(fingerprint: string): Promise<DevicePrincipal> {
+    const pin = await this.d.rpks?.resolve(fingerprint);
+    const device = pin && (await this.d.storage.devices.get(pin.orgId, pin.deviceId));
+    if (!device) {
+      throw new AdmissionError('unknown', 'rpk', 'the raw public key is pinned to no device', {
+        code: 'unauthenticated',
+      });
+    }
+    return this.#device(device, 'rpk', { kind: 'rpk', fingerprint });
   }
 
   #device(

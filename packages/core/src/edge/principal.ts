@@ -15,13 +15,16 @@ export type EdgeCredential =
    * A DTLS-PSK identity whose key the handshake proved (decision 0041), with the version (`ref`)
    * of the key it used: a key replaced since then no longer admits.
    */
-  | { kind: 'psk'; identity: string; ref: string };
+  | { kind: 'psk'; identity: string; ref: string }
+  /** A raw public key (RFC 7250; SPKI, DER) a DTLS handshake proved: admitted by its pin. */
+  | { kind: 'rpk'; spki: Uint8Array };
 
 /** How a device proved who it is, kept with its session so a revocation finds it. */
 export type DeviceCredentialRef =
   | { kind: 'certificate'; serial: string; cert: CertificateRecord }
   | { kind: 'device_key'; keyId: string }
-  | { kind: 'psk'; identity: string };
+  | { kind: 'psk'; identity: string }
+  | { kind: 'rpk'; fingerprint: string };
 
 /** A device admitted at the edge, with its state at admission. */
 export interface DevicePrincipal {

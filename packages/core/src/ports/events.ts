@@ -10,7 +10,7 @@ export type EdgeTransport = 'mqtt' | 'mqtt-ws' | 'http' | 'ddi' | 'coap' | 'loca
 
 /** The kinds of credential the edge admits. */
 export type CredentialKind =
-  'certificate' | 'device_key' | 'psk' | 'api_key' | 'password' | 'token';
+  'certificate' | 'device_key' | 'psk' | 'rpk' | 'api_key' | 'password' | 'token';
 
 /** Why admission refused a credential (see core/src/edge/admission.ts). */
 export type RefusalReason =
@@ -131,6 +131,13 @@ export type DomainEvent =
       orgId: string;
       deviceId: string;
       identity: string;
+    })
+  | (Base & {
+      /** A device's pinned DTLS raw public key was replaced or removed (0041): its sessions end. */
+      type: 'device_rpk.revoked';
+      orgId: string;
+      deviceId: string;
+      fingerprint: string;
     })
   | (Base & { type: 'api_key.revoked'; orgId: string; keyId: string })
   | (Base & {

@@ -179,3 +179,24 @@ export const DevicePsk = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Body of `PUT /devices/:id/dtls-rpk` (RFC 7250; decision 0041). */
+export const SetDeviceRpk = Type.Object(
+  {
+    publicKey: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: "The device's ECDSA P-256 public key, PEM (SubjectPublicKeyInfo).",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** A device's pinned DTLS raw public key. */
+export const DeviceRpk = Type.Object(
+  {
+    fingerprint: Type.String({ description: 'SHA-256 of the SubjectPublicKeyInfo, hex.' }),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);

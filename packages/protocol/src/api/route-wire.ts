@@ -77,6 +77,8 @@ export const ROUTE_WIRE: Readonly<Record<OperationId, WireRoute>> = {
   revokeDeviceKey: { method: 'DELETE', path: '/devices/:id/keys/:keyId', status: 204 },
   setDevicePsk: { method: 'POST', path: '/devices/:id/psk', status: 200, body: true },
   removeDevicePsk: { method: 'DELETE', path: '/devices/:id/psk', status: 204 },
+  setDeviceRpk: { method: 'POST', path: '/devices/:id/dtls-rpk', status: 200, body: true },
+  removeDeviceRpk: { method: 'DELETE', path: '/devices/:id/dtls-rpk', status: 204 },
   rebootstrapLwm2m: {
     method: 'POST',
     path: '/devices/:id/lwm2m/rebootstrap',

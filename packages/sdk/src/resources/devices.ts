@@ -54,6 +54,11 @@ export function devicesApi(call: Call) {
       call('setDevicePsk', { params: { id }, body }),
     /** Removes the device's DTLS pre-shared key. */
     removePsk: (id: string) => call('removeDevicePsk', { params: { id } }),
+    /** Pins the device's ECDSA P-256 public key (PEM) for DTLS with raw public keys (RFC 7250). */
+    setRpk: (id: string, publicKey: string) =>
+      call('setDeviceRpk', { params: { id }, body: { publicKey } }),
+    /** Removes the device's pinned raw public key. */
+    removeRpk: (id: string) => call('removeDeviceRpk', { params: { id } }),
     /**
      * Rotates an LwM2M device's PSK (decision 0045): its next Update is refused, it bootstraps
      * again with its current key and is given a fresh one.

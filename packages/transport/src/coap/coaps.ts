@@ -61,7 +61,13 @@ export async function startCoapsServer(opts: CoapsServerOptions): Promise<CoapsS
           const s = dtls.session({ address, port });
           if (s === undefined) return undefined;
           const cert = s.certificate?.[0];
-          return { identity: s.identity, pskRef: s.pskRef, ...(cert ? { certificate: cert } : {}) };
+          const raw = s.rawPublicKey;
+          return {
+            identity: s.identity,
+            pskRef: s.pskRef,
+            ...(cert ? { certificate: cert } : {}),
+            ...(raw ? { rawPublicKey: raw } : {}),
+          };
         },
       },
     });
@@ -79,7 +85,10 @@ export async function startCoapsServer(opts: CoapsServerOptions): Promise<CoapsS
     port: dtls.port,
     dtlsStats: () => dtls.stats(),
     closeSessions: (match, reason) =>
-      dtls.closeSessions((s) => s.certificate === undefined && match(s.identity), reason),
+      dtls.closeSessions(
+        (s) => s.certificate === undefined && s.rawPublicKey === undefined && match(s.identity),
+        reason,
+      ),
     async close() {
       await coap.close();
       await dtls.close();

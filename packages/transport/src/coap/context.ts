@@ -60,4 +60,4 @@ export interface Exchange {
 export type SessionLookup = (
   address: string,
   port: number,
-) => { identity: string; pskRef: string; certificate?: Buffer } | undefined;
+) => { identity: string; pskRef: string; certificate?: Buffer; rawPublicKey?: Buffer } | undefined;

@@ -77,7 +77,7 @@ export async function dispatch(
 }
 
 /**
- * Who sent the request: over DTLS the association's PSK identity or certificate, admitted anew at every request
+ * Who sent the request: over DTLS the association's PSK identity, certificate or raw key, admitted anew at every request
  * (a quarantine or a replaced key takes effect on an open association), and an `auth` query is
  * not looked at; over plain UDP the `auth` query's device key.
  */
@@ -90,6 +90,12 @@ async function authenticate(
   if (ctx.sessionOf !== undefined) {
     const s = ctx.sessionOf(address, port);
     const hooks = ctx.hooks;
+    if (s?.rawPublicKey !== undefined) {
+      const client = await hooks.authenticateRawKey?.(s.rawPublicKey, address);
+      if (client === undefined)
+        throw new BulwarkError('unauthenticated', 'the raw public key is refused');
+      return client;
+    }
     if (s?.certificate !== undefined && hooks.authenticateCertificate !== undefined) {
       const client = await hooks.authenticateCertificate(s.certificate, address);
       if (client === undefined)

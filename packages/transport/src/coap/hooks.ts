@@ -41,6 +41,8 @@ export interface CoapHooks {
    * at every request (a revocation or a device state takes effect on an open association).
    */
   authenticateCertificate?(der: Buffer, source: string): Promise<CoapClient | undefined>;
+  /** Over DTLS with a raw public key (RFC 7250; SPKI, DER): as a certificate, at every request. */
+  authenticateRawKey?(spki: Buffer, source: string): Promise<CoapClient | undefined>;
   /** Accept a message; throw a BulwarkError (not_authorized, payload_too_large, senml_invalid, quota_exceeded, …) to refuse. */
   ingest(client: CoapClient, m: CoapInbound): Promise<void>;
   /** May this client observe this channel? */

@@ -4,7 +4,7 @@
  * ClientKeyExchange and CertificateVerify. The Connection owns the transcript and the keys.
  */
 import type { KeyObject } from 'node:crypto';
-import { ALERT, HT } from './constants.js';
+import { ALERT, CERT_TYPE, HT } from './constants.js';
 import {
   certificateVerifies,
   ecdhePremaster,
@@ -16,7 +16,13 @@ import {
   parseCertificate,
   type ServerCredential,
 } from './ecdhe.js';
-import { Fatal } from './negotiate.js';
+import { Fatal } from './fatal.js';
+import {
+  encodeRawKeyCertificate,
+  parseRawKeyCertificate,
+  spkiOf,
+  type CertificateTypes,
+} from './rpk.js';
 
 /**
  * What the layer above says of a client certificate whose key the handshake proved: accepted, or
@@ -37,15 +43,20 @@ export const REFUSAL_ALERT = {
 
 /** One handshake's certificate exchange. */
 export class CertificateHandshake {
-  /** The client's chain (leaf first), once its Certificate message came. */
+  /** The client's chain (leaf first), once its Certificate message came (X.509). */
   chain: Buffer[] | undefined;
+  /** The client's SubjectPublicKeyInfo (DER), once its Certificate message came (RFC 7250). */
+  rawKey: Buffer | undefined;
   /** The client's CertificateVerify did not verify under its certificate's key. */
   unproven = false;
   /** A fresh ephemeral P-256 key for this handshake (RFC 8422 §2: ECDHE). */
   readonly #ecdh = ephemeralKey();
   #clientKey: KeyObject | undefined;
 
-  constructor(private readonly credential: ServerCredential) {}
+  constructor(
+    private readonly credential: ServerCredential,
+    private readonly types: CertificateTypes,
+  ) {}
 
   /** Our messages between ServerHello and ServerHelloDone, as [type, body]. */
   serverMessages(clientRandom: Buffer, serverRandom: Buffer): [number, Buffer][] {
@@ -56,7 +67,12 @@ export class CertificateHandshake {
       this.credential.key,
     );
     return [
-      [HT.certificate, encodeCertificate(this.credential.chain)],
+      [
+        HT.certificate,
+        this.types.server === CERT_TYPE.rawPublicKey
+          ? encodeRawKeyCertificate(spkiOf(this.credential.key)) // RFC 7250 §3
+          : encodeCertificate(this.credential.chain),
+      ],
       [HT.serverKeyExchange, ske],
       [HT.certificateRequest, encodeCertificateRequest()],
     ];
@@ -64,6 +80,12 @@ export class CertificateHandshake {
 
   /** The client's Certificate (RFC 5246 §7.4.6): a device must send one, for an ECDSA P-256 key. */
   clientCertificate(body: Buffer): void {
+    if (this.types.client === CERT_TYPE.rawPublicKey) {
+      const raw = parseRawKeyCertificate(body);
+      this.rawKey = raw.spki;
+      this.#clientKey = raw.key;
+      return;
+    }
     const chain = parseCertificate(body);
     if (chain.length === 0)
       throw new Fatal(ALERT.handshakeFailure, 'the client sent no certificate');

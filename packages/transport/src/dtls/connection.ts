@@ -46,6 +46,8 @@ export interface ConnectionDeps {
   credential?: ServerCredential;
   /** Decides on a client certificate chain (leaf first) once its key is proven. */
   clientCertificate?(chain: Buffer[], peer: Peer): Promise<CertificateVerdict>;
+  /** Decides on a client's raw public key (SPKI, RFC 7250) once proven; absent: no RPK. */
+  clientRawKey?(spki: Buffer, peer: Peer): Promise<CertificateVerdict>;
   /** The handshake completed. */
   established(c: Connection): void;
   /** Application data arrived (already authenticated and replay-checked). */
@@ -125,6 +127,11 @@ export class Connection {
   /** The client's certificate chain (leaf first), once its Certificate message came. */
   get certificate(): Buffer[] | undefined {
     return this.#cert?.chain;
+  }
+
+  /** The client's raw public key (SPKI, DER), once its Certificate message came. */
+  get rawPublicKey(): Buffer | undefined {
+    return this.#cert?.rawKey;
   }
 
   /** The client's CertificateVerify did not verify under its certificate's key. */
@@ -279,7 +286,11 @@ export class Connection {
 
   #hello(h: ClientHello, m: HandshakeMessage): void {
     const cred = this.#d.credential;
-    const n = negotiate(h, cred !== undefined && this.#d.clientCertificate !== undefined);
+    const n = negotiate(
+      h,
+      cred !== undefined && this.#d.clientCertificate !== undefined,
+      this.#d.clientRawKey !== undefined,
+    );
     this.suite = n.suite;
     this.#ems = n.extendedMasterSecret;
     this.#transcript.push(encodeHandshake(HT.clientHello, m.messageSeq, m.body));
@@ -289,7 +300,7 @@ export class Connection {
     if (ECDSA_SUITES.includes(n.suite)) {
       // RFC 8422 §2.2 / RFC 5246 §7.3: our certificate, the signed ephemeral key, and a request
       // for the client's certificate (it is the device's credential).
-      this.#cert = new CertificateHandshake(cred!);
+      this.#cert = new CertificateHandshake(cred!, n.types!);
       bodies.push(...this.#cert.serverMessages(this.#clientRandom, this.#serverRandom));
       this.state = 'await_certificate';
     }
@@ -315,10 +326,14 @@ export class Connection {
   async #certificateVerify(m: HandshakeMessage): Promise<void> {
     this.#cert!.verify(m.body, Buffer.concat(this.#transcript));
     this.#transcript.push(encodeHandshake(HT.certificateVerify, m.messageSeq, m.body));
-    const verdict = await this.#d.clientCertificate!(this.#cert!.chain!, this.peer);
+    const raw = this.#cert!.rawKey;
+    const verdict =
+      raw !== undefined
+        ? await this.#d.clientRawKey!(raw, this.peer)
+        : await this.#d.clientCertificate!(this.#cert!.chain!, this.peer);
     if (this.state === 'closed') return;
     if (!verdict.ok) throw new Fatal(REFUSAL_ALERT[verdict.refusal], verdict.reason);
-    // A certificate session has no PSK identity (DtlsSession: '' and the certificate instead).
+    // A certificate (or raw key) session has no PSK identity (DtlsSession: '' and the key instead).
     this.identity = '';
     this.pskRef = '';
     this.state = 'await_ccs';

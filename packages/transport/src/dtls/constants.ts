@@ -81,7 +81,13 @@ export const EXT = {
   supportedGroups: 0x000a,
   ecPointFormats: 0x000b,
   signatureAlgorithms: 0x000d,
+  /** RFC 7250 §3: the certificate types the client can send / take. */
+  clientCertificateType: 0x0013,
+  serverCertificateType: 0x0014,
 } as const;
+
+/** CertificateType (RFC 7250 §3, IANA "TLS Certificate Types"): X.509 and RawPublicKey. */
+export const CERT_TYPE = { x509: 0, rawPublicKey: 2 } as const;
 
 /** secp256r1 in supported_groups (RFC 8422 §5.1.1), the only group we do ECDHE on. */
 export const SECP256R1 = 23;

@@ -1,6 +1,7 @@
 /** ClientHello (RFC 6347 §4.2.1, RFC 5246 §7.4.1.2) and the server's hello messages. */
 import { DTLS10, DTLS12, EXT } from './constants.js';
 import { DecodeError, Reader } from './reader.js';
+import { encodeCertificateTypeExtensions, type CertificateTypes } from './rpk.js';
 
 /** A parsed ClientHello; `cookieless` is the message without its cookie (what the cookie covers). */
 export interface ClientHello {
@@ -60,7 +61,12 @@ export function encodeHelloVerifyRequest(cookie: Buffer): Buffer {
 export function encodeServerHello(
   random: Buffer,
   suite: number,
-  ext: { renegotiationInfo: boolean; extendedMasterSecret: boolean; ecPointFormats?: boolean },
+  ext: {
+    renegotiationInfo: boolean;
+    extendedMasterSecret: boolean;
+    ecPointFormats?: boolean;
+    types?: CertificateTypes | undefined;
+  },
 ): Buffer {
   const exts: Buffer[] = [];
   // RFC 5746 §3.6: an empty renegotiation_info tells the client we do no insecure renegotiation.
@@ -71,6 +77,7 @@ export function encodeServerHello(
   // RFC 8422 §5.2: answering an ECC hello's ec_point_formats with the one we use, uncompressed.
   if (ext.ecPointFormats)
     exts.push(Buffer.from([0x00, EXT.ecPointFormats, 0x00, 0x02, 0x01, 0x00]));
+  exts.push(...encodeCertificateTypeExtensions(ext.types)); // RFC 7250 §4
   const extBlock = Buffer.concat(exts);
   const head = Buffer.alloc(2 + 32 + 1 + 2 + 1);
   head.writeUInt16BE(DTLS12, 0);

@@ -1,17 +1,11 @@
 /** What a ClientHello and this server agree on: the suite (and so PSK or certificates) and extensions. */
 import { ALERT, DTLS12, ECDSA_SUITES, EXT, SCSV_RENEGOTIATION, SUITES } from './constants.js';
 import { helloFitsEcdsa } from './ecdhe.js';
+import { Fatal } from './fatal.js';
 import type { ClientHello } from './hello.js';
+import { certificateTypes, type CertificateTypes } from './rpk.js';
 
-/** A fatal condition: the alert to send and the reason to log. */
-export class Fatal extends Error {
-  constructor(
-    readonly alert: number,
-    reason: string,
-  ) {
-    super(reason);
-  }
-}
+export { Fatal };
 
 /**
  * The suites this server negotiates (constants.ts): PSK first, as before, then the certificate
@@ -27,16 +21,20 @@ export const OFFERED: readonly number[] = [
 
 /**
  * What a ClientHello and this server agree on; throws Fatal when they agree on nothing.
- * `certificates`: the server has a certificate and a way to judge the client's.
+ * `certificates`: the server has a certificate and a way to judge the client's; `rawKeys`: and a
+ * way to judge a client's raw public key (RFC 7250).
  */
 export function negotiate(
   h: ClientHello,
   certificates: boolean,
+  rawKeys = false,
 ): {
   suite: number;
   renegotiationInfo: boolean;
   extendedMasterSecret: boolean;
   ecPointFormats: boolean;
+  /** The certificate types of an ECDHE_ECDSA handshake (RFC 7250), undefined for PSK. */
+  types: CertificateTypes | undefined;
 } {
   // DTLS versions count down: {254,253} (1.2) is numerically below {254,255} (1.0).
   if (h.version > DTLS12) throw new Fatal(ALERT.protocolVersion, 'the client offers no DTLS 1.2');
@@ -63,5 +61,6 @@ export function negotiate(
     renegotiationInfo: ri !== undefined || h.suites.includes(SCSV_RENEGOTIATION),
     extendedMasterSecret: h.extensions.has(EXT.extendedMasterSecret), // RFC 7627 §5.1
     ecPointFormats: ECDSA_SUITES.includes(suite) && h.extensions.has(EXT.ecPointFormats),
+    types: ECDSA_SUITES.includes(suite) ? certificateTypes(h.extensions, rawKeys) : undefined,
   };
 }

@@ -48,6 +48,11 @@ export interface DtlsServerOptions {
   certificates?: {
     credential: ServerCredential;
     verify(chain: Buffer[], peer: Peer): Promise<CertificateVerdict>;
+    /**
+     * The judge of a client's raw public key (RFC 7250; SPKI, DER) once its CertificateVerify
+     * proved it; without it a client may not send a raw key (a server raw key is still served).
+     */
+    verifyRawKey?(spki: Buffer, peer: Peer): Promise<CertificateVerdict>;
   };
   limits?: Partial<DtlsLimits>;
   log?: DtlsLogger;
@@ -61,6 +66,8 @@ export interface DtlsAuthFailure {
   identity: string;
   /** The client's certificate (leaf, DER) when it authenticated with one. */
   certificate?: Buffer;
+  /** The client's raw public key (SPKI, DER) when it authenticated with one (RFC 7250). */
+  rawPublicKey?: Buffer;
   /**
    * `unknown`: no such identity; `wrong_key`: its Finished did not verify under the key (PSK), or
    * its CertificateVerify did not verify under its certificate's key.
@@ -77,6 +84,8 @@ export interface DtlsSession {
   readonly pskRef: string;
   /** The client's certificate chain (leaf first, DER) of a certificate session. */
   readonly certificate: Buffer[] | undefined;
+  /** The client's raw public key (SPKI, DER) of a raw-key session (RFC 7250). */
+  readonly rawPublicKey: Buffer | undefined;
 }
 
 /** Counters for metrics and tests. */
@@ -151,6 +160,9 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
       ? {
           credential: certs.credential,
           clientCertificate: (chain: Buffer[], p: Peer) => certs.verify(chain, p),
+          ...(certs.verifyRawKey
+            ? { clientRawKey: (spki: Buffer, p: Peer) => certs.verifyRawKey!(spki, p) }
+            : {}),
         }
       : {}),
     maxHandshakeMessageBytes: limits.maxHandshakeMessageBytes,
@@ -224,7 +236,7 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
       return;
     }
     try {
-      negotiate(hello, opts.certificates !== undefined);
+      negotiate(hello, certs !== undefined, certs?.verifyRawKey !== undefined);
     } catch (err) {
       if (!(err instanceof Fatal)) throw err;
       stats.handshakesRefused += 1;
@@ -372,6 +384,8 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
 /** The credential failure a failed handshake stands for, if it failed on its credential. */
 function authFailureOf(c: Connection): DtlsAuthFailure | undefined {
   // A certificate refused by the judge was reported there; one whose key is not proven is here.
+  if (c.certificateUnproven && c.rawPublicKey !== undefined)
+    return { peer: c.peer, identity: '', rawPublicKey: c.rawPublicKey, reason: 'wrong_key' };
   if (c.certificateUnproven)
     return { peer: c.peer, identity: '', certificate: c.certificate![0]!, reason: 'wrong_key' };
   if (c.claimedIdentity === undefined) return undefined;

@@ -18,6 +18,7 @@ import type {
   ScopedGrantService,
   DeviceAccess,
   DevicePskService,
+  DeviceRpkService,
   BootstrapPskService,
   PkiService,
   Principal,
@@ -74,6 +75,8 @@ export interface HttpServices {
   pki: PkiService;
   /** DTLS-PSK identities and keys of CoAP devices (decision 0041). */
   devicePsks: DevicePskService;
+  /** Pinned DTLS raw public keys of CoAP devices (RFC 7250; decision 0041). */
+  deviceRpks: DeviceRpkService;
   /** Factory bootstrap credentials and rotation marks of LwM2M devices (decision 0045). */
   bootstrapPsks: BootstrapPskService;
   audit: AuditService;

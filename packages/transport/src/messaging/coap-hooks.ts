@@ -49,6 +49,15 @@ export function hubCoapHooks(s: {
       });
       return { type: 'device', id: p.id, orgId: p.orgId, principal: p };
     },
+    // A raw public key the DTLS handshake proved (RFC 7250): whose pin it is now (decision 0041).
+    async authenticateRawKey(spki, source) {
+      const p = await s.admission.admit({
+        credential: { kind: 'rpk', spki },
+        transport: 'coap',
+        source,
+      });
+      return { type: 'device', id: p.id, orgId: p.orgId, principal: p };
+    },
     async ingest(client, m) {
       requirePlane(principalOf(client), 'channels');
       await s.messaging.ingest(client, { ...m, protocol: 'coap' });

@@ -5,14 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  X509Certificate,
-  createECDH,
-  createPrivateKey,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-} from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,75 +17,17 @@ import {
   type DtlsServer,
   type DtlsSession,
 } from '../../src/dtls/index.js';
-import { CT, HT } from '../../src/dtls/constants.js';
 import { encodeCertificate } from '../../src/dtls/ecdhe.js';
-import { encodeHandshake, parseFragments } from '../../src/dtls/handshake.js';
-import { encodeRecord, parseRecords } from '../../src/dtls/record.js';
-import { clientHelloBody, clientHelloRecord, Udp } from './raw-client.js';
+import { certificateVerifyExchange } from './cert-client.js';
 
-/** A ClientHello for ECDHE_ECDSA_WITH_AES_128_CCM_8 with signature_algorithms ecdsa_secp256r1_sha256. */
-const certHello = (random: Buffer, cookie?: Buffer): Buffer =>
-  Buffer.concat([
-    clientHelloBody({ random, suites: [0xc0ae], ...(cookie ? { cookie } : {}) }),
-    Buffer.from([0, 8, 0x00, 0x0d, 0, 4, 0, 2, 0x04, 0x03]),
-  ]);
-
-/**
- * Runs a certificate handshake up to CertificateVerify, signed with `signer` (maybe not the key of
- * the certificate sent); returns the alert description the server answers with, if any.
- */
-async function forgedCertificateVerify(
+/** The certificate exchange up to a CertificateVerify signed with `signer`; the alert, if any. */
+const forgedCertificateVerify = async (
   port: number,
   certDer: Buffer,
   signer: string,
-): Promise<number | undefined> {
-  const udp = await new Udp(port).open();
-  try {
-    const random = randomBytes(32);
-    udp.send(clientHelloRecord(certHello(random), 0, 0));
-    const hvr = parseFragments(parseRecords((await udp.next())!)[0]!.fragment)[0]!;
-    const ch = certHello(random, hvr.body.subarray(3, 3 + hvr.body[2]!));
-    udp.send(clientHelloRecord(ch, 1, 1));
-    const transcript = [encodeHandshake(HT.clientHello, 1, ch)];
-    while (transcript.length < 6) {
-      const d = await udp.next();
-      if (d === undefined) throw new Error('the server flight did not come');
-      for (const r of parseRecords(d))
-        for (const fr of parseFragments(r.fragment))
-          transcript.push(encodeHandshake(fr.msgType, fr.messageSeq, fr.body));
-    }
-    const point = createECDH('prime256v1').generateKeys();
-    const mine: [number, Buffer][] = [
-      [HT.certificate, encodeCertificate([certDer])],
-      [HT.clientKeyExchange, Buffer.concat([Buffer.from([point.length]), point])],
-    ];
-    mine.forEach(([type, body], i) => transcript.push(encodeHandshake(type, 2 + i, body)));
-    const sig = sign('sha256', Buffer.concat(transcript), createPrivateKey(signer));
-    mine.push([
-      HT.certificateVerify,
-      Buffer.concat([Buffer.from([4, 3, sig.length >> 8, sig.length & 0xff]), sig]),
-    ]);
-    mine.forEach(([type, body], i) =>
-      udp.send(
-        encodeRecord({
-          type: CT.handshake,
-          version: 0xfefd,
-          epoch: 0,
-          seq: 2 + i,
-          fragment: encodeHandshake(type, 2 + i, body),
-        }),
-      ),
-    );
-    for (;;) {
-      const d = await udp.next(1000);
-      if (d === undefined) return undefined;
-      const alert = parseRecords(d).find((r) => r.type === CT.alert);
-      if (alert) return alert.fragment[1];
-    }
-  } finally {
-    udp.close();
-  }
-}
+): Promise<number | undefined> =>
+  (await certificateVerifyExchange(port, { certificate: encodeCertificate([certDer]), signer }))
+    .alert;
 
 const present = spawnSync('openssl', ['version']).error === undefined;
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-dtls-cert-'));

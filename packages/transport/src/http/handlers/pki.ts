@@ -15,6 +15,8 @@ type PkiHandlers = Pick<
   | 'revokeDeviceKey'
   | 'setDevicePsk'
   | 'removeDevicePsk'
+  | 'setDeviceRpk'
+  | 'removeDeviceRpk'
   | 'rebootstrapLwm2m'
   | 'enroll'
   | 'renewCertificate'
@@ -74,6 +76,17 @@ export function pkiHandlers(s: HttpServices): PkiHandlers {
     removeDevicePsk: async ({ params }, ctx) => {
       if (!(await s.devicePsks.remove(principalOf(ctx).orgId, params.id))) {
         throw new BulwarkError('not_found', 'this device has no pre-shared key');
+      }
+      ctx.audit.detail = {};
+    },
+    setDeviceRpk: async ({ params, body }, ctx) => {
+      const pin = await s.deviceRpks.set(principalOf(ctx).orgId, params.id, body.publicKey);
+      ctx.audit.detail = { fingerprint: pin.fingerprint };
+      return { fingerprint: pin.fingerprint, createdAt: iso(pin.createdAt) };
+    },
+    removeDeviceRpk: async ({ params }, ctx) => {
+      if (!(await s.deviceRpks.remove(principalOf(ctx).orgId, params.id))) {
+        throw new BulwarkError('not_found', 'this device has no pinned raw public key');
       }
       ctx.audit.detail = {};
     },
