@@ -112,6 +112,11 @@ export const MeSchema = Type.Object(
     organization: OrganizationSchema,
     role: Nullable(RoleSchema),
     permissions: Type.Array(PermissionSchema),
+    totpEnabled: Type.Optional(
+      Type.Boolean({
+        description: 'A user: whether sign-in asks for a TOTP code. Absent for an API key.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
