@@ -57,7 +57,7 @@ function Shell({ s, path }: { s: Session; path: string }) {
           {s.me.name} · {s.me.organization.name}
         </span>
         <nav class="account" aria-label="Account">
-          {link('/account', 'Account and security')}
+          {link('/account', 'Your account')}
         </nav>
         <label class="idle">
           Sign out when idle

@@ -73,7 +73,7 @@ describe('console session in Chromium', { skip: consoleMissing }, () => {
     const key = decodeTotpSecret((await owner.auth.beginTotp()).secret);
     const used = totp(key, t.clock.now());
     await owner.auth.confirmTotp(used);
-    await page.getByRole('link', { name: 'Account and security' }).click();
+    await page.getByRole('link', { name: 'Your account' }).click();
     await page.locator('[data-totp="on"]').waitFor();
     const form = page.getByRole('form', { name: 'Turn off TOTP' });
     // A session alone (someone at an unlocked screen) cannot: the code that enrolled is spent.

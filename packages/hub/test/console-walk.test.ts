@@ -115,7 +115,7 @@ describe('console walk (issue 15) in Chromium', { skip: consoleMissing }, () => 
     // before TOTP is on, its access token outlives the enrollment.
     const tokens = await t.client().auth.login({ email: EMAIL, password: PASSWORD });
     owner = t.client(tokens.accessToken);
-    await page.getByRole('link', { name: 'Account and security' }).click();
+    await page.getByRole('link', { name: 'Your account' }).click();
     await page.waitForURL('**/account');
     await page.locator('[data-totp="off"]').waitFor();
     await page.getByRole('button', { name: 'Set up TOTP' }).click();

@@ -1,5 +1,5 @@
 /**
- * Account and security (decision 0038, amendment of 2026-12-07 "TOTP and the signing root"): who
+ * Your account (decision 0038, amendment of 2026-12-07 "TOTP and the signing root"): who
  * you are, and two-factor sign-in with TOTP — enroll (a QR code drawn here, and the secret as text
  * for manual entry), confirm with a code from the app, or turn it off with a current code. The
  * hub has no recovery codes: losing the app means an administrator resets the account.
@@ -131,7 +131,7 @@ export function Account({ session }: { session: Session }) {
   const [note, setNote] = useState<string | null>(null);
   return (
     <section aria-labelledby="acct-h">
-      <h1 id="acct-h">Account and security</h1>
+      <h1 id="acct-h">Your account</h1>
       <dl class="facts panel" aria-label="You">
         <dt>Name</dt>
         <dd>{me.name}</dd>
