@@ -77,7 +77,7 @@ export function Problem({ error }: { error: unknown }) {
     return (
       <div class="error" role="alert">
         <strong>{p.title}</strong>
-        {p.detail ? `: ${p.detail}` : ''}
+        {p.detail && p.detail !== p.title ? `: ${p.detail}` : ''}
         {typeof p.field === 'string' && p.field !== '' ? ` (field ${p.field})` : ''}
         {(CODE_HINTS[error.code] ?? HINTS[error.status]) ? (
           <div class="hint">{CODE_HINTS[error.code] ?? HINTS[error.status]}</div>
