@@ -2,12 +2,14 @@
  * Issue 15's walk, in its order, through the console only (decision 0038, amendment of 2026-12-07
  * "the walk"): Debian's Chromium driven by playwright-core against a real hub on loopback, and a
  * real agent — `bulwark simulate --token-file` in a child process: the agent code with in-memory
- * A/B slots and a simulated reboot. First-run setup → sign-in with a TOTP code → a location and a
- * device created in the page → the agent enrolls with the token the page showed and the device
- * goes online → a twin change the agent reports back → a command the agent runs → an image signed
- * with keys made here, uploaded → a rollout whose progress bars reach done while the agent really
- * downloads, flashes (its slots) and reboots into 2.0.0 → the agent dies, the hub opens a
- * `device_offline` alert, acknowledged in the page. axe-core on the main views; no CSP violation,
+ * A/B slots and a simulated reboot. First-run setup → TOTP enrolled in the account page (a QR
+ * code, a wrong code refused) → sign-in with a TOTP code → a location and a device created in the
+ * page → the agent enrolls with the token the page showed and the device goes online → a twin
+ * change the agent reports back → a command the agent runs → the signing root (a refused document
+ * first) and an image signed with keys made here, uploaded in the page → a rollout whose progress
+ * bars reach done while the agent really downloads, flashes (its slots) and reboots into 2.0.0 →
+ * the agent dies, the hub opens a `device_offline` alert, acknowledged in the page. The API only
+ * checks what the page did. axe-core on the main views; no CSP violation,
  * no console error.
  *
  * Figures (diagnostics, never asserted beyond the issue's bound): initial JS gzipped, first
