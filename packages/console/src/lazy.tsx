@@ -12,6 +12,8 @@ const loaders: Record<string, () => Promise<View>> = {
   '/rollouts': () => import('./views/Rollouts.js').then((m) => m.Rollouts),
   '/security': () => import('./views/Security.js').then((m) => m.Security),
   '/admin': () => import('./views/Admin.js').then((m) => m.Admin),
+  // The QR encoder (uqr) is only in this chunk: the account page alone draws a QR code.
+  '/account': () => import('./views/Account.js').then((m) => m.Account),
 };
 const loaded = new Map<string, View>();
 

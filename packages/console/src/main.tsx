@@ -18,7 +18,15 @@ function Shell({ s, path }: { s: Session; path: string }) {
   const [idle, setIdle] = useState(idleMinutes());
   useEffect(() => watchIdle(() => void signOut().then(() => navigate('/login', true))), []);
   const link = (
-    to: '/fleet' | '/alerts' | '/telemetry' | '/firmware' | '/rollouts' | '/security' | '/admin',
+    to:
+      | '/fleet'
+      | '/alerts'
+      | '/telemetry'
+      | '/firmware'
+      | '/rollouts'
+      | '/security'
+      | '/admin'
+      | '/account',
     label: string,
   ) => (
     <a
@@ -48,6 +56,9 @@ function Shell({ s, path }: { s: Session; path: string }) {
         <span class="who">
           {s.me.name} · {s.me.organization.name}
         </span>
+        <nav class="account" aria-label="Account">
+          {link('/account', 'Your account')}
+        </nav>
         <label class="idle">
           Sign out when idle
           <select

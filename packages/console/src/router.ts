@@ -12,6 +12,7 @@ export const PATHS = [
   '/rollouts',
   '/security',
   '/admin',
+  '/account',
 ] as const;
 export type Path = (typeof PATHS)[number] | `/devices/${string}`;
 

@@ -64,6 +64,11 @@ const HINTS: Record<number, string> = {
   429: 'Too many requests: wait a moment and try again.',
 };
 
+/** Hints by error code, before the status's: a wrong TOTP code is a 401 of a live session. */
+const CODE_HINTS: Record<string, string> = {
+  totp_invalid: 'Enter the code your app shows now (it changes every 30 seconds).',
+};
+
 /** An error as the user should read it: the problem's title, detail, field and what to do. */
 export function Problem({ error }: { error: unknown }) {
   if (error === null || error === undefined) return null;
@@ -72,9 +77,11 @@ export function Problem({ error }: { error: unknown }) {
     return (
       <div class="error" role="alert">
         <strong>{p.title}</strong>
-        {p.detail ? `: ${p.detail}` : ''}
+        {p.detail && p.detail !== p.title ? `: ${p.detail}` : ''}
         {typeof p.field === 'string' && p.field !== '' ? ` (field ${p.field})` : ''}
-        {HINTS[error.status] ? <div class="hint">{HINTS[error.status]}</div> : null}
+        {(CODE_HINTS[error.code] ?? HINTS[error.status]) ? (
+          <div class="hint">{CODE_HINTS[error.code] ?? HINTS[error.status]}</div>
+        ) : null}
         <div class="code">
           {error.status} {error.code}
         </div>

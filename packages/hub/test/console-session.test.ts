@@ -3,10 +3,13 @@
  * sign in → reload → still signed in on the same page, the refresh token only in an HttpOnly,
  * Secure, SameSite=Strict `__Host-` cookie that `document.cookie` does not show → sign out →
  * the cookie is gone and a reload shows the sign-in page, with no failed request on the way.
+ * And TOTP turned off in the account page: only with a current code, never a replayed one.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
+import { decodeTotpSecret, totp } from '@bulwark/core';
+import type { BulwarkClient } from '@bulwark/sdk';
 import { setupOwner, startTestHub, type TestHub } from './helpers.js';
 import {
   consoleMissing,
@@ -22,10 +25,11 @@ describe('console session in Chromium', { skip: consoleMissing }, () => {
   let b: ConsoleBrowser;
   let context: BrowserContext;
   let page: Page;
+  let owner: BulwarkClient;
 
   before(async () => {
     t = await startTestHub();
-    await setupOwner(t);
+    ({ owner } = await setupOwner(t));
     b = await launchConsoleBrowser();
     context = await b.newContext();
     page = await b.newPage({ context });
@@ -63,6 +67,31 @@ describe('console session in Chromium', { skip: consoleMissing }, () => {
     const [rotated] = await refreshCookies();
     assert.ok(rotated);
     assert.notEqual(rotated.value, c.value, 'the restore rotated the refresh token');
+  });
+
+  it('turns TOTP off in the account page with a current code, not a replayed or wrong one', async () => {
+    const key = decodeTotpSecret((await owner.auth.beginTotp()).secret);
+    const used = totp(key, t.clock.now());
+    await owner.auth.confirmTotp(used);
+    await page.getByRole('link', { name: 'Your account' }).click();
+    await page.locator('[data-totp="on"]').waitFor();
+    const form = page.getByRole('form', { name: 'Turn off TOTP' });
+    // A session alone (someone at an unlocked screen) cannot: the code that enrolled is spent.
+    await form.getByLabel('Current TOTP code').fill(used);
+    await form.getByRole('button', { name: 'Turn off TOTP' }).click();
+    await form.getByRole('alert').getByText('The TOTP code is wrong').waitFor();
+    await form.getByText('changes every 30 seconds').waitFor();
+    await b.axe(page, 'account: TOTP on, a wrong code');
+    assert.equal((await owner.me()).totpEnabled, true);
+    t.clock.advance(30_000);
+    await form.getByLabel('Current TOTP code').fill(totp(key, t.clock.now()));
+    await form.getByRole('button', { name: 'Turn off TOTP' }).click();
+    await page.getByRole('status').getByText('TOTP is off').waitFor();
+    await page.getByRole('button', { name: 'Set up TOTP' }).waitFor();
+    assert.equal((await owner.me()).totpEnabled, false);
+    assert.deepEqual(b.problems.splice(0), [
+      'console: Failed to load resource: the server responded with a status of 401 (Unauthorized)',
+    ]);
   });
 
   it('signs out: the cookie is cleared and a reload shows the sign-in page', async () => {

@@ -2,12 +2,14 @@
  * Issue 15's walk, in its order, through the console only (decision 0038, amendment of 2026-12-07
  * "the walk"): Debian's Chromium driven by playwright-core against a real hub on loopback, and a
  * real agent — `bulwark simulate --token-file` in a child process: the agent code with in-memory
- * A/B slots and a simulated reboot. First-run setup → sign-in with a TOTP code → a location and a
- * device created in the page → the agent enrolls with the token the page showed and the device
- * goes online → a twin change the agent reports back → a command the agent runs → an image signed
- * with keys made here, uploaded → a rollout whose progress bars reach done while the agent really
- * downloads, flashes (its slots) and reboots into 2.0.0 → the agent dies, the hub opens a
- * `device_offline` alert, acknowledged in the page. axe-core on the main views; no CSP violation,
+ * A/B slots and a simulated reboot. First-run setup → TOTP enrolled in the account page (a QR
+ * code, a wrong code refused) → sign-in with a TOTP code → a location and a device created in the
+ * page → the agent enrolls with the token the page showed and the device goes online → a twin
+ * change the agent reports back → a command the agent runs → the signing root (a refused document
+ * first) and an image signed with keys made here, uploaded in the page → a rollout whose progress
+ * bars reach done while the agent really downloads, flashes (its slots) and reboots into 2.0.0 →
+ * the agent dies, the hub opens a `device_offline` alert, acknowledged in the page. The API only
+ * checks what the page did. axe-core on the main views; no CSP violation,
  * no console error.
  *
  * Figures (diagnostics, never asserted beyond the issue's bound): initial JS gzipped, first
@@ -25,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { BulwarkClient } from '@bulwark/sdk';
 import { decodeTotpSecret, totp } from '@bulwark/core';
+import { encode } from 'uqr';
 import { PASSWORD, startTestHub, type TestHub } from './helpers.js';
 import { signingKeys } from './signing-fixture.js';
 import {
@@ -109,14 +112,46 @@ describe('console walk (issue 15) in Chromium', { skip: consoleMissing }, () => 
     assert.equal((await t.client().setup.status()).required, false);
   });
 
-  it('signs in with the password and a TOTP code; no token is stored by the page', async (ctx) => {
-    // TOTP enrollment is not in the console yet: the owner enrolls through the API.
+  it('enrolls TOTP in the account page: a QR code and the secret as text, a wrong code refused', async () => {
+    // The API as the owner, for checking what the page did (never for doing it): signed in
+    // before TOTP is on, its access token outlives the enrollment.
     const tokens = await t.client().auth.login({ email: EMAIL, password: PASSWORD });
-    // The API as the owner, for checking what the page did (never for doing it).
     owner = t.client(tokens.accessToken);
-    const me = owner;
-    totpKey = decodeTotpSecret((await me.auth.beginTotp()).secret);
-    await me.auth.confirmTotp(totp(totpKey, t.clock.now()));
+    await page.getByRole('link', { name: 'Your account' }).click();
+    await page.waitForURL('**/account');
+    await page.locator('[data-totp="off"]').waitFor();
+    await page.getByRole('button', { name: 'Set up TOTP' }).click();
+    const secret = await page.getByLabel('Secret (for manual entry)').inputValue();
+    totpKey = decodeTotpSecret(secret);
+    // The QR code is the otpauth URI shown as text, encoded in the browser (the same modules).
+    const uri = (await page.locator('[data-otpauth]').textContent()) ?? '';
+    assert.match(uri, new RegExp(`^otpauth://totp/.+secret=${secret}`));
+    const qr = page.getByRole('img', { name: 'QR code of the TOTP secret' });
+    const want = encode(uri, { ecc: 'M', border: 4 });
+    assert.equal(await qr.getAttribute('data-modules'), String(want.size));
+    const dark = await qr.locator('path').getAttribute('d');
+    assert.equal(dark?.split('z').length, want.data.flat().filter(Boolean).length + 1);
+    // A wrong code: the problem+json error, readable, and TOTP stays off.
+    const now = code();
+    await page
+      .getByLabel('Code from your app')
+      .fill(String((Number(now) + 1) % 1e6).padStart(6, '0'));
+    await page.getByRole('button', { name: 'Confirm and turn on TOTP' }).click();
+    await page.getByRole('alert').getByText('The TOTP code is wrong').waitFor();
+    assert.equal((await owner.me()).totpEnabled, false);
+    assert.deepEqual(b.problems.splice(0), [
+      'console: Failed to load resource: the server responded with a status of 401 (Unauthorized)',
+    ]);
+    await axe('account: TOTP enrollment');
+    await shot('account-totp');
+    await page.getByLabel('Code from your app').fill(now);
+    await page.getByRole('button', { name: 'Confirm and turn on TOTP' }).click();
+    await page.getByRole('status').getByText('TOTP is on').waitFor();
+    await page.locator('[data-totp="on"]').waitFor();
+    assert.equal((await owner.me()).totpEnabled, true);
+  });
+
+  it('signs in with the password and a TOTP code; no token is stored by the page', async (ctx) => {
     t.clock.advance(30_000); // a fresh code: the one just used is not accepted twice
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL('**/login');
@@ -249,10 +284,8 @@ describe('console walk (issue 15) in Chromium', { skip: consoleMissing }, () => 
   });
 
   let artifactId = '';
-  it('uploads an image signed with keys made here; the hub shows what it verified', async () => {
-    const keys = signingKeys();
-    // The organization's signing root is pushed with the CLI or the API (`bulwark keys push-root`).
-    await owner.firmware.pushRoot(keys.root);
+  const keys = signingKeys();
+  it('uploads the signing root and an image signed with keys made here in the firmware page', async () => {
     const image = randomBytes(64 * 1024);
     const meta = keys.release(image, {
       name: 'gw-2.0.0.img',
@@ -262,8 +295,33 @@ describe('console walk (issue 15) in Chromium', { skip: consoleMissing }, () => 
     });
     writeFileSync(join(files, 'gw-2.0.0.json'), JSON.stringify(meta));
     writeFileSync(join(files, 'gw-2.0.0.img'), image);
+    writeFileSync(join(files, 'root.json'), JSON.stringify(keys.root));
     await page.getByRole('link', { name: 'Firmware' }).click();
     await page.getByText('No firmware yet.').waitFor();
+    // The organization's signing root, uploaded in the page: none yet (the hub answers 409).
+    await page.getByText('No signing root yet').waitFor();
+    const rootInput = page.getByLabel('Signing root (root.json)');
+    const pushRoot = page.getByRole('button', { name: 'Upload signing root' });
+    // A release document is not a root: the hub's refusal, readable; nothing changes.
+    await rootInput.setInputFiles(join(files, 'gw-2.0.0.json'));
+    await pushRoot.click();
+    const refusal = page.getByRole('region', { name: 'Signing root' }).getByRole('alert');
+    assert.match((await refusal.textContent()) ?? '', /^The .+400 firmware_[a-z_]+$/);
+    await assert.rejects(owner.firmware.root(), { code: 'firmware_root_missing' });
+    await rootInput.setInputFiles(join(files, 'root.json'));
+    await pushRoot.click();
+    const facts = page.getByRole('definition');
+    await page
+      .getByLabel('Signing root', { exact: true })
+      .getByText('1 of 1 key')
+      .first()
+      .waitFor();
+    assert.equal((await owner.firmware.root()).version, 1);
+    assert.equal(await facts.filter({ hasText: 'by you' }).count(), 1);
+    assert.deepEqual(b.problems.splice(0), [
+      'console: Failed to load resource: the server responded with a status of 409 (Conflict)',
+      'console: Failed to load resource: the server responded with a status of 400 (Bad Request)',
+    ]);
     await page.getByLabel('Signed metadata (JSON)').setInputFiles(join(files, 'gw-2.0.0.json'));
     await page.getByLabel('Image').setInputFiles(join(files, 'gw-2.0.0.img'));
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
@@ -361,6 +419,16 @@ describe('console walk (issue 15) in Chromium', { skip: consoleMissing }, () => 
     await viewer.locator('tr[data-alert-id]').first().waitFor();
     assert.equal(await viewer.getByRole('button', { name: /Acknowledge|Resolve/ }).count(), 0);
     assert.equal(await viewer.getByRole('columnheader', { name: 'Actions' }).count(), 0);
+    // The signing root: shown, not offered for upload; the API refuses the viewer anyway.
+    await viewer.getByRole('link', { name: 'Firmware' }).click();
+    await viewer
+      .getByLabel('Signing root', { exact: true })
+      .getByText('1 of 1 key')
+      .first()
+      .waitFor();
+    assert.equal(await viewer.getByRole('form', { name: 'Upload signing root' }).count(), 0);
+    await assert.rejects(v.firmware.pushRoot(keys.root), { code: 'forbidden' });
+    assert.equal((await owner.firmware.root()).version, 1);
     assert.deepEqual(await b.cspViolations(viewer), []);
     await viewer.close();
   });

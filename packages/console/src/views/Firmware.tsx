@@ -1,11 +1,13 @@
 /**
  * Firmware: upload signed release metadata and its image (with upload progress), see what the
  * hub verified; the artifacts and where each is in use (rollouts, auto-upgrade policies); the
- * auto-upgrade policy of each device type. Changing anything needs `firmware:update`.
+ * auto-upgrade policy of each device type; the organization's signing root (SigningRoot.tsx).
+ * Changing anything needs `firmware:update`.
  */
 import { useState } from 'preact/hooks';
 import { can, uploadingClient, type Session } from '../session.js';
 import { Bar, Empty, Problem, bytes, useAction, useLoad, when } from '../ui.js';
+import { SigningRoot } from './SigningRoot.js';
 
 type Artifact = Awaited<ReturnType<Session['client']['firmware']['get']>>;
 
@@ -258,6 +260,7 @@ export function Firmware({ session }: { session: Session }) {
   return (
     <section aria-labelledby="fw-h">
       <h1 id="fw-h">Firmware</h1>
+      <SigningRoot session={session} />
       {manage && <Upload session={session} onDone={artifacts.reload} />}
       <div class="panel">
         <h2>Artifacts</h2>

@@ -164,6 +164,11 @@ export const MeSchema = Type.Object(
         description: 'Permissions the caller holds on device groups only (decision 0046).',
       }),
     ),
+    totpEnabled: Type.Optional(
+      Type.Boolean({
+        description: 'A user: whether sign-in asks for a TOTP code. Absent for an API key.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -122,20 +122,20 @@ export function authHandlers(s: HttpServices): AuthHandlers {
     getMe: async (_input, ctx) => {
       const p = principalOf(ctx);
       const org = await s.orgs.get(p.orgId);
-      const email =
+      const user =
         p.kind === 'user'
-          ? ((await s.orgs.listMembers(p.orgId)).find((m) => m.user.id === p.id)?.user.email ??
-            null)
-          : null;
+          ? (await s.orgs.listMembers(p.orgId)).find((m) => m.user.id === p.id)?.user
+          : undefined;
       return {
         kind: p.kind === 'user' ? 'user' : 'api_key',
         id: p.id,
         name: p.name,
-        email,
+        email: user?.email ?? null,
         organization: orgView(org),
         role: p.role,
         permissions: p.permissions,
         ...(p.scopedGrants ? { scopedGrants: p.scopedGrants.map(scopedGrantView) } : {}),
+        ...(user ? { totpEnabled: user.totpEnabled } : {}),
       };
     },
     beginTotp: async (_input, ctx) => s.auth.beginTotp(principalOf(ctx).id),
