@@ -254,6 +254,7 @@ describe('console device page in Chromium', { skip: consoleMissing }, () => {
       [['devices:manage'], b3.id, null],
     );
     await axe('admin: scoped grants');
+    await b.shot(page, 'admin-device-groups', true);
 
     // Alice is offered the twin editor on a device there, not elsewhere.
     const p = await b.newPage({ viewport: { width: 1100, height: 700 } });

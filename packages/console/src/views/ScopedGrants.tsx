@@ -131,6 +131,7 @@ export function ScopedGrantForm({
     return null;
   return (
     <form
+      class="scope-add"
       aria-labelledby="scope-add-h"
       onSubmit={(e) => {
         e.preventDefault();
