@@ -5,9 +5,10 @@
  * desired twin back) goes online on its page without a reload; a malformed or refused twin patch
  * is shown readably and changes nothing, a change made elsewhere shows live with the device's
  * report; device keys are made and revoked; the telemetry page charts the hub's bucket aggregation
- * of the device's SenML; a viewer with `devices:manage` on one building (a scoped grant, decision
- * 0046) is offered the twin editor on a device there only, and the owner's Admin page lists the
- * grant. axe-core checks the device and telemetry pages (violations fail). The in-page twin
+ * of the device's SenML; the owner gives a viewer `devices:manage` on one building (a scoped grant,
+ * decision 0046) in the Admin page — another organization's location is not offered, a refused tag
+ * shows readably — the viewer is offered the twin editor on a device there only, a user manager
+ * without device permissions is offered no form, and the owner takes the grant back in the page. axe-core checks the device and telemetry pages (violations fail). The in-page twin
  * change, the command and the fleet's online state are in the walk (console-walk.test.ts), with a
  * real agent.
  *
@@ -193,7 +194,7 @@ describe('console device page in Chromium', { skip: consoleMissing }, () => {
     await shot('telemetry');
   });
 
-  it('offers a scoped grant holder the twin editor inside its group only', async () => {
+  it('gives and takes back a device-group permission in the Admin page', async () => {
     const api = owner.owner;
     const site = await api.locations.create({ name: 'Plant', kind: 'site' });
     const building = (name: string) =>
@@ -202,36 +203,113 @@ describe('console device page in Chromium', { skip: consoleMissing }, () => {
     const place = async (name: string, locationId: string) =>
       (await api.devices.create({ name, type: 'press', locationId })).id;
     const [inside, outside] = [await place('press-b3', b3.id), await place('press-b4', b4.id)];
-    const alice = await api.users.create({
-      email: 'alice@example.com',
-      name: 'Alice',
-      password: PASSWORD,
-      role: 'viewer',
-    });
-    await api.users.addScopedGrant(alice.id, {
-      permissions: ['devices:manage'],
-      locationId: b3.id,
-    });
+    const addUser = (email: string, grants: ('users:manage' | 'devices:read')[] = []) =>
+      api.users.create({ email, name: email, password: PASSWORD, role: 'viewer', grants });
+    const alice = await addUser('alice@example.com');
+    const daveId = (await addUser('dave@example.com', ['users:manage'])).id;
+    // Another organization's location: never offered (the hub refuses its id with a 400 anyway).
+    const org2 = await api.orgs.create({ name: 'Elsewhere' });
+    const t2 = await t
+      .client()
+      .auth.login({ email: 'owner@example.com', password: PASSWORD, organizationId: org2.id });
+    await t.client(t2.accessToken).locations.create({ name: 'theirs', kind: 'site' });
+
+    // The owner gives Alice (a viewer) devices:manage on building-3 through the page.
+    await page.getByRole('link', { name: 'Admin' }).click();
+    await page.waitForURL('**/admin');
+    const form = page.getByRole('form', { name: 'Add a device-group permission' });
+    await form.getByLabel('Member').selectOption({ label: 'alice@example.com (viewer)' });
+    const where = await form.getByLabel('Location').locator('option').allTextContents();
+    assert.ok(where.some((o) => o.includes('building-3')) && !where.some((o) => /theirs/.test(o)));
+    const offered = (f: typeof form) =>
+      f
+        .locator('input[name=permission]')
+        .evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    assert.deepEqual(await offered(form), [
+      'devices:manage',
+      'firmware:update',
+      'application:update',
+      'network:configure',
+    ]);
+    const give = form.getByRole('button', { name: 'Give permission' });
+    assert.ok(await give.isDisabled(), 'no group chosen yet');
+    // A tag the hub refuses: a readable problem, nothing written.
+    await form.getByLabel('Tag').fill('no spaces!');
+    await form.getByRole('checkbox', { name: 'devices:manage' }).check();
+    await give.click();
+    await form.getByRole('alert').getByText(/tag/).waitFor();
+    assert.match(await form.getByRole('alert').innerText(), /\b400 validation_failed\b/);
+    assert.deepEqual(b.problems.splice(0), [
+      'console: Failed to load resource: the server responded with a status of 400 (Bad Request)',
+    ]);
+    assert.deepEqual((await api.users.list()).find((u) => u.id === alice.id)?.scopedGrants, []);
+    await form.getByLabel('Tag').fill('');
+    await form.getByLabel('Location').selectOption(b3.id);
+    await give.click();
+    const row = page.locator('tr', { hasText: 'alice@example.com' });
+    await row.getByText('devices:manage on building-3 (and below)').waitFor();
+    const [grant] = (await api.users.list()).find((u) => u.id === alice.id)!.scopedGrants;
+    assert.deepEqual(
+      [grant?.permissions, grant?.locationId, grant?.tag],
+      [['devices:manage'], b3.id, null],
+    );
+    await axe('admin: scoped grants');
+    await b.shot(page, 'admin-device-groups', true);
+
+    // Alice is offered the twin editor on a device there, not elsewhere.
     const p = await b.newPage({ viewport: { width: 1100, height: 700 } });
     await signIn(p, t.url, 'alice@example.com');
-    // Selections are offered (the hub refuses devices outside the group one by one).
     await p.getByLabel('Select press-b3').waitFor();
     const editor = p.getByLabel('Change desired (JSON merge patch)');
     await p.goto(`${t.url}/devices/${inside}`);
     await editor.waitFor();
-    await p.goto(`${t.url}/devices/${outside}`);
-    await p.getByRole('heading', { name: /press-b4/ }).waitFor();
-    await p.getByLabel('Reported state').waitFor();
-    assert.equal(await editor.count(), 0, 'no editor outside the group');
-    assert.deepEqual(await b.cspViolations(p), []);
-    // The owner's Admin page names the group by its location.
-    await page.getByRole('link', { name: 'Admin' }).click();
-    await page.waitForURL('**/admin');
-    await page
-      .locator('tr', { hasText: 'alice@example.com' })
-      .getByText('devices:manage on building-3 (and below)')
+    const noEditor = async (id: string, name: RegExp) => {
+      await p.goto(`${t.url}/devices/${id}`);
+      await p.getByRole('heading', { name }).waitFor();
+      await p.getByLabel('Reported state').waitFor();
+      assert.equal(await editor.count(), 0, `no editor on ${String(name)}`);
+    };
+    await noEditor(outside, /press-b4/);
+    // Nor is there an Admin form for her (no users:manage).
+    await p.goto(`${t.url}/admin`);
+    await p.getByRole('heading', { name: 'Administration' }).waitFor();
+    assert.equal(await p.getByRole('form', { name: 'Add a device-group permission' }).count(), 0);
+
+    // Dave manages users but holds no device permission: no form, and Alice's grant (more than
+    // he holds on building-3) is not his to take back.
+    const d = await b.newPage({ viewport: { width: 1100, height: 700 } });
+    await signIn(d, t.url, 'dave@example.com');
+    await d.goto(`${t.url}/admin`);
+    const daveRow = d.locator('tr', { hasText: 'alice@example.com' });
+    await daveRow.getByText('devices:manage on building-3 (and below)').waitFor();
+    assert.equal(await d.getByRole('form', { name: 'Add a device-group permission' }).count(), 0);
+    assert.equal(await daveRow.getByRole('button', { name: /^Take back/ }).count(), 0);
+    // Given devices:manage on building-3 himself, he may give it there (and take Alice's back),
+    // and nothing on building-4.
+    await api.users.addScopedGrant(daveId, { permissions: ['devices:manage'], locationId: b3.id });
+    await d.reload();
+    const daveForm = d.getByRole('form', { name: 'Add a device-group permission' });
+    await daveForm.getByLabel('Location').selectOption(b4.id);
+    await daveForm.getByText('You hold no device permission on that group.').waitFor();
+    await daveForm.getByLabel('Location').selectOption(b3.id);
+    assert.deepEqual(await offered(daveForm), ['devices:manage']);
+    await daveRow
+      .getByRole('button', { name: /^Take back devices:manage on building-3/ })
       .waitFor();
-    await axe('admin: scoped grants');
+    assert.deepEqual(await b.cspViolations(d), []);
+    await d.close();
+
+    // The owner takes it back (after a confirmation); Alice's editor is gone at her next load.
+    page.once('dialog', (dlg) => void dlg.accept());
+    await row
+      .getByRole('button', {
+        name: 'Take back devices:manage on building-3 (and below) from alice@example.com',
+      })
+      .click();
+    await row.getByText('devices:manage on building-3').waitFor({ state: 'detached' });
+    assert.deepEqual((await api.users.list()).find((u) => u.id === alice.id)?.scopedGrants, []);
+    await noEditor(inside, /press-b3/);
+    assert.deepEqual(await b.cspViolations(p), []);
   });
 
   it('ran without a CSP violation or a console error', async () => {

@@ -11,7 +11,8 @@ import type { PERMISSIONS } from '@bulwark/sdk/browser';
 import { LOCATION_KINDS, ROLE_PRESETS, ROLES } from '@bulwark/sdk/browser';
 import { can, type Session } from '../session.js';
 import { Empty, Problem, Tabs, useAction, useLoad, when } from '../ui.js';
-import { ScopeList } from './ScopedGrants.js';
+import { PermissionChecks } from './PermissionChecks.js';
+import { mayScope, ScopeList, ScopedGrantForm } from './ScopedGrants.js';
 
 type Role = (typeof ROLES)[number];
 type Permission = (typeof PERMISSIONS)[number];
@@ -23,43 +24,6 @@ const mine = (s: Session): Permission[] => s.me.permissions as Permission[];
 /** Roles one may hand out: never owner (ownership is transferred), else within one's own. */
 const offerableRoles = (s: Session): Role[] =>
   ROLES.filter((r) => r !== 'owner' && PRESET[r].every((p) => mine(s).includes(p)));
-
-function PermissionChecks({
-  legend,
-  offered,
-  chosen,
-  onChange,
-}: {
-  legend: string;
-  offered: readonly Permission[];
-  chosen: readonly string[];
-  onChange: (next: Permission[]) => void;
-}) {
-  return (
-    <fieldset class="perms">
-      <legend>{legend}</legend>
-      {offered.length === 0 && <span class="hint">Nothing to add beyond the role.</span>}
-      {offered.map((p) => (
-        <label class="check" key={p}>
-          <input
-            type="checkbox"
-            name="permission"
-            value={p}
-            checked={chosen.includes(p)}
-            onChange={(e) =>
-              onChange(
-                e.currentTarget.checked
-                  ? [...(chosen as Permission[]), p]
-                  : (chosen as Permission[]).filter((x) => x !== p),
-              )
-            }
-          />
-          {p}
-        </label>
-      ))}
-    </fieldset>
-  );
-}
 
 function Users({ session }: { session: Session }) {
   const list = useLoad(() => session.client.users.list(), [session]);
@@ -128,7 +92,18 @@ function Users({ session }: { session: Session }) {
                   </td>
                   <td>{u.grants.length ? u.grants.join(', ') : '—'}</td>
                   <td>
-                    <ScopeList grants={u.scopedGrants} names={names} />
+                    <ScopeList
+                      user={u}
+                      names={names}
+                      onRemove={
+                        tree.data !== null && mayScope(session, tree.data, u)
+                          ? (g) =>
+                              void act
+                                .run(() => session.client.users.removeScopedGrant(u.id, g.id))
+                                .then(list.reload)
+                          : undefined
+                      }
+                    />
                   </td>
                   <td>{u.totpEnabled ? 'on' : 'off'}</td>
                   <td>
@@ -150,6 +125,14 @@ function Users({ session }: { session: Session }) {
             })}
           </tbody>
         </table>
+      )}
+      {list.data !== null && tree.data !== null && (
+        <ScopedGrantForm
+          session={session}
+          members={list.data.filter((u) => mayScope(session, tree.data!, u))}
+          tree={tree.data}
+          onDone={list.reload}
+        />
       )}
       <form
         aria-label="Add user"
