@@ -111,12 +111,13 @@ function Users({ session }: { session: Session }) {
                       <button
                         type="button"
                         class="danger"
+                        aria-label={`Remove ${u.email}`}
                         onClick={() => {
                           if (window.confirm(`Remove ${u.email}? Their sessions end.`))
                             void act.run(() => session.client.users.remove(u.id)).then(list.reload);
                         }}
                       >
-                        Remove {u.email}
+                        Remove
                       </button>
                     )}
                   </td>
