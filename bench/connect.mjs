@@ -1,13 +1,16 @@
 // Remote access (decision 0042): throughput and added latency of `bulwark connect` to a TCP port
 // on the device — CLI → hub relay → device agent → a TCP echo server on the device's loopback,
-// TLS end to end inside the relayed stream — beside a direct loopback TCP connection to the same
-// echo server (the reference), in the same run. A hub in this process, `bulwark agent` as a
-// process. Goals (issue 16): ≥ 50 MB/s through the hub, < 5 ms added latency.
+// TLS end to end inside the relayed stream — directly (the agent connected to the hub) and through
+// a gateway (hub ← `bulwark gateway` ← agent, decision 0042's amendment of 2026-12-07; set up by
+// bench/connect-gateway.mjs), beside two references in the same run: a direct loopback TCP
+// connection to the same echo server, and a direct loopback TLS connection to a TLS echo server
+// (the same bytes, one TLS layer, no relay). A hub in this process; agents and the gateway as
+// processes. Goals (issue 16): ≥ 50 MB/s through the hub, < 5 ms added latency.
 // Usage: node bench/connect.mjs [MB] [pings]   (after tsc -b; defaults 64 MB, 500 pings).
-import { spawn } from 'node:child_process';
+// Env: GATEWAY=0 skips the gateway row; TIMEOUT_S (300) bounds the whole run; every phase is
+// bounded too (throughput 120 s per row, round trips 60 s per row).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -15,22 +18,36 @@ import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import { loadConfig, startHub } from '../packages/hub/dist/src/index.js';
 import { createClient } from '../packages/sdk/dist/src/index.js';
 import { openTunnel } from '../packages/cli/dist/src/connect/tunnel.js';
+import { bulwark, gatewaySite } from './connect-gateway.mjs';
+import { echoServers, latency, median, p99, throughput } from './connect-measure.mjs';
+import { selfSignedCert } from './self-signed.mjs';
 
 const MB = Number(process.argv[2] ?? 64);
 const PINGS = Number(process.argv[3] ?? 500);
+const WITH_GATEWAY = process.env.GATEWAY !== '0';
+const TIMEOUT_S = Number(process.env.TIMEOUT_S ?? 300);
 const BIN = fileURLToPath(new URL('../packages/cli/bin/bulwark.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-connect-'));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const p99 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)];
+const children = [];
+const killChildren = () => {
+  for (const c of children) {
+    try {
+      process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+};
+const watchdog = setTimeout(() => {
+  console.error(`bench:connect: not done in ${TIMEOUT_S} s; stopping`);
+  killChildren();
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(2);
+}, TIMEOUT_S * 1000);
 
-const echo = createServer((c) => {
-  c.setNoDelay(true);
-  c.on('error', () => c.destroy());
-  c.pipe(c);
-});
-await new Promise((r) => echo.listen(0, '127.0.0.1', r));
-const echoPort = echo.address().port;
-
+const echo = await echoServers(selfSignedCert(dir, { name: 'echo' }));
+const echoPort = echo.tcpPort;
+const load0 = loadavg()[0];
 const hub = await startHub(
   loadConfig(
     [
@@ -47,7 +64,6 @@ const hub = await startHub(
   ),
   { print: () => undefined, logger: pino({ level: 'silent' }) },
 );
-let agent;
 try {
   const ca = readFileSync(hub.info.caFile, 'utf8');
   const dispatcher = new UndiciAgent({ connect: { ca } });
@@ -84,16 +100,16 @@ try {
       remoteAccess: { tcpPorts: [echoPort] },
     }),
   );
-  agent = spawn(process.execPath, [BIN, 'agent', '--config', config], {
-    stdio: 'ignore',
-    detached: true,
-  });
+  bulwark(BIN, ['agent', '--config', config, '--no-watchdog'], children);
+  const behind = WITH_GATEWAY
+    ? await gatewaySite({ hub, owner, api, dir, bin: BIN, echoPort, children })
+    : undefined;
   const conn = { url: hub.info.url, caFile: hub.info.caFile, token: key, source: 'bench' };
-  const open = async () => {
+  const open = async (deviceId) => {
     for (let i = 0; i < 150; i++) {
       try {
-        return (await openTunnel(api, conn, { deviceId: device.id, target: `tcp:${echoPort}` }))
-          .socket;
+        const { socket } = await openTunnel(api, conn, { deviceId, target: `tcp:${echoPort}` });
+        return socket; // handed over paused (after reading the device's answer); measuring resumes
       } catch (err) {
         // Until the agent has enrolled (device active) and subscribed to its tunnel offers.
         if (err.code !== 'device_not_connected' && err.code !== 'conflict') throw err;
@@ -102,109 +118,51 @@ try {
     }
     throw new Error('the agent did not connect');
   };
-  const direct = () =>
-    new Promise((resolve, reject) => {
-      const s = tcpConnect(echoPort, '127.0.0.1', () => resolve(s));
-      s.setNoDelay(true);
-      s.once('error', reject);
-    });
 
-  /** Sends `total` bytes and reads them back; MB/s of payload (one way). */
-  const throughput = (s, total) =>
-    new Promise((resolve) => {
-      const chunk = Buffer.alloc(64 * 1024, 7);
-      let got = 0;
-      let sent = 0;
-      const t0 = performance.now();
-      s.on('data', (b) => {
-        got += b.length;
-        if (got >= total) {
-          s.removeAllListeners('data');
-          resolve(total / 1e6 / ((performance.now() - t0) / 1000));
-        }
-      });
-      const pump = () => {
-        while (sent < total) {
-          sent += chunk.length;
-          if (!s.write(chunk)) return void s.once('drain', pump);
-        }
-      };
-      s.resume();
-      pump();
-    });
-
-  /** Round trips of a 32-byte message, in ms. */
-  const latency = async (s, n) => {
-    const rtts = [];
-    const msg = Buffer.alloc(32, 1);
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await new Promise((resolve) => {
-        let got = 0;
-        const on = (b) => {
-          got += b.length;
-          if (got >= msg.length) {
-            s.off('data', on);
-            resolve();
-          }
-        };
-        s.on('data', on);
-        s.write(msg);
-      });
-      rtts.push(performance.now() - t0);
-    }
-    return rtts;
-  };
-
-  const total = MB * 1e6;
-  const d = await direct();
-  const tunnel = await open();
-  tunnel.resume(); // openTunnel hands it over paused (after reading the device's answer)
-  const rows = [];
+  const paths = [
+    ['direct loopback TCP (reference)', await echo.tcp()],
+    ['direct loopback TLS', await echo.tls()],
+    ['bulwark connect, through the hub', await open(device.id)],
+  ];
+  if (behind) paths.push(['bulwark connect, hub ← gateway ← agent', await open(behind.device.id)]);
   process.stderr.write('measuring…\n');
-  const dRtt = await latency(d, PINGS);
-  const tRtt = await latency(tunnel, PINGS);
-  const dMbs = await throughput(d, total);
-  const tMbs = await throughput(tunnel, total);
-  rows.push([
-    'throughput (MB/s, echoed)',
-    dMbs.toFixed(0),
-    tMbs.toFixed(0),
-    (tMbs / dMbs).toFixed(2),
-  ]);
-  rows.push([
-    'round trip, median (ms)',
-    median(dRtt).toFixed(3),
-    median(tRtt).toFixed(3),
-    (median(tRtt) / median(dRtt)).toFixed(1),
-  ]);
-  rows.push([
-    'round trip, p99 (ms)',
-    p99(dRtt).toFixed(3),
-    p99(tRtt).toFixed(3),
-    (p99(tRtt) / p99(dRtt)).toFixed(1),
-  ]);
-  d.destroy();
-  tunnel.destroy();
-  console.log(`${MB} MB echoed, ${PINGS} round trips of 32 bytes; the machine may be shared.\n`);
-  console.log(
-    '| figure | direct loopback TCP (reference) | bulwark connect through the hub | ratio |',
-  );
-  console.log('|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-  const added = median(tRtt) - median(dRtt);
-  console.log(
-    `\nadded latency (median): ${added.toFixed(3)} ms (goal < 5 ms): ${added < 5 ? 'met' : 'NOT met'}; ` +
-      `throughput ${tMbs.toFixed(0)} MB/s (goal ≥ 50): ${tMbs >= 50 ? 'met' : 'NOT met'}`,
-  );
-} finally {
-  if (agent?.pid) {
-    try {
-      process.kill(-agent.pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
+  const total = MB * 1e6;
+  const rtts = [];
+  for (const [, s] of paths) {
+    await latency(s, 20, 60_000); // warm-up, not counted
+    rtts.push(await latency(s, PINGS, 60_000));
   }
+  const mbs = [];
+  for (const [, s] of paths) mbs.push(await throughput(s, total, 120_000));
+  for (const [, s] of paths) s.destroy();
+
+  const ms = (x) => x.toFixed(3);
+  const [base] = rtts;
+  const col = (fn) => `| ${rtts.map((_, i) => fn(i)).join(' | ')} |`;
+  console.log(
+    `${MB} MB echoed and ${PINGS} round trips of 32 bytes per path (after 20 warm-up), ` +
+      `load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}; the machine may be shared.\n`,
+  );
+  console.log(`| figure | ${paths.map(([name]) => name).join(' | ')} |`);
+  console.log(`|---|${paths.map(() => '---|').join('')}`);
+  console.log(`| throughput (MB/s, echoed) ${col((i) => mbs[i].toFixed(0))}`);
+  console.log(`| vs TCP ${col((i) => (mbs[i] / mbs[0]).toFixed(2))}`);
+  console.log(`| round trip p50 (ms) ${col((i) => ms(median(rtts[i])))}`);
+  console.log(`| round trip p99 (ms) ${col((i) => ms(p99(rtts[i])))}`);
+  console.log(`| added p50 (ms) ${col((i) => ms(median(rtts[i]) - median(base)))}`);
+  console.log(`| added p99 (ms) ${col((i) => ms(p99(rtts[i]) - p99(base)))}`);
+  console.log('');
+  for (let i = 2; i < paths.length; i++) {
+    const added = median(rtts[i]) - median(base);
+    console.log(
+      `${paths[i][0]}: added latency p50 ${ms(added)} ms (goal < 5 ms): ` +
+        `${added < 5 ? 'met' : 'NOT met'}; throughput ${mbs[i].toFixed(0)} MB/s (goal ≥ 50): ` +
+        `${mbs[i] >= 50 ? 'met' : 'NOT met'}`,
+    );
+  }
+} finally {
+  clearTimeout(watchdog);
+  killChildren();
   echo.close();
   await hub.stop();
   rmSync(dir, { recursive: true, force: true });
