@@ -223,7 +223,10 @@ export async function startLwm2m(d: {
     );
   }
   if (secure) {
-    log.info({ port: secure.port, host: config.lwm2msHost }, 'LwM2M over DTLS 1.2 (PSK, certificates, raw public keys) listening');
+    log.info(
+      { port: secure.port, host: config.lwm2msHost },
+      'LwM2M over DTLS 1.2 (PSK, certificates, raw public keys) listening',
+    );
   }
   d.metrics.gauge('bulwark_lwm2m_registrations', 'LwM2M registrations held by this node', [], () =>
     servers.reduce((n, x) => n + x.stats().registrations, 0),

@@ -37,13 +37,13 @@ export const codes = (out: string): string[] =>
 /** A private temporary directory for keys and certificates (mode 0600 files). */
 export function keyDir(prefix: string): {
   dir: string;
-  file(name: string, content: string): string;
-  remove(): void;
+  file: (name: string, content: string) => string;
+  remove: () => void;
 } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return {
     dir,
-    file(name, content) {
+    file: (name, content) => {
       const p = join(dir, name);
       writeFileSync(p, content, { mode: 0o600 });
       return p;

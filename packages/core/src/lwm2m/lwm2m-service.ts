@@ -167,7 +167,8 @@ export class Lwm2mService {
       claims: { deviceId: endpoint },
     });
     // These credentials name devices only (admission never makes an application of one).
-    if (p.type !== 'device') throw new BulwarkError('forbidden', 'a DTLS credential names a device');
+    if (p.type !== 'device')
+      throw new BulwarkError('forbidden', 'a DTLS credential names a device');
     return p;
   }
 
