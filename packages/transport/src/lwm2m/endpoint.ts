@@ -148,7 +148,7 @@ export class CoapEndpoint {
       log: EndpointLogger;
       /** A socket to run on (DTLS); without it the endpoint makes a UDP socket and `listen`s. */
       socket?: DatagramSocket;
-      /** The security context of a sender (DTLS: the association's PSK identity). */
+      /** The security context of a sender (DTLS: its association; undefined: none). */
       securityOf?(address: string, port: number): Lwm2mSecurity | undefined;
     },
   ) {
