@@ -4,6 +4,7 @@
  * binds only the device its PSK identity names (another device, another organization: refused);
  * a replaced or removed key cuts the sessions made with it.
  */
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BulwarkError } from '@bulwark/protocol';
@@ -46,6 +47,9 @@ const devices: Record<string, Device> = {
   } as unknown as Device,
 };
 const [A1, A2, B3] = Object.keys(devices) as [string, string, string];
+/** A raw public key (any bytes: admission pins the SHA-256 of the SPKI) pinned to A1. */
+const SPKI = Buffer.from('a1-spki');
+const pins = new Map<string, { orgId: string; deviceId: string }>();
 const psks: Record<string, { orgId: string; deviceId: string; ref: string }> = {
   'id-a1': { orgId: 'org-a', deviceId: A1, ref: 'r1' },
   'id-b3': { orgId: 'org-b', deviceId: B3, ref: 'r3' },
@@ -68,6 +72,7 @@ function setup(threshold = 3) {
     certificates: { authenticateDevice: () => Promise.reject(new Error('not used')) },
     events: { emit: (e: DomainEvent) => void events.push(e) } as never,
     psks: { resolve: (identity: string) => Promise.resolve(psks[identity]) },
+    rpks: { resolve: (fingerprint: string) => Promise.resolve(pins.get(fingerprint)) },
     throttle: createEdgeThrottle(
       { ...DEFAULT_EDGE_THROTTLE, source: { ...DEFAULT_EDGE_THROTTLE.source, threshold } },
       clock,
@@ -176,6 +181,31 @@ describe('LwM2M registration over DTLS binds the device the PSK identity names',
       await assert.rejects(lwm2m.bind(A2, '10.0.0.6:7000', sec('id-a1', 'r1')), forbidden);
     }
     assert.equal(audits.length, 1);
+  });
+});
+
+describe('LwM2M over DTLS with a raw public key binds the device its pin names', () => {
+  const sec = { identity: '', pskRef: '', credential: { kind: 'rpk' as const, spki: SPKI } };
+  const forbidden = (e: unknown) => e instanceof BulwarkError && e.kind === 'forbidden';
+
+  it('its own endpoint, with the pin as the principal; another endpoint or no pin: refused', async () => {
+    const fingerprint = createHash('sha256').update(SPKI).digest('hex');
+    pins.set(fingerprint, { orgId: 'org-a', deviceId: A1 });
+    try {
+      const { lwm2m, audits } = setup(100);
+      const b = await lwm2m.bind(A1, '10.0.0.7:5000', sec);
+      assert.deepEqual([b.orgId, b.deviceId], ['org-a', A1]);
+      assert.deepEqual(b.credential, { kind: 'rpk', fingerprint });
+      await assert.rejects(lwm2m.bind(A2, '10.0.0.7:5001', sec), forbidden);
+      pins.clear();
+      await assert.rejects(lwm2m.bind(A1, '10.0.0.7:5002', sec), forbidden);
+      assert.deepEqual(
+        audits.map((a) => a.action),
+        ['lwm2m.register.refused', 'lwm2m.register.refused'],
+      );
+    } finally {
+      pins.clear();
+    }
   });
 });
 

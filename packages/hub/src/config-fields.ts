@@ -293,7 +293,7 @@ export const CONFIG_FIELDS = {
     kind: 'port?',
     flag: 'lwm2ms-port',
     default: '',
-    doc: 'LwM2M 1.1 server over DTLS 1.2 with pre-shared keys (the PSK identity names the device; 5684 is the registered port; off unless given; 0 = any free port)',
+    doc: 'LwM2M 1.1 server over DTLS 1.2 with pre-shared keys, device certificates or pinned raw public keys (the credential names the device; 5684 is the registered port; off unless given; 0 = any free port)',
   },
   lwm2msHost: {
     kind: 'string',

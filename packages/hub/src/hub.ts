@@ -321,6 +321,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       metrics,
       clock: opts.clock ?? systemClock,
       firmwareUrls,
+      served,
     });
     const liveCoap = coap?.live;
     const liveLwm2m = lwm2m?.live;

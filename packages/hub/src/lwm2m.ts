@@ -2,8 +2,9 @@
  * Starts the LwM2M 1.1 server (decision 0043) when the operator asked for it: core's
  * `Lwm2mService` on the hub's services, driven by transport's wire — over plain CoAP
  * (`--lwm2m-port`, endpoints register without a credential, so the hub says loudly that this is
- * for trusted networks) and/or over DTLS with pre-shared keys (`--lwm2ms-port`, the PSK identity
- * is the credential, admitted by the one rule). One service, one registration per device.
+ * for trusted networks) and/or over DTLS (`--lwm2ms-port`) with a pre-shared key, a device
+ * certificate or a pinned raw public key — the credential is admitted by the one rule as the
+ * device the endpoint names. One service, one registration per device.
  */
 import type { Logger } from 'pino';
 import {
@@ -17,10 +18,16 @@ import {
 } from '@bulwark/core';
 import { BulwarkError } from '@bulwark/protocol';
 import { startLwm2mServer, type Lwm2mHooks, type Lwm2mServer } from '@bulwark/transport';
-import { dtlsAuthHooks } from './dtls-auth.js';
+import {
+  dtlsAuthHooks,
+  dtlsCertificateJudge,
+  dtlsRawKeyJudge,
+  dtlsServerCredential,
+} from './dtls-auth.js';
 import type { HubConfig } from './config.js';
 import { startLwm2mFirmware } from './lwm2m-firmware.js';
 import type { HubMetrics } from './metrics.js';
+import type { ServerTls } from './server-tls.js';
 import type { HubServices } from './services.js';
 
 /** Heartbeats vouch for this node's registrations well inside presence's 120 s staleness. */
@@ -34,7 +41,7 @@ const SWEEP_MS = 5_000;
 export interface HubLwm2m {
   /** Plain CoAP (`--lwm2m-port`), when on. */
   server: Lwm2mServer | undefined;
-  /** DTLS-PSK (`--lwm2ms-port`), when on. */
+  /** DTLS (`--lwm2ms-port`: PSK, certificates, raw public keys), when on. */
   secure: Lwm2mServer | undefined;
   service: Lwm2mService;
   /** Access changes: a cut ends the matching registrations (the client must register again). */
@@ -51,6 +58,8 @@ export async function startLwm2m(d: {
   clock: Clock;
   /** Package URIs of firmware jobs (decision 0044). */
   firmwareUrls: Lwm2mFirmwareUrls;
+  /** The hub's TLS server certificate, served to certificate clients (as CoAP over DTLS does). */
+  served: Pick<ServerTls, 'key' | 'cert'>;
 }): Promise<HubLwm2m | undefined> {
   const { config, services: s, log } = d;
   if (config.lwm2mPort === null && config.lwm2msPort === null) return undefined;
@@ -165,9 +174,15 @@ export async function startLwm2m(d: {
             return p === undefined ? undefined : { key: p.key, ref: p.ref };
           },
           ...auth,
+          // Device certificates and pinned raw keys, judged as CoAP over DTLS judges them.
+          certificates: {
+            credential: await dtlsServerCredential(d.served, config, s.pki),
+            verify: dtlsCertificateJudge(s),
+            verifyRawKey: dtlsRawKeyJudge(s),
+          },
           onAuthFailure: (f) => {
             auth.onAuthFailure(f);
-            if (f.reason !== 'unknown') return;
+            if (f.reason !== 'unknown' || f.certificate || f.rawPublicKey) return;
             bootstrap.handshakeRefused(f.identity, f.peer.address).catch((err: unknown) => {
               log.warn({ err }, 'LwM2M: auditing a refused bootstrap credential failed');
             });
@@ -208,7 +223,10 @@ export async function startLwm2m(d: {
     );
   }
   if (secure) {
-    log.info({ port: secure.port, host: config.lwm2msHost }, 'LwM2M over DTLS 1.2 (PSK) listening');
+    log.info(
+      { port: secure.port, host: config.lwm2msHost },
+      'LwM2M over DTLS 1.2 (PSK, certificates, raw public keys) listening',
+    );
   }
   d.metrics.gauge('bulwark_lwm2m_registrations', 'LwM2M registrations held by this node', [], () =>
     servers.reduce((n, x) => n + x.stats().registrations, 0),

@@ -5,47 +5,30 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { generateDeviceKeyAndCsr } from '@bulwark/sdk';
 import { PASSWORD, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import {
+  codes,
+  enrollCertificate,
+  keyDir,
+  libcoapClient,
+  type EnrolledCert as Cred,
+} from './dtls-client-fixtures.js';
 
 const CLIENT = 'coap-client-openssl';
-const present = spawnSync(CLIENT, ['-h']).error === undefined;
-if (!present && process.env['CI'] === 'true') {
-  it(`${CLIENT} is installed (required when CI=true)`, () =>
-    assert.fail('apt-get install libcoap3-bin'));
-}
-const skip = present ? false : `${CLIENT} not installed (apt-get install libcoap3-bin)`;
+const { skip } = libcoapClient(CLIENT);
 /** libcoap on GnuTLS: a second DTLS implementation we did not write. */
 const GNUTLS = 'coap-client-gnutls';
-const gnutls = spawnSync(GNUTLS, ['-h']).error === undefined;
+const gnutls = libcoapClient(GNUTLS).present;
 const run = promisify(execFile);
-const tmp = mkdtempSync(join(tmpdir(), 'bulwark-coaps-cert-'));
-const file = (name: string, content: string): string => {
-  const p = join(tmp, name);
-  writeFileSync(p, content, { mode: 0o600 });
-  return p;
-};
-
-/** The response codes coap-client logged, empty when there was no exchange. */
-const codes = (out: string): string[] =>
-  [...out.matchAll(/v:1 t:(?:ACK|CON|NON) c:(\d\.\d\d)/g)]
-    .map((m) => m[1]!)
-    .filter((c) => c !== '0.00');
+const keys = keyDir('bulwark-coaps-cert-');
+const tmp = keys.dir;
+const file = keys.file;
 
 /** Failed authentications one address may make a minute before it waits. */
 const FAILURES = 3;
-
-interface Cred {
-  cert: string;
-  key: string;
-  serial: string;
-  deviceId: string;
-}
 
 describe('CoAP over DTLS at the hub (coap-client-openssl, device certificates)', { skip }, () => {
   let t: TestHub;
@@ -67,15 +50,7 @@ describe('CoAP over DTLS at the hub (coap-client-openssl, device certificates)',
       publish: true,
       subscribe: true,
     });
-    const { token } = await api.devices.createEnrollmentToken(d.id, {});
-    const { keyPem, csrPem } = await generateDeviceKeyAndCsr();
-    const issued = await t.client().enroll({ token, csr: csrPem });
-    return {
-      cert: file(`${name}.pem`, issued.certificate),
-      key: file(`${name}.key`, keyPem),
-      serial: issued.serial,
-      deviceId: d.id,
-    };
+    return enrollCertificate(t, api, d.id, keys, name);
   };
 
   const args = (c: Pick<Cred, 'cert' | 'key'>, channel = channelId, from?: string): string[] => [
@@ -153,7 +128,7 @@ describe('CoAP over DTLS at the hub (coap-client-openssl, device certificates)',
   });
   after(async () => {
     await t.close();
-    rmSync(tmp, { recursive: true, force: true });
+    keys.remove();
   });
 
   it('SenML posted with the enrolled certificate lands in the channel as its device', async () => {

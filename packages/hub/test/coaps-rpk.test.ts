@@ -6,39 +6,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { ApiError } from '@bulwark/sdk';
 import { PASSWORD, setupOwner, startTestHub, type TestHub } from './helpers.js';
+import { codes, keyDir, libcoapClient, rpkKeyPair } from './dtls-client-fixtures.js';
 
 const CLIENT = 'coap-client-gnutls';
-const present = spawnSync(CLIENT, ['-h']).error === undefined;
-if (!present && process.env['CI'] === 'true') {
-  it(`${CLIENT} is installed (required when CI=true)`, () =>
-    assert.fail('apt-get install libcoap3-bin'));
-}
-const skip = present ? false : `${CLIENT} not installed (apt-get install libcoap3-bin)`;
+const { skip } = libcoapClient(CLIENT);
 const run = promisify(execFile);
-const tmp = mkdtempSync(join(tmpdir(), 'bulwark-coaps-rpk-'));
-
-/** A fresh P-256 key pair: the private key file (SEC1 PEM, what -M takes) and the public PEM. */
-const keyPair = (name: string): { keyFile: string; publicPem: string } => {
-  const keyFile = join(tmp, `${name}.key`);
-  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', keyFile]);
-  const publicPem = execFileSync('openssl', ['ec', '-in', keyFile, '-pubout'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  }).toString();
-  return { keyFile, publicPem };
-};
-
-/** The response codes coap-client logged, empty when there was no exchange. */
-const codes = (out: string): string[] =>
-  [...out.matchAll(/v:1 t:(?:ACK|CON|NON) c:(\d\.\d\d)/g)]
-    .map((m) => m[1]!)
-    .filter((c) => c !== '0.00');
+const keys = keyDir('bulwark-coaps-rpk-');
+const keyPair = (name: string) => rpkKeyPair(keys, name);
 
 const status = async (p: Promise<unknown>): Promise<number> => {
   try {
@@ -99,7 +78,7 @@ describe('CoAP over DTLS at the hub with raw public keys (coap-client-gnutls -M)
   });
   after(async () => {
     await t.close();
-    rmSync(tmp, { recursive: true, force: true });
+    keys.remove();
   });
 
   it('an unpinned key is refused at the handshake (auth.failed), nothing stored', async () => {

@@ -74,6 +74,9 @@ export class Lwm2mBootstrap {
       throw new BulwarkError('forbidden', `LwM2M bootstrap refused: ${why}`);
     };
     if (sec === undefined) return refuse(null, 'bootstrap is only offered over DTLS');
+    // Decision 0045: bootstrap credentials are pre-shared keys; a certificate or raw key session
+    // registers with the DM server directly.
+    if (sec.credential) return refuse(null, `bootstrap takes a PSK, not a ${sec.credential.kind}`);
     let cred: DevicePsk | undefined = await this.d.bootstrapPsks.resolve(sec.identity);
     let rotating = false;
     if (cred === undefined) {

@@ -45,6 +45,7 @@ interface Held {
   orgId: string;
   deviceId: string;
   device: Lwm2mBinding['device'];
+  credential?: Lwm2mBinding['credential'];
   sessionId: string;
   observing: Set<string>;
   /** The desired version last synced (-1: never). */
@@ -119,9 +120,9 @@ export class Lwm2mService {
 
   /**
    * Binds an endpoint name to a device: the name is the device's id, the device carries the
-   * `lwm2m` tag and is not decommissioned. Over DTLS (`security`) the PSK identity is the
-   * credential: the one admission rule must admit it as that very device. Anything else is
-   * `forbidden`, audited (throttled).
+   * `lwm2m` tag and is not decommissioned. Over DTLS (`security`) the PSK identity, device
+   * certificate or pinned raw public key is the credential: the one admission rule must admit it
+   * as that very device. Anything else is `forbidden`, audited (throttled).
    */
   async bind(endpoint: string, source: string, security?: Lwm2mSecurity): Promise<Lwm2mBinding> {
     const refuse = async (orgId: string | null, why: string): Promise<never> => {
@@ -130,13 +131,14 @@ export class Lwm2mService {
     };
     let device: Lwm2mBinding['device'] | undefined;
     let orgId: string | null | undefined;
+    let credential: Lwm2mBinding['credential'];
     if (security !== undefined) {
-      const admitted = await this.#admitPsk(endpoint, source, security).catch((err: unknown) => {
+      const admitted = await this.#admit(endpoint, source, security).catch((err: unknown) => {
         if (!(err instanceof AdmissionError)) throw err;
         return err;
       });
       if (admitted instanceof AdmissionError) return refuse(admitted.orgId, admitted.message);
-      ({ device, orgId } = { device: admitted.device, orgId: admitted.orgId });
+      ({ device, orgId, credential } = admitted);
     } else {
       if (!UUID.test(endpoint)) return refuse(null, 'the endpoint name is not a device id');
       orgId = await this.d.storage.devices.orgOf(endpoint);
@@ -149,20 +151,24 @@ export class Lwm2mService {
     if (!DEVICE_PLANES[device.state].includes('management')) {
       return refuse(orgId, `a ${device.state} device has no management plane`);
     }
-    return { orgId, deviceId: device.id, device };
+    return { orgId, deviceId: device.id, device, ...(credential ? { credential } : {}) };
   }
 
-  /** The PSK identity of a DTLS association, admitted as the device the endpoint names. */
-  async #admitPsk(endpoint: string, source: string, sec: Lwm2mSecurity) {
+  /**
+   * The credential of a DTLS association (PSK identity, certificate or raw public key), admitted
+   * as the device the endpoint names.
+   */
+  async #admit(endpoint: string, source: string, sec: Lwm2mSecurity) {
     if (!this.d.admission) throw new BulwarkError('forbidden', 'LwM2M over DTLS is not wired');
     const p = await this.d.admission.admit({
-      credential: { kind: 'psk', identity: sec.identity, ref: sec.pskRef },
+      credential: sec.credential ?? { kind: 'psk', identity: sec.identity, ref: sec.pskRef },
       transport: 'coap',
       source: source.slice(0, Math.max(0, source.lastIndexOf(':'))) || source,
       claims: { deviceId: endpoint },
     });
-    // A PSK names devices only (admission never makes an application of one).
-    if (p.type !== 'device') throw new BulwarkError('forbidden', 'a PSK names a device');
+    // These credentials name devices only (admission never makes an application of one).
+    if (p.type !== 'device')
+      throw new BulwarkError('forbidden', 'a DTLS credential names a device');
     return p;
   }
 
@@ -211,10 +217,11 @@ export class Lwm2mService {
   async updated(reg: Lwm2mRegistration): Promise<void> {
     const h = this.#held.get(reg.location);
     if (!h) return;
-    // Over DTLS the key is checked again at every Update (the safety net for a key revocation
-    // whose event this node missed): a refusal throws, and the wire ends the registration.
+    // Over DTLS the credential is checked again at every Update (the safety net for a revoked
+    // key, certificate or pin whose event this node missed): a refusal throws, and the wire ends
+    // the registration.
     if (reg.security !== undefined) {
-      await this.#admitPsk(reg.endpoint, reg.address, reg.security).catch((err: unknown) => {
+      await this.#admit(reg.endpoint, reg.address, reg.security).catch((err: unknown) => {
         if (err instanceof AdmissionError)
           throw new BulwarkError('forbidden', `LwM2M registration refused: ${err.message}`);
         throw err;
@@ -333,10 +340,13 @@ export class Lwm2mService {
         orgId: h.orgId,
         state: h.device.state,
         device: h.device,
-        // Over DTLS the PSK identity, so replacing or removing the key ends the registration.
-        credential: h.reg.security
-          ? { kind: 'psk', identity: h.reg.security.identity }
-          : { kind: 'device_key', keyId: `lwm2m:${h.reg.location}` },
+        // Over DTLS the credential admitted (PSK identity, certificate serial, pin), so replacing
+        // or removing it, or revoking the certificate, ends the registration.
+        credential:
+          h.credential ??
+          (h.reg.security
+            ? { kind: 'psk', identity: h.reg.security.identity }
+            : { kind: 'device_key', keyId: `lwm2m:${h.reg.location}` }),
       },
     }));
   }

@@ -1,4 +1,5 @@
 /** The registration interface's records and the wire port the LwM2M service drives (decision 0043). */
+import type { DeviceCredentialRef, EdgeCredential } from '../edge/principal.js';
 import type { Device } from '../ports/records.js';
 import type { Lwm2mRecord } from './content.js';
 import type { Lwm2mObjectLink } from './link-format.js';
@@ -23,15 +24,21 @@ export interface Lwm2mRegistration {
   address: string;
   registeredAt: number;
   updatedAt: number;
-  /** Over DTLS: the PSK identity the association proved and its key's version (decision 0041). */
+  /** Over DTLS: the credential the association proved (decision 0041). */
   security?: Lwm2mSecurity;
 }
 
-/** The security context of a request that came over DTLS with a pre-shared key. */
+/**
+ * The security context of a request that came over DTLS: a pre-shared key's identity and version,
+ * or (`credential`) the device certificate or raw public key the handshake proved, with an empty
+ * identity and ref (decision 0043, 2026-12-07).
+ */
 export interface Lwm2mSecurity {
   identity: string;
   /** The version of the key at the handshake: a replaced key makes it stale. */
   pskRef: string;
+  /** A certificate or raw public key session: what admission judges instead of the PSK. */
+  credential?: Extract<EdgeCredential, { kind: 'certificate' | 'rpk' }>;
 }
 
 /** The Bulwark device an endpoint is bound to. */
@@ -40,6 +47,8 @@ export interface Lwm2mBinding {
   deviceId: string;
   /** The device record at binding (for access changes' matching). */
   device: Device;
+  /** Over DTLS: the credential admission found (a revocation or removed pin cuts by it). */
+  credential?: DeviceCredentialRef;
 }
 
 /** Why a registration ended. */

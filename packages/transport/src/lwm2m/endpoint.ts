@@ -148,7 +148,7 @@ export class CoapEndpoint {
       log: EndpointLogger;
       /** A socket to run on (DTLS); without it the endpoint makes a UDP socket and `listen`s. */
       socket?: DatagramSocket;
-      /** The security context of a sender (DTLS: the association's PSK identity). */
+      /** The security context of a sender (DTLS: its association; undefined: none). */
       securityOf?(address: string, port: number): Lwm2mSecurity | undefined;
     },
   ) {
@@ -267,6 +267,12 @@ export class CoapEndpoint {
       let wait = ACK_TIMEOUT_MS * (1 + Math.random() * 0.5);
       const send = () => {
         if (this.#closed) return;
+        // Over DTLS a request into no association is lost for sure: fail it now rather than
+        // retransmit for RESPONSE_TIMEOUT_MS (holding the device's twin work behind it).
+        if (this.d.securityOf && this.d.securityOf(address, port) === undefined) {
+          this.#finish(p, new Error(`no DTLS association with ${address}:${port}`));
+          return;
+        }
         this.#socket.send(msg, port, address);
         if (tries++ < MAX_RETRANSMIT) {
           p.retransmit = setTimeout(send, wait);

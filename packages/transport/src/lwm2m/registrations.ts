@@ -191,15 +191,22 @@ export class RegistrationTable {
 
 /**
  * Over DTLS a registration is the association's: Update, De-register and Send must come with the
- * same PSK identity and key version it registered with (a location learned is not enough, and a
- * replaced key must register again, admitted afresh). On plain UDP both are absent.
+ * same PSK identity and key version, or the same certificate or raw public key, it registered
+ * with (a location learned is not enough, and a replaced key must register again, admitted
+ * afresh). On plain UDP all are absent.
  */
 function sameSecurity(reg: Lwm2mRegistration, req: CoapRequestIn): boolean {
   return (
     reg.security?.identity === req.security?.identity &&
-    reg.security?.pskRef === req.security?.pskRef
+    reg.security?.pskRef === req.security?.pskRef &&
+    credentialBytes(reg.security?.credential) === credentialBytes(req.security?.credential)
   );
 }
+
+const credentialBytes = (c: NonNullable<Lwm2mRegistration['security']>['credential']): string =>
+  c === undefined
+    ? ''
+    : `${c.kind}:${Buffer.from(c.kind === 'certificate' ? c.der : c.spki).toString('hex')}`;
 
 export function queryOf(q: string[]): Map<string, string> {
   const m = new Map<string, string>();

@@ -14,6 +14,7 @@ import {
   tlvBytes,
   type Lwm2mLink,
   type Lwm2mRecord,
+  type Lwm2mSecurity,
 } from '@bulwark/core';
 import type { NamedOption } from 'coap-packet';
 import { decodeBlock, encodeBlock } from '../coap/block-option.js';
@@ -23,6 +24,8 @@ import {
   type DtlsAuthFailure,
   type DtlsLimits,
   type DtlsServer,
+  type DtlsServerOptions,
+  type DtlsSession,
   type DtlsStats,
   type PskEntry,
 } from '../dtls/index.js';
@@ -37,6 +40,7 @@ import {
 import { DEFAULT_LWM2M_LIMITS, type Lwm2mHooks, type Lwm2mLimits } from './hooks.js';
 import { RegistrationTable } from './registrations.js';
 import { bootstrapInterface } from './bootstrap.js';
+import { subjectOrganization } from '../messaging/coap-hooks.js';
 
 /** Delay between a rebootstrap 4.04 and the end of the association (the reply leaves first). */
 const REBOOTSTRAP_CLOSE_MS = 250;
@@ -62,7 +66,7 @@ const MAX_BLOCKS = 64;
 /** How often lifetimes are checked (a registration outlives its lifetime by at most this + grace). */
 const SWEEP_MS = 1000;
 
-/** LwM2M over DTLS with pre-shared keys (Transport §5.2.8; decision 0041). */
+/** LwM2M over DTLS with pre-shared keys, certificates or raw public keys (Transport §5.2.8). */
 export interface Lwm2mSecureOptions {
   /** The key of a PSK identity for the handshake, or undefined when the identity is unknown. */
   psk(identity: string, address: string): Promise<PskEntry | undefined>;
@@ -71,6 +75,8 @@ export interface Lwm2mSecureOptions {
   retryAfterMs?: (address: string) => number;
   /** A handshake failed on its credential (unknown identity, wrong key). */
   onAuthFailure?: (f: DtlsAuthFailure) => void;
+  /** Certificate and raw public key authentication (ECDHE-ECDSA suites); without it PSK only. */
+  certificates?: DtlsServerOptions['certificates'];
 }
 
 /**
@@ -142,6 +148,7 @@ export async function startLwm2mServer(o: {
       },
       ...(sec.retryAfterMs ? { retryAfterMs: sec.retryAfterMs } : {}),
       ...(sec.onAuthFailure ? { onAuthFailure: sec.onAuthFailure } : {}),
+      ...(sec.certificates ? { certificates: sec.certificates } : {}),
     });
     socket.attach(dtls);
     const server = dtls;
@@ -151,7 +158,7 @@ export async function startLwm2mServer(o: {
       socket,
       securityOf: (address, p) => {
         const s = server.session({ address, port: p });
-        return s === undefined ? undefined : { identity: s.identity, pskRef: s.pskRef };
+        return s === undefined ? undefined : securityOf(s);
       },
     });
     port = dtls.port;
@@ -334,4 +341,16 @@ export async function startLwm2mServer(o: {
       await dtls?.close();
     },
   };
+}
+
+/** What a request over this association carries: its PSK, or its certificate or raw key. */
+function securityOf(s: DtlsSession): Lwm2mSecurity {
+  const der = s.certificate?.[0];
+  const spki = s.rawPublicKey;
+  const credential: Lwm2mSecurity['credential'] = der
+    ? { kind: 'certificate', der, claimedOrgId: subjectOrganization(der) }
+    : spki
+      ? { kind: 'rpk', spki }
+      : undefined;
+  return { identity: s.identity, pskRef: s.pskRef, ...(credential ? { credential } : {}) };
 }
