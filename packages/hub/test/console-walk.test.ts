@@ -9,8 +9,8 @@
  * first) and an image signed with keys made here, uploaded in the page → a rollout whose progress
  * bars reach done while the agent really downloads, flashes (its slots) and reboots into 2.0.0 →
  * the agent dies, the hub opens a `device_offline` alert, acknowledged in the page. The API only
- * checks what the page did. axe-core on the main views; no CSP violation,
- * no console error.
+ * checks what the page did. axe-core on the main views; then each main view at a tablet's
+ * 768×1024 (the page never scrolls sideways); no CSP violation, no console error.
  *
  * Figures (diagnostics, never asserted beyond the issue's bound): initial JS gzipped, first
  * contentful paint, and the time of each live step. Screenshots of the main views (1280×800, the
