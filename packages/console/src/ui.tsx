@@ -100,6 +100,18 @@ export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }
 
+/**
+ * A wide table's own horizontal scroller (a tablet's width, decision 0038): the table scrolls,
+ * not the page. A named region that takes the keyboard focus, so the arrow keys scroll it.
+ */
+export function Wide({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="table-scroll" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}
+
 /** A labelled progress bar (an ARIA progressbar: screen readers read its value). */
 export function Bar({
   label,

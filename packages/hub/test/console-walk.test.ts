@@ -9,8 +9,8 @@
  * first) and an image signed with keys made here, uploaded in the page → a rollout whose progress
  * bars reach done while the agent really downloads, flashes (its slots) and reboots into 2.0.0 →
  * the agent dies, the hub opens a `device_offline` alert, acknowledged in the page. The API only
- * checks what the page did. axe-core on the main views; no CSP violation,
- * no console error.
+ * checks what the page did. axe-core on the main views; then each main view at a tablet's
+ * 768×1024 (the page never scrolls sideways); no CSP violation, no console error.
  *
  * Figures (diagnostics, never asserted beyond the issue's bound): initial JS gzipped, first
  * contentful paint, and the time of each live step. Screenshots of the main views (1280×800, the
@@ -431,6 +431,55 @@ describe('console walk (issue 15) in Chromium', { skip: consoleMissing }, () => 
     assert.equal((await owner.firmware.root()).version, 1);
     assert.deepEqual(await b.cspViolations(viewer), []);
     await viewer.close();
+  });
+
+  it('is usable at a tablet 768×1024: no view scrolls the page sideways, the links all reachable', async () => {
+    await page.setViewportSize({ width: 768, height: 1024 });
+    const views: [link: string, heading: string | RegExp][] = [
+      ['Fleet', 'Fleet'],
+      ['gw-1', /gw-1/],
+      ['Alerts', 'Alerts'],
+      ['Telemetry', 'Telemetry'],
+      ['Firmware', 'Firmware'],
+      ['Rollouts', 'Rollouts'],
+      ['Security', 'Security'],
+      ['Admin', 'Administration'],
+      ['Your account', 'Your account'],
+    ];
+    for (const [link, heading] of views) {
+      const a = page.getByRole('link', { name: link, exact: true });
+      const box = await a.boundingBox();
+      assert.ok(
+        box && box.x >= 0 && box.x + box.width <= 768 && box.y >= 0,
+        `${link}: ${JSON.stringify(box)}`,
+      );
+      await a.click();
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+      // The main links stay a row or two, not a column squeezed by the account controls.
+      const rows = await page.evaluate<number>(
+        "new Set([...document.querySelectorAll('nav[aria-label=Main] a')].map((a) => a.getBoundingClientRect().top)).size",
+      );
+      assert.ok(rows <= 2, `${link}: the main links take ${rows} lines`);
+      await page.getByText('Loading…').first().waitFor({ state: 'hidden' });
+      // Wide tables scroll in their own region; nothing pushes the page or overflows its panel.
+      const wide = await page.evaluate<{ page: number; width: number; tables: string[] }>(`({
+        page: document.documentElement.scrollWidth,
+        width: innerWidth,
+        tables: [...document.querySelectorAll('main table')]
+          .filter((t) => !t.closest('.table-scroll, .fleet-scroll'))
+          .filter((t) => t.offsetWidth > t.parentElement.clientWidth + 1)
+          .map((t) => t.getAttribute('aria-label') ?? t.outerHTML.slice(0, 60)),
+      })`);
+      assert.ok(wide.page <= wide.width + 1, `${link}: the page is ${wide.page} px wide`);
+      assert.deepEqual(wide.tables, [], `${link}: tables wider than their container`);
+      if (link === 'Admin') {
+        // The Users table: its own named, focusable scroller (axe: scrollable-region-focusable).
+        await page.getByRole('region', { name: 'Users (scrolls sideways)' }).waitFor();
+        await axe('admin at 768 px');
+        await shot('tablet-admin');
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('ran without a CSP violation or a console error', async () => {

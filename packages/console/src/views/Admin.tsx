@@ -10,7 +10,7 @@ import { useState } from 'preact/hooks';
 import type { PERMISSIONS } from '@bulwark/sdk/browser';
 import { LOCATION_KINDS, ROLE_PRESETS, ROLES } from '@bulwark/sdk/browser';
 import { can, type Session } from '../session.js';
-import { Empty, Problem, Tabs, useAction, useLoad, when } from '../ui.js';
+import { Empty, Problem, Tabs, useAction, useLoad, when, Wide } from '../ui.js';
 import { PermissionChecks } from './PermissionChecks.js';
 import { mayScope, ScopeList, ScopedGrantForm } from './ScopedGrants.js';
 
@@ -45,87 +45,91 @@ function Users({ session }: { session: Session }) {
       {list.data === null ? (
         <p>Loading…</p>
       ) : (
-        <table aria-label="Users">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Grants</th>
-              <th scope="col">Device groups</th>
-              <th scope="col">TOTP</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((u) => {
-              const self = u.id === session.me.id;
-              const changeable = !self && u.role !== 'owner' && roles.includes(u.role);
-              return (
-                <tr key={u.id} data-user-id={u.id}>
-                  <td>{u.name}</td>
-                  <td>{u.email}</td>
-                  <td>
-                    {changeable ? (
-                      <select
-                        aria-label={`Role of ${u.email}`}
-                        value={u.role}
-                        onChange={(e) =>
-                          void act
-                            .run(() =>
-                              session.client.users.update(u.id, {
-                                role: e.currentTarget.value as Role,
-                              }),
-                            )
-                            .then(list.reload)
+        <Wide label="Users (scrolls sideways)">
+          <table aria-label="Users">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Grants</th>
+                <th scope="col">Device groups</th>
+                <th scope="col">TOTP</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.map((u) => {
+                const self = u.id === session.me.id;
+                const changeable = !self && u.role !== 'owner' && roles.includes(u.role);
+                return (
+                  <tr key={u.id} data-user-id={u.id}>
+                    <td>{u.name}</td>
+                    <td>{u.email}</td>
+                    <td>
+                      {changeable ? (
+                        <select
+                          aria-label={`Role of ${u.email}`}
+                          value={u.role}
+                          onChange={(e) =>
+                            void act
+                              .run(() =>
+                                session.client.users.update(u.id, {
+                                  role: e.currentTarget.value as Role,
+                                }),
+                              )
+                              .then(list.reload)
+                          }
+                        >
+                          {roles.map((r) => (
+                            <option key={r} value={r}>
+                              {r}
+                            </option>
+                          ))}
+                        </select>
+                      ) : (
+                        u.role
+                      )}
+                    </td>
+                    <td>{u.grants.length ? u.grants.join(', ') : '—'}</td>
+                    <td>
+                      <ScopeList
+                        user={u}
+                        names={names}
+                        onRemove={
+                          tree.data !== null && mayScope(session, tree.data, u)
+                            ? (g) =>
+                                void act
+                                  .run(() => session.client.users.removeScopedGrant(u.id, g.id))
+                                  .then(list.reload)
+                            : undefined
                         }
-                      >
-                        {roles.map((r) => (
-                          <option key={r} value={r}>
-                            {r}
-                          </option>
-                        ))}
-                      </select>
-                    ) : (
-                      u.role
-                    )}
-                  </td>
-                  <td>{u.grants.length ? u.grants.join(', ') : '—'}</td>
-                  <td>
-                    <ScopeList
-                      user={u}
-                      names={names}
-                      onRemove={
-                        tree.data !== null && mayScope(session, tree.data, u)
-                          ? (g) =>
+                      />
+                    </td>
+                    <td>{u.totpEnabled ? 'on' : 'off'}</td>
+                    <td>
+                      {changeable && (
+                        <button
+                          type="button"
+                          class="danger"
+                          aria-label={`Remove ${u.email}`}
+                          onClick={() => {
+                            if (window.confirm(`Remove ${u.email}? Their sessions end.`))
                               void act
-                                .run(() => session.client.users.removeScopedGrant(u.id, g.id))
-                                .then(list.reload)
-                          : undefined
-                      }
-                    />
-                  </td>
-                  <td>{u.totpEnabled ? 'on' : 'off'}</td>
-                  <td>
-                    {changeable && (
-                      <button
-                        type="button"
-                        class="danger"
-                        aria-label={`Remove ${u.email}`}
-                        onClick={() => {
-                          if (window.confirm(`Remove ${u.email}? Their sessions end.`))
-                            void act.run(() => session.client.users.remove(u.id)).then(list.reload);
-                        }}
-                      >
-                        Remove
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+                                .run(() => session.client.users.remove(u.id))
+                                .then(list.reload);
+                          }}
+                        >
+                          Remove
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </Wide>
       )}
       {list.data !== null && tree.data !== null && (
         <ScopedGrantForm
@@ -249,40 +253,42 @@ function ApiKeys({ session }: { session: Session }) {
           needs.
         </Empty>
       ) : (
-        <table aria-label="API keys">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Permissions</th>
-              <th scope="col">Last used</th>
-              <th scope="col">State</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((k) => (
-              <tr key={k.id}>
-                <td>{k.name}</td>
-                <td>{k.permissions.join(', ')}</td>
-                <td>{when(k.lastUsedAt)}</td>
-                <td>{k.revokedAt ? `revoked ${when(k.revokedAt)}` : 'active'}</td>
-                <td>
-                  {!k.revokedAt && (
-                    <button
-                      type="button"
-                      class="danger"
-                      onClick={() =>
-                        void act.run(() => session.client.apiKeys.revoke(k.id)).then(list.reload)
-                      }
-                    >
-                      Revoke {k.name}
-                    </button>
-                  )}
-                </td>
+        <Wide label="API keys (scrolls sideways)">
+          <table aria-label="API keys">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Permissions</th>
+                <th scope="col">Last used</th>
+                <th scope="col">State</th>
+                <th scope="col">Actions</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {list.data.map((k) => (
+                <tr key={k.id}>
+                  <td>{k.name}</td>
+                  <td>{k.permissions.join(', ')}</td>
+                  <td>{when(k.lastUsedAt)}</td>
+                  <td>{k.revokedAt ? `revoked ${when(k.revokedAt)}` : 'active'}</td>
+                  <td>
+                    {!k.revokedAt && (
+                      <button
+                        type="button"
+                        class="danger"
+                        onClick={() =>
+                          void act.run(() => session.client.apiKeys.revoke(k.id)).then(list.reload)
+                        }
+                      >
+                        Revoke {k.name}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Wide>
       )}
       <form
         aria-label="Create API key"
