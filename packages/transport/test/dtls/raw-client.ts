@@ -18,6 +18,7 @@ export function clientHelloBody(o: {
   suites?: number[];
   ems?: boolean;
   version?: number;
+  sessionId?: Buffer;
 }): Buffer {
   const suites = o.suites ?? [0xc0a8];
   const cookie = o.cookie ?? Buffer.alloc(0);
@@ -26,7 +27,16 @@ export function clientHelloBody(o: {
   suites.forEach((x, i) => s.writeUInt16BE(x, 2 + 2 * i));
   const head = Buffer.alloc(2);
   head.writeUInt16BE(o.version ?? DTLS12, 0);
-  const parts = [head, o.random, Buffer.from([0]), Buffer.from([cookie.length]), cookie, s];
+  const sid = o.sessionId ?? Buffer.alloc(0);
+  const parts = [
+    head,
+    o.random,
+    Buffer.from([sid.length]),
+    sid,
+    Buffer.from([cookie.length]),
+    cookie,
+    s,
+  ];
   parts.push(Buffer.from([1, 0])); // compression: null
   if (o.ems) parts.push(Buffer.from([0, 4, 0x00, 0x17, 0, 0]));
   return Buffer.concat(parts);
@@ -94,6 +104,8 @@ export interface RawSession {
   recv(ms?: number): Promise<Buffer | undefined>;
   /** Records as received by the last `recv` call that were alerts: [level, description]. */
   close(): void;
+  /** The session id the server gave (empty: not resumable). */
+  sessionId: Buffer;
 }
 
 /** Runs the cookie exchange and the PSK handshake; throws with the alert when the server refuses. */
@@ -144,8 +156,10 @@ async function run(
     encodeHandshake(done.type, done.seq, done.body),
   );
   const serverRandom = sh.body.subarray(2, 34);
-  const suite = sh.body.readUInt16BE(35);
-  const ems = sh.body.length > 38 && sh.body.includes(Buffer.from([0x00, 0x17, 0, 0]), 40);
+  const sid = sh.body[34]!; // a session id when the session is resumable
+  const suite = sh.body.readUInt16BE(35 + sid);
+  const ems =
+    sh.body.length > 38 + sid && sh.body.includes(Buffer.from([0x00, 0x17, 0, 0]), 40 + sid);
   const idb = Buffer.from(identity);
   const cke = Buffer.concat([Buffer.from([idb.length >> 8, idb.length & 0xff]), idb]);
   transcript.push(encodeHandshake(HT.clientKeyExchange, 2, cke));
@@ -221,5 +235,6 @@ async function run(
       }
     },
     close: () => udp.close(),
+    sessionId: sh.body.subarray(35, 35 + sid),
   };
 }
