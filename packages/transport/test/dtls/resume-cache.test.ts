@@ -9,7 +9,13 @@ import { startDtlsServer } from '../../src/dtls/index.js';
 import { parseRecords } from '../../src/dtls/record.js';
 import { SessionCache, type ResumableSession } from '../../src/dtls/resume.js';
 import { parseFragments } from '../../src/dtls/handshake.js';
-import { clientHelloBody, clientHelloRecord, handshake, Udp } from './raw-client.js';
+import {
+  clientHelloBody,
+  clientHelloRecord,
+  handshake,
+  resumeHandshake,
+  Udp,
+} from './raw-client.js';
 
 const session = (createdAt: number): ResumableSession => ({
   master: randomBytes(48),
@@ -76,6 +82,31 @@ describe('DTLS session cache', () => {
       assert.equal(server.stats().handshakesResumed, 0);
     } finally {
       udp.close();
+      await server.close();
+    }
+  });
+
+  it('an in-process client resumes with data both ways; past the lifetime it is a full handshake', async () => {
+    const key = randomBytes(16);
+    let t = 1_000_000;
+    const server = await startDtlsServer({
+      port: 0,
+      host: '127.0.0.1',
+      now: () => t,
+      limits: { sessionLifetimeMs: 60_000 },
+      psk: async (id) => (id === 'dev-1' ? { key, ref: 'v1' } : undefined),
+      onData: (s, d) => server.send(s.peer, d),
+    });
+    try {
+      const first = await handshake(server.port, 'dev-1', key, { ems: true });
+      first.close();
+      await resumeHandshake(server.port, first);
+      await resumeHandshake(server.port, first); // an id resumes more than once in its lifetime
+      assert.equal(server.stats().handshakesResumed, 2);
+      t += 60_000;
+      await assert.rejects(resumeHandshake(server.port, first), /a full handshake/);
+      assert.equal(server.stats().handshakesResumed, 2);
+    } finally {
       await server.close();
     }
   });
