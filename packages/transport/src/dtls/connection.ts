@@ -369,6 +369,10 @@ export class Connection {
     this.suite = s.suite;
     this.identity = s.identity;
     this.pskRef = s.pskRef;
+    // A PSK session's client Finished that fails is a wrong key for that identity (the throttle).
+    if (s.certificate === undefined && s.rawPublicKey === undefined) {
+      this.claimedIdentity = s.identity;
+    }
     this.#master = s.master;
     const ext = {
       renegotiationInfo,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { startDtlsServer } from '../../src/dtls/index.js';
+import { startDtlsServer, type DtlsAuthFailure } from '../../src/dtls/index.js';
 import { parseRecords } from '../../src/dtls/record.js';
 import { SessionCache, type ResumableSession } from '../../src/dtls/resume.js';
 import { parseFragments } from '../../src/dtls/handshake.js';
@@ -89,6 +89,7 @@ describe('DTLS session cache', () => {
   it('an in-process client resumes with data both ways; past the lifetime it is a full handshake', async () => {
     const key = randomBytes(16);
     let t = 1_000_000;
+    const failures: DtlsAuthFailure[] = [];
     const server = await startDtlsServer({
       port: 0,
       host: '127.0.0.1',
@@ -96,12 +97,24 @@ describe('DTLS session cache', () => {
       limits: { sessionLifetimeMs: 60_000 },
       psk: async (id) => (id === 'dev-1' ? { key, ref: 'v1' } : undefined),
       onData: (s, d) => server.send(s.peer, d),
+      onAuthFailure: (f) => failures.push(f),
     });
     try {
       const first = await handshake(server.port, 'dev-1', key, { ems: true });
       first.close();
       await resumeHandshake(server.port, first);
       await resumeHandshake(server.port, first); // an id resumes more than once in its lifetime
+      assert.equal(server.stats().handshakesResumed, 2);
+      // The id without its master secret (it travels in clear): refused, a wrong key for dev-1.
+      const failed = server.stats().handshakesFailed;
+      await assert.rejects(resumeHandshake(server.port, { ...first, master: randomBytes(48) }));
+      for (let i = 0; i < 50 && server.stats().handshakesFailed === failed; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.deepEqual(
+        failures.map((f) => [f.identity, f.reason]),
+        [['dev-1', 'wrong_key']],
+      );
       assert.equal(server.stats().handshakesResumed, 2);
       t += 60_000;
       await assert.rejects(resumeHandshake(server.port, first), /a full handshake/);
