@@ -66,6 +66,15 @@ export async function startCoaps(d: {
     () => server.dtlsStats().handshakes,
   );
   d.metrics.gauge(
+    'bulwark_coaps_handshakes_total',
+    'DTLS handshakes completed since start: full, or resumed from a cached session (RFC 5246 §7.3)',
+    ['kind'],
+    () => {
+      const s = server.dtlsStats();
+      return { full: s.handshakesCompleted - s.handshakesResumed, resumed: s.handshakesResumed };
+    },
+  );
+  d.metrics.gauge(
     'bulwark_coaps_handshakes_throttled',
     'ClientHellos dropped since start because their source failed authentication too often',
     [],

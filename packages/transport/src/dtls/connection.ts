@@ -7,7 +7,17 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AeadCipher } from './aead.js';
-import { ALERT, CT, DTLS12, ECDSA_SUITES, HT, LEVEL, aeadOf, tagLengthOf } from './constants.js';
+import {
+  ALERT,
+  CT,
+  DTLS12,
+  ECDSA_SUITES,
+  EXT,
+  HT,
+  LEVEL,
+  aeadOf,
+  tagLengthOf,
+} from './constants.js';
 import { CertificateHandshake, REFUSAL_ALERT, type CertificateVerdict } from './cert-handshake.js';
 import type { ServerCredential } from './ecdhe.js';
 import {
@@ -22,6 +32,7 @@ import { keyBlock, prf, pskPremaster } from './prf.js';
 import { DecodeError } from './reader.js';
 import { encodeRecord, packDatagrams, type DtlsRecord } from './record.js';
 import { ReplayWindow } from './replay.js';
+import { stillAdmitted, type ResumableSession, type SessionCache } from './resume.js';
 
 export { Fatal };
 export type { CertificateVerdict };
@@ -56,6 +67,8 @@ export interface ConnectionDeps {
   closed(c: Connection, reason: string): void;
   maxHandshakeMessageBytes: number;
   now(): number;
+  /** Resumable sessions (resume.ts); absent: every handshake is a full one. */
+  sessions?: SessionCache;
 }
 
 type State =
@@ -81,6 +94,10 @@ export class Connection {
   readonly createdAt: number;
   lastSeen: number;
   suite = 0;
+  /** The handshake was an abbreviated one (RFC 5246 §7.3), resuming a cached session. */
+  resumed = false;
+  /** Settles once the ClientHello is answered (a resumption is judged again first). */
+  readonly ready: Promise<void>;
 
   readonly #d: ConnectionDeps;
   readonly #clientRandom: Buffer;
@@ -91,6 +108,9 @@ export class Connection {
   #ems = false;
   #cert: CertificateHandshake | undefined;
   #master: Buffer | undefined;
+  /** Our session id (RFC 5246 §7.4.1.3), set when the session may be resumed. */
+  #sessionId: Buffer | undefined;
+  #resumedFrom: ResumableSession | undefined;
   #readEpoch = 0;
   #pendingRead: AeadCipher | undefined;
   #read: AeadCipher | undefined;
@@ -121,17 +141,17 @@ export class Connection {
     this.#nextServerMsgSeq = helloMessage.messageSeq;
     // RFC 6347 §4.2.1: records answering the cookie-bearing hello continue from its record number.
     this.#seq0 = helloRecordSeq;
-    this.#hello(hello, helloMessage);
+    this.ready = this.#hello(hello, helloMessage).catch((err: unknown) => this.#caught(err));
   }
 
   /** The client's certificate chain (leaf first), once its Certificate message came. */
   get certificate(): Buffer[] | undefined {
-    return this.#cert?.chain;
+    return this.#cert?.chain ?? this.#resumedFrom?.certificate;
   }
 
   /** The client's raw public key (SPKI, DER), once its Certificate message came. */
   get rawPublicKey(): Buffer | undefined {
-    return this.#cert?.rawKey;
+    return this.#cert?.rawKey ?? this.#resumedFrom?.rawPublicKey;
   }
 
   /** The client's CertificateVerify did not verify under its certificate's key. */
@@ -159,11 +179,15 @@ export class Connection {
       try {
         await this.#record(r);
       } catch (err) {
-        if (err instanceof Fatal) this.#fail(err.alert, err.message);
-        else if (err instanceof DecodeError) this.#fail(ALERT.decodeError, err.message);
-        else this.#fail(ALERT.internalError, `internal error: ${(err as Error).message}`);
+        this.#caught(err);
       }
     }
+  }
+
+  #caught(err: unknown): void {
+    if (err instanceof Fatal) this.#fail(err.alert, err.message);
+    else if (err instanceof DecodeError) this.#fail(ALERT.decodeError, err.message);
+    else this.#fail(ALERT.internalError, `internal error: ${(err as Error).message}`);
   }
 
   /** Sends application data (RFC 6347 §4.1: one record, epoch 1). */
@@ -284,18 +308,26 @@ export class Connection {
     );
   }
 
-  #hello(h: ClientHello, m: HandshakeMessage): void {
+  async #hello(h: ClientHello, m: HandshakeMessage): Promise<void> {
     const cred = this.#d.credential;
     const n = negotiate(
       h,
       cred !== undefined && this.#d.clientCertificate !== undefined,
       this.#d.clientRawKey !== undefined,
     );
-    this.suite = n.suite;
     this.#ems = n.extendedMasterSecret;
     this.#transcript.push(encodeHandshake(HT.clientHello, m.messageSeq, m.body));
+    const cached = h.sessionId.length > 0 ? this.#d.sessions?.get(h.sessionId) : undefined;
+    if (cached !== undefined && (await this.#resumable(h, cached))) {
+      if (this.state !== 'closed') this.#resume(h, cached, n.renegotiationInfo);
+      return;
+    }
+    if (this.state === 'closed') return;
+    this.suite = n.suite;
+    // Only an extended-master-secret session is resumable (RFC 7627 §5.3; decision 0041).
+    if (n.extendedMasterSecret && this.#d.sessions?.enabled) this.#sessionId = randomBytes(32);
     const bodies: [number, Buffer][] = [
-      [HT.serverHello, encodeServerHello(this.#serverRandom, n.suite, n)],
+      [HT.serverHello, encodeServerHello(this.#serverRandom, n.suite, n, this.#sessionId)],
     ];
     if (ECDSA_SUITES.includes(n.suite)) {
       // RFC 8422 §2.2 / RFC 5246 §7.3: our certificate, the signed ephemeral key, and a request
@@ -310,6 +342,57 @@ export class Connection {
     this.#transcript.push(...msgs);
     // One message per record: tinydtls reads only one handshake message from a record.
     this.#flight(msgs.map((msg) => this.#plain(CT.handshake, msg)));
+  }
+
+  /** Whether the cached session the ClientHello names may be resumed (throws Fatal: refused). */
+  async #resumable(h: ClientHello, s: ResumableSession): Promise<boolean> {
+    // RFC 5246 §7.4.1.2: the client offers the session's suite; we negotiate it no longer: full.
+    if (!h.suites.includes(s.suite)) return false;
+    if (ECDSA_SUITES.includes(s.suite) && this.#d.credential === undefined) return false;
+    // RFC 7627 §5.3: an extended-master-secret session resumed without it: abort.
+    if (!this.#ems) {
+      throw new Fatal(ALERT.handshakeFailure, 'resuming without extended master secret');
+    }
+    const ok = await stillAdmitted(s, this.#d, this.peer).catch((err: unknown) => {
+      this.#d.sessions!.delete(h.sessionId);
+      throw err;
+    });
+    if (!ok) this.#d.sessions!.delete(h.sessionId);
+    return ok;
+  }
+
+  /** The abbreviated handshake (RFC 5246 §7.3): ServerHello, ChangeCipherSpec, Finished. */
+  #resume(h: ClientHello, s: ResumableSession, renegotiationInfo: boolean): void {
+    this.resumed = true;
+    this.#resumedFrom = s;
+    this.#sessionId = h.sessionId;
+    this.suite = s.suite;
+    this.identity = s.identity;
+    this.pskRef = s.pskRef;
+    // A PSK session's client Finished that fails is a wrong key for that identity (the throttle).
+    if (s.certificate === undefined && s.rawPublicKey === undefined) {
+      this.claimedIdentity = s.identity;
+    }
+    this.#master = s.master;
+    const ext = {
+      renegotiationInfo,
+      extendedMasterSecret: true,
+      ecPointFormats: ECDSA_SUITES.includes(s.suite) && h.extensions.has(EXT.ecPointFormats),
+    };
+    const hello = encodeServerHello(this.#serverRandom, s.suite, ext, h.sessionId);
+    const sh = encodeHandshake(HT.serverHello, this.#nextServerMsgSeq++, hello);
+    this.#transcript.push(sh);
+    this.#recordKeys();
+    const verify = prf(this.#master, 'server finished', this.#hash(), 12);
+    const fin = encodeHandshake(HT.finished, this.#nextServerMsgSeq++, verify);
+    this.#transcript.push(fin);
+    const records = [
+      this.#plain(CT.handshake, sh),
+      this.#plain(CT.changeCipherSpec, Buffer.from([1])),
+    ];
+    this.#writeEpoch = 1;
+    this.#flight([...records, this.#protected(CT.handshake, fin)]);
+    this.state = 'await_ccs';
   }
 
   /** The client's Certificate (RFC 5246 §7.4.6). */
@@ -374,7 +457,12 @@ export class Connection {
     this.#master = this.#ems
       ? prf(pms, 'extended master secret', this.#hash(), 48)
       : prf(pms, 'master secret', Buffer.concat([this.#clientRandom, this.#serverRandom]), 48);
-    const kb = keyBlock(this.#master, this.#clientRandom, this.#serverRandom);
+    this.#recordKeys();
+  }
+
+  /** The record keys from the master secret and this handshake's randoms (RFC 5246 §6.3). */
+  #recordKeys(): void {
+    const kb = keyBlock(this.#master!, this.#clientRandom, this.#serverRandom);
     const tag = tagLengthOf(this.suite);
     const aead = aeadOf(this.suite);
     this.#pendingRead = new AeadCipher(kb.clientKey, kb.clientIv, tag, aead);
@@ -396,13 +484,26 @@ export class Connection {
       throw new Fatal(ALERT.decryptError, 'the client Finished does not verify (wrong key)');
     }
     this.#transcript.push(encodeHandshake(HT.finished, m.messageSeq, m.body));
-    const verify = prf(this.#master!, 'server finished', this.#hash(), 12);
-    const fin = encodeHandshake(HT.finished, this.#nextServerMsgSeq++, verify);
-    const ccs = this.#plain(CT.changeCipherSpec, Buffer.from([1]));
-    this.#writeEpoch = 1;
-    this.#flight([ccs, this.#protected(CT.handshake, fin)]);
+    if (!this.resumed) {
+      const verify = prf(this.#master!, 'server finished', this.#hash(), 12);
+      const fin = encodeHandshake(HT.finished, this.#nextServerMsgSeq++, verify);
+      const ccs = this.#plain(CT.changeCipherSpec, Buffer.from([1]));
+      this.#writeEpoch = 1;
+      this.#flight([ccs, this.#protected(CT.handshake, fin)]);
+    }
     this.state = 'established';
     this.#transcript.length = 0;
+    if (this.#sessionId !== undefined) {
+      this.#d.sessions?.put(this.#sessionId, {
+        master: this.#master!,
+        suite: this.suite,
+        identity: this.identity!,
+        pskRef: this.pskRef!,
+        certificate: this.certificate,
+        rawPublicKey: this.rawPublicKey,
+        createdAt: this.#resumedFrom?.createdAt ?? this.#d.now(),
+      });
+    }
     this.#d.established(this);
   }
 

@@ -57,7 +57,7 @@ export function encodeHelloVerifyRequest(cookie: Buffer): Buffer {
   return b;
 }
 
-/** ServerHello with no session id (no resumption) and the extensions we answer. */
+/** ServerHello with its session id (none: the session cannot be resumed) and our extensions. */
 export function encodeServerHello(
   random: Buffer,
   suite: number,
@@ -67,6 +67,7 @@ export function encodeServerHello(
     ecPointFormats?: boolean;
     types?: CertificateTypes | undefined;
   },
+  sessionId: Buffer = Buffer.alloc(0),
 ): Buffer {
   const exts: Buffer[] = [];
   // RFC 5746 §3.6: an empty renegotiation_info tells the client we do no insecure renegotiation.
@@ -79,12 +80,14 @@ export function encodeServerHello(
     exts.push(Buffer.from([0x00, EXT.ecPointFormats, 0x00, 0x02, 0x01, 0x00]));
   exts.push(...encodeCertificateTypeExtensions(ext.types)); // RFC 7250 §4
   const extBlock = Buffer.concat(exts);
-  const head = Buffer.alloc(2 + 32 + 1 + 2 + 1);
+  const sid = sessionId.length;
+  const head = Buffer.alloc(2 + 32 + 1 + sid + 2 + 1);
   head.writeUInt16BE(DTLS12, 0);
   random.copy(head, 2);
-  head[34] = 0; // session_id: empty, this session cannot be resumed
-  head.writeUInt16BE(suite, 35);
-  head[37] = 0; // compression: null
+  head[34] = sid; // RFC 5246 §7.4.1.3: empty when the session cannot be resumed
+  sessionId.copy(head, 35);
+  head.writeUInt16BE(suite, 35 + sid);
+  head[37 + sid] = 0; // compression: null
   if (extBlock.length === 0) return head;
   const len = Buffer.alloc(2);
   len.writeUInt16BE(extBlock.length, 0);

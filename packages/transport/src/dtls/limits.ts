@@ -20,6 +20,10 @@ export interface DtlsLimits {
   maxHandshakeMessageBytes: number;
   /** Datagrams queued for one association while its PSK lookup runs. */
   maxQueuedPerSession: number;
+  /** Sessions kept for resumption (RFC 5246 §7.3; ~0.2 KB, a certificate's more; 0: none). */
+  sessionCacheMax: number;
+  /** How long after its full handshake a session may be resumed (the master secret's life). */
+  sessionLifetimeMs: number;
 }
 
 /** The defaults: sized for one hub on a small machine. */
@@ -33,4 +37,6 @@ export const DEFAULT_DTLS_LIMITS: Readonly<DtlsLimits> = Object.freeze({
   cookieRotateMs: 60_000,
   maxHandshakeMessageBytes: 4096,
   maxQueuedPerSession: 8,
+  sessionCacheMax: 10_000,
+  sessionLifetimeMs: 3_600_000,
 });

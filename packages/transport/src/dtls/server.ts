@@ -15,6 +15,7 @@ import { encodeHandshake, parseFragments } from './handshake.js';
 import { encodeHelloVerifyRequest, parseClientHello, type ClientHello } from './hello.js';
 import { DEFAULT_DTLS_LIMITS, type DtlsLimits } from './limits.js';
 import { encodeRecord, parseRecords, type DtlsRecord } from './record.js';
+import { SessionCache } from './resume.js';
 
 /** Where the server reports what an operator should see. */
 export interface DtlsLogger {
@@ -95,6 +96,8 @@ export interface DtlsStats {
   helloVerifyRequests: number;
   handshakesRefused: number;
   handshakesCompleted: number;
+  /** Of the completed: abbreviated handshakes resuming a cached session (RFC 5246 §7.3). */
+  handshakesResumed: number;
   handshakesFailed: number;
   /** ClientHellos dropped because their source failed too often (retryAfterMs). */
   handshakesThrottled: number;
@@ -123,6 +126,7 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
   const log = opts.log;
   const sock: Socket = createSocket({ type: isIPv6(opts.host) ? 'udp6' : 'udp4' });
   const cookies = new CookieJar(limits.cookieRotateMs, now);
+  const sessions = new SessionCache(limits.sessionCacheMax, limits.sessionLifetimeMs, now);
   const conns = new Map<string, Connection>();
   const queued = new Map<Connection, number>();
   const chains = new Map<Connection, Promise<void>>();
@@ -134,6 +138,7 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
     helloVerifyRequests: 0,
     handshakesRefused: 0,
     handshakesCompleted: 0,
+    handshakesResumed: 0,
     handshakesFailed: 0,
     handshakesThrottled: 0,
   };
@@ -167,14 +172,19 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
       : {}),
     maxHandshakeMessageBytes: limits.maxHandshakeMessageBytes,
     now,
+    sessions,
     established: (c: Connection) => {
       wasEstablished.add(c);
       stats.handshakes -= 1;
       bump(perAddress.handshakes, c.peer.address, -1);
       stats.sessions += 1;
       stats.handshakesCompleted += 1;
+      if (c.resumed) stats.handshakesResumed += 1;
       bump(perAddress.sessions, c.peer.address, 1);
-      log?.debug({ peer: c.peer, identity: c.identity }, 'dtls handshake completed');
+      log?.debug(
+        { peer: c.peer, identity: c.identity, resumed: c.resumed },
+        'dtls handshake completed',
+      );
     },
     data: (c: Connection, d: Buffer) => opts.onData(c as DtlsSession, d),
     closed: (c: Connection, reason: string) => forget(c, reason),
@@ -284,6 +294,7 @@ export async function startDtlsServer(opts: DtlsServerOptions): Promise<DtlsServ
       throw err;
     }
     conns.set(key, c);
+    chains.set(c, c.ready); // records wait until the hello is answered (a resumption is judged)
   };
 
   const onMessage = (msg: Buffer, rinfo: { address: string; port: number }): void => {

@@ -4,7 +4,6 @@
  * verified by the client, the client certificate proven and judged, and the refusals.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +18,7 @@ import {
 } from '../../src/dtls/index.js';
 import { encodeCertificate } from '../../src/dtls/ecdhe.js';
 import { certificateVerifyExchange } from './cert-client.js';
+import { makePki, opensslPresent as present, sClient as sClientOf } from './s-client.js';
 
 /** The certificate exchange up to a CertificateVerify signed with `signer`; the alert, if any. */
 const forgedCertificateVerify = async (
@@ -29,91 +29,11 @@ const forgedCertificateVerify = async (
   (await certificateVerifyExchange(port, { certificate: encodeCertificate([certDer]), signer }))
     .alert;
 
-const present = spawnSync('openssl', ['version']).error === undefined;
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-dtls-cert-'));
 const f = (n: string): string => join(dir, n);
-const openssl = (...args: string[]): void => {
-  execFileSync('openssl', args, { stdio: 'ignore' });
-};
-
-/** A P-256 CA, a server and a client certificate it signs. */
-function makePki(): void {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=test-ca',
-  );
-  for (const [name, subj] of [
-    ['server', '/CN=127.0.0.1'],
-    ['client', '/O=org-1/CN=dev-1'],
-  ] as const) {
-    openssl('req', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subj);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      f(`${name}.csr`),
-      '-CA',
-      f('ca.pem'),
-      '-CAkey',
-      f('ca.key'),
-      '-set_serial',
-      name === 'server' ? '1' : '2',
-      '-days',
-      '1',
-      '-out',
-      f(`${name}.pem`),
-    );
-  }
-}
-
-/** Runs s_client, sends `ping` once connected; resolves with its output when it echoes or ends. */
-function sClient(port: number, extra: string[]): Promise<string> {
-  const p = spawn(
-    'openssl',
-    [
-      's_client',
-      '-dtls1_2',
-      '-connect',
-      `127.0.0.1:${port}`,
-      '-CAfile',
-      f('ca.pem'),
-      '-verify_return_error',
-      '-brief',
-      ...extra,
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      p.kill();
-      resolve(out);
-    };
-    const timer = setTimeout(done, 5000);
-    const take = (b: Buffer): void => {
-      out += b.toString();
-      if (out.includes('CONNECTION ESTABLISHED') && !out.includes('ping-sent')) {
-        out += '\nping-sent\n';
-        p.stdin.write('ping\n');
-      }
-      if (out.includes('echo:ping')) done();
-    };
-    p.stdout.on('data', take);
-    p.stderr.on('data', take);
-    p.once('close', done);
-  });
-}
+/** s_client with the test CA, verifying our certificate. */
+const sClient = (port: number, extra: string[]): Promise<string> =>
+  sClientOf(port, ['-CAfile', f('ca.pem'), '-verify_return_error', '-brief', ...extra]);
 
 describe(
   'DTLS 1.2 certificate handshake against openssl s_client',
@@ -126,7 +46,7 @@ describe(
     let verdict: CertificateVerdict = { ok: true };
 
     before(async () => {
-      makePki();
+      makePki(dir);
       server = await startDtlsServer({
         port: 0,
         host: '127.0.0.1',

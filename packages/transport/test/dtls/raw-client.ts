@@ -18,6 +18,7 @@ export function clientHelloBody(o: {
   suites?: number[];
   ems?: boolean;
   version?: number;
+  sessionId?: Buffer;
 }): Buffer {
   const suites = o.suites ?? [0xc0a8];
   const cookie = o.cookie ?? Buffer.alloc(0);
@@ -26,7 +27,16 @@ export function clientHelloBody(o: {
   suites.forEach((x, i) => s.writeUInt16BE(x, 2 + 2 * i));
   const head = Buffer.alloc(2);
   head.writeUInt16BE(o.version ?? DTLS12, 0);
-  const parts = [head, o.random, Buffer.from([0]), Buffer.from([cookie.length]), cookie, s];
+  const sid = o.sessionId ?? Buffer.alloc(0);
+  const parts = [
+    head,
+    o.random,
+    Buffer.from([sid.length]),
+    sid,
+    Buffer.from([cookie.length]),
+    cookie,
+    s,
+  ];
   parts.push(Buffer.from([1, 0])); // compression: null
   if (o.ems) parts.push(Buffer.from([0, 4, 0x00, 0x17, 0, 0]));
   return Buffer.concat(parts);
@@ -94,6 +104,10 @@ export interface RawSession {
   recv(ms?: number): Promise<Buffer | undefined>;
   /** Records as received by the last `recv` call that were alerts: [level, description]. */
   close(): void;
+  /** The session id the server gave (empty: not resumable). */
+  sessionId: Buffer;
+  /** The master secret (to resume the session in a benchmark). */
+  master: Buffer;
 }
 
 /** Runs the cookie exchange and the PSK handshake; throws with the alert when the server refuses. */
@@ -144,8 +158,10 @@ async function run(
     encodeHandshake(done.type, done.seq, done.body),
   );
   const serverRandom = sh.body.subarray(2, 34);
-  const suite = sh.body.readUInt16BE(35);
-  const ems = sh.body.length > 38 && sh.body.includes(Buffer.from([0x00, 0x17, 0, 0]), 40);
+  const sid = sh.body[34]!; // a session id when the session is resumable
+  const suite = sh.body.readUInt16BE(35 + sid);
+  const ems =
+    sh.body.length > 38 + sid && sh.body.includes(Buffer.from([0x00, 0x17, 0, 0]), 40 + sid);
   const idb = Buffer.from(identity);
   const cke = Buffer.concat([Buffer.from([idb.length >> 8, idb.length & 0xff]), idb]);
   transcript.push(encodeHandshake(HT.clientKeyExchange, 2, cke));
@@ -221,5 +237,87 @@ async function run(
       }
     },
     close: () => udp.close(),
+    sessionId: sh.body.subarray(35, 35 + sid),
+    master,
   };
+}
+
+/**
+ * The abbreviated handshake (RFC 5246 §7.3) resuming `prior` (an EMS PSK CCM_8 session), then one
+ * echoed record `x`; throws when the server answers with a full handshake or an alert.
+ */
+export async function resumeHandshake(port: number, prior: RawSession): Promise<void> {
+  const udp = await new Udp(port).open();
+  try {
+    const random = randomBytes(32);
+    const body = (cookie?: Buffer): Buffer =>
+      clientHelloBody({
+        random,
+        sessionId: prior.sessionId,
+        ems: true,
+        ...(cookie ? { cookie } : {}),
+      });
+    udp.send(clientHelloRecord(body(), 0, 0));
+    const hvr = parseFragments(parseRecords((await udp.next())!)[0]!.fragment)[0]!;
+    const ch2 = body(hvr.body.subarray(3, 3 + hvr.body[2]!));
+    udp.send(clientHelloRecord(ch2, 1, 1));
+    const recs: DtlsRecord[] = [];
+    // SH, CCS, Finished; a full handshake's SH, ServerHelloDone ends it sooner
+    while (recs.length < 3 && recs[1]?.type !== CT.handshake) {
+      const d = await udp.next();
+      if (d === undefined) throw new Error('no abbreviated flight');
+      recs.push(...parseRecords(d));
+    }
+    const sh = parseFragments(recs[0]!.fragment)[0]!;
+    if (recs[1]!.type !== CT.changeCipherSpec)
+      throw new Error('a full handshake, not a resumption');
+    const kb = keyBlock(prior.master, random, sh.body.subarray(2, 34));
+    const write = new CcmCipher(kb.clientKey, kb.clientIv, 8);
+    const read = new CcmCipher(kb.serverKey, kb.serverIv, 8);
+    const f = recs[2]!;
+    const serverFin = read.open(f.type, f.version, 1, f.seq, f.fragment);
+    const h = createHash('sha256');
+    [
+      encodeHandshake(HT.clientHello, 1, ch2),
+      encodeHandshake(HT.serverHello, sh.messageSeq, sh.body),
+    ]
+      .concat(serverFin ?? Buffer.alloc(0))
+      .forEach((m) => h.update(m));
+    const fin = encodeHandshake(
+      HT.finished,
+      2,
+      prf(prior.master, 'client finished', h.digest(), 12),
+    );
+    const prot = (type: number, pt: Buffer, seq: number): Buffer =>
+      encodeRecord({
+        type,
+        version: DTLS12,
+        epoch: 1,
+        seq,
+        fragment: write.seal(type, DTLS12, 1, seq, pt),
+      });
+    const ccs = encodeRecord({
+      type: CT.changeCipherSpec,
+      version: DTLS12,
+      epoch: 0,
+      seq: 2,
+      fragment: Buffer.from([1]),
+    });
+    udp.send(
+      Buffer.concat([
+        ccs,
+        prot(CT.handshake, fin, 0),
+        prot(CT.applicationData, Buffer.from('x'), 1),
+      ]),
+    );
+    // A wrong master secret still sends its Finished (the server's verdict is what is tested).
+    const echo = await udp.next(); // (also: the socket stays open until the send is out)
+    if (serverFin === undefined) throw new Error('the server Finished does not decrypt');
+    const e = echo === undefined ? undefined : parseRecords(echo)[0]!;
+    if (e === undefined || e.type !== CT.applicationData) throw new Error('no echo');
+    if (read.open(e.type, e.version, 1, e.seq, e.fragment)?.toString() !== 'x')
+      throw new Error('bad echo');
+  } finally {
+    udp.close();
+  }
 }
