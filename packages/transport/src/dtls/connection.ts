@@ -1,25 +1,14 @@
 /**
  * One DTLS 1.2 association with a peer, from the second ClientHello (the one with a valid cookie)
  * to close: the PSK handshake (RFC 4279 §2, RFC 6347 §4.2.4 flights 4–6) or the certificate one
- * (ECDHE_ECDSA with a client certificate, RFC 8422, RFC 5246 §7.3), epochs, the replay window and
- * record protection. It is created only after the cookie exchange (server.ts), so a
- * spoofed source never gets one.
+ * (ECDHE_ECDSA with a client certificate, RFC 8422, RFC 5246 §7.3) or the abbreviated one
+ * (resume.ts); epochs, the replay window and record protection are record-layer.ts's. It is
+ * created only after the cookie exchange (server.ts), so a spoofed source never gets one.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { AeadCipher } from './aead.js';
-import {
-  ALERT,
-  CT,
-  DTLS12,
-  ECDSA_SUITES,
-  EXT,
-  HT,
-  LEVEL,
-  aeadOf,
-  tagLengthOf,
-} from './constants.js';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { ALERT, CT, ECDSA_SUITES, EXT, HT, LEVEL } from './constants.js';
 import { CertificateHandshake, REFUSAL_ALERT, type CertificateVerdict } from './cert-handshake.js';
-import type { ServerCredential } from './ecdhe.js';
+import type { ConnectionDeps, Peer, PskEntry } from './connection-deps.js';
 import {
   encodeHandshake,
   parseFragments,
@@ -28,48 +17,15 @@ import {
 } from './handshake.js';
 import { encodeServerHello, parsePskClientKeyExchange, type ClientHello } from './hello.js';
 import { Fatal, negotiate } from './negotiate.js';
-import { keyBlock, prf, pskPremaster } from './prf.js';
+import { prf, pskPremaster } from './prf.js';
 import { DecodeError } from './reader.js';
-import { encodeRecord, packDatagrams, type DtlsRecord } from './record.js';
-import { ReplayWindow } from './replay.js';
-import { stillAdmitted, type ResumableSession, type SessionCache } from './resume.js';
+import type { DtlsRecord } from './record.js';
+import { RecordLayer } from './record-layer.js';
+import { resumable, type ResumableSession } from './resume.js';
+import { Transcript } from './transcript.js';
 
 export { Fatal };
-export type { CertificateVerdict };
-
-/** Where a datagram came from. */
-export interface Peer {
-  address: string;
-  port: number;
-}
-
-/** A key the hub holds for a PSK identity; `ref` names the key's version (a rotation changes it). */
-export interface PskEntry {
-  key: Buffer;
-  ref: string;
-}
-
-/** What a connection needs from its server. */
-export interface ConnectionDeps {
-  send(datagram: Buffer): void;
-  psk(identity: string, peer: Peer): Promise<PskEntry | undefined>;
-  /** Our certificate and key: without them no certificate suite is negotiated. */
-  credential?: ServerCredential;
-  /** Decides on a client certificate chain (leaf first) once its key is proven. */
-  clientCertificate?(chain: Buffer[], peer: Peer): Promise<CertificateVerdict>;
-  /** Decides on a client's raw public key (SPKI, RFC 7250) once proven; absent: no RPK. */
-  clientRawKey?(spki: Buffer, peer: Peer): Promise<CertificateVerdict>;
-  /** The handshake completed. */
-  established(c: Connection): void;
-  /** Application data arrived (already authenticated and replay-checked). */
-  data(c: Connection, plaintext: Buffer): void;
-  /** The association ended; `reason` says why (for logs and counters). */
-  closed(c: Connection, reason: string): void;
-  maxHandshakeMessageBytes: number;
-  now(): number;
-  /** Resumable sessions (resume.ts); absent: every handshake is a full one. */
-  sessions?: SessionCache;
-}
+export type { CertificateVerdict, ConnectionDeps, Peer, PskEntry };
 
 type State =
   | 'await_certificate'
@@ -102,26 +58,16 @@ export class Connection {
   readonly #d: ConnectionDeps;
   readonly #clientRandom: Buffer;
   readonly #serverRandom = randomBytes(32);
-  readonly #transcript: Buffer[] = [];
+  readonly #transcript = new Transcript();
   readonly #reasm: Reassembler;
-  readonly #replay = new ReplayWindow();
+  readonly #rl: RecordLayer;
   #ems = false;
   #cert: CertificateHandshake | undefined;
   #master: Buffer | undefined;
   /** Our session id (RFC 5246 §7.4.1.3), set when the session may be resumed. */
   #sessionId: Buffer | undefined;
   #resumedFrom: ResumableSession | undefined;
-  #readEpoch = 0;
-  #pendingRead: AeadCipher | undefined;
-  #read: AeadCipher | undefined;
-  #write: AeadCipher | undefined;
-  #writeEpoch = 0;
-  #seq0: number;
-  #seq1 = 0;
   #nextServerMsgSeq: number;
-  /** Our last flight, sent again when the peer repeats its previous one (RFC 6347 §4.2.4). */
-  #lastFlight: Buffer[] | undefined;
-  #lastResend = 0;
 
   constructor(
     readonly peer: Peer,
@@ -140,7 +86,7 @@ export class Connection {
     this.#reasm.expect(helloMessage.messageSeq + 1);
     this.#nextServerMsgSeq = helloMessage.messageSeq;
     // RFC 6347 §4.2.1: records answering the cookie-bearing hello continue from its record number.
-    this.#seq0 = helloRecordSeq;
+    this.#rl = new RecordLayer(helloRecordSeq, deps);
     this.ready = this.#hello(hello, helloMessage).catch((err: unknown) => this.#caught(err));
   }
 
@@ -166,10 +112,7 @@ export class Connection {
 
   /** Sends our last flight again if the peer repeated its own (at most once a second). */
   resend(): void {
-    const t = this.#d.now();
-    if (this.#lastFlight === undefined || t - this.#lastResend < 1000) return;
-    this.#lastResend = t;
-    for (const d of this.#lastFlight) this.#d.send(d);
+    this.#rl.resend();
   }
 
   /** Processes the records of one datagram, in order. */
@@ -193,13 +136,13 @@ export class Connection {
   /** Sends application data (RFC 6347 §4.1: one record, epoch 1). */
   send(plaintext: Buffer): void {
     if (this.state !== 'established') return;
-    this.#d.send(this.#protected(CT.applicationData, plaintext));
+    this.#d.send(this.#rl.sealed(CT.applicationData, plaintext));
   }
 
   /** Ends the association with close_notify (RFC 5246 §7.2.1). */
   close(reason: string): void {
     if (this.state === 'closed') return;
-    this.#alert(LEVEL.warning, ALERT.closeNotify);
+    this.#rl.alert(LEVEL.warning, ALERT.closeNotify);
     this.#end(reason);
   }
 
@@ -213,29 +156,13 @@ export class Connection {
   }
 
   async #record(r: DtlsRecord): Promise<void> {
-    let body = r.fragment;
-    if (r.epoch !== this.#readEpoch) {
+    if (r.epoch !== this.#rl.readEpoch) {
       // Epoch 0 after the change: a repeat of the client's last flight (its CCS or handshake).
       if (r.epoch === 0 && r.type === CT.handshake) this.#repeatedHandshake(r.fragment);
       return; // RFC 6347 §4.1: records of another epoch are discarded (or buffered; we discard)
     }
-    if (r.epoch > 0) {
-      // RFC 6347 §4.1.2.6: the replay check comes before authentication, the update after it.
-      if (!this.#replay.fresh(r.seq)) return;
-      const pt = this.#read!.open(r.type, r.version, r.epoch, r.seq, r.fragment);
-      if (pt === undefined) {
-        // RFC 6347 §4.1.2.7: invalid records are discarded; during the handshake the only epoch-1
-        // record is the Finished, and one that fails means a wrong key: say so and end.
-        if (this.state !== 'established') {
-          throw new Fatal(ALERT.badRecordMac, 'the Finished did not authenticate (wrong key)');
-        }
-        return;
-      }
-      this.#replay.accept(r.seq);
-      body = pt;
-    } else if (r.version !== DTLS12 && r.version !== 0xfeff) {
-      return;
-    }
+    const body = this.#rl.open(r, this.state !== 'established');
+    if (body === undefined) return;
     this.lastSeen = this.#d.now();
     switch (r.type) {
       case CT.handshake:
@@ -282,7 +209,7 @@ export class Connection {
   async #message(m: HandshakeMessage): Promise<void> {
     if (this.state === 'established') {
       // RFC 5746 / RFC 6347 §4.2.8: we renegotiate nothing; a new handshake starts with a cookie.
-      this.#alert(LEVEL.warning, ALERT.noRenegotiation);
+      this.#rl.alert(LEVEL.warning, ALERT.noRenegotiation);
       return;
     }
     if (this.state === 'await_certificate' && m.msgType === HT.certificate) {
@@ -318,7 +245,7 @@ export class Connection {
     this.#ems = n.extendedMasterSecret;
     this.#transcript.push(encodeHandshake(HT.clientHello, m.messageSeq, m.body));
     const cached = h.sessionId.length > 0 ? this.#d.sessions?.get(h.sessionId) : undefined;
-    if (cached !== undefined && (await this.#resumable(h, cached))) {
+    if (cached !== undefined && (await resumable(h, cached, this.#ems, this.#d, this.peer))) {
       if (this.state !== 'closed') this.#resume(h, cached, n.renegotiationInfo);
       return;
     }
@@ -341,24 +268,7 @@ export class Connection {
     const msgs = bodies.map(([t, b]) => encodeHandshake(t, this.#nextServerMsgSeq++, b));
     this.#transcript.push(...msgs);
     // One message per record: tinydtls reads only one handshake message from a record.
-    this.#flight(msgs.map((msg) => this.#plain(CT.handshake, msg)));
-  }
-
-  /** Whether the cached session the ClientHello names may be resumed (throws Fatal: refused). */
-  async #resumable(h: ClientHello, s: ResumableSession): Promise<boolean> {
-    // RFC 5246 §7.4.1.2: the client offers the session's suite; we negotiate it no longer: full.
-    if (!h.suites.includes(s.suite)) return false;
-    if (ECDSA_SUITES.includes(s.suite) && this.#d.credential === undefined) return false;
-    // RFC 7627 §5.3: an extended-master-secret session resumed without it: abort.
-    if (!this.#ems) {
-      throw new Fatal(ALERT.handshakeFailure, 'resuming without extended master secret');
-    }
-    const ok = await stillAdmitted(s, this.#d, this.peer).catch((err: unknown) => {
-      this.#d.sessions!.delete(h.sessionId);
-      throw err;
-    });
-    if (!ok) this.#d.sessions!.delete(h.sessionId);
-    return ok;
+    this.#rl.flight(msgs.map((msg) => this.#rl.plain(CT.handshake, msg)));
   }
 
   /** The abbreviated handshake (RFC 5246 §7.3): ServerHello, ChangeCipherSpec, Finished. */
@@ -383,15 +293,15 @@ export class Connection {
     const sh = encodeHandshake(HT.serverHello, this.#nextServerMsgSeq++, hello);
     this.#transcript.push(sh);
     this.#recordKeys();
-    const verify = prf(this.#master, 'server finished', this.#hash(), 12);
+    const verify = prf(this.#master, 'server finished', this.#transcript.hash(), 12);
     const fin = encodeHandshake(HT.finished, this.#nextServerMsgSeq++, verify);
     this.#transcript.push(fin);
     const records = [
-      this.#plain(CT.handshake, sh),
-      this.#plain(CT.changeCipherSpec, Buffer.from([1])),
+      this.#rl.plain(CT.handshake, sh),
+      this.#rl.plain(CT.changeCipherSpec, Buffer.from([1])),
     ];
-    this.#writeEpoch = 1;
-    this.#flight([...records, this.#protected(CT.handshake, fin)]);
+    this.#rl.changeWriteEpoch();
+    this.#rl.flight([...records, this.#rl.sealed(CT.handshake, fin)]);
     this.state = 'await_ccs';
   }
 
@@ -407,7 +317,7 @@ export class Connection {
    * is the certificate itself judged by the layer above (chain, revocation, device state).
    */
   async #certificateVerify(m: HandshakeMessage): Promise<void> {
-    this.#cert!.verify(m.body, Buffer.concat(this.#transcript));
+    this.#cert!.verify(m.body, this.#transcript.bytes());
     this.#transcript.push(encodeHandshake(HT.certificateVerify, m.messageSeq, m.body));
     const raw = this.#cert!.rawKey;
     const verdict =
@@ -455,44 +365,39 @@ export class Connection {
   #keys(pms: Buffer): void {
     // RFC 7627 §4: with extended master secret the master is bound to this handshake's transcript.
     this.#master = this.#ems
-      ? prf(pms, 'extended master secret', this.#hash(), 48)
+      ? prf(pms, 'extended master secret', this.#transcript.hash(), 48)
       : prf(pms, 'master secret', Buffer.concat([this.#clientRandom, this.#serverRandom]), 48);
     this.#recordKeys();
   }
 
-  /** The record keys from the master secret and this handshake's randoms (RFC 5246 §6.3). */
+  /** The record keys from the master secret and this handshake's randoms (record-layer.ts). */
   #recordKeys(): void {
-    const kb = keyBlock(this.#master!, this.#clientRandom, this.#serverRandom);
-    const tag = tagLengthOf(this.suite);
-    const aead = aeadOf(this.suite);
-    this.#pendingRead = new AeadCipher(kb.clientKey, kb.clientIv, tag, aead);
-    this.#write = new AeadCipher(kb.serverKey, kb.serverIv, tag, aead);
+    this.#rl.keys(this.#master!, this.#clientRandom, this.#serverRandom, this.suite);
   }
 
   #changeCipherSpec(body: Buffer): void {
     if (body.length !== 1 || body[0] !== 1)
       throw new Fatal(ALERT.decodeError, 'bad ChangeCipherSpec');
     if (this.state !== 'await_ccs') return; // early (reordered) or repeated: the flight is resent
-    this.#read = this.#pendingRead;
-    this.#readEpoch = 1;
+    this.#rl.changeReadEpoch();
     this.state = 'await_finished';
   }
 
   #finished(m: HandshakeMessage): void {
-    const expected = prf(this.#master!, 'client finished', this.#hash(), 12);
+    const expected = prf(this.#master!, 'client finished', this.#transcript.hash(), 12);
     if (m.body.length !== 12 || !timingSafeEqual(m.body, expected)) {
       throw new Fatal(ALERT.decryptError, 'the client Finished does not verify (wrong key)');
     }
     this.#transcript.push(encodeHandshake(HT.finished, m.messageSeq, m.body));
     if (!this.resumed) {
-      const verify = prf(this.#master!, 'server finished', this.#hash(), 12);
+      const verify = prf(this.#master!, 'server finished', this.#transcript.hash(), 12);
       const fin = encodeHandshake(HT.finished, this.#nextServerMsgSeq++, verify);
-      const ccs = this.#plain(CT.changeCipherSpec, Buffer.from([1]));
-      this.#writeEpoch = 1;
-      this.#flight([ccs, this.#protected(CT.handshake, fin)]);
+      const ccs = this.#rl.plain(CT.changeCipherSpec, Buffer.from([1]));
+      this.#rl.changeWriteEpoch();
+      this.#rl.flight([ccs, this.#rl.sealed(CT.handshake, fin)]);
     }
     this.state = 'established';
-    this.#transcript.length = 0;
+    this.#transcript.clear();
     if (this.#sessionId !== undefined) {
       this.#d.sessions?.put(this.#sessionId, {
         master: this.#master!,
@@ -511,7 +416,7 @@ export class Connection {
     if (body.length !== 2) return;
     const [level, desc] = [body[0]!, body[1]!];
     if (desc === ALERT.closeNotify) {
-      this.#alert(LEVEL.warning, ALERT.closeNotify);
+      this.#rl.alert(LEVEL.warning, ALERT.closeNotify);
       this.#end('the peer sent close_notify');
     } else if (level === LEVEL.fatal) {
       this.#end(`the peer sent fatal alert ${desc}`);
@@ -520,43 +425,14 @@ export class Connection {
 
   #fail(alert: number, reason: string): void {
     if (this.state !== 'established') this.failedWith ??= alert;
-    this.#alert(LEVEL.fatal, alert);
+    this.#rl.alert(LEVEL.fatal, alert);
     this.#end(reason);
-  }
-
-  #alert(level: number, desc: number): void {
-    const body = Buffer.from([level, desc]);
-    this.#d.send(
-      this.#writeEpoch === 0 ? this.#plain(CT.alert, body) : this.#protected(CT.alert, body),
-    );
   }
 
   #end(reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.#lastFlight = undefined;
+    this.#rl.forgetFlight();
     this.#d.closed(this, reason);
-  }
-
-  #hash(): Buffer {
-    const h = createHash('sha256');
-    for (const m of this.#transcript) h.update(m);
-    return h.digest();
-  }
-
-  /** Sends a flight (record boundaries kept; record.ts packDatagrams) and keeps it to resend. */
-  #flight(records: Buffer[]): void {
-    this.#lastFlight = packDatagrams(records);
-    for (const d of this.#lastFlight) this.#d.send(d);
-  }
-
-  #plain(type: number, fragment: Buffer): Buffer {
-    return encodeRecord({ type, version: DTLS12, epoch: 0, seq: this.#seq0++, fragment });
-  }
-
-  #protected(type: number, plaintext: Buffer): Buffer {
-    const seq = this.#seq1++;
-    const fragment = this.#write!.seal(type, DTLS12, 1, seq, plaintext);
-    return encodeRecord({ type, version: DTLS12, epoch: 1, seq, fragment });
   }
 }

@@ -3,12 +3,15 @@
  * server-side cache of the master secrets of sessions that ended their full handshake with
  * extended master secret (RFC 7627), bounded in entries (least recently used goes first) and in
  * lifetime (counted from the full handshake, never renewed by resuming). An entry keeps the
- * credential the full handshake proved, so that a resumption is judged again on it (resume-check in
- * connection.ts): the cache only saves the key exchange, never the admission.
+ * credential the full handshake proved, so that a resumption is judged again on it (resumable()
+ * below, called by connection.ts): the cache only saves the key exchange, never the admission.
  */
 import { REFUSAL_ALERT, type CertificateVerdict } from './cert-handshake.js';
-import type { Peer, PskEntry } from './connection.js';
+import type { Peer, PskEntry } from './connection-deps.js';
+import { ALERT, ECDSA_SUITES } from './constants.js';
+import type { ServerCredential } from './ecdhe.js';
 import { Fatal } from './fatal.js';
+import type { ClientHello } from './hello.js';
 
 /** What a resumed session takes over from the full handshake that made it. */
 export interface ResumableSession {
@@ -109,4 +112,36 @@ export async function stillAdmitted(
   }
   if (!verdict.ok) throw new Fatal(REFUSAL_ALERT[verdict.refusal], verdict.reason);
   return true;
+}
+
+/** What judging a resumption needs from the connection (connection.ts ConnectionDeps). */
+export interface ResumeDeps extends ResumeJudges {
+  credential?: ServerCredential;
+  sessions?: SessionCache;
+}
+
+/**
+ * Whether the cached session the ClientHello names may be resumed (throws Fatal: refused).
+ * `ems`: the ClientHello offered extended master secret.
+ */
+export async function resumable(
+  h: ClientHello,
+  s: ResumableSession,
+  ems: boolean,
+  d: ResumeDeps,
+  peer: Peer,
+): Promise<boolean> {
+  // RFC 5246 §7.4.1.2: the client offers the session's suite; we negotiate it no longer: full.
+  if (!h.suites.includes(s.suite)) return false;
+  if (ECDSA_SUITES.includes(s.suite) && d.credential === undefined) return false;
+  // RFC 7627 §5.3: an extended-master-secret session resumed without it: abort.
+  if (!ems) {
+    throw new Fatal(ALERT.handshakeFailure, 'resuming without extended master secret');
+  }
+  const ok = await stillAdmitted(s, d, peer).catch((err: unknown) => {
+    d.sessions!.delete(h.sessionId);
+    throw err;
+  });
+  if (!ok) d.sessions!.delete(h.sessionId);
+  return ok;
 }
