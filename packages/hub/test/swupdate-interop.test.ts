@@ -253,11 +253,12 @@ describe('SWUpdate (suricatta, hawkBit mode) against the hub', { skip }, () => {
   it('stops a download when a cancel is asked (cancelAction); its confirmation cancels the job', async () => {
     const work = mkdtempSync(join(dir, 'cancel-'));
     const target = join(work, 'installed.bin');
+    const payload = randomBytes(400_000);
     const swu = await buildSwu({
       dir: work,
       name: 'app-1.3.0.swu',
       version: '1.3.0',
-      payload: randomBytes(400_000),
+      payload,
       target,
       signer,
     });
@@ -284,6 +285,11 @@ describe('SWUpdate (suricatta, hawkBit mode) against the hub', { skip }, () => {
       'confirmed by the controller',
     );
     assert.ok(canceled.history.some((h) => h.event === 'cancel_requested' && h.by === 'system'));
-    assert.equal(existsSync(target), false);
+    // Nothing was installed. SWUpdate streams an image to its target as it downloads, so when the
+    // cancel lands after the image began (a loaded machine), part of it may be there — never all.
+    assert.ok(
+      !existsSync(target) || readFileSync(target).length < payload.length,
+      'the image was not installed',
+    );
   });
 });
